@@ -1,0 +1,29 @@
+/** The peer broke the wire protocol (bad framing, malformed JSON, unknown header). */
+export class ProtocolError extends Error {
+  override name = "ProtocolError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A frame, line, object or file exceeds its configured size limit. */
+export class PayloadTooLargeError extends ProtocolError {
+  override name = "PayloadTooLargeError";
+  constructor(
+    /** The size seen so far, in bytes. */
+    readonly size: number,
+    /** The configured limit, in bytes. */
+    readonly limit: number,
+    what = "Payload",
+  ) {
+    super(`${what} too large: ${size} bytes exceeds the ${limit} byte limit`);
+  }
+}
+
+/** A peer's certificate is missing, unknown, expired, revoked or names the wrong identity. */
+export class UnauthorizedPeerError extends Error {
+  override name = "UnauthorizedPeerError";
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
+}

@@ -1,0 +1,55 @@
+import type { TLSSocket } from "node:tls";
+import type { Socket } from "node:net";
+
+/** Who is on the other end of a connection. */
+export interface PeerIdentity {
+  /** Remote IP address (`127.0.0.1`, `::1`). */
+  address: string;
+  /** Remote port. */
+  port: number;
+  /** Whether the connection is TLS. */
+  tls: boolean;
+  /** Subject common name of the client certificate, when one was presented. */
+  cn?: string;
+  /** SHA-256 fingerprint of the client certificate as lowercase hex, when one was presented. */
+  fingerprint?: string;
+  /** Certificate expiry (`notAfter`), when one was presented. */
+  validTo?: Date;
+  /** Whether the certificate chained to, or is, an allow-listed certificate. */
+  authorized: boolean;
+  /** Why the certificate was not authorized (`CERT_HAS_EXPIRED`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...). */
+  authorizationError?: string;
+}
+
+/** Normalizes a fingerprint (`AB:CD:..`, any case) to lowercase hex without separators. */
+export function normalizeFingerprint(fp: string): string {
+  return fp.replaceAll(":", "").toLowerCase();
+}
+
+/** Reads the identity of a connected socket (TLS or plain). */
+export function peerOf(socket: Socket | TLSSocket, tls: boolean): PeerIdentity {
+  const peer: PeerIdentity = {
+    address: socket.remoteAddress ?? "unknown",
+    port: socket.remotePort ?? 0,
+    tls,
+    authorized: false,
+  };
+  if (!tls) return peer;
+  const s = socket as TLSSocket;
+  peer.authorized = s.authorized === true;
+  if (s.authorizationError) peer.authorizationError = String(s.authorizationError);
+  const cert = s.getPeerCertificate?.();
+  if (cert && Object.keys(cert).length > 0) {
+    const cn = cert.subject?.CN;
+    if (cn) peer.cn = Array.isArray(cn) ? cn[0]! : cn;
+    if (cert.fingerprint256) peer.fingerprint = normalizeFingerprint(cert.fingerprint256);
+    if (cert.valid_to) peer.validTo = new Date(cert.valid_to);
+  }
+  return peer;
+}
+
+/** A short human label for logs: `CN=alice 127.0.0.1:5123` or `127.0.0.1:5123`. */
+export function describePeer(peer: PeerIdentity): string {
+  const where = `${peer.address}:${peer.port}`;
+  return peer.cn ? `CN=${peer.cn} ${where}` : where;
+}

@@ -213,7 +213,6 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
       "Cannot require client certificates: no client allow-list (clientCa) given",
     );
   }
-  let server: Server;
   let raw: net.Server;
   if (t) {
     const tlsOptions: tls.TlsOptions = { cert: t.cert, key: t.key, rejectUnauthorized: false };
@@ -227,7 +226,8 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
   } else {
     raw = net.createServer((socket) => server.accept(socket, false));
   }
-  server = new Server(raw, options, handler);
+  // The callbacks above run only after listen(), by which time `server` is set.
+  const server = new Server(raw, options, handler);
   const log = options.logger ?? nullLogger;
   raw.on("error", (err: Error) => log.error("listener error", { error: err.message }));
   const host = options.host ?? "0.0.0.0";

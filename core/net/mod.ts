@@ -11,3 +11,4 @@ export * from "./peer.ts";
 export * from "./connection.ts";
 export * from "./listener.ts";
 export * from "./connect.ts";
+export * from "./framing/mod.ts";

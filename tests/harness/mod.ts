@@ -1,0 +1,9 @@
+/**
+ * Test harness for integration tests: a real `redis-server` on a free port,
+ * the sockkit CLI as a subprocess, port helpers and a throwaway PKI.
+ *
+ * @module
+ */
+export * from "./redis.ts";
+export * from "./cli.ts";
+export * from "./net.ts";

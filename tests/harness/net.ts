@@ -1,0 +1,63 @@
+import { freeTcpPort } from "../../core/demo/redis_process.ts";
+
+/** Returns a TCP port that is free on 127.0.0.1 right now. */
+export function freePort(): number {
+  return freeTcpPort();
+}
+
+/** Options for {@linkcode waitUntil}. */
+export interface WaitUntilOptions {
+  /** Give up after this many ms; default 10000. */
+  timeoutMs?: number;
+  /** Poll interval in ms; default 20. */
+  intervalMs?: number;
+  /** What is being waited for, for the timeout message. */
+  what?: string;
+}
+
+/**
+ * Polls `fn` until it returns a truthy value (which is returned) or throws
+ * after `timeoutMs`. Errors thrown by `fn` count as "not yet"; the last one is
+ * the timeout error's cause.
+ */
+export async function waitUntil<T>(
+  fn: () => T | Promise<T>,
+  options: WaitUntilOptions = {},
+): Promise<NonNullable<T>> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (true) {
+    try {
+      const v = await fn();
+      if (v) return v as NonNullable<T>;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() >= deadline) {
+      throw new Error(
+        `Timed out after ${timeoutMs} ms waiting for ${options.what ?? "a condition"}`,
+        last === undefined ? undefined : { cause: last },
+      );
+    }
+    await new Promise((r) => setTimeout(r, options.intervalMs ?? 20));
+  }
+}
+
+/** Options for {@linkcode waitForPort}. */
+export interface WaitForPortOptions {
+  /** Host to connect to; default 127.0.0.1. */
+  host?: string;
+  /** Give up after this many ms; default 10000. */
+  timeoutMs?: number;
+}
+
+/** Resolves once a TCP connection to `host:port` succeeds (the connection is closed again). */
+export async function waitForPort(port: number, options: WaitForPortOptions = {}): Promise<void> {
+  const hostname = options.host ?? "127.0.0.1";
+  await waitUntil(async () => {
+    const conn = await Deno.connect({ hostname, port });
+    conn.close();
+    return true;
+  }, { timeoutMs: options.timeoutMs ?? 10_000, what: `${hostname}:${port} to accept connections` });
+}

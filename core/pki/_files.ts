@@ -1,0 +1,72 @@
+import { basename, dirname, join } from "node:path";
+
+/** Explains a file-system error in a few words (`file not found`, `permission denied`). */
+export function fsReason(err: unknown): string {
+  if (err instanceof Deno.errors.NotFound) return "file not found";
+  if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
+  if (err instanceof Deno.errors.IsADirectory) return "it is a directory";
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Reads a text file, or throws `Cannot read <what> "<path>": <reason> (<hint>)`.
+ * The hint is only added when the file is missing.
+ */
+export async function readText(path: string, what: string, hint?: string): Promise<string> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (err) {
+    const reason = fsReason(err);
+    const more = hint && err instanceof Deno.errors.NotFound ? ` (${hint})` : "";
+    throw new Error(`Cannot read ${what} "${path}": ${reason}${more}`, { cause: err });
+  }
+}
+
+/** Whether a path exists (any kind of file). */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
+/**
+ * Throws when any of `paths` exists and `force` is not set, naming the file
+ * and `--force`. Checked before anything is written, so a refusal leaves the
+ * directory untouched.
+ */
+export async function refuseOverwrite(paths: string[], force: boolean | undefined): Promise<void> {
+  if (force) return;
+  for (const p of paths) {
+    if (await exists(p)) {
+      throw new Error(
+        `Refusing to overwrite "${p}": it already exists (pass --force to replace it)`,
+      );
+    }
+  }
+}
+
+/**
+ * Writes `text` atomically (temporary file in the same directory, then
+ * rename) with the given mode, which is applied explicitly so the umask and
+ * an existing file's mode do not matter.
+ */
+export async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
+  const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`);
+  try {
+    await Deno.writeTextFile(tmp, text, { mode, createNew: true });
+    await Deno.chmod(tmp, mode);
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error(`Cannot write "${path}": ${fsReason(err)}`, { cause: err });
+  }
+}
+
+/** Mode for private keys: owner read/write only. */
+export const KEY_MODE = 0o600;
+/** Mode for certificates and lists: world-readable. */
+export const PUBLIC_MODE = 0o644;

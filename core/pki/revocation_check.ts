@@ -1,0 +1,61 @@
+import type { PeerIdentity } from "../net/mod.ts";
+import { fsReason } from "./_files.ts";
+import { parseRevoked, type RevokedEntry } from "./revoke.ts";
+
+/**
+ * Returns an `authorize` hook for `listen()` that refuses peers whose
+ * certificate fingerprint is in the revocation list (`revoked.json`). Each
+ * call costs one `stat`; the file is read again only when its modification
+ * time, size or inode changed, so `sockkit certs revoke` takes effect from the
+ * next connection without a restart. A missing file revokes nothing; an
+ * unreadable or invalid one refuses every peer (fail closed) with a reason
+ * naming the file, until it is fixed.
+ *
+ * @example
+ * ```ts
+ * await using server = await listen({ port: 1191, tls, requireClientCert: true,
+ *   authorize: revocationCheck(certPaths("certs").revoked) }, handler);
+ * ```
+ */
+export function revocationCheck(path: string): (peer: PeerIdentity) => string | undefined {
+  let stamp: string | undefined;
+  let revoked = new Map<string, RevokedEntry>();
+  let failure: string | undefined;
+
+  const refresh = () => {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) {
+        stamp = "missing";
+        revoked = new Map();
+        failure = undefined;
+        return;
+      }
+      stamp = undefined;
+      failure = `cannot check revocation list "${path}": ${fsReason(err)}`;
+      return;
+    }
+    const next = `${info.mtime?.getTime()}:${info.size}:${info.ino}`;
+    if (next === stamp) return;
+    try {
+      const entries = parseRevoked(Deno.readTextFileSync(path), path);
+      revoked = new Map(entries.map((e) => [e.fingerprint, e]));
+      failure = undefined;
+      stamp = next;
+    } catch (err) {
+      stamp = undefined;
+      failure = `cannot check revocation list: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  };
+
+  return (peer) => {
+    refresh();
+    if (failure !== undefined) return failure;
+    if (peer.fingerprint === undefined) return undefined;
+    const hit = revoked.get(peer.fingerprint);
+    if (!hit) return undefined;
+    return `certificate CN=${peer.cn ?? hit.name} was revoked at ${hit.revokedAt}`;
+  };
+}

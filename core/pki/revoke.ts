@@ -1,0 +1,101 @@
+import { exists, PUBLIC_MODE, readText, writeAtomic } from "./_files.ts";
+import { type CertInfo, parseCertificates } from "./certificate.ts";
+import { certPaths } from "./paths.ts";
+
+/** One entry of `revoked.json`. */
+export interface RevokedEntry {
+  /** The certificate's CN (the name it was revoked by). */
+  name: string;
+  /** SHA-256 fingerprint, lowercase hex. */
+  fingerprint: string;
+  /** When it was revoked, ISO 8601. */
+  revokedAt: string;
+}
+
+/**
+ * Parses the text of `revoked.json` (an array of {@linkcode RevokedEntry}).
+ * Throws a `SyntaxError` naming the file for anything else.
+ */
+export function parseRevoked(text: string, file: string): RevokedEntry[] {
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new SyntaxError(
+      `Invalid revocation list "${file}": ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  const ok = Array.isArray(data) &&
+    data.every((e) =>
+      typeof e === "object" && e !== null && typeof e.name === "string" &&
+      typeof e.fingerprint === "string" && /^[0-9a-f]{64}$/.test(e.fingerprint) &&
+      typeof e.revokedAt === "string"
+    );
+  if (!ok) {
+    throw new SyntaxError(
+      `Invalid revocation list "${file}": expected an array of {"name", "fingerprint" (64 lowercase hex digits), "revokedAt"}`,
+    );
+  }
+  return data as RevokedEntry[];
+}
+
+/** Reads `revoked.json`; a missing file is an empty list. */
+export async function readRevoked(file: string): Promise<RevokedEntry[]> {
+  if (!(await exists(file))) return [];
+  return parseRevoked(await readText(file, "revocation list"), file);
+}
+
+/** The certificates in a directory that go by `name`: `clients/NAME.pem` and allow-list entries with CN=name. */
+async function certificatesNamed(dir: string, name: string): Promise<CertInfo[]> {
+  const paths = certPaths(dir);
+  const found: CertInfo[] = [];
+  const file = paths.clientCert(name);
+  if (!name.includes("/") && !name.includes("\\") && await exists(file)) {
+    const certs = await parseCertificates(await readText(file, "client certificate"), "", file);
+    found.push(certs[0]!);
+  }
+  if (await exists(paths.allowList)) {
+    const allowed = await parseCertificates(
+      await readText(paths.allowList, "client allow-list"),
+      "client allow-list",
+      paths.allowList,
+    );
+    for (const c of allowed) {
+      if (c.cn === name && !found.some((f) => f.fingerprint === c.fingerprint)) found.push(c);
+    }
+  }
+  return found;
+}
+
+/**
+ * Revokes every certificate named `name` (the issued `clients/NAME.pem` and
+ * allow-listed certificates with CN=name) by adding its fingerprint to
+ * `revoked.json`. Servers using {@linkcode revocationCheck} refuse it from
+ * their next connection on. Returns the entries added (empty when all were
+ * already revoked).
+ */
+export async function revoke(dir: string, name: string): Promise<RevokedEntry[]> {
+  const paths = certPaths(dir);
+  const certs = await certificatesNamed(dir, name);
+  if (certs.length === 0) {
+    throw new Error(
+      `No certificate named "${name}" in "${paths.clientsDir}" or the allow-list "${paths.allowList}" (see "sockkit certs list")`,
+    );
+  }
+  const list = await readRevoked(paths.revoked);
+  const added: RevokedEntry[] = [];
+  const now = new Date().toISOString();
+  for (const c of certs) {
+    if (list.some((e) => e.fingerprint === c.fingerprint)) continue;
+    added.push({ name, fingerprint: c.fingerprint, revokedAt: now });
+  }
+  if (added.length > 0) {
+    await writeAtomic(
+      paths.revoked,
+      JSON.stringify([...list, ...added], null, 2) + "\n",
+      PUBLIC_MODE,
+    );
+  }
+  return added;
+}

@@ -7,3 +7,4 @@
 export * from "./redis.ts";
 export * from "./cli.ts";
 export * from "./net.ts";
+export * from "./pki.ts";

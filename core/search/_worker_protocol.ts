@@ -1,0 +1,16 @@
+/** Messages between the main thread and a search worker (discriminated unions). */
+import type { FileProblem, FileVersion } from "./file_bytes.ts";
+import type { LineTableData } from "./line_table.ts";
+
+/** A request to a search worker. */
+export type WorkerRequest =
+  /** Read `path` and report whether `query` is one of its lines. */
+  | { kind: "scan"; id: number; path: string; query: Uint8Array }
+  /** Read `path` and build a line index of it. */
+  | { kind: "build"; id: number; path: string };
+
+/** A reply from a search worker. */
+export type WorkerReply =
+  | { kind: "scanned"; id: number; found: boolean }
+  | { kind: "built"; id: number; data: LineTableData; version: FileVersion }
+  | { kind: "failed"; id: number; path: string; problem: FileProblem; message: string };

@@ -1,0 +1,142 @@
+/**
+ * A search client: one connection, queries pipelined and answered in order.
+ */
+import { type ClientTlsOptions, connect, type Connection, LineFramer } from "../net/mod.ts";
+import { DEFAULT_SEARCH_PORT, parseReply } from "./protocol.ts";
+
+/** Options for {@linkcode SearchClient.connect}. */
+export interface SearchClientOptions {
+  /** Server host. Default `"localhost"`. */
+  host?: string;
+  /** Server port. Default 44445. */
+  port?: number;
+  /** TLS settings; plain TCP without them. */
+  tls?: ClientTlsOptions;
+  /** Connect timeout, ms. Default 10000. */
+  timeoutMs?: number;
+}
+
+interface Waiter {
+  resolve: (found: boolean) => void;
+  reject: (err: Error) => void;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * A connection to a search server. Queries may be sent without waiting for
+ * earlier answers; answers arrive in order.
+ *
+ * @example
+ * ```ts
+ * await using client = await SearchClient.connect({ port: 44445 });
+ * const found = await client.query("apple");
+ * ```
+ */
+export class SearchClient implements AsyncDisposable {
+  readonly #conn: Connection;
+  readonly #waiters: Waiter[] = [];
+  #head = 0;
+  #failure: Error | undefined;
+
+  private constructor(conn: Connection) {
+    this.#conn = conn;
+    const lines = new LineFramer({ maxLineBytes: 64 * 1024 });
+    conn.socket.on("data", (chunk: Uint8Array) => {
+      try {
+        lines.push(chunk, (line) => this.#settle(decoder.decode(line)));
+      } catch (err) {
+        this.#fail(err instanceof Error ? err : new Error(String(err)));
+        conn.destroy();
+      }
+    });
+    conn.socket.on("error", (err: Error) => this.#fail(err));
+    conn.closed.then(() => this.#fail(new Error("Search server closed the connection")));
+  }
+
+  /** Connects to a search server. */
+  static async connect(options: SearchClientOptions = {}): Promise<SearchClient> {
+    const conn = await connect({
+      host: options.host ?? "localhost",
+      port: options.port ?? DEFAULT_SEARCH_PORT,
+      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+    });
+    return new SearchClient(conn);
+  }
+
+  /** Queries waiting for an answer. */
+  get inFlight(): number {
+    return this.#waiters.length - this.#head;
+  }
+
+  #settle(line: string): void {
+    const w = this.#waiters[this.#head];
+    if (!w) return;
+    this.#waiters[this.#head++] = undefined as unknown as Waiter;
+    if (this.#head > 4096 && this.#head * 2 > this.#waiters.length) {
+      this.#waiters.splice(0, this.#head);
+      this.#head = 0;
+    }
+    try {
+      w.resolve(parseReply(line));
+    } catch (err) {
+      w.reject(err as Error);
+    }
+  }
+
+  #fail(err: Error): void {
+    this.#failure ??= err;
+    while (this.#head < this.#waiters.length) this.#waiters[this.#head++]!.reject(this.#failure);
+  }
+
+  /**
+   * Sends `query` (a `\n` is added; it must not contain one) and resolves
+   * with whether it is a line of the server's file. An `ERROR:` reply rejects.
+   */
+  query(query: string | Uint8Array): Promise<boolean> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const bytes = typeof query === "string" ? encoder.encode(query) : query;
+    if (bytes.includes(0x0a)) {
+      return Promise.reject(new TypeError("Invalid query: it must not contain a newline"));
+    }
+    const frame = new Uint8Array(bytes.length + 1);
+    frame.set(bytes);
+    frame[bytes.length] = 0x0a;
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#conn.socket.write(frame);
+    });
+  }
+
+  /** Sends raw bytes as they are (for tests of framing and one-shot clients). */
+  writeRaw(bytes: Uint8Array | string): void {
+    this.#conn.socket.write(bytes);
+  }
+
+  /** Closes the connection. Idempotent. */
+  async close(): Promise<void> {
+    await this.#conn.close(500);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * Sends one query on a fresh connection and resolves with the answer.
+ *
+ * @example
+ * ```ts
+ * if (await searchOnce("apple", { port: 44445 })) console.log("found");
+ * ```
+ */
+export async function searchOnce(
+  query: string | Uint8Array,
+  options: SearchClientOptions = {},
+): Promise<boolean> {
+  await using client = await SearchClient.connect(options);
+  return await client.query(query);
+}

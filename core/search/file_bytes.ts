@@ -1,0 +1,119 @@
+/**
+ * Reading the searched file as raw bytes, with errors that name the file.
+ * {@linkcode FileBytesReader} reuses one growing buffer so that a reread per
+ * query allocates nothing once warm.
+ */
+
+/** Why the searched file could not be read. */
+export type FileProblem = "missing" | "unreadable";
+
+/** The searched file is missing or unreadable. */
+export class SearchFileError extends Error {
+  override name = "SearchFileError";
+  constructor(
+    readonly path: string,
+    readonly problem: FileProblem,
+    detail: string,
+    options?: ErrorOptions,
+  ) {
+    super(`Cannot read search file "${path}": ${detail}`, options);
+  }
+
+  /** Wraps a `Deno` file-system error. */
+  static from(path: string, err: unknown): SearchFileError {
+    if (err instanceof SearchFileError) return err;
+    if (err instanceof Deno.errors.NotFound) {
+      return new SearchFileError(path, "missing", "file not found (check --file or linuxpath=)", {
+        cause: err,
+      });
+    }
+    if (err instanceof Deno.errors.PermissionDenied) {
+      return new SearchFileError(path, "unreadable", "permission denied", { cause: err });
+    }
+    if (err instanceof Deno.errors.IsADirectory) {
+      return new SearchFileError(path, "unreadable", "it is a directory, not a file", {
+        cause: err,
+      });
+    }
+    const msg = err instanceof Error ? err.message : String(err);
+    return new SearchFileError(path, "unreadable", msg, { cause: err });
+  }
+}
+
+/** What identifies one version of a file on disk. */
+export interface FileVersion {
+  size: number;
+  mtimeMs: number;
+  ino: number;
+}
+
+/** The version of a `Deno.FileInfo`. */
+export function versionOf(info: Deno.FileInfo): FileVersion {
+  return { size: info.size, mtimeMs: info.mtime?.getTime() ?? 0, ino: info.ino ?? 0 };
+}
+
+/** Whether two versions differ. */
+export function versionChanged(a: FileVersion | undefined, b: FileVersion): boolean {
+  return !a || a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino;
+}
+
+/** Reads a whole file synchronously into `buf` (grown as needed); returns the filled view. */
+function readInto(
+  path: string,
+  buf: Uint8Array,
+  grow: (need: number, keep: number) => Uint8Array,
+): { bytes: Uint8Array; version: FileVersion } {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(path);
+  } catch (err) {
+    throw SearchFileError.from(path, err);
+  }
+  try {
+    const info = file.statSync();
+    if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    if (buf.length < info.size + 1) buf = grow(info.size + 1, 0);
+    let used = 0;
+    while (true) {
+      if (used === buf.length) buf = grow(buf.length * 2, used);
+      const n = file.readSync(buf.subarray(used));
+      if (n === null) break;
+      used += n;
+    }
+    return { bytes: buf.subarray(0, used), version: versionOf(info) };
+  } catch (err) {
+    throw SearchFileError.from(path, err);
+  } finally {
+    file.close();
+  }
+}
+
+/**
+ * Reads a file per call into one reused buffer. The returned bytes are valid
+ * until the next call.
+ */
+export class FileBytesReader {
+  #buf = new Uint8Array(64 * 1024);
+
+  /** Reads `path`; the view is overwritten by the next call. */
+  read(path: string): Uint8Array {
+    return readInto(path, this.#buf, (need, keep) => {
+      const next = new Uint8Array(Math.ceil(need * 1.25));
+      next.set(this.#buf.subarray(0, keep));
+      this.#buf = next;
+      return next;
+    }).bytes;
+  }
+}
+
+/** Reads `path` into a buffer of its own (exactly sized, transferable) with its version. */
+export function readFileBytes(path: string): { bytes: Uint8Array; version: FileVersion } {
+  let own = new Uint8Array(0);
+  const { bytes, version } = readInto(path, own, (need, keep) => {
+    const next = new Uint8Array(need);
+    next.set(own.subarray(0, keep));
+    own = next;
+    return next;
+  });
+  return { bytes: bytes.slice(), version };
+}

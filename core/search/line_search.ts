@@ -1,0 +1,74 @@
+/**
+ * Byte-exact full-line search over the raw bytes of a file: no text
+ * decoding, lines end in `\n` or `\r\n`, the first and the last line (with
+ * or without a final newline) count.
+ */
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** The Horspool skip table, reused: the search is synchronous. */
+const skip = new Int32Array(256);
+
+/**
+ * Finds `needle` in `haystack` from `from` (Boyer-Moore-Horspool over bytes).
+ * Returns the index of the first occurrence, or -1.
+ */
+export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
+  const len = needle.length;
+  if (len === 0) return from <= haystack.length ? from : -1;
+  const last = len - 1;
+  const lastByte = needle[last]!;
+  if (len === 1) return haystack.indexOf(lastByte, from);
+  skip.fill(len);
+  for (let j = 0; j < last; j++) skip[needle[j]!] = last - j;
+  const end = haystack.length - len;
+  let i = from;
+  while (i <= end) {
+    const c = haystack[i + last]!;
+    if (c === lastByte) {
+      let j = last - 1;
+      while (j >= 0 && haystack[i + j] === needle[j]) j--;
+      if (j < 0) return i;
+    }
+    i += skip[c]!;
+  }
+  return -1;
+}
+
+/** Whether a line that ends at `end` (exclusive) is complete there: `\n`, `\r\n`, `\r`+EOF or EOF. */
+function lineEndsAt(haystack: Uint8Array, end: number): boolean {
+  if (end === haystack.length) return true;
+  const c = haystack[end];
+  if (c === LF) return true;
+  return c === CR && (end + 1 === haystack.length || haystack[end + 1] === LF);
+}
+
+/**
+ * Whether `query` is a whole line of `haystack`, byte for byte. An empty
+ * query never matches (an empty line is not a searchable string).
+ *
+ * @example
+ * ```ts
+ * const bytes = await Deno.readFile("words.txt");
+ * containsLine(bytes, new TextEncoder().encode("apple")); // true when "apple" is a line
+ * ```
+ */
+export function containsLine(haystack: Uint8Array, query: Uint8Array): boolean {
+  const q = query.length;
+  if (q === 0 || q > haystack.length) return false;
+  // The first line has no "\n" before it.
+  let k = 0;
+  while (k < q && haystack[k] === query[k]) k++;
+  if (k === q && lineEndsAt(haystack, q)) return true;
+  const needle = new Uint8Array(q + 1);
+  needle[0] = LF;
+  needle.set(query, 1);
+  let at = 0;
+  while (true) {
+    const hit = indexOfBytes(haystack, needle, at);
+    if (hit < 0) return false;
+    if (lineEndsAt(haystack, hit + 1 + q)) return true;
+    at = hit + 1;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The two ways the server answers a query: reread the file in a worker for
+ * every query, or look the query up in an index kept current by
+ * {@linkcode IndexMatcher}.
+ */
+import type { SearchWorkerPool } from "./worker_pool.ts";
+
+/** Answers "is this query a whole line of the file?". */
+export interface Matcher extends AsyncDisposable {
+  /** Which mode this is, for logs. */
+  readonly mode: "reread" | "index";
+  /** Whether `query` is a line. Throws `SearchFileError` when the file cannot be read. */
+  match(query: Uint8Array): boolean | Promise<boolean>;
+  /** Stops background work. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the file again for every query, in a worker of `pool`, and scans its
+ * raw bytes: the answer always reflects the file as it is at that moment.
+ */
+export class RereadMatcher implements Matcher {
+  readonly mode = "reread" as const;
+  readonly #path: string;
+  readonly #pool: SearchWorkerPool;
+
+  constructor(path: string, pool: SearchWorkerPool) {
+    this.#path = path;
+    this.#pool = pool;
+  }
+
+  match(query: Uint8Array): Promise<boolean> {
+    return this.#pool.scan(this.#path, query);
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

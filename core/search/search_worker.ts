@@ -1,0 +1,45 @@
+/// <reference lib="deno.worker" />
+/**
+ * A search worker: rereads the file and scans its raw bytes for a query, or
+ * builds a line index and transfers it to the main thread. One message at a
+ * time; the main thread's pool spreads work over several of these.
+ *
+ * @module
+ */
+import type { WorkerReply, WorkerRequest } from "./_worker_protocol.ts";
+import { FileBytesReader, readFileBytes, SearchFileError } from "./file_bytes.ts";
+import { containsLine } from "./line_search.ts";
+import { LineTable } from "./line_table.ts";
+
+const reader = new FileBytesReader();
+
+function failed(id: number, path: string, err: unknown): WorkerReply {
+  const e = SearchFileError.from(path, err);
+  return { kind: "failed", id, path, problem: e.problem, message: e.message };
+}
+
+self.onmessage = (event: MessageEvent<WorkerRequest>) => {
+  const req = event.data;
+  if (req.kind === "scan") {
+    let reply: WorkerReply;
+    try {
+      reply = {
+        kind: "scanned",
+        id: req.id,
+        found: containsLine(reader.read(req.path), req.query),
+      };
+    } catch (err) {
+      reply = failed(req.id, req.path, err);
+    }
+    self.postMessage(reply);
+  } else {
+    try {
+      const { bytes, version } = readFileBytes(req.path);
+      const data = LineTable.build(bytes).data;
+      const reply: WorkerReply = { kind: "built", id: req.id, data, version };
+      self.postMessage(reply, LineTable.transferList(data));
+    } catch (err) {
+      self.postMessage(failed(req.id, req.path, err));
+    }
+  }
+};

@@ -1,0 +1,187 @@
+/**
+ * One client connection of the search server: splits the byte stream into
+ * queries, answers them in order (coalescing replies into few writes), and
+ * handles one-shot clients that send a query without a newline and wait.
+ */
+import type { Connection } from "../net/mod.ts";
+import { LineFramer, PayloadTooLargeError } from "../net/mod.ts";
+import { type Logger, nullLogger } from "../log/mod.ts";
+import type { Matcher } from "./matcher.ts";
+import {
+  cleanQuery,
+  errorReply,
+  MAX_QUERY_BYTES,
+  REPLY_EXISTS,
+  REPLY_NOT_FOUND,
+} from "./protocol.ts";
+
+/** Options for {@linkcode serveSearchSession}. */
+export interface SessionOptions {
+  /** Answers queries. */
+  matcher: Matcher;
+  /** A partial query with no newline is answered after this much silence, ms. Default 50. */
+  idleMs?: number;
+  /** Unanswered queries after which reading pauses. Default 256. */
+  maxInFlight?: number;
+  /** Per-query debug lines (client, query, result, elapsed µs). Default: silent. */
+  logger?: Logger;
+}
+
+interface Entry {
+  text: string | undefined;
+}
+
+const decoder = new TextDecoder();
+
+/**
+ * Serves one connection until the client closes it, a query is too long, or
+ * `signal` aborts (then the replies owed are written and the socket ends).
+ */
+export function serveSearchSession(
+  conn: Connection,
+  signal: AbortSignal,
+  options: SessionOptions,
+): Promise<void> {
+  const { matcher } = options;
+  const socket = conn.socket;
+  const log = options.logger ?? nullLogger;
+  const debug = log.enabled("debug");
+  const idleMs = options.idleMs ?? 50;
+  const maxInFlight = options.maxInFlight ?? 256;
+  const framer = new LineFramer({ maxLineBytes: MAX_QUERY_BYTES });
+  let queue: Entry[] = [];
+  let head = 0;
+  let ending = false;
+  let writeBlocked = false;
+  let paused = false;
+  let idle: ReturnType<typeof setTimeout> | undefined;
+
+  const logQuery = (query: Uint8Array, result: string, t0: number) => {
+    log.debug("query", {
+      client: conn.peer.address,
+      query: decoder.decode(query),
+      result,
+      us: Math.round((performance.now() - t0) * 1000),
+    });
+  };
+
+  const answer = (raw: Uint8Array) => {
+    const query = cleanQuery(raw);
+    const t0 = debug ? performance.now() : 0;
+    let result: boolean | Promise<boolean>;
+    try {
+      result = matcher.match(query);
+    } catch (err) {
+      const text = errorReply(err instanceof Error ? err.message : String(err));
+      if (debug) logQuery(query, "ERROR", t0);
+      queue.push({ text });
+      return;
+    }
+    if (typeof result === "boolean") {
+      if (debug) logQuery(query, result ? "EXISTS" : "NOT FOUND", t0);
+      queue.push({ text: result ? REPLY_EXISTS : REPLY_NOT_FOUND });
+      return;
+    }
+    const entry: Entry = { text: undefined };
+    queue.push(entry);
+    const copy = query.slice(); // the framer's view may be reused
+    result.then(
+      (found) => {
+        entry.text = found ? REPLY_EXISTS : REPLY_NOT_FOUND;
+        if (debug) logQuery(copy, found ? "EXISTS" : "NOT FOUND", t0);
+      },
+      (err) => {
+        entry.text = errorReply(err instanceof Error ? err.message : String(err));
+        if (debug) logQuery(copy, "ERROR", t0);
+      },
+    ).finally(pump);
+  };
+
+  const flowControl = () => {
+    const shouldPause = ending || writeBlocked || queue.length - head > maxInFlight;
+    if (shouldPause && !paused) {
+      paused = true;
+      socket.pause();
+    } else if (!shouldPause && paused) {
+      paused = false;
+      socket.resume();
+    }
+  };
+
+  function pump(): void {
+    let out = "";
+    while (head < queue.length) {
+      const text = queue[head]!.text;
+      if (text === undefined) break;
+      out += text;
+      head++;
+    }
+    if (head === queue.length) {
+      queue = [];
+      head = 0;
+    } else if (head > 1024) {
+      queue = queue.slice(head);
+      head = 0;
+    }
+    if (out !== "" && conn.writable && !socket.write(out)) writeBlocked = true;
+    if (ending && head === queue.length) {
+      if (!socket.destroyed) socket.end();
+      return;
+    }
+    flowControl();
+  }
+
+  const finish = () => {
+    if (ending) return;
+    ending = true;
+    clearTimeout(idle);
+    socket.off("data", onData);
+    pump();
+  };
+
+  const takeRest = () => {
+    if (framer.pending > 0) answer(framer.takeRest());
+  };
+
+  function onData(chunk: Uint8Array): void {
+    try {
+      framer.push(chunk, answer);
+    } catch (err) {
+      if (!(err instanceof PayloadTooLargeError)) throw err;
+      queue.push({ text: errorReply(`query too long: ${err.message}`) });
+      log.debug("query too long", { client: conn.peer.address, bytes: err.size });
+      finish();
+      return;
+    }
+    clearTimeout(idle);
+    if (framer.pending > 0) {
+      idle = setTimeout(() => {
+        idle = undefined;
+        if (ending) return;
+        takeRest();
+        pump();
+      }, idleMs);
+    }
+    pump();
+  }
+
+  // Answer one-shot queries after the client half-closes: keep our side open.
+  (socket as { allowHalfOpen: boolean }).allowHalfOpen = true;
+  socket.on("data", onData);
+  socket.on("drain", () => {
+    writeBlocked = false;
+    flowControl();
+  });
+  socket.once("end", () => {
+    if (ending) return;
+    clearTimeout(idle);
+    takeRest();
+    finish();
+  });
+  const onAbort = () => finish();
+  signal.addEventListener("abort", onAbort, { once: true });
+  return conn.closed.then(() => {
+    clearTimeout(idle);
+    signal.removeEventListener("abort", onAbort);
+  });
+}

@@ -1,0 +1,66 @@
+import assert from "node:assert/strict";
+import { formatTable, parseBenchOutput, ratio, runServiceBench } from "../tools/bench.ts";
+
+Deno.test("bench tool parses the last stdout line of a service bench", () => {
+  const stdout = "warming up\n" +
+    JSON.stringify({
+      service: "ingest",
+      rows: [{
+        figure: "objects/s",
+        value: 250000,
+        unit: "obj/s",
+        anchor: "redis-benchmark -P 16 HSET",
+        anchorValue: 850000,
+        target: ">= 200000",
+      }],
+    }) + "\n";
+  assert.deepEqual(parseBenchOutput("ingest", stdout), [{
+    figure: "objects/s",
+    value: 250000,
+    unit: "obj/s",
+    anchor: "redis-benchmark -P 16 HSET",
+    anchorValue: 850000,
+    target: ">= 200000",
+  }]);
+});
+
+Deno.test("bench tool rejects output without a JSON last line, naming the service", () => {
+  assert.throws(() => parseBenchOutput("search", "a table\n"), {
+    name: "SyntaxError",
+    message:
+      `Invalid output from "sockkit search bench --json": expected one JSON line last, got "a table"`,
+  });
+  assert.throws(
+    () => parseBenchOutput("query", `{"service":"query","rows":[{"figure":"x"}]}`),
+    /row 0 needs figure \(string\), value \(number\) and unit \(string\)/,
+  );
+});
+
+Deno.test("bench tool prints one table with the ratio to the anchor and notes for skipped services", () => {
+  const table = formatTable([
+    {
+      service: "ingest",
+      status: "ok",
+      rows: [{
+        figure: "stored",
+        value: 212500,
+        unit: "obj/s",
+        anchor: "hset",
+        anchorValue: 850000,
+      }],
+    },
+    { service: "broker", status: "skipped", note: "not yet" },
+  ]);
+  const lines = table.split("\n");
+  assert.match(lines[0]!, /^service\s+figure\s+value\s+anchor\s+anchor value\s+ratio\s+target$/);
+  assert.match(lines[2]!, /^ingest\s+stored\s+212,500 obj\/s\s+hset\s+850,000 obj\/s\s+0\.25×$/);
+  assert.equal(lines[3], "broker: skipped: not yet");
+  assert.equal(ratio({ figure: "f", value: 3, unit: "ms" }), "");
+  assert.equal(ratio({ figure: "f", value: 30, unit: "ms", anchorValue: 2 }), "15×");
+});
+
+Deno.test("bench tool skips a service whose bench subcommand does not exist", async () => {
+  const res = await runServiceBench("no-such-service");
+  assert.equal(res.status, "skipped");
+  assert.match((res as { note: string }).note, /^no "sockkit no-such-service bench --json" \(/);
+});

@@ -141,6 +141,10 @@ export class Server implements AsyncDisposable {
     if (peer.tls && o.requireClientCert) {
       if (!peer.fingerprint) return "no client certificate presented";
       if (!peer.authorized) {
+        // rustls reports an expired certificate as an unverifiable signature; say what it is.
+        if (peer.validTo !== undefined && peer.validTo.getTime() < Date.now()) {
+          return `client certificate expired on ${peer.validTo.toISOString()}`;
+        }
         return `client certificate not allowed (${
           peer.authorizationError ?? "not in the allow-list"
         })`;

@@ -1,0 +1,186 @@
+/**
+ * The query client: sends one query over TCP (optionally TLS) or UDP, plain
+ * or encrypted, and reads the reply.
+ */
+import dgram from "node:dgram";
+import { isIPv6 } from "node:net";
+import { type ClientTlsOptions, connect, ProtocolError } from "../net/mod.ts";
+import { openReply, type PublicKey, sealQuery } from "./crypto.ts";
+import {
+  decodeHeader,
+  encodeHeader,
+  encodeMessage,
+  Encryption,
+  errorOf,
+  type Header,
+  HEADER_BYTES,
+  type RepresentationByte,
+} from "./wire.ts";
+
+/** Options for {@linkcode exchange}. */
+export interface ExchangeOptions {
+  /** Server host. Default `"127.0.0.1"`. */
+  host?: string;
+  /** Server port. Default 9000. */
+  port?: number;
+  /** `"tcp"` or `"udp"`. Default `"tcp"`. */
+  transport?: "tcp" | "udp";
+  /** TLS settings for TCP. Default: plain TCP. */
+  tls?: ClientTlsOptions;
+  /** Give up after this many ms. Default 5000. */
+  timeoutMs?: number;
+  /** Largest reply accepted over TCP, bytes. Default 64 MiB. */
+  maxReplyBytes?: number;
+}
+
+/** Options for {@linkcode ask}. */
+export interface AskOptions extends ExchangeOptions {
+  /** `"t"` text or `"j"` JSON. Default `"t"`. */
+  representation?: RepresentationByte;
+  /** The server's public key: when given, the query is encrypted (`E`). */
+  serverKey?: PublicKey;
+}
+
+/** A reply. */
+export interface AskReply {
+  /** The reply's header. */
+  header: Header;
+  /** The reply payload as text (decrypted). */
+  text: string;
+  /** The error message when this is an error reply. */
+  error?: string;
+}
+
+const NL = 0x0a;
+
+function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {
+  const host = o.host ?? "127.0.0.1";
+  const port = o.port ?? 9000;
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const socket = dgram.createSocket(isIPv6(host) ? "udp6" : "udp4");
+  return new Promise<Uint8Array>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      done();
+      reject(
+        new Error(
+          `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port?)`,
+        ),
+      );
+    }, timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      socket.close();
+    };
+    socket.on("message", (msg: Uint8Array) => {
+      done();
+      resolve(new Uint8Array(msg));
+    });
+    socket.on("error", (err: Error) => {
+      done();
+      reject(new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err }));
+    });
+    socket.send(message, port, host);
+  });
+}
+
+async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {
+  const host = o.host ?? "127.0.0.1";
+  const port = o.port ?? 9000;
+  const timeoutMs = o.timeoutMs ?? 5000;
+  const limit = o.maxReplyBytes ?? 64 * 1024 * 1024;
+  const conn = await connect({
+    host,
+    port,
+    timeoutMs,
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
+  });
+  const timer = setTimeout(() => conn.destroy(), timeoutMs);
+  try {
+    const framed = new Uint8Array(message.length + 1);
+    framed.set(message, 0);
+    framed[message.length] = NL;
+    await conn.write(framed);
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of conn.readable()) {
+      size += chunk.length;
+      if (size > limit) {
+        throw new ProtocolError(`Reply too large: more than ${limit} bytes from ${host}:${port}`);
+      }
+      parts.push(chunk);
+    }
+    if (size === 0) {
+      throw new ProtocolError(
+        `No reply from ${host}:${port} over TCP within ${timeoutMs} ms (the server closed the connection)`,
+      );
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out[out.length - 1] === NL ? out.subarray(0, -1) : out;
+  } finally {
+    clearTimeout(timer);
+    conn.destroy();
+  }
+}
+
+/**
+ * Sends one raw message (header + payload, no terminator) and returns the
+ * raw reply (header + payload, TCP's trailing `\n` removed). For clients that
+ * build their own messages (and tests of malformed ones).
+ */
+export function exchange(message: Uint8Array, options: ExchangeOptions = {}): Promise<Uint8Array> {
+  return (options.transport ?? "tcp") === "udp"
+    ? udpExchange(message, options)
+    : tcpExchange(message, options);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * Sends `query` (text, or JSON source text with `representation: "j"`) and
+ * returns the reply; `error` is set for an error reply. Throws when the
+ * server cannot be reached or the reply cannot be read.
+ *
+ * @example
+ * ```ts
+ * const r = await ask("1", { port: 9000, transport: "udp" });
+ * if (r.error) console.error(r.error); else console.log(r.text);
+ * ```
+ */
+export async function ask(query: string, options: AskOptions = {}): Promise<AskReply> {
+  const header: Header = {
+    encryption: options.serverKey ? Encryption.encrypted : Encryption.plain,
+    representation: options.representation ?? "t",
+  };
+  const headerBytes = encodeHeader(header);
+  let payload = encoder.encode(query);
+  let key: CryptoKey | undefined;
+  if (options.serverKey) {
+    const sealed = await sealQuery(options.serverKey, headerBytes, payload);
+    payload = sealed.payload;
+    key = sealed.key;
+  }
+  const reply = await exchange(encodeMessage(header, payload), options);
+  let replyHeader: Header;
+  try {
+    replyHeader = decodeHeader(reply);
+  } catch (err) {
+    throw new ProtocolError(
+      `Unexpected reply from the server: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  let body = reply.subarray(HEADER_BYTES);
+  if (replyHeader.encryption === Encryption.encrypted) {
+    if (!key) throw new ProtocolError("The server sent an encrypted reply to a plain query");
+    body = await openReply(key, reply.subarray(0, HEADER_BYTES), body);
+  }
+  const text = decoder.decode(body);
+  const error = errorOf(replyHeader.representation, text);
+  return { header: replyHeader, text, ...(error !== undefined ? { error } : {}) };
+}

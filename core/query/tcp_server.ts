@@ -1,0 +1,110 @@
+/**
+ * The TCP (optionally TLS) side: one request per connection, read up to the
+ * first `\n` (or the client's half-close), answered with the reply and `\n`,
+ * then closed.
+ */
+import { type Connection, listen, type Server, type TlsMaterial } from "../net/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { Answerer } from "./answerer.ts";
+import { encodeMessage, Encryption, errorPayload, Representation } from "./wire.ts";
+
+/** Options for {@linkcode serveTcp}. */
+export interface TcpServeOptions {
+  /** Address to bind. Default `"0.0.0.0"`. */
+  host?: string;
+  /** Port; `0` picks a free one. */
+  port: number;
+  /** TLS material; without it the listener is plain TCP. */
+  tls?: TlsMaterial;
+  /** Largest request, bytes including the header. Default 1 MiB. */
+  maxRequestBytes?: number;
+  /** Close a connection that sends no complete request within this many ms. Default 10000. */
+  idleTimeoutMs?: number;
+  /** How long `close()` waits for requests in progress, ms. Default 5000. */
+  graceMs?: number;
+  /** Logger. Default: silent. */
+  logger?: Logger;
+}
+
+const NL = 0x0a;
+
+/**
+ * Reads one request: the bytes up to the first `\n`, or to the client's
+ * half-close. (Not through the socket's async iterator: leaving that early
+ * destroys the socket before the reply is written.)
+ */
+function readRequest(conn: Connection, limit: number): Promise<Uint8Array | "too-large"> {
+  const socket = conn.socket;
+  return new Promise((resolve) => {
+    const parts: Uint8Array[] = [];
+    let size = 0;
+    const finish = (result: Uint8Array | "too-large") => {
+      socket.off("data", onData);
+      socket.off("end", onEnd);
+      socket.off("close", onEnd);
+      socket.pause();
+      resolve(result);
+    };
+    const onData = (chunk: Uint8Array) => {
+      const nl = chunk.indexOf(NL);
+      const part = nl >= 0 ? chunk.subarray(0, nl) : chunk;
+      size += part.length;
+      if (size > limit) return finish("too-large");
+      parts.push(part);
+      if (nl >= 0) onEnd();
+    };
+    const onEnd = () => {
+      const out = new Uint8Array(size);
+      let at = 0;
+      for (const p of parts) {
+        out.set(p, at);
+        at += p.length;
+      }
+      // A CRLF-terminated request (netcat, telnet) is accepted too.
+      finish(out.length > 0 && out[out.length - 1] === 0x0d ? out.subarray(0, -1) : out);
+    };
+    socket.on("data", onData);
+    socket.once("end", onEnd);
+    socket.once("close", onEnd);
+  });
+}
+
+/**
+ * Listens for TCP (or TLS) requests and answers each through `answerer`.
+ *
+ * @example
+ * ```ts
+ * await using tcp = await serveTcp(answerer, { port: 9000 });
+ * ```
+ */
+export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<Server> {
+  const limit = options.maxRequestBytes ?? 1024 * 1024;
+  const idle = options.idleTimeoutMs ?? 10000;
+  const listenOptions = {
+    port: options.port,
+    graceMs: options.graceMs ?? 5000,
+    ...(options.host !== undefined ? { host: options.host } : {}),
+    ...(options.tls !== undefined ? { tls: options.tls } : {}),
+    ...(options.logger !== undefined ? { logger: options.logger } : {}),
+  };
+  return listen(listenOptions, async (conn) => {
+    conn.socket.setTimeout(idle, () => conn.destroy());
+    const request = await readRequest(conn, limit);
+    if (request === "too-large") {
+      const header = { encryption: Encryption.plain, representation: Representation.text };
+      const msg = `Request too large: more than ${limit} bytes before the newline`;
+      await conn.end(concatNl(encodeMessage(header, errorPayload(header.representation, msg))));
+      return;
+    }
+    if (request.length === 0 && !conn.writable) return;
+    const reply = await answerer.answer(request, "tcp");
+    await conn.end(concatNl(reply));
+  });
+}
+
+function concatNl(message: Uint8Array): Uint8Array {
+  const out = new Uint8Array(message.length + 1);
+  out.set(message, 0);
+  out[message.length] = NL;
+  return out;
+}

@@ -1,0 +1,10 @@
+import type { DemoStep } from "./context.ts";
+import { certsDemo } from "./certs_step.ts";
+
+/**
+ * The demo steps in the order `sockkit demo` runs them. Each service adds
+ * one line: `{ name: "<svc>", run: demo }` with `demo` from `core/<svc>/demo.ts`.
+ */
+export const DEMO_STEPS: DemoStep[] = [
+  { name: "certs", run: certsDemo },
+];

@@ -8,6 +8,8 @@ import { Command, Option } from "@commander-js/extra-typings";
 import denoJson from "./deno.json" with { type: "json" };
 import { reportError } from "./cmd/_cli.ts";
 // Subcommands (one import each, in alphabetical order):
+import { clientcliCommand } from "./cmd/clientcli.ts";
+import { servercliCommand } from "./cmd/servercli.ts";
 import { demoCommand } from "./cmd/demo.ts";
 
 /** Builds the root command with every subcommand registered. */
@@ -37,6 +39,8 @@ export function rootCommand(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
   // Register subcommands here (alphabetical):
+  root.addCommand(clientcliCommand());
+  root.addCommand(servercliCommand());
   root.addCommand(demoCommand());
   return root;
 }

@@ -1,0 +1,130 @@
+/**
+ * `sockkit clientcli`: the terminal client of servercli. Reads standard
+ * input and the socket at the same time and prints dates, replies and
+ * errors labelled, the moment they arrive.
+ */
+import { Command } from "@commander-js/extra-typings";
+import { parse, resolveSettings } from "../core/config/mod.ts";
+import { type ClientEvent, runClient } from "../core/chat/mod.ts";
+import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import { action } from "./_cli.ts";
+
+const DEFAULT_CA = "certs/ca.pem";
+
+const SPECS = {
+  host: {
+    parse: parse.string,
+    flag: "--host",
+    env: "SOCKKIT_CLIENTCLI_HOST",
+    default: "localhost",
+  },
+  port: { parse: parse.port, flag: "--port", env: "SOCKKIT_CLIENTCLI_PORT", default: 3443 },
+  ca: { parse: parse.string, flag: "--ca", env: "SOCKKIT_CLIENTCLI_CA" },
+  cert: { parse: parse.string, flag: "--cert", env: "SOCKKIT_CLIENTCLI_CERT" },
+  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_CLIENTCLI_KEY" },
+};
+
+const encoder = new TextEncoder();
+
+function write(text: string): void {
+  try {
+    Deno.stdout.writeSync(encoder.encode(text));
+  } catch {
+    // stdout closed (for example piped into `head`): nothing left to show.
+  }
+}
+
+/** `date  2026-11-24`, `reply olleh`, `error Server full...` */
+export function labelled(event: ClientEvent): string {
+  return `${event.kind.padEnd(5)} ${event.text}`;
+}
+
+/** Standard input as lines (without `\n` or `\r\n`); the last unterminated line counts too. */
+async function* stdinLines(afterLine: () => void): AsyncGenerator<string> {
+  let buf = "";
+  for await (const text of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    buf += text;
+    let nl: number;
+    while ((nl = buf.indexOf("\n")) >= 0) {
+      yield buf.slice(0, nl).replace(/\r$/, "");
+      buf = buf.slice(nl + 1);
+      afterLine();
+    }
+  }
+  if (buf !== "") yield buf;
+}
+
+async function fileExists(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isFile;
+  } catch {
+    return false;
+  }
+}
+
+/** Builds the `clientcli` command. */
+export function clientcliCommand(): Command {
+  return new Command("clientcli")
+    .description(
+      "Terminal client for servercli: sends each line you type (or pipe in), prints the\n" +
+        "server's dates and replies labelled as they arrive.",
+    )
+    .option("--host <host>", "server host (default localhost)")
+    .option("--port <port>", "server port (default 3443)")
+    .option("--ca <file>", `CA certificate of the server (default ${DEFAULT_CA} if it exists)`)
+    .option("--cert <file>", "client certificate, for servers that require one")
+    .option("--key <file>", "client private key (with --cert)")
+    .option("--insecure", "do not verify the server certificate (testing only)")
+    .option("--json", "the server sends JSON lines (otherwise detected from the first line)")
+    .addHelpText(
+      "after",
+      '\nOutput: one line per server message, labelled "date ", "reply" or "error".\n' +
+        'On a terminal a "> " prompt is redrawn below each incoming line; what you were typing\n' +
+        "stays in the terminal's line buffer and is sent when you press Return. Ctrl-D quits\n" +
+        "after the replies still owed. With piped input every line is sent and clientcli exits 0\n" +
+        "after the last reply. A refused or lost connection exits 1.\n" +
+        "Environment: SOCKKIT_CLIENTCLI_HOST, _PORT, _CA, _CERT, _KEY.\n\n" +
+        "Example:\n  printf 'hello\\nabc  \\n' | sockkit clientcli --port 3443",
+    )
+    .action(action(async (opts) => {
+      const s = resolveSettings(SPECS, { flags: { ...opts } });
+      const ca = s.ca ?? (await fileExists(DEFAULT_CA) ? DEFAULT_CA : undefined);
+      const files = {
+        ...(ca !== undefined && !opts.insecure ? { ca } : {}),
+        ...(s.cert !== undefined ? { cert: s.cert } : {}),
+        ...(s.key !== undefined ? { key: s.key } : {}),
+      };
+      const tls: ClientTlsOptions = await loadClientTls(files);
+      if (opts.insecure) tls.insecure = true;
+      const where = `${s.host}:${s.port}`;
+      const conn = await connect({ host: s.host, port: s.port, tls });
+
+      const prompt = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
+      if (prompt) {
+        console.error(`Connected to ${where}. Type a line and press Return; Ctrl-D quits.`);
+        write("> ");
+      }
+      let received = 0;
+      const outcome = await runClient(conn, {
+        input: stdinLines(() => prompt && write("> ")),
+        json: opts.json === true,
+        onEvent: (event) => {
+          received++;
+          // Clear the prompt line, print the message, redraw the prompt.
+          write(prompt ? `\r\x1b[2K${labelled(event)}\n> ` : `${labelled(event)}\n`);
+        },
+      });
+      if (prompt) write("\n");
+      if (outcome.kind === "done") return 0;
+      let msg = `Connection to ${where} lost: ${outcome.reason}`;
+      if (outcome.lastError !== undefined) msg += ` (server said: ${outcome.lastError})`;
+      else if (received === 0 && s.cert === undefined) {
+        msg +=
+          " before it sent anything (it may require a client certificate: pass --cert and --key)";
+      }
+      if (outcome.outstanding > 0) msg += `; ${outcome.outstanding} replies never arrived`;
+      console.error(`sockkit: ${msg}`);
+      return 1;
+    }));
+}

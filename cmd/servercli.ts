@@ -1,0 +1,228 @@
+/**
+ * `sockkit servercli`: the TLS line server that answers each line reversed
+ * and broadcasts the date to every client; `servercli bench` measures it.
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import {
+  type ConfigData,
+  ConfigError,
+  loadConfigFile,
+  parse,
+  resolveSettings,
+} from "../core/config/mod.ts";
+import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
+import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
+import type { TlsMaterial } from "../core/net/mod.ts";
+import { action, globals, loggerFrom } from "./_cli.ts";
+import { servercliBenchCommand } from "./servercli_bench.ts";
+
+const SPECS = {
+  port: {
+    parse: parse.port,
+    flag: "--port",
+    env: "SOCKKIT_SERVERCLI_PORT",
+    file: "servercli.port",
+    default: 3443,
+  },
+  host: {
+    parse: parse.string,
+    flag: "--host",
+    env: "SOCKKIT_SERVERCLI_HOST",
+    file: "servercli.host",
+    default: "0.0.0.0",
+  },
+  maxClients: {
+    parse: parse.integer(1, 1_000_000),
+    flag: "--max-clients",
+    env: "SOCKKIT_SERVERCLI_MAX_CLIENTS",
+    file: "servercli.max_clients",
+    default: 100,
+  },
+  period: {
+    parse: positiveDuration,
+    flag: "--period",
+    env: "SOCKKIT_SERVERCLI_PERIOD",
+    file: "servercli.period",
+    default: 10_000,
+  },
+  dateFormat: {
+    parse: parse.oneOf(DATE_FORMATS),
+    flag: "--date-format",
+    env: "SOCKKIT_SERVERCLI_DATE_FORMAT",
+    file: "servercli.date_format",
+    default: "date" as const,
+  },
+  json: {
+    parse: parse.boolean,
+    flag: "--json",
+    env: "SOCKKIT_SERVERCLI_JSON",
+    file: "servercli.json",
+    default: false,
+  },
+  requireClientCert: {
+    parse: parse.boolean,
+    flag: "--require-client-cert",
+    env: "SOCKKIT_SERVERCLI_REQUIRE_CLIENT_CERT",
+    file: "servercli.require_client_cert",
+    default: false,
+  },
+  maxLine: {
+    parse: parse.bytes,
+    flag: "--max-line",
+    env: "SOCKKIT_SERVERCLI_MAX_LINE",
+    file: "servercli.max_line",
+    default: 4096,
+  },
+  certs: {
+    parse: parse.string,
+    flag: "--certs",
+    env: "SOCKKIT_CERTS",
+    file: "servercli.certs",
+    default: "certs",
+  },
+  cert: {
+    parse: parse.string,
+    flag: "--cert",
+    env: "SOCKKIT_SERVERCLI_CERT",
+    file: "servercli.cert",
+  },
+  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_SERVERCLI_KEY", file: "servercli.key" },
+  clientCerts: {
+    parse: parse.string,
+    flag: "--client-certs",
+    env: "SOCKKIT_SERVERCLI_CLIENT_CERTS",
+    file: "servercli.client_certs",
+  },
+};
+
+/** A duration above zero (`--period 10`, `--period 500ms`); a bare number is seconds. */
+function positiveDuration(raw: unknown): number {
+  const ms = parse.duration(raw);
+  if (!(ms > 0)) throw new TypeError(`expected a duration above zero such as 10, 1.5 or 500ms`);
+  return ms;
+}
+
+/** Builds the `servercli` command (and its `bench` subcommand). */
+export function servercliCommand(): Command {
+  const cmd = new Command("servercli")
+    .description(
+      "TLS line server: answers every line reversed by grapheme cluster (trailing whitespace\n" +
+        "removed) and sends the date to every connected client each period.",
+    )
+    .option("--port <port>", "port to listen on (default 3443)")
+    .option("--host <host>", "address to bind (default 0.0.0.0)")
+    .option(
+      "--max-clients <n>",
+      "clients served at once; one more gets an error line (default 100)",
+    )
+    .option("--period <seconds>", "seconds between date broadcasts; 500ms also works (default 10)")
+    .addOption(
+      new Option(
+        "--date-format <format>",
+        "date as YYYY-MM-DD or an ISO 8601 timestamp (default date)",
+      )
+        .choices(DATE_FORMATS),
+    )
+    .option("--json", 'send JSON lines {"msg_type":"date"|"string"|"error","payload":...}')
+    .option(
+      "--require-client-cert",
+      "mutual TLS: refuse clients without an allow-listed certificate",
+    )
+    .option(
+      "--max-line <bytes>",
+      "longest line accepted; longer gets an error line and a close (default 4096)",
+    )
+    .option("--certs <dir>", 'certificates directory made by "sockkit certs init" (default certs)')
+    .option("--cert <file>", "server certificate (instead of --certs)")
+    .option("--key <file>", "server private key (with --cert)")
+    .option(
+      "--client-certs <file>",
+      "client allow-list PEM for --require-client-cert (with --cert)",
+    )
+    .option("--config <file>", "TOML/INI config file with a [servercli] section")
+    .addHelpText(
+      "after",
+      "\nEnvironment: SOCKKIT_SERVERCLI_PORT, _HOST, _MAX_CLIENTS, _PERIOD, _DATE_FORMAT, _JSON,\n" +
+        "_REQUIRE_CLIENT_CERT, _MAX_LINE, _CERT, _KEY, _CLIENT_CERTS, and SOCKKIT_CERTS.\n" +
+        "Precedence: flags > environment > config file > defaults. Dates are UTC.\n\n" +
+        "Example:\n  sockkit certs init && sockkit servercli --period 5\n" +
+        "  sockkit clientcli   # in another terminal",
+    )
+    .action(action(async (opts, command) => {
+      let file: ConfigData | undefined;
+      if (opts.config !== undefined) file = await loadConfigFile(opts.config);
+      const s = resolveSettings(SPECS, {
+        flags: { ...opts },
+        ...(file ? { file, filePath: opts.config } : {}),
+      });
+      const log = loggerFrom(globals(command), { svc: "servercli" });
+      const { tls, revoked } = await serverTls(s);
+      const server = await startChatServer({
+        host: s.host,
+        port: s.port,
+        tls,
+        requireClientCert: s.requireClientCert,
+        ...(revoked ? { authorize: revocationCheck(revoked) } : {}),
+        maxClients: s.maxClients,
+        periodMs: s.period,
+        dateFormat: s.dateFormat,
+        json: s.json,
+        maxLineBytes: s.maxLine,
+        logger: log,
+      });
+      log.info("listening", {
+        host: server.host,
+        port: server.port,
+        maxClients: s.maxClients,
+        periodMs: s.period,
+        dateFormat: s.dateFormat,
+        json: s.json,
+        requireClientCert: s.requireClientCert,
+      });
+      await serveUntilSignal(server, {
+        onSignal: (sig) =>
+          log.info("shutting down: telling clients the server is going away", { signal: sig }),
+      });
+      log.info("stopped");
+    }));
+  cmd.addCommand(servercliBenchCommand());
+  return cmd;
+}
+
+interface TlsSettings {
+  requireClientCert: boolean;
+  certs: string;
+  cert: string | undefined;
+  key: string | undefined;
+  clientCerts: string | undefined;
+}
+
+/** Loads the server TLS material from --cert/--key or the certificates directory. */
+async function serverTls(s: TlsSettings): Promise<{ tls: TlsMaterial; revoked?: string }> {
+  if ((s.cert === undefined) !== (s.key === undefined)) {
+    throw new ConfigError(
+      "Options --cert and --key go together: pass both, or neither to use --certs",
+    );
+  }
+  if (s.cert !== undefined && s.key !== undefined) {
+    if (s.requireClientCert && s.clientCerts === undefined) {
+      throw new ConfigError(
+        "Option --require-client-cert with --cert needs --client-certs FILE (the allow-list of client certificates)",
+      );
+    }
+    const tls = await loadServerTls({
+      cert: s.cert,
+      key: s.key,
+      ...(s.requireClientCert && s.clientCerts !== undefined ? { clientCerts: s.clientCerts } : {}),
+    });
+    return { tls };
+  }
+  const p = certPaths(s.certs);
+  const tls = await loadServerTls({
+    cert: p.serverCert,
+    key: p.serverKey,
+    ...(s.requireClientCert ? { clientCerts: s.clientCerts ?? p.allowList } : {}),
+  });
+  return s.requireClientCert ? { tls, revoked: p.revoked } : { tls };
+}

@@ -7,7 +7,9 @@ export type WorkerRequest =
   /** Read `path` and report whether `query` is one of its lines. */
   | { kind: "scan"; id: number; path: string; query: Uint8Array }
   /** Read `path` and build a line index of it. */
-  | { kind: "build"; id: number; path: string };
+  | { kind: "build"; id: number; path: string }
+  /** Look `query` up in an index of `path` kept inside the worker (built on first use). */
+  | { kind: "lookup"; id: number; path: string; query: Uint8Array };
 
 /** A reply from a search worker. */
 export type WorkerReply =

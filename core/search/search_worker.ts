@@ -12,6 +12,7 @@ import { containsLine } from "./line_search.ts";
 import { LineTable } from "./line_table.ts";
 
 const reader = new FileBytesReader();
+const tables = new Map<string, LineTable>();
 
 function failed(id: number, path: string, err: unknown): WorkerReply {
   const e = SearchFileError.from(path, err);
@@ -28,6 +29,16 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
         id: req.id,
         found: containsLine(reader.read(req.path), req.query),
       };
+    } catch (err) {
+      reply = failed(req.id, req.path, err);
+    }
+    self.postMessage(reply);
+  } else if (req.kind === "lookup") {
+    let reply: WorkerReply;
+    try {
+      let table = tables.get(req.path);
+      if (!table) tables.set(req.path, table = LineTable.build(readFileBytes(req.path).bytes));
+      reply = { kind: "scanned", id: req.id, found: table.has(req.query) };
     } catch (err) {
       reply = failed(req.id, req.path, err);
     }

@@ -102,6 +102,17 @@ export class SearchWorkerPool implements AsyncDisposable {
     throw toError(reply);
   }
 
+  /**
+   * Looks `query` up in an index of `path` that the worker keeps (built on
+   * first use, never refreshed): the worker-round-trip variant of an index
+   * lookup, measured by `search bench`.
+   */
+  async lookup(path: string, query: Uint8Array): Promise<boolean> {
+    const reply = await this.#request((id) => ({ kind: "lookup", id, path, query }));
+    if (reply.kind === "scanned") return reply.found;
+    throw toError(reply);
+  }
+
   /** Reads `path` in a worker and builds its line index there. */
   async build(path: string): Promise<BuiltIndex> {
     const reply = await this.#request((id) => ({ kind: "build", id, path }));

@@ -1,0 +1,168 @@
+/**
+ * `search bench`: times every {@linkcode SearchMethod} in both modes over
+ * generated files of each size, checks every answer against a reference,
+ * and returns per-cell latency figures.
+ */
+import { join } from "node:path";
+import { type SearchMethod, searchMethods } from "./bench_methods.ts";
+import { writeBenchFile } from "./bench_data.ts";
+import { LineTable } from "./line_table.ts";
+import { readFileBytes } from "./file_bytes.ts";
+import { SearchWorkerPool } from "./worker_pool.ts";
+
+/** Options for {@linkcode runSearchBench}. */
+export interface SearchBenchOptions {
+  /** Line counts of the generated files. Default `[10000, 100000, 250000]`. */
+  sizes?: number[];
+  /** Where the generated files go (created; the caller removes it). */
+  dir: string;
+  /** Most queries timed per method, mode and size. Default 200. */
+  maxQueries?: number;
+  /** Fewest queries timed per cell, however slow. Default 5. */
+  minQueries?: number;
+  /** Time budget per cell after `minQueries`, ms. Default 400. */
+  budgetMs?: number;
+  /** Only these methods (names). Default: all. */
+  methods?: string[];
+  /** Progress lines (for stderr). */
+  onProgress?: (line: string) => void;
+  /** Aborts between cells. */
+  signal?: AbortSignal;
+}
+
+/** Timing of one method, mode and file size. */
+export interface BenchCell {
+  method: string;
+  mode: "reread" | "index";
+  lines: number;
+  /** Median time per query, ms. */
+  p50Ms: number;
+  /** 99th percentile, ms. */
+  p99Ms: number;
+  /** Mean, ms. */
+  meanMs: number;
+  /** Queries timed. */
+  queries: number;
+  /** Index mode: time to prepare the structure, ms. */
+  prepareMs?: number;
+  /** Answers that disagreed with the reference. */
+  wrong: number;
+}
+
+/** The outcome of {@linkcode runSearchBench}. */
+export interface SearchBenchResult {
+  cells: BenchCell[];
+  files: Array<{ lines: number; bytes: number }>;
+  methods: Array<{ name: string; description: string }>;
+}
+
+/** The `q`-quantile (0..1) of sorted values. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/**
+ * Runs the benchmark. Every answer is checked against a reference index;
+ * a method that answers wrongly is reported (`wrong > 0`), not hidden.
+ */
+export async function runSearchBench(options: SearchBenchOptions): Promise<SearchBenchResult> {
+  const sizes = options.sizes ?? [10_000, 100_000, 250_000];
+  const maxQ = options.maxQueries ?? 200;
+  const minQ = options.minQueries ?? 5;
+  const budget = options.budgetMs ?? 400;
+  const say = options.onProgress ?? (() => {});
+  await Deno.mkdir(options.dir, { recursive: true });
+  await using pool = new SearchWorkerPool({ size: 1 });
+  const methods = searchMethods(pool).filter((m) =>
+    !options.methods || options.methods.includes(m.name)
+  );
+  const cells: BenchCell[] = [];
+  const files: SearchBenchResult["files"] = [];
+  const enc = new TextEncoder();
+  for (const lines of sizes) {
+    const path = join(options.dir, `lines-${lines}.txt`);
+    const texts = await writeBenchFile(path, lines, Math.max(maxQ, 2));
+    const queries = texts.map((t) => enc.encode(t));
+    const reference = LineTable.build(readFileBytes(path).bytes);
+    const expected = queries.map((q) => reference.has(q));
+    files.push({ lines, bytes: (await Deno.stat(path)).size });
+    say(`search bench: ${lines} lines (${files.at(-1)!.bytes} bytes)`);
+    for (const m of methods) {
+      for (const mode of ["reread", "index"] as const) {
+        options.signal?.throwIfAborted();
+        const cell = await timeCell(m, mode, path, queries, expected, { maxQ, minQ, budget });
+        if (!cell) continue;
+        cells.push({ ...cell, lines });
+        say(
+          `  ${mode.padEnd(6)} ${m.name.padEnd(18)} p50 ${fmtMs(cell.p50Ms)}  p99 ${
+            fmtMs(cell.p99Ms)
+          }  (${cell.queries} queries${cell.wrong ? `, ${cell.wrong} WRONG` : ""})`,
+        );
+      }
+    }
+  }
+  return {
+    cells,
+    files,
+    methods: methods.map((m) => ({ name: m.name, description: m.description })),
+  };
+}
+
+/** Formats milliseconds readably: `0.8 µs`, `12.3 µs`, `1.24 ms`, `250 ms`. */
+export function fmtMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "-";
+  if (ms < 0.1) return `${(ms * 1000).toFixed(ms < 0.01 ? 2 : 1)} µs`;
+  if (ms < 10) return `${ms.toFixed(2)} ms`;
+  return `${ms.toFixed(ms < 100 ? 1 : 0)} ms`;
+}
+
+async function timeCell(
+  m: SearchMethod,
+  mode: "reread" | "index",
+  path: string,
+  queries: Uint8Array[],
+  expected: boolean[],
+  limits: { maxQ: number; minQ: number; budget: number },
+): Promise<Omit<BenchCell, "lines"> | undefined> {
+  let run: (q: Uint8Array) => boolean | Promise<boolean>;
+  let prepareMs: number | undefined;
+  if (mode === "reread") {
+    const reread = m.reread;
+    if (!reread) return undefined;
+    run = (q) => reread(path, q);
+  } else {
+    if (!m.index) return undefined;
+    const t0 = performance.now();
+    run = await m.index(path);
+    prepareMs = performance.now() - t0;
+  }
+  // Warm up (JIT, caches) with one present and one absent query.
+  await run(queries[0]!);
+  await run(queries[1]!);
+  const times: number[] = [];
+  let wrong = 0;
+  const started = performance.now();
+  for (let i = 0; i < limits.maxQ; i++) {
+    if (i >= limits.minQ && performance.now() - started > limits.budget) break;
+    const k = i % queries.length;
+    const t0 = performance.now();
+    const r = run(queries[k]!);
+    const found = typeof r === "boolean" ? r : await r;
+    times.push(performance.now() - t0);
+    if (found !== expected[k]) wrong++;
+  }
+  times.sort((a, b) => a - b);
+  const cell: Omit<BenchCell, "lines"> = {
+    method: m.name,
+    mode,
+    p50Ms: quantile(times, 0.5),
+    p99Ms: quantile(times, 0.99),
+    meanMs: times.reduce((a, b) => a + b, 0) / times.length,
+    queries: times.length,
+    wrong,
+  };
+  if (prepareMs !== undefined) cell.prepareMs = prepareMs;
+  return cell;
+}

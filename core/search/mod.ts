@@ -1,0 +1,22 @@
+/**
+ * The search service: an exact full-line, byte-for-byte string search server
+ * over a text file. Queries are answered `STRING EXISTS` or `STRING NOT
+ * FOUND`, either by rereading the file for every query (in a pool of Web
+ * Workers) or from a line index that is rebuilt and swapped in when the file
+ * changes. Also: its INI-like config file, a client, a benchmark of search
+ * methods with a report, and a load generator.
+ *
+ * @module
+ */
+export * from "./protocol.ts";
+export * from "./line_search.ts";
+export * from "./line_table.ts";
+export * from "./file_bytes.ts";
+export * from "./file_watch.ts";
+export * from "./worker_pool.ts";
+export * from "./matcher.ts";
+export * from "./index_matcher.ts";
+export * from "./session.ts";
+export * from "./server.ts";
+export * from "./client.ts";
+export * from "./config_file.ts";

@@ -60,7 +60,37 @@ Deno.test("bench tool prints one table with the ratio to the anchor and notes fo
 });
 
 Deno.test("bench tool skips a service whose bench subcommand does not exist", async () => {
-  const res = await runServiceBench("no-such-service");
+  const res = await runServiceBench("no-such-service", { echoStderr: false });
   assert.equal(res.status, "skipped");
   assert.match((res as { note: string }).note, /^no "sockkit no-such-service bench --json" \(/);
+});
+
+Deno.test("bench tool collects a bench's JSON line from stdout while its stderr streams", async () => {
+  const fake = `
+    if (Deno.args.join(" ") !== "search bench --json") Deno.exit(3);
+    console.error("progress: 50%");
+    console.log("a table line");
+    console.log(JSON.stringify({ service: "search", rows: [{ figure: "p50", value: 1.5, unit: "ms", anchorValue: 6 }] }));
+  `;
+  const res = await runServiceBench("search", {
+    echoStderr: false,
+    launcher: [Deno.execPath(), "eval", fake],
+  });
+  assert.deepEqual(res, {
+    service: "search",
+    status: "ok",
+    rows: [{ figure: "p50", value: 1.5, unit: "ms", anchorValue: 6 }],
+  });
+});
+
+Deno.test("bench tool reports a bench that fails with its exit code and first error line", async () => {
+  const res = await runServiceBench("query", {
+    echoStderr: false,
+    launcher: [Deno.execPath(), "eval", `console.error("sockkit: redis is down"); Deno.exit(1);`],
+  });
+  assert.deepEqual(res, {
+    service: "query",
+    status: "failed",
+    note: "exit code 1: sockkit: redis is down",
+  });
 });

@@ -118,28 +118,43 @@ export async function availableCommands(): Promise<Set<string>> {
   return new Set([...section.matchAll(/^ {2}([a-z][\w-]*)/gm)].map((m) => m[1]!));
 }
 
+/** Options for {@linkcode runServiceBench}. */
+export interface RunServiceBenchOptions {
+  /** Extra arguments after `bench --json`. */
+  args?: string[];
+  /** Copy the bench's stderr (its progress) to ours. Default true. */
+  echoStderr?: boolean;
+  /** The program (and leading arguments) to run instead of `./sockkit`; for tests. */
+  launcher?: [string, ...string[]];
+}
+
 /** Runs one service's bench, streaming its stderr through to ours. */
 export async function runServiceBench(
   service: string,
-  extraArgs: string[] = [],
+  options: RunServiceBenchOptions = {},
 ): Promise<BenchResult> {
-  const child = new Deno.Command(LAUNCHER, {
-    args: [service, "bench", "--json", ...extraArgs],
+  const [program, ...pre] = options.launcher ?? [LAUNCHER];
+  const child = new Deno.Command(program, {
+    args: [...pre, service, "bench", "--json", ...(options.args ?? [])],
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  const echo = options.echoStderr ?? true;
+  let stdout = "";
   let stderr = "";
-  const dec = new TextDecoder();
-  const pump = (async () => {
+  const collectStdout = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stdout) stdout += dec.decode(chunk, { stream: true });
+  })();
+  const collectStderr = (async () => {
+    const dec = new TextDecoder();
     for await (const chunk of child.stderr) {
       stderr += dec.decode(chunk, { stream: true });
-      await Deno.stderr.write(chunk);
+      if (echo) await Deno.stderr.write(chunk);
     }
   })();
-  const [out] = await Promise.all([child.output().catch(() => undefined), pump]);
-  const status = await child.status;
-  const stdout = out ? new TextDecoder().decode(out.stdout) : "";
+  const [status] = await Promise.all([child.status, collectStdout, collectStderr]);
   const firstErr = stderr.trim().split("\n")[0] ?? "";
   if (status.code === 2 && /unknown (command|option)|too many arguments/.test(stderr)) {
     return {

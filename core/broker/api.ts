@@ -1,0 +1,77 @@
+import type { MsgHeader } from "./frame.ts";
+
+/** A message as delivered to a listener. */
+export interface Message {
+  /** Message type. */
+  type: string;
+  /** Sending connector. */
+  src: string;
+  /** Destination connector. */
+  dst: string;
+  /** Message id. */
+  id: string;
+  /** The request this answers, if any. */
+  replyTo?: string;
+  /** Decoded data: a string (text), a JSON value, or `undefined`. */
+  data: unknown;
+  /** Binary part (empty when none). */
+  binary: Uint8Array;
+  /** Set on requests: how long the sender waits for a reply, ms. */
+  timeout?: number;
+  /** The raw header. */
+  header: MsgHeader;
+}
+
+/** Options for `send`. */
+export interface SendOptions {
+  /** Binary part. Default none. */
+  binary?: Uint8Array;
+  /** Resolve only once the peer connector has durably queued the message. Default `false`. */
+  ack?: boolean;
+  /** Mark this message as the answer to request `replyTo`. */
+  replyTo?: string;
+  /** Use this id instead of a generated one. */
+  id?: string;
+}
+
+/** Options for `request`. */
+export interface RequestOptions {
+  /** Binary part. Default none. */
+  binary?: Uint8Array;
+  /** How long to wait for the response, ms. Default 10000. */
+  timeoutMs?: number;
+}
+
+/** What a receiver reports for a stored file or directory. */
+export interface FileResult {
+  /** Where the receiver stored it. */
+  path: string;
+  /** Total bytes. */
+  bytes: number;
+  /** Files in it (1 for a file). */
+  files: number;
+  /** Whether it was a directory. */
+  dir: boolean;
+}
+
+/** A handle that stops a listener. */
+export interface Subscription extends Disposable {
+  close(): void;
+}
+
+/** The messaging face shared by the in-process `Connector` and the socket `BrokerClient`. */
+export interface BrokerApi {
+  /** Sends a message; resolves with its id (after the ack when `ack` is set). */
+  send(dst: string, type: string, data?: unknown, options?: SendOptions): Promise<string>;
+  /** Sends a request and resolves with the response message (rejects on timeout). */
+  request(dst: string, type: string, data?: unknown, options?: RequestOptions): Promise<Message>;
+  /** Calls `handler` for each message of `type` (queued ones first). */
+  listen(type: string, handler: (msg: Message) => void): Subscription | Promise<Subscription>;
+  /** Sends a file or a directory; resolves once the receiver stored it. */
+  sendFile(
+    dst: string,
+    type: string,
+    path: string,
+    options?: { timeoutMs?: number },
+  ): Promise<FileResult>;
+}

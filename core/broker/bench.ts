@@ -1,0 +1,235 @@
+import { join } from "node:path";
+import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
+import { Connector } from "./connector.ts";
+
+/** Options for {@linkcode runBrokerBench}. */
+export interface BrokerBenchOptions {
+  /** Messages per throughput run. Default 200000. */
+  messages?: number;
+  /** Data bytes per message. Default 100. */
+  size?: number;
+  /** Also run the acknowledged figure. Default `true`. */
+  ack?: boolean;
+  /** Round trips for the latency figure. Default 2000. */
+  roundTrips?: number;
+  /** Messages in flight in the acknowledged run. Default 4096. */
+  window?: number;
+  /** NATS server URL for the anchor. Default `127.0.0.1:4222`; `""` skips it. */
+  natsUrl?: string;
+}
+
+/** One row of the bench table. */
+export interface BenchRow {
+  figure: string;
+  value: number;
+  unit: string;
+  anchor: string;
+  anchorValue: number | null;
+  target: string;
+}
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
+}
+
+interface Figures {
+  oneWay: number;
+  acked: number | null;
+  p50: number;
+  p99: number;
+}
+
+/** Two connectors in this process over mutual TLS on loopback. */
+async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-broker-bench-" });
+  try {
+    const certs = join(dir, "certs");
+    const p = await initPki(certs);
+    await issueClient(certs, "bench");
+    const tls = await loadServerTls({
+      cert: p.serverCert,
+      key: p.serverKey,
+      clientCerts: p.allowList,
+    });
+    await using server = await Connector.start({
+      name: "server",
+      dir: join(dir, "server"),
+      server: { host: "127.0.0.1", port: 0, tls },
+    });
+    const ctls = await loadClientTls({
+      ca: p.ca,
+      cert: p.clientCert("bench"),
+      key: p.clientKey("bench"),
+    });
+    await using client = await Connector.start({
+      name: "bench",
+      dir: join(dir, "client"),
+      client: { host: "127.0.0.1", port: server.port, tls: { ...ctls, servername: "localhost" } },
+    });
+    while (!client.peers()[0]?.connected) await new Promise((r) => setTimeout(r, 20));
+    const payload = "x".repeat(o.size);
+
+    // fire-and-forget
+    let got = 0;
+    let done: () => void = () => {};
+    server.listen("bench", () => {
+      if (++got === o.messages) done();
+    });
+    const t0 = performance.now();
+    const all = new Promise<void>((r) => done = r);
+    for (let i = 0; i < o.messages; i++) {
+      const p = client.send("server", "bench", payload);
+      if ((i & 1023) === 0) await p;
+    }
+    await all;
+    const oneWay = o.messages / ((performance.now() - t0) / 1000);
+
+    // acknowledged
+    let acked: number | null = null;
+    if (o.ack) {
+      server.listen("bench-ack", () => {});
+      const t1 = performance.now();
+      const inflight = new Set<Promise<string>>();
+      for (let i = 0; i < o.messages; i++) {
+        const p = client.send("server", "bench-ack", payload, { ack: true });
+        inflight.add(p);
+        p.then(() => inflight.delete(p));
+        if (inflight.size >= o.window) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+      acked = o.messages / ((performance.now() - t1) / 1000);
+    }
+
+    // round trip
+    server.listen("echo", (m) => void server.send(m.src, "echo", m.data, { replyTo: m.id }));
+    const rtts: number[] = [];
+    for (let i = 0; i < o.roundTrips; i++) {
+      const t = performance.now();
+      await client.request("server", "echo", payload);
+      rtts.push(performance.now() - t);
+    }
+    rtts.sort((a, b) => a - b);
+    return { oneWay, acked, p50: pct(rtts, 0.5), p99: pct(rtts, 0.99) };
+  } finally {
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  }
+}
+
+/** The same figures for nats-server through the `nats` client. */
+async function natsFigures(o: Required<BrokerBenchOptions>): Promise<Figures | undefined> {
+  const { connect } = await import("nats");
+  let nc;
+  try {
+    nc = await connect({ servers: o.natsUrl, timeout: 2000 });
+  } catch {
+    return undefined;
+  }
+  try {
+    const data = new TextEncoder().encode("x".repeat(o.size));
+    const subj = `sockkit.bench.${crypto.randomUUID().slice(0, 8)}`;
+    let got = 0;
+    let done: () => void = () => {};
+    const all = new Promise<void>((r) => done = r);
+    const sub = nc.subscribe(subj, {
+      callback: () => {
+        if (++got === o.messages) done();
+      },
+    });
+    await nc.flush();
+    const t0 = performance.now();
+    for (let i = 0; i < o.messages; i++) {
+      nc.publish(subj, data);
+      if ((i & 8191) === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    await all;
+    const oneWay = o.messages / ((performance.now() - t0) / 1000);
+    sub.unsubscribe();
+
+    const rsub = nc.subscribe(`${subj}.rpc`, { callback: (_e, m) => m.respond(m.data) });
+    await nc.flush();
+    let acked: number | null = null;
+    if (o.ack) {
+      const t1 = performance.now();
+      const inflight = new Set<Promise<unknown>>();
+      for (let i = 0; i < o.messages; i++) {
+        const p = nc.request(`${subj}.rpc`, data, { timeout: 30000 });
+        inflight.add(p);
+        p.then(() => inflight.delete(p));
+        if (inflight.size >= o.window) await Promise.race(inflight);
+      }
+      await Promise.all(inflight);
+      acked = o.messages / ((performance.now() - t1) / 1000);
+    }
+    const rtts: number[] = [];
+    for (let i = 0; i < o.roundTrips; i++) {
+      const t = performance.now();
+      await nc.request(`${subj}.rpc`, data, { timeout: 5000 });
+      rtts.push(performance.now() - t);
+    }
+    rtts.sort((a, b) => a - b);
+    rsub.unsubscribe();
+    return { oneWay, acked, p50: pct(rtts, 0.5), p99: pct(rtts, 0.99) };
+  } finally {
+    await nc.close();
+  }
+}
+
+/**
+ * Measures the broker (two connectors in this process over mutual TLS on
+ * loopback) and, in the same run, nats-server through the `nats` client:
+ * messages/s one way, acknowledged messages/s (NATS: request/reply with the
+ * same window), and round-trip p50/p99.
+ */
+export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<{
+  rows: BenchRow[];
+  nats: boolean;
+}> {
+  const o: Required<BrokerBenchOptions> = {
+    messages: options.messages ?? 200_000,
+    size: options.size ?? 100,
+    ack: options.ack ?? true,
+    roundTrips: options.roundTrips ?? 2000,
+    window: options.window ?? 4096,
+    natsUrl: options.natsUrl ?? "127.0.0.1:4222",
+  };
+  const b = await brokerFigures(o);
+  const n = o.natsUrl ? await natsFigures(o) : undefined;
+  const a = (v: number | null | undefined) => v === undefined || v === null ? null : Math.round(v);
+  const ms = (v: number | undefined) => v === undefined ? null : Math.round(v * 1000) / 1000;
+  const rows: BenchRow[] = [
+    {
+      figure: `${o.size}-byte messages/s one way`,
+      value: Math.round(b.oneWay),
+      unit: "msg/s",
+      anchor: "nats-server pub/sub",
+      anchorValue: a(n?.oneWay),
+      target: ">= 250000",
+    },
+  ];
+  if (o.ack) {
+    rows.push({
+      figure: `${o.size}-byte messages/s acknowledged`,
+      value: Math.round(b.acked ?? 0),
+      unit: "msg/s",
+      anchor: `nats-server request/reply, ${o.window} in flight`,
+      anchorValue: a(n?.acked),
+      target: ">= 50000",
+    });
+  }
+  rows.push({
+    figure: "request/response round trip p50",
+    value: ms(b.p50)!,
+    unit: "ms",
+    anchor: "nats-server request p50",
+    anchorValue: ms(n?.p50),
+    target: "-",
+  }, {
+    figure: "request/response round trip p99",
+    value: ms(b.p99)!,
+    unit: "ms",
+    anchor: "nats-server request p99",
+    anchorValue: ms(n?.p99),
+    target: "-",
+  });
+  return { rows, nats: n !== undefined };
+}

@@ -1,0 +1,241 @@
+import * as net from "node:net";
+import { decodeData, encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
+import { Link } from "./link.ts";
+import { BrokerError, RequestTimeoutError } from "./errors.ts";
+import { DEFAULT_MAX_FRAME } from "./connector.ts";
+import type {
+  BrokerApi,
+  FileResult,
+  Message,
+  RequestOptions,
+  SendOptions,
+  Subscription,
+} from "./api.ts";
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** Options for {@linkcode BrokerClient.connect}. */
+export interface BrokerClientOptions {
+  /** Frame size cap, bytes. Default 16 MiB. */
+  maxFrameBytes?: number;
+}
+
+interface Waiter {
+  resolve(frame: Frame): void;
+  reject(err: Error): void;
+}
+
+function toMessage(frame: Frame): Message {
+  const h = frame.header as MsgHeader;
+  const m: Message = {
+    type: h.type,
+    src: h.src,
+    dst: h.dst,
+    id: h.id,
+    data: decodeData(frame.data, h.enc),
+    binary: frame.binary.length ? frame.binary.slice() : EMPTY,
+    header: h,
+  };
+  if (h.replyTo !== undefined) m.replyTo = h.replyTo;
+  if (h.timeout !== undefined) m.timeout = h.timeout;
+  return m;
+}
+
+/**
+ * An app's handle on its connector through the local API socket
+ * (`STATE_DIR/broker.sock`): the same `send`, `request`, `listen` and
+ * `sendFile` as the in-process `Connector`, plus `sync` and `admin`.
+ *
+ * @example
+ * ```ts
+ * await using c = await BrokerClient.connect("state/broker.sock");
+ * await c.send("alice", "chat", { text: "hi" }, { ack: true });
+ * ```
+ */
+export class BrokerClient implements BrokerApi, AsyncDisposable {
+  readonly #link: Link;
+  readonly #waiters = new Map<string, Waiter>();
+  readonly #handlers = new Map<string, Set<(m: Message) => void>>();
+  #prefix = `app${crypto.randomUUID().slice(0, 8)}`;
+  #seq = 0;
+  #error: Error | undefined;
+  #closedReason: string | undefined;
+
+  private constructor(socket: net.Socket, maxFrameBytes: number) {
+    this.#link = new Link(socket, {
+      maxFrameBytes,
+      heartbeatMs: 0,
+      onFrame: (frame) => this.#onFrame(frame),
+      onClose: (reason) => {
+        this.#closedReason = reason;
+        const err = new BrokerError(`Connection to the connector closed: ${reason}`);
+        for (const w of this.#waiters.values()) w.reject(err);
+        this.#waiters.clear();
+      },
+    });
+  }
+
+  /** Connects to a connector's local socket; the error says when none is running there. */
+  static connect(path: string, options: BrokerClientOptions = {}): Promise<BrokerClient> {
+    return new Promise((resolve, reject) => {
+      const s = net.connect(path);
+      s.once("connect", () => {
+        s.removeAllListeners("error");
+        resolve(new BrokerClient(s, options.maxFrameBytes ?? DEFAULT_MAX_FRAME));
+      });
+      s.once("error", (err: NodeJS.ErrnoException) => {
+        const why = err.code === "ENOENT" || err.code === "ECONNREFUSED"
+          ? 'no connector is running there (start one with "sockkit broker serve" or "sockkit broker connect", and pass the same --dir)'
+          : err.message;
+        reject(new BrokerError(`Cannot reach the connector socket "${path}": ${why}`));
+      });
+    });
+  }
+
+  #onFrame(frame: Frame): void {
+    const h = frame.header;
+    if (h.kind === "msg") {
+      if (h.replyTo !== undefined) {
+        const w = this.#waiters.get(h.replyTo);
+        if (w) {
+          this.#waiters.delete(h.replyTo);
+          w.resolve(frame);
+          return;
+        }
+      }
+      const set = this.#handlers.get(h.type);
+      if (set) {
+        const m = toMessage(frame);
+        for (const f of set) f(m);
+      }
+      return;
+    }
+    if (h.kind === "result" || h.kind === "error") {
+      const id = h.replyTo;
+      const w = id === undefined ? undefined : this.#waiters.get(id);
+      if (w && id !== undefined) {
+        this.#waiters.delete(id);
+        if (h.kind === "result") w.resolve(frame);
+        else w.reject(new BrokerError(h.message));
+      } else if (h.kind === "error") {
+        this.#error ??= new BrokerError(h.message);
+      }
+    }
+  }
+
+  #id(): string {
+    return `${this.#prefix}-${(this.#seq++).toString(36)}`;
+  }
+
+  #call(header: Header & { id: string }, data?: Uint8Array, binary?: Uint8Array): Promise<Frame> {
+    if (this.#closedReason !== undefined) {
+      return Promise.reject(
+        new BrokerError(`Connection to the connector closed: ${this.#closedReason}`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#waiters.set(header.id, { resolve, reject });
+      this.#link.send(header, data, binary);
+    });
+  }
+
+  /** {@inheritDoc BrokerApi.send} */
+  async send(
+    dst: string,
+    type: string,
+    data?: unknown,
+    options: SendOptions = {},
+  ): Promise<string> {
+    const { bytes, enc } = encodeData(data);
+    const id = options.id ?? this.#id();
+    const h: MsgHeader = { kind: "msg", type, src: "", dst, id };
+    if (enc) h.enc = enc;
+    if (options.replyTo !== undefined) h.replyTo = options.replyTo;
+    if (options.ack) {
+      h.ack = true;
+      await this.#call(h, bytes, options.binary);
+      return id;
+    }
+    if (this.#closedReason !== undefined) {
+      throw new BrokerError(`Connection to the connector closed: ${this.#closedReason}`);
+    }
+    if (!this.#link.send(h, bytes, options.binary ?? EMPTY)) await this.#link.writer.drained();
+    return id;
+  }
+
+  /** {@inheritDoc BrokerApi.request} */
+  async request(
+    dst: string,
+    type: string,
+    data?: unknown,
+    options: RequestOptions = {},
+  ): Promise<Message> {
+    const { bytes, enc } = encodeData(data);
+    const timeout = options.timeoutMs ?? 10_000;
+    const h: MsgHeader = { kind: "msg", type, src: "", dst, id: this.#id(), timeout };
+    if (enc) h.enc = enc;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const frame = await Promise.race([
+        this.#call(h, bytes, options.binary),
+        new Promise<never>((_, reject) =>
+          timer = setTimeout(
+            () => reject(new RequestTimeoutError(h.id, dst, type, timeout)),
+            timeout + 1000,
+          )
+        ),
+      ]);
+      return toMessage(frame);
+    } finally {
+      clearTimeout(timer);
+      this.#waiters.delete(h.id);
+    }
+  }
+
+  /** {@inheritDoc BrokerApi.listen} */
+  async listen(type: string, handler: (msg: Message) => void): Promise<Subscription> {
+    let set = this.#handlers.get(type);
+    const first = !set;
+    if (!set) this.#handlers.set(type, set = new Set());
+    set.add(handler);
+    if (first) await this.#call({ kind: "listen", id: this.#id(), types: [type] });
+    const close = () => void set.delete(handler);
+    return { close, [Symbol.dispose]: close };
+  }
+
+  /** {@inheritDoc BrokerApi.sendFile} */
+  async sendFile(dst: string, type: string, path: string): Promise<FileResult> {
+    const frame = await this.#call({ kind: "sendFile", id: this.#id(), dst, type, path });
+    return (frame.header as { value: FileResult }).value;
+  }
+
+  /**
+   * Resolves once the connector has handled everything sent before it (and
+   * its journals are on disk); rejects with the first error a fire-and-forget
+   * send caused.
+   */
+  async sync(): Promise<void> {
+    await this.#call({ kind: "sync", id: this.#id() });
+    if (this.#error) {
+      const e = this.#error;
+      this.#error = undefined;
+      throw e;
+    }
+  }
+
+  /** Runs an admin operation (`status`, `peers`, `queues`, `ping`, `block`, `unblock`, `revoke`, `stop`). */
+  async admin(op: string, args: Record<string, unknown> = {}): Promise<unknown> {
+    const frame = await this.#call({ kind: "admin", id: this.#id(), op, args });
+    return (frame.header as { value?: unknown }).value;
+  }
+
+  /** Closes the socket. Idempotent. */
+  async close(): Promise<void> {
+    this.#link.close("client closing");
+    await this.#link.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * Broker frames. On the wire each frame is a 4-byte big-endian length (see
+ * `encodeFrame` in `core/net/framing`) followed by the payload:
+ *
+ * ```
+ * u32 BE header length H | H bytes UTF-8 JSON header | u32 BE data length D | D bytes data | binary part (rest)
+ * ```
+ *
+ * The header is a JSON object discriminated by `kind`; `docs/broker-protocol.md`
+ * documents every kind.
+ */
+import { ProtocolError } from "../net/mod.ts";
+
+/** How `data` bytes are to be read. */
+export type DataEncoding = "json" | "text";
+
+/** File metadata carried on file chunk frames. */
+export interface FileMeta {
+  /** Transfer id (shared by every chunk of one file or directory). */
+  transfer: string;
+  /** Name of the file or directory as sent (base name). */
+  name: string;
+  /** For directory transfers: the path of this file inside the directory (`/`-separated). */
+  path?: string;
+  /** Whether the transfer is a directory. */
+  dir?: boolean;
+  /** Byte offset of this chunk in its file. */
+  offset: number;
+  /** Total size of this file in bytes. */
+  size: number;
+  /** Set on the last chunk of a file: SHA-256 of the whole file, lowercase hex. */
+  sha256?: string;
+  /** Set on the last frame of the whole transfer. */
+  end?: boolean;
+}
+
+/** An application message (both on the link and on the local socket). */
+export interface MsgHeader {
+  kind: "msg";
+  /** Message type; listeners register for types. */
+  type: string;
+  /** Sending connector's name (set by the connector). */
+  src: string;
+  /** Destination connector's name. */
+  dst: string;
+  /** Message id, unique per sender; receivers drop duplicates. */
+  id: string;
+  /** Id of the request this message answers. */
+  replyTo?: string;
+  /** Ask for an acknowledgement once the peer connector has durably queued the message. */
+  ack?: boolean;
+  /** Marks a request: the sender waits this many ms for a message with `replyTo` = `id`. */
+  timeout?: number;
+  /** Encoding of `data` (absent: no data). */
+  enc?: DataEncoding;
+  /** File chunk metadata. */
+  file?: FileMeta;
+}
+
+/** Every header kind. */
+export type Header =
+  | MsgHeader
+  | { kind: "hello"; name: string; v: number }
+  | { kind: "welcome"; name: string; v: number }
+  | { kind: "acks"; n: number }
+  | { kind: "ping"; id: string; t: number }
+  | { kind: "pong"; id: string; t: number }
+  | { kind: "error"; message: string; replyTo?: string; fatal?: boolean }
+  | { kind: "result"; replyTo: string; ok: boolean; error?: string; value?: unknown }
+  | { kind: "listen"; id?: string; types: string[] }
+  | { kind: "sync"; id: string }
+  | { kind: "sendFile"; id: string; path: string; type: string; dst: string }
+  | { kind: "admin"; id: string; op: string; args?: Record<string, unknown> };
+
+/** A decoded frame. */
+export interface Frame {
+  header: Header;
+  /** Data bytes (empty when none). */
+  data: Uint8Array;
+  /** Binary part (empty when none). */
+  binary: Uint8Array;
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** Encodes `data` for a frame: strings as text, anything else (except undefined) as JSON. */
+export function encodeData(data: unknown): { bytes: Uint8Array; enc?: DataEncoding } {
+  if (data === undefined) return { bytes: EMPTY };
+  if (typeof data === "string") return { bytes: enc.encode(data), enc: "text" };
+  if (data instanceof Uint8Array) {
+    throw new TypeError("Message data must be JSON or text; put bytes in the binary part");
+  }
+  return { bytes: enc.encode(JSON.stringify(data)), enc: "json" };
+}
+
+/** Decodes frame data according to the header's `enc`. */
+export function decodeData(bytes: Uint8Array, encoding: DataEncoding | undefined): unknown {
+  if (encoding === undefined || (bytes.length === 0 && encoding !== "text")) return undefined;
+  const s = dec.decode(bytes);
+  if (encoding === "text") return s;
+  try {
+    return JSON.parse(s);
+  } catch (err) {
+    throw new ProtocolError(`Malformed JSON data in frame: ${(err as Error).message}`);
+  }
+}
+
+/** Encodes a whole frame payload (without the outer length prefix). */
+export function encodePayload(header: Header, data = EMPTY, binary = EMPTY): Uint8Array {
+  const h = enc.encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + h.length + data.length + binary.length);
+  const v = new DataView(out.buffer);
+  v.setUint32(0, h.length);
+  out.set(h, 4);
+  v.setUint32(4 + h.length, data.length);
+  out.set(data, 8 + h.length);
+  out.set(binary, 8 + h.length + data.length);
+  return out;
+}
+
+/**
+ * Decodes a frame payload. `binary` is a view into `payload` (copy it to keep
+ * it beyond the framer callback). Throws `ProtocolError` for a malformed payload.
+ */
+export function decodePayload(payload: Uint8Array): Frame {
+  if (payload.length < 8) {
+    throw new ProtocolError(`Malformed frame: ${payload.length} bytes is shorter than 8`);
+  }
+  const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const hl = v.getUint32(0);
+  if (8 + hl > payload.length) {
+    throw new ProtocolError(`Malformed frame: header length ${hl} exceeds the frame`);
+  }
+  const dl = v.getUint32(4 + hl);
+  if (8 + hl + dl > payload.length) {
+    throw new ProtocolError(`Malformed frame: data length ${dl} exceeds the frame`);
+  }
+  let header: Header;
+  try {
+    header = JSON.parse(dec.decode(payload.subarray(4, 4 + hl)));
+  } catch (err) {
+    throw new ProtocolError(`Malformed frame header JSON: ${(err as Error).message}`);
+  }
+  if (typeof header !== "object" || header === null || typeof header.kind !== "string") {
+    throw new ProtocolError('Malformed frame header: expected an object with a "kind" string');
+  }
+  return {
+    header,
+    data: payload.subarray(8 + hl, 8 + hl + dl),
+    binary: payload.subarray(8 + hl + dl),
+  };
+}
+
+/** Total bytes a frame takes on the wire (length prefix included). */
+export function wireSize(payloadBytes: number): number {
+  return 4 + payloadBytes;
+}

@@ -1,0 +1,137 @@
+import type { Socket } from "node:net";
+import { LengthPrefixedFramer } from "../net/framing/mod.ts";
+import { decodePayload, type Frame, type Header } from "./frame.ts";
+import { FrameWriter } from "./writer.ts";
+
+/** Options for {@linkcode Link}. */
+export interface LinkOptions {
+  /** Largest frame payload accepted and sent, bytes. */
+  maxFrameBytes: number;
+  /** Send a ping this often, ms; drop the link after 3 intervals without any frame. 0 = off. */
+  heartbeatMs: number;
+  /** Called for each frame (`payload` is the raw frame, valid only during the call). */
+  onFrame: (frame: Frame, payload: Uint8Array) => void;
+  /** Called after each chunk of received bytes is processed. */
+  onChunkDone?: () => void;
+  /** Called once when the link closes, with the reason. */
+  onClose: (reason: string) => void;
+}
+
+/**
+ * One framed byte stream (a TLS link between connectors, or a local API
+ * socket): length-prefixed frames in, coalesced frames out, heartbeats.
+ */
+export class Link {
+  readonly socket: Socket;
+  readonly writer: FrameWriter;
+  readonly #opts: LinkOptions;
+  readonly #framer: LengthPrefixedFramer;
+  #lastRecv = Date.now();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closed = false;
+  #reason = "connection closed";
+  #pingSeq = 0;
+  /** Round-trip handlers for pings by id. */
+  readonly pings = new Map<string, (rttMs: number) => void>();
+
+  constructor(socket: Socket, opts: LinkOptions) {
+    this.socket = socket;
+    this.#opts = opts;
+    this.#framer = new LengthPrefixedFramer({ maxFrameBytes: opts.maxFrameBytes });
+    this.writer = new FrameWriter(socket, { maxFrameBytes: opts.maxFrameBytes });
+    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    socket.on("error", (err: Error) => this.#reason = err.message);
+    socket.once("close", () => this.#finish());
+    socket.on("end", () => socket.end());
+    if (opts.heartbeatMs > 0) {
+      this.#timer = setInterval(() => this.#beat(), opts.heartbeatMs);
+      Deno.unrefTimer?.(this.#timer as unknown as number);
+    }
+  }
+
+  #onData(chunk: Uint8Array): void {
+    this.#lastRecv = Date.now();
+    try {
+      this.#framer.push(chunk, (payload) => {
+        const frame = decodePayload(payload);
+        const h = frame.header;
+        if (h.kind === "ping") this.send({ kind: "pong", id: h.id, t: h.t });
+        else if (h.kind === "pong") {
+          const cb = this.pings.get(h.id);
+          if (cb) {
+            this.pings.delete(h.id);
+            cb(performance.now() - h.t);
+          }
+        } else this.#opts.onFrame(frame, payload);
+      });
+      this.#opts.onChunkDone?.();
+    } catch (err) {
+      this.close(`protocol error: ${(err as Error).message}`);
+      return;
+    }
+    if (this.writer.congested && !this.socket.isPaused()) {
+      this.socket.pause();
+      this.writer.drained().then(() => this.socket.resume());
+    }
+  }
+
+  #beat(): void {
+    const silent = Date.now() - this.#lastRecv;
+    if (silent > this.#opts.heartbeatMs * 3) {
+      this.close(`no frames for ${silent} ms (heartbeat timeout)`);
+      return;
+    }
+    this.send({ kind: "ping", id: `hb${this.#pingSeq++}`, t: performance.now() });
+  }
+
+  /** Sends a ping and resolves with the round-trip time in ms. */
+  ping(timeoutMs = 5000): Promise<number> {
+    const id = `p${this.#pingSeq++}`;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pings.delete(id);
+        reject(new Error(`Ping timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pings.set(id, (ms) => {
+        clearTimeout(timer);
+        resolve(ms);
+      });
+      this.send({ kind: "ping", id, t: performance.now() });
+    });
+  }
+
+  /** Whether the link is still open. */
+  get open(): boolean {
+    return !this.#closed && !this.socket.destroyed;
+  }
+
+  /** Queues a frame; returns `false` when the socket is congested. */
+  send(header: Header, data?: Uint8Array, binary?: Uint8Array): boolean {
+    if (!this.open) return false;
+    return this.writer.write(header, data, binary);
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#opts.onClose(this.#reason);
+  }
+
+  /** Flushes queued frames, then closes the socket. Idempotent. */
+  close(reason = "closed locally"): void {
+    if (this.#closed) return;
+    this.#reason = reason;
+    this.writer.flush();
+    this.socket.end();
+    const t = setTimeout(() => this.socket.destroy(), 1000);
+    Deno.unrefTimer?.(t as unknown as number);
+    this.socket.once("close", () => clearTimeout(t));
+  }
+
+  /** Resolves once the socket has closed. */
+  get closed(): Promise<void> {
+    if (this.socket.destroyed && this.#closed) return Promise.resolve();
+    return new Promise((r) => this.socket.once("close", () => r()));
+  }
+}

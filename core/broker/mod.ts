@@ -1,0 +1,19 @@
+/**
+ * The broker: persistent, two-way messaging between a server connector and
+ * named client connectors over mutual TLS. Frames are length-prefixed
+ * (header JSON, data, binary part); each peer has an outbound journal on
+ * disk while it is away; message types nobody listens to queue on disk;
+ * files travel in checksummed chunks. Apps use the in-process
+ * {@linkcode Connector} or, from other processes, the local API socket
+ * through {@linkcode BrokerClient} (protocol: `docs/broker-protocol.md`).
+ *
+ * @module
+ */
+export * from "./api.ts";
+export * from "./errors.ts";
+export * from "./frame.ts";
+export * from "./crc32.ts";
+export * from "./journal.ts";
+export * from "./connector.ts";
+export * from "./client.ts";
+export { FILE_CHUNK_BYTES } from "./files.ts";

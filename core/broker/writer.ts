@@ -1,0 +1,152 @@
+import { setImmediate } from "node:timers";
+import type { Socket } from "node:net";
+import { PayloadTooLargeError } from "../net/mod.ts";
+import type { Header } from "./frame.ts";
+
+const enc = new TextEncoder();
+const EMPTY: Uint8Array = new Uint8Array(0);
+/** Binary parts at least this large are written as their own chunk instead of being copied. */
+const COPY_LIMIT = 16 * 1024;
+const BLOCK = 256 * 1024;
+
+/** Options for {@linkcode FrameWriter}. */
+export interface FrameWriterOptions {
+  /** Largest frame payload allowed, bytes (the peer's framer limit). */
+  maxFrameBytes: number;
+}
+
+/**
+ * Coalesces frames for one socket: frames are encoded into a shared block and
+ * written with one `socket.write` per event-loop turn (corked when a large
+ * binary part travels as its own chunk). `write*` return `false` while the
+ * socket is over its high water mark; wait on {@linkcode FrameWriter.drained}.
+ */
+export class FrameWriter {
+  readonly #socket: Socket;
+  readonly #max: number;
+  #buf = new Uint8Array(BLOCK);
+  #len = 0;
+  #chunks: Uint8Array[] = [];
+  #scheduled = false;
+  #waiters: Array<() => void> = [];
+
+  constructor(socket: Socket, options: FrameWriterOptions) {
+    this.#socket = socket;
+    this.#max = options.maxFrameBytes;
+    socket.on("drain", () => this.#wake());
+    socket.once("close", () => this.#wake());
+  }
+
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
+    for (const f of w) f();
+  }
+
+  #ensure(n: number): void {
+    if (this.#buf.length - this.#len >= n) return;
+    if (this.#len > 0) this.#chunks.push(this.#buf.subarray(0, this.#len));
+    this.#buf = new Uint8Array(Math.max(BLOCK, n));
+    this.#len = 0;
+  }
+
+  /** Encodes and queues one frame. Throws `PayloadTooLargeError` above the frame cap. */
+  write(header: Header, data: Uint8Array = EMPTY, binary: Uint8Array = EMPTY): boolean {
+    const h = JSON.stringify(header);
+    const inline = binary.length < COPY_LIMIT;
+    this.#ensure(12 + h.length * 3 + data.length + (inline ? binary.length : 0));
+    const buf = this.#buf;
+    const start = this.#len;
+    const hl = enc.encodeInto(h, buf.subarray(start + 8)).written;
+    const payload = 8 + hl + data.length + binary.length;
+    if (payload > this.#max) throw new PayloadTooLargeError(payload, this.#max, "Frame");
+    const v = new DataView(buf.buffer, buf.byteOffset);
+    v.setUint32(start, payload);
+    v.setUint32(start + 4, hl);
+    v.setUint32(start + 8 + hl, data.length);
+    buf.set(data, start + 12 + hl);
+    let end = start + 12 + hl + data.length;
+    if (inline) {
+      buf.set(binary, end);
+      end += binary.length;
+      this.#len = end;
+    } else {
+      this.#len = end;
+      this.#chunks.push(buf.subarray(0, end));
+      this.#chunks.push(binary);
+      this.#buf = new Uint8Array(BLOCK);
+      this.#len = 0;
+    }
+    return this.#schedule();
+  }
+
+  /** Queues an already encoded payload (a journal record). */
+  writePayload(payload: Uint8Array): boolean {
+    if (payload.length > this.#max) {
+      throw new PayloadTooLargeError(payload.length, this.#max, "Frame");
+    }
+    if (payload.length >= COPY_LIMIT) {
+      this.#ensure(4);
+      new DataView(this.#buf.buffer, this.#buf.byteOffset).setUint32(this.#len, payload.length);
+      this.#len += 4;
+      this.#chunks.push(this.#buf.subarray(0, this.#len));
+      this.#chunks.push(payload);
+      this.#buf = new Uint8Array(BLOCK);
+      this.#len = 0;
+    } else {
+      this.#ensure(4 + payload.length);
+      new DataView(this.#buf.buffer, this.#buf.byteOffset).setUint32(this.#len, payload.length);
+      this.#buf.set(payload, this.#len + 4);
+      this.#len += 4 + payload.length;
+    }
+    return this.#schedule();
+  }
+
+  #schedule(): boolean {
+    if (this.#len >= BLOCK / 2 || this.#chunks.length > 0 && this.#bufferedChunks() > BLOCK) {
+      this.flush();
+    } else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return this.#socket.writableLength < this.#socket.writableHighWaterMark * 4;
+  }
+
+  #bufferedChunks(): number {
+    let n = 0;
+    for (const c of this.#chunks) n += c.length;
+    return n;
+  }
+
+  /** Writes everything queued now. */
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#len > 0) {
+      this.#chunks.push(this.#buf.subarray(0, this.#len));
+      this.#buf = new Uint8Array(BLOCK);
+      this.#len = 0;
+    }
+    if (this.#chunks.length === 0) return;
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    if (this.#socket.destroyed) return;
+    if (chunks.length === 1) {
+      this.#socket.write(chunks[0]!);
+      return;
+    }
+    this.#socket.cork();
+    for (const c of chunks) this.#socket.write(c);
+    this.#socket.uncork();
+  }
+
+  /** Whether the socket is over its high water mark. */
+  get congested(): boolean {
+    return this.#socket.writableLength >= this.#socket.writableHighWaterMark * 4;
+  }
+
+  /** Resolves once the socket drains (or closes). */
+  drained(): Promise<void> {
+    if (!this.congested || this.#socket.destroyed) return Promise.resolve();
+    return new Promise((r) => this.#waiters.push(r));
+  }
+}

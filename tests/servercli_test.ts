@@ -1,0 +1,235 @@
+import assert from "node:assert/strict";
+import { type ChatServerOptions, startChatServer } from "../core/chat/mod.ts";
+import { createLogger } from "../core/log/mod.ts";
+import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
+import { makePki, spawnCli, waitUntil } from "./harness/mod.ts";
+import { type LineClient, lineClient } from "./_chat/line_client.ts";
+
+const PERIOD_MS = 1000;
+const today = () => new Date().toISOString().slice(0, 10);
+
+async function setup(options: Partial<ChatServerOptions> = {}) {
+  const pki = await makePki({ clients: ["alice"] });
+  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
+  const server = await startChatServer({
+    host: "127.0.0.1",
+    port: 0,
+    tls,
+    periodMs: PERIOD_MS,
+    ...options,
+  });
+  const clientTls = await loadClientTls({ ca: pki.paths.ca });
+  return {
+    server,
+    pki,
+    connect: () => lineClient(server.port, clientTls),
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await pki.close();
+    },
+  };
+}
+
+Deno.test("servercli answers each line reversed by grapheme cluster, trailing whitespace removed", async () => {
+  await using env = await setup();
+  await using c = await env.connect();
+  const cases: Array<[string, string]> = [
+    ["hello", "olleh"],
+    ["abc  ", "cba"],
+    ["cafe\u0301 👩‍👩‍👧 🇫🇷 ok", "ko 🇫🇷 👩‍👩‍👧 e\u0301fac"],
+    ["", ""],
+  ];
+  await c.send(cases.map(([input]) => input + "\r\n").join(""));
+  for (const [, want] of cases) assert.equal(await c.nextNonDate(), want);
+});
+
+Deno.test("servercli sends the date without any input about one period after connecting", async (t) => {
+  await t.step("date format", async () => {
+    await using env = await setup();
+    await using c = await env.connect();
+    assert.equal(await c.next(PERIOD_MS * 5), today());
+  });
+  await t.step("iso format", async () => {
+    await using env = await setup({ dateFormat: "iso" });
+    await using c = await env.connect();
+    const line = await c.next(PERIOD_MS * 5);
+    assert.match(line ?? "", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    assert.equal(line!.slice(0, 10), today());
+  });
+});
+
+Deno.test("servercli interleaves dates and replies on one connection, replies in order", async () => {
+  await using env = await setup();
+  await using c = await env.connect();
+  const seen: string[] = [];
+  let sent = 0;
+  // Keep a conversation going until a date has arrived between two replies.
+  while (!(seen.includes(today()) && seen.at(-1) !== today() && seen.length > 1)) {
+    await c.send(`ping ${sent++}\n`);
+    for (;;) {
+      const line = await c.next(PERIOD_MS * 5);
+      assert.notEqual(line, null);
+      seen.push(line!);
+      if (line !== today()) break;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  const replies = seen.filter((l) => l !== today());
+  assert.deepEqual(
+    replies,
+    Array.from({ length: sent }, (_, i) => [...`ping ${i}`].reverse().join("")),
+  );
+  const firstDate = seen.indexOf(today());
+  assert.ok(firstDate > 0 && firstDate < seen.length - 1, `a date between replies: ${seen}`);
+});
+
+Deno.test("servercli with limit 100 sends the 101st client an error line and closes it, then accepts one after a client leaves", async () => {
+  await using env = await setup({ maxClients: 100, periodMs: 60_000 });
+  const clients: LineClient[] = [];
+  try {
+    for (let i = 0; i < 100; i += 20) {
+      clients.push(...await Promise.all(Array.from({ length: 20 }, () => env.connect())));
+    }
+    await waitUntil(() => env.server.stats.clients === 100, { what: "100 clients admitted" });
+    await using extra = await env.connect();
+    assert.match(
+      (await extra.next()) ?? "",
+      /^error: Server full: 100 clients connected, the limit is 100 \(try again later\)$/,
+    );
+    assert.equal(await extra.next(), null, "the 101st client is closed");
+    // The 100 are still served.
+    await Promise.all(clients.map(async (c, i) => {
+      await c.send(`client ${i}\n`);
+      assert.equal(await c.nextNonDate(), [...`client ${i}`].reverse().join(""));
+    }));
+    await clients.shift()!.close();
+    await waitUntil(() => env.server.stats.clients === 99, { what: "the server to see one leave" });
+    await using late = await env.connect();
+    await late.send("welcome\n");
+    assert.equal(await late.nextNonDate(), "emoclew");
+    assert.equal(env.server.stats.refusedFull, 1);
+  } finally {
+    await Promise.all(clients.map((c) => c.close()));
+  }
+});
+
+Deno.test("servercli does no broadcast work while no client is connected", async () => {
+  const logs: Array<{ msg: string }> = [];
+  const logger = createLogger({
+    level: "debug",
+    format: "json",
+    sink: (l) => logs.push(JSON.parse(l)),
+  });
+  await using env = await setup({ logger });
+  const msgs = () => logs.map((l) => l.msg);
+  await new Promise((r) => setTimeout(r, PERIOD_MS * 1.5));
+  assert.equal(env.server.stats.broadcasts, 0);
+  assert.equal(env.server.stats.timerRunning, false);
+  assert.ok(!msgs().includes("broadcast timer started") && !msgs().includes("broadcast"));
+
+  const c = await env.connect();
+  assert.equal(await c.next(PERIOD_MS * 5), today());
+  assert.ok(msgs().includes("broadcast timer started") && msgs().includes("broadcast"));
+  await c.close();
+  await waitUntil(() => msgs().includes("broadcast timer stopped"), { what: "timer stop log" });
+  const after = env.server.stats.broadcasts;
+  const broadcastLines = msgs().filter((m) => m === "broadcast").length;
+  await new Promise((r) => setTimeout(r, PERIOD_MS * 1.5));
+  assert.equal(env.server.stats.broadcasts, after);
+  assert.equal(msgs().filter((m) => m === "broadcast").length, broadcastLines);
+  assert.equal(env.server.stats.timerRunning, false);
+});
+
+Deno.test("servercli --json sends msg_type date, string and error lines", async () => {
+  await using env = await setup({ json: true, maxLineBytes: 32 });
+  await using c = await env.connect();
+  await c.send("hello\n");
+  const lines: unknown[] = [];
+  let reply: unknown;
+  let date: unknown;
+  while (reply === undefined || date === undefined) {
+    const msg = JSON.parse((await c.next(PERIOD_MS * 5))!);
+    lines.push(msg);
+    if (msg.msg_type === "string") reply = msg;
+    if (msg.msg_type === "date") date = msg;
+  }
+  assert.deepEqual(reply, { msg_type: "string", payload: "olleh" });
+  assert.deepEqual(date, { msg_type: "date", payload: today() });
+  await c.send("x".repeat(100) + "\n");
+  const err = JSON.parse((await c.nextNonDate())!);
+  assert.equal(err.msg_type, "error");
+  assert.match(err.payload, /^Line too long: more than 32 bytes/);
+});
+
+Deno.test("servercli answers a line over the cap with an error line and closes the connection", async () => {
+  await using env = await setup({ maxLineBytes: 64 });
+  await using c = await env.connect();
+  await c.send("short\n" + "y".repeat(200) + "\n");
+  assert.equal(await c.nextNonDate(), "trohs");
+  assert.equal(
+    await c.nextNonDate(),
+    "error: Line too long: more than 64 bytes without a newline (the limit is 64 bytes); closing the connection",
+  );
+  assert.equal(await c.next(), null);
+});
+
+Deno.test("servercli replaces invalid UTF-8 with U+FFFD and keeps the connection", async () => {
+  await using env = await setup();
+  await using c = await env.connect();
+  await c.send(new Uint8Array([0x61, 0xff, 0x62, 0xc3, 0x0a]));
+  assert.equal(await c.nextNonDate(), "\uFFFDb\uFFFDa");
+  await c.send("still here\n");
+  assert.equal(await c.nextNonDate(), "ereh llits");
+});
+
+Deno.test("servercli close() tells connected clients the server is going away", async () => {
+  await using env = await setup();
+  await using c = await env.connect();
+  await c.send("hi\n");
+  assert.equal(await c.nextNonDate(), "ih");
+  await env.server.close();
+  assert.equal(await c.nextNonDate(), "error: Server is shutting down (going away)");
+  assert.equal(await c.next(), null);
+  await env.server.close(); // idempotent
+});
+
+Deno.test("servercli --require-client-cert refuses clients without an allow-listed certificate", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using other = await makePki({ clients: ["mallory"] });
+  await using srv = spawnCli([
+    "servercli",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--certs",
+    pki.dir,
+    "--require-client-cert",
+    "--period",
+    "1",
+  ]);
+  const port = Number((await srv.waitForLine(/listening .*port=(\d+)/))[1]);
+  const probe = async (tls: Parameters<typeof lineClient>[1]) => {
+    try {
+      await using c = await lineClient(port, tls);
+      await c.send("hello\n");
+      return await c.nextNonDate();
+    } catch {
+      return null; // refused during the handshake
+    }
+  };
+  assert.equal(await probe(await loadClientTls({ ca: pki.paths.ca })), null, "no certificate");
+  assert.equal(
+    await probe(await loadClientTls({ ca: pki.paths.ca, ...other.client("mallory") })),
+    null,
+    "certificate from another CA",
+  );
+  assert.equal(
+    await probe(await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") })),
+    "olleh",
+    "allow-listed certificate",
+  );
+  srv.kill("SIGTERM");
+  assert.equal((await srv.status).code, 0);
+  assert.match(srv.stderrText(), /refused client/);
+});

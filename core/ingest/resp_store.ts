@@ -1,0 +1,229 @@
+import * as net from "node:net";
+import * as tls from "node:tls";
+import type { Command } from "./layout.ts";
+import { encodeCommand, RedisReplyError, RespParser, type RespValue } from "./resp.ts";
+import {
+  type BatchStore,
+  type CommandFailure,
+  MARKER_TTL_SECONDS,
+  type StoreBatch,
+  StoreUnavailableError,
+} from "./store.ts";
+
+/** Options for {@linkcode RespStore}. */
+export interface RespStoreOptions {
+  /** Database number; overrides the URL's `/N`. Default: the URL's, else 0. */
+  db?: number;
+  /** Connect timeout, ms. Default 2000. */
+  connectTimeoutMs?: number;
+}
+
+interface Pending {
+  /** Replies still expected for this request. */
+  left: number;
+  /** Keep every reply, not only the last one and errors. */
+  keepAll: boolean;
+  /** Replies kept (the last one, and any error before it). */
+  replies: RespValue[];
+  resolve: (replies: RespValue[]) => void;
+  reject: (err: Error) => void;
+}
+
+const MULTI = encodeCommand(["MULTI"]);
+const EXEC = encodeCommand(["EXEC"]);
+
+/**
+ * A single Redis server spoken to directly in RESP over one connection: each
+ * batch is one coalesced write of `MULTI`, its commands and `EXEC`, and
+ * several batches may be in flight (pipelined). Replies are matched in
+ * order. This path measured about twice as fast as node-redis `multi()` under
+ * Deno (no promise per command); clusters use node-redis (`ClusterStore`).
+ */
+export class RespStore implements BatchStore {
+  readonly label: string;
+  readonly #host: string;
+  readonly #port: number;
+  readonly #tls: boolean;
+  readonly #password: string | undefined;
+  readonly #username: string | undefined;
+  readonly #db: number;
+  readonly #timeoutMs: number;
+  #socket: net.Socket | undefined;
+  #connecting: Promise<void> | undefined;
+  #pending: Pending[] = [];
+  #head = 0;
+  #closed = false;
+
+  constructor(url: string, options: RespStoreOptions = {}) {
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch {
+      throw new TypeError(`Invalid Redis URL "${url}": expected redis://HOST:PORT[/DB]`);
+    }
+    if (u.protocol !== "redis:" && u.protocol !== "rediss:") {
+      throw new TypeError(`Invalid Redis URL "${url}": expected redis:// or rediss://`);
+    }
+    this.#host = u.hostname.replace(/^\[|\]$/g, "") || "127.0.0.1";
+    this.#port = Number(u.port || 6379);
+    this.#tls = u.protocol === "rediss:";
+    this.#password = u.password ? decodeURIComponent(u.password) : undefined;
+    this.#username = u.username ? decodeURIComponent(u.username) : undefined;
+    const pathDb = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : 0;
+    this.#db = options.db ?? (Number.isInteger(pathDb) ? pathDb : 0);
+    this.#timeoutMs = options.connectTimeoutMs ?? 2000;
+    this.label = `${u.protocol}//${u.host}/${this.#db}`;
+  }
+
+  get connected(): boolean {
+    return this.#socket !== undefined && this.#connecting === undefined;
+  }
+
+  connect(): Promise<void> {
+    if (this.#closed) return Promise.reject(new StoreUnavailableError("Redis store is closed"));
+    if (this.#socket && !this.#connecting) return Promise.resolve();
+    this.#connecting ??= this.#open().finally(() => this.#connecting = undefined);
+    return this.#connecting;
+  }
+
+  async #open(): Promise<void> {
+    const socket = await new Promise<net.Socket>((resolve, reject) => {
+      const opts = { host: this.#host, port: this.#port };
+      const s = this.#tls
+        ? tls.connect({ ...opts, servername: this.#host }, () => done())
+        : net.connect(opts, () => done());
+      const timer = setTimeout(
+        () => fail(new Error(`timed out after ${this.#timeoutMs} ms`)),
+        this.#timeoutMs,
+      );
+      const fail = (err: Error) => {
+        clearTimeout(timer);
+        s.destroy();
+        reject(
+          new StoreUnavailableError(`Cannot connect to Redis at ${this.label}: ${err.message}`, {
+            cause: err,
+          }),
+        );
+      };
+      const done = () => {
+        clearTimeout(timer);
+        s.off("error", fail);
+        resolve(s);
+      };
+      s.once("error", fail);
+    });
+    socket.setNoDelay(true);
+    const parser = new RespParser((v) => this.#onReply(v));
+    socket.on("data", (chunk: Uint8Array) => {
+      try {
+        parser.push(chunk);
+      } catch (err) {
+        socket.destroy(err as Error);
+      }
+    });
+    socket.on("error", () => {});
+    socket.on("close", () => this.#lost(socket));
+    this.#socket = socket;
+    const hello: Command[] = [];
+    if (this.#password !== undefined) {
+      hello.push(
+        this.#username ? ["AUTH", this.#username, this.#password] : ["AUTH", this.#password],
+      );
+    }
+    if (this.#db !== 0) hello.push(["SELECT", String(this.#db)]);
+    hello.push(["PING"]);
+    const replies = await this.#request(
+      hello.map((c) => encodeCommand(c)).join(""),
+      hello.length,
+      true,
+    );
+    const err = replies.find((r) => r instanceof RedisReplyError);
+    if (err) {
+      socket.destroy();
+      throw new StoreUnavailableError(
+        `Redis at ${this.label} refused the session: ${(err as Error).message}`,
+      );
+    }
+  }
+
+  #lost(socket: net.Socket): void {
+    if (this.#socket !== socket) return;
+    this.#socket = undefined;
+    const pending = this.#pending.slice(this.#head);
+    this.#pending = [];
+    this.#head = 0;
+    const err = new StoreUnavailableError(`Lost the connection to Redis at ${this.label}`);
+    for (const p of pending) p.reject(err);
+  }
+
+  #onReply(v: RespValue): void {
+    const p = this.#pending[this.#head];
+    if (!p) return;
+    if (p.keepAll || p.left === 1 || v instanceof RedisReplyError) p.replies.push(v);
+    if (--p.left > 0) return;
+    this.#pending[this.#head++] = undefined as unknown as Pending;
+    if (this.#head > 1024 && this.#head * 2 > this.#pending.length) {
+      this.#pending = this.#pending.slice(this.#head);
+      this.#head = 0;
+    }
+    p.resolve(p.replies);
+  }
+
+  #request(wire: string, replies: number, keepAll = false): Promise<RespValue[]> {
+    const socket = this.#socket;
+    if (!socket) {
+      return Promise.reject(new StoreUnavailableError(`Not connected to Redis at ${this.label}`));
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ left: replies, keepAll, replies: [], resolve, reject });
+      socket.write(wire);
+    });
+  }
+
+  async write(batch: StoreBatch): Promise<CommandFailure[]> {
+    if (!this.#socket || this.#connecting) await this.connect();
+    let wire = MULTI;
+    const cmds = batch.commands;
+    for (let i = 0; i < cmds.length; i++) wire = encodeCommand(cmds[i]!, wire);
+    if (batch.marker !== undefined) {
+      wire = encodeCommand(["SET", batch.marker, "1", "EX", String(MARKER_TTL_SECONDS)], wire);
+    }
+    wire += EXEC;
+    const n = cmds.length + (batch.marker !== undefined ? 1 : 0);
+    const replies = await this.#request(wire, n + 2);
+    const exec = replies[replies.length - 1];
+    if (!Array.isArray(exec)) {
+      // EXECABORT: a command was refused while queueing; nothing was applied.
+      const first = replies.find((r) => r instanceof RedisReplyError) as Error | undefined;
+      const message = first?.message ?? (exec instanceof Error ? exec.message : String(exec));
+      return cmds.map((_, index) => ({ index, message }));
+    }
+    const failures: CommandFailure[] = [];
+    for (let i = 0; i < cmds.length; i++) {
+      const r = exec[i];
+      if (r instanceof RedisReplyError) failures.push({ index: i, message: r.message });
+    }
+    return failures;
+  }
+
+  async applied(marker: string): Promise<boolean> {
+    await this.connect();
+    const [r] = await this.#request(encodeCommand(["EXISTS", marker]), 1);
+    return r === 1;
+  }
+
+  close(): Promise<void> {
+    this.#closed = true;
+    const s = this.#socket;
+    if (!s) return Promise.resolve();
+    return new Promise((resolve) => {
+      s.once("close", () => resolve());
+      s.end();
+      setTimeout(() => s.destroy(), 1000).unref?.();
+    });
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

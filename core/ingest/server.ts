@@ -1,0 +1,243 @@
+import { type Logger, nullLogger } from "../log/mod.ts";
+import { listen, type PeerIdentity, type Server, type TlsMaterial } from "../net/mod.ts";
+import { ClusterStore } from "./cluster_store.ts";
+import type { Layout } from "./layout.ts";
+import { IngestMetrics, type MetricsServer, serveMetrics } from "./metrics.ts";
+import { RespStore } from "./resp_store.ts";
+import { IngestSession } from "./session.ts";
+import { Spool } from "./spool.ts";
+import type { BatchStore } from "./store.ts";
+import { BatchWriter } from "./writer.ts";
+
+/** Options for {@linkcode startIngest}. */
+export interface IngestOptions {
+  /** Address to bind. Default `"0.0.0.0"`. */
+  host?: string;
+  /** Port; `0` picks a free one. Default 1191. */
+  port?: number;
+  /** Server certificate, key and client allow-list (PEM). Mutual TLS is mandatory. */
+  tls: TlsMaterial;
+  /** Extra check after the handshake, e.g. `revocationCheck(...)`. Default: none. */
+  authorize?: (peer: PeerIdentity) => string | undefined;
+  /** Redis URL (`redis://host:port[/db]`). Default `redis://127.0.0.1:6379`. */
+  redisUrl?: string;
+  /** Redis Cluster node URLs; when set, `redisUrl` is ignored. */
+  redisCluster?: string[];
+  /** Database number (single server only). Default: the URL's, else 0. */
+  db?: number;
+  /** Storage layout. Default `"kv"`. */
+  layout?: Layout;
+  /** Key prefix. Default `""`. */
+  keyPrefix?: string;
+  /** Stream key, before the prefix (stream layout). Default `"ingest"`. */
+  streamKey?: string;
+  /** `MAXLEN ~ N` for the stream layout. Default: no trimming. */
+  streamMaxlen?: number;
+  /** Acknowledgement lines. Default `false` (silent, as seed clients expect). */
+  ack?: boolean;
+  /** Largest object, bytes. Default 1 MiB. */
+  maxPayload?: number;
+  /** Disk spool directory for Redis outages. Default: none (batches wait in memory). */
+  spoolDir?: string;
+  /** Spool size cap, bytes. Default 1 GiB. */
+  spoolMax?: number;
+  /** Serve Prometheus metrics on this port (`0`: any). Default: off. */
+  metricsPort?: number;
+  /** Address for the metrics endpoint. Default `"127.0.0.1"`. */
+  metricsHost?: string;
+  /** Objects per Redis batch. Default 2048. */
+  maxBatch?: number;
+  /** Queued objects at which clients are paused. Default 65536. */
+  highWater?: number;
+  /** How long a drain may take before connections are cut, ms. Default 30000. */
+  drainTimeoutMs?: number;
+  /** Logger. Default: silent. */
+  logger?: Logger;
+}
+
+/**
+ * A running ingest server. `close()` drains: stop accepting, stop reading,
+ * store everything received in Redis (or the spool), close connections, then
+ * the Redis connection, spool and metrics endpoint. Idempotent.
+ */
+export class IngestServer implements AsyncDisposable {
+  readonly metrics: IngestMetrics;
+  readonly #listener: Server;
+  readonly #writer: BatchWriter;
+  readonly #store: BatchStore;
+  readonly #spool: Spool | undefined;
+  readonly #metricsServer: MetricsServer | undefined;
+  readonly #log: Logger;
+  readonly #drainMs: number;
+  #closing: Promise<void> | undefined;
+
+  /** @internal Use {@linkcode startIngest}. */
+  constructor(parts: {
+    metrics: IngestMetrics;
+    listener: Server;
+    writer: BatchWriter;
+    store: BatchStore;
+    spool: Spool | undefined;
+    metricsServer: MetricsServer | undefined;
+    logger: Logger;
+    drainMs: number;
+  }) {
+    this.metrics = parts.metrics;
+    this.#listener = parts.listener;
+    this.#writer = parts.writer;
+    this.#store = parts.store;
+    this.#spool = parts.spool;
+    this.#metricsServer = parts.metricsServer;
+    this.#log = parts.logger;
+    this.#drainMs = parts.drainMs;
+  }
+
+  /** The bound port. */
+  get port(): number {
+    return this.#listener.port;
+  }
+
+  /** The metrics endpoint's port, when enabled. */
+  get metricsPort(): number | undefined {
+    return this.#metricsServer?.port;
+  }
+
+  /** The Redis target, for logs. */
+  get redisLabel(): string {
+    return this.#store.label;
+  }
+
+  /** The writer (queue depth, live or spooling). */
+  get writer(): BatchWriter {
+    return this.#writer;
+  }
+
+  /** Graceful drain, then close. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const t0 = Date.now();
+      await this.#listener.stopAccepting();
+      await this.#listener.close();
+      await this.#writer.close(Math.max(1000, this.#drainMs - (Date.now() - t0)));
+      await this.#store.close();
+      await this.#spool?.close();
+      await this.#metricsServer?.close();
+      this.#log.info("ingest drained", {
+        received: this.metrics.objectsReceived,
+        stored: this.metrics.objectsStored,
+        spooled: this.metrics.objectsSpooled,
+        spool_records: this.#spool?.records ?? 0,
+      });
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+function markerPrefix(streamKey: string): string {
+  // Same cluster slot as the stream key, so a batch and its marker share a MULTI.
+  return streamKey.includes("{") ? `${streamKey}:applied:` : `{${streamKey}}:applied:`;
+}
+
+/**
+ * Starts the ingest server: a mutual-TLS listener whose clients send JSON
+ * objects (back to back or whitespace-separated), stored in Redis in
+ * pipelined batches, spooled to disk while Redis is away.
+ *
+ * @example
+ * ```ts
+ * await using server = await startIngest({ port: 0, tls, redisUrl: "redis://127.0.0.1:6379" });
+ * ```
+ */
+export async function startIngest(options: IngestOptions): Promise<IngestServer> {
+  const log = options.logger ?? nullLogger;
+  const metrics = new IngestMetrics();
+  const layout = options.layout ?? "kv";
+  const keyPrefix = options.keyPrefix ?? "";
+  const streamKey = keyPrefix + (options.streamKey ?? "ingest");
+  const store: BatchStore = options.redisCluster && options.redisCluster.length > 0
+    ? new ClusterStore(options.redisCluster)
+    : new RespStore(
+      options.redisUrl ?? "redis://127.0.0.1:6379",
+      options.db !== undefined ? { db: options.db } : {},
+    );
+  try {
+    await store.connect();
+  } catch (err) {
+    log.warn("Redis is not reachable yet: objects will be spooled until it is", {
+      redis: store.label,
+      error: (err as Error).message,
+    });
+  }
+  let spool: Spool | undefined;
+  let metricsServer: MetricsServer | undefined;
+  try {
+    if (options.spoolDir !== undefined) {
+      spool = await Spool.open(options.spoolDir, {
+        logger: log,
+        ...(options.spoolMax !== undefined ? { maxBytes: options.spoolMax } : {}),
+      });
+      if (!spool.empty) {
+        log.info("spool holds batches from an earlier run: replaying them first", {
+          spool: spool.dir,
+          records: spool.records,
+        });
+      }
+    }
+    const writer = new BatchWriter({
+      store,
+      metrics,
+      logger: log,
+      ...(spool ? { spool } : {}),
+      ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
+      ...(options.highWater !== undefined ? { highWater: options.highWater } : {}),
+      ...(layout === "stream" ? { markerPrefix: markerPrefix(streamKey) } : {}),
+    });
+    const sessionOptions = {
+      writer,
+      layout,
+      keyPrefix,
+      streamKey,
+      ack: options.ack ?? false,
+      maxPayload: options.maxPayload ?? 1024 * 1024,
+      metrics,
+      logger: log,
+      ...(options.streamMaxlen !== undefined ? { streamMaxlen: options.streamMaxlen } : {}),
+    };
+    const drainMs = options.drainTimeoutMs ?? 30_000;
+    const listener = await listen({
+      host: options.host ?? "0.0.0.0",
+      port: options.port ?? 1191,
+      tls: options.tls,
+      requireClientCert: true,
+      ...(options.authorize ? { authorize: options.authorize } : {}),
+      onRefused: () => metrics.connectionsRefused++,
+      logger: log,
+      graceMs: drainMs,
+    }, (conn, signal) => new IngestSession(conn, sessionOptions).run(signal));
+    if (options.metricsPort !== undefined) {
+      metricsServer = serveMetrics(metrics, {
+        port: options.metricsPort,
+        ...(options.metricsHost !== undefined ? { host: options.metricsHost } : {}),
+      });
+    }
+    return new IngestServer({
+      metrics,
+      listener,
+      writer,
+      store,
+      spool,
+      metricsServer,
+      logger: log,
+      drainMs,
+    });
+  } catch (err) {
+    await store.close();
+    await spool?.close();
+    await metricsServer?.close();
+    throw err;
+  }
+}

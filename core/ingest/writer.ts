@@ -1,0 +1,451 @@
+import { type Logger, nullLogger } from "../log/mod.ts";
+import type { Command } from "./layout.ts";
+import type { IngestMetrics } from "./metrics.ts";
+import { type Spool, SpoolFullError } from "./spool.ts";
+import { type BatchStore, type CommandFailure, StoreUnavailableError } from "./store.ts";
+
+/** Who is told what became of the objects it added (a client session). */
+export interface WriteOwner {
+  /** `stored` objects are in Redis or the spool; `failed` were refused by Redis (`reason`). */
+  settled(stored: number, failed: number, reason?: string): void;
+}
+
+/** Options for {@linkcode BatchWriter}. */
+export interface BatchWriterOptions {
+  /** Where batches go. */
+  store: BatchStore;
+  /** Disk spool for while Redis is unreachable. Default: none (batches wait in memory). */
+  spool?: Spool;
+  /** Counters to update. Default: none. */
+  metrics?: IngestMetrics;
+  /** Logger. Default: silent. */
+  logger?: Logger;
+  /** Objects per batch at most. Default 2048. */
+  maxBatch?: number;
+  /** Batches in flight to Redis at once. Default 2. */
+  maxInflight?: number;
+  /** Queued objects above which input should pause ({@linkcode BatchWriter.overloaded}). Default 65536. */
+  highWater?: number;
+  /** Queued objects below which paused input resumes. Default `highWater / 4`. */
+  lowWater?: number;
+  /** Pause between reconnect attempts while Redis is down, ms. Default 250. */
+  retryMs?: number;
+  /** Prefix of per-batch marker keys (stream layout); unset: no markers. */
+  markerPrefix?: string;
+}
+
+class Batch {
+  commands: Command[] = [];
+  /** Object number (within the batch) of each command. */
+  cmdObject: number[] = [];
+  /** Runs of owners: `owners[i]` added `counts[i]` objects in a row. */
+  owners: WriteOwner[] = [];
+  counts: number[] = [];
+  objects = 0;
+  marker: string | undefined;
+  /** Sent to Redis with an unknown outcome. */
+  uncertain = false;
+  state: "pending" | "ok" | "lost" = "pending";
+  failures: CommandFailure[] = [];
+}
+
+/**
+ * Batches objects' commands and writes them to Redis in pipelined batches
+ * (several in flight), in order. When Redis is unreachable, batches go to the
+ * disk spool in the same order, a background loop reconnects and replays the
+ * spool in order, and only when it is empty does live writing resume, so
+ * order is kept across an outage. {@linkcode BatchWriter.overloaded} and
+ * {@linkcode BatchWriter.belowLowWater} let sessions pause reading (TCP
+ * backpressure) while the queue is long, for example while a full spool
+ * cannot take more.
+ *
+ * @example
+ * ```ts
+ * const w = new BatchWriter({ store, spool });
+ * const n = kvCommands(obj, "", w.commands());
+ * w.added(owner, n);
+ * await w.close(); // everything is in Redis or the spool
+ * ```
+ */
+export class BatchWriter implements AsyncDisposable {
+  readonly #store: BatchStore;
+  readonly #spool: Spool | undefined;
+  readonly #metrics: IngestMetrics | undefined;
+  readonly #log: Logger;
+  readonly #maxBatch: number;
+  readonly #maxInflight: number;
+  readonly #high: number;
+  readonly #low: number;
+  readonly #retryMs: number;
+  readonly #markerPrefix: string | undefined;
+  #open = new Batch();
+  #sealed: Batch[] = [];
+  #inflight: Batch[] = [];
+  #queued = 0;
+  /** `live`: writing to Redis; `down`: spooling and reconnecting, or replaying the spool. */
+  #mode: "live" | "down" = "live";
+  #loop: Promise<void> | undefined;
+  #scheduled = false;
+  #lowWaiters: Array<() => void> = [];
+  #idleWaiters: Array<() => void> = [];
+  #closing = false;
+  #closed: Promise<void> | undefined;
+  #wake: (() => void) | undefined;
+  #stopped = false;
+
+  constructor(options: BatchWriterOptions) {
+    this.#store = options.store;
+    this.#spool = options.spool;
+    this.#metrics = options.metrics;
+    this.#log = options.logger ?? nullLogger;
+    this.#maxBatch = options.maxBatch ?? 2048;
+    this.#maxInflight = options.maxInflight ?? 2;
+    this.#high = options.highWater ?? 65536;
+    this.#low = options.lowWater ?? Math.floor(this.#high / 4);
+    this.#retryMs = options.retryMs ?? 250;
+    this.#markerPrefix = options.markerPrefix;
+    if (this.#spool && !this.#spool.empty) this.#goDown("records left in the spool");
+  }
+
+  /** Objects accepted and not yet in Redis or the spool. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** Whether input should pause (queue at or above the high-water mark). */
+  get overloaded(): boolean {
+    return this.#queued >= this.#high;
+  }
+
+  /** Whether batches go to Redis now (not spooling or replaying). */
+  get live(): boolean {
+    return this.#mode === "live";
+  }
+
+  /** Resolves once the queue is below the low-water mark. */
+  belowLowWater(): Promise<void> {
+    if (this.#queued < this.#low) return Promise.resolve();
+    return new Promise((resolve) => this.#lowWaiters.push(resolve));
+  }
+
+  /** Resolves once every object added so far is in Redis or the spool. */
+  idle(): Promise<void> {
+    if (this.#queued === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /** The open batch's command list: append one object's commands, then call {@linkcode added}. */
+  commands(): Command[] {
+    return this.#open.commands;
+  }
+
+  /** Records that `owner` appended `commandCount` commands for one object. */
+  added(owner: WriteOwner, commandCount: number): void {
+    if (this.#closed) throw new Error("Cannot add to a closed writer");
+    const b = this.#open;
+    const obj = b.objects++;
+    for (let i = 0; i < commandCount; i++) b.cmdObject.push(obj);
+    const last = b.owners.length - 1;
+    if (last >= 0 && b.owners[last] === owner) b.counts[last]!++;
+    else {
+      b.owners.push(owner);
+      b.counts.push(1);
+    }
+    this.#queued++;
+    if (b.objects >= this.#maxBatch) this.#seal();
+    this.#schedule();
+  }
+
+  #seal(): void {
+    const b = this.#open;
+    if (b.objects === 0) return;
+    if (this.#markerPrefix !== undefined) b.marker = this.#markerPrefix + crypto.randomUUID();
+    this.#sealed.push(b);
+    this.#open = new Batch();
+  }
+
+  #schedule(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    if (this.#mode !== "live") {
+      this.#wake?.();
+      return;
+    }
+    while (this.#inflight.length < this.#maxInflight) {
+      if (this.#sealed.length === 0) this.#seal();
+      const b = this.#sealed.shift();
+      if (!b) break;
+      this.#inflight.push(b);
+      this.#store.write({
+        commands: b.commands,
+        ...(b.marker !== undefined ? { marker: b.marker } : {}),
+      }).then(
+        (failures) => {
+          b.state = "ok";
+          b.failures = failures;
+          this.#settle();
+        },
+        (err) => {
+          b.state = "lost";
+          if (!(err instanceof StoreUnavailableError)) {
+            this.#log.error("unexpected Redis write error", { error: String(err) });
+          }
+          this.#settle(err);
+        },
+      );
+    }
+  }
+
+  #settle(err?: Error): void {
+    if (err) this.#goDown(err.message);
+    while (this.#inflight.length > 0 && this.#inflight[0]!.state !== "pending") {
+      const b = this.#inflight.shift()!;
+      if (b.state === "ok") this.#done(b, false);
+      else {
+        b.uncertain = true;
+        b.state = "pending";
+        this.#retry.push(b);
+      }
+    }
+    if (this.#inflight.length === 0 && this.#retry.length > 0) {
+      // Lost batches go first, in their original order, then the rest.
+      this.#sealed = [...this.#retry, ...this.#sealed];
+      this.#retry = [];
+    }
+    if (this.#mode === "live") this.#pump();
+    else this.#wake?.();
+  }
+
+  #retry: Batch[] = [];
+
+  #done(b: Batch, spooled: boolean): void {
+    const m = this.#metrics;
+    const failedByObject = new Map<number, string>();
+    for (const f of b.failures) {
+      const obj = b.cmdObject[f.index];
+      if (obj !== undefined && !failedByObject.has(obj)) failedByObject.set(obj, f.message);
+    }
+    if (m) {
+      m.batches += spooled ? 0 : 1;
+      m.objectsStored += spooled ? 0 : b.objects - failedByObject.size;
+      m.objectsSpooled += spooled ? b.objects : 0;
+      m.objectsFailed += failedByObject.size;
+      m.redisErrors += b.failures.length;
+    }
+    if (b.failures.length > 0) {
+      const f = b.failures[0]!;
+      this.#log.warn("Redis refused writes", {
+        failed: b.failures.length,
+        first: f.message,
+        command: b.commands[f.index]?.slice(0, 2).join(" "),
+      });
+    }
+    let obj = 0;
+    for (let i = 0; i < b.owners.length; i++) {
+      const n = b.counts[i]!;
+      let failed = 0;
+      let reason: string | undefined;
+      if (failedByObject.size > 0) {
+        for (let j = obj; j < obj + n; j++) {
+          const r = failedByObject.get(j);
+          if (r !== undefined) {
+            failed++;
+            reason ??= r;
+          }
+        }
+      }
+      obj += n;
+      try {
+        b.owners[i]!.settled(n - failed, failed, reason);
+      } catch (err) {
+        this.#log.error("write owner callback failed", { error: String(err) });
+      }
+    }
+    this.#queued -= b.objects;
+    if (m) m.queued = this.#queued;
+    if (this.#queued < this.#low && this.#lowWaiters.length > 0) {
+      const w = this.#lowWaiters;
+      this.#lowWaiters = [];
+      for (const f of w) f();
+    }
+    if (this.#queued === 0 && this.#idleWaiters.length > 0) {
+      const w = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  #goDown(reason: string): void {
+    if (this.#mode === "down") return;
+    this.#mode = "down";
+    if (this.#metrics) this.#metrics.redisErrors++;
+    this.#log.warn(
+      this.#spool
+        ? "Redis unavailable: spooling batches to disk until it is back"
+        : "Redis unavailable: holding batches in memory until it is back",
+      { redis: this.#store.label, reason },
+    );
+    this.#loop ??= this.#downLoop().finally(() => this.#loop = undefined);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => done(), ms);
+      const done = () => {
+        clearTimeout(t);
+        this.#wake = undefined;
+        resolve();
+      };
+      this.#wake = done;
+    });
+  }
+
+  /** Spools sealed batches, reconnects, replays the spool; returns once live again. */
+  async #downLoop(): Promise<void> {
+    let nextProbe = 0;
+    while (true) {
+      // 1. Persist what is waiting (all of it when closing: nothing may stay in memory).
+      if (this.#inflight.length === 0) {
+        if (this.#closing || this.#sealed.length === 0) this.#seal();
+        await this.#spoolSealed();
+      }
+      // 2. Try Redis again.
+      const now = Date.now();
+      if (now >= nextProbe && this.#inflight.length === 0) {
+        nextProbe = now + this.#retryMs;
+        try {
+          await this.#store.connect();
+          if (await this.#replay()) {
+            this.#mode = "live";
+            this.#log.info("Redis is back: writing live again", { redis: this.#store.label });
+            this.#pump();
+            return;
+          }
+        } catch (err) {
+          this.#log.debug("Redis still unavailable", { error: (err as Error).message });
+        }
+      }
+      if (this.#stopped) return;
+      await this.#sleep(Math.max(5, nextProbe - Date.now()));
+    }
+  }
+
+  async #spoolSealed(): Promise<void> {
+    const spool = this.#spool;
+    if (!spool) return;
+    while (this.#sealed.length > 0) {
+      const b = this.#sealed[0]!;
+      try {
+        await spool.append(
+          {
+            objects: b.objects,
+            commands: b.commands,
+            ...(b.marker !== undefined ? { marker: b.marker } : {}),
+          },
+          this.#closing,
+        );
+      } catch (err) {
+        if (err instanceof SpoolFullError) {
+          this.#log.warn("spool full: input paused until Redis is back", { spool: spool.dir });
+          return;
+        }
+        throw err;
+      }
+      this.#sealed.shift();
+      this.#spoolGauges();
+      this.#done(b, true);
+    }
+  }
+
+  #spoolGauges(): void {
+    if (!this.#metrics || !this.#spool) return;
+    this.#metrics.spoolRecords = this.#spool.records;
+    this.#metrics.spoolBytes = this.#spool.bytes;
+  }
+
+  /** Replays the spool into Redis; true once it is empty and nothing waits to be spooled. */
+  async #replay(): Promise<boolean> {
+    const spool = this.#spool;
+    if (spool) {
+      while (true) {
+        const rec = await spool.peek();
+        if (!rec) break;
+        const skip = rec.marker !== undefined && await this.#store.applied(rec.marker);
+        if (!skip) {
+          const failures = await this.#store.write({
+            commands: rec.commands,
+            ...(rec.marker !== undefined ? { marker: rec.marker } : {}),
+          });
+          if (failures.length > 0) {
+            this.#log.warn("Redis refused replayed writes", {
+              failed: failures.length,
+              first: failures[0]!.message,
+            });
+            if (this.#metrics) this.#metrics.redisErrors += failures.length;
+          }
+        }
+        await spool.commit();
+        if (this.#metrics) {
+          this.#metrics.objectsReplayed += rec.objects;
+          this.#metrics.objectsStored += rec.objects;
+        }
+        this.#spoolGauges();
+        // Batches that arrived meanwhile go behind the replayed ones.
+        if (this.#sealed.length > 0 || (this.#closing && this.#open.objects > 0)) {
+          if (this.#closing) this.#seal();
+          await this.#spoolSealed();
+        }
+      }
+    }
+    // Without a spool, batches waiting in memory are written in order by live
+    // mode; a lost stream batch that was in fact applied is not written twice.
+    for (const b of [...this.#sealed]) {
+      if (b.uncertain && b.marker !== undefined && await this.#store.applied(b.marker)) {
+        this.#sealed = this.#sealed.filter((x) => x !== b);
+        this.#done(b, false);
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Writes everything queued to Redis (or the spool, forcing past its cap if
+   * Redis is down) and stops. Resolves when nothing is left in memory, or
+   * after `timeoutMs` (default: no limit) with a logged count of what is
+   * left. Idempotent.
+   */
+  close(timeoutMs?: number): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#closing = true;
+      this.#seal();
+      if (this.#mode === "live") this.#pump();
+      else this.#wake?.();
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timeout = timeoutMs === undefined
+        ? new Promise<void>(() => {})
+        : new Promise<void>((r) => timer = setTimeout(r, timeoutMs));
+      await Promise.race([this.idle(), timeout]);
+      clearTimeout(timer);
+      if (this.#queued > 0) {
+        this.#log.error("writer closed with objects neither in Redis nor in the spool", {
+          objects: this.#queued,
+        });
+      }
+      this.#stopped = true;
+      this.#wake?.();
+      await this.#loop;
+    })();
+    return this.#closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

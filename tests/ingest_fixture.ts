@@ -1,0 +1,80 @@
+/**
+ * Shared setup for the ingest integration tests: a real redis-server, a
+ * throwaway PKI (clients alice and bob), and the ingest server in-process
+ * over real mutual TLS.
+ */
+import {
+  type IngestOptions,
+  type IngestServer,
+  sendObjects,
+  startIngest,
+} from "../core/ingest/mod.ts";
+import type { SendResult } from "../core/ingest/mod.ts";
+import { loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
+import type { ClientTlsOptions } from "../core/net/mod.ts";
+import { makePki, startRedis, type TestPki, type TestRedis } from "./harness/mod.ts";
+
+export interface IngestFixture extends AsyncDisposable {
+  redis: TestRedis;
+  pki: TestPki;
+  server: IngestServer;
+  spoolDir: string;
+  clientTls(name?: string): Promise<ClientTlsOptions>;
+  send(objects: unknown[], opts?: { client?: string; ack?: boolean }): Promise<SendResult>;
+}
+
+export interface FixtureOptions extends Partial<Omit<IngestOptions, "tls">> {
+  redisArgs?: string[];
+  clients?: string[];
+}
+
+export async function ingestFixture(options: FixtureOptions = {}): Promise<IngestFixture> {
+  const { redisArgs, clients, ...rest } = options;
+  const redis = await startRedis(redisArgs ? { args: redisArgs } : {});
+  const pki = await makePki({ clients: clients ?? ["alice", "bob"] });
+  const spoolDir = await Deno.makeTempDir({ prefix: "sockkit-spool-" });
+  let server: IngestServer;
+  try {
+    const tls = await loadServerTls({
+      cert: pki.paths.serverCert,
+      key: pki.paths.serverKey,
+      clientCerts: pki.paths.allowList,
+    });
+    server = await startIngest({
+      host: "127.0.0.1",
+      port: 0,
+      tls,
+      authorize: revocationCheck(pki.paths.revoked),
+      redisUrl: redis.url,
+      spoolDir,
+      ack: true,
+      ...rest,
+    });
+  } catch (err) {
+    await pki.close();
+    await redis[Symbol.asyncDispose]();
+    throw err;
+  }
+  const clientTls = (name = "alice") => loadClientTls({ ca: pki.paths.ca, ...pki.client(name) });
+  return {
+    redis,
+    pki,
+    server,
+    spoolDir,
+    clientTls,
+    async send(objects, opts = {}) {
+      return sendObjects(objects, {
+        host: "127.0.0.1",
+        port: server.port,
+        tls: await clientTls(opts.client),
+        ack: opts.ack ?? rest.ack ?? true,
+      });
+    },
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await redis[Symbol.asyncDispose]();
+      await pki.close();
+      await Deno.remove(spoolDir, { recursive: true }).catch(() => {});
+    },
+  };
+}

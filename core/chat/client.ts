@@ -75,7 +75,7 @@ export function runClient(conn: Connection, options: RunClientOptions): Promise<
     };
     socket.on("data", onData);
     socket.on("error", (err: Error) => socketError = err.message);
-    conn.closed.then(() => {
+    const lost = () => {
       if (finished) return;
       const outcome: ClientOutcome = {
         kind: "lost",
@@ -84,7 +84,10 @@ export function runClient(conn: Connection, options: RunClientOptions): Promise<
       };
       if (lastError !== undefined) outcome.lastError = lastError;
       finish(outcome);
-    });
+    };
+    // The server half-closing (EOF) ends the session as surely as a full close.
+    socket.once("end", lost);
+    conn.closed.then(lost);
     (async () => {
       for await (const line of options.input) {
         if (finished) return;

@@ -4,7 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type ClientTlsOptions, connect, listen, type PeerIdentity } from "../core/net/mod.ts";
+import {
+  type ClientTlsOptions,
+  connect,
+  listen,
+  type PeerIdentity,
+  type TlsMaterial,
+} from "../core/net/mod.ts";
 import {
   allowCert,
   issueClient,
@@ -323,13 +329,86 @@ Deno.test("a v1 certificate gives a clear error naming the file and the fix", as
   }
 });
 
-Deno.test("loadServerTls refuses a CA:TRUE certificate as the server's own", async () => {
+Deno.test("a CA:TRUE server certificate is refused by loadServerTls, as rustls clients refuse it", async (t) => {
+  await using pki = await makePki({ clients: ["alice"] });
   const work = await Deno.makeTempDir({ prefix: "sockkit-ca-leaf-" });
   try {
-    const s = await opensslSelfSigned(work, "localhost");
-    await assert.rejects(
-      loadServerTls({ cert: s.cert, key: s.key }),
-      /^Error: Server certificate ".*localhost\.pem" \(CN=localhost\) has basicConstraints CA:TRUE, which Deno's TLS \(rustls\) clients refuse as a server certificate: use a server certificate signed by a CA \(sockkit certs init\)/,
+    await t.step("a self-signed openssl req -x509 certificate as the server's own", async () => {
+      const s = await opensslSelfSigned(work, "localhost");
+      await assert.rejects(
+        loadServerTls({ cert: s.cert, key: s.key }),
+        /^Error: Server certificate ".*localhost\.pem" \(CN=localhost\) has basicConstraints CA:TRUE, which Deno's TLS \(rustls\) clients refuse as a server certificate: use a server certificate signed by a CA \(sockkit certs init\)/,
+      );
+    });
+
+    await t.step(
+      "a CA-signed server certificate with CA:TRUE fails the client's handshake",
+      async () => {
+        const key = join(work, "srv.key");
+        const csr = join(work, "srv.csr");
+        await openssl(
+          [
+            "req",
+            "-new",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            key,
+            "-out",
+            csr,
+            "-subj",
+            "/CN=localhost",
+          ],
+          work,
+        );
+        const signed = async (ca: boolean) => {
+          const ext = join(work, `srv-${ca}.ext`);
+          const cert = join(work, `srv-${ca}.pem`);
+          await Deno.writeTextFile(
+            ext,
+            `basicConstraints=critical,CA:${ca ? "TRUE" : "FALSE"}\n` +
+              "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+          );
+          await openssl([
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            pki.paths.ca,
+            "-CAkey",
+            pki.paths.caKey,
+            "-CAcreateserial",
+            "-out",
+            cert,
+            "-days",
+            "30",
+            "-extfile",
+            ext,
+          ], work);
+          return cert;
+        };
+        const caTrue = await signed(true);
+        const caFalse = await signed(false);
+        await assert.rejects(loadServerTls({ cert: caTrue, key }), /has basicConstraints CA:TRUE/);
+        const clientTls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
+        const serve = async (material: TlsMaterial) => {
+          await using server = await listen(
+            { host: "127.0.0.1", port: 0, tls: material },
+            async (conn) => await conn.end("hello\n"),
+          );
+          return await exchange(server.port, clientTls);
+        };
+        // The same key and CSR with CA:FALSE works (through loadServerTls)...
+        assert.equal(await serve(await loadServerTls({ cert: caFalse, key })), "hello\n");
+        // ...while CA:TRUE, bypassing loadServerTls, fails on the client side.
+        const reply = await serve({
+          cert: await Deno.readTextFile(caTrue),
+          key: await Deno.readTextFile(key),
+        });
+        assert.match(reply, /^error: Cannot connect to 127\.0\.0\.1:\d+/);
+      },
     );
   } finally {
     await Deno.remove(work, { recursive: true });

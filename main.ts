@@ -8,6 +8,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import denoJson from "./deno.json" with { type: "json" };
 import { reportError } from "./cmd/_cli.ts";
 // Subcommands (one import each, in alphabetical order):
+import { searchCommand } from "./cmd/search.ts";
 import { certsCommand } from "./cmd/certs.ts";
 import { clientcliCommand } from "./cmd/clientcli.ts";
 import { servercliCommand } from "./cmd/servercli.ts";
@@ -40,6 +41,7 @@ export function rootCommand(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
   // Register subcommands here (alphabetical):
+  root.addCommand(searchCommand());
   root.addCommand(certsCommand());
   root.addCommand(clientcliCommand());
   root.addCommand(servercliCommand());

@@ -1,0 +1,232 @@
+/**
+ * `sockkit search`: the exact full-line search server (`serve`), its client
+ * (`query`), the benchmark of search methods (`bench`) and the load test
+ * (`load`).
+ */
+import { Command } from "@commander-js/extra-typings";
+import { type ConfigData, ConfigError, parse, resolveSettings } from "../core/config/mod.ts";
+import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
+import type { ClientTlsOptions, TlsMaterial } from "../core/net/mod.ts";
+import {
+  DEFAULT_SEARCH_PORT,
+  loadSearchConfig,
+  SearchFileError,
+  searchOnce,
+  startSearchServer,
+} from "../core/search/mod.ts";
+import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import { searchBenchCommand, searchLoadCommand } from "./search_bench.ts";
+
+const SPECS = {
+  file: { parse: parse.string, flag: "--file", env: "SOCKKIT_SEARCH_FILE", file: "linuxpath" },
+  rereadOnQuery: {
+    parse: parse.boolean,
+    flag: "--reread-on-query",
+    env: "SOCKKIT_SEARCH_REREAD_ON_QUERY",
+    file: "reread_on_query",
+    default: false,
+  },
+  tls: {
+    parse: parse.boolean,
+    flag: "--tls",
+    env: "SOCKKIT_SEARCH_TLS",
+    file: "ssl_enabled",
+    default: false,
+  },
+  port: {
+    parse: parse.port,
+    flag: "--port",
+    env: "SOCKKIT_SEARCH_PORT",
+    file: "port",
+    default: DEFAULT_SEARCH_PORT,
+  },
+  host: {
+    parse: parse.string,
+    flag: "--host",
+    env: "SOCKKIT_SEARCH_HOST",
+    file: "host",
+    default: "0.0.0.0",
+  },
+  certs: {
+    parse: parse.string,
+    flag: "--certs",
+    env: "SOCKKIT_CERTS",
+    file: "certs_dir",
+    default: "certs",
+  },
+  clientCerts: {
+    parse: parse.string,
+    flag: "--client-certs",
+    env: "SOCKKIT_SEARCH_CLIENT_CERTS",
+    file: "client_certs",
+  },
+  requireClientCert: {
+    parse: parse.boolean,
+    flag: "--require-client-cert",
+    env: "SOCKKIT_SEARCH_REQUIRE_CLIENT_CERT",
+    file: "require_client_cert",
+    default: false,
+  },
+  workers: {
+    parse: parse.integer(1, 64),
+    flag: "--workers",
+    env: "SOCKKIT_SEARCH_WORKERS",
+    file: "workers",
+  },
+} as const;
+
+function serveCommand() {
+  return new Command("serve")
+    .description(
+      "Answer STRING EXISTS / STRING NOT FOUND for each query line that is (not) a whole line of a file",
+    )
+    .option("--file <path>", "file to search (config key linuxpath; env SOCKKIT_SEARCH_FILE)")
+    .option(
+      "--config <file>",
+      "INI-like config file; reads linuxpath=, reread_on_query=, ssl_enabled=, port= among any other entries",
+    )
+    .option("--reread-on-query", "read the file again for every query (config reread_on_query)")
+    .option("--no-reread-on-query", "keep an index, rebuilt when the file changes (the default)")
+    .option("--port <port>", `port to listen on (default ${DEFAULT_SEARCH_PORT})`)
+    .option("--host <host>", "address to bind (default 0.0.0.0)")
+    .option("--tls", "serve TLS (config ssl_enabled)")
+    .option("--no-tls", "serve plain TCP (the default)")
+    .option("--certs <dir>", "certificates directory with server.pem/server.key (default certs)")
+    .option(
+      "--client-certs <file>",
+      "allow-list PEM: request client certificates and report their identity",
+    )
+    .option("--require-client-cert", "refuse clients without an allow-listed certificate")
+    .option("--workers <n>", "search worker threads (default: CPU count)")
+    .option("--idle-ms <ms>", "answer a query without newline after this much silence", "50")
+    .addHelpText(
+      "after",
+      `
+Config file example (unrelated entries are ignored):
+  linuxpath=/srv/data/200k.txt
+  reread_on_query=False
+  ssl_enabled=True
+  port=44445
+
+Example:
+  sockkit search serve --file fixtures/search/words.txt --port 44445
+  printf 'apple\\n' | nc 127.0.0.1 44445     # STRING EXISTS`,
+    )
+    .action(action(async (opts, cmd) => {
+      const log = loggerFrom(globals(cmd), { svc: "search" });
+      let file: ConfigData | undefined;
+      if (opts.config) file = await loadSearchConfig(opts.config);
+      const s = resolveSettings(SPECS, {
+        flags: {
+          file: opts.file,
+          rereadOnQuery: opts.rereadOnQuery,
+          tls: opts.tls,
+          port: opts.port,
+          host: opts.host,
+          certs: opts.certs,
+          clientCerts: opts.clientCerts,
+          requireClientCert: opts.requireClientCert,
+          workers: opts.workers,
+        },
+        ...(file ? { file, filePath: opts.config } : {}),
+      });
+      if (s.file === undefined) {
+        throw new ConfigError(
+          "No file to search: give --file PATH, SOCKKIT_SEARCH_FILE or linuxpath= in --config",
+        );
+      }
+      const idleMs = parse.integer(1, 60_000)(opts.idleMs);
+      let tls: TlsMaterial | undefined;
+      let authorize;
+      if (s.tls) {
+        const p = certPaths(s.certs);
+        const clientCerts = s.clientCerts ?? (s.requireClientCert ? p.allowList : undefined);
+        tls = await loadServerTls({
+          cert: p.serverCert,
+          key: p.serverKey,
+          ...(clientCerts ? { clientCerts } : {}),
+        });
+        if (clientCerts) authorize = revocationCheck(p.revoked);
+      } else if (s.requireClientCert) {
+        throw new ConfigError("--require-client-cert needs TLS: add --tls (or ssl_enabled=True)");
+      }
+      let server;
+      try {
+        server = await startSearchServer({
+          file: s.file,
+          rereadOnQuery: s.rereadOnQuery,
+          host: s.host,
+          port: s.port,
+          idleMs,
+          logger: log,
+          ...(tls ? { tls } : {}),
+          ...(s.requireClientCert ? { requireClientCert: true } : {}),
+          ...(authorize ? { authorize } : {}),
+          ...(s.workers !== undefined ? { workers: s.workers } : {}),
+        });
+      } catch (err) {
+        if (err instanceof SearchFileError) throw new ConfigError(err.message, { cause: err });
+        throw err;
+      }
+      console.log(
+        `search: listening on ${s.host}:${server.port} (${
+          tls ? "TLS" : "plain TCP"
+        }, ${server.mode} mode) searching "${s.file}"`,
+      );
+      await serveUntilSignal(server, {
+        onSignal: (sig) => log.info("draining", { signal: sig }),
+      });
+      log.info("stopped");
+    }));
+}
+
+function queryCommand() {
+  return new Command("query")
+    .description(
+      "Ask a search server whether STRING is a line of its file (exit 0 found, 1 not found, 2 error)",
+    )
+    .argument("<string>", "the exact line to look for")
+    .option("--host <host>", "server host", "127.0.0.1")
+    .option("--port <port>", "server port", intArg(1, 65535), DEFAULT_SEARCH_PORT)
+    .option("--tls", "connect over TLS")
+    .option("--certs <dir>", "certificates directory (CA: DIR/ca.pem)", "certs")
+    .option("--ca <file>", "CA certificate that signs the server certificate (default DIR/ca.pem)")
+    .option("--cert <file>", "client certificate to present")
+    .option("--key <file>", "its private key")
+    .option("--timeout <ms>", "give up after this many ms", intArg(1, 600_000), 10_000)
+    .addHelpText("after", "\nExample:\n  sockkit search query apple --port 44445 && echo found")
+    .action(action(async (query, opts) => {
+      try {
+        let tls: ClientTlsOptions | undefined;
+        if (opts.tls) {
+          tls = await loadClientTls({
+            ca: opts.ca ?? certPaths(opts.certs).ca,
+            ...(opts.cert ? { cert: opts.cert } : {}),
+            ...(opts.key ? { key: opts.key } : {}),
+          });
+        }
+        const found = await searchOnce(query, {
+          host: opts.host,
+          port: opts.port,
+          timeoutMs: opts.timeout,
+          ...(tls ? { tls } : {}),
+        });
+        console.log(found ? "STRING EXISTS" : "STRING NOT FOUND");
+        return found ? 0 : 1;
+      } catch (err) {
+        console.error(`sockkit: ${err instanceof Error ? err.message : String(err)}`);
+        return 2;
+      }
+    }));
+}
+
+/** `sockkit search` and its subcommands. */
+export function searchCommand(): Command {
+  return new Command("search")
+    .description("Exact full-line string search server over a text file, its client and benchmarks")
+    .addCommand(serveCommand())
+    .addCommand(queryCommand())
+    .addCommand(searchBenchCommand())
+    .addCommand(searchLoadCommand());
+}

@@ -1,0 +1,300 @@
+/**
+ * `sockkit search bench` (search methods × sizes × modes, report and chart,
+ * plus over-the-wire figures) and `sockkit search load` (queries/s and
+ * latency against concurrency).
+ */
+import { Command } from "@commander-js/extra-typings";
+import { join } from "node:path";
+import { parse } from "../core/config/mod.ts";
+import { certPaths, initPki, loadClientTls, loadServerTls } from "../core/pki/mod.ts";
+import type { ClientTlsOptions, TlsMaterial } from "../core/net/mod.ts";
+import { startSearchServer } from "../core/search/mod.ts";
+import { fmtMs, runSearchBench, type SearchBenchResult } from "../core/search/bench.ts";
+import { writeBenchFile } from "../core/search/bench_data.ts";
+import { SERVER_METHODS } from "../core/search/bench_methods.ts";
+import { markdownReport, svgChart, textTables } from "../core/search/bench_report.ts";
+import { type LoadResult, runLoad, runLoadSweep } from "../core/search/load.ts";
+import { action, intArg } from "./_cli.ts";
+
+const sizeList = (v: string) => parse.list(parse.integer(10, 20_000_000))(v);
+const levelList = (v: string) => parse.list(parse.integer(1, 10_000))(v);
+const num = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
+/** A throwaway PKI and the TLS material for an in-process server and its clients. */
+async function tempTls(dir: string): Promise<{ server: TlsMaterial; client: ClientTlsOptions }> {
+  await initPki(join(dir, "certs"));
+  const p = certPaths(join(dir, "certs"));
+  const server = await loadServerTls({ cert: p.serverCert, key: p.serverKey });
+  const client = { ...(await loadClientTls({ ca: p.ca })), servername: "localhost" };
+  return { server, client };
+}
+
+function cellOf(r: SearchBenchResult, mode: string, method: string, lines: number) {
+  return r.cells.find((c) => c.mode === mode && c.method === method && c.lines === lines);
+}
+
+/** `search bench`. */
+export function searchBenchCommand() {
+  return new Command("bench")
+    .description(
+      "Compare search methods in reread and index mode over generated files; write a Markdown report and SVG chart",
+    )
+    .option(
+      "--sizes <list>",
+      "line counts of the generated files (up to 1000000 and beyond)",
+      "10000,100000,250000",
+    )
+    .option("--out <dir>", "where report.md, chart.svg and results.json go", "bench-out/search")
+    .option(
+      "--queries <n>",
+      "most queries timed per method, mode and size",
+      intArg(5, 100_000),
+      200,
+    )
+    .option("--load-seconds <s>", "duration of each over-the-wire load run", intArg(0, 600), 3)
+    .option("--json", "print one JSON line of headline figures on stdout (tables go to stderr)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  sockkit search bench\n  sockkit search bench --sizes 10000,100000,250000,1000000 --out report/",
+    )
+    .action(action(async (opts) => {
+      const sizes = sizeList(opts.sizes).sort((a, b) => a - b);
+      const out = opts.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
+      const work = await Deno.makeTempDir({ prefix: "sockkit-search-bench-" });
+      try {
+        const result = await runSearchBench({
+          sizes,
+          dir: work,
+          maxQueries: opts.queries,
+          onProgress: (l) => console.error(l),
+        });
+        const largest = sizes.at(-1)!;
+        const file = join(work, `lines-${largest}.txt`);
+        const queries = await writeBenchFile(file, largest, 200);
+        const notes: string[] = [];
+        let tlsLoad: LoadResult | undefined;
+        let wireReread: LoadResult | undefined;
+        if (opts.loadSeconds > 0) {
+          const tls = await tempTls(work);
+          console.error(`search bench: over the wire, ${largest} lines`);
+          {
+            await using server = await startSearchServer({
+              file,
+              host: "127.0.0.1",
+              port: 0,
+              tls: tls.server,
+            });
+            tlsLoad = await runLoad({
+              port: server.port,
+              tls: tls.client,
+              concurrency: 32,
+              durationMs: opts.loadSeconds * 1000,
+              queries,
+            });
+          }
+          notes.push(
+            `index mode, TLS, 32 connections, one query in flight each: ${
+              num.format(tlsLoad.qps)
+            } queries/s, p50 ${fmtMs(tlsLoad.p50Ms)}, p99 ${fmtMs(tlsLoad.p99Ms)}`,
+          );
+          {
+            await using server = await startSearchServer({
+              file,
+              host: "127.0.0.1",
+              port: 0,
+              rereadOnQuery: true,
+            });
+            wireReread = await runLoad({
+              port: server.port,
+              concurrency: 1,
+              durationMs: Math.min(2000, opts.loadSeconds * 1000),
+              queries,
+            });
+          }
+          notes.push(
+            `reread mode, plain TCP, 1 connection: p50 ${fmtMs(wireReread.p50Ms)}, p99 ${
+              fmtMs(wireReread.p99Ms)
+            } per query (${num.format(wireReread.qps)} queries/s)`,
+          );
+        }
+        await Deno.mkdir(opts.out, { recursive: true });
+        await Deno.writeTextFile(join(opts.out, "chart.svg"), svgChart(result));
+        await Deno.writeTextFile(
+          join(opts.out, "report.md"),
+          markdownReport(result, "chart.svg", { notes }),
+        );
+        await Deno.writeTextFile(
+          join(opts.out, "results.json"),
+          JSON.stringify({ ...result, load: { tlsLoad, wireReread } }, null, 2) + "\n",
+        );
+        out("");
+        out(textTables(result));
+        for (const n of notes) out(n);
+        out(`report: ${join(opts.out, "report.md")}  chart: ${join(opts.out, "chart.svg")}`);
+        const wrong = result.cells.filter((c) => c.wrong > 0);
+        for (const c of wrong) {
+          out(
+            `warning: ${c.method} (${c.mode}, ${c.lines} lines) answered ${c.wrong} queries wrongly`,
+          );
+        }
+        if (opts.json) {
+          const grep = cellOf(result, "reread", "grep -Fxq", largest);
+          const label = `${num.format(largest)} lines`;
+          const rows: Array<Record<string, unknown>> = [];
+          for (
+            const [method, what] of [["horspool", "in-process scan"], [
+              SERVER_METHODS.reread,
+              "in a worker, as served",
+            ]] as const
+          ) {
+            const c = cellOf(result, "reread", method, largest);
+            if (!c) continue;
+            rows.push({
+              figure: `reread p50, ${label} (${what})`,
+              value: round(c.p50Ms, 3),
+              unit: "ms",
+              ...(grep ? { anchor: "grep -Fxq per query", anchorValue: round(grep.p50Ms, 3) } : {}),
+              target: "<= 3 ms",
+            });
+          }
+          const idx = cellOf(result, "index", SERVER_METHODS.index, largest);
+          if (idx) {
+            rows.push({
+              figure: `index lookup p50, ${label}`,
+              value: round(idx.p50Ms * 1000, 2),
+              unit: "µs",
+              anchor: "task limit 0.5 ms",
+              anchorValue: 500,
+            });
+          }
+          if (tlsLoad) {
+            rows.push({
+              figure: "cached queries/s, TLS, 32 connections",
+              value: Math.round(tlsLoad.qps),
+              unit: "queries/s",
+              anchor: "task limit 0.5 ms/query",
+              anchorValue: 2000,
+              target: ">= 30000",
+            });
+          }
+          if (wireReread) {
+            rows.push({
+              figure: `reread p50 over TCP, ${label}`,
+              value: round(wireReread.p50Ms, 3),
+              unit: "ms",
+              ...(grep ? { anchor: "grep -Fxq per query", anchorValue: round(grep.p50Ms, 3) } : {}),
+              target: "<= 40 ms (task limit)",
+            });
+          }
+          console.log(JSON.stringify({ service: "search", rows }));
+        }
+      } finally {
+        await Deno.remove(work, { recursive: true }).catch(() => {});
+      }
+    }));
+}
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+/** `search load`. */
+export function searchLoadCommand() {
+  return new Command("load")
+    .description(
+      "Queries/s and p50/p99 latency against concurrency, until errors or timeouts appear",
+    )
+    .option("--concurrency <list>", "connection counts to try in turn", "1,8,32,128,512")
+    .option("--duration <s>", "seconds per level", intArg(1, 600), 3)
+    .option("--host <host>", "server to load (default: start one in-process on loopback)")
+    .option("--port <port>", "its port", intArg(1, 65535))
+    .option("--tls", "use TLS (an in-process server gets a throwaway certificate)")
+    .option("--ca <file>", "CA certificate of an external server (with --tls)")
+    .option("--file <path>", "in-process server: file to serve (default: generated)")
+    .option("--lines <n>", "generated file size", intArg(10, 20_000_000), 250_000)
+    .option("--reread-on-query", "in-process server: reread mode")
+    .option("--pipeline <n>", "queries in flight per connection", intArg(1, 1024), 1)
+    .option("--timeout <ms>", "an answer slower than this is a timeout", intArg(1, 600_000), 2000)
+    .option("--workers <n>", "load worker threads", intArg(1, 64), 1)
+    .option("--query <q...>", "queries to send (default: half present, half absent lines)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  sockkit search load --tls --concurrency 1,8,32 --duration 3\n  sockkit search load --host 10.0.0.5 --port 44445 --query apple",
+    )
+    .action(action(async (opts) => {
+      const levels = levelList(opts.concurrency);
+      const work = await Deno.makeTempDir({ prefix: "sockkit-search-load-" });
+      try {
+        let queries = opts.query ?? [];
+        let port = opts.port;
+        let clientTls: ClientTlsOptions | undefined;
+        let server: Awaited<ReturnType<typeof startSearchServer>> | undefined;
+        if (opts.host === undefined && port === undefined) {
+          let file = opts.file;
+          if (!file) {
+            file = join(work, "lines.txt");
+            const generated = await writeBenchFile(file, opts.lines, 200);
+            if (queries.length === 0) queries = generated;
+          }
+          let tls: TlsMaterial | undefined;
+          if (opts.tls) {
+            const t = await tempTls(work);
+            tls = t.server;
+            clientTls = t.client;
+          }
+          server = await startSearchServer({
+            file,
+            host: "127.0.0.1",
+            port: 0,
+            rereadOnQuery: opts.rereadOnQuery === true,
+            ...(tls ? { tls } : {}),
+          });
+          port = server.port;
+          console.log(
+            `search load: in-process ${server.mode}-mode server on 127.0.0.1:${port} (${
+              tls ? "TLS" : "plain TCP"
+            }), file ${file}`,
+          );
+        } else if (opts.tls) {
+          clientTls = await loadClientTls(opts.ca ? { ca: opts.ca } : {});
+        }
+        if (port === undefined) throw new Error("--host needs --port");
+        if (queries.length === 0) queries = ["sockkit-load-probe"];
+        try {
+          console.log(
+            `${"connections".padStart(11)} ${"queries/s".padStart(10)} ${"p50".padStart(10)} ${
+              "p99".padStart(10)
+            } ${"errors".padStart(7)} ${"timeouts".padStart(8)}`,
+          );
+          const results = await runLoadSweep(levels, {
+            host: opts.host ?? "127.0.0.1",
+            port,
+            durationMs: opts.duration * 1000,
+            queries,
+            pipeline: opts.pipeline,
+            timeoutMs: opts.timeout,
+            workers: opts.workers,
+            ...(clientTls ? { tls: clientTls } : {}),
+          }, (r) =>
+            console.log(
+              `${String(r.concurrency).padStart(11)} ${num.format(r.qps).padStart(10)} ${
+                fmtMs(r.p50Ms).padStart(10)
+              } ${fmtMs(r.p99Ms).padStart(10)} ${String(r.errors).padStart(7)} ${
+                String(r.timeouts).padStart(8)
+              }${r.firstError ? `  (${r.firstError})` : ""}`,
+            ));
+          const last = results.at(-1);
+          if (last && (last.errors > 0 || last.timeouts > 0)) {
+            console.log(`failure point: ${last.concurrency} connections`);
+          } else {
+            console.log("no errors or timeouts at any level");
+          }
+        } finally {
+          await server?.close();
+        }
+      } finally {
+        await Deno.remove(work, { recursive: true }).catch(() => {});
+      }
+    }));
+}

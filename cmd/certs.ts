@@ -241,6 +241,7 @@ function revokeCommand() {
 export function certsCommand() {
   const algos = KEY_ALGORITHMS.join(", ");
   return new Command("certs")
+    .summary("create and manage the CA, server and client certificates (mTLS)")
     .description(
       "Create and manage the CA, server and client certificates the TLS services use\n" +
         `(keys: ${algos}; private keys mode 0600, never overwritten without --force)`,

@@ -1,5 +1,6 @@
 import type { DemoStep } from "./context.ts";
 import { certsDemo } from "./certs_step.ts";
+import { demo as servercliDemo } from "../chat/demo.ts";
 
 /**
  * The demo steps in the order `sockkit demo` runs them. Each service adds
@@ -7,4 +8,5 @@ import { certsDemo } from "./certs_step.ts";
  */
 export const DEMO_STEPS: DemoStep[] = [
   { name: "certs", run: certsDemo },
+  { name: "servercli", run: servercliDemo },
 ];

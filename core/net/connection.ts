@@ -50,12 +50,23 @@ export class Connection implements AsyncDisposable {
     return new Promise((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  /** Writes `data` (if given) and half-closes; the peer sees EOF after it. */
-  end(data?: Uint8Array | string): Promise<void> {
-    if (this.socket.destroyed) return Promise.resolve();
+  /**
+   * Writes `data` (if given) and half-closes; the peer sees EOF after it.
+   * Unread input is drained so the socket can finish closing, and the socket
+   * is destroyed if the peer has not closed its side within `graceMs`
+   * (default 2000). Resolves once the socket has closed.
+   */
+  async end(data?: Uint8Array | string, graceMs = 2000): Promise<void> {
+    if (this.socket.destroyed) return;
     if (data !== undefined) this.socket.end(data);
     else this.socket.end();
-    return this.closed;
+    this.socket.resume();
+    const timer = setTimeout(() => this.destroy(), graceMs);
+    try {
+      await this.closed;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Closes the socket now, discarding anything unsent. Idempotent. */
@@ -72,15 +83,8 @@ export class Connection implements AsyncDisposable {
   }
 
   /** Closes gracefully (`end`), falling back to `destroy` after `graceMs` (default 2000). */
-  async close(graceMs = 2000): Promise<void> {
-    if (this.socket.destroyed) return;
-    this.socket.end();
-    const timer = setTimeout(() => this.destroy(), graceMs);
-    try {
-      await this.closed;
-    } finally {
-      clearTimeout(timer);
-    }
+  close(graceMs = 2000): Promise<void> {
+    return this.end(undefined, graceMs);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -1,0 +1,386 @@
+/**
+ * Integration tests of `sockkit search`: real sockets (plain and TLS), files
+ * written by the tests, the CLI as a subprocess.
+ */
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { join } from "node:path";
+import { createLogger } from "../core/log/mod.ts";
+import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
+import { SearchClient, startSearchServer } from "../core/search/mod.ts";
+import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+
+const LINES = [
+  "apple",
+  "banana split",
+  "  padded both  ",
+  "café au lait",
+  "日本語の行",
+  "emoji 🎉 line",
+  "last line without newline",
+];
+
+/** A temp dir with `words.txt` (mixed `\n`/`\r\n` endings, no final newline). */
+async function tempWords(): Promise<{ dir: string; file: string } & AsyncDisposable> {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-search-test-" });
+  const file = join(dir, "words.txt");
+  const body = LINES.slice(0, 3).join("\n") + "\r\n" + LINES.slice(3).join("\r\n");
+  await Deno.writeTextFile(file, body);
+  return {
+    dir,
+    file,
+    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
+  };
+}
+
+/** Sends raw bytes on a fresh plain connection; resolves with everything received until close. */
+function exchange(
+  port: number,
+  data: string | Uint8Array,
+  opts: { halfClose?: boolean; untilLines?: number } = {},
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, "127.0.0.1", () => {
+      socket.write(data);
+      if (opts.halfClose) socket.end();
+    });
+    let got = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (d: string) => {
+      got += d;
+      if (opts.untilLines !== undefined && got.split("\n").length - 1 >= opts.untilLines) {
+        socket.destroy();
+        resolve(got);
+      }
+    });
+    socket.on("error", reject);
+    socket.on("close", () => resolve(got));
+  });
+}
+
+for (const reread of [false, true]) {
+  const mode = reread ? "reread" : "index";
+  Deno.test(`search (${mode} mode) matches whole lines byte for byte`, async (t) => {
+    await using words = await tempWords();
+    await using server = await startSearchServer({
+      file: words.file,
+      rereadOnQuery: reread,
+      host: "127.0.0.1",
+      port: 0,
+      workers: 1,
+    });
+    await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+    const cases: Array<[string, string | Uint8Array, boolean]> = [
+      ["found", "apple", true],
+      ["not found", "cherry", false],
+      ["partial line does not match", "banana", false],
+      ["a line's suffix does not match", "split", false],
+      ["leading and trailing spaces are significant", "padded both", false],
+      ["the exact padded line matches", "  padded both  ", true],
+      ["\\x00-padded query matches", "apple\x00\x00\x00\x00", true],
+      ["\\r\\n file lines match", "café au lait", true],
+      ["non-ASCII lines match", "日本語の行", true],
+      ["emoji line matches", "emoji 🎉 line", true],
+      ["last line without newline matches", "last line without newline", true],
+      ["empty query is not found", "", false],
+      ["case matters", "Apple", false],
+      ["a different byte sequence for the same text does not match", "cafe\u0301 au lait", false],
+    ];
+    for (const [name, query, want] of cases) {
+      await t.step(name, async () => assert.equal(await client.query(query), want));
+    }
+  });
+}
+
+Deno.test("search answers a one-shot query sent without newline, after a pause or a half-close", async () => {
+  await using words = await tempWords();
+  await using server = await startSearchServer({ file: words.file, host: "127.0.0.1", port: 0 });
+  assert.equal(await exchange(server.port, "apple", { untilLines: 1 }), "STRING EXISTS\n");
+  assert.equal(
+    await exchange(server.port, "nope\x00\x00", { untilLines: 1 }),
+    "STRING NOT FOUND\n",
+  );
+  assert.equal(await exchange(server.port, "apple\r", { halfClose: true }), "STRING EXISTS\n");
+  assert.equal(
+    await exchange(server.port, "apple\nbanana split", { halfClose: true }),
+    "STRING EXISTS\nSTRING EXISTS\n",
+  );
+});
+
+Deno.test("search answers 1000 newline-terminated queries on one connection in order", async () => {
+  await using words = await tempWords();
+  for (const reread of [false, true]) {
+    await using server = await startSearchServer({
+      file: words.file,
+      rereadOnQuery: reread,
+      host: "127.0.0.1",
+      port: 0,
+      workers: 2,
+    });
+    const queries = Array.from(
+      { length: 1000 },
+      (_, i) => i % 3 === 0 ? `miss-${i}` : LINES[i % LINES.length]!,
+    );
+    const reply = await exchange(server.port, queries.join("\n") + "\n", { untilLines: 1000 });
+    const got = reply.split("\n").slice(0, -1);
+    assert.equal(got.length, 1000);
+    got.forEach((line, i) =>
+      assert.equal(
+        line,
+        i % 3 === 0 ? "STRING NOT FOUND" : "STRING EXISTS",
+        `reply ${i} (${reread ? "reread" : "index"})`,
+      )
+    );
+  }
+});
+
+Deno.test("search answers a 1025-byte query with an error line, closes, and keeps serving", async () => {
+  await using words = await tempWords();
+  const long = "x".repeat(1024);
+  await Deno.writeTextFile(words.file, `${long}\napple\n`);
+  await using server = await startSearchServer({ file: words.file, host: "127.0.0.1", port: 0 });
+  const reply = await exchange(server.port, `apple\n${long}y\nnever answered\n`);
+  const lines = reply.split("\n");
+  assert.equal(lines[0], "STRING EXISTS");
+  assert.match(lines[1]!, /^ERROR: query too long: .*1024 byte limit/);
+  assert.equal(lines.length, 3, "the connection closes after the error line");
+  // Without a newline too, and a 1024-byte query is fine.
+  assert.match(await exchange(server.port, long + "yy"), /^ERROR: query too long/);
+  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  assert.equal(await client.query(long), true);
+  assert.equal(await client.query("apple"), true);
+});
+
+Deno.test("search in reread mode sees an appended line on the very next query", async () => {
+  await using words = await tempWords();
+  await using server = await startSearchServer({
+    file: words.file,
+    rereadOnQuery: true,
+    host: "127.0.0.1",
+    port: 0,
+  });
+  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  for (let i = 0; i < 5; i++) {
+    assert.equal(await client.query(`appended-${i}`), false);
+    await Deno.writeTextFile(words.file, `\nappended-${i}`, { append: true });
+    assert.equal(await client.query(`appended-${i}`), true);
+  }
+});
+
+Deno.test("search in index mode sees an appended or replaced file after the rebuild", async () => {
+  await using words = await tempWords();
+  await using server = await startSearchServer({
+    file: words.file,
+    host: "127.0.0.1",
+    port: 0,
+    pollMs: 5000,
+  });
+  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  assert.equal(await client.query("appended"), false);
+  await Deno.writeTextFile(words.file, "\nappended\n", { append: true });
+  await waitUntil(() => client.query("appended"), { what: "the appended line", timeoutMs: 10_000 });
+  // Replaced atomically by rename.
+  const tmp = join(words.dir, "words.txt.tmp");
+  await Deno.writeTextFile(tmp, "replacement\n");
+  await Deno.rename(tmp, words.file);
+  await waitUntil(() => client.query("replacement"), {
+    what: "the replaced file",
+    timeoutMs: 10_000,
+  });
+  assert.equal(await client.query("apple"), false);
+});
+
+Deno.test("search replies with an error while the file is gone and recovers when it returns", async (t) => {
+  for (const reread of [false, true]) {
+    await t.step(reread ? "reread mode" : "index mode", async () => {
+      await using words = await tempWords();
+      await using server = await startSearchServer({
+        file: words.file,
+        rereadOnQuery: reread,
+        host: "127.0.0.1",
+        port: 0,
+        pollMs: 100,
+      });
+      await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+      assert.equal(await client.query("apple"), true);
+      await Deno.rename(words.file, words.file + ".away");
+      await waitUntil(
+        () =>
+          client.query("apple").then(
+            () => false,
+            (err: Error) => /file not found/.test(err.message),
+          ),
+        { what: "an error reply" },
+      );
+      await Deno.rename(words.file + ".away", words.file);
+      await waitUntil(() => client.query("apple"), { what: "recovery" });
+    });
+  }
+});
+
+Deno.test("search gives 200 concurrent clients correct answers", async () => {
+  await using words = await tempWords();
+  await using server = await startSearchServer({ file: words.file, host: "127.0.0.1", port: 0 });
+  const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+    await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+    const line = LINES[i % LINES.length]!;
+    return [await client.query(line), await client.query(`${line}!`)];
+  }));
+  assert.equal(results.length, 200);
+  for (const [hit, miss] of results) {
+    assert.equal(hit, true);
+    assert.equal(miss, false);
+  }
+});
+
+Deno.test("search over TLS answers queries and can require client certificates", async () => {
+  await using words = await tempWords();
+  await using pki = await makePki({ clients: ["alice"] });
+  const tls = await loadServerTls({
+    cert: pki.paths.serverCert,
+    key: pki.paths.serverKey,
+    clientCerts: pki.paths.allowList,
+  });
+  await using server = await startSearchServer({
+    file: words.file,
+    host: "127.0.0.1",
+    port: 0,
+    tls,
+    requireClientCert: true,
+  });
+  const alice = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
+  await using client = await SearchClient.connect({
+    host: "127.0.0.1",
+    port: server.port,
+    tls: { ...alice, servername: "localhost" },
+  });
+  assert.equal(await client.query("apple"), true);
+  assert.equal(await client.query("日本語の行"), true);
+  assert.equal(await client.query("nothing"), false);
+  // No client certificate: refused.
+  const anonymous = await loadClientTls({ ca: pki.paths.ca });
+  await assert.rejects(async () => {
+    await using c = await SearchClient.connect({
+      host: "127.0.0.1",
+      port: server.port,
+      tls: { ...anonymous, servername: "localhost" },
+    });
+    await c.query("apple");
+  });
+});
+
+Deno.test("search logs each query at debug level with client, query, result and microseconds", async () => {
+  await using words = await tempWords();
+  const lines: string[] = [];
+  const logger = createLogger({ level: "debug", format: "json", sink: (l) => lines.push(l) });
+  await using server = await startSearchServer({
+    file: words.file,
+    host: "127.0.0.1",
+    port: 0,
+    logger,
+  });
+  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  await client.query("apple");
+  await client.query("pear");
+  const queries = lines.map((l) => JSON.parse(l)).filter((o) => o.msg === "query");
+  assert.equal(queries.length, 2);
+  assert.equal(queries[0].query, "apple");
+  assert.equal(queries[0].result, "EXISTS");
+  assert.equal(queries[1].result, "NOT FOUND");
+  assert.equal(queries[0].client, "127.0.0.1");
+  assert.equal(typeof queries[0].us, "number");
+  assert.match(queries[0].time, /^\d{4}-\d\d-\d\dT/);
+});
+
+Deno.test("sockkit search serve reads a config file with unrelated entries; search query exits 0/1/2", async () => {
+  await using words = await tempWords();
+  await using pki = await makePki();
+  const conf = join(words.dir, "server.conf");
+  await Deno.writeTextFile(
+    conf,
+    [
+      "# settings of several programs",
+      "log_dir=/var/log/app",
+      "odd line without equals",
+      `linuxpath=${words.file}`,
+      "reread_on_query=True",
+      "ssl_enabled=False",
+      "port=0",
+      "[database]",
+      "user=postgres",
+      "password=secret",
+    ].join("\n"),
+  );
+  await t_serve(["search", "serve", "--config", conf, "--host", "127.0.0.1"], async (port) => {
+    const q = (s: string) => runCli(["search", "query", s, "--port", String(port)]);
+    const found = await q("apple");
+    assert.equal(found.code, 0, found.stderr);
+    assert.equal(found.stdout.trim(), "STRING EXISTS");
+    const missing = await q("cherry");
+    assert.equal(missing.code, 1);
+    assert.equal(missing.stdout.trim(), "STRING NOT FOUND");
+  }, /reread mode/);
+  // TLS on from the command line over the same config.
+  await t_serve(
+    ["search", "serve", "--config", conf, "--host", "127.0.0.1", "--tls", "--certs", pki.dir],
+    async (port) => {
+      const r = await runCli([
+        "search",
+        "query",
+        "apple",
+        "--port",
+        String(port),
+        "--tls",
+        "--certs",
+        pki.dir,
+        "--host",
+        "localhost",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const plain = await runCli([
+        "search",
+        "query",
+        "apple",
+        "--port",
+        String(port),
+        "--timeout",
+        "3000",
+      ]);
+      assert.equal(plain.code, 2);
+    },
+    /TLS/,
+  );
+  const refused = await runCli(["search", "query", "apple", "--port", "1"]);
+  assert.equal(refused.code, 2);
+  assert.match(refused.stderr, /Cannot connect/);
+});
+
+Deno.test("sockkit search serve exits 2 with a clear message when the file is missing", async () => {
+  const r = await runCli(["search", "serve", "--file", "/nonexistent/words.txt", "--port", "0"]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /Cannot read search file "\/nonexistent\/words.txt": file not found/);
+  const bad = await runCli([
+    "search",
+    "serve",
+    "--file",
+    "x",
+    "--reread-on-query",
+    "--port",
+    "99999",
+  ]);
+  assert.equal(bad.code, 2);
+});
+
+/** Runs `sockkit ARGS` until it says it listens, calls `fn(port)`, then stops it with SIGINT (exit 0). */
+async function t_serve(
+  args: string[],
+  fn: (port: number) => Promise<void>,
+  expect: RegExp,
+): Promise<void> {
+  await using srv = spawnCli(args);
+  const m = await srv.waitForLine(/listening on [^ ]*:(\d+) (.*)$/);
+  assert.match(m[2]!, expect);
+  await fn(Number(m[1]));
+  srv.kill("SIGINT");
+  assert.equal((await srv.status).code, 0, srv.stderrText());
+}

@@ -9,7 +9,9 @@ import denoJson from "./deno.json" with { type: "json" };
 import { reportError } from "./cmd/_cli.ts";
 // Subcommands (one import each, in alphabetical order):
 import { searchCommand } from "./cmd/search.ts";
+import { brokerCommand } from "./cmd/broker.ts";
 import { certsCommand } from "./cmd/certs.ts";
+import { queryCommand } from "./cmd/query.ts";
 import { clientcliCommand } from "./cmd/clientcli.ts";
 import { servercliCommand } from "./cmd/servercli.ts";
 import { demoCommand } from "./cmd/demo.ts";
@@ -42,7 +44,9 @@ export function rootCommand(): Command {
     .exitOverride();
   // Register subcommands here (alphabetical):
   root.addCommand(searchCommand());
+  root.addCommand(brokerCommand());
   root.addCommand(certsCommand());
+  root.addCommand(queryCommand());
   root.addCommand(clientcliCommand());
   root.addCommand(servercliCommand());
   root.addCommand(demoCommand());

@@ -1,13 +1,16 @@
 /**
- * A pool of handler workers with a time limit per query. A query that
- * throws is an error result; a query still running at its deadline gets an
- * error result, its worker is terminated and replaced, and the queries that
- * were waiting behind it on that worker run again elsewhere. Other workers
- * keep answering meanwhile.
+ * A pool of handler workers with a time limit per query. Queries go to a
+ * worker in batches, at most one batch outstanding per worker (queries that
+ * arrive meanwhile wait and go together next, which keeps thread wake-ups
+ * per query low under load). A query that throws is an error result. When a
+ * worker is still busy at a deadline it is terminated and replaced: a query
+ * that was alone in its batch gets a time-limit error; the queries of a
+ * larger batch run again, each alone, so the one that never returns is
+ * found and the others are answered. Other workers keep answering meanwhile.
  */
 import { pathToFileURL } from "node:url";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import type { HandlerWorkerEvent, HandlerWorkerRequest } from "./handler_messages.ts";
+import type { HandlerWorkerEvent, HandlerWorkerRequest, WorkerReply } from "./handler_messages.ts";
 import type { RepresentationByte } from "./wire.ts";
 
 /** Options for {@linkcode HandlerPool}. */
@@ -16,8 +19,8 @@ export interface HandlerPoolOptions {
   size?: number;
   /** Time limit per query, ms. Default 1000. */
   timeoutMs?: number;
-  /** Queries sent to one worker before waiting for its replies. Default 32. */
-  maxInFlightPerWorker?: number;
+  /** Most queries in one batch to a worker. Default 256. */
+  maxBatch?: number;
   /** Queries waiting for a worker before new ones are refused. Default 10000. */
   maxQueued?: number;
   /** Logger for worker failures and replacements. Default: silent. */
@@ -38,7 +41,14 @@ interface Pending {
 
 interface Slot {
   worker: Worker;
+  /** Sent and not answered yet. */
   inFlight: Map<number, Pending>;
+  /** Waiting for this worker's current batch to finish. */
+  outbox: Pending[];
+  /** Queries of the current batch (while it runs). */
+  batch: Pending[];
+  /** A batch was sent and the worker has not finished its synchronous run. */
+  busy: boolean;
   dead: boolean;
 }
 
@@ -57,10 +67,9 @@ export class HandlerPool implements AsyncDisposable {
   readonly #log: Logger;
   readonly #size: number;
   readonly #timeoutMs: number;
-  readonly #maxInFlight: number;
+  readonly #maxBatch: number;
   readonly #maxQueued: number;
   readonly #slots: Slot[] = [];
-  readonly #queue: Pending[] = [];
   readonly #data: Record<string, unknown> = {};
   #nextId = 1;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -72,7 +81,7 @@ export class HandlerPool implements AsyncDisposable {
     this.#log = options.logger ?? nullLogger;
     this.#size = Math.max(1, options.size ?? 2);
     this.#timeoutMs = options.timeoutMs ?? 1000;
-    this.#maxInFlight = Math.max(1, options.maxInFlightPerWorker ?? 32);
+    this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
     this.#maxQueued = options.maxQueued ?? 10000;
   }
 
@@ -103,7 +112,14 @@ export class HandlerPool implements AsyncDisposable {
     const worker = new Worker(new URL("./handler_worker.ts", import.meta.url), {
       type: "module",
     });
-    const slot: Slot = { worker, inFlight: new Map(), dead: false };
+    const slot: Slot = {
+      worker,
+      inFlight: new Map(),
+      outbox: [],
+      batch: [],
+      busy: false,
+      dead: false,
+    };
     let settle: ((err?: Error) => void) | undefined;
     const ready = new Promise<void>((resolve, reject) => {
       settle = (err) => {
@@ -124,17 +140,14 @@ export class HandlerPool implements AsyncDisposable {
           settle?.(new Error(m.error));
           this.#failAll(slot, m.error);
           break;
-        case "reply":
-        case "error": {
-          const p = slot.inFlight.get(m.id);
-          if (!p) break;
-          slot.inFlight.delete(m.id);
-          p.resolve(
-            m.type === "reply" ? { ok: true, text: m.text } : { ok: false, error: m.error },
-          );
-          this.#drain();
+        case "replies":
+          this.#settle(slot, m.replies);
+          if (m.batchDone) {
+            slot.busy = false;
+            slot.batch = [];
+            this.#flush(slot);
+          }
           break;
-        }
       }
     };
     worker.onerror = (e) => {
@@ -142,7 +155,7 @@ export class HandlerPool implements AsyncDisposable {
       const error = `The handler worker crashed: ${e.message}`;
       this.#log.error("handler worker crashed; replacing it", { error: e.message });
       settle?.(new Error(error));
-      this.#replace(slot, undefined, error);
+      this.#replace(slot, new Set(slot.inFlight.values()), error);
     };
     this.#send(slot, { type: "init", url: this.#url });
     for (const [name, d] of Object.entries(this.#data)) {
@@ -155,76 +168,137 @@ export class HandlerPool implements AsyncDisposable {
     slot.worker.postMessage(m);
   }
 
-  #failAll(slot: Slot, error: string): void {
-    for (const p of slot.inFlight.values()) p.resolve({ ok: false, error });
-    slot.inFlight.clear();
+  #settle(slot: Slot, replies: WorkerReply[]): void {
+    for (const r of replies) {
+      const p = slot.inFlight.get(r.id);
+      if (!p) continue;
+      slot.inFlight.delete(r.id);
+      p.resolve("text" in r ? { ok: true, text: r.text } : { ok: false, error: r.error });
+    }
   }
 
-  /** Replaces the worker of `slot`; `culprit` gets `error`, the rest run again. */
-  #replace(slot: Slot, culprit: Pending | undefined, error: string): void {
+  #failAll(slot: Slot, error: string): void {
+    for (const p of slot.inFlight.values()) p.resolve({ ok: false, error });
+    for (const p of slot.outbox) p.resolve({ ok: false, error });
+    slot.inFlight.clear();
+    slot.outbox = [];
+  }
+
+  /**
+   * Terminates the worker of `slot` and starts a new one. `failed` get
+   * `error`; every other query of the slot waits to run again (alone, when it
+   * was part of a batch that did not finish).
+   */
+  #replace(slot: Slot, failed: Set<Pending>, error: string): void {
     if (slot.dead) return;
     slot.dead = true;
     slot.worker.terminate();
     this.#replaced++;
-    const others: Pending[] = [];
+    const again: Pending[] = [];
     for (const p of slot.inFlight.values()) {
-      if (p === culprit || (culprit === undefined && p.retried)) {
-        p.resolve({ ok: false, error });
-      } else {
+      if (failed.has(p)) p.resolve({ ok: false, error });
+      else {
         p.retried = true;
-        others.push(p);
+        again.push(p);
       }
     }
+    again.push(...slot.outbox);
     slot.inFlight.clear();
+    slot.outbox = [];
     const i = this.#slots.indexOf(slot);
-    if (!this.#closed && i >= 0) this.#slots[i] = this.#spawn().slot;
-    this.#queue.unshift(...others);
-    this.#drain();
+    if (this.#closed || i < 0) {
+      for (const p of again) p.resolve({ ok: false, error: "The server is shutting down" });
+      return;
+    }
+    const fresh = this.#spawn().slot;
+    this.#slots[i] = fresh;
+    for (const p of again) this.#enqueue(p);
   }
 
   #sweep(): void {
     const now = performance.now();
+    const error = `The handler did not answer within the ${this.#timeoutMs} ms time limit`;
     for (const slot of [...this.#slots]) {
-      const oldest = slot.inFlight.values().next().value;
-      if (oldest && now > oldest.deadline) {
-        this.#log.warn("handler timed out; replacing its worker", {
-          timeoutMs: this.#timeoutMs,
-        });
-        this.#replace(
-          slot,
-          oldest,
-          `The handler did not answer within the ${this.#timeoutMs} ms time limit`,
-        );
+      const late = [...slot.inFlight.values()].filter((p) => now > p.deadline);
+      if (late.length === 0) continue;
+      const stuckBatch = slot.busy ? slot.batch.filter((p) => slot.inFlight.has(p.id)) : [];
+      let failed: Set<Pending>;
+      if (slot.busy && stuckBatch.length > 1) {
+        // Some query of this batch never returned; run each again alone to find it.
+        failed = new Set(late.filter((p) => p.retried));
+      } else {
+        failed = new Set(late);
       }
+      this.#log.warn("handler timed out; replacing its worker", {
+        timeoutMs: this.#timeoutMs,
+        failed: failed.size,
+        retried: slot.inFlight.size - failed.size,
+      });
+      this.#replace(slot, failed, error);
     }
   }
 
+  /** The live worker with the least work. */
   #pick(): Slot | undefined {
     let best: Slot | undefined;
+    let bestLoad = Infinity;
     for (const s of this.#slots) {
-      if (s.dead || s.inFlight.size >= this.#maxInFlight) continue;
-      if (!best || s.inFlight.size < best.inFlight.size) best = s;
+      if (s.dead) continue;
+      const load = s.inFlight.size + s.outbox.length + (s.busy ? 1 : 0);
+      if (load < bestLoad) {
+        best = s;
+        bestLoad = load;
+      }
     }
     return best;
   }
 
-  #dispatch(slot: Slot, p: Pending): void {
+  #enqueue(p: Pending): void {
+    const slot = this.#pick();
+    if (!slot) {
+      p.resolve({ ok: false, error: "No handler worker is available" });
+      return;
+    }
     p.deadline = performance.now() + this.#timeoutMs;
-    slot.inFlight.set(p.id, p);
+    slot.outbox.push(p);
+    this.#flush(slot);
+  }
+
+  /** Sends the next batch when the worker has none running. */
+  #flush(slot: Slot): void {
+    if (slot.busy || slot.dead || slot.outbox.length === 0) return;
+    const first = slot.outbox[0]!;
+    const batch = first.retried ? [first] : [];
+    if (!first.retried) {
+      while (batch.length < this.#maxBatch && slot.outbox.length > batch.length) {
+        const p = slot.outbox[batch.length]!;
+        if (p.retried) break;
+        batch.push(p);
+      }
+    }
+    slot.outbox.splice(0, batch.length);
+    const now = performance.now();
+    for (const p of batch) {
+      // The time limit counts from when the query's batch starts.
+      p.deadline = now + this.#timeoutMs;
+      slot.inFlight.set(p.id, p);
+    }
+    slot.batch = batch;
+    slot.busy = true;
     this.#send(slot, {
-      type: "query",
-      id: p.id,
-      representation: p.representation,
-      payload: p.payload,
+      type: "batch",
+      queries: batch.map((p) => ({
+        id: p.id,
+        representation: p.representation,
+        payload: p.payload,
+      })),
     });
   }
 
-  #drain(): void {
-    while (this.#queue.length > 0) {
-      const slot = this.#pick();
-      if (!slot) return;
-      this.#dispatch(slot, this.#queue.shift()!);
-    }
+  #waiting(): number {
+    let n = 0;
+    for (const s of this.#slots) n += s.outbox.length;
+    return n;
   }
 
   /** Replaces one file's data in every worker (future queries see it). */
@@ -241,23 +315,21 @@ export class HandlerPool implements AsyncDisposable {
     if (this.#closed) {
       return Promise.resolve({ ok: false, error: "The server is shutting down" });
     }
+    if (this.#waiting() >= this.#maxQueued) {
+      return Promise.resolve({
+        ok: false,
+        error: `The server is busy: ${this.#maxQueued} queries are waiting (try again later)`,
+      });
+    }
     return new Promise((resolve) => {
-      const p: Pending = {
+      this.#enqueue({
         id: this.#nextId++,
         representation,
         payload,
         deadline: 0,
         retried: false,
         resolve,
-      };
-      const slot = this.#queue.length === 0 ? this.#pick() : undefined;
-      if (slot) this.#dispatch(slot, p);
-      else if (this.#queue.length >= this.#maxQueued) {
-        resolve({
-          ok: false,
-          error: `The server is busy: ${this.#maxQueued} queries are waiting (try again later)`,
-        });
-      } else this.#queue.push(p);
+      });
     });
   }
 
@@ -266,9 +338,6 @@ export class HandlerPool implements AsyncDisposable {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     clearInterval(this.#sweeper);
-    for (const p of this.#queue.splice(0)) {
-      p.resolve({ ok: false, error: "The server is shutting down" });
-    }
     for (const s of this.#slots) {
       s.dead = true;
       this.#failAll(s, "The server is shutting down");

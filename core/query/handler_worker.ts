@@ -1,12 +1,16 @@
 /// <reference lib="deno.worker" />
 /**
  * A handler worker: imports the user's handler module once, keeps a copy of
- * the data (updated per file by the pool), and answers queries one message
- * at a time. A text query reaches the handler as a string, a JSON query as
+ * the data (updated per file by the pool), and answers batches of queries. A text query reaches the handler as a string, a JSON query as
  * the parsed value; the result is sent back as text (strings as they are,
  * other values as JSON) or as JSON.
  */
-import type { HandlerWorkerEvent, HandlerWorkerRequest } from "./handler_messages.ts";
+import type {
+  HandlerWorkerEvent,
+  HandlerWorkerRequest,
+  WorkerQuery,
+  WorkerReply,
+} from "./handler_messages.ts";
 
 type Handler = (query: unknown, data: Record<string, unknown>) => unknown;
 
@@ -51,27 +55,51 @@ function encode(result: unknown, representation: string): string {
   return text ?? "null";
 }
 
-async function answer(id: number, representation: string, payload: string): Promise<void> {
-  await ready;
-  if (!handler) {
-    post({ type: "error", id, error: "The handler module is not loaded" });
-    return;
-  }
-  let query: unknown = payload;
-  if (representation === "j") {
+/** Runs one query; returns its reply, or a promise of it for async handlers. */
+function answer(q: WorkerQuery): WorkerReply | Promise<WorkerReply> {
+  if (!handler) return { id: q.id, error: "The handler module is not loaded" };
+  let query: unknown = q.payload;
+  if (q.representation === "j") {
     try {
-      query = JSON.parse(payload);
+      query = JSON.parse(q.payload);
     } catch (err) {
-      post({ type: "error", id, error: `Malformed JSON query: ${message(err)}` });
-      return;
+      return { id: q.id, error: `Malformed JSON query: ${message(err)}` };
     }
   }
+  const failed = (err: unknown): WorkerReply => ({
+    id: q.id,
+    error: `The handler failed: ${message(err)}`,
+  });
+  const done = (result: unknown): WorkerReply => {
+    try {
+      return { id: q.id, text: encode(result, q.representation) };
+    } catch (err) {
+      return { id: q.id, error: message(err) };
+    }
+  };
   try {
-    const result = await handler(query, data);
-    post({ type: "reply", id, text: encode(result, representation) });
+    const result = handler(query, data);
+    if (result instanceof Promise) return result.then(done, failed);
+    return done(result);
   } catch (err) {
-    post({ type: "error", id, error: `The handler failed: ${message(err)}` });
+    return failed(err);
   }
+}
+
+/**
+ * Runs a batch: synchronous replies go back together in one message (with
+ * `batchDone`), async ones each in their own message when they settle.
+ */
+async function runBatch(queries: WorkerQuery[]): Promise<void> {
+  await ready;
+  const replies: WorkerReply[] = [];
+  for (const q of queries) {
+    const r = answer(q);
+    if (r instanceof Promise) {
+      r.then((reply) => post({ type: "replies", replies: [reply], batchDone: false }));
+    } else replies.push(r);
+  }
+  post({ type: "replies", replies, batchDone: true });
 }
 
 self.addEventListener("unhandledrejection", (e) => e.preventDefault());
@@ -85,8 +113,8 @@ self.onmessage = (e: MessageEvent<HandlerWorkerRequest>) => {
     case "data":
       data[m.name] = m.data;
       break;
-    case "query":
-      void answer(m.id, m.representation, m.payload);
+    case "batch":
+      void runBatch(m.queries);
       break;
   }
 };

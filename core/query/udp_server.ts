@@ -30,7 +30,8 @@ export interface UdpServeOptions {
 export class UdpServer implements AsyncDisposable {
   readonly #socket: dgram.Socket;
   readonly #options: UdpServeOptions;
-  readonly #tasks = new Set<Promise<void>>();
+  #active = 0;
+  #idle: (() => void) | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(socket: dgram.Socket, options: UdpServeOptions) {
@@ -58,25 +59,16 @@ export class UdpServer implements AsyncDisposable {
         resolve();
       });
     });
-    socket.on("error", (err: Error) => log.error("UDP socket error", { error: err.message }));
+    socket.on("error", (err: Error) => log.warn("UDP socket error", { error: err.message }));
     socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
       if (server.#closing) return;
-      const task = answerer.answer(msg, "udp").then((reply) => {
-        socket.send(reply, rinfo.port, rinfo.address, (err) => {
-          if (err) {
-            log.debug("UDP reply failed", {
-              peer: `${rinfo.address}:${rinfo.port}`,
-              error: err.message,
-            });
-          }
-        });
-      }).catch((err) => {
-        log.error("UDP request failed", {
-          error: err instanceof Error ? err.message : String(err),
-        });
+      server.#active++;
+      answerer.answer(msg, "udp").then(
+        (reply) => socket.send(reply, rinfo.port, rinfo.address),
+        (err) => log.error("UDP request failed", { error: String(err) }),
+      ).finally(() => {
+        if (--server.#active === 0) server.#idle?.();
       });
-      server.#tasks.add(task);
-      task.finally(() => server.#tasks.delete(task));
     });
     return server;
   }
@@ -90,8 +82,11 @@ export class UdpServer implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       let timer: ReturnType<typeof setTimeout> | undefined;
+      const drained = this.#active === 0
+        ? Promise.resolve()
+        : new Promise<void>((r) => this.#idle = r);
       await Promise.race([
-        Promise.allSettled([...this.#tasks]),
+        drained,
         new Promise((r) => timer = setTimeout(r, this.#options.graceMs ?? 5000)),
       ]);
       clearTimeout(timer);

@@ -1,0 +1,249 @@
+/**
+ * `sockkit query`: the TCP+UDP query server (`serve`), its client (`ask`),
+ * the encryption key pair (`keys`) and the benchmark (`bench`).
+ */
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { type ConfigData, loadConfigFile, parse, resolveSettings } from "../core/config/mod.ts";
+import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { certPaths, loadClientTls, loadServerTls } from "../core/pki/mod.ts";
+import {
+  ask,
+  KEY_FILES,
+  loadDataSpec,
+  loadKeyPair,
+  loadPublicKey,
+  startQueryServer,
+  writeKeyPair,
+} from "../core/query/mod.ts";
+import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import { queryBenchCommand } from "./query_bench.ts";
+
+const SPECS = {
+  data: { parse: parse.string, flag: "--data", env: "SOCKKIT_QUERY_DATA", file: "query.data" },
+  handler: {
+    parse: parse.string,
+    flag: "--handler",
+    env: "SOCKKIT_QUERY_HANDLER",
+    file: "query.handler",
+  },
+  port: {
+    parse: parse.port,
+    flag: "--port",
+    env: "SOCKKIT_QUERY_PORT",
+    file: "query.port",
+    default: 9000,
+  },
+  host: {
+    parse: parse.string,
+    flag: "--host",
+    env: "SOCKKIT_QUERY_HOST",
+    file: "query.host",
+    default: "0.0.0.0",
+  },
+  tls: {
+    parse: parse.boolean,
+    flag: "--tls",
+    env: "SOCKKIT_QUERY_TLS",
+    file: "query.tls",
+    default: false,
+  },
+  certs: {
+    parse: parse.string,
+    flag: "--certs",
+    env: "SOCKKIT_CERTS",
+    file: "query.certs",
+    default: "certs",
+  },
+  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_QUERY_KEY", file: "query.key" },
+  handlerTimeout: {
+    parse: positiveDuration,
+    flag: "--handler-timeout",
+    env: "SOCKKIT_QUERY_HANDLER_TIMEOUT",
+    file: "query.handler_timeout",
+    default: 1000,
+  },
+  workers: {
+    parse: parse.integer(1, 64),
+    flag: "--workers",
+    env: "SOCKKIT_QUERY_WORKERS",
+    file: "query.workers",
+    default: 2,
+  },
+  maxRequest: {
+    parse: parse.bytes,
+    flag: "--max-request",
+    env: "SOCKKIT_QUERY_MAX_REQUEST",
+    file: "query.max_request",
+    default: 1024 * 1024,
+  },
+};
+
+function positiveDuration(raw: unknown): number {
+  const ms = parse.duration(raw);
+  if (!(ms > 0)) throw new TypeError("expected a duration above zero such as 1s or 500ms");
+  return ms;
+}
+
+function serveCommand() {
+  return new Command("serve")
+    .summary("run the TCP+UDP query server")
+    .description(
+      "Answer queries over TCP and UDP with a handler module's default export\n" +
+        "(query, data) => reply, over the data files named in a spec (re-read when they change).",
+    )
+    .option("--data <spec>", "data spec file (JSON or TOML) naming the data files")
+    .option("--handler <module>", "handler module: export default (query, data) => reply")
+    .option("--port <port>", "TCP and UDP port (default 9000)")
+    .option("--host <host>", "address to bind (default 0.0.0.0)")
+    .option("--tcp-only", "serve TCP only")
+    .option("--udp-only", "serve UDP only")
+    .option("--tls", "TLS on the TCP side, with the server certificate from --certs")
+    .option("--certs <dir>", 'certificates directory made by "sockkit certs init" (default certs)')
+    .option("--key <file>", 'X25519 private key for encrypted queries (from "sockkit query keys")')
+    .option("--handler-timeout <duration>", "time limit per query, e.g. 500ms or 2s (default 1s)")
+    .option("--workers <n>", "handler workers (default 2)")
+    .option("--max-request <bytes>", "largest TCP request (default 1MiB)")
+    .option("--config <file>", "TOML/INI config file with a [query] section")
+    .addHelpText(
+      "after",
+      "\nEnvironment: SOCKKIT_QUERY_DATA, _HANDLER, _PORT, _HOST, _TLS, _KEY, _HANDLER_TIMEOUT,\n" +
+        "_WORKERS, _MAX_REQUEST, and SOCKKIT_CERTS. Precedence: flags > environment > config file.\n\n" +
+        "Example:\n" +
+        "  sockkit query serve --data fixtures/query/spec.json --handler fixtures/query/handler.ts\n" +
+        '  sockkit query ask "people 2" --udp',
+    )
+    .action(action(async (opts, command) => {
+      if (opts.tcpOnly && opts.udpOnly) {
+        throw new InvalidArgumentError("--tcp-only and --udp-only exclude each other");
+      }
+      let file: ConfigData | undefined;
+      if (opts.config !== undefined) file = await loadConfigFile(opts.config);
+      const s = resolveSettings(SPECS, {
+        flags: { ...opts },
+        ...(file ? { file, filePath: opts.config } : {}),
+      });
+      if (s.data === undefined) {
+        throw new InvalidArgumentError("--data SPEC is required (a JSON or TOML data spec)");
+      }
+      if (s.handler === undefined) {
+        throw new InvalidArgumentError("--handler MODULE is required");
+      }
+      const log = loggerFrom(globals(command), { svc: "query" });
+      const spec = await loadDataSpec(s.data);
+      const paths = certPaths(s.certs);
+      const tls = s.tls && !opts.udpOnly
+        ? await loadServerTls({ cert: paths.serverCert, key: paths.serverKey })
+        : undefined;
+      const key = s.key !== undefined ? await loadKeyPair(s.key) : undefined;
+      const server = await startQueryServer({
+        spec,
+        handler: s.handler,
+        host: s.host,
+        port: s.port,
+        tcp: !opts.udpOnly,
+        udp: !opts.tcpOnly,
+        handlerTimeoutMs: s.handlerTimeout,
+        workers: s.workers,
+        maxRequestBytes: s.maxRequest,
+        logger: log,
+        ...(tls ? { tls } : {}),
+        ...(key ? { key } : {}),
+      });
+      log.info("listening", {
+        host: s.host,
+        tcp: server.tcpPort ?? "off",
+        udp: server.udpPort ?? "off",
+        tls: tls !== undefined,
+        encryption: key !== undefined,
+        files: spec.files.map((f) => f.name).join(","),
+      });
+      await serveUntilSignal(server, {
+        onSignal: (sig) => log.info("shutting down", { signal: sig }),
+      });
+      log.info("stopped");
+    }));
+}
+
+function askCommand() {
+  return new Command("ask")
+    .summary("send one query and print the reply")
+    .description("Send one query and print the reply (exit code 1 on an error reply).")
+    .argument("<query>", "the query: text, or JSON with --json")
+    .option("--host <host>", "server host (default 127.0.0.1)", "127.0.0.1")
+    .option("--port <port>", "server port (default 9000)", intArg(1, 65535), 9000)
+    .option("--udp", "ask over UDP")
+    .option("--tcp", "ask over TCP (the default)")
+    .option("--json", 'JSON representation ("j"): QUERY is JSON, the reply is JSON')
+    .option("--server-key <file>", "encrypt (E) for this server public key (query.pub)")
+    .option("--tls", "TLS (TCP only), verifying the server with --ca")
+    .option("--ca <file>", "CA certificate for --tls (default certs/ca.pem)")
+    .option("--timeout <duration>", "give up after this long (default 5s)")
+    .action(action(async (query, opts) => {
+      if (opts.udp && opts.tcp) {
+        throw new InvalidArgumentError("--udp and --tcp exclude each other");
+      }
+      if (opts.udp && opts.tls) throw new InvalidArgumentError("--tls works over TCP only");
+      if (opts.json) {
+        try {
+          JSON.parse(query);
+        } catch (err) {
+          throw new InvalidArgumentError(
+            `QUERY is not JSON (${err instanceof Error ? err.message : String(err)}); ` +
+              `quote strings, e.g. '"text"', or drop --json`,
+          );
+        }
+      }
+      let timeoutMs = 5000;
+      if (opts.timeout !== undefined) {
+        try {
+          timeoutMs = positiveDuration(opts.timeout);
+        } catch (err) {
+          throw new InvalidArgumentError(`--timeout: ${(err as Error).message}`);
+        }
+      }
+      const serverKey = opts.serverKey ? await loadPublicKey(opts.serverKey) : undefined;
+      const tls = opts.tls ? await loadClientTls({ ca: opts.ca ?? "certs/ca.pem" }) : undefined;
+      const reply = await ask(query, {
+        host: opts.host,
+        port: opts.port,
+        transport: opts.udp ? "udp" : "tcp",
+        representation: opts.json ? "j" : "t",
+        timeoutMs,
+        ...(serverKey ? { serverKey } : {}),
+        ...(tls ? { tls } : {}),
+      });
+      if (reply.error !== undefined) {
+        console.error(`sockkit: error reply: ${reply.error}`);
+        return 1;
+      }
+      console.log(reply.text);
+    }));
+}
+
+function keysCommand() {
+  return new Command("keys")
+    .summary("create the server key pair for encrypted queries")
+    .description(
+      `Create the server's X25519 key pair for encrypted queries: ${KEY_FILES.privateKey} (0600)\n` +
+        `for "serve --key" and ${KEY_FILES.publicKey} for clients' "--server-key".`,
+    )
+    .option("--dir <dir>", "where to write the key files (default certs)", "certs")
+    .option("--force", "replace existing key files")
+    .action(action(async (opts) => {
+      const paths = await writeKeyPair(opts.dir, { force: opts.force === true });
+      console.log(`private key: ${paths.privateKey} (mode 0600; serve --key ${paths.privateKey})`);
+      console.log(`public key:  ${paths.publicKey} (clients: ask --server-key ${paths.publicKey})`);
+    }));
+}
+
+/** Builds the `query` command and its subcommands. */
+export function queryCommand(): Command {
+  return new Command("query")
+    .description(
+      "TCP+UDP server answering queries with a user function over watched CSV/JSON data files",
+    )
+    .addCommand(serveCommand())
+    .addCommand(askCommand())
+    .addCommand(keysCommand())
+    .addCommand(queryBenchCommand()) as unknown as Command;
+}

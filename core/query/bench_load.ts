@@ -1,0 +1,174 @@
+/**
+ * The load generator of the query benchmark: keeps `concurrency` queries in
+ * flight (one UDP socket per slot, or one TCP connection per query) for a
+ * bounded count and time, and records each query's latency. Runs inside
+ * `bench_worker.ts` so that it does not share a thread with the server.
+ */
+import dgram from "node:dgram";
+import { ask } from "./client.ts";
+import { importRawPublicKey, openReply, type PublicKey, sealQuery } from "./crypto.ts";
+import { encodeHeader, encodeMessage, errorOf, type Header, HEADER_BYTES } from "./wire.ts";
+
+/** What to run. */
+export interface LoadConfig {
+  transport: "tcp" | "udp";
+  port: number;
+  /** Raw server public key: encrypt every query when given. */
+  serverKey?: Uint8Array;
+  /** Stop after this many queries. */
+  queries: number;
+  /** Stop after this long, ms. */
+  maxMs: number;
+  /** Queries in flight at once. */
+  concurrency: number;
+  /** Keys are drawn from `1..rows`. */
+  rows: number;
+  /** Send the raw query bytes to an echo server (the anchor) instead. */
+  echo?: boolean;
+}
+
+/** What happened. */
+export interface LoadResult {
+  /** Replies received. */
+  done: number;
+  /** Error replies, lost datagrams and wrong answers. */
+  errors: number;
+  /** Wall time of the run, ms. */
+  elapsedMs: number;
+  /** Latencies of the answered queries, ms, sorted. */
+  latencies: number[];
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const HEADER: Header = { encryption: "p", representation: "t" };
+const EHEADER: Header = { encryption: "E", representation: "t" };
+
+function keyFor(i: number, rows: number): string {
+  return String(((i * 7919) % rows) + 1);
+}
+
+/** Checks that a reply answers the key asked (the bench handler echoes the id). */
+function correct(text: string, key: string): boolean {
+  return errorOf("t", text) === undefined && text.includes(`"id":"${key}"`);
+}
+
+interface Slot {
+  socket: dgram.Socket;
+  key: string;
+  aes: CryptoKey | undefined;
+  t0: number;
+  busy: boolean;
+}
+
+/**
+ * UDP: `concurrency` sockets, each with one query outstanding, driven by
+ * events (no timer or promise per query); a sweep counts a query with no
+ * reply after 2 s as lost and moves on.
+ */
+async function udpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const start = performance.now();
+  const deadline = start + c.maxMs;
+  const header = server ? EHEADER : HEADER;
+  const headerBytes = encodeHeader(header);
+  const slots: Slot[] = [];
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => finish = r);
+  const maybeDone = () => {
+    if (slots.every((s) => !s.busy)) finish();
+  };
+  const next = async (slot: Slot) => {
+    if (sent >= c.queries || performance.now() >= deadline) {
+      slot.busy = false;
+      maybeDone();
+      return;
+    }
+    const key = keyFor(sent++, c.rows);
+    let payload = encoder.encode(key);
+    slot.aes = undefined;
+    if (server) {
+      const sealed = await sealQuery(server, headerBytes, payload);
+      payload = sealed.payload;
+      slot.aes = sealed.key;
+    }
+    slot.key = key;
+    slot.busy = true;
+    slot.t0 = performance.now();
+    slot.socket.send(encodeMessage(header, payload), c.port, "127.0.0.1");
+  };
+  const onReply = async (slot: Slot, reply: Uint8Array) => {
+    if (!slot.busy) return;
+    latencies.push(performance.now() - slot.t0);
+    if (!c.echo) {
+      try {
+        let body = reply.subarray(HEADER_BYTES);
+        if (slot.aes && reply[1] === 0x45) {
+          body = await openReply(slot.aes, reply.subarray(0, HEADER_BYTES), body);
+        }
+        if (!correct(decoder.decode(body), slot.key)) errors++;
+      } catch {
+        errors++;
+      }
+    }
+    await next(slot);
+  };
+  for (let i = 0; i < c.concurrency; i++) {
+    const socket = dgram.createSocket("udp4");
+    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+    const slot: Slot = { socket, key: "", aes: undefined, t0: 0, busy: true };
+    socket.on("message", (m: Uint8Array) => void onReply(slot, m));
+    slots.push(slot);
+  }
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const slot of slots) {
+      if (slot.busy && now - slot.t0 > 2000) {
+        errors++;
+        void next(slot);
+      }
+    }
+  }, 250);
+  for (const slot of slots) void next(slot);
+  await finished;
+  clearInterval(sweep);
+  const elapsedMs = performance.now() - start;
+  await Promise.all(slots.map((s) => new Promise<void>((r) => s.socket.close(() => r()))));
+  return { done: latencies.length, errors, elapsedMs, latencies };
+}
+
+async function tcpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const start = performance.now();
+  const deadline = start + c.maxMs;
+  await Promise.all(Array.from({ length: c.concurrency }, async () => {
+    while (sent < c.queries && performance.now() < deadline) {
+      const key = keyFor(sent++, c.rows);
+      const t0 = performance.now();
+      try {
+        const r = await ask(key, {
+          port: c.port,
+          transport: "tcp",
+          ...(server ? { serverKey: server } : {}),
+        });
+        latencies.push(performance.now() - t0);
+        if (r.error !== undefined || !correct(r.text, key)) errors++;
+      } catch {
+        errors++;
+      }
+    }
+  }));
+  return { done: latencies.length, errors, elapsedMs: performance.now() - start, latencies };
+}
+
+/** Runs one load and returns its counts and sorted latencies. */
+export async function runLoad(c: LoadConfig): Promise<LoadResult> {
+  const server = c.serverKey ? await importRawPublicKey(c.serverKey) : undefined;
+  const r = c.transport === "udp" ? await udpLoad(c, server) : await tcpLoad(c, server);
+  r.latencies.sort((a, b) => a - b);
+  return r;
+}

@@ -15,7 +15,7 @@ import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
 import type { TlsMaterial } from "../core/net/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
-import { servercliBenchCommand } from "./servercli_bench.ts";
+import { positiveDuration, servercliBenchCommand } from "./servercli_bench.ts";
 
 const SPECS = {
   port: {
@@ -95,13 +95,6 @@ const SPECS = {
     file: "servercli.client_certs",
   },
 };
-
-/** A duration above zero (`--period 10`, `--period 500ms`); a bare number is seconds. */
-function positiveDuration(raw: unknown): number {
-  const ms = parse.duration(raw);
-  if (!(ms > 0)) throw new TypeError(`expected a duration above zero such as 10, 1.5 or 500ms`);
-  return ms;
-}
 
 /** Builds the `servercli` command (and its `bench` subcommand). */
 export function servercliCommand(): Command {

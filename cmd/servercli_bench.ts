@@ -5,13 +5,20 @@
  */
 import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Command } from "@commander-js/extra-typings";
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
 import { type ChatBenchResult, runChatBench } from "../core/chat/bench.ts";
 import { type BenchServer, spawnBenchServer } from "../core/chat/bench_server.ts";
 import type { ClientTlsOptions } from "../core/net/mod.ts";
 import { initPki, loadClientTls } from "../core/pki/mod.ts";
 import { action, intArg } from "./_cli.ts";
+
+/** A duration above zero (`--period 10`, `--period 500ms`); a bare number is seconds. */
+export function positiveDuration(raw: unknown): number {
+  const ms = parse.duration(raw);
+  if (!(ms > 0)) throw new TypeError(`expected a duration above zero such as 10, 1.5 or 500ms`);
+  return ms;
+}
 
 const TARGET_CLIENTS = 10_000;
 const TARGET_BROADCAST_MS = 500;
@@ -62,7 +69,6 @@ export function servercliBenchCommand(): Command {
     )
     .option("--clients <n>", "concurrent clients to hold", intArg(1, 1_000_000), TARGET_CLIENTS)
     .option("--concurrency <n>", "TLS handshakes in flight at once", intArg(1, 4096), 64)
-    .option("--period <ms>", "broadcast period of the bench server, ms", intArg(50, 60_000), 1000)
     .option("--rounds <n>", "broadcast rounds to time", intArg(1, 100), 3)
     .option("--echo-clients <n>", "clients that send lines for the echo rate", intArg(0, 1000), 16)
     .option("--echo-seconds <s>", "how long the echo phase sends", intArg(1, 600), 2)
@@ -75,8 +81,22 @@ export function servercliBenchCommand(): Command {
     .option("--target <host:port>", "measure a running servercli instead (no memory figures)")
     .option("--ca <file>", "CA certificate of the --target server (default: system store)")
     .option("--insecure", "do not verify the --target server's certificate")
-    .option("--json", "print one JSON line with the figures on stdout")
-    .action(action(async (opts) => {
+    .addHelpText(
+      "after",
+      '\nAlso read here (they belong to servercli, so they may stand before or after "bench"):\n' +
+        "  --json             print one JSON line with the figures on stdout\n" +
+        "  --period <time>    broadcast period of the bench server (default 1; 500ms works)",
+    )
+    .action(action(async (opts, command) => {
+      // --json and --period are servercli's options; commander gives them to the parent.
+      const shared = command.optsWithGlobals() as { json?: boolean; period?: string };
+      const json = shared.json === true;
+      let periodMs: number;
+      try {
+        periodMs = positiveDuration(shared.period ?? "1");
+      } catch (err) {
+        throw new InvalidArgumentError(`Invalid value for --period: ${(err as Error).message}`);
+      }
       const say = (msg: string) => console.error(`servercli bench: ${msg}`);
       let clients = opts.clients;
       const limit = await openFileLimit();
@@ -108,12 +128,12 @@ export function servercliBenchCommand(): Command {
           tmp = await Deno.makeTempDir({ prefix: "sockkit-servercli-bench-" });
           const paths = await initPki(tmp);
           tls = await loadClientTls({ ca: paths.ca });
-          say(`starting servercli --max-clients ${clients} --period ${opts.period}ms`);
+          say(`starting servercli --max-clients ${clients} --period ${periodMs}ms`);
           server = await spawnBenchServer({
             command: selfCommand(),
             certsDir: tmp,
             maxClients: clients,
-            periodMs: opts.period,
+            periodMs,
           });
           port = server.port;
         }
@@ -125,7 +145,7 @@ export function servercliBenchCommand(): Command {
           port,
           tls,
           clients,
-          periodMs: opts.period,
+          periodMs,
           concurrency: opts.concurrency,
           rounds: opts.rounds,
           echoClients: opts.echoClients,
@@ -134,7 +154,7 @@ export function servercliBenchCommand(): Command {
           ...(server ? { server } : {}),
           onProgress: say,
         });
-        report(r, opts.json === true, server !== undefined);
+        report(r, json, server !== undefined);
         return r.held > 0 ? 0 : 1;
       } finally {
         await server?.close();

@@ -28,10 +28,15 @@ export interface SessionOptions {
 }
 
 interface Entry {
-  text: string | undefined;
+  bytes: Uint8Array | undefined;
 }
 
 const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+const EXISTS = encoder.encode(REPLY_EXISTS);
+const NOT_FOUND = encoder.encode(REPLY_NOT_FOUND);
+const errorBytes = (err: unknown) =>
+  encoder.encode(errorReply(err instanceof Error ? err.message : String(err)));
 
 /**
  * Serves one connection until the client closes it, a query is too long, or
@@ -72,26 +77,25 @@ export function serveSearchSession(
     try {
       result = matcher.match(query);
     } catch (err) {
-      const text = errorReply(err instanceof Error ? err.message : String(err));
       if (debug) logQuery(query, "ERROR", t0);
-      queue.push({ text });
+      queue.push({ bytes: errorBytes(err) });
       return;
     }
     if (typeof result === "boolean") {
       if (debug) logQuery(query, result ? "EXISTS" : "NOT FOUND", t0);
-      queue.push({ text: result ? REPLY_EXISTS : REPLY_NOT_FOUND });
+      queue.push({ bytes: result ? EXISTS : NOT_FOUND });
       return;
     }
-    const entry: Entry = { text: undefined };
+    const entry: Entry = { bytes: undefined };
     queue.push(entry);
     const copy = query.slice(); // the framer's view may be reused
     result.then(
       (found) => {
-        entry.text = found ? REPLY_EXISTS : REPLY_NOT_FOUND;
+        entry.bytes = found ? EXISTS : NOT_FOUND;
         if (debug) logQuery(copy, found ? "EXISTS" : "NOT FOUND", t0);
       },
       (err) => {
-        entry.text = errorReply(err instanceof Error ? err.message : String(err));
+        entry.bytes = errorBytes(err);
         if (debug) logQuery(copy, "ERROR", t0);
       },
     ).finally(pump);
@@ -109,12 +113,25 @@ export function serveSearchSession(
   };
 
   function pump(): void {
-    let out = "";
+    const start = head;
+    let size = 0;
     while (head < queue.length) {
-      const text = queue[head]!.text;
-      if (text === undefined) break;
-      out += text;
+      const bytes = queue[head]!.bytes;
+      if (bytes === undefined) break;
+      size += bytes.length;
       head++;
+    }
+    let out: Uint8Array | undefined;
+    if (head - start === 1) {
+      out = queue[start]!.bytes;
+    } else if (head > start) {
+      out = new Uint8Array(size);
+      let at = 0;
+      for (let i = start; i < head; i++) {
+        const b = queue[i]!.bytes!;
+        out.set(b, at);
+        at += b.length;
+      }
     }
     if (head === queue.length) {
       queue = [];
@@ -123,7 +140,7 @@ export function serveSearchSession(
       queue = queue.slice(head);
       head = 0;
     }
-    if (out !== "" && conn.writable && !socket.write(out)) writeBlocked = true;
+    if (out !== undefined && !socket.destroyed && !socket.write(out)) writeBlocked = true;
     if (ending && head === queue.length) {
       if (!socket.destroyed) socket.end();
       return;
@@ -148,7 +165,7 @@ export function serveSearchSession(
       framer.push(chunk, answer);
     } catch (err) {
       if (!(err instanceof PayloadTooLargeError)) throw err;
-      queue.push({ text: errorReply(`query too long: ${err.message}`) });
+      queue.push({ bytes: encoder.encode(errorReply(`query too long: ${err.message}`)) });
       log.debug("query too long", { client: conn.peer.address, bytes: err.size });
       finish();
       return;

@@ -7,12 +7,16 @@
 const LF = 0x0a;
 const CR = 0x0d;
 
-/** The Horspool skip table, reused: the search is synchronous. */
-const skip = new Int32Array(256);
+/** The skip tables, reused: the search is synchronous. */
+const skip1 = new Int32Array(256);
+const skip2 = new Uint16Array(65536);
 
 /**
- * Finds `needle` in `haystack` from `from` (Boyer-Moore-Horspool over bytes).
- * Returns the index of the first occurrence, or -1.
+ * Finds `needle` in `haystack` from `from` with Boyer-Moore-Horspool over
+ * bytes. Needles of 4 bytes or more shift by the last two bytes of the
+ * window (a bigram table), which skips much further over text with a small
+ * alphabet (digits and separators) than the one-byte table. Returns the
+ * index of the first occurrence, or -1.
  */
 export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0): number {
   const len = needle.length;
@@ -20,18 +24,36 @@ export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0)
   const last = len - 1;
   const lastByte = needle[last]!;
   if (len === 1) return haystack.indexOf(lastByte, from);
-  skip.fill(len);
-  for (let j = 0; j < last; j++) skip[needle[j]!] = last - j;
   const end = haystack.length - len;
   let i = from;
+  if (len < 4 || len > 0xffff) {
+    skip1.fill(len);
+    for (let j = 0; j < last; j++) skip1[needle[j]!] = last - j;
+    while (i <= end) {
+      const c = haystack[i + last]!;
+      if (c === lastByte) {
+        let j = last - 1;
+        while (j >= 0 && haystack[i + j] === needle[j]) j--;
+        if (j < 0) return i;
+      }
+      i += skip1[c]!;
+    }
+    return -1;
+  }
+  // Bigram Horspool: a pair that does not occur in the needle (before its
+  // last position) lets the window move by len - 1.
+  skip2.fill(last);
+  for (let j = 1; j < last; j++) skip2[(needle[j - 1]! << 8) | needle[j]!] = last - j;
+  const prevByte = needle[last - 1]!;
   while (i <= end) {
-    const c = haystack[i + last]!;
-    if (c === lastByte) {
-      let j = last - 1;
+    const y = haystack[i + last]!;
+    const x = haystack[i + last - 1]!;
+    if (y === lastByte && x === prevByte) {
+      let j = last - 2;
       while (j >= 0 && haystack[i + j] === needle[j]) j--;
       if (j < 0) return i;
     }
-    i += skip[c]!;
+    i += skip2[(x << 8) | y]!;
   }
   return -1;
 }

@@ -81,3 +81,21 @@ Deno.test("containsLine() skips partial hits and keeps searching", () => {
   assert.equal(containsLine(b("abcd\nabc"), b("abc")), true);
   assert.equal(containsLine(b("abcd\nxabc\n"), b("abc")), false);
 });
+
+Deno.test("indexOfBytes() agrees with a naive search on random small-alphabet text", () => {
+  let seed = 7;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = "01;\n";
+  const text = Array.from({ length: 5000 }, () => alphabet[Math.floor(rand() * 4)]).join("");
+  const bytes = b(text);
+  for (let k = 0; k < 300; k++) {
+    const len = 1 + Math.floor(rand() * 9);
+    const needle = Array.from({ length: len }, () => alphabet[Math.floor(rand() * 4)]).join("");
+    const from = Math.floor(rand() * 100);
+    assert.equal(
+      indexOfBytes(bytes, b(needle), from),
+      text.indexOf(needle, from),
+      JSON.stringify(needle),
+    );
+  }
+});

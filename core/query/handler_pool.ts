@@ -49,6 +49,8 @@ interface Slot {
   batch: Pending[];
   /** A batch was sent and the worker has not finished its synchronous run. */
   busy: boolean;
+  /** When the current batch was sent (`performance.now()`). */
+  batchStart: number;
   dead: boolean;
 }
 
@@ -85,6 +87,13 @@ export class HandlerPool implements AsyncDisposable {
     this.#maxQueued = options.maxQueued ?? 10000;
   }
 
+  /** Queries sent to a worker or waiting for one, not answered yet. */
+  get pending(): number {
+    let n = 0;
+    for (const s of this.#slots) n += s.inFlight.size + s.outbox.length;
+    return n;
+  }
+
   /** How many workers were replaced after a timeout or crash. */
   get replaced(): number {
     return this.#replaced;
@@ -118,6 +127,7 @@ export class HandlerPool implements AsyncDisposable {
       outbox: [],
       batch: [],
       busy: false,
+      batchStart: 0,
       dead: false,
     };
     let settle: ((err?: Error) => void) | undefined;
@@ -238,19 +248,23 @@ export class HandlerPool implements AsyncDisposable {
     }
   }
 
-  /** The live worker with the least work. */
+  /**
+   * Where the next query goes: an idle worker (fewest waiting first), else
+   * the worker whose current batch started most recently, since a worker
+   * busy for longer is the one more likely to be stuck.
+   */
   #pick(): Slot | undefined {
-    let best: Slot | undefined;
-    let bestLoad = Infinity;
+    let idle: Slot | undefined;
+    let freshest: Slot | undefined;
     for (const s of this.#slots) {
       if (s.dead) continue;
-      const load = s.inFlight.size + s.outbox.length + (s.busy ? 1 : 0);
-      if (load < bestLoad) {
-        best = s;
-        bestLoad = load;
+      if (!s.busy) {
+        if (!idle || s.outbox.length < idle.outbox.length) idle = s;
+      } else if (!freshest || s.batchStart > freshest.batchStart) {
+        freshest = s;
       }
     }
-    return best;
+    return idle ?? freshest;
   }
 
   #enqueue(p: Pending): void {
@@ -285,6 +299,7 @@ export class HandlerPool implements AsyncDisposable {
     }
     slot.batch = batch;
     slot.busy = true;
+    slot.batchStart = now;
     this.#send(slot, {
       type: "batch",
       queries: batch.map((p) => ({

@@ -1,0 +1,392 @@
+/**
+ * Integration tests of `sockkit query`: a real server on loopback (TCP and
+ * UDP), data files, handler modules and keys written by the tests, and the
+ * CLI as a subprocess.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createLogger } from "../core/log/mod.ts";
+import {
+  ask,
+  type AskOptions,
+  exchange,
+  loadDataSpec,
+  loadKeyPair,
+  loadPublicKey,
+  type QueryServer,
+  type QueryServerOptions,
+  startQueryServer,
+  writeKeyPair,
+} from "../core/query/mod.ts";
+import { runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+
+const PEOPLE = "id,name,city\n1,Ada,London\n2,Grace,New York\n";
+const CITIES = "London,UK,8866000\nNew York,US,8336000\n";
+
+/** Looks `KEY` up in `FILE` (text: `FILE KEY`; JSON: `{"file","key"}`); special queries misbehave. */
+const HANDLER = `
+export default function handler(query, data) {
+  if (query === "boom") throw new Error("kaboom");
+  if (query === "loop") { for (;;) {} }
+  if (query === "big") return "x".repeat(70000);
+  if (typeof query === "string") {
+    const [file, ...rest] = query.split(" ");
+    const row = data[file]?.[rest.join(" ")];
+    return row === undefined ? "NOT FOUND" : JSON.stringify(row);
+  }
+  return data[query.file]?.[query.key] ?? null;
+}
+`;
+
+interface Fixture extends AsyncDisposable {
+  dir: string;
+  server: QueryServer;
+  logs: string[];
+  port: number;
+  ask(query: string, o?: AskOptions): ReturnType<typeof ask>;
+}
+
+async function fixture(extra: Partial<QueryServerOptions> = {}): Promise<Fixture> {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-query-test-" });
+  await Deno.writeTextFile(join(dir, "people.csv"), PEOPLE);
+  await Deno.writeTextFile(join(dir, "cities.csv"), CITIES);
+  await Deno.writeTextFile(join(dir, "handler.js"), HANDLER);
+  await Deno.writeTextFile(
+    join(dir, "spec.json"),
+    JSON.stringify({
+      files: [
+        { path: "people.csv", format: "csv", key: "id" },
+        { path: "cities.csv", format: "csv", keyIndex: 0 },
+      ],
+    }),
+  );
+  const logs: string[] = [];
+  const server = await startQueryServer({
+    spec: await loadDataSpec(join(dir, "spec.json")),
+    handler: join(dir, "handler.js"),
+    host: "127.0.0.1",
+    port: 0,
+    debounceMs: 20,
+    checkIntervalMs: 50,
+    logger: createLogger({ level: "debug", sink: (l) => logs.push(l) }),
+    ...extra,
+  });
+  const port = server.tcpPort ?? server.udpPort!;
+  return {
+    dir,
+    server,
+    logs,
+    port,
+    ask: (query, o = {}) => ask(query, { port, ...o }),
+    async [Symbol.asyncDispose]() {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+Deno.test("query answers lookups in CSVs keyed by column name and by index, over TCP and UDP, text and JSON", async (t) => {
+  await using f = await fixture();
+  for (const transport of ["tcp", "udp"] as const) {
+    await t.step(`${transport} text`, async () => {
+      const byName = await f.ask("people 2", { transport });
+      assert.equal(byName.text, '{"id":"2","name":"Grace","city":"New York"}');
+      assert.deepEqual(byName.header, { encryption: "p", representation: "t" });
+      const byIndex = await f.ask("cities London", { transport });
+      assert.equal(byIndex.text, '["London","UK","8866000"]');
+      assert.equal((await f.ask("people 9", { transport })).text, "NOT FOUND");
+    });
+    await t.step(`${transport} JSON`, async () => {
+      const r = await f.ask('{"file":"people","key":"1"}', { transport, representation: "j" });
+      assert.deepEqual(r.header, { encryption: "p", representation: "j" });
+      assert.deepEqual(JSON.parse(r.text), { id: "1", name: "Ada", city: "London" });
+      const c = await f.ask('{"file":"cities","key":"New York"}', {
+        transport,
+        representation: "j",
+      });
+      assert.deepEqual(JSON.parse(c.text), ["New York", "US", "8336000"]);
+    });
+  }
+});
+
+Deno.test("query: changing a data file changes the next answers; a broken CSV keeps the old data and logs", async () => {
+  await using f = await fixture();
+  const people = join(f.dir, "people.csv");
+  // In-place rewrite.
+  await Deno.writeTextFile(people, "id,name,city\n1,Ada Lovelace,London\n");
+  await waitUntil(async () => (await f.ask("people 1")).text.includes("Ada Lovelace"), {
+    what: "the rewritten people.csv to be answered",
+  });
+  // Atomic replace by rename (what editors and deploy tools do).
+  await Deno.writeTextFile(join(f.dir, "people.tmp"), "id,name,city\n1,Countess,London\n");
+  await Deno.rename(join(f.dir, "people.tmp"), people);
+  await waitUntil(
+    async () => (await f.ask("people 1", { transport: "udp" })).text.includes("Countess"),
+    {
+      what: "the renamed people.csv to be answered",
+    },
+  );
+  // A broken CSV (unclosed quote) keeps the last good data and logs the failure.
+  await Deno.writeTextFile(people, 'id,name,city\n1,"Broken,London\n');
+  await waitUntil(
+    () => f.logs.some((l) => l.includes("reload failed") && l.includes("people.csv")),
+    {
+      what: "the failed reload to be logged",
+    },
+  );
+  assert.ok((await f.ask("people 1")).text.includes("Countess"));
+  assert.equal((await f.ask("cities London")).text, '["London","UK","8866000"]');
+  // Fixing the file is picked up again.
+  await Deno.writeTextFile(people, "id,name,city\n1,Fixed,London\n");
+  await waitUntil(async () => (await f.ask("people 1")).text.includes("Fixed"), {
+    what: "the fixed people.csv to be answered",
+  });
+});
+
+Deno.test("query: a handler that throws gets an error reply and the server keeps serving", async () => {
+  await using f = await fixture();
+  for (const transport of ["tcp", "udp"] as const) {
+    const r = await f.ask("boom", { transport });
+    assert.match(r.error ?? "", /The handler failed: Error: kaboom/);
+    assert.ok(r.text.startsWith("ERROR: "));
+    const j = await f.ask('"boom"', { transport, representation: "j" });
+    assert.match(JSON.parse(j.text).error, /kaboom/);
+    assert.equal((await f.ask("people 1", { transport })).error, undefined);
+  }
+});
+
+Deno.test("query: a handler that never returns gets a time-limit error while other queries are answered", async () => {
+  await using f = await fixture({ handlerTimeoutMs: 2500 });
+  let loopSettled = false;
+  const looping = f.ask("loop", { timeoutMs: 20_000 }).finally(() => loopSettled = true);
+  await waitUntil(() => f.server.pool.pending >= 1, { what: "the looping query to be running" });
+  const others = await Promise.all(
+    Array.from(
+      { length: 10 },
+      (_, i) => f.ask(i % 2 ? "people 1" : "cities London", { transport: i % 3 ? "udp" : "tcp" }),
+    ),
+  );
+  assert.equal(loopSettled, false, "other queries were answered while the handler loops");
+  for (const r of others) assert.equal(r.error, undefined);
+  const stuck = await looping;
+  assert.match(stuck.error ?? "", /did not answer within the 2500 ms time limit/);
+  assert.equal(f.server.pool.replaced, 1);
+  assert.equal((await f.ask("people 2", { transport: "udp" })).error, undefined);
+});
+
+Deno.test("query: a looping query sent in a batch with others fails alone", async () => {
+  await using f = await fixture({ handlerTimeoutMs: 300, workers: 2 });
+  const replies = await Promise.all(
+    ["people 1", "loop", "people 2", "cities London", "people 1", "loop"].map((q, i) =>
+      f.ask(q, { transport: i % 2 ? "udp" : "tcp", timeoutMs: 20_000 })
+    ),
+  );
+  replies.forEach((r, i) => {
+    if (i === 1 || i === 5) assert.match(r.error ?? "", /time limit/);
+    else assert.equal(r.error, undefined, `query ${i} answered`);
+  });
+});
+
+Deno.test("query: encrypted queries round-trip over TCP and UDP; tampered and wrong-key queries are refused", async (t) => {
+  const keysDir = await Deno.makeTempDir({ prefix: "sockkit-query-keys-" });
+  try {
+    const paths = await writeKeyPair(join(keysDir, "server"));
+    const other = await writeKeyPair(join(keysDir, "other"));
+    await using f = await fixture({ key: await loadKeyPair(paths.privateKey) });
+    const serverKey = await loadPublicKey(paths.publicKey);
+    const wrongKey = await loadPublicKey(other.publicKey);
+    for (const transport of ["tcp", "udp"] as const) {
+      await t.step(`${transport} round trip`, async () => {
+        const r = await f.ask("people 1", { transport, serverKey });
+        assert.deepEqual(r.header, { encryption: "E", representation: "t" });
+        assert.equal(r.text, '{"id":"1","name":"Ada","city":"London"}');
+        const j = await f.ask('{"file":"cities","key":"London"}', {
+          transport,
+          serverKey,
+          representation: "j",
+        });
+        assert.deepEqual(j.header, { encryption: "E", representation: "j" });
+        assert.deepEqual(JSON.parse(j.text), ["London", "UK", "8866000"]);
+        const e = await f.ask("boom", { transport, serverKey });
+        assert.equal(e.header.encryption, "E");
+        assert.match(e.error ?? "", /kaboom/);
+      });
+      await t.step(`${transport} wrong key`, async () => {
+        const r = await f.ask("people 1", { transport, serverKey: wrongKey });
+        assert.equal(r.header.encryption, "p");
+        assert.match(r.error ?? "", /Cannot decrypt: authentication failed/);
+      });
+      await t.step(`${transport} tampered ciphertext`, async () => {
+        const { sealQuery, encodeHeader } = await import("../core/query/mod.ts");
+        const header = encodeHeader({ encryption: "E", representation: "t" });
+        const sealed = await sealQuery(serverKey, header, enc.encode("people 1"));
+        const b64 = dec.decode(sealed.payload);
+        const i = b64.length - 8; // inside the ciphertext/tag
+        const flipped = b64.slice(0, i) + (b64[i] === "A" ? "B" : "A") + b64.slice(i + 1);
+        const reply = dec.decode(
+          await exchange(enc.encode("0Et0" + flipped), { port: f.port, transport }),
+        );
+        assert.match(reply, /^0pt0ERROR: Cannot decrypt: authentication failed/);
+        const garbage = dec.decode(
+          await exchange(enc.encode("0Et0not base64!"), { port: f.port, transport }),
+        );
+        assert.match(garbage, /^0pt0ERROR: Cannot decrypt: the payload is not base64/);
+      });
+      await t.step(`${transport} plaintext still works with a server key`, async () => {
+        const r = await f.ask("people 2", { transport });
+        assert.deepEqual(r.header, { encryption: "p", representation: "t" });
+        assert.equal(r.error, undefined);
+      });
+    }
+  } finally {
+    await Deno.remove(keysDir, { recursive: true });
+  }
+});
+
+Deno.test("query: malformed headers, unknown schemes, pickle and oversized UDP replies get clear errors", async (t) => {
+  await using f = await fixture();
+  const cases: Array<[string, string, RegExp]> = [
+    [
+      "malformed protocol byte",
+      "1pt0people 1",
+      /^0pt0ERROR: Malformed header: protocol byte must be "0", got "1"$/,
+    ],
+    ["short header", "0p", /^0pt0ERROR: Malformed header: expected 4 header bytes/],
+    [
+      "bad version byte",
+      "0ptXpeople 1",
+      /^0pt0ERROR: Malformed header: application version byte must be "0", got "X"$/,
+    ],
+    [
+      "unknown encryption byte",
+      "0Zt0people 1",
+      /^0pt0ERROR: Malformed header: encryption byte must be "p" or "E", got "Z"$/,
+    ],
+    ["scheme H", "0Hj0{}", /^0pj0\{"error":"Unsupported encryption scheme \\"H\\"/],
+    ["pickle", "0pp0\x80\x04K\x01.", /^0pt0ERROR: Unsupported representation "p" \(pickle\)/],
+    [
+      "E without a server key",
+      "0Et0abcd",
+      /^0pt0ERROR: Encryption "E" is not enabled on this server/,
+    ],
+    ["malformed JSON query", "0pj0{nope", /^0pj0\{"error":"Malformed JSON query: /],
+  ];
+  for (const transport of ["tcp", "udp"] as const) {
+    for (const [name, message, expected] of cases) {
+      await t.step(`${transport}: ${name}`, async () => {
+        const reply = dec.decode(await exchange(enc.encode(message), { port: f.port, transport }));
+        assert.match(reply, expected);
+      });
+    }
+  }
+  await t.step(
+    "a reply too large for a datagram is an error over UDP, whole over TCP",
+    async () => {
+      const udp = await f.ask("big", { transport: "udp" });
+      assert.match(
+        udp.error ?? "",
+        /^Reply too large for a UDP datagram: 70004 bytes exceeds the 65507 byte limit \(ask over TCP instead\)$/,
+      );
+      const tcp = await f.ask("big", { transport: "tcp" });
+      assert.equal(tcp.text.length, 70000);
+    },
+  );
+});
+
+Deno.test("query serve (CLI) starts, answers ask over TCP and UDP, exits 1 on an error reply, and drains on SIGTERM", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-query-cli-" });
+  try {
+    await Deno.writeTextFile(join(dir, "people.csv"), PEOPLE);
+    await Deno.writeTextFile(join(dir, "handler.js"), HANDLER);
+    await Deno.writeTextFile(
+      join(dir, "spec.toml"),
+      '[[files]]\npath = "people.csv"\nkey = "id"\n',
+    );
+    const keys = await runCli(["query", "keys", "--dir", join(dir, "keys")]);
+    assert.equal(keys.code, 0, keys.stderr);
+    assert.equal((await Deno.stat(join(dir, "keys", "query.key"))).mode! & 0o777, 0o600);
+    await using srv = spawnCli([
+      "query",
+      "serve",
+      "--data",
+      join(dir, "spec.toml"),
+      "--handler",
+      join(dir, "handler.js"),
+      "--host",
+      "127.0.0.1",
+      "--port",
+      "0",
+      "--key",
+      join(dir, "keys", "query.key"),
+    ]);
+    const m = await srv.waitForLine(/listening .*tcp=(\d+) udp=(\d+)/);
+    const port = m[1]!;
+    const tcp = await runCli(["query", "ask", "people 1", "--port", port]);
+    assert.equal(tcp.code, 0, tcp.stderr);
+    assert.equal(tcp.stdout.trim(), '{"id":"1","name":"Ada","city":"London"}');
+    const udp = await runCli([
+      "query",
+      "ask",
+      '{"file":"people","key":"2"}',
+      "--json",
+      "--udp",
+      "--port",
+      port,
+      "--server-key",
+      join(dir, "keys", "query.pub"),
+    ]);
+    assert.equal(udp.code, 0, udp.stderr);
+    assert.deepEqual(JSON.parse(udp.stdout), { id: "2", name: "Grace", city: "New York" });
+    const failed = await runCli(["query", "ask", "boom", "--port", port, "--udp"]);
+    assert.equal(failed.code, 1);
+    assert.match(failed.stderr, /error reply: The handler failed: Error: kaboom/);
+    srv.kill("SIGTERM");
+    assert.equal((await srv.status).code, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("query serve (CLI) refuses a bad data spec and a missing handler with one clear line", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-query-cli-" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "spec.json"),
+      '{"files":[{"path":"x.csv","key":"id","keyIndex":1}]}',
+    );
+    const bad = await runCli([
+      "query",
+      "serve",
+      "--data",
+      join(dir, "spec.json"),
+      "--handler",
+      "h.js",
+      "--port",
+      "0",
+    ]);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /Invalid data spec .*files\[0\]: give "key" or "keyIndex", not both/);
+    await Deno.writeTextFile(join(dir, "people.csv"), PEOPLE);
+    await Deno.writeTextFile(
+      join(dir, "spec.json"),
+      '{"files":[{"path":"people.csv","key":"id"}]}',
+    );
+    const missing = await runCli([
+      "query",
+      "serve",
+      "--data",
+      join(dir, "spec.json"),
+      "--handler",
+      join(dir, "nope.js"),
+      "--port",
+      "0",
+    ]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /Cannot load handler module .*nope\.js/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

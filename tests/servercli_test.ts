@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { type ChatServerOptions, startChatServer } from "../core/chat/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
-import { makePki, spawnCli, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
 import { type LineClient, lineClient } from "./_chat/line_client.ts";
 
 const PERIOD_MS = 1000;
@@ -232,4 +232,41 @@ Deno.test("servercli --require-client-cert refuses clients without an allow-list
   srv.kill("SIGTERM");
   assert.equal((await srv.status).code, 0);
   assert.match(srv.stderrText(), /refused client/);
+});
+
+Deno.test("servercli reports bad settings in one line with exit code 2", async (t) => {
+  await using pki = await makePki();
+  const conf = `${pki.dir}/servercli.toml`;
+  await Deno.writeTextFile(conf, '[servercli]\nmax_clients = "lots"\n');
+  await t.step("config file value", async () => {
+    const r = await runCli(["servercli", "--certs", pki.dir, "--config", conf]);
+    assert.equal(r.code, 2);
+    assert.match(
+      r.stderr.trim(),
+      /^sockkit: Invalid value for key "servercli.max_clients" in config file ".*servercli.toml": expected an integer/,
+    );
+  });
+  await t.step("flag beats the file", async () => {
+    const r = await runCli([
+      "servercli",
+      "--certs",
+      pki.dir,
+      "--config",
+      conf,
+      "--max-clients",
+      "0",
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Invalid value for flag --max-clients: expected an integer from 1/);
+  });
+  await t.step("--cert without --key", async () => {
+    const r = await runCli(["servercli", "--cert", pki.paths.serverCert]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /--cert and --key go together/);
+  });
+  await t.step("--period of zero", async () => {
+    const r = await runCli(["servercli", "--certs", pki.dir, "--period", "0"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Invalid value for flag --period: expected a duration above zero/);
+  });
 });

@@ -1,0 +1,98 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { loadDataFile } from "./load_file.ts";
+import { parseDataSpec } from "./spec.ts";
+
+async function withFiles(
+  files: Record<string, string>,
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const [name, text] of Object.entries(files)) {
+      await Deno.writeTextFile(join(dir, name), text);
+    }
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+const one = (entry: Record<string, unknown>, dir: string) =>
+  parseDataSpec({ files: [entry] }, dir).files[0]!;
+
+Deno.test("loadDataFile() keys CSV rows by column name, by index, or keeps a list", async () => {
+  await withFiles({
+    "p.csv": "id,name\n1,Ada\n2,Grace\n",
+    "c.csv": "London,UK\nParis,FR\n",
+  }, async (dir) => {
+    assert.deepEqual(await loadDataFile(one({ path: "p.csv", key: "id" }, dir)), {
+      "1": { id: "1", name: "Ada" },
+      "2": { id: "2", name: "Grace" },
+    });
+    assert.deepEqual(await loadDataFile(one({ path: "c.csv", keyIndex: 1 }, dir)), {
+      UK: ["London", "UK"],
+      FR: ["Paris", "FR"],
+    });
+    assert.deepEqual(await loadDataFile(one({ path: "p.csv", keyIndex: 1, header: true }, dir)), {
+      Ada: { id: "1", name: "Ada" },
+      Grace: { id: "2", name: "Grace" },
+    });
+    assert.deepEqual(await loadDataFile(one({ path: "c.csv", header: false }, dir)), [
+      ["London", "UK"],
+      ["Paris", "FR"],
+    ]);
+  });
+});
+
+Deno.test("loadDataFile() applies a transform module, a reader module and JSON keys", async () => {
+  await withFiles({
+    "p.csv": "id,n\n1,5\n2,7\n",
+    "t.js": "export default (row) => row.n === '7' ? undefined : { ...row, n: Number(row.n) };",
+    "lines.txt": "a=1\nb=2\n",
+    "r.js":
+      "export default (text) => Object.fromEntries(text.trim().split('\\n').map((l) => l.split('=')));",
+    "list.json": '[{"k":"x","v":1},{"k":"y","v":2}]',
+  }, async (dir) => {
+    assert.deepEqual(
+      await loadDataFile(one({ path: "p.csv", key: "id", transform: "t.js" }, dir)),
+      {
+        "1": { id: "1", n: 5 },
+      },
+    );
+    assert.deepEqual(await loadDataFile(one({ path: "lines.txt", reader: "r.js" }, dir)), {
+      a: "1",
+      b: "2",
+    });
+    assert.deepEqual(await loadDataFile(one({ path: "list.json", key: "k" }, dir)), {
+      x: { k: "x", v: 1 },
+      y: { k: "y", v: 2 },
+    });
+  });
+});
+
+Deno.test("loadDataFile() names the file and the problem for broken data", async () => {
+  await withFiles({
+    "bad.csv": 'id,name\n1,"open\n',
+    "ragged.csv": "id,name\n1,Ada,extra\n",
+    "p.csv": "id,name\n1,Ada\n",
+    "bad.json": "{nope",
+  }, async (dir) => {
+    await assert.rejects(
+      () => loadDataFile(one({ path: "bad.csv", key: "id" }, dir)),
+      /Cannot parse CSV ".*bad.csv"/,
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "ragged.csv", key: "id" }, dir)),
+      /Cannot parse CSV ".*ragged.csv"/,
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "p.csv", key: "nope" }, dir)),
+      /by column "nope": no such column \(columns: id, name\)/,
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "bad.json" }, dir)),
+      /Cannot parse JSON ".*bad.json"/,
+    );
+  });
+});

@@ -384,3 +384,55 @@ async function t_serve(
   srv.kill("SIGINT");
   assert.equal((await srv.status).code, 0, srv.stderrText());
 }
+
+Deno.test("sockkit search bench --json writes the report and chart and prints one JSON line", async () => {
+  const out = await Deno.makeTempDir({ prefix: "sockkit-search-bench-test-" });
+  try {
+    const r = await runCli(
+      [
+        "search",
+        "bench",
+        "--sizes",
+        "500,2000",
+        "--queries",
+        "6",
+        "--load-seconds",
+        "1",
+        "--json",
+        "--out",
+        out,
+      ],
+      { timeoutMs: 120_000 },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const data = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+    assert.equal(data.service, "search");
+    const figures = data.rows.map((row: { figure: string }) => row.figure);
+    assert.ok(
+      figures.some((f: string) => /^reread p50, 2,000 lines \(in a worker/.test(f)),
+      figures.join("; "),
+    );
+    assert.ok(figures.includes("cached queries/s, TLS, 32 connections"), figures.join("; "));
+    const reread = data.rows.find((row: { figure: string }) => row.figure.startsWith("reread p50"));
+    assert.equal(reread.anchor, "grep -Fxq per query");
+    assert.ok(reread.anchorValue > 0);
+    const report = await Deno.readTextFile(join(out, "report.md"));
+    assert.match(report, /The server uses `horspool-worker`/);
+    assert.match(report, /grep -Fxq/);
+    assert.match(await Deno.readTextFile(join(out, "chart.svg")), /<svg/);
+    assert.doesNotMatch(r.stderr, /WRONG/);
+  } finally {
+    await Deno.remove(out, { recursive: true });
+  }
+});
+
+Deno.test("sockkit search load prints queries/s and p50/p99 per concurrency level", async () => {
+  const r = await runCli(
+    ["search", "load", "--concurrency", "1,4", "--duration", "1", "--lines", "1000"],
+    { timeoutMs: 60_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const rows = r.stdout.split("\n").filter((l) => /^\s+\d+\s+[\d,]+\s/.test(l));
+  assert.equal(rows.length, 2, r.stdout);
+  assert.match(r.stdout, /no errors or timeouts at any level/);
+});

@@ -75,7 +75,10 @@ function mdTable(result: SearchBenchResult, mode: "reread" | "index"): string {
       return c ? fmtMs(c.p50Ms) + (c.wrong ? ` (${c.wrong} wrong)` : "") : "–";
     });
     const last = cell(result, mode, m, sizes.at(-1)!);
-    return `| ${name} | ${cols.join(" | ")} | ${last ? fmtMs(last.p99Ms) : "–"} |`;
+    const prepCol = mode === "index"
+      ? ` ${last?.prepareMs !== undefined ? fmtMs(last.prepareMs) : "–"} |`
+      : "";
+    return `| ${name} | ${cols.join(" | ")} | ${last ? fmtMs(last.p99Ms) : "–"} |${prepCol}`;
   });
   return [head, rule, ...rows].join("\n");
 }
@@ -168,7 +171,7 @@ function esc(s: string): string {
 
 /** An SVG chart: p50 time per query (log) against line count (log), one panel per mode. */
 export function svgChart(result: SearchBenchResult): string {
-  const W = 460, H = 340, M = { l: 64, r: 12, t: 34, b: 44 };
+  const W = 460, H = 340, M = { l: 64, r: 26, t: 34, b: 44 };
   const sizes = result.files.map((f) => f.lines);
   const all = result.cells.map((c) => c.p50Ms).filter((v) => v > 0 && Number.isFinite(v));
   const yMin = Math.pow(10, Math.floor(Math.log10(Math.min(...all))));

@@ -2,6 +2,7 @@ import type { DemoStep } from "./context.ts";
 import { certsDemo } from "./certs_step.ts";
 import { demo as servercliDemo } from "../chat/demo.ts";
 import { demo as searchDemo } from "../search/demo.ts";
+import { demo as queryDemo } from "../query/demo.ts";
 
 /**
  * The demo steps in the order `sockkit demo` runs them. Each service adds
@@ -11,4 +12,5 @@ export const DEMO_STEPS: DemoStep[] = [
   { name: "certs", run: certsDemo },
   { name: "servercli", run: servercliDemo },
   { name: "search", run: searchDemo },
+  { name: "query", run: queryDemo },
 ];

@@ -390,3 +390,49 @@ Deno.test("query serve (CLI) refuses a bad data spec and a missing handler with 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const pythonCrypto = await new Deno.Command("python3", {
+  args: ["-c", "import cryptography"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
+
+Deno.test({
+  name:
+    "query: the Python example client (written from the wire description) works plain and encrypted",
+  ignore: !pythonCrypto,
+  fn: async () => {
+    const keysDir = await Deno.makeTempDir({ prefix: "sockkit-query-keys-" });
+    try {
+      const paths = await writeKeyPair(keysDir);
+      await using f = await fixture({ key: await loadKeyPair(paths.privateKey) });
+      const client = new URL("../fixtures/query/client.py", import.meta.url).pathname;
+      const run = async (...args: string[]) => {
+        const o = await new Deno.Command("python3", {
+          args: [client, ...args, "--port", String(f.port)],
+          stdout: "piped",
+          stderr: "piped",
+        }).output();
+        return { code: o.code, stdout: dec.decode(o.stdout), stderr: dec.decode(o.stderr) };
+      };
+      for (const transport of [[], ["--tcp"]]) {
+        const plain = await run("people 2", ...transport);
+        assert.equal(plain.stdout.trim(), '{"id":"2","name":"Grace","city":"New York"}');
+        const sealed = await run(
+          '{"file":"cities","key":"London"}',
+          "--json",
+          "--server-key",
+          paths.publicKey,
+          ...transport,
+        );
+        assert.equal(sealed.code, 0, sealed.stderr);
+        assert.deepEqual(JSON.parse(sealed.stdout), ["London", "UK", "8866000"]);
+        const failed = await run("boom", "--server-key", paths.publicKey, ...transport);
+        assert.equal(failed.code, 1);
+        assert.match(failed.stderr, /error reply: The handler failed: Error: kaboom/);
+      }
+    } finally {
+      await Deno.remove(keysDir, { recursive: true });
+    }
+  },
+});

@@ -214,7 +214,15 @@ export class ChatServer implements AsyncDisposable {
           out += this.#encode({ type: "string", payload: reverseLine(text) });
         });
       } catch (err) {
-        if (!(err instanceof PayloadTooLargeError)) throw err;
+        if (!(err instanceof PayloadTooLargeError)) {
+          // Never let one connection's failure escape into the event loop.
+          this.#log.error("closing client: cannot answer its line", {
+            peer,
+            error: err instanceof Error ? err.message : String(err),
+          });
+          conn.destroy();
+          return;
+        }
         if (out !== "") socket.write(out);
         socket.off("data", onData);
         this.#log.warn("closing client: line too long", { peer, limit: err.limit });

@@ -22,6 +22,8 @@ interface Waiter {
 }
 
 const encoder = new TextEncoder();
+const EXISTS_LEN = "STRING EXISTS".length;
+const NOT_FOUND_LEN = "STRING NOT FOUND".length;
 const decoder = new TextDecoder();
 
 /**
@@ -45,7 +47,7 @@ export class SearchClient implements AsyncDisposable {
     const lines = new LineFramer({ maxLineBytes: 64 * 1024 });
     conn.socket.on("data", (chunk: Uint8Array) => {
       try {
-        lines.push(chunk, (line) => this.#settle(decoder.decode(line)));
+        lines.push(chunk, (line) => this.#settle(line));
       } catch (err) {
         this.#fail(err instanceof Error ? err : new Error(String(err)));
         conn.destroy();
@@ -71,7 +73,7 @@ export class SearchClient implements AsyncDisposable {
     return this.#waiters.length - this.#head;
   }
 
-  #settle(line: string): void {
+  #settle(line: Uint8Array): void {
     const w = this.#waiters[this.#head];
     if (!w) return;
     this.#waiters[this.#head++] = undefined as unknown as Waiter;
@@ -79,8 +81,11 @@ export class SearchClient implements AsyncDisposable {
       this.#waiters.splice(0, this.#head);
       this.#head = 0;
     }
+    // The two usual answers are told apart by length without decoding.
+    if (line.length === EXISTS_LEN && line[7] === 0x45) return w.resolve(true);
+    if (line.length === NOT_FOUND_LEN && line[7] === 0x4e) return w.resolve(false);
     try {
-      w.resolve(parseReply(line));
+      w.resolve(parseReply(decoder.decode(line)));
     } catch (err) {
       w.reject(err as Error);
     }

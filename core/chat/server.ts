@@ -163,6 +163,7 @@ export class ChatServer implements AsyncDisposable {
     let sent = 0;
     let skipped = 0;
     for (const conn of this.#clients) {
+      if (!conn.socket.writable) continue; // closing: it already got its last line
       if (conn.socket.writableLength > maxBacklog) {
         skipped++;
         continue;

@@ -9,16 +9,19 @@ import { createLogger } from "../core/log/mod.ts";
 import {
   ask,
   type AskOptions,
+  encodeHeader,
   exchange,
   loadDataSpec,
   loadKeyPair,
   loadPublicKey,
   type QueryServer,
   type QueryServerOptions,
+  sealQuery,
   startQueryServer,
   writeKeyPair,
 } from "../core/query/mod.ts";
-import { runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
+import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
 
 const PEOPLE = "id,name,city\n1,Ada,London\n2,Grace,New York\n";
 const CITIES = "London,UK,8866000\nNew York,US,8336000\n";
@@ -220,7 +223,6 @@ Deno.test("query: encrypted queries round-trip over TCP and UDP; tampered and wr
         assert.match(r.error ?? "", /Cannot decrypt: authentication failed/);
       });
       await t.step(`${transport} tampered ciphertext`, async () => {
-        const { sealQuery, encodeHeader } = await import("../core/query/mod.ts");
         const header = encodeHeader({ encryption: "E", representation: "t" });
         const sealed = await sealQuery(serverKey, header, enc.encode("people 1"));
         const b64 = dec.decode(sealed.payload);
@@ -435,4 +437,18 @@ Deno.test({
       await Deno.remove(keysDir, { recursive: true });
     }
   },
+});
+
+Deno.test("query: TCP with TLS answers a client that verifies the server certificate; UDP stays plain", async () => {
+  await using pki = await makePki();
+  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
+  await using f = await fixture({ tls });
+  const clientTls = await loadClientTls({ ca: pki.paths.ca });
+  const r = await f.ask("people 1", { tls: { ...clientTls, servername: "localhost" } });
+  assert.equal(r.text, '{"id":"1","name":"Ada","city":"London"}');
+  await assert.rejects(
+    () => f.ask("people 1", { tls: { servername: "localhost" } }),
+    /Cannot connect/,
+  );
+  assert.equal((await f.ask("people 2", { transport: "udp" })).error, undefined);
 });

@@ -31,6 +31,9 @@ interface Entry {
   bytes: Uint8Array | undefined;
 }
 
+/** How long a client may keep its side open after the server ended its side, ms. */
+const END_GRACE_MS = 2000;
+
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const EXISTS = encoder.encode(REPLY_EXISTS);
@@ -60,6 +63,7 @@ export function serveSearchSession(
   let writeBlocked = false;
   let paused = false;
   let idle: ReturnType<typeof setTimeout> | undefined;
+  let endTimer: ReturnType<typeof setTimeout> | undefined;
 
   const logQuery = (query: Uint8Array, result: string, t0: number) => {
     log.debug("query", {
@@ -142,7 +146,11 @@ export function serveSearchSession(
     }
     if (out !== undefined && !socket.destroyed && !socket.write(out)) writeBlocked = true;
     if (ending && head === queue.length) {
-      if (!socket.destroyed) socket.end();
+      if (!socket.destroyed && !endTimer) {
+        socket.end();
+        // Our side is done; a client that never closes its side is cut off.
+        endTimer = setTimeout(() => socket.destroy(), END_GRACE_MS);
+      }
       return;
     }
     flowControl();
@@ -199,6 +207,7 @@ export function serveSearchSession(
   signal.addEventListener("abort", onAbort, { once: true });
   return conn.closed.then(() => {
     clearTimeout(idle);
+    clearTimeout(endTimer);
     signal.removeEventListener("abort", onAbort);
   });
 }

@@ -26,7 +26,7 @@ export function queryBenchCommand() {
     .option("--udp-queries <n>", "queries per UDP case (at most)", intArg(1, 10_000_000), 40_000)
     .option("--tcp-queries <n>", "queries per TCP case (at most)", intArg(1, 10_000_000), 5_000)
     .option("--seconds <s>", "time limit per case", intArg(1, 600), 4)
-    .option("--concurrency <n>", "queries in flight at once", intArg(1, 1024), 32)
+    .option("--concurrency <n>", "queries in flight at once", intArg(1, 1024), 64)
     .option("--workers <n>", "handler workers of the server", intArg(1, 64), 2)
     .option("--json", "print one JSON line with the figures on stdout")
     .action(action(async (opts, command) => {

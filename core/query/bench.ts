@@ -23,7 +23,7 @@ export interface QueryBenchOptions {
   tcpQueries?: number;
   /** Time limit per case, ms. Default 4000. */
   maxMsPerCase?: number;
-  /** Queries in flight at once. Default 32. */
+  /** Queries in flight at once. Default 64. */
   concurrency?: number;
   /** Handler workers. Default 2. */
   workers?: number;
@@ -124,7 +124,7 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
   const rows = options.rows ?? 100_000;
   const log = options.logger ?? nullLogger;
   const maxMs = options.maxMsPerCase ?? 4000;
-  const concurrency = options.concurrency ?? 32;
+  const concurrency = options.concurrency ?? 64;
   const udpQueries = options.udpQueries ?? 40_000;
   const tcpQueries = options.tcpQueries ?? 5_000;
   const dir = await Deno.makeTempDir({ prefix: "sockkit-query-bench-" });
@@ -160,6 +160,8 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
       ["tcp plain", "tcp", false, tcpQueries],
       ["tcp encrypted", "tcp", true, tcpQueries],
     ];
+    log.info("warming up");
+    await runInWorker({ ...base, queries: Math.min(5000, udpQueries), transport: "udp", port });
     for (const [name, transport, encrypted, queries] of plan) {
       log.info(`running ${name}`);
       const r = await runInWorker({

@@ -139,6 +139,66 @@ async function udpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<Lo
   return { done: latencies.length, errors, elapsedMs, latencies };
 }
 
+/**
+ * UDP plain: one socket with `concurrency` queries outstanding; a reply is
+ * matched to its query by the id it carries (the echo anchor returns the
+ * query itself). Fewer sockets than {@linkcode udpLoad} means fewer pending
+ * receive operations per reply.
+ */
+async function udpLoadShared(c: LoadConfig): Promise<LoadResult> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const start = performance.now();
+  const deadline = start + c.maxMs;
+  const outstanding = new Map<string, number>();
+  const socket = dgram.createSocket("udp4");
+  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
+  let finish!: () => void;
+  const finished = new Promise<void>((r) => finish = r);
+  const sendNext = () => {
+    if (sent >= c.queries || performance.now() >= deadline) {
+      if (outstanding.size === 0) finish();
+      return;
+    }
+    const key = keyFor(sent++, c.rows);
+    outstanding.set(key, performance.now());
+    socket.send(encodeMessage(HEADER, encoder.encode(key)), c.port, "127.0.0.1");
+  };
+  const idOf = (reply: Uint8Array): string | undefined => {
+    const text = decoder.decode(reply.subarray(HEADER_BYTES));
+    if (c.echo) return text;
+    return /"id":"(\d+)"/.exec(text)?.[1];
+  };
+  socket.on("message", (reply: Uint8Array) => {
+    const key = idOf(reply);
+    const t0 = key === undefined ? undefined : outstanding.get(key);
+    if (key === undefined || t0 === undefined) {
+      errors++;
+      return;
+    }
+    outstanding.delete(key);
+    latencies.push(performance.now() - t0);
+    sendNext();
+  });
+  const sweep = setInterval(() => {
+    const now = performance.now();
+    for (const [key, t0] of outstanding) {
+      if (now - t0 > 2000) {
+        outstanding.delete(key);
+        errors++;
+        sendNext();
+      }
+    }
+  }, 250);
+  for (let i = 0; i < c.concurrency; i++) sendNext();
+  await finished;
+  clearInterval(sweep);
+  const elapsedMs = performance.now() - start;
+  await new Promise<void>((r) => socket.close(() => r()));
+  return { done: latencies.length, errors, elapsedMs, latencies };
+}
+
 async function tcpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<LoadResult> {
   const latencies: number[] = [];
   let errors = 0;
@@ -168,7 +228,11 @@ async function tcpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<Lo
 /** Runs one load and returns its counts and sorted latencies. */
 export async function runLoad(c: LoadConfig): Promise<LoadResult> {
   const server = c.serverKey ? await importRawPublicKey(c.serverKey) : undefined;
-  const r = c.transport === "udp" ? await udpLoad(c, server) : await tcpLoad(c, server);
+  const r = c.transport === "tcp"
+    ? await tcpLoad(c, server)
+    : server
+    ? await udpLoad(c, server)
+    : await udpLoadShared(c);
   r.latencies.sort((a, b) => a - b);
   return r;
 }

@@ -298,7 +298,7 @@ Deno.test("query: malformed headers, unknown schemes, pickle and oversized UDP r
   );
 });
 
-Deno.test("query serve (CLI) starts, answers ask over TCP and UDP, exits 1 on an error reply, and drains on SIGTERM", async () => {
+Deno.test("query serve (CLI) starts from a config file, answers ask over TCP and UDP, exits 1 on an error reply, and drains on SIGTERM", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-query-cli-" });
   try {
     await Deno.writeTextFile(join(dir, "people.csv"), PEOPLE);
@@ -307,18 +307,20 @@ Deno.test("query serve (CLI) starts, answers ask over TCP and UDP, exits 1 on an
       join(dir, "spec.toml"),
       '[[files]]\npath = "people.csv"\nkey = "id"\n',
     );
+    await Deno.writeTextFile(
+      join(dir, "query.toml"),
+      `[query]\ndata = "${join(dir, "spec.toml")}"\nhandler = "${
+        join(dir, "handler.js")
+      }"\nhost = "127.0.0.1"\nhandler_timeout = "2s"\n`,
+    );
     const keys = await runCli(["query", "keys", "--dir", join(dir, "keys")]);
     assert.equal(keys.code, 0, keys.stderr);
     assert.equal((await Deno.stat(join(dir, "keys", "query.key"))).mode! & 0o777, 0o600);
     await using srv = spawnCli([
       "query",
       "serve",
-      "--data",
-      join(dir, "spec.toml"),
-      "--handler",
-      join(dir, "handler.js"),
-      "--host",
-      "127.0.0.1",
+      "--config",
+      join(dir, "query.toml"),
       "--port",
       "0",
       "--key",

@@ -284,6 +284,13 @@ Deno.test("query: malformed headers, unknown schemes, pickle and oversized UDP r
       });
     }
   }
+  await t.step("a TCP request over --max-request gets an error reply", async () => {
+    await using small = await fixture({ maxRequestBytes: 64 });
+    const reply = dec.decode(
+      await exchange(enc.encode("0pt0" + "x".repeat(100)), { port: small.port }),
+    );
+    assert.equal(reply, "0pt0ERROR: Request too large: more than 64 bytes before the newline");
+  });
   await t.step(
     "a reply too large for a datagram is an error over UDP, whole over TCP",
     async () => {

@@ -142,7 +142,7 @@ export function searchBenchCommand() {
           const label = `${num.format(largest)} lines`;
           const rows: Array<Record<string, unknown>> = [];
           for (
-            const [method, what] of [["horspool", "in-process scan"], [
+            const [method, what] of [["simd", "in-process scan"], [
               SERVER_METHODS.reread,
               "in a worker, as served",
             ]] as const

@@ -417,7 +417,7 @@ Deno.test("sockkit search bench --json writes the report and chart and prints on
     assert.equal(reread.anchor, "grep -Fxq per query");
     assert.ok(reread.anchorValue > 0);
     const report = await Deno.readTextFile(join(out, "report.md"));
-    assert.match(report, /The server uses `horspool-worker`/);
+    assert.match(report, /The server uses `simd-worker`/);
     assert.match(report, /grep -Fxq/);
     assert.match(await Deno.readTextFile(join(out, "chart.svg")), /<svg/);
     assert.doesNotMatch(r.stderr, /WRONG/);

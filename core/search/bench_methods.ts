@@ -5,7 +5,8 @@
  * once from the file). A method that cannot run in a mode leaves it out.
  */
 import { Buffer } from "node:buffer";
-import { containsLine } from "./line_search.ts";
+import { containsLine, indexOfBytes } from "./line_search.ts";
+import { SimdSearcher } from "./simd_search.ts";
 import { LineTable } from "./line_table.ts";
 import { FileBytesReader, readFileBytes } from "./file_bytes.ts";
 import type { SearchWorkerPool } from "./worker_pool.ts";
@@ -27,11 +28,13 @@ export interface SearchMethod {
 
 /** Names of the methods the server uses, per mode. */
 export const SERVER_METHODS = {
-  reread: "horspool-worker",
+  reread: "simd-worker",
   index: "byte-table",
 } as const;
 
 const reader = new FileBytesReader();
+const simd = SimdSearcher.create();
+const simdReader = simd ? new FileBytesReader((size) => simd.buffer(size)) : undefined;
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -181,7 +184,8 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
     },
     {
       name: "horspool",
-      description: "Boyer-Moore-Horspool over the raw bytes for \\n+query, line-end check",
+      description:
+        "Boyer-Moore-Horspool (bigram skip table) over the raw bytes for \\n+query, line-end check",
       reread: (path, q) => containsLine(reader.read(path), q),
       index: (path) => {
         const bytes = readFileBytes(path).bytes;
@@ -189,8 +193,25 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
       },
     },
     {
-      name: "horspool-worker",
-      description: "the server's reread path: read + Horspool scan in a pool worker",
+      name: "simd",
+      description:
+        "file read into WebAssembly memory, SIMD test of 16 positions at once for \\n+query, line-end check",
+      reread: (path, q) =>
+        simd && simdReader
+          ? containsLine(simdReader.read(path), q, simd.find)
+          : containsLine(reader.read(path), q, indexOfBytes),
+      index: (path) => {
+        const bytes = readFileBytes(path).bytes;
+        const own = SimdSearcher.create(); // its own memory: the reread buffer is reused
+        if (!own) return (q) => containsLine(bytes, q);
+        const hay = own.buffer(bytes.length);
+        hay.set(bytes);
+        return (q) => containsLine(hay, q, own.find);
+      },
+    },
+    {
+      name: "simd-worker",
+      description: "the server's reread path: the simd scan in a pool worker (read + search there)",
       reread: (path, q) => pool.scan(path, q),
     },
     {

@@ -114,11 +114,11 @@ export function markdownReport(
     );
     lines.push(mdTable(result, mode), "");
     if (mode === "reread") {
-      const inProc = cell(result, "reread", "horspool", largest.lines);
+      const inProc = cell(result, "reread", "simd", largest.lines);
       const viaWorker = cell(result, "reread", server, largest.lines);
       const grep = cell(result, "reread", "grep -Fxq", largest.lines);
       lines.push(
-        `**The server uses \`${server}\`**: the Horspool byte scan (\`horspool\`) run in a pool worker, so the accept loop never waits on a scan. ` +
+        `**The server uses \`${server}\`**: the file is read into WebAssembly memory and searched with SIMD (\`simd\`), in a pool worker so the accept loop never waits on a scan. ` +
           `Fastest reread method in this run: \`${best}\`. ` +
           `At ${largest.lines.toLocaleString("en")} lines: in-process scan ${
             inProc ? fmtMs(inProc.p50Ms) : "–"

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { BenchCell, SearchBenchResult } from "./bench.ts";
+import { SERVER_METHODS } from "./bench_methods.ts";
 import { fastest, markdownReport, rankedMethods, svgChart, textTables } from "./bench_report.ts";
 
 function cell(
@@ -15,7 +16,7 @@ function cell(
 const result: SearchBenchResult = {
   files: [{ lines: 1000, bytes: 10_000 }, { lines: 10_000, bytes: 100_000 }],
   methods: [
-    { name: "horspool-worker", description: "server reread" },
+    { name: SERVER_METHODS.reread, description: "server reread" },
     { name: "grep -Fxq", description: "anchor" },
     { name: "byte-table", description: "server index" },
     { name: "broken", description: "answers wrongly" },
@@ -23,8 +24,8 @@ const result: SearchBenchResult = {
   cells: [
     cell("grep -Fxq", "reread", 1000, 1),
     cell("grep -Fxq", "reread", 10_000, 2),
-    cell("horspool-worker", "reread", 1000, 0.1),
-    cell("horspool-worker", "reread", 10_000, 0.5),
+    cell(SERVER_METHODS.reread, "reread", 1000, 0.1),
+    cell(SERVER_METHODS.reread, "reread", 10_000, 0.5),
     cell("broken", "reread", 10_000, 0.01, 3),
     cell("byte-table", "index", 1000, 0.001),
     cell("byte-table", "index", 10_000, 0.001),
@@ -32,23 +33,23 @@ const result: SearchBenchResult = {
 };
 
 Deno.test("rankedMethods() sorts by p50 at the largest size and fastest() skips wrong answers", () => {
-  assert.deepEqual(rankedMethods(result, "reread"), ["broken", "horspool-worker", "grep -Fxq"]);
-  assert.equal(fastest(result, "reread"), "horspool-worker");
+  assert.deepEqual(rankedMethods(result, "reread"), ["broken", SERVER_METHODS.reread, "grep -Fxq"]);
+  assert.equal(fastest(result, "reread"), SERVER_METHODS.reread);
   assert.equal(fastest(result, "index"), "byte-table");
 });
 
 Deno.test("the report names the server's methods and links the chart; the chart is SVG with every method", () => {
   const md = markdownReport(result, "chart.svg", { notes: ["32 connections: 1 queries/s"] });
   assert.match(md, /!\[time per query against line count\]\(chart\.svg\)/);
-  assert.match(md, /\*\*The server uses `horspool-worker`\*\*/);
+  assert.match(md, /\*\*The server uses `simd-worker`\*\*/);
   assert.match(md, /\*\*The server uses `byte-table`\*\*/);
   assert.match(md, /32 connections: 1 queries\/s/);
   assert.match(md, /\(3 wrong\)/);
   const svg = svgChart(result);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-  for (const m of ["horspool-worker", "grep -Fxq", "byte-table", "broken"]) {
+  for (const m of [SERVER_METHODS.reread, "grep -Fxq", "byte-table", "broken"]) {
     assert.ok(svg.includes(m), m);
   }
   assert.equal((svg.match(/<polyline/g) ?? []).length, 4);
-  assert.match(textTables(result), /horspool-worker .* \(server\)/);
+  assert.match(textTables(result), /simd-worker .* \(server\)/);
 });

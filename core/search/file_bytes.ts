@@ -89,20 +89,32 @@ function readInto(
 }
 
 /**
+ * Gives a buffer of at least `size` bytes that starts with the first `keep`
+ * bytes of the previous one (for example a view into WebAssembly memory).
+ */
+export type BufferAllocator = (size: number, keep: number) => Uint8Array;
+
+/**
  * Reads a file per call into one reused buffer. The returned bytes are valid
  * until the next call.
  */
 export class FileBytesReader {
-  #buf = new Uint8Array(64 * 1024);
+  #buf: Uint8Array;
+  readonly #alloc: BufferAllocator;
+
+  /** `alloc` places the buffer (default: a plain `Uint8Array`, grown by copying). */
+  constructor(alloc?: BufferAllocator) {
+    this.#alloc = alloc ?? ((size, keep) => {
+      const next = new Uint8Array(Math.ceil(size * 1.25));
+      if (keep > 0) next.set(this.#buf.subarray(0, keep));
+      return next;
+    });
+    this.#buf = this.#alloc(64 * 1024, 0);
+  }
 
   /** Reads `path`; the view is overwritten by the next call. */
   read(path: string): Uint8Array {
-    return readInto(path, this.#buf, (need, keep) => {
-      const next = new Uint8Array(Math.ceil(need * 1.25));
-      next.set(this.#buf.subarray(0, keep));
-      this.#buf = next;
-      return next;
-    }).bytes;
+    return readInto(path, this.#buf, (need, keep) => this.#buf = this.#alloc(need, keep)).bytes;
   }
 }
 

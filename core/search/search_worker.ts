@@ -8,10 +8,15 @@
  */
 import type { WorkerReply, WorkerRequest } from "./_worker_protocol.ts";
 import { FileBytesReader, readFileBytes, SearchFileError } from "./file_bytes.ts";
-import { containsLine } from "./line_search.ts";
+import { containsLine, indexOfBytes } from "./line_search.ts";
+import { SimdSearcher } from "./simd_search.ts";
 import { LineTable } from "./line_table.ts";
 
-const reader = new FileBytesReader();
+// Reread scans read the file straight into WebAssembly memory and search it
+// with SIMD; without WebAssembly SIMD, a plain buffer and Horspool.
+const simd = SimdSearcher.create();
+const reader = new FileBytesReader(simd ? (size) => simd.buffer(size) : undefined);
+const find = simd?.find ?? indexOfBytes;
 const tables = new Map<string, LineTable>();
 
 function failed(id: number, path: string, err: unknown): WorkerReply {
@@ -27,7 +32,7 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
       reply = {
         kind: "scanned",
         id: req.id,
-        found: containsLine(reader.read(req.path), req.query),
+        found: containsLine(reader.read(req.path), req.query, find),
       };
     } catch (err) {
       reply = failed(req.id, req.path, err);

@@ -1,0 +1,170 @@
+/**
+ * A WebAssembly SIMD substring search for the reread scan: 16 positions
+ * per step are tested at once for the needle's first and last byte, and
+ * only those candidates are compared in full (the "generic SIMD" method of
+ * Wojciech Muła). The haystack must live in the module's memory, so the
+ * file is read straight into it ({@linkcode SimdSearcher.buffer}).
+ *
+ * The module is assembled here from its instructions (no build tool); the
+ * text form is in the comments of {@linkcode findBody}.
+ */
+import { indexOfBytes } from "./line_search.ts";
+
+/** Bytes reserved at the start of memory for the needle. */
+const NEEDLE_MAX = 4096;
+
+function uleb(n: number): number[] {
+  const out: number[] = [];
+  do {
+    let b = n & 0x7f;
+    n >>>= 7;
+    if (n !== 0) b |= 0x80;
+    out.push(b);
+  } while (n !== 0);
+  return out;
+}
+
+function section(id: number, body: number[]): number[] {
+  return [id, ...uleb(body.length), ...body];
+}
+
+function name(s: string): number[] {
+  const b = [...new TextEncoder().encode(s)];
+  return [...uleb(b.length), ...b];
+}
+
+// Opcodes used below.
+const I32 = 0x7f, V128 = 0x7b, VOID = 0x40;
+const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f;
+const GET = 0x20, SET = 0x21, CONST = 0x41, LOAD8U = 0x2d;
+const EQZ = 0x45, NE = 0x47, GT_S = 0x4a, GE_S = 0x4e, CTZ = 0x68;
+const ADD = 0x6a, SUB = 0x6b, AND = 0x71;
+const SIMD = 0xfd, V_LOAD = 0x00, SPLAT = 0x0f, EQ8 = 0x23, V_AND = 0x4e, BITMASK = 0x64;
+const MEM0 = [0x00, 0x00]; // memarg: align 2^0, offset 0
+
+// Locals: 0 hay, 1 hayLen, 2 ndl, 3 len, 4 from (params); 5 i, 6 limit, 7 mask,
+// 8 (unused), 9 k, 10 pos (i32); 11 first, 12 last (v128).
+/** The body of `find(hay, hayLen, ndl, len, from) -> i32`. */
+// deno-fmt-ignore
+function findBody(): number[] {
+  return [
+    2, 6, I32, 2, V128, // locals
+    // first = i8x16.splat(mem[ndl]); last = i8x16.splat(mem[ndl + len - 1])
+    GET, 2, LOAD8U, ...MEM0, SIMD, SPLAT, SET, 11,
+    GET, 2, GET, 3, ADD, CONST, 1, SUB, LOAD8U, ...MEM0, SIMD, SPLAT, SET, 12,
+    // limit = hayLen - len - 15 (last i whose second load stays inside)
+    GET, 1, GET, 3, SUB, CONST, 15, SUB, SET, 6,
+    GET, 4, SET, 5, // i = from
+    BLOCK, VOID, // $done
+    LOOP, VOID, // $outer
+    GET, 5, GET, 6, GT_S, BR_IF, 1, // i > limit: leave
+    // mask = bitmask(eq(load(hay+i), first) & eq(load(hay+i+len-1), last))
+    GET, 0, GET, 5, ADD, SIMD, V_LOAD, ...MEM0, GET, 11, SIMD, EQ8,
+    GET, 0, GET, 5, ADD, GET, 3, ADD, CONST, 1, SUB, SIMD, V_LOAD, ...MEM0, GET, 12, SIMD, EQ8,
+    SIMD, V_AND, SIMD, BITMASK, SET, 7,
+    BLOCK, VOID, // $next
+    LOOP, VOID, // $cand
+    GET, 7, EQZ, BR_IF, 1, // no candidate left: next 16 positions
+    GET, 5, GET, 7, CTZ, ADD, SET, 10, // pos = i + ctz(mask)
+    GET, 7, GET, 7, CONST, 1, SUB, AND, SET, 7, // mask &= mask - 1
+    CONST, 1, SET, 9, // k = 1
+    BLOCK, VOID, // $mismatch
+    LOOP, VOID, // $cmp
+    GET, 9, GET, 3, CONST, 1, SUB, GE_S, IF, VOID, GET, 10, RETURN, END, // k >= len-1: found
+    GET, 0, GET, 10, ADD, GET, 9, ADD, LOAD8U, ...MEM0, // hay[pos + k]
+    GET, 2, GET, 9, ADD, LOAD8U, ...MEM0, // ndl[k]
+    NE, BR_IF, 1,
+    GET, 9, CONST, 1, ADD, SET, 9,
+    BR, 0,
+    END, // $cmp
+    END, // $mismatch
+    BR, 0,
+    END, // $cand
+    END, // $next
+    GET, 5, CONST, 16, ADD, SET, 5, // i += 16
+    BR, 0,
+    END, // $outer
+    END, // $done
+    // not found up to i: return -(i + 1) so the caller finishes the tail
+    CONST, 0x7f, GET, 5, SUB,
+    END,
+  ];
+}
+
+// deno-fmt-ignore
+function moduleBytes(): Uint8Array {
+  const body = findBody();
+  return new Uint8Array([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
+    ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32]), // type: (i32 x5) -> i32
+    ...section(3, [1, 0]), // one function of that type
+    ...section(5, [1, 0x00, 1]), // memory: 1 page, growable
+    ...section(7, [2, ...name("find"), 0x00, 0, ...name("mem"), 0x02, 0]), // exports
+    ...section(10, [1, ...uleb(body.length), ...body]), // code
+  ]);
+}
+
+type FindFn = (hay: number, hayLen: number, ndl: number, len: number, from: number) => number;
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * Byte search over a haystack kept in WebAssembly memory. One instance per
+ * thread; {@linkcode SimdSearcher.create} returns `undefined` where
+ * WebAssembly SIMD is not available (the caller then uses `indexOfBytes`).
+ */
+export class SimdSearcher {
+  readonly #mem: WebAssembly.Memory;
+  readonly #find: FindFn;
+  #view: Uint8Array;
+
+  private constructor(instance: WebAssembly.Instance) {
+    this.#mem = instance.exports.mem as WebAssembly.Memory;
+    this.#find = instance.exports.find as FindFn;
+    this.#view = new Uint8Array(this.#mem.buffer);
+  }
+
+  /** A searcher, or `undefined` without WebAssembly SIMD. */
+  static create(): SimdSearcher | undefined {
+    if (compiled === undefined) {
+      try {
+        compiled = new WebAssembly.Module(moduleBytes() as BufferSource);
+      } catch {
+        compiled = null;
+      }
+    }
+    return compiled ? new SimdSearcher(new WebAssembly.Instance(compiled)) : undefined;
+  }
+
+  #bytes(): Uint8Array {
+    if (this.#view.buffer !== this.#mem.buffer) this.#view = new Uint8Array(this.#mem.buffer);
+    return this.#view;
+  }
+
+  /**
+   * A view of at least `size` bytes inside the module's memory, for reading
+   * the file into. Growing keeps earlier bytes; views from before a growth
+   * are stale (take a new one).
+   */
+  buffer(size: number): Uint8Array {
+    const need = NEEDLE_MAX + size;
+    const have = this.#mem.buffer.byteLength;
+    if (need > have) this.#mem.grow(Math.ceil((need - have) / 65536));
+    return new Uint8Array(this.#mem.buffer, NEEDLE_MAX, size);
+  }
+
+  /**
+   * A `ByteFinder`: finds `needle` in `haystack` from `from`. Uses SIMD when
+   * `haystack` lies in this searcher's memory, `indexOfBytes` otherwise.
+   */
+  readonly find = (haystack: Uint8Array, needle: Uint8Array, from: number): number => {
+    const len = needle.length;
+    if (haystack.buffer !== this.#mem.buffer || len < 2 || len > NEEDLE_MAX) {
+      return indexOfBytes(haystack, needle, from);
+    }
+    this.#bytes().set(needle, 0);
+    const r = this.#find(haystack.byteOffset, haystack.length, 0, len, from);
+    if (r >= 0) return r;
+    return indexOfBytes(haystack, needle, -1 - r);
+  };
+}

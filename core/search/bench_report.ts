@@ -64,10 +64,12 @@ export function textTables(result: SearchBenchResult): string {
 
 function mdTable(result: SearchBenchResult, mode: "reread" | "index"): string {
   const sizes = result.files.map((f) => f.lines);
+  const big = sizes.at(-1)!.toLocaleString("en");
+  const prep = mode === "index" ? ` prepare @ ${big} |` : "";
   const head = `| method | ${
     sizes.map((s) => `p50 @ ${s.toLocaleString("en")}`).join(" | ")
-  } | p99 @ ${sizes.at(-1)!.toLocaleString("en")} |`;
-  const rule = `|---|${sizes.map(() => "---:").join("|")}|---:|`;
+  } | p99 @ ${big} |${prep}`;
+  const rule = `|---|${sizes.map(() => "---:").join("|")}|---:|${mode === "index" ? "---:|" : ""}`;
   const rows = rankedMethods(result, mode).map((m) => {
     const name = SERVER_METHODS[mode] === m ? `**${m}** (server)` : m;
     const cols = sizes.map((s) => {
@@ -217,6 +219,15 @@ export function svgChart(result: SearchBenchResult): string {
         H - 8
       }" text-anchor="middle" font-size="12">lines in file</text>`,
     );
+    if (mode === "reread" && yMin <= 3 && 3 <= yMax) {
+      const y = py(3);
+      parts.push(
+        `<line x1="${M.l}" y1="${y}" x2="${
+          W - M.r
+        }" y2="${y}" stroke="#d62728" stroke-dasharray="5,4"/>`,
+        `<text x="${M.l + 4}" y="${y - 4}" font-size="11" fill="#d62728">target 3 ms</text>`,
+      );
+    }
     for (const m of methods) {
       const pts = sizes
         .map((s) =>

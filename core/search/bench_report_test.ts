@@ -45,7 +45,9 @@ Deno.test("the report names the server's methods and links the chart; the chart 
   assert.match(md, /\*\*The server uses `byte-table`\*\*/);
   assert.match(md, /32 connections: 1 queries\/s/);
   assert.match(md, /\(3 wrong\)/);
+  assert.match(md, /\| prepare @ 10,000 \|/);
   const svg = svgChart(result);
+  assert.match(svg, /target 3 ms/);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
   for (const m of [SERVER_METHODS.reread, "grep -Fxq", "byte-table", "broken"]) {
     assert.ok(svg.includes(m), m);

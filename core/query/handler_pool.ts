@@ -165,7 +165,9 @@ export class HandlerPool implements AsyncDisposable {
       const error = `The handler worker crashed: ${e.message}`;
       this.#log.error("handler worker crashed; replacing it", { error: e.message });
       settle?.(new Error(error));
-      this.#replace(slot, new Set(slot.inFlight.values()), error);
+      // Which query caused it is unknown: queries run again alone, and one
+      // that was already alone when its worker crashed gets the error.
+      this.#replace(slot, new Set([...slot.inFlight.values()].filter((p) => p.retried)), error);
     };
     this.#send(slot, { type: "init", url: this.#url });
     for (const [name, d] of Object.entries(this.#data)) {

@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { HandlerPool } from "./handler_pool.ts";
+
+const HANDLER = `
+export default async function handler(query, data) {
+  if (query === "never") return new Promise(() => {});
+  if (query === "crash") { setTimeout(() => { throw new Error("late crash"); }, 0); return "soon"; }
+  if (query === "slow") { await new Promise((r) => setTimeout(r, 20)); return "slow done"; }
+  if (query === "big") return 10n;
+  return String(data.table?.[query] ?? "NOT FOUND");
+}
+`;
+
+async function withPool(
+  fn: (pool: HandlerPool) => Promise<void>,
+  timeoutMs = 300,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "h.js"), HANDLER);
+    await using pool = new HandlerPool(join(dir, "h.js"), { timeoutMs });
+    await pool.start({ table: { a: 1 } });
+    await fn(pool);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("HandlerPool.run() answers from the data and sees setData() updates", async () => {
+  await withPool(async (pool) => {
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
+    pool.setData("table", { a: 2 });
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "2" });
+    assert.deepEqual(await pool.run("j", '"a"'), { ok: true, text: '"2"' });
+    assert.deepEqual(await pool.run("t", "slow"), { ok: true, text: "slow done" });
+  });
+});
+
+Deno.test("HandlerPool.run() turns a promise that never settles into a time-limit error", async () => {
+  await withPool(async (pool) => {
+    const [stuck, fine] = await Promise.all([pool.run("t", "never"), pool.run("t", "a")]);
+    assert.deepEqual(fine, { ok: true, text: "1" });
+    assert.equal(stuck.ok, false);
+    assert.match(!stuck.ok ? stuck.error : "", /within the 300 ms time limit/);
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
+  });
+});
+
+Deno.test("HandlerPool replaces a worker that crashes and keeps answering", async () => {
+  await withPool(async (pool) => {
+    assert.deepEqual(await pool.run("t", "crash"), { ok: true, text: "soon" });
+    let answer;
+    for (let i = 0; i < 10_000 && pool.replaced === 0; i++) {
+      answer = await pool.run("t", "a");
+      assert.deepEqual(answer, { ok: true, text: "1" });
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    assert.equal(pool.replaced, 1, "the crashed worker was replaced");
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
+  });
+});
+
+Deno.test("HandlerPool.run() reports a reply that cannot be sent as JSON", async () => {
+  await withPool(async (pool) => {
+    const r = await pool.run("j", '"big"');
+    assert.equal(r.ok, false);
+    assert.match(!r.ok ? r.error : "", /cannot be sent as JSON/);
+  });
+});
+
+Deno.test("HandlerPool.start() rejects a module without a default export function", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "h.js"), "export const handler = () => 1;\n");
+    const pool = new HandlerPool(join(dir, "h.js"));
+    await assert.rejects(() => pool.start(), /has no default export function/);
+    await pool.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

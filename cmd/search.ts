@@ -142,11 +142,16 @@ Example:
       if (s.tls) {
         const p = certPaths(s.certs);
         const clientCerts = s.clientCerts ?? (s.requireClientCert ? p.allowList : undefined);
-        tls = await loadServerTls({
-          cert: p.serverCert,
-          key: p.serverKey,
-          ...(clientCerts ? { clientCerts } : {}),
-        });
+        try {
+          tls = await loadServerTls({
+            cert: p.serverCert,
+            key: p.serverKey,
+            ...(clientCerts ? { clientCerts } : {}),
+          });
+        } catch (err) {
+          // Missing or unusable certificates are a configuration problem (exit 2).
+          throw new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
+        }
         if (clientCerts) authorize = revocationCheck(p.revoked);
       } else if (s.requireClientCert) {
         throw new ConfigError("--require-client-cert needs TLS: add --tls (or ssl_enabled=True)");
@@ -221,12 +226,26 @@ function queryCommand() {
     }));
 }
 
+/**
+ * Usage errors in a subcommand throw (exit code 2 from `main.ts`) instead of
+ * commander's default `process.exit(1)`, which subcommands do not inherit.
+ */
+function usageErrorsExit2<C extends Command>(cmd: C): C {
+  cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
+  for (const sub of cmd.commands) usageErrorsExit2(sub as Command);
+  return cmd;
+}
+
 /** `sockkit search` and its subcommands. */
 export function searchCommand(): Command {
-  return new Command("search")
-    .description("Exact full-line string search server over a text file, its client and benchmarks")
-    .addCommand(serveCommand())
-    .addCommand(queryCommand())
-    .addCommand(searchBenchCommand())
-    .addCommand(searchLoadCommand());
+  return usageErrorsExit2(
+    new Command("search")
+      .description(
+        "Exact full-line string search server over a text file, its client and benchmarks",
+      )
+      .addCommand(serveCommand())
+      .addCommand(queryCommand())
+      .addCommand(searchBenchCommand())
+      .addCommand(searchLoadCommand()),
+  );
 }

@@ -355,7 +355,7 @@ Deno.test("sockkit search serve reads a config file with unrelated entries; sear
   assert.match(refused.stderr, /Cannot connect/);
 });
 
-Deno.test("sockkit search serve exits 2 with a clear message when the file is missing", async () => {
+Deno.test("sockkit search exits 2 with a clear message for a missing file, missing certificates or bad usage", async () => {
   const r = await runCli(["search", "serve", "--file", "/nonexistent/words.txt", "--port", "0"]);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /Cannot read search file "\/nonexistent\/words.txt": file not found/);
@@ -369,6 +369,19 @@ Deno.test("sockkit search serve exits 2 with a clear message when the file is mi
     "99999",
   ]);
   assert.equal(bad.code, 2);
+  const noCerts = await runCli([
+    "search",
+    "serve",
+    "--file",
+    "x",
+    "--tls",
+    "--certs",
+    "/nonexistent",
+  ]);
+  assert.equal(noCerts.code, 2);
+  assert.match(noCerts.stderr, /sockkit certs init/);
+  const usage = await runCli(["search", "query"]);
+  assert.equal(usage.code, 2);
 });
 
 /** Runs `sockkit ARGS` until it says it listens, calls `fn(port)`, then stops it with SIGINT (exit 0). */

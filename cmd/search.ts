@@ -136,7 +136,12 @@ Example:
           "No file to search: give --file PATH, SOCKKIT_SEARCH_FILE or linuxpath= in --config",
         );
       }
-      const idleMs = parse.integer(1, 60_000)(opts.idleMs);
+      let idleMs: number;
+      try {
+        idleMs = parse.integer(1, 60_000)(opts.idleMs);
+      } catch (err) {
+        throw new ConfigError(`Invalid value for flag --idle-ms: ${(err as Error).message}`);
+      }
       let tls: TlsMaterial | undefined;
       let authorize;
       if (s.tls) {

@@ -15,8 +15,6 @@ export interface UdpServeOptions {
   port: number;
   /** How long `close()` waits for requests in progress, ms. Default 5000. */
   graceMs?: number;
-  /** Socket receive and send buffer size, bytes (bursts queue here instead of dropping). Default 4 MiB. */
-  bufferBytes?: number;
   /** Logger. Default: silent. */
   logger?: Logger;
 }
@@ -61,13 +59,6 @@ export class UdpServer implements AsyncDisposable {
         resolve();
       });
     });
-    const bufferBytes = options.bufferBytes ?? 4 * 1024 * 1024;
-    try {
-      socket.setRecvBufferSize(bufferBytes);
-      socket.setSendBufferSize(bufferBytes);
-    } catch (err) {
-      log.debug("cannot set UDP buffer sizes", { error: String(err) });
-    }
     socket.on("error", (err: Error) => log.warn("UDP socket error", { error: err.message }));
     socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
       if (server.#closing) return;

@@ -67,7 +67,7 @@ async function fileExists(path: string): Promise<boolean> {
 export function clientcliCommand(): Command {
   return new Command("clientcli")
     .description(
-      "Terminal client for servercli: sends each line you type (or pipe in), prints the\n" +
+      "Terminal client for servercli: sends each line you type (or pipe in), prints the " +
         "server's dates and replies labelled as they arrive.",
     )
     .option("--host <host>", "server host (default localhost)")

@@ -100,7 +100,7 @@ const SPECS = {
 export function servercliCommand(): Command {
   const cmd = new Command("servercli")
     .description(
-      "TLS line server: answers every line reversed by grapheme cluster (trailing whitespace\n" +
+      "TLS line server: answers every line reversed by grapheme cluster (trailing whitespace " +
         "removed) and sends the date to every connected client each period.",
     )
     .option("--port <port>", "port to listen on (default 3443)")

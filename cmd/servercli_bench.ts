@@ -61,8 +61,8 @@ const fmt = (n: number, digits = 0) =>
 export function servercliBenchCommand(): Command {
   return new Command("bench")
     .description(
-      "Hold N concurrent TLS clients (server started with --max-clients N), time one date\n" +
-        "broadcast to all of them, report the server's memory per connection and the\n" +
+      "Hold N concurrent TLS clients (server started with --max-clients N), time one date " +
+        "broadcast to all of them, report the server's memory per connection and the " +
         `reverse-echo lines/s. Target: ${
           fmt(TARGET_CLIENTS)
         } clients, date to all within ${TARGET_BROADCAST_MS} ms.`,

@@ -1,0 +1,205 @@
+/**
+ * `sockkit broker`: the persistent two-way message broker. `serve` and
+ * `connect` run connectors; `send`, `listen`, `request` talk to a running
+ * connector through its local socket; `bench` measures it against nats-server.
+ */
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { join } from "node:path";
+import { parse } from "../core/config/mod.ts";
+import { BrokerClient, type Message, SOCKET_NAME } from "../core/broker/mod.ts";
+import { runBrokerBench } from "../core/broker/bench.ts";
+import { shutdownSignal } from "../core/lifecycle/mod.ts";
+import { action, intArg } from "./_cli.ts";
+import { connectCommand, serveCommand, stateDir } from "./broker_run.ts";
+
+function durationOpt(v: string): number {
+  try {
+    return parse.duration(v);
+  } catch (err) {
+    throw new InvalidArgumentError((err as Error).message);
+  }
+}
+
+function jsonOpt(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch (err) {
+    throw new InvalidArgumentError(`expected JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Connects to the connector whose state dir is `--dir`. */
+function client(dir: string | undefined): Promise<BrokerClient> {
+  return BrokerClient.connect(join(stateDir(dir), SOCKET_NAME));
+}
+
+function dataOf(o: { data?: unknown; text?: string }): unknown {
+  if (o.data !== undefined && o.text !== undefined) {
+    throw new InvalidArgumentError("use either --data or --text, not both");
+  }
+  return o.text ?? o.data;
+}
+
+async function readBinary(path: string | undefined): Promise<Uint8Array | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await Deno.readFile(path);
+  } catch (err) {
+    throw new Error(`Cannot read binary part "${path}": ${(err as Error).message}`);
+  }
+}
+
+function printable(m: Message): Record<string, unknown> {
+  const out: Record<string, unknown> = { type: m.type, src: m.src, dst: m.dst, id: m.id };
+  if (m.replyTo !== undefined) out.replyTo = m.replyTo;
+  if (m.data !== undefined) out.data = m.data;
+  if (m.binary.length > 0) out.binaryBytes = m.binary.length;
+  return out;
+}
+
+function sendCommand() {
+  return new Command("send")
+    .description("send a message (or a file/directory) through the running connector")
+    .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
+    .option("--to <peer>", "destination connector (a client's default: its server)", "")
+    .requiredOption("--type <type>", "message type")
+    .option("--data <json>", "JSON data", jsonOpt)
+    .option("--text <text>", "text data")
+    .option("--binary-file <path>", "send this file's bytes as the binary part")
+    .option("--file <path>", "send a file or directory (chunked, checksummed) instead of a message")
+    .option("--ack", "wait until the peer connector has durably queued it")
+    .action(action(async (o) => {
+      await using c = await client(o.dir);
+      if (o.file !== undefined) {
+        const r = await c.sendFile(o.to, o.type, o.file);
+        console.log(
+          `sent ${
+            r.dir ? "directory" : "file"
+          } "${o.file}": ${r.files} file(s), ${r.bytes} bytes, stored at ${r.path}`,
+        );
+        return 0;
+      }
+      const binary = await readBinary(o.binaryFile);
+      const id = await c.send(o.to, o.type, dataOf(o), {
+        ...(binary ? { binary } : {}),
+        ...(o.ack ? { ack: true } : {}),
+      });
+      await c.sync();
+      console.log(o.ack ? `acknowledged ${id}` : `sent ${id}`);
+      return 0;
+    }));
+}
+
+function listenCommand() {
+  return new Command("listen")
+    .description("print messages of a type as JSON lines (queued ones first)")
+    .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
+    .requiredOption("--type <type>", "message type to listen to")
+    .option("--count <n>", "exit after this many messages", intArg(1))
+    .option("--echo", "answer each request with its own data and binary part")
+    .option("--save-binary <dir>", "write each binary part to DIR/ID.bin")
+    .action(action(async (o) => {
+      await using c = await client(o.dir);
+      using stop = shutdownSignal();
+      let n = 0;
+      let finish: () => void = () => {};
+      const done = new Promise<void>((r) => finish = r);
+      stop.addEventListener("abort", () => finish(), { once: true });
+      await c.listen(o.type, (m) => {
+        const line = printable(m);
+        if (o.saveBinary && m.binary.length > 0) {
+          const path = join(o.saveBinary, `${m.id}.bin`);
+          Deno.writeFileSync(path, m.binary);
+          line.binaryFile = path;
+        }
+        console.log(JSON.stringify(line));
+        if (o.echo && m.timeout !== undefined) {
+          c.send(m.src, m.type, m.data, { replyTo: m.id, binary: m.binary }).catch(() => {});
+        }
+        if (o.count !== undefined && ++n >= o.count) finish();
+      });
+      console.error(`listening for "${o.type}"`);
+      await done;
+      await c.sync().catch(() => {});
+      return 0;
+    }));
+}
+
+function requestCommand() {
+  return new Command("request")
+    .description("send a request and print the response as a JSON line")
+    .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
+    .option("--to <peer>", "destination connector (a client's default: its server)", "")
+    .requiredOption("--type <type>", "message type")
+    .option("--data <json>", "JSON data", jsonOpt)
+    .option("--text <text>", "text data")
+    .option("--binary-file <path>", "send this file's bytes as the binary part")
+    .option("--timeout <duration>", "how long to wait for the response", durationOpt, 10_000)
+    .action(action(async (o) => {
+      await using c = await client(o.dir);
+      const binary = await readBinary(o.binaryFile);
+      const m = await c.request(o.to, o.type, dataOf(o), {
+        timeoutMs: o.timeout,
+        ...(binary ? { binary } : {}),
+      });
+      console.log(JSON.stringify(printable(m)));
+      return 0;
+    }));
+}
+
+function benchCommand() {
+  return new Command("bench")
+    .description(
+      "messages/s one way and acknowledged, round-trip p50/p99, next to nats-server (127.0.0.1:4222)",
+    )
+    .option("--messages <n>", "messages per throughput run", intArg(1), 200_000)
+    .option("--size <bytes>", "data bytes per message", intArg(0, 1 << 20), 100)
+    .option("--ack", "also measure acknowledged sends (on unless --no-ack)", true)
+    .option("--no-ack", "skip the acknowledged run")
+    .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
+    .option("--json", "print one JSON line")
+    .action(action(async (o) => {
+      console.error(`broker bench: ${o.messages} messages of ${o.size} bytes`);
+      const { rows, nats } = await runBrokerBench({
+        messages: o.messages,
+        size: o.size,
+        ack: o.ack,
+        natsUrl: o.nats,
+      });
+      if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
+      if (o.json) {
+        console.log(JSON.stringify({ service: "broker", rows }));
+        return 0;
+      }
+      const head = ["figure", "broker", "nats-server", "ratio", "target"];
+      const body = rows.map((r) => [
+        r.figure,
+        `${r.value} ${r.unit}`,
+        r.anchorValue === null ? "-" : `${r.anchorValue} ${r.unit}`,
+        r.anchorValue ? (r.value / r.anchorValue).toFixed(2) : "-",
+        r.target,
+      ]);
+      const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+      for (const line of [head, ...body]) {
+        console.log(line.map((c, i) => c.padEnd(w[i]!)).join("  "));
+      }
+      return 0;
+    }));
+}
+
+/** Builds `sockkit broker`. */
+export function brokerCommand(): Command {
+  const cmd = new Command("broker")
+    .description("persistent, secure two-way message broker between connectors (port 10673)");
+  for (
+    const c of [
+      serveCommand(),
+      connectCommand(),
+      sendCommand(),
+      listenCommand(),
+      requestCommand(),
+      benchCommand(),
+    ]
+  ) cmd.addCommand(c as unknown as Command);
+  return cmd;
+}

@@ -1,0 +1,194 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createHash } from "node:crypto";
+import { makePki } from "./harness/mod.ts";
+import type { Message } from "../core/broker/mod.ts";
+import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+
+async function tempDir(): Promise<string & AsyncDisposable> {
+  const d = await Deno.makeTempDir({ prefix: "sockkit-broker-test-" });
+  return Object.assign(d, {
+    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
+  }) as unknown as string & AsyncDisposable;
+}
+
+function collect(into: Message[]): (m: Message) => void {
+  return (m) => void into.push(m);
+}
+
+async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+Deno.test("broker: messages flow both ways over mTLS with type, source, destination, binary, acks, requests and timeouts", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const sdir = join(String(tmp), "server");
+  const cdir = join(String(tmp), "alice");
+  await using server = await startServer(pki.dir, sdir, port);
+  await using client = startClient(pki.dir, cdir, "alice", port);
+  await connected(client);
+  await using sApp = await app(sdir);
+  await using cApp = await app(cdir);
+
+  // the local socket is private to its user
+  assert.equal(Deno.statSync(join(sdir, "broker.sock")).mode! & 0o777, 0o600);
+  assert.equal(Deno.statSync(join(cdir, "broker.sock")).mode! & 0o777, 0o600);
+
+  const atServer: Message[] = [];
+  const atClient: Message[] = [];
+  await sApp.listen("greet", collect(atServer));
+  await cApp.listen("greet", collect(atClient));
+  await cApp.send("server", "greet", { hello: "from alice" });
+  await sApp.send("alice", "greet", "hello from the server");
+  await until(() => atServer.length === 1 && atClient.length === 1, "greetings");
+  assert.equal(atServer[0]!.type, "greet");
+  assert.equal(atServer[0]!.src, "alice");
+  assert.equal(atServer[0]!.dst, "server");
+  assert.deepEqual(atServer[0]!.data, { hello: "from alice" });
+  assert.equal(atClient[0]!.src, "server");
+  assert.equal(atClient[0]!.dst, "alice");
+  assert.equal(atClient[0]!.data, "hello from the server");
+
+  // a 10 MB binary part arrives byte-identical
+  const big = new Uint8Array(10 * 1024 * 1024);
+  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+  const blobs: Message[] = [];
+  await sApp.listen("blob", collect(blobs));
+  await cApp.send("server", "blob", { name: "big" }, { binary: big, ack: true });
+  await until(() => blobs.length === 1, "the 10 MB message");
+  assert.equal(blobs[0]!.binary.length, big.length);
+  assert.ok(Buffer.from(blobs[0]!.binary).equals(Buffer.from(big)), "binary part differs");
+
+  // acknowledged sends resolve (both directions)
+  await cApp.send("server", "greet", "acked", { ack: true });
+  await sApp.send("alice", "greet", "acked back", { ack: true });
+
+  // request/response across the link, answered by an app on the other side
+  await cApp.listen("echo", (m) => {
+    cApp.send(m.src, "echo", { echoed: m.data }, { replyTo: m.id, binary: m.binary });
+  });
+  const resp = await sApp.request("alice", "echo", { n: 42 }, {
+    binary: new Uint8Array([1, 2, 3]),
+    timeoutMs: 10_000,
+  });
+  assert.deepEqual(resp.data, { echoed: { n: 42 } });
+  assert.deepEqual([...resp.binary], [1, 2, 3]);
+  assert.equal(resp.src, "alice");
+
+  // a request nobody answers times out with a clear error
+  await assert.rejects(
+    sApp.request("alice", "nobody-answers", "hello?", { timeoutMs: 300 }),
+    /Request ".*" to peer "alice" \(type "nobody-answers"\) timed out after 300 ms: no response/,
+  );
+
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});
+
+/** Sends `n` numbered messages of type `seq` to alice through an app on `dir`, then syncs. */
+async function sendNumbered(dir: string, n: number): Promise<void> {
+  await using a = await app(dir);
+  for (let i = 0; i < n; i++) await a.send("alice", "seq", { i });
+  await a.sync();
+}
+
+/** Listens for `seq` on alice and waits for `n` messages, then a little more for duplicates. */
+async function receiveNumbered(dir: string, n: number): Promise<number[]> {
+  await using a = await app(dir);
+  const got: number[] = [];
+  await a.listen("seq", (m) => void got.push((m.data as { i: number }).i));
+  await until(() => got.length >= n, `${n} messages (got ${got.length})`, 60_000);
+  // a request round trip through the same connector flushes anything still in flight
+  await a.sync();
+  return got;
+}
+
+Deno.test("broker: a stopped client connector gets all 10,000 messages in order, once, after it restarts", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const sdir = join(String(tmp), "server");
+  const cdir = join(String(tmp), "alice");
+  await using server = await startServer(pki.dir, sdir, port);
+  {
+    await using client = startClient(pki.dir, cdir, "alice", port);
+    await connected(client);
+    assert.equal(await stop(client), 0);
+  }
+  await sendNumbered(sdir, 10_000);
+  await using client = startClient(pki.dir, cdir, "alice", port);
+  await connected(client);
+  const got = await receiveNumbered(cdir, 10_000);
+  assert.deepEqual(got, Array.from({ length: 10_000 }, (_, i) => i));
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});
+
+Deno.test("broker: a server connector killed with SIGKILL replays its journal after restart", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const sdir = join(String(tmp), "server");
+  const cdir = join(String(tmp), "alice");
+  {
+    await using server = await startServer(pki.dir, sdir, port);
+    await sendNumbered(sdir, 10_000);
+    server.kill("SIGKILL");
+    await server.status;
+  }
+  await using server = await startServer(pki.dir, sdir, port);
+  await using client = startClient(pki.dir, cdir, "alice", port);
+  await connected(client);
+  const got = await receiveNumbered(cdir, 10_000);
+  assert.deepEqual(got, Array.from({ length: 10_000 }, (_, i) => i));
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});
+
+Deno.test("broker: a full journal refuses new sends with a clear error", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const sdir = join(String(tmp), "server");
+  await using server = await startServer(pki.dir, sdir, freePort(), ["--persist-max", "4KiB"]);
+  await using a = await app(sdir);
+  for (let i = 0; i < 100; i++) await a.send("alice", "seq", "x".repeat(100)).catch(() => {});
+  await assert.rejects(
+    a.sync(),
+    /Journal for peer "alice" is full: 4096 byte limit \(--persist-max\) reached/,
+  );
+  await assert.rejects(
+    a.send("alice", "seq", "x".repeat(100), { ack: true }),
+    /Journal for peer "alice" is full/,
+  );
+  assert.equal(await stop(server), 0);
+});
+
+Deno.test("broker: a truncated journal tail is reported and the records before it are delivered", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const sdir = join(String(tmp), "server");
+  const cdir = join(String(tmp), "alice");
+  {
+    await using server = await startServer(pki.dir, sdir, port);
+    await sendNumbered(sdir, 5);
+    assert.equal(await stop(server), 0);
+  }
+  const journal = join(sdir, "journal", "alice.journal");
+  const bytes = Deno.readFileSync(journal);
+  Deno.writeFileSync(journal, bytes.subarray(0, bytes.length - 7)); // cut into the last record
+  await using server = await startServer(pki.dir, sdir, port);
+  await server.waitForLine(/corrupt journal tail skipped.*kept=4.*truncated record/);
+  await using client = startClient(pki.dir, cdir, "alice", port);
+  await connected(client);
+  const got = await receiveNumbered(cdir, 4);
+  assert.deepEqual(got, [0, 1, 2, 3]);
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});

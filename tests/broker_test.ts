@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { makePki } from "./harness/mod.ts";
+import { revoke } from "../core/pki/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
 
@@ -189,6 +190,117 @@ Deno.test("broker: a truncated journal tail is reported and the records before i
   await connected(client);
   const got = await receiveNumbered(cdir, 4);
   assert.deepEqual(got, [0, 1, 2, 3]);
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});
+
+Deno.test("broker: the server refuses a name the certificate does not carry, an unknown certificate and a revoked one", async (t) => {
+  await using pki = await makePki({ clients: ["alice", "carol"] });
+  await using other = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  await revoke(pki.dir, "carol");
+  await using server = await startServer(pki.dir, join(String(tmp), "server"), port);
+
+  await t.step("a valid certificate for alice claiming bob", async () => {
+    const alice = pki.client("alice");
+    await using bob = startClient(pki.dir, join(String(tmp), "bob"), "bob", port, [
+      "--cert",
+      alice.cert,
+      "--key",
+      alice.key,
+    ]);
+    await server.waitForLine(
+      /refused client.*certificate names \\"alice\\" but the connector claims the name \\"bob\\"/,
+    );
+    const status = await bob.status;
+    assert.equal(status.code, 1);
+    assert.match(bob.stderrText(), /sockkit: Refused by the server: certificate names "alice"/);
+  });
+
+  await t.step("a certificate from another CA", async () => {
+    const stranger = other.client("alice");
+    await using c = startClient(pki.dir, join(String(tmp), "stranger"), "alice", port, [
+      "--cert",
+      stranger.cert,
+      "--key",
+      stranger.key,
+    ]);
+    await server.waitForLine(/refused client.*(not allowed|handshake failed)/);
+    await c.waitForLine(/cannot reach server|peer disconnected/);
+    assert.ok(!c.stderrText().includes("connected to server"));
+  });
+
+  await t.step("a revoked certificate", async () => {
+    await using c = startClient(pki.dir, join(String(tmp), "carol"), "carol", port);
+    await server.waitForLine(/refused client.*CN=carol.*revoked/);
+    await c.waitForLine(/cannot reach server|peer disconnected/);
+    assert.ok(!c.stderrText().includes("connected to server"));
+  });
+  assert.equal(await stop(server), 0);
+});
+
+async function sha256File(path: string): Promise<string> {
+  const h = createHash("sha256");
+  using f = await Deno.open(path);
+  for await (const chunk of f.readable) h.update(chunk);
+  return h.digest("hex");
+}
+
+Deno.test("broker: a 200 MB file and a directory arrive intact where the receiver mapped their type; unmapped types are refused", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const files = join(String(tmp), "received");
+  const sdir = join(String(tmp), "server");
+  const cdir = join(String(tmp), "alice");
+  await using server = await startServer(pki.dir, sdir, port, ["--file-dir", `files=${files}`]);
+  await using client = startClient(pki.dir, cdir, "alice", port);
+  await connected(client);
+  await using a = await app(cdir);
+
+  // 200 MB, each MiB different
+  const big = join(String(tmp), "big.bin");
+  {
+    using f = await Deno.open(big, { write: true, create: true });
+    const block = new Uint8Array(1024 * 1024);
+    for (let i = 0; i < block.length; i += 65536) {
+      crypto.getRandomValues(block.subarray(i, i + 65536));
+    }
+    for (let i = 0; i < 200; i++) {
+      new DataView(block.buffer).setUint32(0, i);
+      let w = 0;
+      while (w < block.length) w += await f.write(block.subarray(w));
+    }
+  }
+  const r = await a.sendFile("server", "files", big);
+  assert.equal(r.path, join(files, "big.bin"));
+  assert.equal(r.bytes, 200 * 1024 * 1024);
+  assert.equal(await sha256File(r.path), await sha256File(big));
+  await Deno.remove(big);
+  await Deno.remove(r.path);
+
+  // a directory with nested files (and an empty one)
+  const tree = join(String(tmp), "tree");
+  await Deno.mkdir(join(tree, "sub", "deeper"), { recursive: true });
+  await Deno.writeTextFile(join(tree, "a.txt"), "alpha\n");
+  await Deno.writeFile(join(tree, "sub", "b.bin"), crypto.getRandomValues(new Uint8Array(50_000)));
+  await Deno.writeTextFile(join(tree, "sub", "deeper", "c.txt"), "gamma ".repeat(400_000));
+  await Deno.writeFile(join(tree, "empty"), new Uint8Array(0));
+  const d = await a.sendFile("server", "files", tree);
+  assert.equal(d.path, join(files, "tree"));
+  assert.equal(d.files, 4);
+  assert.equal(d.dir, true);
+  for (const rel of ["a.txt", "sub/b.bin", "sub/deeper/c.txt", "empty"]) {
+    assert.equal(await sha256File(join(d.path, rel)), await sha256File(join(tree, rel)), rel);
+  }
+  // nothing half-written is left behind
+  assert.deepEqual([...Deno.readDirSync(files)].map((e) => e.name), ["tree"]);
+
+  await assert.rejects(
+    a.sendFile("server", "photos", join(tree, "a.txt")),
+    /No directory is mapped for file type "photos" on this connector \(start it with --file-dir photos=PATH\)/,
+  );
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);
 });

@@ -553,6 +553,13 @@ export class Connector implements BrokerApi, AsyncDisposable {
           await state.link.closed;
           signal.removeEventListener("abort", onAbort);
           if (state.peer) delay = min;
+          else if (!signal.aborted) {
+            this.#log.warn("cannot reach server", {
+              error:
+                "the server closed the connection before accepting this connector (is its certificate unknown, revoked or blocked?)",
+              retryMs: delay,
+            });
+          }
         } catch (err) {
           if (signal.aborted) break;
           this.#log.warn("cannot reach server", { error: (err as Error).message, retryMs: delay });

@@ -11,13 +11,13 @@ export interface Message {
   /** Message id. */
   id: string;
   /** The request this answers, if any. */
-  replyTo?: string;
+  replyTo?: string | undefined;
   /** Decoded data: a string (text), a JSON value, or `undefined`. */
   data: unknown;
   /** Binary part (empty when none). */
   binary: Uint8Array;
   /** Set on requests: how long the sender waits for a reply, ms. */
-  timeout?: number;
+  timeout?: number | undefined;
   /** The raw header. */
   header: MsgHeader;
 }
@@ -29,7 +29,7 @@ export interface SendOptions {
   /** Resolve only once the peer connector has durably queued the message. Default `false`. */
   ack?: boolean;
   /** Mark this message as the answer to request `replyTo`. */
-  replyTo?: string;
+  replyTo?: string | undefined;
   /** Use this id instead of a generated one. */
   id?: string;
 }

@@ -100,19 +100,45 @@ interface LinkState {
   identity: PeerIdentity | undefined;
 }
 
+/** A delivered message; `data` is decoded on first use. */
+class InMessage implements Message {
+  readonly type: string;
+  readonly src: string;
+  readonly dst: string;
+  readonly id: string;
+  readonly binary: Uint8Array;
+  readonly header: MsgHeader;
+  #raw: Uint8Array | undefined;
+  #data: unknown;
+  constructor(h: MsgHeader, data: Uint8Array, binary: Uint8Array) {
+    this.type = h.type;
+    this.src = h.src;
+    this.dst = h.dst;
+    this.id = h.id;
+    this.header = h;
+    this.binary = binary.length === 0 ? EMPTY : binary.slice();
+    this.#raw = data.length === 0 ? data : data.slice();
+  }
+  get replyTo(): string | undefined {
+    return this.header.replyTo;
+  }
+  get timeout(): number | undefined {
+    return this.header.timeout;
+  }
+  get data(): unknown {
+    if (this.#raw !== undefined) {
+      this.#data = decodeData(this.#raw, this.header.enc);
+      this.#raw = undefined;
+    }
+    return this.#data;
+  }
+  toJSON(): Record<string, unknown> {
+    return { type: this.type, src: this.src, dst: this.dst, id: this.id, data: this.data };
+  }
+}
+
 function toMessage(h: MsgHeader, data: Uint8Array, binary: Uint8Array): Message {
-  const m: Message = {
-    type: h.type,
-    src: h.src,
-    dst: h.dst,
-    id: h.id,
-    data: decodeData(data, h.enc),
-    binary: binary.length === 0 ? EMPTY : binary.slice(),
-    header: h,
-  };
-  if (h.replyTo !== undefined) m.replyTo = h.replyTo;
-  if (h.timeout !== undefined) m.timeout = h.timeout;
-  return m;
+  return new InMessage(h, data, binary);
 }
 
 /**
@@ -140,7 +166,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
   readonly #links = new Set<LinkState>();
   readonly #listeners = new Map<string, Set<Sink>>();
   readonly #pending = new Map<string, Pending>();
-  readonly #dedupe = new Dedupe();
+  readonly #dedupe = new Map<string, Dedupe>();
   readonly #queues: TypeQueues;
   readonly #files: FileReceiver;
   readonly #abort = new AbortController();
@@ -681,7 +707,9 @@ export class Connector implements BrokerApi, AsyncDisposable {
     }
     state.recv++;
     peer.stats.msgsIn++;
-    if (this.#dedupe.seen(h.src + "\n" + h.id)) return;
+    let dd = this.#dedupe.get(h.src);
+    if (!dd) this.#dedupe.set(h.src, dd = new Dedupe());
+    if (dd.seen(h.id)) return;
     if (h.file) {
       const res = this.#files.chunk(h.type, h.src, h.file, frame.binary);
       if (res) {

@@ -128,12 +128,11 @@ export function decodePayload(payload: Uint8Array): Frame {
   if (payload.length < 8) {
     throw new ProtocolError(`Malformed frame: ${payload.length} bytes is shorter than 8`);
   }
-  const v = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const hl = v.getUint32(0);
+  const hl = u32(payload, 0);
   if (8 + hl > payload.length) {
     throw new ProtocolError(`Malformed frame: header length ${hl} exceeds the frame`);
   }
-  const dl = v.getUint32(4 + hl);
+  const dl = u32(payload, 4 + hl);
   if (8 + hl + dl > payload.length) {
     throw new ProtocolError(`Malformed frame: data length ${dl} exceeds the frame`);
   }
@@ -151,6 +150,11 @@ export function decodePayload(payload: Uint8Array): Frame {
     data: payload.subarray(8 + hl, 8 + hl + dl),
     binary: payload.subarray(8 + hl + dl),
   };
+}
+
+/** Reads a big-endian u32. */
+function u32(b: Uint8Array, i: number): number {
+  return ((b[i]! << 24) >>> 0) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
 }
 
 /** Total bytes a frame takes on the wire (length prefix included). */

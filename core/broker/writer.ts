@@ -60,10 +60,9 @@ export class FrameWriter {
     const hl = enc.encodeInto(h, buf.subarray(start + 8)).written;
     const payload = 8 + hl + data.length + binary.length;
     if (payload > this.#max) throw new PayloadTooLargeError(payload, this.#max, "Frame");
-    const v = new DataView(buf.buffer, buf.byteOffset);
-    v.setUint32(start, payload);
-    v.setUint32(start + 4, hl);
-    v.setUint32(start + 8 + hl, data.length);
+    put32(buf, start, payload);
+    put32(buf, start + 4, hl);
+    put32(buf, start + 8 + hl, data.length);
     buf.set(data, start + 12 + hl);
     let end = start + 12 + hl + data.length;
     if (inline) {
@@ -87,7 +86,7 @@ export class FrameWriter {
     }
     if (payload.length >= COPY_LIMIT) {
       this.#ensure(4);
-      new DataView(this.#buf.buffer, this.#buf.byteOffset).setUint32(this.#len, payload.length);
+      put32(this.#buf, this.#len, payload.length);
       this.#len += 4;
       this.#chunks.push(this.#buf.subarray(0, this.#len));
       this.#chunks.push(payload);
@@ -95,7 +94,7 @@ export class FrameWriter {
       this.#len = 0;
     } else {
       this.#ensure(4 + payload.length);
-      new DataView(this.#buf.buffer, this.#buf.byteOffset).setUint32(this.#len, payload.length);
+      put32(this.#buf, this.#len, payload.length);
       this.#buf.set(payload, this.#len + 4);
       this.#len += 4 + payload.length;
     }
@@ -149,4 +148,11 @@ export class FrameWriter {
     if (!this.congested || this.#socket.destroyed) return Promise.resolve();
     return new Promise((r) => this.#waiters.push(r));
   }
+}
+
+function put32(b: Uint8Array, i: number, n: number): void {
+  b[i] = n >>> 24;
+  b[i + 1] = (n >>> 16) & 0xff;
+  b[i + 2] = (n >>> 8) & 0xff;
+  b[i + 3] = n & 0xff;
 }

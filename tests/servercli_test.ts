@@ -270,3 +270,39 @@ Deno.test("servercli reports bad settings in one line with exit code 2", async (
     assert.match(r.stderr, /Invalid value for flag --period: expected a duration above zero/);
   });
 });
+
+Deno.test("servercli closes a client that keeps sending lines but never reads the replies", async () => {
+  const logs: Array<{ msg: string }> = [];
+  const logger = createLogger({
+    level: "debug",
+    format: "json",
+    sink: (l) => logs.push(JSON.parse(l)),
+  });
+  await using env = await setup({ logger, maxPendingBytes: 256 * 1024, periodMs: 60_000 });
+  // Deno.connectTls reads only when asked, so this client never reads a reply.
+  const conn = await Deno.connectTls({
+    hostname: "127.0.0.1",
+    port: env.server.port,
+    caCerts: [await Deno.readTextFile(env.pki.paths.ca)],
+  });
+  const chunk = new TextEncoder().encode(`${"x".repeat(99)}\n`.repeat(1000));
+  let sent = 0;
+  try {
+    // At most 200 MB: far beyond the socket buffers and the 256 KiB limit.
+    while (sent < 200 * 1024 * 1024) {
+      await conn.write(chunk);
+      sent += chunk.length;
+    }
+  } catch {
+    // The server closed the connection: what this test expects.
+  } finally {
+    try {
+      conn.close();
+    } catch { /* already closed */ }
+  }
+  await waitUntil(() => env.server.stats.clients === 0, { what: "the server to drop the client" });
+  assert.ok(
+    logs.some((l) => l.msg === "closing client: it sends lines but does not read the replies"),
+    `after ${sent} bytes sent`,
+  );
+});

@@ -1,4 +1,3 @@
-import type { Socket } from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import {
   type Connection,
@@ -42,6 +41,12 @@ export interface ChatServerOptions {
    * reading) is skipped by the broadcast instead of buffering more. Default 65536.
    */
   maxBacklogBytes?: number;
+  /**
+   * Unread replies queued for one client, bytes; a client that keeps sending
+   * without reading beyond this is closed, so the memory one connection can
+   * hold stays bounded. Default 4 MiB.
+   */
+  maxPendingBytes?: number;
   /** How long `close()` waits for clients to take the going-away line, ms. Default 2000. */
   graceMs?: number;
   /** Clock for the broadcast date. Default `() => new Date()`. */
@@ -206,7 +211,16 @@ export class ChatServer implements AsyncDisposable {
     signal.addEventListener("abort", onAbort, { once: true });
     const socket = conn.socket;
     const framer = new LineFramer({ maxLineBytes: this.#options.maxLineBytes ?? 4096 });
-    const onData = (chunk: Uint8Array) => {
+    const maxPending = this.#options.maxPendingBytes ?? 4 * 1024 * 1024;
+    // Every line is answered as it arrives; the replies queue in the socket while
+    // the client is slow to read them. The socket is not paused to push back:
+    // under Deno 2.9 a paused node:tls socket keeps reading from the kernel into
+    // an unbounded native buffer (measured: 2 GB from one client that sent and
+    // never read). Instead a client with more than `maxPendingBytes` of unread
+    // replies is closed, which bounds the memory one connection can hold.
+    let stopped = false;
+    const onData = (chunk: Uint8Array): void => {
+      if (stopped) return;
       let out = "";
       try {
         framer.push(chunk, (line) => {
@@ -215,6 +229,7 @@ export class ChatServer implements AsyncDisposable {
           out += this.#encode({ type: "string", payload: reverseLine(text) });
         });
       } catch (err) {
+        stopped = true;
         if (!(err instanceof PayloadTooLargeError)) {
           // Never let one connection's failure escape into the event loop.
           this.#log.error("closing client: cannot answer its line", {
@@ -225,7 +240,6 @@ export class ChatServer implements AsyncDisposable {
           return;
         }
         if (out !== "") socket.write(out);
-        socket.off("data", onData);
         this.#log.warn("closing client: line too long", { peer, limit: err.limit });
         void this.#endWith(
           conn,
@@ -233,7 +247,17 @@ export class ChatServer implements AsyncDisposable {
         );
         return;
       }
-      if (out !== "" && !socket.write(out)) pauseUntilDrained(socket);
+      if (out === "") return;
+      socket.write(out);
+      if (socket.writableLength > maxPending) {
+        stopped = true;
+        this.#log.warn("closing client: it sends lines but does not read the replies", {
+          peer,
+          unreadBytes: socket.writableLength,
+        });
+        // It is not reading, so it would not see an error line: close at once.
+        conn.destroy();
+      }
     };
     socket.on("data", onData);
     try {
@@ -271,11 +295,6 @@ export class ChatServer implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function pauseUntilDrained(socket: Socket): void {
-  socket.pause();
-  socket.once("drain", () => socket.resume());
 }
 
 /**

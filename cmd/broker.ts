@@ -11,6 +11,7 @@ import { runBrokerBench } from "../core/broker/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg } from "./_cli.ts";
 import { connectCommand, serveCommand, stateDir } from "./broker_run.ts";
+import { adminCommands } from "./broker_admin.ts";
 
 function durationOpt(v: string): number {
   try {
@@ -199,6 +200,7 @@ export function brokerCommand(): Command {
       listenCommand(),
       requestCommand(),
       benchCommand(),
+      ...adminCommands(),
     ]
   ) cmd.addCommand(c as unknown as Command);
   return cmd;

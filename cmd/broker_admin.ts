@@ -1,0 +1,168 @@
+/**
+ * Operator commands that talk to a running connector through its local
+ * socket: peers, queues, status, ping, block, unblock, revoke, stop.
+ */
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { join } from "node:path";
+import { parse } from "../core/config/mod.ts";
+import { BrokerClient, SOCKET_NAME } from "../core/broker/mod.ts";
+import { action, intArg } from "./_cli.ts";
+import { stateDir } from "./broker_run.ts";
+
+type Row = Record<string, unknown>;
+
+/** Prints rows as an aligned table. */
+function table(rows: Row[], columns: Array<[key: string, title: string]>, empty: string): void {
+  if (rows.length === 0) {
+    console.log(empty);
+    return;
+  }
+  const cells = rows.map((r) => columns.map(([k]) => String(r[k] ?? "")));
+  const w = columns.map(([, t], i) => Math.max(t.length, ...cells.map((c) => c[i]!.length)));
+  console.log(columns.map(([, t], i) => t.padEnd(w[i]!)).join("  ").trimEnd());
+  for (const c of cells) console.log(c.map((v, i) => v.padEnd(w[i]!)).join("  ").trimEnd());
+}
+
+async function withClient<T>(
+  dir: string | undefined,
+  fn: (c: BrokerClient) => Promise<T>,
+): Promise<T> {
+  await using c = await BrokerClient.connect(join(stateDir(dir), SOCKET_NAME));
+  return await fn(c);
+}
+
+function base(name: string, description: string) {
+  return new Command(name)
+    .description(description)
+    .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
+    .option("--json", "print JSON instead of a table");
+}
+
+function peersCommand() {
+  return base(
+    "peers",
+    "peers of the running connector: address, certificate CN, since, messages in/out",
+  )
+    .action(action(async (o) => {
+      const peers = await withClient(o.dir, (c) => c.admin("peers")) as Row[];
+      if (o.json) return void console.log(JSON.stringify(peers));
+      table(
+        peers.map((p) => ({
+          ...p,
+          state: p.blocked ? "blocked" : p.connected ? "connected" : "away",
+        })),
+        [
+          ["name", "PEER"],
+          ["state", "STATE"],
+          ["address", "ADDRESS"],
+          ["cn", "CERT CN"],
+          [
+            "since",
+            "CONNECTED SINCE",
+          ],
+          ["msgsIn", "IN"],
+          ["msgsOut", "OUT"],
+        ],
+        "no peers",
+      );
+    }));
+}
+
+function queuesCommand() {
+  return base("queues", "journal size per peer and queue size per message type (messages, bytes)")
+    .action(action(async (o) => {
+      const q = await withClient(o.dir, (c) => c.admin("queues")) as {
+        journals: Row[];
+        types: Row[];
+      };
+      if (o.json) return void console.log(JSON.stringify(q));
+      const rows = [
+        ...q.journals.map((j) => ({ what: `journal to ${j.peer}`, ...j })),
+        ...q.types.map((t) => ({ what: `queue of type ${t.type}`, ...t })),
+      ];
+      table(rows, [["what", "QUEUE"], ["messages", "MESSAGES"], ["bytes", "BYTES"]], "no queues");
+    }));
+}
+
+function statusCommand() {
+  return base("status", "the running connector: name, role, port, peers, queued messages")
+    .action(action(async (o) => {
+      const s = await withClient(o.dir, (c) => c.admin("status")) as Row;
+      if (o.json) return void console.log(JSON.stringify(s));
+      for (const [k, v] of Object.entries(s)) console.log(`${k.padEnd(10)} ${v}`);
+    }));
+}
+
+function pingCommand() {
+  return base("ping", "round trips to a connected peer over the broker link, like ping")
+    .argument("<peer>", "peer name")
+    .option("--count <n>", "round trips", intArg(1, 1_000_000), 4)
+    .option("--interval <duration>", "pause between round trips", (v) => {
+      try {
+        return parse.duration(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    }, 200)
+    .action(action(async (peer, o) => {
+      const times: number[] = [];
+      await withClient(o.dir, async (c) => {
+        for (let i = 1; i <= o.count; i++) {
+          const r = await c.admin("ping", { peer }) as { ms: number };
+          times.push(r.ms);
+          if (o.json) console.log(JSON.stringify({ peer, seq: i, ms: r.ms }));
+          else console.log(`reply from ${peer}: seq=${i} time=${r.ms.toFixed(3)} ms`);
+          if (i < o.count) await new Promise((res) => setTimeout(res, o.interval));
+        }
+      });
+      if (!o.json) {
+        const min = Math.min(...times), max = Math.max(...times);
+        const avg = times.reduce((a, b) => a + b, 0) / times.length;
+        console.log(
+          `${times.length} round trips, min/avg/max = ${min.toFixed(3)}/${avg.toFixed(3)}/${
+            max.toFixed(3)
+          } ms`,
+        );
+      }
+    }));
+}
+
+function peerOp(op: "block" | "unblock" | "revoke", description: string, done: (r: Row) => string) {
+  return base(op, description)
+    .argument("<peer>", "peer name")
+    .action(action(async (peer, o) => {
+      const r = await withClient(o.dir, (c) => c.admin(op, { peer })) as Row;
+      console.log(o.json ? JSON.stringify(r) : done(r));
+    }));
+}
+
+function stopCommand() {
+  return base("stop", "stop the running connector gracefully (journals are kept)")
+    .action(action(async (o) => {
+      const r = await withClient(o.dir, (c) => c.admin("stop")) as Row;
+      console.log(o.json ? JSON.stringify(r) : "stopping");
+    }));
+}
+
+/** The operator subcommands of `sockkit broker`. */
+export function adminCommands(): Command[] {
+  return [
+    peersCommand(),
+    queuesCommand(),
+    statusCommand(),
+    pingCommand(),
+    peerOp(
+      "block",
+      "stop a peer's traffic both ways (it stays queued) until unblock",
+      (r) => `blocked ${r.peer}: its traffic stays queued until "sockkit broker unblock ${r.peer}"`,
+    ),
+    peerOp("unblock", "let a blocked peer's traffic flow again", (r) => `unblocked ${r.peer}`),
+    peerOp(
+      "revoke",
+      "revoke a client's certificate (server connector) and disconnect it now",
+      (r) =>
+        `revoked ${r.peer}${r.disconnected ? " and disconnected it" : " (it was not connected)"}`,
+    ),
+    stopCommand(),
+  ] as unknown as Command[];
+}

@@ -15,7 +15,7 @@ import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
 import type { TlsMaterial } from "../core/net/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
-import { positiveDuration, servercliBenchCommand } from "./servercli_bench.ts";
+import { openFileLimit, positiveDuration, servercliBenchCommand } from "./servercli_bench.ts";
 
 const SPECS = {
   port: {
@@ -164,6 +164,16 @@ export function servercliCommand(): Command {
         maxLineBytes: s.maxLine,
         logger: log,
       });
+      const limit = await openFileLimit();
+      if (limit && limit.soft < s.maxClients + 64) {
+        log.warn("open-file limit too low for --max-clients: connections beyond it will fail", {
+          limit: limit.soft,
+          maxClients: s.maxClients,
+          fix: limit.hard >= s.maxClients + 64
+            ? `ulimit -n ${s.maxClients + 64} before starting (LimitNOFILE= in a systemd unit)`
+            : `the hard limit is ${limit.hard}: raise it as root (LimitNOFILE= in a systemd unit)`,
+        });
+      }
       log.info("listening", {
         host: server.host,
         port: server.port,

@@ -25,17 +25,35 @@ const TARGET_BROADCAST_MS = 500;
 /** File descriptors kept free for everything that is not a bench client. */
 const FD_RESERVE = 64;
 
-/** The soft and hard open-file limits of this process (Linux `/proc`), or `undefined`. */
-async function openFileLimit(): Promise<{ soft: number; hard: number } | undefined> {
+/**
+ * The soft and hard open-file limits (`ulimit -n`, `ulimit -Hn`) of this
+ * process, or `undefined` when they cannot be read. Reads `/proc/self/limits`
+ * when allowed (Deno wants --allow-all for it), else asks `sh`, which
+ * inherits the same limits.
+ */
+export async function openFileLimit(): Promise<{ soft: number; hard: number } | undefined> {
+  const n = (s: string) => s === "unlimited" ? Infinity : Number(s);
   try {
     const text = await Deno.readTextFile("/proc/self/limits");
     const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
-    if (!m) return undefined;
-    const n = (s: string) => s === "unlimited" ? Infinity : Number(s);
-    return { soft: n(m[1]!), hard: n(m[2]!) };
+    if (m) return { soft: n(m[1]!), hard: n(m[2]!) };
   } catch {
-    return undefined;
+    // Not permitted or not Linux: ask the shell.
   }
+  try {
+    const out = await new Deno.Command("sh", {
+      args: ["-c", "ulimit -n; ulimit -Hn"],
+      stdout: "piped",
+      stderr: "null",
+    }).output();
+    const [soft, hard] = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
+    if (soft && hard && /^(\d+|unlimited)$/.test(soft) && /^(\d+|unlimited)$/.test(hard)) {
+      return { soft: n(soft), hard: n(hard) };
+    }
+  } catch {
+    // No shell either.
+  }
+  return undefined;
 }
 
 /** How to start this same sockkit as a child: the binary itself, or deno run main.ts. */
@@ -102,11 +120,12 @@ export function servercliBenchCommand(): Command {
       const limit = await openFileLimit();
       if (limit && limit.soft < clients + FD_RESERVE) {
         const fit = Math.max(1, limit.soft - FD_RESERVE);
+        const need = clients + FD_RESERVE;
+        const fix = limit.hard >= need
+          ? `raise it first: ulimit -n ${need}`
+          : `the hard limit is ${limit.hard}: raise it as root (ulimit -Hn, limits.conf or LimitNOFILE=)`;
         say(
-          `open-file limit (ulimit -n) is ${limit.soft}, too low for ${clients} clients; ` +
-            `running ${fit} instead (raise it first: ulimit -n ${
-              Math.min(limit.hard, clients * 2 + FD_RESERVE)
-            }${limit.hard < clients + FD_RESERVE ? `, hard limit ${limit.hard} needs root` : ""})`,
+          `open-file limit (ulimit -n) is ${limit.soft}, too low for ${clients} clients; running ${fit} instead (${fix})`,
         );
         clients = fit;
       } else if (limit) {

@@ -96,6 +96,8 @@ interface LinkState {
   /** Messages acknowledged back. */
   acked: number;
   needFlush: boolean;
+  /** Queue flushes in progress; acks wait behind them. */
+  flushing: number;
   ackChain: Promise<void>;
   identity: PeerIdentity | undefined;
 }
@@ -535,6 +537,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       recv: 0,
       acked: 0,
       needFlush: false,
+      flushing: 0,
       ackChain: Promise.resolve(),
       identity,
     };
@@ -782,10 +785,13 @@ export class Connector implements BrokerApi, AsyncDisposable {
     state.acked = n;
     if (state.needFlush) {
       state.needFlush = false;
+      state.flushing++;
       state.ackChain = state.ackChain.then(() => this.#queues.flush()).then(
         () => void state.link.send({ kind: "acks", n }),
         (err) => this.#log.error("cannot persist queue", { error: (err as Error).message }),
-      );
+      ).finally(() => void state.flushing--);
+    } else if (state.flushing === 0) {
+      state.link.send({ kind: "acks", n });
     } else {
       state.ackChain = state.ackChain.then(() => void state.link.send({ kind: "acks", n }));
     }
@@ -892,6 +898,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     this.#closing ??= (async () => {
       this.#abort.abort();
       await this.#local?.close();
+      await Promise.allSettled([...this.#links].map((s) => s.ackChain));
       for (const s of this.#links) s.link.close("connector closing");
       await this.#server?.close();
       await Promise.allSettled([...this.#links].map((s) => s.link.closed));

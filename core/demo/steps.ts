@@ -3,6 +3,7 @@ import { certsDemo } from "./certs_step.ts";
 import { demo as servercliDemo } from "../chat/demo.ts";
 import { demo as searchDemo } from "../search/demo.ts";
 import { demo as queryDemo } from "../query/demo.ts";
+import { demo as brokerDemo } from "../broker/demo.ts";
 
 /**
  * The demo steps in the order `sockkit demo` runs them. Each service adds
@@ -13,4 +14,5 @@ export const DEMO_STEPS: DemoStep[] = [
   { name: "servercli", run: servercliDemo },
   { name: "search", run: searchDemo },
   { name: "query", run: queryDemo },
+  { name: "broker", run: brokerDemo },
 ];

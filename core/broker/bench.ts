@@ -1,5 +1,6 @@
 import { join } from "node:path";
-import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
+import { initPki, issueClient, loadServerTls } from "../pki/mod.ts";
+import type { BenchCommand } from "./bench_worker.ts";
 import { Connector } from "./connector.ts";
 
 /** Options for {@linkcode runBrokerBench}. */
@@ -39,9 +40,34 @@ interface Figures {
   p99: number;
 }
 
-/** Two connectors in this process over mutual TLS on loopback. */
+/** Runs commands in the bench worker, one at a time. */
+class WorkerPeer {
+  readonly #w: Worker;
+  #next: ((v: Record<string, unknown>) => void) | undefined;
+  constructor() {
+    this.#w = new Worker(new URL("./bench_worker.ts", import.meta.url), { type: "module" });
+    this.#w.onmessage = (e) => this.#next?.(e.data);
+  }
+  call(cmd: BenchCommand): Promise<Record<string, unknown>> {
+    return new Promise((resolve, reject) => {
+      this.#next = (v) =>
+        v.op === "error" ? reject(new Error(`bench worker: ${v.message}`)) : resolve(v);
+      this.#w.postMessage(cmd);
+    });
+  }
+  terminate(): void {
+    this.#w.terminate();
+  }
+}
+
+/**
+ * The server connector in this thread and a client connector in a Web Worker
+ * (its own thread, as a separate connector process would be), over mutual
+ * TLS on loopback.
+ */
 async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-broker-bench-" });
+  const peer = new WorkerPeer();
   try {
     const certs = join(dir, "certs");
     const p = await initPki(certs);
@@ -56,18 +82,14 @@ async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> 
       dir: join(dir, "server"),
       server: { host: "127.0.0.1", port: 0, tls },
     });
-    const ctls = await loadClientTls({
+    await peer.call({
+      op: "start",
+      port: server.port,
       ca: p.ca,
       cert: p.clientCert("bench"),
       key: p.clientKey("bench"),
-    });
-    await using client = await Connector.start({
-      name: "bench",
       dir: join(dir, "client"),
-      client: { host: "127.0.0.1", port: server.port, tls: { ...ctls, servername: "localhost" } },
     });
-    while (!client.peers()[0]?.connected) await new Promise((r) => setTimeout(r, 20));
-    const payload = "x".repeat(o.size);
 
     // fire-and-forget (after a warm-up run of a quarter of the messages)
     let got = 0;
@@ -81,43 +103,25 @@ async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> 
       target = n;
       const all = new Promise<void>((r) => done = r);
       const t0 = performance.now();
-      for (let i = 0; i < n; i++) {
-        const p = client.send("server", "bench", payload);
-        if ((i & 1023) === 0) await p;
-      }
+      await peer.call({ op: "oneway", n, size: o.size });
       await all;
       return n / ((performance.now() - t0) / 1000);
     };
     await run(Math.max(1, Math.floor(o.messages / 4)));
     const oneWay = await run(o.messages);
 
-    // acknowledged
     let acked: number | null = null;
     if (o.ack) {
       server.listen("bench-ack", () => {});
-      const t1 = performance.now();
-      const inflight = new Set<Promise<string>>();
-      for (let i = 0; i < o.messages; i++) {
-        const p = client.send("server", "bench-ack", payload, { ack: true });
-        inflight.add(p);
-        p.then(() => inflight.delete(p));
-        if (inflight.size >= o.window) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
-      acked = o.messages / ((performance.now() - t1) / 1000);
+      acked = (await peer.call({ op: "acked", n: o.messages, size: o.size, window: o.window }))
+        .rate as number;
     }
-
-    // round trip
     server.listen("echo", (m) => void server.send(m.src, "echo", m.data, { replyTo: m.id }));
-    const rtts: number[] = [];
-    for (let i = 0; i < o.roundTrips; i++) {
-      const t = performance.now();
-      await client.request("server", "echo", payload);
-      rtts.push(performance.now() - t);
-    }
-    rtts.sort((a, b) => a - b);
-    return { oneWay, acked, p50: pct(rtts, 0.5), p99: pct(rtts, 0.99) };
+    const r = await peer.call({ op: "rtt", n: o.roundTrips, size: o.size });
+    await peer.call({ op: "close" });
+    return { oneWay, acked, p50: r.p50 as number, p99: r.p99 as number };
   } finally {
+    peer.terminate();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
@@ -182,8 +186,8 @@ async function natsFigures(o: Required<BrokerBenchOptions>): Promise<Figures | u
 }
 
 /**
- * Measures the broker (two connectors in this process over mutual TLS on
- * loopback) and, in the same run, nats-server through the `nats` client:
+ * Measures the broker (a server connector in this thread, a client
+ * connector in a worker thread, over mutual TLS on loopback) and, in the same run, nats-server through the `nats` client:
  * messages/s one way, acknowledged messages/s (NATS: request/reply with the
  * same window), and round-trip p50/p99.
  */

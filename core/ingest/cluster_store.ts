@@ -1,9 +1,10 @@
 import { createCluster, ErrorReply } from "redis";
 import type { Command } from "./layout.ts";
+import { RespParser, type RespValue } from "./resp.ts";
 import {
   type BatchStore,
-  type CommandFailure,
   MARKER_TTL_SECONDS,
+  type ObjectFailure,
   type StoreBatch,
   StoreUnavailableError,
 } from "./store.ts";
@@ -16,12 +17,20 @@ export interface ClusterStoreOptions {
 
 type Cluster = ReturnType<typeof createCluster>;
 
+/** Decodes RESP-encoded commands (arrays of bulk strings) back into arguments. */
+export function decodeCommands(wire: string): Command[] {
+  const out: Command[] = [];
+  new RespParser((v: RespValue) => out.push(v as Command)).push(Buffer.from(wire, "utf8"));
+  return out;
+}
+
 /**
  * A Redis Cluster through node-redis `createCluster`: each command is routed
- * by its key's slot. A batch whose commands all share one slot (the stream
- * layout) is one `MULTI`/`EXEC` on that slot's node; otherwise the commands
- * are sent pipelined (auto-pipelining per node), in order per key, because a
- * transaction cannot span slots.
+ * by its key's slot and auto-pipelined per node. A batch that must be atomic
+ * (the stream layout: one stream key and its marker share a slot) is one
+ * `MULTI`/`EXEC` on that slot's node; otherwise commands go in order, and an
+ * object whose keys live in different slots is not atomic (Redis Cluster
+ * cannot run a transaction across slots).
  */
 export class ClusterStore implements BatchStore {
   readonly label: string;
@@ -68,24 +77,29 @@ export class ClusterStore implements BatchStore {
     return this.#connecting;
   }
 
-  async write(batch: StoreBatch): Promise<CommandFailure[]> {
+  async write(batch: StoreBatch): Promise<ObjectFailure[]> {
     await this.connect();
-    const cmds = batch.commands;
+    const objects = batch.parts.map(decodeCommands);
     try {
-      if (batch.marker !== undefined) return await this.#transaction(cmds, batch.marker);
-      const results = await Promise.allSettled(
-        cmds.map((c) => this.#cluster.sendCommand(c[1], false, c)),
+      if (batch.atomic === "batch") return await this.#transaction(objects, batch.marker);
+      // Objects in order; one object's commands sent back to back (a transaction
+      // cannot span slots, so several keys of one object are not atomic here).
+      const results = await Promise.all(
+        objects.map((cmds) =>
+          Promise.allSettled(cmds.map((c) => this.#cluster.sendCommand(c[1], false, c)))
+        ),
       );
-      const failures: CommandFailure[] = [];
+      const failures: ObjectFailure[] = [];
       for (let i = 0; i < results.length; i++) {
-        const r = results[i]!;
-        if (r.status === "fulfilled") continue;
-        if (!(r.reason instanceof ErrorReply)) throw r.reason;
-        failures.push({ index: i, message: r.reason.message });
+        for (const r of results[i]!) {
+          if (r.status === "fulfilled") continue;
+          if (!(r.reason instanceof ErrorReply)) throw r.reason;
+          failures.push({ object: i, message: r.reason.message });
+          break;
+        }
       }
       return failures;
     } catch (err) {
-      if (err instanceof ErrorReply) throw err;
       throw new StoreUnavailableError(
         `Lost the connection to Redis ${this.label}: ${(err as Error).message}`,
         { cause: err },
@@ -93,22 +107,30 @@ export class ClusterStore implements BatchStore {
     }
   }
 
-  async #transaction(cmds: Command[], marker: string): Promise<CommandFailure[]> {
-    const multi = this.#cluster.multi(cmds[0]?.[1] ?? marker);
-    for (const c of cmds) multi.addCommand(c[1], false, c);
-    multi.addCommand(marker, false, ["SET", marker, "1", "EX", String(MARKER_TTL_SECONDS)]);
+  async #transaction(objects: Command[][], marker: string | undefined): Promise<ObjectFailure[]> {
+    const first = objects.find((o) => o.length > 0)?.[0]?.[1] ?? marker;
+    const multi = this.#cluster.multi(first);
+    for (const cmds of objects) for (const c of cmds) multi.addCommand(c[1], false, c);
+    if (marker !== undefined) {
+      multi.addCommand(marker, false, ["SET", marker, "1", "EX", String(MARKER_TTL_SECONDS)]);
+    }
     try {
       await multi.exec();
       return [];
     } catch (err) {
       const e = err as { replies?: unknown[]; errorIndexes?: number[] };
-      if (Array.isArray(e.errorIndexes) && Array.isArray(e.replies)) {
-        return e.errorIndexes.filter((i) => i < cmds.length).map((index) => ({
-          index,
-          message: String((e.replies![index] as Error)?.message),
-        }));
+      if (!Array.isArray(e.errorIndexes) || !Array.isArray(e.replies)) throw err;
+      const failures: ObjectFailure[] = [];
+      let c = 0;
+      for (let i = 0; i < objects.length; i++) {
+        const end = c + objects[i]!.length;
+        const bad = e.errorIndexes.find((x) => x >= c && x < end);
+        if (bad !== undefined) {
+          failures.push({ object: i, message: String((e.replies[bad] as Error)?.message) });
+        }
+        c = end;
       }
-      throw err;
+      return failures;
     }
   }
 

@@ -4,8 +4,8 @@ import type { Command } from "./layout.ts";
 import { encodeCommand, RedisReplyError, RespParser, type RespValue } from "./resp.ts";
 import {
   type BatchStore,
-  type CommandFailure,
   MARKER_TTL_SECONDS,
+  type ObjectFailure,
   type StoreBatch,
   StoreUnavailableError,
 } from "./store.ts";
@@ -30,6 +30,15 @@ interface Pending {
 }
 
 const MULTI = encodeCommand(["MULTI"]);
+
+/** The message of the first error reply in `v` (an error, or an array holding some). */
+function firstError(v: RespValue | RespValue[] | undefined): string | undefined {
+  if (v instanceof RedisReplyError) return v.message;
+  if (Array.isArray(v)) {
+    for (const x of v) if (x instanceof RedisReplyError) return x.message;
+  }
+  return undefined;
+}
 const EXEC = encodeCommand(["EXEC"]);
 
 /**
@@ -180,28 +189,74 @@ export class RespStore implements BatchStore {
     });
   }
 
-  async write(batch: StoreBatch): Promise<CommandFailure[]> {
+  async write(batch: StoreBatch): Promise<ObjectFailure[]> {
     if (!this.#socket || this.#connecting) await this.connect();
+    return batch.atomic === "batch" ? this.#writeTransaction(batch) : this.#writePipeline(batch);
+  }
+
+  /** Objects in order; an object with several commands in its own MULTI/EXEC. */
+  async #writePipeline(batch: StoreBatch): Promise<ObjectFailure[]> {
+    const { parts, counts } = batch;
+    let wire = "";
+    let expected = 0;
+    for (let i = 0; i < parts.length; i++) {
+      const n = counts[i]!;
+      if (n === 1) {
+        wire += parts[i];
+        expected++;
+      } else if (n > 1) {
+        wire += MULTI + parts[i] + EXEC;
+        expected += n + 2;
+      }
+    }
+    if (expected === 0) return [];
+    const replies = await this.#request(wire, expected, true);
+    const failures: ObjectFailure[] = [];
+    let r = 0;
+    for (let i = 0; i < counts.length; i++) {
+      const n = counts[i]!;
+      if (n === 0) continue;
+      if (n === 1) {
+        const v = replies[r++];
+        if (v instanceof RedisReplyError) failures.push({ object: i, message: v.message });
+        continue;
+      }
+      r += n + 1; // +OK for MULTI, +QUEUED per command
+      const exec = replies[r++];
+      const message = firstError(exec);
+      if (message !== undefined) failures.push({ object: i, message });
+    }
+    return failures;
+  }
+
+  /** The whole batch (and its marker) in one MULTI/EXEC. */
+  async #writeTransaction(batch: StoreBatch): Promise<ObjectFailure[]> {
+    const { parts, counts } = batch;
     let wire = MULTI;
-    const cmds = batch.commands;
-    for (let i = 0; i < cmds.length; i++) wire = encodeCommand(cmds[i]!, wire);
+    let n = 0;
+    for (let i = 0; i < parts.length; i++) {
+      wire += parts[i];
+      n += counts[i]!;
+    }
     if (batch.marker !== undefined) {
       wire = encodeCommand(["SET", batch.marker, "1", "EX", String(MARKER_TTL_SECONDS)], wire);
+      n++;
     }
     wire += EXEC;
-    const n = cmds.length + (batch.marker !== undefined ? 1 : 0);
     const replies = await this.#request(wire, n + 2);
     const exec = replies[replies.length - 1];
+    const failures: ObjectFailure[] = [];
     if (!Array.isArray(exec)) {
       // EXECABORT: a command was refused while queueing; nothing was applied.
-      const first = replies.find((r) => r instanceof RedisReplyError) as Error | undefined;
-      const message = first?.message ?? (exec instanceof Error ? exec.message : String(exec));
-      return cmds.map((_, index) => ({ index, message }));
+      const message = firstError(replies) ?? String(exec);
+      for (let i = 0; i < parts.length; i++) failures.push({ object: i, message });
+      return failures;
     }
-    const failures: CommandFailure[] = [];
-    for (let i = 0; i < cmds.length; i++) {
-      const r = exec[i];
-      if (r instanceof RedisReplyError) failures.push({ index: i, message: r.message });
+    let c = 0;
+    for (let i = 0; i < counts.length; i++) {
+      const message = firstError(exec.slice(c, c + counts[i]!));
+      if (message !== undefined) failures.push({ object: i, message });
+      c += counts[i]!;
     }
     return failures;
   }

@@ -47,6 +47,8 @@ export interface IngestOptions {
   metricsHost?: string;
   /** Objects per Redis batch. Default 2048. */
   maxBatch?: number;
+  /** Batches in flight to Redis. Default 2. */
+  maxInflight?: number;
   /** Queued objects at which clients are paused. Default 65536. */
   highWater?: number;
   /** How long a drain may take before connections are cut, ms. Default 30000. */
@@ -194,6 +196,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       ...(spool ? { spool } : {}),
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
       ...(options.highWater !== undefined ? { highWater: options.highWater } : {}),
+      ...(options.maxInflight !== undefined ? { maxInflight: options.maxInflight } : {}),
       ...(layout === "stream" ? { markerPrefix: markerPrefix(streamKey) } : {}),
     });
     const sessionOptions = {

@@ -1,7 +1,8 @@
+import { setImmediate } from "node:timers";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { type Connection, describePeer, type PeerIdentity } from "../net/mod.ts";
 import { JsonStreamFramer } from "../net/framing/mod.ts";
-import { kvCommands, type Layout, streamCommand } from "./layout.ts";
+import { type EncodedObject, encodeKv, encodeStream, type Layout } from "./layout.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import type { BatchWriter, WriteOwner } from "./writer.ts";
 
@@ -28,6 +29,10 @@ export interface SessionOptions {
 }
 
 const OPEN_BRACE = 0x7b;
+/** Bytes framed between yields to the event loop. */
+const SLICE = 64 * 1024;
+/** Received bytes held before the socket is paused. */
+const INBOX_MAX = 256 * 1024;
 
 function kindOf(v: unknown): string {
   return v === null ? "null" : Array.isArray(v) ? "array" : typeof v;
@@ -54,6 +59,12 @@ export class IngestSession implements WriteOwner {
   readonly #log: Logger;
   readonly #framer: JsonStreamFramer;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
+  readonly #loose = new TextDecoder("utf-8");
+  readonly #enc: EncodedObject = { wire: "", commands: 0 };
+  /** The chunk being framed, its text, and whether it is pure ASCII (byte i = char i). */
+  #chunk: Uint8Array | undefined;
+  #chunkText = "";
+  #chunkAscii = false;
   readonly #client: string;
   readonly #prefix: string;
   readonly #streamKey: string;
@@ -64,7 +75,12 @@ export class IngestSession implements WriteOwner {
   #ackScheduled = false;
   #lastAck = -1;
   #settleWaiters: Array<() => void> = [];
-  #paused = false;
+  #readPaused = false;
+  #finishing = false;
+  #inbox: Uint8Array[] = [];
+  #inboxBytes = 0;
+  #pumping: Promise<void> | undefined;
+  #pumpActive = false;
 
   constructor(conn: Connection, options: SessionOptions) {
     this.#conn = conn;
@@ -99,21 +115,12 @@ export class IngestSession implements WriteOwner {
       const finished = new Promise<string>((resolve) => finish = resolve);
       socket.on("data", (chunk: Uint8Array) => {
         if (this.#stopped) return;
-        try {
-          this.#framer.push(chunk, (bytes) => this.#onValue(bytes));
-        } catch (err) {
-          this.#bad(err as Error);
-        }
-        if (this.#stopped) {
-          finish("bad input");
-          return;
-        }
-        if (!this.#paused && this.#o.writer.overloaded) {
-          this.#paused = true;
-          socket.pause();
-          this.#o.writer.belowLowWater().then(() => {
-            this.#paused = false;
-            if (!this.#stopped) socket.resume();
+        this.#inbox.push(chunk);
+        this.#inboxBytes += chunk.length;
+        if (this.#inboxBytes > INBOX_MAX) this.#pauseReading();
+        if (!this.#pumpActive) {
+          this.#pumping = this.#pumpInbox().then(() => {
+            if (this.#stopped) finish("bad input");
           });
         }
       });
@@ -123,7 +130,11 @@ export class IngestSession implements WriteOwner {
       signal.addEventListener("abort", onAbort, { once: true });
       if (signal.aborted) onAbort();
       const why = await finished;
+      this.#finishing = true;
       signal.removeEventListener("abort", onAbort);
+      // Everything received is processed before the session ends.
+      this.#pauseReading();
+      await this.#pumping;
       this.#stop();
       if (why === "eof") {
         try {
@@ -134,6 +145,7 @@ export class IngestSession implements WriteOwner {
             });
           }
         } catch { /* the framer failed earlier; already reported */ }
+        this.#chunk = undefined;
       }
       await this.#allSettled();
       if (this.#o.ack) await this.#conn.write(`{"ok":${this.#stored}}\n`);
@@ -142,6 +154,74 @@ export class IngestSession implements WriteOwner {
     } finally {
       if (m) m.connectionsOpen--;
     }
+  }
+
+  #pauseReading(): void {
+    if (this.#readPaused) return;
+    this.#readPaused = true;
+    this.#conn.socket.pause();
+  }
+
+  #resumeReading(): void {
+    if (!this.#readPaused || this.#stopped || this.#finishing) return;
+    this.#readPaused = false;
+    this.#conn.socket.resume();
+  }
+
+  /**
+   * Frames the received chunks in slices of `SLICE` bytes, yielding to the
+   * event loop between slices (so Redis replies and other clients are served
+   * while a burst is parsed) and waiting while the writer is over its
+   * high-water mark (the socket stays paused: TCP backpressure).
+   */
+  async #pumpInbox(): Promise<void> {
+    // The flag is cleared in the same synchronous run that sees the inbox
+    // empty (no await in between), so a chunk pushed later starts a new pump.
+    this.#pumpActive = true;
+    try {
+      let sinceYield = 0;
+      while (this.#inbox.length > 0 && !this.#stopped) {
+        const chunk = this.#inbox[0]!;
+        let piece = chunk;
+        if (chunk.length > SLICE) {
+          piece = chunk.subarray(0, SLICE);
+          this.#inbox[0] = chunk.subarray(SLICE);
+        } else this.#inbox.shift();
+        this.#inboxBytes -= piece.length;
+        this.#consume(piece);
+        sinceYield += piece.length;
+        if (this.#stopped) break;
+        if (this.#o.writer.overloaded) {
+          this.#pauseReading();
+          await this.#o.writer.belowLowWater();
+          sinceYield = 0;
+        } else if (sinceYield >= SLICE && this.#inbox.length > 0) {
+          await new Promise((r) => setImmediate(r));
+          sinceYield = 0;
+        }
+      }
+      if (this.#stopped) {
+        this.#inbox = [];
+        this.#inboxBytes = 0;
+      } else this.#resumeReading();
+    } finally {
+      this.#pumpActive = false;
+    }
+  }
+
+  #consume(piece: Uint8Array): void {
+    // One decode per piece instead of one per object: objects inside an
+    // ASCII piece are substrings of its text.
+    const t = this.#loose.decode(piece);
+    this.#chunk = piece;
+    this.#chunkText = t;
+    this.#chunkAscii = t.length === piece.length && !t.includes("\uFFFD");
+    try {
+      this.#framer.push(piece, (bytes) => this.#onValue(bytes));
+    } catch (err) {
+      this.#bad(err as Error);
+    }
+    this.#chunk = undefined;
   }
 
   #stop(): void {
@@ -154,8 +234,17 @@ export class IngestSession implements WriteOwner {
     if (this.#stopped) return;
     let text: string;
     let value: unknown;
+    let ascii: boolean;
     try {
-      text = this.#decoder.decode(bytes);
+      const c = this.#chunk;
+      const off = c && bytes.buffer === c.buffer ? bytes.byteOffset - c.byteOffset : -1;
+      if (this.#chunkAscii && off >= 0 && off + bytes.length <= c!.length) {
+        text = this.#chunkText.substring(off, off + bytes.length);
+        ascii = true;
+      } else {
+        text = this.#decoder.decode(bytes);
+        ascii = text.length === bytes.length;
+      }
       value = JSON.parse(text);
     } catch (err) {
       this.#bad(new SyntaxError(`Malformed JSON: ${(err as Error).message}`));
@@ -165,17 +254,15 @@ export class IngestSession implements WriteOwner {
       this.#reject(`not a JSON object: got ${kindOf(value)}`, text);
       return;
     }
-    const w = this.#o.writer;
-    let n: number;
+    const enc = this.#enc;
     if (this.#o.layout === "kv") {
-      n = kvCommands(value as Record<string, unknown>, this.#prefix, w.commands());
+      encodeKv(value as Record<string, unknown>, this.#prefix, ascii && !text.includes("\\u"), enc);
     } else {
-      w.commands().push(streamCommand(text, this.#client, this.#streamKey, this.#o.streamMaxlen));
-      n = 1;
+      encodeStream(text, this.#client, this.#streamKey, this.#o.streamMaxlen, enc);
     }
     this.#accepted++;
     if (this.#o.metrics) this.#o.metrics.objectsReceived++;
-    w.added(this, n);
+    this.#o.writer.add(this, enc);
   }
 
   #reject(reason: string, text: string): void {

@@ -2,17 +2,10 @@ import { join } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import { nullLogger } from "../log/mod.ts";
 import { crc32 } from "./crc32.ts";
-import type { Command } from "./layout.ts";
+import type { StoreBatch } from "./store.ts";
 
-/** One spooled batch. */
-export interface SpoolRecord {
-  /** Number of objects in the batch. */
-  objects: number;
-  /** The batch's commands. */
-  commands: Command[];
-  /** Marker key of the batch (stream layout), see `StoreBatch.marker`. */
-  marker?: string;
-}
+/** One spooled batch: a `StoreBatch` as written to disk. */
+export type SpoolRecord = StoreBatch;
 
 /** Options for {@linkcode Spool.open}. */
 export interface SpoolOptions {

@@ -1,21 +1,31 @@
-import type { Command } from "./layout.ts";
+/**
+ * How a batch is applied. `object`: each object's commands together (an
+ * object with several commands is wrapped in `MULTI`/`EXEC`; one command is
+ * atomic by itself) and objects in order, pipelined. `batch`: the whole batch
+ * in one `MULTI`/`EXEC`, with its marker (stream layout, exactly-once replay).
+ */
+export type Atomicity = "object" | "batch";
 
-/** A batch of commands written to Redis as one unit. */
+/** A batch of objects' commands written to Redis as one pipelined unit. */
 export interface StoreBatch {
-  /** The commands, in order. */
-  commands: Command[];
+  /** Each object's commands, RESP-encoded. */
+  parts: string[];
+  /** Each object's command count (same length as `parts`). */
+  counts: number[];
+  /** See {@linkcode Atomicity}. */
+  atomic: Atomicity;
   /**
    * A marker key written in the same transaction (`SET marker 1 EX 86400`),
    * so a replay after an uncertain outcome can tell whether the batch was
-   * applied. Only the stream layout uses it (XADD is not idempotent).
+   * applied (XADD is not idempotent). Only with `atomic: "batch"`.
    */
   marker?: string;
 }
 
-/** A command of a batch that Redis refused (`WRONGTYPE`, ...); retrying will not help. */
-export interface CommandFailure {
-  /** Index of the command in the batch. */
-  index: number;
+/** An object of a batch whose write Redis refused (`WRONGTYPE`, ...); retrying will not help. */
+export interface ObjectFailure {
+  /** Index of the object in the batch. */
+  object: number;
   /** Redis's error message. */
   message: string;
 }
@@ -40,10 +50,10 @@ export interface BatchStore extends AsyncDisposable {
   /** Connects (or checks the connection); throws {@linkcode StoreUnavailableError}. */
   connect(): Promise<void>;
   /**
-   * Writes a batch; resolves with the commands Redis refused, or throws
+   * Writes a batch; resolves with the objects Redis refused, or throws
    * {@linkcode StoreUnavailableError} when Redis cannot be reached.
    */
-  write(batch: StoreBatch): Promise<CommandFailure[]>;
+  write(batch: StoreBatch): Promise<ObjectFailure[]>;
   /** Whether a batch's marker key exists (the batch was applied). */
   applied(marker: string): Promise<boolean>;
   /** Closes the connection(s). Idempotent. */

@@ -1,8 +1,14 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
-import type { Command } from "./layout.ts";
+import type { EncodedObject } from "./layout.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import { type Spool, SpoolFullError } from "./spool.ts";
-import { type BatchStore, type CommandFailure, StoreUnavailableError } from "./store.ts";
+import {
+  type Atomicity,
+  type BatchStore,
+  type ObjectFailure,
+  type StoreBatch,
+  StoreUnavailableError,
+} from "./store.ts";
 
 /** Who is told what became of the objects it added (a client session). */
 export interface WriteOwner {
@@ -30,23 +36,39 @@ export interface BatchWriterOptions {
   lowWater?: number;
   /** Pause between reconnect attempts while Redis is down, ms. Default 250. */
   retryMs?: number;
-  /** Prefix of per-batch marker keys (stream layout); unset: no markers. */
+  /**
+   * Prefix of per-batch marker keys. When set, each batch is one transaction
+   * with a marker (stream layout); otherwise objects are applied one by one,
+   * pipelined (kv layout). Default: unset.
+   */
   markerPrefix?: string;
 }
 
 class Batch {
-  commands: Command[] = [];
-  /** Object number (within the batch) of each command. */
-  cmdObject: number[] = [];
+  /** RESP of each object's commands. */
+  parts: string[] = [];
+  /** Command count of each object. */
+  counts: number[] = [];
   /** Runs of owners: `owners[i]` added `counts[i]` objects in a row. */
   owners: WriteOwner[] = [];
-  counts: number[] = [];
+  runs: number[] = [];
   objects = 0;
   marker: string | undefined;
   /** Sent to Redis with an unknown outcome. */
   uncertain = false;
   state: "pending" | "ok" | "lost" = "pending";
-  failures: CommandFailure[] = [];
+  failures: ObjectFailure[] = [];
+
+  constructor(readonly atomic: Atomicity) {}
+
+  toStore(): StoreBatch {
+    return {
+      parts: this.parts,
+      counts: this.counts,
+      atomic: this.atomic,
+      ...(this.marker !== undefined ? { marker: this.marker } : {}),
+    };
+  }
 }
 
 /**
@@ -62,8 +84,9 @@ class Batch {
  * @example
  * ```ts
  * const w = new BatchWriter({ store, spool });
- * const n = kvCommands(obj, "", w.commands());
- * w.added(owner, n);
+ * const enc = { wire: "", commands: 0 };
+ * encodeKv(obj, "", true, enc);
+ * w.add(owner, enc);
  * await w.close(); // everything is in Redis or the spool
  * ```
  */
@@ -78,7 +101,8 @@ export class BatchWriter implements AsyncDisposable {
   readonly #low: number;
   readonly #retryMs: number;
   readonly #markerPrefix: string | undefined;
-  #open = new Batch();
+  readonly #atomic: Atomicity;
+  #open: Batch;
   #sealed: Batch[] = [];
   #inflight: Batch[] = [];
   #queued = 0;
@@ -104,6 +128,8 @@ export class BatchWriter implements AsyncDisposable {
     this.#low = options.lowWater ?? Math.floor(this.#high / 4);
     this.#retryMs = options.retryMs ?? 250;
     this.#markerPrefix = options.markerPrefix;
+    this.#atomic = options.markerPrefix !== undefined ? "batch" : "object";
+    this.#open = new Batch(this.#atomic);
     if (this.#spool && !this.#spool.empty) this.#goDown("records left in the spool");
   }
 
@@ -134,22 +160,18 @@ export class BatchWriter implements AsyncDisposable {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** The open batch's command list: append one object's commands, then call {@linkcode added}. */
-  commands(): Command[] {
-    return this.#open.commands;
-  }
-
-  /** Records that `owner` appended `commandCount` commands for one object. */
-  added(owner: WriteOwner, commandCount: number): void {
+  /** Adds one object's encoded commands on behalf of `owner`. */
+  add(owner: WriteOwner, encoded: EncodedObject): void {
     if (this.#closed) throw new Error("Cannot add to a closed writer");
     const b = this.#open;
-    const obj = b.objects++;
-    for (let i = 0; i < commandCount; i++) b.cmdObject.push(obj);
+    b.parts.push(encoded.wire);
+    b.counts.push(encoded.commands);
+    b.objects++;
     const last = b.owners.length - 1;
-    if (last >= 0 && b.owners[last] === owner) b.counts[last]!++;
+    if (last >= 0 && b.owners[last] === owner) b.runs[last]!++;
     else {
       b.owners.push(owner);
-      b.counts.push(1);
+      b.runs.push(1);
     }
     this.#queued++;
     if (b.objects >= this.#maxBatch) this.#seal();
@@ -161,7 +183,7 @@ export class BatchWriter implements AsyncDisposable {
     if (b.objects === 0) return;
     if (this.#markerPrefix !== undefined) b.marker = this.#markerPrefix + crypto.randomUUID();
     this.#sealed.push(b);
-    this.#open = new Batch();
+    this.#open = new Batch(this.#atomic);
   }
 
   #schedule(): void {
@@ -183,10 +205,7 @@ export class BatchWriter implements AsyncDisposable {
       const b = this.#sealed.shift();
       if (!b) break;
       this.#inflight.push(b);
-      this.#store.write({
-        commands: b.commands,
-        ...(b.marker !== undefined ? { marker: b.marker } : {}),
-      }).then(
+      this.#store.write(b.toStore()).then(
         (failures) => {
           b.state = "ok";
           b.failures = failures;
@@ -228,28 +247,25 @@ export class BatchWriter implements AsyncDisposable {
   #done(b: Batch, spooled: boolean): void {
     const m = this.#metrics;
     const failedByObject = new Map<number, string>();
-    for (const f of b.failures) {
-      const obj = b.cmdObject[f.index];
-      if (obj !== undefined && !failedByObject.has(obj)) failedByObject.set(obj, f.message);
-    }
+    for (const f of b.failures) failedByObject.set(f.object, f.message);
     if (m) {
       m.batches += spooled ? 0 : 1;
       m.objectsStored += spooled ? 0 : b.objects - failedByObject.size;
       m.objectsSpooled += spooled ? b.objects : 0;
       m.objectsFailed += failedByObject.size;
-      m.redisErrors += b.failures.length;
+      m.redisErrors += failedByObject.size;
     }
     if (b.failures.length > 0) {
       const f = b.failures[0]!;
       this.#log.warn("Redis refused writes", {
         failed: b.failures.length,
         first: f.message,
-        command: b.commands[f.index]?.slice(0, 2).join(" "),
+        object: b.parts[f.object]?.slice(0, 120),
       });
     }
     let obj = 0;
     for (let i = 0; i < b.owners.length; i++) {
-      const n = b.counts[i]!;
+      const n = b.runs[i]!;
       let failed = 0;
       let reason: string | undefined;
       if (failedByObject.size > 0) {
@@ -343,14 +359,7 @@ export class BatchWriter implements AsyncDisposable {
     while (this.#sealed.length > 0) {
       const b = this.#sealed[0]!;
       try {
-        await spool.append(
-          {
-            objects: b.objects,
-            commands: b.commands,
-            ...(b.marker !== undefined ? { marker: b.marker } : {}),
-          },
-          this.#closing,
-        );
+        await spool.append(b.toStore(), this.#closing);
       } catch (err) {
         if (err instanceof SpoolFullError) {
           this.#log.warn("spool full: input paused until Redis is back", { spool: spool.dir });
@@ -379,10 +388,7 @@ export class BatchWriter implements AsyncDisposable {
         if (!rec) break;
         const skip = rec.marker !== undefined && await this.#store.applied(rec.marker);
         if (!skip) {
-          const failures = await this.#store.write({
-            commands: rec.commands,
-            ...(rec.marker !== undefined ? { marker: rec.marker } : {}),
-          });
+          const failures = await this.#store.write(rec);
           if (failures.length > 0) {
             this.#log.warn("Redis refused replayed writes", {
               failed: failures.length,
@@ -393,8 +399,8 @@ export class BatchWriter implements AsyncDisposable {
         }
         await spool.commit();
         if (this.#metrics) {
-          this.#metrics.objectsReplayed += rec.objects;
-          this.#metrics.objectsStored += rec.objects;
+          this.#metrics.objectsReplayed += rec.parts.length;
+          this.#metrics.objectsStored += rec.parts.length;
         }
         this.#spoolGauges();
         // Batches that arrived meanwhile go behind the replayed ones.

@@ -1,0 +1,217 @@
+import { createClient } from "redis";
+import type { Logger } from "../log/mod.ts";
+import type { ClientTlsOptions } from "../net/mod.ts";
+import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
+import { type RedisServer, startRedisServer } from "../demo/redis_process.ts";
+import { redisBenchmarkHset } from "./anchor.ts";
+import type { Shape } from "./bench_payload.ts";
+import type { BenchWorkerMessage, BenchWorkerRequest } from "./bench_worker.ts";
+import { startIngest } from "./server.ts";
+
+/** Options for {@linkcode runIngestBench}. */
+export interface IngestBenchOptions {
+  /** Concurrent mutual-TLS clients. Default 10. */
+  clients?: number;
+  /** Objects in total (split evenly across clients). Default 500,000. */
+  objects?: number;
+  /** Payload shape. Default `"nested"`. */
+  shape?: Shape;
+  /** Total objects/s to offer; 0 = as fast as possible. Default 0. */
+  rate?: number;
+  /** Use this Redis instead of starting a private one. */
+  redisUrl?: string;
+  /**
+   * Load an already running server (`HOST:PORT`, started with `--ack`)
+   * instead of one in-process; needs `clientTls`.
+   */
+  target?: { host: string; port: number };
+  /** Client TLS for `target`. */
+  clientTls?: ClientTlsOptions;
+  /** Skip the redis-benchmark anchor. Default `false`. */
+  noAnchor?: boolean;
+  /** Progress callback, about 5 times a second. */
+  onProgress?: (p: BenchProgress) => void;
+  /** Logger for the in-process server. Default: silent. */
+  logger?: Logger;
+}
+
+/** Progress of a run. */
+export interface BenchProgress {
+  sent: number;
+  acked: number;
+  total: number;
+  elapsedMs: number;
+}
+
+/** The figures of a run. */
+export interface IngestBenchResult {
+  clients: number;
+  shape: Shape;
+  /** Objects sent. */
+  sent: number;
+  /** Objects acknowledged by the server. */
+  acknowledged: number;
+  /** Objects found in Redis afterwards. */
+  stored: number;
+  /** `sent - stored`. */
+  lost: number;
+  seconds: number;
+  objectsPerSecond: number;
+  /** Send-to-acknowledgement latency percentiles, ms (weighted by objects). */
+  p50Ms: number;
+  p99Ms: number;
+  /** redis-benchmark -P 16 HSET requests/s on the same Redis, this run. */
+  anchorHsetPerSecond: number | undefined;
+  /** `objectsPerSecond / anchorHsetPerSecond`. */
+  ratio: number | undefined;
+  /** Server error lines seen by clients. */
+  errors: string[];
+}
+
+function percentile(values: number[], weights: number[], p: number): number {
+  const idx = values.map((_, i) => i).sort((a, b) => values[a]! - values[b]!);
+  const total = weights.reduce((a, b) => a + b, 0);
+  let acc = 0;
+  for (const i of idx) {
+    acc += weights[i]!;
+    if (acc >= total * p) return values[i]!;
+  }
+  return values[idx.at(-1) ?? 0] ?? 0;
+}
+
+async function countKeys(url: string, pattern: string): Promise<number> {
+  const c = createClient({ url });
+  c.on("error", () => {});
+  await c.connect();
+  try {
+    let n = 0;
+    for await (const keys of c.scanIterator({ MATCH: pattern, COUNT: 10000 })) n += keys.length;
+    return n;
+  } finally {
+    await c.close();
+  }
+}
+
+/**
+ * The ingest load generator: starts a private Redis (unless `redisUrl`) and
+ * an in-process ingest server with `--ack` (unless `target`), measures the
+ * `redis-benchmark -P 16` HSET ceiling on that Redis, then runs `clients`
+ * mutual-TLS clients in a Web Worker that send pre-encoded objects back to
+ * back. Reports objects/s (first byte sent to last acknowledgement), latency
+ * percentiles from send to acknowledgement, and the count found in Redis.
+ */
+export async function runIngestBench(options: IngestBenchOptions = {}): Promise<IngestBenchResult> {
+  const clients = options.clients ?? 10;
+  const total = options.objects ?? 500_000;
+  const perClient = Math.ceil(total / clients);
+  const shape = options.shape ?? "nested";
+  const run = `bench${Date.now().toString(36)}`;
+  const cleanup: Array<() => Promise<unknown>> = [];
+  try {
+    let redisUrl = options.redisUrl;
+    if (!redisUrl) {
+      const redis: RedisServer = await startRedisServer(
+        options.logger ? { logger: options.logger } : {},
+      );
+      cleanup.push(async () => await redis[Symbol.asyncDispose]());
+      redisUrl = redis.url;
+    }
+    const u = new URL(redisUrl);
+    let anchor: number | undefined;
+    if (!options.noAnchor) {
+      anchor = await redisBenchmarkHset({
+        host: u.hostname || "127.0.0.1",
+        port: Number(u.port || 6379),
+        clients,
+      });
+    }
+    let host: string;
+    let port: number;
+    let tls: ClientTlsOptions;
+    if (options.target) {
+      if (!options.clientTls) throw new TypeError("A bench --target needs client TLS files");
+      ({ host, port } = options.target);
+      tls = options.clientTls;
+    } else {
+      const dir = await Deno.makeTempDir({ prefix: "sockkit-ingest-bench-" });
+      cleanup.push(() => Deno.remove(dir, { recursive: true }));
+      const paths = await initPki(`${dir}/certs`);
+      const client = await issueClient(`${dir}/certs`, "bench");
+      const server = await startIngest({
+        host: "127.0.0.1",
+        port: 0,
+        tls: await loadServerTls({
+          cert: paths.serverCert,
+          key: paths.serverKey,
+          clientCerts: paths.allowList,
+        }),
+        redisUrl,
+        ack: true,
+        spoolDir: `${dir}/spool`,
+        ...(options.logger ? { logger: options.logger } : {}),
+      });
+      cleanup.push(() => server.close());
+
+      host = "127.0.0.1";
+      port = server.port;
+      tls = await loadClientTls({ ca: paths.ca, cert: client.cert, key: client.key });
+    }
+    const worker = new Worker(new URL("./bench_worker.ts", import.meta.url), { type: "module" });
+    cleanup.push(() => Promise.resolve(worker.terminate()));
+    const request: BenchWorkerRequest = {
+      host,
+      port,
+      tls,
+      run,
+      clients: Array.from({ length: clients }, (_, i) => i),
+      perClient,
+      shape,
+      rate: (options.rate ?? 0) / clients,
+    };
+    let t0 = 0;
+    const done = await new Promise<Extract<BenchWorkerMessage, { type: "done" }>>(
+      (resolve, reject) => {
+        worker.onerror = (e) => {
+          e.preventDefault();
+          reject(new Error(`Bench worker failed: ${e.message}`));
+        };
+        worker.onmessage = (e: MessageEvent<BenchWorkerMessage>) => {
+          const m = e.data;
+          if (m.type === "ready") {
+            t0 = performance.now();
+            worker.postMessage("start");
+          } else if (m.type === "progress") {
+            options.onProgress?.({
+              sent: m.sent,
+              acked: m.acked,
+              total: perClient * clients,
+              elapsedMs: performance.now() - t0,
+            });
+          } else if (m.type === "done") resolve(m);
+          else reject(new Error(`Bench client failed: ${m.message}`));
+        };
+        worker.postMessage(request);
+      },
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    const stored = await countKeys(redisUrl, `*${run}:c*`);
+    const ops = done.acked / seconds;
+    return {
+      clients,
+      shape,
+      sent: done.sent,
+      acknowledged: done.acked,
+      stored,
+      lost: done.sent - stored,
+      seconds,
+      objectsPerSecond: ops,
+      p50Ms: percentile(done.latencies, done.weights, 0.5),
+      p99Ms: percentile(done.latencies, done.weights, 0.99),
+      anchorHsetPerSecond: anchor,
+      ratio: anchor ? ops / anchor : undefined,
+      errors: done.errors.slice(0, 10),
+    };
+  } finally {
+    for (const c of cleanup.reverse()) await c().catch(() => {});
+  }
+}

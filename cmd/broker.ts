@@ -12,6 +12,7 @@ import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg } from "./_cli.ts";
 import { connectCommand, serveCommand, stateDir } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
+import { chatCommand } from "./broker_chat.ts";
 
 function durationOpt(v: string): number {
   try {
@@ -201,6 +202,7 @@ export function brokerCommand(): Command {
       requestCommand(),
       benchCommand(),
       ...adminCommands(),
+      chatCommand(),
     ]
   ) cmd.addCommand(c as unknown as Command);
   return cmd;

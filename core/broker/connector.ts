@@ -47,6 +47,12 @@ export interface ConnectorOptions {
     tls: TlsMaterial;
     /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
     authorize?: (peer: PeerIdentity) => string | undefined;
+    /**
+     * Accept any client certificate (still required, and its CN must match
+     * the claimed name); for throwaway-certificate chats where users compare
+     * fingerprints instead. Default `false`.
+     */
+    trustAnyClient?: boolean;
   };
   /** Run as a client connector: connect (and reconnect) to the server. */
   client?: {
@@ -70,9 +76,23 @@ export interface ConnectorOptions {
   fsync?: boolean;
   /** Reconnect backoff bounds, ms. Default 200 → 5000. */
   backoff?: { minMs: number; maxMs: number };
+  /** Called when a peer's link comes up or goes down (identity: the peer's certificate). */
+  onPeer?: (event: PeerEvent) => void;
   /** Handles `revoke` from the local API (server only): revoke the certificate of `name`. */
   revoke?: (name: string) => Promise<void>;
   logger?: Logger;
+}
+
+/** A peer link came up or went down. */
+export interface PeerEvent {
+  peer: string;
+  event: "connected" | "disconnected";
+  /** Remote address and port. */
+  address: string;
+  /** SHA-256 fingerprint of the peer's certificate (lowercase hex), when known. */
+  fingerprint?: string;
+  /** Why the link went down. */
+  reason?: string;
 }
 
 /** Receives messages of the types it listens to. */
@@ -180,6 +200,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
   #idPrefix = crypto.randomUUID().slice(0, 8);
   #idSeq = 0;
   #fatal: ((err: Error) => void) | undefined;
+  /** The name the server gave in its welcome (routes like the configured server name). */
+  #serverWelcomeName: string | undefined;
   #stopRequested: (() => void) | undefined;
   readonly startedAt = new Date();
   /** Rejects when the server refuses this client for good (wrong name); never resolves. */
@@ -239,7 +261,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
           host: opts.server.host ?? "0.0.0.0",
           port: opts.server.port,
           tls: opts.server.tls,
-          requireClientCert: true,
+          requireClientCert: !opts.server.trustAnyClient,
           logger: c.#log,
           graceMs: 2000,
           ...(opts.server.authorize ? { authorize: opts.server.authorize } : {}),
@@ -297,7 +319,9 @@ export class Connector implements BrokerApi, AsyncDisposable {
   #route(dst: string | undefined): PeerState {
     if (this.#opts.client) {
       const server = this.#opts.client.serverName ?? "server";
-      if (dst === undefined || dst === "" || dst === server) return this.#peer(server);
+      if (dst === undefined || dst === "" || dst === server || dst === this.#serverWelcomeName) {
+        return this.#peer(server);
+      }
       throw new BrokerError(
         `Unknown destination "${dst}": client connector "${this.name}" reaches only its server "${server}"`,
       );
@@ -522,6 +546,19 @@ export class Connector implements BrokerApi, AsyncDisposable {
     }
   }
 
+  /**
+   * Resolves once every message sent on a live link has been acknowledged,
+   * or after `timeoutMs` (default 2000); returns whether all were.
+   */
+  async settled(timeoutMs = 2000): Promise<boolean> {
+    const end = Date.now() + timeoutMs;
+    while ([...this.#peers.values()].some((p) => p.online && p.unacked > 0)) {
+      if (Date.now() > end) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
+  }
+
   /** Resolves once every queued journal and queue append is on disk. */
   async sync(): Promise<void> {
     await Promise.all([...this.#peers.values()].map((p) => p.journal.flush()));
@@ -575,7 +612,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       if (!server.blocked) {
         try {
           const conn = await connect({ host: c.host, port: c.port, tls: c.tls, signal });
-          const state = this.#newLink(conn.socket, undefined);
+          const state = this.#newLink(conn.socket, conn.peer);
           state.link.send({ kind: "hello", name: this.name, v: PROTOCOL_VERSION });
           const onAbort = () => state.link.close("connector closing");
           signal.addEventListener("abort", onAbort, { once: true });
@@ -626,8 +663,9 @@ export class Connector implements BrokerApi, AsyncDisposable {
       case "welcome": {
         if (this.isServer || state.peer) break;
         const name = this.#opts.client!.serverName ?? "server";
+        this.#serverWelcomeName = h.name;
         if (h.name !== name) {
-          this.#log.warn("server connector has another name", { expected: name, got: h.name });
+          this.#log.debug("server connector has another name", { expected: name, got: h.name });
         }
         const peer = this.#peer(name);
         this.#attach(state, peer);
@@ -657,6 +695,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
     }
     const cn = state.identity?.cn;
     const where = `${state.identity?.address}:${state.identity?.port}`;
+    if (!state.identity?.fingerprint) {
+      state.link.send({ kind: "error", message: "no client certificate presented", fatal: true });
+      state.link.close("no client certificate");
+      return;
+    }
     if (typeof name !== "string" || name !== cn) {
       const reason =
         `certificate names "${cn}" but the connector claims the name "${name}" (issue a certificate for "${name}" with "sockkit certs issue ${name}")`;
@@ -686,6 +729,23 @@ export class Connector implements BrokerApi, AsyncDisposable {
   #attach(state: LinkState, peer: PeerState): void {
     state.peer = peer;
     peer.attach(state.link);
+    this.#emitPeer(state, "connected");
+  }
+
+  #emitPeer(state: LinkState, event: "connected" | "disconnected", reason?: string): void {
+    if (!this.#opts.onPeer || !state.peer) return;
+    const e: PeerEvent = {
+      peer: state.peer.name,
+      event,
+      address: `${state.identity?.address}:${state.identity?.port}`,
+    };
+    if (state.identity?.fingerprint) e.fingerprint = state.identity.fingerprint;
+    if (reason !== undefined) e.reason = reason;
+    try {
+      this.#opts.onPeer(e);
+    } catch (err) {
+      this.#log.error("onPeer failed", { error: (err as Error).message });
+    }
   }
 
   #detach(state: LinkState): void {
@@ -695,10 +755,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
   }
 
   #onLinkClosed(state: LinkState, reason: string): void {
-    this.#links.delete(state);
+    if (!this.#links.delete(state)) return;
     if (state.peer) {
       this.#log.info("peer disconnected", { peer: state.peer.name, reason });
       this.#detach(state);
+      this.#emitPeer(state, "disconnected", reason);
     }
   }
 

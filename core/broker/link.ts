@@ -40,6 +40,11 @@ export class Link {
     this.#framer = new LengthPrefixedFramer({ maxFrameBytes: opts.maxFrameBytes });
     this.writer = new FrameWriter(socket, { maxFrameBytes: opts.maxFrameBytes });
     socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
+    // `Connection` may redirect `socket.resume()` to the TCP transport under
+    // a TLS socket; the TLS socket itself must still be set flowing.
+    if (socket.readableFlowing !== true) {
+      (Object.getPrototypeOf(socket) as Socket).resume.call(socket);
+    }
     socket.on("error", (err: Error) => this.#reason = err.message);
     socket.once("close", () => this.#finish());
     socket.on("end", () => socket.end());

@@ -1,0 +1,79 @@
+/** `broker chat`: an interactive encrypted chat over a broker link with throwaway certificates. */
+import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { LineFramer } from "../core/net/framing/mod.ts";
+import { parse } from "../core/config/mod.ts";
+import { shutdownSignal } from "../core/lifecycle/mod.ts";
+import { DEFAULT_BROKER_PORT } from "../core/broker/mod.ts";
+import { startChat } from "../core/broker/chat.ts";
+import { action, globals, loggerFrom } from "./_cli.ts";
+
+/** `sockkit broker chat`. */
+export function chatCommand() {
+  return new Command("chat")
+    .description(
+      "encrypted chat between two machines over a broker link: without --target wait as the server,\n" +
+        "with --target connect; lines typed are sent; !upload PATH sends a file or directory,\n" +
+        "!import NAME copies a received one here. Throwaway certificates; compare the fingerprint.",
+    )
+    .option("--target <host>", "connect to this host (default: wait for a peer)")
+    .option("--port <port>", "port to listen on or connect to", (v) => {
+      try {
+        return parse.port(v);
+      } catch (err) {
+        throw new InvalidArgumentError((err as Error).message);
+      }
+    }, DEFAULT_BROKER_PORT)
+    .option("--host <host>", "address to bind (server side)", "0.0.0.0")
+    .option("--name <name>", "your name in the chat (default server/client)")
+    .option("--upload <path>", "send this file or directory, then exit without chatting")
+    .option("--dir <dir>", "keep certificates, state and received files here (default: a temp dir)")
+    .action(action(async (o, cmd) => {
+      const log = loggerFrom(globals(cmd), { svc: "broker-chat" });
+      const temp = o.dir === undefined;
+      const dir = o.dir ?? await Deno.makeTempDir({ prefix: "sockkit-chat-" });
+      const print = (line: string) => console.log(line);
+      using stop = shutdownSignal();
+      try {
+        await using chat = await startChat({
+          dir,
+          port: o.port,
+          host: o.host,
+          print,
+          logger: log,
+          ...(o.target !== undefined ? { target: o.target } : {}),
+          ...(o.name !== undefined ? { name: o.name } : {}),
+        });
+        const stopped = new Promise<void>((r) =>
+          stop.addEventListener("abort", () => r(), { once: true })
+        );
+        if (o.upload !== undefined) {
+          await Promise.race([chat.connected(), stopped]);
+          if (stop.aborted) return 0;
+          const r = await chat.upload(o.upload);
+          print(
+            `* sent ${
+              r.dir ? "directory" : "file"
+            } "${o.upload}" (${r.files} file(s), ${r.bytes} bytes)`,
+          );
+          return 0;
+        }
+        const framer = new LineFramer({ maxLineBytes: 64 * 1024 });
+        const reader = Deno.stdin.readable.getReader();
+        stop.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
+        const dec = new TextDecoder();
+        while (true) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          const lines: string[] = [];
+          framer.push(value, (l) => lines.push(dec.decode(l)));
+          for (const l of lines) await chat.line(l);
+        }
+        const rest = framer.takeRest();
+        if (rest.length > 0) await chat.line(dec.decode(rest));
+        await chat.connector.settled();
+        return 0;
+      } finally {
+        if (temp) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+    }));
+}

@@ -8,6 +8,7 @@ import { Command, Option } from "@commander-js/extra-typings";
 import denoJson from "./deno.json" with { type: "json" };
 import { reportError } from "./cmd/_cli.ts";
 // Subcommands (one import each, in alphabetical order):
+import { ingestCommand } from "./cmd/ingest.ts";
 import { searchCommand } from "./cmd/search.ts";
 import { brokerCommand } from "./cmd/broker.ts";
 import { certsCommand } from "./cmd/certs.ts";
@@ -43,6 +44,7 @@ export function rootCommand(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
   // Register subcommands here (alphabetical):
+  root.addCommand(ingestCommand());
   root.addCommand(searchCommand());
   root.addCommand(brokerCommand());
   root.addCommand(certsCommand());

@@ -17,3 +17,4 @@ export * from "./session.ts";
 export * from "./metrics.ts";
 export * from "./server.ts";
 export * from "./client.ts";
+export * from "./config.ts";

@@ -124,6 +124,8 @@ export class IngestSession implements WriteOwner {
           });
         }
       });
+      // Start reading (the listener may hand over a paused connection).
+      this.#conn.socket.resume();
       socket.once("end", () => finish("eof"));
       socket.once("close", () => finish("closed"));
       const onAbort = () => finish("drain");

@@ -1,0 +1,93 @@
+/**
+ * `sockkit ingest`: the mutual-TLS JSON ingest daemon (default action), its
+ * client (`send`) and load generator (`bench`).
+ */
+import { Command, Option } from "@commander-js/extra-typings";
+import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import {
+  ingestOptions,
+  loadIngestConfig,
+  loadIngestTls,
+  resolveIngestSettings,
+  startIngest,
+} from "../core/ingest/mod.ts";
+import { LAYOUTS } from "../core/ingest/layout.ts";
+import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import { ingestBenchCommand, ingestSendCommand } from "./ingest_client.ts";
+
+/**
+ * Builds `sockkit ingest`: `serve` (the default, so `sockkit ingest --port
+ * 1191` runs the daemon), `send` and `bench`.
+ */
+export function ingestCommand(): Command {
+  return new Command("ingest")
+    .description(
+      "Mutual-TLS JSON ingest into Redis: the daemon (default), a client and a load generator.",
+    )
+    .addCommand(serveCommand(), { isDefault: true })
+    .addCommand(ingestSendCommand())
+    .addCommand(ingestBenchCommand()) as unknown as Command;
+}
+
+function serveCommand() {
+  return new Command("serve")
+    .description(
+      "Run the daemon (default): receive JSON objects over mutual TLS, store them in Redis",
+    )
+    .option("--config <path>", "TOML config file or directory (conf/daemon.conf layout)")
+    .option("--host <addr>", "address to bind (default 0.0.0.0; [daemon] host)")
+    .option("--port <n>", "port (default 1191; [daemon] port)", intArg(0, 65535))
+    .option("--certs <dir>", "certificates directory (default certs; env SOCKKIT_CERTS)")
+    .option("--cert <file>", "server certificate ([path] server_crt_path)")
+    .option("--key <file>", "server key ([path] server_key_path)")
+    .option(
+      "--client-certs <path>",
+      "client allow-list: PEM bundle or directory ([path] client_certs_path)",
+    )
+    .option("--redis <url>", "Redis URL (default redis://127.0.0.1:6379; [redis] host, port)")
+    .option("--redis-cluster <urls>", "Redis Cluster node URLs, comma-separated")
+    .option("--db <n>", "Redis database number ([redis] db)", intArg(0, 65535))
+    .addOption(new Option("--layout <layout>", "storage layout (default kv)").choices(LAYOUTS))
+    .option("--key-prefix <prefix>", "prefix for every key (default none)")
+    .option("--stream-key <key>", "stream key for --layout stream (default ingest)")
+    .option("--stream-maxlen <n>", "trim the stream with MAXLEN ~ N", intArg(1))
+    .option("--ack", 'write {"ok":N} / {"error":...} lines to clients (default: silent)')
+    .option("--max-payload <bytes>", "largest object (default 1MiB)")
+    .option("--spool-dir <dir>", "disk spool for Redis outages (default spool/ingest)")
+    .option("--spool-max <bytes>", "spool size cap; a full spool pauses clients (default 1GiB)")
+    .option("--metrics-port <n>", "serve Prometheus metrics on /metrics", intArg(0, 65535))
+    .option("--metrics-host <addr>", "address for the metrics endpoint (default 127.0.0.1)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  sockkit ingest --certs certs --redis redis://127.0.0.1:6379\n" +
+        "  sockkit ingest --config conf/daemon.conf --ack --metrics-port 9191\n" +
+        "  sockkit ingest send --port 1191 --ack data.ndjson\n" +
+        "  sockkit ingest bench --clients 10 --objects 500000",
+    )
+    .action(action(async (opts, cmd) => {
+      const log = loggerFrom(globals(cmd), { svc: "ingest" });
+      const file = await loadIngestConfig(opts.config);
+      const flags = { ...opts, config: undefined };
+      const settings = resolveIngestSettings(flags, file, opts.config);
+      const tls = await loadIngestTls(settings, flags);
+      const server = await startIngest({ ...ingestOptions(settings, tls), logger: log });
+      log.info(`listening on ${settings.host}:${server.port} (mutual TLS)`, {
+        redis: server.redisLabel,
+        layout: settings.layout,
+        certs: tls.source,
+        ack: settings.ack,
+        spool: settings.spoolDir,
+        ...(server.metricsPort !== undefined ? { metrics_port: server.metricsPort } : {}),
+      });
+      await serveUntilSignal(server, {
+        onSignal: (sig) => log.info("draining", { signal: sig }),
+      });
+      const m = server.metrics;
+      log.info("stopped", {
+        received: m.objectsReceived,
+        stored: m.objectsStored,
+        spooled: m.objectsSpooled,
+      });
+    }));
+}

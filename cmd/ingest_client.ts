@@ -1,0 +1,258 @@
+/**
+ * `sockkit ingest send` (a client that sends JSON/NDJSON objects over mutual
+ * TLS) and `sockkit ingest bench` (the load generator).
+ */
+import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+import { ConfigError } from "../core/config/mod.ts";
+import { JsonStreamFramer } from "../core/net/framing/mod.ts";
+import type { ClientTlsOptions } from "../core/net/mod.ts";
+import { certPaths, loadClientTls } from "../core/pki/mod.ts";
+import { sendObjects } from "../core/ingest/client.ts";
+import { type IngestBenchResult, runIngestBench } from "../core/ingest/bench.ts";
+import { SHAPES } from "../core/ingest/bench_payload.ts";
+import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
+import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+
+interface ClientTlsFlags {
+  certs?: string;
+  client?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+}
+
+/** Client TLS from `--ca/--cert/--key`, or `--certs DIR --client NAME`. */
+async function clientTlsFrom(o: ClientTlsFlags): Promise<ClientTlsOptions> {
+  if (o.cert !== undefined || o.key !== undefined) {
+    if (o.cert === undefined || o.key === undefined) {
+      throw new ConfigError("Incomplete client certificate: give both --cert and --key");
+    }
+    return await loadClientTls({
+      cert: o.cert,
+      key: o.key,
+      ...(o.ca !== undefined ? { ca: o.ca } : {}),
+    });
+  }
+  const p = certPaths(o.certs ?? Deno.env.get("SOCKKIT_CERTS") ?? "certs");
+  if (o.client === undefined) {
+    throw new ConfigError(
+      'No client certificate: give --client NAME (issued with "sockkit certs issue NAME") or --cert and --key',
+    );
+  }
+  return await loadClientTls({
+    ca: o.ca ?? p.ca,
+    cert: p.clientCert(o.client),
+    key: p.clientKey(o.client),
+  });
+}
+
+function addClientTlsOptions<T extends Command<unknown[], Record<string, unknown>>>(c: T): T {
+  c.option("--certs <dir>", "certificates directory (default certs)")
+    .option("--client <name>", "client certificate from <certs>/clients/<name>.pem")
+    .option("--ca <file>", "CA certificate that signed the server (default <certs>/ca.pem)")
+    .option("--cert <file>", "client certificate (PEM)")
+    .option("--key <file>", "client key (PEM)");
+  return c;
+}
+
+/** Objects from JSON or NDJSON text read in chunks: top-level arrays are expanded. */
+async function* objectsFrom(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
+  const framer = new JsonStreamFramer({ maxValueBytes: 64 * 1024 * 1024 });
+  const dec = new TextDecoder();
+  const values: unknown[] = [];
+  const take = (bytes: Uint8Array) => {
+    const text = dec.decode(bytes);
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (err) {
+      throw new ConfigError(`Invalid JSON in input: ${(err as Error).message}`);
+    }
+    if (Array.isArray(v)) values.push(...v);
+    else values.push(v);
+  };
+  for await (const chunk of stream) {
+    framer.push(chunk, take);
+    yield* values.splice(0);
+  }
+  framer.flush(take);
+  yield* values.splice(0);
+}
+
+/** `ingest send`. */
+export function ingestSendCommand() {
+  const c = new Command("send")
+    .description(
+      "Send JSON objects (JSON, array or NDJSON) from FILE or stdin over mutual TLS",
+    )
+    .argument("[file]", "input file; - or nothing for stdin")
+    .option("--host <host>", "server host", "localhost")
+    .option("--port <n>", "server port", intArg(1, 65535), DEFAULT_INGEST_PORT)
+    .option("--ack", "wait until the server (run with --ack) acknowledges every object")
+    .option("--timeout <ms>", "how long to wait for acknowledgements", intArg(1), 30000);
+  addClientTlsOptions(c);
+  return c
+    .addHelpText(
+      "after",
+      '\nExamples:\n  echo \'{"a":1}{"b":{"c":2}}\' | sockkit ingest send --client alice\n' +
+        "  sockkit ingest send --client alice --ack data.ndjson",
+    )
+    .action(action(async (file, opts) => {
+      const tls = await clientTlsFrom(opts as ClientTlsFlags);
+      let input: ReadableStream<Uint8Array>;
+      if (file === undefined || file === "-") input = Deno.stdin.readable;
+      else {
+        try {
+          input = (await Deno.open(file)).readable;
+        } catch (err) {
+          throw new ConfigError(`Cannot read input file "${file}": ${(err as Error).message}`);
+        }
+      }
+      const r = await sendObjects(objectsFrom(input), {
+        host: opts.host,
+        port: opts.port,
+        tls,
+        ack: opts.ack ?? false,
+        ackTimeoutMs: opts.timeout,
+      });
+      for (const e of r.errors) console.error(`server: ${e}`);
+      if (!opts.ack) {
+        console.log(`sent ${r.sent} objects`);
+        return 0;
+      }
+      console.log(`sent ${r.sent} objects, ${r.acknowledged} stored`);
+      return r.acknowledged === r.sent ? 0 : 1;
+    }));
+}
+
+function hostPort(v: string): { host: string; port: number } {
+  const m = /^(.*):(\d+)$/.exec(v);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || !m[1] || port < 1 || port > 65535) {
+    throw new InvalidArgumentError("expected HOST:PORT");
+  }
+  return { host: m[1].replace(/^\[|\]$/g, ""), port };
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+/** The bench's table and JSON rows. */
+export function benchRows(r: IngestBenchResult) {
+  const anchor = "redis-benchmark -P 16 HSET";
+  return [
+    {
+      figure: `objects/s stored, ${r.clients} mTLS clients, ${r.shape} objects`,
+      value: Math.round(r.objectsPerSecond),
+      unit: "obj/s",
+      anchor,
+      anchorValue: r.anchorHsetPerSecond === undefined ? null : Math.round(r.anchorHsetPerSecond),
+      target: ">= 200000",
+    },
+    {
+      figure: "ratio to the redis-benchmark HSET ceiling",
+      value: r.ratio === undefined ? null : Number(r.ratio.toFixed(3)),
+      unit: "x",
+      anchor,
+      anchorValue: r.anchorHsetPerSecond === undefined ? null : Math.round(r.anchorHsetPerSecond),
+      target: null,
+    },
+    {
+      figure: "latency send to ack p50",
+      value: Number(r.p50Ms.toFixed(1)),
+      unit: "ms",
+      anchor: null,
+      anchorValue: null,
+      target: null,
+    },
+    {
+      figure: "latency send to ack p99",
+      value: Number(r.p99Ms.toFixed(1)),
+      unit: "ms",
+      anchor: null,
+      anchorValue: null,
+      target: null,
+    },
+    {
+      figure: `objects lost (of ${r.sent} sent, ${r.stored} found in Redis)`,
+      value: r.lost,
+      unit: "objects",
+      anchor: null,
+      anchorValue: null,
+      target: "0",
+    },
+  ];
+}
+
+/** `ingest bench`. */
+export function ingestBenchCommand() {
+  const c = new Command("bench")
+    .description(
+      "Load generator: objects/s, latency p50/p99, count in Redis, redis-benchmark ceiling",
+    )
+    .option("--clients <n>", "concurrent clients", intArg(1, 1000), 10)
+    .option("--objects <n>", "objects in total", intArg(1), 500_000)
+    .addOption(new Option("--shape <shape>", "payload shape").choices(SHAPES).default("nested"))
+    .option("--rate <n>", "offered objects/s in total (0 = as fast as possible)", intArg(0), 0)
+    .option("--redis <url>", "use this Redis (default: a private redis-server)")
+    .option("--target <host:port>", "load a running server (started with --ack)", hostPort)
+    .option("--no-anchor", "skip the redis-benchmark measurement")
+    .option("--json", "print one JSON line on stdout (the table goes to stderr)");
+  addClientTlsOptions(c);
+  return c
+    .addHelpText(
+      "after",
+      "\nExamples:\n  sockkit ingest bench\n  sockkit ingest bench --clients 10 --objects 1000000 --json\n" +
+        "  sockkit ingest bench --target 127.0.0.1:1191 --client alice --redis redis://127.0.0.1:6379",
+    )
+    .action(action(async (opts, cmd) => {
+      const log = loggerFrom(globals(cmd), { svc: "ingest" });
+      if (opts.target && !opts.redis) {
+        throw new ConfigError("--target needs --redis (the Redis that server writes to)");
+      }
+      const tty = Deno.stderr.isTerminal();
+      const enc = new TextEncoder();
+      const r = await runIngestBench({
+        clients: opts.clients,
+        objects: opts.objects,
+        shape: opts.shape as "flat" | "nested",
+        rate: opts.rate,
+        noAnchor: !opts.anchor,
+        logger: log,
+        ...(opts.redis ? { redisUrl: opts.redis } : {}),
+        ...(opts.target
+          ? { target: opts.target, clientTls: await clientTlsFrom(opts as ClientTlsFlags) }
+          : {}),
+        onProgress: (p) => {
+          if (!tty) return;
+          const rate = p.elapsedMs > 0 ? (p.acked / p.elapsedMs) * 1000 : 0;
+          Deno.stderr.writeSync(enc.encode(
+            `\r  sent ${fmt(p.sent)}/${fmt(p.total)}  stored ${fmt(p.acked)}  ${
+              fmt(rate)
+            } obj/s   `,
+          ));
+        },
+      });
+      if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[K"));
+      const rows = benchRows(r);
+      const out = opts.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
+      out(
+        `ingest bench: ${r.clients} clients, ${fmt(r.sent)} ${r.shape} objects in ${
+          r.seconds.toFixed(2)
+        } s`,
+      );
+      for (const row of rows) {
+        const anchor = row.anchor ? `  (${row.anchor}: ${fmt(row.anchorValue ?? 0)}/s)` : "";
+        const target = row.target ? `  target ${row.target}` : "";
+        out(
+          `  ${row.figure.padEnd(52)} ${
+            String(row.value).padStart(10)
+          } ${row.unit}${anchor}${target}`,
+        );
+      }
+      for (const e of r.errors) out(`  server error line: ${e}`);
+      if (opts.json) console.log(JSON.stringify({ service: "ingest", rows }));
+      return r.lost === 0 ? 0 : 1;
+    }));
+}

@@ -1,7 +1,17 @@
-/** `broker serve` and `broker connect`: run a server or client connector until a signal. */
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
+/**
+ * `broker serve` and `broker connect`: run a server or client connector
+ * until SIGINT/SIGTERM or `broker stop`. Settings: flags > `SOCKKIT_BROKER_*`
+ * environment > `[broker]` section of `--config FILE` > defaults.
+ */
+import { Command } from "@commander-js/extra-typings";
 import { resolve } from "node:path";
-import { parse } from "../core/config/mod.ts";
+import {
+  type ConfigData,
+  ConfigError,
+  loadConfigFile,
+  parse,
+  resolveSettings,
+} from "../core/config/mod.ts";
 import {
   certPaths,
   loadClientTls,
@@ -10,7 +20,14 @@ import {
   revoke,
 } from "../core/pki/mod.ts";
 import { serveUntilSignal } from "../core/lifecycle/mod.ts";
-import { Connector, type ConnectorOptions, DEFAULT_BROKER_PORT } from "../core/broker/mod.ts";
+import type { Logger } from "../core/log/mod.ts";
+import {
+  Connector,
+  type ConnectorOptions,
+  DEFAULT_BROKER_PORT,
+  DEFAULT_MAX_FRAME,
+  DEFAULT_PERSIST_MAX,
+} from "../core/broker/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -18,79 +35,185 @@ export function stateDir(flag: string | undefined): string {
   return resolve(flag ?? Deno.env.get("SOCKKIT_BROKER_DIR") ?? "broker-state");
 }
 
-function bytesOpt(name: string) {
-  return (v: string) => {
-    try {
-      return parse.bytes(v);
-    } catch (err) {
-      throw new InvalidArgumentError(`${name}: ${(err as Error).message}`);
-    }
-  };
-}
-
-function durationOpt(v: string): number {
-  try {
-    return parse.duration(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
+/** `TYPE=PATH` pairs (a list, or comma-separated) → a map. */
+const fileDirs: parse.Parser<Record<string, string>> = (raw) => {
+  const out: Record<string, string> = {};
+  for (const item of parse.list(parse.string)(raw)) {
+    const i = item.indexOf("=");
+    if (i <= 0 || i === item.length - 1) throw new TypeError(`expected TYPE=PATH, got "${item}"`);
+    out[item.slice(0, i)] = resolve(item.slice(i + 1));
   }
-}
+  return out;
+};
 
-function fileDir(v: string, prev: Record<string, string> = {}): Record<string, string> {
-  const i = v.indexOf("=");
-  if (i <= 0 || i === v.length - 1) {
-    throw new InvalidArgumentError(`expected TYPE=PATH, got "${v}"`);
-  }
-  return { ...prev, [v.slice(0, i)]: resolve(v.slice(i + 1)) };
-}
+const hostPort: parse.Parser<{ host: string; port: number }> = (raw) => {
+  const v = parse.string(raw);
+  const m = /^(.+):(\d+)$/.exec(v);
+  const host = m ? m[1]!.replace(/^\[|\]$/g, "") : v;
+  const port = m ? parse.port(m[2]) : DEFAULT_BROKER_PORT;
+  if (!host) throw new TypeError(`expected HOST:PORT, got "${v}"`);
+  return { host, port };
+};
 
-/** Options shared by serve and connect. */
+const COMMON = {
+  certs: {
+    parse: parse.string,
+    flag: "--certs",
+    env: "SOCKKIT_BROKER_CERTS",
+    file: "broker.certs",
+    default: "certs",
+  },
+  dir: {
+    parse: parse.string,
+    flag: "--dir",
+    env: "SOCKKIT_BROKER_DIR",
+    file: "broker.dir",
+    default: "broker-state",
+  },
+  persistMax: {
+    parse: parse.bytes,
+    flag: "--persist-max",
+    env: "SOCKKIT_BROKER_PERSIST_MAX",
+    file: "broker.persist_max",
+    default: DEFAULT_PERSIST_MAX,
+  },
+  maxFrame: {
+    parse: parse.bytes,
+    flag: "--max-frame",
+    env: "SOCKKIT_BROKER_MAX_FRAME",
+    file: "broker.max_frame",
+    default: DEFAULT_MAX_FRAME,
+  },
+  fileDir: {
+    parse: fileDirs,
+    flag: "--file-dir",
+    env: "SOCKKIT_BROKER_FILE_DIRS",
+    file: "broker.file_dirs",
+    default: {},
+  },
+  heartbeat: {
+    parse: parse.duration,
+    flag: "--heartbeat",
+    env: "SOCKKIT_BROKER_HEARTBEAT",
+    file: "broker.heartbeat",
+    default: 5000,
+  },
+  fsync: {
+    parse: parse.boolean,
+    flag: "--no-fsync",
+    env: "SOCKKIT_BROKER_FSYNC",
+    file: "broker.fsync",
+    default: true,
+  },
+} as const;
+
+const SERVE = {
+  ...COMMON,
+  port: {
+    parse: parse.port,
+    flag: "--port",
+    env: "SOCKKIT_BROKER_PORT",
+    file: "broker.port",
+    default: DEFAULT_BROKER_PORT,
+  },
+  host: {
+    parse: parse.string,
+    flag: "--host",
+    env: "SOCKKIT_BROKER_HOST",
+    file: "broker.host",
+    default: "0.0.0.0",
+  },
+  name: {
+    parse: parse.string,
+    flag: "--name",
+    env: "SOCKKIT_BROKER_NAME",
+    file: "broker.name",
+    default: "server",
+  },
+} as const;
+
+const CONNECT = {
+  ...COMMON,
+  name: { parse: parse.string, flag: "--name", env: "SOCKKIT_BROKER_NAME", file: "broker.name" },
+  server: {
+    parse: hostPort,
+    flag: "--server",
+    env: "SOCKKIT_BROKER_SERVER",
+    file: "broker.server",
+  },
+  serverName: {
+    parse: parse.string,
+    flag: "--server-name",
+    env: "SOCKKIT_BROKER_SERVER_NAME",
+    file: "broker.server_name",
+    default: "server",
+  },
+  servername: {
+    parse: parse.string,
+    flag: "--servername",
+    env: "SOCKKIT_BROKER_SERVERNAME",
+    file: "broker.servername",
+    default: "localhost",
+  },
+  cert: { parse: parse.string, flag: "--cert", file: "broker.cert" },
+  key: { parse: parse.string, flag: "--key", file: "broker.key" },
+  ca: { parse: parse.string, flag: "--ca", file: "broker.ca" },
+} as const;
+
+/** Options shared by serve and connect (raw strings; resolved with env and file). */
 function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
   return cmd
-    .option("--certs <dir>", "certificates directory (sockkit certs init)", "certs")
-    .option(
-      "--dir <dir>",
-      "state directory: journals, queues, local socket (env SOCKKIT_BROKER_DIR)",
-    )
-    .option(
-      "--persist-max <bytes>",
-      "size cap of each peer journal and type queue (512MiB, 1GiB...)",
-      bytesOpt("--persist-max"),
-    )
-    .option("--max-frame <bytes>", "frame size cap", bytesOpt("--max-frame"))
+    .option("--certs <dir>", "certificates directory, from sockkit certs init (default certs)")
+    .option("--dir <dir>", "state directory: journals, queues, local socket (default broker-state)")
+    .option("--persist-max <bytes>", "size cap of each peer journal and type queue (default 1GiB)")
+    .option("--max-frame <bytes>", "frame size cap (default 16MiB)")
     .option(
       "--file-dir <TYPE=PATH>",
       "store received files of TYPE under PATH (repeatable)",
-      fileDir,
+      (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
       "--heartbeat <duration>",
-      "heartbeat interval (a link silent 3x this is dropped)",
-      durationOpt,
+      "heartbeat interval; a link silent 3x this is dropped (default 5s)",
     )
-    .option("--no-fsync", "do not fdatasync journal appends (faster, less durable)");
+    .option("--no-fsync", "do not fdatasync journal appends (faster, less durable)")
+    .option("--config <file>", "TOML/INI config file (or directory) with a [broker] section")
+    .addHelpText(
+      "after",
+      "\nEnvironment: SOCKKIT_BROKER_PORT, _HOST, _NAME, _SERVER, _CERTS, _DIR, _PERSIST_MAX,\n" +
+        "_MAX_FRAME, _FILE_DIRS (TYPE=PATH,...), _HEARTBEAT, _FSYNC. Config keys: broker.port,\n" +
+        "broker.dir, broker.persist_max, broker.file_dirs... Precedence: flags > environment > file.",
+    );
 }
 
-interface CommonOpts {
-  certs: string;
-  dir?: string;
-  persistMax?: number;
-  maxFrame?: number;
-  fileDir?: Record<string, string>;
-  heartbeat?: number;
-  fsync: boolean;
+async function configFile(path: unknown): Promise<{ file?: ConfigData; filePath?: string }> {
+  if (typeof path !== "string") return {};
+  return { file: await loadConfigFile(path), filePath: path };
 }
 
-function baseOptions(o: CommonOpts): Omit<ConnectorOptions, "name" | "dir"> {
-  const b: Omit<ConnectorOptions, "name" | "dir"> = { fsync: o.fsync };
-  if (o.persistMax !== undefined) b.persistMaxBytes = o.persistMax;
-  if (o.maxFrame !== undefined) b.maxFrameBytes = o.maxFrame;
-  if (o.fileDir) b.fileDirs = o.fileDir;
-  if (o.heartbeat !== undefined) b.heartbeatMs = o.heartbeat;
-  return b;
+function rawFlags(o: Record<string, unknown>): Record<string, unknown> {
+  return { ...o, fsync: o.fsync === false ? false : undefined };
 }
 
-async function run(c: Connector, log: ReturnType<typeof loggerFrom>): Promise<number> {
+function baseOptions(
+  s: {
+    persistMax: number;
+    maxFrame: number;
+    fileDir: Record<string, string>;
+    heartbeat: number;
+    fsync: boolean;
+  },
+): Omit<ConnectorOptions, "name" | "dir"> {
+  return {
+    fsync: s.fsync,
+    persistMaxBytes: s.persistMax,
+    maxFrameBytes: s.maxFrame,
+    fileDirs: s.fileDir,
+    heartbeatMs: s.heartbeat,
+  };
+}
+
+async function run(c: Connector, log: Logger): Promise<number> {
   let failed: Error | undefined;
   const fatal = c.fatal.catch((err) => failed = err);
   await serveUntilSignal(c, {
@@ -108,46 +231,29 @@ export function serveCommand(): Command {
   return common(
     new Command("serve")
       .description("run the server connector: accepts client connectors over mutual TLS")
-      .addOption(
-        new Option("--port <port>", "TCP port").default(DEFAULT_BROKER_PORT).argParser((v) => {
-          try {
-            return parse.port(v);
-          } catch (err) {
-            throw new InvalidArgumentError((err as Error).message);
-          }
-        }),
-      )
-      .option("--host <host>", "address to bind", "0.0.0.0")
-      .option("--name <name>", "this connector's name (destination for clients)", "server"),
-  ).action(action(async (_opts: unknown, cmd: Command) => {
-    const o = cmd.opts() as CommonOpts & { port: number; host: string; name: string };
+      .option("--port <port>", `TCP port (default ${DEFAULT_BROKER_PORT})`)
+      .option("--host <host>", "address to bind (default 0.0.0.0)")
+      .option("--name <name>", "this connector's name, the clients' destination (default server)"),
+  ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
+    const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...await configFile(opts.config) });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
-    const p = certPaths(o.certs);
+    const p = certPaths(s.certs);
     const tls = await loadServerTls({
       cert: p.serverCert,
       key: p.serverKey,
       clientCerts: p.allowList,
     });
-    const dir = stateDir(o.dir);
     const c = await Connector.start({
-      ...baseOptions(o),
-      name: o.name,
-      dir,
+      ...baseOptions(s),
+      name: s.name,
+      dir: resolve(s.dir),
       logger: log,
-      server: { host: o.host, port: o.port, tls, authorize: revocationCheck(p.revoked) },
-      revoke: async (name) => void await revoke(o.certs, name),
+      server: { host: s.host, port: s.port, tls, authorize: revocationCheck(p.revoked) },
+      revoke: async (name) => void await revoke(s.certs, name),
     });
-    log.info("listening", { name: o.name, address: o.host, port: c.port, socket: c.socketPath });
+    log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
     return await run(c, log);
   }));
-}
-
-function hostPort(v: string): { host: string; port: number } {
-  const m = /^(.+):(\d+)$/.exec(v);
-  const port = m ? Number(m[2]) : DEFAULT_BROKER_PORT;
-  const host = m ? m[1]!.replace(/^\[|\]$/g, "") : v;
-  if (!host || port > 65535) throw new InvalidArgumentError(`expected HOST:PORT, got "${v}"`);
-  return { host, port };
 }
 
 /** `broker connect`. */
@@ -155,39 +261,39 @@ export function connectCommand(): Command {
   return common(
     new Command("connect")
       .description("run a client connector: keeps a mutual-TLS link to the server connector")
-      .requiredOption("--name <name>", "this connector's name (must match its certificate CN)")
-      .requiredOption("--server <host:port>", "server connector address", hostPort)
-      .option("--server-name <name>", "the server connector's name", "server")
+      .option("--name <name>", "this connector's name (must match its certificate CN); required")
+      .option("--server <host:port>", "server connector address; required")
+      .option("--server-name <name>", "the server connector's name (default server)")
       .option("--cert <file>", "client certificate (default CERTS/clients/NAME.pem)")
       .option("--key <file>", "client key (default CERTS/clients/NAME.key)")
       .option("--ca <file>", "CA that signed the server certificate (default CERTS/ca.pem)")
-      .option("--servername <name>", "name to verify in the server certificate", "localhost"),
-  ).action(action(async (_opts: unknown, cmd: Command) => {
-    const o = cmd.opts() as CommonOpts & {
-      name: string;
-      server: { host: string; port: number };
-      serverName: string;
-      cert?: string;
-      key?: string;
-      ca?: string;
-      servername: string;
-    };
-    const log = loggerFrom(globals(cmd), { svc: "broker", name: o.name });
-    const p = certPaths(o.certs);
+      .option(
+        "--servername <name>",
+        "name to verify in the server certificate (default localhost)",
+      ),
+  ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
+    const s = resolveSettings(CONNECT, { flags: rawFlags(opts), ...await configFile(opts.config) });
+    if (s.name === undefined) {
+      throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
+    }
+    if (s.server === undefined) {
+      throw new ConfigError("Missing --server: the server connector's HOST:PORT");
+    }
+    const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
+    const p = certPaths(s.certs);
     const tls = await loadClientTls({
-      ca: o.ca ?? p.ca,
-      cert: o.cert ?? p.clientCert(o.name),
-      key: o.key ?? p.clientKey(o.name),
+      ca: s.ca ?? p.ca,
+      cert: s.cert ?? p.clientCert(s.name),
+      key: s.key ?? p.clientKey(s.name),
     });
-    const dir = stateDir(o.dir);
     const c = await Connector.start({
-      ...baseOptions(o),
-      name: o.name,
-      dir,
+      ...baseOptions(s),
+      name: s.name,
+      dir: resolve(s.dir),
       logger: log,
-      client: { ...o.server, tls: { ...tls, servername: o.servername }, serverName: o.serverName },
+      client: { ...s.server, tls: { ...tls, servername: s.servername }, serverName: s.serverName },
     });
-    log.info("client connector started", { name: o.name, socket: c.socketPath });
+    log.info("client connector started", { name: s.name, socket: c.socketPath });
     return await run(c, log);
   }));
 }

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, makePki, runCli, spawnCli } from "./harness/mod.ts";
+
+Deno.test("broker serve: reads the [broker] section of --config, environment overrides it, bad values exit 2 in one line", async () => {
+  await using pki = await makePki();
+  const tmp = await Deno.makeTempDir({ prefix: "sockkit-broker-config-" });
+  try {
+    const port = freePort();
+    const conf = join(tmp, "broker.toml");
+    await Deno.writeTextFile(
+      conf,
+      `[broker]\nport = 1\nhost = "127.0.0.1"\ndir = "${
+        join(tmp, "from-file")
+      }"\ncerts = "${pki.dir}"\nfile_dirs = ["files=${join(tmp, "in")}"]\n`,
+    );
+    {
+      await using s = spawnCli(["broker", "serve", "--config", conf], {
+        env: { SOCKKIT_BROKER_PORT: String(port) },
+      });
+      const m = await s.waitForLine(
+        /INFO\s+listening .*address=127\.0\.0\.1 port=(\d+) socket=(\S+)/,
+      );
+      assert.equal(Number(m[1]), port);
+      assert.equal(m[2], join(tmp, "from-file", "broker.sock"));
+      s.kill("SIGTERM");
+      assert.equal((await s.status).code, 0);
+    }
+    await Deno.writeTextFile(conf, `[broker]\npersist_max = "lots"\n`);
+    const r = await runCli(["broker", "serve", "--config", conf, "--certs", pki.dir]);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+    assert.match(r.stderr, /broker\.persist_max.*broker\.toml.*expected a byte size/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -304,3 +304,24 @@ Deno.test("broker: a 200 MB file and a directory arrive intact where the receive
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);
 });
+
+Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const hb = ["--heartbeat", "200ms"];
+  await using server = await startServer(pki.dir, join(String(tmp), "server"), port, hb);
+  await using client = startClient(pki.dir, join(String(tmp), "alice"), "alice", port, hb);
+  await connected(client);
+  // a frozen client: the server drops the link
+  Deno.kill(client.pid, "SIGSTOP");
+  await server.waitForLine(/peer disconnected .*peer=alice reason=.*heartbeat timeout/);
+  Deno.kill(client.pid, "SIGCONT");
+  await server.waitForLine(/client connected .*peer=alice/);
+  // a frozen server: the client drops the link
+  Deno.kill(server.pid, "SIGSTOP");
+  await client.waitForLine(/peer disconnected .*peer=server reason=.*heartbeat timeout/);
+  Deno.kill(server.pid, "SIGCONT");
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});

@@ -97,7 +97,10 @@ export interface PeerEvent {
 
 /** Receives messages of the types it listens to. */
 export interface Sink {
-  deliver(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): void;
+  /** Takes one message; `false` means "behind": the link pauses until `drained()`. */
+  deliver(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): boolean | void;
+  /** Resolves when the sink can take more. */
+  drained?(): Promise<void>;
 }
 
 /** A pending request (or file transfer) waiting for its response. */
@@ -825,7 +828,9 @@ export class Connector implements BrokerApi, AsyncDisposable {
       payload ??= encodePayload(h, data, binary);
       for (const s of sinks) {
         try {
-          s.deliver(h, data, binary, payload);
+          if (s.deliver(h, data, binary, payload) === false && s.drained) {
+            state.link.hold(s.drained());
+          }
         } catch (err) {
           this.#log.error("listener failed", { type: h.type, error: (err as Error).message });
         }

@@ -213,19 +213,39 @@ export class Journal {
     this.#count = 0;
   }
 
-  /** Replaces the contents with `payloads` (cap not enforced: these were accepted before). */
+  /**
+   * Replaces the contents with `payloads` atomically (a temporary file
+   * renamed over the journal); the cap is not enforced: these were accepted before.
+   */
   rewrite(payloads: Uint8Array[]): void {
-    this.clear();
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    let total = 0;
+    for (const p of payloads) total += RECORD_HEADER_BYTES + p.length;
+    const all = new Uint8Array(total);
+    const v = new DataView(all.buffer);
+    let o = 0;
     for (const p of payloads) {
-      const rec = new Uint8Array(RECORD_HEADER_BYTES + p.length);
-      const v = new DataView(rec.buffer);
-      v.setUint32(0, p.length);
-      v.setUint32(4, crc32(p));
-      rec.set(p, RECORD_HEADER_BYTES);
-      this.#pending.push(rec);
-      this.#pendingBytes += rec.length;
+      v.setUint32(o, p.length);
+      v.setUint32(o + 4, crc32(p));
+      all.set(p, o + RECORD_HEADER_BYTES);
+      o += RECORD_HEADER_BYTES + p.length;
     }
-    this.#flushNow();
+    const tmp = `${this.path}.tmp`;
+    const f = Deno.openSync(tmp, { create: true, write: true, truncate: true, mode: 0o600 });
+    try {
+      let w = 0;
+      while (w < all.length) w += f.writeSync(all.subarray(w));
+      if (this.#opts.fsync ?? true) f.syncDataSync();
+    } finally {
+      f.close();
+    }
+    Deno.renameSync(tmp, this.path);
+    this.#file?.close();
+    this.#file = Deno.openSync(this.path, { read: true, write: true });
+    this.#file.seekSync(all.length, Deno.SeekMode.Start);
+    this.#size = all.length;
+    this.#count = payloads.length;
   }
 
   /** Flushes and closes the file. Idempotent. */

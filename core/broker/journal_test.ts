@@ -85,3 +85,20 @@ Deno.test("Journal reports a corrupt or truncated tail, cuts it off and keeps th
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("Journal.rewrite() replaces the records and later appends follow them", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "p.journal");
+    const j = Journal.open(path, { name: "p" });
+    for (const s of ["a", "b", "c"]) j.append(enc(s));
+    j.rewrite([enc("x"), enc("y")]);
+    j.append(enc("z"));
+    await j.flush();
+    assert.equal(j.count, 3);
+    j.close();
+    assert.deepEqual(parseRecords(Deno.readFileSync(path)).records.map(dec), ["x", "y", "z"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

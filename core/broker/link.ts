@@ -31,6 +31,8 @@ export class Link {
   #closed = false;
   #reason = "connection closed";
   #pingSeq = 0;
+  #holds = 0;
+  #writerHeld = false;
   /** Round-trip handlers for pings by id. */
   readonly pings = new Map<string, (rttMs: number) => void>();
 
@@ -74,15 +76,28 @@ export class Link {
       this.close(`protocol error: ${(err as Error).message}`);
       return;
     }
-    if (this.writer.congested && !this.socket.isPaused()) {
-      this.socket.pause();
-      this.writer.drained().then(() => this.socket.resume());
+    if (this.writer.congested && !this.#writerHeld) {
+      this.#writerHeld = true;
+      this.hold(this.writer.drained().then(() => void (this.#writerHeld = false)));
     }
+  }
+
+  /**
+   * Stops reading from the peer until `until` settles (backpressure: a
+   * consumer of this link's frames is behind). Holds nest.
+   */
+  hold(until: Promise<unknown>): void {
+    if (this.#holds++ === 0) this.socket.pause();
+    const release = () => {
+      if (--this.#holds === 0 && this.open) this.socket.resume();
+    };
+    until.then(release, release);
   }
 
   #beat(): void {
     const silent = Date.now() - this.#lastRecv;
-    if (silent > this.#opts.heartbeatMs * 3) {
+    if (this.#holds > 0) this.#lastRecv = Date.now(); // not reading on purpose
+    else if (silent > this.#opts.heartbeatMs * 3) {
       this.close(`no frames for ${silent} ms (heartbeat timeout)`);
       return;
     }

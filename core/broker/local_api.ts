@@ -103,7 +103,10 @@ export class LocalApi {
       case "msg":
         return this.#send(c, link, h, frame);
       case "listen": {
-        const sink: Sink = { deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload) };
+        const sink: Sink = {
+          deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
+          drained: () => link.writer.drained(),
+        };
         subs.push(c.addSink(h.types, sink));
         if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
         return;
@@ -164,11 +167,7 @@ export class LocalApi {
       r = c.sendHeader(h, data, binary);
     }
     if (r !== true) {
-      link.socket.pause();
-      r.then(() => link.socket.resume(), (err) => {
-        link.send(errorFrame(err.message, id));
-        link.socket.resume();
-      });
+      link.hold(r.catch((err) => void link.send(errorFrame(err.message, id))));
     }
   }
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { makePki } from "./harness/mod.ts";
+import { makePki, runCli, spawnCli } from "./harness/mod.ts";
 import { revoke } from "../core/pki/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
@@ -322,6 +322,114 @@ Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
   Deno.kill(server.pid, "SIGSTOP");
   await client.waitForLine(/peer disconnected .*peer=server reason=.*heartbeat timeout/);
   Deno.kill(server.pid, "SIGCONT");
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});
+
+Deno.test("broker: send, listen and request from the shell; duplicates dropped; oversized messages refused", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const sdir = join(String(tmp), "server");
+  const cdir = join(String(tmp), "alice");
+  await using server = await startServer(pki.dir, sdir, port);
+  await using client = startClient(pki.dir, cdir, "alice", port);
+  await connected(client);
+
+  await using listener = spawnCli([
+    "broker",
+    "listen",
+    "--dir",
+    sdir,
+    "--type",
+    "note",
+    "--count",
+    "2",
+  ]);
+  await listener.waitForLine(/listening for "note"/);
+  const bin = join(String(tmp), "part.bin");
+  await Deno.writeFile(bin, new Uint8Array([1, 2, 3, 4, 5]));
+  const sent = await runCli([
+    "broker",
+    "send",
+    "--dir",
+    cdir,
+    "--type",
+    "note",
+    "--data",
+    '{"n":1}',
+    "--binary-file",
+    bin,
+    "--ack",
+  ]);
+  assert.equal(sent.code, 0, sent.stderr);
+  assert.match(sent.stdout, /^acknowledged \S+$/m);
+  assert.equal(
+    (await runCli(["broker", "send", "--dir", cdir, "--type", "note", "--text", "two"])).code,
+    0,
+  );
+  assert.equal((await listener.status).code, 0);
+  const lines = listener.stdoutLines.map((l) => JSON.parse(l));
+  assert.deepEqual(lines.map((l) => [l.type, l.src, l.dst, l.data, l.binaryBytes]), [
+    ["note", "alice", "server", { n: 1 }, 5],
+    ["note", "alice", "server", "two", undefined],
+  ]);
+
+  await using echo = spawnCli(["broker", "listen", "--dir", cdir, "--type", "echo", "--echo"]);
+  await echo.waitForLine(/listening for "echo"/);
+  const r = await runCli([
+    "broker",
+    "request",
+    "--dir",
+    sdir,
+    "--to",
+    "alice",
+    "--type",
+    "echo",
+    "--text",
+    "ping",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const answer = JSON.parse(r.stdout);
+  assert.equal(answer.data, "ping");
+  assert.equal(answer.src, "alice");
+  const t = await runCli([
+    "broker",
+    "request",
+    "--dir",
+    sdir,
+    "--to",
+    "alice",
+    "--type",
+    "silence",
+    "--timeout",
+    "200ms",
+  ]);
+  assert.equal(t.code, 1);
+  assert.match(
+    t.stderr,
+    /^sockkit: Request ".*" to peer "alice" \(type "silence"\) timed out after 200 ms: no response\n$/,
+  );
+  echo.kill("SIGTERM");
+  assert.equal((await echo.status).code, 0);
+
+  // the same id twice is delivered once
+  await using a = await app(cdir);
+  await using s = await app(sdir);
+  const got: Message[] = [];
+  await s.listen("dup", collect(got));
+  await a.send("server", "dup", "first", { id: "same-id", ack: true });
+  await a.send("server", "dup", "again", { id: "same-id", ack: true });
+  await a.send("server", "dup", "other", { id: "other-id", ack: true });
+  await until(() => got.length >= 2, "two distinct messages");
+  await s.sync();
+  assert.deepEqual(got.map((m) => m.data), ["first", "other"]);
+
+  // a message over the frame cap is refused with the limit in the error
+  await assert.rejects(
+    a.send("server", "big", undefined, { binary: new Uint8Array(17 * 1024 * 1024), ack: true }),
+    /too large: \d+ bytes exceeds the 16777216 byte limit/,
+  );
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);
 });

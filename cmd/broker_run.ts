@@ -19,7 +19,7 @@ import {
   revocationCheck,
   revoke,
 } from "../core/pki/mod.ts";
-import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import {
   Connector,
@@ -213,13 +213,20 @@ function baseOptions(
   };
 }
 
-async function run(c: Connector, log: Logger): Promise<number> {
+/**
+ * Runs a started connector until SIGINT/SIGTERM (listened for since before
+ * the connector started, so an early signal is not lost), a local `stop`, or
+ * a fatal refusal; then drains it.
+ */
+async function run(c: Connector, log: Logger, stop: AbortSignal): Promise<number> {
   let failed: Error | undefined;
   const fatal = c.fatal.catch((err) => failed = err);
-  await serveUntilSignal(c, {
-    done: Promise.race([c.stopRequested, fatal]),
-    onSignal: (s) => log.info("draining", { signal: s }),
+  const signalled = new Promise<void>((r) => {
+    if (stop.aborted) r();
+    else stop.addEventListener("abort", () => r(), { once: true });
   });
+  await Promise.race([signalled, c.stopRequested, fatal]);
+  if (stop.aborted) log.info("draining", { signal: String(stop.reason) });
   await c.close();
   if (failed) throw failed;
   log.info("stopped", { name: c.name });
@@ -235,6 +242,7 @@ export function serveCommand(): Command {
       .option("--host <host>", "address to bind (default 0.0.0.0)")
       .option("--name <name>", "this connector's name, the clients' destination (default server)"),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
+    using stop = shutdownSignal();
     const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...await configFile(opts.config) });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
     const p = certPaths(s.certs);
@@ -252,7 +260,7 @@ export function serveCommand(): Command {
       revoke: async (name) => void await revoke(s.certs, name),
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
-    return await run(c, log);
+    return await run(c, log, stop);
   }));
 }
 
@@ -272,6 +280,7 @@ export function connectCommand(): Command {
         "name to verify in the server certificate (default localhost)",
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
+    using stop = shutdownSignal();
     const s = resolveSettings(CONNECT, { flags: rawFlags(opts), ...await configFile(opts.config) });
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
@@ -294,6 +303,6 @@ export function connectCommand(): Command {
       client: { ...s.server, tls: { ...tls, servername: s.servername }, serverName: s.serverName },
     });
     log.info("client connector started", { name: s.name, socket: c.socketPath });
-    return await run(c, log);
+    return await run(c, log, stop);
   }));
 }

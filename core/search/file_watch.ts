@@ -1,10 +1,12 @@
 /**
  * Notices when a file may have changed: `Deno.watchFs` on its directory (so
- * an atomic replace by rename is seen too), debounced, plus a slow stat poll
- * as a fallback for file systems without change events. The callback only
- * says "look again"; the caller compares file versions.
+ * an atomic replace by rename is seen too), run in a Worker and debounced
+ * there, plus a slow stat poll as a fallback for file systems without change
+ * events. The callback only says "look again"; the caller compares file
+ * versions.
  */
 import { basename, dirname, resolve } from "node:path";
+import type { WatchStart } from "./file_watch_worker.ts";
 
 /** Options for {@linkcode watchFile}. */
 export interface WatchFileOptions {
@@ -16,12 +18,15 @@ export interface WatchFileOptions {
 
 /** A running watch; `close()` stops it (idempotent). */
 export interface FileWatch extends Disposable {
+  /** Resolves once change events are being watched (or the watch failed and only the poll runs). */
+  readonly ready: Promise<void>;
   close(): void;
 }
 
 /**
  * Calls `onChange` (debounced) whenever `path` may have changed: created,
- * modified, removed, renamed over, or at every poll interval.
+ * modified, removed, renamed over, at every poll interval, and once when
+ * the watch is ready.
  *
  * @example
  * ```ts
@@ -33,50 +38,41 @@ export function watchFile(
   onChange: () => void,
   options: WatchFileOptions = {},
 ): FileWatch {
-  const debounceMs = options.debounceMs ?? 50;
   const full = resolve(path);
-  const name = basename(full);
-  let timer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
-  const kick = () => {
-    if (closed) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      timer = undefined;
+  const worker = new Worker(new URL("./file_watch_worker.ts", import.meta.url), {
+    type: "module",
+  });
+  let markReady: () => void = () => {};
+  const ready = new Promise<void>((r) => markReady = r);
+  worker.onmessage = (e: MessageEvent<string>) => {
+    if (e.data === "ready") {
+      markReady();
+      // A change between the caller's first look and now would go unseen until the poll.
       if (!closed) onChange();
-    }, debounceMs);
+      return;
+    }
+    if (!closed) onChange();
   };
-  let watcher: Deno.FsWatcher | undefined;
-  try {
-    watcher = Deno.watchFs(dirname(full), { recursive: false });
-  } catch {
-    watcher = undefined; // the directory is missing: the poll still runs
-  }
-  if (watcher) {
-    const w = watcher;
-    (async () => {
-      try {
-        for await (const event of w) {
-          if (event.paths.some((p) => p === full || basename(p) === name)) kick();
-        }
-      } catch {
-        // The watcher was closed or the directory went away; the poll carries on.
-      }
-    })();
-  }
+  worker.onerror = (e) => {
+    e.preventDefault(); // the poll below still runs
+    markReady();
+  };
+  const start: WatchStart = {
+    dir: dirname(full),
+    names: [basename(full)],
+    debounceMs: options.debounceMs ?? 50,
+  };
+  worker.postMessage(start);
   const poll = setInterval(() => {
     if (!closed) onChange();
   }, options.pollMs ?? 1000);
   const close = () => {
     if (closed) return;
     closed = true;
-    clearTimeout(timer);
     clearInterval(poll);
-    try {
-      watcher?.close();
-    } catch {
-      // already closed
-    }
+    worker.terminate();
+    markReady();
   };
-  return { close, [Symbol.dispose]: close };
+  return { ready, close, [Symbol.dispose]: close };
 }

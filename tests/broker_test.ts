@@ -93,9 +93,9 @@ Deno.test("broker: messages flow both ways over mTLS with type, source, destinat
 });
 
 /** Sends `n` numbered messages of type `seq` to alice through an app on `dir`, then syncs. */
-async function sendNumbered(dir: string, n: number): Promise<void> {
+async function sendNumbered(dir: string, n: number, from = 0): Promise<void> {
   await using a = await app(dir);
-  for (let i = 0; i < n; i++) await a.send("alice", "seq", { i });
+  for (let i = from; i < from + n; i++) await a.send("alice", "seq", { i });
   await a.sync();
 }
 
@@ -110,7 +110,7 @@ async function receiveNumbered(dir: string, n: number): Promise<number[]> {
   return got;
 }
 
-Deno.test("broker: a stopped client connector gets all 10,000 messages in order, once, after it restarts", async () => {
+Deno.test("broker: a stopped client connector gets all 10,000 messages in order, once, after it restarts (and later ones behind them)", async () => {
   await using pki = await makePki({ clients: ["alice"] });
   await using tmp = await tempDir();
   const port = freePort();
@@ -124,9 +124,15 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
   }
   await sendNumbered(sdir, 10_000);
   await using client = startClient(pki.dir, cdir, "alice", port);
+  // messages sent while the journal is being replayed queue up behind it
+  const live = (async () => {
+    await server.waitForLine(/client connected .*peer=alice/);
+    await sendNumbered(sdir, 2_000, 10_000);
+  })();
   await connected(client);
-  const got = await receiveNumbered(cdir, 10_000);
-  assert.deepEqual(got, Array.from({ length: 10_000 }, (_, i) => i));
+  await live;
+  const got = await receiveNumbered(cdir, 12_000);
+  assert.deepEqual(got, Array.from({ length: 12_000 }, (_, i) => i));
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);
 });

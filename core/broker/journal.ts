@@ -202,6 +202,35 @@ export class Journal {
     return parseRecords(bytes.subarray(0, this.#size)).records;
   }
 
+  /**
+   * Reads whole records starting at byte `offset`, about `maxBytes` of them
+   * (at least one when any is left). Returns them and the offset after them.
+   */
+  readRange(offset: number, maxBytes: number): { records: Uint8Array[]; next: number } {
+    this.#flushNow();
+    if (!this.#file || offset >= this.#size) return { records: [], next: offset };
+    const readAt = (at: number, n: number): Uint8Array => {
+      const buf = new Uint8Array(n);
+      this.#file!.seekSync(at, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < n) {
+        const r = this.#file!.readSync(buf.subarray(got));
+        if (r === null) break;
+        got += r;
+      }
+      this.#file!.seekSync(this.#size, Deno.SeekMode.Start);
+      return buf.subarray(0, got);
+    };
+    let bytes = readAt(offset, Math.min(maxBytes, this.#size - offset));
+    let parsed = parseRecords(bytes);
+    if (parsed.records.length === 0 && bytes.length >= RECORD_HEADER_BYTES) {
+      const len = new DataView(bytes.buffer, bytes.byteOffset).getUint32(0);
+      bytes = readAt(offset, Math.min(RECORD_HEADER_BYTES + len, this.#size - offset));
+      parsed = parseRecords(bytes);
+    }
+    return { records: parsed.records.map((r) => r.slice()), next: offset + parsed.end };
+  }
+
   /** Empties the journal (after everything in it was delivered). */
   clear(): void {
     this.#pending = [];

@@ -2,6 +2,9 @@ import { encodePayload, type MsgHeader } from "./frame.ts";
 import { Journal, type JournalOptions } from "./journal.ts";
 import type { Link } from "./link.ts";
 
+/** Bytes of journal read per replay step. */
+const REPLAY_SLICE_BYTES = 4 * 1024 * 1024;
+
 /** Called when a message is acknowledged (or fails for good). */
 export type AckCallback = (err?: Error) => void;
 
@@ -55,7 +58,10 @@ export class PeerState {
   /** Journal records sent by the current replay (dropped from the file once all are acked). */
   #replayTotal = 0;
   #acked = 0;
-  #sent = 0;
+  /** A replay is sending the journal; new messages are appended behind it meanwhile. */
+  #replaying = false;
+  /** Byte offset of the next journal record to replay. */
+  #replayOffset = 0;
 
   constructor(name: string, dir: string, opts: Omit<JournalOptions, "name">) {
     this.name = name;
@@ -79,9 +85,8 @@ export class PeerState {
    * link is congested (the caller should wait for `drained()`).
    */
   send(header: MsgHeader, data: Uint8Array, binary: Uint8Array, onAck?: AckCallback): boolean {
-    if (this.online) {
+    if (this.online && !this.#replaying) {
       this.#inflight.push({ header, data, binary, onAck, journaled: false });
-      this.#sent++;
       this.stats.msgsOut++;
       return this.link!.send(header, data, binary);
     }
@@ -92,7 +97,7 @@ export class PeerState {
 
   /** Resolves when the link can take more (immediately when offline). */
   drained(): Promise<void> {
-    return this.online ? this.link!.writer.drained() : Promise.resolve();
+    return this.online && !this.#replaying ? this.link!.writer.drained() : Promise.resolve();
   }
 
   /** Attaches a fresh link and replays the journal over it, in order. */
@@ -102,27 +107,49 @@ export class PeerState {
     this.#inflight = [];
     this.#head = 0;
     this.#acked = 0;
-    this.#sent = 0;
     this.#replayed = 0;
     this.#replayTotal = 0;
+    this.#replaying = false;
+    this.#replayOffset = 0;
     if (!this.blocked) this.replay();
   }
 
-  /** Sends every journal record over the link (called on link-up and on unblock). */
+  /**
+   * Starts sending the journal over the link (on link-up and on unblock),
+   * a slice at a time as the socket drains. Until the replay has caught up
+   * with the end of the journal, new messages are appended to it, so they
+   * stay behind the older ones.
+   */
   replay(): void {
-    if (!this.online || this.#replayTotal > 0) return;
-    const records = this.journal.readAll();
-    if (records.length === 0) return;
-    const acks = this.#journalAcks;
-    this.#journalAcks = new Array(records.length).fill(undefined);
-    for (let i = 0; i < records.length; i++) {
-      this.#inflight.push({ payload: records[i]!, onAck: acks[i], journaled: true });
-      this.link!.writer.writePayload(records[i]!);
-      this.#sent++;
-      this.stats.msgsOut++;
+    if (!this.online || this.#replaying || this.#replayTotal > 0) return;
+    if (this.journal.count === 0) return;
+    this.#replaying = true;
+    this.#pump();
+  }
+
+  #pump(): void {
+    if (!this.online || !this.#replaying) return;
+    const link = this.link!;
+    while (!link.writer.congested) {
+      const { records, next } = this.journal.readRange(this.#replayOffset, REPLAY_SLICE_BYTES);
+      if (records.length === 0) {
+        this.#replaying = false;
+        if (this.#replayed === 0 && this.#replayTotal > 0) this.#compact();
+        return;
+      }
+      for (const payload of records) {
+        const i = this.#replayTotal++;
+        this.#inflight.push({ payload, onAck: this.#journalAcks[i], journaled: true });
+        this.#journalAcks[i] = undefined;
+        link.writer.writePayload(payload);
+        this.#replayed++;
+        this.stats.msgsOut++;
+      }
+      this.#replayOffset = next;
     }
-    this.#replayed = records.length;
-    this.#replayTotal = records.length;
+    link.writer.drained().then(() => {
+      if (this.link === link) this.#pump();
+    });
   }
 
   /** Handles the peer's cumulative acknowledgement: `n` messages of this link are durable. */
@@ -139,13 +166,14 @@ export class PeerState {
       this.#inflight = this.#inflight.slice(this.#head);
       this.#head = 0;
     }
-    if (this.#replayTotal > 0 && this.#replayed === 0) this.#compact();
+    if (!this.#replaying && this.#replayTotal > 0 && this.#replayed === 0) this.#compact();
   }
 
   /** Drops the replayed (now acknowledged) records from the journal. */
   #compact(): void {
     const total = this.#replayTotal;
     this.#replayTotal = 0;
+    this.#replayOffset = 0;
     if (this.journal.count === total) this.journal.clear();
     else this.journal.rewrite(this.journal.readAll().slice(total));
     this.#journalAcks = this.#journalAcks.slice(total);
@@ -165,6 +193,8 @@ export class PeerState {
     const total = this.#replayTotal;
     this.#replayTotal = 0;
     this.#replayed = 0;
+    this.#replaying = false;
+    this.#replayOffset = 0;
     if (rest.length === 0 && total === 0) return;
     const extra = this.journal.readAll().slice(total);
     const extraAcks = this.#journalAcks.slice(total);

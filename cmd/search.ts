@@ -204,7 +204,12 @@ function queryCommand() {
     .option("--ca <file>", "CA certificate that signs the server certificate (default DIR/ca.pem)")
     .option("--cert <file>", "client certificate to present")
     .option("--key <file>", "its private key")
-    .option("--timeout <ms>", "give up after this many ms", intArg(1, 600_000), 10_000)
+    .option(
+      "--timeout <ms>",
+      "give up connecting, or waiting for the answer, after this many ms",
+      intArg(1, 600_000),
+      10_000,
+    )
     .addHelpText("after", "\nExample:\n  sockkit search query apple --port 44445 && echo found")
     .action(action(async (query, opts) => {
       try {
@@ -220,6 +225,7 @@ function queryCommand() {
           host: opts.host,
           port: opts.port,
           timeoutMs: opts.timeout,
+          answerTimeoutMs: opts.timeout,
           ...(tls ? { tls } : {}),
         });
         console.log(found ? "STRING EXISTS" : "STRING NOT FOUND");

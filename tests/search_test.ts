@@ -264,6 +264,7 @@ Deno.test("search over TLS answers queries and can require client certificates",
       host: "127.0.0.1",
       port: server.port,
       tls: { ...anonymous, servername: "localhost" },
+      answerTimeoutMs: 10_000,
     });
     await c.query("apple");
   });
@@ -382,6 +383,32 @@ Deno.test("sockkit search exits 2 with a clear message for a missing file, missi
   assert.match(noCerts.stderr, /sockkit certs init/);
   const usage = await runCli(["search", "query"]);
   assert.equal(usage.code, 2);
+});
+
+Deno.test("sockkit search query exits 2 when a server accepts but never answers", async () => {
+  const sockets = new Set<net.Socket>();
+  const silent = net.createServer((s) => {
+    sockets.add(s);
+    s.on("error", () => {});
+  });
+  await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
+  try {
+    const port = (silent.address() as net.AddressInfo).port;
+    const r = await runCli([
+      "search",
+      "query",
+      "apple",
+      "--port",
+      String(port),
+      "--timeout",
+      "300",
+    ]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /No answer from the search server within 300 ms/);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
 });
 
 /** Runs `sockkit ARGS` until it says it listens, calls `fn(port)`, then stops it with SIGINT (exit 0). */

@@ -14,6 +14,11 @@ export interface SearchClientOptions {
   tls?: ClientTlsOptions;
   /** Connect timeout, ms. Default 10000. */
   timeoutMs?: number;
+  /**
+   * Fail a query (and drop the connection) when its answer takes longer
+   * than this, ms. Default: wait as long as the connection is open.
+   */
+  answerTimeoutMs?: number;
 }
 
 interface Waiter {
@@ -42,8 +47,11 @@ export class SearchClient implements AsyncDisposable {
   #head = 0;
   #failure: Error | undefined;
 
-  private constructor(conn: Connection) {
+  readonly #answerTimeoutMs: number | undefined;
+
+  private constructor(conn: Connection, answerTimeoutMs: number | undefined) {
     this.#conn = conn;
+    this.#answerTimeoutMs = answerTimeoutMs;
     const lines = new LineFramer({ maxLineBytes: 64 * 1024 });
     conn.socket.on("data", (chunk: Uint8Array) => {
       try {
@@ -65,7 +73,7 @@ export class SearchClient implements AsyncDisposable {
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
     });
-    return new SearchClient(conn);
+    return new SearchClient(conn, options.answerTimeoutMs);
   }
 
   /** Queries waiting for an answer. */
@@ -109,8 +117,22 @@ export class SearchClient implements AsyncDisposable {
     const frame = new Uint8Array(bytes.length + 1);
     frame.set(bytes);
     frame[bytes.length] = 0x0a;
+    const ms = this.#answerTimeoutMs;
+    if (ms === undefined) {
+      return new Promise((resolve, reject) => {
+        this.#waiters.push({ resolve, reject });
+        this.#conn.socket.write(frame);
+      });
+    }
     return new Promise((resolve, reject) => {
-      this.#waiters.push({ resolve, reject });
+      const timer = setTimeout(() => {
+        this.#fail(new Error(`No answer from the search server within ${ms} ms`));
+        this.#conn.destroy();
+      }, ms);
+      this.#waiters.push({
+        resolve: (v) => (clearTimeout(timer), resolve(v)),
+        reject: (e) => (clearTimeout(timer), reject(e)),
+      });
       this.#conn.socket.write(frame);
     });
   }

@@ -8,12 +8,20 @@ import { join } from "node:path";
 import { parse } from "../core/config/mod.ts";
 import { certPaths, initPki, loadClientTls, loadServerTls } from "../core/pki/mod.ts";
 import type { ClientTlsOptions, TlsMaterial } from "../core/net/mod.ts";
-import { startSearchServer } from "../core/search/mod.ts";
-import { fmtMs, runSearchBench, type SearchBenchResult } from "../core/search/bench.ts";
-import { writeBenchFile } from "../core/search/bench_data.ts";
-import { SERVER_METHODS } from "../core/search/bench_methods.ts";
-import { markdownReport, svgChart, textTables } from "../core/search/bench_report.ts";
-import { type LoadResult, runLoad, runLoadSweep } from "../core/search/load.ts";
+import {
+  fmtMs,
+  type LoadResult,
+  markdownReport,
+  runLoad,
+  runLoadSweep,
+  runSearchBench,
+  type SearchBenchResult,
+  SERVER_METHODS,
+  startSearchServer,
+  svgChart,
+  textTables,
+  writeBenchFile,
+} from "../core/search/mod.ts";
 import { action, intArg } from "./_cli.ts";
 
 const sizeList = (v: string) => parse.list(parse.integer(10, 20_000_000))(v);

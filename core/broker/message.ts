@@ -1,0 +1,45 @@
+import { decodeData, type MsgHeader } from "./frame.ts";
+import type { Message } from "./api.ts";
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** A delivered message; `data` is decoded on first use. */
+export class InMessage implements Message {
+  readonly type: string;
+  readonly src: string;
+  readonly dst: string;
+  readonly id: string;
+  readonly binary: Uint8Array;
+  readonly header: MsgHeader;
+  #raw: Uint8Array | undefined;
+  #data: unknown;
+  constructor(h: MsgHeader, data: Uint8Array, binary: Uint8Array) {
+    this.type = h.type;
+    this.src = h.src;
+    this.dst = h.dst;
+    this.id = h.id;
+    this.header = h;
+    this.binary = binary.length === 0 ? EMPTY : binary.slice();
+    this.#raw = data.length === 0 ? data : data.slice();
+  }
+  get replyTo(): string | undefined {
+    return this.header.replyTo;
+  }
+  get timeout(): number | undefined {
+    return this.header.timeout;
+  }
+  get data(): unknown {
+    if (this.#raw !== undefined) {
+      this.#data = decodeData(this.#raw, this.header.enc);
+      this.#raw = undefined;
+    }
+    return this.#data;
+  }
+  toJSON(): Record<string, unknown> {
+    return { type: this.type, src: this.src, dst: this.dst, id: this.id, data: this.data };
+  }
+}
+
+export function toMessage(h: MsgHeader, data: Uint8Array, binary: Uint8Array): Message {
+  return new InMessage(h, data, binary);
+}

@@ -1,0 +1,83 @@
+import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import type { MsgHeader } from "./frame.ts";
+
+/** Protocol version carried in hello/welcome. */
+export const PROTOCOL_VERSION = 1;
+/** Default TCP port of `broker serve`. */
+export const DEFAULT_BROKER_PORT = 10673;
+/** Default frame size cap: 16 MiB. */
+export const DEFAULT_MAX_FRAME = 16 * 1024 * 1024;
+/** Default journal cap per peer: 1 GiB. */
+export const DEFAULT_PERSIST_MAX = 1024 ** 3;
+/** File name of the local API socket inside the state directory. */
+export const SOCKET_NAME = "broker.sock";
+
+/** Options for {@linkcode Connector.start}. */
+export interface ConnectorOptions {
+  /** This connector's name (a client's must match its certificate CN). Server default `"server"`. */
+  name: string;
+  /** State directory: journals, queues and the local socket live here (created 0700). */
+  dir: string;
+  /** Run as the server connector: listen with mutual TLS. */
+  server?: {
+    host?: string;
+    port: number;
+    tls: TlsMaterial;
+    /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
+    authorize?: (peer: PeerIdentity) => string | undefined;
+    /**
+     * Accept any client certificate (still required, and its CN must match
+     * the claimed name); for throwaway-certificate chats where users compare
+     * fingerprints instead. Default `false`.
+     */
+    trustAnyClient?: boolean;
+  };
+  /** Run as a client connector: connect (and reconnect) to the server. */
+  client?: {
+    host: string;
+    port: number;
+    tls: ClientTlsOptions;
+    /** The server connector's name (destination of messages). Default `"server"`. */
+    serverName?: string;
+  };
+  /** Cap of each peer's outbound journal and each type queue, bytes. Default 1 GiB. */
+  persistMaxBytes?: number;
+  /** Frame size cap, bytes. Default 16 MiB. */
+  maxFrameBytes?: number;
+  /** Message type → directory where received files of that type are stored. Default none. */
+  fileDirs?: Record<string, string>;
+  /** Heartbeat interval, ms (a link silent for 3 intervals is dropped). Default 5000. */
+  heartbeatMs?: number;
+  /** Open the local API socket `DIR/broker.sock`. Default `true`. */
+  localSocket?: boolean;
+  /** `fdatasync` journal and queue appends. Default `true`. */
+  fsync?: boolean;
+  /** Reconnect backoff bounds, ms. Default 200 → 5000. */
+  backoff?: { minMs: number; maxMs: number };
+  /** Called when a peer's link comes up or goes down (identity: the peer's certificate). */
+  onPeer?: (event: PeerEvent) => void;
+  /** Handles `revoke` from the local API (server only): revoke the certificate of `name`. */
+  revoke?: (name: string) => Promise<void>;
+  logger?: Logger;
+}
+
+/** A peer link came up or went down. */
+export interface PeerEvent {
+  peer: string;
+  event: "connected" | "disconnected";
+  /** Remote address and port. */
+  address: string;
+  /** SHA-256 fingerprint of the peer's certificate (lowercase hex), when known. */
+  fingerprint?: string;
+  /** Why the link went down. */
+  reason?: string;
+}
+
+/** Receives messages of the types it listens to. */
+export interface Sink {
+  /** Takes one message; `false` means "behind": the link pauses until `drained()`. */
+  deliver(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): boolean | void;
+  /** Resolves when the sink can take more. */
+  drained?(): Promise<void>;
+}

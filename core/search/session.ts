@@ -148,7 +148,10 @@ export function serveSearchSession(
     if (ending && head === queue.length) {
       if (!socket.destroyed && !endTimer) {
         socket.end();
-        // Our side is done; a client that never closes its side is cut off.
+        // Read (and drop) what is left so the client's end is seen and the
+        // socket closes; a client that never closes its side is cut off.
+        paused = false;
+        socket.resume();
         endTimer = setTimeout(() => socket.destroy(), END_GRACE_MS);
       }
       return;

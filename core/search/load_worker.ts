@@ -18,8 +18,6 @@ self.onmessage = async (event: MessageEvent<LoadRequest>) => {
     errors++;
     firstError ??= err instanceof Error ? err.message : String(err);
   };
-  const started = performance.now();
-  const deadline = started + req.durationMs;
   const clients = await Promise.all(
     Array.from({ length: req.connections }, async () => {
       try {
@@ -36,6 +34,9 @@ self.onmessage = async (event: MessageEvent<LoadRequest>) => {
     }),
   );
   const live = clients.filter((c): c is SearchClient => c !== undefined);
+  // The clock starts once the connections (and TLS handshakes) are done.
+  const started = performance.now();
+  const deadline = started + req.durationMs;
   const progress = new Map<SearchClient, number>(live.map((c) => [c, performance.now()]));
   const timedOut = new Set<SearchClient>();
   const watchdog = setInterval(() => {

@@ -3,7 +3,7 @@ import { connect, listen, type Server } from "../net/mod.ts";
 import type { PeerIdentity } from "../net/mod.ts";
 import { PayloadTooLargeError } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { encodeData, encodePayload, type Frame, type MsgHeader } from "./frame.ts";
+import { type DataBytes, encodePayload, type Frame, type MsgHeader, prepareData } from "./frame.ts";
 import { Link } from "./link.ts";
 import { PeerState } from "./peer.ts";
 import { TypeQueues } from "./type_queues.ts";
@@ -232,10 +232,12 @@ export class Connector implements BrokerApi, AsyncDisposable {
     return `${this.#idPrefix}${(this.#idSeq++).toString(36)}`;
   }
 
-  #checkSize(header: MsgHeader, data: Uint8Array, binary: Uint8Array): void {
-    const n = data.length + binary.length;
-    if (n + 4096 < this.#maxFrame) return;
-    const size = 8 + new TextEncoder().encode(JSON.stringify(header)).length + n;
+  #checkSize(header: MsgHeader, data: DataBytes, binary: Uint8Array): void {
+    const dl = typeof data === "string" ? data.length * 3 : data.length;
+    if (dl + binary.length + 4096 < this.#maxFrame) return;
+    const enc = new TextEncoder();
+    const exact = typeof data === "string" ? enc.encode(data).length : data.length;
+    const size = 8 + enc.encode(JSON.stringify(header)).length + exact + binary.length;
     if (size > this.#maxFrame) {
       throw new PayloadTooLargeError(size, this.#maxFrame, "Message");
     }
@@ -244,7 +246,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
   /** Sends a prepared message (used by the local API too). */
   sendHeader(
     header: MsgHeader,
-    data: Uint8Array,
+    data: DataBytes,
     binary: Uint8Array,
     onAck?: (err?: Error) => void,
   ): true | Promise<void> {
@@ -258,7 +260,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
   /** {@inheritDoc BrokerApi.send} */
   send(dst: string, type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
     try {
-      const { bytes, enc } = encodeData(data);
+      const { data: bytes, enc } = prepareData(data);
       const id = options.id ?? this.newId();
       const header: MsgHeader = { kind: "msg", type, src: this.name, dst, id };
       if (enc) header.enc = enc;
@@ -317,7 +319,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     const timeoutMs = options.timeoutMs ?? 10_000;
     return new Promise((resolve, reject) => {
       try {
-        const { bytes, enc } = encodeData(data);
+        const { data: bytes, enc } = prepareData(data);
         const id = this.newId();
         const header: MsgHeader = {
           kind: "msg",

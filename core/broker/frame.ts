@@ -95,6 +95,27 @@ export function encodeData(data: unknown): { bytes: Uint8Array; enc?: DataEncodi
   return { bytes: enc.encode(JSON.stringify(data)), enc: "json" };
 }
 
+/** Data ready to frame: bytes, or a string still to be UTF-8 encoded (saves a copy). */
+export type DataBytes = Uint8Array | string;
+
+/**
+ * Like {@linkcode encodeData} but leaves text and JSON as a string; the
+ * frame writer encodes it straight into its output block.
+ */
+export function prepareData(data: unknown): { data: DataBytes; enc?: DataEncoding } {
+  if (data === undefined) return { data: EMPTY };
+  if (typeof data === "string") return { data, enc: "text" };
+  if (data instanceof Uint8Array) {
+    throw new TypeError("Message data must be JSON or text; put bytes in the binary part");
+  }
+  return { data: JSON.stringify(data), enc: "json" };
+}
+
+/** The UTF-8 bytes of prepared data. */
+export function dataBytes(d: DataBytes): Uint8Array {
+  return typeof d === "string" ? enc.encode(d) : d;
+}
+
 /** Decodes frame data according to the header's `enc`. */
 export function decodeData(bytes: Uint8Array, encoding: DataEncoding | undefined): unknown {
   if (encoding === undefined || (bytes.length === 0 && encoding !== "text")) return undefined;
@@ -108,7 +129,12 @@ export function decodeData(bytes: Uint8Array, encoding: DataEncoding | undefined
 }
 
 /** Encodes a whole frame payload (without the outer length prefix). */
-export function encodePayload(header: Header, data = EMPTY, binary = EMPTY): Uint8Array {
+export function encodePayload(
+  header: Header,
+  d: DataBytes = EMPTY,
+  binary: Uint8Array = EMPTY,
+): Uint8Array {
+  const data = dataBytes(d);
   const h = enc.encode(JSON.stringify(header));
   const out = new Uint8Array(8 + h.length + data.length + binary.length);
   const v = new DataView(out.buffer);

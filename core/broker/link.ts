@@ -1,6 +1,6 @@
 import type { Socket } from "node:net";
 import { LengthPrefixedFramer } from "../net/framing/mod.ts";
-import { decodePayload, type Frame, type Header } from "./frame.ts";
+import { type DataBytes, decodePayload, type Frame, type Header } from "./frame.ts";
 import { FrameWriter } from "./writer.ts";
 
 /** Options for {@linkcode Link}. */
@@ -126,7 +126,7 @@ export class Link {
   }
 
   /** Queues a frame; returns `false` when the socket is congested. */
-  send(header: Header, data?: Uint8Array, binary?: Uint8Array): boolean {
+  send(header: Header, data?: DataBytes, binary?: Uint8Array): boolean {
     if (!this.open) return false;
     return this.writer.write(header, data, binary);
   }

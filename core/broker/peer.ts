@@ -1,4 +1,4 @@
-import { encodePayload, type MsgHeader } from "./frame.ts";
+import { type DataBytes, encodePayload, type MsgHeader } from "./frame.ts";
 import { Journal, type JournalOptions } from "./journal.ts";
 import type { Link } from "./link.ts";
 
@@ -11,7 +11,7 @@ export type AckCallback = (err?: Error) => void;
 /** One outbound message waiting for the peer's acknowledgement. */
 interface Entry {
   header?: MsgHeader;
-  data?: Uint8Array;
+  data?: DataBytes;
   binary?: Uint8Array;
   /** Encoded payload (journal records are kept as payloads). */
   payload?: Uint8Array;
@@ -84,7 +84,7 @@ export class PeerState {
    * `JournalFullError` when the journal is full). Returns `false` when the
    * link is congested (the caller should wait for `drained()`).
    */
-  send(header: MsgHeader, data: Uint8Array, binary: Uint8Array, onAck?: AckCallback): boolean {
+  send(header: MsgHeader, data: DataBytes, binary: Uint8Array, onAck?: AckCallback): boolean {
     if (this.online && !this.#replaying) {
       this.#inflight.push({ header, data, binary, onAck, journaled: false });
       this.stats.msgsOut++;

@@ -1,7 +1,7 @@
 import { setImmediate } from "node:timers";
 import type { Socket } from "node:net";
 import { PayloadTooLargeError } from "../net/mod.ts";
-import type { Header } from "./frame.ts";
+import type { DataBytes, Header } from "./frame.ts";
 
 const enc = new TextEncoder();
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -51,20 +51,27 @@ export class FrameWriter {
   }
 
   /** Encodes and queues one frame. Throws `PayloadTooLargeError` above the frame cap. */
-  write(header: Header, data: Uint8Array = EMPTY, binary: Uint8Array = EMPTY): boolean {
+  write(header: Header, data: DataBytes = EMPTY, binary: Uint8Array = EMPTY): boolean {
     const h = JSON.stringify(header);
     const inline = binary.length < COPY_LIMIT;
-    this.#ensure(12 + h.length * 3 + data.length + (inline ? binary.length : 0));
+    const dataMax = typeof data === "string" ? data.length * 3 : data.length;
+    this.#ensure(12 + h.length * 3 + dataMax + (inline ? binary.length : 0));
     const buf = this.#buf;
     const start = this.#len;
     const hl = enc.encodeInto(h, buf.subarray(start + 8)).written;
-    const payload = 8 + hl + data.length + binary.length;
+    const dataAt = start + 12 + hl;
+    let dl: number;
+    if (typeof data === "string") dl = enc.encodeInto(data, buf.subarray(dataAt)).written;
+    else {
+      buf.set(data, dataAt);
+      dl = data.length;
+    }
+    const payload = 8 + hl + dl + binary.length;
     if (payload > this.#max) throw new PayloadTooLargeError(payload, this.#max, "Frame");
     put32(buf, start, payload);
     put32(buf, start + 4, hl);
-    put32(buf, start + 8 + hl, data.length);
-    buf.set(data, start + 12 + hl);
-    let end = start + 12 + hl + data.length;
+    put32(buf, start + 8 + hl, dl);
+    let end = dataAt + dl;
     if (inline) {
       buf.set(binary, end);
       end += binary.length;

@@ -98,7 +98,10 @@ function serveCommand() {
       "allow-list PEM: request client certificates and report their identity",
     )
     .option("--require-client-cert", "refuse clients without an allow-listed certificate")
-    .option("--workers <n>", "search worker threads (default: CPU count)")
+    .option(
+      "--workers <n>",
+      "search worker threads (default: CPU count in reread mode, 1 in index mode)",
+    )
     .option("--idle-ms <ms>", "answer a query without newline after this much silence", "50")
     .addHelpText(
       "after",

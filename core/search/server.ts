@@ -9,7 +9,7 @@ import { IndexMatcher } from "./index_matcher.ts";
 import { type Matcher, RereadMatcher } from "./matcher.ts";
 import { serveSearchSession } from "./session.ts";
 import { DEFAULT_SEARCH_PORT } from "./protocol.ts";
-import { SearchWorkerPool } from "./worker_pool.ts";
+import { defaultPoolSize, SearchWorkerPool } from "./worker_pool.ts";
 
 /** Options for {@linkcode startSearchServer}. */
 export interface SearchServerOptions {
@@ -27,7 +27,7 @@ export interface SearchServerOptions {
   requireClientCert?: boolean;
   /** Extra peer check (revocation). Default: accept. */
   authorize?: (peer: PeerIdentity) => string | undefined;
-  /** Search workers. Default: CPU count (1..8). */
+  /** Search workers. Default: CPU count (1..8) in reread mode, 1 in index mode. */
   workers?: number;
   /** Silence after which a query without newline is answered, ms. Default 50. */
   idleMs?: number;
@@ -99,7 +99,9 @@ export class SearchServer implements AsyncDisposable {
  */
 export async function startSearchServer(options: SearchServerOptions): Promise<SearchServer> {
   const log = options.logger ?? nullLogger;
-  const pool = new SearchWorkerPool(options.workers ? { size: options.workers } : {});
+  // Index mode only builds in workers (rarely): one is enough.
+  const size = options.workers ?? (options.rereadOnQuery ? defaultPoolSize() : 1);
+  const pool = new SearchWorkerPool({ size });
   let matcher: Matcher;
   try {
     if (options.rereadOnQuery) {

@@ -114,7 +114,17 @@ export class Connector implements BrokerApi, AsyncDisposable {
     this.#opts = opts;
     this.#log = opts.logger ?? nullLogger;
     this.#maxFrame = opts.maxFrameBytes ?? DEFAULT_MAX_FRAME;
-    Deno.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+    try {
+      Deno.mkdirSync(opts.dir, { recursive: true, mode: 0o700 });
+      Deno.mkdirSync(`${opts.dir}/journal`, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw new Error(
+        `Cannot create the state directory "${opts.dir}": ${
+          (err as Error).message
+        } (pick a writable --dir)`,
+        { cause: err },
+      );
+    }
     this.#queues = new TypeQueues(`${opts.dir}/queues`, this.#journalOpts("queue"));
     this.#files = new FileReceiver(opts.fileDirs ?? {});
     this.fatal = new Promise<never>((_, reject) => this.#fatal = reject);

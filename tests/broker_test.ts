@@ -126,7 +126,10 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
   await using client = startClient(pki.dir, cdir, "alice", port);
   // messages sent while the journal is being replayed queue up behind it
   const live = (async () => {
-    await server.waitForLine(/client connected .*peer=alice/);
+    await until(
+      () => server.stderrLines.filter((l) => /client connected .*peer=alice/.test(l)).length >= 2,
+      "the client to reconnect",
+    );
     await sendNumbered(sdir, 2_000, 10_000);
   })();
   await connected(client);

@@ -90,12 +90,19 @@ export function connect(options: ConnectOptions): Promise<Connection> {
       if (t.key !== undefined) o.key = t.key;
       const sni = t.servername ?? (net.isIP(host) ? undefined : host);
       if (sni !== undefined) o.servername = sni;
+      // TLS over our own TCP socket, so Connection.pause() can stop reads
+      // (pausing a node:tls socket itself does not in Deno 2.9).
+      const transport = net.connect({ host, port: options.port });
+      transport.setNoDelay(true);
+      transport.once("error", onError);
+      o.socket = transport;
       socket = tls.connect(o, () => {
         cleanup();
         socket.off("error", onError);
+        transport.off("error", onError);
         socket.on("error", () => {});
-        socket.setNoDelay(true);
-        resolve(new Connection(socket, peerOf(socket, true)));
+        transport.on("error", () => {});
+        resolve(new Connection(socket, peerOf(socket, true, transport), transport));
       });
     } else {
       socket = net.connect({ host, port: options.port }, () => {

@@ -26,11 +26,14 @@ export function normalizeFingerprint(fp: string): string {
   return fp.replaceAll(":", "").toLowerCase();
 }
 
-/** Reads the identity of a connected socket (TLS or plain). */
-export function peerOf(socket: Socket | TLSSocket, tls: boolean): PeerIdentity {
+/**
+ * Reads the identity of a connected socket (TLS or plain); `transport` is the
+ * TCP socket under a TLS socket that wraps one (its address is the peer's).
+ */
+export function peerOf(socket: Socket | TLSSocket, tls: boolean, transport?: Socket): PeerIdentity {
   const peer: PeerIdentity = {
-    address: socket.remoteAddress ?? "unknown",
-    port: socket.remotePort ?? 0,
+    address: transport?.remoteAddress ?? socket.remoteAddress ?? "unknown",
+    port: transport?.remotePort ?? socket.remotePort ?? 0,
     tls,
     authorized: false,
   };

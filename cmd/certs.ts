@@ -18,11 +18,11 @@ import {
 } from "../core/pki/mod.ts";
 import { action, intArg } from "./_cli.ts";
 
-const DIR_HELP = 'certificates directory (env SOCKKIT_CERTS_DIR, default "certs")';
+const DIR_HELP = 'certificates directory (env SOCKKIT_CERTS, default "certs")';
 
-/** The certificates directory: `--dir`, then `SOCKKIT_CERTS_DIR`, then `certs`. */
+/** The certificates directory: `--dir`, then `SOCKKIT_CERTS`, then `certs`. */
 function certsDir(opts: { dir?: string }): string {
-  return opts.dir ?? Deno.env.get("SOCKKIT_CERTS_DIR") ?? "certs";
+  return opts.dir ?? Deno.env.get("SOCKKIT_CERTS") ?? "certs";
 }
 
 /** Turns the core's argument errors into usage errors (exit 2). */

@@ -130,7 +130,7 @@ Deno.test("sockkit certs init/issue/allow/list/revoke manage a certificates dire
   }
 });
 
-Deno.test("sockkit certs uses SOCKKIT_CERTS_DIR and explains a missing directory", async () => {
+Deno.test("sockkit certs uses SOCKKIT_CERTS and explains a missing directory", async () => {
   const work = await tempDir();
   try {
     const missing = await runCli(["certs", "list"], { cwd: work });
@@ -139,7 +139,7 @@ Deno.test("sockkit certs uses SOCKKIT_CERTS_DIR and explains a missing directory
       missing.stderr.trim(),
       `sockkit: Cannot read CA certificate "certs/ca.pem": file not found (run "sockkit certs init")`,
     );
-    const env = { SOCKKIT_CERTS_DIR: join(work, "fromenv") };
+    const env = { SOCKKIT_CERTS: join(work, "fromenv") };
     const init = await runCli(["certs", "init", "--rsa"], { cwd: work, env });
     assert.equal(init.code, 0, init.stderr);
     assert.match(init.stdout, /\(RSA 2048\)/);

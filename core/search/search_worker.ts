@@ -29,11 +29,9 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
   if (req.kind === "scan") {
     let reply: WorkerReply;
     try {
-      reply = {
-        kind: "scanned",
-        id: req.id,
-        found: containsLine(reader.read(req.path), req.query, find),
-      };
+      const bytes = reader.read(req.path);
+      const found = req.queries.map((q) => containsLine(bytes, q, find));
+      reply = { kind: "scannedAll", id: req.id, found };
     } catch (err) {
       reply = failed(req.id, req.path, err);
     }

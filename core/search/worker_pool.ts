@@ -27,7 +27,21 @@ interface Pending {
 interface Slot {
   worker: Worker;
   pending: Map<number, Pending>;
+  /** Scan batches in flight on this worker (at most {@linkcode SCANS_IN_FLIGHT}). */
+  scanning: number;
 }
+
+interface QueuedScan {
+  path: string;
+  query: Uint8Array;
+  resolve: (found: boolean) => void;
+  reject: (err: Error) => void;
+}
+
+/** Most queries answered from one read of the file. */
+const MAX_BATCH = 32;
+/** Batches queued per worker: the next one waits in the worker while one runs. */
+const SCANS_IN_FLIGHT = 2;
 
 /** Default pool size: the number of CPUs, from 1 to 8. */
 export function defaultPoolSize(): number {
@@ -64,7 +78,7 @@ export class SearchWorkerPool implements AsyncDisposable {
 
   #spawn(): Slot {
     const worker = new Worker(new URL("./search_worker.ts", import.meta.url), { type: "module" });
-    const slot: Slot = { worker, pending: new Map() };
+    const slot: Slot = { worker, pending: new Map(), scanning: 0 };
     worker.onmessage = (e: MessageEvent<WorkerReply>) => {
       const p = slot.pending.get(e.data.id);
       if (!p) return;
@@ -83,10 +97,10 @@ export class SearchWorkerPool implements AsyncDisposable {
     return slot;
   }
 
-  #request(make: (id: number) => WorkerRequest): Promise<WorkerReply> {
+  #request(make: (id: number) => WorkerRequest, slot?: Slot): Promise<WorkerReply> {
     if (this.#closed) return Promise.reject(new Error("Search worker pool is closed"));
-    let best = this.#slots[0]!;
-    for (const s of this.#slots) if (s.pending.size < best.pending.size) best = s;
+    let best = slot ?? this.#slots[0]!;
+    if (!slot) { for (const s of this.#slots) if (s.pending.size < best.pending.size) best = s; }
     const id = this.#nextId++;
     const req = make(id);
     return new Promise((resolve, reject) => {
@@ -95,11 +109,56 @@ export class SearchWorkerPool implements AsyncDisposable {
     });
   }
 
-  /** Rereads `path` in a worker and reports whether `query` is one of its lines. */
-  async scan(path: string, query: Uint8Array): Promise<boolean> {
-    const reply = await this.#request((id) => ({ kind: "scan", id, path, query }));
-    if (reply.kind === "scanned") return reply.found;
-    throw toError(reply);
+  /**
+   * Rereads `path` in a worker and reports whether `query` is one of its
+   * lines. Queries that arrive while every worker is busy are answered
+   * together from the worker's next read of the file (one read, one scan
+   * each): every answer still comes from a read that started after its
+   * query arrived.
+   */
+  scan(path: string, query: Uint8Array): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new Error("Search worker pool is closed"));
+    return new Promise((resolve, reject) => {
+      this.#scanQueue.push({ path, query: query.slice(), resolve, reject });
+      this.#pumpScans();
+    });
+  }
+
+  readonly #scanQueue: QueuedScan[] = [];
+
+  #pumpScans(): void {
+    const queue = this.#scanQueue;
+    while (queue.length > 0 && !this.#closed) {
+      let slot: Slot | undefined;
+      for (const s of this.#slots) {
+        if (s.scanning < SCANS_IN_FLIGHT && (!slot || s.scanning < slot.scanning)) slot = s;
+      }
+      if (!slot) return;
+      const path = queue[0]!.path;
+      let n = 1;
+      while (n < queue.length && n < MAX_BATCH && queue[n]!.path === path) n++;
+      const batch = queue.splice(0, n);
+      const busy = slot;
+      busy.scanning++;
+      const done = () => {
+        busy.scanning--;
+        this.#pumpScans();
+      };
+      this.#request(
+        (id) => ({ kind: "scan", id, path, queries: batch.map((b) => b.query) }),
+        busy,
+      ).then((reply) => {
+        if (reply.kind === "scannedAll") batch.forEach((b, i) => b.resolve(reply.found[i]!));
+        else {
+          const err = toError(reply);
+          for (const b of batch) b.reject(err);
+        }
+        done();
+      }, (err: Error) => {
+        for (const b of batch) b.reject(err);
+        done();
+      });
+    }
   }
 
   /**
@@ -125,6 +184,7 @@ export class SearchWorkerPool implements AsyncDisposable {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     const err = new Error("Search worker pool is closed");
+    for (const q of this.#scanQueue.splice(0)) q.reject(err);
     for (const s of this.#slots) {
       s.worker.terminate();
       for (const p of s.pending.values()) p.reject(err);

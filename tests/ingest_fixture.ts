@@ -11,7 +11,7 @@ import {
 } from "../core/ingest/mod.ts";
 import type { SendResult } from "../core/ingest/mod.ts";
 import { loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
-import type { ClientTlsOptions } from "../core/net/mod.ts";
+import { type ClientTlsOptions, connect, type Connection } from "../core/net/mod.ts";
 import { makePki, startRedis, type TestPki, type TestRedis } from "./harness/mod.ts";
 
 export interface IngestFixture extends AsyncDisposable {
@@ -21,6 +21,34 @@ export interface IngestFixture extends AsyncDisposable {
   spoolDir: string;
   clientTls(name?: string): Promise<ClientTlsOptions>;
   send(objects: unknown[], opts?: { client?: string; ack?: boolean }): Promise<SendResult>;
+  /** A raw mutual-TLS connection for hand-made byte streams. */
+  connect(client?: string): Promise<Connection>;
+}
+
+/** Collects `{"ok":N}` / `{"error":...}` lines a connection receives. */
+export function collectLines(conn: Connection): { lines: string[]; lastOk(): number } {
+  const lines: string[] = [];
+  let buf = "";
+  const dec = new TextDecoder();
+  conn.socket.on("data", (chunk: Uint8Array) => {
+    buf += dec.decode(chunk, { stream: true });
+    let i;
+    while ((i = buf.indexOf("\n")) >= 0) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  return {
+    lines,
+    lastOk() {
+      let n = -1;
+      for (const l of lines) {
+        const m = /^\{"ok":(\d+)\}$/.exec(l);
+        if (m) n = Math.max(n, Number(m[1]));
+      }
+      return n;
+    },
+  };
 }
 
 export interface FixtureOptions extends Partial<Omit<IngestOptions, "tls">> {
@@ -69,6 +97,9 @@ export async function ingestFixture(options: FixtureOptions = {}): Promise<Inges
         tls: await clientTls(opts.client),
         ack: opts.ack ?? rest.ack ?? true,
       });
+    },
+    async connect(client = "alice") {
+      return connect({ host: "127.0.0.1", port: server.port, tls: await clientTls(client) });
     },
     async [Symbol.asyncDispose]() {
       await server.close();

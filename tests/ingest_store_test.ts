@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { ingestFixture } from "./ingest_fixture.ts";
+import { sendObjects } from "../core/ingest/mod.ts";
+import { collectLines, ingestFixture } from "./ingest_fixture.ts";
 import { waitUntil } from "./harness/mod.ts";
 
 Deno.test("ingest stores a flat object as GET-able keys", async () => {
@@ -36,4 +37,52 @@ Deno.test("ingest without --ack stays silent and still stores everything", async
   assert.equal(r.sent, 500);
   await using c = await f.redis.client();
   await waitUntil(async () => (await c.dbSize()) === 500, { what: "500 keys" });
+});
+
+Deno.test("ingest: 100 concurrent clients each sending one object leave exactly 100 keys", async () => {
+  await using f = await ingestFixture();
+  const tls = await f.clientTls("alice");
+  const results = await Promise.all(
+    Array.from({ length: 100 }, (_, i) =>
+      sendObjects([{ [`CLIENT_${i}`]: 1 }], {
+        host: "127.0.0.1",
+        port: f.server.port,
+        tls,
+        ack: true,
+      })),
+  );
+  assert.deepEqual(results.map((r) => r.acknowledged), Array(100).fill(1));
+  await using c = await f.redis.client();
+  assert.equal(await c.dbSize(), 100);
+  assert.equal(await c.get("CLIENT_42"), "1");
+});
+
+Deno.test("ingest stores objects written back to back in one write and one object split into single bytes", async () => {
+  await using f = await ingestFixture();
+  await using conn = await f.connect();
+  const acks = collectLines(conn);
+  await conn.write('{"a":1}{"b":{"x":"y"}}\n{"c":[1]}  {"d":"e"}');
+  const split = new TextEncoder().encode('{"split":{"deep":{"k":"v"},"s":"t"}}');
+  for (const byte of split) await conn.write(new Uint8Array([byte]));
+  await waitUntil(() => acks.lastOk() === 5, { what: '{"ok":5}' });
+  await using c = await f.redis.client();
+  assert.equal(await c.get("a"), "1");
+  assert.equal(await c.hGet("b", "x"), "y");
+  assert.equal(await c.get("c"), "[1]");
+  assert.equal(await c.get("d"), "e");
+  assert.deepEqual({ ...(await c.hGetAll("split")) }, { deep: '{"k":"v"}', s: "t" });
+});
+
+Deno.test("ingest stores all of 100,000 objects sent on one connection without a pause", async () => {
+  await using f = await ingestFixture({ ack: false });
+  const objs = Array.from({ length: 100_000 }, (_, i) => ({ [`obj:${i}`]: { n: i } }));
+  const r = await f.send(objs);
+  assert.equal(r.sent, 100_000);
+  await using c = await f.redis.client();
+  await waitUntil(() => f.server.metrics.objectsStored === 100_000, {
+    timeoutMs: 60_000,
+    what: "100,000 stored",
+  });
+  assert.equal(await c.dbSize(), 100_000);
+  assert.equal(await c.hGet("obj:99999", "n"), "99999");
 });

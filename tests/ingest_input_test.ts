@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { collectLines, ingestFixture } from "./ingest_fixture.ts";
+import { waitUntil } from "./harness/mod.ts";
+
+Deno.test("ingest rejects a non-object value with an error line and keeps the connection", async () => {
+  await using f = await ingestFixture();
+  await using conn = await f.connect();
+  const acks = collectLines(conn);
+  await conn.write('{"before":1} [1,2] "text" 42 {"after":2}');
+  await waitUntil(() => acks.lastOk() === 2, { what: '{"ok":2}' });
+  assert.equal(acks.lines.filter((l) => l.startsWith('{"error":"not a JSON object')).length, 3);
+  assert.equal(f.server.metrics.objectsRejected, 3);
+  assert.ok(conn.writable, "the connection stays open");
+  await using c = await f.redis.client();
+  assert.deepEqual(await c.mGet(["before", "after"]), ["1", "2"]);
+});
+
+for (
+  const [name, bad] of [
+    ["malformed JSON", '{"broken": [1, tru]}'],
+    ["an object over --max-payload", `{"big":"${"x".repeat(600)}"}`],
+  ] as const
+) {
+  Deno.test(`ingest stores what came before ${name}, then closes only that connection`, async () => {
+    await using f = await ingestFixture({ maxPayload: 512 });
+    await using other = await f.connect("bob");
+    const otherAcks = collectLines(other);
+    await using conn = await f.connect("alice");
+    const acks = collectLines(conn);
+    await conn.write(`{"first":1}{"second":{"f":"v"}}${bad}{"never":1}`);
+    await conn.closed;
+    assert.equal(acks.lastOk(), 2, `acks: ${acks.lines.join(" | ")}`);
+    assert.ok(acks.lines.some((l) => l.startsWith('{"error":')), "an error line was sent");
+    await other.write('{"other":"fine"}');
+    await waitUntil(() => otherAcks.lastOk() === 1, { what: "the other client's ack" });
+    await using c = await f.redis.client();
+    assert.equal(await c.get("first"), "1");
+    assert.equal(await c.hGet("second", "f"), "v");
+    assert.equal(await c.get("never"), null);
+    assert.equal(await c.get("other"), "fine");
+  });
+}
+
+Deno.test("ingest --ack reports exact counts; without --ack the server writes nothing", async (t) => {
+  await t.step("with --ack", async () => {
+    await using f = await ingestFixture({ ack: true });
+    const r = await f.send(Array.from({ length: 2500 }, (_, i) => ({ [`k${i}`]: i })));
+    assert.equal(r.acknowledged, 2500);
+  });
+  await t.step("without --ack", async () => {
+    await using f = await ingestFixture({ ack: false });
+    await using conn = await f.connect();
+    const lines = collectLines(conn);
+    await conn.write('{"a":1} [1] {"bad": }');
+    await conn.closed;
+    assert.deepEqual(lines.lines, []);
+    await using c = await f.redis.client();
+    assert.equal(await c.get("a"), "1");
+  });
+});
+
+Deno.test("ingest serves Prometheus metrics on /metrics", async () => {
+  await using f = await ingestFixture({ metricsPort: 0 });
+  await f.send([{ m1: 1 }, { m2: 2 }]);
+  await using conn = await f.connect();
+  await conn.write("[1]");
+  await waitUntil(() => f.server.metrics.objectsRejected === 1, { what: "the rejection" });
+  const res = await fetch(`http://127.0.0.1:${f.server.metricsPort}/metrics`);
+  const text = await res.text();
+  assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  assert.match(text, /^sockkit_ingest_objects_received_total 2$/m);
+  assert.match(text, /^sockkit_ingest_objects_stored_total 2$/m);
+  assert.match(text, /^sockkit_ingest_objects_rejected_total 1$/m);
+  assert.match(text, /^sockkit_ingest_connections_open 1$/m);
+  assert.match(text, /^# TYPE sockkit_ingest_redis_errors_total counter$/m);
+});

@@ -1,0 +1,48 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { SearchWorkerPool } from "./worker_pool.ts";
+import { SearchFileError } from "./file_bytes.ts";
+
+const enc = new TextEncoder();
+
+Deno.test("SearchWorkerPool answers many concurrent scans of two files correctly", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const a = join(dir, "a.txt");
+    const b = join(dir, "b.txt");
+    await Deno.writeTextFile(a, Array.from({ length: 1000 }, (_, i) => `a-${i}`).join("\n"));
+    await Deno.writeTextFile(b, Array.from({ length: 1000 }, (_, i) => `b-${i}`).join("\r\n"));
+    await using pool = new SearchWorkerPool({ size: 2 });
+    const asks = Array.from({ length: 300 }, (_, i) => {
+      const file = i % 3 === 0 ? b : a;
+      const prefix = file === a ? "a" : "b";
+      const q = i % 2 === 0 ? `${prefix}-${i}` : `${prefix}-${i}x`;
+      return { file, q, want: i % 2 === 0 };
+    });
+    const got = await Promise.all(asks.map((x) => pool.scan(x.file, enc.encode(x.q))));
+    got.forEach((found, i) => assert.equal(found, asks[i]!.want, asks[i]!.q));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SearchWorkerPool rejects scans of a missing file with a SearchFileError and builds indexes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await using pool = new SearchWorkerPool({ size: 1 });
+    await assert.rejects(pool.scan(join(dir, "none.txt"), enc.encode("x")), (err) => {
+      assert.ok(err instanceof SearchFileError);
+      assert.equal(err.problem, "missing");
+      return true;
+    });
+    const file = join(dir, "w.txt");
+    await Deno.writeTextFile(file, "x\ny\n");
+    const built = await pool.build(file);
+    assert.equal(built.table.size, 2);
+    assert.equal(built.table.has(enc.encode("y")), true);
+    await pool.close();
+    await assert.rejects(pool.scan(file, enc.encode("x")), /closed/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

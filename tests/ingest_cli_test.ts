@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { connect, type Connection } from "../core/net/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import { collectLines } from "./ingest_fixture.ts";
+import { freePort, makePki, runCli, spawnCli, startRedis, waitUntil } from "./harness/mod.ts";
+
+Deno.test("ingest CLI: the replaced daemon's TOML config starts the server; SIGTERM under load stores every received object once, exit 0", async () => {
+  await using redis = await startRedis();
+  await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-ingest-cli-" });
+  try {
+    // A directory of daemon.conf-style files, merged.
+    const conf = join(dir, "conf");
+    await Deno.mkdir(conf);
+    const port = freePort();
+    await Deno.writeTextFile(
+      join(conf, "10-daemon.conf"),
+      `[daemon]\nhost = "127.0.0.1"\nport = ${port}\n\n[path]\n` +
+        `server_crt_path = "${pki.paths.serverCert}"\nserver_key_path = "${pki.paths.serverKey}"\n` +
+        `client_certs_path = "${pki.paths.allowList}"\n`,
+    );
+    await Deno.writeTextFile(
+      join(conf, "20-redis.conf"),
+      `[redis]\nhost = "127.0.0.1"\nport = ${redis.port}\ndb = 0\n`,
+    );
+    await using proc = spawnCli([
+      "ingest",
+      "--config",
+      conf,
+      "--layout",
+      "stream",
+      "--ack",
+      "--spool-dir",
+      join(dir, "spool"),
+    ]);
+    await proc.waitForLine(new RegExp(`listening on 127\\.0\\.0\\.1:${port}`), 30_000);
+
+    const names = ["alice", "bob", "carol"];
+    const conns: Connection[] = [];
+    const acks: ReturnType<typeof collectLines>[] = [];
+    for (const name of names) {
+      const tls = await loadClientTls({ ca: pki.paths.ca, ...pki.client(name) });
+      const c = await connect({ host: "127.0.0.1", port, tls });
+      conns.push(c);
+      acks.push(collectLines(c));
+    }
+    // Each client streams objects until the server closes its connection.
+    const writers = conns.map(async (c, k) => {
+      for (let i = 0; c.writable; i += 500) {
+        let chunk = "";
+        for (let j = i; j < i + 500; j++) chunk += JSON.stringify({ c: k, seq: j });
+        await c.write(chunk);
+      }
+    });
+    await waitUntil(() => acks.every((a) => a.lastOk() >= 2000), {
+      timeoutMs: 30_000,
+      what: "load to be flowing",
+    });
+    proc.kill("SIGTERM");
+    const status = await proc.status;
+    await Promise.all(writers);
+    await Promise.all(conns.map((c) => c.closed));
+    assert.equal(status.code, 0, proc.stderrText());
+    assert.match(proc.stderrText(), /draining/);
+
+    const finalAcks = acks.map((a) => a.lastOk());
+    await using client = await redis.client();
+    const entries = await client.xRange("ingest", "-", "+");
+    assert.equal(entries.length, finalAcks.reduce((a, b) => a + b, 0));
+    const seen = names.map(() => [] as number[]);
+    for (const e of entries) {
+      const o = JSON.parse(e.message.data!) as { c: number; seq: number };
+      seen[o.c]!.push(o.seq);
+      assert.equal(e.message.client, names[o.c]);
+    }
+    for (let k = 0; k < names.length; k++) {
+      assert.equal(seen[k]!.length, finalAcks[k]);
+      seen[k]!.forEach((seq, i) => {
+        if (seq !== i) assert.fail(`client ${k}: entry ${i} holds seq ${seq}`);
+      });
+    }
+    for (const c of conns) c.destroy();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ingest CLI: a bad config value is a one-line error and exit code 2", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const conf = join(dir, "daemon.conf");
+    await Deno.writeTextFile(conf, `[daemon]\nport = "eleven"\n`);
+    const r = await runCli(["ingest", "--config", conf]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /daemon\.port.*daemon\.conf.*expected a port number/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -138,10 +138,10 @@ function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
 
-/** The bench's table and JSON rows. */
+/** The bench's table and JSON rows (rows without a value are left out). */
 export function benchRows(r: IngestBenchResult) {
   const anchor = "redis-benchmark -P 16 HSET";
-  return [
+  const rows = [
     {
       figure: `objects/s stored, ${r.clients} mTLS clients, ${r.shape} objects`,
       value: Math.round(r.objectsPerSecond),
@@ -183,6 +183,7 @@ export function benchRows(r: IngestBenchResult) {
       target: "0",
     },
   ];
+  return rows.filter((row) => row.value !== null);
 }
 
 /** `ingest bench`. */

@@ -1,5 +1,6 @@
 import type { DemoStep } from "./context.ts";
 import { certsDemo } from "./certs_step.ts";
+import { demo as ingestDemo } from "../ingest/demo.ts";
 import { demo as servercliDemo } from "../chat/demo.ts";
 import { demo as searchDemo } from "../search/demo.ts";
 import { demo as queryDemo } from "../query/demo.ts";
@@ -11,6 +12,7 @@ import { demo as brokerDemo } from "../broker/demo.ts";
  */
 export const DEMO_STEPS: DemoStep[] = [
   { name: "certs", run: certsDemo },
+  { name: "ingest", run: ingestDemo },
   { name: "servercli", run: servercliDemo },
   { name: "search", run: searchDemo },
   { name: "query", run: queryDemo },

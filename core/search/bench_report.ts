@@ -165,6 +165,8 @@ const COLORS = [
   "#17becf",
   "#393b79",
   "#637939",
+  "#e6550d",
+  "#000000",
 ];
 
 function esc(s: string): string {

@@ -32,6 +32,8 @@ export interface Logger {
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
   child(fields: LogFields): Logger;
+  /** Closes the log file, if any (children share it). Later lines are dropped. */
+  close(): void;
 }
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 99 };
@@ -62,11 +64,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const level = options.level ?? "info";
   const format = options.format ?? "text";
   let write: (line: string) => void;
+  let close = () => {};
   if (options.sink) {
     write = options.sink;
   } else if (options.file) {
-    const file = Deno.openSync(options.file, { append: true, create: true });
-    write = (line) => file.writeSync(encoder.encode(line + "\n"));
+    let file: Deno.FsFile | undefined = Deno.openSync(options.file, { append: true, create: true });
+    write = (line) => file?.writeSync(encoder.encode(line + "\n"));
+    close = () => {
+      file?.close();
+      file = undefined;
+    };
   } else {
     write = (line) => {
       try {
@@ -76,7 +83,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }
     };
   }
-  return makeLogger(level, format, options.fields ?? {}, write);
+  return makeLogger(level, format, options.fields ?? {}, write, close);
 }
 
 function makeLogger(
@@ -84,6 +91,7 @@ function makeLogger(
   format: LogFormat,
   base: LogFields,
   write: (line: string) => void,
+  close: () => void,
 ): Logger {
   const min = RANK[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
@@ -107,7 +115,8 @@ function makeLogger(
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (fields) => makeLogger(level, format, { ...base, ...fields }, write),
+    child: (fields) => makeLogger(level, format, { ...base, ...fields }, write, close),
+    close,
   };
 }
 

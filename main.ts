@@ -8,14 +8,14 @@ import { Command, Option } from "@commander-js/extra-typings";
 import denoJson from "./deno.json" with { type: "json" };
 import { reportError } from "./cmd/_cli.ts";
 // Subcommands (one import each, in alphabetical order):
-import { ingestCommand } from "./cmd/ingest.ts";
-import { searchCommand } from "./cmd/search.ts";
 import { brokerCommand } from "./cmd/broker.ts";
 import { certsCommand } from "./cmd/certs.ts";
-import { queryCommand } from "./cmd/query.ts";
 import { clientcliCommand } from "./cmd/clientcli.ts";
-import { servercliCommand } from "./cmd/servercli.ts";
 import { demoCommand } from "./cmd/demo.ts";
+import { ingestCommand } from "./cmd/ingest.ts";
+import { queryCommand } from "./cmd/query.ts";
+import { searchCommand } from "./cmd/search.ts";
+import { servercliCommand } from "./cmd/servercli.ts";
 
 /** Builds the root command with every subcommand registered. */
 export function rootCommand(): Command {
@@ -44,15 +44,29 @@ export function rootCommand(): Command {
     .configureOutput({ outputError: (str, write) => write(str) })
     .exitOverride();
   // Register subcommands here (alphabetical):
-  root.addCommand(ingestCommand());
-  root.addCommand(searchCommand());
   root.addCommand(brokerCommand());
   root.addCommand(certsCommand());
-  root.addCommand(queryCommand());
   root.addCommand(clientcliCommand());
-  root.addCommand(servercliCommand());
   root.addCommand(demoCommand());
+  root.addCommand(ingestCommand());
+  root.addCommand(queryCommand());
+  root.addCommand(searchCommand());
+  root.addCommand(servercliCommand());
+  usageErrorsExit2(root);
   return root;
+}
+
+/**
+ * Makes every subcommand throw on usage errors instead of exiting itself
+ * (commander does not inherit `exitOverride`), so that a usage error anywhere
+ * exits 2 and `--help` exits 0.
+ */
+function usageErrorsExit2(cmd: Command): void {
+  for (const sub of cmd.commands as Command[]) {
+    sub.exitOverride();
+    sub.showHelpAfterError("(run with --help for usage)");
+    usageErrorsExit2(sub);
+  }
 }
 
 if (import.meta.main) {
@@ -61,10 +75,9 @@ if (import.meta.main) {
   } catch (err) {
     const e = err as { code?: string; exitCode?: number };
     if (typeof e.code === "string" && e.code.startsWith("commander.")) {
-      const helpish = ["commander.helpDisplayed", "commander.version", "commander.help"].includes(
-        e.code,
-      );
-      Deno.exit(helpish ? 0 : 2);
+      // --help and --version exit 0; usage errors (and a group run without
+      // its subcommand, which prints help) exit 2.
+      Deno.exit(e.exitCode === 0 ? 0 : 2);
     }
     Deno.exit(reportError(err));
   }

@@ -17,10 +17,17 @@ export interface ClusterStoreOptions {
 
 type Cluster = ReturnType<typeof createCluster>;
 
-/** Decodes RESP-encoded commands (arrays of bulk strings) back into arguments. */
-export function decodeCommands(wire: string): Command[] {
+/**
+ * Decodes RESP-encoded commands (arrays of bulk strings) back into
+ * arguments, leaving out the `MULTI`/`EXEC` wrappers.
+ */
+export function decodeCommands(wire: Uint8Array): Command[] {
   const out: Command[] = [];
-  new RespParser((v: RespValue) => out.push(v as Command)).push(Buffer.from(wire, "utf8"));
+  new RespParser((v: RespValue) => {
+    const c = v as Command;
+    if (c.length === 1 && (c[0] === "MULTI" || c[0] === "EXEC")) return;
+    out.push(c);
+  }).push(wire);
   return out;
 }
 
@@ -79,7 +86,13 @@ export class ClusterStore implements BatchStore {
 
   async write(batch: StoreBatch): Promise<ObjectFailure[]> {
     await this.connect();
-    const objects = batch.parts.map(decodeCommands);
+    const all = decodeCommands(batch.wire);
+    const objects: Command[][] = [];
+    let at = 0;
+    for (const n of batch.counts) {
+      objects.push(all.slice(at, at + n));
+      at += n;
+    }
     try {
       if (batch.atomic === "batch") return await this.#transaction(objects, batch.marker);
       // Objects in order; one object's commands sent back to back (a transaction

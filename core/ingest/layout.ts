@@ -13,7 +13,7 @@
  * The encoders write RESP directly (no intermediate arrays): at 200k objects/s
  * every allocation per object shows up in the profile.
  */
-import { encodeCommand } from "./resp.ts";
+import { commandBytes, type RespBuffer } from "./resp_buffer.ts";
 
 /** The storage layout names. */
 export const LAYOUTS = ["kv", "stream"] as const;
@@ -52,49 +52,62 @@ export function kvCommands(obj: Record<string, unknown>, prefix: string): Comman
   return out;
 }
 
-/** One object's commands, RESP-encoded, and how many there are. */
-export interface EncodedObject {
-  wire: string;
-  commands: number;
+const MULTI = commandBytes(["MULTI"]);
+const EXEC = commandBytes(["EXEC"]);
+const SET = new TextEncoder().encode("$3\r\nSET\r\n");
+const HSET = new TextEncoder().encode("$4\r\nHSET\r\n");
+
+function isHash(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === "object" && !Array.isArray(v);
 }
 
-const SET3 = "*3\r\n$3\r\nSET\r\n";
-const HSET = "\r\n$4\r\nHSET\r\n";
-
-function bulk(s: string, ascii: boolean): string {
-  return "$" + (ascii ? s.length : Buffer.byteLength(s, "utf8")) + "\r\n" + s + "\r\n";
+function hasField(h: Record<string, unknown>): boolean {
+  for (const _ in h) return true;
+  return false;
 }
 
 /**
- * RESP encoding of {@linkcode kvCommands} without building the arrays. With
- * `ascii` (the object's JSON text is ASCII without `\u` escapes) every string
- * is ASCII and byte lengths are string lengths.
+ * Encodes {@linkcode kvCommands} straight into `out` as RESP and returns the
+ * command count. With `wrap`, an object with several commands is wrapped in
+ * `MULTI`/`EXEC` so its writes are applied together. With `ascii` (the
+ * object's JSON text is ASCII without `\u` escapes) every string is ASCII.
  */
 export function encodeKv(
   obj: Record<string, unknown>,
   prefix: string,
   ascii: boolean,
-  out: EncodedObject,
-): void {
-  let wire = "";
+  wrap: boolean,
+  out: RespBuffer,
+): number {
   let n = 0;
   for (const k in obj) {
     const v = obj[k];
-    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      const h = v as Record<string, unknown>;
-      let fields = "";
-      let count = 0;
-      for (const f in h) {
-        fields += bulk(f, ascii) + bulk(text(h[f]), ascii);
-        count++;
-      }
-      if (count === 0) continue;
-      wire += "*" + (2 + 2 * count) + HSET + bulk(prefix + k, ascii) + fields;
-    } else wire += SET3 + bulk(prefix + k, ascii) + bulk(text(v), ascii);
-    n++;
+    if (!isHash(v) || hasField(v)) n++;
   }
-  out.wire = wire;
-  out.commands = n;
+  if (n === 0) return 0;
+  if (wrap && n > 1) out.raw(MULTI);
+  for (const k in obj) {
+    const v = obj[k];
+    if (isHash(v)) {
+      let fields = 0;
+      for (const _ in v) fields++;
+      if (fields === 0) continue;
+      out.header(42, 2 + 2 * fields);
+      out.raw(HSET);
+      out.bulk(prefix + k, ascii);
+      for (const f in v) {
+        out.bulk(f, ascii);
+        out.bulk(text(v[f]), ascii);
+      }
+    } else {
+      out.header(42, 3);
+      out.raw(SET);
+      out.bulk(prefix + k, ascii);
+      out.bulk(text(v), ascii);
+    }
+  }
+  if (wrap && n > 1) out.raw(EXEC);
+  return n;
 }
 
 /** The `XADD` command for one object in the `stream` layout. */
@@ -109,14 +122,14 @@ export function streamCommand(
     : ["XADD", key, "MAXLEN", "~", String(maxlen), "*", "client", client, "data", json];
 }
 
-/** RESP encoding of {@linkcode streamCommand}. */
+/** Encodes {@linkcode streamCommand} into `out`; returns 1 (one command). */
 export function encodeStream(
   json: string,
   client: string,
   key: string,
   maxlen: number | undefined,
-  out: EncodedObject,
-): void {
-  out.wire = encodeCommand(streamCommand(json, client, key, maxlen));
-  out.commands = 1;
+  out: RespBuffer,
+): number {
+  out.command(streamCommand(json, client, key, maxlen));
+  return 1;
 }

@@ -178,14 +178,24 @@ export class RespStore implements BatchStore {
     p.resolve(p.replies);
   }
 
-  #request(wire: string, replies: number, keepAll = false): Promise<RespValue[]> {
+  #request(
+    wire: string | Array<string | Uint8Array>,
+    replies: number,
+    keepAll = false,
+  ): Promise<RespValue[]> {
     const socket = this.#socket;
     if (!socket) {
       return Promise.reject(new StoreUnavailableError(`Not connected to Redis at ${this.label}`));
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ left: replies, keepAll, replies: [], resolve, reject });
-      socket.write(wire);
+      if (typeof wire === "string") socket.write(wire);
+      else if (wire.length === 1) socket.write(wire[0]!);
+      else {
+        socket.cork();
+        for (const w of wire) socket.write(w);
+        socket.uncork();
+      }
     });
   }
 
@@ -194,23 +204,16 @@ export class RespStore implements BatchStore {
     return batch.atomic === "batch" ? this.#writeTransaction(batch) : this.#writePipeline(batch);
   }
 
-  /** Objects in order; an object with several commands in its own MULTI/EXEC. */
+  /** Objects in order; an object with several commands is in its own MULTI/EXEC. */
   async #writePipeline(batch: StoreBatch): Promise<ObjectFailure[]> {
-    const { parts, counts } = batch;
-    let wire = "";
+    const { counts } = batch;
     let expected = 0;
-    for (let i = 0; i < parts.length; i++) {
+    for (let i = 0; i < counts.length; i++) {
       const n = counts[i]!;
-      if (n === 1) {
-        wire += parts[i];
-        expected++;
-      } else if (n > 1) {
-        wire += MULTI + parts[i] + EXEC;
-        expected += n + 2;
-      }
+      expected += n > 1 ? n + 2 : n;
     }
     if (expected === 0) return [];
-    const replies = await this.#request(wire, expected, true);
+    const replies = await this.#request([batch.wire], expected, true);
     const failures: ObjectFailure[] = [];
     let r = 0;
     for (let i = 0; i < counts.length; i++) {
@@ -222,8 +225,7 @@ export class RespStore implements BatchStore {
         continue;
       }
       r += n + 1; // +OK for MULTI, +QUEUED per command
-      const exec = replies[r++];
-      const message = firstError(exec);
+      const message = firstError(replies[r++]);
       if (message !== undefined) failures.push({ object: i, message });
     }
     return failures;
@@ -231,25 +233,22 @@ export class RespStore implements BatchStore {
 
   /** The whole batch (and its marker) in one MULTI/EXEC. */
   async #writeTransaction(batch: StoreBatch): Promise<ObjectFailure[]> {
-    const { parts, counts } = batch;
-    let wire = MULTI;
+    const { counts } = batch;
     let n = 0;
-    for (let i = 0; i < parts.length; i++) {
-      wire += parts[i];
-      n += counts[i]!;
-    }
+    for (let i = 0; i < counts.length; i++) n += counts[i]!;
+    const chunks: Array<string | Uint8Array> = [MULTI, batch.wire];
     if (batch.marker !== undefined) {
-      wire = encodeCommand(["SET", batch.marker, "1", "EX", String(MARKER_TTL_SECONDS)], wire);
+      chunks.push(encodeCommand(["SET", batch.marker, "1", "EX", String(MARKER_TTL_SECONDS)]));
       n++;
     }
-    wire += EXEC;
-    const replies = await this.#request(wire, n + 2);
+    chunks.push(EXEC);
+    const replies = await this.#request(chunks, n + 2);
     const exec = replies[replies.length - 1];
     const failures: ObjectFailure[] = [];
     if (!Array.isArray(exec)) {
       // EXECABORT: a command was refused while queueing; nothing was applied.
       const message = firstError(replies) ?? String(exec);
-      for (let i = 0; i < parts.length; i++) failures.push({ object: i, message });
+      for (let i = 0; i < counts.length; i++) failures.push({ object: i, message });
       return failures;
     }
     let c = 0;

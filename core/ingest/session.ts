@@ -2,7 +2,7 @@ import { setImmediate } from "node:timers";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { type Connection, describePeer, type PeerIdentity } from "../net/mod.ts";
 import { JsonStreamFramer } from "../net/framing/mod.ts";
-import { type EncodedObject, encodeKv, encodeStream, type Layout } from "./layout.ts";
+import { encodeKv, encodeStream, type Layout } from "./layout.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import type { BatchWriter, WriteOwner } from "./writer.ts";
 
@@ -60,7 +60,6 @@ export class IngestSession implements WriteOwner {
   readonly #framer: JsonStreamFramer;
   readonly #decoder = new TextDecoder("utf-8", { fatal: true });
   readonly #loose = new TextDecoder("utf-8");
-  readonly #enc: EncodedObject = { wire: "", commands: 0 };
   /** The chunk being framed, its text, and whether it is pure ASCII (byte i = char i). */
   #chunk: Uint8Array | undefined;
   #chunkText = "";
@@ -256,15 +255,19 @@ export class IngestSession implements WriteOwner {
       this.#reject(`not a JSON object: got ${kindOf(value)}`, text);
       return;
     }
-    const enc = this.#enc;
-    if (this.#o.layout === "kv") {
-      encodeKv(value as Record<string, unknown>, this.#prefix, ascii && !text.includes("\\u"), enc);
-    } else {
-      encodeStream(text, this.#client, this.#streamKey, this.#o.streamMaxlen, enc);
-    }
+    const w = this.#o.writer;
+    const n = this.#o.layout === "kv"
+      ? encodeKv(
+        value as Record<string, unknown>,
+        this.#prefix,
+        ascii && !text.includes("\\u"),
+        w.perObject,
+        w.buffer(),
+      )
+      : encodeStream(text, this.#client, this.#streamKey, this.#o.streamMaxlen, w.buffer());
     this.#accepted++;
     if (this.#o.metrics) this.#o.metrics.objectsReceived++;
-    this.#o.writer.add(this, enc);
+    w.added(this, n);
   }
 
   #reject(reason: string, text: string): void {

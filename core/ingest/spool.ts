@@ -120,7 +120,9 @@ export class Spool implements AsyncDisposable {
    */
   async append(record: SpoolRecord, force = false): Promise<void> {
     if (this.#closed) throw new Error(`Spool "${this.dir}" is closed`);
-    const payload = new TextEncoder().encode(JSON.stringify(record));
+    const payload = new TextEncoder().encode(
+      JSON.stringify({ ...record, wire: Buffer.from(record.wire).toString("base64") }),
+    );
     const size = HEADER + payload.length;
     if (!force && this.bytes + size > this.#maxBytes) {
       throw new SpoolFullError(
@@ -171,7 +173,10 @@ export class Spool implements AsyncDisposable {
         });
         break;
       }
-      out.push(JSON.parse(new TextDecoder().decode(payload)) as SpoolRecord);
+      const r = JSON.parse(new TextDecoder().decode(payload)) as Omit<SpoolRecord, "wire"> & {
+        wire: string;
+      };
+      out.push({ ...r, wire: new Uint8Array(Buffer.from(r.wire, "base64")) });
       at += HEADER + len;
     }
     if (seg === this.#readSeg) this.#readOffset = at;

@@ -4,12 +4,14 @@ import { Spool, SpoolFullError } from "./spool.ts";
 import type { StoreBatch } from "./store.ts";
 
 function rec(i: number): StoreBatch {
-  return { parts: [`*1\r\n$4\r\nPING\r\n`], counts: [1], atomic: "object", marker: `m${i}` };
+  const wire = new TextEncoder().encode(`*1\r\n$4\r\nPING\r\n`);
+  return { wire, counts: [1], atomic: "object", marker: `m${i}` };
 }
 
 async function drain(spool: Spool): Promise<string[]> {
   const out: string[] = [];
   for (let r = await spool.peek(); r; r = await spool.peek()) {
+    assert.equal(new TextDecoder().decode(r.wire), "*1\r\n$4\r\nPING\r\n");
     out.push(r.marker!);
     await spool.commit();
   }

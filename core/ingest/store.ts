@@ -8,9 +8,13 @@ export type Atomicity = "object" | "batch";
 
 /** A batch of objects' commands written to Redis as one pipelined unit. */
 export interface StoreBatch {
-  /** Each object's commands, RESP-encoded. */
-  parts: string[];
-  /** Each object's command count (same length as `parts`). */
+  /**
+   * The objects' commands, RESP-encoded back to back; with `atomic:
+   * "object"`, an object with several commands is already wrapped in
+   * `MULTI`/`EXEC`.
+   */
+  wire: Uint8Array;
+  /** Each object's command count (without `MULTI`/`EXEC`), in order. */
   counts: number[];
   /** See {@linkcode Atomicity}. */
   atomic: Atomicity;

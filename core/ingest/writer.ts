@@ -1,5 +1,5 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
-import type { EncodedObject } from "./layout.ts";
+import { RespBuffer } from "./resp_buffer.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import { type Spool, SpoolFullError } from "./spool.ts";
 import {
@@ -45,8 +45,8 @@ export interface BatchWriterOptions {
 }
 
 class Batch {
-  /** RESP of each object's commands. */
-  parts: string[] = [];
+  /** RESP of the objects' commands. */
+  buf = new RespBuffer();
   /** Command count of each object. */
   counts: number[] = [];
   /** Runs of owners: `owners[i]` added `counts[i]` objects in a row. */
@@ -63,7 +63,7 @@ class Batch {
 
   toStore(): StoreBatch {
     return {
-      parts: this.parts,
+      wire: this.buf.bytes(),
       counts: this.counts,
       atomic: this.atomic,
       ...(this.marker !== undefined ? { marker: this.marker } : {}),
@@ -84,9 +84,8 @@ class Batch {
  * @example
  * ```ts
  * const w = new BatchWriter({ store, spool });
- * const enc = { wire: "", commands: 0 };
- * encodeKv(obj, "", true, enc);
- * w.add(owner, enc);
+ * const n = encodeKv(obj, "", true, w.perObject, w.buffer());
+ * w.added(owner, n);
  * await w.close(); // everything is in Redis or the spool
  * ```
  */
@@ -160,12 +159,16 @@ export class BatchWriter implements AsyncDisposable {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** Adds one object's encoded commands on behalf of `owner`. */
-  add(owner: WriteOwner, encoded: EncodedObject): void {
+  /** The open batch's buffer: encode one object into it, then call {@linkcode added}. */
+  buffer(): RespBuffer {
+    return this.#open.buf;
+  }
+
+  /** Records that `owner` encoded one object of `commandCount` commands into {@linkcode buffer}. */
+  added(owner: WriteOwner, commandCount: number): void {
     if (this.#closed) throw new Error("Cannot add to a closed writer");
     const b = this.#open;
-    b.parts.push(encoded.wire);
-    b.counts.push(encoded.commands);
+    b.counts.push(commandCount);
     b.objects++;
     const last = b.owners.length - 1;
     if (last >= 0 && b.owners[last] === owner) b.runs[last]!++;
@@ -176,6 +179,11 @@ export class BatchWriter implements AsyncDisposable {
     this.#queued++;
     if (b.objects >= this.#maxBatch) this.#seal();
     this.#schedule();
+  }
+
+  /** Whether batches are applied per object (kv) rather than as one transaction (stream). */
+  get perObject(): boolean {
+    return this.#atomic === "object";
   }
 
   #seal(): void {
@@ -260,7 +268,7 @@ export class BatchWriter implements AsyncDisposable {
       this.#log.warn("Redis refused writes", {
         failed: b.failures.length,
         first: f.message,
-        object: b.parts[f.object]?.slice(0, 120),
+        object: f.object,
       });
     }
     let obj = 0;
@@ -399,8 +407,8 @@ export class BatchWriter implements AsyncDisposable {
         }
         await spool.commit();
         if (this.#metrics) {
-          this.#metrics.objectsReplayed += rec.parts.length;
-          this.#metrics.objectsStored += rec.parts.length;
+          this.#metrics.objectsReplayed += rec.counts.length;
+          this.#metrics.objectsStored += rec.counts.length;
         }
         this.#spoolGauges();
         // Batches that arrived meanwhile go behind the replayed ones.

@@ -6,7 +6,7 @@ import { type RedisServer, startRedisServer } from "../demo/redis_process.ts";
 import { redisBenchmarkHset } from "./anchor.ts";
 import type { Shape } from "./bench_payload.ts";
 import type { BenchWorkerMessage, BenchWorkerRequest } from "./bench_worker.ts";
-import { startIngest } from "./server.ts";
+import { type IngestOptions, startIngest } from "./server.ts";
 
 /** Options for {@linkcode runIngestBench}. */
 export interface IngestBenchOptions {
@@ -33,6 +33,8 @@ export interface IngestBenchOptions {
   onProgress?: (p: BenchProgress) => void;
   /** Logger for the in-process server. Default: silent. */
   logger?: Logger;
+  /** Tuning for the in-process server (batch size, in-flight batches, water marks). */
+  server?: Pick<IngestOptions, "maxBatch" | "maxInflight" | "highWater" | "layout">;
 }
 
 /** Progress of a run. */
@@ -148,6 +150,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
         redisUrl,
         ack: true,
         spoolDir: `${dir}/spool`,
+        ...options.server,
         ...(options.logger ? { logger: options.logger } : {}),
       });
       cleanup.push(() => server.close());

@@ -74,3 +74,15 @@ Deno.test("ingest serves Prometheus metrics on /metrics", async () => {
   assert.match(text, /^sockkit_ingest_connections_open 1$/m);
   assert.match(text, /^# TYPE sockkit_ingest_redis_errors_total counter$/m);
 });
+
+Deno.test("ingest reports a write Redis refuses (WRONGTYPE) as an error line and keeps going", async () => {
+  await using f = await ingestFixture();
+  await using conn = await f.connect();
+  const acks = collectLines(conn);
+  await conn.write('{"k":"a string"}{"k":{"f":"hash now"}}{"z":1}');
+  await waitUntil(() => acks.lines.some((l) => l.includes("WRONGTYPE")), { what: "the error" });
+  await waitUntil(() => acks.lastOk() === 2, { what: '{"ok":2}' });
+  assert.equal(f.server.metrics.objectsFailed, 1);
+  await using c = await f.redis.client();
+  assert.deepEqual(await c.mGet(["k", "z"]), ["a string", "1"]);
+});

@@ -244,7 +244,9 @@ export function ingestBenchCommand() {
         } s`,
       );
       for (const row of rows) {
-        const anchor = row.anchor ? `  (${row.anchor}: ${fmt(row.anchorValue ?? 0)}/s)` : "";
+        const anchor = row.anchor && row.anchorValue !== null
+          ? `  (${row.anchor}: ${fmt(row.anchorValue)}/s)`
+          : "";
         const target = row.target ? `  target ${row.target}` : "";
         out(
           `  ${row.figure.padEnd(52)} ${

@@ -45,11 +45,11 @@ export interface IngestOptions {
   metricsPort?: number;
   /** Address for the metrics endpoint. Default `"127.0.0.1"`. */
   metricsHost?: string;
-  /** Objects per Redis batch. Default 2048. */
+  /** Objects per Redis batch. Default 1024. */
   maxBatch?: number;
-  /** Batches in flight to Redis. Default 2. */
+  /** Batches in flight to Redis. Default 4. */
   maxInflight?: number;
-  /** Queued objects at which clients are paused. Default 65536. */
+  /** Queued objects at which clients are paused. Default 32768. */
   highWater?: number;
   /** How long a drain may take before connections are cut, ms. Default 30000. */
   drainTimeoutMs?: number;

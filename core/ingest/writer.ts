@@ -26,11 +26,11 @@ export interface BatchWriterOptions {
   metrics?: IngestMetrics;
   /** Logger. Default: silent. */
   logger?: Logger;
-  /** Objects per batch at most. Default 2048. */
+  /** Objects per batch at most. Default 1024. */
   maxBatch?: number;
-  /** Batches in flight to Redis at once. Default 2. */
+  /** Batches in flight to Redis at once. Default 4. */
   maxInflight?: number;
-  /** Queued objects above which input should pause ({@linkcode BatchWriter.overloaded}). Default 65536. */
+  /** Queued objects above which input should pause ({@linkcode BatchWriter.overloaded}). Default 32768. */
   highWater?: number;
   /** Queued objects below which paused input resumes. Default `highWater / 4`. */
   lowWater?: number;
@@ -121,9 +121,9 @@ export class BatchWriter implements AsyncDisposable {
     this.#spool = options.spool;
     this.#metrics = options.metrics;
     this.#log = options.logger ?? nullLogger;
-    this.#maxBatch = options.maxBatch ?? 2048;
-    this.#maxInflight = options.maxInflight ?? 2;
-    this.#high = options.highWater ?? 65536;
+    this.#maxBatch = options.maxBatch ?? 1024;
+    this.#maxInflight = options.maxInflight ?? 4;
+    this.#high = options.highWater ?? 32768;
     this.#low = options.lowWater ?? Math.floor(this.#high / 4);
     this.#retryMs = options.retryMs ?? 250;
     this.#markerPrefix = options.markerPrefix;

@@ -1,0 +1,88 @@
+import { connect } from "../net/mod.ts";
+import type { Logger } from "../log/mod.ts";
+import { type ConnectorOptions, PROTOCOL_VERSION } from "./options.ts";
+import type { PeerLinks } from "./_peer_links.ts";
+import type { PeerTable } from "./_peer_table.ts";
+
+/** What {@linkcode ClientLoop} works with. */
+export interface ClientLoopOptions {
+  /** This connector's name (sent in hello). */
+  name: string;
+  client: NonNullable<ConnectorOptions["client"]>;
+  /** Reconnect backoff bounds, ms. Default 200 → 5000. */
+  backoff: ConnectorOptions["backoff"];
+  log: Logger;
+  peers: PeerTable;
+  links: PeerLinks;
+  /** Stops the loop and closes the current link. */
+  signal: AbortSignal;
+}
+
+/**
+ * A client connector's link to its server: connects, says hello, waits for
+ * the link to close, then reconnects with exponential backoff (reset once a
+ * link was accepted) until the signal aborts. While the server peer is
+ * blocked it does not connect; `wake()` retries at once.
+ */
+export class ClientLoop {
+  readonly #opts: ClientLoopOptions;
+  #wake: (() => void) | undefined;
+  /** Resolves once the loop has stopped. */
+  readonly done: Promise<void>;
+
+  constructor(opts: ClientLoopOptions) {
+    this.#opts = opts;
+    this.done = this.#run();
+  }
+
+  /** Ends the current backoff wait now (after `unblock`). */
+  wake(): void {
+    this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    const { client: c, log, signal } = this.#opts;
+    const min = this.#opts.backoff?.minMs ?? 200;
+    const max = this.#opts.backoff?.maxMs ?? 5000;
+    let delay = min;
+    while (!signal.aborted) {
+      const server = this.#opts.peers.get(c.serverName ?? "server");
+      if (!server.blocked) {
+        try {
+          const conn = await connect({ host: c.host, port: c.port, tls: c.tls, signal });
+          const state = this.#opts.links.open(conn.socket, conn.peer);
+          state.link.send({ kind: "hello", name: this.#opts.name, v: PROTOCOL_VERSION });
+          const onAbort = () => state.link.close("connector closing");
+          signal.addEventListener("abort", onAbort, { once: true });
+          await state.link.closed;
+          signal.removeEventListener("abort", onAbort);
+          if (state.peer) delay = min;
+          else if (!signal.aborted) {
+            log.warn("cannot reach server", {
+              error:
+                "the server closed the connection before accepting this connector (is its certificate unknown, revoked or blocked?)",
+              retryMs: delay,
+            });
+          }
+        } catch (err) {
+          if (signal.aborted) break;
+          log.warn("cannot reach server", { error: (err as Error).message, retryMs: delay });
+        }
+      }
+      if (signal.aborted) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.#wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+        signal.addEventListener("abort", () => {
+          clearTimeout(t);
+          resolve();
+        }, { once: true });
+      });
+      this.#wake = undefined;
+      delay = Math.min(delay * 2, max);
+    }
+  }
+}

@@ -1,0 +1,67 @@
+import type { MsgHeader } from "./frame.ts";
+import { RequestTimeoutError } from "./errors.ts";
+
+/** A pending request (or file transfer) waiting for its response. */
+export interface Pending {
+  resolve(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): void;
+  reject(err: Error): void;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/**
+ * Requests and file transfers waiting for their response, by message id:
+ * an incoming message whose `replyTo` names one resolves it instead of
+ * reaching the listeners; a timeout rejects it with `RequestTimeoutError`.
+ */
+export class PendingReplies {
+  readonly #pending = new Map<string, Pending>();
+
+  /** Registers a pending response for `id`, with a timeout (0 = none). */
+  expect(
+    id: string,
+    dst: string,
+    type: string,
+    timeoutMs: number,
+    p: Omit<Pending, "timer">,
+  ): void {
+    const timer = timeoutMs > 0
+      ? setTimeout(() => {
+        this.#pending.delete(id);
+        p.reject(new RequestTimeoutError(id, dst, type, timeoutMs));
+      }, timeoutMs)
+      : undefined;
+    this.#pending.set(id, { ...p, timer });
+  }
+
+  /** Drops a pending response (its send failed). */
+  unexpect(id: string): void {
+    const p = this.#pending.get(id);
+    if (p?.timer !== undefined) clearTimeout(p.timer);
+    this.#pending.delete(id);
+  }
+
+  /** Resolves the response `replyTo` waits for; returns `false` when nothing waits. */
+  answer(
+    replyTo: string,
+    h: MsgHeader,
+    data: Uint8Array,
+    binary: Uint8Array,
+    payload: Uint8Array,
+  ): boolean {
+    const p = this.#pending.get(replyTo);
+    if (!p) return false;
+    this.#pending.delete(replyTo);
+    if (p.timer !== undefined) clearTimeout(p.timer);
+    p.resolve(h, data, binary, payload);
+    return true;
+  }
+
+  /** Rejects every pending response with the error `why(id)` gives (shutdown). */
+  rejectAll(why: (id: string) => Error): void {
+    for (const [id, p] of this.#pending) {
+      if (p.timer !== undefined) clearTimeout(p.timer);
+      p.reject(why(id));
+    }
+    this.#pending.clear();
+  }
+}

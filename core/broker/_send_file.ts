@@ -1,0 +1,71 @@
+import type { MsgHeader } from "./frame.ts";
+import { fileChunks } from "./files.ts";
+import { BrokerError, RequestTimeoutError } from "./errors.ts";
+import type { FileResult } from "./api.ts";
+import type { Connector } from "./connector.ts";
+
+const EMPTY: Uint8Array = new Uint8Array(0);
+
+/**
+ * Sends a file or directory through `c` in checksummed chunks (one message
+ * each, ids `TRANSFER.N`) and resolves with what the receiver reports once it
+ * stored everything; rejects when the receiver refuses it or after
+ * `options.timeoutMs` (default 600000).
+ */
+export async function sendFile(
+  c: Connector,
+  dst: string,
+  type: string,
+  path: string,
+  options: { timeoutMs?: number },
+): Promise<FileResult> {
+  const transfer = c.newId();
+  let failed: Error | undefined;
+  const done = new Promise<FileResult>((resolve, reject) => {
+    c.expect(transfer, dst, type, 0, {
+      resolve: (_h, data) => {
+        const r = JSON.parse(new TextDecoder().decode(data)) as
+          & { ok: boolean; error?: string }
+          & FileResult;
+        if (r.ok) resolve({ path: r.path, bytes: r.bytes, files: r.files, dir: r.dir });
+        else reject(failed = new BrokerError(`Peer "${dst}" refused the file: ${r.error}`));
+      },
+      reject: (err) => reject(failed = err),
+    });
+  });
+  done.catch(() => {});
+  let i = 0;
+  try {
+    for await (const chunk of fileChunks(path, transfer)) {
+      if (failed) break;
+      const header: MsgHeader = {
+        kind: "msg",
+        type,
+        src: c.name,
+        dst,
+        id: `${transfer}.${i++}`,
+        file: chunk.meta,
+      };
+      const r = c.sendHeader(header, EMPTY, chunk.bytes);
+      if (r !== true) await r;
+    }
+  } catch (err) {
+    c.unexpect(transfer);
+    throw err;
+  }
+  const timeoutMs = options.timeoutMs ?? 600_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      done,
+      new Promise<never>((_, reject) =>
+        timer = setTimeout(() => {
+          c.unexpect(transfer);
+          reject(new RequestTimeoutError(transfer, dst, type, timeoutMs));
+        }, timeoutMs)
+      ),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -159,6 +159,16 @@ export function benchRows(r: IngestBenchResult) {
       target: null,
     },
     {
+      figure: `ratio to redis-benchmark -P 16 of the same ${r.shape} command`,
+      value: r.anchorShapePerSecond === undefined
+        ? null
+        : Number((r.objectsPerSecond / r.anchorShapePerSecond).toFixed(3)),
+      unit: "x",
+      anchor: `redis-benchmark -P 16 ${r.shape === "flat" ? "SET" : "5-field HSET"}`,
+      anchorValue: r.anchorShapePerSecond === undefined ? null : Math.round(r.anchorShapePerSecond),
+      target: null,
+    },
+    {
       figure: "latency send to ack p50",
       value: Number(r.p50Ms.toFixed(1)),
       unit: "ms",

@@ -4,7 +4,7 @@ import type { ClientTlsOptions } from "../net/mod.ts";
 import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
 import { type RedisServer, startRedisServer } from "../demo/redis_process.ts";
 import { redisBenchmarkHset } from "./anchor.ts";
-import type { Shape } from "./bench_payload.ts";
+import { type Shape, shapeCommand } from "./bench_payload.ts";
 import type { BenchWorkerMessage, BenchWorkerRequest } from "./bench_worker.ts";
 import { type IngestOptions, startIngest } from "./server.ts";
 
@@ -66,6 +66,8 @@ export interface IngestBenchResult {
   anchorHsetPerSecond: number | undefined;
   /** `objectsPerSecond / anchorHsetPerSecond`. */
   ratio: number | undefined;
+  /** redis-benchmark -P 16 of the very command each object becomes (same shape), this run. */
+  anchorShapePerSecond: number | undefined;
   /** Server error lines seen by clients. */
   errors: string[];
 }
@@ -120,12 +122,22 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
     }
     const u = new URL(redisUrl);
     let anchor: number | undefined;
+    let shapeAnchor: number | undefined;
     if (!options.noAnchor) {
-      anchor = await redisBenchmarkHset({
-        host: u.hostname || "127.0.0.1",
-        port: Number(u.port || 6379),
-        clients,
+      const where = { host: u.hostname || "127.0.0.1", port: Number(u.port || 6379), clients };
+      anchor = await redisBenchmarkHset(where);
+      shapeAnchor = await redisBenchmarkHset({
+        ...where,
+        requests: 300_000,
+        command: shapeCommand(shape),
       });
+      const c = createClient({ url: redisUrl });
+      c.on("error", () => {});
+      await c.connect();
+      for await (const keys of c.scanIterator({ MATCH: "anchor:*", COUNT: 10000 })) {
+        if (keys.length > 0) await c.del(keys);
+      }
+      await c.close();
     }
     let host: string;
     let port: number;
@@ -212,6 +224,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       p99Ms: percentile(done.latencies, done.weights, 0.99),
       anchorHsetPerSecond: anchor,
       ratio: anchor ? ops / anchor : undefined,
+      anchorShapePerSecond: shapeAnchor,
       errors: done.errors.slice(0, 10),
     };
   } finally {

@@ -42,3 +42,24 @@ export function buildPayload(
   }
   return out;
 }
+
+/**
+ * The Redis command one object of `shape` becomes, for redis-benchmark
+ * (`__rand_int__` makes the keys distinct): the same-shape ceiling.
+ */
+export function shapeCommand(shape: Shape): string[] {
+  return shape === "flat" ? ["set", "anchor:__rand_int__", "value-1-abcdefghijklmnopqrstuvwxyz"] : [
+    "hset",
+    "anchor:__rand_int__",
+    "name",
+    "user-1",
+    "age",
+    "42",
+    "score",
+    "1.5",
+    "tags",
+    '["red","blue"]',
+    "geo",
+    '{"lat":51.5,"lon":-0.12}',
+  ];
+}

@@ -12,22 +12,18 @@ import {
   parse,
   resolveSettings,
 } from "../core/config/mod.ts";
-import {
-  certPaths,
-  loadClientTls,
-  loadServerTls,
-  revocationCheck,
-  revoke,
-} from "../core/pki/mod.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
-import type { Logger } from "../core/log/mod.ts";
 import {
-  Connector,
   type ConnectorOptions,
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
   DEFAULT_PERSIST_MAX,
 } from "../core/broker/mod.ts";
+import {
+  runConnector,
+  startClientConnector,
+  startServerConnector,
+} from "../core/broker/service.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -213,26 +209,6 @@ function baseOptions(
   };
 }
 
-/**
- * Runs a started connector until SIGINT/SIGTERM (listened for since before
- * the connector started, so an early signal is not lost), a local `stop`, or
- * a fatal refusal; then drains it.
- */
-async function run(c: Connector, log: Logger, stop: AbortSignal): Promise<number> {
-  let failed: Error | undefined;
-  const fatal = c.fatal.catch((err) => failed = err);
-  const signalled = new Promise<void>((r) => {
-    if (stop.aborted) r();
-    else stop.addEventListener("abort", () => r(), { once: true });
-  });
-  await Promise.race([signalled, c.stopRequested, fatal]);
-  if (stop.aborted) log.info("draining", { signal: String(stop.reason) });
-  await c.close();
-  if (failed) throw failed;
-  log.info("stopped", { name: c.name });
-  return 0;
-}
-
 /** `broker serve`. */
 export function serveCommand(): Command {
   return common(
@@ -245,22 +221,17 @@ export function serveCommand(): Command {
     using stop = shutdownSignal();
     const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...await configFile(opts.config) });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
-    const p = certPaths(s.certs);
-    const tls = await loadServerTls({
-      cert: p.serverCert,
-      key: p.serverKey,
-      clientCerts: p.allowList,
-    });
-    const c = await Connector.start({
+    const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
-      server: { host: s.host, port: s.port, tls, authorize: revocationCheck(p.revoked) },
-      revoke: async (name) => void await revoke(s.certs, name),
+      host: s.host,
+      port: s.port,
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
-    return await run(c, log, stop);
+    await runConnector(c, { signal: stop, logger: log });
+    return 0;
   }));
 }
 
@@ -289,20 +260,20 @@ export function connectCommand(): Command {
       throw new ConfigError("Missing --server: the server connector's HOST:PORT");
     }
     const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
-    const p = certPaths(s.certs);
-    const tls = await loadClientTls({
-      ca: s.ca ?? p.ca,
-      cert: s.cert ?? p.clientCert(s.name),
-      key: s.key ?? p.clientKey(s.name),
-    });
-    const c = await Connector.start({
+    const c = await startClientConnector(s.certs, {
       ...baseOptions(s),
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
-      client: { ...s.server, tls: { ...tls, servername: s.servername }, serverName: s.serverName },
+      server: s.server,
+      serverName: s.serverName,
+      servername: s.servername,
+      cert: s.cert,
+      key: s.key,
+      ca: s.ca,
     });
     log.info("client connector started", { name: s.name, socket: c.socketPath });
-    return await run(c, log, stop);
+    await runConnector(c, { signal: stop, logger: log });
+    return 0;
   }));
 }

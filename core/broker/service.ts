@@ -1,0 +1,110 @@
+import { certPaths, loadClientTls, loadServerTls, revocationCheck, revoke } from "../pki/mod.ts";
+import { type Logger, nullLogger } from "../log/mod.ts";
+import { Connector } from "./connector.ts";
+import type { ConnectorOptions } from "./options.ts";
+
+/** Connector options a service sets itself (from the certificates directory). */
+type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke">;
+
+/** Options for {@linkcode startServerConnector}. */
+export interface ServerConnectorOptions extends Settable {
+  /** Address to bind. */
+  host: string;
+  /** TCP port (0 = any free port). */
+  port: number;
+}
+
+/** Options for {@linkcode startClientConnector}. */
+export interface ClientConnectorOptions extends Settable {
+  /** The server connector's host and port. */
+  server: { host: string; port: number };
+  /** The server connector's name (destination of messages). Default `"server"`. */
+  serverName?: string | undefined;
+  /** Name to verify in the server certificate. Default `"localhost"`. */
+  servername?: string | undefined;
+  /** Client certificate file. Default `CERTS/clients/NAME.pem`. */
+  cert?: string | undefined;
+  /** Client key file. Default `CERTS/clients/NAME.key`. */
+  key?: string | undefined;
+  /** CA that signed the server certificate. Default `CERTS/ca.pem`. */
+  ca?: string | undefined;
+}
+
+/** Options for {@linkcode runConnector}. */
+export interface RunConnectorOptions {
+  /** Aborts (SIGINT/SIGTERM) to drain and stop the connector. */
+  signal: AbortSignal;
+  logger?: Logger;
+}
+
+/**
+ * Starts the server connector with the certificates of `certsDir` (as laid
+ * out by `sockkit certs init`): the server certificate, the client
+ * allow-list, the revocation list checked on every connection, and
+ * revocation through the local API (`revoke`).
+ */
+export async function startServerConnector(
+  certsDir: string,
+  options: ServerConnectorOptions,
+): Promise<Connector> {
+  const { host, port, ...rest } = options;
+  const p = certPaths(certsDir);
+  const tls = await loadServerTls({
+    cert: p.serverCert,
+    key: p.serverKey,
+    clientCerts: p.allowList,
+  });
+  return await Connector.start({
+    ...rest,
+    server: { host, port, tls, authorize: revocationCheck(p.revoked) },
+    revoke: async (name) => void await revoke(certsDir, name),
+  });
+}
+
+/**
+ * Starts a client connector named `options.name` with its certificate from
+ * `certsDir` (unless `cert`, `key` and `ca` name other files); it keeps a
+ * mutual-TLS link to `options.server`.
+ */
+export async function startClientConnector(
+  certsDir: string,
+  options: ClientConnectorOptions,
+): Promise<Connector> {
+  const { server, serverName, servername, cert, key, ca, ...rest } = options;
+  const p = certPaths(certsDir);
+  const tls = await loadClientTls({
+    ca: ca ?? p.ca,
+    cert: cert ?? p.clientCert(rest.name),
+    key: key ?? p.clientKey(rest.name),
+  });
+  return await Connector.start({
+    ...rest,
+    client: {
+      ...server,
+      tls: { ...tls, servername: servername ?? "localhost" },
+      serverName: serverName ?? "server",
+    },
+  });
+}
+
+/**
+ * Runs a started connector until `signal` aborts (pass a signal listened to
+ * since before the connector started, so an early signal is not lost), a
+ * `stop` arrives through the local API, or the server refuses it for good;
+ * then drains it. Resolves after a clean stop; rejects with the refusal.
+ */
+export async function runConnector(c: Connector, options: RunConnectorOptions): Promise<void> {
+  const { signal: stop } = options;
+  const log = options.logger ?? nullLogger;
+  let failed: Error | undefined;
+  const fatal = c.fatal.catch((err) => failed = err);
+  const signalled = new Promise<void>((r) => {
+    if (stop.aborted) r();
+    else stop.addEventListener("abort", () => r(), { once: true });
+  });
+  await Promise.race([signalled, c.stopRequested, fatal]);
+  if (stop.aborted) log.info("draining", { signal: String(stop.reason) });
+  await c.close();
+  if (failed) throw failed;
+  log.info("stopped", { name: c.name });
+}

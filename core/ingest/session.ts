@@ -124,7 +124,7 @@ export class IngestSession implements WriteOwner {
         }
       });
       // Start reading (the listener may hand over a paused connection).
-      this.#conn.socket.resume();
+      this.#conn.resume();
       socket.once("end", () => finish("eof"));
       socket.once("close", () => finish("closed"));
       const onAbort = () => finish("drain");
@@ -160,13 +160,13 @@ export class IngestSession implements WriteOwner {
   #pauseReading(): void {
     if (this.#readPaused) return;
     this.#readPaused = true;
-    this.#conn.socket.pause();
+    this.#conn.pause();
   }
 
   #resumeReading(): void {
     if (!this.#readPaused || this.#stopped || this.#finishing) return;
     this.#readPaused = false;
-    this.#conn.socket.resume();
+    this.#conn.resume();
   }
 
   /**
@@ -228,7 +228,7 @@ export class IngestSession implements WriteOwner {
   #stop(): void {
     if (this.#stopped) return;
     this.#stopped = true;
-    this.#conn.socket.pause();
+    this.#conn.pause();
   }
 
   #onValue(bytes: Uint8Array): void {

@@ -104,6 +104,8 @@ export class BatchWriter implements AsyncDisposable {
   #open: Batch;
   #sealed: Batch[] = [];
   #inflight: Batch[] = [];
+  /** Batches lost with a failed connection, waiting for the other in-flight ones to settle. */
+  #retry: Batch[] = [];
   #queued = 0;
   /** `live`: writing to Redis; `down`: spooling and reconnecting, or replaying the spool. */
   #mode: "live" | "down" = "live";
@@ -249,8 +251,6 @@ export class BatchWriter implements AsyncDisposable {
     if (this.#mode === "live") this.#pump();
     else this.#wake?.();
   }
-
-  #retry: Batch[] = [];
 
   #done(b: Batch, spooled: boolean): void {
     const m = this.#metrics;

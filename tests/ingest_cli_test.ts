@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect, type Connection } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
-import { collectLines } from "./ingest_fixture.ts";
+import { collectLines, ingestFixture } from "./ingest_fixture.ts";
 import { freePort, makePki, runCli, spawnCli, startRedis, waitUntil } from "./harness/mod.ts";
 
 Deno.test("ingest CLI: the replaced daemon's TOML config starts the server; SIGTERM under load stores every received object once, exit 0", async () => {
@@ -97,4 +97,55 @@ Deno.test("ingest CLI: a bad config value is a one-line error and exit code 2", 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("ingest send CLI: sends JSON, arrays and NDJSON from a file and reports the acknowledged count", async () => {
+  await using f = await ingestFixture({ ack: true });
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "data.ndjson");
+    await Deno.writeTextFile(file, '{"s1":1}\n{"s2":{"f":"v"}}\n[{"s3":3},{"s4":4}]{"s5":5}');
+    const r = await runCli([
+      "ingest",
+      "send",
+      file,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(f.server.port),
+      "--certs",
+      f.pki.dir,
+      "--client",
+      "alice",
+      "--ack",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /sent 5 objects, 5 stored/);
+    await using c = await f.redis.client();
+    assert.deepEqual(await c.mGet(["s1", "s3", "s4", "s5"]), ["1", "3", "4", "5"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ingest bench CLI --json prints one line of rows and loses nothing", async () => {
+  const r = await runCli([
+    "ingest",
+    "bench",
+    "--clients",
+    "3",
+    "--objects",
+    "3000",
+    "--no-anchor",
+    "--json",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout.trim().split("\n").at(-1)!) as {
+    service: string;
+    rows: Array<{ figure: string; value: number; unit: string }>;
+  };
+  assert.equal(out.service, "ingest");
+  assert.ok(out.rows.every((row) => typeof row.value === "number" && row.unit));
+  assert.equal(out.rows.find((row) => row.figure.startsWith("objects lost"))?.value, 0);
+  assert.ok(out.rows[0]!.value > 0);
 });

@@ -1,4 +1,3 @@
-import { setImmediate } from "node:timers";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { type Connection, describePeer, type PeerIdentity } from "../net/mod.ts";
 import { JsonStreamFramer } from "../net/framing/mod.ts";
@@ -197,7 +196,9 @@ export class IngestSession implements WriteOwner {
           await this.#o.writer.belowLowWater();
           sinceYield = 0;
         } else if (sinceYield >= SLICE && this.#inbox.length > 0) {
-          await new Promise((r) => setImmediate(r));
+          // A timer (not an immediate) so that pending I/O, such as Redis
+          // replies, is polled before the next slice.
+          await new Promise((r) => setTimeout(r, 0));
           sinceYield = 0;
         }
       }

@@ -1,6 +1,6 @@
 import { setImmediate } from "node:timers";
 import { dirname } from "node:path";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../checksum/mod.ts";
 import { JournalFullError } from "./errors.ts";
 
 /** Bytes before each record's payload: u32 BE payload length, u32 BE CRC-32 of the payload. */

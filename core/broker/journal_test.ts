@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Journal, parseRecords, RECORD_HEADER_BYTES } from "./journal.ts";
 import { JournalFullError } from "./errors.ts";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../checksum/mod.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -12,7 +12,7 @@
 export * from "./api.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
-export * from "./crc32.ts";
+export { crc32 } from "../checksum/mod.ts";
 export * from "./journal.ts";
 export * from "./connector.ts";
 export * from "./client.ts";

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import { nullLogger } from "../log/mod.ts";
-import { crc32 } from "./crc32.ts";
+import { crc32 } from "../checksum/mod.ts";
 import type { StoreBatch } from "./store.ts";
 
 /** One spooled batch: a `StoreBatch` as written to disk. */

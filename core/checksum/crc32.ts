@@ -1,4 +1,4 @@
-/** CRC-32 (IEEE 802.3, the zlib/PNG polynomial) used to checksum journal records. */
+/** CRC-32 (IEEE 802.3, the zlib/PNG polynomial) used to checksum on-disk records (broker journal, ingest spool). */
 
 const TABLE = (() => {
   const t = new Uint32Array(256);

@@ -12,7 +12,6 @@
 export * from "./api.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
-export { crc32 } from "../checksum/mod.ts";
 export * from "./journal.ts";
 export * from "./connector.ts";
 export * from "./client.ts";

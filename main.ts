@@ -17,13 +17,25 @@ import { queryCommand } from "./cmd/query.ts";
 import { searchCommand } from "./cmd/search.ts";
 import { servercliCommand } from "./cmd/servercli.ts";
 
+/** The one-line summaries `sockkit --help` lists (each command's own help says more). */
+const SUMMARIES: Record<string, string> = {
+  broker: "persistent two-way message broker between connectors over mutual TLS (port 10673)",
+  certs: "create and manage the CA, server and client certificates every service uses",
+  clientcli: "interactive terminal client for servercli",
+  demo: "run every service once on loopback with throwaway certificates, then clean up",
+  ingest: "mutual-TLS daemon storing JSON objects in Redis (port 1191), its client and bench",
+  query: "TCP+UDP server answering queries with your function over watched data files (port 9000)",
+  search: "exact full-line search server over a text file (port 44445), client, bench, load",
+  servercli: "TLS line server: answers lines reversed, sends every client the date (port 3443)",
+};
+
 /** Builds the root command with every subcommand registered. */
 export function rootCommand(): Command {
   const root = new Command()
     .name("sockkit")
     .description(
-      "Secure socket services (mutual-TLS ingest into Redis, a TLS line server and client,\n" +
-        "a message broker, a line search server, a query server) and the certificates they use.",
+      "Secure socket services and the certificates they use. Run `sockkit demo` to see each\n" +
+        "one work on loopback, and `sockkit <command> --help` for its flags and examples.",
     )
     .version(denoJson.version, "-V, --version", "print the version")
     .addOption(
@@ -52,6 +64,10 @@ export function rootCommand(): Command {
   root.addCommand(queryCommand());
   root.addCommand(searchCommand());
   root.addCommand(servercliCommand());
+  for (const cmd of root.commands) {
+    const summary = SUMMARIES[cmd.name()];
+    if (summary) cmd.summary(summary);
+  }
   usageErrorsExit2(root);
   return root;
 }

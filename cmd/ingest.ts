@@ -57,6 +57,13 @@ function serveCommand() {
     .option("--spool-max <bytes>", "spool size cap; a full spool pauses clients (default 1GiB)")
     .option("--metrics-port <n>", "serve Prometheus metrics on /metrics", intArg(0, 65535))
     .option("--metrics-host <addr>", "address for the metrics endpoint (default 127.0.0.1)")
+    .addOption(
+      new Option(
+        "--tls-max-version <v>",
+        "highest TLS version (default 1.2: with 1.3, a client that closes without reading " +
+          "resets the connection and unread objects are lost in the kernel)",
+      ).choices(["1.2", "1.3"]),
+    )
     .addHelpText(
       "after",
       "\nExamples:\n" +

@@ -110,6 +110,13 @@ export const INGEST_SETTINGS = {
     env: "SOCKKIT_INGEST_METRICS_PORT",
     file: "ingest.metrics_port",
   },
+  tlsMaxVersion: {
+    parse: parse.oneOf(["1.2", "1.3"]),
+    flag: "--tls-max-version",
+    env: "SOCKKIT_INGEST_TLS_MAX_VERSION",
+    file: "ingest.tls_max_version",
+    default: "1.2" as const,
+  },
   metricsHost: {
     parse: parse.string,
     flag: "--metrics-host",
@@ -245,5 +252,6 @@ export function ingestOptions(
     spoolMax: s.spoolMax,
     ...(s.metricsPort !== undefined ? { metricsPort: s.metricsPort } : {}),
     metricsHost: s.metricsHost,
+    tlsMaxVersion: s.tlsMaxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
   };
 }

@@ -19,6 +19,13 @@ export interface IngestOptions {
   tls: TlsMaterial;
   /** Extra check after the handshake, e.g. `revocationCheck(...)`. Default: none. */
   authorize?: (peer: PeerIdentity) => string | undefined;
+  /**
+   * Highest TLS version offered. Default `"TLSv1.2"`: ingest clients send and
+   * close without reading, and under TLS 1.3 the session tickets they leave
+   * unread turn their close into a TCP reset that discards the objects the
+   * server had not read yet (see `ListenOptions.tlsMaxVersion`).
+   */
+  tlsMaxVersion?: "TLSv1.2" | "TLSv1.3";
   /** Redis URL (`redis://host:port[/db]`). Default `redis://127.0.0.1:6379`. */
   redisUrl?: string;
   /** Redis Cluster node URLs; when set, `redisUrl` is ignored. */
@@ -216,6 +223,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       port: options.port ?? 1191,
       tls: options.tls,
       requireClientCert: true,
+      tlsMaxVersion: options.tlsMaxVersion ?? "TLSv1.2",
       ...(options.authorize ? { authorize: options.authorize } : {}),
       onRefused: () => metrics.connectionsRefused++,
       logger: log,

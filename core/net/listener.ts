@@ -45,6 +45,14 @@ export interface ListenOptions {
   graceMs?: number;
   /** How long a client may take to complete the TLS handshake, ms. Default 10000. */
   handshakeTimeoutMs?: number;
+  /**
+   * Highest TLS version offered. Default `"TLSv1.3"`. `"TLSv1.2"` suits
+   * write-only clients: a TLS 1.3 server sends session tickets after the
+   * handshake, and a client that never reads them and then closes makes its
+   * kernel send a TCP reset, which discards whatever the server had not read
+   * yet. Under TLS 1.2 the tickets are part of the handshake.
+   */
+  tlsMaxVersion?: "TLSv1.2" | "TLSv1.3";
 }
 
 /** Handles one accepted connection; the signal aborts when the server starts closing. */
@@ -261,6 +269,7 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
     const context = tls.createSecureContext({
       cert: t.cert,
       key: t.key,
+      maxVersion: options.tlsMaxVersion ?? "TLSv1.3",
       ...(clientCa ? { ca: clientCa } : {}),
     });
     raw = net.createServer((socket) => server.acceptTls(socket, context, clientCa !== undefined));

@@ -45,6 +45,25 @@ Deno.test("broker tools: peers, queues, ping, block/unblock and stop against run
     assert.equal(peers[0]!.connected, true);
   });
 
+  await t.step(
+    "status names the running connector, its role, port and connected peers",
+    async () => {
+      const r = await runCli(["broker", "status", "--dir", sdir]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^role\s+server$/m);
+      assert.match(r.stdout, new RegExp(`^port\\s+${port}$`, "m"));
+      assert.match(r.stdout, /^peers\s+1$/m);
+      const s = await cliJson(["broker", "status", "--dir", cdir, "--json"]) as Record<
+        string,
+        unknown
+      >;
+      assert.equal(s.name, "alice");
+      assert.equal(s.role, "client");
+      assert.equal(s.peers, 1);
+      assert.equal(s.journaled, 0);
+    },
+  );
+
   await t.step("ping reports round trips", async () => {
     const r = await runCli([
       "broker",

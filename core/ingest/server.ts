@@ -3,7 +3,7 @@ import { listen, type PeerIdentity, type Server, type TlsMaterial } from "../net
 import { ClusterStore } from "./cluster_store.ts";
 import type { Layout } from "./layout.ts";
 import { IngestMetrics, type MetricsServer, serveMetrics } from "./metrics.ts";
-import { RespStore } from "./resp_store.ts";
+import { ThreadedRespStore } from "./resp_thread.ts";
 import { IngestSession } from "./session.ts";
 import { Spool } from "./spool.ts";
 import type { BatchStore } from "./store.ts";
@@ -54,7 +54,7 @@ export interface IngestOptions {
   metricsHost?: string;
   /** Objects per Redis batch. Default 1024. */
   maxBatch?: number;
-  /** Batches in flight to Redis. Default 4. */
+  /** Batches in flight to Redis. Default 16. */
   maxInflight?: number;
   /** Queued objects at which clients are paused. Default 32768. */
   highWater?: number;
@@ -169,7 +169,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
   const streamKey = keyPrefix + (options.streamKey ?? "ingest");
   const store: BatchStore = options.redisCluster && options.redisCluster.length > 0
     ? new ClusterStore(options.redisCluster)
-    : new RespStore(
+    : new ThreadedRespStore(
       options.redisUrl ?? "redis://127.0.0.1:6379",
       options.db !== undefined ? { db: options.db } : {},
     );

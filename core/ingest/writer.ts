@@ -28,7 +28,11 @@ export interface BatchWriterOptions {
   logger?: Logger;
   /** Objects per batch at most. Default 1024. */
   maxBatch?: number;
-  /** Batches in flight to Redis at once. Default 4. */
+  /**
+   * Batches in flight to Redis at once. Default 16: their completions reach
+   * a busy main thread late (see `ThreadedRespStore`), so the window must
+   * cover that delay for Redis to always have work.
+   */
   maxInflight?: number;
   /** Queued objects above which input should pause ({@linkcode BatchWriter.overloaded}). Default 32768. */
   highWater?: number;
@@ -124,7 +128,7 @@ export class BatchWriter implements AsyncDisposable {
     this.#metrics = options.metrics;
     this.#log = options.logger ?? nullLogger;
     this.#maxBatch = options.maxBatch ?? 1024;
-    this.#maxInflight = options.maxInflight ?? 4;
+    this.#maxInflight = options.maxInflight ?? 16;
     this.#high = options.highWater ?? 32768;
     this.#low = options.lowWater ?? Math.floor(this.#high / 4);
     this.#retryMs = options.retryMs ?? 250;

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { encodeKv, encodeStream, kvCommands, streamCommand } from "./layout.ts";
+import {
+  encodeKv,
+  encodeKvMembers,
+  encodeStream,
+  kvCommands,
+  splitMembers,
+  streamCommand,
+} from "./layout.ts";
 import { encodeCommand } from "./resp.ts";
 import { RespBuffer } from "./resp_buffer.ts";
 
@@ -70,4 +77,48 @@ Deno.test("streamCommand() adds MAXLEN ~ only when asked", () => {
   const out = new RespBuffer();
   encodeStream("{}", "alice", "s", 10, out);
   assert.equal(text(out), encodeCommand(streamCommand("{}", "alice", "s", 10)));
+});
+
+Deno.test("splitMembers() gives the keys and values JSON.parse gives, and the same RESP", () => {
+  for (
+    const t of [
+      JSON.stringify(SAMPLE),
+      '{"bench:c3:5":{"name":"user-5","age":5,"score":0.625,"tags":["red","blue"],"geo":{"lat":51.5,"lon":-0.12}}}',
+      '{ "a" : 1 ,\n "b":\t"x\\"}y" , "c":[{"d":"]"}], "e":{}, "f":null, "g":-1.5e3, "h":true, "__proto__":{"p":1} }',
+      '{"k":"\\u00e9","cl":{"e":"\\u00fc"}}',
+    ]
+  ) {
+    const m = splitMembers(t, new TextEncoder().encode(t));
+    assert.ok(m, t);
+    const obj = JSON.parse(t);
+    assert.deepEqual(m.keys, Object.keys(obj), t);
+    assert.deepEqual(m.values, Object.values(obj), t);
+    const a = new RespBuffer(8);
+    const b = new RespBuffer(8);
+    assert.equal(encodeKvMembers(m, "p:", false, true, a), encodeKv(obj, "p:", false, true, b));
+    assert.equal(text(a), text(b));
+  }
+});
+
+Deno.test("splitMembers() leaves escaped, numeric or repeated keys and bad JSON to JSON.parse", () => {
+  for (
+    const t of [
+      "{}",
+      '{"a\\"b":1}',
+      '{"b":1,"2":2}',
+      '{"a":{"x":1},"a":{"y":2}}',
+      '{"a":1,}',
+      '{"a":1 "b":2}',
+      '{"a":[1}',
+      '{"a":tru}',
+      '{"a":1]',
+      '{"a":"x}',
+      '{"a"1}',
+      "{a:1}",
+      '{"a":}',
+      '{"clé":1}',
+    ]
+  ) {
+    assert.equal(splitMembers(t, new TextEncoder().encode(t)), undefined, t);
+  }
 });

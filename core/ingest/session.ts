@@ -1,7 +1,14 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { type Connection, describePeer, type PeerIdentity } from "../net/mod.ts";
 import { JsonStreamFramer } from "../net/framing/mod.ts";
-import { encodeKv, encodeStream, type Layout } from "./layout.ts";
+import {
+  encodeKv,
+  encodeKvMembers,
+  encodeStream,
+  type Layout,
+  type Members,
+  splitMembers,
+} from "./layout.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import type { BatchWriter, WriteOwner } from "./writer.ts";
 
@@ -236,6 +243,7 @@ export class IngestSession implements WriteOwner {
     if (this.#stopped) return;
     let text: string;
     let value: unknown;
+    let members: Members | undefined;
     let ascii: boolean;
     try {
       const c = this.#chunk;
@@ -247,24 +255,39 @@ export class IngestSession implements WriteOwner {
         text = this.#decoder.decode(bytes);
         ascii = text.length === bytes.length;
       }
-      value = JSON.parse(text);
+      // kv: split the top level ourselves when we can (see splitMembers).
+      if (this.#o.layout === "kv" && ascii && bytes[0] === OPEN_BRACE) {
+        members = splitMembers(text, bytes);
+      }
+      if (members === undefined) value = JSON.parse(text);
     } catch (err) {
       this.#bad(new SyntaxError(`Malformed JSON: ${(err as Error).message}`));
       return;
     }
-    if (bytes[0] !== OPEN_BRACE || value === null || typeof value !== "object") {
+    if (
+      members === undefined &&
+      (bytes[0] !== OPEN_BRACE || value === null || typeof value !== "object")
+    ) {
       this.#reject(`not a JSON object: got ${kindOf(value)}`, text);
       return;
     }
     const w = this.#o.writer;
     const n = this.#o.layout === "kv"
-      ? encodeKv(
-        value as Record<string, unknown>,
-        this.#prefix,
-        ascii && !text.includes("\\u"),
-        w.perObject,
-        w.buffer(),
-      )
+      ? members !== undefined
+        ? encodeKvMembers(
+          members,
+          this.#prefix,
+          ascii && !text.includes("\\u"),
+          w.perObject,
+          w.buffer(),
+        )
+        : encodeKv(
+          value as Record<string, unknown>,
+          this.#prefix,
+          ascii && !text.includes("\\u"),
+          w.perObject,
+          w.buffer(),
+        )
       : encodeStream(text, this.#client, this.#streamKey, this.#o.streamMaxlen, w.buffer());
     this.#accepted++;
     if (this.#o.metrics) this.#o.metrics.objectsReceived++;

@@ -6,11 +6,11 @@
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { parse } from "../core/config/mod.ts";
-import { BrokerClient, type Message, SOCKET_NAME } from "../core/broker/mod.ts";
+import type { Message } from "../core/broker/mod.ts";
 import { runBrokerBench } from "../core/broker/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg } from "./_cli.ts";
-import { connectCommand, serveCommand, stateDir } from "./broker_run.ts";
+import { connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
 
@@ -31,10 +31,6 @@ function jsonOpt(v: string): unknown {
 }
 
 /** Connects to the connector whose state dir is `--dir`. */
-function client(dir: string | undefined): Promise<BrokerClient> {
-  return BrokerClient.connect(join(stateDir(dir), SOCKET_NAME));
-}
-
 function dataOf(o: { data?: unknown; text?: string }): unknown {
   if (o.data !== undefined && o.text !== undefined) {
     throw new InvalidArgumentError("use either --data or --text, not both");
@@ -71,7 +67,7 @@ function sendCommand() {
     .option("--file <path>", "send a file or directory (chunked, checksummed) instead of a message")
     .option("--ack", "wait until the peer connector has durably queued it")
     .action(action(async (o) => {
-      await using c = await client(o.dir);
+      await using c = await localClient(o.dir);
       if (o.file !== undefined) {
         const r = await c.sendFile(o.to, o.type, o.file);
         console.log(
@@ -101,7 +97,7 @@ function listenCommand() {
     .option("--echo", "answer each request with its own data and binary part")
     .option("--save-binary <dir>", "write each binary part to DIR/ID.bin")
     .action(action(async (o) => {
-      await using c = await client(o.dir);
+      await using c = await localClient(o.dir);
       using stop = shutdownSignal();
       let n = 0;
       let finish: () => void = () => {};
@@ -138,7 +134,7 @@ function requestCommand() {
     .option("--binary-file <path>", "send this file's bytes as the binary part")
     .option("--timeout <duration>", "how long to wait for the response", durationOpt, 10_000)
     .action(action(async (o) => {
-      await using c = await client(o.dir);
+      await using c = await localClient(o.dir);
       const binary = await readBinary(o.binaryFile);
       const m = await c.request(o.to, o.type, dataOf(o), {
         timeoutMs: o.timeout,

@@ -3,11 +3,10 @@
  * socket: peers, queues, status, ping, block, unblock, revoke, stop.
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { join } from "node:path";
 import { parse } from "../core/config/mod.ts";
-import { BrokerClient, SOCKET_NAME } from "../core/broker/mod.ts";
+import type { BrokerClient } from "../core/broker/mod.ts";
 import { action, intArg } from "./_cli.ts";
-import { stateDir } from "./broker_run.ts";
+import { localClient } from "./broker_run.ts";
 
 type Row = Record<string, unknown>;
 
@@ -27,7 +26,7 @@ async function withClient<T>(
   dir: string | undefined,
   fn: (c: BrokerClient) => Promise<T>,
 ): Promise<T> {
-  await using c = await BrokerClient.connect(join(stateDir(dir), SOCKET_NAME));
+  await using c = await localClient(dir);
   return await fn(c);
 }
 

@@ -4,7 +4,7 @@
  * environment > `[broker]` section of `--config FILE` > defaults.
  */
 import { Command } from "@commander-js/extra-typings";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import {
   type ConfigData,
   ConfigError,
@@ -14,10 +14,12 @@ import {
 } from "../core/config/mod.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import {
+  BrokerClient,
   type ConnectorOptions,
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
   DEFAULT_PERSIST_MAX,
+  SOCKET_NAME,
 } from "../core/broker/mod.ts";
 import {
   runConnector,
@@ -29,6 +31,11 @@ import { action, globals, loggerFrom } from "./_cli.ts";
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
 export function stateDir(flag: string | undefined): string {
   return resolve(flag ?? Deno.env.get("SOCKKIT_BROKER_DIR") ?? "broker-state");
+}
+
+/** Connects to the local API socket of the connector whose state directory `--dir` names. */
+export function localClient(dir: string | undefined): Promise<BrokerClient> {
+  return BrokerClient.connect(join(stateDir(dir), SOCKET_NAME));
 }
 
 /** `TYPE=PATH` pairs (a list, or comma-separated) → a map. */

@@ -5,7 +5,7 @@
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { type ConfigData, loadConfigFile, parse, resolveSettings } from "../core/config/mod.ts";
 import { serveUntilSignal } from "../core/lifecycle/mod.ts";
-import { certPaths, loadClientTls, loadServerTls } from "../core/pki/mod.ts";
+import { loadCertsDirTls, loadClientTls } from "../core/pki/mod.ts";
 import {
   ask,
   KEY_FILES,
@@ -130,9 +130,8 @@ function serveCommand() {
       }
       const log = loggerFrom(globals(command), { svc: "query" });
       const spec = await loadDataSpec(s.data);
-      const paths = certPaths(s.certs);
       const tls = s.tls && !opts.udpOnly
-        ? await loadServerTls({ cert: paths.serverCert, key: paths.serverKey })
+        ? await loadCertsDirTls(s.certs, { allowList: false })
         : undefined;
       const key = s.key !== undefined ? await loadKeyPair(s.key) : undefined;
       const server = await startQueryServer({

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { initPki, issueClient, loadServerTls } from "../pki/mod.ts";
+import { initPki, issueClient, loadCertsDirTls } from "../pki/mod.ts";
 import type { BenchCommand } from "./bench_worker.ts";
 import { Connector } from "./connector.ts";
 
@@ -72,11 +72,7 @@ async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> 
     const certs = join(dir, "certs");
     const p = await initPki(certs);
     await issueClient(certs, "bench");
-    const tls = await loadServerTls({
-      cert: p.serverCert,
-      key: p.serverKey,
-      clientCerts: p.allowList,
-    });
+    const tls = await loadCertsDirTls(certs);
     await using server = await Connector.start({
       name: "server",
       dir: join(dir, "server"),

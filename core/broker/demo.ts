@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { DemoContext } from "../demo/context.ts";
-import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../pki/mod.ts";
+import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck } from "../pki/mod.ts";
 import { Connector } from "./connector.ts";
 import { BrokerClient } from "./client.ts";
 
@@ -13,11 +13,7 @@ import { BrokerClient } from "./client.ts";
 export async function demo(ctx: DemoContext): Promise<string[]> {
   const dir = join(ctx.dir, "broker");
   const p = certPaths(ctx.certsDir);
-  const tls = await loadServerTls({
-    cert: p.serverCert,
-    key: p.serverKey,
-    clientCerts: p.allowList,
-  });
+  const tls = await loadCertsDirTls(ctx.certsDir);
   await using server = await Connector.start({
     name: "server",
     dir: join(dir, "server"),

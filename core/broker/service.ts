@@ -1,4 +1,4 @@
-import { certPaths, loadClientTls, loadServerTls, revocationCheck, revoke } from "../pki/mod.ts";
+import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } from "../pki/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { Connector } from "./connector.ts";
 import type { ConnectorOptions } from "./options.ts";
@@ -49,11 +49,7 @@ export async function startServerConnector(
 ): Promise<Connector> {
   const { host, port, ...rest } = options;
   const p = certPaths(certsDir);
-  const tls = await loadServerTls({
-    cert: p.serverCert,
-    key: p.serverKey,
-    clientCerts: p.allowList,
-  });
+  const tls = await loadCertsDirTls(certsDir);
   return await Connector.start({
     ...rest,
     server: { host, port, tls, authorize: revocationCheck(p.revoked) },

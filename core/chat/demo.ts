@@ -1,6 +1,6 @@
 import type { DemoContext } from "../demo/context.ts";
 import { connect } from "../net/mod.ts";
-import { certPaths, loadClientTls, loadServerTls } from "../pki/mod.ts";
+import { certPaths, loadCertsDirTls, loadClientTls } from "../pki/mod.ts";
 import { runClient } from "./client.ts";
 import { startChatServer } from "./server.ts";
 import type { ClientEvent } from "./session.ts";
@@ -13,11 +13,7 @@ import type { ClientEvent } from "./session.ts";
  */
 export async function demo(ctx: DemoContext): Promise<string[]> {
   const paths = certPaths(ctx.certsDir);
-  const tls = await loadServerTls({
-    cert: paths.serverCert,
-    key: paths.serverKey,
-    clientCerts: paths.allowList,
-  });
+  const tls = await loadCertsDirTls(ctx.certsDir);
   const refused: string[] = [];
   await using server = await startChatServer({
     host: "127.0.0.1",

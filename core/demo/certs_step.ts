@@ -4,8 +4,8 @@ import {
   certPaths,
   issueClient,
   listCerts,
+  loadCertsDirTls,
   loadClientTls,
-  loadServerTls,
   revocationCheck,
   revoke,
 } from "../pki/mod.ts";
@@ -34,11 +34,7 @@ export async function certsDemo(ctx: DemoContext): Promise<string[]> {
 
   const seen: PeerIdentity[] = [];
   const refused: string[] = [];
-  const tls = await loadServerTls({
-    cert: paths.serverCert,
-    key: paths.serverKey,
-    clientCerts: paths.allowList,
-  });
+  const tls = await loadCertsDirTls(ctx.certsDir);
   await using listener = await listen({
     host: "127.0.0.1",
     port: 0,

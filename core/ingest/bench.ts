@@ -1,7 +1,7 @@
 import { createClient } from "redis";
 import type { Logger } from "../log/mod.ts";
 import type { ClientTlsOptions } from "../net/mod.ts";
-import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
+import { initPki, issueClient, loadCertsDirTls, loadClientTls } from "../pki/mod.ts";
 import { type RedisServer, startRedisServer } from "../demo/redis_process.ts";
 import { redisBenchmarkHset } from "./anchor.ts";
 import { type Shape, shapeCommand } from "./bench_payload.ts";
@@ -154,11 +154,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       const server = await startIngest({
         host: "127.0.0.1",
         port: 0,
-        tls: await loadServerTls({
-          cert: paths.serverCert,
-          key: paths.serverKey,
-          clientCerts: paths.allowList,
-        }),
+        tls: await loadCertsDirTls(`${dir}/certs`),
         redisUrl,
         ack: true,
         spoolDir: `${dir}/spool`,

@@ -1,6 +1,6 @@
 import { createClient } from "redis";
 import type { DemoContext } from "../demo/mod.ts";
-import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../pki/mod.ts";
+import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck } from "../pki/mod.ts";
 import { sendObjects } from "./client.ts";
 import { startIngest } from "./server.ts";
 
@@ -15,11 +15,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
   await using server = await startIngest({
     host: "127.0.0.1",
     port: 0,
-    tls: await loadServerTls({
-      cert: paths.serverCert,
-      key: paths.serverKey,
-      clientCerts: paths.allowList,
-    }),
+    tls: await loadCertsDirTls(ctx.certsDir),
     authorize: revocationCheck(paths.revoked),
     redisUrl,
     keyPrefix: "demo:",

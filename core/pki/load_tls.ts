@@ -3,6 +3,7 @@ import { readText } from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { checkKeyMatches } from "./keys.ts";
 import { checkServerLeaf, requireV3, V3_CLIENT_FIX } from "./validate.ts";
+import { certPaths } from "./paths.ts";
 
 /** File paths for {@linkcode loadServerTls}. */
 export interface ServerTlsFiles {
@@ -64,6 +65,34 @@ export async function loadServerTls(files: ServerTlsFiles): Promise<TlsMaterial>
     material.clientCa = allowed.map((c) => c.pem);
   }
   return material;
+}
+
+/** Options for {@linkcode loadCertsDirTls}. */
+export interface CertsDirTlsOptions {
+  /** Also load the directory's client allow-list (`allowed.pem`). Default `true`. */
+  allowList?: boolean;
+}
+
+/**
+ * {@linkcode loadServerTls} for the standard files of a certificates
+ * directory made by `sockkit certs init`: `server.pem`, `server.key` and,
+ * unless `allowList` is false, `allowed.pem`.
+ *
+ * @example
+ * ```ts
+ * await using server = await listen({ port: 0, tls: await loadCertsDirTls("certs"), requireClientCert: true }, handler);
+ * ```
+ */
+export function loadCertsDirTls(
+  dir: string,
+  options: CertsDirTlsOptions = {},
+): Promise<TlsMaterial> {
+  const p = certPaths(dir);
+  return loadServerTls({
+    cert: p.serverCert,
+    key: p.serverKey,
+    ...(options.allowList === false ? {} : { clientCerts: p.allowList }),
+  });
 }
 
 /**

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { DemoContext } from "../demo/context.ts";
-import { certPaths, loadClientTls, loadServerTls } from "../pki/mod.ts";
+import { certPaths, loadCertsDirTls, loadClientTls } from "../pki/mod.ts";
 import { SearchClient } from "./client.ts";
 import type { IndexMatcher } from "./index_matcher.ts";
 import { startSearchServer } from "./server.ts";
@@ -14,7 +14,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
   const file = join(ctx.dir, "search-words.txt");
   await Deno.writeTextFile(file, "apple\nbanana\ncafé\r\ndate\n");
   const paths = certPaths(ctx.certsDir);
-  const tls = await loadServerTls({ cert: paths.serverCert, key: paths.serverKey });
+  const tls = await loadCertsDirTls(ctx.certsDir, { allowList: false });
   const out: string[] = [];
   {
     await using server = await startSearchServer({

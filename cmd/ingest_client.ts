@@ -4,10 +4,10 @@
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
 import { ConfigError } from "../core/config/mod.ts";
-import { JsonStreamFramer } from "../core/net/framing/mod.ts";
 import type { ClientTlsOptions } from "../core/net/mod.ts";
 import { certPaths, loadClientTls } from "../core/pki/mod.ts";
 import { sendObjects } from "../core/ingest/client.ts";
+import { readObjects } from "../core/ingest/input.ts";
 import { type IngestBenchResult, runIngestBench } from "../core/ingest/bench.ts";
 import { SHAPES } from "../core/ingest/bench_payload.ts";
 import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
@@ -55,30 +55,6 @@ function addClientTlsOptions<T extends Command<unknown[], Record<string, unknown
   return c;
 }
 
-/** Objects from JSON or NDJSON text read in chunks: top-level arrays are expanded. */
-async function* objectsFrom(stream: ReadableStream<Uint8Array>): AsyncGenerator<unknown> {
-  const framer = new JsonStreamFramer({ maxValueBytes: 64 * 1024 * 1024 });
-  const dec = new TextDecoder();
-  const values: unknown[] = [];
-  const take = (bytes: Uint8Array) => {
-    const text = dec.decode(bytes);
-    let v: unknown;
-    try {
-      v = JSON.parse(text);
-    } catch (err) {
-      throw new ConfigError(`Invalid JSON in input: ${(err as Error).message}`);
-    }
-    if (Array.isArray(v)) values.push(...v);
-    else values.push(v);
-  };
-  for await (const chunk of stream) {
-    framer.push(chunk, take);
-    yield* values.splice(0);
-  }
-  framer.flush(take);
-  yield* values.splice(0);
-}
-
 /** `ingest send`. */
 export function ingestSendCommand() {
   const c = new Command("send")
@@ -108,7 +84,7 @@ export function ingestSendCommand() {
           throw new ConfigError(`Cannot read input file "${file}": ${(err as Error).message}`);
         }
       }
-      const r = await sendObjects(objectsFrom(input), {
+      const r = await sendObjects(readObjects(input), {
         host: opts.host,
         port: opts.port,
         tls,

@@ -17,4 +17,5 @@ export * from "./session.ts";
 export * from "./metrics.ts";
 export * from "./server.ts";
 export * from "./client.ts";
+export * from "./input.ts";
 export * from "./config.ts";

@@ -4,7 +4,7 @@
  * failures exit 1, each as one line on stderr).
  */
 import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { ConfigError } from "../core/config/mod.ts";
+import { ConfigError, type Parser } from "../core/config/mod.ts";
 import {
   createLogger,
   LOG_LEVELS,
@@ -75,6 +75,20 @@ export function intArg(min = 0, max = Number.MAX_SAFE_INTEGER): (v: string) => n
       throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
     }
     return n;
+  };
+}
+
+/**
+ * Turns a `core/config` parser into a commander option parser, so a bad
+ * value is a usage error (exit 2) with the parser's message.
+ */
+export function optionParser<T>(p: Parser<T>): (v: string) => T {
+  return (v) => {
+    try {
+      return p(v);
+    } catch (err) {
+      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+    }
   };
 }
 

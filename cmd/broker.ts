@@ -9,18 +9,12 @@ import { parse } from "../core/config/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { runBrokerBench } from "../core/broker/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
-import { action, intArg } from "./_cli.ts";
+import { action, intArg, optionParser } from "./_cli.ts";
 import { connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
 
-function durationOpt(v: string): number {
-  try {
-    return parse.duration(v);
-  } catch (err) {
-    throw new InvalidArgumentError((err as Error).message);
-  }
-}
+const durationOpt = optionParser(parse.duration);
 
 function jsonOpt(v: string): unknown {
   try {

@@ -2,10 +2,10 @@
  * Operator commands that talk to a running connector through its local
  * socket: peers, queues, status, ping, block, unblock, revoke, stop.
  */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
 import type { BrokerClient } from "../core/broker/mod.ts";
-import { action, intArg } from "./_cli.ts";
+import { action, intArg, optionParser } from "./_cli.ts";
 import { localClient } from "./broker_run.ts";
 
 type Row = Record<string, unknown>;
@@ -96,13 +96,7 @@ function pingCommand() {
   return base("ping", "round trips to a connected peer over the broker link, like ping")
     .argument("<peer>", "peer name")
     .option("--count <n>", "round trips", intArg(1, 1_000_000), 4)
-    .option("--interval <duration>", "pause between round trips", (v) => {
-      try {
-        return parse.duration(v);
-      } catch (err) {
-        throw new InvalidArgumentError((err as Error).message);
-      }
-    }, 200)
+    .option("--interval <duration>", "pause between round trips", optionParser(parse.duration), 200)
     .action(action(async (peer, o) => {
       const times: number[] = [];
       await withClient(o.dir, async (c) => {

@@ -1,11 +1,11 @@
 /** `broker chat`: an interactive encrypted chat over a broker link with throwaway certificates. */
-import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { LineFramer } from "../core/net/framing/mod.ts";
 import { parse } from "../core/config/mod.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { DEFAULT_BROKER_PORT } from "../core/broker/mod.ts";
 import { startChat } from "../core/broker/chat.ts";
-import { action, globals, loggerFrom } from "./_cli.ts";
+import { action, globals, loggerFrom, optionParser } from "./_cli.ts";
 
 /** `sockkit broker chat`. */
 export function chatCommand() {
@@ -16,13 +16,12 @@ export function chatCommand() {
         "!import NAME copies a received one here. Throwaway certificates; compare the fingerprint.",
     )
     .option("--target <host>", "connect to this host (default: wait for a peer)")
-    .option("--port <port>", "port to listen on or connect to", (v) => {
-      try {
-        return parse.port(v);
-      } catch (err) {
-        throw new InvalidArgumentError((err as Error).message);
-      }
-    }, DEFAULT_BROKER_PORT)
+    .option(
+      "--port <port>",
+      "port to listen on or connect to",
+      optionParser(parse.port),
+      DEFAULT_BROKER_PORT,
+    )
     .option("--host <host>", "address to bind (server side)", "0.0.0.0")
     .option("--name <name>", "your name in the chat (default server/client)")
     .option("--upload <path>", "send this file or directory, then exit without chatting")

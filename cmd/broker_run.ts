@@ -49,15 +49,6 @@ const fileDirs: parse.Parser<Record<string, string>> = (raw) => {
   return out;
 };
 
-const hostPort: parse.Parser<{ host: string; port: number }> = (raw) => {
-  const v = parse.string(raw);
-  const m = /^(.+):(\d+)$/.exec(v);
-  const host = m ? m[1]!.replace(/^\[|\]$/g, "") : v;
-  const port = m ? parse.port(m[2]) : DEFAULT_BROKER_PORT;
-  if (!host) throw new TypeError(`expected HOST:PORT, got "${v}"`);
-  return { host, port };
-};
-
 const COMMON = {
   certs: {
     parse: parse.string,
@@ -139,7 +130,7 @@ const CONNECT = {
   ...COMMON,
   name: { parse: parse.string, flag: "--name", env: "SOCKKIT_BROKER_NAME", file: "broker.name" },
   server: {
-    parse: hostPort,
+    parse: parse.hostPort(DEFAULT_BROKER_PORT),
     flag: "--server",
     env: "SOCKKIT_BROKER_SERVER",
     file: "broker.server",

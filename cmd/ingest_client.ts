@@ -2,8 +2,8 @@
  * `sockkit ingest send` (a client that sends JSON/NDJSON objects over mutual
  * TLS) and `sockkit ingest bench` (the load generator).
  */
-import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { ConfigError } from "../core/config/mod.ts";
+import { Command, Option } from "@commander-js/extra-typings";
+import { ConfigError, parse } from "../core/config/mod.ts";
 import type { ClientTlsOptions } from "../core/net/mod.ts";
 import { certPaths, loadClientTls } from "../core/pki/mod.ts";
 import { sendObjects } from "../core/ingest/client.ts";
@@ -11,7 +11,7 @@ import { readObjects } from "../core/ingest/input.ts";
 import { type IngestBenchResult, runIngestBench } from "../core/ingest/bench.ts";
 import { SHAPES } from "../core/ingest/bench_payload.ts";
 import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
-import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import { action, globals, intArg, loggerFrom, optionParser } from "./_cli.ts";
 
 interface ClientTlsFlags {
   certs?: string;
@@ -101,15 +101,6 @@ export function ingestSendCommand() {
     }));
 }
 
-function hostPort(v: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(v);
-  const port = m ? Number(m[2]) : NaN;
-  if (!m || !m[1] || port < 1 || port > 65535) {
-    throw new InvalidArgumentError("expected HOST:PORT");
-  }
-  return { host: m[1].replace(/^\[|\]$/g, ""), port };
-}
-
 function fmt(n: number): string {
   return Math.round(n).toLocaleString("en-US");
 }
@@ -173,7 +164,11 @@ export function ingestBenchCommand() {
     .addOption(new Option("--shape <shape>", "payload shape").choices(SHAPES).default("nested"))
     .option("--rate <n>", "offered objects/s in total (0 = as fast as possible)", intArg(0), 0)
     .option("--redis <url>", "use this Redis (default: a private redis-server)")
-    .option("--target <host:port>", "load a running server (started with --ack)", hostPort)
+    .option(
+      "--target <host:port>",
+      "load a running server (started with --ack)",
+      optionParser(parse.hostPort()),
+    )
     .option("--no-anchor", "skip the redis-benchmark measurement")
     .option("--json", "print one JSON line on stdout (the table goes to stderr)");
   addClientTlsOptions(c);

@@ -11,7 +11,7 @@ import { type ChatBenchResult, runChatBench } from "../core/chat/bench.ts";
 import { type BenchServer, spawnBenchServer } from "../core/chat/bench_server.ts";
 import type { ClientTlsOptions } from "../core/net/mod.ts";
 import { initPki, loadClientTls } from "../core/pki/mod.ts";
-import { action, intArg } from "./_cli.ts";
+import { action, intArg, optionParser } from "./_cli.ts";
 
 /** A duration above zero (`--period 10`, `--period 500ms`); a bare number is seconds. */
 export function positiveDuration(raw: unknown): number {
@@ -66,12 +66,6 @@ function selfCommand(): string[] {
   return [exe, "run", "-A", "--quiet", "--no-prompt", main];
 }
 
-function parseTarget(raw: string): { host: string; port: number } {
-  const m = /^(.*):(\d+)$/.exec(raw);
-  if (!m) throw new TypeError(`expected HOST:PORT, got "${raw}"`);
-  return { host: m[1]!.replace(/^\[(.*)\]$/, "$1") || "localhost", port: parse.port(m[2]!) };
-}
-
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
@@ -96,7 +90,11 @@ export function servercliBenchCommand(): Command {
       intArg(1, 3600),
       120,
     )
-    .option("--target <host:port>", "measure a running servercli instead (no memory figures)")
+    .option(
+      "--target <host:port>",
+      "measure a running servercli instead (no memory figures)",
+      optionParser(parse.hostPort()),
+    )
     .option("--ca <file>", "CA certificate of the --target server (default: system store)")
     .option("--insecure", "do not verify the --target server's certificate")
     .addHelpText(
@@ -139,7 +137,7 @@ export function servercliBenchCommand(): Command {
       let tls: ClientTlsOptions;
       try {
         if (opts.target !== undefined) {
-          ({ host, port } = parseTarget(opts.target));
+          ({ host, port } = opts.target);
           tls = opts.insecure
             ? { insecure: true }
             : await loadClientTls(opts.ca !== undefined ? { ca: opts.ca } : {});

@@ -101,6 +101,24 @@ export const duration: Parser<number> = (raw) => {
   return Number(m[1]) * TIME_UNITS[m[2] ?? "s"]!;
 };
 
+/**
+ * `HOST:PORT` (`[::1]:443` for IPv6) as `{ host, port }`. With
+ * `defaultPort`, a bare `HOST` is accepted too.
+ */
+export function hostPort(defaultPort?: number): Parser<{ host: string; port: number }> {
+  return (raw) => {
+    const v = string(raw);
+    const m = /^(.+):(\d+)$/.exec(v);
+    const host = (m ? m[1]! : v).replace(/^\[(.*)\]$/, "$1");
+    if (
+      !host || (!m && defaultPort === undefined) || (!m && v.includes(":") && !v.startsWith("["))
+    ) {
+      throw new TypeError(`expected HOST:PORT, got ${describe(raw)}`);
+    }
+    return { host, port: m ? port(m[2]) : defaultPort! };
+  };
+}
+
 /** A comma-separated list (or an array in a file) of values parsed by `item`. */
 export function list<T>(item: Parser<T>): Parser<T[]> {
   return (raw) => {

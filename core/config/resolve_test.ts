@@ -86,6 +86,14 @@ Deno.test("parsers accept the documented forms and reject others", async (t) => 
     assert.equal(parse.duration("3"), 3000);
     assert.throws(() => parse.duration("soon"), /expected a duration/);
   });
+  await t.step("hostPort", () => {
+    assert.deepEqual(parse.hostPort()("example.org:1191"), { host: "example.org", port: 1191 });
+    assert.deepEqual(parse.hostPort()("[::1]:443"), { host: "::1", port: 443 });
+    assert.deepEqual(parse.hostPort(10673)("broker.lan"), { host: "broker.lan", port: 10673 });
+    assert.throws(() => parse.hostPort()("example.org"), /expected HOST:PORT, got "example.org"/);
+    assert.throws(() => parse.hostPort()(":80"), /expected HOST:PORT/);
+    assert.throws(() => parse.hostPort()("h:70000"), /expected a port number/);
+  });
   await t.step("oneOf, integer and list", () => {
     assert.equal(parse.oneOf(["kv", "stream"])("kv"), "kv");
     assert.throws(

@@ -56,7 +56,7 @@ const SPECS = {
   },
   key: { parse: parse.string, flag: "--key", env: "SOCKKIT_QUERY_KEY", file: "query.key" },
   handlerTimeout: {
-    parse: positiveDuration,
+    parse: parse.positiveDuration,
     flag: "--handler-timeout",
     env: "SOCKKIT_QUERY_HANDLER_TIMEOUT",
     file: "query.handler_timeout",
@@ -77,12 +77,6 @@ const SPECS = {
     default: 1024 * 1024,
   },
 };
-
-function positiveDuration(raw: unknown): number {
-  const ms = parse.duration(raw);
-  if (!(ms > 0)) throw new TypeError("expected a duration above zero such as 1s or 500ms");
-  return ms;
-}
 
 function serveCommand() {
   return new Command("serve")
@@ -195,7 +189,7 @@ function askCommand() {
       let timeoutMs = 5000;
       if (opts.timeout !== undefined) {
         try {
-          timeoutMs = positiveDuration(opts.timeout);
+          timeoutMs = parse.positiveDuration(opts.timeout);
         } catch (err) {
           throw new InvalidArgumentError(`--timeout: ${(err as Error).message}`);
         }

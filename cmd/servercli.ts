@@ -13,9 +13,9 @@ import {
 import { serveUntilSignal } from "../core/lifecycle/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
-import type { TlsMaterial } from "../core/net/mod.ts";
+import { openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
-import { openFileLimit, positiveDuration, servercliBenchCommand } from "./servercli_bench.ts";
+import { servercliBenchCommand } from "./servercli_bench.ts";
 
 const SPECS = {
   port: {
@@ -40,7 +40,7 @@ const SPECS = {
     default: 100,
   },
   period: {
-    parse: positiveDuration,
+    parse: parse.positiveDuration,
     flag: "--period",
     env: "SOCKKIT_SERVERCLI_PERIOD",
     file: "servercli.period",

@@ -9,52 +9,14 @@ import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
 import { type ChatBenchResult, runChatBench } from "../core/chat/bench.ts";
 import { type BenchServer, spawnBenchServer } from "../core/chat/bench_server.ts";
-import type { ClientTlsOptions } from "../core/net/mod.ts";
+import { type ClientTlsOptions, openFileLimit } from "../core/net/mod.ts";
 import { initPki, loadClientTls } from "../core/pki/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
-
-/** A duration above zero (`--period 10`, `--period 500ms`); a bare number is seconds. */
-export function positiveDuration(raw: unknown): number {
-  const ms = parse.duration(raw);
-  if (!(ms > 0)) throw new TypeError(`expected a duration above zero such as 10, 1.5 or 500ms`);
-  return ms;
-}
 
 const TARGET_CLIENTS = 10_000;
 const TARGET_BROADCAST_MS = 500;
 /** File descriptors kept free for everything that is not a bench client. */
 const FD_RESERVE = 64;
-
-/**
- * The soft and hard open-file limits (`ulimit -n`, `ulimit -Hn`) of this
- * process, or `undefined` when they cannot be read. Reads `/proc/self/limits`
- * when allowed (Deno wants --allow-all for it), else asks `sh`, which
- * inherits the same limits.
- */
-export async function openFileLimit(): Promise<{ soft: number; hard: number } | undefined> {
-  const n = (s: string) => s === "unlimited" ? Infinity : Number(s);
-  try {
-    const text = await Deno.readTextFile("/proc/self/limits");
-    const m = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(text);
-    if (m) return { soft: n(m[1]!), hard: n(m[2]!) };
-  } catch {
-    // Not permitted or not Linux: ask the shell.
-  }
-  try {
-    const out = await new Deno.Command("sh", {
-      args: ["-c", "ulimit -n; ulimit -Hn"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    const [soft, hard] = new TextDecoder().decode(out.stdout).trim().split(/\s+/);
-    if (soft && hard && /^(\d+|unlimited)$/.test(soft) && /^(\d+|unlimited)$/.test(hard)) {
-      return { soft: n(soft), hard: n(hard) };
-    }
-  } catch {
-    // No shell either.
-  }
-  return undefined;
-}
 
 /** How to start this same sockkit as a child: the binary itself, or deno run main.ts. */
 function selfCommand(): string[] {
@@ -109,7 +71,7 @@ export function servercliBenchCommand(): Command {
       const json = shared.json === true;
       let periodMs: number;
       try {
-        periodMs = positiveDuration(shared.period ?? "1");
+        periodMs = parse.positiveDuration(shared.period ?? "1");
       } catch (err) {
         throw new InvalidArgumentError(`Invalid value for --period: ${(err as Error).message}`);
       }

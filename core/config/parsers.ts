@@ -119,6 +119,13 @@ export function hostPort(defaultPort?: number): Parser<{ host: string; port: num
   };
 }
 
+/** A duration above zero, in milliseconds (`10`, `1.5s`, `500ms`; a bare number is seconds). */
+export const positiveDuration: Parser<number> = (raw) => {
+  const ms = duration(raw);
+  if (!(ms > 0)) throw new TypeError("expected a duration above zero such as 10, 1.5s or 500ms");
+  return ms;
+};
+
 /** A comma-separated list (or an array in a file) of values parsed by `item`. */
 export function list<T>(item: Parser<T>): Parser<T[]> {
   return (raw) => {

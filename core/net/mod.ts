@@ -11,4 +11,5 @@ export * from "./peer.ts";
 export * from "./connection.ts";
 export * from "./listener.ts";
 export * from "./connect.ts";
+export * from "./fd_limit.ts";
 export * from "./framing/mod.ts";

@@ -250,8 +250,6 @@ export function ingestOptions(
     maxPayload: s.maxPayload,
     spoolDir: s.spoolDir,
     spoolMax: s.spoolMax,
-    ...(s.metricsPort !== undefined ? { metricsPort: s.metricsPort } : {}),
-    metricsHost: s.metricsHost,
     tlsMaxVersion: s.tlsMaxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
   };
 }

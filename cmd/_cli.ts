@@ -96,3 +96,9 @@ export function optionParser<T>(p: Parser<T>): (v: string) => T {
 export function addCommands(parent: Command, children: Command[]): void {
   for (const c of children) parent.addCommand(c);
 }
+
+/** Help of every daemon's `--metrics-port` (declare it with {@linkcode METRICS_HOST_HELP}). */
+export const METRICS_PORT_HELP =
+  "serve Prometheus /metrics, /healthz and /readyz on this port (default: off)";
+/** Help of every daemon's `--metrics-host`. */
+export const METRICS_HOST_HELP = "address of the metrics endpoint (default 127.0.0.1)";

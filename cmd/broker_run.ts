@@ -12,7 +12,8 @@ import {
   parse,
   resolveSettings,
 } from "../core/config/mod.ts";
-import { shutdownSignal } from "../core/lifecycle/mod.ts";
+import { shutdownSignal, startOps } from "../core/lifecycle/mod.ts";
+import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import {
   BrokerClient,
   type ConnectorOptions,
@@ -26,7 +27,7 @@ import {
   startClientConnector,
   startServerConnector,
 } from "../core/broker/service.ts";
-import { action, globals, loggerFrom } from "./_cli.ts";
+import { action, globals, loggerFrom, METRICS_HOST_HELP, METRICS_PORT_HELP } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
 export function stateDir(flag: string | undefined): string {
@@ -99,6 +100,7 @@ const COMMON = {
     file: "broker.fsync",
     default: true,
   },
+  ...metricsSettings("broker", "broker"),
 } as const;
 
 const SERVE = {
@@ -172,6 +174,8 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
     )
     .option("--no-fsync", "do not fdatasync journal appends (faster, less durable)")
     .option("--config <file>", "TOML/INI config file (or directory) with a [broker] section")
+    .option("--metrics-port <port>", METRICS_PORT_HELP)
+    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_BROKER_PORT, _HOST, _NAME, _SERVER, _CERTS, _DIR, _PERSIST_MAX,\n" +
@@ -219,8 +223,10 @@ export function serveCommand(): Command {
     using stop = shutdownSignal();
     const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...await configFile(opts.config) });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
+    const metrics = new DaemonMetrics("broker");
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
+      daemonMetrics: metrics,
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
@@ -228,6 +234,15 @@ export function serveCommand(): Command {
       port: s.port,
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
+    await using _ops = startOps({
+      logger: log,
+      metrics,
+      metricsPort: s.metricsPort,
+      metricsHost: s.metricsHost,
+      ready: () => c.ready(),
+      reload: () => c.reload(),
+      reloadSerialized: true,
+    });
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));
@@ -258,8 +273,10 @@ export function connectCommand(): Command {
       throw new ConfigError("Missing --server: the server connector's HOST:PORT");
     }
     const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
+    const metrics = new DaemonMetrics("broker");
     const c = await startClientConnector(s.certs, {
       ...baseOptions(s),
+      daemonMetrics: metrics,
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
@@ -271,6 +288,13 @@ export function connectCommand(): Command {
       ca: s.ca,
     });
     log.info("client connector started", { name: s.name, socket: c.socketPath });
+    await using _ops = startOps({
+      logger: log,
+      metrics,
+      metricsPort: s.metricsPort,
+      metricsHost: s.metricsHost,
+      ready: () => c.ready(),
+    });
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));

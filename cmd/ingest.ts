@@ -14,7 +14,14 @@ import {
   startIngest,
 } from "../core/ingest/mod.ts";
 import { LAYOUTS } from "../core/ingest/layout.ts";
-import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import {
+  action,
+  globals,
+  intArg,
+  loggerFrom,
+  METRICS_HOST_HELP,
+  METRICS_PORT_HELP,
+} from "./_cli.ts";
 import { ingestBenchCommand, ingestSendCommand } from "./ingest_client.ts";
 import { reloadCommand } from "./_reload.ts";
 
@@ -59,12 +66,8 @@ function serveCommand() {
     .option("--max-payload <bytes>", "largest object (default 1MiB)")
     .option("--spool-dir <dir>", "disk spool for Redis outages (default spool/ingest)")
     .option("--spool-max <bytes>", "spool size cap; a full spool pauses clients (default 1GiB)")
-    .option(
-      "--metrics-port <n>",
-      "serve Prometheus /metrics, /healthz and /readyz on this port",
-      intArg(0, 65535),
-    )
-    .option("--metrics-host <addr>", "address for the metrics endpoint (default 127.0.0.1)")
+    .option("--metrics-port <n>", METRICS_PORT_HELP, intArg(0, 65535))
+    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addOption(
       new Option(
         "--tls-max-version <v>",

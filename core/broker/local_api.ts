@@ -21,6 +21,7 @@ export const ADMIN_OPS = [
   "block",
   "unblock",
   "revoke",
+  "reload",
   "stop",
 ] as const;
 
@@ -195,6 +196,8 @@ export class LocalApi {
         return { peer, blocked: false };
       case "revoke":
         return { peer, disconnected: await c.revoke(need()) };
+      case "reload":
+        return await c.reload();
       case "stop":
         return { stopping: true };
     }

@@ -1,5 +1,6 @@
 import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { MsgHeader } from "./frame.ts";
 
 /** Protocol version carried in hello/welcome. */
@@ -59,6 +60,10 @@ export interface ConnectorOptions {
   onPeer?: (event: PeerEvent) => void;
   /** Handles `revoke` from the local API (server only): revoke the certificate of `name`. */
   revoke?: (name: string) => Promise<void>;
+  /** Handles `reload` (local API, SIGHUP): re-read certificates and allow-list. Default: none. */
+  reload?: () => Promise<Record<string, unknown>>;
+  /** Registers the broker and network series here. Default: none. */
+  daemonMetrics?: DaemonMetrics;
   logger?: Logger;
 }
 

@@ -26,6 +26,10 @@ export interface PeerStats {
   msgsIn: number;
   /** Messages sent to the peer (over the link). */
   msgsOut: number;
+  /** Messages the peer acknowledged as durably stored. */
+  acked: number;
+  /** Messages appended to the journal while the peer was away or blocked. */
+  journaled: number;
 }
 
 /**
@@ -40,7 +44,7 @@ export interface PeerStats {
 export class PeerState {
   readonly name: string;
   readonly journal: Journal;
-  readonly stats: PeerStats = { msgsIn: 0, msgsOut: 0 };
+  readonly stats: PeerStats = { msgsIn: 0, msgsOut: 0, acked: 0, journaled: 0 };
   link: Link | undefined;
   /** When the current link came up. */
   since: Date | undefined;
@@ -91,6 +95,7 @@ export class PeerState {
       return this.link!.send(header, data, binary);
     }
     this.journal.append(encodePayload(header, data, binary));
+    this.stats.journaled++;
     this.#journalAcks.push(onAck);
     return true;
   }
@@ -159,6 +164,7 @@ export class PeerState {
       this.#inflight[this.#head] = undefined as unknown as Entry;
       this.#head++;
       this.#acked++;
+      this.stats.acked++;
       if (e.journaled) this.#replayed--;
       e.onAck?.();
     }

@@ -1,10 +1,11 @@
 import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } from "../pki/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
+import { applyTls, serialized } from "../lifecycle/mod.ts";
 import { Connector } from "./connector.ts";
 import type { ConnectorOptions } from "./options.ts";
 
 /** Connector options a service sets itself (from the certificates directory). */
-type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke">;
+type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke" | "reload">;
 
 /** Options for {@linkcode startServerConnector}. */
 export interface ServerConnectorOptions extends Settable {
@@ -40,8 +41,10 @@ export interface RunConnectorOptions {
 /**
  * Starts the server connector with the certificates of `certsDir` (as laid
  * out by `sockkit certs init`): the server certificate, the client
- * allow-list, the revocation list checked on every connection, and
- * revocation through the local API (`revoke`).
+ * allow-list, the revocation list checked on every connection, revocation
+ * through the local API (`revoke`), and `reload` (local API and SIGHUP):
+ * the directory's certificate, key and allow-list are read again for new
+ * links, and linked clients whose certificate is now revoked are dropped.
  */
 export async function startServerConnector(
   certsDir: string,
@@ -50,11 +53,22 @@ export async function startServerConnector(
   const { host, port, ...rest } = options;
   const p = certPaths(certsDir);
   const tls = await loadCertsDirTls(certsDir);
-  return await Connector.start({
+  const authorize = revocationCheck(p.revoked);
+  const logger = options.logger ?? nullLogger;
+  let started: Connector | undefined;
+  const reload = serialized(async () => {
+    const next = await loadCertsDirTls(certsDir);
+    const listener = started?.listener;
+    const { closed } = applyTls(listener ? [listener] : [], next, { authorize, logger });
+    return { certs: certsDir, allowed: next.clientCa?.length ?? 0, closed_revoked: closed };
+  }, { logger, metrics: options.daemonMetrics });
+  started = await Connector.start({
     ...rest,
-    server: { host, port, tls, authorize: revocationCheck(p.revoked) },
+    server: { host, port, tls, authorize },
     revoke: async (name) => void await revoke(certsDir, name),
+    reload,
   });
+  return started;
 }
 
 /**

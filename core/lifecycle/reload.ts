@@ -1,4 +1,5 @@
 import type { Logger } from "../log/mod.ts";
+import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { PeerIdentity, Server, TlsMaterial } from "../net/mod.ts";
 import { describePeer } from "../net/mod.ts";
 
@@ -8,23 +9,25 @@ export type ReloadSummary = Record<string, unknown>;
 /** Re-reads a daemon's material; throws (changing nothing) when something is unusable. */
 export type ReloadFn = () => Promise<ReloadSummary>;
 
+/** Options for {@linkcode serialized}. */
+export interface ReloadOptions {
+  /** Where `reloaded` / `reload failed` lines go. */
+  logger: Logger;
+  /** Counts `sockkit_reloads_total{result="ok"|"failed"}` here. Default: not counted. */
+  metrics?: DaemonMetrics | undefined;
+}
+
 /**
- * Runs `reload` on every SIGHUP, one at a time (a SIGHUP during a reload runs
- * one more afterwards). A failed reload is logged at error with the reason and
- * changes nothing; `onResult` sees each outcome (metrics). Dispose to remove
- * the handler.
+ * Runs `fn` on every SIGHUP (errors are the caller's to log: wrap it with
+ * {@linkcode serialized}). Dispose to remove the handler.
  *
  * @example
  * ```ts
- * using _hup = reloadOnSignal(() => server.reload(), { logger: log });
+ * using _hup = onSighup(serialized(() => server.reload(), { logger: log }));
  * ```
  */
-export function reloadOnSignal(
-  reload: ReloadFn,
-  options: { logger: Logger; onResult?: (ok: boolean) => void },
-): Disposable {
-  const run = serialized(reload, options);
-  const handler = () => void run();
+export function onSighup(fn: () => Promise<unknown>): Disposable {
+  const handler = () => void fn().catch(() => {});
   Deno.addSignalListener("SIGHUP", handler);
   return { [Symbol.dispose]: () => Deno.removeSignalListener("SIGHUP", handler) };
 }
@@ -32,26 +35,25 @@ export function reloadOnSignal(
 /**
  * Wraps `reload` so that calls never overlap and each logs its outcome:
  * `reloaded` at info with the summary, or `reload failed: keeping the old
- * certificates and settings` at error with the reason. The returned function
- * resolves with the summary, or rejects with the error.
+ * certificates and settings` at error with the reason. A failed reload must
+ * change nothing (every `ReloadFn` loads everything before applying it). The
+ * returned function resolves with the summary, or rejects with the error.
  */
-export function serialized(
-  reload: ReloadFn,
-  options: { logger: Logger; onResult?: (ok: boolean) => void },
-): () => Promise<ReloadSummary> {
+export function serialized(reload: ReloadFn, options: ReloadOptions): () => Promise<ReloadSummary> {
+  const counter = options.metrics?.counter("reloads_total", "Reloads, by result", ["result"]);
   let chain: Promise<unknown> = Promise.resolve();
   return () => {
     const next = chain.then(async () => {
       try {
         const summary = await reload();
         options.logger.info("reloaded", summary);
-        options.onResult?.(true);
+        counter?.inc({ result: "ok" });
         return summary;
       } catch (err) {
         options.logger.error("reload failed: keeping the old certificates and settings", {
           error: err instanceof Error ? err.message : String(err),
         });
-        options.onResult?.(false);
+        counter?.inc({ result: "failed" });
         throw err;
       }
     });

@@ -11,3 +11,4 @@ export * from "./refusal_reason.ts";
 export * from "./net_metrics.ts";
 export * from "./readiness.ts";
 export * from "./http_server.ts";
+export * from "./settings.ts";

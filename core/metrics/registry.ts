@@ -115,6 +115,54 @@ export class DaemonMetrics {
     });
   }
 
+  /**
+   * Declares a labelled counter `sockkit_<name>` whose series are read at each
+   * scrape: `read()` yields `[labels, running total]` pairs (totals never go down).
+   */
+  countersFrom<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: () => Iterable<[Partial<Record<L, string>>, number]>,
+  ): Counter<L> {
+    const seen = new Map<string, number>();
+    return new client.Counter<L>({
+      name: `sockkit_${name}`,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect(this: Counter<L>) {
+        for (const [labels, now] of read()) {
+          const key = JSON.stringify(labelNames.map((l) => labels[l] ?? ""));
+          const before = seen.get(key) ?? 0;
+          if (now > before) {
+            this.inc(labels, now - before);
+            seen.set(key, now);
+          }
+        }
+      },
+    });
+  }
+
+  /** Declares a labelled gauge `sockkit_<name>` whose series are all read at each scrape. */
+  gaugesFrom<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    read: () => Iterable<[Partial<Record<L, string>>, number]>,
+  ): Gauge<L> {
+    return new client.Gauge<L>({
+      name: `sockkit_${name}`,
+      help,
+      labelNames,
+      registers: [this.registry],
+      collect(this: Gauge<L>) {
+        this.reset();
+        for (const [labels, value] of read()) this.set(labels, value);
+      },
+    });
+  }
+
   /** Declares a histogram `sockkit_<name>` (seconds; default {@linkcode LATENCY_BUCKETS}). */
   histogram<L extends string = never>(
     name: string,

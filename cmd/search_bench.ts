@@ -12,6 +12,7 @@ import {
   fmtMs,
   type LoadResult,
   markdownReport,
+  pdfReport,
   runLoad,
   runLoadSweep,
   runSearchBench,
@@ -53,6 +54,7 @@ export function searchBenchCommand() {
       "10000,100000,250000",
     )
     .option("--out <dir>", "where report.md, chart.svg and results.json go", "bench-out/search")
+    .option("--pdf <file>", "also write the report (tables, chart, conclusions) as a PDF file")
     .option(
       "--queries <n>",
       "most queries timed per method, mode and size",
@@ -131,6 +133,14 @@ export function searchBenchCommand() {
           join(opts.out, "report.md"),
           markdownReport(result, "chart.svg", { notes }),
         );
+        if (opts.pdf !== undefined) {
+          const pdf = await pdfReport(result, { notes });
+          try {
+            await Deno.writeFile(opts.pdf, pdf);
+          } catch (err) {
+            throw new Error(`Cannot write the PDF report "${opts.pdf}": ${(err as Error).message}`);
+          }
+        }
         await Deno.writeTextFile(
           join(opts.out, "results.json"),
           JSON.stringify({ ...result, load: { tlsLoad, wireReread } }, null, 2) + "\n",
@@ -139,6 +149,7 @@ export function searchBenchCommand() {
         out(textTables(result));
         for (const n of notes) out(n);
         out(`report: ${join(opts.out, "report.md")}  chart: ${join(opts.out, "chart.svg")}`);
+        if (opts.pdf !== undefined) out(`pdf: ${opts.pdf}`);
         const wrong = result.cells.filter((c) => c.wrong > 0);
         for (const c of wrong) {
           out(

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sendObjects } from "../core/ingest/mod.ts";
-import { connect } from "../core/net/mod.ts";
+import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { ask } from "../core/query/mod.ts";
 import { searchOnce } from "../core/search/mod.ts";
@@ -14,6 +14,7 @@ import {
   makePki,
   metricsPortOf,
   REPO_ROOT,
+  runCli,
   scrape,
   spawnCli,
   startRedis,
@@ -31,7 +32,8 @@ async function health(port: number, path: "/healthz" | "/readyz") {
 
 Deno.test("ingest --metrics-port counts objects, connections and refusals as they happen", async () => {
   await using redis = await startRedis();
-  await using pki = await makePki({ clients: ["alice"] });
+  await using pki = await makePki({ clients: ["alice", "bob"] });
+  await using stranger = await makePki({ clients: ["eve"] });
   await using srv = spawnCli([
     "ingest",
     "--certs",
@@ -67,13 +69,21 @@ Deno.test("ingest --metrics-port counts objects, connections and refusals as the
     () => undefined, // refused during or right after the handshake
   );
   noCert?.destroy();
+  // A certificate from another CA, and a revoked one.
+  const refused = async (t: ClientTlsOptions) =>
+    (await connect({ host: "127.0.0.1", port, tls: t }).catch(() => undefined))?.destroy();
+  await refused({ ...tls, ...await loadClientTls(stranger.client("eve")) });
+  assert.equal((await runCli(["certs", "revoke", "bob", "--dir", pki.dir])).code, 0);
+  await refused(await loadClientTls({ ca: pki.paths.ca, ...pki.client("bob") }));
   const m = await waitUntil(async () => {
     const s = await scrape(mport);
     return s.value("sockkit_ingest_objects_stored_total") === 4 &&
-        s.value("sockkit_connections_refused_total", { reason: "no_cert" }) === 1
+        s.value("sockkit_connections_refused_total", { reason: "no_cert" }) === 1 &&
+        s.value("sockkit_connections_refused_total", { reason: "unknown" }) === 1 &&
+        s.value("sockkit_connections_refused_total", { reason: "revoked" }) === 1
       ? s
       : undefined;
-  }, { what: "4 objects stored and 1 refusal in /metrics" });
+  }, { what: "4 objects stored and 3 refusals (no_cert, unknown, revoked) in /metrics" });
   assert.equal(m.value("sockkit_ingest_objects_received_total", svc("ingest")), 4);
   assert.equal(m.value("sockkit_frames_received_total"), 4);
   assert.equal(m.value("sockkit_connections_open"), 1);

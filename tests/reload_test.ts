@@ -186,7 +186,7 @@ Deno.test("broker reload: a new client connector trusting the new CA links up, t
   const state = await Deno.makeTempDir({ prefix: "sockkit-broker-reload-" });
   try {
     const port = freePort();
-    await using server = await startServer(pki.dir, join(state, "s"), port);
+    await using _server = await startServer(pki.dir, join(state, "s"), port);
     await using alice = startClient(pki.dir, join(state, "a"), "alice", port);
     await connected(alice);
     await using aliceApp = await app(join(state, "a"));

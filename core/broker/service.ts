@@ -55,20 +55,20 @@ export async function startServerConnector(
   const tls = await loadCertsDirTls(certsDir);
   const authorize = revocationCheck(p.revoked);
   const logger = options.logger ?? nullLogger;
-  let started: Connector | undefined;
+  const ref: { connector?: Connector } = {};
   const reload = serialized(async () => {
     const next = await loadCertsDirTls(certsDir);
-    const listener = started?.listener;
+    const listener = ref.connector?.listener;
     const { closed } = applyTls(listener ? [listener] : [], next, { authorize, logger });
     return { certs: certsDir, allowed: next.clientCa?.length ?? 0, closed_revoked: closed };
   }, { logger, metrics: options.daemonMetrics });
-  started = await Connector.start({
+  ref.connector = await Connector.start({
     ...rest,
     server: { host, port, tls, authorize },
     revoke: async (name) => void await revoke(certsDir, name),
     reload,
   });
-  return started;
+  return ref.connector;
 }
 
 /**

@@ -45,7 +45,7 @@ const FONT = { plain: "Helvetica", bold: "Helvetica-Bold", code: "Courier" } as 
 const SPELLED: Record<string, string> = { "≤": "<=", "≥": ">=", "×": "x", "→": "->", "≈": "~" };
 
 function winAnsi(s: string): string {
-  return s.replace(/[^\x00-\xff–—‘’“”•…€]/g, (c) => SPELLED[c] ?? "?");
+  return s.replace(/[^\u0020-\u00ff–—‘’“”•…€]/g, (c) => SPELLED[c] ?? "?");
 }
 
 type Segment = { text: string; font: string };

@@ -29,31 +29,54 @@ export function isDaemonCommand(argv: readonly string[], service: string): boole
   return verbs.includes(next.startsWith("-") ? "" : next);
 }
 
+/** A running process: its id and its arguments (split on whitespace). */
+export interface ProcessInfo {
+  pid: number;
+  argv: string[];
+}
+
 /**
- * Lists the process ids of running `sockkit <service>` daemons by reading
- * `/proc` (Linux), leaving out this process. Where `/proc` cannot be read it
- * throws, saying to pass the process id.
+ * Lists running processes with `ps -eo pid=,args=` (procps). Deno's
+ * permissions let sockkit run programs but not read `/proc/PID/cmdline`,
+ * so `ps` reads it. Throws, naming the fix, when `ps` cannot run.
  */
-export function findDaemons(service: string): number[] {
-  const pids: number[] = [];
-  let entries: Iterable<Deno.DirEntry>;
+export async function listProcesses(): Promise<ProcessInfo[]> {
+  let out: Deno.CommandOutput;
   try {
-    entries = Deno.readDirSync("/proc");
+    out = await new Deno.Command("ps", {
+      args: ["-eo", "pid=,args="],
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .output();
   } catch (err) {
     throw new Error(
-      `Cannot list processes: /proc is not readable (${(err as Error).message}); pass --pid PID`,
+      `Cannot list processes: "ps" did not run (${(err as Error).message}); install procps, ` +
+        "or send the daemon SIGHUP yourself (kill -HUP PID)",
     );
   }
-  for (const e of entries) {
-    if (!/^\d+$/.test(e.name) || Number(e.name) === Deno.pid) continue;
-    let raw: Uint8Array;
-    try {
-      raw = Deno.readFileSync(`/proc/${e.name}/cmdline`);
-    } catch {
-      continue; // exited meanwhile, or not ours to read
-    }
-    const argv = new TextDecoder().decode(raw).split("\0").filter((a) => a !== "");
-    if (isDaemonCommand(argv, service)) pids.push(Number(e.name));
+  if (!out.success) {
+    throw new Error(
+      `Cannot list processes: ps failed: ${new TextDecoder().decode(out.stderr).trim()}`,
+    );
   }
-  return pids.sort((a, b) => a - b);
+  const rows: ProcessInfo[] = [];
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    const m = /^\s*(\d+)\s+(.*)$/.exec(line);
+    if (m) rows.push({ pid: Number(m[1]), argv: m[2]!.split(/\s+/).filter((a) => a !== "") });
+  }
+  return rows;
+}
+
+/** The process ids of running `sockkit <service>` daemons, leaving out this process. */
+export async function findDaemons(service: string): Promise<number[]> {
+  return (await listProcesses())
+    .filter((p) => p.pid !== Deno.pid && isDaemonCommand(p.argv, service))
+    .map((p) => p.pid)
+    .sort((a, b) => a - b);
+}
+
+/** The arguments of process `pid`, or `undefined` when it does not run. */
+export async function commandLine(pid: number): Promise<string[] | undefined> {
+  return (await listProcesses()).find((p) => p.pid === pid)?.argv;
 }

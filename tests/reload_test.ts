@@ -219,3 +219,17 @@ Deno.test("broker reload: a new client connector trusting the new CA links up, t
     await Deno.remove(state, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("sockkit <svc> reload --pid refuses to signal a process that is not that daemon", async () => {
+  const other = new Deno.Command("sleep", { args: ["30"] }).spawn();
+  try {
+    const r = await runCli(["search", "reload", "--pid", String(other.pid)]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, new RegExp(`Process ${other.pid} is not a sockkit search daemon`));
+    const probe = await runCli(["search", "reload", "--pid", String(other.pid)]);
+    assert.equal(probe.code, 2, "the process is still there: SIGHUP was not sent");
+  } finally {
+    other.kill("SIGKILL");
+    await other.status;
+  }
+});

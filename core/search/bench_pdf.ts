@@ -87,7 +87,8 @@ class Layout {
     this.room(size * 2.5);
     const x = this.left + indent;
     parts.forEach((p, i) => {
-      doc.font(p.font);
+      // Courier runs wider than Helvetica: a smaller size keeps code words in proportion.
+      doc.font(p.font).fontSize(p.font === FONT.code ? size * 0.9 : size);
       const opts = { width: this.width - indent, continued: i < parts.length - 1 };
       if (i === 0) doc.text(p.text, x, doc.y, opts);
       else doc.text(p.text, opts);

@@ -3,6 +3,7 @@
  * `ssl` client: the real things their users already have.
  */
 import { join } from "node:path";
+import { type CliProcess, freePort, spawnCli } from "./harness/mod.ts";
 
 const dec = new TextDecoder();
 
@@ -97,4 +98,44 @@ sys.stdout.write(got.decode())
   }).output();
   if (!out.success) throw new Error(`python3 failed: ${dec.decode(out.stderr)}`);
   return dec.decode(out.stdout);
+}
+
+/** A running `ingest serve` with README-made server and client certificates. */
+export interface ReadmeIngest extends AsyncDisposable {
+  port: number;
+  server: { cert: string; key: string };
+  client: { cert: string; key: string };
+  proc: CliProcess;
+}
+
+/** Starts `sockkit ingest serve` on a free port with certificates from {@linkcode readmeCert}. */
+export async function readmeIngest(dir: string, redisUrl: string): Promise<ReadmeIngest> {
+  const server = await readmeCert(dir, "server");
+  const client = await readmeCert(dir, "client");
+  const port = freePort();
+  const proc = spawnCli([
+    "ingest",
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--cert",
+    server.cert,
+    "--key",
+    server.key,
+    "--client-certs",
+    client.cert,
+    "--redis",
+    redisUrl,
+    "--spool-dir",
+    join(dir, "spool"),
+  ]);
+  try {
+    await proc.waitForLine(/listening on 127\.0\.0\.1:\d+/, 30_000);
+  } catch (err) {
+    await proc[Symbol.asyncDispose]();
+    throw err;
+  }
+  return { port, server, client, proc, [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose]() };
 }

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, makePki, runCli, spawnCli, startRedis } from "./harness/mod.ts";
-import { pythonTls, readmeCert } from "./_openssl.ts";
+import { pythonTls, readmeCert, readmeIngest } from "./_openssl.ts";
 
 async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-openssl-" });
@@ -17,29 +17,9 @@ async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
 
 Deno.test("ingest serves with a README openssl server certificate; sockkit and Python clients store objects", async () => {
   await using tmp = await tempDir();
-  const server = await readmeCert(tmp.dir, "server");
-  const client = await readmeCert(tmp.dir, "client");
   await using redis = await startRedis();
-  const port = freePort();
-  await using ingest = spawnCli([
-    "ingest",
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--cert",
-    server.cert,
-    "--key",
-    server.key,
-    "--client-certs",
-    client.cert,
-    "--redis",
-    redis.url,
-    "--spool-dir",
-    join(tmp.dir, "spool"),
-  ]);
-  await ingest.waitForLine(/listening on 127\.0\.0\.1:\d+/, 30_000);
+  await using ingest = await readmeIngest(tmp.dir, redis.url);
+  const { port, server, client } = ingest;
   const sent = await runCli([
     "ingest",
     "send",
@@ -64,7 +44,7 @@ Deno.test("ingest serves with a README openssl server certificate; sockkit and P
     await new Promise((res) => setTimeout(res, 50));
   }
   assert.deepEqual(await r.mGet(["from_sockkit", "from_python"]), ["yes", "yes"]);
-  assert.doesNotMatch(ingest.stderrText(), /CA:TRUE/);
+  assert.doesNotMatch(ingest.proc.stderrText(), /CA:TRUE/);
 });
 
 Deno.test("servercli serves with a README openssl server certificate; clientcli and Python get replies", async () => {

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config/errors.ts";
 import type { CertInfo } from "./certificate.ts";
 
 function named(info: CertInfo, file: string, index: number, count: number): string {
@@ -13,7 +14,7 @@ function named(info: CertInfo, file: string, index: number, count: number): stri
 export function requireV3(certs: CertInfo[], file: string, fix: string): void {
   for (const [i, c] of certs.entries()) {
     if (c.version !== 3) {
-      throw new Error(
+      throw new ConfigError(
         `${
           named(c, file, i, certs.length)
         } is X.509 v${c.version}, which Deno's TLS (rustls) rejects: re-create it as v3 (${fix})`,
@@ -45,7 +46,7 @@ export function checkServerLeaf(certs: CertInfo[], file: string, now = new Date(
   requireV3(certs, file, V3_SERVER_FIX);
   const leaf = certs[0]!;
   if (leaf.notAfter.getTime() < now.getTime()) {
-    throw new Error(
+    throw new ConfigError(
       `Server certificate "${file}" expired on ${leaf.notAfter.toISOString()}: ` +
         `renew it (sockkit certs init --force)`,
     );

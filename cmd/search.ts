@@ -168,6 +168,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           tls = await loadServerTls({
             cert: s.cert ?? p.serverCert,
             key: s.key ?? p.serverKey,
+            onWarning: (w) => log.warn(w),
             ...(clientCerts ? { clientCerts } : {}),
           });
         } catch (err) {

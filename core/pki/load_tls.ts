@@ -77,6 +77,8 @@ export async function loadServerTls(files: ServerTlsFiles): Promise<TlsMaterial>
 export interface CertsDirTlsOptions {
   /** Also load the directory's client allow-list (`allowed.pem`). Default `true`. */
   allowList?: boolean;
+  /** Called with each certificate warning (see {@linkcode ServerTlsFiles.onWarning}). Default: none. */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -98,6 +100,7 @@ export function loadCertsDirTls(
     cert: p.serverCert,
     key: p.serverKey,
     ...(options.allowList === false ? {} : { clientCerts: p.allowList }),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
 }
 

@@ -5,6 +5,8 @@
  */
 import assert from "node:assert/strict";
 import * as tls from "node:tls";
+import { startChatServer } from "../core/chat/mod.ts";
+import { loadServerTls } from "../core/pki/mod.ts";
 import { runCli } from "./harness/mod.ts";
 import { readmeCert } from "./_openssl.ts";
 
@@ -98,6 +100,39 @@ Deno.test("clientcli says how many replies came before the server closed, withou
       /lost: the server closed the connection after 1 reply; 1 reply never arrived$/m,
     );
     assert.doesNotMatch(r.stderr, /client certificate/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("clientcli gives the client-certificate hint when a mutual-TLS servercli refuses its handshake", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-clientcli-" });
+  try {
+    const server = await readmeCert(dir, "server");
+    const client = await readmeCert(dir, "client");
+    await using chat = await startChatServer({
+      host: "127.0.0.1",
+      port: 0,
+      tls: await loadServerTls({ ...server, clientCerts: client.cert }),
+      requireClientCert: true,
+    });
+    const base = ["clientcli", "--host", "localhost", "--port", String(chat.port)];
+    const refused = await runCli([...base, "--ca", server.cert], { stdin: "abc\n" });
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /refused the handshake.*requires a client certificate/);
+    const ok = await runCli([
+      ...base,
+      "--ca",
+      server.cert,
+      "--cert",
+      client.cert,
+      "--key",
+      client.key,
+    ], {
+      stdin: "abc\n",
+    });
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /^reply cba$/m);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

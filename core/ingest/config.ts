@@ -205,8 +205,17 @@ export async function loadIngestTls(
       return { tls: await loadServerTls({ ...files, clientCerts: allow }), source: allow };
     }
     const names: string[] = [];
-    for await (const e of Deno.readDir(allow)) {
-      if (e.isFile && /\.(pem|crt|cer)$/i.test(e.name)) names.push(e.name);
+    try {
+      for await (const e of Deno.readDir(allow)) {
+        if (e.isFile && /\.(pem|crt|cer)$/i.test(e.name)) names.push(e.name);
+      }
+    } catch (err) {
+      throw new ConfigError(
+        `Cannot read client certificates from "${allow}": ${
+          err instanceof Error ? err.message : String(err)
+        } (check the directory's permissions)`,
+        { cause: err },
+      );
     }
     if (names.length === 0) {
       throw new ConfigError(

@@ -88,7 +88,7 @@ function serveCommand() {
       const file = await loadIngestConfig(opts.config);
       const flags = { ...opts, config: undefined };
       const settings = resolveIngestSettings(flags, file, opts.config);
-      const tls = await loadIngestTls(settings, flags);
+      const tls = await loadIngestTls(settings, flags, (w) => log.warn(w));
       const metrics = new DaemonMetrics("ingest");
       const server = await startIngest({
         ...ingestOptions(settings, tls),

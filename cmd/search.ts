@@ -64,6 +64,8 @@ const SPECS = {
     file: "certs_dir",
     default: "certs",
   },
+  cert: { parse: parse.string, flag: "--cert", env: "SOCKKIT_SEARCH_CERT", file: "certfile" },
+  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_SEARCH_KEY", file: "keyfile" },
   clientCerts: {
     parse: parse.string,
     flag: "--client-certs",
@@ -87,15 +89,20 @@ const SPECS = {
 } as const;
 
 /** Settings a reload applies; other changes are logged as needing a restart. */
-const RELOADABLE = ["certs", "clientCerts"];
+const RELOADABLE = ["certs", "cert", "key", "clientCerts"];
 
 type SearchSettings = ReturnType<typeof resolveSettings<typeof SPECS>>;
 
 /** Loads the server TLS (and revocation check) for `--tls`; none for plain TCP. */
-async function searchTls(s: SearchSettings): Promise<{
+async function searchTls(s: SearchSettings, warn: (message: string) => void): Promise<{
   tls?: TlsMaterial;
   authorize?: (peer: PeerIdentity) => string | undefined;
 }> {
+  if ((s.cert === undefined) !== (s.key === undefined)) {
+    throw new ConfigError(
+      "A server certificate needs its key: give both --cert and --key (config certfile= and keyfile=)",
+    );
+  }
   if (!s.tls) {
     if (s.requireClientCert) {
       throw new ConfigError("--require-client-cert needs TLS: add --tls (or ssl_enabled=True)");
@@ -107,8 +114,9 @@ async function searchTls(s: SearchSettings): Promise<{
   let tls: TlsMaterial;
   try {
     tls = await loadServerTls({
-      cert: p.serverCert,
-      key: p.serverKey,
+      cert: s.cert ?? p.serverCert,
+      key: s.key ?? p.serverKey,
+      onWarning: warn,
       ...(clientCerts ? { clientCerts } : {}),
     });
   } catch (err) {
@@ -135,6 +143,8 @@ function serveCommand() {
     .option("--tls", "serve TLS (config ssl_enabled)")
     .option("--no-tls", "serve plain TCP (the default)")
     .option("--certs <dir>", "certificates directory with server.pem/server.key (default certs)")
+    .option("--cert <file>", "server certificate instead of --certs (config certfile)")
+    .option("--key <file>", "server private key with --cert (config keyfile)")
     .option(
       "--client-certs <file>",
       "allow-list PEM: request client certificates and report their identity",
@@ -158,7 +168,10 @@ Config file example (unrelated entries are ignored):
 
 Example:
   sockkit search serve --file fixtures/search/words.txt --port 44445
-  printf 'apple\\n' | nc 127.0.0.1 44445     # STRING EXISTS`,
+  printf 'apple\\n' | nc 127.0.0.1 44445     # STRING EXISTS
+
+Only top-level keys, [DEFAULT], [server] and [search] count. Certificate and key paths:
+certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
     )
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "search" });
@@ -173,6 +186,8 @@ Example:
             port: opts.port,
             host: opts.host,
             certs: opts.certs,
+            cert: opts.cert,
+            key: opts.key,
             clientCerts: opts.clientCerts,
             requireClientCert: opts.requireClientCert,
             workers: opts.workers,
@@ -194,7 +209,7 @@ Example:
       } catch (err) {
         throw new ConfigError(`Invalid value for flag --idle-ms: ${(err as Error).message}`);
       }
-      const { tls, authorize } = await searchTls(s);
+      const { tls, authorize } = await searchTls(s, (w) => log.warn(w));
       const metrics = new DaemonMetrics("search");
       let server;
       try {
@@ -232,7 +247,7 @@ Example:
           const restart = restartNeeded(s, next, RELOADABLE);
           let closed = 0;
           if (tls) {
-            const loaded = await searchTls(next);
+            const loaded = await searchTls(next, (w) => log.warn(w));
             if (loaded.tls) {
               closed = applyTls([running.listener], loaded.tls, { authorize, logger: log }).closed;
             }

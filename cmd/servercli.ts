@@ -161,7 +161,7 @@ export function servercliCommand(): Command {
       };
       const s = await settings();
       const log = loggerFrom(globals(command), { svc: "servercli" });
-      const { tls, revoked } = await serverTls(s);
+      const { tls, revoked } = await serverTls(s, (w) => log.warn(w));
       const authorize = revoked ? revocationCheck(revoked) : undefined;
       const metrics = new DaemonMetrics("servercli");
       const server = await startChatServer({
@@ -205,7 +205,7 @@ export function servercliCommand(): Command {
         ready: () => server.ready(),
         reload: async () => {
           const next = await settings();
-          const loaded = await serverTls(next);
+          const loaded = await serverTls(next, (w) => log.warn(w));
           const { closed } = applyTls([server.listener], loaded.tls, { authorize, logger: log });
           const restart = restartNeeded(s, next, RELOADABLE);
           return {
@@ -232,7 +232,10 @@ interface TlsSettings {
 }
 
 /** Loads the server TLS material from --cert/--key or the certificates directory. */
-async function serverTls(s: TlsSettings): Promise<{ tls: TlsMaterial; revoked?: string }> {
+async function serverTls(
+  s: TlsSettings,
+  onWarning: (message: string) => void,
+): Promise<{ tls: TlsMaterial; revoked?: string }> {
   if ((s.cert === undefined) !== (s.key === undefined)) {
     throw new ConfigError(
       "Options --cert and --key go together: pass both, or neither to use --certs",
@@ -247,6 +250,7 @@ async function serverTls(s: TlsSettings): Promise<{ tls: TlsMaterial; revoked?: 
     const tls = await loadServerTls({
       cert: s.cert,
       key: s.key,
+      onWarning,
       ...(s.requireClientCert && s.clientCerts !== undefined ? { clientCerts: s.clientCerts } : {}),
     });
     return { tls };
@@ -255,6 +259,7 @@ async function serverTls(s: TlsSettings): Promise<{ tls: TlsMaterial; revoked?: 
   const tls = await loadServerTls({
     cert: p.serverCert,
     key: p.serverKey,
+    onWarning,
     ...(s.requireClientCert ? { clientCerts: s.clientCerts ?? p.allowList } : {}),
   });
   return s.requireClientCert ? { tls, revoked: p.revoked } : { tls };

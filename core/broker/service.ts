@@ -52,12 +52,13 @@ export async function startServerConnector(
 ): Promise<Connector> {
   const { host, port, ...rest } = options;
   const p = certPaths(certsDir);
-  const tls = await loadCertsDirTls(certsDir);
-  const authorize = revocationCheck(p.revoked);
   const logger = options.logger ?? nullLogger;
+  const certsOptions = { onWarning: (w: string) => logger.warn(w) };
+  const tls = await loadCertsDirTls(certsDir, certsOptions);
+  const authorize = revocationCheck(p.revoked);
   const ref: { connector?: Connector } = {};
   const reload = serialized(async () => {
-    const next = await loadCertsDirTls(certsDir);
+    const next = await loadCertsDirTls(certsDir, certsOptions);
     const listener = ref.connector?.listener;
     const { closed } = applyTls(listener ? [listener] : [], next, { authorize, logger });
     return { certs: certsDir, allowed: next.clientCa?.length ?? 0, closed_revoked: closed };

@@ -38,7 +38,7 @@ export async function reloadIngest(
 ): Promise<ReloadSummary> {
   const file = await loadIngestConfig(o.configPath);
   const next = resolveIngestSettings(o.flags, file, o.configPath);
-  const tls = await loadIngestTls(next, o.flags);
+  const tls = await loadIngestTls(next, o.flags, (w) => o.logger.warn(w));
   const { closed } = applyTls([server.listener], tls.tls, {
     authorize: o.authorize,
     logger: o.logger,

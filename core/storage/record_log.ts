@@ -236,12 +236,13 @@ export class RecordLog implements AsyncDisposable {
    * cap would be passed; otherwise the returned promise resolves once the
    * record is on disk (rejects, `StorageFullError` with `reason: "disk"` on
    * `ENOSPC`, when the write fails: then the record is not in the log).
-   * Ignoring the promise is safe.
+   * Ignoring the promise is safe. `force` skips the cap (a shutdown that must
+   * not drop what it holds in memory).
    */
-  append(payload: Uint8Array): Promise<void> {
+  append(payload: Uint8Array, force = false): Promise<void> {
     if (this.#closed) throw new Error(`Cannot append to the ${this.name}: it is closed`);
     const size = RECORD_HEADER_BYTES + payload.length;
-    if (this.bytes + size > this.#max) {
+    if (!force && this.bytes + size > this.#max) {
       throw new StorageFullError(
         `The ${this.name} is full: ${this.bytes} of ${this.#max} bytes used; the record was not stored`,
         "cap",

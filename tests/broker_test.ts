@@ -147,7 +147,7 @@ Deno.test("broker: a server connector killed with SIGKILL replays its journal af
   const sdir = join(String(tmp), "server");
   const cdir = join(String(tmp), "alice");
   {
-    await using server = await startServer(pki.dir, sdir, port);
+    await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 10_000);
     server.kill("SIGKILL");
     await server.status;
@@ -165,7 +165,11 @@ Deno.test("broker: a full journal refuses new sends with a clear error", async (
   await using pki = await makePki({ clients: ["alice"] });
   await using tmp = await tempDir();
   const sdir = join(String(tmp), "server");
-  await using server = await startServer(pki.dir, sdir, freePort(), ["--persist-max", "4KiB"]);
+  await using server = await startServer(pki.dir, sdir, freePort(), [
+    "--persist-max",
+    "4KiB",
+    "--queue-for-unknown",
+  ]);
   await using a = await app(sdir);
   for (let i = 0; i < 100; i++) await a.send("alice", "seq", "x".repeat(100)).catch(() => {});
   await assert.rejects(
@@ -186,11 +190,11 @@ Deno.test("broker: a truncated journal tail is reported and the records before i
   const sdir = join(String(tmp), "server");
   const cdir = join(String(tmp), "alice");
   {
-    await using server = await startServer(pki.dir, sdir, port);
+    await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 5);
     assert.equal(await stop(server), 0);
   }
-  const journal = join(sdir, "journal", "alice.journal");
+  const journal = join(sdir, "journal", "alice", "0000000001.log");
   const bytes = Deno.readFileSync(journal);
   Deno.writeFileSync(journal, bytes.subarray(0, bytes.length - 7)); // cut into the last record
   await using server = await startServer(pki.dir, sdir, port);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makePki, runCli, waitUntil } from "./harness/mod.ts";
-import { parseRecords } from "../core/broker/mod.ts";
+import { RecordLog } from "../core/storage/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
@@ -140,9 +140,8 @@ Deno.test("broker tools: peers, queues, ping, block/unblock and stop against run
     const r = await runCli(["broker", "stop", "--dir", sdir]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await server.status).code, 0);
-    const records = parseRecords(Deno.readFileSync(join(sdir, "journal", "bob.journal")));
-    assert.equal(records.records.length, 10);
-    assert.equal(records.error, undefined);
+    await using journal = await RecordLog.open(join(sdir, "journal", "bob"), { name: "journal" });
+    assert.equal(journal.count, 10);
   });
   assert.equal(await stop(client), 0);
 });

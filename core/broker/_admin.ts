@@ -27,7 +27,7 @@ export function queueReport(peers: PeerState[], queues: TypeQueues): {
     journals: peers.map((p) => ({
       peer: p.name,
       messages: p.journal.count,
-      bytes: p.journal.size,
+      bytes: p.journal.bytes,
       unacked: p.unacked,
     })),
     types: queues.sizes(),

@@ -17,10 +17,12 @@ export interface LinkState {
   recv: number;
   /** Messages acknowledged back. */
   acked: number;
-  needFlush: boolean;
-  /** Queue flushes in progress; acks wait behind them. */
-  flushing: number;
+  /** Durability of messages received since the last acknowledgement (queue appends). */
+  waits: Promise<void>[];
+  /** Acknowledgements in order, each after its messages are durable. */
   ackChain: Promise<void>;
+  /** The sender name the handshake proved (every `msg` on this link must carry it as `src`). */
+  remoteName: string;
   identity: PeerIdentity | undefined;
 }
 
@@ -69,9 +71,9 @@ export class PeerLinks {
       peer: undefined,
       recv: 0,
       acked: 0,
-      needFlush: false,
-      flushing: 0,
+      waits: [],
       ackChain: Promise.resolve(),
+      remoteName: "",
       identity,
     };
     state.link = new Link(socket, {
@@ -105,10 +107,13 @@ export class PeerLinks {
         this.#opts.inbound.onMsg(state, h, frame, payload);
         return;
       case "acks":
-        state.peer?.acked(h.n);
+        if (typeof h.n === "number") state.peer?.acked(h.n);
+        return;
+      case "refused":
+        if (typeof h.n === "number") state.peer?.refused(h.n, String(h.message));
         return;
       case "hello":
-        this.#onHello(state, h.name);
+        void this.#onHello(state, h.name);
         return;
       case "welcome": {
         if (this.#isServer() || state.peer) break;
@@ -119,6 +124,7 @@ export class PeerLinks {
           this.#log.debug("server connector has another name", { expected: name, got: h.name });
         }
         const peer = this.#opts.peers.get(name);
+        state.remoteName = typeof h.name === "string" ? h.name : name;
         this.#attach(state, peer);
         this.#log.info("connected to server", {
           server: `${client.host}:${client.port}`,
@@ -138,8 +144,8 @@ export class PeerLinks {
     state.link.close(`unexpected frame kind "${h.kind}"`);
   }
 
-  #onHello(state: LinkState, name: string): void {
-    if (!this.#isServer() || state.peer) {
+  async #onHello(state: LinkState, name: string): Promise<void> {
+    if (!this.#isServer() || state.peer || state.remoteName !== "") {
       state.link.close("unexpected hello");
       return;
     }
@@ -158,6 +164,17 @@ export class PeerLinks {
       state.link.close(reason);
       return;
     }
+    const refusal = this.#opts.connector.server?.authorize?.(state.identity);
+    if (refusal !== undefined) {
+      const reason = `certificate of "${name}" refused: ${refusal}`;
+      this.#log.warn("refused client", { peer: where, reason });
+      state.link.send({ kind: "error", message: reason, fatal: true });
+      state.link.close(reason);
+      return;
+    }
+    state.remoteName = name;
+    await this.#opts.inbound.open(name);
+    if (!state.link.open) return;
     const peer = this.#opts.peers.get(name);
     if (peer.blocked) {
       state.link.send({ kind: "error", message: `peer "${name}" is blocked on the server` });

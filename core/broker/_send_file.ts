@@ -22,7 +22,7 @@ export async function sendFile(
   const transfer = c.newId();
   let failed: Error | undefined;
   const done = new Promise<FileResult>((resolve, reject) => {
-    c.expect(transfer, dst, type, 0, {
+    c.expect(transfer, c.resolve(dst), type, 0, {
       resolve: (_h, data) => {
         const r = JSON.parse(new TextDecoder().decode(data)) as
           & { ok: boolean; error?: string }

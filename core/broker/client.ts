@@ -60,12 +60,21 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   #seq = 0;
   #error: Error | undefined;
   #closedReason: string | undefined;
+  /** Messages handed to listeners on this connection (confirmed to the connector after each read). */
+  #got = 0;
+  #confirmed = 0;
 
   private constructor(socket: net.Socket, maxFrameBytes: number) {
     this.#link = new Link(socket, {
       maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),
+      onChunkDone: () => {
+        if (this.#got > this.#confirmed) {
+          this.#confirmed = this.#got;
+          this.#link.send({ kind: "delivered", n: this.#got });
+        }
+      },
       onClose: (reason) => {
         this.#closedReason = reason;
         const err = new BrokerError(`Connection to the connector closed: ${reason}`);
@@ -104,6 +113,7 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         }
       }
       const set = this.#handlers.get(h.type);
+      this.#got++;
       if (set) {
         const m = toMessage(frame);
         for (const f of set) f(m);
@@ -198,7 +208,9 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     const first = !set;
     if (!set) this.#handlers.set(type, set = new Set());
     set.add(handler);
-    if (first) await this.#call({ kind: "listen", id: this.#id(), types: [type] });
+    if (first) {
+      await this.#call({ kind: "listen", id: this.#id(), types: [type], confirm: true });
+    }
     const close = () => void set.delete(handler);
     return { close, [Symbol.dispose]: close };
   }

@@ -3,6 +3,7 @@ import { PayloadTooLargeError } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { type DataBytes, type MsgHeader, prepareData } from "./frame.ts";
 import { TypeQueues } from "./type_queues.ts";
+import type { LogDamage } from "../storage/mod.ts";
 import { FileReceiver } from "./files.ts";
 import { BrokerError } from "./errors.ts";
 import type {
@@ -62,6 +63,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
   readonly #files: FileReceiver;
   readonly #listeners: Listeners;
   readonly #links: PeerLinks;
+  readonly #inbound: Inbound;
   readonly #abort = new AbortController();
   #server: Server | undefined;
   #local: LocalApi | undefined;
@@ -99,13 +101,29 @@ export class Connector implements BrokerApi, AsyncDisposable {
         { cause: err },
       );
     }
-    this.#queues = new TypeQueues(`${opts.dir}/queues`, this.#journalOpts("queue"));
-    this.#files = new FileReceiver(opts.fileDirs ?? {});
+    this.#queues = new TypeQueues(`${opts.dir}/queues`, {
+      ...this.#journalOpts("queue"),
+      ...(opts.maxQueueTypes !== undefined ? { maxTypes: opts.maxQueueTypes } : {}),
+    });
+    this.#files = new FileReceiver(opts.fileDirs ?? {}, {
+      ...(opts.fileStallMs !== undefined ? { stallMs: opts.fileStallMs } : {}),
+      onAbandon: (t) => {
+        this.#log.warn("file transfer abandoned", { from: t.from, type: t.type, error: t.error });
+        this.#inbound.answerFile(t.from, t.type, t.transfer, { ok: false, error: t.error });
+      },
+    });
     this.#peers = new PeerTable({
       name: opts.name,
       dir: `${opts.dir}/journal`,
-      journal: this.#journalOpts("journal"),
+      journal: {
+        ...this.#journalOpts("journal"),
+        onLost: (peer, id, err) =>
+          this.#log.warn("message not delivered", { peer, id, error: err.message }),
+      },
       serverName: opts.client ? (opts.client.serverName ?? "server") : undefined,
+      queueForUnknown: opts.queueForUnknown ?? false,
+      onLegacyDamage: (file, error) =>
+        this.#log.warn("corrupt journal tail skipped", { file, reason: error }),
     });
     this.#listeners = new Listeners(this.#queues, this.#log);
     this.#links = new PeerLinks({
@@ -114,12 +132,13 @@ export class Connector implements BrokerApi, AsyncDisposable {
       log: this.#log,
       maxFrameBytes: this.#maxFrame,
       peers: this.#peers,
-      inbound: new Inbound({
+      inbound: this.#inbound = new Inbound({
         log: this.#log,
         listeners: this.#listeners,
         pending: this.#pending,
         files: this.#files,
-        queues: this.#queues,
+        seenDir: `${opts.dir}/seen`,
+        fsync: opts.fsync ?? true,
         send: (dst, type, data, options) => this.send(dst, type, data, options),
       }),
       onFatal: (err) => {
@@ -136,13 +155,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
     return {
       maxBytes: this.#opts.persistMaxBytes ?? DEFAULT_PERSIST_MAX,
       fsync: this.#opts.fsync ?? true,
-      onCorruptTail: (c: { path: string; offset: number; kept: number; reason: string }) =>
-        this.#log.warn(`corrupt ${what} tail skipped`, {
-          file: c.path,
-          offset: c.offset,
-          kept: c.kept,
-          reason: c.reason,
-        }),
+      onDamage: (d: LogDamage) =>
+        this.#log.warn(
+          d.kind === "torn" ? `corrupt ${what} tail skipped` : `corrupt ${what} record skipped`,
+          { file: d.file, offset: d.offset, bytes: d.bytes, kept: d.kept, reason: d.reason },
+        ),
     };
   }
 
@@ -153,7 +170,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
     }
     const c = new Connector(opts);
     try {
-      c.#peers.openExisting();
+      await c.#peers.openExisting();
+      if (opts.client) await c.#inbound.open(opts.client.serverName ?? "server");
       if (opts.localSocket ?? true) {
         c.#local = await LocalApi.start(`${opts.dir}/${SOCKET_NAME}`, c, {
           maxFrameBytes: c.#maxFrame,
@@ -168,7 +186,6 @@ export class Connector implements BrokerApi, AsyncDisposable {
           requireClientCert: !opts.server.trustAnyClient,
           logger: c.#log,
           graceMs: 2000,
-          ...(opts.server.authorize ? { authorize: opts.server.authorize } : {}),
         }, (conn, signal) => c.#links.serve(conn.socket, conn.peer, signal));
       } else {
         c.#peers.get(opts.client!.serverName ?? "server");
@@ -218,6 +235,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
     if (size > this.#maxFrame) {
       throw new PayloadTooLargeError(size, this.#maxFrame, "Message");
     }
+  }
+
+  /** The peer name a destination resolves to (throws for a bad or unknown one). */
+  resolve(dst: string): string {
+    return this.#peers.route(dst).name;
   }
 
   /** Sends a prepared message (used by the local API too). */
@@ -296,7 +318,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
           timeout: timeoutMs,
         };
         if (enc) header.enc = enc;
-        this.expect(id, dst, type, timeoutMs, {
+        this.expect(id, this.resolve(dst), type, timeoutMs, {
           resolve: (h, d, b) => resolve(toMessage(h, d, b)),
           reject,
         });
@@ -351,8 +373,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
 
   /** Resolves once every queued journal and queue append is on disk. */
   async sync(): Promise<void> {
-    await Promise.all(this.#peers.all().map((p) => p.journal.flush()));
-    await this.#queues.flush();
+    await Promise.all(this.#peers.all().map((p) => p.journal.flush().catch(() => {})));
+    await this.#queues.flush().catch(() => {});
   }
 
   // ---- admin ----
@@ -448,9 +470,10 @@ export class Connector implements BrokerApi, AsyncDisposable {
         p.failPending(
           new BrokerError(`Connector "${this.name}" closed before the peer acknowledged`),
         );
-        p.journal.close();
       }
-      this.#queues.close();
+      await Promise.all(this.#peers.all().map((p) => p.journal.close()));
+      await this.#queues.close();
+      await this.#inbound.close();
       this.#files.close();
     })();
     return this.#closing;

@@ -63,11 +63,13 @@ export type Header =
   | { kind: "hello"; name: string; v: number }
   | { kind: "welcome"; name: string; v: number }
   | { kind: "acks"; n: number }
+  | { kind: "refused"; n: number; id: string; message: string }
+  | { kind: "delivered"; n: number }
   | { kind: "ping"; id: string; t: number }
   | { kind: "pong"; id: string; t: number }
   | { kind: "error"; message: string; replyTo?: string; fatal?: boolean }
   | { kind: "result"; replyTo: string; ok: boolean; error?: string; value?: unknown }
-  | { kind: "listen"; id?: string; types: string[] }
+  | { kind: "listen"; id?: string; types: string[]; confirm?: boolean }
   | { kind: "sync"; id: string }
   | { kind: "sendFile"; id: string; path: string; type: string; dst: string }
   | { kind: "admin"; id: string; op: string; args?: Record<string, unknown> };

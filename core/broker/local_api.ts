@@ -78,12 +78,13 @@ export class LocalApi {
 
   #accept(socket: net.Socket, c: Connector, opts: LocalApiOptions, log: Logger): void {
     const subs: Subscription[] = [];
+    const confirms = new Confirmations();
     const link: Link = new Link(socket, {
       maxFrameBytes: opts.maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => {
         try {
-          this.#handle(c, link, frame, subs, log);
+          this.#handle(c, link, frame, subs, confirms, log);
         } catch (err) {
           const id = (frame.header as { id?: string }).id;
           link.send(errorFrame((err as Error).message, id));
@@ -92,21 +93,44 @@ export class LocalApi {
       onClose: () => {
         this.#links.delete(link);
         for (const s of subs) s.close();
+        confirms.closed();
       },
     });
     this.#links.add(link);
   }
 
-  #handle(c: Connector, link: Link, frame: Frame, subs: Subscription[], log: Logger): void {
+  #handle(
+    c: Connector,
+    link: Link,
+    frame: Frame,
+    subs: Subscription[],
+    confirms: Confirmations,
+    log: Logger,
+  ): void {
     const h = frame.header;
     switch (h.kind) {
       case "msg":
         return this.#send(c, link, h, frame);
+      case "delivered":
+        confirms.confirm(h.n);
+        return;
       case "listen": {
-        const sink: Sink = {
-          deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
-          drained: () => link.writer.drained(),
-        };
+        if (!Array.isArray(h.types) || h.types.some((t) => typeof t !== "string")) {
+          throw new TypeError('Listen needs "types": an array of message type strings');
+        }
+        const sink: Sink = h.confirm === true
+          ? {
+            confirms: true,
+            deliver: (_h, _d, _b, payload, taken) => {
+              confirms.add(taken);
+              return link.writer.writePayload(payload) && !confirms.full;
+            },
+            drained: () => Promise.all([link.writer.drained(), confirms.room()]).then(() => {}),
+          }
+          : {
+            deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
+            drained: () => link.writer.drained(),
+          };
         subs.push(c.addSink(h.types, sink));
         if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
         return;
@@ -149,7 +173,7 @@ export class LocalApi {
     const id = h.id;
     let r: boolean | Promise<void>;
     if (h.timeout !== undefined && h.timeout > 0) {
-      c.expect(id, h.dst, h.type, h.timeout, {
+      c.expect(id, c.resolve(h.dst), h.type, h.timeout, {
         resolve: (_h, _d, _b, payload) => link.writer.writePayload(payload),
         reject: (err) => link.send(errorFrame(err.message, id)),
       });
@@ -215,6 +239,59 @@ export class LocalApi {
     return this.#closing;
   }
 }
+
+/** Messages a confirming listener was handed and its app has not confirmed yet, in order. */
+class Confirmations {
+  static readonly MAX = 10_000;
+  readonly #taken: Array<(ok: boolean) => void> = [];
+  #head = 0;
+  #confirmed = 0;
+  #delivered = 0;
+  #roomWaiters: Array<() => void> = [];
+
+  get full(): boolean {
+    return this.#taken.length - this.#head >= Confirmations.MAX;
+  }
+
+  add(taken: (ok: boolean) => void): void {
+    this.#taken.push(taken);
+    this.#delivered++;
+  }
+
+  /** The app confirmed the first `n` messages it got on this connection. */
+  confirm(n: number): void {
+    if (typeof n !== "number") return;
+    n = Math.min(n, this.#delivered);
+    while (this.#confirmed < n && this.#head < this.#taken.length) {
+      this.#confirmed++;
+      const f = this.#taken[this.#head]!;
+      this.#taken[this.#head++] = noop;
+      f(true);
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#taken.length) {
+      this.#taken.splice(0, this.#head);
+      this.#head = 0;
+    }
+    if (!this.full && this.#roomWaiters.length > 0) {
+      for (const w of this.#roomWaiters.splice(0)) w();
+    }
+  }
+
+  room(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((r) => this.#roomWaiters.push(r));
+  }
+
+  /** The app went away: what it did not confirm goes back to its queue. */
+  closed(): void {
+    for (let i = this.#head; i < this.#taken.length; i++) this.#taken[i]!(false);
+    this.#taken.length = 0;
+    this.#head = 0;
+    for (const w of this.#roomWaiters.splice(0)) w();
+  }
+}
+
+const noop = () => {};
 
 function errorFrame(message: string, replyTo?: string): Header {
   return replyTo === undefined ? { kind: "error", message } : { kind: "error", message, replyTo };

@@ -1,8 +1,7 @@
 import { join } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import { nullLogger } from "../log/mod.ts";
-import { crc32 } from "../checksum/mod.ts";
-import { type LogCursor, RecordLog, StorageFullError } from "../storage/mod.ts";
+import { type LogCursor, parseLegacyRecords, RecordLog, StorageFullError } from "../storage/mod.ts";
 import type { StoreBatch } from "./store.ts";
 
 /** One spooled batch: a `StoreBatch` as written to disk. */
@@ -147,7 +146,7 @@ function decode(payload: Uint8Array): SpoolRecord {
   return { ...r, wire: new Uint8Array(Buffer.from(r.wire, "base64")) };
 }
 
-/** Moves records of the older spool format (`u32 length | u32 CRC-32 | payload` in `*.spool`) into the log. */
+/** Moves records of the older spool format (`*.spool` files) into the log. */
 async function importOldSegments(dir: string, log: RecordLog, logger: Logger): Promise<void> {
   const old: string[] = [];
   for await (const e of Deno.readDir(dir)) {
@@ -156,22 +155,9 @@ async function importOldSegments(dir: string, log: RecordLog, logger: Logger): P
   old.sort();
   for (const name of old) {
     const path = join(dir, name);
-    const data = await Deno.readFile(path);
-    const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    let at = 0;
-    while (at + 8 <= data.length) {
-      const len = v.getUint32(at);
-      const payload = data.subarray(at + 8, at + 8 + len);
-      if (payload.length < len || crc32(payload) !== v.getUint32(at + 4)) {
-        logger.warn("old spool record is torn or corrupt; skipping the rest of its segment", {
-          file: path,
-          offset: at,
-        });
-        break;
-      }
-      log.append(payload.slice(), true);
-      at += 8 + len;
-    }
+    const { payloads, error } = parseLegacyRecords(await Deno.readFile(path));
+    if (error) logger.warn("old spool segment ends in a damaged record", { file: path, error });
+    for (const p of payloads) log.append(p.slice(), true);
     await log.flush();
     await Deno.remove(path);
   }

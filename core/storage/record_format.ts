@@ -128,3 +128,24 @@ export function parseRecords(bytes: Uint8Array): ParseResult {
   }
   return { records, damaged, end: i };
 }
+
+/**
+ * Reads records of the older format (`u32 BE length | u32 BE CRC-32 | payload`,
+ * the broker's `*.journal`/`*.queue` files and ingest's `*.spool` files) up to
+ * the first bad one, so they can be moved into a record log.
+ */
+export function parseLegacyRecords(bytes: Uint8Array): { payloads: Uint8Array[]; error?: string } {
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const payloads: Uint8Array[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 8 > bytes.length) return { payloads, error: "truncated record header" };
+    const len = v.getUint32(at);
+    const payload = bytes.subarray(at + 8, at + 8 + len);
+    if (payload.length < len) return { payloads, error: "truncated record" };
+    if (crc32(payload) !== v.getUint32(at + 4)) return { payloads, error: "checksum mismatch" };
+    payloads.push(payload);
+    at += 8 + len;
+  }
+  return { payloads };
+}

@@ -139,9 +139,21 @@ export class RecordLog implements AsyncDisposable {
   }
 
   /** Opens (creating it if needed) the log in `dir`, checking every record on disk. */
-  static async open(dir: string, opts: RecordLogOptions): Promise<RecordLog> {
+  static open(dir: string, opts: RecordLogOptions): Promise<RecordLog> {
     try {
-      await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+      return Promise.resolve(RecordLog.openSync(dir, opts));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /**
+   * Like {@linkcode RecordLog.open}, synchronously: for start-up and for a
+   * peer's first contact, where the directory is usually empty.
+   */
+  static openSync(dir: string, opts: RecordLogOptions): RecordLog {
+    try {
+      Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
       throw new Error(
         `Cannot create the directory "${dir}" of the ${opts.name}: ${(err as Error).message}`,
@@ -150,23 +162,25 @@ export class RecordLog implements AsyncDisposable {
     }
     const log = new RecordLog(dir, opts);
     const numbers: number[] = [];
-    for await (const e of Deno.readDir(dir)) {
+    for (const e of Deno.readDirSync(dir)) {
       const m = e.isFile ? SEGMENT_RE.exec(e.name) : null;
       if (m) numbers.push(Number(m[1]));
     }
     numbers.sort((a, b) => a - b);
     let head: LogCursor | undefined;
     try {
-      head = JSON.parse(await Deno.readTextFile(join(dir, HEAD_FILE))) as LogCursor;
+      head = JSON.parse(Deno.readTextFileSync(join(dir, HEAD_FILE))) as LogCursor;
     } catch { /* no head yet: start at the beginning */ }
     for (let i = 0; i < numbers.length; i++) {
       const n = numbers[i]!;
       const path = log.#path(n);
       if (head && n < head.segment) {
-        await Deno.remove(path).catch(() => {});
+        try {
+          Deno.removeSync(path);
+        } catch { /* gone */ }
         continue;
       }
-      const bytes = await Deno.readFile(path);
+      const bytes = Deno.readFileSync(path);
       const start = head && n === head.segment ? Math.min(head.offset, bytes.length) : 0;
       const parsed = parseRecords(bytes.subarray(start));
       const kept = parsed.records.length;
@@ -187,7 +201,7 @@ export class RecordLog implements AsyncDisposable {
         });
         if (last) {
           written = start + parsed.end;
-          await Deno.truncate(path, written);
+          Deno.truncateSync(path, written);
         }
       }
       const seg: Segment = { n, path, written, end: written, start, count: kept };

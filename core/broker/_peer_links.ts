@@ -168,7 +168,9 @@ export class PeerLinks {
     if (refusal !== undefined) {
       const reason = `certificate of "${name}" refused: ${refusal}`;
       this.#log.warn("refused client", { peer: where, reason });
-      state.link.send({ kind: "error", message: reason, fatal: true });
+      // A revocation is final for the client; a revocation list the server cannot read is not.
+      const fatal = !refusal.startsWith("cannot check");
+      state.link.send({ kind: "error", message: reason, fatal });
       state.link.close(reason);
       return;
     }

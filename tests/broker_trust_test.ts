@@ -20,7 +20,7 @@ import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 import { makePki, type TestPki, waitUntil } from "./harness/mod.ts";
-import { app } from "./broker_helpers.ts";
+import { app, freePort, startServer } from "./broker_helpers.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
   const d = await Deno.makeTempDir({ prefix: "sockkit-broker-trust-" });
@@ -62,6 +62,11 @@ class RawPeer implements AsyncDisposable {
     p.send({ kind: "hello", name, v: 1 });
     await p.next((h) => h.kind === "welcome");
     return p;
+  }
+
+  /** Stops reading (TCP flow control pushes back on the server). */
+  pause(): void {
+    this.#conn.socket.pause();
   }
 
   get isClosed(): boolean {
@@ -307,4 +312,41 @@ Deno.test("broker trust: a message replayed after the receiver restarts is deliv
   for (let i = 5; i < 15; i++) alice.msg(`o${i}`, "once", "x");
   await waitUntil(() => alice.acked === 10, { what: "acks" });
   assert.deepEqual(got, Array.from({ length: 15 }, (_, i) => `o${i}`));
+});
+
+Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal and hostile connections open", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const sdir = join(String(tmp), "s");
+  const port = freePort();
+  await using srv = await startServer(pki.dir, sdir, port);
+  {
+    await using first = await RawPeer.connect(pki, port, "alice");
+  }
+  {
+    await using a = await app(sdir);
+    const blob = "x".repeat(1000);
+    for (let i = 0; i < 20_000; i++) await a.send("alice", "big", blob);
+    await a.sync();
+  }
+  // alice comes back and stops reading while the journal is replayed to her
+  await using stuck = await RawPeer.connect(pki, port, "alice");
+  stuck.pause();
+  // a TLS connection that never says hello (a TCP connection that never starts TLS is
+  // core/net's handshake timeout, outside the broker)
+  const tls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
+  const silent = await connect({
+    host: "127.0.0.1",
+    port,
+    tls: { ...tls, servername: "localhost" },
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  srv.kill("SIGTERM");
+  const status = await srv.status;
+  const ms = Date.now() - t0;
+  silent.socket.destroy();
+  assert.equal(status.code, 0);
+  assert.ok(ms < 5_000, `exited after ${ms} ms`);
+  assert.match(srv.stderrText(), /stopped/);
 });

@@ -321,7 +321,7 @@ Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal
   const port = freePort();
   await using srv = await startServer(pki.dir, sdir, port);
   {
-    await using first = await RawPeer.connect(pki, port, "alice");
+    await using _first = await RawPeer.connect(pki, port, "alice");
   }
   {
     await using a = await app(sdir);

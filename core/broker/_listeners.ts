@@ -130,10 +130,12 @@ export class Listeners {
     const queued = this.#queues.count(h.type) - (d?.outstanding ?? 0);
     if (sinks && sinks.size > 0 && !d?.running && queued <= 0) {
       payload ??= encodePayload(h, data, binary);
-      const p = payload;
+      // A confirming sink may give the message back later: keep a copy past the framer's buffer.
+      let p: Uint8Array | undefined;
+      for (const s of sinks) if (s.confirms) p ??= payload.slice();
       for (const s of sinks) {
         const taken = once((ok: boolean) => {
-          if (!ok) this.#requeue(h.type, p);
+          if (!ok && p) this.#requeue(h.type, p);
         });
         try {
           if (s.deliver(h, data, binary, payload, taken) === false && s.drained) {

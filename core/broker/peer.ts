@@ -26,9 +26,66 @@ interface Entry {
   journaled: boolean;
 }
 
+const FAILED = Symbol("failed");
 /** The acknowledgement callback of one journal record (records of earlier runs have none). */
-interface Slot {
-  cb: AckCallback | undefined;
+type Slot = AckCallback | undefined | typeof FAILED;
+
+/**
+ * Callbacks of a journal's records from its front, 8 bytes each. A record
+ * whose write failed keeps a `FAILED` slot (it is not in the log) so the
+ * absolute positions of the others never move.
+ */
+class Slots {
+  #a: Slot[] = [];
+  #head = 0;
+  /** Absolute position of `#a[0]`. */
+  #base = 0;
+
+  get length(): number {
+    return this.#a.length - this.#head;
+  }
+
+  /** Appends a slot; returns its absolute position. */
+  push(v: Slot): number {
+    this.#a.push(v);
+    return this.#base + this.#a.length - 1;
+  }
+
+  /** Marks the slot at absolute position `abs` failed; returns what it held. */
+  fail(abs: number): Slot {
+    const i = abs - this.#base;
+    if (i < this.#head || i >= this.#a.length) return undefined;
+    const v = this.#a[i];
+    this.#a[i] = FAILED;
+    return v;
+  }
+
+  /** The `k`-th slot from the front. */
+  at(k: number): Slot {
+    return this.#a[this.#head + k];
+  }
+
+  shift(): Slot {
+    const v = this.#a[this.#head];
+    this.#a[this.#head++] = undefined;
+    if (this.#head > 4096 && this.#head * 2 > this.#a.length) {
+      this.#a = this.#a.slice(this.#head);
+      this.#base += this.#head;
+      this.#head = 0;
+    }
+    return v;
+  }
+
+  /** Calls and drops every callback (shutdown). */
+  failAll(err: Error): void {
+    for (let i = this.#head; i < this.#a.length; i++) {
+      const v = this.#a[i];
+      if (typeof v === "function") {
+        this.#a[i] = undefined;
+        v(err);
+      }
+    }
+  }
 }
 
 /** Counters shown by `broker peers`. */
@@ -69,9 +126,9 @@ export class PeerState {
   blocked = false;
   #inflight: Entry[] = [];
   #head = 0;
-  /** Callbacks of the journal's records, from its front (index 0 = first record). */
-  #slots: Slot[];
-  /** Journal records (from the front) sent on the current link. */
+  /** Callbacks of the journal's records, from its front. */
+  readonly #slots = new Slots();
+  /** Slots (from the front) whose records were sent on the current link. */
   #sent = 0;
   #cursor: LogCursor;
   /** Messages acknowledged on the current link. */
@@ -86,7 +143,7 @@ export class PeerState {
     this.#opts = opts;
     const { onLost: _, ...logOpts } = opts;
     this.journal = RecordLog.openSync(dir, { ...logOpts, name: `journal for peer "${name}"` });
-    this.#slots = Array.from({ length: this.journal.count }, () => ({ cb: undefined }));
+    for (let i = 0; i < this.journal.count; i++) this.#slots.push(undefined);
     this.#cursor = this.journal.start;
   }
 
@@ -130,18 +187,16 @@ export class PeerState {
       }
       throw err;
     }
-    const slot: Slot = { cb: onAck };
-    this.#slots.push(slot);
+    const at = this.#slots.push(onAck);
     stored.catch((err: Error) => {
-      const i = this.#slots.lastIndexOf(slot);
-      if (i >= 0) this.#slots.splice(i, 1);
+      const cb = this.#slots.fail(at);
       const e = err instanceof StorageFullError && err.reason === "disk"
         ? new BrokerError(
           `Journal for peer "${this.name}" cannot grow: the disk is full; the message was not queued (free disk space)`,
           { cause: err },
         )
         : err;
-      if (slot.cb) slot.cb(e);
+      if (typeof cb === "function") cb(e);
       else this.#opts.onLost?.(this.name, id ?? "", e);
     });
   }
@@ -208,8 +263,13 @@ export class PeerState {
         }
         this.#cursor = next;
         for (const payload of records) {
-          const slot = this.#slots[this.#sent++];
-          this.#inflight.push({ payload, onAck: slot?.cb, journaled: true });
+          while (this.#slots.at(this.#sent) === FAILED) this.#sent++;
+          const slot = this.#slots.at(this.#sent++);
+          this.#inflight.push({
+            payload,
+            onAck: slot === FAILED ? undefined : slot,
+            journaled: true,
+          });
           link.writer.writePayload(payload);
           this.stats.msgsOut++;
         }
@@ -245,8 +305,10 @@ export class PeerState {
     }
     if (journaled > 0) {
       this.journal.consume(journaled);
-      this.#slots.splice(0, journaled);
-      this.#sent -= journaled;
+      for (let need = journaled; need > 0;) {
+        if (this.#slots.shift() !== FAILED) need--;
+        this.#sent--;
+      }
     }
     if (this.#head > 4096 && this.#head * 2 > this.#inflight.length) {
       this.#inflight = this.#inflight.slice(this.#head);
@@ -277,9 +339,6 @@ export class PeerState {
       const e = this.#inflight[i];
       if (e && !e.journaled) e.onAck?.(err);
     }
-    for (const s of this.#slots) {
-      s.cb?.(err);
-      s.cb = undefined;
-    }
+    this.#slots.failAll(err);
   }
 }

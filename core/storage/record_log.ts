@@ -297,14 +297,19 @@ export class RecordLog implements AsyncDisposable {
       this.#next = undefined;
       let error: Error | undefined;
       for (const g of groups) {
-        this.#pendingCount -= g.sizes.length;
-        this.#pendingBytes -= g.bytes;
+        // Until its write settles a group counts as pending, so `count` and the cap never dip.
+        const settled = () => {
+          this.#pendingCount -= g.sizes.length;
+          this.#pendingBytes -= g.bytes;
+        };
         if (error) {
+          settled();
           g.seg.end -= g.bytes;
           continue;
         }
         try {
           await this.#write(g);
+          settled();
           g.seg.written += g.bytes;
           g.seg.count += g.sizes.length;
           for (const s of g.sizes) this.#sizes.push(s);
@@ -312,6 +317,7 @@ export class RecordLog implements AsyncDisposable {
           this.#bytes += g.bytes;
           this.diskFull = false;
         } catch (err) {
+          settled();
           g.seg.end -= g.bytes;
           await this.#fd?.truncate(g.seg.written).catch(() => {});
           this.diskFull = isNoSpace(err);

@@ -13,7 +13,7 @@ import {
   type Header,
   type Message,
 } from "../core/broker/mod.ts";
-import { startServerConnector } from "../core/broker/service.ts";
+import { startClientConnector, startServerConnector } from "../core/broker/service.ts";
 import type { ServerConnectorOptions } from "../core/broker/service.ts";
 import { connect, type Connection } from "../core/net/mod.ts";
 import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
@@ -262,6 +262,35 @@ Deno.test("broker trust: a message that cannot be stored is refused to its sende
     got,
     Array.from({ length: 500 }, (_, i) => `m${i}`).filter((id) => !refusedSet.has(id)),
   );
+});
+
+Deno.test("broker trust: an app's acknowledged send the peer cannot store fails through the local API", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  await using c = await server(pki, join(String(tmp), "s"), { persistMaxBytes: 4096 });
+  const cdir = join(String(tmp), "alice");
+  await using alice = await startClientConnector(pki.dir, {
+    name: "alice",
+    dir: cdir,
+    server: { host: "127.0.0.1", port: c.port },
+  });
+  await waitUntil(() => c.peers().some((p) => p.connected), { what: "alice to connect" });
+  await using a = await app(cdir);
+  const results = await Promise.allSettled(
+    Array.from(
+      { length: 60 },
+      (_, i) => a.send("server", "full", "x".repeat(100), { ack: true, id: `k${i}` }),
+    ),
+  );
+  const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+  const stored = c.queueSizes().types.find((t) => t.type === "full")?.messages as number;
+  assert.ok(failed.length > 0);
+  assert.equal(stored + failed.length, 60);
+  assert.match(
+    String(failed[0]!.reason),
+    /Peer "server" refused the message: Queue of type "full" is full/,
+  );
+  void alice;
 });
 
 Deno.test("broker trust: a queued backlog stays queued when a listener attaches and leaves without confirming", async () => {

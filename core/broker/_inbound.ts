@@ -5,7 +5,7 @@ import type { SendOptions } from "./api.ts";
 import { SeenIds } from "./dedupe.ts";
 import type { Listeners } from "./_listeners.ts";
 import type { PendingReplies } from "./_pending.ts";
-import type { LinkState } from "./_peer_links.ts";
+import type { LinkState } from "./_link_state.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 

@@ -4,27 +4,11 @@ import type { Logger } from "../log/mod.ts";
 import type { Frame } from "./frame.ts";
 import { Link } from "./link.ts";
 import type { PeerState } from "./peer.ts";
+import type { LinkState } from "./_link_state.ts";
 import { BrokerError } from "./errors.ts";
 import { type ConnectorOptions, type PeerEvent, PROTOCOL_VERSION } from "./options.ts";
 import type { Inbound } from "./_inbound.ts";
 import type { PeerTable } from "./_peer_table.ts";
-
-/** State of one link. */
-export interface LinkState {
-  link: Link;
-  peer: PeerState | undefined;
-  /** Messages received on this link. */
-  recv: number;
-  /** Messages acknowledged back. */
-  acked: number;
-  /** Durability of messages received since the last acknowledgement (queue appends). */
-  waits: Promise<void>[];
-  /** Acknowledgements in order, each after its messages are durable. */
-  ackChain: Promise<void>;
-  /** The sender name the handshake proved (every `msg` on this link must carry it as `src`). */
-  remoteName: string;
-  identity: PeerIdentity | undefined;
-}
 
 /** What {@linkcode PeerLinks} works with. */
 export interface PeerLinksOptions {

@@ -2,7 +2,7 @@ import type { MsgHeader } from "./frame.ts";
 import { fileChunks } from "./files.ts";
 import { BrokerError, RequestTimeoutError } from "./errors.ts";
 import type { FileResult } from "./api.ts";
-import type { Connector } from "./connector.ts";
+import type { Router } from "./router.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -13,7 +13,7 @@ const EMPTY: Uint8Array = new Uint8Array(0);
  * `options.timeoutMs` (default 600000).
  */
 export async function sendFile(
-  c: Connector,
+  c: Router,
   dst: string,
   type: string,
   path: string,

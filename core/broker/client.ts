@@ -1,8 +1,9 @@
 import * as net from "node:net";
-import { decodeData, encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
+import { encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
+import { toMessage as inMessage } from "./message.ts";
 import { Link } from "./link.ts";
 import { BrokerError, RequestTimeoutError } from "./errors.ts";
-import { DEFAULT_MAX_FRAME } from "./connector.ts";
+import { DEFAULT_MAX_FRAME } from "./options.ts";
 import type {
   BrokerApi,
   FileResult,
@@ -26,19 +27,7 @@ interface Waiter {
 }
 
 function toMessage(frame: Frame): Message {
-  const h = frame.header as MsgHeader;
-  const m: Message = {
-    type: h.type,
-    src: h.src,
-    dst: h.dst,
-    id: h.id,
-    data: decodeData(frame.data, h.enc),
-    binary: frame.binary.length ? frame.binary.slice() : EMPTY,
-    header: h,
-  };
-  if (h.replyTo !== undefined) m.replyTo = h.replyTo;
-  if (h.timeout !== undefined) m.timeout = h.timeout;
-  return m;
+  return inMessage(frame.header as MsgHeader, frame.data, frame.binary);
 }
 
 /**

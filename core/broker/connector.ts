@@ -1,7 +1,5 @@
 import { listen, type Server } from "../net/mod.ts";
-import { PayloadTooLargeError } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { type DataBytes, type MsgHeader, prepareData } from "./frame.ts";
 import { TypeQueues } from "./type_queues.ts";
 import type { LogDamage } from "../storage/mod.ts";
 import { FileReceiver } from "./files.ts";
@@ -15,6 +13,7 @@ import type {
   Subscription,
 } from "./api.ts";
 import { LocalApi } from "./local_api.ts";
+import { Router } from "./router.ts";
 import { toMessage } from "./message.ts";
 import {
   type ConnectorOptions,
@@ -33,8 +32,6 @@ import { sendFile } from "./_send_file.ts";
 import { peerRows, queueReport, trafficSummary } from "./_admin.ts";
 
 export * from "./options.ts";
-
-const EMPTY: Uint8Array = new Uint8Array(0);
 
 /**
  * A broker connector: the server side (`server` option) accepts client
@@ -69,8 +66,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
   #local: LocalApi | undefined;
   #client: ClientLoop | undefined;
   #closing: Promise<void> | undefined;
-  #idPrefix = crypto.randomUUID().slice(0, 8);
-  #idSeq = 0;
+  /** Peers, listeners and pending replies: where messages go. */
+  readonly router: Router;
   #fatal: ((err: Error) => void) | undefined;
   #stopRequested: (() => void) | undefined;
   readonly startedAt = new Date();
@@ -126,6 +123,13 @@ export class Connector implements BrokerApi, AsyncDisposable {
         this.#log.warn("corrupt journal tail skipped", { file, reason: error }),
     });
     this.#listeners = new Listeners(this.#queues, this.#log);
+    this.router = new Router({
+      name: opts.name,
+      maxFrameBytes: this.#maxFrame,
+      peers: this.#peers,
+      listeners: this.#listeners,
+      pending: this.#pending,
+    });
     this.#links = new PeerLinks({
       name: opts.name,
       connector: opts,
@@ -223,78 +227,12 @@ export class Connector implements BrokerApi, AsyncDisposable {
 
   /** A new message id, unique for this process. */
   newId(): string {
-    return `${this.#idPrefix}${(this.#idSeq++).toString(36)}`;
-  }
-
-  #checkSize(header: MsgHeader, data: DataBytes, binary: Uint8Array): void {
-    const dl = typeof data === "string" ? data.length * 3 : data.length;
-    if (dl + binary.length + 4096 < this.#maxFrame) return;
-    const enc = new TextEncoder();
-    const exact = typeof data === "string" ? enc.encode(data).length : data.length;
-    const size = 8 + enc.encode(JSON.stringify(header)).length + exact + binary.length;
-    if (size > this.#maxFrame) {
-      throw new PayloadTooLargeError(size, this.#maxFrame, "Message");
-    }
-  }
-
-  /** The peer name a destination resolves to (throws for a bad or unknown one). */
-  resolve(dst: string): string {
-    return this.#peers.route(dst).name;
-  }
-
-  /** Sends a prepared message (used by the local API too). */
-  sendHeader(
-    header: MsgHeader,
-    data: DataBytes,
-    binary: Uint8Array,
-    onAck?: (err?: Error) => void,
-  ): true | Promise<void> {
-    const peer = this.#peers.route(header.dst);
-    header.dst = peer.name;
-    this.#checkSize(header, data, binary);
-    if (peer.send(header, data, binary, onAck)) return true;
-    return peer.drained();
+    return this.router.newId();
   }
 
   /** {@inheritDoc BrokerApi.send} */
   send(dst: string, type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
-    try {
-      const { data: bytes, enc } = prepareData(data);
-      const id = options.id ?? this.newId();
-      const header: MsgHeader = { kind: "msg", type, src: this.name, dst, id };
-      if (enc) header.enc = enc;
-      if (options.replyTo !== undefined) header.replyTo = options.replyTo;
-      const binary = options.binary ?? EMPTY;
-      if (options.ack) {
-        header.ack = true;
-        return new Promise((resolve, reject) => {
-          const r = this.sendHeader(
-            header,
-            bytes,
-            binary,
-            (err) => err ? reject(err) : resolve(id),
-          );
-          if (r !== true) r.catch(reject);
-        });
-      }
-      const r = this.sendHeader(header, bytes, binary);
-      return r === true ? Promise.resolve(id) : r.then(() => id);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /**
-   * Registers a pending response for `id` (arguments: `id, dst, type,
-   * timeoutMs, { resolve, reject }`), with a timeout.
-   */
-  expect(...args: Parameters<PendingReplies["expect"]>): void {
-    this.#pending.expect(...args);
-  }
-
-  /** Drops a pending response (its send failed). */
-  unexpect(id: string): void {
-    this.#pending.unexpect(id);
+    return this.router.send(dst, type, data, options);
   }
 
   /** {@inheritDoc BrokerApi.request} */
@@ -304,35 +242,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     data?: unknown,
     options: RequestOptions = {},
   ): Promise<Message> {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-      try {
-        const { data: bytes, enc } = prepareData(data);
-        const id = this.newId();
-        const header: MsgHeader = {
-          kind: "msg",
-          type,
-          src: this.name,
-          dst,
-          id,
-          timeout: timeoutMs,
-        };
-        if (enc) header.enc = enc;
-        this.expect(id, this.resolve(dst), type, timeoutMs, {
-          resolve: (h, d, b) => resolve(toMessage(h, d, b)),
-          reject,
-        });
-        try {
-          const r = this.sendHeader(header, bytes, options.binary ?? EMPTY);
-          if (r !== true) r.catch((err) => (this.unexpect(id), reject(err)));
-        } catch (err) {
-          this.unexpect(id);
-          throw err;
-        }
-      } catch (err) {
-        reject(err);
-      }
-    });
+    return this.router.request(dst, type, data, options);
   }
 
   /** {@inheritDoc BrokerApi.listen} */
@@ -345,7 +255,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
 
   /** Attaches a sink to types; queued messages of those types are handed to it first. */
   addSink(types: string[], sink: Sink): Subscription {
-    return this.#listeners.add(types, sink);
+    return this.router.attach(types, sink);
   }
 
   /** {@inheritDoc BrokerApi.sendFile} */
@@ -355,7 +265,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     path: string,
     options: { timeoutMs?: number } = {},
   ): Promise<FileResult> {
-    return sendFile(this, dst, type, path, options);
+    return sendFile(this.router, dst, type, path, options);
   }
 
   /**

@@ -2,8 +2,10 @@ import * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Frame, Header, MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
-import type { Connector, Sink } from "./connector.ts";
-import type { Subscription } from "./api.ts";
+import type { Sink } from "./options.ts";
+import type { FileResult, Subscription } from "./api.ts";
+import type { Router } from "./router.ts";
+import { type AdminTarget, runAdmin } from "./_admin.ts";
 
 /** Options for {@linkcode LocalApi.start}. */
 export interface LocalApiOptions {
@@ -12,17 +14,15 @@ export interface LocalApiOptions {
   logger?: Logger;
 }
 
-/** Admin operations the local socket accepts (`{"kind":"admin","op":...}`). */
-export const ADMIN_OPS = [
-  "status",
-  "peers",
-  "queues",
-  "ping",
-  "block",
-  "unblock",
-  "revoke",
-  "stop",
-] as const;
+/** What the local API serves: the router, and the connector operations apps may ask for. */
+export interface LocalApiTarget extends AdminTarget {
+  readonly router: Router;
+  /** Resolves once journals and queues are on disk. */
+  sync(): Promise<void>;
+  sendFile(dst: string, type: string, path: string): Promise<FileResult>;
+  /** Asks the process running the connector to stop. */
+  requestStop(): void;
+}
 
 /**
  * The local API: a Unix socket (mode 0600) in the connector's state
@@ -30,7 +30,7 @@ export const ADMIN_OPS = [
  * language) send, request, listen and send files through their connector.
  * See `docs/broker-protocol.md`.
  */
-export class LocalApi {
+export class LocalApi implements AsyncDisposable {
   readonly path: string;
   readonly #server: net.Server;
   readonly #links = new Set<Link>();
@@ -42,7 +42,11 @@ export class LocalApi {
   }
 
   /** Listens on `path` (replacing a stale socket file; refusing when a live connector holds it). */
-  static async start(path: string, connector: Connector, opts: LocalApiOptions): Promise<LocalApi> {
+  static async start(
+    path: string,
+    connector: LocalApiTarget,
+    opts: LocalApiOptions,
+  ): Promise<LocalApi> {
     const log = opts.logger ?? nullLogger;
     if (await isLive(path)) {
       throw new Error(
@@ -76,7 +80,7 @@ export class LocalApi {
     return api;
   }
 
-  #accept(socket: net.Socket, c: Connector, opts: LocalApiOptions, log: Logger): void {
+  #accept(socket: net.Socket, c: LocalApiTarget, opts: LocalApiOptions, log: Logger): void {
     const subs: Subscription[] = [];
     const confirms = new Confirmations();
     const link: Link = new Link(socket, {
@@ -100,7 +104,7 @@ export class LocalApi {
   }
 
   #handle(
-    c: Connector,
+    c: LocalApiTarget,
     link: Link,
     frame: Frame,
     subs: Subscription[],
@@ -131,7 +135,7 @@ export class LocalApi {
             deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
             drained: () => link.writer.drained(),
           };
-        subs.push(c.addSink(h.types, sink));
+        subs.push(c.router.attach(h.types, sink));
         if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
         return;
       }
@@ -148,7 +152,7 @@ export class LocalApi {
         );
         return;
       case "admin":
-        this.#admin(c, h.op, h.args ?? {}).then(
+        runAdmin(c, h.op, h.args ?? {}).then(
           (value) => {
             link.send({ kind: "result", replyTo: h.id, ok: true, value });
             if (h.op === "stop") {
@@ -165,7 +169,8 @@ export class LocalApi {
     }
   }
 
-  #send(c: Connector, link: Link, h0: MsgHeader, frame: Frame): void {
+  #send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): void {
+    const c = target.router;
     const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
     if (typeof h.type !== "string" || h.type === "") throw new TypeError('Missing message "type"');
     const data = frame.data.slice();
@@ -195,36 +200,6 @@ export class LocalApi {
     }
   }
 
-  async #admin(c: Connector, op: string, args: Record<string, unknown>): Promise<unknown> {
-    const peer = typeof args.peer === "string" ? args.peer : undefined;
-    const need = () => {
-      if (!peer) throw new TypeError(`Admin "${op}" needs args.peer`);
-      return peer;
-    };
-    switch (op) {
-      case "status":
-        return c.status();
-      case "peers":
-        return c.peers();
-      case "queues":
-        await c.sync();
-        return c.queueSizes();
-      case "ping":
-        return { peer: need(), ms: await c.ping(need()) };
-      case "block":
-        c.block(need());
-        return { peer, blocked: true };
-      case "unblock":
-        c.unblock(need());
-        return { peer, blocked: false };
-      case "revoke":
-        return { peer, disconnected: await c.revoke(need()) };
-      case "stop":
-        return { stopping: true };
-    }
-    throw new TypeError(`Unknown admin op "${op}": expected one of ${ADMIN_OPS.join(", ")}`);
-  }
-
   /** Stops accepting, closes app connections, removes the socket file. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -237,6 +212,10 @@ export class LocalApi {
       } catch { /* gone */ }
     })();
     return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }
 

@@ -207,6 +207,45 @@ Deno.test("broker: a truncated journal tail is reported and the records before i
   assert.equal(await stop(server), 0);
 });
 
+Deno.test("broker: a flipped byte in the middle of a journal costs only that record, and it is reported", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const port = freePort();
+  const sdir = join(String(tmp), "server");
+  const cdir = join(String(tmp), "alice");
+  {
+    await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
+    await sendNumbered(sdir, 1000);
+    assert.equal(await stop(server), 0);
+  }
+  const journal = join(sdir, "journal", "alice", "0000000001.log");
+  const bytes = Deno.readFileSync(journal);
+  // find record 500 by its sync marker ("SKRL") and flip a byte of its payload
+  let at = -1;
+  for (let i = 0, n = 0; i < bytes.length - 3; i++) {
+    if (
+      bytes[i] === 0x53 && bytes[i + 1] === 0x4b && bytes[i + 2] === 0x52 && bytes[i + 3] === 0x4c
+    ) {
+      if (n++ === 500) {
+        at = i;
+        break;
+      }
+    }
+  }
+  bytes[at + 20]! ^= 0xff;
+  Deno.writeFileSync(journal, bytes);
+  await using server = await startServer(pki.dir, sdir, port);
+  await server.waitForLine(
+    new RegExp(`corrupt journal record skipped.*offset=${at} .*checksum mismatch`),
+  );
+  await using client = startClient(pki.dir, cdir, "alice", port);
+  await connected(client);
+  const got = await receiveNumbered(cdir, 999);
+  assert.deepEqual(got, Array.from({ length: 1000 }, (_, i) => i).filter((i) => i !== 500));
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(server), 0);
+});
+
 Deno.test("broker: the server refuses a name the certificate does not carry, an unknown certificate and a revoked one", async (t) => {
   await using pki = await makePki({ clients: ["alice", "carol"] });
   await using other = await makePki({ clients: ["alice"] });

@@ -372,7 +372,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       await this.#server?.close();
       await Promise.allSettled(this.#links.all.map((s) => s.link.closed));
       await this.#client?.done;
-      for (const s of this.#links.all) this.#links.closed(s, "connector closed");
+      for (const s of this.#links.all) s.detachNow("connector closed");
       this.#pending.rejectAll((id) =>
         new BrokerError(`Connector "${this.name}" closed before request "${id}" was answered`)
       );

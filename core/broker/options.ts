@@ -45,7 +45,7 @@ export interface ConnectorOptions {
   persistMaxBytes?: number;
   /** Frame size cap, bytes. Default 16 MiB. */
   maxFrameBytes?: number;
-  /** Most message types queued at once; a message of one more type is refused. Default 1024. */
+  /** Most message types queued at once; a message of one more type is refused. Default 256 (each holds a file open). */
   maxQueueTypes?: number;
   /** Message type → directory where received files of that type are stored. Default none. */
   fileDirs?: Record<string, string>;

@@ -8,7 +8,7 @@ import { BrokerError } from "./errors.ts";
 
 /** Options for {@linkcode TypeQueues}. */
 export interface TypeQueuesOptions extends Omit<RecordLogOptions, "name"> {
-  /** Most message types with a queue at once; a message of one more type is refused. Default 1024. */
+  /** Most message types with a queue at once; a message of one more type is refused. Default 256. */
   maxTypes?: number;
 }
 
@@ -27,7 +27,7 @@ export class TypeQueues implements AsyncDisposable {
   constructor(dir: string, opts: TypeQueuesOptions) {
     this.#dir = dir;
     this.#opts = opts;
-    this.#maxTypes = opts.maxTypes ?? 1024;
+    this.#maxTypes = opts.maxTypes ?? 256;
     try {
       for (const e of Deno.readDirSync(dir)) {
         if (e.isDirectory) this.#open(decodeURIComponent(e.name));

@@ -163,8 +163,10 @@ export class PeerState {
    * `false` when the link is congested (the caller should wait for `drained()`).
    */
   send(header: MsgHeader, data: DataBytes, binary: Uint8Array, onAck?: AckCallback): boolean {
-    if (this.link !== undefined && !this.blocked && !this.#replaying) {
+    if (this.link !== undefined && !this.#replaying) {
       this.#inflight.push({ header, data, binary, onAck, journaled: false });
+      // Blocked or closing: kept in order with what was sent, journaled when the link detaches.
+      if (this.blocked || !this.link.open) return true;
       this.stats.msgsOut++;
       return this.link.send(header, data, binary);
     }

@@ -27,6 +27,7 @@ import itertools
 import json
 import logging
 import os
+import shutil
 import struct
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
@@ -310,7 +311,6 @@ class ConnectorAPI:
         if with_file.get("delete"):
             # the result arrives only once the receiver stored and checked the file
             if os.path.isdir(src):
-                import shutil
                 shutil.rmtree(src)
             else:
                 os.remove(src)

@@ -10,7 +10,7 @@ import type { Message } from "../core/broker/mod.ts";
 import { runBrokerBench } from "../core/broker/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
-import { connectCommand, localClient, serveCommand } from "./broker_run.ts";
+import { configTemplateCommand, connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
 
@@ -187,6 +187,7 @@ export function brokerCommand(): Command {
     const c of [
       serveCommand(),
       connectCommand(),
+      configTemplateCommand(),
       sendCommand(),
       listenCommand(),
       requestCommand(),

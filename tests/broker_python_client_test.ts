@@ -7,7 +7,11 @@ const CHECK = join(REPO_ROOT, "tests", "_python", "broker_client_check.py");
 
 async function hasPython(): Promise<boolean> {
   try {
-    const r = await new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
+    const r = await new Deno.Command("python3", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
       .output();
     return r.success;
   } catch {

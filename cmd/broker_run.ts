@@ -128,6 +128,13 @@ const SERVE = {
     file: "broker.name",
     default: "server",
   },
+  queueForUnknown: {
+    parse: parse.boolean,
+    flag: "--queue-for-unknown",
+    env: "SOCKKIT_BROKER_QUEUE_FOR_UNKNOWN",
+    file: "broker.queue_for_unknown",
+    default: false,
+  },
 } as const;
 
 const CONNECT = {
@@ -229,7 +236,11 @@ export function serveCommand(): Command {
       .description("run the server connector: accepts client connectors over mutual TLS")
       .option("--port <port>", `TCP port (default ${DEFAULT_BROKER_PORT})`)
       .option("--host <host>", "address to bind (default 0.0.0.0)")
-      .option("--name <name>", "this connector's name, the clients' destination (default server)"),
+      .option("--name <name>", "this connector's name, the clients' destination (default server)")
+      .option(
+        "--queue-for-unknown",
+        "journal messages for client names that never connected (default: refuse them, a likely typo)",
+      ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const { warning, ...file } = await configFile(opts.config, "server");
@@ -241,6 +252,7 @@ export function serveCommand(): Command {
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
+      queueForUnknown: s.queueForUnknown,
       host: s.host,
       port: s.port,
     });

@@ -62,6 +62,7 @@ Deno.test({
         "with_file stores the file at the receiver",
         "with_file delete removes the source once stored",
         "a failed send returns False with last_error",
+        "a listener that stops mid-backlog leaves the unhandled messages queued",
         "show_connected_peers lists alice",
       ]
     ) assert.match(stdout, new RegExp(`^ok ${step}$`, "m"), step);

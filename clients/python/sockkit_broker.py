@@ -114,6 +114,12 @@ class ConnectorAPI:
         self._waiters: Dict[str, asyncio.Future] = {}
         self._queues: Dict[str, asyncio.Queue] = {}
         self._closed_reason: Optional[str] = None
+        # delivery confirmation: msg frames got on this connection are numbered; the connector is
+        # told the longest prefix whose callbacks have finished ("delivered"), so a message leaves
+        # its queue only once the callback has run
+        self._got = 0
+        self._handled: set = set()
+        self._confirmed = 0
 
     # -- connection ---------------------------------------------------------------------------
 
@@ -130,6 +136,8 @@ class ConnectorAPI:
                     '(start one with "sockkit broker serve" or "sockkit broker connect", and pass the same --dir)'
                 ) from e
             self._closed_reason = None
+            self._got = self._confirmed = 0
+            self._handled = set()
             self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
         return self
 
@@ -195,9 +203,12 @@ class ConnectorAPI:
                 if not fut.done():
                     fut.set_result((header, data, binary))
                 return
+            self._got += 1
             q = self._queues.get(header.get("type", ""))
             if q is not None:
-                q.put_nowait((header, data, binary))
+                q.put_nowait((self._got, header, data, binary))
+            else:
+                self._done(self._got)
             return
         if kind in ("result", "error"):
             reply_to = header.get("replyTo")
@@ -212,6 +223,17 @@ class ConnectorAPI:
                     self.logger.warning("connector error: %s", err)
             elif fut is not None and not fut.done():
                 fut.set_result((header, data, binary))
+
+    def _done(self, n: int) -> None:
+        """Message number ``n`` was handled; confirm the handled prefix to the connector."""
+        self._handled.add(n)
+        confirmed = self._confirmed
+        while confirmed + 1 in self._handled:
+            confirmed += 1
+            self._handled.discard(confirmed)
+        if confirmed > self._confirmed and self._writer is not None:
+            self._confirmed = confirmed
+            self._writer.write(encode_frame({"kind": "delivered", "n": confirmed}))
 
     async def _write(self, frame: bytes) -> None:
         await self.connect()
@@ -338,7 +360,9 @@ class ConnectorAPI:
                                          message_received_cb: Optional[MessageCallback] = None) -> None:
         """Receives every message of ``message_type`` (queued ones first) and awaits
         ``message_received_cb(transport_json, data, binary)`` for each, one at a time, until the
-        connection closes or the task is cancelled."""
+        connection closes or the task is cancelled. A message is confirmed to the connector (and
+        leaves its queue) once the callback returned: messages not yet handled when the program
+        stops stay queued for the next listener."""
         if message_received_cb is None:
             raise ValueError("start_waiting_for_messages needs message_received_cb")
         if message_type in self._queues:
@@ -346,16 +370,18 @@ class ConnectorAPI:
         q: asyncio.Queue = asyncio.Queue()
         self._queues[message_type] = q
         try:
-            await self._call({"kind": "listen", "id": self._next_id(), "types": [message_type]})
+            await self._call({"kind": "listen", "id": self._next_id(), "types": [message_type],
+                              "confirm": True})
             while True:
                 item = await q.get()
                 if item is None:
                     return
-                header, data, binary = item
+                n, header, data, binary = item
                 try:
                     await message_received_cb(transport_json(header), data, binary)
                 except Exception:  # the callback's failure must not stop the listener
                     self.logger.exception("message_received_cb failed for message %r", header.get("id"))
+                self._done(n)
         finally:
             self._queues.pop(message_type, None)
 

@@ -4,6 +4,7 @@ Usage: broker_client_check.py SERVER_DIR ALICE_DIR FILES_DIR WORK_DIR
 Prints one "ok STEP" line per behaviour checked; exits 1 with "FAIL STEP: why" on the first failure.
 """
 import asyncio
+import json
 import os
 import sys
 
@@ -99,6 +100,40 @@ async def main():
     bad = await alice.send_message(message_type="any", with_file={"src_path": src + ".missing", "dst_type": "files"})
     check("a failed send returns False with last_error", bad is False and alice.last_error is not None,
           f"got {bad!r}, last_error {alice.last_error!r}")
+
+    # a message leaves the connector's queue only once a callback handled it
+    for i in range(10):
+        await alice.send_message(message_type="backlog", data={"i": i}, wait_for_ack=True)
+    first = ConnectorAPI(state_dir=server_dir)
+    handled = []
+    stuck = asyncio.Event()
+
+    async def slow(transport, data, binary):
+        if len(handled) == 3:
+            await stuck.wait()  # never set: this listener goes away mid-message
+        handled.append(data)
+
+    t1 = asyncio.create_task(first.start_waiting_for_messages(message_type="backlog", message_received_cb=slow))
+    await wait_for(lambda: len(handled) == 3, "three handled")
+    await asyncio.sleep(0.3)
+    t1.cancel()
+    await asyncio.gather(t1, return_exceptions=True)
+    await first.close()
+    second = ConnectorAPI(state_dir=server_dir)
+    rest = []
+
+    async def keep(transport, data, binary):
+        rest.append(data)
+
+    t2 = asyncio.create_task(second.start_waiting_for_messages(message_type="backlog", message_received_cb=keep))
+    await wait_for(lambda: len(rest) >= 7, "the rest of the backlog")
+    await asyncio.sleep(0.3)
+    check("a listener that stops mid-backlog leaves the unhandled messages queued",
+          [json.loads(d)["i"] for d in handled] == [0, 1, 2] and [json.loads(d)["i"] for d in rest] == list(range(3, 10)),
+          f"first got {handled!r}, second got {rest!r}")
+    t2.cancel()
+    await asyncio.gather(t2, return_exceptions=True)
+    await second.close()
 
     peers = await server.show_connected_peers()
     check("show_connected_peers lists alice", "alice" in str(peers), f"peers {peers!r}")

@@ -1,3 +1,4 @@
+import { LOG_LEVELS, type LogLevel } from "../log/mod.ts";
 import type { PeerState } from "./peer.ts";
 import type { TypeQueues } from "./type_queues.ts";
 
@@ -55,6 +56,8 @@ export const ADMIN_OPS = [
   "block",
   "unblock",
   "revoke",
+  "disconnect",
+  "log-level",
   "stop",
 ] as const;
 
@@ -68,6 +71,11 @@ export interface AdminTarget {
   block(name: string): void;
   unblock(name: string): void;
   revoke(name: string): Promise<boolean>;
+  /** Closes a peer's link without revoking it (a client connector reconnects). */
+  disconnect(name: string): boolean;
+  /** The connector's log level, changed at run time. */
+  readonly logLevel: LogLevel;
+  setLogLevel(level: LogLevel): void;
 }
 
 /** Runs admin op `op` (`stop` only answers; the caller stops). */
@@ -99,6 +107,20 @@ export async function runAdmin(
       return { peer, blocked: false };
     case "revoke":
       return { peer, disconnected: await c.revoke(need()) };
+    case "disconnect":
+      return { peer, disconnected: c.disconnect(need()) };
+    case "log-level": {
+      const level = args.level;
+      if (level === undefined) return { level: c.logLevel };
+      if (!LOG_LEVELS.includes(level as LogLevel)) {
+        throw new TypeError(
+          `Unknown log level "${String(level)}": expected one of ${LOG_LEVELS.join(", ")}`,
+        );
+      }
+      const previous = c.logLevel;
+      c.setLogLevel(level as LogLevel);
+      return { level, previous };
+    }
     case "stop":
       return { stopping: true };
   }

@@ -1,5 +1,5 @@
 import { listen, type Server } from "../net/mod.ts";
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { type Logger, type LogLevel, nullLogger } from "../log/mod.ts";
 import { TypeQueues } from "./type_queues.ts";
 import type { LogDamage } from "../storage/mod.ts";
 import { FileReceiver } from "./files.ts";
@@ -324,7 +324,18 @@ export class Connector implements BrokerApi, AsyncDisposable {
     this.#client?.wake();
   }
 
-  /** Closes a peer's link now (after revocation). */
+  /** The log level of this connector's logger. */
+  get logLevel(): LogLevel {
+    return this.#log.level;
+  }
+
+  /** Changes the log level at run time (`broker log-level`). */
+  setLogLevel(level: LogLevel): void {
+    this.#log.setLevel(level);
+    this.#log.info("log level changed", { level });
+  }
+
+  /** Closes a peer's link now without revoking it (`broker disconnect`, and after revocation). */
   disconnect(name: string): boolean {
     const p = this.#peers.find(name);
     if (!p?.link?.open) return false;

@@ -22,6 +22,8 @@ import {
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
   DEFAULT_PERSIST_MAX,
+  ON_EXISTS,
+  type OnExists,
   SOCKET_NAME,
 } from "../core/broker/mod.ts";
 import {
@@ -88,6 +90,13 @@ const COMMON = {
     env: "SOCKKIT_BROKER_FILE_DIRS",
     file: "broker.file_dirs",
     default: {},
+  },
+  onExists: {
+    parse: parse.oneOf(ON_EXISTS),
+    flag: "--on-exists",
+    env: "SOCKKIT_BROKER_ON_EXISTS",
+    file: "broker.on_exists",
+    default: "rename" as OnExists,
   },
   heartbeat: {
     parse: parse.duration,
@@ -178,6 +187,10 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
+      "--on-exists <policy>",
+      "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse (default rename)",
+    )
+    .option(
       "--heartbeat <duration>",
       "heartbeat interval; a link silent 3x this is dropped (default 5s)",
     )
@@ -216,6 +229,7 @@ function baseOptions(
     persistMax: number;
     maxFrame: number;
     fileDir: Record<string, string>;
+    onExists: OnExists;
     heartbeat: number;
     fsync: boolean;
   },
@@ -225,6 +239,7 @@ function baseOptions(
     persistMaxBytes: s.persistMax,
     maxFrameBytes: s.maxFrame,
     fileDirs: s.fileDir,
+    onExists: s.onExists,
     heartbeatMs: s.heartbeat,
   };
 }

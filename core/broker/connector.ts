@@ -9,6 +9,7 @@ import type {
   FileResult,
   Message,
   RequestOptions,
+  SendFileOptions,
   SendOptions,
   Subscription,
 } from "./api.ts";
@@ -103,6 +104,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       ...(opts.maxQueueTypes !== undefined ? { maxTypes: opts.maxQueueTypes } : {}),
     });
     this.#files = new FileReceiver(opts.fileDirs ?? {}, {
+      ...(opts.onExists !== undefined ? { onExists: opts.onExists } : {}),
       ...(opts.fileStallMs !== undefined ? { stallMs: opts.fileStallMs } : {}),
       onAbandon: (t) => {
         this.#log.warn("file transfer abandoned", { from: t.from, type: t.type, error: t.error });
@@ -263,7 +265,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     dst: string,
     type: string,
     path: string,
-    options: { timeoutMs?: number } = {},
+    options: SendFileOptions = {},
   ): Promise<FileResult> {
     return sendFile(this.router, dst, type, path, options);
   }

@@ -1,3 +1,4 @@
+import { LOG_LEVELS, type LogLevel } from "../log/mod.ts";
 import type { PeerState } from "./peer.ts";
 import type { TypeQueues } from "./type_queues.ts";
 
@@ -55,6 +56,8 @@ export const ADMIN_OPS = [
   "block",
   "unblock",
   "revoke",
+  "disconnect",
+  "log-level",
   "reload",
   "stop",
 ] as const;
@@ -69,6 +72,11 @@ export interface AdminTarget {
   block(name: string): void;
   unblock(name: string): void;
   revoke(name: string): Promise<boolean>;
+  /** Closes a peer's link without revoking it (a client connector reconnects). */
+  disconnect(name: string): boolean;
+  /** The connector's log level, changed at run time. */
+  readonly logLevel: LogLevel;
+  setLogLevel(level: LogLevel): void;
   reload(): Promise<Record<string, unknown>>;
 }
 
@@ -101,6 +109,20 @@ export async function runAdmin(
       return { peer, blocked: false };
     case "revoke":
       return { peer, disconnected: await c.revoke(need()) };
+    case "disconnect":
+      return { peer, disconnected: c.disconnect(need()) };
+    case "log-level": {
+      const level = args.level;
+      if (level === undefined) return { level: c.logLevel };
+      if (!LOG_LEVELS.includes(level as LogLevel)) {
+        throw new TypeError(
+          `Unknown log level "${String(level)}": expected one of ${LOG_LEVELS.join(", ")}`,
+        );
+      }
+      const previous = c.logLevel;
+      c.setLogLevel(level as LogLevel);
+      return { level, previous };
+    }
     case "reload":
       return await c.reload();
     case "stop":

@@ -1,7 +1,7 @@
 import { type ConnectionHandler, listen, type Server } from "../net/mod.ts";
 import { NetMetrics, type Readiness } from "../metrics/mod.ts";
 import { registerBrokerMetrics } from "./metrics.ts";
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { type Logger, type LogLevel, nullLogger } from "../log/mod.ts";
 import { TypeQueues } from "./type_queues.ts";
 import type { LogDamage } from "../storage/mod.ts";
 import { FileReceiver } from "./files.ts";
@@ -11,6 +11,7 @@ import type {
   FileResult,
   Message,
   RequestOptions,
+  SendFileOptions,
   SendOptions,
   Subscription,
 } from "./api.ts";
@@ -105,6 +106,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       ...(opts.maxQueueTypes !== undefined ? { maxTypes: opts.maxQueueTypes } : {}),
     });
     this.#files = new FileReceiver(opts.fileDirs ?? {}, {
+      ...(opts.onExists !== undefined ? { onExists: opts.onExists } : {}),
       ...(opts.fileStallMs !== undefined ? { stallMs: opts.fileStallMs } : {}),
       onAbandon: (t) => {
         this.#log.warn("file transfer abandoned", { from: t.from, type: t.type, error: t.error });
@@ -276,7 +278,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     dst: string,
     type: string,
     path: string,
-    options: { timeoutMs?: number } = {},
+    options: SendFileOptions = {},
   ): Promise<FileResult> {
     return sendFile(this.router, dst, type, path, options);
   }
@@ -337,7 +339,18 @@ export class Connector implements BrokerApi, AsyncDisposable {
     this.#client?.wake();
   }
 
-  /** Closes a peer's link now (after revocation). */
+  /** The log level of this connector's logger. */
+  get logLevel(): LogLevel {
+    return this.#log.level;
+  }
+
+  /** Changes the log level at run time (`broker log-level`). */
+  setLogLevel(level: LogLevel): void {
+    this.#log.setLevel(level);
+    this.#log.info("log level changed", { level });
+  }
+
+  /** Closes a peer's link now without revoking it (`broker disconnect`, and after revocation). */
   disconnect(name: string): boolean {
     const p = this.#peers.find(name);
     if (!p?.link?.open) return false;

@@ -2,6 +2,7 @@ import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts"
 import type { Logger } from "../log/mod.ts";
 import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { MsgHeader } from "./frame.ts";
+import type { OnExists } from "./files.ts";
 
 /** Protocol version carried in hello/welcome. */
 export const PROTOCOL_VERSION = 1;
@@ -50,6 +51,8 @@ export interface ConnectorOptions {
   maxQueueTypes?: number;
   /** Message type → directory where received files of that type are stored. Default none. */
   fileDirs?: Record<string, string>;
+  /** A received file whose name is taken: `rename` (`NAME.1`...), `overwrite` or `refuse`. Default `rename`. */
+  onExists?: OnExists;
   /** A file transfer with no chunk for this long is abandoned (staging removed, sender told), ms. Default 60000. */
   fileStallMs?: number;
   /**

@@ -217,8 +217,12 @@ export function serveCommand(): Command {
       .option("--name <name>", "this connector's name, the clients' destination (default server)"),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
-    const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...await configFile(opts.config) });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
+    const s = resolveSettings(SERVE, {
+      flags: rawFlags(opts),
+      ...await configFile(opts.config),
+      onWarning: (m) => log.warn(m),
+    });
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
       name: s.name,
@@ -250,7 +254,11 @@ export function connectCommand(): Command {
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
-    const s = resolveSettings(CONNECT, { flags: rawFlags(opts), ...await configFile(opts.config) });
+    const s = resolveSettings(CONNECT, {
+      flags: rawFlags(opts),
+      ...await configFile(opts.config),
+      onWarning: (m) => loggerFrom(globals(cmd), { svc: "broker" }).warn(m),
+    });
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
     }

@@ -76,7 +76,7 @@ function serveCommand() {
       const log = loggerFrom(globals(cmd), { svc: "ingest" });
       const file = await loadIngestConfig(opts.config);
       const flags = { ...opts, config: undefined };
-      const settings = resolveIngestSettings(flags, file, opts.config);
+      const settings = resolveIngestSettings(flags, file, opts.config, (m) => log.warn(m));
       const tls = await loadIngestTls(settings, flags);
       const server = await startIngest({ ...ingestOptions(settings, tls), logger: log });
       log.info(`listening on ${settings.host}:${server.port} (mutual TLS)`, {

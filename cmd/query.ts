@@ -115,6 +115,7 @@ function serveCommand() {
       const s = resolveSettings(SPECS, {
         flags: { ...opts },
         ...(file ? { file, filePath: opts.config } : {}),
+        onWarning: (m) => loggerFrom(globals(command), { svc: "query" }).warn(m),
       });
       if (s.data === undefined) {
         throw new InvalidArgumentError("--data SPEC is required (a JSON or TOML data spec)");

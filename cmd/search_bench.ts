@@ -292,6 +292,14 @@ export function searchLoadCommand() {
                 String(r.timeouts).padStart(8)
               }${r.firstError ? `  (${r.firstError})` : ""}`,
             ));
+          const first = results[0];
+          if (first !== undefined && first.answered === 0) {
+            throw new Error(
+              `No query was answered at ${first.concurrency} connection(s) to ${
+                opts.host ?? "127.0.0.1"
+              }:${port}: ${first.firstError ?? "no answer"}`,
+            );
+          }
           const last = results.at(-1);
           if (last && (last.errors > 0 || last.timeouts > 0)) {
             console.log(`failure point: ${last.concurrency} connections`);

@@ -11,8 +11,8 @@ import { action, globals, loggerFrom, optionParser } from "./_cli.ts";
 export function chatCommand() {
   return new Command("chat")
     .description(
-      "encrypted chat between two machines over a broker link: without --target wait as the server,\n" +
-        "with --target connect; lines typed are sent; !upload PATH sends a file or directory,\n" +
+      "encrypted chat between two machines over a broker link: without --target wait as the server, " +
+        "with --target connect; lines typed are sent; !upload PATH sends a file or directory, " +
         "!import NAME copies a received one here. Throwaway certificates; compare the fingerprint.",
     )
     .option("--target <host>", "connect to this host (default: wait for a peer)")

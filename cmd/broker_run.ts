@@ -142,11 +142,11 @@ const CONNECT = {
     file: "broker.server_name",
     default: "server",
   },
-  servername: {
+  tlsName: {
     parse: parse.string,
-    flag: "--servername",
-    env: "SOCKKIT_BROKER_SERVERNAME",
-    file: "broker.servername",
+    flag: "--tls-name",
+    env: "SOCKKIT_BROKER_TLS_NAME",
+    file: "broker.tls_name",
     default: "localhost",
   },
   cert: { parse: parse.string, flag: "--cert", file: "broker.cert" },
@@ -249,7 +249,7 @@ export function connectCommand(): Command {
       .option("--key <file>", "client key (default CERTS/clients/NAME.key)")
       .option("--ca <file>", "CA that signed the server certificate (default CERTS/ca.pem)")
       .option(
-        "--servername <name>",
+        "--tls-name <name>",
         "name to verify in the server certificate (default localhost)",
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
@@ -273,7 +273,7 @@ export function connectCommand(): Command {
       logger: log,
       server: s.server,
       serverName: s.serverName,
-      servername: s.servername,
+      servername: s.tlsName,
       cert: s.cert,
       key: s.key,
       ca: s.ca,

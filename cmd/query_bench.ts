@@ -19,7 +19,7 @@ export function queryBenchCommand() {
   return new Command("bench")
     .summary("queries/s and p50/p99 over UDP and TCP, plain and encrypted")
     .description(
-      "Measure queries/s and p50/p99 latency over UDP and TCP, plain and encrypted, against a\n" +
+      "Measure queries/s and p50/p99 latency over UDP and TCP, plain and encrypted, against a " +
         `generated CSV on loopback. Target: >= ${fmt(TARGET_UDP_QPS)} UDP queries/s (cached data).`,
     )
     .option("--rows <n>", "rows in the generated CSV", intArg(1, 10_000_000), 100_000)

@@ -64,7 +64,10 @@ export function ingestSendCommand() {
     .argument("[file]", "input file; - or nothing for stdin")
     .option("--host <host>", "server host", "localhost")
     .option("--port <n>", "server port", intArg(1, 65535), DEFAULT_INGEST_PORT)
-    .option("--ack", "wait until the server (run with --ack) acknowledges every object")
+    .option(
+      "--ack",
+      "wait until the server (run with --ack) has durably stored every object, in Redis or its disk spool",
+    )
     .option("--timeout <ms>", "how long to wait for acknowledgements", intArg(1), 30000);
   addClientTlsOptions(c);
   return c
@@ -96,8 +99,26 @@ export function ingestSendCommand() {
         console.log(`sent ${r.sent} objects`);
         return 0;
       }
-      console.log(`sent ${r.sent} objects, ${r.acknowledged} stored`);
-      return r.acknowledged === r.sent ? 0 : 1;
+      if (r.noAcks) {
+        throw new Error(
+          `Sent ${r.sent} objects but the server acknowledged nothing: it probably runs without ` +
+            `--ack (start it with --ack, or send without --ack); the objects may still be stored`,
+        );
+      }
+      const acked = r.acknowledged ?? 0;
+      const spooled = r.spooled ?? 0;
+      console.log(
+        `sent ${r.sent} objects, ${acked} durably accepted: ${acked - spooled} stored in Redis` +
+          (spooled > 0 ? `, ${spooled} queued in the server's disk spool until Redis is back` : ""),
+      );
+      if (acked < r.sent) {
+        console.error(
+          `sockkit: ${
+            r.sent - acked
+          } of ${r.sent} objects were not acknowledged within --timeout ${opts.timeout} ms`,
+        );
+      }
+      return acked === r.sent ? 0 : 1;
     }));
 }
 

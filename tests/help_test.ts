@@ -26,7 +26,11 @@ Deno.test("broker subcommands show examples and connect has one server-name opti
   for (const sub of ["serve", "connect", "send", "listen", "request", "peers", "chat"]) {
     const r = await runCli(["broker", sub, "--help"]);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /Examples?:\n {2}sockkit broker /, `broker ${sub} --help has no example`);
+    assert.match(
+      r.stdout,
+      /Examples?:\n {2}sockkit broker /,
+      `broker ${sub} --help has no example`,
+    );
     if (sub === "connect") assert.doesNotMatch(r.stdout, /--servername/);
   }
 });

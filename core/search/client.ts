@@ -48,8 +48,9 @@ export class SearchClient implements AsyncDisposable {
   #failure: Error | undefined;
 
   readonly #answerTimeoutMs: number | undefined;
+  #answered = false;
 
-  private constructor(conn: Connection, answerTimeoutMs: number | undefined) {
+  private constructor(conn: Connection, answerTimeoutMs: number | undefined, tls: boolean) {
     this.#conn = conn;
     this.#answerTimeoutMs = answerTimeoutMs;
     const lines = new LineFramer({ maxLineBytes: 64 * 1024 });
@@ -62,18 +63,44 @@ export class SearchClient implements AsyncDisposable {
       }
     });
     conn.socket.on("error", (err: Error) => this.#fail(err));
-    conn.closed.then(() => this.#fail(new Error("Search server closed the connection")));
+    conn.closed.then(() =>
+      this.#fail(
+        new Error(
+          this.#answered
+            ? "Search server closed the connection"
+            : tls
+            ? "Search server closed the connection without answering: it probably requires a " +
+              "client certificate (pass --cert and --key, one its allow-list accepts)"
+            : "Search server closed the connection without answering: it probably expects TLS " +
+              "(add --tls)",
+        ),
+      )
+    );
   }
 
   /** Connects to a search server. */
   static async connect(options: SearchClientOptions = {}): Promise<SearchClient> {
-    const conn = await connect({
-      host: options.host ?? "localhost",
-      port: options.port ?? DEFAULT_SEARCH_PORT,
-      ...(options.tls ? { tls: options.tls } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    });
-    return new SearchClient(conn, options.answerTimeoutMs);
+    const host = options.host ?? "localhost";
+    const port = options.port ?? DEFAULT_SEARCH_PORT;
+    let conn: Connection;
+    try {
+      conn = await connect({
+        host,
+        port,
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      });
+    } catch (err) {
+      // A plain-TCP server answers a TLS ClientHello with bytes that are no TLS record.
+      if (options.tls && /InvalidContentType|wrong version number/i.test(String(err))) {
+        throw new Error(
+          `Cannot connect to ${host}:${port} over TLS: the server does not speak TLS (drop --tls)`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
+    return new SearchClient(conn, options.answerTimeoutMs, options.tls !== undefined);
   }
 
   /** Queries waiting for an answer. */
@@ -82,6 +109,7 @@ export class SearchClient implements AsyncDisposable {
   }
 
   #settle(line: Uint8Array): void {
+    this.#answered = true;
     const w = this.#waiters[this.#head];
     if (!w) return;
     this.#waiters[this.#head++] = undefined as unknown as Waiter;

@@ -11,6 +11,7 @@ import { readObjects } from "../core/ingest/input.ts";
 import { type IngestBenchResult, runIngestBench } from "../core/ingest/bench.ts";
 import { SHAPES } from "../core/ingest/bench_payload.ts";
 import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
+import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, globals, intArg, loggerFrom, optionParser } from "./_cli.ts";
 
 interface ClientTlsFlags {
@@ -206,7 +207,9 @@ export function ingestBenchCommand() {
       }
       const tty = Deno.stderr.isTerminal();
       const enc = new TextEncoder();
+      using stop = shutdownSignal();
       const r = await runIngestBench({
+        signal: stop,
         clients: opts.clients,
         objects: opts.objects,
         shape: opts.shape as "flat" | "nested",
@@ -249,6 +252,13 @@ export function ingestBenchCommand() {
         );
       }
       for (const e of r.errors) out(`  server error line: ${e}`);
+      if (r.cleaned) {
+        out(
+          `  deleted the run's ${
+            fmt(r.cleaned.keys)
+          } keys (${r.cleaned.pattern}) from ${opts.redis}`,
+        );
+      }
       if (opts.json) console.log(JSON.stringify({ service: "ingest", rows }));
       return r.lost === 0 ? 0 : 1;
     }));

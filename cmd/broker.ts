@@ -13,6 +13,7 @@ import { action, intArg, optionParser } from "./_cli.ts";
 import { connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
+import { startProgress } from "./_progress.ts";
 
 const durationOpt = optionParser(parse.duration);
 
@@ -151,13 +152,19 @@ function benchCommand() {
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
-      console.error(`broker bench: ${o.messages} messages of ${o.size} bytes`);
+      const progress = startProgress("broker bench");
+      progress.phase(
+        `${o.messages} messages of ${o.size} bytes: broker one way${
+          o.ack ? ", acknowledged" : ""
+        }, ` +
+          `request/response${o.nats ? ", then nats-server" : ""}`,
+      );
       const { rows, nats } = await runBrokerBench({
         messages: o.messages,
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
-      });
+      }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
       if (o.json) {
         console.log(JSON.stringify({ service: "broker", rows }));

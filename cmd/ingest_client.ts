@@ -12,6 +12,7 @@ import { type IngestBenchResult, runIngestBench } from "../core/ingest/bench.ts"
 import { SHAPES } from "../core/ingest/bench_payload.ts";
 import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
+import { type ProgressCounter, startProgress } from "./_progress.ts";
 import { action, globals, intArg, loggerFrom, optionParser } from "./_cli.ts";
 
 interface ClientTlsFlags {
@@ -205,9 +206,10 @@ export function ingestBenchCommand() {
       if (opts.target && !opts.redis) {
         throw new ConfigError("--target needs --redis (the Redis that server writes to)");
       }
-      const tty = Deno.stderr.isTerminal();
-      const enc = new TextEncoder();
       using stop = shutdownSignal();
+      using progress = startProgress("ingest bench");
+      let sent: ProgressCounter | undefined;
+      let stored: ProgressCounter | undefined;
       const r = await runIngestBench({
         signal: stop,
         clients: opts.clients,
@@ -220,17 +222,16 @@ export function ingestBenchCommand() {
         ...(opts.target
           ? { target: opts.target, clientTls: await clientTlsFrom(opts as ClientTlsFlags) }
           : {}),
+        onPhase: (text) => progress.phase(text),
         onProgress: (p) => {
-          if (!tty) return;
+          sent ??= progress.counter("sent  ", p.total);
+          stored ??= progress.counter("stored", p.total);
           const rate = p.elapsedMs > 0 ? (p.acked / p.elapsedMs) * 1000 : 0;
-          Deno.stderr.writeSync(enc.encode(
-            `\r  sent ${fmt(p.sent)}/${fmt(p.total)}  stored ${fmt(p.acked)}  ${
-              fmt(rate)
-            } obj/s   `,
-          ));
+          sent.update(p.sent);
+          stored.update(p.acked, `${fmt(rate)} obj/s`);
         },
       });
-      if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[K"));
+      progress.stop();
       const rows = benchRows(r);
       const out = opts.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
       out(

@@ -31,6 +31,8 @@ export interface IngestBenchOptions {
   noAnchor?: boolean;
   /** Progress callback, about 5 times a second. */
   onProgress?: (p: BenchProgress) => void;
+  /** Called as each phase starts (`"measuring the redis-benchmark anchor"`). */
+  onPhase?: (text: string) => void;
   /** Logger for the in-process server. Default: silent. */
   logger?: Logger;
   /** Stops the run (everything it started and wrote is cleaned up); the call rejects. */
@@ -154,15 +156,18 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
   const run = `bench${Date.now().toString(36)}`;
   const cleanup: Array<() => Promise<unknown>> = [];
   let cleaned: IngestBenchResult["cleaned"];
+  const phase = options.onPhase ?? (() => {});
   try {
     options.signal?.throwIfAborted();
     let redisUrl = options.redisUrl;
     if (redisUrl) {
+      phase(`checking Redis at ${redisUrl}`);
       await pingRedis(redisUrl);
       const url = redisUrl;
       // Whatever happens, the run's keys do not stay in the user's Redis.
       cleanup.push(() => cleaned ? Promise.resolve() : deleteKeys(url, `*${run}:c*`));
     } else {
+      phase("starting a private redis-server");
       const redis: RedisServer = await startRedisServer(
         options.logger ? { logger: options.logger } : {},
       );
@@ -173,6 +178,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
     let anchor: number | undefined;
     let shapeAnchor: number | undefined;
     if (!options.noAnchor) {
+      phase("measuring the anchor: redis-benchmark -P 16 HSET, then the same-shape command");
       const where = { host: u.hostname || "127.0.0.1", port: Number(u.port || 6379), clients };
       anchor = await redisBenchmarkHset(where);
       shapeAnchor = await redisBenchmarkHset({
@@ -217,6 +223,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       tls = await loadClientTls({ ca: paths.ca, cert: client.cert, key: client.key });
     }
     options.signal?.throwIfAborted();
+    phase(`${clients} mTLS clients sending ${total} ${shape} objects`);
     const worker = new Worker(new URL("./bench_worker.ts", import.meta.url), { type: "module" });
     cleanup.push(() => Promise.resolve(worker.terminate()));
     const request: BenchWorkerRequest = {
@@ -260,6 +267,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       },
     );
     const seconds = (performance.now() - t0) / 1000;
+    phase("counting the stored objects in Redis");
     const stored = await countKeys(redisUrl, `*${run}:c*`);
     if (options.redisUrl) {
       cleaned = { pattern: `*${run}:c*`, keys: await deleteKeys(redisUrl, `*${run}:c*`) };

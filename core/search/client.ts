@@ -1,7 +1,13 @@
 /**
  * A search client: one connection, queries pipelined and answered in order.
  */
-import { type ClientTlsOptions, connect, type Connection, LineFramer } from "../net/mod.ts";
+import {
+  type ClientTlsOptions,
+  connect,
+  type Connection,
+  LineFramer,
+  notTlsServerError,
+} from "../net/mod.ts";
 import { DEFAULT_SEARCH_PORT, parseReply } from "./protocol.ts";
 
 /** Options for {@linkcode SearchClient.connect}. */
@@ -92,13 +98,7 @@ export class SearchClient implements AsyncDisposable {
       });
     } catch (err) {
       // A plain-TCP server answers a TLS ClientHello with bytes that are no TLS record.
-      if (options.tls && /InvalidContentType|wrong version number/i.test(String(err))) {
-        throw new Error(
-          `Cannot connect to ${host}:${port} over TLS: the server does not speak TLS (drop --tls)`,
-          { cause: err },
-        );
-      }
-      throw err;
+      throw (options.tls && notTlsServerError(err, `${host}:${port}`)) || err;
     }
     return new SearchClient(conn, options.answerTimeoutMs, options.tls !== undefined);
   }

@@ -13,7 +13,8 @@ export function chatCommand() {
     .description(
       "encrypted chat between two machines over a broker link: without --target wait as the server, " +
         "with --target connect; lines typed are sent; !upload PATH sends a file or directory, " +
-        "!import NAME copies a received one here. Throwaway certificates; compare the fingerprint.",
+        "!import NAME copies a received one here (beside an existing one as NAME.1; !import --force NAME replaces it). " +
+        "Piped lines are all delivered before it exits 0. Throwaway certificates; compare the fingerprint.",
     )
     .option("--target <host>", "connect to this host (default: wait for a peer)")
     .option(

@@ -121,6 +121,8 @@ Deno.test("README quick-start blocks run in order in a fresh copy of the reposit
   ) {
     assert.ok(stdout.includes(expected), `quick start output lacks "${expected}":\n${stdout}`);
   }
+  // A new operator following the quick start sees no warnings or errors from the servers.
+  assert.doesNotMatch(stderr, / (WARN|ERROR) /, stderr);
   assert.ok(
     (await Deno.stat(join(dir, "received", "search", "words.txt"))).isFile,
     "the broker file upload did not arrive",

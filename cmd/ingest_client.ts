@@ -13,7 +13,7 @@ import { SHAPES } from "../core/ingest/bench_payload.ts";
 import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { type ProgressCounter, startProgress } from "./_progress.ts";
-import { action, globals, intArg, loggerFrom, optionParser } from "./_cli.ts";
+import { action, globals, intArg, loggerFrom, optionParser, plural } from "./_cli.ts";
 
 interface ClientTlsFlags {
   certs?: string;
@@ -98,19 +98,23 @@ export function ingestSendCommand() {
       });
       for (const e of r.errors) console.error(`server: ${e}`);
       if (!opts.ack) {
-        console.log(`sent ${r.sent} objects`);
+        console.log(`sent ${plural(r.sent, "object")}`);
         return 0;
       }
       if (r.noAcks) {
         throw new Error(
-          `Sent ${r.sent} objects but the server acknowledged nothing: it probably runs without ` +
+          `Sent ${
+            plural(r.sent, "object")
+          } but the server acknowledged nothing: it probably runs without ` +
             `--ack (start it with --ack, or send without --ack); the objects may still be stored`,
         );
       }
       const acked = r.acknowledged ?? 0;
       const spooled = r.spooled ?? 0;
       console.log(
-        `sent ${r.sent} objects, ${acked} durably accepted: ${acked - spooled} stored in Redis` +
+        `sent ${plural(r.sent, "object")}, ${acked} durably accepted: ${
+          acked - spooled
+        } stored in Redis` +
           (spooled > 0 ? `, ${spooled} queued in the server's disk spool until Redis is back` : ""),
       );
       if (acked < r.sent) {

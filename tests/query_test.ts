@@ -265,7 +265,7 @@ Deno.test("query: malformed headers, unknown schemes, pickle and oversized UDP r
     [
       "unknown encryption byte",
       "0Zt0people 1",
-      /^0pt0ERROR: Malformed header: encryption byte must be "p" or "E", got "Z"$/,
+      /^0pt0ERROR: Malformed header: encryption byte must be "p" \(or "0"\) or "E", got "Z"$/,
     ],
     ["scheme H", "0Hj0{}", /^0pj0\{"error":"Unsupported encryption scheme \\"H\\"/],
     ["pickle", "0pp0\x80\x04K\x01.", /^0pt0ERROR: Unsupported representation "p" \(pickle\)/],

@@ -1,7 +1,7 @@
 /**
  * The TCP (optionally TLS) side: one request per connection, read up to the
- * first `\n` (or the client's half-close), answered with the reply and `\n`,
- * then closed.
+ * first `\n` (or the client's half-close), answered with the reply (header
+ * and payload, nothing after), then closed.
  */
 import { type Connection, listen, type Server, type TlsMaterial } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
@@ -93,18 +93,11 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
     if (request === "too-large") {
       const header = { encryption: Encryption.plain, representation: Representation.text };
       const msg = `Request too large: more than ${limit} bytes before the newline`;
-      await conn.end(concatNl(encodeMessage(header, errorPayload(header.representation, msg))));
+      await conn.end(encodeMessage(header, errorPayload(header.representation, msg)));
       return;
     }
     if (request.length === 0 && !conn.writable) return;
     const reply = await answerer.answer(request, "tcp");
-    await conn.end(concatNl(reply));
+    await conn.end(reply);
   });
-}
-
-function concatNl(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(message.length + 1);
-  out.set(message, 0);
-  out[message.length] = NL;
-  return out;
 }

@@ -10,7 +10,7 @@ import type { Message } from "../core/broker/mod.ts";
 import { runBrokerBench } from "../core/broker/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
-import { connectCommand, localClient, serveCommand } from "./broker_run.ts";
+import { configTemplateCommand, connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
 import { startProgress } from "./_progress.ts";
@@ -234,7 +234,7 @@ const EXAMPLES: Record<string, string[]> = {
   ],
   connect: [
     "sockkit broker connect --name alice --server 127.0.0.1:10673 --dir state/alice",
-    "sockkit broker connect --name alice --server broker.example:10673 --tls-name broker.example",
+    "sockkit broker connect --name alice --server broker.example:10673 --servername broker.example",
   ],
   send: [
     "sockkit broker send --dir state/alice --type chat --text hello --ack",
@@ -275,6 +275,7 @@ export function brokerCommand(): Command {
     const c of [
       serveCommand(),
       connectCommand(),
+      configTemplateCommand(),
       sendCommand(),
       listenCommand(),
       requestCommand(),

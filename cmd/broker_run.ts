@@ -8,9 +8,12 @@ import { join, resolve } from "node:path";
 import {
   type ConfigData,
   ConfigError,
+  configTemplate,
   loadConfigFile,
   parse,
   resolveSettings,
+  type SettingSpec,
+  type TemplateEntry,
 } from "../core/config/mod.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import {
@@ -26,6 +29,7 @@ import {
   startClientConnector,
   startServerConnector,
 } from "../core/broker/service.ts";
+import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -124,6 +128,13 @@ const SERVE = {
     file: "broker.name",
     default: "server",
   },
+  queueForUnknown: {
+    parse: parse.boolean,
+    flag: "--queue-for-unknown",
+    env: "SOCKKIT_BROKER_QUEUE_FOR_UNKNOWN",
+    file: "broker.queue_for_unknown",
+    default: false,
+  },
 } as const;
 
 const CONNECT = {
@@ -135,18 +146,18 @@ const CONNECT = {
     env: "SOCKKIT_BROKER_SERVER",
     file: "broker.server",
   },
-  serverName: {
+  serverConnector: {
     parse: parse.string,
-    flag: "--server-name",
-    env: "SOCKKIT_BROKER_SERVER_NAME",
-    file: "broker.server_name",
+    flag: "--server-connector",
+    env: "SOCKKIT_BROKER_SERVER_CONNECTOR",
+    file: "broker.server_connector",
     default: "server",
   },
-  tlsName: {
+  servername: {
     parse: parse.string,
-    flag: "--tls-name",
-    env: "SOCKKIT_BROKER_TLS_NAME",
-    file: "broker.tls_name",
+    flag: "--servername",
+    env: "SOCKKIT_BROKER_SERVERNAME",
+    file: "broker.servername",
     default: "localhost",
   },
   cert: { parse: parse.string, flag: "--cert", file: "broker.cert" },
@@ -171,7 +182,10 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
       "heartbeat interval; a link silent 3x this is dropped (default 5s)",
     )
     .option("--no-fsync", "do not fdatasync journal appends (faster, less durable)")
-    .option("--config <file>", "TOML/INI config file (or directory) with a [broker] section")
+    .option(
+      "--config <file>",
+      "TOML/INI config file (or directory) with a [broker] section, or an aioconnectors JSON config",
+    )
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_BROKER_PORT, _HOST, _NAME, _SERVER, _CERTS, _DIR, _PERSIST_MAX,\n" +
@@ -180,9 +194,22 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
     );
 }
 
-async function configFile(path: unknown): Promise<{ file?: ConfigData; filePath?: string }> {
+/** The `--config` file: sockkit TOML/INI, or (`.json`) an aioconnectors config translated. */
+async function configFile(
+  path: unknown,
+  role: AioRole,
+): Promise<{ file?: ConfigData; filePath?: string; warning?: string }> {
   if (typeof path !== "string") return {};
+  if (isAio(path)) {
+    const aio = await loadAioconnectorsConfig(path, role);
+    return { file: aio.data, filePath: path, ...(aio.warning ? { warning: aio.warning } : {}) };
+  }
   return { file: await loadConfigFile(path), filePath: path };
+}
+
+/** An aioconnectors JSON config (translated, so its keys are not checked against ours). */
+function isAio(path: unknown): boolean {
+  return typeof path === "string" && path.toLowerCase().endsWith(".json");
 }
 
 function rawFlags(o: Record<string, unknown>): Record<string, unknown> {
@@ -214,20 +241,27 @@ export function serveCommand(): Command {
       .description("run the server connector: accepts client connectors over mutual TLS")
       .option("--port <port>", `TCP port (default ${DEFAULT_BROKER_PORT})`)
       .option("--host <host>", "address to bind (default 0.0.0.0)")
-      .option("--name <name>", "this connector's name, the clients' destination (default server)"),
+      .option("--name <name>", "this connector's name, the clients' destination (default server)")
+      .option(
+        "--queue-for-unknown",
+        "journal messages for client names that never connected (default: refuse them, a likely typo)",
+      ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const log = loggerFrom(globals(cmd), { svc: "broker" });
+    const { warning, ...file } = await configFile(opts.config, "server");
     const s = resolveSettings(SERVE, {
       flags: rawFlags(opts),
-      ...await configFile(opts.config),
-      onWarning: (m) => log.warn(m),
+      ...file,
+      ...(isAio(opts.config) ? {} : { onWarning: (m: string) => log.warn(m) }),
     });
+    if (warning) log.warn(warning);
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
+      queueForUnknown: s.queueForUnknown,
       host: s.host,
       port: s.port,
     });
@@ -244,20 +278,26 @@ export function connectCommand(): Command {
       .description("run a client connector: keeps a mutual-TLS link to the server connector")
       .option("--name <name>", "this connector's name (must match its certificate CN); required")
       .option("--server <host:port>", "server connector address; required")
-      .option("--server-name <name>", "the server connector's name (default server)")
+      .option(
+        "--server-connector <name>",
+        "the server connector's name, as in its --name (default server)",
+      )
       .option("--cert <file>", "client certificate (default CERTS/clients/NAME.pem)")
       .option("--key <file>", "client key (default CERTS/clients/NAME.key)")
       .option("--ca <file>", "CA that signed the server certificate (default CERTS/ca.pem)")
       .option(
-        "--tls-name <name>",
+        "--servername <name>",
         "name to verify in the server certificate (default localhost)",
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
+    const { warning, ...file } = await configFile(opts.config, "client");
     const s = resolveSettings(CONNECT, {
       flags: rawFlags(opts),
-      ...await configFile(opts.config),
-      onWarning: (m) => loggerFrom(globals(cmd), { svc: "broker" }).warn(m),
+      ...file,
+      ...(isAio(opts.config)
+        ? {}
+        : { onWarning: (m: string) => loggerFrom(globals(cmd), { svc: "broker" }).warn(m) }),
     });
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
@@ -266,14 +306,15 @@ export function connectCommand(): Command {
       throw new ConfigError("Missing --server: the server connector's HOST:PORT");
     }
     const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
+    if (warning) log.warn(warning);
     const c = await startClientConnector(s.certs, {
       ...baseOptions(s),
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
       server: s.server,
-      serverName: s.serverName,
-      servername: s.tlsName,
+      serverName: s.serverConnector,
+      servername: s.servername,
       cert: s.cert,
       key: s.key,
       ca: s.ca,
@@ -282,4 +323,35 @@ export function connectCommand(): Command {
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));
+}
+
+/** The help of each long flag of `cmd`, for the config template. */
+function flagHelp(cmd: Command): Map<string, string> {
+  return new Map(cmd.options.map((o) => [o.long ?? "", o.description]));
+}
+
+/** Config-file wording where a flag's help reads wrong for the key (a `--no-` flag). */
+const KEY_HELP: Record<string, string> = {
+  fsync: "fdatasync each journal append; false is faster and less durable",
+  fileDir: 'received files of TYPE are stored under PATH, as ["TYPE=PATH", ...]',
+};
+
+/** `broker config-template`: a commented config file of every broker setting. */
+export function configTemplateCommand(): Command {
+  return new Command("config-template")
+    .description(
+      "print a commented TOML config file with every broker setting, its flag, environment variable and default",
+    )
+    .action(() => {
+      const serve = flagHelp(serveCommand());
+      const connect = flagHelp(connectCommand());
+      const entries: Record<string, TemplateEntry> = {};
+      for (const [k, spec] of Object.entries({ ...CONNECT, ...SERVE })) {
+        const s = spec as SettingSpec<unknown>;
+        const role = !(k in CONNECT) ? " [serve only]" : !(k in SERVE) ? " [connect only]" : "";
+        const h = KEY_HELP[k] ?? (s.flag ? serve.get(s.flag) ?? connect.get(s.flag) : undefined);
+        entries[k] = { spec: s, help: `${h ?? k}${role}` };
+      }
+      console.log(configTemplate("sockkit broker", entries).trimEnd());
+    });
 }

@@ -2,7 +2,7 @@ import type { MsgHeader } from "./frame.ts";
 import { fileChunks } from "./files.ts";
 import { BrokerError, RequestTimeoutError } from "./errors.ts";
 import type { FileResult } from "./api.ts";
-import type { Connector } from "./connector.ts";
+import type { Router } from "./router.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -13,7 +13,7 @@ const EMPTY: Uint8Array = new Uint8Array(0);
  * `options.timeoutMs` (default 600000).
  */
 export async function sendFile(
-  c: Connector,
+  c: Router,
   dst: string,
   type: string,
   path: string,
@@ -22,7 +22,7 @@ export async function sendFile(
   const transfer = c.newId();
   let failed: Error | undefined;
   const done = new Promise<FileResult>((resolve, reject) => {
-    c.expect(transfer, dst, type, 0, {
+    c.expect(transfer, c.resolve(dst), type, 0, {
       resolve: (_h, data) => {
         const r = JSON.parse(new TextDecoder().decode(data)) as
           & { ok: boolean; error?: string }

@@ -1,8 +1,9 @@
 import * as net from "node:net";
-import { decodeData, encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
+import { encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
+import { toMessage as inMessage } from "./message.ts";
 import { Link } from "./link.ts";
 import { BrokerError, RequestTimeoutError } from "./errors.ts";
-import { DEFAULT_MAX_FRAME } from "./connector.ts";
+import { DEFAULT_MAX_FRAME } from "./options.ts";
 import type {
   BrokerApi,
   FileResult,
@@ -26,19 +27,7 @@ interface Waiter {
 }
 
 function toMessage(frame: Frame): Message {
-  const h = frame.header as MsgHeader;
-  const m: Message = {
-    type: h.type,
-    src: h.src,
-    dst: h.dst,
-    id: h.id,
-    data: decodeData(frame.data, h.enc),
-    binary: frame.binary.length ? frame.binary.slice() : EMPTY,
-    header: h,
-  };
-  if (h.replyTo !== undefined) m.replyTo = h.replyTo;
-  if (h.timeout !== undefined) m.timeout = h.timeout;
-  return m;
+  return inMessage(frame.header as MsgHeader, frame.data, frame.binary);
 }
 
 /**
@@ -60,12 +49,21 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   #seq = 0;
   #error: Error | undefined;
   #closedReason: string | undefined;
+  /** Messages handed to listeners on this connection (confirmed to the connector after each read). */
+  #got = 0;
+  #confirmed = 0;
 
   private constructor(socket: net.Socket, maxFrameBytes: number) {
     this.#link = new Link(socket, {
       maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),
+      onChunkDone: () => {
+        if (this.#got > this.#confirmed) {
+          this.#confirmed = this.#got;
+          this.#link.send({ kind: "delivered", n: this.#got });
+        }
+      },
       onClose: (reason) => {
         this.#closedReason = reason;
         const err = new BrokerError(`Connection to the connector closed: ${reason}`);
@@ -104,6 +102,7 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         }
       }
       const set = this.#handlers.get(h.type);
+      this.#got++;
       if (set) {
         const m = toMessage(frame);
         for (const f of set) f(m);
@@ -198,7 +197,9 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     const first = !set;
     if (!set) this.#handlers.set(type, set = new Set());
     set.add(handler);
-    if (first) await this.#call({ kind: "listen", id: this.#id(), types: [type] });
+    if (first) {
+      await this.#call({ kind: "listen", id: this.#id(), types: [type], confirm: true });
+    }
     const close = () => void set.delete(handler);
     return { close, [Symbol.dispose]: close };
   }

@@ -32,6 +32,7 @@ import {
   startServerConnector,
 } from "../core/broker/service.ts";
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
+import { parseFilterEntry } from "../core/broker/client_filter.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -53,6 +54,13 @@ const fileDirs: parse.Parser<Record<string, string>> = (raw) => {
     out[item.slice(0, i)] = resolve(item.slice(i + 1));
   }
   return out;
+};
+
+/** Client filter entries (`name:N`, `ip:A`, `subnet:A/BITS`), a list or comma-separated. */
+const filterEntries: parse.Parser<string[]> = (raw) => {
+  const entries = parse.list(parse.string)(raw);
+  for (const e of entries) parseFilterEntry(e);
+  return entries;
 };
 
 const COMMON = {
@@ -116,6 +124,20 @@ const COMMON = {
 
 const SERVE = {
   ...COMMON,
+  allow: {
+    parse: filterEntries,
+    flag: "--allow",
+    env: "SOCKKIT_BROKER_ALLOW",
+    file: "broker.allow",
+    default: [] as string[],
+  },
+  deny: {
+    parse: filterEntries,
+    flag: "--deny",
+    env: "SOCKKIT_BROKER_DENY",
+    file: "broker.deny",
+    default: [] as string[],
+  },
   port: {
     parse: parse.port,
     flag: "--port",
@@ -253,6 +275,16 @@ export function serveCommand(): Command {
       .option("--host <host>", "address to bind (default 0.0.0.0)")
       .option("--name <name>", "this connector's name, the clients' destination (default server)")
       .option(
+        "--allow <entry>",
+        "admit only clients on the allow list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option(
+        "--deny <entry>",
+        "refuse clients on the deny list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option(
         "--queue-for-unknown",
         "journal messages for client names that never connected (default: refuse them, a likely typo)",
       ),
@@ -270,6 +302,7 @@ export function serveCommand(): Command {
       queueForUnknown: s.queueForUnknown,
       host: s.host,
       port: s.port,
+      clientFilter: { allow: s.allow, deny: s.deny },
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
     await runConnector(c, { signal: stop, logger: log });

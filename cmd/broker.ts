@@ -60,11 +60,19 @@ function sendCommand() {
     .option("--text <text>", "text data")
     .option("--binary-file <path>", "send this file's bytes as the binary part")
     .option("--file <path>", "send a file or directory (chunked, checksummed) instead of a message")
+    .option("--name <name>", "with --file: store it under this name at the receiver")
+    .option("--delete", "with --file: remove the source once the receiver stored it")
     .option("--ack", "wait until the peer connector has durably queued it")
     .action(action(async (o) => {
+      if (o.file === undefined && (o.name !== undefined || o.delete)) {
+        throw new InvalidArgumentError("--name and --delete go with --file");
+      }
       await using c = await localClient(o.dir);
       if (o.file !== undefined) {
-        const r = await c.sendFile(o.to, o.type, o.file);
+        const r = await c.sendFile(o.to, o.type, o.file, {
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.delete ? { delete: true } : {}),
+        });
         console.log(
           `sent ${
             r.dir ? "directory" : "file"

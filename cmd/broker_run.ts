@@ -22,6 +22,8 @@ import {
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
   DEFAULT_PERSIST_MAX,
+  ON_EXISTS,
+  type OnExists,
   SOCKET_NAME,
 } from "../core/broker/mod.ts";
 import {
@@ -30,6 +32,7 @@ import {
   startServerConnector,
 } from "../core/broker/service.ts";
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
+import { parseFilterEntry } from "../core/broker/client_filter.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -51,6 +54,13 @@ const fileDirs: parse.Parser<Record<string, string>> = (raw) => {
     out[item.slice(0, i)] = resolve(item.slice(i + 1));
   }
   return out;
+};
+
+/** Client filter entries (`name:N`, `ip:A`, `subnet:A/BITS`), a list or comma-separated. */
+const filterEntries: parse.Parser<string[]> = (raw) => {
+  const entries = parse.list(parse.string)(raw);
+  for (const e of entries) parseFilterEntry(e);
+  return entries;
 };
 
 const COMMON = {
@@ -89,6 +99,13 @@ const COMMON = {
     file: "broker.file_dirs",
     default: {},
   },
+  onExists: {
+    parse: parse.oneOf(ON_EXISTS),
+    flag: "--on-exists",
+    env: "SOCKKIT_BROKER_ON_EXISTS",
+    file: "broker.on_exists",
+    default: "rename" as OnExists,
+  },
   heartbeat: {
     parse: parse.duration,
     flag: "--heartbeat",
@@ -107,6 +124,20 @@ const COMMON = {
 
 const SERVE = {
   ...COMMON,
+  allow: {
+    parse: filterEntries,
+    flag: "--allow",
+    env: "SOCKKIT_BROKER_ALLOW",
+    file: "broker.allow",
+    default: [] as string[],
+  },
+  deny: {
+    parse: filterEntries,
+    flag: "--deny",
+    env: "SOCKKIT_BROKER_DENY",
+    file: "broker.deny",
+    default: [] as string[],
+  },
   port: {
     parse: parse.port,
     flag: "--port",
@@ -178,6 +209,10 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
+      "--on-exists <policy>",
+      "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse (default rename)",
+    )
+    .option(
       "--heartbeat <duration>",
       "heartbeat interval; a link silent 3x this is dropped (default 5s)",
     )
@@ -221,6 +256,7 @@ function baseOptions(
     persistMax: number;
     maxFrame: number;
     fileDir: Record<string, string>;
+    onExists: OnExists;
     heartbeat: number;
     fsync: boolean;
   },
@@ -230,6 +266,7 @@ function baseOptions(
     persistMaxBytes: s.persistMax,
     maxFrameBytes: s.maxFrame,
     fileDirs: s.fileDir,
+    onExists: s.onExists,
     heartbeatMs: s.heartbeat,
   };
 }
@@ -242,6 +279,16 @@ export function serveCommand(): Command {
       .option("--port <port>", `TCP port (default ${DEFAULT_BROKER_PORT})`)
       .option("--host <host>", "address to bind (default 0.0.0.0)")
       .option("--name <name>", "this connector's name, the clients' destination (default server)")
+      .option(
+        "--allow <entry>",
+        "admit only clients on the allow list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option(
+        "--deny <entry>",
+        "refuse clients on the deny list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option(
         "--queue-for-unknown",
         "journal messages for client names that never connected (default: refuse them, a likely typo)",
@@ -264,6 +311,7 @@ export function serveCommand(): Command {
       queueForUnknown: s.queueForUnknown,
       host: s.host,
       port: s.port,
+      clientFilter: { allow: s.allow, deny: s.deny },
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
     await runConnector(c, { signal: stop, logger: log });

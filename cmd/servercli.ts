@@ -151,16 +151,17 @@ export function servercliCommand(): Command {
         "  sockkit clientcli   # in another terminal",
     )
     .action(action(async (opts, command) => {
+      const log = loggerFrom(globals(command), { svc: "servercli" });
       const settings = async () => {
         let file: ConfigData | undefined;
         if (opts.config !== undefined) file = await loadConfigFile(opts.config);
         return resolveSettings(SPECS, {
           flags: { ...opts },
           ...(file ? { file, filePath: opts.config } : {}),
+          onWarning: (m) => log.warn(m),
         });
       };
       const s = await settings();
-      const log = loggerFrom(globals(command), { svc: "servercli" });
       const { tls, revoked } = await serverTls(s, (w) => log.warn(w));
       const authorize = revoked ? revocationCheck(revoked) : undefined;
       const metrics = new DaemonMetrics("servercli");

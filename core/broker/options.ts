@@ -2,6 +2,7 @@ import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts"
 import type { Logger } from "../log/mod.ts";
 import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { MsgHeader } from "./frame.ts";
+import type { FilterLists } from "./client_filter.ts";
 import type { OnExists } from "./files.ts";
 
 /** Protocol version carried in hello/welcome. */
@@ -26,6 +27,8 @@ export interface ConnectorOptions {
     host?: string;
     port: number;
     tls: TlsMaterial;
+    /** Allow and deny lists of client names, IP addresses and subnets (see `ClientFilter`). */
+    clientFilter?: Partial<FilterLists>;
     /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
     authorize?: (peer: PeerIdentity) => string | undefined;
     /**

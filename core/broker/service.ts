@@ -3,6 +3,7 @@ import { type Logger, nullLogger } from "../log/mod.ts";
 import { applyTls, serialized } from "../lifecycle/mod.ts";
 import { Connector } from "./connector.ts";
 import type { ConnectorOptions } from "./options.ts";
+import type { FilterLists } from "./client_filter.ts";
 
 /** Connector options a service sets itself (from the certificates directory). */
 type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke" | "reload">;
@@ -13,6 +14,8 @@ export interface ServerConnectorOptions extends Settable {
   host: string;
   /** TCP port (0 = any free port). */
   port: number;
+  /** Allow and deny lists of client names, addresses and subnets. Default: admit every valid certificate. */
+  clientFilter?: Partial<FilterLists>;
 }
 
 /** Options for {@linkcode startClientConnector}. */
@@ -50,7 +53,7 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, ...rest } = options;
+  const { host, port, clientFilter, ...rest } = options;
   const p = certPaths(certsDir);
   const logger = options.logger ?? nullLogger;
   const certsOptions = { onWarning: (w: string) => logger.warn(w) };
@@ -65,7 +68,13 @@ export async function startServerConnector(
   }, { logger, metrics: options.daemonMetrics });
   ref.connector = await Connector.start({
     ...rest,
-    server: { host, port, tls, authorize },
+    server: {
+      host,
+      port,
+      tls,
+      authorize,
+      ...(clientFilter ? { clientFilter } : {}),
+    },
     revoke: async (name) => void await revoke(certsDir, name),
     reload,
   });

@@ -69,8 +69,6 @@ Deno.test("search bench --pdf writes a PDF that holds the tables sorted by speed
     for (
       const section of [
         "sockkit search: benchmark of search methods",
-        "reread mode: p50 per query", // the chart's panel titles
-        "index mode: p50 per query",
         "reread mode (sorted by p50 at 1,000 lines)",
         "index mode (sorted by p50 at 1,000 lines)",
         "The server uses simd-worker",
@@ -78,6 +76,15 @@ Deno.test("search bench --pdf writes a PDF that holds the tables sorted by speed
         "Methods",
       ]
     ) assert.ok(text.includes(section), `the PDF lacks "${section}":\n${text}`);
+
+    // The chart: its bold texts (panel titles) from chart.svg are in the PDF as text.
+    const svg = await Deno.readTextFile(join(out, "chart.svg"));
+    const titles = [...svg.matchAll(/<text[^>]*font-weight="bold"[^>]*>([^<]+)<\/text>/g)]
+      .map((m) => m[1]!);
+    assert.ok(titles.length >= 2, "the chart has panel titles");
+    for (const title of titles) {
+      assert.ok(text.includes(title), `the PDF lacks chart text "${title}"`);
+    }
 
     // Each table lists the methods fastest first, as results.json ranks them.
     const result = JSON.parse(

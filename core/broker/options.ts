@@ -29,6 +29,11 @@ export interface ConnectorOptions {
     tls: TlsMaterial;
     /** Allow and deny lists of client names, IP addresses and subnets (see `ClientFilter`). */
     clientFilter?: Partial<FilterLists>;
+    /**
+     * Asked, after every other check, before a client is admitted (the chat's
+     * `--accept`): resolve a refusal reason (final for the client) or `undefined`.
+     */
+    admit?: (peer: PeerIdentity, name: string) => Promise<string | undefined>;
     /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
     authorize?: (peer: PeerIdentity) => string | undefined;
     /**

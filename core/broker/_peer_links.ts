@@ -1,5 +1,4 @@
-import type { Socket } from "node:net";
-import type { PeerIdentity } from "../net/mod.ts";
+import type { Connection, PeerIdentity } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Frame } from "./frame.ts";
 import { Link } from "./link.ts";
@@ -63,7 +62,7 @@ export class PeerLinks {
   }
 
   /** Wraps a connected socket in a link (not yet attached to a peer). */
-  open(socket: Socket, identity: PeerIdentity | undefined): LinkState {
+  open(conn: Connection, identity: PeerIdentity | undefined): LinkState {
     const state: LinkState = {
       link: undefined as unknown as Link,
       peer: undefined,
@@ -74,7 +73,7 @@ export class PeerLinks {
       ackChain: Promise.resolve(),
       identity,
     };
-    state.link = new Link(socket, {
+    state.link = new Link(conn, {
       maxFrameBytes: this.#opts.maxFrameBytes,
       heartbeatMs: this.#opts.connector.heartbeatMs ?? 5000,
       onFrame: (frame, payload) => this.#onFrame(state, frame, payload),
@@ -86,8 +85,8 @@ export class PeerLinks {
   }
 
   /** Serves one accepted client connection until it closes (server side). */
-  async serve(socket: Socket, identity: PeerIdentity, signal: AbortSignal): Promise<void> {
-    const state = this.open(socket, identity);
+  async serve(conn: Connection, identity: PeerIdentity, signal: AbortSignal): Promise<void> {
+    const state = this.open(conn, identity);
     const hello = setTimeout(() => {
       if (!state.peer) state.link.close("no hello within 10 s");
     }, 10_000);

@@ -169,7 +169,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
           logger: c.#log,
           graceMs: 2000,
           ...(opts.server.authorize ? { authorize: opts.server.authorize } : {}),
-        }, (conn, signal) => c.#links.serve(conn.socket, conn.peer, signal));
+        }, (conn, signal) => c.#links.serve(conn, conn.peer, signal));
       } else {
         c.#peers.get(opts.client!.serverName ?? "server");
         c.#client = new ClientLoop({

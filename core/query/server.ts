@@ -140,6 +140,7 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
   const answerer = new Answerer({
     run: (r, p) => pool.run(r, p),
     beforeQuery: () => data.check(),
+    logger: log,
     ...(options.key !== undefined ? { key: options.key } : {}),
     ...(options.maxDatagramBytes !== undefined
       ? { maxDatagramBytes: options.maxDatagramBytes }

@@ -53,16 +53,26 @@ export class SearchClient implements AsyncDisposable {
     this.#conn = conn;
     this.#answerTimeoutMs = answerTimeoutMs;
     const lines = new LineFramer({ maxLineBytes: 64 * 1024 });
-    conn.socket.on("data", (chunk: Uint8Array) => {
-      try {
-        lines.push(chunk, (line) => this.#settle(line));
-      } catch (err) {
-        this.#fail(err instanceof Error ? err : new Error(String(err)));
-        conn.destroy();
-      }
+    conn.receive({
+      data: (chunk) => {
+        try {
+          lines.push(chunk, (line) => this.#settle(line));
+        } catch (err) {
+          this.#fail(err instanceof Error ? err : new Error(String(err)));
+          conn.destroy();
+        }
+      },
+      end: () => {},
     });
-    conn.socket.on("error", (err: Error) => this.#fail(err));
-    conn.closed.then(() => this.#fail(new Error("Search server closed the connection")));
+    conn.closed.then(() =>
+      this.#fail(
+        new Error(
+          conn.error
+            ? `Search server connection failed: ${conn.error}`
+            : "Search server closed the connection",
+        ),
+      )
+    );
   }
 
   /** Connects to a search server. */
@@ -121,7 +131,7 @@ export class SearchClient implements AsyncDisposable {
     if (ms === undefined) {
       return new Promise((resolve, reject) => {
         this.#waiters.push({ resolve, reject });
-        this.#conn.socket.write(frame);
+        this.#conn.send(frame);
       });
     }
     return new Promise((resolve, reject) => {
@@ -133,13 +143,13 @@ export class SearchClient implements AsyncDisposable {
         resolve: (v) => (clearTimeout(timer), resolve(v)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.#conn.socket.write(frame);
+      this.#conn.send(frame);
     });
   }
 
   /** Sends raw bytes as they are (for tests of framing and one-shot clients). */
   writeRaw(bytes: Uint8Array | string): void {
-    this.#conn.socket.write(bytes);
+    this.#conn.send(bytes);
   }
 
   /** Closes the connection. Idempotent. */

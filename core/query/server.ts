@@ -38,6 +38,8 @@ export interface QueryServerOptions {
   maxDatagramBytes?: number;
   /** Largest TCP request in bytes. Default 1 MiB. */
   maxRequestBytes?: number;
+  /** TCP: close after this many ms without progress either way, ms. Default 10000. */
+  idleTimeoutMs?: number;
   /** Debounce for data file changes, ms. Default 50. */
   debounceMs?: number;
   /** Minimum interval between stat checks of the data files, ms. Default 500. */
@@ -84,6 +86,7 @@ async function bindBoth(
         port,
         ...(o.tls !== undefined ? { tls: o.tls } : {}),
         ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
+        ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
       })
       : undefined;
     try {

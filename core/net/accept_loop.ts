@@ -8,6 +8,8 @@ export interface AcceptLoopOptions {
   minBackoffMs?: number;
   /** Longest back-off, ms. Default 1000. */
   maxBackoffMs?: number;
+  /** The warning and the recovery line are logged at most once per this many ms. Default 60000. */
+  quietMs?: number;
 }
 
 const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
@@ -17,7 +19,8 @@ const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
  * `onConnection` without awaiting it. A failed accept (EMFILE/ENFILE when
  * the process or system is out of file descriptors, or any transient error)
  * never ends the loop: it backs off (doubling up to `maxBackoffMs`), logs
- * once per episode at warn, and logs at info when accepting works again.
+ * at warn (at most once per `quietMs`, however often it flaps), and logs at
+ * info when accepting works again.
  * Resolves once the listener is closed.
  */
 export async function acceptLoop(
@@ -28,8 +31,11 @@ export async function acceptLoop(
   const log = options.logger ?? nullLogger;
   const min = options.minBackoffMs ?? 5;
   const max = options.maxBackoffMs ?? 1000;
+  const quietMs = options.quietMs ?? 60_000;
   let backoff = 0;
   let failures = 0;
+  let warnedAt = -Infinity;
+  let recoveredAt = -Infinity;
   while (true) {
     let conn: Deno.Conn;
     try {
@@ -37,7 +43,9 @@ export async function acceptLoop(
     } catch (err) {
       if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
       const message = err instanceof Error ? err.message : String(err);
-      if (failures++ === 0) {
+      failures++;
+      if (Date.now() - warnedAt >= quietMs) {
+        warnedAt = Date.now();
         log.warn(
           EMFILE.test(message)
             ? "cannot accept connections: out of file descriptors (raise the limit with ulimit -n or LimitNOFILE); retrying with back-off"
@@ -50,7 +58,10 @@ export async function acceptLoop(
       continue;
     }
     if (failures > 0) {
-      log.info("accepting connections again", { failed_accepts: failures });
+      if (Date.now() - recoveredAt >= quietMs) {
+        recoveredAt = Date.now();
+        log.info("accepting connections again", { failed_accepts: failures });
+      }
       failures = 0;
       backoff = 0;
     }

@@ -100,7 +100,8 @@ export class Server implements AsyncDisposable {
   readonly #handler: ConnectionHandler;
   readonly #log: Logger;
   readonly #connections = new Set<Connection>();
-  readonly #handshakes = new Set<net.Socket>();
+  /** TLS handshakes in progress, each with the function that abandons it. */
+  readonly #handshakes = new Map<net.Socket, () => void>();
   readonly #perAddress = new Map<string, number>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #abort = new AbortController();
@@ -234,7 +235,6 @@ export class Server implements AsyncDisposable {
       requestCert,
       rejectUnauthorized: false,
     });
-    this.#handshakes.add(transport);
     const done = () => {
       clearTimeout(timer);
       this.#handshakes.delete(transport);
@@ -250,6 +250,13 @@ export class Server implements AsyncDisposable {
       () => fail(`TLS handshake failed: no TLS handshake within ${timeoutMs} ms`, "timeout"),
       timeoutMs,
     );
+    // The socket itself keeps the process alive while it is open; the timer must not.
+    Deno.unrefTimer(timer as unknown as number);
+    this.#handshakes.set(transport, () => {
+      done();
+      socket.destroy();
+      transport.destroy();
+    });
     transport.on("error", () => {}); // reported through the TLS socket
     transport.once("close", () => {
       if (this.#handshakes.has(transport)) done();
@@ -340,8 +347,7 @@ export class Server implements AsyncDisposable {
       try {
         this.#listener.close();
       } catch { /* already closed */ }
-      for (const t of this.#handshakes) t.destroy();
-      this.#handshakes.clear();
+      for (const abandon of [...this.#handshakes.values()]) abandon();
       await this.#loop;
     })();
     return this.#stopped;

@@ -22,8 +22,10 @@ export class IngestMetrics {
   redisErrors = 0;
   /** Batches written to Redis. */
   batches = 0;
-  /** Objects waiting in memory for Redis or the spool (gauge, set by the writer). */
+  /** Objects waiting in memory for Redis or the spool (gauge; read live from the writer once it is attached). */
   queued = 0;
+  /** The live source of {@linkcode IngestMetrics.queued}, set by the writer. */
+  queuedSource: (() => number) | undefined;
   /** Records waiting in the spool (gauge). */
   spoolRecords = 0;
   /** Bytes in the spool (gauge). */
@@ -60,7 +62,12 @@ export class IngestMetrics {
       ["objects_failed_total", "counter", "Objects whose write Redis refused", this.objectsFailed],
       ["redis_errors_total", "counter", "Redis connection and command errors", this.redisErrors],
       ["batches_total", "counter", "Batches written to Redis", this.batches],
-      ["queued_objects", "gauge", "Objects waiting in memory", this.queued],
+      [
+        "queued_objects",
+        "gauge",
+        "Objects waiting in memory",
+        this.queuedSource?.() ?? this.queued,
+      ],
       ["spool_records", "gauge", "Batches waiting in the spool", this.spoolRecords],
       ["spool_bytes", "gauge", "Bytes in the spool", this.spoolBytes],
     ];

@@ -267,8 +267,8 @@ export class Connection implements AsyncDisposable {
 
   /**
    * Writes `data` (if given) and half-closes; the peer sees EOF after
-   * everything written. Unread input is drained so the connection can finish
-   * closing. The connection is destroyed only when nothing moves in either
+   * everything written. Reading resumes so the peer's EOF is seen (the
+   * receiver, if any, still gets what arrives; without one it is dropped). The connection is destroyed only when nothing moves in either
    * direction for `idleMs` (default 10 s; a peer that stopped reading or never closes):
    * a slow reader still gets every byte. Resolves once closed; afterwards
    * {@linkcode Connection.delivered} says whether everything went out.
@@ -280,8 +280,8 @@ export class Connection implements AsyncDisposable {
         this.#bytesSent += data.length;
         this.#socket.end(data);
       } else this.#socket.end();
-      // Unread input is dropped from now on.
-      this.receive({ data: () => {}, end: () => {} });
+      // Keep reading so the peer's EOF is seen; without a receiver, input is dropped.
+      if (this.#receiver === undefined) this.receive({ data: () => {}, end: () => {} });
       this.resume();
       if (this.#idleMs === 0 || this.#idleMs > idleMs) this.#watch(idleMs);
       await this.closed;

@@ -29,6 +29,8 @@ export function memoryPair(
   const sides: Duplex[] = [];
   const side = (other: () => Duplex) =>
     new Duplex({
+      // Like a TCP socket: EOF from the peer ends our side too, unless the policy keeps it open.
+      allowHalfOpen: false,
       read() {},
       write(chunk: Uint8Array, _enc, cb) {
         other().push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));

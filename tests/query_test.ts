@@ -31,6 +31,7 @@ const HANDLER = `
 export default function handler(query, data) {
   if (query === "boom") throw new Error("kaboom");
   if (query === "loop") { for (;;) {} }
+  if (query === "hog") { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); }
   if (query === "big") return "x".repeat(70000);
   if (typeof query === "string" && query.startsWith("huge ")) return "y".repeat(Number(query.slice(5)));
   if (typeof query === "string") {
@@ -222,6 +223,17 @@ Deno.test("query: a client that stops reading a reply is cut off by the idle tim
     c.close();
   }
   // The server carries on.
+  assert.equal((await f.ask("people 1")).error, undefined);
+});
+
+Deno.test("query: a handler that keeps allocating is stopped at its memory cap and the server answers the next query", async () => {
+  await using f = await fixture({ handlerTimeoutMs: 1500, handlerMemoryMb: 64 });
+  const before = Deno.memoryUsage().rss;
+  const r = await f.ask("hog", { timeoutMs: 20_000 });
+  assert.match(r.error ?? "", /time limit/);
+  // Before: the worker grew until "Fatal JavaScript out of memory" took the process down.
+  const grown = Deno.memoryUsage().rss - before;
+  assert.ok(grown < 1024 * 1024 * 1024, `the process grew by ${grown} bytes`);
   assert.equal((await f.ask("people 1")).error, undefined);
 });
 

@@ -32,6 +32,8 @@ export interface QueryServerOptions {
   key?: KeyPair;
   /** Handler time limit, ms. Default 1000. */
   handlerTimeoutMs?: number;
+  /** Heap cap of each handler worker, MiB. Default 256. */
+  handlerMemoryMb?: number;
   /** Handler workers. Default 2. */
   workers?: number;
   /** Largest UDP reply in bytes. Default 65507. */
@@ -130,6 +132,7 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
     logger: log,
     ...(options.workers !== undefined ? { size: options.workers } : {}),
     ...(options.handlerTimeoutMs !== undefined ? { timeoutMs: options.handlerTimeoutMs } : {}),
+    ...(options.handlerMemoryMb !== undefined ? { memoryMb: options.handlerMemoryMb } : {}),
   });
   try {
     await data.start();

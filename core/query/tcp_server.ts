@@ -41,7 +41,7 @@ const NL = 0x0a;
  * Reads one request: the bytes up to the first `\n`, or to the client's
  * half-close. Reading pauses once it is complete.
  */
-function readRequest(conn: Connection, limit: number): Promise<Uint8Array | "too-large"> {
+export function readRequest(conn: Connection, limit: number): Promise<Uint8Array | "too-large"> {
   return new Promise((resolve) => {
     const parts: Uint8Array[] = [];
     let size = 0;

@@ -96,3 +96,8 @@ export function optionParser<T>(p: Parser<T>): (v: string) => T {
 export function addCommands(parent: Command, children: Command[]): void {
   for (const c of children) parent.addCommand(c);
 }
+
+/** `1 reply`, `2 replies`, `1 object`: a count with its noun in the right number. */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { join } from "node:path";
-import { parse } from "../core/config/mod.ts";
+import { ConfigError, parse } from "../core/config/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { runBrokerBench } from "../core/broker/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
@@ -82,6 +82,29 @@ function sendCommand() {
     }));
 }
 
+/**
+ * Checks that binary parts can be written to `dir` before listening, so a
+ * listener that could not store one never takes a message off its queue.
+ */
+async function checkWritableDir(dir: string): Promise<void> {
+  const probe = join(dir, `.sockkit-write-test-${crypto.randomUUID()}`);
+  try {
+    await Deno.writeFile(probe, new Uint8Array(0), { createNew: true });
+    await Deno.remove(probe);
+  } catch (err) {
+    const reason = err instanceof Deno.errors.NotFound
+      ? "directory not found"
+      : err instanceof Deno.errors.PermissionDenied
+      ? "permission denied"
+      : err instanceof Error
+      ? err.message
+      : String(err);
+    throw new ConfigError(
+      `Cannot save binary parts in --save-binary "${dir}": ${reason} (create the directory or choose another)`,
+    );
+  }
+}
+
 function listenCommand() {
   return new Command("listen")
     .description("print messages of a type as JSON lines (queued ones first)")
@@ -91,9 +114,11 @@ function listenCommand() {
     .option("--echo", "answer each request with its own data and binary part")
     .option("--save-binary <dir>", "write each binary part to DIR/ID.bin")
     .action(action(async (o) => {
+      if (o.saveBinary) await checkWritableDir(o.saveBinary);
       await using c = await localClient(o.dir);
       using stop = shutdownSignal();
       let n = 0;
+      let failure: Error | undefined;
       let finish: () => void = () => {};
       const done = new Promise<void>((r) => finish = r);
       stop.addEventListener("abort", () => finish(), { once: true });
@@ -101,7 +126,21 @@ function listenCommand() {
         const line = printable(m);
         if (o.saveBinary && m.binary.length > 0) {
           const path = join(o.saveBinary, `${m.id}.bin`);
-          Deno.writeFileSync(path, m.binary);
+          try {
+            Deno.writeFileSync(path, m.binary);
+          } catch (err) {
+            // Report the message with the error (never swallow it) and stop listening,
+            // so later messages stay queued for the next listener.
+            failure = new Error(
+              `Cannot save the binary part of message ${m.id} to "${path}": ${
+                err instanceof Error ? err.message : String(err)
+              } (the message is printed without it; later ones stay queued)`,
+            );
+            line.binaryError = failure.message;
+            console.log(JSON.stringify(line));
+            finish();
+            return;
+          }
           line.binaryFile = path;
         }
         console.log(JSON.stringify(line));
@@ -113,6 +152,7 @@ function listenCommand() {
       console.error(`listening for "${o.type}"`);
       await done;
       await c.sync().catch(() => {});
+      if (failure) throw failure;
       return 0;
     }));
 }

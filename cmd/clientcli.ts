@@ -8,7 +8,7 @@ import { parse, resolveSettings } from "../core/config/mod.ts";
 import { type ClientEvent, runClient } from "../core/chat/mod.ts";
 import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
-import { action } from "./_cli.ts";
+import { action, plural } from "./_cli.ts";
 
 const DEFAULT_CA = "certs/ca.pem";
 
@@ -33,6 +33,21 @@ function write(text: string): void {
   } catch {
     // stdout closed (for example piped into `head`): nothing left to show.
   }
+}
+
+/** What to do about a failed connection attempt, when the cause is a known certificate problem. */
+export function connectHint(message: string, caGiven: boolean): string {
+  if (
+    /self[- ]signed certificate|unable to (get local issuer|verify)|UnknownIssuer/i.test(message)
+  ) {
+    return caGiven
+      ? " (the --ca file did not sign the server certificate: pass the server's own CA, e.g. its certs/ca.pem, or the certificate itself for a self-signed one)"
+      : ` (no CA given and "${DEFAULT_CA}" is not in this directory: pass --ca with the server's CA certificate, e.g. --ca /path/to/certs/ca.pem)`;
+  }
+  if (/does not match certificate|not in the cert's list|NotValidForName/i.test(message)) {
+    return " (the server certificate names another host: pass --servername NAME with a name it holds, e.g. --servername localhost)";
+  }
+  return "";
 }
 
 /** `date  2026-11-24`, `reply olleh`, `error Server full...` */
@@ -75,6 +90,10 @@ export function clientcliCommand(): Command {
     .option("--ca <file>", `CA certificate of the server (default ${DEFAULT_CA} if it exists)`)
     .option("--cert <file>", "client certificate, for servers that require one")
     .option("--key <file>", "client private key (with --cert)")
+    .option(
+      "--servername <name>",
+      "verify the server certificate for NAME instead of --host (e.g. --host 10.0.0.5 --servername localhost)",
+    )
     .option("--insecure", "do not verify the server certificate (testing only)")
     .option("--json", "the server sends JSON lines (otherwise detected from the first line)")
     .addHelpText(
@@ -84,6 +103,8 @@ export function clientcliCommand(): Command {
         "stays in the terminal's line buffer and is sent when you press Return. Ctrl-D quits\n" +
         "after the replies still owed. With piped input every line is sent and clientcli exits 0\n" +
         "after the last reply. A refused or lost connection exits 1.\n" +
+        "A server whose certificate names another host: --host ADDRESS --servername NAME --ca FILE\n" +
+        "(verified for NAME, no --insecure needed).\n" +
         "Environment: SOCKKIT_CLIENTCLI_HOST, _PORT, _CA, _CERT, _KEY.\n\n" +
         "Example:\n  printf 'hello\\nabc  \\n' | sockkit clientcli --port 3443",
     )
@@ -97,8 +118,17 @@ export function clientcliCommand(): Command {
       };
       const tls: ClientTlsOptions = await loadClientTls(files);
       if (opts.insecure) tls.insecure = true;
+      if (opts.servername !== undefined) tls.servername = opts.servername;
       const where = `${s.host}:${s.port}`;
-      const conn = await connect({ host: s.host, port: s.port, tls });
+      let conn;
+      try {
+        conn = await connect({ host: s.host, port: s.port, tls });
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        throw new Error(message.trimEnd() + connectHint(message, files.ca !== undefined), {
+          cause: err,
+        });
+      }
 
       const prompt = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();
       if (prompt) {
@@ -106,11 +136,13 @@ export function clientcliCommand(): Command {
         write("> ");
       }
       let received = 0;
+      let replies = 0;
       const outcome = await runClient(conn, {
         input: stdinLines(() => prompt && write("> ")),
         json: opts.json === true,
         onEvent: (event) => {
           received++;
+          if (event.kind === "reply") replies++;
           // Clear the prompt line, print the message, redraw the prompt.
           write(prompt ? `\r\x1b[2K${labelled(event)}\n> ` : `${labelled(event)}\n`);
         },
@@ -119,11 +151,17 @@ export function clientcliCommand(): Command {
       if (outcome.kind === "done") return 0;
       let msg = `Connection to ${where} lost: ${outcome.reason}`;
       if (outcome.lastError !== undefined) msg += ` (server said: ${outcome.lastError})`;
-      else if (received === 0 && s.cert === undefined) {
-        msg +=
-          " before it sent anything (it may require a client certificate: pass --cert and --key)";
+      else if (received > 0) msg += ` after ${plural(replies, "reply", "replies")}`;
+      else {
+        // servercli always says why it closes a connection; closing before any
+        // line means it refused the TLS handshake (TLS 1.3 reports that only now).
+        msg += s.cert === undefined
+          ? " right after the TLS handshake without sending anything: it refused the handshake, most likely because it requires a client certificate (pass --cert and --key)"
+          : ` right after the TLS handshake without sending anything: it refused the handshake, most likely because it does not allow the client certificate "${s.cert}"`;
       }
-      if (outcome.outstanding > 0) msg += `; ${outcome.outstanding} replies never arrived`;
+      if (outcome.outstanding > 0) {
+        msg += `; ${plural(outcome.outstanding, "reply", "replies")} never arrived`;
+      }
       console.error(`sockkit: ${msg}`);
       return 1;
     }));

@@ -77,7 +77,7 @@ function serveCommand() {
       const file = await loadIngestConfig(opts.config);
       const flags = { ...opts, config: undefined };
       const settings = resolveIngestSettings(flags, file, opts.config);
-      const tls = await loadIngestTls(settings, flags);
+      const tls = await loadIngestTls(settings, flags, (w) => log.warn(w));
       const server = await startIngest({ ...ingestOptions(settings, tls), logger: log });
       log.info(`listening on ${settings.host}:${server.port} (mutual TLS)`, {
         redis: server.redisLabel,

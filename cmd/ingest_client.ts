@@ -11,7 +11,7 @@ import { readObjects } from "../core/ingest/input.ts";
 import { type IngestBenchResult, runIngestBench } from "../core/ingest/bench.ts";
 import { SHAPES } from "../core/ingest/bench_payload.ts";
 import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
-import { action, globals, intArg, loggerFrom, optionParser } from "./_cli.ts";
+import { action, globals, intArg, loggerFrom, optionParser, plural } from "./_cli.ts";
 
 interface ClientTlsFlags {
   certs?: string;
@@ -93,10 +93,10 @@ export function ingestSendCommand() {
       });
       for (const e of r.errors) console.error(`server: ${e}`);
       if (!opts.ack) {
-        console.log(`sent ${r.sent} objects`);
+        console.log(`sent ${plural(r.sent, "object")}`);
         return 0;
       }
-      console.log(`sent ${r.sent} objects, ${r.acknowledged} stored`);
+      console.log(`sent ${plural(r.sent, "object")}, ${r.acknowledged} stored`);
       return r.acknowledged === r.sent ? 0 : 1;
     }));
 }

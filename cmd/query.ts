@@ -136,7 +136,7 @@ function serveCommand() {
       const log = loggerFrom(globals(command), { svc: "query" });
       const spec = await loadDataSpec(s.data);
       const tls = s.tls && !opts.udpOnly
-        ? await loadCertsDirTls(s.certs, { allowList: false })
+        ? await loadCertsDirTls(s.certs, { allowList: false, onWarning: (w) => log.warn(w) })
         : undefined;
       const key = s.key !== undefined ? await loadKeyPair(s.key) : undefined;
       const server = await startQueryServer({

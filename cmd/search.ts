@@ -55,6 +55,8 @@ const SPECS = {
     file: "certs_dir",
     default: "certs",
   },
+  cert: { parse: parse.string, flag: "--cert", env: "SOCKKIT_SEARCH_CERT", file: "certfile" },
+  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_SEARCH_KEY", file: "keyfile" },
   clientCerts: {
     parse: parse.string,
     flag: "--client-certs",
@@ -93,6 +95,8 @@ function serveCommand() {
     .option("--tls", "serve TLS (config ssl_enabled)")
     .option("--no-tls", "serve plain TCP (the default)")
     .option("--certs <dir>", "certificates directory with server.pem/server.key (default certs)")
+    .option("--cert <file>", "server certificate instead of --certs (config certfile)")
+    .option("--key <file>", "server private key with --cert (config keyfile)")
     .option(
       "--client-certs <file>",
       "allow-list PEM: request client certificates and report their identity",
@@ -114,7 +118,10 @@ Config file example (unrelated entries are ignored):
 
 Example:
   sockkit search serve --file fixtures/search/words.txt --port 44445
-  printf 'apple\\n' | nc 127.0.0.1 44445     # STRING EXISTS`,
+  printf 'apple\\n' | nc 127.0.0.1 44445     # STRING EXISTS
+
+Only top-level keys, [DEFAULT], [server] and [search] count. Certificate and key paths:
+certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
     )
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "search" });
@@ -128,6 +135,8 @@ Example:
           port: opts.port,
           host: opts.host,
           certs: opts.certs,
+          cert: opts.cert,
+          key: opts.key,
           clientCerts: opts.clientCerts,
           requireClientCert: opts.requireClientCert,
           workers: opts.workers,
@@ -147,13 +156,19 @@ Example:
       }
       let tls: TlsMaterial | undefined;
       let authorize;
+      if ((s.cert === undefined) !== (s.key === undefined)) {
+        throw new ConfigError(
+          "A server certificate needs its key: give both --cert and --key (config certfile= and keyfile=)",
+        );
+      }
       if (s.tls) {
         const p = certPaths(s.certs);
         const clientCerts = s.clientCerts ?? (s.requireClientCert ? p.allowList : undefined);
         try {
           tls = await loadServerTls({
-            cert: p.serverCert,
-            key: p.serverKey,
+            cert: s.cert ?? p.serverCert,
+            key: s.key ?? p.serverKey,
+            onWarning: (w) => log.warn(w),
             ...(clientCerts ? { clientCerts } : {}),
           });
         } catch (err) {

@@ -180,7 +180,7 @@ export function servercliCommand(): Command {
         ...(file ? { file, filePath: opts.config } : {}),
       });
       const log = loggerFrom(globals(command), { svc: "servercli" });
-      const { tls, revoked } = await serverTls(s);
+      const { tls, revoked } = await serverTls(s, (w) => log.warn(w));
       const server = await startChatServer({
         host: s.host,
         port: s.port,
@@ -235,7 +235,10 @@ interface TlsSettings {
 }
 
 /** Loads the server TLS material from --cert/--key or the certificates directory. */
-async function serverTls(s: TlsSettings): Promise<{ tls: TlsMaterial; revoked?: string }> {
+async function serverTls(
+  s: TlsSettings,
+  onWarning: (message: string) => void,
+): Promise<{ tls: TlsMaterial; revoked?: string }> {
   if ((s.cert === undefined) !== (s.key === undefined)) {
     throw new ConfigError(
       "Options --cert and --key go together: pass both, or neither to use --certs",
@@ -250,6 +253,7 @@ async function serverTls(s: TlsSettings): Promise<{ tls: TlsMaterial; revoked?: 
     const tls = await loadServerTls({
       cert: s.cert,
       key: s.key,
+      onWarning,
       ...(s.requireClientCert && s.clientCerts !== undefined ? { clientCerts: s.clientCerts } : {}),
     });
     return { tls };
@@ -258,6 +262,7 @@ async function serverTls(s: TlsSettings): Promise<{ tls: TlsMaterial; revoked?: 
   const tls = await loadServerTls({
     cert: p.serverCert,
     key: p.serverKey,
+    onWarning,
     ...(s.requireClientCert ? { clientCerts: s.clientCerts ?? p.allowList } : {}),
   });
   return s.requireClientCert ? { tls, revoked: p.revoked } : { tls };

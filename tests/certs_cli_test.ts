@@ -36,7 +36,7 @@ Deno.test("sockkit certs init/issue/allow/list/revoke manage a certificates dire
     await t.step("a second init refuses to overwrite without --force", async () => {
       const before = await Deno.readTextFile(join(dir, "ca.key"));
       const r = await runCli(["certs", "init", "--dir", dir]);
-      assert.equal(r.code, 1);
+      assert.equal(r.code, 2);
       assert.equal(
         r.stderr.trim(),
         `sockkit: Refusing to overwrite "${
@@ -56,7 +56,7 @@ Deno.test("sockkit certs init/issue/allow/list/revoke manage a certificates dire
         aliceFingerprint = r.stdout.match(/sha256\s+([0-9a-f]{64})/)![1]!;
         assert.equal(await mode(join(dir, "clients", "alice.key")), 0o600);
         const again = await runCli(["certs", "issue", "alice", "--dir", dir]);
-        assert.equal(again.code, 1);
+        assert.equal(again.code, 2);
         assert.match(again.stderr, /Refusing to overwrite ".*alice\.key".*--force/);
         const bad = await runCli(["certs", "issue", "../evil", "--dir", dir]);
         assert.equal(bad.code, 2);
@@ -134,7 +134,7 @@ Deno.test("sockkit certs uses SOCKKIT_CERTS and explains a missing directory", a
   const work = await tempDir();
   try {
     const missing = await runCli(["certs", "list"], { cwd: work });
-    assert.equal(missing.code, 1);
+    assert.equal(missing.code, 2);
     assert.equal(
       missing.stderr.trim(),
       `sockkit: Cannot read CA certificate "certs/ca.pem": file not found (run "sockkit certs init")`,

@@ -95,7 +95,7 @@ Deno.test("clientcli reports the server's error line and exits 1 when the server
   await first.waitForLine(/^reply eno$/);
   const { code, stdout, stderr } = await runCli(env.args, { stdin: "two\n" });
   assert.equal(code, 1);
-  assert.match(stdout, /^error Server full: 1 clients connected, the limit is 1/m);
+  assert.match(stdout, /^error Server full: 1 client connected, the limit is 1/m);
   assert.match(stderr, /Connection to 127\.0\.0\.1:\d+ lost: .*\(server said: Server full/);
 });
 

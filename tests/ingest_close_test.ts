@@ -39,7 +39,7 @@ Deno.test({
     assert.equal(await redis.dbSize(), OBJECTS);
     assert.deepEqual({ ...(await redis.hGetAll(`seed:${OBJECTS - 1}`)) }, {
       n: String(OBJECTS - 1),
-      tags: '["a","b"]',
+      tags: '["a", "b"]', // the JSON text as json.dumps sent it
     });
   },
 });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { IngestMetrics } from "../core/ingest/metrics.ts";
 import { BatchWriter } from "../core/ingest/writer.ts";
 import { RespStore } from "../core/ingest/resp_store.ts";
-import { encodeKv } from "../core/ingest/layout.ts";
+import { encodeKvMembers, splitMembers } from "../core/ingest/layout.ts";
 import { startRedis, waitUntil } from "./harness/mod.ts";
 
 Deno.test("queued_objects counts the objects waiting while Redis is busy", async () => {
@@ -20,7 +20,9 @@ Deno.test("queued_objects counts the objects waiting while Redis is busy", async
     await new Promise((r) => setTimeout(r, 100));
     const total = 5000;
     for (let i = 0; i < total; i++) {
-      const n = encodeKv({ [`k${i}`]: i }, "", true, writer.perObject, writer.buffer());
+      const text = `{"k${i}":${i}}`;
+      const members = splitMembers(text, new TextEncoder().encode(text))!;
+      const n = encodeKvMembers(members, "", true, writer.perObject, writer.buffer());
       writer.added(owner, n);
     }
     await new Promise((r) => setTimeout(r, 200));

@@ -329,15 +329,27 @@ Deno.test("a v1 certificate gives a clear error naming the file and the fix", as
   }
 });
 
-Deno.test("a CA:TRUE server certificate is refused by loadServerTls, as rustls clients refuse it", async (t) => {
+Deno.test("a self-signed CA:TRUE server certificate serves; a CA-signed CA:TRUE leaf loads with a warning", async (t) => {
   await using pki = await makePki({ clients: ["alice"] });
   const work = await Deno.makeTempDir({ prefix: "sockkit-ca-leaf-" });
   try {
     await t.step("a self-signed openssl req -x509 certificate as the server's own", async () => {
       const s = await opensslSelfSigned(work, "localhost");
-      await assert.rejects(
-        loadServerTls({ cert: s.cert, key: s.key }),
-        /^Error: Server certificate ".*localhost\.pem" \(CN=localhost\) has basicConstraints CA:TRUE, which Deno's TLS \(rustls\) clients refuse as a server certificate: use a server certificate signed by a CA \(sockkit certs init\)/,
+      const warnings: string[] = [];
+      const material = await loadServerTls({
+        cert: s.cert,
+        key: s.key,
+        onWarning: (w) => warnings.push(w),
+      });
+      assert.deepEqual(warnings, []);
+      await using server = await listen(
+        { host: "127.0.0.1", port: 0, tls: material },
+        async (conn) => await conn.end("hello\n"),
+      );
+      const clientTls = await loadClientTls({ ca: s.cert });
+      assert.equal(
+        await exchange(server.port, { ...clientTls, servername: "localhost" }),
+        "hello\n",
       );
     });
 
@@ -391,7 +403,13 @@ Deno.test("a CA:TRUE server certificate is refused by loadServerTls, as rustls c
         };
         const caTrue = await signed(true);
         const caFalse = await signed(false);
-        await assert.rejects(loadServerTls({ cert: caTrue, key }), /has basicConstraints CA:TRUE/);
+        const warnings: string[] = [];
+        await loadServerTls({ cert: caTrue, key, onWarning: (w) => warnings.push(w) });
+        assert.equal(warnings.length, 1);
+        assert.match(
+          warnings[0]!,
+          /has basicConstraints CA:TRUE and is signed by "CN=.*": sockkit's clients/,
+        );
         const clientTls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
         const serve = async (material: TlsMaterial) => {
           await using server = await listen(
@@ -402,7 +420,7 @@ Deno.test("a CA:TRUE server certificate is refused by loadServerTls, as rustls c
         };
         // The same key and CSR with CA:FALSE works (through loadServerTls)...
         assert.equal(await serve(await loadServerTls({ cert: caFalse, key })), "hello\n");
-        // ...while CA:TRUE, bypassing loadServerTls, fails on the client side.
+        // ...while CA:TRUE fails on the client side, as the warning says.
         const reply = await serve({
           cert: await Deno.readTextFile(caTrue),
           key: await Deno.readTextFile(key),

@@ -49,7 +49,9 @@ export async function startServerConnector(
 ): Promise<Connector> {
   const { host, port, ...rest } = options;
   const p = certPaths(certsDir);
-  const tls = await loadCertsDirTls(certsDir);
+  const tls = await loadCertsDirTls(certsDir, {
+    ...(options.logger ? { onWarning: (w: string) => options.logger!.warn(w) } : {}),
+  });
   return await Connector.start({
     ...rest,
     server: { host, port, tls, authorize: revocationCheck(p.revoked) },

@@ -212,7 +212,9 @@ export class ChatServer implements AsyncDisposable {
       this.#log.warn("refused client: server full", { peer, maxClients: this.#maxClients });
       await this.#endWith(
         conn,
-        `Server full: ${this.#maxClients} clients connected, the limit is ${this.#maxClients} (try again later)`,
+        `Server full: ${this.#maxClients} ${
+          this.#maxClients === 1 ? "client" : "clients"
+        } connected, the limit is ${this.#maxClients} (try again later)`,
       );
       return;
     }

@@ -60,14 +60,21 @@ export async function sendObjects(
     const enc = new TextEncoder();
     let sent = 0;
     let buf = "";
-    for await (const obj of objects as AsyncIterable<unknown>) {
-      options.signal?.throwIfAborted();
-      buf += JSON.stringify(obj);
-      sent++;
-      if (buf.length >= 64 * 1024) {
-        await conn.write(enc.encode(buf));
-        buf = "";
+    try {
+      for await (const obj of objects as AsyncIterable<unknown>) {
+        options.signal?.throwIfAborted();
+        buf += JSON.stringify(obj);
+        sent++;
+        if (buf.length >= 64 * 1024) {
+          await conn.write(enc.encode(buf));
+          buf = "";
+        }
       }
+    } catch (err) {
+      // Bad input after good objects: the complete objects before it are still sent.
+      if (buf) await conn.write(enc.encode(buf));
+      await conn.close();
+      throw err;
     }
     if (buf) await conn.write(enc.encode(buf));
     if (!options.ack) {

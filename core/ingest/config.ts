@@ -173,7 +173,11 @@ async function isDir(path: string): Promise<boolean> {
  * directory `certs`. A certificates directory's `revoked.json` is honoured. `client_certs_path` may be one PEM bundle or a
  * directory of PEM files (every `*.pem`, `*.crt`, `*.cer` is allowed).
  */
-export async function loadIngestTls(s: IngestSettings, flags: IngestFlags): Promise<{
+export async function loadIngestTls(
+  s: IngestSettings,
+  flags: IngestFlags,
+  onWarning?: (message: string) => void,
+): Promise<{
   tls: TlsMaterial;
   authorize?: (peer: PeerIdentity) => string | undefined;
   source: string;
@@ -195,14 +199,23 @@ export async function loadIngestTls(s: IngestSettings, flags: IngestFlags): Prom
         } (give all three, or --certs DIR)`,
       );
     }
-    const files = { cert: s.cert!, key: s.key! };
+    const files = { cert: s.cert!, key: s.key!, ...(onWarning ? { onWarning } : {}) };
     const allow = s.clientCerts!;
     if (!(await isDir(allow))) {
       return { tls: await loadServerTls({ ...files, clientCerts: allow }), source: allow };
     }
     const names: string[] = [];
-    for await (const e of Deno.readDir(allow)) {
-      if (e.isFile && /\.(pem|crt|cer)$/i.test(e.name)) names.push(e.name);
+    try {
+      for await (const e of Deno.readDir(allow)) {
+        if (e.isFile && /\.(pem|crt|cer)$/i.test(e.name)) names.push(e.name);
+      }
+    } catch (err) {
+      throw new ConfigError(
+        `Cannot read client certificates from "${allow}": ${
+          err instanceof Error ? err.message : String(err)
+        } (check the directory's permissions)`,
+        { cause: err },
+      );
     }
     if (names.length === 0) {
       throw new ConfigError(
@@ -212,7 +225,11 @@ export async function loadIngestTls(s: IngestSettings, flags: IngestFlags): Prom
     const tls = await loadServerTls(files);
     tls.clientCa = [];
     for (const name of names.sort()) {
-      const one = await loadServerTls({ ...files, clientCerts: join(allow, name) });
+      const one = await loadServerTls({
+        cert: files.cert,
+        key: files.key,
+        clientCerts: join(allow, name),
+      });
       tls.clientCa.push(...(one.clientCa ?? []));
     }
     return { tls, source: allow };
@@ -223,6 +240,7 @@ export async function loadIngestTls(s: IngestSettings, flags: IngestFlags): Prom
     cert: p.serverCert,
     key: p.serverKey,
     clientCerts: p.allowList,
+    ...(onWarning ? { onWarning } : {}),
   });
   return { tls, authorize: revocationCheck(p.revoked), source: dir };
 }

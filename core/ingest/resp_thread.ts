@@ -118,7 +118,10 @@ export class ThreadedRespStore implements BatchStore {
         this.#waiters.set(id, { resolve: () => resolve(), reject: () => resolve() });
       });
       this.#worker.postMessage({ op: "close", id } satisfies ThreadRequest);
-      await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+      // Wait for the worker's goodbye at most 2 s; the timer is cleared, so an idle process exits at once.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([done, new Promise((r) => timer = setTimeout(r, 2000))]);
+      clearTimeout(timer);
       this.#worker.terminate();
       this.#failAll(`Redis store ${this.label} is closed`);
     })();

@@ -2,7 +2,6 @@ import { type Logger, nullLogger } from "../log/mod.ts";
 import { type Connection, describePeer, type PeerIdentity } from "../net/mod.ts";
 import { JsonStreamFramer } from "../net/framing/mod.ts";
 import {
-  encodeKv,
   encodeKvMembers,
   encodeStream,
   type Layout,
@@ -255,10 +254,11 @@ export class IngestSession implements WriteOwner {
         text = this.#decoder.decode(bytes);
         ascii = text.length === bytes.length;
       }
-      // kv: split the top level ourselves when we can (see splitMembers).
-      if (this.#o.layout === "kv" && ascii && bytes[0] === OPEN_BRACE) {
-        members = splitMembers(text, bytes);
+      // kv: one pass over the bytes keeps every value's JSON text as sent (see splitMembers).
+      if (this.#o.layout === "kv" && bytes[0] === OPEN_BRACE) {
+        members = splitMembers(text, bytes, ascii);
       }
+      // Not a well-formed object for kv (or the stream layout): JSON.parse checks it and names the error.
       if (members === undefined) value = JSON.parse(text);
     } catch (err) {
       this.#bad(new SyntaxError(`Malformed JSON: ${(err as Error).message}`));
@@ -271,23 +271,20 @@ export class IngestSession implements WriteOwner {
       this.#reject(`not a JSON object: got ${kindOf(value)}`, text);
       return;
     }
+    if (members === undefined && this.#o.layout === "kv") {
+      // JSON.parse took what the scanner refused: never store a re-serialized value.
+      this.#bad(new SyntaxError("Malformed JSON: the object could not be split into its members"));
+      return;
+    }
     const w = this.#o.writer;
-    const n = this.#o.layout === "kv"
-      ? members !== undefined
-        ? encodeKvMembers(
-          members,
-          this.#prefix,
-          ascii && !text.includes("\\u"),
-          w.perObject,
-          w.buffer(),
-        )
-        : encodeKv(
-          value as Record<string, unknown>,
-          this.#prefix,
-          ascii && !text.includes("\\u"),
-          w.perObject,
-          w.buffer(),
-        )
+    const n = members !== undefined
+      ? encodeKvMembers(
+        members,
+        this.#prefix,
+        ascii && !text.includes("\\u"),
+        w.perObject,
+        w.buffer(),
+      )
       : encodeStream(text, this.#client, this.#streamKey, this.#o.streamMaxlen, w.buffer());
     this.#accepted++;
     if (this.#o.metrics) this.#o.metrics.objectsReceived++;

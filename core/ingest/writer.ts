@@ -88,7 +88,7 @@ class Batch {
  * @example
  * ```ts
  * const w = new BatchWriter({ store, spool });
- * const n = encodeKv(obj, "", true, w.perObject, w.buffer());
+ * const n = encodeKvMembers(splitMembers(text, bytes)!, "", true, w.perObject, w.buffer());
  * w.added(owner, n);
  * await w.close(); // everything is in Redis or the spool
  * ```

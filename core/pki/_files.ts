@@ -1,3 +1,4 @@
+import { ConfigError } from "../config/errors.ts";
 import { basename, dirname, join } from "node:path";
 
 /** Explains a file-system error in a few words (`file not found`, `permission denied`). */
@@ -18,7 +19,7 @@ export async function readText(path: string, what: string, hint?: string): Promi
   } catch (err) {
     const reason = fsReason(err);
     const more = hint && err instanceof Deno.errors.NotFound ? ` (${hint})` : "";
-    throw new Error(`Cannot read ${what} "${path}": ${reason}${more}`, { cause: err });
+    throw new ConfigError(`Cannot read ${what} "${path}": ${reason}${more}`, { cause: err });
   }
 }
 
@@ -42,7 +43,7 @@ export async function refuseOverwrite(paths: string[], force: boolean | undefine
   if (force) return;
   for (const p of paths) {
     if (await exists(p)) {
-      throw new Error(
+      throw new ConfigError(
         `Refusing to overwrite "${p}": it already exists (pass --force to replace it)`,
       );
     }

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config/errors.ts";
 import { PUBLIC_MODE, readText, writeAtomic } from "./_files.ts";
 import { parseCertificates } from "./certificate.ts";
 import { type CertListing, listingOf } from "./list.ts";
@@ -36,7 +37,7 @@ export async function allowCert(dir: string, file: string): Promise<AllowResult>
   requireV3(incoming, file, V3_CLIENT_FIX);
   for (const c of incoming) {
     if (!c.selfSigned && !c.isCa) {
-      throw new Error(
+      throw new ConfigError(
         `Certificate "${file}" (CN=${c.cn}) is not self-signed (issuer "${c.issuer}") and not a CA: ` +
           `a server cannot verify it alone, allow its issuing CA certificate instead`,
       );

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config/errors.ts";
 import { x509 } from "./_x509.ts";
 
 /** One parsed certificate with the facts sockkit checks and shows. */
@@ -90,7 +91,7 @@ export async function parseCertificate(pem: string, label: string): Promise<Cert
   try {
     cert = new x509.X509Certificate(pem);
   } catch (err) {
-    throw new Error(
+    throw new ConfigError(
       `Cannot parse ${label}: ${err instanceof Error ? err.message : String(err)}`,
       { cause: err },
     );
@@ -131,7 +132,7 @@ export async function parseCertificates(
 ): Promise<CertInfo[]> {
   const blocks = splitPem(text);
   if (blocks.length === 0) {
-    throw new Error(
+    throw new ConfigError(
       `No certificate in ${what} "${file}": expected PEM "-----BEGIN CERTIFICATE-----" blocks`,
     );
   }

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config/errors.ts";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { x509 } from "./_x509.ts";
 
@@ -55,7 +56,7 @@ export async function importSigningKey(
     const der = x509.PemConverter.decodeFirst(pem);
     return await crypto.subtle.importKey("pkcs8", der, algorithm, false, ["sign"]);
   } catch (err) {
-    throw new Error(
+    throw new ConfigError(
       `Cannot use private key "${file}": not a PKCS#8 ${algorithm.name} key (${
         err instanceof Error ? err.message : String(err)
       })`,
@@ -79,7 +80,7 @@ export function checkKeyMatches(
     const priv = createPrivateKey(keyPem);
     spki = new Uint8Array(createPublicKey(priv).export({ type: "spki", format: "der" }));
   } catch (err) {
-    throw new Error(
+    throw new ConfigError(
       `Cannot use private key "${keyFile}": not a PEM private key (${
         err instanceof Error ? err.message : String(err)
       })`,
@@ -88,7 +89,7 @@ export function checkKeyMatches(
   }
   const want = new Uint8Array(cert.publicKey.rawData);
   if (spki.length !== want.length || spki.some((b, i) => b !== want[i])) {
-    throw new Error(
+    throw new ConfigError(
       `Private key "${keyFile}" does not belong to certificate "${certFile}": use the key made with that certificate`,
     );
   }

@@ -16,6 +16,11 @@ export interface ServerTlsFiles {
    * client certificates). Default: none, so no client certificate is requested.
    */
   clientCerts?: string;
+  /**
+   * Called with each warning about a certificate that loads but fails with
+   * some clients (a CA:TRUE leaf signed by another CA). Default: none.
+   */
+  onWarning?: (message: string) => void;
 }
 
 /** File paths for {@linkcode loadClientTls}. */
@@ -42,8 +47,9 @@ async function loadBundle(file: string, what: string, hint: string): Promise<Cer
 
 /**
  * Reads and checks the server's TLS files and returns the material for
- * `listen({ tls })`. The certificate must be X.509 v3 and not CA:TRUE, the
- * key must belong to it, and every allow-list entry must be v3 (Deno's TLS,
+ * `listen({ tls })`. The certificate must be X.509 v3 and not expired (a
+ * self-signed CA:TRUE one as `openssl req -x509` makes it is fine), the key
+ * must belong to it, and every allow-list entry must be v3 (Deno's TLS,
  * rustls, rejects v1). Errors name the file and the fix.
  *
  * @example
@@ -57,7 +63,7 @@ export async function loadServerTls(files: ServerTlsFiles): Promise<TlsMaterial>
   const certText = await readText(files.cert, "server certificate", INIT);
   const key = await readText(files.key, "server key", INIT);
   const chain = await parseCertificates(certText, "server certificate", files.cert);
-  checkServerLeaf(chain, files.cert);
+  for (const warning of checkServerLeaf(chain, files.cert)) files.onWarning?.(warning);
   checkKeyMatches(key, files.key, chain[0]!.cert, files.cert);
   const material: TlsMaterial = { cert: chain.map((c) => c.pem).join(""), key };
   if (files.clientCerts !== undefined) {
@@ -71,6 +77,8 @@ export async function loadServerTls(files: ServerTlsFiles): Promise<TlsMaterial>
 export interface CertsDirTlsOptions {
   /** Also load the directory's client allow-list (`allowed.pem`). Default `true`. */
   allowList?: boolean;
+  /** Called with each certificate warning (see {@linkcode ServerTlsFiles.onWarning}). Default: none. */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -92,6 +100,7 @@ export function loadCertsDirTls(
     cert: p.serverCert,
     key: p.serverKey,
     ...(options.allowList === false ? {} : { clientCerts: p.allowList }),
+    ...(options.onWarning ? { onWarning: options.onWarning } : {}),
   });
 }
 

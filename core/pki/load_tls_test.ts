@@ -87,7 +87,7 @@ Deno.test("loadClientTls() loads CA, certificate and key, and wants cert and key
     });
     await assert.rejects(
       loadClientTls({ cert: `${dir}/clients/zed.pem`, key: a.key }),
-      /^Error: Cannot read client certificate ".*zed\.pem": file not found \(run "sockkit certs issue NAME"\)$/,
+      /^ConfigError: Cannot read client certificate ".*zed\.pem": file not found \(run "sockkit certs issue NAME"\)$/,
     );
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,3 +1,4 @@
+import { ConfigError } from "../config/errors.ts";
 import { exists, PUBLIC_MODE, readText, writeAtomic } from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { readIssued, serialOf } from "./issued.ts";
@@ -91,7 +92,7 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
     }
   }
   if (certs.length === 0) {
-    throw new Error(
+    throw new ConfigError(
       `No certificate named "${name}" in "${paths.clientsDir}" or the allow-list "${paths.allowList}" (see "sockkit certs list")`,
     );
   }

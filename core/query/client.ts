@@ -120,7 +120,7 @@ async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
       out.set(p, at);
       at += p.length;
     }
-    return out[out.length - 1] === NL ? out.subarray(0, -1) : out;
+    return out;
   } finally {
     clearTimeout(timer);
     conn.destroy();
@@ -129,7 +129,7 @@ async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
 
 /**
  * Sends one raw message (header + payload, no terminator) and returns the
- * raw reply (header + payload, TCP's trailing `\n` removed). For clients that
+ * raw reply (header + payload: over TCP every byte up to the server's close). For clients that
  * build their own messages (and tests of malformed ones).
  */
 export function exchange(message: Uint8Array, options: ExchangeOptions = {}): Promise<Uint8Array> {

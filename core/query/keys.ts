@@ -3,6 +3,7 @@
  * also reads (`PRIVATE KEY` PKCS#8, `PUBLIC KEY` SPKI). The private key is
  * written with mode 0600.
  */
+import { ConfigError } from "../config/errors.ts";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { importRawPublicKey, type KeyPair, type PublicKey } from "./crypto.ts";
@@ -73,7 +74,9 @@ export async function writeKeyPair(
     for (const p of [paths.privateKey, paths.publicKey]) {
       try {
         await Deno.lstat(p);
-        throw new Error(`Refusing to overwrite "${p}": it exists (pass --force to replace it)`);
+        throw new ConfigError(
+          `Refusing to overwrite "${p}": it exists (pass --force to replace it)`,
+        );
       } catch (err) {
         if (!(err instanceof Deno.errors.NotFound)) throw err;
       }

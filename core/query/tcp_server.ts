@@ -1,7 +1,7 @@
 /**
  * The TCP (optionally TLS) side: one request per connection, read up to the
- * first `\n` (or the client's half-close), answered with the reply and `\n`,
- * then closed.
+ * first `\n` (or the client's half-close), answered with the reply (header
+ * and payload, nothing after), then closed.
  */
 import {
   type Connection,
@@ -101,11 +101,11 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
   const log = options.logger ?? nullLogger;
   /** Ends with the reply; a reply not delivered whole is logged (the client sees the connection cut). */
   const reply = async (conn: Connection, message: Uint8Array) => {
-    await conn.end(concatNl(message));
+    await conn.end(message);
     if (!conn.delivered) {
       log.warn("reply not delivered whole: the connection ended first", {
         peer: describePeer(conn.peer),
-        bytes: message.length + 1,
+        bytes: message.length,
         reason: conn.closeReason ?? "the client closed the connection",
       });
     }
@@ -121,11 +121,4 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
     if (request.length === 0 && !conn.writable) return;
     await reply(conn, await answerer.answer(request, "tcp", describePeer(conn.peer)));
   });
-}
-
-function concatNl(message: Uint8Array): Uint8Array {
-  const out = new Uint8Array(message.length + 1);
-  out.set(message, 0);
-  out[message.length] = NL;
-  return out;
 }

@@ -6,12 +6,13 @@
  * | byte | meaning        | values                                   |
  * | ---- | -------------- | ---------------------------------------- |
  * | 0    | protocol       | `0`                                      |
- * | 1    | encryption     | `p` plain, `E` encrypted (`H` refused)   |
+ * | 1    | encryption     | `p` or `0` plain, `E` encrypted (`H` refused) |
  * | 2    | representation | `t` UTF-8 text, `j` JSON (`p` refused)   |
  * | 3    | app version    | `0`                                      |
  *
- * Over TCP the message ends with `\n` (requests) or at the close (replies,
- * which also end with `\n`); over UDP it is exactly one datagram.
+ * Over TCP a request ends with `\n` and a reply at the close, with nothing
+ * after the payload (the replaced tool's client reads until the close and
+ * keeps every byte); over UDP a message is exactly one datagram.
  */
 import { ProtocolError } from "../net/mod.ts";
 
@@ -114,9 +115,10 @@ export function decodeHeader(message: Uint8Array): Header {
       plainReply,
     );
   }
-  if (enc !== 0x70 && enc !== 0x45) {
+  // "0" means plain, as in the replaced tool.
+  if (enc !== 0x70 && enc !== 0x45 && enc !== 0x30) {
     throw new WireError(
-      `Malformed header: encryption byte must be "p" or "E", got ${show(enc)}`,
+      `Malformed header: encryption byte must be "p" (or "0") or "E", got ${show(enc)}`,
       plainReply,
     );
   }

@@ -21,7 +21,7 @@ Deno.test("decodeHeader() refuses malformed and unsupported headers, naming the 
     ["0pp0", /Unsupported representation "p" \(pickle\)/, "t"],
     ["0Ht0", /Unsupported encryption scheme "H"/, "t"],
     ["0Hj0", /Unsupported encryption scheme "H"/, "j"],
-    ["0zj0", /encryption byte must be "p" or "E", got "z"/, "j"],
+    ["0zj0", /encryption byte must be "p" \(or "0"\) or "E", got "z"/, "j"],
   ];
   for (const [input, re, repr] of cases) {
     await t.step(JSON.stringify(input), () => {

@@ -1,8 +1,9 @@
 /**
  * The search server's INI-like config file. It may hold many unrelated
- * entries, keys outside any section, comments and odd lines; the keys the
- * server reads (`linuxpath`, `reread_on_query`, `ssl_enabled`, `port`, ...)
- * are found at top level or in any section, in any case.
+ * entries, comments and odd lines; only the keys the server owns
+ * ({@linkcode SEARCH_CONFIG_KEYS}) count, and only at top level, in
+ * `[DEFAULT]`, or in a section named for the server (`[search]`, `[server]`),
+ * in any case. `[database] host = db.internal` is ignored.
  */
 import { type ConfigData, loadConfigFile } from "../config/mod.ts";
 
@@ -15,28 +16,52 @@ export const SEARCH_CONFIG_KEYS = [
   "host",
   "workers",
   "certs_dir",
+  "certfile",
+  "keyfile",
   "client_certs",
   "require_client_cert",
 ] as const;
+
+/** Other names such servers use for the certificate and key paths, and the key they stand for. */
+const ALIASES: Record<string, string> = {
+  ssl_certfile: "certfile",
+  cert_path: "certfile",
+  ssl_keyfile: "keyfile",
+  key_path: "keyfile",
+};
+
+/** Sections whose keys count, lowest precedence first (top-level keys rank with `[DEFAULT]`). */
+const SECTIONS = ["default", "server", "search"] as const;
+
+const OWNED = new Set<string>(SEARCH_CONFIG_KEYS);
 
 function isSection(v: unknown): v is ConfigData {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+function take(out: ConfigData, entries: ConfigData): void {
+  for (const [k, v] of Object.entries(entries)) {
+    if (isSection(v)) continue;
+    const key = k.trim().toLowerCase();
+    const name = ALIASES[key] ?? key;
+    if (OWNED.has(name)) out[name] = v;
+  }
+}
+
 /**
- * Flattens parsed INI data into `{ key: value }` with lowercased keys: a
- * top-level key wins over the same key in a section; among sections the
- * first in file order wins.
+ * Picks the search server's keys out of parsed INI data, lowercased:
+ * top-level keys and `[DEFAULT]` first, then `[server]`, then `[search]`
+ * (a later one overrides). `ssl_certfile`/`cert_path` read as `certfile`,
+ * `ssl_keyfile`/`key_path` as `keyfile`. Every other key and section is
+ * ignored.
  */
 export function flattenSearchConfig(data: ConfigData): ConfigData {
   const out: ConfigData = {};
-  const sections: ConfigData[] = [];
-  for (const [k, v] of Object.entries(data)) {
-    if (isSection(v)) sections.push(v);
-    else out[k.trim().toLowerCase()] ??= v;
-  }
-  for (const s of sections) {
-    for (const [k, v] of Object.entries(flattenSearchConfig(s))) out[k] ??= v;
+  take(out, data);
+  for (const name of SECTIONS) {
+    for (const [k, v] of Object.entries(data)) {
+      if (isSection(v) && k.trim().toLowerCase() === name) take(out, v);
+    }
   }
   return out;
 }

@@ -28,8 +28,9 @@ Deno.test("loadSearchConfig() finds the search keys among unrelated entries", as
     assert.equal(cfg.linuxpath, "/srv/data/200k.txt");
     assert.equal(parse.boolean(cfg.reread_on_query), true);
     assert.equal(parse.boolean(cfg.ssl_enabled), false);
-    // The first section that sets a key wins when no top-level key does.
-    assert.equal(parse.port(cfg.port), 5432);
+    // [database] PORT is not the search server's; [server] port is.
+    assert.equal(parse.port(cfg.port), 44446);
+    assert.equal(cfg.user, undefined);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,0 +1,141 @@
+/**
+ * Certificates made the way the replaced tools' READMEs say, and a Python
+ * `ssl` client: the real things their users already have.
+ */
+import { join } from "node:path";
+import { type CliProcess, freePort, spawnCli } from "./harness/mod.ts";
+
+const dec = new TextDecoder();
+
+/** Runs openssl (tests only: it makes certificates the way users make them). */
+export async function openssl(args: string[], cwd: string): Promise<void> {
+  const out = await new Deno.Command("openssl", { args, cwd, stdout: "piped", stderr: "piped" })
+    .output();
+  if (!out.success) throw new Error(`openssl ${args.join(" ")} failed: ${dec.decode(out.stderr)}`);
+}
+
+/**
+ * `openssl req -new -newkey rsa:2048 -days 365 -nodes -x509 -keyout NAME.key
+ * -out NAME.crt -subj /CN=CN`, exactly as the ingest daemon's README says
+ * (self-signed, basicConstraints CA:TRUE, no subjectAltName).
+ */
+export async function readmeCert(
+  dir: string,
+  name: string,
+  cn = "localhost",
+): Promise<{ cert: string; key: string }> {
+  await openssl([
+    "req",
+    "-new",
+    "-newkey",
+    "rsa:2048",
+    "-days",
+    "365",
+    "-nodes",
+    "-x509",
+    "-keyout",
+    `${name}.key`,
+    "-out",
+    `${name}.crt`,
+    "-subj",
+    `/CN=${cn}`,
+  ], dir);
+  return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
+/** Options for {@linkcode pythonTls}. */
+export interface PythonTlsOptions {
+  /** CA file the client trusts. */
+  ca: string;
+  /** Name to verify. Default `"localhost"`. */
+  servername?: string;
+  /** Client certificate and key to present. Default none. */
+  cert?: string;
+  key?: string;
+  /** Bytes to send after the handshake. Default none. */
+  send?: string;
+  /** Stop reading once this text has arrived. Default: read until the server closes. */
+  until?: string;
+}
+
+/**
+ * Connects to 127.0.0.1:`port` with Python's `ssl` module (stdlib, default
+ * context: verifies the chain and the host name), sends `send`, and resolves
+ * with what it read, or `"error: ..."` when the handshake failed.
+ */
+export async function pythonTls(port: number, options: PythonTlsOptions): Promise<string> {
+  const script = `
+import json, socket, ssl, sys
+o = json.loads(sys.argv[1])
+ctx = ssl.create_default_context(cafile=o["ca"])
+if o.get("cert"):
+    ctx.load_cert_chain(o["cert"], o["key"])
+try:
+    s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", o["port"]), timeout=10),
+                        server_hostname=o.get("servername") or "localhost")
+except Exception as e:
+    print("error: " + str(e), end="")
+    sys.exit(0)
+if o.get("send"):
+    s.sendall(o["send"].encode())
+got = b""
+while True:
+    try:
+        b = s.recv(65536)
+    except Exception:
+        break
+    if not b:
+        break
+    got += b
+    if o.get("until") is not None and o["until"].encode() in got:
+        break
+sys.stdout.write(got.decode())
+`;
+  const out = await new Deno.Command("python3", {
+    args: ["-c", script, JSON.stringify({ ...options, port })],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(`python3 failed: ${dec.decode(out.stderr)}`);
+  return dec.decode(out.stdout);
+}
+
+/** A running `ingest serve` with README-made server and client certificates. */
+export interface ReadmeIngest extends AsyncDisposable {
+  port: number;
+  server: { cert: string; key: string };
+  client: { cert: string; key: string };
+  proc: CliProcess;
+}
+
+/** Starts `sockkit ingest serve` on a free port with certificates from {@linkcode readmeCert}. */
+export async function readmeIngest(dir: string, redisUrl: string): Promise<ReadmeIngest> {
+  const server = await readmeCert(dir, "server");
+  const client = await readmeCert(dir, "client");
+  const port = freePort();
+  const proc = spawnCli([
+    "ingest",
+    "serve",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--cert",
+    server.cert,
+    "--key",
+    server.key,
+    "--client-certs",
+    client.cert,
+    "--redis",
+    redisUrl,
+    "--spool-dir",
+    join(dir, "spool"),
+  ]);
+  try {
+    await proc.waitForLine(/listening on 127\.0\.0\.1:\d+/, 30_000);
+  } catch (err) {
+    await proc[Symbol.asyncDispose]();
+    throw err;
+  }
+  return { port, server, client, proc, [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose]() };
+}

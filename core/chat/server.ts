@@ -139,7 +139,7 @@ export class ChatServer implements AsyncDisposable {
       graceMs: o.graceMs ?? 2000,
       ...((o.maxPerAddress ?? 10) > 0 ? { maxPerAddress: o.maxPerAddress ?? 10 } : {}),
       capLoopback: o.capLoopback ?? false,
-    }, (conn, signal) => this.#handle(conn, signal));
+    }, (conn, signal) => this.serve(conn, signal));
   }
 
   /** The bound port. */
@@ -205,7 +205,11 @@ export class ChatServer implements AsyncDisposable {
     }
   }
 
-  async #handle(conn: Connection, signal: AbortSignal): Promise<void> {
+  /**
+   * Serves one client connection until it closes (the listener calls this;
+   * unit tests call it with an in-memory connection).
+   */
+  async serve(conn: Connection, signal: AbortSignal): Promise<void> {
     const peer = describePeer(conn.peer);
     if (this.#clients.size >= this.#maxClients) {
       this.#refusedFull++;

@@ -10,7 +10,7 @@ import type { Message } from "../core/broker/mod.ts";
 import { runBrokerBench } from "../core/broker/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
-import { connectCommand, localClient, serveCommand } from "./broker_run.ts";
+import { configTemplateCommand, connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
 
@@ -59,11 +59,19 @@ function sendCommand() {
     .option("--text <text>", "text data")
     .option("--binary-file <path>", "send this file's bytes as the binary part")
     .option("--file <path>", "send a file or directory (chunked, checksummed) instead of a message")
+    .option("--name <name>", "with --file: store it under this name at the receiver")
+    .option("--delete", "with --file: remove the source once the receiver stored it")
     .option("--ack", "wait until the peer connector has durably queued it")
     .action(action(async (o) => {
+      if (o.file === undefined && (o.name !== undefined || o.delete)) {
+        throw new InvalidArgumentError("--name and --delete go with --file");
+      }
       await using c = await localClient(o.dir);
       if (o.file !== undefined) {
-        const r = await c.sendFile(o.to, o.type, o.file);
+        const r = await c.sendFile(o.to, o.type, o.file, {
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.delete ? { delete: true } : {}),
+        });
         console.log(
           `sent ${
             r.dir ? "directory" : "file"
@@ -227,6 +235,7 @@ export function brokerCommand(): Command {
     const c of [
       serveCommand(),
       connectCommand(),
+      configTemplateCommand(),
       sendCommand(),
       listenCommand(),
       requestCommand(),

@@ -1,9 +1,10 @@
 /**
  * Operator commands that talk to a running connector through its local
- * socket: peers, queues, status, ping, block, unblock, revoke, stop.
+ * socket: peers, queues, status, ping, block, unblock, revoke, disconnect, log-level, stop.
  */
 import { Command } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
+import { LOG_LEVELS } from "../core/log/mod.ts";
 import type { BrokerClient } from "../core/broker/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
 import { localClient } from "./broker_run.ts";
@@ -120,12 +121,30 @@ function pingCommand() {
     }));
 }
 
-function peerOp(op: "block" | "unblock" | "revoke", description: string, done: (r: Row) => string) {
+function peerOp(
+  op: "block" | "unblock" | "revoke" | "disconnect",
+  description: string,
+  done: (r: Row) => string,
+) {
   return base(op, description)
     .argument("<peer>", "peer name")
     .action(action(async (peer, o) => {
       const r = await withClient(o.dir, (c) => c.admin(op, { peer })) as Row;
       console.log(o.json ? JSON.stringify(r) : done(r));
+    }));
+}
+
+function logLevelCommand() {
+  return base("log-level", "show or change the running connector's log level, without a restart")
+    .argument("[level]", `new level: ${LOG_LEVELS.join(", ")}`)
+    .action(action(async (level, o) => {
+      const r = await withClient(
+        o.dir,
+        (c) => c.admin("log-level", level === undefined ? {} : { level }),
+      ) as Row;
+      if (o.json) console.log(JSON.stringify(r));
+      else if (level === undefined) console.log(`log level ${r.level}`);
+      else console.log(`log level ${r.level} (was ${r.previous})`);
     }));
 }
 
@@ -156,6 +175,12 @@ export function adminCommands(): Command[] {
       (r) =>
         `revoked ${r.peer}${r.disconnected ? " and disconnected it" : " (it was not connected)"}`,
     ),
+    peerOp(
+      "disconnect",
+      "close a peer's link now without revoking it (a client connector reconnects)",
+      (r) => r.disconnected ? `disconnected ${r.peer}` : `${r.peer} was not connected`,
+    ),
+    logLevelCommand(),
     stopCommand(),
   ] as unknown as Command[];
 }

@@ -8,9 +8,12 @@ import { join, resolve } from "node:path";
 import {
   type ConfigData,
   ConfigError,
+  configTemplate,
   loadConfigFile,
   parse,
   resolveSettings,
+  type SettingSpec,
+  type TemplateEntry,
 } from "../core/config/mod.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import {
@@ -19,6 +22,8 @@ import {
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
   DEFAULT_PERSIST_MAX,
+  ON_EXISTS,
+  type OnExists,
   SOCKET_NAME,
 } from "../core/broker/mod.ts";
 import {
@@ -26,6 +31,7 @@ import {
   startClientConnector,
   startServerConnector,
 } from "../core/broker/service.ts";
+import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -85,6 +91,13 @@ const COMMON = {
     file: "broker.file_dirs",
     default: {},
   },
+  onExists: {
+    parse: parse.oneOf(ON_EXISTS),
+    flag: "--on-exists",
+    env: "SOCKKIT_BROKER_ON_EXISTS",
+    file: "broker.on_exists",
+    default: "rename" as OnExists,
+  },
   heartbeat: {
     parse: parse.duration,
     flag: "--heartbeat",
@@ -123,6 +136,13 @@ const SERVE = {
     env: "SOCKKIT_BROKER_NAME",
     file: "broker.name",
     default: "server",
+  },
+  queueForUnknown: {
+    parse: parse.boolean,
+    flag: "--queue-for-unknown",
+    env: "SOCKKIT_BROKER_QUEUE_FOR_UNKNOWN",
+    file: "broker.queue_for_unknown",
+    default: false,
   },
 } as const;
 
@@ -167,11 +187,18 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
+      "--on-exists <policy>",
+      "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse (default rename)",
+    )
+    .option(
       "--heartbeat <duration>",
       "heartbeat interval; a link silent 3x this is dropped (default 5s)",
     )
     .option("--no-fsync", "do not fdatasync journal appends (faster, less durable)")
-    .option("--config <file>", "TOML/INI config file (or directory) with a [broker] section")
+    .option(
+      "--config <file>",
+      "TOML/INI config file (or directory) with a [broker] section, or an aioconnectors JSON config",
+    )
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_BROKER_PORT, _HOST, _NAME, _SERVER, _CERTS, _DIR, _PERSIST_MAX,\n" +
@@ -180,8 +207,16 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
     );
 }
 
-async function configFile(path: unknown): Promise<{ file?: ConfigData; filePath?: string }> {
+/** The `--config` file: sockkit TOML/INI, or (`.json`) an aioconnectors config translated. */
+async function configFile(
+  path: unknown,
+  role: AioRole,
+): Promise<{ file?: ConfigData; filePath?: string; warning?: string }> {
   if (typeof path !== "string") return {};
+  if (path.toLowerCase().endsWith(".json")) {
+    const aio = await loadAioconnectorsConfig(path, role);
+    return { file: aio.data, filePath: path, ...(aio.warning ? { warning: aio.warning } : {}) };
+  }
   return { file: await loadConfigFile(path), filePath: path };
 }
 
@@ -194,6 +229,7 @@ function baseOptions(
     persistMax: number;
     maxFrame: number;
     fileDir: Record<string, string>;
+    onExists: OnExists;
     heartbeat: number;
     fsync: boolean;
   },
@@ -203,6 +239,7 @@ function baseOptions(
     persistMaxBytes: s.persistMax,
     maxFrameBytes: s.maxFrame,
     fileDirs: s.fileDir,
+    onExists: s.onExists,
     heartbeatMs: s.heartbeat,
   };
 }
@@ -214,16 +251,23 @@ export function serveCommand(): Command {
       .description("run the server connector: accepts client connectors over mutual TLS")
       .option("--port <port>", `TCP port (default ${DEFAULT_BROKER_PORT})`)
       .option("--host <host>", "address to bind (default 0.0.0.0)")
-      .option("--name <name>", "this connector's name, the clients' destination (default server)"),
+      .option("--name <name>", "this connector's name, the clients' destination (default server)")
+      .option(
+        "--queue-for-unknown",
+        "journal messages for client names that never connected (default: refuse them, a likely typo)",
+      ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
-    const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...await configFile(opts.config) });
+    const { warning, ...file } = await configFile(opts.config, "server");
+    const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...file });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
+    if (warning) log.warn(warning);
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
+      queueForUnknown: s.queueForUnknown,
       host: s.host,
       port: s.port,
     });
@@ -250,7 +294,8 @@ export function connectCommand(): Command {
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
-    const s = resolveSettings(CONNECT, { flags: rawFlags(opts), ...await configFile(opts.config) });
+    const { warning, ...file } = await configFile(opts.config, "client");
+    const s = resolveSettings(CONNECT, { flags: rawFlags(opts), ...file });
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
     }
@@ -258,6 +303,7 @@ export function connectCommand(): Command {
       throw new ConfigError("Missing --server: the server connector's HOST:PORT");
     }
     const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
+    if (warning) log.warn(warning);
     const c = await startClientConnector(s.certs, {
       ...baseOptions(s),
       name: s.name,
@@ -274,4 +320,35 @@ export function connectCommand(): Command {
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));
+}
+
+/** The help of each long flag of `cmd`, for the config template. */
+function flagHelp(cmd: Command): Map<string, string> {
+  return new Map(cmd.options.map((o) => [o.long ?? "", o.description]));
+}
+
+/** Config-file wording where a flag's help reads wrong for the key (a `--no-` flag). */
+const KEY_HELP: Record<string, string> = {
+  fsync: "fdatasync each journal append; false is faster and less durable",
+  fileDir: 'received files of TYPE are stored under PATH, as ["TYPE=PATH", ...]',
+};
+
+/** `broker config-template`: a commented config file of every broker setting. */
+export function configTemplateCommand(): Command {
+  return new Command("config-template")
+    .description(
+      "print a commented TOML config file with every broker setting, its flag, environment variable and default",
+    )
+    .action(() => {
+      const serve = flagHelp(serveCommand());
+      const connect = flagHelp(connectCommand());
+      const entries: Record<string, TemplateEntry> = {};
+      for (const [k, spec] of Object.entries({ ...CONNECT, ...SERVE })) {
+        const s = spec as SettingSpec<unknown>;
+        const role = !(k in CONNECT) ? " [serve only]" : !(k in SERVE) ? " [connect only]" : "";
+        const h = KEY_HELP[k] ?? (s.flag ? serve.get(s.flag) ?? connect.get(s.flag) : undefined);
+        entries[k] = { spec: s, help: `${h ?? k}${role}` };
+      }
+      console.log(configTemplate("sockkit broker", entries).trimEnd());
+    });
 }

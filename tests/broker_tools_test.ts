@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makePki, runCli, waitUntil } from "./harness/mod.ts";
-import { parseRecords } from "../core/broker/mod.ts";
+import { RecordLog } from "../core/storage/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
@@ -29,7 +29,7 @@ Deno.test("broker tools: peers, queues, ping, block/unblock and stop against run
   const port = freePort();
   const sdir = join(String(tmp), "server");
   const cdir = join(String(tmp), "alice");
-  await using server = await startServer(pki.dir, sdir, port);
+  await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
   let client = startClient(pki.dir, cdir, "alice", port, ["--heartbeat", "1s"]);
   await connected(client);
 
@@ -140,9 +140,8 @@ Deno.test("broker tools: peers, queues, ping, block/unblock and stop against run
     const r = await runCli(["broker", "stop", "--dir", sdir]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await server.status).code, 0);
-    const records = parseRecords(Deno.readFileSync(join(sdir, "journal", "bob.journal")));
-    assert.equal(records.records.length, 10);
-    assert.equal(records.error, undefined);
+    await using journal = await RecordLog.open(join(sdir, "journal", "bob"), { name: "journal" });
+    assert.equal(journal.count, 10);
   });
   assert.equal(await stop(client), 0);
 });
@@ -159,11 +158,57 @@ Deno.test("broker tools: revoke disconnects the client now and refuses its recon
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /revoked alice and disconnected it/);
   await server.waitForLine(/refused client.*CN=alice.*revoked/);
-  await client.waitForLine(/cannot reach server/);
+  assert.equal((await client.status).code, 1, "a revoked client stops retrying");
+  assert.match(
+    client.stderrText(),
+    /Refused by the server: certificate of "alice" refused: .*revoked/,
+  );
   const peers = await cliJson(["broker", "peers", "--dir", sdir, "--json"]) as Array<
     { name: string; connected: boolean }
   >;
   assert.equal(peers.find((p) => p.name === "alice")?.connected, false);
+  assert.equal(await stop(server), 0);
+});
+
+Deno.test("broker tools: send to a client name that never connected is refused unless --queue-for-unknown", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const sdir = join(String(tmp), "server");
+  {
+    await using server = await startServer(pki.dir, sdir, freePort());
+    const r = await runCli([
+      "broker",
+      "send",
+      "--dir",
+      sdir,
+      "--to",
+      "nobody",
+      "--type",
+      "t",
+      "--text",
+      "x",
+    ]);
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /Unknown destination "nobody": no client connector of that name has ever connected/,
+    );
+    assert.equal(await stop(server), 0);
+  }
+  await using server = await startServer(pki.dir, sdir, freePort(), ["--queue-for-unknown"]);
+  const r = await runCli([
+    "broker",
+    "send",
+    "--dir",
+    sdir,
+    "--to",
+    "nobody",
+    "--type",
+    "t",
+    "--text",
+    "x",
+  ]);
+  assert.equal(r.code, 0, r.stderr);
   assert.equal(await stop(server), 0);
 });
 

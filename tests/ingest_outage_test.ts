@@ -67,3 +67,45 @@ Deno.test("ingest pauses clients while the spool is full and loses nothing", asy
   await using c = await f.redis.client();
   await waitUntil(async () => (await c.dbSize()) === 5000, { what: "5000 keys" });
 });
+
+Deno.test("ingest pauses clients when the spool's disk is full (ENOSPC), does not crash, and loses nothing", async (t) => {
+  const mnt = await Deno.makeTempDir({ prefix: "sockkit-small-disk-" });
+  const mounted = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt],
+    stderr: "null",
+  }).output();
+  if (!mounted.success) {
+    await Deno.remove(mnt);
+    await t.step({
+      name: "skipped: mounting a small tmpfs is not permitted here",
+      fn: () => {},
+      ignore: true,
+    });
+    return;
+  }
+  try {
+    await using f = await ingestFixture({
+      spoolDir: `${mnt}/spool`,
+      maxBatch: 100,
+      highWater: 1000,
+    });
+    await f.redis.stop();
+    const total = 5000;
+    const sending = f.send(
+      Array.from({ length: total }, (_, i) => ({ [`disk:${i}`]: "x".repeat(100) })),
+      { ack: true },
+    );
+    await waitUntil(() => f.server.metrics.objectsSpooled > 0, { what: "spooling" });
+    await waitUntil(() => f.server.writer.overloaded, { what: "reading to pause on a full disk" });
+    const received = f.server.metrics.objectsReceived;
+    assert.ok(received < total, `reading paused after ${received} objects`);
+    await f.redis.restart();
+    const r = await sending;
+    assert.equal(r.acknowledged, total);
+    await using c = await f.redis.client();
+    await waitUntil(async () => (await c.dbSize()) === total, { what: `${total} keys` });
+  } finally {
+    await new Deno.Command("umount", { args: [mnt] }).output();
+    await Deno.remove(mnt, { recursive: true }).catch(() => {});
+  }
+});

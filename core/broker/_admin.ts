@@ -1,3 +1,4 @@
+import { LOG_LEVELS, type LogLevel } from "../log/mod.ts";
 import type { PeerState } from "./peer.ts";
 import type { TypeQueues } from "./type_queues.ts";
 
@@ -27,7 +28,7 @@ export function queueReport(peers: PeerState[], queues: TypeQueues): {
     journals: peers.map((p) => ({
       peer: p.name,
       messages: p.journal.count,
-      bytes: p.journal.size,
+      bytes: p.journal.bytes,
       unacked: p.unacked,
     })),
     types: queues.sizes(),
@@ -44,4 +45,84 @@ export function trafficSummary(
     journaled: peers.reduce((n, p) => n + p.journal.count, 0),
     queued: queues.sizes().reduce((n, q) => n + q.messages, 0),
   };
+}
+
+/** Admin operations the local socket accepts (`{"kind":"admin","op":...}`). */
+export const ADMIN_OPS = [
+  "status",
+  "peers",
+  "queues",
+  "ping",
+  "block",
+  "unblock",
+  "revoke",
+  "disconnect",
+  "log-level",
+  "stop",
+] as const;
+
+/** The connector operations behind the admin ops. */
+export interface AdminTarget {
+  status(): Record<string, unknown>;
+  peers(): Array<Record<string, unknown>>;
+  queueSizes(): { journals: Array<Record<string, unknown>>; types: Array<Record<string, unknown>> };
+  sync(): Promise<void>;
+  ping(name: string): Promise<number>;
+  block(name: string): void;
+  unblock(name: string): void;
+  revoke(name: string): Promise<boolean>;
+  /** Closes a peer's link without revoking it (a client connector reconnects). */
+  disconnect(name: string): boolean;
+  /** The connector's log level, changed at run time. */
+  readonly logLevel: LogLevel;
+  setLogLevel(level: LogLevel): void;
+}
+
+/** Runs admin op `op` (`stop` only answers; the caller stops). */
+export async function runAdmin(
+  c: AdminTarget,
+  op: string,
+  args: Record<string, unknown>,
+): Promise<unknown> {
+  const peer = typeof args.peer === "string" ? args.peer : undefined;
+  const need = () => {
+    if (!peer) throw new TypeError(`Admin "${op}" needs args.peer`);
+    return peer;
+  };
+  switch (op) {
+    case "status":
+      return c.status();
+    case "peers":
+      return c.peers();
+    case "queues":
+      await c.sync();
+      return c.queueSizes();
+    case "ping":
+      return { peer: need(), ms: await c.ping(need()) };
+    case "block":
+      c.block(need());
+      return { peer, blocked: true };
+    case "unblock":
+      c.unblock(need());
+      return { peer, blocked: false };
+    case "revoke":
+      return { peer, disconnected: await c.revoke(need()) };
+    case "disconnect":
+      return { peer, disconnected: c.disconnect(need()) };
+    case "log-level": {
+      const level = args.level;
+      if (level === undefined) return { level: c.logLevel };
+      if (!LOG_LEVELS.includes(level as LogLevel)) {
+        throw new TypeError(
+          `Unknown log level "${String(level)}": expected one of ${LOG_LEVELS.join(", ")}`,
+        );
+      }
+      const previous = c.logLevel;
+      c.setLogLevel(level as LogLevel);
+      return { level, previous };
+    }
+    case "stop":
+      return { stopping: true };
+  }
+  throw new TypeError(`Unknown admin op "${op}": expected one of ${ADMIN_OPS.join(", ")}`);
 }

@@ -1,14 +1,9 @@
 import type { Logger } from "../log/mod.ts";
-import type { Frame, MsgHeader } from "./frame.ts";
-import type { TypeQueues } from "./type_queues.ts";
 import type { FileReceiver } from "./files.ts";
 import type { SendOptions } from "./api.ts";
-import { Dedupe } from "./dedupe.ts";
+import { SeenIds } from "./dedupe.ts";
 import type { Listeners } from "./_listeners.ts";
 import type { PendingReplies } from "./_pending.ts";
-import type { LinkState } from "./_peer_links.ts";
-
-const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** What {@linkcode Inbound} hands messages to. */
 export interface InboundOptions {
@@ -16,101 +11,58 @@ export interface InboundOptions {
   listeners: Listeners;
   pending: PendingReplies;
   files: FileReceiver;
-  queues: TypeQueues;
-  /** Sends the answer to a file sender (the connector's `send`). */
+  /** Directory of the per-sender received-id logs. */
+  seenDir: string;
+  /** `fdatasync` the received-id logs. */
+  fsync: boolean;
+  /** Sends the answer to a file sender (the router's `send`). */
   send(dst: string, type: string, data: unknown, options: SendOptions): Promise<string>;
 }
 
 /**
- * Messages arriving on peer links: drops repeats, assembles file chunks
- * (answering the sender), resolves pending requests, hands the rest to the
- * listeners or queues, and acknowledges them back once they are durable
- * (after the queue flush when any were queued).
+ * Where link sessions hand what they receive: the listeners and queues,
+ * the pending requests, the file receiver, and one received-id window per
+ * proven sender that survives restarts.
  */
 export class Inbound {
+  readonly listeners: Listeners;
+  readonly pending: PendingReplies;
+  readonly files: FileReceiver;
   readonly #opts: InboundOptions;
-  readonly #dedupe = new Map<string, Dedupe>();
+  readonly #seen = new Map<string, SeenIds>();
 
   constructor(opts: InboundOptions) {
     this.#opts = opts;
+    this.listeners = opts.listeners;
+    this.pending = opts.pending;
+    this.files = opts.files;
   }
 
-  /** Handles one `msg` frame received on `state`'s link. */
-  onMsg(state: LinkState, h: MsgHeader, frame: Frame, payload: Uint8Array): void {
-    const peer = state.peer;
-    if (!peer) {
-      state.link.close("message before hello");
-      return;
-    }
-    state.recv++;
-    peer.stats.msgsIn++;
-    let dd = this.#dedupe.get(h.src);
-    if (!dd) this.#dedupe.set(h.src, dd = new Dedupe());
-    if (dd.seen(h.id)) return;
-    if (h.file) {
-      this.#onFileChunk(state, h, frame);
-      return;
-    }
-    if (h.replyTo !== undefined) {
-      if (this.#opts.pending.answer(h.replyTo, h, frame.data, frame.binary, payload)) return;
-    }
-    this.#deliver(state, h, frame.data, frame.binary, payload);
+  /** Loads the received-id window of proven sender `peer` (before its link is attached). */
+  async open(peer: string): Promise<void> {
+    if (this.#seen.has(peer)) return;
+    const s = new SeenIds(`${this.#opts.seenDir}/${encodeURIComponent(peer)}`, {
+      peer,
+      fsync: this.#opts.fsync,
+    });
+    await s.load();
+    if (!this.#seen.has(peer)) this.#seen.set(peer, s);
   }
 
-  #onFileChunk(state: LinkState, h: MsgHeader, frame: Frame): void {
-    const file = h.file!;
-    const log = this.#opts.log;
-    const res = this.#opts.files.chunk(h.type, h.src, file, frame.binary);
-    if (!res) return;
-    const answer = res.ok ? { ok: true, ...res.result } : { ok: false, error: res.error };
-    if (!res.ok) {
-      log.warn("file refused", { from: h.src, type: h.type, error: res.error });
-    }
-    this.#opts.send(h.src, h.type, answer, { replyTo: file.transfer }).catch((err) =>
-      log.warn("cannot answer file sender", { error: (err as Error).message })
+  /** The received-id window of `peer`, once opened. */
+  seenOf(peer: string): SeenIds | undefined {
+    return this.#seen.get(peer);
+  }
+
+  /** Tells a file sender how its transfer ended. */
+  answerFile(to: string, type: string, transfer: string, answer: object): void {
+    this.#opts.send(to, type, answer, { replyTo: transfer }).catch((err) =>
+      this.#opts.log.warn("cannot answer file sender", { error: (err as Error).message })
     );
-    if (res.ok) {
-      const note: MsgHeader = {
-        kind: "msg",
-        type: h.type,
-        src: h.src,
-        dst: h.dst,
-        id: file.transfer,
-        enc: "json",
-      };
-      const data = new TextEncoder().encode(
-        JSON.stringify({ file: file.name, ...res.result }),
-      );
-      this.#deliver(state, note, data, EMPTY, undefined);
-    }
   }
 
-  #deliver(
-    state: LinkState,
-    h: MsgHeader,
-    data: Uint8Array,
-    binary: Uint8Array,
-    payload: Uint8Array | undefined,
-  ): void {
-    if (this.#opts.listeners.deliver(state.link, h, data, binary, payload)) state.needFlush = true;
-  }
-
-  /** Acknowledges what `state`'s link received so far, once it is durable. */
-  ack(state: LinkState): void {
-    if (!state.peer || state.recv === state.acked) return;
-    const n = state.recv;
-    state.acked = n;
-    if (state.needFlush) {
-      state.needFlush = false;
-      state.flushing++;
-      state.ackChain = state.ackChain.then(() => this.#opts.queues.flush()).then(
-        () => void state.link.send({ kind: "acks", n }),
-        (err) => this.#opts.log.error("cannot persist queue", { error: (err as Error).message }),
-      ).finally(() => void state.flushing--);
-    } else if (state.flushing === 0) {
-      state.link.send({ kind: "acks", n });
-    } else {
-      state.ackChain = state.ackChain.then(() => void state.link.send({ kind: "acks", n }));
-    }
+  /** Stores pending received ids and closes their logs. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#seen.values()].map((s) => s.close()));
   }
 }

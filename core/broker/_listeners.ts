@@ -1,17 +1,33 @@
 import type { Logger } from "../log/mod.ts";
-import { encodePayload, type MsgHeader } from "./frame.ts";
+import { decodePayload, encodePayload, type MsgHeader } from "./frame.ts";
 import type { Link } from "./link.ts";
 import type { TypeQueues } from "./type_queues.ts";
 import type { Subscription } from "./api.ts";
 import type { Sink } from "./options.ts";
 
+/** Bytes of a queue read per drain step. */
+const DRAIN_SLICE_BYTES = 1024 * 1024;
+
+/** A queue being handed to its first listener. */
+interface Drain {
+  running: boolean;
+  /** Queue records delivered and not yet taken (they stay in the queue meanwhile). */
+  outstanding: number;
+  /** The listener it is being handed to. */
+  sink: Sink | undefined;
+}
+
 /**
  * Where received messages go, by type: to every attached sink, or, when a
- * type has none, onto its queue on disk until a sink attaches (it gets the
- * queued messages first, in order).
+ * type has none, onto its queue on disk. A sink that attaches gets the
+ * queued messages first, in order, a slice at a time as it keeps up; a
+ * queued message leaves the queue only once the sink has taken it (for a
+ * confirming sink: once its app confirmed it). A live message a sink could
+ * not hand on (its app went away unconfirmed) goes back onto the queue.
  */
 export class Listeners {
   readonly #sinks = new Map<string, Set<Sink>>();
+  readonly #drains = new Map<string, Drain>();
   readonly #queues: TypeQueues;
   readonly #log: Logger;
 
@@ -26,18 +42,7 @@ export class Listeners {
       let set = this.#sinks.get(type);
       if (!set) this.#sinks.set(type, set = new Set());
       set.add(sink);
-      for (const payload of this.#queues.take(type)) {
-        const v = new DataView(payload.buffer, payload.byteOffset);
-        const hl = v.getUint32(0);
-        const h = JSON.parse(new TextDecoder().decode(payload.subarray(4, 4 + hl))) as MsgHeader;
-        const dl = v.getUint32(4 + hl);
-        sink.deliver(
-          h,
-          payload.subarray(8 + hl, 8 + hl + dl),
-          payload.subarray(8 + hl + dl),
-          payload,
-        );
-      }
+      if (this.#queues.count(type) > 0) void this.#drain(type);
     }
     const close = () => {
       for (const type of types) {
@@ -49,10 +54,69 @@ export class Listeners {
     return { close, [Symbol.dispose]: close };
   }
 
+  #drainOf(type: string): Drain {
+    let d = this.#drains.get(type);
+    if (!d) this.#drains.set(type, d = { running: false, outstanding: 0, sink: undefined });
+    return d;
+  }
+
+  async #drain(type: string): Promise<void> {
+    const d = this.#drainOf(type);
+    const q = this.#queues.get(type);
+    if (d.running || !q) return;
+    d.running = true;
+    try {
+      let cursor = q.start;
+      while (true) {
+        const sink = this.#sinks.get(type)?.values().next().value;
+        if (!sink) return; // nobody listens: the rest stays queued
+        if (sink !== d.sink || d.outstanding === 0 && cursor.segment < q.start.segment) {
+          d.sink = sink;
+          cursor = q.start;
+        }
+        if (q.durableCount <= d.outstanding) {
+          if (q.count > d.outstanding) {
+            await q.flush().catch(() => {});
+            continue;
+          }
+          return; // caught up: new messages go to the listeners directly
+        }
+        const { records, next } = await q.read(cursor, DRAIN_SLICE_BYTES);
+        if (records.length === 0) return;
+        if (this.#sinks.get(type)?.values().next().value !== sink) continue;
+        cursor = next;
+        let behind = false;
+        for (const payload of records) {
+          const f = decodePayload(payload);
+          d.outstanding++;
+          const taken = once((ok: boolean) => {
+            d.outstanding--;
+            if (ok) q.consume(1);
+            else {
+              d.sink = undefined;
+              void this.#drain(type);
+            }
+          });
+          try {
+            behind =
+              sink.deliver(f.header as MsgHeader, f.data, f.binary, payload, taken) === false ||
+              behind;
+          } catch (err) {
+            this.#log.error("listener failed", { type, error: (err as Error).message });
+          }
+          if (!sink.confirms) taken(true);
+        }
+        if (behind && sink.drained) await sink.drained();
+      }
+    } finally {
+      d.running = false;
+    }
+  }
+
   /**
    * Hands a received message to the sinks of its type (holding `link` while
-   * a sink is behind) or queues it; returns `true` when it was queued (the
-   * queue must be flushed before the message is acknowledged).
+   * a sink is behind) and returns `true`, or queues it and returns the
+   * promise of it being on disk. Throws when it cannot be queued (full).
    */
   deliver(
     link: Link,
@@ -60,27 +124,57 @@ export class Listeners {
     data: Uint8Array,
     binary: Uint8Array,
     payload: Uint8Array | undefined,
-  ): boolean {
+  ): true | Promise<void> {
     const sinks = this.#sinks.get(h.type);
-    if (sinks && sinks.size > 0) {
+    const d = this.#drains.get(h.type);
+    const queued = this.#queues.count(h.type) - (d?.outstanding ?? 0);
+    if (sinks && sinks.size > 0 && !d?.running && queued <= 0) {
       payload ??= encodePayload(h, data, binary);
+      // A confirming sink may give the message back later: keep a copy past the framer's buffer.
+      let p: Uint8Array | undefined;
+      for (const s of sinks) if (s.confirms) p ??= payload.slice();
       for (const s of sinks) {
+        const taken = once((ok: boolean) => {
+          if (!ok && p) this.#requeue(h.type, p);
+        });
         try {
-          if (s.deliver(h, data, binary, payload) === false && s.drained) {
+          if (s.deliver(h, data, binary, payload, taken) === false && s.drained) {
             link.hold(s.drained());
           }
         } catch (err) {
           this.#log.error("listener failed", { type: h.type, error: (err as Error).message });
         }
+        if (!s.confirms) taken(true);
       }
-      return false;
-    }
-    try {
-      this.#queues.push(h.type, payload ?? encodePayload(h, data, binary));
       return true;
+    }
+    const stored = this.#queues.push(h.type, (payload ?? encodePayload(h, data, binary)).slice());
+    if (sinks && sinks.size > 0) stored.then(() => this.#drain(h.type), () => {});
+    return stored;
+  }
+
+  /** Puts back a message a listener's app did not confirm. */
+  #requeue(type: string, payload: Uint8Array): void {
+    try {
+      this.#queues.push(type, payload).then(
+        () => this.#sinks.has(type) ? this.#drain(type) : undefined,
+        (err) =>
+          this.#log.error("cannot requeue an unconfirmed message", { type, error: err.message }),
+      );
     } catch (err) {
-      this.#log.error("cannot queue message", { type: h.type, error: (err as Error).message });
-      return false;
+      this.#log.error("cannot requeue an unconfirmed message", {
+        type,
+        error: (err as Error).message,
+      });
     }
   }
+}
+
+function once(f: (ok: boolean) => void): (ok: boolean) => void {
+  let done = false;
+  return (ok) => {
+    if (done) return;
+    done = true;
+    f(ok);
+  };
 }

@@ -1,5 +1,5 @@
-import type { JournalOptions } from "./journal.ts";
-import { PeerState } from "./peer.ts";
+import { parseLegacyRecords } from "../storage/mod.ts";
+import { PeerState, type PeerStateOptions } from "./peer.ts";
 import { BrokerError } from "./errors.ts";
 
 /** Valid connector names (also destinations). */
@@ -12,9 +12,13 @@ export interface PeerTableOptions {
   /** Directory of the per-peer journals. */
   dir: string;
   /** Options of each peer's journal. */
-  journal: Omit<JournalOptions, "name">;
+  journal: PeerStateOptions;
+  /** Told about damage in a legacy journal file being moved into the record log. */
+  onLegacyDamage?: (file: string, error: string) => void;
   /** A client connector's configured server name; `undefined` on the server. */
   serverName: string | undefined;
+  /** Server: route to client names never seen (journal for them). Default `false`. */
+  queueForUnknown?: boolean;
 }
 
 /**
@@ -32,12 +36,23 @@ export class PeerTable {
     this.#opts = opts;
   }
 
-  /** Opens the journals already on disk (peers with queued messages). */
-  openExisting(): void {
+  /**
+   * Opens the journals already on disk (every peer seen before has one),
+   * moving journals of the older single-file format (`NAME.journal`) into
+   * the record log.
+   */
+  async openExisting(): Promise<void> {
     try {
       for (const e of Deno.readDirSync(this.#opts.dir)) {
-        if (e.isFile && e.name.endsWith(".journal")) {
-          this.get(decodeURIComponent(e.name.slice(0, -".journal".length)));
+        if (e.isDirectory) this.get(decodeURIComponent(e.name));
+        else if (e.isFile && e.name.endsWith(".journal")) {
+          const p = this.get(decodeURIComponent(e.name.slice(0, -".journal".length)));
+          const file = `${this.#opts.dir}/${e.name}`;
+          const { payloads, error } = parseLegacyRecords(Deno.readFileSync(file));
+          if (error) this.#opts.onLegacyDamage?.(file, error);
+          for (const payload of payloads) p.adopt(payload.slice());
+          await p.journal.flush();
+          Deno.removeSync(file);
         }
       }
     } catch (err) {
@@ -49,7 +64,7 @@ export class PeerTable {
   get(name: string): PeerState {
     let p = this.#peers.get(name);
     if (!p) {
-      p = new PeerState(name, this.#opts.dir, this.#opts.journal);
+      p = new PeerState(name, `${this.#opts.dir}/${encodeURIComponent(name)}`, this.#opts.journal);
       this.#peers.set(name, p);
     }
     return p;
@@ -80,6 +95,11 @@ export class PeerTable {
       throw new BrokerError("Missing destination: name the client connector to send to");
     }
     if (!NAME_RE.test(dst)) throw new BrokerError(`Invalid destination name "${dst}"`);
+    if (!this.#peers.has(dst) && !this.#opts.queueForUnknown) {
+      throw new BrokerError(
+        `Unknown destination "${dst}": no client connector of that name has ever connected to server "${this.#opts.name}" (check the name; start the server with --queue-for-unknown to journal messages for clients that have not connected yet)`,
+      );
+    }
     return this.get(dst);
   }
 }

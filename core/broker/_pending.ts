@@ -5,6 +5,8 @@ import { RequestTimeoutError } from "./errors.ts";
 export interface Pending {
   resolve(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): void;
   reject(err: Error): void;
+  /** The peer the request went to: only its answer resolves it. */
+  peer: string;
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -16,13 +18,13 @@ export interface Pending {
 export class PendingReplies {
   readonly #pending = new Map<string, Pending>();
 
-  /** Registers a pending response for `id`, with a timeout (0 = none). */
+  /** Registers a pending response for `id` from peer `dst` (a resolved peer name), with a timeout (0 = none). */
   expect(
     id: string,
     dst: string,
     type: string,
     timeoutMs: number,
-    p: Omit<Pending, "timer">,
+    p: Omit<Pending, "timer" | "peer">,
   ): void {
     const timer = timeoutMs > 0
       ? setTimeout(() => {
@@ -30,7 +32,7 @@ export class PendingReplies {
         p.reject(new RequestTimeoutError(id, dst, type, timeoutMs));
       }, timeoutMs)
       : undefined;
-    this.#pending.set(id, { ...p, timer });
+    this.#pending.set(id, { ...p, peer: dst, timer });
   }
 
   /** Drops a pending response (its send failed). */
@@ -40,16 +42,20 @@ export class PendingReplies {
     this.#pending.delete(id);
   }
 
-  /** Resolves the response `replyTo` waits for; returns `false` when nothing waits. */
+  /**
+   * Resolves the response `replyTo` waits for, when `from` is the peer the
+   * request went to; returns `false` when nothing of `from` waits.
+   */
   answer(
     replyTo: string,
+    from: string,
     h: MsgHeader,
     data: Uint8Array,
     binary: Uint8Array,
     payload: Uint8Array,
   ): boolean {
     const p = this.#pending.get(replyTo);
-    if (!p) return false;
+    if (!p || p.peer !== from) return false;
     this.#pending.delete(replyTo);
     if (p.timer !== undefined) clearTimeout(p.timer);
     p.resolve(h, data, binary, payload);

@@ -68,10 +68,15 @@ export interface BrokerApi {
   /** Calls `handler` for each message of `type` (queued ones first). */
   listen(type: string, handler: (msg: Message) => void): Subscription | Promise<Subscription>;
   /** Sends a file or a directory; resolves once the receiver stored it. */
-  sendFile(
-    dst: string,
-    type: string,
-    path: string,
-    options?: { timeoutMs?: number },
-  ): Promise<FileResult>;
+  sendFile(dst: string, type: string, path: string, options?: SendFileOptions): Promise<FileResult>;
+}
+
+/** Options of {@linkcode BrokerApi.sendFile}. */
+export interface SendFileOptions {
+  /** Store it under this name at the receiver (a base name: no `/`). Default: the source's name. */
+  name?: string;
+  /** Remove the source file or directory once the receiver stored and checked it. Default `false`. */
+  delete?: boolean;
+  /** Give up waiting for the receiver after this long, ms. Default 600000. */
+  timeoutMs?: number;
 }

@@ -1,14 +1,16 @@
 import { localConnection } from "../net/mod.ts";
 import * as net from "node:net";
-import { decodeData, encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
+import { encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
+import { toMessage as inMessage } from "./message.ts";
 import { Link } from "./link.ts";
 import { BrokerError, RequestTimeoutError } from "./errors.ts";
-import { DEFAULT_MAX_FRAME } from "./connector.ts";
+import { DEFAULT_MAX_FRAME } from "./options.ts";
 import type {
   BrokerApi,
   FileResult,
   Message,
   RequestOptions,
+  SendFileOptions,
   SendOptions,
   Subscription,
 } from "./api.ts";
@@ -27,19 +29,7 @@ interface Waiter {
 }
 
 function toMessage(frame: Frame): Message {
-  const h = frame.header as MsgHeader;
-  const m: Message = {
-    type: h.type,
-    src: h.src,
-    dst: h.dst,
-    id: h.id,
-    data: decodeData(frame.data, h.enc),
-    binary: frame.binary.length ? frame.binary.slice() : EMPTY,
-    header: h,
-  };
-  if (h.replyTo !== undefined) m.replyTo = h.replyTo;
-  if (h.timeout !== undefined) m.timeout = h.timeout;
-  return m;
+  return inMessage(frame.header as MsgHeader, frame.data, frame.binary);
 }
 
 /**
@@ -61,12 +51,21 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   #seq = 0;
   #error: Error | undefined;
   #closedReason: string | undefined;
+  /** Messages handed to listeners on this connection (confirmed to the connector after each read). */
+  #got = 0;
+  #confirmed = 0;
 
   private constructor(socket: net.Socket, maxFrameBytes: number) {
     this.#link = new Link(localConnection(socket), {
       maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),
+      onChunkDone: () => {
+        if (this.#got > this.#confirmed) {
+          this.#confirmed = this.#got;
+          this.#link.send({ kind: "delivered", n: this.#got });
+        }
+      },
       onClose: (reason) => {
         this.#closedReason = reason;
         const err = new BrokerError(`Connection to the connector closed: ${reason}`);
@@ -105,6 +104,7 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         }
       }
       const set = this.#handlers.get(h.type);
+      this.#got++;
       if (set) {
         const m = toMessage(frame);
         for (const f of set) f(m);
@@ -199,14 +199,24 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     const first = !set;
     if (!set) this.#handlers.set(type, set = new Set());
     set.add(handler);
-    if (first) await this.#call({ kind: "listen", id: this.#id(), types: [type] });
+    if (first) {
+      await this.#call({ kind: "listen", id: this.#id(), types: [type], confirm: true });
+    }
     const close = () => void set.delete(handler);
     return { close, [Symbol.dispose]: close };
   }
 
   /** {@inheritDoc BrokerApi.sendFile} */
-  async sendFile(dst: string, type: string, path: string): Promise<FileResult> {
-    const frame = await this.#call({ kind: "sendFile", id: this.#id(), dst, type, path });
+  async sendFile(
+    dst: string,
+    type: string,
+    path: string,
+    options: SendFileOptions = {},
+  ): Promise<FileResult> {
+    const h: Header & { id: string } = { kind: "sendFile", id: this.#id(), dst, type, path };
+    if (options.name !== undefined) h.name = options.name;
+    if (options.delete) h.delete = true;
+    const frame = await this.#call(h);
     return (frame.header as { value: FileResult }).value;
   }
 

@@ -1,8 +1,7 @@
 import { listen, type Server } from "../net/mod.ts";
-import { PayloadTooLargeError } from "../net/mod.ts";
-import { type Logger, nullLogger } from "../log/mod.ts";
-import { type DataBytes, type MsgHeader, prepareData } from "./frame.ts";
+import { type Logger, type LogLevel, nullLogger } from "../log/mod.ts";
 import { TypeQueues } from "./type_queues.ts";
+import type { LogDamage } from "../storage/mod.ts";
 import { FileReceiver } from "./files.ts";
 import { BrokerError } from "./errors.ts";
 import type {
@@ -10,10 +9,12 @@ import type {
   FileResult,
   Message,
   RequestOptions,
+  SendFileOptions,
   SendOptions,
   Subscription,
 } from "./api.ts";
 import { LocalApi } from "./local_api.ts";
+import { Router } from "./router.ts";
 import { toMessage } from "./message.ts";
 import {
   type ConnectorOptions,
@@ -32,8 +33,6 @@ import { sendFile } from "./_send_file.ts";
 import { peerRows, queueReport, trafficSummary } from "./_admin.ts";
 
 export * from "./options.ts";
-
-const EMPTY: Uint8Array = new Uint8Array(0);
 
 /**
  * A broker connector: the server side (`server` option) accepts client
@@ -62,13 +61,14 @@ export class Connector implements BrokerApi, AsyncDisposable {
   readonly #files: FileReceiver;
   readonly #listeners: Listeners;
   readonly #links: PeerLinks;
+  readonly #inbound: Inbound;
   readonly #abort = new AbortController();
   #server: Server | undefined;
   #local: LocalApi | undefined;
   #client: ClientLoop | undefined;
   #closing: Promise<void> | undefined;
-  #idPrefix = crypto.randomUUID().slice(0, 8);
-  #idSeq = 0;
+  /** Peers, listeners and pending replies: where messages go. */
+  readonly router: Router;
   #fatal: ((err: Error) => void) | undefined;
   #stopRequested: (() => void) | undefined;
   readonly startedAt = new Date();
@@ -99,27 +99,52 @@ export class Connector implements BrokerApi, AsyncDisposable {
         { cause: err },
       );
     }
-    this.#queues = new TypeQueues(`${opts.dir}/queues`, this.#journalOpts("queue"));
-    this.#files = new FileReceiver(opts.fileDirs ?? {});
+    this.#queues = new TypeQueues(`${opts.dir}/queues`, {
+      ...this.#journalOpts("queue"),
+      ...(opts.maxQueueTypes !== undefined ? { maxTypes: opts.maxQueueTypes } : {}),
+    });
+    this.#files = new FileReceiver(opts.fileDirs ?? {}, {
+      ...(opts.onExists !== undefined ? { onExists: opts.onExists } : {}),
+      ...(opts.fileStallMs !== undefined ? { stallMs: opts.fileStallMs } : {}),
+      onAbandon: (t) => {
+        this.#log.warn("file transfer abandoned", { from: t.from, type: t.type, error: t.error });
+        this.#inbound.answerFile(t.from, t.type, t.transfer, { ok: false, error: t.error });
+      },
+    });
     this.#peers = new PeerTable({
       name: opts.name,
       dir: `${opts.dir}/journal`,
-      journal: this.#journalOpts("journal"),
+      journal: {
+        ...this.#journalOpts("journal"),
+        onLost: (peer, id, err) =>
+          this.#log.warn("message not delivered", { peer, id, error: err.message }),
+      },
       serverName: opts.client ? (opts.client.serverName ?? "server") : undefined,
+      queueForUnknown: opts.queueForUnknown ?? false,
+      onLegacyDamage: (file, error) =>
+        this.#log.warn("corrupt journal tail skipped", { file, reason: error }),
     });
     this.#listeners = new Listeners(this.#queues, this.#log);
+    this.router = new Router({
+      name: opts.name,
+      maxFrameBytes: this.#maxFrame,
+      peers: this.#peers,
+      listeners: this.#listeners,
+      pending: this.#pending,
+    });
     this.#links = new PeerLinks({
       name: opts.name,
       connector: opts,
       log: this.#log,
       maxFrameBytes: this.#maxFrame,
       peers: this.#peers,
-      inbound: new Inbound({
+      inbound: this.#inbound = new Inbound({
         log: this.#log,
         listeners: this.#listeners,
         pending: this.#pending,
         files: this.#files,
-        queues: this.#queues,
+        seenDir: `${opts.dir}/seen`,
+        fsync: opts.fsync ?? true,
         send: (dst, type, data, options) => this.send(dst, type, data, options),
       }),
       onFatal: (err) => {
@@ -136,13 +161,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
     return {
       maxBytes: this.#opts.persistMaxBytes ?? DEFAULT_PERSIST_MAX,
       fsync: this.#opts.fsync ?? true,
-      onCorruptTail: (c: { path: string; offset: number; kept: number; reason: string }) =>
-        this.#log.warn(`corrupt ${what} tail skipped`, {
-          file: c.path,
-          offset: c.offset,
-          kept: c.kept,
-          reason: c.reason,
-        }),
+      onDamage: (d: LogDamage) =>
+        this.#log.warn(
+          d.kind === "torn" ? `corrupt ${what} tail skipped` : `corrupt ${what} record skipped`,
+          { file: d.file, offset: d.offset, bytes: d.bytes, kept: d.kept, reason: d.reason },
+        ),
     };
   }
 
@@ -153,7 +176,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
     }
     const c = new Connector(opts);
     try {
-      c.#peers.openExisting();
+      await c.#peers.openExisting();
+      if (opts.client) await c.#inbound.open(opts.client.serverName ?? "server");
       if (opts.localSocket ?? true) {
         c.#local = await LocalApi.start(`${opts.dir}/${SOCKET_NAME}`, c, {
           maxFrameBytes: c.#maxFrame,
@@ -206,73 +230,12 @@ export class Connector implements BrokerApi, AsyncDisposable {
 
   /** A new message id, unique for this process. */
   newId(): string {
-    return `${this.#idPrefix}${(this.#idSeq++).toString(36)}`;
-  }
-
-  #checkSize(header: MsgHeader, data: DataBytes, binary: Uint8Array): void {
-    const dl = typeof data === "string" ? data.length * 3 : data.length;
-    if (dl + binary.length + 4096 < this.#maxFrame) return;
-    const enc = new TextEncoder();
-    const exact = typeof data === "string" ? enc.encode(data).length : data.length;
-    const size = 8 + enc.encode(JSON.stringify(header)).length + exact + binary.length;
-    if (size > this.#maxFrame) {
-      throw new PayloadTooLargeError(size, this.#maxFrame, "Message");
-    }
-  }
-
-  /** Sends a prepared message (used by the local API too). */
-  sendHeader(
-    header: MsgHeader,
-    data: DataBytes,
-    binary: Uint8Array,
-    onAck?: (err?: Error) => void,
-  ): true | Promise<void> {
-    const peer = this.#peers.route(header.dst);
-    header.dst = peer.name;
-    this.#checkSize(header, data, binary);
-    if (peer.send(header, data, binary, onAck)) return true;
-    return peer.drained();
+    return this.router.newId();
   }
 
   /** {@inheritDoc BrokerApi.send} */
   send(dst: string, type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
-    try {
-      const { data: bytes, enc } = prepareData(data);
-      const id = options.id ?? this.newId();
-      const header: MsgHeader = { kind: "msg", type, src: this.name, dst, id };
-      if (enc) header.enc = enc;
-      if (options.replyTo !== undefined) header.replyTo = options.replyTo;
-      const binary = options.binary ?? EMPTY;
-      if (options.ack) {
-        header.ack = true;
-        return new Promise((resolve, reject) => {
-          const r = this.sendHeader(
-            header,
-            bytes,
-            binary,
-            (err) => err ? reject(err) : resolve(id),
-          );
-          if (r !== true) r.catch(reject);
-        });
-      }
-      const r = this.sendHeader(header, bytes, binary);
-      return r === true ? Promise.resolve(id) : r.then(() => id);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-  }
-
-  /**
-   * Registers a pending response for `id` (arguments: `id, dst, type,
-   * timeoutMs, { resolve, reject }`), with a timeout.
-   */
-  expect(...args: Parameters<PendingReplies["expect"]>): void {
-    this.#pending.expect(...args);
-  }
-
-  /** Drops a pending response (its send failed). */
-  unexpect(id: string): void {
-    this.#pending.unexpect(id);
+    return this.router.send(dst, type, data, options);
   }
 
   /** {@inheritDoc BrokerApi.request} */
@@ -282,35 +245,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     data?: unknown,
     options: RequestOptions = {},
   ): Promise<Message> {
-    const timeoutMs = options.timeoutMs ?? 10_000;
-    return new Promise((resolve, reject) => {
-      try {
-        const { data: bytes, enc } = prepareData(data);
-        const id = this.newId();
-        const header: MsgHeader = {
-          kind: "msg",
-          type,
-          src: this.name,
-          dst,
-          id,
-          timeout: timeoutMs,
-        };
-        if (enc) header.enc = enc;
-        this.expect(id, dst, type, timeoutMs, {
-          resolve: (h, d, b) => resolve(toMessage(h, d, b)),
-          reject,
-        });
-        try {
-          const r = this.sendHeader(header, bytes, options.binary ?? EMPTY);
-          if (r !== true) r.catch((err) => (this.unexpect(id), reject(err)));
-        } catch (err) {
-          this.unexpect(id);
-          throw err;
-        }
-      } catch (err) {
-        reject(err);
-      }
-    });
+    return this.router.request(dst, type, data, options);
   }
 
   /** {@inheritDoc BrokerApi.listen} */
@@ -323,7 +258,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
 
   /** Attaches a sink to types; queued messages of those types are handed to it first. */
   addSink(types: string[], sink: Sink): Subscription {
-    return this.#listeners.add(types, sink);
+    return this.router.attach(types, sink);
   }
 
   /** {@inheritDoc BrokerApi.sendFile} */
@@ -331,9 +266,9 @@ export class Connector implements BrokerApi, AsyncDisposable {
     dst: string,
     type: string,
     path: string,
-    options: { timeoutMs?: number } = {},
+    options: SendFileOptions = {},
   ): Promise<FileResult> {
-    return sendFile(this, dst, type, path, options);
+    return sendFile(this.router, dst, type, path, options);
   }
 
   /**
@@ -351,8 +286,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
 
   /** Resolves once every queued journal and queue append is on disk. */
   async sync(): Promise<void> {
-    await Promise.all(this.#peers.all().map((p) => p.journal.flush()));
-    await this.#queues.flush();
+    await Promise.all(this.#peers.all().map((p) => p.journal.flush().catch(() => {})));
+    await this.#queues.flush().catch(() => {});
   }
 
   // ---- admin ----
@@ -392,7 +327,18 @@ export class Connector implements BrokerApi, AsyncDisposable {
     this.#client?.wake();
   }
 
-  /** Closes a peer's link now (after revocation). */
+  /** The log level of this connector's logger. */
+  get logLevel(): LogLevel {
+    return this.#log.level;
+  }
+
+  /** Changes the log level at run time (`broker log-level`). */
+  setLogLevel(level: LogLevel): void {
+    this.#log.setLevel(level);
+    this.#log.info("log level changed", { level });
+  }
+
+  /** Closes a peer's link now without revoking it (`broker disconnect`, and after revocation). */
   disconnect(name: string): boolean {
     const p = this.#peers.find(name);
     if (!p?.link?.open) return false;
@@ -440,7 +386,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       await this.#server?.close();
       await Promise.allSettled(this.#links.all.map((s) => s.link.closed));
       await this.#client?.done;
-      for (const s of this.#links.all) this.#links.closed(s, "connector closed");
+      for (const s of this.#links.all) s.detachNow("connector closed");
       this.#pending.rejectAll((id) =>
         new BrokerError(`Connector "${this.name}" closed before request "${id}" was answered`)
       );
@@ -448,9 +394,10 @@ export class Connector implements BrokerApi, AsyncDisposable {
         p.failPending(
           new BrokerError(`Connector "${this.name}" closed before the peer acknowledged`),
         );
-        p.journal.close();
       }
-      this.#queues.close();
+      await Promise.all(this.#peers.all().map((p) => p.journal.close()));
+      await this.#queues.close();
+      await this.#inbound.close();
       this.#files.close();
     })();
     return this.#closing;

@@ -1,24 +1,129 @@
+import { RecordLog, type RecordLogOptions } from "../storage/mod.ts";
+
 /**
  * Remembers the last `capacity` message ids and reports repeats, so a
- * receiver drops a message replayed after a lost acknowledgement.
+ * receiver drops a message replayed after a lost acknowledgement. Memory
+ * grows with the ids actually seen, up to `capacity`.
  */
 export class Dedupe {
+  readonly capacity: number;
   readonly #seen = new Set<string>();
-  readonly #ring: Array<string | undefined>;
+  readonly #ring: string[] = [];
   #pos = 0;
 
   constructor(capacity = 200_000) {
-    this.#ring = new Array(capacity);
+    this.capacity = capacity;
   }
 
   /** Records `id`; returns `true` when it was seen before. */
   seen(id: string): boolean {
     if (this.#seen.has(id)) return true;
-    const old = this.#ring[this.#pos];
-    if (old !== undefined) this.#seen.delete(old);
-    this.#ring[this.#pos] = id;
-    this.#pos = (this.#pos + 1) % this.#ring.length;
+    if (this.#ring.length < this.capacity) this.#ring.push(id);
+    else {
+      this.#seen.delete(this.#ring[this.#pos]!);
+      this.#ring[this.#pos] = id;
+      this.#pos = (this.#pos + 1) % this.capacity;
+    }
     this.#seen.add(id);
     return false;
+  }
+
+  /** Forgets `id` (its message was refused, so a resend must not count as a repeat). */
+  forget(id: string): void {
+    this.#seen.delete(id);
+  }
+}
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+/**
+ * A {@linkcode Dedupe} window that survives restarts: the ids received from
+ * one proven sender are appended to a record log (one record per batch,
+ * group-committed) and loaded again on start, so a message replayed after a
+ * crash of either side is delivered once. Old batches are dropped once the
+ * window holds `capacity` newer ids.
+ */
+export class SeenIds implements AsyncDisposable {
+  readonly #window: Dedupe;
+  readonly #log: RecordLog;
+  #batch: string[] = [];
+  /** Ids in each durable record, oldest first. */
+  readonly #perRecord: number[] = [];
+  #total = 0;
+
+  constructor(
+    dir: string,
+    opts: Omit<RecordLogOptions, "name"> & { capacity?: number; peer: string },
+  ) {
+    const { capacity, peer, ...logOpts } = opts;
+    this.#window = new Dedupe(capacity);
+    this.#log = RecordLog.openSync(dir, {
+      ...logOpts,
+      maxBytes: Number.MAX_SAFE_INTEGER,
+      name: `received-id log of peer "${peer}"`,
+    });
+  }
+
+  /** Loads the ids stored by earlier runs. */
+  async load(): Promise<void> {
+    let cursor = this.#log.start;
+    while (true) {
+      const { records, next } = await this.#log.read(cursor, 4 * 1024 * 1024);
+      if (records.length === 0) break;
+      cursor = next;
+      for (const r of records) {
+        const ids = JSON.parse(dec.decode(r)) as string[];
+        for (const id of ids) this.#window.seen(id);
+        this.#perRecord.push(ids.length);
+        this.#total += ids.length;
+      }
+    }
+  }
+
+  /** Records `id`; returns `true` when it was seen before (also in an earlier run). */
+  seen(id: string): boolean {
+    if (this.#window.seen(id)) return true;
+    this.#batch.push(id);
+    return false;
+  }
+
+  /** Forgets `id` (its message was refused). */
+  forget(id: string): void {
+    this.#window.forget(id);
+    const i = this.#batch.lastIndexOf(id);
+    if (i >= 0) this.#batch.splice(i, 1);
+  }
+
+  /** Stores the ids seen since the last call; resolves once they are on disk. */
+  commit(): Promise<void> {
+    if (this.#batch.length === 0) return this.#log.flush();
+    const ids = this.#batch;
+    this.#batch = [];
+    const stored = this.#log.append(enc.encode(JSON.stringify(ids)));
+    return stored.then(() => {
+      this.#perRecord.push(ids.length);
+      this.#total += ids.length;
+      let drop = 0;
+      while (
+        drop < this.#perRecord.length - 1 &&
+        this.#total - this.#perRecord[drop]! >= this.#window.capacity &&
+        drop < this.#log.durableCount
+      ) this.#total -= this.#perRecord[drop++]!;
+      if (drop > 0) {
+        this.#perRecord.splice(0, drop);
+        this.#log.consume(drop);
+      }
+    });
+  }
+
+  /** Stores what is pending and closes the log. Idempotent. */
+  async close(): Promise<void> {
+    await this.commit().catch(() => {});
+    await this.#log.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }

@@ -30,14 +30,18 @@ async function listFiles(root: string, rel = ""): Promise<string[]> {
  * chunks of {@linkcode FILE_CHUNK_BYTES}, its SHA-256 on its last chunk, and
  * `end` on the last frame of the transfer.
  */
-export async function* fileChunks(path: string, transfer: string): AsyncGenerator<FileChunk> {
+export async function* fileChunks(
+  path: string,
+  transfer: string,
+  storeAs?: string,
+): AsyncGenerator<FileChunk> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
   } catch (err) {
     throw new Error(`Cannot send "${path}": ${(err as Error).message}`, { cause: err });
   }
-  const name = basename(normalize(path));
+  const name = storeAs ?? basename(normalize(path));
   const isDir = info.isDirectory;
   const files = isDir ? await listFiles(path) : [""];
   if (files.length === 0) {
@@ -78,7 +82,31 @@ export async function* fileChunks(path: string, transfer: string): AsyncGenerato
   }
 }
 
+/** What a receiver does when a file or directory of the same name is already there. */
+export const ON_EXISTS = ["rename", "overwrite", "refuse"] as const;
+/** One of {@linkcode ON_EXISTS}. */
+export type OnExists = typeof ON_EXISTS[number];
+
+/** Options for {@linkcode FileReceiver}. */
+export interface FileReceiverOptions {
+  /**
+   * A name that is taken: `rename` stores it as `NAME.1`, `NAME.2`...;
+   * `overwrite` replaces it; `refuse` fails the transfer (the sender is told).
+   * Default `rename`.
+   */
+  onExists?: OnExists;
+  /** Transfers one peer may have in progress at once. Default 4. */
+  maxPerPeer?: number;
+  /** A transfer with no chunk for this long is abandoned, ms. Default 60000. */
+  stallMs?: number;
+  /** Told when a stalled transfer was abandoned (to answer its sender). */
+  onAbandon?: (t: { from: string; type: string; transfer: string; error: string }) => void;
+}
+
 interface Incoming {
+  from: string;
+  type: string;
+  timer: ReturnType<typeof setTimeout> | undefined;
   staging: string;
   target: string;
   file: Deno.FsFile | undefined;
@@ -92,15 +120,65 @@ interface Incoming {
  * Receives chunked files and directories into the directory mapped to their
  * message type: chunks are written under a hidden staging name in that
  * directory, each file's SHA-256 is checked, and the finished file or
- * directory is renamed into place (atomically), as `NAME`, or `NAME.1`,
- * `NAME.2`... when that exists.
+ * directory is renamed into place (atomically), as `NAME`; when that name
+ * is taken, as `options.onExists` says.
  */
 export class FileReceiver {
   readonly #dirs: Record<string, string>;
+  readonly #opts: FileReceiverOptions;
+  readonly #maxPerPeer: number;
+  readonly #stallMs: number;
+  /** Transfers by `PEER TRANSFER` (a transfer id is the sender's, so it is scoped to the sender). */
   readonly #incoming = new Map<string, Incoming>();
 
-  constructor(fileDirs: Record<string, string>) {
+  constructor(fileDirs: Record<string, string>, opts: FileReceiverOptions = {}) {
     this.#dirs = fileDirs;
+    this.#opts = opts;
+    this.#maxPerPeer = opts.maxPerPeer ?? 4;
+    this.#stallMs = opts.stallMs ?? 60_000;
+  }
+
+  #arm(key: string, t: Incoming, transfer: string): void {
+    if (t.timer !== undefined) clearTimeout(t.timer);
+    t.timer = setTimeout(() => {
+      if (this.#incoming.get(key) !== t) return;
+      const notify = t.error === undefined;
+      this.#drop(key, t);
+      if (notify) {
+        this.#opts.onAbandon?.({
+          from: t.from,
+          type: t.type,
+          transfer,
+          error: `transfer stalled: no chunk for ${this.#stallMs} ms; the partial file was removed`,
+        });
+      }
+    }, this.#stallMs);
+    Deno.unrefTimer?.(t.timer as unknown as number);
+  }
+
+  #drop(key: string, t: Incoming): void {
+    if (t.timer !== undefined) clearTimeout(t.timer);
+    t.file?.close();
+    t.file = undefined;
+    if (t.staging) {
+      try {
+        Deno.removeSync(t.staging, { recursive: true });
+      } catch { /* already gone */ }
+    }
+    this.#incoming.delete(key);
+  }
+
+  /** Transfers in progress from `peer`. */
+  activeFrom(peer: string): number {
+    let n = 0;
+    for (const t of this.#incoming.values()) if (t.from === peer && t.error === undefined) n++;
+    return n;
+  }
+
+  #refusedFrom(peer: string): number {
+    let n = 0;
+    for (const t of this.#incoming.values()) if (t.from === peer && t.error !== undefined) n++;
+    return n;
   }
 
   /** The directory mapped to `type`, if any. */
@@ -117,11 +195,36 @@ export class FileReceiver {
     | { ok: true; result: FileResult }
     | { ok: false; error: string }
     | undefined {
-    let t = this.#incoming.get(meta.transfer);
+    const key = `${from} ${meta.transfer}`;
+    let t = this.#incoming.get(key);
     if (!t) {
+      if (this.activeFrom(from) >= this.#maxPerPeer) {
+        const error =
+          `Too many file transfers from "${from}" at once: ${this.#maxPerPeer} are in progress (send files one after another)`;
+        if (!meta.end && this.#refusedFrom(from) < 64) {
+          const r: Incoming = {
+            from,
+            type,
+            timer: undefined,
+            staging: "",
+            target: "",
+            file: undefined,
+            hash: undefined,
+            bytes: 0,
+            files: 0,
+            error,
+          };
+          this.#incoming.set(key, r);
+          this.#arm(key, r, meta.transfer);
+        }
+        return { ok: false, error };
+      }
       const dir = this.#dirs[type];
       if (dir === undefined) {
         const t2: Incoming = {
+          from,
+          type,
+          timer: undefined,
           staging: "",
           target: "",
           file: undefined,
@@ -132,13 +235,17 @@ export class FileReceiver {
         };
         t2.error =
           `No directory is mapped for file type "${type}" on this connector (start it with --file-dir ${type}=PATH)`;
-        this.#incoming.set(meta.transfer, t2);
-        if (meta.end) this.#incoming.delete(meta.transfer);
+        this.#incoming.set(key, t2);
+        if (meta.end) this.#incoming.delete(key);
+        else this.#arm(key, t2, meta.transfer);
         return { ok: false, error: t2.error };
       }
       Deno.mkdirSync(dir, { recursive: true });
       const safe = meta.name.replace(/[/\\]/g, "_").replace(/^\.+/, "_") || "_";
       t = {
+        from,
+        type,
+        timer: undefined,
         staging: join(dir, `.sockkit-partial-${meta.transfer.replace(/[^\w.-]/g, "_")}`),
         target: join(dir, safe),
         file: undefined,
@@ -147,13 +254,13 @@ export class FileReceiver {
         files: 0,
       };
       if (meta.dir) Deno.mkdirSync(t.staging, { recursive: true });
-      this.#incoming.set(meta.transfer, t);
-      void from;
+      this.#incoming.set(key, t);
     }
     if (t.error !== undefined) {
-      if (meta.end) this.#incoming.delete(meta.transfer);
+      if (meta.end) this.#drop(key, t);
       return undefined;
     }
+    this.#arm(key, t, meta.transfer);
     try {
       if (meta.path !== undefined || !meta.dir) {
         if (meta.offset === 0) {
@@ -194,10 +301,9 @@ export class FileReceiver {
         }
       }
       if (!meta.end) return undefined;
-      this.#incoming.delete(meta.transfer);
-      let target = t.target;
-      for (let i = 1; exists(target); i++) target = `${t.target}.${i}`;
-      Deno.renameSync(t.staging, target);
+      if (t.timer !== undefined) clearTimeout(t.timer);
+      this.#incoming.delete(key);
+      const target = this.#place(t.staging, t.target);
       return {
         ok: true,
         result: { path: target, bytes: t.bytes, files: t.files, dir: meta.dir === true },
@@ -209,22 +315,39 @@ export class FileReceiver {
         Deno.removeSync(t.staging, { recursive: true });
       } catch { /* already gone */ }
       t.error = `Cannot store "${meta.name}": ${(err as Error).message}`;
-      if (meta.end) this.#incoming.delete(meta.transfer);
+      if (meta.end) this.#drop(key, t);
+      else t.staging = "";
       return { ok: false, error: t.error };
     }
   }
 
+  /** Moves a finished staging file or directory to `target` as the `onExists` policy says. */
+  #place(staging: string, target: string): string {
+    const policy = this.#opts.onExists ?? "rename";
+    if (!exists(target)) {
+      Deno.renameSync(staging, target);
+      return target;
+    }
+    if (policy === "refuse") {
+      throw new Error(
+        `"${target}" already exists and this receiver refuses to replace it (--on-exists refuse): send it under another name`,
+      );
+    }
+    if (policy === "overwrite") {
+      // a file is replaced atomically by the rename; a directory is removed first
+      if (Deno.lstatSync(target).isDirectory) Deno.removeSync(target, { recursive: true });
+      Deno.renameSync(staging, target);
+      return target;
+    }
+    let free = target;
+    for (let i = 1; exists(free); i++) free = `${target}.${i}`;
+    Deno.renameSync(staging, free);
+    return free;
+  }
+
   /** Abandons unfinished transfers (removes their staging files). */
   close(): void {
-    for (const t of this.#incoming.values()) {
-      t.file?.close();
-      if (t.staging) {
-        try {
-          Deno.removeSync(t.staging, { recursive: true });
-        } catch { /* already gone */ }
-      }
-    }
-    this.#incoming.clear();
+    for (const [key, t] of [...this.#incoming]) this.#drop(key, t);
   }
 }
 

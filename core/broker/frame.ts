@@ -63,13 +63,25 @@ export type Header =
   | { kind: "hello"; name: string; v: number }
   | { kind: "welcome"; name: string; v: number }
   | { kind: "acks"; n: number }
+  | { kind: "refused"; n: number; id: string; message: string }
+  | { kind: "delivered"; n: number }
   | { kind: "ping"; id: string; t: number }
   | { kind: "pong"; id: string; t: number }
   | { kind: "error"; message: string; replyTo?: string; fatal?: boolean }
   | { kind: "result"; replyTo: string; ok: boolean; error?: string; value?: unknown }
-  | { kind: "listen"; id?: string; types: string[] }
+  | { kind: "listen"; id?: string; types: string[]; confirm?: boolean }
   | { kind: "sync"; id: string }
-  | { kind: "sendFile"; id: string; path: string; type: string; dst: string }
+  | {
+    kind: "sendFile";
+    id: string;
+    path: string;
+    type: string;
+    dst: string;
+    /** Store under this name at the receiver. */
+    name?: string;
+    /** Remove the source once the receiver stored it. */
+    delete?: boolean;
+  }
   | { kind: "admin"; id: string; op: string; args?: Record<string, unknown> };
 
 /** A decoded frame. */
@@ -85,16 +97,6 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 const EMPTY: Uint8Array = new Uint8Array(0);
 
-/** Encodes `data` for a frame: strings as text, anything else (except undefined) as JSON. */
-export function encodeData(data: unknown): { bytes: Uint8Array; enc?: DataEncoding } {
-  if (data === undefined) return { bytes: EMPTY };
-  if (typeof data === "string") return { bytes: enc.encode(data), enc: "text" };
-  if (data instanceof Uint8Array) {
-    throw new TypeError("Message data must be JSON or text; put bytes in the binary part");
-  }
-  return { bytes: enc.encode(JSON.stringify(data)), enc: "json" };
-}
-
 /** Data ready to frame: bytes, or a string still to be UTF-8 encoded (saves a copy). */
 export type DataBytes = Uint8Array | string;
 
@@ -109,6 +111,12 @@ export function prepareData(data: unknown): { data: DataBytes; enc?: DataEncodin
     throw new TypeError("Message data must be JSON or text; put bytes in the binary part");
   }
   return { data: JSON.stringify(data), enc: "json" };
+}
+
+/** Encodes `data` for a frame: strings as text, anything else (except undefined) as JSON. */
+export function encodeData(data: unknown): { bytes: Uint8Array; enc?: DataEncoding } {
+  const p = prepareData(data);
+  return p.enc ? { bytes: dataBytes(p.data), enc: p.enc } : { bytes: dataBytes(p.data) };
 }
 
 /** The UTF-8 bytes of prepared data. */

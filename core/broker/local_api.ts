@@ -3,8 +3,10 @@ import * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Frame, Header, MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
-import type { Connector, Sink } from "./connector.ts";
-import type { Subscription } from "./api.ts";
+import type { Sink } from "./options.ts";
+import type { FileResult, SendFileOptions, Subscription } from "./api.ts";
+import type { Router } from "./router.ts";
+import { type AdminTarget, runAdmin } from "./_admin.ts";
 
 /** Options for {@linkcode LocalApi.start}. */
 export interface LocalApiOptions {
@@ -13,17 +15,15 @@ export interface LocalApiOptions {
   logger?: Logger;
 }
 
-/** Admin operations the local socket accepts (`{"kind":"admin","op":...}`). */
-export const ADMIN_OPS = [
-  "status",
-  "peers",
-  "queues",
-  "ping",
-  "block",
-  "unblock",
-  "revoke",
-  "stop",
-] as const;
+/** What the local API serves: the router, and the connector operations apps may ask for. */
+export interface LocalApiTarget extends AdminTarget {
+  readonly router: Router;
+  /** Resolves once journals and queues are on disk. */
+  sync(): Promise<void>;
+  sendFile(dst: string, type: string, path: string, options?: SendFileOptions): Promise<FileResult>;
+  /** Asks the process running the connector to stop. */
+  requestStop(): void;
+}
 
 /**
  * The local API: a Unix socket (mode 0600) in the connector's state
@@ -31,7 +31,7 @@ export const ADMIN_OPS = [
  * language) send, request, listen and send files through their connector.
  * See `docs/broker-protocol.md`.
  */
-export class LocalApi {
+export class LocalApi implements AsyncDisposable {
   readonly path: string;
   readonly #server: net.Server;
   readonly #links = new Set<Link>();
@@ -43,7 +43,11 @@ export class LocalApi {
   }
 
   /** Listens on `path` (replacing a stale socket file; refusing when a live connector holds it). */
-  static async start(path: string, connector: Connector, opts: LocalApiOptions): Promise<LocalApi> {
+  static async start(
+    path: string,
+    connector: LocalApiTarget,
+    opts: LocalApiOptions,
+  ): Promise<LocalApi> {
     const log = opts.logger ?? nullLogger;
     if (await isLive(path)) {
       throw new Error(
@@ -77,14 +81,15 @@ export class LocalApi {
     return api;
   }
 
-  #accept(socket: net.Socket, c: Connector, opts: LocalApiOptions, log: Logger): void {
+  #accept(socket: net.Socket, c: LocalApiTarget, opts: LocalApiOptions, log: Logger): void {
     const subs: Subscription[] = [];
+    const confirms = new Confirmations();
     const link: Link = new Link(localConnection(socket), {
       maxFrameBytes: opts.maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => {
         try {
-          this.#handle(c, link, frame, subs, log);
+          this.#handle(c, link, frame, subs, confirms, log);
         } catch (err) {
           const id = (frame.header as { id?: string }).id;
           link.send(errorFrame((err as Error).message, id));
@@ -93,22 +98,45 @@ export class LocalApi {
       onClose: () => {
         this.#links.delete(link);
         for (const s of subs) s.close();
+        confirms.closed();
       },
     });
     this.#links.add(link);
   }
 
-  #handle(c: Connector, link: Link, frame: Frame, subs: Subscription[], log: Logger): void {
+  #handle(
+    c: LocalApiTarget,
+    link: Link,
+    frame: Frame,
+    subs: Subscription[],
+    confirms: Confirmations,
+    log: Logger,
+  ): void {
     const h = frame.header;
     switch (h.kind) {
       case "msg":
         return this.#send(c, link, h, frame);
+      case "delivered":
+        confirms.confirm(h.n);
+        return;
       case "listen": {
-        const sink: Sink = {
-          deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
-          drained: () => link.writer.drained(),
-        };
-        subs.push(c.addSink(h.types, sink));
+        if (!Array.isArray(h.types) || h.types.some((t) => typeof t !== "string")) {
+          throw new TypeError('Listen needs "types": an array of message type strings');
+        }
+        const sink: Sink = h.confirm === true
+          ? {
+            confirms: true,
+            deliver: (_h, _d, _b, payload, taken) => {
+              confirms.add(taken);
+              return link.writer.writePayload(payload) && !confirms.full;
+            },
+            drained: () => Promise.all([link.writer.drained(), confirms.room()]).then(() => {}),
+          }
+          : {
+            deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
+            drained: () => link.writer.drained(),
+          };
+        subs.push(c.router.attach(h.types, sink));
         if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
         return;
       }
@@ -119,13 +147,16 @@ export class LocalApi {
         );
         return;
       case "sendFile":
-        c.sendFile(h.dst, h.type, h.path).then(
+        c.sendFile(h.dst, h.type, h.path, {
+          ...(typeof h.name === "string" ? { name: h.name } : {}),
+          ...(h.delete === true ? { delete: true } : {}),
+        }).then(
           (value) => link.send({ kind: "result", replyTo: h.id, ok: true, value }),
           (err) => link.send(errorFrame(err.message, h.id)),
         );
         return;
       case "admin":
-        this.#admin(c, h.op, h.args ?? {}).then(
+        runAdmin(c, h.op, h.args ?? {}).then(
           (value) => {
             link.send({ kind: "result", replyTo: h.id, ok: true, value });
             if (h.op === "stop") {
@@ -142,7 +173,8 @@ export class LocalApi {
     }
   }
 
-  #send(c: Connector, link: Link, h0: MsgHeader, frame: Frame): void {
+  #send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): void {
+    const c = target.router;
     const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
     if (typeof h.type !== "string" || h.type === "") throw new TypeError('Missing message "type"');
     const data = frame.data.slice();
@@ -150,7 +182,7 @@ export class LocalApi {
     const id = h.id;
     let r: boolean | Promise<void>;
     if (h.timeout !== undefined && h.timeout > 0) {
-      c.expect(id, h.dst, h.type, h.timeout, {
+      c.expect(id, c.resolve(h.dst), h.type, h.timeout, {
         resolve: (_h, _d, _b, payload) => link.writer.writePayload(payload),
         reject: (err) => link.send(errorFrame(err.message, id)),
       });
@@ -172,36 +204,6 @@ export class LocalApi {
     }
   }
 
-  async #admin(c: Connector, op: string, args: Record<string, unknown>): Promise<unknown> {
-    const peer = typeof args.peer === "string" ? args.peer : undefined;
-    const need = () => {
-      if (!peer) throw new TypeError(`Admin "${op}" needs args.peer`);
-      return peer;
-    };
-    switch (op) {
-      case "status":
-        return c.status();
-      case "peers":
-        return c.peers();
-      case "queues":
-        await c.sync();
-        return c.queueSizes();
-      case "ping":
-        return { peer: need(), ms: await c.ping(need()) };
-      case "block":
-        c.block(need());
-        return { peer, blocked: true };
-      case "unblock":
-        c.unblock(need());
-        return { peer, blocked: false };
-      case "revoke":
-        return { peer, disconnected: await c.revoke(need()) };
-      case "stop":
-        return { stopping: true };
-    }
-    throw new TypeError(`Unknown admin op "${op}": expected one of ${ADMIN_OPS.join(", ")}`);
-  }
-
   /** Stops accepting, closes app connections, removes the socket file. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
@@ -215,7 +217,64 @@ export class LocalApi {
     })();
     return this.#closing;
   }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
 }
+
+/** Messages a confirming listener was handed and its app has not confirmed yet, in order. */
+class Confirmations {
+  static readonly MAX = 10_000;
+  readonly #taken: Array<(ok: boolean) => void> = [];
+  #head = 0;
+  #confirmed = 0;
+  #delivered = 0;
+  #roomWaiters: Array<() => void> = [];
+
+  get full(): boolean {
+    return this.#taken.length - this.#head >= Confirmations.MAX;
+  }
+
+  add(taken: (ok: boolean) => void): void {
+    this.#taken.push(taken);
+    this.#delivered++;
+  }
+
+  /** The app confirmed the first `n` messages it got on this connection. */
+  confirm(n: number): void {
+    if (typeof n !== "number") return;
+    n = Math.min(n, this.#delivered);
+    while (this.#confirmed < n && this.#head < this.#taken.length) {
+      this.#confirmed++;
+      const f = this.#taken[this.#head]!;
+      this.#taken[this.#head++] = noop;
+      f(true);
+    }
+    if (this.#head > 1024 && this.#head * 2 > this.#taken.length) {
+      this.#taken.splice(0, this.#head);
+      this.#head = 0;
+    }
+    if (!this.full && this.#roomWaiters.length > 0) {
+      for (const w of this.#roomWaiters.splice(0)) w();
+    }
+  }
+
+  room(): Promise<void> {
+    if (!this.full) return Promise.resolve();
+    return new Promise((r) => this.#roomWaiters.push(r));
+  }
+
+  /** The app went away: what it did not confirm goes back to its queue. */
+  closed(): void {
+    for (let i = this.#head; i < this.#taken.length; i++) this.#taken[i]!(false);
+    this.#taken.length = 0;
+    this.#head = 0;
+    for (const w of this.#roomWaiters.splice(0)) w();
+  }
+}
+
+const noop = () => {};
 
 function errorFrame(message: string, replyTo?: string): Header {
   return replyTo === undefined ? { kind: "error", message } : { kind: "error", message, replyTo };

@@ -12,7 +12,7 @@
 export * from "./api.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
-export * from "./journal.ts";
+export { StorageFullError } from "../storage/mod.ts";
 export * from "./connector.ts";
 export * from "./client.ts";
-export { FILE_CHUNK_BYTES } from "./files.ts";
+export { FILE_CHUNK_BYTES, ON_EXISTS, type OnExists } from "./files.ts";

@@ -1,6 +1,7 @@
 import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MsgHeader } from "./frame.ts";
+import type { OnExists } from "./files.ts";
 
 /** Protocol version carried in hello/welcome. */
 export const PROTOCOL_VERSION = 1;
@@ -45,8 +46,19 @@ export interface ConnectorOptions {
   persistMaxBytes?: number;
   /** Frame size cap, bytes. Default 16 MiB. */
   maxFrameBytes?: number;
+  /** Most message types queued at once; a message of one more type is refused. Default 256 (each holds a file open). */
+  maxQueueTypes?: number;
   /** Message type → directory where received files of that type are stored. Default none. */
   fileDirs?: Record<string, string>;
+  /** A received file whose name is taken: `rename` (`NAME.1`...), `overwrite` or `refuse`. Default `rename`. */
+  onExists?: OnExists;
+  /** A file transfer with no chunk for this long is abandoned (staging removed, sender told), ms. Default 60000. */
+  fileStallMs?: number;
+  /**
+   * Server: journal messages for a client name that never connected (a
+   * typo would otherwise be refused with an error). Default `false`.
+   */
+  queueForUnknown?: boolean;
   /** Heartbeat interval, ms (a link silent for 3 intervals is dropped). Default 5000. */
   heartbeatMs?: number;
   /** Open the local API socket `DIR/broker.sock`. Default `true`. */
@@ -76,8 +88,20 @@ export interface PeerEvent {
 
 /** Receives messages of the types it listens to. */
 export interface Sink {
-  /** Takes one message; `false` means "behind": the link pauses until `drained()`. */
-  deliver(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): boolean | void;
+  /**
+   * Takes one message; `false` means "behind": the link pauses until
+   * `drained()`. A confirming sink calls `taken(true)` once its app has the
+   * message, `taken(false)` when it went away without it.
+   */
+  deliver(
+    h: MsgHeader,
+    data: Uint8Array,
+    binary: Uint8Array,
+    payload: Uint8Array,
+    taken: (ok: boolean) => void,
+  ): boolean | void;
   /** Resolves when the sink can take more. */
   drained?(): Promise<void>;
+  /** Whether it calls `taken` itself; otherwise a message is taken once `deliver` returns. */
+  confirms?: boolean;
 }

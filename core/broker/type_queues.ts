@@ -1,22 +1,45 @@
-import { Journal, type JournalOptions } from "./journal.ts";
+import {
+  parseLegacyRecords,
+  RecordLog,
+  type RecordLogOptions,
+  StorageFullError,
+} from "../storage/mod.ts";
+import { BrokerError } from "./errors.ts";
+
+/** Options for {@linkcode TypeQueues}. */
+export interface TypeQueuesOptions extends Omit<RecordLogOptions, "name"> {
+  /** Most message types with a queue at once; a message of one more type is refused. Default 256. */
+  maxTypes?: number;
+}
 
 /**
- * Per-message-type receive queues on disk: a message whose type has no
- * listener is appended to `DIR/TYPE.queue` and handed out, in order, when a
- * listener attaches.
+ * Per-message-type receive queues on disk (one record log each, in
+ * `DIR/TYPE/`): a message whose type has no listener is appended to its
+ * type's queue and leaves it only once a listener has taken it.
  */
-export class TypeQueues {
+export class TypeQueues implements AsyncDisposable {
   readonly #dir: string;
-  readonly #opts: Omit<JournalOptions, "name">;
-  readonly #queues = new Map<string, Journal>();
+  readonly #opts: TypeQueuesOptions;
+  readonly #maxTypes: number;
+  readonly #queues = new Map<string, RecordLog>();
+  #closing: Promise<void> | undefined;
 
-  constructor(dir: string, opts: Omit<JournalOptions, "name">) {
+  constructor(dir: string, opts: TypeQueuesOptions) {
     this.#dir = dir;
     this.#opts = opts;
+    this.#maxTypes = opts.maxTypes ?? 256;
     try {
       for (const e of Deno.readDirSync(dir)) {
-        if (e.isFile && e.name.endsWith(".queue")) {
-          this.#get(decodeURIComponent(e.name.slice(0, -".queue".length)));
+        if (e.isDirectory) this.#open(decodeURIComponent(e.name));
+        else if (e.isFile && e.name.endsWith(".queue")) {
+          // The older single-file format: move its records into the log.
+          const type = decodeURIComponent(e.name.slice(0, -".queue".length));
+          const q = this.#open(type);
+          const file = `${dir}/${e.name}`;
+          for (const p of parseLegacyRecords(Deno.readFileSync(file)).payloads) {
+            q.append(p.slice(), true);
+          }
+          q.flush().then(() => Deno.remove(file)).catch(() => {});
         }
       }
     } catch (err) {
@@ -24,30 +47,56 @@ export class TypeQueues {
     }
   }
 
-  #get(type: string): Journal {
+  #open(type: string): RecordLog {
     let q = this.#queues.get(type);
     if (!q) {
-      q = Journal.open(`${this.#dir}/${encodeURIComponent(type)}.queue`, {
-        ...this.#opts,
-        name: `queue ${type}`,
+      const { maxTypes: _, ...logOpts } = this.#opts;
+      q = RecordLog.openSync(`${this.#dir}/${encodeURIComponent(type)}`, {
+        ...logOpts,
+        name: `queue of type "${type}"`,
       });
       this.#queues.set(type, q);
     }
     return q;
   }
 
-  /** Appends a raw frame payload to the queue of `type` (throws `JournalFullError` when full). */
-  push(type: string, payload: Uint8Array): void {
-    this.#get(type).append(payload.slice());
+  /** The queue of `type`, if it has one. */
+  get(type: string): RecordLog | undefined {
+    return this.#queues.get(type);
   }
 
-  /** Takes every queued payload of `type`, in order, and empties the queue. */
-  take(type: string): Uint8Array[] {
-    const q = this.#queues.get(type);
-    if (!q || q.count === 0) return [];
-    const all = q.readAll();
-    q.clear();
-    return all;
+  /** Messages queued for `type`. */
+  count(type: string): number {
+    return this.#queues.get(type)?.count ?? 0;
+  }
+
+  /**
+   * Appends a raw frame payload to the queue of `type`; resolves once it is
+   * on disk. Throws `BrokerError` at once when the queue is full or there are
+   * too many queued types (the message is not stored).
+   */
+  push(type: string, payload: Uint8Array): Promise<void> {
+    if (this.#closing) {
+      throw new BrokerError(`Cannot queue a message of type "${type}": the connector is closing`);
+    }
+    if (!this.#queues.has(type) && this.#queues.size >= this.#maxTypes) {
+      throw new BrokerError(
+        `Cannot queue a message of type "${type}": ${this.#maxTypes} message types are queued already (attach listeners to drain them)`,
+      );
+    }
+    try {
+      return this.#open(type).append(payload.slice());
+    } catch (err) {
+      if (err instanceof StorageFullError) {
+        throw new BrokerError(
+          `Queue of type "${type}" is full: ${
+            err.message.replace(/^The queue of type "[^"]*" is full: /, "")
+          } (--persist-max); attach a listener or raise --persist-max`,
+          { cause: err },
+        );
+      }
+      throw err;
+    }
   }
 
   /** Resolves once every queue's appends are on disk. */
@@ -57,11 +106,16 @@ export class TypeQueues {
 
   /** Sizes per type (messages and bytes). */
   sizes(): Array<{ type: string; messages: number; bytes: number }> {
-    return [...this.#queues].map(([type, q]) => ({ type, messages: q.count, bytes: q.size }));
+    return [...this.#queues].map(([type, q]) => ({ type, messages: q.count, bytes: q.bytes }));
   }
 
-  /** Flushes and closes every queue file. */
-  close(): void {
-    for (const q of this.#queues.values()) q.close();
+  /** Writes what is pending and closes every queue. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= Promise.all([...this.#queues.values()].map((q) => q.close())).then(() => {});
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }

@@ -10,3 +10,4 @@ export * from "./file.ts";
 export * as parse from "./parsers.ts";
 export type { Parser } from "./parsers.ts";
 export * from "./resolve.ts";
+export * from "./template.ts";

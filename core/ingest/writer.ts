@@ -121,6 +121,8 @@ export class BatchWriter implements AsyncDisposable {
   #closed: Promise<void> | undefined;
   #wake: (() => void) | undefined;
   #stopped = false;
+  /** The spool was full at the last try (logged once per episode). */
+  #spoolFull = false;
 
   constructor(options: BatchWriterOptions) {
     this.#store = options.store;
@@ -376,10 +378,28 @@ export class BatchWriter implements AsyncDisposable {
         await spool.append(b.toStore(), this.#closing);
       } catch (err) {
         if (err instanceof SpoolFullError) {
-          this.#log.warn("spool full: input paused until Redis is back", { spool: spool.dir });
+          if (!this.#spoolFull) {
+            this.#spoolFull = true;
+            this.#log.warn("spool full: input paused until Redis is back or space is freed", {
+              spool: spool.dir,
+              reason: err.message,
+            });
+          }
           return;
         }
-        throw err;
+        // Any other write error (EIO...): keep the batch, pause like a full spool, retry later.
+        if (!this.#spoolFull) {
+          this.#spoolFull = true;
+          this.#log.error("cannot write the spool: input paused, retrying", {
+            spool: spool.dir,
+            error: (err as Error).message,
+          });
+        }
+        return;
+      }
+      if (this.#spoolFull) {
+        this.#spoolFull = false;
+        this.#log.info("spool takes batches again", { spool: spool.dir });
       }
       this.#sealed.shift();
       this.#spoolGauges();

@@ -1,0 +1,172 @@
+/**
+ * Reading an aioconnectors JSON configuration file (the `config_file_path`
+ * of its `ConnectorManager`) as the `[broker]` section of a sockkit config,
+ * so that an existing deployment starts with its own file. Keys with a
+ * sockkit equivalent are translated; keys with none are listed, with the
+ * reason, in one warning.
+ *
+ * @module
+ */
+import { resolve } from "node:path";
+import { type ConfigData, ConfigError } from "../config/mod.ts";
+
+/** Which connector the command starts. */
+export type AioRole = "server" | "client";
+
+/** The translated config and what was ignored. */
+export interface AioConfig {
+  /** `{ broker: {...} }`, ready for `resolveSettings`. */
+  data: ConfigData;
+  /** One line naming every key with no sockkit equivalent (absent when there is none). */
+  warning?: string;
+}
+
+/** Keys that only tune aioconnectors' own internals: accepted silently. */
+const INTERNAL = new Set([
+  "silent",
+  "debug_msg_counts",
+  "uds_path_receive_preserve_socket",
+  "uds_path_send_preserve_socket",
+  "default_logger_log_level",
+  "default_logger_dirpath",
+  "default_logger_rotate",
+  "use_default_logger",
+]);
+
+function isAny(v: unknown): boolean {
+  return v === undefined || v === null ||
+    (Array.isArray(v) && v.length === 1 && v[0] === "any");
+}
+
+function sockaddr(v: unknown, path: string): { host: string; port: number } {
+  if (
+    !Array.isArray(v) || v.length !== 2 || typeof v[0] !== "string" ||
+    typeof v[1] !== "number" || !Number.isInteger(v[1])
+  ) {
+    throw new ConfigError(
+      `Invalid value for key "server_sockaddr" in config file "${path}": expected ["HOST", PORT], got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return { host: v[0], port: v[1] };
+}
+
+/**
+ * Translates the parsed JSON of an aioconnectors config file for a
+ * connector of `role`. Throws {@linkcode ConfigError} when the file is not a
+ * JSON object, when `is_server` says the other role, or when a translated
+ * key has the wrong shape.
+ *
+ * @example
+ * ```ts
+ * const { data, warning } = fromAioconnectorsConfig(
+ *   { is_server: true, server_sockaddr: ["127.0.0.1", 10673] }, "aio.json", "server");
+ * // data = { broker: { host: "127.0.0.1", port: 10673 } }
+ * ```
+ */
+export function fromAioconnectorsConfig(json: unknown, path: string, role: AioRole): AioConfig {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new ConfigError(
+      `Invalid aioconnectors config file "${path}": expected a JSON object of ConnectorManager arguments`,
+    );
+  }
+  const src = json as Record<string, unknown>;
+  if (typeof src.is_server === "boolean" && src.is_server !== (role === "server")) {
+    const cmd = src.is_server ? "sockkit broker serve" : "sockkit broker connect";
+    throw new ConfigError(
+      `Config file "${path}" has "is_server": ${src.is_server}: start it with "${cmd} --config ${path}"`,
+    );
+  }
+  const broker: ConfigData = {};
+  const ignored: string[] = [];
+  for (const [key, value] of Object.entries(src)) {
+    switch (key) {
+      case "is_server":
+        break;
+      case "server_sockaddr": {
+        const { host, port } = sockaddr(value, path);
+        if (role === "server") Object.assign(broker, { host, port });
+        else broker.server = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+        break;
+      }
+      case "client_name":
+        if (role === "client" && value !== null) broker.name = value;
+        break;
+      case "connector_files_dirpath":
+        if (value !== null) broker.dir = value;
+        break;
+      case "max_size_persistence_path":
+        if (value !== null) broker.persist_max = value;
+        break;
+      case "file_type2dirpath": {
+        if (typeof value !== "object" || value === null || Array.isArray(value)) {
+          throw new ConfigError(
+            `Invalid value for key "file_type2dirpath" in config file "${path}": expected an object of TYPE: PATH`,
+          );
+        }
+        broker.file_dirs = Object.entries(value).map(([t, p]) => `${t}=${resolve(String(p))}`);
+        break;
+      }
+      case "disk_persistence_send":
+      case "disk_persistence_recv":
+        // sockkit always persists both ways; only turning it off has no equivalent
+        if (value === false || (Array.isArray(value) && value.length === 0)) {
+          ignored.push(`${key}=false (sockkit always persists)`);
+        }
+        break;
+      case "send_message_types":
+      case "recv_message_types":
+        if (!isAny(value)) ignored.push(`${key} (sockkit does not restrict message types)`);
+        break;
+      case "use_ssl":
+        if (value === false) ignored.push("use_ssl=false (sockkit links are always mutual TLS)");
+        break;
+      case "ssl_allow_all":
+        if (value === true) {
+          ignored.push("ssl_allow_all=true (sockkit always verifies client certificates)");
+        }
+        break;
+      case "client_bind_ip":
+        if (value !== null) ignored.push("client_bind_ip (a client connector binds no address)");
+        break;
+      case "certificates_directory_path":
+        if (value !== null) {
+          ignored.push(
+            "certificates_directory_path (different layout: pass --certs DIR made by sockkit certs init)",
+          );
+        }
+        break;
+      default:
+        if (!INTERNAL.has(key)) ignored.push(`${key} (unknown)`);
+    }
+  }
+  const out: AioConfig = { data: { broker } };
+  if (ignored.length > 0) {
+    out.warning = `aioconnectors config "${path}": ignored keys with no sockkit equivalent: ${
+      ignored.join(", ")
+    }`;
+  }
+  return out;
+}
+
+/** Reads and translates an aioconnectors JSON config file; errors name the file. */
+export async function loadAioconnectorsConfig(path: string, role: AioRole): Promise<AioConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    const why = err instanceof Deno.errors.NotFound ? "file not found" : (err as Error).message;
+    throw new ConfigError(`Cannot read config file "${path}": ${why}`, { cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(
+      `Cannot parse config file "${path}" as JSON: ${(err as Error).message}`,
+      { cause: err },
+    );
+  }
+  return fromAioconnectorsConfig(json, path, role);
+}

@@ -1,0 +1,175 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { type LogDamage, RecordLog } from "./record_log.ts";
+import { StorageFullError } from "./errors.ts";
+
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+async function tempDir(): Promise<string & AsyncDisposable> {
+  const d = await Deno.makeTempDir({ prefix: "sockkit-log-test-" });
+  return Object.assign(d, {
+    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
+  }) as unknown as string & AsyncDisposable;
+}
+
+async function readAll(log: RecordLog): Promise<string[]> {
+  const out: string[] = [];
+  let cur = log.start;
+  while (true) {
+    const { records, next } = await log.read(cur, 1024);
+    if (records.length === 0) return out;
+    for (const r of records) out.push(dec.decode(r));
+    cur = next;
+  }
+}
+
+const seq = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `r${from + i}`);
+
+Deno.test("RecordLog keeps records in order across segments, group commits and reopening", async () => {
+  await using dir = await tempDir();
+  {
+    await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+    const writes = seq(100).map((s) => log.append(enc.encode(s)));
+    await Promise.all(writes);
+    assert.equal(log.count, 100);
+  }
+  assert.ok([...Deno.readDirSync(String(dir))].length > 5, "several segments");
+  await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+  assert.equal(log.count, 100);
+  assert.deepEqual(await readAll(log), seq(100));
+});
+
+Deno.test("RecordLog.consume() drops records from the front, deletes segments and survives reopening", async () => {
+  await using dir = await tempDir();
+  {
+    await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+    for (const s of seq(100)) log.append(enc.encode(s));
+    await log.flush();
+    log.consume(60);
+    assert.equal(log.count, 40);
+    assert.deepEqual(await readAll(log), seq(40, 60));
+  }
+  await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+  assert.deepEqual(await readAll(log), seq(40, 60));
+  log.consume(40);
+  assert.equal(log.count, 0);
+  await log.append(enc.encode("after"));
+  assert.deepEqual(await readAll(log), ["after"]);
+});
+
+Deno.test("RecordLog cuts a torn tail on open, reports it and appends after the intact records", async () => {
+  await using dir = await tempDir();
+  {
+    await using log = await RecordLog.open(String(dir), { name: "test log" });
+    for (const s of seq(5)) log.append(enc.encode(s));
+  }
+  const file = join(String(dir), "0000000001.log");
+  const bytes = Deno.readFileSync(file);
+  Deno.writeFileSync(file, bytes.subarray(0, bytes.length - 3));
+  const damage: LogDamage[] = [];
+  await using log = await RecordLog.open(String(dir), {
+    name: "test log",
+    onDamage: (d) => damage.push(d),
+  });
+  assert.equal(damage.length, 1);
+  assert.equal(damage[0]!.kind, "torn");
+  assert.equal(damage[0]!.kept, 4);
+  assert.match(damage[0]!.reason, /truncated record/);
+  await log.append(enc.encode("r5"));
+  assert.deepEqual(await readAll(log), ["r0", "r1", "r2", "r3", "r5"]);
+});
+
+Deno.test("RecordLog loses only the corrupt record in the middle of 1,000 and reports it", async () => {
+  await using dir = await tempDir();
+  {
+    await using log = await RecordLog.open(String(dir), { name: "test log" });
+    for (const s of seq(1000)) log.append(enc.encode(s.padStart(8, "x")));
+  }
+  const file = join(String(dir), "0000000001.log");
+  const bytes = Deno.readFileSync(file);
+  const recordBytes = bytes.length / 1000;
+  bytes[500 * recordBytes + 14]! ^= 0xff;
+  Deno.writeFileSync(file, bytes);
+  const damage: LogDamage[] = [];
+  await using log = await RecordLog.open(String(dir), {
+    name: "test log",
+    onDamage: (d) => damage.push(d),
+  });
+  assert.deepEqual(damage.map((d) => [d.kind, d.offset, d.reason]), [
+    ["corrupt", 500 * recordBytes, "checksum mismatch"],
+  ]);
+  const got = await readAll(log);
+  assert.equal(got.length, 999);
+  assert.ok(!got.includes("xxxxr500"));
+  assert.equal(got[500], "xxxxr501");
+  log.consume(999);
+  assert.equal(log.count, 0);
+});
+
+Deno.test("RecordLog refuses an append past its cap and keeps every record it took", async () => {
+  await using dir = await tempDir();
+  await using log = await RecordLog.open(String(dir), { name: "test log", maxBytes: 100 });
+  log.append(enc.encode("a".repeat(40)));
+  assert.throws(() => log.append(enc.encode("b".repeat(40))), (err: unknown) => {
+    assert.ok(err instanceof StorageFullError);
+    assert.equal(err.reason, "cap");
+    assert.match(
+      err.message,
+      /The test log is full: 52 of 100 bytes used; the record was not stored/,
+    );
+    return true;
+  });
+  await log.flush();
+  assert.deepEqual(await readAll(log), ["a".repeat(40)]);
+  log.consume(1);
+  await log.append(enc.encode("b".repeat(40)));
+  assert.deepEqual(await readAll(log), ["b".repeat(40)]);
+});
+
+Deno.test("RecordLog treats a full disk (ENOSPC) as full, keeps what it stored and resumes when space returns", async (t) => {
+  await using dir = await tempDir();
+  const mnt = join(String(dir), "small");
+  Deno.mkdirSync(mnt);
+  const mount = new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
+  });
+  if (!(await mount.output()).success) {
+    t.step({
+      name: "skipped: mounting a small tmpfs is not permitted here",
+      fn: () => {},
+      ignore: true,
+    });
+    return;
+  }
+  try {
+    await using log = await RecordLog.open(join(mnt, "log"), { name: "test log" });
+    const stored: string[] = [];
+    let error: unknown;
+    for (let i = 0; i < 200 && !error; i++) {
+      const s = `${i}`.padStart(1000, "x");
+      try {
+        await log.append(enc.encode(s));
+        stored.push(s);
+      } catch (err) {
+        error = err;
+      }
+    }
+    assert.ok(error instanceof StorageFullError, `got ${error}`);
+    assert.equal(error.reason, "disk");
+    assert.match(error.message, /The test log cannot grow: the disk is full/);
+    assert.ok(log.diskFull);
+    assert.ok(stored.length > 10);
+    assert.equal(log.count, stored.length);
+    assert.deepEqual((await readAll(log)).length, stored.length);
+    // space returns: the next append succeeds
+    log.consume(stored.length);
+    await new Promise((r) => setTimeout(r, 50));
+    await log.append(enc.encode("after"));
+    assert.equal(log.diskFull, false);
+    assert.deepEqual(await readAll(log), ["after"]);
+    await log.close();
+  } finally {
+    await new Deno.Command("umount", { args: [mnt] }).output();
+  }
+});

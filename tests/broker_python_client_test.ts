@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { makePki, REPO_ROOT } from "./harness/mod.ts";
+import { connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+
+const CHECK = join(REPO_ROOT, "tests", "_python", "broker_client_check.py");
+
+async function hasPython(): Promise<boolean> {
+  try {
+    const r = await new Deno.Command("python3", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    })
+      .output();
+    return r.success;
+  } catch {
+    return false;
+  }
+}
+
+const python = await hasPython();
+if (!python) console.error("skipping the Python broker client test: python3 is not on PATH");
+
+Deno.test({
+  name:
+    "broker: the Python ConnectorAPI sends, acks, requests, listens and sends files through real connectors",
+  ignore: !python,
+  async fn() {
+    await using pki = await makePki({ clients: ["alice"] });
+    const tmp = await Deno.makeTempDir({ prefix: "sockkit-pyclient-" });
+    await using _cleanup = {
+      [Symbol.asyncDispose]: () => Deno.remove(tmp, { recursive: true }).catch(() => {}),
+    };
+    const port = freePort();
+    const sdir = join(tmp, "server");
+    const cdir = join(tmp, "alice");
+    const files = join(tmp, "received");
+    const work = join(tmp, "work");
+    await Deno.mkdir(work);
+    await using server = await startServer(pki.dir, sdir, port, ["--file-dir", `files=${files}`]);
+    await using client = startClient(pki.dir, cdir, "alice", port);
+    await connected(client);
+
+    const out = await new Deno.Command("python3", {
+      args: [CHECK, sdir, cdir, files, work],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    const stdout = new TextDecoder().decode(out.stdout);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert.equal(out.code, 0, `python client check failed:\n${stdout}\n${stderr}`);
+    for (
+      const step of [
+        "send returns True",
+        "transport_json names the source",
+        "text data and binary part arrive intact",
+        "wait_for_ack returns True",
+        "await_response returns the answer triplet",
+        "an unanswered request raises",
+        "with_file stores the file at the receiver under dst_name",
+        "with_file delete removes the source once stored",
+        "a failed send returns False with last_error",
+        "a listener that stops mid-backlog leaves the unhandled messages queued",
+        "show_connected_peers lists alice",
+      ]
+    ) assert.match(stdout, new RegExp(`^ok ${step}$`, "m"), step);
+    assert.match(stdout, /^done$/m);
+    assert.equal(await stop(client), 0);
+    assert.equal(await stop(server), 0);
+  },
+});

@@ -1,0 +1,383 @@
+/**
+ * The broker against hostile and failing peers: raw mutual-TLS clients with
+ * valid certificates speaking crafted frames to a real server connector.
+ */
+import assert from "node:assert/strict";
+import * as net from "node:net";
+import { join } from "node:path";
+import {
+  type Connector,
+  decodePayload,
+  encodePayload,
+  type Frame,
+  type Header,
+  type Message,
+} from "../core/broker/mod.ts";
+import { startClientConnector, startServerConnector } from "../core/broker/service.ts";
+import type { ServerConnectorOptions } from "../core/broker/service.ts";
+import { connect, type Connection } from "../core/net/mod.ts";
+import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import { createLogger } from "../core/log/mod.ts";
+import { makePki, type TestPki, waitUntil } from "./harness/mod.ts";
+import { app, freePort, startServer } from "./broker_helpers.ts";
+
+async function tempDir(): Promise<string & AsyncDisposable> {
+  const d = await Deno.makeTempDir({ prefix: "sockkit-broker-trust-" });
+  return Object.assign(d, {
+    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
+  }) as unknown as string & AsyncDisposable;
+}
+
+/** A raw peer: a valid client certificate, frames written and read by hand. */
+class RawPeer implements AsyncDisposable {
+  readonly frames: Frame[] = [];
+  readonly name: string;
+  readonly #conn: Connection;
+  #closed = false;
+  readonly closed: Promise<void>;
+
+  private constructor(name: string, conn: Connection) {
+    this.name = name;
+    this.#conn = conn;
+    const framer = new LengthPrefixedFramer({ maxFrameBytes: 16 * 1024 * 1024 });
+    conn.receive({
+      data: (chunk) =>
+        framer.push(chunk, (p) => {
+          const f = decodePayload(p);
+          this.frames.push({ header: f.header, data: f.data.slice(), binary: f.binary.slice() });
+        }),
+    });
+    this.closed = conn.closed;
+    this.closed.then(() => this.#closed = true);
+  }
+
+  /** Connects with `name`'s certificate and completes the handshake. */
+  static async connect(pki: TestPki, port: number, name: string): Promise<RawPeer> {
+    const tls = await loadClientTls({ ca: pki.paths.ca, ...pki.client(name) });
+    const conn = await connect({
+      host: "127.0.0.1",
+      port,
+      tls: { ...tls, servername: "localhost" },
+    });
+    const p = new RawPeer(name, conn);
+    p.send({ kind: "hello", name, v: 1 });
+    await p.next((h) => h.kind === "welcome");
+    return p;
+  }
+
+  /** Stops reading (TCP flow control pushes back on the server). */
+  pause(): void {
+    this.#conn.pause();
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  send(header: Header, data = "", binary = new Uint8Array(0)): void {
+    this.#conn.send(encodeFrame(encodePayload(header, data, binary)));
+  }
+
+  msg(id: string, type: string, data: string, extra: Record<string, unknown> = {}): void {
+    this.send(
+      { kind: "msg", type, src: this.name, dst: "server", id, enc: "text", ...extra },
+      data,
+    );
+  }
+
+  async next(match: (h: Header) => boolean, timeoutMs = 20_000): Promise<Frame> {
+    return await waitUntil(() => this.frames.find((f) => match(f.header)), { timeoutMs });
+  }
+
+  all(kind: string): Frame[] {
+    return this.frames.filter((f) => f.header.kind === kind);
+  }
+
+  /** The last cumulative acknowledgement. */
+  get acked(): number {
+    const a = this.all("acks").at(-1)?.header as { n: number } | undefined;
+    return a?.n ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.#conn.destroy();
+    await this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+async function server(
+  pki: TestPki,
+  dir: string,
+  extra: Partial<ServerConnectorOptions> = {},
+  lines: string[] = [],
+): Promise<Connector> {
+  return await startServerConnector(pki.dir, {
+    name: "server",
+    dir,
+    host: "127.0.0.1",
+    port: 0,
+    logger: createLogger({ level: "debug", sink: (l) => lines.push(l) }),
+    ...extra,
+  });
+}
+
+Deno.test("broker trust: a peer cannot send as another sender, poison its duplicate filter or answer its requests", async () => {
+  await using pki = await makePki({ clients: ["alice", "mallory"] });
+  await using tmp = await tempDir();
+  const lines: string[] = [];
+  await using c = await server(pki, join(String(tmp), "s"), {}, lines);
+  const got: Message[] = [];
+  c.listen("order", (m) => void got.push(m));
+
+  await using mallory = await RawPeer.connect(pki, c.port, "mallory");
+  mallory.send({
+    kind: "msg",
+    type: "order",
+    src: "alice",
+    dst: "server",
+    id: "order-0",
+    enc: "text",
+  }, "fake");
+  const err = await mallory.next((h) => h.kind === "error");
+  assert.match(
+    (err.header as { message: string }).message,
+    /claims the sender "alice" but this link belongs to "mallory": refused/,
+  );
+  await mallory.closed;
+  assert.ok(
+    lines.some((l) => /refused a message with a forged sender/.test(l) && /claimed=alice/.test(l)),
+  );
+
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  alice.msg("order-0", "order", "real 0");
+  alice.msg("order-1", "order", "real 1");
+  await waitUntil(() => alice.acked === 2, { what: "alice's acks" });
+  assert.deepEqual(got.map((m) => [m.src, m.id, m.data]), [["alice", "order-0", "real 0"], [
+    "alice",
+    "order-1",
+    "real 1",
+  ]]);
+
+  // A reply resolves a request only from the peer the request went to.
+  await using mallory2 = await RawPeer.connect(pki, c.port, "mallory");
+  const answer = c.request("alice", "q", "question", { timeoutMs: 20_000 });
+  const req = await alice.next((h) => h.kind === "msg" && h.type === "q");
+  const reqId = (req.header as { id: string }).id;
+  mallory2.msg("m-answer", "q", "forged answer", { replyTo: reqId });
+  await waitUntil(() => mallory2.acked === 1, { what: "mallory's message to be handled" });
+  alice.msg("a-answer", "q", "real answer", { replyTo: reqId });
+  const m = await answer;
+  assert.equal(m.src, "alice");
+  assert.equal(m.data, "real answer");
+});
+
+Deno.test("broker trust: a peer cannot make the server allocate per invented sender or type without bound", async () => {
+  await using pki = await makePki({ clients: ["mallory"] });
+  await using tmp = await tempDir();
+  await using c = await server(pki, join(String(tmp), "s"), { maxQueueTypes: 10 });
+  await using mallory = await RawPeer.connect(pki, c.port, "mallory");
+  for (let i = 0; i < 50; i++) mallory.msg(`t${i}`, `type-${i}`, "x");
+  await waitUntil(() => mallory.acked === 50, { what: "acks" });
+  const refused = mallory.all("refused");
+  assert.equal(refused.length, 40);
+  assert.match(
+    (refused[0]!.header as { message: string }).message,
+    /Cannot queue a message of type "type-10": 10 message types are queued already/,
+  );
+  assert.equal(c.queueSizes().types.length, 10);
+  // invented senders are refused at the first frame: no window, no state for them
+  mallory.send({ kind: "msg", type: "x", src: "sender-1", dst: "server", id: "1" });
+  await mallory.closed;
+  assert.deepEqual(c.peers().map((p) => p.name), ["mallory"]);
+});
+
+Deno.test("broker trust: unfinished file transfers are bounded per peer and time out, removing their staging files", async () => {
+  await using pki = await makePki({ clients: ["mallory"] });
+  await using tmp = await tempDir();
+  const files = join(String(tmp), "files");
+  await using c = await server(pki, join(String(tmp), "s"), {
+    fileDirs: { doc: files },
+    fileStallMs: 500,
+  });
+  await using mallory = await RawPeer.connect(pki, c.port, "mallory");
+  for (let i = 0; i < 20; i++) {
+    mallory.send(
+      {
+        kind: "msg",
+        type: "doc",
+        src: "mallory",
+        dst: "server",
+        id: `f${i}.0`,
+        file: { transfer: `f${i}`, name: `n${i}`, offset: 0, size: 100 },
+      },
+      "",
+      new Uint8Array(10),
+    );
+  }
+  await waitUntil(() => mallory.acked === 20, { what: "acks" });
+  const answers = () =>
+    mallory.all("msg").map((f) =>
+      JSON.parse(new TextDecoder().decode(f.data)) as { ok: boolean; error: string }
+    );
+  await waitUntil(() => answers().length >= 16, { what: "refusals" });
+  assert.ok(
+    answers().slice(0, 16).every((a) =>
+      /Too many file transfers from "mallory" at once: 4/.test(a.error)
+    ),
+  );
+  const staging = () =>
+    [...Deno.readDirSync(files)].filter((e) => e.name.startsWith(".sockkit-partial"));
+  assert.equal(staging().length, 4);
+  await waitUntil(() => answers().length === 20, { what: "stalled transfers to be abandoned" });
+  assert.ok(
+    answers().slice(16).every((a) => /transfer stalled: no chunk for 500 ms/.test(a.error)),
+  );
+  assert.equal(staging().length, 0);
+});
+
+Deno.test("broker trust: a message that cannot be stored is refused to its sender, never acknowledged", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  await using c = await server(pki, join(String(tmp), "s"), { persistMaxBytes: 16 * 1024 });
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  for (let i = 0; i < 500; i++) alice.msg(`m${i}`, "nobody-listens", "x".repeat(100));
+  await waitUntil(() => alice.acked === 500, { what: "500 settled" });
+  const refused = alice.all("refused").map((f) => (f.header as { id: string }).id);
+  const stored = c.queueSizes().types.find((t) => t.type === "nobody-listens")?.messages as number;
+  assert.ok(refused.length > 0, "some were refused");
+  assert.equal(stored + refused.length, 500);
+  assert.match(
+    (alice.all("refused")[0]!.header as { message: string }).message,
+    /Queue of type "nobody-listens" is full/,
+  );
+  // what was acknowledged without refusal is there, in order
+  const got: string[] = [];
+  c.listen("nobody-listens", (m) => void got.push(m.id));
+  await waitUntil(() => got.length === stored, { what: "queued messages" });
+  const refusedSet = new Set(refused);
+  assert.deepEqual(
+    got,
+    Array.from({ length: 500 }, (_, i) => `m${i}`).filter((id) => !refusedSet.has(id)),
+  );
+});
+
+Deno.test("broker trust: an app's acknowledged send the peer cannot store fails through the local API", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  await using c = await server(pki, join(String(tmp), "s"), { persistMaxBytes: 4096 });
+  const cdir = join(String(tmp), "alice");
+  await using alice = await startClientConnector(pki.dir, {
+    name: "alice",
+    dir: cdir,
+    server: { host: "127.0.0.1", port: c.port },
+  });
+  await waitUntil(() => c.peers().some((p) => p.connected), { what: "alice to connect" });
+  await using a = await app(cdir);
+  const results = await Promise.allSettled(
+    Array.from(
+      { length: 60 },
+      (_, i) => a.send("server", "full", "x".repeat(100), { ack: true, id: `k${i}` }),
+    ),
+  );
+  const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
+  const stored = c.queueSizes().types.find((t) => t.type === "full")?.messages as number;
+  assert.ok(failed.length > 0);
+  assert.equal(stored + failed.length, 60);
+  assert.match(
+    String(failed[0]!.reason),
+    /Peer "server" refused the message: Queue of type "full" is full/,
+  );
+  void alice;
+});
+
+Deno.test("broker trust: a queued backlog stays queued when a listener attaches and leaves without confirming", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const sdir = join(String(tmp), "s");
+  await using c = await server(pki, sdir);
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  for (let i = 0; i < 2000; i++) alice.msg(`b${i}`, "backlog", `item ${i}`);
+  await waitUntil(() => alice.acked === 2000, { what: "2000 queued" });
+  const queued = () => c.queueSizes().types.find((t) => t.type === "backlog")?.messages;
+  assert.equal(queued(), 2000);
+
+  // a listener that attaches and goes away without reading
+  const raw = net.connect(join(sdir, "broker.sock"));
+  await new Promise((r) => raw.once("connect", r));
+  raw.write(encodeFrame(encodePayload({ kind: "listen", types: ["backlog"], confirm: true })));
+  await new Promise((r) => setTimeout(r, 300));
+  raw.destroy();
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(queued(), 2000);
+
+  // a confirming listener gets all of them, in order, and then they leave the queue
+  await using a = await app(sdir);
+  const got: string[] = [];
+  await a.listen("backlog", (m) => void got.push(m.id));
+  await waitUntil(() => got.length === 2000, { what: "the backlog" });
+  assert.deepEqual(got, Array.from({ length: 2000 }, (_, i) => `b${i}`));
+  await waitUntil(() => queued() === 0, { what: "the queue to empty" });
+});
+
+Deno.test("broker trust: a message replayed after the receiver restarts is delivered once", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const sdir = join(String(tmp), "s");
+  const got: string[] = [];
+  {
+    await using c = await server(pki, sdir);
+    c.listen("once", (m) => void got.push(m.id));
+    await using alice = await RawPeer.connect(pki, c.port, "alice");
+    for (let i = 0; i < 10; i++) alice.msg(`o${i}`, "once", "x");
+    await waitUntil(() => alice.acked === 10, { what: "acks" });
+  }
+  await using c = await server(pki, sdir);
+  c.listen("once", (m) => void got.push(m.id));
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  // as after a lost acknowledgement: o5..o9 again, then new ones
+  for (let i = 5; i < 15; i++) alice.msg(`o${i}`, "once", "x");
+  await waitUntil(() => alice.acked === 10, { what: "acks" });
+  assert.deepEqual(got, Array.from({ length: 15 }, (_, i) => `o${i}`));
+});
+
+Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal and hostile connections open", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir();
+  const sdir = join(String(tmp), "s");
+  const port = freePort();
+  await using srv = await startServer(pki.dir, sdir, port);
+  {
+    await using _first = await RawPeer.connect(pki, port, "alice");
+  }
+  {
+    await using a = await app(sdir);
+    const blob = "x".repeat(1000);
+    for (let i = 0; i < 20_000; i++) await a.send("alice", "big", blob);
+    await a.sync();
+  }
+  // alice comes back and stops reading while the journal is replayed to her
+  await using stuck = await RawPeer.connect(pki, port, "alice");
+  stuck.pause();
+  // a TLS connection that never says hello (a TCP connection that never starts TLS is
+  // core/net's handshake timeout, outside the broker)
+  const tls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
+  const silent = await connect({
+    host: "127.0.0.1",
+    port,
+    tls: { ...tls, servername: "localhost" },
+  });
+  await new Promise((r) => setTimeout(r, 500));
+  const t0 = Date.now();
+  srv.kill("SIGTERM");
+  const status = await srv.status;
+  const ms = Date.now() - t0;
+  silent.destroy();
+  assert.equal(status.code, 0);
+  assert.ok(ms < 5_000, `exited after ${ms} ms`);
+  assert.match(srv.stderrText(), /stopped/);
+});

@@ -66,7 +66,7 @@ Deno.test("Logger.setLevel() changes the level of a logger and every child at ru
   child.info("also shown");
   assert.equal(lines.length, 2);
   assert.match(lines[0]!, /DEBUG shown/);
-  assert.match(lines[1]!, /INFO  also shown svc=broker/);
+  assert.match(lines[1]!, /INFO {2}also shown svc=broker/);
 });
 
 Deno.test("nullLogger stays silent whatever level is set", () => {

@@ -192,7 +192,6 @@ export class Connector implements BrokerApi, AsyncDisposable {
           requireClientCert: !opts.server.trustAnyClient,
           logger: c.#log,
           graceMs: 2000,
-          ...(opts.server.authorize ? { authorize: opts.server.authorize } : {}),
         }, (conn, signal) => c.#links.serve(conn, conn.peer, signal));
       } else {
         c.#peers.get(opts.client!.serverName ?? "server");

@@ -45,8 +45,9 @@ export function watchIdle(conn: Watched, ms: number): () => void {
   if (timer === undefined || want < tickMs) {
     if (timer !== undefined) clearInterval(timer);
     tickMs = want;
-    // Runs only while some connection is watched (each is unwatched when it closes).
     timer = setInterval(tick, tickMs);
+    // Never keeps the process alive by itself: an open socket does that.
+    Deno.unrefTimer(timer as unknown as number);
   }
   return () => {
     watched.delete(conn);

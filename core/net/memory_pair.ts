@@ -49,6 +49,10 @@ export function memoryPair(
   const a = side(() => sides[1]!);
   const b = side(() => sides[0]!);
   sides.push(a, b);
+  // No OS handle keeps the event loop alive for an in-memory pair: hold it while a side is open.
+  const keepAlive = setInterval(() => {}, 60_000);
+  let open = 2;
+  for (const s of sides) s.once("close", () => void (--open === 0 && clearInterval(keepAlive)));
   const base: PeerIdentity = { address: "127.0.0.1", port: 1, tls: false, authorized: false };
   const serverSees: PeerIdentity = { ...base, ...options.clientPeer };
   const client = new Connection(a as unknown as Socket, { ...base, port: 2 });

@@ -13,6 +13,7 @@ import { action, intArg, optionParser } from "./_cli.ts";
 import { configTemplateCommand, connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
+import { startProgress } from "./_progress.ts";
 
 const durationOpt = optionParser(parse.duration);
 
@@ -129,25 +130,27 @@ function listenCommand() {
       let failure: Error | undefined;
       let finish: () => void = () => {};
       const done = new Promise<void>((r) => finish = r);
+      /** Thrown for a message this listener will not take (it stays queued). */
+      const notMine = new Error("not taken");
       stop.addEventListener("abort", () => finish(), { once: true });
       await c.listen(o.type, (m) => {
+        // after a failure or the last of --count, refuse the rest: they stay queued
+        if (failure || (o.count !== undefined && n >= o.count)) throw notMine;
         const line = printable(m);
         if (o.saveBinary && m.binary.length > 0) {
           const path = join(o.saveBinary, `${m.id}.bin`);
           try {
             Deno.writeFileSync(path, m.binary);
           } catch (err) {
-            // Report the message with the error (never swallow it) and stop listening,
-            // so later messages stay queued for the next listener.
-            failure = new Error(
+            // Refuse the message (the client leaves it unconfirmed, so it and
+            // every later one stay queued for the next listener) and stop.
+            failure ??= new Error(
               `Cannot save the binary part of message ${m.id} to "${path}": ${
                 err instanceof Error ? err.message : String(err)
-              } (the message is printed without it; later ones stay queued)`,
+              } (the message stays queued for the next listener)`,
             );
-            line.binaryError = failure.message;
-            console.log(JSON.stringify(line));
             finish();
-            return;
+            throw failure;
           }
           line.binaryFile = path;
         }
@@ -199,13 +202,19 @@ function benchCommand() {
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
-      console.error(`broker bench: ${o.messages} messages of ${o.size} bytes`);
+      const progress = startProgress("broker bench");
+      progress.phase(
+        `${o.messages} messages of ${o.size} bytes: broker one way${
+          o.ack ? ", acknowledged" : ""
+        }, ` +
+          `request/response${o.nats ? ", then nats-server" : ""}`,
+      );
       const { rows, nats } = await runBrokerBench({
         messages: o.messages,
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
-      });
+      }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
       if (o.json) {
         console.log(JSON.stringify({ service: "broker", rows }));
@@ -227,6 +236,47 @@ function benchCommand() {
     }));
 }
 
+/** `--help` examples per broker subcommand (commands with their own keep theirs). */
+const EXAMPLES: Record<string, string[]> = {
+  serve: [
+    "sockkit broker serve --dir state/server --file-dir files=received",
+    "sockkit broker serve --port 10673 --certs /etc/sockkit/certs --dir /var/lib/sockkit/broker",
+  ],
+  connect: [
+    "sockkit broker connect --name alice --server 127.0.0.1:10673 --dir state/alice",
+    "sockkit broker connect --name alice --server broker.example:10673 --servername broker.example",
+  ],
+  send: [
+    "sockkit broker send --dir state/alice --type chat --text hello --ack",
+    "sockkit broker send --dir state/server --to alice --type jobs --data '{\"n\":1}'",
+    "sockkit broker send --dir state/alice --type files --file ./photos",
+  ],
+  listen: [
+    "sockkit broker listen --dir state/server --type chat",
+    "sockkit broker listen --dir state/alice --type echo --echo",
+  ],
+  request: [
+    "sockkit broker request --dir state/server --to alice --type echo --text ping --timeout 5s",
+  ],
+  bench: ["sockkit broker bench --messages 200000 --size 100"],
+  peers: [
+    "sockkit broker peers --dir state/server",
+    "sockkit broker peers --dir state/server --json",
+  ],
+  queues: ["sockkit broker queues --dir state/server"],
+  status: ["sockkit broker status --dir state/alice"],
+  ping: ["sockkit broker ping alice --dir state/server --count 4"],
+  block: ["sockkit broker block alice --dir state/server"],
+  unblock: ["sockkit broker unblock alice --dir state/server"],
+  revoke: ["sockkit broker revoke alice --dir state/server"],
+  stop: ["sockkit broker stop --dir state/alice"],
+  chat: [
+    "sockkit broker chat --name ann",
+    "sockkit broker chat --target machine-a.example --name bob",
+    "sockkit broker chat --target machine-a.example --upload report.pdf",
+  ],
+};
+
 /** Builds `sockkit broker`. */
 export function brokerCommand(): Command {
   const cmd = new Command("broker")
@@ -243,6 +293,15 @@ export function brokerCommand(): Command {
       ...adminCommands(),
       chatCommand(),
     ]
-  ) cmd.addCommand(c as unknown as Command);
+  ) {
+    const examples = EXAMPLES[c.name()];
+    if (examples) {
+      c.addHelpText(
+        "after",
+        `\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`,
+      );
+    }
+    cmd.addCommand(c as unknown as Command);
+  }
   return cmd;
 }

@@ -134,6 +134,49 @@ function peerOp(
     }));
 }
 
+function filterCommand() {
+  return base(
+    "filter",
+    "show the server's client allow/deny lists, or add/remove an entry; connected clients it now refuses are disconnected at once",
+  )
+    .argument("[action]", "show, add or remove", "show")
+    .argument("[list]", "allow or deny")
+    .argument("[entry]", "name:NAME, ip:ADDRESS or subnet:ADDRESS/BITS")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sockkit broker filter
+  sockkit broker filter add deny name:mallory
+  sockkit broker filter add allow subnet:10.0.0.0/8
+  sockkit broker filter remove deny name:mallory
+
+Changes last until the server stops; put lasting lists in --allow/--deny or the config file.`,
+    )
+    .action(action(async (act, list, entry, o) => {
+      const args: Row = { action: act };
+      if (list !== undefined) args.list = list;
+      if (entry !== undefined) args.entry = entry;
+      const r = await withClient(o.dir, (c) => c.admin("filter", args)) as {
+        allow: string[];
+        deny: string[];
+        changed?: boolean;
+        disconnected?: string[];
+      };
+      if (o.json) return void console.log(JSON.stringify(r));
+      if (r.changed === false) {
+        console.log(
+          `no change: ${entry} was ${act === "add" ? "already" : "not"} on the ${list} list`,
+        );
+      }
+      console.log(
+        `allow ${r.allow.length ? r.allow.join(" ") : "(empty: every valid certificate)"}`,
+      );
+      console.log(`deny  ${r.deny.length ? r.deny.join(" ") : "(empty)"}`);
+      if (r.disconnected?.length) console.log(`disconnected ${r.disconnected.join(", ")}`);
+    }));
+}
+
 function logLevelCommand() {
   return base("log-level", "show or change the running connector's log level, without a restart")
     .argument("[level]", `new level: ${LOG_LEVELS.join(", ")}`)
@@ -180,6 +223,7 @@ export function adminCommands(): Command[] {
       "close a peer's link now without revoking it (a client connector reconnects)",
       (r) => r.disconnected ? `disconnected ${r.peer}` : `${r.peer} was not connected`,
     ),
+    filterCommand(),
     logLevelCommand(),
     stopCommand(),
   ] as unknown as Command[];

@@ -32,6 +32,7 @@ import {
   startServerConnector,
 } from "../core/broker/service.ts";
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
+import { parseFilterEntry } from "../core/broker/client_filter.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -53,6 +54,13 @@ const fileDirs: parse.Parser<Record<string, string>> = (raw) => {
     out[item.slice(0, i)] = resolve(item.slice(i + 1));
   }
   return out;
+};
+
+/** Client filter entries (`name:N`, `ip:A`, `subnet:A/BITS`), a list or comma-separated. */
+const filterEntries: parse.Parser<string[]> = (raw) => {
+  const entries = parse.list(parse.string)(raw);
+  for (const e of entries) parseFilterEntry(e);
+  return entries;
 };
 
 const COMMON = {
@@ -116,6 +124,20 @@ const COMMON = {
 
 const SERVE = {
   ...COMMON,
+  allow: {
+    parse: filterEntries,
+    flag: "--allow",
+    env: "SOCKKIT_BROKER_ALLOW",
+    file: "broker.allow",
+    default: [] as string[],
+  },
+  deny: {
+    parse: filterEntries,
+    flag: "--deny",
+    env: "SOCKKIT_BROKER_DENY",
+    file: "broker.deny",
+    default: [] as string[],
+  },
   port: {
     parse: parse.port,
     flag: "--port",
@@ -155,11 +177,11 @@ const CONNECT = {
     env: "SOCKKIT_BROKER_SERVER",
     file: "broker.server",
   },
-  serverName: {
+  serverConnector: {
     parse: parse.string,
-    flag: "--server-name",
-    env: "SOCKKIT_BROKER_SERVER_NAME",
-    file: "broker.server_name",
+    flag: "--server-connector",
+    env: "SOCKKIT_BROKER_SERVER_CONNECTOR",
+    file: "broker.server_connector",
     default: "server",
   },
   servername: {
@@ -213,11 +235,16 @@ async function configFile(
   role: AioRole,
 ): Promise<{ file?: ConfigData; filePath?: string; warning?: string }> {
   if (typeof path !== "string") return {};
-  if (path.toLowerCase().endsWith(".json")) {
+  if (isAio(path)) {
     const aio = await loadAioconnectorsConfig(path, role);
     return { file: aio.data, filePath: path, ...(aio.warning ? { warning: aio.warning } : {}) };
   }
   return { file: await loadConfigFile(path), filePath: path };
+}
+
+/** An aioconnectors JSON config (translated, so its keys are not checked against ours). */
+function isAio(path: unknown): boolean {
+  return typeof path === "string" && path.toLowerCase().endsWith(".json");
 }
 
 function rawFlags(o: Record<string, unknown>): Record<string, unknown> {
@@ -253,14 +280,28 @@ export function serveCommand(): Command {
       .option("--host <host>", "address to bind (default 0.0.0.0)")
       .option("--name <name>", "this connector's name, the clients' destination (default server)")
       .option(
+        "--allow <entry>",
+        "admit only clients on the allow list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option(
+        "--deny <entry>",
+        "refuse clients on the deny list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option(
         "--queue-for-unknown",
         "journal messages for client names that never connected (default: refuse them, a likely typo)",
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
-    const { warning, ...file } = await configFile(opts.config, "server");
-    const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...file });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
+    const { warning, ...file } = await configFile(opts.config, "server");
+    const s = resolveSettings(SERVE, {
+      flags: rawFlags(opts),
+      ...file,
+      ...(isAio(opts.config) ? {} : { onWarning: (m: string) => log.warn(m) }),
+    });
     if (warning) log.warn(warning);
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
@@ -270,6 +311,7 @@ export function serveCommand(): Command {
       queueForUnknown: s.queueForUnknown,
       host: s.host,
       port: s.port,
+      clientFilter: { allow: s.allow, deny: s.deny },
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
     await runConnector(c, { signal: stop, logger: log });
@@ -284,7 +326,10 @@ export function connectCommand(): Command {
       .description("run a client connector: keeps a mutual-TLS link to the server connector")
       .option("--name <name>", "this connector's name (must match its certificate CN); required")
       .option("--server <host:port>", "server connector address; required")
-      .option("--server-name <name>", "the server connector's name (default server)")
+      .option(
+        "--server-connector <name>",
+        "the server connector's name, as in its --name (default server)",
+      )
       .option("--cert <file>", "client certificate (default CERTS/clients/NAME.pem)")
       .option("--key <file>", "client key (default CERTS/clients/NAME.key)")
       .option("--ca <file>", "CA that signed the server certificate (default CERTS/ca.pem)")
@@ -295,7 +340,13 @@ export function connectCommand(): Command {
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const { warning, ...file } = await configFile(opts.config, "client");
-    const s = resolveSettings(CONNECT, { flags: rawFlags(opts), ...file });
+    const s = resolveSettings(CONNECT, {
+      flags: rawFlags(opts),
+      ...file,
+      ...(isAio(opts.config)
+        ? {}
+        : { onWarning: (m: string) => loggerFrom(globals(cmd), { svc: "broker" }).warn(m) }),
+    });
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
     }
@@ -310,7 +361,7 @@ export function connectCommand(): Command {
       dir: resolve(s.dir),
       logger: log,
       server: s.server,
-      serverName: s.serverName,
+      serverName: s.serverConnector,
       servername: s.servername,
       cert: s.cert,
       key: s.key,

@@ -1,5 +1,6 @@
 import { LOG_LEVELS, type LogLevel } from "../log/mod.ts";
 import type { PeerState } from "./peer.ts";
+import type { FilterList } from "./client_filter.ts";
 import type { TypeQueues } from "./type_queues.ts";
 
 /** Rows of `broker peers`: connected and known peers. */
@@ -57,6 +58,7 @@ export const ADMIN_OPS = [
   "unblock",
   "revoke",
   "disconnect",
+  "filter",
   "log-level",
   "stop",
 ] as const;
@@ -71,6 +73,8 @@ export interface AdminTarget {
   block(name: string): void;
   unblock(name: string): void;
   revoke(name: string): Promise<boolean>;
+  /** Shows or changes the server's client filter (see `Connector.filter`). */
+  filter(action: "show" | "add" | "remove", list?: FilterList, entry?: string): unknown;
   /** Closes a peer's link without revoking it (a client connector reconnects). */
   disconnect(name: string): boolean;
   /** The connector's log level, changed at run time. */
@@ -107,6 +111,19 @@ export async function runAdmin(
       return { peer, blocked: false };
     case "revoke":
       return { peer, disconnected: await c.revoke(need()) };
+    case "filter": {
+      const action = args.action ?? "show";
+      if (action !== "show" && action !== "add" && action !== "remove") {
+        throw new TypeError(
+          `Unknown filter action "${String(action)}": expected show, add or remove`,
+        );
+      }
+      return c.filter(
+        action,
+        args.list as FilterList | undefined,
+        typeof args.entry === "string" ? args.entry : undefined,
+      );
+    }
     case "disconnect":
       return { peer, disconnected: c.disconnect(need()) };
     case "log-level": {

@@ -1,6 +1,7 @@
 import { basename, join } from "node:path";
 import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { PeerIdentity } from "../net/mod.ts";
 import { Connector, DEFAULT_BROKER_PORT, type PeerEvent } from "./connector.ts";
 import type { FileResult } from "./api.ts";
 
@@ -23,6 +24,14 @@ export interface ChatOptions {
   dir: string;
   /** Receives every line to show the user. */
   print: (line: string) => void;
+  /**
+   * Server side: ask the user before a peer is admitted; the next typed line
+   * answers (`y` or `yes` admits). Unanswered after `acceptTimeoutMs`
+   * (default 60000) is a refusal.
+   */
+  accept?: boolean;
+  /** How long `accept` waits for an answer, ms. Default 60000. */
+  acceptTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -45,15 +54,22 @@ export class ChatSession implements AsyncDisposable {
   /** The server certificate fingerprint, `AB:CD:...`. */
   readonly fingerprint: string;
   readonly #print: (line: string) => void;
+  /** `host:port` this client side connects to; undefined on the server side. */
+  readonly #target: string | undefined;
   #peer: string | undefined;
   #connected: Array<() => void> = [];
+  /** The answer to a pending `--accept` question, when one is asked. */
+  #answer: ((line: string) => void) | undefined;
+  #exit = false;
 
   private constructor(
     connector: Connector,
     received: string,
     fingerprint: string,
     print: (l: string) => void,
+    target: string | undefined,
   ) {
+    this.#target = target;
     this.connector = connector;
     this.received = received;
     this.fingerprint = fingerprint;
@@ -65,12 +81,81 @@ export class ChatSession implements AsyncDisposable {
     return this.#peer;
   }
 
-  /** Resolves once a peer is connected. */
+  /** Whether `!exit` was typed: the caller stops reading lines. */
+  get exitRequested(): boolean {
+    return this.#exit;
+  }
+
+  /** Whether an `--accept` question waits for the user's next line. */
+  get asking(): boolean {
+    return this.#answer !== undefined;
+  }
+
+  /** Asks the user whether to admit a peer; resolves a refusal reason or `undefined`. */
+  async #admit(peer: PeerIdentity, name: string, timeoutMs: number): Promise<string | undefined> {
+    if (this.#answer) return `another peer is waiting to be accepted`;
+    const fp = peer.fingerprint ? formatFingerprint(peer.fingerprint) : "none";
+    this.#print(
+      `* ${name} asks to join from ${peer.address}:${peer.port} (its certificate: ${fp}); accept? [y/N]`,
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const line = await new Promise<string | undefined>((resolve) => {
+      this.#answer = resolve;
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      for (const r of this.#connected.splice(0)) r();
+    });
+    clearTimeout(timer);
+    this.#answer = undefined;
+    if (line !== undefined && /^\s*y(es)?\s*$/i.test(line)) return undefined;
+    this.#print(`* ${name} was not accepted`);
+    return line === undefined
+      ? `the chat's user did not answer within ${timeoutMs / 1000} s whether to accept "${name}"`
+      : `the chat's user did not accept "${name}"`;
+  }
+
+  /** Resolves once a peer is connected (or, with `--accept`, asks to be). */
   connected(): Promise<void> {
-    if (this.#peer !== undefined && this.connector.peers().some((p) => p.connected)) {
-      return Promise.resolve();
-    }
+    if (this.isConnected) return Promise.resolve();
     return new Promise((r) => this.#connected.push(r));
+  }
+
+  /** Whether a peer is connected now. */
+  get isConnected(): boolean {
+    return this.#peer !== undefined && this.connector.peers().some((p) => p.connected);
+  }
+
+  /**
+   * Resolves `true` once a peer is connected; rejects after `timeoutMs`
+   * (default: no limit) with an error saying who could not be reached.
+   * `signal` ends the wait quietly (`false`).
+   */
+  async waitForPeer(timeoutMs: number | undefined, signal?: AbortSignal): Promise<boolean> {
+    if (this.isConnected || this.asking) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const outcome = await Promise.race([
+      this.connected().then(() => "connected" as const),
+      this.connector.fatal, // refused for good (for example not accepted): say why at once
+      new Promise<"timeout">((r) => {
+        if (timeoutMs !== undefined) timer = setTimeout(() => r("timeout"), timeoutMs);
+      }),
+      new Promise<"aborted">((r) => {
+        onAbort = () => r("aborted");
+        if (signal?.aborted) onAbort();
+        signal?.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    if (outcome === "connected") return true;
+    if (outcome === "aborted") return false;
+    const secs = `${(timeoutMs ?? 0) / 1000} s`;
+    throw new Error(
+      this.#target === undefined
+        ? `No peer connected within ${secs} (--connect-timeout to wait longer)`
+        : `Cannot reach the chat peer at ${this.#target}: no link within ${secs} (is ` +
+          `"sockkit broker chat" running there, on that --port? --connect-timeout to wait longer)`,
+    );
   }
 
   /** @internal */
@@ -116,9 +201,23 @@ export class ChatSession implements AsyncDisposable {
       tls.clientCa = [await Deno.readTextFile(p.ca)];
       const info = await Deno.readTextFile(p.serverCert);
       serverFingerprint = await pemFingerprint(info);
+      const acceptMs = o.acceptTimeoutMs ?? 60_000;
       connector = await Connector.start({
         ...base,
-        server: { host: o.host ?? "0.0.0.0", port, tls, trustAnyClient: true },
+        server: {
+          host: o.host ?? "0.0.0.0",
+          port,
+          tls,
+          trustAnyClient: true,
+          ...(o.accept
+            ? {
+              admit: (peer: PeerIdentity, name: string) =>
+                ref.session
+                  ? ref.session.#admit(peer, name, acceptMs)
+                  : Promise.resolve("starting"),
+            }
+            : {}),
+        },
       });
     } else {
       await initPki(certs);
@@ -134,12 +233,19 @@ export class ChatSession implements AsyncDisposable {
         },
       });
     }
-    const session = new ChatSession(connector, received, serverFingerprint, o.print);
+    const session = new ChatSession(
+      connector,
+      received,
+      serverFingerprint,
+      o.print,
+      isServer ? undefined : `${o.target}:${port}`,
+    );
     ref.session = session;
     if (isServer) {
       o.print(`* chat server "${name}" listening on port ${connector.port}`);
       o.print(`* server certificate SHA-256 ${formatFingerprint(serverFingerprint)}`);
-      o.print("* waiting for a peer (sockkit broker chat --target THIS_HOST)");
+      const portFlag = connector.port === DEFAULT_BROKER_PORT ? "" : ` --port ${connector.port}`;
+      o.print(`* waiting for a peer (sockkit broker chat --target THIS_HOST${portFlag})`);
     }
     connector.listen(CHAT_TYPE, (m) => o.print(`${m.src}: ${String(m.data)}`));
     connector.listen(CHAT_FILE_TYPE, (m) => {
@@ -163,11 +269,11 @@ export class ChatSession implements AsyncDisposable {
 
   /** Sends a file or directory to the peer. */
   async upload(path: string): Promise<FileResult> {
-    const to = this.#target();
+    const to = this.#destination();
     return await this.connector.sendFile(to, CHAT_FILE_TYPE, path);
   }
 
-  #target(): string {
+  #destination(): string {
     if (this.connector.isServer) {
       if (this.#peer === undefined) throw new Error("No peer has connected yet");
       return this.#peer;
@@ -175,9 +281,22 @@ export class ChatSession implements AsyncDisposable {
     return "server";
   }
 
-  /** Handles one typed line: a chat line or a `!command`. */
-  async line(text: string): Promise<void> {
-    if (text.trim() === "") return;
+  /**
+   * Handles one typed line: a chat line (resolved once the peer's connector
+   * has it on disk) or a `!command`. Resolves `false` when a line or an
+   * upload was not delivered (the reason is printed).
+   */
+  async line(text: string): Promise<boolean> {
+    if (this.#answer) {
+      this.#answer(text);
+      return true;
+    }
+    if (text.trim() === "") return true;
+    if (text.trim() === "!exit") {
+      this.#exit = true;
+      this.#print("* leaving the chat");
+      return true;
+    }
     if (text.startsWith("!")) {
       const [cmd, ...rest] = text.slice(1).split(" ");
       const arg = rest.join(" ").trim();
@@ -189,28 +308,49 @@ export class ChatSession implements AsyncDisposable {
               r.dir ? "directory" : "file"
             } "${arg}" (${r.files} file(s), ${r.bytes} bytes)`,
           );
-        } else if (cmd === "import" && arg) {
-          const dest = await this.import(arg, Deno.cwd());
-          this.#print(`* imported "${arg}" to ${dest}`);
+        } else if ((cmd === "import" || cmd === "zimport" || cmd === "dezip") && arg) {
+          // directories arrive as directories (not zip files), so aioconnectors'
+          // !zimport / !dezip are the same as !import here
+          const force = /^--force\s+/.test(arg);
+          const what = arg.replace(/^--force\s+/, "");
+          const r = await this.import(what, Deno.cwd(), { force });
+          this.#print(
+            r.renamed
+              ? `* imported "${what}" as ${r.dest} ("${what}" exists here; !import --force ${what} replaces it)`
+              : `* imported "${what}" to ${r.dest}${
+                r.replaced ? " (replaced the existing one)" : ""
+              }`,
+          );
         } else {
           this.#print(
-            `* unknown command "!${cmd}": use !upload PATH or !import NAME (shell commands are not offered)`,
+            `* unknown command "!${cmd}": use !upload PATH, !import NAME, !import --force NAME or !exit (shell commands are not offered)`,
           );
         }
       } catch (err) {
         this.#print(`* ${(err as Error).message}`);
+        return cmd !== "upload"; // an upload that failed is something not delivered
       }
-      return;
+      return true;
     }
     try {
-      await this.connector.send(this.#target(), CHAT_TYPE, text);
+      await this.connector.send(this.#destination(), CHAT_TYPE, text, { ack: true });
+      return true;
     } catch (err) {
       this.#print(`* not sent: ${(err as Error).message}`);
+      return false;
     }
   }
 
-  /** Copies a received file or directory into `destDir`; returns the destination. */
-  async import(name: string, destDir: string): Promise<string> {
+  /**
+   * Copies a received file or directory into `destDir`. An existing entry of
+   * that name is never overwritten unless `force`: the copy is written beside
+   * it as `NAME.1`, `NAME.2`, ... (`renamed`).
+   */
+  async import(
+    name: string,
+    destDir: string,
+    options: { force?: boolean } = {},
+  ): Promise<{ dest: string; renamed: boolean; replaced: boolean }> {
     if (name.includes("/") || name.startsWith(".")) {
       throw new Error(`Cannot import "${name}": give the name shown when it arrived`);
     }
@@ -221,9 +361,23 @@ export class ChatSession implements AsyncDisposable {
     } catch {
       throw new Error(`Cannot import "${name}": nothing of that name was received`);
     }
-    const dest = join(destDir, name);
+    let dest = join(destDir, name);
+    const exists = async (p: string) => await Deno.lstat(p).then(() => true, () => false);
+    let renamed = false;
+    let replaced = false;
+    if (await exists(dest)) {
+      if (options.force) {
+        await Deno.remove(dest, { recursive: true });
+        replaced = true;
+      } else {
+        let n = 1;
+        while (await exists(`${dest}.${n}`)) n++;
+        dest = `${dest}.${n}`;
+        renamed = true;
+      }
+    }
     await copy(src, dest, info.isDirectory);
-    return dest;
+    return { dest, renamed, replaced };
   }
 
   /** Closes the connector. Idempotent. */

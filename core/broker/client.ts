@@ -54,6 +54,8 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   /** Messages handed to listeners on this connection (confirmed to the connector after each read). */
   #got = 0;
   #confirmed = 0;
+  /** Set once a handler threw: no message from that one on is confirmed. */
+  #confirmLimit = Infinity;
 
   private constructor(socket: net.Socket, maxFrameBytes: number) {
     this.#link = new Link(localConnection(socket), {
@@ -61,9 +63,10 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),
       onChunkDone: () => {
-        if (this.#got > this.#confirmed) {
-          this.#confirmed = this.#got;
-          this.#link.send({ kind: "delivered", n: this.#got });
+        const upto = Math.min(this.#got, this.#confirmLimit);
+        if (upto > this.#confirmed) {
+          this.#confirmed = upto;
+          this.#link.send({ kind: "delivered", n: upto });
         }
       },
       onClose: (reason) => {
@@ -107,7 +110,14 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
       this.#got++;
       if (set) {
         const m = toMessage(frame);
-        for (const f of set) f(m);
+        for (const f of set) {
+          try {
+            f(m);
+          } catch {
+            // the handler could not take it: it and every later message stay queued
+            this.#confirmLimit = Math.min(this.#confirmLimit, this.#got - 1);
+          }
+        }
       }
       return;
     }
@@ -193,7 +203,13 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     }
   }
 
-  /** {@inheritDoc BrokerApi.listen} */
+  /**
+   * Calls `handler` for each message of `type` (queued ones first); each is
+   * confirmed to the connector, and so leaves its queue, once the handler
+   * returned. A handler that throws refuses the message: it and every later
+   * one stay unconfirmed, and the connector queues them again for the next
+   * listener once this client closes (close it after such a failure).
+   */
   async listen(type: string, handler: (msg: Message) => void): Promise<Subscription> {
     let set = this.#handlers.get(type);
     const first = !set;

@@ -1,4 +1,5 @@
 import { listen, type Server } from "../net/mod.ts";
+import { ClientFilter, type FilterList, type FilterLists } from "./client_filter.ts";
 import { type Logger, type LogLevel, nullLogger } from "../log/mod.ts";
 import { TypeQueues } from "./type_queues.ts";
 import type { LogDamage } from "../storage/mod.ts";
@@ -52,6 +53,8 @@ export * from "./options.ts";
 export class Connector implements BrokerApi, AsyncDisposable {
   readonly name: string;
   readonly dir: string;
+  /** The allow/deny lists a server connector checks clients against (`undefined` on a client). */
+  readonly clientFilter: ClientFilter | undefined;
   readonly #opts: ConnectorOptions;
   readonly #log: Logger;
   readonly #maxFrame: number;
@@ -132,9 +135,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
       listeners: this.#listeners,
       pending: this.#pending,
     });
+    this.clientFilter = opts.server ? new ClientFilter(opts.server.clientFilter) : undefined;
     this.#links = new PeerLinks({
       name: opts.name,
       connector: opts,
+      ...(this.clientFilter ? { clientFilter: this.clientFilter } : {}),
       log: this.#log,
       maxFrameBytes: this.#maxFrame,
       peers: this.#peers,
@@ -324,6 +329,40 @@ export class Connector implements BrokerApi, AsyncDisposable {
     const p = this.#peers.route(name);
     p.blocked = false;
     this.#client?.wake();
+  }
+
+  /**
+   * Shows the client filter, or adds/removes an entry and applies the new
+   * lists to connected clients at once (those now refused are disconnected).
+   */
+  filter(
+    action: "show" | "add" | "remove",
+    list?: FilterList,
+    entry?: string,
+  ): FilterLists & { changed?: boolean; disconnected?: string[] } {
+    const f = this.clientFilter;
+    if (!f) throw new BrokerError("Only a server connector has a client filter");
+    if (action === "show") return f.lists();
+    if (list !== "allow" && list !== "deny") {
+      throw new TypeError(`Unknown filter list "${String(list)}": expected allow or deny`);
+    }
+    if (typeof entry !== "string") throw new TypeError(`Admin "filter ${action}" needs an entry`);
+    const changed = action === "add" ? f.add(list, entry) : f.remove(list, entry);
+    const disconnected: string[] = [];
+    for (const p of this.#peers.all()) {
+      if (!p.link?.open) continue;
+      const ip = (p.address ?? "").replace(/:\d+$/, "");
+      const why = f.check(p.name, ip);
+      if (why === undefined) continue;
+      p.link.send({ kind: "error", message: `refused by the server's client filter: ${why}` });
+      p.link.close("refused by the client filter");
+      this.#log.warn("disconnected client refused by the changed filter", {
+        peer: p.name,
+        reason: why,
+      });
+      disconnected.push(p.name);
+    }
+    return { ...f.lists(), changed, disconnected };
   }
 
   /** The log level of this connector's logger. */

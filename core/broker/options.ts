@@ -1,6 +1,7 @@
 import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { MsgHeader } from "./frame.ts";
+import type { FilterLists } from "./client_filter.ts";
 import type { OnExists } from "./files.ts";
 
 /** Protocol version carried in hello/welcome. */
@@ -25,6 +26,13 @@ export interface ConnectorOptions {
     host?: string;
     port: number;
     tls: TlsMaterial;
+    /** Allow and deny lists of client names, IP addresses and subnets (see `ClientFilter`). */
+    clientFilter?: Partial<FilterLists>;
+    /**
+     * Asked, after every other check, before a client is admitted (the chat's
+     * `--accept`): resolve a refusal reason (final for the client) or `undefined`.
+     */
+    admit?: (peer: PeerIdentity, name: string) => Promise<string | undefined>;
     /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
     authorize?: (peer: PeerIdentity) => string | undefined;
     /**

@@ -2,6 +2,7 @@ import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } fr
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { Connector } from "./connector.ts";
 import type { ConnectorOptions } from "./options.ts";
+import type { FilterLists } from "./client_filter.ts";
 
 /** Connector options a service sets itself (from the certificates directory). */
 type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke">;
@@ -12,6 +13,8 @@ export interface ServerConnectorOptions extends Settable {
   host: string;
   /** TCP port (0 = any free port). */
   port: number;
+  /** Allow and deny lists of client names, addresses and subnets. Default: admit every valid certificate. */
+  clientFilter?: Partial<FilterLists>;
 }
 
 /** Options for {@linkcode startClientConnector}. */
@@ -47,14 +50,20 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, ...rest } = options;
+  const { host, port, clientFilter, ...rest } = options;
   const p = certPaths(certsDir);
   const tls = await loadCertsDirTls(certsDir, {
     ...(options.logger ? { onWarning: (w: string) => options.logger!.warn(w) } : {}),
   });
   return await Connector.start({
     ...rest,
-    server: { host, port, tls, authorize: revocationCheck(p.revoked) },
+    server: {
+      host,
+      port,
+      tls,
+      authorize: revocationCheck(p.revoked),
+      ...(clientFilter ? { clientFilter } : {}),
+    },
     revoke: async (name) => void await revoke(certsDir, name),
   });
 }

@@ -18,3 +18,4 @@ export * from "./local_socket.ts";
 export * from "./connect.ts";
 export * from "./fd_limit.ts";
 export * from "./framing/mod.ts";
+export { looksLikeTlsRecord, notTlsServerError } from "./tls_hint.ts";

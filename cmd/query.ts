@@ -71,6 +71,13 @@ const SPECS = {
     file: "query.handler_timeout",
     default: 1000,
   },
+  handlerMemory: {
+    parse: parse.integer(16, 65536),
+    flag: "--handler-memory",
+    env: "SOCKKIT_QUERY_HANDLER_MEMORY",
+    file: "query.handler_memory",
+    default: 256,
+  },
   workers: {
     parse: parse.integer(1, 64),
     flag: "--workers",
@@ -108,6 +115,10 @@ function serveCommand() {
     .option("--certs <dir>", 'certificates directory made by "sockkit certs init" (default certs)')
     .option("--key <file>", 'X25519 private key for encrypted queries (from "sockkit query keys")')
     .option("--handler-timeout <duration>", "time limit per query, e.g. 500ms or 2s (default 1s)")
+    .option(
+      "--handler-memory <MiB>",
+      "heap cap of each handler worker; a handler over it is stopped (default 256)",
+    )
     .option("--workers <n>", "handler workers (default 2)")
     .option("--max-request <bytes>", "largest TCP request (default 1MiB)")
     .option("--config <file>", "TOML/INI config file with a [query] section")
@@ -156,6 +167,7 @@ function serveCommand() {
         tcp: !opts.udpOnly,
         udp: !opts.tcpOnly,
         handlerTimeoutMs: s.handlerTimeout,
+        handlerMemoryMb: s.handlerMemory,
         workers: s.workers,
         maxRequestBytes: s.maxRequest,
         logger: log,

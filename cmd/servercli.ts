@@ -41,6 +41,27 @@ const SPECS = {
     file: "servercli.max_clients",
     default: 100,
   },
+  lineTimeout: {
+    parse: parse.duration,
+    flag: "--line-timeout",
+    env: "SOCKKIT_SERVERCLI_LINE_TIMEOUT",
+    file: "servercli.line_timeout",
+    default: 30_000,
+  },
+  maxPerAddress: {
+    parse: parse.integer(0, 1_000_000),
+    flag: "--max-per-address",
+    env: "SOCKKIT_SERVERCLI_MAX_PER_ADDRESS",
+    file: "servercli.max_per_address",
+    default: 10,
+  },
+  capLoopback: {
+    parse: parse.boolean,
+    flag: "--cap-loopback",
+    env: "SOCKKIT_SERVERCLI_CAP_LOOPBACK",
+    file: "servercli.cap_loopback",
+    default: false,
+  },
   period: {
     parse: parse.positiveDuration,
     flag: "--period",
@@ -116,6 +137,15 @@ export function servercliCommand(): Command {
       "clients served at once; one more gets an error line (default 100)",
     )
     .option("--period <seconds>", "seconds between date broadcasts; 500ms also works (default 10)")
+    .option(
+      "--line-timeout <seconds>",
+      "close a client whose partial line does not complete in time; 0 = off (default 30)",
+    )
+    .option(
+      "--max-per-address <n>",
+      "clients at once from one IP address; 0 = no cap (default 10)",
+    )
+    .option("--cap-loopback", "count loopback clients against --max-per-address too")
     .addOption(
       new Option(
         "--date-format <format>",
@@ -145,7 +175,7 @@ export function servercliCommand(): Command {
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_SERVERCLI_PORT, _HOST, _MAX_CLIENTS, _PERIOD, _DATE_FORMAT, _JSON,\n" +
-        "_REQUIRE_CLIENT_CERT, _MAX_LINE, _CERT, _KEY, _CLIENT_CERTS, and SOCKKIT_CERTS.\n" +
+        "_REQUIRE_CLIENT_CERT, _MAX_LINE, _LINE_TIMEOUT, _MAX_PER_ADDRESS, _CAP_LOOPBACK, _CERT, _KEY, _CLIENT_CERTS, and SOCKKIT_CERTS.\n" +
         "Precedence: flags > environment > config file > defaults. Dates are UTC.\n\n" +
         "Example:\n  sockkit certs init && sockkit servercli --period 5\n" +
         "  sockkit clientcli   # in another terminal",
@@ -176,6 +206,9 @@ export function servercliCommand(): Command {
         dateFormat: s.dateFormat,
         json: s.json,
         maxLineBytes: s.maxLine,
+        lineTimeoutMs: s.lineTimeout,
+        maxPerAddress: s.maxPerAddress,
+        capLoopback: s.capLoopback,
         logger: log,
         daemonMetrics: metrics,
       });

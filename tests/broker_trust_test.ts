@@ -41,12 +41,14 @@ class RawPeer implements AsyncDisposable {
     this.name = name;
     this.#conn = conn;
     const framer = new LengthPrefixedFramer({ maxFrameBytes: 16 * 1024 * 1024 });
-    conn.socket.on("data", (chunk: Uint8Array) =>
-      framer.push(chunk, (p) => {
-        const f = decodePayload(p);
-        this.frames.push({ header: f.header, data: f.data.slice(), binary: f.binary.slice() });
-      }));
-    this.closed = new Promise((r) => conn.socket.once("close", () => r()));
+    conn.receive({
+      data: (chunk) =>
+        framer.push(chunk, (p) => {
+          const f = decodePayload(p);
+          this.frames.push({ header: f.header, data: f.data.slice(), binary: f.binary.slice() });
+        }),
+    });
+    this.closed = conn.closed;
     this.closed.then(() => this.#closed = true);
   }
 
@@ -66,7 +68,7 @@ class RawPeer implements AsyncDisposable {
 
   /** Stops reading (TCP flow control pushes back on the server). */
   pause(): void {
-    this.#conn.socket.pause();
+    this.#conn.pause();
   }
 
   get isClosed(): boolean {
@@ -74,7 +76,7 @@ class RawPeer implements AsyncDisposable {
   }
 
   send(header: Header, data = "", binary = new Uint8Array(0)): void {
-    this.#conn.socket.write(encodeFrame(encodePayload(header, data, binary)));
+    this.#conn.send(encodeFrame(encodePayload(header, data, binary)));
   }
 
   msg(id: string, type: string, data: string, extra: Record<string, unknown> = {}): void {
@@ -99,7 +101,7 @@ class RawPeer implements AsyncDisposable {
   }
 
   async close(): Promise<void> {
-    this.#conn.socket.destroy();
+    this.#conn.destroy();
     await this.closed;
   }
 
@@ -374,7 +376,7 @@ Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal
   srv.kill("SIGTERM");
   const status = await srv.status;
   const ms = Date.now() - t0;
-  silent.socket.destroy();
+  silent.destroy();
   assert.equal(status.code, 0);
   assert.ok(ms < 5_000, `exited after ${ms} ms`);
   assert.match(srv.stderrText(), /stopped/);

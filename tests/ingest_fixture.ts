@@ -30,13 +30,15 @@ export function collectLines(conn: Connection): { lines: string[]; lastOk(): num
   const lines: string[] = [];
   let buf = "";
   const dec = new TextDecoder();
-  conn.socket.on("data", (chunk: Uint8Array) => {
-    buf += dec.decode(chunk, { stream: true });
-    let i;
-    while ((i = buf.indexOf("\n")) >= 0) {
-      lines.push(buf.slice(0, i));
-      buf = buf.slice(i + 1);
-    }
+  conn.receive({
+    data: (chunk) => {
+      buf += dec.decode(chunk, { stream: true });
+      let i;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    },
   });
   return {
     lines,

@@ -31,7 +31,9 @@ const HANDLER = `
 export default function handler(query, data) {
   if (query === "boom") throw new Error("kaboom");
   if (query === "loop") { for (;;) {} }
+  if (query === "hog") { const a = []; for (;;) a.push(new Array(100000).fill(1.5)); }
   if (query === "big") return "x".repeat(70000);
+  if (typeof query === "string" && query.startsWith("huge ")) return "y".repeat(Number(query.slice(5)));
   if (typeof query === "string") {
     const [file, ...rest] = query.split(" ");
     const row = data[file]?.[rest.join(" ")];
@@ -159,6 +161,80 @@ Deno.test("query: a handler that throws gets an error reply and the server keeps
     assert.match(JSON.parse(j.text).error, /kaboom/);
     assert.equal((await f.ask("people 1", { transport })).error, undefined);
   }
+});
+
+Deno.test("query: a handler that throws is logged at warn with the query's peer", async () => {
+  await using f = await fixture();
+  for (const transport of ["tcp", "udp"] as const) {
+    await f.ask("boom", { transport });
+    await waitUntil(
+      () =>
+        f.logs.find((l) =>
+          /WARN/i.test(l) && /query handler failed/.test(l) && l.includes(transport) &&
+          /127\.0\.0\.1:\d+/.test(l) && /kaboom/.test(l)
+        ),
+      { timeoutMs: 5000, what: `a warn line for the ${transport} query` },
+    );
+  }
+});
+
+/** Sends one plain text TCP request; reads the reply after `waitMs`, `chunk` bytes per `pauseMs`. */
+async function rawAsk(
+  port: number,
+  query: string,
+  o: { waitMs?: number; readBytes?: number } = {},
+): Promise<number> {
+  const c = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    await c.write(enc.encode(`0pt0${query}\n`));
+    if (o.waitMs) await new Promise((r) => setTimeout(r, o.waitMs));
+    const buf = new Uint8Array(256 * 1024);
+    let total = 0;
+    while (true) {
+      const n = await c.read(buf).catch(() => null);
+      if (n === null) return total;
+      total += n;
+      if (o.readBytes !== undefined && total >= o.readBytes) return total;
+    }
+  } finally {
+    c.close();
+  }
+}
+
+Deno.test("query: a large TCP reply reaches whole a client that waits before reading", async () => {
+  await using f = await fixture();
+  const size = 16 * 1024 * 1024;
+  // Before: end() destroyed the socket 2 s after the reply was queued.
+  const got = await rawAsk(f.port, `huge ${size}`, { waitMs: 3500 });
+  assert.equal(got, 4 + size);
+});
+
+Deno.test("query: a client that stops reading a reply is cut off by the idle timeout, and the log says so", async () => {
+  await using f = await fixture({ idleTimeoutMs: 800 });
+  const c = await Deno.connect({ hostname: "127.0.0.1", port: f.port });
+  try {
+    await c.write(enc.encode(`0pt0huge ${32 * 1024 * 1024}\n`));
+    const line = await waitUntil(
+      () => f.logs.find((l) => /reply not delivered whole/.test(l)),
+      { timeoutMs: 15_000, what: "the log line about the cut reply" },
+    );
+    assert.match(line, /idle timeout/);
+  } finally {
+    c.close();
+  }
+  // The server carries on.
+  assert.equal((await f.ask("people 1")).error, undefined);
+});
+
+Deno.test("query: a handler that keeps allocating is stopped at its memory cap and the server answers the next query", async () => {
+  await using f = await fixture({ handlerTimeoutMs: 1500, handlerMemoryMb: 64 });
+  const before = Deno.memoryUsage().rss;
+  const r = await f.ask("hog", { timeoutMs: 20_000 });
+  assert.match(r.error ?? "", /time limit/);
+  // Before: the worker grew until "Fatal JavaScript out of memory" took the process down.
+  const grown = Deno.memoryUsage().rss - before;
+  assert.ok(grown < 1024 * 1024 * 1024, `the process grew by ${grown} bytes`);
+  assert.equal((await f.ask("people 1")).error, undefined);
 });
 
 Deno.test("query: a handler that never returns gets a time-limit error while other queries are answered", async () => {

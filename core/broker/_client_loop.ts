@@ -50,7 +50,7 @@ export class ClientLoop {
       if (!server.blocked) {
         try {
           const conn = await connect({ host: c.host, port: c.port, tls: c.tls, signal });
-          const state = this.#opts.links.open(conn.socket, conn.peer);
+          const state = this.#opts.links.open(conn, conn.peer);
           state.link.send({ kind: "hello", name: this.#opts.name, v: PROTOCOL_VERSION });
           const onAbort = () => state.link.close("connector closing");
           signal.addEventListener("abort", onAbort, { once: true });

@@ -1,5 +1,4 @@
-import type { Socket } from "node:net";
-import type { PeerIdentity } from "../net/mod.ts";
+import type { Connection, PeerIdentity } from "../net/mod.ts";
 import { LinkSession, type SessionContext } from "./link_session.ts";
 
 /** What {@linkcode PeerLinks} works with. */
@@ -23,16 +22,16 @@ export class PeerLinks {
     return [...this.#sessions];
   }
 
-  /** Starts a session on a connected socket (not yet attached to a peer). */
-  open(socket: Socket, identity: PeerIdentity | undefined): LinkSession {
-    const s = new LinkSession(socket, identity, this.#ctx);
+  /** Starts a session on a connection (not yet attached to a peer). */
+  open(conn: Connection, identity: PeerIdentity | undefined): LinkSession {
+    const s = new LinkSession(conn, identity, this.#ctx);
     this.#sessions.add(s);
     return s;
   }
 
   /** Serves one accepted client connection until it closes (server side). */
-  async serve(socket: Socket, identity: PeerIdentity, signal: AbortSignal): Promise<void> {
-    const s = this.open(socket, identity);
+  async serve(conn: Connection, identity: PeerIdentity, signal: AbortSignal): Promise<void> {
+    const s = this.open(conn, identity);
     const hello = setTimeout(() => {
       if (!s.peer) s.link.close("no hello within 10 s");
     }, 10_000);

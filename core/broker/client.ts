@@ -1,3 +1,4 @@
+import { localConnection } from "../net/mod.ts";
 import * as net from "node:net";
 import { encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
 import { toMessage as inMessage } from "./message.ts";
@@ -57,7 +58,7 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   #confirmLimit = Infinity;
 
   private constructor(socket: net.Socket, maxFrameBytes: number) {
-    this.#link = new Link(socket, {
+    this.#link = new Link(localConnection(socket), {
       maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),

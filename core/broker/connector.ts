@@ -200,8 +200,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
         : undefined;
       if (dm) registerBrokerMetrics(dm, () => c.#peers.all(), c.#queues);
       if (opts.server) {
-        const serve: ConnectionHandler = (conn, signal) =>
-          c.#links.serve(conn.socket, conn.peer, signal);
+        const serve: ConnectionHandler = (conn, signal) => c.#links.serve(conn, conn.peer, signal);
         c.#server = await listen({
           host: opts.server.host ?? "0.0.0.0",
           port: opts.server.port,

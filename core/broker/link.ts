@@ -1,4 +1,4 @@
-import type { Socket } from "node:net";
+import type { Connection } from "../net/mod.ts";
 import { LengthPrefixedFramer } from "../net/framing/mod.ts";
 import { type DataBytes, decodePayload, type Frame, type Header } from "./frame.ts";
 import { FrameWriter } from "./writer.ts";
@@ -22,7 +22,7 @@ export interface LinkOptions {
  * socket): length-prefixed frames in, coalesced frames out, heartbeats.
  */
 export class Link {
-  readonly socket: Socket;
+  readonly conn: Connection;
   readonly writer: FrameWriter;
   readonly #opts: LinkOptions;
   readonly #framer: LengthPrefixedFramer;
@@ -36,20 +36,19 @@ export class Link {
   /** Round-trip handlers for pings by id. */
   readonly pings = new Map<string, (rttMs: number) => void>();
 
-  constructor(socket: Socket, opts: LinkOptions) {
-    this.socket = socket;
+  constructor(conn: Connection, opts: LinkOptions) {
+    this.conn = conn;
     this.#opts = opts;
     this.#framer = new LengthPrefixedFramer({ maxFrameBytes: opts.maxFrameBytes });
-    this.writer = new FrameWriter(socket, { maxFrameBytes: opts.maxFrameBytes });
-    socket.on("data", (chunk: Uint8Array) => this.#onData(chunk));
-    // `Connection` may redirect `socket.resume()` to the TCP transport under
-    // a TLS socket; the TLS socket itself must still be set flowing.
-    if (socket.readableFlowing !== true) {
-      (Object.getPrototypeOf(socket) as Socket).resume.call(socket);
-    }
-    socket.on("error", (err: Error) => this.#reason = err.message);
-    socket.once("close", () => this.#finish());
-    socket.on("end", () => socket.end());
+    this.writer = new FrameWriter(conn, { maxFrameBytes: opts.maxFrameBytes });
+    conn.receive({
+      data: (chunk) => this.#onData(chunk),
+      end: () => void conn.end(undefined, 1000),
+    });
+    conn.closed.then(() => {
+      if (conn.error !== undefined) this.#reason = conn.error;
+      this.#finish();
+    });
     if (opts.heartbeatMs > 0) {
       this.#timer = setInterval(() => this.#beat(), opts.heartbeatMs);
       Deno.unrefTimer?.(this.#timer as unknown as number);
@@ -87,9 +86,9 @@ export class Link {
    * consumer of this link's frames is behind). Holds nest.
    */
   hold(until: Promise<unknown>): void {
-    if (this.#holds++ === 0) this.socket.pause();
+    if (this.#holds++ === 0) this.conn.pause();
     const release = () => {
-      if (--this.#holds === 0 && this.open) this.socket.resume();
+      if (--this.#holds === 0 && this.open) this.conn.resume();
     };
     until.then(release, release);
   }
@@ -122,7 +121,7 @@ export class Link {
 
   /** Whether the link is still open. */
   get open(): boolean {
-    return !this.#closed && !this.socket.destroyed;
+    return !this.#closed && !this.conn.isClosed;
   }
 
   /** Queues a frame; returns `false` when the socket is congested. */
@@ -143,15 +142,11 @@ export class Link {
     if (this.#closed) return;
     this.#reason = reason;
     this.writer.flush();
-    this.socket.end();
-    const t = setTimeout(() => this.socket.destroy(), 1000);
-    Deno.unrefTimer?.(t as unknown as number);
-    this.socket.once("close", () => clearTimeout(t));
+    void this.conn.end(undefined, 1000);
   }
 
-  /** Resolves once the socket has closed. */
+  /** Resolves once the connection has closed. */
   get closed(): Promise<void> {
-    if (this.socket.destroyed && this.#closed) return Promise.resolve();
-    return new Promise((r) => this.socket.once("close", () => r()));
+    return this.conn.closed;
   }
 }

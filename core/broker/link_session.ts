@@ -1,6 +1,5 @@
-import type { Socket } from "node:net";
+import type { Connection, PeerIdentity } from "../net/mod.ts";
 import type { ClientFilter } from "./client_filter.ts";
-import type { PeerIdentity } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Frame, MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
@@ -56,11 +55,11 @@ export class LinkSession {
   /** Acknowledgements in order, each after its messages are durable. */
   ackChain: Promise<void> = Promise.resolve();
 
-  constructor(socket: Socket, identity: PeerIdentity | undefined, ctx: SessionContext) {
+  constructor(conn: Connection, identity: PeerIdentity | undefined, ctx: SessionContext) {
     this.identity = identity;
     this.#ctx = ctx;
     this.#log = ctx.log;
-    this.link = new Link(socket, {
+    this.link = new Link(conn, {
       maxFrameBytes: ctx.maxFrameBytes,
       heartbeatMs: ctx.connector.heartbeatMs ?? 5000,
       onFrame: (frame, payload) => this.#onFrame(frame, payload),

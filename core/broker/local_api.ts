@@ -1,3 +1,4 @@
+import { localConnection } from "../net/mod.ts";
 import * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Frame, Header, MsgHeader } from "./frame.ts";
@@ -83,7 +84,7 @@ export class LocalApi implements AsyncDisposable {
   #accept(socket: net.Socket, c: LocalApiTarget, opts: LocalApiOptions, log: Logger): void {
     const subs: Subscription[] = [];
     const confirms = new Confirmations();
-    const link: Link = new Link(socket, {
+    const link: Link = new Link(localConnection(socket), {
       maxFrameBytes: opts.maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => {

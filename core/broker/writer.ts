@@ -1,6 +1,5 @@
 import { setImmediate } from "node:timers";
-import type { Socket } from "node:net";
-import { PayloadTooLargeError } from "../net/mod.ts";
+import { type Connection, PayloadTooLargeError } from "../net/mod.ts";
 import type { DataBytes, Header } from "./frame.ts";
 
 const enc = new TextEncoder();
@@ -16,31 +15,22 @@ export interface FrameWriterOptions {
 }
 
 /**
- * Coalesces frames for one socket: frames are encoded into a shared block and
- * written with one `socket.write` per event-loop turn (corked when a large
+ * Coalesces frames for one connection: frames are encoded into a shared block and
+ * written with one `send` per event-loop turn (corked when a large
  * binary part travels as its own chunk). `write*` return `false` while the
  * socket is over its high water mark; wait on {@linkcode FrameWriter.drained}.
  */
 export class FrameWriter {
-  readonly #socket: Socket;
+  readonly #conn: Connection;
   readonly #max: number;
   #buf = new Uint8Array(BLOCK);
   #len = 0;
   #chunks: Uint8Array[] = [];
   #scheduled = false;
-  #waiters: Array<() => void> = [];
 
-  constructor(socket: Socket, options: FrameWriterOptions) {
-    this.#socket = socket;
+  constructor(conn: Connection, options: FrameWriterOptions) {
+    this.#conn = conn;
     this.#max = options.maxFrameBytes;
-    socket.on("drain", () => this.#wake());
-    socket.once("close", () => this.#wake());
-  }
-
-  #wake(): void {
-    const w = this.#waiters;
-    this.#waiters = [];
-    for (const f of w) f();
   }
 
   #ensure(n: number): void {
@@ -115,7 +105,7 @@ export class FrameWriter {
       this.#scheduled = true;
       setImmediate(() => this.flush());
     }
-    return this.#socket.writableLength < this.#socket.writableHighWaterMark * 4;
+    return !this.congested;
   }
 
   #bufferedChunks(): number {
@@ -135,25 +125,17 @@ export class FrameWriter {
     if (this.#chunks.length === 0) return;
     const chunks = this.#chunks;
     this.#chunks = [];
-    if (this.#socket.destroyed) return;
-    if (chunks.length === 1) {
-      this.#socket.write(chunks[0]!);
-      return;
-    }
-    this.#socket.cork();
-    for (const c of chunks) this.#socket.write(c);
-    this.#socket.uncork();
+    this.#conn.sendAll(chunks);
   }
 
   /** Whether the socket is over its high water mark. */
   get congested(): boolean {
-    return this.#socket.writableLength >= this.#socket.writableHighWaterMark * 4;
+    return this.#conn.unsent >= this.#conn.highWaterMark * 4;
   }
 
   /** Resolves once the socket drains (or closes). */
-  drained(): Promise<void> {
-    if (!this.congested || this.#socket.destroyed) return Promise.resolve();
-    return new Promise((r) => this.#waiters.push(r));
+  async drained(): Promise<void> {
+    while (this.congested && !this.#conn.isClosed) await this.#conn.drained();
   }
 }
 

@@ -103,7 +103,7 @@ export async function runChatBench(options: ChatBenchOptions): Promise<ChatBench
     const id = conns.length;
     conns.push(conn);
     open++;
-    conn.socket.on("data", () => recvAt[id] = now());
+    conn.receive({ data: () => recvAt[id] = now(), end: () => {} });
     conn.closed.then(() => open--);
   };
   const open1 = () =>
@@ -157,7 +157,7 @@ export async function runChatBench(options: ChatBenchOptions): Promise<ChatBench
     );
 
     // Broadcast rounds.
-    const alive = () => conns.map((c, i) => c.socket.destroyed ? -1 : i).filter((i) => i >= 0);
+    const alive = () => conns.map((c, i) => c.isClosed ? -1 : i).filter((i) => i >= 0);
     for (let r = 0; r < (options.rounds ?? 3) && conns.length > 0; r++) {
       const ids = alive();
       let startAt: number;
@@ -243,10 +243,10 @@ async function echoPhase(
       let received = 0;
       const send = () => {
         sent += BATCH;
-        conn.socket.write(batch);
+        conn.send(batch);
       };
       const finish = () => {
-        conn.socket.off("data", onData);
+        conn.receive({ data: () => {}, end: () => {} });
         clearTimeout(guard);
         resolve();
       };
@@ -262,7 +262,7 @@ async function echoPhase(
         } else if (received >= sent) finish();
       };
       const guard = setTimeout(finish, ms + 5000);
-      conn.socket.on("data", onData);
+      conn.receive({ data: onData, end: () => {} });
       send();
       send();
     })

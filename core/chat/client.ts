@@ -38,17 +38,14 @@ const decoder = new TextDecoder();
 export function runClient(conn: Connection, options: RunClientOptions): Promise<ClientOutcome> {
   const session = new ClientSession({ json: options.json ?? false });
   const framer = new LineFramer({ maxLineBytes: options.maxLineBytes ?? 1024 * 1024 });
-  const socket = conn.socket;
   let inputDone = false;
   let finished = false;
   let lastError: string | undefined;
-  let socketError: string | undefined;
 
   return new Promise<ClientOutcome>((resolve) => {
     const finish = (outcome: ClientOutcome) => {
       if (finished) return;
       finished = true;
-      socket.off("data", onData);
       if (outcome.kind === "done") void conn.close(500);
       else conn.destroy();
       resolve(outcome);
@@ -73,20 +70,18 @@ export function runClient(conn: Connection, options: RunClientOptions): Promise<
       }
       maybeDone();
     };
-    socket.on("data", onData);
-    socket.on("error", (err: Error) => socketError = err.message);
     const lost = () => {
       if (finished) return;
       const outcome: ClientOutcome = {
         kind: "lost",
-        reason: socketError ?? "the server closed the connection",
+        reason: conn.error ?? "the server closed the connection",
         outstanding: session.outstanding,
       };
       if (lastError !== undefined) outcome.lastError = lastError;
       finish(outcome);
     };
     // The server half-closing (EOF) ends the session as surely as a full close.
-    socket.once("end", lost);
+    conn.receive({ data: (chunk) => void (finished || onData(chunk)), end: lost });
     conn.closed.then(lost);
     (async () => {
       for await (const line of options.input) {

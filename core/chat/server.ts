@@ -35,6 +35,19 @@ export interface ChatServerOptions {
   dateFormat?: DateFormat;
   /** Send every message as a `{"msg_type":...,"payload":...}` JSON line. Default `false`. */
   json?: boolean;
+  /**
+   * A client whose partial line (bytes without a newline) has not completed
+   * within this many ms gets an error line and is closed. 0 = off. Default 30000.
+   */
+  lineTimeoutMs?: number;
+  /**
+   * Most clients from one IP address at once; one more is refused at the
+   * handshake. Loopback addresses count only with `capLoopback`. 0 = no cap.
+   * Default 10.
+   */
+  maxPerAddress?: number;
+  /** Count loopback clients against `maxPerAddress`. Default `false`. */
+  capLoopback?: boolean;
   /** Longest line accepted from a client, bytes. Default 4096. */
   maxLineBytes?: number;
   /**
@@ -144,7 +157,7 @@ export class ChatServer implements AsyncDisposable {
       );
       m.counterFrom("servercli_broadcasts_total", "Date broadcasts", () => this.#broadcasts);
     }
-    const handle = (conn: Connection, signal: AbortSignal) => this.#handle(conn, signal);
+    const handle = (conn: Connection, signal: AbortSignal) => this.serve(conn, signal);
     this.#server = await listen({
       host: o.host ?? "0.0.0.0",
       port: o.port,
@@ -154,6 +167,8 @@ export class ChatServer implements AsyncDisposable {
       ...(this.#net ? { onRefused: this.#net.onRefused } : {}),
       logger: this.#log,
       graceMs: o.graceMs ?? 2000,
+      ...((o.maxPerAddress ?? 10) > 0 ? { maxPerAddress: o.maxPerAddress ?? 10 } : {}),
+      capLoopback: o.capLoopback ?? false,
     }, this.#net ? this.#net.wrap(handle) : handle);
   }
 
@@ -211,12 +226,12 @@ export class ChatServer implements AsyncDisposable {
     let sent = 0;
     let skipped = 0;
     for (const conn of this.#clients) {
-      if (!conn.socket.writable) continue; // closing: it already got its last line
-      if (conn.socket.writableLength > maxBacklog) {
+      if (!conn.writable) continue; // closing: it already got its last line
+      if (conn.unsent > maxBacklog) {
         skipped++;
         continue;
       }
-      conn.socket.write(bytes);
+      conn.send(bytes);
       sent++;
     }
     this.#broadcasts++;
@@ -234,7 +249,11 @@ export class ChatServer implements AsyncDisposable {
     }
   }
 
-  async #handle(conn: Connection, signal: AbortSignal): Promise<void> {
+  /**
+   * Serves one client connection until it closes (the listener calls this;
+   * unit tests call it with an in-memory connection).
+   */
+  async serve(conn: Connection, signal: AbortSignal): Promise<void> {
     const peer = describePeer(conn.peer);
     if (this.#clients.size >= this.#maxClients) {
       this.#refusedFull++;
@@ -256,7 +275,6 @@ export class ChatServer implements AsyncDisposable {
     this.#timer.update(this.#clients.size);
     const onAbort = () => void this.#endWith(conn, "Server is shutting down (going away)");
     signal.addEventListener("abort", onAbort, { once: true });
-    const socket = conn.socket;
     const framer = new LineFramer({ maxLineBytes: this.#options.maxLineBytes ?? 4096 });
     const maxPending = this.#options.maxPendingBytes ?? 4 * 1024 * 1024;
     // Every line is answered as it arrives; the replies queue in the socket while
@@ -266,6 +284,28 @@ export class ChatServer implements AsyncDisposable {
     // never read). Instead a client with more than `maxPendingBytes` of unread
     // replies is closed, which bounds the memory one connection can hold.
     let stopped = false;
+    // A partial line must complete within lineTimeoutMs (trickling clients);
+    // a client that sends nothing is a legitimate listener of the dates.
+    const lineTimeoutMs = this.#options.lineTimeoutMs ?? 30_000;
+    let lineTimer: ReturnType<typeof setTimeout> | undefined;
+    const armLineTimer = () => {
+      if (framer.pending === 0) {
+        clearTimeout(lineTimer);
+        lineTimer = undefined;
+      } else if (lineTimer === undefined && lineTimeoutMs > 0) {
+        lineTimer = setTimeout(() => {
+          stopped = true;
+          this.#log.warn("closing client: its line did not complete in time", {
+            peer,
+            lineTimeoutMs,
+          });
+          void this.#endWith(
+            conn,
+            `Line timeout: a line was not completed within ${lineTimeoutMs} ms (end each line with a newline); closing the connection`,
+          );
+        }, lineTimeoutMs);
+      }
+    };
     const onData = (chunk: Uint8Array): void => {
       if (stopped) return;
       let out = "";
@@ -287,7 +327,7 @@ export class ChatServer implements AsyncDisposable {
           conn.destroy();
           return;
         }
-        if (out !== "") socket.write(out);
+        if (out !== "") conn.send(out);
         this.#log.warn("closing client: line too long", { peer, limit: err.limit });
         void this.#endWith(
           conn,
@@ -295,22 +335,24 @@ export class ChatServer implements AsyncDisposable {
         );
         return;
       }
+      armLineTimer();
       if (out === "") return;
-      socket.write(out);
-      if (socket.writableLength > maxPending) {
+      conn.send(out);
+      if (conn.unsent > maxPending) {
         stopped = true;
         this.#log.warn("closing client: it sends lines but does not read the replies", {
           peer,
-          unreadBytes: socket.writableLength,
+          unreadBytes: conn.unsent,
         });
         // It is not reading, so it would not see an error line: close at once.
         conn.destroy();
       }
     };
-    socket.on("data", onData);
+    conn.receive({ data: onData });
     try {
       await conn.closed;
     } finally {
+      clearTimeout(lineTimer);
       signal.removeEventListener("abort", onAbort);
       this.#clients.delete(conn);
       this.#timer.update(this.#clients.size);
@@ -319,7 +361,7 @@ export class ChatServer implements AsyncDisposable {
 
   /** Writes one error line, half-closes, and destroys the socket if the peer lingers. */
   async #endWith(conn: Connection, error: string): Promise<void> {
-    if (conn.socket.destroyed) return;
+    if (!conn.writable) return;
     const timer = setTimeout(() => conn.destroy(), this.#options.graceMs ?? 2000);
     try {
       await conn.end(this.#encode({ type: "error", payload: error }));

@@ -144,17 +144,20 @@ export function watchAcks(
 ): void {
   const framer = new LineFramer({ maxLineBytes: 64 * 1024 });
   const dec = new TextDecoder();
-  conn.socket.on("data", (chunk: Uint8Array) => {
-    framer.push(chunk, (line) => {
-      const text = dec.decode(line);
-      try {
-        const v = JSON.parse(text) as { ok?: number; spooled?: number; error?: string };
-        if (typeof v.ok === "number") onOk(v.ok, typeof v.spooled === "number" ? v.spooled : 0);
-        else onError(text);
-      } catch {
-        onError(text);
-      }
-    });
-    onAny();
+  conn.receive({
+    end: () => {},
+    data: (chunk) => {
+      framer.push(chunk, (line) => {
+        const text = dec.decode(line);
+        try {
+          const v = JSON.parse(text) as { ok?: number; spooled?: number; error?: string };
+          if (typeof v.ok === "number") onOk(v.ok, typeof v.spooled === "number" ? v.spooled : 0);
+          else onError(text);
+        } catch {
+          onError(text);
+        }
+      });
+      onAny();
+    },
   });
 }

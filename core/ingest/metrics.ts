@@ -24,8 +24,10 @@ export class IngestMetrics {
   redisErrors = 0;
   /** Batches written to Redis. */
   batches = 0;
-  /** Objects waiting in memory for Redis or the spool (gauge, set by the writer). */
+  /** Objects waiting in memory for Redis or the spool (gauge; read live from the writer once it is attached). */
   queued = 0;
+  /** The live source of {@linkcode IngestMetrics.queued}, set by the writer. */
+  queuedSource: (() => number) | undefined;
   /** Records waiting in the spool (gauge). */
   spoolRecords = 0;
   /** Bytes in the spool (gauge). */
@@ -59,7 +61,12 @@ export class IngestMetrics {
       ["batches_total", "Batches written to Redis", () => this.batches],
     ];
     for (const [name, help, read] of counters) m.counterFrom(`ingest_${name}`, help, read);
-    m.gauge("ingest_queued_objects", "Objects waiting in memory", [], () => this.queued);
+    m.gauge(
+      "ingest_queued_objects",
+      "Objects waiting in memory",
+      [],
+      () => this.queuedSource?.() ?? this.queued,
+    );
     m.gauge("ingest_spool_records", "Batches waiting in the spool", [], () => this.spoolRecords);
     m.gauge("ingest_spool_bytes", "Bytes in the spool", [], () => this.spoolBytes);
   }

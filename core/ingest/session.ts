@@ -109,7 +109,6 @@ export class IngestSession implements WriteOwner {
 
   /** Runs the session until the client leaves, input is bad, or `signal` aborts (drain). */
   async run(signal: AbortSignal): Promise<void> {
-    const socket = this.#conn.socket;
     const m = this.#o.metrics;
     if (m) {
       m.connectionsTotal++;
@@ -118,21 +117,22 @@ export class IngestSession implements WriteOwner {
     try {
       let finish!: (why: string) => void;
       const finished = new Promise<string>((resolve) => finish = resolve);
-      socket.on("data", (chunk: Uint8Array) => {
-        if (this.#stopped) return;
-        this.#inbox.push(chunk);
-        this.#inboxBytes += chunk.length;
-        if (this.#inboxBytes > INBOX_MAX) this.#pauseReading();
-        if (!this.#pumpActive) {
-          this.#pumping = this.#pumpInbox().then(() => {
-            if (this.#stopped) finish("bad input");
-          });
-        }
+      // Start reading (the listener hands over a connection that is not yet read).
+      this.#conn.receive({
+        data: (chunk) => {
+          if (this.#stopped) return;
+          this.#inbox.push(chunk);
+          this.#inboxBytes += chunk.length;
+          if (this.#inboxBytes > INBOX_MAX) this.#pauseReading();
+          if (!this.#pumpActive) {
+            this.#pumping = this.#pumpInbox().then(() => {
+              if (this.#stopped) finish("bad input");
+            });
+          }
+        },
+        end: () => finish("eof"),
       });
-      // Start reading (the listener may hand over a paused connection).
-      this.#conn.resume();
-      socket.once("end", () => finish("eof"));
-      socket.once("close", () => finish("closed"));
+      void this.#conn.closed.then(() => finish("closed"));
       const onAbort = () => finish("drain");
       signal.addEventListener("abort", onAbort, { once: true });
       if (signal.aborted) onAbort();

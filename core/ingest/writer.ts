@@ -131,6 +131,8 @@ export class BatchWriter implements AsyncDisposable {
     this.#store = options.store;
     this.#spool = options.spool;
     this.#metrics = options.metrics;
+    // The gauge reads the queue when rendered: it was only updated when a batch settled.
+    if (options.metrics) options.metrics.queuedSource = () => this.#queued;
     this.#log = options.logger ?? nullLogger;
     this.#maxBatch = options.maxBatch ?? 1024;
     this.#maxInflight = options.maxInflight ?? 16;

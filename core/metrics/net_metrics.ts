@@ -43,12 +43,12 @@ export class NetMetrics {
     );
     m.counterFrom("bytes_received_total", "Bytes received from peers (TCP, TLS included)", () => {
       let n = this.#closedIn;
-      for (const c of this.#live) n += c.transport.bytesRead ?? 0;
+      for (const c of this.#live) n += c.bytesRead;
       return n;
     });
     m.counterFrom("bytes_sent_total", "Bytes sent to peers (TCP, TLS included)", () => {
       let n = this.#closedOut;
-      for (const c of this.#live) n += c.transport.bytesWritten ?? 0;
+      for (const c of this.#live) n += c.bytesWritten;
       return n;
     });
     const framesIn = options.framesIn ?? (() => this.framesIn);
@@ -68,8 +68,8 @@ export class NetMetrics {
     this.#live.add(conn);
     conn.closed.then(() => {
       this.#live.delete(conn);
-      this.#closedIn += conn.transport.bytesRead ?? 0;
-      this.#closedOut += conn.transport.bytesWritten ?? 0;
+      this.#closedIn += conn.bytesRead;
+      this.#closedOut += conn.bytesWritten;
     });
   }
 

@@ -1,7 +1,9 @@
 import * as tls from "node:tls";
-import * as net from "node:net";
+import type * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionPolicy } from "./connection.ts";
+import { acceptLoop } from "./accept_loop.ts";
+import { nodeSocketOf, prepareTcpHandles } from "./_tcp_handle.ts";
 import { describePeer, type PeerIdentity, peerOf } from "./peer.ts";
 
 /** Server-side TLS material, as PEM text. */
@@ -17,6 +19,21 @@ export interface TlsMaterial {
    */
   clientCa?: string[];
 }
+
+/**
+ * Why a peer was refused: no client certificate, an unknown (not allow-listed)
+ * one, a revoked or expired one, over a connection cap, no handshake in time,
+ * another handshake failure, or the service's own `authorize` check.
+ */
+export type RefusalKind =
+  | "no-cert"
+  | "unknown"
+  | "revoked"
+  | "expired"
+  | "cap"
+  | "timeout"
+  | "handshake"
+  | "refused";
 
 /** Options for {@linkcode listen}. */
 export interface ListenOptions {
@@ -37,14 +54,23 @@ export interface ListenOptions {
    * reason to refuse the peer, or `undefined` to accept. Default: accept.
    */
   authorize?: (peer: PeerIdentity) => string | undefined;
-  /** Called for each refused peer with the reason (metrics, tests). */
-  onRefused?: (peer: PeerIdentity | undefined, reason: string) => void;
+  /** Called for each refused peer with the reason and its kind (metrics, tests). */
+  onRefused?: (peer: PeerIdentity | undefined, reason: string, kind: RefusalKind) => void;
   /** Logger for accept/refuse/error lines. Default: silent. */
   logger?: Logger;
   /** How long `close()` waits for handlers to finish before destroying sockets, ms. Default 5000. */
   graceMs?: number;
   /** How long a client may take to complete the TLS handshake, ms. Default 10000. */
   handshakeTimeoutMs?: number;
+  /**
+   * Most connections (live and in handshake) from one IP address; one more is
+   * closed at once and refused with kind `"cap"`. Default: no cap.
+   */
+  maxPerAddress?: number;
+  /** Count loopback clients (127.0.0.0/8, ::1) against `maxPerAddress` too. Default `false`. */
+  capLoopback?: boolean;
+  /** The connection policy (idle timeout, unsent-bytes cap, half-open) for every connection. */
+  policy?: ConnectionPolicy;
   /**
    * Highest TLS version offered. Default `"TLSv1.3"`. `"TLSv1.2"` suits
    * write-only clients: a TLS 1.3 server sends session tickets after the
@@ -58,42 +84,79 @@ export interface ListenOptions {
 /** Handles one accepted connection; the signal aborts when the server starts closing. */
 export type ConnectionHandler = (conn: Connection, signal: AbortSignal) => Promise<void> | void;
 
+const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
 /**
- * A listening server. It tracks live connections, runs one handler per
- * connection without awaiting it, logs handler errors, and on
- * {@linkcode Server.close} stops accepting, signals handlers, waits for them
- * (up to `graceMs`), then destroys what is left.
+ * A listening server. Its accept loop survives EMFILE/ENFILE (see
+ * {@linkcode acceptLoop}); it tracks live connections and TLS handshakes in
+ * progress, runs one handler per connection without awaiting it, logs
+ * handler errors, and on {@linkcode Server.close} stops accepting, closes
+ * pending handshakes, signals handlers, waits for them (up to `graceMs`),
+ * then destroys what is left.
  */
 export class Server implements AsyncDisposable {
-  readonly #server: net.Server;
+  readonly #listener: Deno.Listener;
   readonly #options: ListenOptions;
   readonly #handler: ConnectionHandler;
   readonly #log: Logger;
   readonly #connections = new Set<Connection>();
+  /** TLS handshakes in progress, each with the function that abandons it. */
+  readonly #handshakes = new Map<net.Socket, () => void>();
+  readonly #perAddress = new Map<string, number>();
   readonly #tasks = new Set<Promise<void>>();
   readonly #abort = new AbortController();
+  #context: tls.SecureContext | undefined;
+  #requestCert = false;
+  #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
-  /** TLS for new connections (see {@linkcode Server.setTls}); unset for plain TCP. */
-  #tls: { context: tls.SecureContext; requestCert: boolean } | undefined;
 
   /** @internal Use {@linkcode listen}. */
-  constructor(server: net.Server, options: ListenOptions, handler: ConnectionHandler) {
-    this.#server = server;
+  constructor(listener: Deno.Listener, options: ListenOptions, handler: ConnectionHandler) {
+    this.#listener = listener;
     this.#options = options;
     this.#handler = handler;
     this.#log = options.logger ?? nullLogger;
-    this.#tls = options.tls ? secureContext(options.tls, options) : undefined;
+    if (options.tls) this.setTls(options.tls);
+  }
+
+  /** @internal Starts the accept loop. */
+  start(): void {
+    const logger = this.#log;
+    this.#loop = acceptLoop(this.#listener, (c) => void this.#accepted(c), { logger });
+  }
+
+  /**
+   * Swaps the TLS material (certificate, key, client allow-list) for new
+   * handshakes; live connections keep theirs. Throws on bad PEM, leaving the
+   * old material in place.
+   */
+  setTls(material: TlsMaterial): void {
+    const clientCa = material.clientCa && material.clientCa.length > 0
+      ? material.clientCa
+      : undefined;
+    if (this.#options.requireClientCert && !clientCa) {
+      throw new TypeError(
+        "Cannot require client certificates: no client allow-list (clientCa) given",
+      );
+    }
+    this.#context = tls.createSecureContext({
+      cert: material.cert,
+      key: material.key,
+      maxVersion: this.#options.tlsMaxVersion ?? "TLSv1.3",
+      ...(clientCa ? { ca: clientCa } : {}),
+    });
+    this.#requestCert = clientCa !== undefined;
   }
 
   /** The bound port. */
   get port(): number {
-    return (this.#server.address() as net.AddressInfo).port;
+    return (this.#listener.addr as Deno.NetAddr).port;
   }
 
   /** The bound address. */
   get host(): string {
-    return (this.#server.address() as net.AddressInfo).address;
+    return (this.#listener.addr as Deno.NetAddr).hostname;
   }
 
   /** Live connections. */
@@ -106,68 +169,126 @@ export class Server implements AsyncDisposable {
     return this.#abort.signal;
   }
 
-  /**
-   * Swaps the TLS material (certificate, key, client allow-list) used for new
-   * connections; live connections keep theirs. Throws, changing nothing, if
-   * the material is unusable or a required allow-list is missing.
-   */
-  setTls(material: TlsMaterial): void {
-    if (!this.#tls) throw new TypeError("Cannot set TLS material: this listener is plain TCP");
-    this.#tls = secureContext(material, this.#options);
+  #refuse(peer: PeerIdentity | undefined, where: string, reason: string, kind: RefusalKind): void {
+    this.#log.warn("refused client", { peer: where, reason });
+    this.#options.onRefused?.(peer, reason, kind);
   }
 
-  /** @internal Wraps an accepted TCP socket in server-side TLS, then accepts it. */
-  acceptTls(transport: net.Socket): void {
-    if (this.#abort.signal.aborted || !this.#tls) {
-      transport.destroy();
+  /** Counts a connection against its address; false (and refused) when over the cap. */
+  #admit(address: string, where: string): boolean {
+    const cap = this.#options.maxPerAddress;
+    if (cap === undefined || (!this.#options.capLoopback && LOOPBACK.test(address))) return true;
+    const n = this.#perAddress.get(address) ?? 0;
+    if (n >= cap) {
+      this.#refuse(
+        undefined,
+        where,
+        `too many connections from "${address}": ${n} open, the per-address cap is ${cap}`,
+        "cap",
+      );
+      return false;
+    }
+    this.#perAddress.set(address, n + 1);
+    return true;
+  }
+
+  #release(address: string): void {
+    const n = this.#perAddress.get(address);
+    if (n === undefined) return;
+    if (n <= 1) this.#perAddress.delete(address);
+    else this.#perAddress.set(address, n - 1);
+  }
+
+  async #accepted(raw: Deno.Conn): Promise<void> {
+    if (this.#abort.signal.aborted) {
+      raw.close();
       return;
     }
-    const { context, requestCert } = this.#tls;
+    const remote = raw.remoteAddr as Deno.NetAddr;
+    const address = remote.hostname;
+    const where = `${address}:${remote.port}`;
+    const counted = this.#options.maxPerAddress !== undefined;
+    if (!this.#admit(address, where)) {
+      raw.close();
+      return;
+    }
+    let transport: net.Socket;
+    try {
+      transport = await nodeSocketOf(raw);
+    } catch (err) {
+      if (counted) this.#release(address);
+      this.#log.error("cannot take an accepted connection", { peer: where, error: String(err) });
+      return;
+    }
+    transport.setNoDelay(true);
+    if (counted) transport.once("close", () => this.#release(address));
+    if (this.#context) this.#acceptTls(transport, where);
+    else this.#accept(transport, false);
+  }
+
+  /** Wraps an accepted TCP socket in server-side TLS, then accepts it. */
+  #acceptTls(transport: net.Socket, where: string): void {
+    const requestCert = this.#requestCert;
     const socket = new tls.TLSSocket(transport, {
       isServer: true,
-      secureContext: context,
+      secureContext: this.#context!,
       requestCert,
       rejectUnauthorized: false,
     });
-    const fail = (err: Error) => {
+    const done = () => {
       clearTimeout(timer);
-      this.handshakeFailed(err, transport);
+      this.#handshakes.delete(transport);
+    };
+    const fail = (reason: string, kind: RefusalKind) => {
+      done();
+      this.#refuse(undefined, where, reason, kind);
       socket.destroy();
+      transport.destroy();
     };
     const timeoutMs = this.#options.handshakeTimeoutMs ?? 10_000;
     const timer = setTimeout(
-      () => fail(new Error(`no TLS handshake within ${timeoutMs} ms`)),
+      () => fail(`TLS handshake failed: no TLS handshake within ${timeoutMs} ms`, "timeout"),
       timeoutMs,
     );
+    // The socket itself keeps the process alive while it is open; the timer must not.
+    Deno.unrefTimer(timer as unknown as number);
+    this.#handshakes.set(transport, () => {
+      done();
+      socket.destroy();
+      transport.destroy();
+    });
     transport.on("error", () => {}); // reported through the TLS socket
-    socket.once("error", fail);
+    transport.once("close", () => {
+      if (this.#handshakes.has(transport)) done();
+    });
+    const onError = (err: Error) => fail(`TLS handshake failed: ${err.message}`, "handshake");
+    socket.once("error", onError);
     socket.once("secure", () => {
-      clearTimeout(timer);
-      socket.off("error", fail);
+      done();
+      socket.off("error", onError);
       markAuthorization(socket, requestCert);
-      this.accept(socket, true, transport);
+      this.#accept(socket, true, transport);
     });
   }
 
-  /** @internal */
-  accept(socket: net.Socket, isTls: boolean, transport?: net.Socket): void {
+  #accept(socket: net.Socket, isTls: boolean, transport?: net.Socket): void {
     if (this.#abort.signal.aborted) {
       socket.destroy();
+      transport?.destroy();
       return;
     }
     const peer = peerOf(socket, isTls, transport);
     const refusal = this.#check(peer);
     if (refusal !== undefined) {
-      this.#log.warn("refused client", { peer: describePeer(peer), reason: refusal });
-      this.#options.onRefused?.(peer, refusal);
+      this.#refuse(peer, describePeer(peer), refusal.reason, refusal.kind);
       socket.destroy();
+      transport?.destroy();
       return;
     }
-    socket.setNoDelay(true);
     socket.on("error", (err: Error) => {
       this.#log.debug("socket error", { peer: describePeer(peer), error: err.message });
     });
-    const conn = new Connection(socket, peer, transport);
+    const conn = new Connection(socket, peer, transport, this.#options.policy);
     this.#connections.add(conn);
     this.#log.debug("client connected", {
       peer: describePeer(peer),
@@ -187,43 +308,48 @@ export class Server implements AsyncDisposable {
     this.#tasks.add(task);
     conn.closed.then(() => {
       this.#connections.delete(conn);
+      if (conn.closeReason !== undefined) {
+        this.#log.info("closed client", { peer: describePeer(peer), reason: conn.closeReason });
+      }
       this.#log.debug("client disconnected", { peer: describePeer(peer) });
     });
     task.finally(() => this.#tasks.delete(task));
   }
 
-  #check(peer: PeerIdentity): string | undefined {
+  #check(peer: PeerIdentity): { reason: string; kind: RefusalKind } | undefined {
     const o = this.#options;
     if (peer.tls && o.requireClientCert) {
-      if (!peer.fingerprint) return "no client certificate presented";
+      if (!peer.fingerprint) return { reason: "no client certificate presented", kind: "no-cert" };
       if (!peer.authorized) {
         // rustls reports an expired certificate as an unverifiable signature; say what it is.
         if (peer.validTo !== undefined && peer.validTo.getTime() < Date.now()) {
-          return `client certificate expired on ${peer.validTo.toISOString()}`;
+          return {
+            reason: `client certificate expired on ${peer.validTo.toISOString()}`,
+            kind: "expired",
+          };
         }
-        return `client certificate not allowed (${
-          peer.authorizationError ?? "not in the allow-list"
-        })`;
+        return {
+          reason: `client certificate not allowed (${
+            peer.authorizationError ?? "not in the allow-list"
+          })`,
+          kind: "unknown",
+        };
       }
     }
-    return o.authorize?.(peer);
+    const reason = o.authorize?.(peer);
+    if (reason === undefined) return undefined;
+    return { reason, kind: /revoked/i.test(reason) ? "revoked" : "refused" };
   }
 
-  /** @internal Reports a failed TLS handshake (plain TCP client, unknown CA, expired...). */
-  handshakeFailed(err: Error, socket: net.Socket): void {
-    const peer = { address: socket.remoteAddress ?? "unknown", port: socket.remotePort ?? 0 };
-    const reason = `TLS handshake failed: ${err.message}`;
-    this.#log.warn("refused client", { peer: `${peer.address}:${peer.port}`, reason });
-    this.#options.onRefused?.(undefined, reason);
-    socket.destroy();
-  }
-
-  /** Stops accepting new connections; live ones continue. Idempotent. */
+  /** Stops accepting new connections and closes TLS handshakes in progress; live ones continue. Idempotent. */
   stopAccepting(): Promise<void> {
-    this.#stopped ??= new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      if (!this.#server.listening) resolve();
-    });
+    this.#stopped ??= (async () => {
+      try {
+        this.#listener.close();
+      } catch { /* already closed */ }
+      for (const abandon of [...this.#handshakes.values()]) abandon();
+      await this.#loop;
+    })();
     return this.#stopped;
   }
 
@@ -255,9 +381,10 @@ export class Server implements AsyncDisposable {
 }
 
 /**
- * Opens a TLS listener (over `node:tls`, which can request and verify client
- * certificates) or, without `tls`, a plain TCP listener, and runs `handler`
- * for every accepted connection.
+ * Opens a TLS listener (`node:tls` over sockets from a `Deno.listen` accept
+ * loop, so client certificates can be requested and verified) or, without
+ * `tls`, a plain TCP listener, and runs `handler` for every accepted
+ * connection.
  *
  * @example
  * ```ts
@@ -273,57 +400,27 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
       "Cannot require client certificates: no client allow-list (clientCa) given",
     );
   }
-  let raw: net.Server;
-  if (t) {
-    // TLS runs over a plain TCP server whose sockets are wrapped in
-    // tls.TLSSocket, so that pausing the TCP socket really stops reading:
-    // in Deno 2.9 pausing a node:tls server socket does not (the decrypted
-    // bytes keep accumulating in memory), which would defeat backpressure.
-    raw = net.createServer((socket) => server.acceptTls(socket));
-  } else {
-    raw = net.createServer((socket) => server.accept(socket, false));
-  }
-  // The callbacks above run only after listen(), by which time `server` is set.
-  const server = new Server(raw, options, handler);
-  const log = options.logger ?? nullLogger;
+  await prepareTcpHandles();
   const host = options.host ?? "0.0.0.0";
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      const why = err.code === "EADDRINUSE"
-        ? "address already in use (another process holds it; pick another --port)"
-        : err.code === "EACCES"
-        ? "permission denied (ports below 1024 need privileges; pick another --port)"
-        : err.message;
-      reject(new Error(`Cannot listen on ${host}:${options.port}: ${why}`, { cause: err }));
-    };
-    raw.once("error", onError);
-    raw.listen(options.port, host, () => {
-      raw.off("error", onError);
-      // A failure to listen is the caller's error (reported once); later ones are logged.
-      raw.on("error", (err: Error) => log.error("listener error", { error: err.message }));
-      resolve();
-    });
-  });
-  return server;
-}
-
-function secureContext(
-  t: TlsMaterial,
-  options: ListenOptions,
-): { context: tls.SecureContext; requestCert: boolean } {
-  const clientCa = t.clientCa && t.clientCa.length > 0 ? t.clientCa : undefined;
-  if (options.requireClientCert && !clientCa) {
-    throw new TypeError(
-      "Cannot require client certificates: no client allow-list (clientCa) given",
-    );
+  let listener: Deno.Listener;
+  try {
+    listener = Deno.listen({ hostname: host, port: options.port, transport: "tcp" });
+  } catch (err) {
+    const why = err instanceof Deno.errors.AddrInUse
+      ? "address already in use (another process holds it; pick another --port)"
+      : err instanceof Deno.errors.PermissionDenied || /permission denied/i.test(String(err))
+      ? "permission denied (ports below 1024 need privileges; pick another --port)"
+      : err instanceof Error
+      ? err.message
+      : String(err);
+    throw new Error(`Cannot listen on ${host}:${options.port}: ${why}`, { cause: err });
   }
-  const context = tls.createSecureContext({
-    cert: t.cert,
-    key: t.key,
-    maxVersion: options.tlsMaxVersion ?? "TLSv1.3",
-    ...(clientCa ? { ca: clientCa } : {}),
-  });
-  return { context, requestCert: clientCa !== undefined };
+  // TLS runs over our own TCP sockets wrapped in tls.TLSSocket, so that
+  // pausing the TCP handle really stops reading: in Deno 2.9 pausing a
+  // node:tls server socket does not (the decrypted bytes keep accumulating).
+  const server = new Server(listener, options, handler);
+  server.start();
+  return server;
 }
 
 /**

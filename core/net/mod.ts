@@ -1,7 +1,9 @@
 /**
- * Networking core: TLS (`node:tls`) and plain TCP listeners with client
- * certificate checks and peer identity, a client `connect`, connections whose
- * writes honour drain, and byte-level framers (JSON object stream, lines,
+ * Networking core, the only network seam: TLS (`node:tls`) and plain TCP
+ * listeners with client certificate checks, peer identity, an accept loop
+ * that survives EMFILE, a client `connect`, connections (bytes in with real
+ * pause/resume, writes that honour drain, idle timeout and buffer caps) and an
+ * in-memory connection pair for unit tests, and byte-level framers (JSON object stream, lines,
  * length-prefixed frames), each with a hard size limit.
  *
  * @module
@@ -10,6 +12,9 @@ export * from "./errors.ts";
 export * from "./peer.ts";
 export * from "./connection.ts";
 export * from "./listener.ts";
+export * from "./accept_loop.ts";
+export * from "./memory_pair.ts";
+export * from "./local_socket.ts";
 export * from "./connect.ts";
 export * from "./fd_limit.ts";
 export * from "./framing/mod.ts";

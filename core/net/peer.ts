@@ -13,6 +13,8 @@ export interface PeerIdentity {
   cn?: string;
   /** SHA-256 fingerprint of the client certificate as lowercase hex, when one was presented. */
   fingerprint?: string;
+  /** Serial number of the client certificate, lowercase hex without leading zeros, when one was presented. */
+  serial?: string;
   /** Certificate expiry (`notAfter`), when one was presented. */
   validTo?: Date;
   /** Whether the certificate chained to, or is, an allow-listed certificate. */
@@ -47,6 +49,9 @@ export function peerOf(socket: Socket | TLSSocket, tls: boolean, transport?: Soc
     if (cn) peer.cn = Array.isArray(cn) ? cn[0]! : cn;
     if (cert.fingerprint256) peer.fingerprint = normalizeFingerprint(cert.fingerprint256);
     if (cert.valid_to) peer.validTo = new Date(cert.valid_to);
+    if (cert.serialNumber) {
+      peer.serial = cert.serialNumber.replaceAll(":", "").toLowerCase().replace(/^0+(?=.)/, "");
+    }
   }
   return peer;
 }

@@ -1,5 +1,6 @@
 import { buildLeaf } from "./_build.ts";
-import { KEY_MODE, PUBLIC_MODE, readText, refuseOverwrite, writeAtomic } from "./_files.ts";
+import { exists, KEY_MODE, PUBLIC_MODE, readText, refuseOverwrite, writeAtomic } from "./_files.ts";
+import { recordIssued } from "./issued.ts";
 import { parseCertificates } from "./certificate.ts";
 import { algorithmOf, generateKeyPair, importSigningKey, privateKeyPem } from "./keys.ts";
 import { certPaths } from "./paths.ts";
@@ -40,7 +41,8 @@ export function checkClientName(name: string): void {
 /**
  * Issues a client certificate `CN=name` (clientAuth, CA:FALSE) signed by the
  * directory's CA, with a new key of the CA's algorithm, into
- * `clients/NAME.pem` and `clients/NAME.key` (mode 0600).
+ * `clients/NAME.pem` and `clients/NAME.key` (mode 0600), and records its
+ * name, serial and fingerprint in `issued.json`.
  *
  * @example
  * ```ts
@@ -71,8 +73,21 @@ export async function issueClient(
     ...(options.notBefore ? { notBefore: options.notBefore } : {}),
   };
   const cert = await buildLeaf(spec, keys.publicKey, ca!.cert, caKey, algorithm);
+  // Every certificate issued stays on record, so revoking the name revokes
+  // the ones --force replaced too (including one made before the record existed).
+  if (await exists(out.cert)) {
+    const previous = await parseCertificates(
+      await readText(out.cert, "client certificate"),
+      "",
+      out.cert,
+    )
+      .catch(() => []);
+    await recordIssued(paths.issued, name, previous);
+  }
+  const pem = cert.toString("pem") + "\n";
+  await recordIssued(paths.issued, name, await parseCertificates(pem, "", out.cert));
   await Deno.mkdir(paths.clientsDir, { recursive: true });
   await writeAtomic(out.key, await privateKeyPem(keys.privateKey), KEY_MODE);
-  await writeAtomic(out.cert, cert.toString("pem") + "\n", PUBLIC_MODE);
+  await writeAtomic(out.cert, pem, PUBLIC_MODE);
   return out;
 }

@@ -23,5 +23,6 @@ export * from "./issue.ts";
 export * from "./allow.ts";
 export * from "./list.ts";
 export * from "./revoke.ts";
+export * from "./issued.ts";
 export * from "./revocation_check.ts";
 export * from "./load_tls.ts";

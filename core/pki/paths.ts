@@ -16,6 +16,8 @@ export interface CertPaths {
   allowList: string;
   /** Revoked certificates, `DIR/revoked.json`. */
   revoked: string;
+  /** Every client certificate `certs issue` made (name, serial, fingerprint), `DIR/issued.json`. */
+  issued: string;
   /** Client certificates and keys, `DIR/clients`. */
   clientsDir: string;
   /** A client's certificate, `DIR/clients/NAME.pem`. */
@@ -43,6 +45,7 @@ export function certPaths(dir: string): CertPaths {
     serverKey: join(dir, "server.key"),
     allowList: join(dir, "allowed.pem"),
     revoked: join(dir, "revoked.json"),
+    issued: join(dir, "issued.json"),
     clientsDir,
     clientCert: (name) => join(clientsDir, `${name}.pem`),
     clientKey: (name) => join(clientsDir, `${name}.key`),

@@ -1,5 +1,8 @@
 import type { PeerIdentity } from "../net/mod.ts";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fsReason } from "./_files.ts";
+import { normalizeSerial } from "./issued.ts";
 import { parseRevoked, type RevokedEntry } from "./revoke.ts";
 
 /**
@@ -7,9 +10,12 @@ import { parseRevoked, type RevokedEntry } from "./revoke.ts";
  * certificate fingerprint is in the revocation list (`revoked.json`). Each
  * call costs one `stat`; the file is read again only when its modification
  * time, size or inode changed, so `sockkit certs revoke` takes effect from the
- * next connection without a restart. A missing file revokes nothing; an
- * unreadable or invalid one refuses every peer (fail closed) with a reason
- * naming the file, until it is fixed.
+ * next connection without a restart. A peer is refused when its fingerprint
+ * or its serial number is listed. A missing file revokes nothing, except in
+ * a directory made by `certs init` (it holds `ca.pem`), where the list was
+ * created and its disappearance refuses every peer (fail closed); an
+ * unreadable or invalid one refuses every peer too, with a reason naming the
+ * file, until it is fixed.
  *
  * @example
  * ```ts
@@ -20,6 +26,8 @@ import { parseRevoked, type RevokedEntry } from "./revoke.ts";
 export function revocationCheck(path: string): (peer: PeerIdentity) => string | undefined {
   let stamp: string | undefined;
   let revoked = new Map<string, RevokedEntry>();
+  let serials = new Map<string, RevokedEntry>();
+  const initialised = existsSync(join(dirname(path), "ca.pem"));
   let failure: string | undefined;
 
   const refresh = () => {
@@ -27,10 +35,17 @@ export function revocationCheck(path: string): (peer: PeerIdentity) => string | 
     try {
       info = Deno.statSync(path);
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) {
+      if (err instanceof Deno.errors.NotFound && !initialised) {
         stamp = "missing";
         revoked = new Map();
+        serials = new Map();
         failure = undefined;
+        return;
+      }
+      if (err instanceof Deno.errors.NotFound) {
+        stamp = undefined;
+        failure =
+          `revocation list "${path}" is missing from an initialised certificate directory: refusing every client (restore it from a backup, or write "[]" to it to revoke nothing)`;
         return;
       }
       stamp = undefined;
@@ -42,6 +57,9 @@ export function revocationCheck(path: string): (peer: PeerIdentity) => string | 
     try {
       const entries = parseRevoked(Deno.readTextFileSync(path), path);
       revoked = new Map(entries.map((e) => [e.fingerprint, e]));
+      serials = new Map(
+        entries.filter((e) => e.serial !== undefined).map((e) => [normalizeSerial(e.serial!), e]),
+      );
       failure = undefined;
       stamp = next;
     } catch (err) {
@@ -54,7 +72,8 @@ export function revocationCheck(path: string): (peer: PeerIdentity) => string | 
     refresh();
     if (failure !== undefined) return failure;
     if (peer.fingerprint === undefined) return undefined;
-    const hit = revoked.get(peer.fingerprint);
+    const hit = revoked.get(peer.fingerprint) ??
+      (peer.serial !== undefined ? serials.get(peer.serial) : undefined);
     if (!hit) return undefined;
     return `certificate CN=${peer.cn ?? hit.name} was revoked at ${hit.revokedAt}`;
   };

@@ -1,6 +1,7 @@
 import { ConfigError } from "../config/errors.ts";
 import { exists, PUBLIC_MODE, readText, writeAtomic } from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
+import { readIssued, serialOf } from "./issued.ts";
 import { certPaths } from "./paths.ts";
 
 /** One entry of `revoked.json`. */
@@ -9,6 +10,8 @@ export interface RevokedEntry {
   name: string;
   /** SHA-256 fingerprint, lowercase hex. */
   fingerprint: string;
+  /** Serial number, lowercase hex (entries written before serials were recorded lack it). */
+  serial?: string;
   /** When it was revoked, ISO 8601. */
   revokedAt: string;
 }
@@ -31,7 +34,7 @@ export function parseRevoked(text: string, file: string): RevokedEntry[] {
     data.every((e) =>
       typeof e === "object" && e !== null && typeof e.name === "string" &&
       typeof e.fingerprint === "string" && /^[0-9a-f]{64}$/.test(e.fingerprint) &&
-      typeof e.revokedAt === "string"
+      typeof e.revokedAt === "string" && (e.serial === undefined || typeof e.serial === "string")
     );
   if (!ok) {
     throw new SyntaxError(
@@ -70,15 +73,24 @@ async function certificatesNamed(dir: string, name: string): Promise<CertInfo[]>
 }
 
 /**
- * Revokes every certificate named `name` (the issued `clients/NAME.pem` and
- * allow-listed certificates with CN=name) by adding its fingerprint to
+ * Revokes every certificate named `name` (every one `certs issue` recorded in
+ * `issued.json`, including those `--force` replaced, the current
+ * `clients/NAME.pem` and allow-listed certificates with CN=name) by adding
+ * its fingerprint and serial to
  * `revoked.json`. Servers using {@linkcode revocationCheck} refuse it from
  * their next connection on. Returns the entries added (empty when all were
  * already revoked).
  */
 export async function revoke(dir: string, name: string): Promise<RevokedEntry[]> {
   const paths = certPaths(dir);
-  const certs = await certificatesNamed(dir, name);
+  const certs: Array<{ fingerprint: string; serial?: string }> =
+    (await certificatesNamed(dir, name))
+      .map((c: CertInfo) => ({ fingerprint: c.fingerprint, serial: serialOf(c) }));
+  for (const e of await readIssued(paths.issued)) {
+    if (e.name === name && !certs.some((c) => c.fingerprint === e.fingerprint)) {
+      certs.push({ fingerprint: e.fingerprint, serial: e.serial });
+    }
+  }
   if (certs.length === 0) {
     throw new ConfigError(
       `No certificate named "${name}" in "${paths.clientsDir}" or the allow-list "${paths.allowList}" (see "sockkit certs list")`,
@@ -89,7 +101,12 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
   const now = new Date().toISOString();
   for (const c of certs) {
     if (list.some((e) => e.fingerprint === c.fingerprint)) continue;
-    added.push({ name, fingerprint: c.fingerprint, revokedAt: now });
+    added.push({
+      name,
+      fingerprint: c.fingerprint,
+      ...(c.serial !== undefined ? { serial: c.serial } : {}),
+      revokedAt: now,
+    });
   }
   if (added.length > 0) {
     await writeAtomic(

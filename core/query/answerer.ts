@@ -3,6 +3,7 @@
  * message: header checks, decryption, the handler, encryption and the
  * datagram size limit. Transport-free, so TCP and UDP share it.
  */
+import { type Logger, nullLogger } from "../log/mod.ts";
 import { DecryptError, type KeyPair, openQuery, sealReply } from "./crypto.ts";
 import type { HandlerResult } from "./handler_pool.ts";
 import {
@@ -33,6 +34,8 @@ export interface AnswererOptions {
   beforeQuery?: () => void;
   /** Largest UDP reply, bytes including the header. Default {@linkcode MAX_DATAGRAM_BYTES}. */
   maxDatagramBytes?: number;
+  /** Logs a query whose handler threw or timed out, at warn with the peer. Default: silent. */
+  logger?: Logger;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
@@ -58,8 +61,8 @@ export class Answerer {
     return this.#o.key !== undefined;
   }
 
-  /** Answers one request message. */
-  async answer(message: Uint8Array, transport: Transport): Promise<Uint8Array> {
+  /** Answers one request message from `peer` (an address label for the log). */
+  async answer(message: Uint8Array, transport: Transport, peer = "unknown"): Promise<Uint8Array> {
     let header: Header;
     try {
       header = decodeHeader(message);
@@ -95,9 +98,17 @@ export class Answerer {
     try {
       text = decoder.decode(body);
       this.#o.beforeQuery?.();
-      result = await this.#o.run(header.representation, text);
     } catch {
       result = { ok: false, error: "Malformed query: the payload is not valid UTF-8" };
+      return await this.#seal(header, key, result);
+    }
+    result = await this.#o.run(header.representation, text);
+    if (!result.ok) {
+      (this.#o.logger ?? nullLogger).warn("query handler failed", {
+        peer,
+        transport,
+        error: result.error,
+      });
     }
     let reply = await this.#seal(header, key, result);
     if (transport === "udp" && reply.length > this.#maxDatagram) {

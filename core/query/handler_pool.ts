@@ -9,6 +9,7 @@
  * found and the others are answered. Other workers keep answering meanwhile.
  */
 import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { HandlerWorkerEvent, HandlerWorkerRequest, WorkerReply } from "./handler_messages.ts";
 import type { RepresentationByte } from "./wire.ts";
@@ -23,6 +24,13 @@ export interface HandlerPoolOptions {
   maxBatch?: number;
   /** Queries waiting for a worker before new ones are refused. Default 10000. */
   maxQueued?: number;
+  /**
+   * Heap cap of each handler worker, MiB (V8 old generation, through
+   * `node:worker_threads` resource limits: Deno's Web Workers have none). A
+   * handler that reaches it stops there, without taking the process down,
+   * and is terminated at its time limit. Default 256.
+   */
+  memoryMb?: number;
   /** Logger for worker failures and replacements. Default: silent. */
   logger?: Logger;
 }
@@ -71,6 +79,7 @@ export class HandlerPool implements AsyncDisposable {
   readonly #timeoutMs: number;
   readonly #maxBatch: number;
   readonly #maxQueued: number;
+  readonly #memoryMb: number;
   readonly #slots: Slot[] = [];
   readonly #data: Record<string, unknown> = {};
   #nextId = 1;
@@ -85,6 +94,7 @@ export class HandlerPool implements AsyncDisposable {
     this.#timeoutMs = options.timeoutMs ?? 1000;
     this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
     this.#maxQueued = options.maxQueued ?? 10000;
+    this.#memoryMb = options.memoryMb ?? 256;
   }
 
   /** Queries sent to a worker or waiting for one, not answered yet. */
@@ -124,7 +134,10 @@ export class HandlerPool implements AsyncDisposable {
 
   #spawn(): { slot: Slot; ready: Promise<void> } {
     const worker = new Worker(new URL("./handler_worker.ts", import.meta.url), {
-      type: "module",
+      resourceLimits: {
+        maxOldGenerationSizeMb: this.#memoryMb,
+        maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(this.#memoryMb / 8))),
+      },
     });
     const slot: Slot = {
       worker,
@@ -144,8 +157,7 @@ export class HandlerPool implements AsyncDisposable {
       };
     });
     ready.catch(() => {});
-    worker.onmessage = (e: MessageEvent<HandlerWorkerEvent>) => {
-      const m = e.data;
+    worker.on("message", (m: HandlerWorkerEvent) => {
       switch (m.type) {
         case "ready":
           settle?.();
@@ -167,16 +179,15 @@ export class HandlerPool implements AsyncDisposable {
           }
           break;
       }
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
+    });
+    worker.on("error", (e: Error) => {
       const error = `The handler worker crashed: ${e.message}`;
       this.#log.error("handler worker crashed; replacing it", { error: e.message });
       settle?.(new Error(error));
       // Which query caused it is unknown: queries run again alone, and one
       // that was already alone when its worker crashed gets the error.
       this.#replace(slot, new Set([...slot.inFlight.values()].filter((p) => p.retried)), error);
-    };
+    });
     this.#send(slot, { type: "init", url: this.#url });
     for (const [name, d] of Object.entries(this.#data)) {
       this.#send(slot, { type: "data", name, data: d });
@@ -249,8 +260,9 @@ export class HandlerPool implements AsyncDisposable {
       } else {
         failed = new Set(late);
       }
-      this.#log.warn("handler timed out; replacing its worker", {
+      this.#log.warn("handler timed out or reached its memory cap; terminating its worker", {
         timeoutMs: this.#timeoutMs,
+        memoryMb: this.#memoryMb,
         failed: failed.size,
         retried: slot.inFlight.size - failed.size,
       });

@@ -1,10 +1,10 @@
-/// <reference lib="deno.worker" />
 /**
- * A handler worker: imports the user's handler module once, keeps a copy of
+ * A handler worker (`node:worker_threads`, for its heap cap): imports the user's handler module once, keeps a copy of
  * the data (updated per file by the pool), and answers batches of queries. A text query reaches the handler as a string, a JSON query as
  * the parsed value; the result is sent back as text (strings as they are,
  * other values as JSON) or as JSON.
  */
+import { parentPort } from "node:worker_threads";
 import type {
   HandlerWorkerEvent,
   HandlerWorkerRequest,
@@ -19,7 +19,7 @@ let handler: Handler | undefined;
 let ready: Promise<void> = Promise.resolve();
 
 function post(event: HandlerWorkerEvent): void {
-  self.postMessage(event);
+  parentPort!.postMessage(event);
 }
 
 function message(err: unknown): string {
@@ -102,10 +102,10 @@ async function runBatch(queries: WorkerQuery[]): Promise<void> {
   post({ type: "replies", replies, batchDone: true });
 }
 
-self.addEventListener("unhandledrejection", (e) => e.preventDefault());
+// A handler's stray rejected promise must not kill its worker.
+globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
 
-self.onmessage = (e: MessageEvent<HandlerWorkerRequest>) => {
-  const m = e.data;
+parentPort!.on("message", (m: HandlerWorkerRequest) => {
   switch (m.type) {
     case "init":
       ready = init(m.url);
@@ -117,4 +117,4 @@ self.onmessage = (e: MessageEvent<HandlerWorkerRequest>) => {
       void runBatch(m.queries);
       break;
   }
-};
+});

@@ -34,12 +34,16 @@ export interface QueryServerOptions {
   key?: KeyPair;
   /** Handler time limit, ms. Default 1000. */
   handlerTimeoutMs?: number;
+  /** Heap cap of each handler worker, MiB. Default 256. */
+  handlerMemoryMb?: number;
   /** Handler workers. Default 2. */
   workers?: number;
   /** Largest UDP reply in bytes. Default 65507. */
   maxDatagramBytes?: number;
   /** Largest TCP request in bytes. Default 1 MiB. */
   maxRequestBytes?: number;
+  /** TCP: close after this many ms without progress either way, ms. Default 10000. */
+  idleTimeoutMs?: number;
   /** Debounce for data file changes, ms. Default 50. */
   debounceMs?: number;
   /** Minimum interval between stat checks of the data files, ms. Default 500. */
@@ -94,6 +98,7 @@ async function bindBoth(
         ...(o.tls !== undefined ? { tls: o.tls } : {}),
         ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
         ...(net ? { net } : {}),
+        ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
       })
       : undefined;
     try {
@@ -137,6 +142,7 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
     logger: log,
     ...(options.workers !== undefined ? { size: options.workers } : {}),
     ...(options.handlerTimeoutMs !== undefined ? { timeoutMs: options.handlerTimeoutMs } : {}),
+    ...(options.handlerMemoryMb !== undefined ? { memoryMb: options.handlerMemoryMb } : {}),
   });
   try {
     await data.start();
@@ -154,6 +160,7 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
   const answerer = new (qm ? countingAnswerer(qm.request) : Answerer)({
     run: qm ? qm.wrapRun(run) : run,
     beforeQuery: () => data.check(),
+    logger: log,
     ...(options.key !== undefined ? { key: options.key } : {}),
     ...(options.maxDatagramBytes !== undefined
       ? { maxDatagramBytes: options.maxDatagramBytes }

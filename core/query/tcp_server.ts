@@ -3,8 +3,14 @@
  * first `\n` (or the client's half-close), answered with the reply (header
  * and payload, nothing after), then closed.
  */
-import { type Connection, listen, type Server, type TlsMaterial } from "../net/mod.ts";
-import type { Logger } from "../log/mod.ts";
+import {
+  type Connection,
+  describePeer,
+  listen,
+  type Server,
+  type TlsMaterial,
+} from "../net/mod.ts";
+import { type Logger, nullLogger } from "../log/mod.ts";
 import type { NetMetrics } from "../metrics/mod.ts";
 import type { Answerer } from "./answerer.ts";
 import { encodeMessage, Encryption, errorPayload, Representation } from "./wire.ts";
@@ -19,7 +25,10 @@ export interface TcpServeOptions {
   tls?: TlsMaterial;
   /** Largest request, bytes including the header. Default 1 MiB. */
   maxRequestBytes?: number;
-  /** Close a connection that sends no complete request within this many ms. Default 10000. */
+  /**
+   * Close a connection after this many ms without progress in either direction
+   * (no request byte received, no reply byte taken by the client). Default 10000.
+   */
   idleTimeoutMs?: number;
   /** How long `close()` waits for requests in progress, ms. Default 5000. */
   graceMs?: number;
@@ -33,28 +42,18 @@ const NL = 0x0a;
 
 /**
  * Reads one request: the bytes up to the first `\n`, or to the client's
- * half-close. (Not through the socket's async iterator: leaving that early
- * destroys the socket before the reply is written.)
+ * half-close. Reading pauses once it is complete.
  */
-function readRequest(conn: Connection, limit: number): Promise<Uint8Array | "too-large"> {
-  const socket = conn.socket;
+export function readRequest(conn: Connection, limit: number): Promise<Uint8Array | "too-large"> {
   return new Promise((resolve) => {
     const parts: Uint8Array[] = [];
     let size = 0;
+    let done = false;
     const finish = (result: Uint8Array | "too-large") => {
-      socket.off("data", onData);
-      socket.off("end", onEnd);
-      socket.off("close", onEnd);
-      socket.pause();
+      if (done) return;
+      done = true;
+      conn.pause();
       resolve(result);
-    };
-    const onData = (chunk: Uint8Array) => {
-      const nl = chunk.indexOf(NL);
-      const part = nl >= 0 ? chunk.subarray(0, nl) : chunk;
-      size += part.length;
-      if (size > limit) return finish("too-large");
-      parts.push(part);
-      if (nl >= 0) onEnd();
     };
     const onEnd = () => {
       const out = new Uint8Array(size);
@@ -66,9 +65,19 @@ function readRequest(conn: Connection, limit: number): Promise<Uint8Array | "too
       // A CRLF-terminated request (netcat, telnet) is accepted too.
       finish(out.length > 0 && out[out.length - 1] === 0x0d ? out.subarray(0, -1) : out);
     };
-    socket.on("data", onData);
-    socket.once("end", onEnd);
-    socket.once("close", onEnd);
+    conn.receive({
+      data: (chunk) => {
+        if (done) return;
+        const nl = chunk.indexOf(NL);
+        const part = nl >= 0 ? chunk.subarray(0, nl) : chunk;
+        size += part.length;
+        if (size > limit) return finish("too-large");
+        parts.push(part.slice());
+        if (nl >= 0) onEnd();
+      },
+      end: onEnd,
+    });
+    void conn.closed.then(onEnd);
   });
 }
 
@@ -90,19 +99,31 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
     ...(options.tls !== undefined ? { tls: options.tls } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.net ? { onRefused: options.net.onRefused } : {}),
+    // Idle means no progress either way: a slow reader of a large reply is not idle.
+    policy: { idleTimeoutMs: idle, allowHalfOpen: true, maxUnsentBytes: Infinity },
+  };
+  const log = options.logger ?? nullLogger;
+  /** Ends with the reply; a reply not delivered whole is logged (the client sees the connection cut). */
+  const reply = async (conn: Connection, message: Uint8Array) => {
+    await conn.end(message);
+    if (!conn.delivered) {
+      log.warn("reply not delivered whole: the connection ended first", {
+        peer: describePeer(conn.peer),
+        bytes: message.length,
+        reason: conn.closeReason ?? "the client closed the connection",
+      });
+    }
   };
   const handler = async (conn: Connection) => {
-    conn.socket.setTimeout(idle, () => conn.destroy());
     const request = await readRequest(conn, limit);
     if (request === "too-large") {
       const header = { encryption: Encryption.plain, representation: Representation.text };
       const msg = `Request too large: more than ${limit} bytes before the newline`;
-      await conn.end(encodeMessage(header, errorPayload(header.representation, msg)));
+      await reply(conn, encodeMessage(header, errorPayload(header.representation, msg)));
       return;
     }
     if (request.length === 0 && !conn.writable) return;
-    const reply = await answerer.answer(request, "tcp");
-    await conn.end(reply);
+    await reply(conn, await answerer.answer(request, "tcp", describePeer(conn.peer)));
   };
   return listen(listenOptions, options.net ? options.net.wrap(handler) : handler);
 }

@@ -63,7 +63,7 @@ export class UdpServer implements AsyncDisposable {
     socket.on("message", (msg: Uint8Array, rinfo: dgram.RemoteInfo) => {
       if (server.#closing) return;
       server.#active++;
-      answerer.answer(msg, "udp").then(
+      answerer.answer(msg, "udp", `${rinfo.address}:${rinfo.port}`).then(
         (reply) => socket.send(reply, rinfo.port, rinfo.address),
         (err) => log.error("UDP request failed", { error: String(err) }),
       ).finally(() => {

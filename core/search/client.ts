@@ -60,19 +60,23 @@ export class SearchClient implements AsyncDisposable {
     this.#conn = conn;
     this.#answerTimeoutMs = answerTimeoutMs;
     const lines = new LineFramer({ maxLineBytes: 64 * 1024 });
-    conn.socket.on("data", (chunk: Uint8Array) => {
-      try {
-        lines.push(chunk, (line) => this.#settle(line));
-      } catch (err) {
-        this.#fail(err instanceof Error ? err : new Error(String(err)));
-        conn.destroy();
-      }
+    conn.receive({
+      data: (chunk) => {
+        try {
+          lines.push(chunk, (line) => this.#settle(line));
+        } catch (err) {
+          this.#fail(err instanceof Error ? err : new Error(String(err)));
+          conn.destroy();
+        }
+      },
+      end: () => {},
     });
-    conn.socket.on("error", (err: Error) => this.#fail(err));
     conn.closed.then(() =>
       this.#fail(
         new Error(
-          this.#answered
+          conn.error
+            ? `Search server connection failed: ${conn.error}`
+            : this.#answered
             ? "Search server closed the connection"
             : tls
             ? "Search server closed the connection without answering: it probably requires a " +
@@ -149,7 +153,7 @@ export class SearchClient implements AsyncDisposable {
     if (ms === undefined) {
       return new Promise((resolve, reject) => {
         this.#waiters.push({ resolve, reject });
-        this.#conn.socket.write(frame);
+        this.#conn.send(frame);
       });
     }
     return new Promise((resolve, reject) => {
@@ -161,13 +165,13 @@ export class SearchClient implements AsyncDisposable {
         resolve: (v) => (clearTimeout(timer), resolve(v)),
         reject: (e) => (clearTimeout(timer), reject(e)),
       });
-      this.#conn.socket.write(frame);
+      this.#conn.send(frame);
     });
   }
 
   /** Sends raw bytes as they are (for tests of framing and one-shot clients). */
   writeRaw(bytes: Uint8Array | string): void {
-    this.#conn.socket.write(bytes);
+    this.#conn.send(bytes);
   }
 
   /** Closes the connection. Idempotent. */

@@ -38,6 +38,11 @@ export interface SearchServerOptions {
   workers?: number;
   /** Silence after which a query without newline is answered, ms. Default 50. */
   idleMs?: number;
+  /**
+   * Close a connection after this many ms without progress in either
+   * direction (idle clients cannot hold descriptors forever). Default 60000.
+   */
+  idleTimeoutMs?: number;
   /** Index mode: quiet time after a change event before rebuilding, ms. Default 50. */
   debounceMs?: number;
   /** Index mode: fallback stat poll interval, ms. Default 1000. */
@@ -169,6 +174,7 @@ export async function startSearchServer(options: SearchServerOptions): Promise<S
       ...(net ? { onRefused: net.onRefused } : {}),
       logger: log,
       graceMs: 2000,
+      policy: { allowHalfOpen: true, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 },
     }, net ? net.wrap(handler) : handler);
   } catch (err) {
     await matcher.close();

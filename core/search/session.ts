@@ -36,9 +36,6 @@ interface Entry {
   bytes: Uint8Array | undefined;
 }
 
-/** How long a client may keep its side open after the server ended its side, ms. */
-const END_GRACE_MS = 2000;
-
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const EXISTS = encoder.encode(REPLY_EXISTS);
@@ -56,7 +53,6 @@ export function serveSearchSession(
   options: SessionOptions,
 ): Promise<void> {
   const { matcher } = options;
-  const socket = conn.socket;
   const log = options.logger ?? nullLogger;
   const onAnswer = options.onAnswer;
   const debug = log.enabled("debug");
@@ -70,7 +66,7 @@ export function serveSearchSession(
   let writeBlocked = false;
   let paused = false;
   let idle: ReturnType<typeof setTimeout> | undefined;
-  let endTimer: ReturnType<typeof setTimeout> | undefined;
+  let endStarted = false;
 
   const LABEL = { exists: "EXISTS", not_found: "NOT FOUND", error: "ERROR" } as const;
   const logQuery = (query: Uint8Array, result: QueryResult, t0: number) => {
@@ -120,10 +116,10 @@ export function serveSearchSession(
     const shouldPause = ending || writeBlocked || queue.length - head > maxInFlight;
     if (shouldPause && !paused) {
       paused = true;
-      socket.pause();
+      conn.pause();
     } else if (!shouldPause && paused) {
       paused = false;
-      socket.resume();
+      conn.resume();
     }
   };
 
@@ -155,15 +151,19 @@ export function serveSearchSession(
       queue = queue.slice(head);
       head = 0;
     }
-    if (out !== undefined && !socket.destroyed && !socket.write(out)) writeBlocked = true;
+    if (out !== undefined && !conn.send(out) && !writeBlocked) {
+      writeBlocked = true;
+      conn.drained().then(() => {
+        writeBlocked = false;
+        flowControl();
+      });
+    }
     if (ending && head === queue.length) {
-      if (!socket.destroyed && !endTimer) {
-        socket.end();
-        // Read (and drop) what is left so the client's end is seen and the
-        // socket closes; a client that never closes its side is cut off.
-        paused = false;
-        socket.resume();
-        endTimer = setTimeout(() => socket.destroy(), END_GRACE_MS);
+      if (!endStarted) {
+        endStarted = true;
+        // Drops what is left unread so the client's end is seen; a client that
+        // stops making progress is cut off by the idle timeout.
+        void conn.end();
       }
       return;
     }
@@ -174,7 +174,6 @@ export function serveSearchSession(
     if (ending) return;
     ending = true;
     clearTimeout(idle);
-    socket.off("data", onData);
     pump();
   };
 
@@ -183,6 +182,7 @@ export function serveSearchSession(
   };
 
   function onData(chunk: Uint8Array): void {
+    if (ending) return;
     try {
       framer.push(chunk, answer);
     } catch (err) {
@@ -205,24 +205,21 @@ export function serveSearchSession(
     pump();
   }
 
-  // Answer one-shot queries after the client half-closes: keep our side open.
-  (socket as { allowHalfOpen: boolean }).allowHalfOpen = true;
-  socket.on("data", onData);
-  socket.on("drain", () => {
-    writeBlocked = false;
-    flowControl();
-  });
-  socket.once("end", () => {
-    if (ending) return;
-    clearTimeout(idle);
-    takeRest();
-    finish();
+  // Answer one-shot queries after the client half-closes (the listener's
+  // policy keeps our side open).
+  conn.receive({
+    data: onData,
+    end: () => {
+      if (ending) return;
+      clearTimeout(idle);
+      takeRest();
+      finish();
+    },
   });
   const onAbort = () => finish();
   signal.addEventListener("abort", onAbort, { once: true });
   return conn.closed.then(() => {
     clearTimeout(idle);
-    clearTimeout(endTimer);
     signal.removeEventListener("abort", onAbort);
   });
 }

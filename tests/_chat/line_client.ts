@@ -12,8 +12,8 @@ export class LineClient implements AsyncDisposable {
     this.conn = conn;
     const framer = new LineFramer({ maxLineBytes: 1 << 20 });
     const decoder = new TextDecoder();
-    conn.socket.on("data", (chunk: Uint8Array) => {
-      framer.push(chunk, (line) => this.#push(decoder.decode(line)));
+    conn.receive({
+      data: (chunk) => framer.push(chunk, (line) => this.#push(decoder.decode(line))),
     });
     conn.closed.then(() => this.#push(null));
   }

@@ -21,7 +21,7 @@ export interface LinkOptions {
  * One framed byte stream (a TLS link between connectors, or a local API
  * socket): length-prefixed frames in, coalesced frames out, heartbeats.
  */
-export class Link {
+export class Link implements AsyncDisposable {
   readonly conn: Connection;
   readonly writer: FrameWriter;
   readonly #opts: LinkOptions;
@@ -148,5 +148,11 @@ export class Link {
   /** Resolves once the connection has closed. */
   get closed(): Promise<void> {
     return this.conn.closed;
+  }
+
+  /** Closes (flushing queued frames) and waits until the connection is closed. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.closed;
   }
 }

@@ -43,3 +43,19 @@ Deno.test("Link closes on a frame over the size cap with a protocol error", asyn
   assert.match(closed[0]!, /protocol error/);
   a.destroy();
 });
+
+Deno.test("Link as AsyncDisposable delivers what was sent, then closes both ends", async () => {
+  const [a, b] = memoryPair();
+  const fb: Frame[] = [];
+  const ca: string[] = [];
+  const cb: string[] = [];
+  const lb = link(b, fb, cb);
+  {
+    await using la = link(a, [], ca);
+    la.send({ kind: "acks", n: 7 });
+  }
+  await lb.closed;
+  assert.deepEqual(fb.map((f) => f.header), [{ kind: "acks", n: 7 }]);
+  assert.deepEqual(ca, ["closed locally"]);
+  assert.equal(cb.length, 1);
+});

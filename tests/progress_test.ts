@@ -31,6 +31,9 @@ Deno.test("ingest bench on a terminal shows a status line, counters, and log lin
     "20000",
     "--clients",
     "2",
+    // at a fixed rate it lasts about 2 s, so the bars are drawn however fast the machine is
+    "--rate",
+    "10000",
     "--no-anchor",
   ]);
   assert.equal(code, 0, transcript);

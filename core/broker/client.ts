@@ -7,6 +7,7 @@ import { DEFAULT_MAX_FRAME } from "./options.ts";
 import type {
   BrokerApi,
   FileResult,
+  ListenOptions,
   Message,
   RequestOptions,
   SendOptions,
@@ -24,6 +25,11 @@ export interface BrokerClientOptions {
 interface Waiter {
   resolve(frame: Frame): void;
   reject(err: Error): void;
+}
+
+/** Handler key of a tag-filtered listener. */
+function keyOf(type: string, tag: string): string {
+  return `${type}\u0000${tag}`;
 }
 
 function toMessage(frame: Frame): Message {
@@ -102,10 +108,12 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         }
       }
       const set = this.#handlers.get(h.type);
+      const tagged = h.tag === undefined ? undefined : this.#handlers.get(keyOf(h.type, h.tag));
       this.#got++;
-      if (set) {
+      if (set || tagged) {
         const m = toMessage(frame);
-        for (const f of set) f(m);
+        if (set) { for (const f of set) f(m); }
+        if (tagged) { for (const f of tagged) f(m); }
       }
       return;
     }
@@ -143,13 +151,15 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     dst: string,
     type: string,
     data?: unknown,
-    options: SendOptions = {},
+    options: SendOptions & { pub?: boolean } = {},
   ): Promise<string> {
     const { bytes, enc } = encodeData(data);
     const id = options.id ?? this.#id();
     const h: MsgHeader = { kind: "msg", type, src: "", dst, id };
     if (enc) h.enc = enc;
     if (options.replyTo !== undefined) h.replyTo = options.replyTo;
+    if (options.tag !== undefined) h.tag = options.tag;
+    if (options.pub) h.pub = true;
     if (options.ack) {
       h.ack = true;
       await this.#call(h, bytes, options.binary);
@@ -191,14 +201,44 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     }
   }
 
-  /** {@inheritDoc BrokerApi.listen} */
-  async listen(type: string, handler: (msg: Message) => void): Promise<Subscription> {
-    let set = this.#handlers.get(type);
+  /** {@inheritDoc BrokerApi.publish} */
+  publish(type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
+    return this.send("", type, data, { ...options, pub: true });
+  }
+
+  /** {@inheritDoc BrokerApi.subscribe} */
+  async subscribe(types: string[], options: { unsubscribe?: boolean } = {}): Promise<void> {
+    await this.#call({
+      kind: "subscribe",
+      id: this.#id(),
+      types,
+      ...(options.unsubscribe ? { unsubscribe: true } : {}),
+    });
+  }
+
+  /**
+   * {@inheritDoc BrokerApi.listen}
+   * (With a tag, only messages carrying it; do not listen to one type both
+   * with and without a tag on one client: the message would come twice.)
+   */
+  async listen(
+    type: string,
+    handler: (msg: Message) => void,
+    options: ListenOptions = {},
+  ): Promise<Subscription> {
+    const key = options.tag === undefined ? type : keyOf(type, options.tag);
+    let set = this.#handlers.get(key);
     const first = !set;
-    if (!set) this.#handlers.set(type, set = new Set());
+    if (!set) this.#handlers.set(key, set = new Set());
     set.add(handler);
     if (first) {
-      await this.#call({ kind: "listen", id: this.#id(), types: [type], confirm: true });
+      await this.#call({
+        kind: "listen",
+        id: this.#id(),
+        types: [type],
+        confirm: true,
+        ...(options.tag === undefined ? {} : { tag: options.tag }),
+      });
     }
     const close = () => void set.delete(handler);
     return { close, [Symbol.dispose]: close };

@@ -1,3 +1,4 @@
+import type { PubSubRule } from "./pubsub.ts";
 import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } from "../pki/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { Connector } from "./connector.ts";
@@ -12,6 +13,8 @@ export interface ServerConnectorOptions extends Settable {
   host: string;
   /** TCP port (0 = any free port). */
   port: number;
+  /** Who may publish, subscribe and send client-to-client. Default: any authenticated client. */
+  pubsubRule?: PubSubRule | undefined;
 }
 
 /** Options for {@linkcode startClientConnector}. */
@@ -47,14 +50,20 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, ...rest } = options;
+  const { host, port, pubsubRule, ...rest } = options;
   const p = certPaths(certsDir);
   const tls = await loadCertsDirTls(certsDir, {
     ...(options.logger ? { onWarning: (w: string) => options.logger!.warn(w) } : {}),
   });
   return await Connector.start({
     ...rest,
-    server: { host, port, tls, authorize: revocationCheck(p.revoked) },
+    server: {
+      host,
+      port,
+      tls,
+      authorize: revocationCheck(p.revoked),
+      ...(pubsubRule ? { pubsubRule } : {}),
+    },
     revoke: async (name) => void await revoke(certsDir, name),
   });
 }

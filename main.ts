@@ -34,7 +34,7 @@ export function rootCommand(): Command {
   const root = new Command()
     .name("sockkit")
     .description(
-      "Secure socket services and the certificates they use. Run `sockkit demo` to see each\n" +
+      "Secure socket services and the certificates they use. Run `sockkit demo` to see each " +
         "one work on loopback, and `sockkit <command> --help` for its flags and examples.",
     )
     .version(denoJson.version, "-V, --version", "print the version")

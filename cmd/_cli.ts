@@ -12,6 +12,7 @@ import {
   type Logger,
   type LogLevel,
 } from "../core/log/mod.ts";
+import { stderrLine } from "./_progress.ts";
 
 /** The global options added by `main.ts`. */
 export interface GlobalOptions {
@@ -33,7 +34,8 @@ export function loggerFrom(opts: GlobalOptions, fields: Record<string, unknown> 
     throw new ConfigError(`Invalid value for --log-format: expected text or json, got "${format}"`);
   }
   const file = opts.logFile ?? Deno.env.get("SOCKKIT_LOG_FILE");
-  return createLogger({ level, format, fields, ...(file ? { file } : {}) });
+  // To stderr through the progress display, so a log line never glues onto a progress line.
+  return createLogger({ level, format, fields, ...(file ? { file } : { sink: stderrLine }) });
 }
 
 /** Reads the global options of a (sub)command. */

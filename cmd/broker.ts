@@ -13,6 +13,7 @@ import { action, intArg, optionParser } from "./_cli.ts";
 import { configTemplateCommand, connectCommand, localClient, serveCommand } from "./broker_run.ts";
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
+import { startProgress } from "./_progress.ts";
 
 const durationOpt = optionParser(parse.duration);
 
@@ -60,12 +61,20 @@ function sendCommand() {
     .option("--text <text>", "text data")
     .option("--binary-file <path>", "send this file's bytes as the binary part")
     .option("--file <path>", "send a file or directory (chunked, checksummed) instead of a message")
+    .option("--name <name>", "with --file: store it under this name at the receiver")
+    .option("--delete", "with --file: remove the source once the receiver stored it")
     .option("--ack", "wait until the peer connector has durably queued it")
     .option("--tag <tag>", "a label passed through to the receiver (listen --tag filters on it)")
     .action(action(async (o) => {
+      if (o.file === undefined && (o.name !== undefined || o.delete)) {
+        throw new InvalidArgumentError("--name and --delete go with --file");
+      }
       await using c = await localClient(o.dir);
       if (o.file !== undefined) {
-        const r = await c.sendFile(o.to, o.type, o.file);
+        const r = await c.sendFile(o.to, o.type, o.file, {
+          ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.delete ? { delete: true } : {}),
+        });
         console.log(
           `sent ${
             r.dir ? "directory" : "file"
@@ -242,13 +251,19 @@ function benchCommand() {
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
-      console.error(`broker bench: ${o.messages} messages of ${o.size} bytes`);
+      const progress = startProgress("broker bench");
+      progress.phase(
+        `${o.messages} messages of ${o.size} bytes: broker one way${
+          o.ack ? ", acknowledged" : ""
+        }, ` +
+          `request/response${o.nats ? ", then nats-server" : ""}`,
+      );
       const { rows, nats } = await runBrokerBench({
         messages: o.messages,
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
-      });
+      }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
       if (o.json) {
         console.log(JSON.stringify({ service: "broker", rows }));
@@ -270,6 +285,47 @@ function benchCommand() {
     }));
 }
 
+/** `--help` examples per broker subcommand (commands with their own keep theirs). */
+const EXAMPLES: Record<string, string[]> = {
+  serve: [
+    "sockkit broker serve --dir state/server --file-dir files=received",
+    "sockkit broker serve --port 10673 --certs /etc/sockkit/certs --dir /var/lib/sockkit/broker",
+  ],
+  connect: [
+    "sockkit broker connect --name alice --server 127.0.0.1:10673 --dir state/alice",
+    "sockkit broker connect --name alice --server broker.example:10673 --servername broker.example",
+  ],
+  send: [
+    "sockkit broker send --dir state/alice --type chat --text hello --ack",
+    "sockkit broker send --dir state/server --to alice --type jobs --data '{\"n\":1}'",
+    "sockkit broker send --dir state/alice --type files --file ./photos",
+  ],
+  listen: [
+    "sockkit broker listen --dir state/server --type chat",
+    "sockkit broker listen --dir state/alice --type echo --echo",
+  ],
+  request: [
+    "sockkit broker request --dir state/server --to alice --type echo --text ping --timeout 5s",
+  ],
+  bench: ["sockkit broker bench --messages 200000 --size 100"],
+  peers: [
+    "sockkit broker peers --dir state/server",
+    "sockkit broker peers --dir state/server --json",
+  ],
+  queues: ["sockkit broker queues --dir state/server"],
+  status: ["sockkit broker status --dir state/alice"],
+  ping: ["sockkit broker ping alice --dir state/server --count 4"],
+  block: ["sockkit broker block alice --dir state/server"],
+  unblock: ["sockkit broker unblock alice --dir state/server"],
+  revoke: ["sockkit broker revoke alice --dir state/server"],
+  stop: ["sockkit broker stop --dir state/alice"],
+  chat: [
+    "sockkit broker chat --name ann",
+    "sockkit broker chat --target machine-a.example --name bob",
+    "sockkit broker chat --target machine-a.example --upload report.pdf",
+  ],
+};
+
 /** Builds `sockkit broker`. */
 export function brokerCommand(): Command {
   const cmd = new Command("broker")
@@ -288,6 +344,15 @@ export function brokerCommand(): Command {
       ...adminCommands(),
       chatCommand(),
     ]
-  ) cmd.addCommand(c as unknown as Command);
+  ) {
+    const examples = EXAMPLES[c.name()];
+    if (examples) {
+      c.addHelpText(
+        "after",
+        `\nExamples:\n${examples.map((e) => `  ${e}`).join("\n")}`,
+      );
+    }
+    cmd.addCommand(c as unknown as Command);
+  }
   return cmd;
 }

@@ -1,9 +1,10 @@
 /**
  * Operator commands that talk to a running connector through its local
- * socket: peers, queues, status, ping, block, unblock, revoke, stop.
+ * socket: peers, queues, status, ping, block, unblock, revoke, disconnect, log-level, stop.
  */
 import { Command } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
+import { LOG_LEVELS } from "../core/log/mod.ts";
 import type { BrokerClient } from "../core/broker/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
 import { localClient } from "./broker_run.ts";
@@ -120,12 +121,73 @@ function pingCommand() {
     }));
 }
 
-function peerOp(op: "block" | "unblock" | "revoke", description: string, done: (r: Row) => string) {
+function peerOp(
+  op: "block" | "unblock" | "revoke" | "disconnect",
+  description: string,
+  done: (r: Row) => string,
+) {
   return base(op, description)
     .argument("<peer>", "peer name")
     .action(action(async (peer, o) => {
       const r = await withClient(o.dir, (c) => c.admin(op, { peer })) as Row;
       console.log(o.json ? JSON.stringify(r) : done(r));
+    }));
+}
+
+function filterCommand() {
+  return base(
+    "filter",
+    "show the server's client allow/deny lists, or add/remove an entry; connected clients it now refuses are disconnected at once",
+  )
+    .argument("[action]", "show, add or remove", "show")
+    .argument("[list]", "allow or deny")
+    .argument("[entry]", "name:NAME, ip:ADDRESS or subnet:ADDRESS/BITS")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  sockkit broker filter
+  sockkit broker filter add deny name:mallory
+  sockkit broker filter add allow subnet:10.0.0.0/8
+  sockkit broker filter remove deny name:mallory
+
+Changes last until the server stops; put lasting lists in --allow/--deny or the config file.`,
+    )
+    .action(action(async (act, list, entry, o) => {
+      const args: Row = { action: act };
+      if (list !== undefined) args.list = list;
+      if (entry !== undefined) args.entry = entry;
+      const r = await withClient(o.dir, (c) => c.admin("filter", args)) as {
+        allow: string[];
+        deny: string[];
+        changed?: boolean;
+        disconnected?: string[];
+      };
+      if (o.json) return void console.log(JSON.stringify(r));
+      if (r.changed === false) {
+        console.log(
+          `no change: ${entry} was ${act === "add" ? "already" : "not"} on the ${list} list`,
+        );
+      }
+      console.log(
+        `allow ${r.allow.length ? r.allow.join(" ") : "(empty: every valid certificate)"}`,
+      );
+      console.log(`deny  ${r.deny.length ? r.deny.join(" ") : "(empty)"}`);
+      if (r.disconnected?.length) console.log(`disconnected ${r.disconnected.join(", ")}`);
+    }));
+}
+
+function logLevelCommand() {
+  return base("log-level", "show or change the running connector's log level, without a restart")
+    .argument("[level]", `new level: ${LOG_LEVELS.join(", ")}`)
+    .action(action(async (level, o) => {
+      const r = await withClient(
+        o.dir,
+        (c) => c.admin("log-level", level === undefined ? {} : { level }),
+      ) as Row;
+      if (o.json) console.log(JSON.stringify(r));
+      else if (level === undefined) console.log(`log level ${r.level}`);
+      else console.log(`log level ${r.level} (was ${r.previous})`);
     }));
 }
 
@@ -156,6 +218,13 @@ export function adminCommands(): Command[] {
       (r) =>
         `revoked ${r.peer}${r.disconnected ? " and disconnected it" : " (it was not connected)"}`,
     ),
+    peerOp(
+      "disconnect",
+      "close a peer's link now without revoking it (a client connector reconnects)",
+      (r) => r.disconnected ? `disconnected ${r.peer}` : `${r.peer} was not connected`,
+    ),
+    filterCommand(),
+    logLevelCommand(),
     stopCommand(),
   ] as unknown as Command[];
 }

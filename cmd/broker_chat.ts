@@ -11,9 +11,10 @@ import { action, globals, loggerFrom, optionParser } from "./_cli.ts";
 export function chatCommand() {
   return new Command("chat")
     .description(
-      "encrypted chat between two machines over a broker link: without --target wait as the server,\n" +
-        "with --target connect; lines typed are sent; !upload PATH sends a file or directory,\n" +
-        "!import NAME copies a received one here. Throwaway certificates; compare the fingerprint.",
+      "encrypted chat between two machines over a broker link: without --target wait as the server, " +
+        "with --target connect; lines typed are sent; !upload PATH sends a file or directory, " +
+        "!import NAME copies a received one here (beside an existing one as NAME.1; !import --force NAME replaces it). " +
+        "Piped lines are all delivered before it exits 0. Throwaway certificates; compare the fingerprint.",
     )
     .option("--target <host>", "connect to this host (default: wait for a peer)")
     .option(
@@ -26,6 +27,11 @@ export function chatCommand() {
     .option("--name <name>", "your name in the chat (default server/client)")
     .option("--upload <path>", "send this file or directory, then exit without chatting")
     .option("--dir <dir>", "keep certificates, state and received files here (default: a temp dir)")
+    .option(
+      "--connect-timeout <duration>",
+      "how long to wait for the link: with --target default 10s; waiting as the server, for a peer to send piped lines or --upload to, default no limit",
+      optionParser(parse.duration),
+    )
     .action(action(async (o, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "broker-chat" });
       const temp = o.dir === undefined;
@@ -42,12 +48,13 @@ export function chatCommand() {
           ...(o.target !== undefined ? { target: o.target } : {}),
           ...(o.name !== undefined ? { name: o.name } : {}),
         });
-        const stopped = new Promise<void>((r) =>
-          stop.addEventListener("abort", () => r(), { once: true })
-        );
+        const piped = !Deno.stdin.isTerminal();
+        const linkTimeout = o.connectTimeout ?? (o.target !== undefined ? 10_000 : undefined);
+        if (o.target !== undefined || piped || o.upload !== undefined) {
+          // A peer that cannot be reached is an error, never a silent exit 0.
+          if (!await chat.waitForPeer(linkTimeout, stop)) return 0;
+        }
         if (o.upload !== undefined) {
-          await Promise.race([chat.connected(), stopped]);
-          if (stop.aborted) return 0;
           const r = await chat.upload(o.upload);
           print(
             `* sent ${
@@ -60,16 +67,21 @@ export function chatCommand() {
         const reader = Deno.stdin.readable.getReader();
         stop.addEventListener("abort", () => reader.cancel().catch(() => {}), { once: true });
         const dec = new TextDecoder();
+        // Each line resolves once the peer's connector has it on disk.
+        let failed = 0;
         while (true) {
           const { value, done } = await reader.read();
           if (done) break;
           const lines: string[] = [];
           framer.push(value, (l) => lines.push(dec.decode(l)));
-          for (const l of lines) await chat.line(l);
+          for (const l of lines) if (!await chat.line(l)) failed++;
         }
         const rest = framer.takeRest();
-        if (rest.length > 0) await chat.line(dec.decode(rest));
-        await chat.connector.settled();
+        if (rest.length > 0 && !await chat.line(dec.decode(rest))) failed++;
+        if (stop.aborted) return 0;
+        if (failed > 0 && piped) {
+          throw new Error(`${failed} line(s) of the input were not delivered (reasons above)`);
+        }
         return 0;
       } finally {
         if (temp) await Deno.remove(dir, { recursive: true }).catch(() => {});

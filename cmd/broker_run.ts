@@ -22,6 +22,8 @@ import {
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
   DEFAULT_PERSIST_MAX,
+  ON_EXISTS,
+  type OnExists,
   PubSubRule,
   SOCKET_NAME,
 } from "../core/broker/mod.ts";
@@ -31,6 +33,7 @@ import {
   startServerConnector,
 } from "../core/broker/service.ts";
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
+import { parseFilterEntry } from "../core/broker/client_filter.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -52,6 +55,13 @@ const fileDirs: parse.Parser<Record<string, string>> = (raw) => {
     out[item.slice(0, i)] = resolve(item.slice(i + 1));
   }
   return out;
+};
+
+/** Client filter entries (`name:N`, `ip:A`, `subnet:A/BITS`), a list or comma-separated. */
+const filterEntries: parse.Parser<string[]> = (raw) => {
+  const entries = parse.list(parse.string)(raw);
+  for (const e of entries) parseFilterEntry(e);
+  return entries;
 };
 
 const COMMON = {
@@ -90,6 +100,13 @@ const COMMON = {
     file: "broker.file_dirs",
     default: {},
   },
+  onExists: {
+    parse: parse.oneOf(ON_EXISTS),
+    flag: "--on-exists",
+    env: "SOCKKIT_BROKER_ON_EXISTS",
+    file: "broker.on_exists",
+    default: "rename" as OnExists,
+  },
   heartbeat: {
     parse: parse.duration,
     flag: "--heartbeat",
@@ -108,6 +125,20 @@ const COMMON = {
 
 const SERVE = {
   ...COMMON,
+  allow: {
+    parse: filterEntries,
+    flag: "--allow",
+    env: "SOCKKIT_BROKER_ALLOW",
+    file: "broker.allow",
+    default: [] as string[],
+  },
+  deny: {
+    parse: filterEntries,
+    flag: "--deny",
+    env: "SOCKKIT_BROKER_DENY",
+    file: "broker.deny",
+    default: [] as string[],
+  },
   port: {
     parse: parse.port,
     flag: "--port",
@@ -153,11 +184,11 @@ const CONNECT = {
     env: "SOCKKIT_BROKER_SERVER",
     file: "broker.server",
   },
-  serverName: {
+  serverConnector: {
     parse: parse.string,
-    flag: "--server-name",
-    env: "SOCKKIT_BROKER_SERVER_NAME",
-    file: "broker.server_name",
+    flag: "--server-connector",
+    env: "SOCKKIT_BROKER_SERVER_CONNECTOR",
+    file: "broker.server_connector",
     default: "server",
   },
   servername: {
@@ -185,6 +216,10 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
+      "--on-exists <policy>",
+      "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse (default rename)",
+    )
+    .option(
       "--heartbeat <duration>",
       "heartbeat interval; a link silent 3x this is dropped (default 5s)",
     )
@@ -207,11 +242,16 @@ async function configFile(
   role: AioRole,
 ): Promise<{ file?: ConfigData; filePath?: string; warning?: string }> {
   if (typeof path !== "string") return {};
-  if (path.toLowerCase().endsWith(".json")) {
+  if (isAio(path)) {
     const aio = await loadAioconnectorsConfig(path, role);
     return { file: aio.data, filePath: path, ...(aio.warning ? { warning: aio.warning } : {}) };
   }
   return { file: await loadConfigFile(path), filePath: path };
+}
+
+/** An aioconnectors JSON config (translated, so its keys are not checked against ours). */
+function isAio(path: unknown): boolean {
+  return typeof path === "string" && path.toLowerCase().endsWith(".json");
 }
 
 function rawFlags(o: Record<string, unknown>): Record<string, unknown> {
@@ -223,6 +263,7 @@ function baseOptions(
     persistMax: number;
     maxFrame: number;
     fileDir: Record<string, string>;
+    onExists: OnExists;
     heartbeat: number;
     fsync: boolean;
   },
@@ -232,6 +273,7 @@ function baseOptions(
     persistMaxBytes: s.persistMax,
     maxFrameBytes: s.maxFrame,
     fileDirs: s.fileDir,
+    onExists: s.onExists,
     heartbeatMs: s.heartbeat,
   };
 }
@@ -245,6 +287,16 @@ export function serveCommand(): Command {
       .option("--host <host>", "address to bind (default 0.0.0.0)")
       .option("--name <name>", "this connector's name, the clients' destination (default server)")
       .option(
+        "--allow <entry>",
+        "admit only clients on the allow list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option(
+        "--deny <entry>",
+        "refuse clients on the deny list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
+      .option(
         "--queue-for-unknown",
         "journal messages for client names that never connected (default: refuse them, a likely typo)",
       )
@@ -254,9 +306,13 @@ export function serveCommand(): Command {
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
-    const { warning, ...file } = await configFile(opts.config, "server");
-    const s = resolveSettings(SERVE, { flags: rawFlags(opts), ...file });
     const log = loggerFrom(globals(cmd), { svc: "broker" });
+    const { warning, ...file } = await configFile(opts.config, "server");
+    const s = resolveSettings(SERVE, {
+      flags: rawFlags(opts),
+      ...file,
+      ...(isAio(opts.config) ? {} : { onWarning: (m: string) => log.warn(m) }),
+    });
     if (warning) log.warn(warning);
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
@@ -267,6 +323,7 @@ export function serveCommand(): Command {
       host: s.host,
       port: s.port,
       pubsubRule: await loadRule(s.pubsubRule),
+      clientFilter: { allow: s.allow, deny: s.deny },
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
     await runConnector(c, { signal: stop, logger: log });
@@ -291,7 +348,10 @@ export function connectCommand(): Command {
       .description("run a client connector: keeps a mutual-TLS link to the server connector")
       .option("--name <name>", "this connector's name (must match its certificate CN); required")
       .option("--server <host:port>", "server connector address; required")
-      .option("--server-name <name>", "the server connector's name (default server)")
+      .option(
+        "--server-connector <name>",
+        "the server connector's name, as in its --name (default server)",
+      )
       .option("--cert <file>", "client certificate (default CERTS/clients/NAME.pem)")
       .option("--key <file>", "client key (default CERTS/clients/NAME.key)")
       .option("--ca <file>", "CA that signed the server certificate (default CERTS/ca.pem)")
@@ -302,7 +362,13 @@ export function connectCommand(): Command {
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const { warning, ...file } = await configFile(opts.config, "client");
-    const s = resolveSettings(CONNECT, { flags: rawFlags(opts), ...file });
+    const s = resolveSettings(CONNECT, {
+      flags: rawFlags(opts),
+      ...file,
+      ...(isAio(opts.config)
+        ? {}
+        : { onWarning: (m: string) => loggerFrom(globals(cmd), { svc: "broker" }).warn(m) }),
+    });
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
     }
@@ -317,7 +383,7 @@ export function connectCommand(): Command {
       dir: resolve(s.dir),
       logger: log,
       server: s.server,
-      serverName: s.serverName,
+      serverName: s.serverConnector,
       servername: s.servername,
       cert: s.cert,
       key: s.key,

@@ -72,7 +72,7 @@ function initCommand() {
   return new Command("init")
     .summary("create the CA, the server certificate and the allow-list")
     .description(
-      "Create a CA, a server certificate signed by it and the client allow-list\n" +
+      "Create a CA, a server certificate signed by it and the client allow-list " +
         "(allowed.pem, holding the CA certificate)",
     )
     .option("--dir <dir>", DIR_HELP)
@@ -243,7 +243,7 @@ export function certsCommand() {
   return new Command("certs")
     .summary("create and manage the CA, server and client certificates (mTLS)")
     .description(
-      "Create and manage the CA, server and client certificates the TLS services use\n" +
+      "Create and manage the CA, server and client certificates the TLS services use " +
         `(keys: ${algos}; private keys mode 0600, never overwritten without --force)`,
     )
     .addCommand(initCommand())

@@ -25,7 +25,7 @@ function print(r: DemoStepResult): void {
 export function demoCommand() {
   return new Command("demo")
     .description(
-      "Run each service on loopback with throwaway certificates (and a private redis-server\n" +
+      "Run each service on loopback with throwaway certificates (and a private redis-server " +
         "where needed), exercise it once, print what happened and clean up",
     )
     .option(

@@ -69,14 +69,14 @@ function serveCommand() {
       "\nExamples:\n" +
         "  sockkit ingest --certs certs --redis redis://127.0.0.1:6379\n" +
         "  sockkit ingest --config conf/daemon.conf --ack --metrics-port 9191\n" +
-        "  sockkit ingest send --port 1191 --ack data.ndjson\n" +
+        "  sockkit ingest send --client alice --ack data.ndjson\n" +
         "  sockkit ingest bench --clients 10 --objects 500000",
     )
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "ingest" });
       const file = await loadIngestConfig(opts.config);
       const flags = { ...opts, config: undefined };
-      const settings = resolveIngestSettings(flags, file, opts.config);
+      const settings = resolveIngestSettings(flags, file, opts.config, (m) => log.warn(m));
       const tls = await loadIngestTls(settings, flags, (w) => log.warn(w));
       const server = await startIngest({ ...ingestOptions(settings, tls), logger: log });
       log.info(`listening on ${settings.host}:${server.port} (mutual TLS)`, {

@@ -11,6 +11,8 @@ import { readObjects } from "../core/ingest/input.ts";
 import { type IngestBenchResult, runIngestBench } from "../core/ingest/bench.ts";
 import { SHAPES } from "../core/ingest/bench_payload.ts";
 import { DEFAULT_INGEST_PORT } from "../core/ingest/config.ts";
+import { shutdownSignal } from "../core/lifecycle/mod.ts";
+import { type ProgressCounter, startProgress } from "./_progress.ts";
 import { action, globals, intArg, loggerFrom, optionParser, plural } from "./_cli.ts";
 
 interface ClientTlsFlags {
@@ -64,7 +66,10 @@ export function ingestSendCommand() {
     .argument("[file]", "input file; - or nothing for stdin")
     .option("--host <host>", "server host", "localhost")
     .option("--port <n>", "server port", intArg(1, 65535), DEFAULT_INGEST_PORT)
-    .option("--ack", "wait until the server (run with --ack) acknowledges every object")
+    .option(
+      "--ack",
+      "wait until the server (run with --ack) has durably stored every object, in Redis or its disk spool",
+    )
     .option("--timeout <ms>", "how long to wait for acknowledgements", intArg(1), 30000);
   addClientTlsOptions(c);
   return c
@@ -96,8 +101,30 @@ export function ingestSendCommand() {
         console.log(`sent ${plural(r.sent, "object")}`);
         return 0;
       }
-      console.log(`sent ${plural(r.sent, "object")}, ${r.acknowledged} stored`);
-      return r.acknowledged === r.sent ? 0 : 1;
+      if (r.noAcks) {
+        throw new Error(
+          `Sent ${
+            plural(r.sent, "object")
+          } but the server acknowledged nothing: it probably runs without ` +
+            `--ack (start it with --ack, or send without --ack); the objects may still be stored`,
+        );
+      }
+      const acked = r.acknowledged ?? 0;
+      const spooled = r.spooled ?? 0;
+      console.log(
+        `sent ${plural(r.sent, "object")}, ${acked} durably accepted: ${
+          acked - spooled
+        } stored in Redis` +
+          (spooled > 0 ? `, ${spooled} queued in the server's disk spool until Redis is back` : ""),
+      );
+      if (acked < r.sent) {
+        console.error(
+          `sockkit: ${
+            r.sent - acked
+          } of ${r.sent} objects were not acknowledged within --timeout ${opts.timeout} ms`,
+        );
+      }
+      return acked === r.sent ? 0 : 1;
     }));
 }
 
@@ -183,9 +210,12 @@ export function ingestBenchCommand() {
       if (opts.target && !opts.redis) {
         throw new ConfigError("--target needs --redis (the Redis that server writes to)");
       }
-      const tty = Deno.stderr.isTerminal();
-      const enc = new TextEncoder();
+      using stop = shutdownSignal();
+      using progress = startProgress("ingest bench");
+      let sent: ProgressCounter | undefined;
+      let stored: ProgressCounter | undefined;
       const r = await runIngestBench({
+        signal: stop,
         clients: opts.clients,
         objects: opts.objects,
         shape: opts.shape as "flat" | "nested",
@@ -196,17 +226,16 @@ export function ingestBenchCommand() {
         ...(opts.target
           ? { target: opts.target, clientTls: await clientTlsFrom(opts as ClientTlsFlags) }
           : {}),
+        onPhase: (text) => progress.phase(text),
         onProgress: (p) => {
-          if (!tty) return;
+          sent ??= progress.counter("sent  ", p.total);
+          stored ??= progress.counter("stored", p.total);
           const rate = p.elapsedMs > 0 ? (p.acked / p.elapsedMs) * 1000 : 0;
-          Deno.stderr.writeSync(enc.encode(
-            `\r  sent ${fmt(p.sent)}/${fmt(p.total)}  stored ${fmt(p.acked)}  ${
-              fmt(rate)
-            } obj/s   `,
-          ));
+          sent.update(p.sent);
+          stored.update(p.acked, `${fmt(rate)} obj/s`);
         },
       });
-      if (tty) Deno.stderr.writeSync(enc.encode("\r\x1b[K"));
+      progress.stop();
       const rows = benchRows(r);
       const out = opts.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
       out(
@@ -228,6 +257,13 @@ export function ingestBenchCommand() {
         );
       }
       for (const e of r.errors) out(`  server error line: ${e}`);
+      if (r.cleaned) {
+        out(
+          `  deleted the run's ${
+            fmt(r.cleaned.keys)
+          } keys (${r.cleaned.pattern}) from ${opts.redis}`,
+        );
+      }
       if (opts.json) console.log(JSON.stringify({ service: "ingest", rows }));
       return r.lost === 0 ? 0 : 1;
     }));

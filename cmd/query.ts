@@ -82,7 +82,7 @@ function serveCommand() {
   return new Command("serve")
     .summary("run the TCP+UDP query server")
     .description(
-      "Answer queries over TCP and UDP with a handler module's default export\n" +
+      "Answer queries over TCP and UDP with a handler module's default export " +
         "(query, data) => reply, over the data files named in a spec (re-read when they change).",
     )
     .option("--data <spec>", "data spec file (JSON or TOML) naming the data files")
@@ -115,6 +115,7 @@ function serveCommand() {
       const s = resolveSettings(SPECS, {
         flags: { ...opts },
         ...(file ? { file, filePath: opts.config } : {}),
+        onWarning: (m) => loggerFrom(globals(command), { svc: "query" }).warn(m),
       });
       if (s.data === undefined) {
         throw new InvalidArgumentError("--data SPEC is required (a JSON or TOML data spec)");
@@ -162,8 +163,8 @@ function askCommand() {
     .summary("send one query and print the reply")
     .description("Send one query and print the reply (exit code 1 on an error reply).")
     .argument("<query>", "the query: text, or JSON with --json")
-    .option("--host <host>", "server host (default 127.0.0.1)", "127.0.0.1")
-    .option("--port <port>", "server port (default 9000)", intArg(1, 65535), 9000)
+    .option("--host <host>", "server host", "127.0.0.1")
+    .option("--port <port>", "server port", intArg(1, 65535), 9000)
     .option("--udp", "ask over UDP")
     .option("--tcp", "ask over TCP (the default)")
     .option("--json", 'JSON representation ("j"): QUERY is JSON, the reply is JSON')
@@ -217,10 +218,10 @@ function keysCommand() {
   return new Command("keys")
     .summary("create the server key pair for encrypted queries")
     .description(
-      `Create the server's X25519 key pair for encrypted queries: ${KEY_FILES.privateKey} (0600)\n` +
+      `Create the server's X25519 key pair for encrypted queries: ${KEY_FILES.privateKey} (0600) ` +
         `for "serve --key" and ${KEY_FILES.publicKey} for clients' "--server-key".`,
     )
-    .option("--dir <dir>", "where to write the key files (default certs)", "certs")
+    .option("--dir <dir>", "where to write the key files", "certs")
     .option("--force", "replace existing key files")
     .action(action(async (opts) => {
       const paths = await writeKeyPair(opts.dir, { force: opts.force === true });

@@ -6,6 +6,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { runQueryBench } from "../core/query/bench.ts";
 import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import { startProgress } from "./_progress.ts";
 
 const TARGET_UDP_QPS = 20_000;
 
@@ -19,7 +20,7 @@ export function queryBenchCommand() {
   return new Command("bench")
     .summary("queries/s and p50/p99 over UDP and TCP, plain and encrypted")
     .description(
-      "Measure queries/s and p50/p99 latency over UDP and TCP, plain and encrypted, against a\n" +
+      "Measure queries/s and p50/p99 latency over UDP and TCP, plain and encrypted, against a " +
         `generated CSV on loopback. Target: >= ${fmt(TARGET_UDP_QPS)} UDP queries/s (cached data).`,
     )
     .option("--rows <n>", "rows in the generated CSV", intArg(1, 10_000_000), 100_000)
@@ -31,6 +32,12 @@ export function queryBenchCommand() {
     .option("--json", "print one JSON line with the figures on stdout")
     .action(action(async (opts, command) => {
       const log = loggerFrom(globals(command), { svc: "query-bench" });
+      const progress = startProgress("query bench");
+      progress.phase(
+        `${
+          fmt(opts.rows)
+        }-row CSV: UDP and TCP, plain and encrypted, up to ${opts.seconds} s per case`,
+      );
       const cases = await runQueryBench({
         rows: opts.rows,
         udpQueries: opts.udpQueries,
@@ -39,7 +46,7 @@ export function queryBenchCommand() {
         concurrency: opts.concurrency,
         workers: opts.workers,
         logger: log,
-      });
+      }).finally(() => progress.stop());
       const anchor = cases.find((c) => c.name.includes("anchor"));
       if (opts.json) {
         const rows = cases.filter((c) => c !== anchor).flatMap((c) => {

@@ -197,8 +197,8 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
         if (err instanceof SearchFileError) throw new ConfigError(err.message, { cause: err });
         throw err;
       }
-      console.log(
-        `search: listening on ${s.host}:${server.port} (${
+      log.info(
+        `listening on ${s.host}:${server.port} (${
           tls ? "TLS" : "plain TCP"
         }, ${server.mode} mode) searching "${s.file}"`,
       );

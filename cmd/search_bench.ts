@@ -23,6 +23,7 @@ import {
   writeBenchFile,
 } from "../core/search/mod.ts";
 import { action, intArg } from "./_cli.ts";
+import { startProgress } from "./_progress.ts";
 
 const sizeList = (v: string) => parse.list(parse.integer(10, 20_000_000))(v);
 const levelList = (v: string) => parse.list(parse.integer(1, 10_000))(v);
@@ -69,12 +70,14 @@ export function searchBenchCommand() {
       const sizes = sizeList(opts.sizes).sort((a, b) => a - b);
       const out = opts.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
       const work = await Deno.makeTempDir({ prefix: "sockkit-search-bench-" });
+      const progress = startProgress("search bench");
+      progress.phase(`generating files of ${sizes.join(", ")} lines`);
       try {
         const result = await runSearchBench({
           sizes,
           dir: work,
           maxQueries: opts.queries,
-          onProgress: (l) => console.error(l),
+          onProgress: (l) => progress.phase(l),
         });
         const largest = sizes.at(-1)!;
         const file = join(work, `lines-${largest}.txt`);
@@ -84,7 +87,9 @@ export function searchBenchCommand() {
         let wireReread: LoadResult | undefined;
         if (opts.loadSeconds > 0) {
           const tls = await tempTls(work);
-          console.error(`search bench: over the wire, ${largest} lines`);
+          progress.phase(
+            `over the wire, ${largest} lines: index mode over TLS, 32 connections, ${opts.loadSeconds} s`,
+          );
           {
             await using server = await startSearchServer({
               file,
@@ -105,6 +110,7 @@ export function searchBenchCommand() {
               num.format(tlsLoad.qps)
             } queries/s, p50 ${fmtMs(tlsLoad.p50Ms)}, p99 ${fmtMs(tlsLoad.p99Ms)}`,
           );
+          progress.phase(`over the wire, ${largest} lines: reread mode over TCP, 1 connection`);
           {
             await using server = await startSearchServer({
               file,
@@ -125,6 +131,7 @@ export function searchBenchCommand() {
             } per query (${num.format(wireReread.qps)} queries/s)`,
           );
         }
+        progress.stop();
         await Deno.mkdir(opts.out, { recursive: true });
         await Deno.writeTextFile(join(opts.out, "chart.svg"), svgChart(result));
         await Deno.writeTextFile(
@@ -197,6 +204,7 @@ export function searchBenchCommand() {
           console.log(JSON.stringify({ service: "search", rows }));
         }
       } finally {
+        progress.stop();
         await Deno.remove(work, { recursive: true }).catch(() => {});
       }
     }));
@@ -292,6 +300,14 @@ export function searchLoadCommand() {
                 String(r.timeouts).padStart(8)
               }${r.firstError ? `  (${r.firstError})` : ""}`,
             ));
+          const first = results[0];
+          if (first !== undefined && first.answered === 0) {
+            throw new Error(
+              `No query was answered at ${first.concurrency} connection(s) to ${
+                opts.host ?? "127.0.0.1"
+              }:${port}: ${first.firstError ?? "no answer"}`,
+            );
+          }
           const last = results.at(-1);
           if (last && (last.errors > 0 || last.timeouts > 0)) {
             console.log(`failure point: ${last.concurrency} connections`);

@@ -145,11 +145,12 @@ export function servercliCommand(): Command {
     .action(action(async (opts, command) => {
       let file: ConfigData | undefined;
       if (opts.config !== undefined) file = await loadConfigFile(opts.config);
+      const log = loggerFrom(globals(command), { svc: "servercli" });
       const s = resolveSettings(SPECS, {
         flags: { ...opts },
         ...(file ? { file, filePath: opts.config } : {}),
+        onWarning: (m) => log.warn(m),
       });
-      const log = loggerFrom(globals(command), { svc: "servercli" });
       const { tls, revoked } = await serverTls(s, (w) => log.warn(w));
       const server = await startChatServer({
         host: s.host,

@@ -12,6 +12,7 @@ import { type BenchServer, spawnBenchServer } from "../core/chat/bench_server.ts
 import { type ClientTlsOptions, openFileLimit } from "../core/net/mod.ts";
 import { initPki, loadClientTls } from "../core/pki/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
+import { startProgress } from "./_progress.ts";
 
 const TARGET_CLIENTS = 10_000;
 const TARGET_BROADCAST_MS = 500;
@@ -75,7 +76,8 @@ export function servercliBenchCommand(): Command {
       } catch (err) {
         throw new InvalidArgumentError(`Invalid value for --period: ${(err as Error).message}`);
       }
-      const say = (msg: string) => console.error(`servercli bench: ${msg}`);
+      using progress = startProgress("servercli bench");
+      const say = (msg: string) => progress.phase(msg);
       let clients = opts.clients;
       const limit = await openFileLimit();
       if (limit && limit.soft < clients + FD_RESERVE) {
@@ -84,8 +86,8 @@ export function servercliBenchCommand(): Command {
         const fix = limit.hard >= need
           ? `raise it first: ulimit -n ${need}`
           : `the hard limit is ${limit.hard}: raise it as root (ulimit -Hn, limits.conf or LimitNOFILE=)`;
-        say(
-          `open-file limit (ulimit -n) is ${limit.soft}, too low for ${clients} clients; running ${fit} instead (${fix})`,
+        progress.log(
+          `servercli bench: open-file limit (ulimit -n) is ${limit.soft}, too low for ${clients} clients; running ${fit} instead (${fix})`,
         );
         clients = fit;
       } else if (limit) {
@@ -133,6 +135,7 @@ export function servercliBenchCommand(): Command {
           ...(server ? { server } : {}),
           onProgress: say,
         });
+        progress.stop();
         report(r, json, server !== undefined);
         return r.held > 0 ? 0 : 1;
       } finally {

@@ -59,7 +59,7 @@ Deno.test({
         "wait_for_ack returns True",
         "await_response returns the answer triplet",
         "an unanswered request raises",
-        "with_file stores the file at the receiver",
+        "with_file stores the file at the receiver under dst_name",
         "with_file delete removes the source once stored",
         "a failed send returns False with last_error",
         "a listener that stops mid-backlog leaves the unhandled messages queued",

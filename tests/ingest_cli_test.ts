@@ -120,7 +120,7 @@ Deno.test("ingest send CLI: sends JSON, arrays and NDJSON from a file and report
       "--ack",
     ]);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /sent 5 objects, 5 stored/);
+    assert.match(r.stdout, /sent 5 objects, 5 durably accepted: 5 stored in Redis$/m);
     await using c = await f.redis.client();
     assert.deepEqual(await c.mGet(["s1", "s3", "s4", "s5"]), ["1", "3", "4", "5"]);
   } finally {

@@ -43,7 +43,7 @@ export function collectLines(conn: Connection): { lines: string[]; lastOk(): num
     lastOk() {
       let n = -1;
       for (const l of lines) {
-        const m = /^\{"ok":(\d+)\}$/.exec(l);
+        const m = /^\{"ok":(\d+)(?:,"spooled":\d+)?\}$/.exec(l);
         if (m) n = Math.max(n, Number(m[1]));
       }
       return n;

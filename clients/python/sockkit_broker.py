@@ -27,7 +27,6 @@ import itertools
 import json
 import logging
 import os
-import shutil
 import struct
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
@@ -265,8 +264,9 @@ class ConnectorAPI:
 
         With ``await_response=True`` it returns the answer as a ``(transport_json, data, binary)``
         triplet instead (or raises BrokerError on timeout). ``destination_id=None`` on a client
-        connector means its server. ``with_file={'src_path', 'dst_type', 'delete'}`` first sends
-        the file (or directory) to the peer, stored in the directory it maps to ``dst_type``.
+        connector means its server. ``with_file={'src_path', 'dst_type', 'dst_name', 'delete'}``
+        first sends the file (or directory) to the peer, stored in the directory it maps to
+        ``dst_type`` (under ``dst_name`` when given; ``delete`` removes the source once stored).
         """
         if message_type is None:
             raise ValueError("send_message needs message_type")
@@ -322,20 +322,14 @@ class ConnectorAPI:
         src = with_file.get("src_path")
         if not src:
             raise ValueError("with_file needs src_path")
-        if with_file.get("dst_name"):
-            raise BrokerError(
-                "with_file dst_name is not supported by this sockkit broker yet: the file is stored "
-                "under its own name (rename it before sending)"
-            )
         file_type = with_file.get("dst_type") or message_type
-        h, _, _ = await self._call({"kind": "sendFile", "id": self._next_id(), "dst": dst,
-                                    "type": file_type, "path": os.path.abspath(src)})
+        header: Dict[str, Any] = {"kind": "sendFile", "id": self._next_id(), "dst": dst,
+                                  "type": file_type, "path": os.path.abspath(src)}
+        if with_file.get("dst_name"):
+            header["name"] = with_file["dst_name"]
         if with_file.get("delete"):
-            # the result arrives only once the receiver stored and checked the file
-            if os.path.isdir(src):
-                shutil.rmtree(src)
-            else:
-                os.remove(src)
+            header["delete"] = True  # the connector removes it once the receiver stored it
+        h, _, _ = await self._call(header)
         return h.get("value", {})
 
     async def send_message_await_response(self, **kwargs: Any) -> Triplet:

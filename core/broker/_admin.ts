@@ -1,4 +1,6 @@
+import { LOG_LEVELS, type LogLevel } from "../log/mod.ts";
 import type { PeerState } from "./peer.ts";
+import type { FilterList } from "./client_filter.ts";
 import type { TypeQueues } from "./type_queues.ts";
 
 /** Rows of `broker peers`: connected and known peers. */
@@ -55,6 +57,9 @@ export const ADMIN_OPS = [
   "block",
   "unblock",
   "revoke",
+  "disconnect",
+  "filter",
+  "log-level",
   "stop",
 ] as const;
 
@@ -68,6 +73,13 @@ export interface AdminTarget {
   block(name: string): void;
   unblock(name: string): void;
   revoke(name: string): Promise<boolean>;
+  /** Shows or changes the server's client filter (see `Connector.filter`). */
+  filter(action: "show" | "add" | "remove", list?: FilterList, entry?: string): unknown;
+  /** Closes a peer's link without revoking it (a client connector reconnects). */
+  disconnect(name: string): boolean;
+  /** The connector's log level, changed at run time. */
+  readonly logLevel: LogLevel;
+  setLogLevel(level: LogLevel): void;
 }
 
 /** Runs admin op `op` (`stop` only answers; the caller stops). */
@@ -99,6 +111,33 @@ export async function runAdmin(
       return { peer, blocked: false };
     case "revoke":
       return { peer, disconnected: await c.revoke(need()) };
+    case "filter": {
+      const action = args.action ?? "show";
+      if (action !== "show" && action !== "add" && action !== "remove") {
+        throw new TypeError(
+          `Unknown filter action "${String(action)}": expected show, add or remove`,
+        );
+      }
+      return c.filter(
+        action,
+        args.list as FilterList | undefined,
+        typeof args.entry === "string" ? args.entry : undefined,
+      );
+    }
+    case "disconnect":
+      return { peer, disconnected: c.disconnect(need()) };
+    case "log-level": {
+      const level = args.level;
+      if (level === undefined) return { level: c.logLevel };
+      if (!LOG_LEVELS.includes(level as LogLevel)) {
+        throw new TypeError(
+          `Unknown log level "${String(level)}": expected one of ${LOG_LEVELS.join(", ")}`,
+        );
+      }
+      const previous = c.logLevel;
+      c.setLogLevel(level as LogLevel);
+      return { level, previous };
+    }
     case "stop":
       return { stopping: true };
   }

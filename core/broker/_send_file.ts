@@ -1,24 +1,36 @@
 import type { MsgHeader } from "./frame.ts";
 import { fileChunks } from "./files.ts";
 import { BrokerError, RequestTimeoutError } from "./errors.ts";
-import type { FileResult } from "./api.ts";
+import type { FileResult, SendFileOptions } from "./api.ts";
 import type { Router } from "./router.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
+
+/** Checks a `name` to store a file under: one path component. */
+function storeName(name: string): string {
+  if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)) {
+    throw new TypeError(
+      `Invalid file name "${name}" to store under: expected a base name without "/" (the receiver picks the directory)`,
+    );
+  }
+  return name;
+}
 
 /**
  * Sends a file or directory through `c` in checksummed chunks (one message
  * each, ids `TRANSFER.N`) and resolves with what the receiver reports once it
  * stored everything; rejects when the receiver refuses it or after
- * `options.timeoutMs` (default 600000).
+ * `options.timeoutMs` (default 600000). With `options.delete` the source is
+ * removed after the receiver stored it (never before, never on failure).
  */
 export async function sendFile(
   c: Router,
   dst: string,
   type: string,
   path: string,
-  options: { timeoutMs?: number },
+  options: SendFileOptions,
 ): Promise<FileResult> {
+  const name = options.name === undefined ? undefined : storeName(options.name);
   const transfer = c.newId();
   let failed: Error | undefined;
   const done = new Promise<FileResult>((resolve, reject) => {
@@ -36,7 +48,7 @@ export async function sendFile(
   done.catch(() => {});
   let i = 0;
   try {
-    for await (const chunk of fileChunks(path, transfer)) {
+    for await (const chunk of fileChunks(path, transfer, name)) {
       if (failed) break;
       const header: MsgHeader = {
         kind: "msg",
@@ -55,8 +67,9 @@ export async function sendFile(
   }
   const timeoutMs = options.timeoutMs ?? 600_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
+  let result: FileResult;
   try {
-    return await Promise.race([
+    result = await Promise.race([
       done,
       new Promise<never>((_, reject) =>
         timer = setTimeout(() => {
@@ -68,4 +81,17 @@ export async function sendFile(
   } finally {
     clearTimeout(timer);
   }
+  if (options.delete) {
+    try {
+      await Deno.remove(path, { recursive: true });
+    } catch (err) {
+      throw new BrokerError(
+        `Peer "${dst}" stored "${path}" at ${result.path}, but removing the source failed: ${
+          (err as Error).message
+        }`,
+        { cause: err },
+      );
+    }
+  }
+  return result;
 }

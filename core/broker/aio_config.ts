@@ -127,6 +127,25 @@ export function fromAioconnectorsConfig(json: unknown, path: string, role: AioRo
           ignored.push("ssl_allow_all=true (sockkit always verifies client certificates)");
         }
         break;
+      case "whitelisted_clients_id":
+      case "whitelisted_clients_ip":
+      case "whitelisted_clients_subnet":
+      case "blacklisted_clients_id":
+      case "blacklisted_clients_ip":
+      case "blacklisted_clients_subnet": {
+        if (value === null || value === undefined) break;
+        if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) {
+          throw new ConfigError(
+            `Invalid value for key "${key}" in config file "${path}": expected a list of strings`,
+          );
+        }
+        if (role !== "server") break;
+        const list = key.startsWith("whitelisted") ? "allow" : "deny";
+        const kind = key.endsWith("_id") ? "name" : key.endsWith("_ip") ? "ip" : "subnet";
+        const prev = (broker[list] as string[] | undefined) ?? [];
+        broker[list] = [...prev, ...(value as string[]).map((v) => `${kind}:${v}`)];
+        break;
+      }
       case "client_bind_ip":
         if (value !== null) ignored.push("client_bind_ip (a client connector binds no address)");
         break;

@@ -96,3 +96,20 @@ Deno.test("fromAioconnectorsConfig() refuses the wrong role and malformed values
     assert.throws(() => fromAioconnectorsConfig([1], "aio.json", "server"), ConfigError);
   });
 });
+
+Deno.test("fromAioconnectorsConfig() turns whitelisted/blacklisted clients into the server's allow and deny lists", () => {
+  const { data, warning } = fromAioconnectorsConfig(
+    {
+      is_server: true,
+      whitelisted_clients_id: ["client1"],
+      whitelisted_clients_subnet: ["10.0.0.0/8"],
+      blacklisted_clients_ip: ["10.0.0.66"],
+    },
+    "aio.json",
+    "server",
+  );
+  assert.deepEqual(data, {
+    broker: { allow: ["name:client1", "subnet:10.0.0.0/8"], deny: ["ip:10.0.0.66"] },
+  });
+  assert.equal(warning, undefined);
+});

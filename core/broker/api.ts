@@ -86,10 +86,15 @@ export interface BrokerApi {
   /** Subscribes this client connector to `types` at its server (kept by the server until unsubscribed). */
   subscribe(types: string[], options?: { unsubscribe?: boolean }): Promise<void>;
   /** Sends a file or a directory; resolves once the receiver stored it. */
-  sendFile(
-    dst: string,
-    type: string,
-    path: string,
-    options?: { timeoutMs?: number },
-  ): Promise<FileResult>;
+  sendFile(dst: string, type: string, path: string, options?: SendFileOptions): Promise<FileResult>;
+}
+
+/** Options of {@linkcode BrokerApi.sendFile}. */
+export interface SendFileOptions {
+  /** Store it under this name at the receiver (a base name: no `/`). Default: the source's name. */
+  name?: string;
+  /** Remove the source file or directory once the receiver stored and checked it. Default `false`. */
+  delete?: boolean;
+  /** Give up waiting for the receiver after this long, ms. Default 600000. */
+  timeoutMs?: number;
 }

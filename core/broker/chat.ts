@@ -45,6 +45,8 @@ export class ChatSession implements AsyncDisposable {
   /** The server certificate fingerprint, `AB:CD:...`. */
   readonly fingerprint: string;
   readonly #print: (line: string) => void;
+  /** `host:port` this client side connects to; undefined on the server side. */
+  readonly #target: string | undefined;
   #peer: string | undefined;
   #connected: Array<() => void> = [];
 
@@ -53,7 +55,9 @@ export class ChatSession implements AsyncDisposable {
     received: string,
     fingerprint: string,
     print: (l: string) => void,
+    target: string | undefined,
   ) {
+    this.#target = target;
     this.connector = connector;
     this.received = received;
     this.fingerprint = fingerprint;
@@ -67,10 +71,46 @@ export class ChatSession implements AsyncDisposable {
 
   /** Resolves once a peer is connected. */
   connected(): Promise<void> {
-    if (this.#peer !== undefined && this.connector.peers().some((p) => p.connected)) {
-      return Promise.resolve();
-    }
+    if (this.isConnected) return Promise.resolve();
     return new Promise((r) => this.#connected.push(r));
+  }
+
+  /** Whether a peer is connected now. */
+  get isConnected(): boolean {
+    return this.#peer !== undefined && this.connector.peers().some((p) => p.connected);
+  }
+
+  /**
+   * Resolves `true` once a peer is connected; rejects after `timeoutMs`
+   * (default: no limit) with an error saying who could not be reached.
+   * `signal` ends the wait quietly (`false`).
+   */
+  async waitForPeer(timeoutMs: number | undefined, signal?: AbortSignal): Promise<boolean> {
+    if (this.isConnected) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let onAbort: (() => void) | undefined;
+    const outcome = await Promise.race([
+      this.connected().then(() => "connected" as const),
+      new Promise<"timeout">((r) => {
+        if (timeoutMs !== undefined) timer = setTimeout(() => r("timeout"), timeoutMs);
+      }),
+      new Promise<"aborted">((r) => {
+        onAbort = () => r("aborted");
+        if (signal?.aborted) onAbort();
+        signal?.addEventListener("abort", onAbort, { once: true });
+      }),
+    ]);
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener("abort", onAbort);
+    if (outcome === "connected") return true;
+    if (outcome === "aborted") return false;
+    const secs = `${(timeoutMs ?? 0) / 1000} s`;
+    throw new Error(
+      this.#target === undefined
+        ? `No peer connected within ${secs} (--connect-timeout to wait longer)`
+        : `Cannot reach the chat peer at ${this.#target}: no link within ${secs} (is ` +
+          `"sockkit broker chat" running there, on that --port? --connect-timeout to wait longer)`,
+    );
   }
 
   /** @internal */
@@ -134,12 +174,19 @@ export class ChatSession implements AsyncDisposable {
         },
       });
     }
-    const session = new ChatSession(connector, received, serverFingerprint, o.print);
+    const session = new ChatSession(
+      connector,
+      received,
+      serverFingerprint,
+      o.print,
+      isServer ? undefined : `${o.target}:${port}`,
+    );
     ref.session = session;
     if (isServer) {
       o.print(`* chat server "${name}" listening on port ${connector.port}`);
       o.print(`* server certificate SHA-256 ${formatFingerprint(serverFingerprint)}`);
-      o.print("* waiting for a peer (sockkit broker chat --target THIS_HOST)");
+      const portFlag = connector.port === DEFAULT_BROKER_PORT ? "" : ` --port ${connector.port}`;
+      o.print(`* waiting for a peer (sockkit broker chat --target THIS_HOST${portFlag})`);
     }
     connector.listen(CHAT_TYPE, (m) => o.print(`${m.src}: ${String(m.data)}`));
     connector.listen(CHAT_FILE_TYPE, (m) => {
@@ -163,11 +210,11 @@ export class ChatSession implements AsyncDisposable {
 
   /** Sends a file or directory to the peer. */
   async upload(path: string): Promise<FileResult> {
-    const to = this.#target();
+    const to = this.#destination();
     return await this.connector.sendFile(to, CHAT_FILE_TYPE, path);
   }
 
-  #target(): string {
+  #destination(): string {
     if (this.connector.isServer) {
       if (this.#peer === undefined) throw new Error("No peer has connected yet");
       return this.#peer;
@@ -175,9 +222,13 @@ export class ChatSession implements AsyncDisposable {
     return "server";
   }
 
-  /** Handles one typed line: a chat line or a `!command`. */
-  async line(text: string): Promise<void> {
-    if (text.trim() === "") return;
+  /**
+   * Handles one typed line: a chat line (resolved once the peer's connector
+   * has it on disk) or a `!command`. Resolves `false` when a line or an
+   * upload was not delivered (the reason is printed).
+   */
+  async line(text: string): Promise<boolean> {
+    if (text.trim() === "") return true;
     if (text.startsWith("!")) {
       const [cmd, ...rest] = text.slice(1).split(" ");
       const arg = rest.join(" ").trim();
@@ -190,27 +241,46 @@ export class ChatSession implements AsyncDisposable {
             } "${arg}" (${r.files} file(s), ${r.bytes} bytes)`,
           );
         } else if (cmd === "import" && arg) {
-          const dest = await this.import(arg, Deno.cwd());
-          this.#print(`* imported "${arg}" to ${dest}`);
+          const force = /^--force\s+/.test(arg);
+          const what = arg.replace(/^--force\s+/, "");
+          const r = await this.import(what, Deno.cwd(), { force });
+          this.#print(
+            r.renamed
+              ? `* imported "${what}" as ${r.dest} ("${what}" exists here; !import --force ${what} replaces it)`
+              : `* imported "${what}" to ${r.dest}${
+                r.replaced ? " (replaced the existing one)" : ""
+              }`,
+          );
         } else {
           this.#print(
-            `* unknown command "!${cmd}": use !upload PATH or !import NAME (shell commands are not offered)`,
+            `* unknown command "!${cmd}": use !upload PATH, !import NAME or !import --force NAME (shell commands are not offered)`,
           );
         }
       } catch (err) {
         this.#print(`* ${(err as Error).message}`);
+        return cmd !== "upload"; // an upload that failed is something not delivered
       }
-      return;
+      return true;
     }
     try {
-      await this.connector.send(this.#target(), CHAT_TYPE, text);
+      await this.connector.send(this.#destination(), CHAT_TYPE, text, { ack: true });
+      return true;
     } catch (err) {
       this.#print(`* not sent: ${(err as Error).message}`);
+      return false;
     }
   }
 
-  /** Copies a received file or directory into `destDir`; returns the destination. */
-  async import(name: string, destDir: string): Promise<string> {
+  /**
+   * Copies a received file or directory into `destDir`. An existing entry of
+   * that name is never overwritten unless `force`: the copy is written beside
+   * it as `NAME.1`, `NAME.2`, ... (`renamed`).
+   */
+  async import(
+    name: string,
+    destDir: string,
+    options: { force?: boolean } = {},
+  ): Promise<{ dest: string; renamed: boolean; replaced: boolean }> {
     if (name.includes("/") || name.startsWith(".")) {
       throw new Error(`Cannot import "${name}": give the name shown when it arrived`);
     }
@@ -221,9 +291,23 @@ export class ChatSession implements AsyncDisposable {
     } catch {
       throw new Error(`Cannot import "${name}": nothing of that name was received`);
     }
-    const dest = join(destDir, name);
+    let dest = join(destDir, name);
+    const exists = async (p: string) => await Deno.lstat(p).then(() => true, () => false);
+    let renamed = false;
+    let replaced = false;
+    if (await exists(dest)) {
+      if (options.force) {
+        await Deno.remove(dest, { recursive: true });
+        replaced = true;
+      } else {
+        let n = 1;
+        while (await exists(`${dest}.${n}`)) n++;
+        dest = `${dest}.${n}`;
+        renamed = true;
+      }
+    }
     await copy(src, dest, info.isDirectory);
-    return dest;
+    return { dest, renamed, replaced };
   }
 
   /** Closes the connector. Idempotent. */

@@ -10,6 +10,7 @@ import type {
   ListenOptions,
   Message,
   RequestOptions,
+  SendFileOptions,
   SendOptions,
   Subscription,
 } from "./api.ts";
@@ -245,8 +246,16 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   }
 
   /** {@inheritDoc BrokerApi.sendFile} */
-  async sendFile(dst: string, type: string, path: string): Promise<FileResult> {
-    const frame = await this.#call({ kind: "sendFile", id: this.#id(), dst, type, path });
+  async sendFile(
+    dst: string,
+    type: string,
+    path: string,
+    options: SendFileOptions = {},
+  ): Promise<FileResult> {
+    const h: Header & { id: string } = { kind: "sendFile", id: this.#id(), dst, type, path };
+    if (options.name !== undefined) h.name = options.name;
+    if (options.delete) h.delete = true;
+    const frame = await this.#call(h);
     return (frame.header as { value: FileResult }).value;
   }
 

@@ -1,5 +1,6 @@
 import { listen, type Server } from "../net/mod.ts";
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { ClientFilter, type FilterList, type FilterLists } from "./client_filter.ts";
+import { type Logger, type LogLevel, nullLogger } from "../log/mod.ts";
 import { TypeQueues } from "./type_queues.ts";
 import type { LogDamage } from "../storage/mod.ts";
 import { FileReceiver } from "./files.ts";
@@ -10,6 +11,7 @@ import type {
   ListenOptions,
   Message,
   RequestOptions,
+  SendFileOptions,
   SendOptions,
   Subscription,
 } from "./api.ts";
@@ -53,6 +55,8 @@ export * from "./options.ts";
 export class Connector implements BrokerApi, AsyncDisposable {
   readonly name: string;
   readonly dir: string;
+  /** The allow/deny lists a server connector checks clients against (`undefined` on a client). */
+  readonly clientFilter: ClientFilter | undefined;
   readonly #opts: ConnectorOptions;
   readonly #log: Logger;
   readonly #maxFrame: number;
@@ -105,6 +109,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       ...(opts.maxQueueTypes !== undefined ? { maxTypes: opts.maxQueueTypes } : {}),
     });
     this.#files = new FileReceiver(opts.fileDirs ?? {}, {
+      ...(opts.onExists !== undefined ? { onExists: opts.onExists } : {}),
       ...(opts.fileStallMs !== undefined ? { stallMs: opts.fileStallMs } : {}),
       onAbandon: (t) => {
         this.#log.warn("file transfer abandoned", { from: t.from, type: t.type, error: t.error });
@@ -145,9 +150,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
       onLost: (id, err) =>
         this.#log.warn("published message not stored", { id, error: err.message }),
     });
+    this.clientFilter = opts.server ? new ClientFilter(opts.server.clientFilter) : undefined;
     this.#links = new PeerLinks({
       name: opts.name,
       connector: opts,
+      ...(this.clientFilter ? { clientFilter: this.clientFilter } : {}),
       log: this.#log,
       maxFrameBytes: this.#maxFrame,
       peers: this.#peers,
@@ -294,7 +301,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     dst: string,
     type: string,
     path: string,
-    options: { timeoutMs?: number } = {},
+    options: SendFileOptions = {},
   ): Promise<FileResult> {
     return sendFile(this.router, dst, type, path, options);
   }
@@ -355,7 +362,52 @@ export class Connector implements BrokerApi, AsyncDisposable {
     this.#client?.wake();
   }
 
-  /** Closes a peer's link now (after revocation). */
+  /**
+   * Shows the client filter, or adds/removes an entry and applies the new
+   * lists to connected clients at once (those now refused are disconnected).
+   */
+  filter(
+    action: "show" | "add" | "remove",
+    list?: FilterList,
+    entry?: string,
+  ): FilterLists & { changed?: boolean; disconnected?: string[] } {
+    const f = this.clientFilter;
+    if (!f) throw new BrokerError("Only a server connector has a client filter");
+    if (action === "show") return f.lists();
+    if (list !== "allow" && list !== "deny") {
+      throw new TypeError(`Unknown filter list "${String(list)}": expected allow or deny`);
+    }
+    if (typeof entry !== "string") throw new TypeError(`Admin "filter ${action}" needs an entry`);
+    const changed = action === "add" ? f.add(list, entry) : f.remove(list, entry);
+    const disconnected: string[] = [];
+    for (const p of this.#peers.all()) {
+      if (!p.link?.open) continue;
+      const ip = (p.address ?? "").replace(/:\d+$/, "");
+      const why = f.check(p.name, ip);
+      if (why === undefined) continue;
+      p.link.send({ kind: "error", message: `refused by the server's client filter: ${why}` });
+      p.link.close("refused by the client filter");
+      this.#log.warn("disconnected client refused by the changed filter", {
+        peer: p.name,
+        reason: why,
+      });
+      disconnected.push(p.name);
+    }
+    return { ...f.lists(), changed, disconnected };
+  }
+
+  /** The log level of this connector's logger. */
+  get logLevel(): LogLevel {
+    return this.#log.level;
+  }
+
+  /** Changes the log level at run time (`broker log-level`). */
+  setLogLevel(level: LogLevel): void {
+    this.#log.setLevel(level);
+    this.#log.info("log level changed", { level });
+  }
+
+  /** Closes a peer's link now without revoking it (`broker disconnect`, and after revocation). */
   disconnect(name: string): boolean {
     const p = this.#peers.find(name);
     if (!p?.link?.open) return false;

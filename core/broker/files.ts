@@ -30,14 +30,18 @@ async function listFiles(root: string, rel = ""): Promise<string[]> {
  * chunks of {@linkcode FILE_CHUNK_BYTES}, its SHA-256 on its last chunk, and
  * `end` on the last frame of the transfer.
  */
-export async function* fileChunks(path: string, transfer: string): AsyncGenerator<FileChunk> {
+export async function* fileChunks(
+  path: string,
+  transfer: string,
+  storeAs?: string,
+): AsyncGenerator<FileChunk> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.stat(path);
   } catch (err) {
     throw new Error(`Cannot send "${path}": ${(err as Error).message}`, { cause: err });
   }
-  const name = basename(normalize(path));
+  const name = storeAs ?? basename(normalize(path));
   const isDir = info.isDirectory;
   const files = isDir ? await listFiles(path) : [""];
   if (files.length === 0) {
@@ -78,8 +82,19 @@ export async function* fileChunks(path: string, transfer: string): AsyncGenerato
   }
 }
 
+/** What a receiver does when a file or directory of the same name is already there. */
+export const ON_EXISTS = ["rename", "overwrite", "refuse"] as const;
+/** One of {@linkcode ON_EXISTS}. */
+export type OnExists = typeof ON_EXISTS[number];
+
 /** Options for {@linkcode FileReceiver}. */
 export interface FileReceiverOptions {
+  /**
+   * A name that is taken: `rename` stores it as `NAME.1`, `NAME.2`...;
+   * `overwrite` replaces it; `refuse` fails the transfer (the sender is told).
+   * Default `rename`.
+   */
+  onExists?: OnExists;
   /** Transfers one peer may have in progress at once. Default 4. */
   maxPerPeer?: number;
   /** A transfer with no chunk for this long is abandoned, ms. Default 60000. */
@@ -105,8 +120,8 @@ interface Incoming {
  * Receives chunked files and directories into the directory mapped to their
  * message type: chunks are written under a hidden staging name in that
  * directory, each file's SHA-256 is checked, and the finished file or
- * directory is renamed into place (atomically), as `NAME`, or `NAME.1`,
- * `NAME.2`... when that exists.
+ * directory is renamed into place (atomically), as `NAME`; when that name
+ * is taken, as `options.onExists` says.
  */
 export class FileReceiver {
   readonly #dirs: Record<string, string>;
@@ -288,9 +303,7 @@ export class FileReceiver {
       if (!meta.end) return undefined;
       if (t.timer !== undefined) clearTimeout(t.timer);
       this.#incoming.delete(key);
-      let target = t.target;
-      for (let i = 1; exists(target); i++) target = `${t.target}.${i}`;
-      Deno.renameSync(t.staging, target);
+      const target = this.#place(t.staging, t.target);
       return {
         ok: true,
         result: { path: target, bytes: t.bytes, files: t.files, dir: meta.dir === true },
@@ -306,6 +319,30 @@ export class FileReceiver {
       else t.staging = "";
       return { ok: false, error: t.error };
     }
+  }
+
+  /** Moves a finished staging file or directory to `target` as the `onExists` policy says. */
+  #place(staging: string, target: string): string {
+    const policy = this.#opts.onExists ?? "rename";
+    if (!exists(target)) {
+      Deno.renameSync(staging, target);
+      return target;
+    }
+    if (policy === "refuse") {
+      throw new Error(
+        `"${target}" already exists and this receiver refuses to replace it (--on-exists refuse): send it under another name`,
+      );
+    }
+    if (policy === "overwrite") {
+      // a file is replaced atomically by the rename; a directory is removed first
+      if (Deno.lstatSync(target).isDirectory) Deno.removeSync(target, { recursive: true });
+      Deno.renameSync(staging, target);
+      return target;
+    }
+    let free = target;
+    for (let i = 1; exists(free); i++) free = `${target}.${i}`;
+    Deno.renameSync(staging, free);
+    return free;
   }
 
   /** Abandons unfinished transfers (removes their staging files). */

@@ -80,7 +80,17 @@ export type Header =
   | { kind: "listen"; id?: string; types: string[]; confirm?: boolean; tag?: string }
   | { kind: "subscribe"; id: string; types: string[]; unsubscribe?: boolean }
   | { kind: "sync"; id: string }
-  | { kind: "sendFile"; id: string; path: string; type: string; dst: string }
+  | {
+    kind: "sendFile";
+    id: string;
+    path: string;
+    type: string;
+    dst: string;
+    /** Store under this name at the receiver. */
+    name?: string;
+    /** Remove the source once the receiver stored it. */
+    delete?: boolean;
+  }
   | { kind: "admin"; id: string; op: string; args?: Record<string, unknown> };
 
 /** A decoded frame. */

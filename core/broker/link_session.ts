@@ -1,4 +1,5 @@
 import type { Socket } from "node:net";
+import type { ClientFilter } from "./client_filter.ts";
 import type { PeerIdentity } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Frame, MsgHeader } from "./frame.ts";
@@ -17,6 +18,8 @@ export interface SessionContext {
   /** This connector's name (sent in hello/welcome). */
   name: string;
   connector: ConnectorOptions;
+  /** The server's allow/deny lists (server only). */
+  clientFilter?: ClientFilter;
   log: Logger;
   maxFrameBytes: number;
   peers: PeerTable;
@@ -153,6 +156,11 @@ export class LinkSession {
         `certificate of "${name}" refused: ${refusal}`,
         !refusal.startsWith("cannot check"),
       );
+    }
+    const filtered = this.#ctx.clientFilter?.check(name, id.address);
+    if (filtered !== undefined) {
+      // not final: the operator may change the lists while the client keeps retrying
+      return this.#refuseClient(`refused by the server's client filter: ${filtered}`, false);
     }
     this.#remoteName = name;
     await this.#ctx.inbound.open(name);

@@ -3,7 +3,7 @@ import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Frame, Header, MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
 import type { Sink } from "./options.ts";
-import type { FileResult, Subscription } from "./api.ts";
+import type { FileResult, SendFileOptions, Subscription } from "./api.ts";
 import type { Router } from "./router.ts";
 import { type AdminTarget, runAdmin } from "./_admin.ts";
 
@@ -19,7 +19,7 @@ export interface LocalApiTarget extends AdminTarget {
   readonly router: Router;
   /** Resolves once journals and queues are on disk. */
   sync(): Promise<void>;
-  sendFile(dst: string, type: string, path: string): Promise<FileResult>;
+  sendFile(dst: string, type: string, path: string, options?: SendFileOptions): Promise<FileResult>;
   /** Asks the process running the connector to stop. */
   requestStop(): void;
 }
@@ -158,7 +158,10 @@ export class LocalApi implements AsyncDisposable {
         );
         return;
       case "sendFile":
-        c.sendFile(h.dst, h.type, h.path).then(
+        c.sendFile(h.dst, h.type, h.path, {
+          ...(typeof h.name === "string" ? { name: h.name } : {}),
+          ...(h.delete === true ? { delete: true } : {}),
+        }).then(
           (value) => link.send({ kind: "result", replyTo: h.id, ok: true, value }),
           (err) => link.send(errorFrame(err.message, h.id)),
         );

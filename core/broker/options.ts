@@ -2,6 +2,8 @@ import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts"
 import type { Logger } from "../log/mod.ts";
 import type { MsgHeader } from "./frame.ts";
 import type { PubSubRule } from "./pubsub.ts";
+import type { FilterLists } from "./client_filter.ts";
+import type { OnExists } from "./files.ts";
 
 /** Protocol version carried in hello/welcome. */
 export const PROTOCOL_VERSION = 1;
@@ -25,6 +27,8 @@ export interface ConnectorOptions {
     host?: string;
     port: number;
     tls: TlsMaterial;
+    /** Allow and deny lists of client names, IP addresses and subnets (see `ClientFilter`). */
+    clientFilter?: Partial<FilterLists>;
     /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
     authorize?: (peer: PeerIdentity) => string | undefined;
     /**
@@ -52,6 +56,8 @@ export interface ConnectorOptions {
   maxQueueTypes?: number;
   /** Message type → directory where received files of that type are stored. Default none. */
   fileDirs?: Record<string, string>;
+  /** A received file whose name is taken: `rename` (`NAME.1`...), `overwrite` or `refuse`. Default `rename`. */
+  onExists?: OnExists;
   /** A file transfer with no chunk for this long is abandoned (staging removed, sender told), ms. Default 60000. */
   fileStallMs?: number;
   /**

@@ -3,6 +3,7 @@ import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } fr
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { Connector } from "./connector.ts";
 import type { ConnectorOptions } from "./options.ts";
+import type { FilterLists } from "./client_filter.ts";
 
 /** Connector options a service sets itself (from the certificates directory). */
 type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke">;
@@ -15,6 +16,8 @@ export interface ServerConnectorOptions extends Settable {
   port: number;
   /** Who may publish, subscribe and send client-to-client. Default: any authenticated client. */
   pubsubRule?: PubSubRule | undefined;
+  /** Allow and deny lists of client names, addresses and subnets. Default: admit every valid certificate. */
+  clientFilter?: Partial<FilterLists>;
 }
 
 /** Options for {@linkcode startClientConnector}. */
@@ -50,7 +53,7 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, pubsubRule, ...rest } = options;
+  const { host, port, pubsubRule, clientFilter, ...rest } = options;
   const p = certPaths(certsDir);
   const tls = await loadCertsDirTls(certsDir, {
     ...(options.logger ? { onWarning: (w: string) => options.logger!.warn(w) } : {}),
@@ -63,6 +66,7 @@ export async function startServerConnector(
       tls,
       authorize: revocationCheck(p.revoked),
       ...(pubsubRule ? { pubsubRule } : {}),
+      ...(clientFilter ? { clientFilter } : {}),
     },
     revoke: async (name) => void await revoke(certsDir, name),
   });

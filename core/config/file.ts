@@ -6,8 +6,46 @@ import { ConfigError } from "./errors.ts";
 /** A parsed configuration file: nested sections of values. */
 export type ConfigData = Record<string, unknown>;
 
-/** Which syntax a config file uses; `auto` picks by extension, then tries TOML, then INI. */
+/**
+ * Which syntax a config file uses: `auto` takes `.toml` as TOML and `.ini` as
+ * INI, and otherwise decides from the content: TOML when it parses as TOML,
+ * INI when every line is INI, a parse error naming both otherwise.
+ */
 export type ConfigSyntax = "toml" | "ini" | "auto";
+
+/** Where a TOML parse failed, as one line: `line 3, column 8: illegal character in key`. */
+function tomlFailure(err: unknown): string {
+  const e = err as { message?: string; line?: number; column?: number };
+  const detail = (e.message ?? String(err)).split("\n")[0]!.replace(/^Invalid TOML document: /, "");
+  return e.line === undefined ? detail : `line ${e.line}, column ${e.column}: ${detail}`;
+}
+
+/**
+ * The first line that no INI reader would take as meant, or `undefined`:
+ * INI lines are `[section]`, `key = value`, a bare `key`, comments and blanks.
+ */
+export function iniFailure(text: string): string | undefined {
+  const lines = text.split(/\r?\n/);
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trim();
+    if (line === "" || line.startsWith("#") || line.startsWith(";")) continue;
+    const where = `line ${i + 1}`;
+    if (line.startsWith("[")) {
+      if (!/^\[[^\[\]]+\]\s*([#;].*)?$/.test(line)) return `${where}: unclosed section header`;
+      continue;
+    }
+    const eq = line.indexOf("=");
+    const key = (eq < 0 ? line : line.slice(0, eq)).trim();
+    if (key === "") return `${where}: a value without a key`;
+    if (eq < 0) continue;
+    const value = line.slice(eq + 1).trim();
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && (value.length < 2 || !value.endsWith(quote))) {
+      return `${where}: unclosed quote in the value of "${key}"`;
+    }
+  }
+  return undefined;
+}
 
 function parseText(text: string, path: string, syntax: ConfigSyntax): ConfigData {
   const ext = extname(path).toLowerCase();
@@ -18,21 +56,24 @@ function parseText(text: string, path: string, syntax: ConfigSyntax): ConfigData
     : ext === ".ini"
     ? "ini"
     : "auto";
-  if (kind === "toml") {
-    try {
-      return parseToml(text) as ConfigData;
-    } catch (err) {
-      const detail = err instanceof Error ? err.message.split("\n")[0] : String(err);
-      throw new ConfigError(`Cannot parse config file "${path}" as TOML: ${detail}`, {
-        cause: err,
-      });
-    }
-  }
   if (kind === "ini") return parseIni(text) as ConfigData;
   try {
     return parseToml(text) as ConfigData;
-  } catch {
-    return parseIni(text) as ConfigData;
+  } catch (err) {
+    if (kind === "toml") {
+      throw new ConfigError(
+        `Cannot parse config file "${path}" as TOML: ${tomlFailure(err)} (fix that line)`,
+        { cause: err },
+      );
+    }
+    const ini = iniFailure(text);
+    if (ini === undefined) return parseIni(text) as ConfigData;
+    throw new ConfigError(
+      `Cannot parse config file "${path}": as TOML, ${
+        tomlFailure(err)
+      }; as INI, ${ini} (fix that line)`,
+      { cause: err },
+    );
   }
 }
 

@@ -26,6 +26,11 @@ export interface SettingSources {
   file?: ConfigData;
   /** The config file's path, for error messages. */
   filePath?: string;
+  /**
+   * Called with a warning for each key of a config file section these specs
+   * own (`[daemon]`, `[servercli]`, ...) that no spec reads. Default: none.
+   */
+  onWarning?: (message: string) => void;
 }
 
 type Resolved<S> = {
@@ -51,6 +56,9 @@ export function resolveSettings<S extends Record<string, SettingSpec<unknown>>>(
   specs: S,
   sources: SettingSources,
 ): Resolved<S> {
+  if (sources.onWarning) {
+    for (const w of unknownKeys(specs, sources.file, sources.filePath)) sources.onWarning(w);
+  }
   const env = sources.env ?? Deno.env.toObject();
   const out: Record<string, unknown> = {};
   for (const [key, spec] of Object.entries(specs)) {
@@ -85,4 +93,75 @@ export function resolveSettings<S extends Record<string, SettingSpec<unknown>>>(
     }
   }
   return out as Resolved<S>;
+}
+
+/**
+ * Warnings for keys in the config file sections that `specs` read from which
+ * no spec reads (a typo such as `prot` or `max_client`), each naming the
+ * nearest known key. Sections no spec names are left alone.
+ */
+export function unknownKeys(
+  specs: Record<string, SettingSpec<unknown>>,
+  file: ConfigData | undefined,
+  filePath = "?",
+): string[] {
+  if (file === undefined) return [];
+  const known = new Map<string, Set<string>>();
+  for (const spec of Object.values(specs)) {
+    const keys = spec.file === undefined
+      ? []
+      : typeof spec.file === "string"
+      ? [spec.file]
+      : spec.file;
+    for (const fk of keys) {
+      const dot = fk.indexOf(".");
+      if (dot < 0) continue;
+      const section = fk.slice(0, dot);
+      if (!known.has(section)) known.set(section, new Set());
+      known.get(section)!.add(fk.slice(dot + 1));
+    }
+  }
+  const out: string[] = [];
+  for (const [section, keys] of known) {
+    const data = lookup(file, section);
+    if (typeof data !== "object" || data === null || Array.isArray(data)) continue;
+    for (const key of Object.keys(data)) {
+      if (keys.has(key)) continue;
+      const near = nearest(key, [...keys]);
+      out.push(
+        `Unknown key "${key}" in section [${section}] of config file "${filePath}" (ignored)` +
+          (near === undefined
+            ? `: known keys are ${[...keys].join(", ")}`
+            : `: did you mean "${near}"?`),
+      );
+    }
+  }
+  return out;
+}
+
+function nearest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best;
+}
+
+/** Levenshtein distance. */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
 }

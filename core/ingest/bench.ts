@@ -31,8 +31,12 @@ export interface IngestBenchOptions {
   noAnchor?: boolean;
   /** Progress callback, about 5 times a second. */
   onProgress?: (p: BenchProgress) => void;
+  /** Called as each phase starts (`"measuring the redis-benchmark anchor"`). */
+  onPhase?: (text: string) => void;
   /** Logger for the in-process server. Default: silent. */
   logger?: Logger;
+  /** Stops the run (everything it started and wrote is cleaned up); the call rejects. */
+  signal?: AbortSignal;
   /** Tuning for the in-process server (batch size, in-flight batches, water marks). */
   server?: Pick<IngestOptions, "maxBatch" | "maxInflight" | "highWater" | "layout">;
 }
@@ -70,6 +74,46 @@ export interface IngestBenchResult {
   anchorShapePerSecond: number | undefined;
   /** Server error lines seen by clients. */
   errors: string[];
+  /** The run's keys deleted afterwards from a Redis given as `redisUrl` (the key pattern and count). */
+  cleaned?: { pattern: string; keys: number };
+}
+
+/**
+ * Fails fast, naming the URL, when nothing answers PING at `url` within 3 s
+ * (an unreachable Redis would otherwise have the server spool the whole run).
+ */
+export async function pingRedis(url: string): Promise<void> {
+  const c = createClient({ url, socket: { connectTimeout: 3000, reconnectStrategy: false } });
+  c.on("error", () => {});
+  try {
+    await c.connect();
+    await c.ping();
+  } catch (err) {
+    throw new Error(
+      `Cannot reach Redis at "${url}": ${
+        err instanceof Error ? err.message : String(err)
+      } (start it, or leave out --redis to use a private redis-server)`,
+      { cause: err },
+    );
+  } finally {
+    await c.close().catch(() => {});
+  }
+}
+
+/** Deletes the keys matching `pattern`; returns how many. */
+async function deleteKeys(url: string, pattern: string): Promise<number> {
+  const c = createClient({ url });
+  c.on("error", () => {});
+  await c.connect();
+  try {
+    let n = 0;
+    for await (const keys of c.scanIterator({ MATCH: pattern, COUNT: 10000 })) {
+      if (keys.length > 0) n += await c.unlink(keys);
+    }
+    return n;
+  } finally {
+    await c.close();
+  }
 }
 
 function percentile(values: number[], weights: number[], p: number): number {
@@ -111,9 +155,19 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
   const shape = options.shape ?? "nested";
   const run = `bench${Date.now().toString(36)}`;
   const cleanup: Array<() => Promise<unknown>> = [];
+  let cleaned: IngestBenchResult["cleaned"];
+  const phase = options.onPhase ?? (() => {});
   try {
+    options.signal?.throwIfAborted();
     let redisUrl = options.redisUrl;
-    if (!redisUrl) {
+    if (redisUrl) {
+      phase(`checking Redis at ${redisUrl}`);
+      await pingRedis(redisUrl);
+      const url = redisUrl;
+      // Whatever happens, the run's keys do not stay in the user's Redis.
+      cleanup.push(() => cleaned ? Promise.resolve() : deleteKeys(url, `*${run}:c*`));
+    } else {
+      phase("starting a private redis-server");
       const redis: RedisServer = await startRedisServer(
         options.logger ? { logger: options.logger } : {},
       );
@@ -124,6 +178,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
     let anchor: number | undefined;
     let shapeAnchor: number | undefined;
     if (!options.noAnchor) {
+      phase("measuring the anchor: redis-benchmark -P 16 HSET, then the same-shape command");
       const where = { host: u.hostname || "127.0.0.1", port: Number(u.port || 6379), clients };
       anchor = await redisBenchmarkHset(where);
       shapeAnchor = await redisBenchmarkHset({
@@ -167,6 +222,8 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       port = server.port;
       tls = await loadClientTls({ ca: paths.ca, cert: client.cert, key: client.key });
     }
+    options.signal?.throwIfAborted();
+    phase(`${clients} mTLS clients sending ${total} ${shape} objects`);
     const worker = new Worker(new URL("./bench_worker.ts", import.meta.url), { type: "module" });
     cleanup.push(() => Promise.resolve(worker.terminate()));
     const request: BenchWorkerRequest = {
@@ -182,6 +239,11 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
     let t0 = 0;
     const done = await new Promise<Extract<BenchWorkerMessage, { type: "done" }>>(
       (resolve, reject) => {
+        options.signal?.addEventListener(
+          "abort",
+          () => reject(new Error("Bench interrupted: stopped and cleaned up")),
+          { once: true },
+        );
         worker.onerror = (e) => {
           e.preventDefault();
           reject(new Error(`Bench worker failed: ${e.message}`));
@@ -205,7 +267,11 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       },
     );
     const seconds = (performance.now() - t0) / 1000;
+    phase("counting the stored objects in Redis");
     const stored = await countKeys(redisUrl, `*${run}:c*`);
+    if (options.redisUrl) {
+      cleaned = { pattern: `*${run}:c*`, keys: await deleteKeys(redisUrl, `*${run}:c*`) };
+    }
     const ops = done.acked / seconds;
     return {
       clients,
@@ -222,6 +288,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       ratio: anchor ? ops / anchor : undefined,
       anchorShapePerSecond: shapeAnchor,
       errors: done.errors.slice(0, 10),
+      ...(cleaned ? { cleaned } : {}),
     };
   } finally {
     for (const c of cleanup.reverse()) await c().catch(() => {});

@@ -14,6 +14,12 @@ export interface SendOptions {
   ack?: boolean;
   /** Give up waiting for acknowledgements after this many ms. Default 30000. */
   ackTimeoutMs?: number;
+  /**
+   * With `ack`: a server that has sent nothing this many ms after the last
+   * object was written is taken to run without `--ack` (`noAcks` in the
+   * result). Default 5000, at most `ackTimeoutMs`.
+   */
+  firstAckTimeoutMs?: number;
   /** Aborts sending. */
   signal?: AbortSignal;
 }
@@ -22,8 +28,12 @@ export interface SendOptions {
 export interface SendResult {
   /** Objects written to the socket. */
   sent: number;
-  /** Objects the server acknowledged as stored (only with `ack`). */
+  /** Objects the server acknowledged as durably stored, in Redis or its spool (only with `ack`). */
   acknowledged?: number;
+  /** Of `acknowledged`, how many wait in the server's disk spool for Redis (only with `ack`). */
+  spooled?: number;
+  /** With `ack`: the server sent nothing at all (it probably runs without `--ack`). */
+  noAcks?: boolean;
   /** `{"error":...}` lines the server sent (only with `ack`). */
   errors: string[];
 }
@@ -53,9 +63,22 @@ export async function sendObjects(
   try {
     const errors: string[] = [];
     let acked = 0;
+    let spooled = 0;
+    let heard = false;
     let wake: (() => void) | undefined;
     if (options.ack) {
-      watchAcks(conn, (n) => acked = Math.max(acked, n), (e) => errors.push(e), () => wake?.());
+      watchAcks(
+        conn,
+        (n, s) => {
+          acked = Math.max(acked, n);
+          spooled = Math.max(spooled, s);
+        },
+        (e) => errors.push(e),
+        () => {
+          heard = true;
+          wake?.();
+        },
+      );
     }
     const enc = new TextEncoder();
     let sent = 0;
@@ -81,20 +104,23 @@ export async function sendObjects(
       await conn.close();
       return { sent, errors };
     }
-    const deadline = Date.now() + (options.ackTimeoutMs ?? 30_000);
+    const ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    const deadline = Date.now() + ackTimeoutMs;
+    const silentDeadline = Date.now() + Math.min(options.firstAckTimeoutMs ?? 5000, ackTimeoutMs);
     let closed = false;
     conn.closed.then(() => {
       closed = true;
       wake?.();
     });
     while (acked + countRejected(errors) < sent && !closed && Date.now() < deadline) {
+      if (!heard && Date.now() >= silentDeadline) break;
       await new Promise<void>((resolve) => {
         wake = resolve;
         setTimeout(resolve, 200);
       });
     }
     await conn.close();
-    return { sent, acknowledged: acked, errors };
+    return { sent, acknowledged: acked, spooled, errors, ...(heard ? {} : { noAcks: true }) };
   } finally {
     conn.destroy();
   }
@@ -109,10 +135,10 @@ function countRejected(errors: string[]): number {
   return n;
 }
 
-/** Reads `{"ok":N}` and `{"error":...}` lines from the server. */
+/** Reads `{"ok":N}` (or `{"ok":N,"spooled":M}`) and `{"error":...}` lines from the server. */
 export function watchAcks(
   conn: Connection,
-  onOk: (n: number) => void,
+  onOk: (n: number, spooled: number) => void,
   onError: (line: string) => void,
   onAny: () => void = () => {},
 ): void {
@@ -122,8 +148,8 @@ export function watchAcks(
     framer.push(chunk, (line) => {
       const text = dec.decode(line);
       try {
-        const v = JSON.parse(text) as { ok?: number; error?: string };
-        if (typeof v.ok === "number") onOk(v.ok);
+        const v = JSON.parse(text) as { ok?: number; spooled?: number; error?: string };
+        if (typeof v.ok === "number") onOk(v.ok, typeof v.spooled === "number" ? v.spooled : 0);
         else onError(text);
       } catch {
         onError(text);

@@ -137,9 +137,11 @@ export function resolveIngestSettings(
   flags: IngestFlags,
   file?: ConfigData,
   filePath?: string,
+  onWarning?: (message: string) => void,
 ) {
   return resolveSettings(INGEST_SETTINGS, {
     flags: flags as Record<string, unknown>,
+    ...(onWarning ? { onWarning } : {}),
     ...(file ? { file } : {}),
     ...(filePath ? { filePath } : {}),
   });

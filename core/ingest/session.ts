@@ -74,6 +74,7 @@ export class IngestSession implements WriteOwner {
   readonly #streamKey: string;
   #accepted = 0;
   #stored = 0;
+  #spooled = 0;
   #failed = 0;
   #stopped = false;
   #ackScheduled = false;
@@ -154,7 +155,7 @@ export class IngestSession implements WriteOwner {
         this.#chunk = undefined;
       }
       await this.#allSettled();
-      if (this.#o.ack) await this.#conn.write(`{"ok":${this.#stored}}\n`);
+      if (this.#o.ack) await this.#conn.write(this.#ackLine());
       this.#log.debug("session finished", { reason: why, objects: this.#accepted });
       await this.#conn.close();
     } finally {
@@ -314,9 +315,17 @@ export class IngestSession implements WriteOwner {
     if (this.#o.ack) void this.#conn.write(JSON.stringify({ error: err.message }) + "\n");
   }
 
+  /** `{"ok":N}`: N objects durably stored; `"spooled":M` of them wait in the disk spool. */
+  #ackLine(): string {
+    return this.#spooled > 0
+      ? `{"ok":${this.#stored},"spooled":${this.#spooled}}\n`
+      : `{"ok":${this.#stored}}\n`;
+  }
+
   /** @internal Called by the writer. */
-  settled(stored: number, failed: number, reason?: string): void {
+  settled(stored: number, failed: number, reason: string | undefined, spooled: boolean): void {
     this.#stored += stored;
+    if (spooled) this.#spooled += stored;
     this.#failed += failed;
     if (failed > 0 && this.#o.ack) {
       void this.#conn.write(
@@ -329,7 +338,7 @@ export class IngestSession implements WriteOwner {
         this.#ackScheduled = false;
         if (this.#stored !== this.#lastAck) {
           this.#lastAck = this.#stored;
-          void this.#conn.write(`{"ok":${this.#stored}}\n`);
+          void this.#conn.write(this.#ackLine());
         }
       });
     }

@@ -12,8 +12,11 @@ import {
 
 /** Who is told what became of the objects it added (a client session). */
 export interface WriteOwner {
-  /** `stored` objects are in Redis or the spool; `failed` were refused by Redis (`reason`). */
-  settled(stored: number, failed: number, reason?: string): void;
+  /**
+   * `stored` objects are in Redis or, when `spooled`, in the disk spool (they
+   * reach Redis when it returns); `failed` were refused by Redis (`reason`).
+   */
+  settled(stored: number, failed: number, reason: string | undefined, spooled: boolean): void;
 }
 
 /** Options for {@linkcode BatchWriter}. */
@@ -293,7 +296,7 @@ export class BatchWriter implements AsyncDisposable {
       }
       obj += n;
       try {
-        b.owners[i]!.settled(n - failed, failed, reason);
+        b.owners[i]!.settled(n - failed, failed, reason, spooled);
       } catch (err) {
         this.#log.error("write owner callback failed", { error: String(err) });
       }

@@ -25,7 +25,10 @@ export interface LoggerOptions {
 
 /** A leveled logger; {@linkcode Logger.child} adds fields. */
 export interface Logger {
+  /** The lowest level written (shared by a logger, its parent and its children). */
   readonly level: LogLevel;
+  /** Changes the level at run time, for this logger and every logger it shares a root with. */
+  setLevel(level: LogLevel): void;
   enabled(level: LogLevel): boolean;
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
@@ -83,19 +86,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }
     };
   }
-  return makeLogger(level, format, options.fields ?? {}, write, close);
+  return makeLogger({ level }, format, options.fields ?? {}, write, close);
 }
 
 function makeLogger(
-  level: LogLevel,
+  shared: { level: LogLevel; fixed?: boolean },
   format: LogFormat,
   base: LogFields,
   write: (line: string) => void,
   close: () => void,
 ): Logger {
-  const min = RANK[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields) => {
-    if (RANK[lvl] < min) return;
+    if (RANK[lvl] < RANK[shared.level]) return;
     const time = new Date().toISOString();
     const all = { ...base, ...fields };
     if (format === "json") {
@@ -109,16 +111,27 @@ function makeLogger(
     }
   };
   return {
-    level,
-    enabled: (lvl) => RANK[lvl] >= min,
+    get level() {
+      return shared.level;
+    },
+    setLevel: (lvl) => {
+      if (!shared.fixed) shared.level = lvl;
+    },
+    enabled: (lvl) => RANK[lvl] >= RANK[shared.level],
     debug: (m, f) => emit("debug", m, f),
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
-    child: (fields) => makeLogger(level, format, { ...base, ...fields }, write, close),
+    child: (fields) => makeLogger(shared, format, { ...base, ...fields }, write, close),
     close,
   };
 }
 
 /** A logger that discards everything (the default for library code). */
-export const nullLogger: Logger = createLogger({ level: "silent", sink: () => {} });
+export const nullLogger: Logger = makeLogger(
+  { level: "silent", fixed: true },
+  "text",
+  {},
+  () => {},
+  () => {},
+);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createLogger } from "./mod.ts";
+import { createLogger, nullLogger } from "./mod.ts";
 
 function capture(options: Parameters<typeof createLogger>[0] = {}) {
   const lines: string[] = [];
@@ -53,4 +53,24 @@ Deno.test("createLogger() appends to --log-file", async () => {
   } finally {
     await Deno.remove(file);
   }
+});
+
+Deno.test("Logger.setLevel() changes the level of a logger and every child at run time", () => {
+  const lines: string[] = [];
+  const root = createLogger({ level: "warn", sink: (l) => lines.push(l) });
+  const child = root.child({ svc: "broker" });
+  child.info("hidden");
+  child.setLevel("debug");
+  assert.equal(root.level, "debug");
+  root.debug("shown");
+  child.info("also shown");
+  assert.equal(lines.length, 2);
+  assert.match(lines[0]!, /DEBUG shown/);
+  assert.match(lines[1]!, /INFO {2}also shown svc=broker/);
+});
+
+Deno.test("nullLogger stays silent whatever level is set", () => {
+  nullLogger.child({ a: 1 }).setLevel("debug");
+  assert.equal(nullLogger.level, "silent");
+  assert.equal(nullLogger.enabled("error"), false);
 });

@@ -279,7 +279,6 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
   // The callbacks above run only after listen(), by which time `server` is set.
   const server = new Server(raw, options, handler);
   const log = options.logger ?? nullLogger;
-  raw.on("error", (err: Error) => log.error("listener error", { error: err.message }));
   const host = options.host ?? "0.0.0.0";
   await new Promise<void>((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
@@ -293,6 +292,8 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
     raw.once("error", onError);
     raw.listen(options.port, host, () => {
       raw.off("error", onError);
+      // A failure to listen is the caller's error (reported once); later ones are logged.
+      raw.on("error", (err: Error) => log.error("listener error", { error: err.message }));
       resolve();
     });
   });

@@ -13,3 +13,4 @@ export * from "./listener.ts";
 export * from "./connect.ts";
 export * from "./fd_limit.ts";
 export * from "./framing/mod.ts";
+export { looksLikeTlsRecord, notTlsServerError } from "./tls_hint.ts";

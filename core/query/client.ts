@@ -4,7 +4,14 @@
  */
 import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
-import { type ClientTlsOptions, connect, ProtocolError } from "../net/mod.ts";
+import {
+  type ClientTlsOptions,
+  connect,
+  type Connection,
+  looksLikeTlsRecord,
+  notTlsServerError,
+  ProtocolError,
+} from "../net/mod.ts";
 import { openReply, type PublicKey, sealQuery } from "./crypto.ts";
 import {
   decodeHeader,
@@ -88,12 +95,17 @@ async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
   const port = o.port ?? 9000;
   const timeoutMs = o.timeoutMs ?? 5000;
   const limit = o.maxReplyBytes ?? 64 * 1024 * 1024;
-  const conn = await connect({
-    host,
-    port,
-    timeoutMs,
-    ...(o.tls !== undefined ? { tls: o.tls } : {}),
-  });
+  let conn: Connection;
+  try {
+    conn = await connect({
+      host,
+      port,
+      timeoutMs,
+      ...(o.tls !== undefined ? { tls: o.tls } : {}),
+    });
+  } catch (err) {
+    throw (o.tls !== undefined && notTlsServerError(err, `${host}:${port}`)) || err;
+  }
   const timer = setTimeout(() => conn.destroy(), timeoutMs);
   try {
     const framed = new Uint8Array(message.length + 1);
@@ -119,6 +131,11 @@ async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
     for (const p of parts) {
       out.set(p, at);
       at += p.length;
+    }
+    if (o.tls === undefined && looksLikeTlsRecord(out)) {
+      throw new ProtocolError(
+        `The server at ${host}:${port} answered with TLS: it expects TLS (add --tls, with --ca)`,
+      );
     }
     return out;
   } finally {

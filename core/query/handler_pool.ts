@@ -146,7 +146,10 @@ export class HandlerPool implements AsyncDisposable {
           settle?.();
           break;
         case "fatal":
-          this.#log.error("handler module failed to load", { error: m.error });
+          // At start() the error rejects start() (the caller reports it once); later, log it.
+          if (this.#sweeper !== undefined) {
+            this.#log.error("handler module failed to load", { error: m.error });
+          }
           settle?.(new Error(m.error));
           this.#failAll(slot, m.error);
           break;

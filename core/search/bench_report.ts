@@ -152,30 +152,40 @@ export function markdownReport(
   return lines.join("\n");
 }
 
-const COLORS = [
-  "#1f77b4",
-  "#ff7f0e",
-  "#2ca02c",
-  "#d62728",
-  "#9467bd",
-  "#8c564b",
-  "#e377c2",
-  "#7f7f7f",
-  "#bcbd22",
-  "#17becf",
-  "#393b79",
-  "#637939",
-  "#e6550d",
-  "#000000",
+/**
+ * Line styles a reader can tell apart: eight well-separated colours (the
+ * Okabe-Ito set with its yellow, which vanishes on white, replaced by
+ * purple), then the same colours dashed. The target line is black and
+ * dashed, a style no method gets.
+ */
+const PALETTE = [
+  "#0072B2", // blue
+  "#E69F00", // orange
+  "#009E73", // green
+  "#CC79A7", // pink
+  "#56B4E9", // sky blue
+  "#7F3C8D", // purple
+  "#D55E00", // vermillion
+  "#8C6D31", // brown
 ];
+const TARGET_STYLE = { color: "#000000", dash: "8,4" };
+
+/** The line style of the `i`-th method of a panel. */
+export function lineStyle(i: number): { color: string; dash: string } {
+  return { color: PALETTE[i % PALETTE.length]!, dash: i < PALETTE.length ? "" : "6,3" };
+}
 
 function esc(s: string): string {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** An SVG chart: p50 time per query (log) against line count (log), one panel per mode. */
+/**
+ * An SVG chart: p50 time per query (log) against line count (log), one
+ * panel per mode, each with its own legend under it naming only its lines
+ * (the server's method marked), fastest first.
+ */
 export function svgChart(result: SearchBenchResult): string {
-  const W = 460, H = 340, M = { l: 64, r: 26, t: 34, b: 44 };
+  const W = 460, H = 340, M = { l: 70, r: 26, t: 34, b: 44 };
   const sizes = result.files.map((f) => f.lines);
   const all = result.cells.map((c) => c.p50Ms).filter((v) => v > 0 && Number.isFinite(v));
   const yMin = Math.pow(10, Math.floor(Math.log10(Math.min(...all))));
@@ -187,16 +197,15 @@ export function svgChart(result: SearchBenchResult): string {
   const py = (y: number) =>
     H - M.b - (Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) *
       (H - M.t - M.b);
-  const methods = [...new Set(result.cells.map((c) => c.method))];
-  const color = (m: string) => COLORS[methods.indexOf(m) % COLORS.length]!;
   const parts: string[] = [];
+  const legendRow = 18;
+  let legendRows = 0;
   MODES.forEach((mode, panel) => {
     const ox = panel * W;
-    parts.push(`<g transform="translate(${ox},0)">`);
+    const methods = rankedMethods(result, mode);
+    parts.push(`<g class="panel" data-mode="${mode}" transform="translate(${ox},0)">`);
     parts.push(
-      `<text x="${
-        W / 2
-      }" y="20" text-anchor="middle" font-weight="bold">${mode} mode: p50 per query</text>`,
+      `<text x="${W / 2}" y="20" text-anchor="middle" font-weight="bold">${mode} mode</text>`,
     );
     for (let e = Math.log10(yMin); e <= Math.log10(yMax); e++) {
       const y = py(Math.pow(10, e));
@@ -216,51 +225,65 @@ export function svgChart(result: SearchBenchResult): string {
         }</text>`,
       );
     }
+    const midY = (M.t + H - M.b) / 2;
     parts.push(
       `<text x="${(M.l + W - M.r) / 2}" y="${
         H - 8
-      }" text-anchor="middle" font-size="12">lines in file</text>`,
+      }" text-anchor="middle" font-size="12">lines in file (log scale)</text>`,
+      `<text class="y-title" x="16" y="${midY}" text-anchor="middle" font-size="12" ` +
+        `transform="rotate(-90 16 ${midY})">p50 time per query, log scale (lower is better)</text>`,
     );
     if (mode === "reread" && yMin <= 3 && 3 <= yMax) {
       const y = py(3);
       parts.push(
-        `<line x1="${M.l}" y1="${y}" x2="${
+        `<line class="target" x1="${M.l}" y1="${y}" x2="${
           W - M.r
-        }" y2="${y}" stroke="#d62728" stroke-dasharray="5,4"/>`,
-        `<text x="${M.l + 4}" y="${y - 4}" font-size="11" fill="#d62728">target 3 ms</text>`,
+        }" y2="${y}" stroke="${TARGET_STYLE.color}" ` +
+          `stroke-dasharray="${TARGET_STYLE.dash}"/>`,
+        `<text x="${M.l + 4}" y="${
+          y - 4
+        }" font-size="11" fill="${TARGET_STYLE.color}">target 3 ms</text>`,
       );
     }
-    for (const m of methods) {
+    methods.forEach((m, i) => {
+      const style = lineStyle(i);
       const pts = sizes
         .map((s) =>
           result.cells.find((c: BenchCell) => c.mode === mode && c.method === m && c.lines === s)
         )
         .filter((c): c is BenchCell => c !== undefined && c.p50Ms > 0)
         .map((c) => `${px(c.lines).toFixed(1)},${py(c.p50Ms).toFixed(1)}`);
-      if (pts.length === 0) continue;
+      if (pts.length === 0) return;
       const width = SERVER_METHODS[mode] === m ? 3.5 : 1.5;
+      const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
       parts.push(
-        `<polyline fill="none" stroke="${color(m)}" stroke-width="${width}" points="${
+        `<polyline fill="none" stroke="${style.color}" stroke-width="${width}"${dash} points="${
           pts.join(" ")
         }"><title>${esc(m)}</title></polyline>`,
       );
       for (const p of pts) {
         const [x, y] = p.split(",");
-        parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${color(m)}"/>`);
+        parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${style.color}"/>`);
       }
-    }
+    });
+    // This panel's legend, under it: only the lines drawn here.
+    parts.push(`<g class="legend">`);
+    methods.forEach((m, i) => {
+      const style = lineStyle(i);
+      const x = 20 + (i % 2) * ((W - 40) / 2), y = H + 6 + Math.floor(i / 2) * legendRow;
+      const server = SERVER_METHODS[mode] === m ? " (server)" : "";
+      const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
+      parts.push(
+        `<line x1="${x}" y1="${y + 3}" x2="${x + 22}" y2="${y + 3}" stroke="${style.color}" ` +
+          `stroke-width="${server ? 3.5 : 2}"${dash}/>`,
+        `<text x="${x + 28}" y="${y + 7}" font-size="12">${esc(m + server)}</text>`,
+      );
+    });
+    parts.push(`</g>`);
+    legendRows = Math.max(legendRows, Math.ceil(methods.length / 2));
     parts.push(`</g>`);
   });
-  const legendY = H + 6;
-  methods.forEach((m, i) => {
-    const x = 20 + (i % 4) * 225, y = legendY + Math.floor(i / 4) * 18;
-    const server = Object.values(SERVER_METHODS).includes(m as never) ? " (server)" : "";
-    parts.push(
-      `<rect x="${x}" y="${y}" width="14" height="4" fill="${color(m)}"/>`,
-      `<text x="${x + 20}" y="${y + 6}" font-size="12">${esc(m + server)}</text>`,
-    );
-  });
-  const totalH = legendY + Math.ceil(methods.length / 4) * 18 + 8;
+  const totalH = H + 6 + legendRows * legendRow + 8;
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${
     2 * W
   }" height="${totalH}" viewBox="0 0 ${

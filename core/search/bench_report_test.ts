@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
 import type { BenchCell, SearchBenchResult } from "./bench.ts";
 import { SERVER_METHODS } from "./bench_methods.ts";
-import { fastest, markdownReport, rankedMethods, svgChart, textTables } from "./bench_report.ts";
+import {
+  fastest,
+  lineStyle,
+  markdownReport,
+  rankedMethods,
+  svgChart,
+  textTables,
+} from "./bench_report.ts";
 
 function cell(
   method: string,
@@ -54,4 +61,33 @@ Deno.test("the report names the server's methods and links the chart; the chart 
   }
   assert.equal((svg.match(/<polyline/g) ?? []).length, 4);
   assert.match(textTables(result), /simd-worker .* \(server\)/);
+});
+
+Deno.test("svgChart() gives each panel its own legend, distinct line styles and axis titles saying lower is better", () => {
+  const svg = svgChart(result);
+  const panels = svg.split('<g class="panel"').slice(1);
+  assert.equal(panels.length, 2);
+  const [reread, index] = panels as [string, string];
+  const legend = (p: string) => p.slice(p.indexOf('<g class="legend">'));
+  assert.match(legend(index), /byte-table \(server\)/);
+  assert.doesNotMatch(legend(reread), /byte-table/);
+  assert.match(legend(reread), /simd-worker \(server\)/);
+  assert.doesNotMatch(legend(index), /simd-worker|grep/);
+  for (const p of panels) {
+    const styles = [
+      ...p.matchAll(
+        /<polyline fill="none" stroke="([^"]+)" stroke-width="[^"]+"(?: stroke-dasharray="([^"]+)")?/g,
+      ),
+    ]
+      .map((m) => `${m[1]} ${m[2] ?? ""}`);
+    assert.equal(new Set(styles).size, styles.length, `repeated line style: ${styles}`);
+    assert.match(p, /lower is better/);
+  }
+  const target = /<line class="target"[^>]* stroke="([^"]+)"/.exec(reread)![1]!;
+  assert.ok(!reread.includes(`<polyline fill="none" stroke="${target}"`), "target colour reused");
+});
+
+Deno.test("lineStyle() never repeats a style within the first sixteen lines", () => {
+  const seen = new Set(Array.from({ length: 16 }, (_, i) => JSON.stringify(lineStyle(i))));
+  assert.equal(seen.size, 16);
 });

@@ -1,7 +1,13 @@
 /**
  * A search client: one connection, queries pipelined and answered in order.
  */
-import { type ClientTlsOptions, connect, type Connection, LineFramer } from "../net/mod.ts";
+import {
+  type ClientTlsOptions,
+  connect,
+  type Connection,
+  LineFramer,
+  notTlsServerError,
+} from "../net/mod.ts";
 import { DEFAULT_SEARCH_PORT, parseReply } from "./protocol.ts";
 
 /** Options for {@linkcode SearchClient.connect}. */
@@ -48,8 +54,9 @@ export class SearchClient implements AsyncDisposable {
   #failure: Error | undefined;
 
   readonly #answerTimeoutMs: number | undefined;
+  #answered = false;
 
-  private constructor(conn: Connection, answerTimeoutMs: number | undefined) {
+  private constructor(conn: Connection, answerTimeoutMs: number | undefined, tls: boolean) {
     this.#conn = conn;
     this.#answerTimeoutMs = answerTimeoutMs;
     const lines = new LineFramer({ maxLineBytes: 64 * 1024 });
@@ -62,18 +69,38 @@ export class SearchClient implements AsyncDisposable {
       }
     });
     conn.socket.on("error", (err: Error) => this.#fail(err));
-    conn.closed.then(() => this.#fail(new Error("Search server closed the connection")));
+    conn.closed.then(() =>
+      this.#fail(
+        new Error(
+          this.#answered
+            ? "Search server closed the connection"
+            : tls
+            ? "Search server closed the connection without answering: it probably requires a " +
+              "client certificate (pass --cert and --key, one its allow-list accepts)"
+            : "Search server closed the connection without answering: it probably expects TLS " +
+              "(add --tls)",
+        ),
+      )
+    );
   }
 
   /** Connects to a search server. */
   static async connect(options: SearchClientOptions = {}): Promise<SearchClient> {
-    const conn = await connect({
-      host: options.host ?? "localhost",
-      port: options.port ?? DEFAULT_SEARCH_PORT,
-      ...(options.tls ? { tls: options.tls } : {}),
-      ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
-    });
-    return new SearchClient(conn, options.answerTimeoutMs);
+    const host = options.host ?? "localhost";
+    const port = options.port ?? DEFAULT_SEARCH_PORT;
+    let conn: Connection;
+    try {
+      conn = await connect({
+        host,
+        port,
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+      });
+    } catch (err) {
+      // A plain-TCP server answers a TLS ClientHello with bytes that are no TLS record.
+      throw (options.tls && notTlsServerError(err, `${host}:${port}`)) || err;
+    }
+    return new SearchClient(conn, options.answerTimeoutMs, options.tls !== undefined);
   }
 
   /** Queries waiting for an answer. */
@@ -82,6 +109,7 @@ export class SearchClient implements AsyncDisposable {
   }
 
   #settle(line: Uint8Array): void {
+    this.#answered = true;
     const w = this.#waiters[this.#head];
     if (!w) return;
     this.#waiters[this.#head++] = undefined as unknown as Waiter;

@@ -88,13 +88,14 @@ async def main():
     src = os.path.join(work_dir, "report.txt")
     with open(src, "w") as f:
         f.write("line\n" * 10000)
-    sent = await alice.send_message(message_type="any", with_file={"src_path": src, "dst_type": "files", "delete": True})
-    stored = os.path.join(files_dir, "report.txt")
-    check("with_file stores the file at the receiver", sent is True and os.path.exists(stored)
+    sent = await alice.send_message(message_type="any", with_file={"src_path": src, "dst_type": "files",
+                                                                  "dst_name": "renamed.txt", "delete": True})
+    stored = os.path.join(files_dir, "renamed.txt")
+    check("with_file stores the file at the receiver under dst_name", sent is True and os.path.exists(stored)
           and open(stored).read() == "line\n" * 10000, f"sent={sent!r} exists={os.path.exists(stored)}")
     check("with_file delete removes the source once stored", not os.path.exists(src), "source still there")
     check("a listener of the file's type hears of it", await wait_for(lambda: any(
-        b"report.txt" in d for _, d in notes), "file note"), f"notes {notes!r}")
+        b"renamed.txt" in d for _, d in notes), "file note"), f"notes {notes!r}")
 
     # a refused send returns False and says why
     bad = await alice.send_message(message_type="any", with_file={"src_path": src + ".missing", "dst_type": "files"})

@@ -1,0 +1,45 @@
+import assert from "node:assert/strict";
+import { ingestFixture } from "./ingest_fixture.ts";
+import { runCli } from "./harness/mod.ts";
+
+function sendArgs(port: number, certs: string): string[] {
+  return [
+    "ingest",
+    "send",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--certs",
+    certs,
+    "--client",
+    "alice",
+    "--ack",
+  ];
+}
+
+Deno.test("ingest send --ack says objects were only spooled when Redis is down", async () => {
+  await using f = await ingestFixture({ ack: true });
+  await f.redis.stop();
+  const r = await runCli(sendArgs(f.server.port, f.pki.dir), {
+    stdin: '{"spool1":"a"}{"spool2":"b"}',
+  });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(
+    r.stdout,
+    /sent 2 objects, 2 durably accepted: 0 stored in Redis, 2 queued in the server's disk spool until Redis is back/,
+  );
+});
+
+Deno.test("ingest send --ack against a server without --ack says so instead of waiting out the timeout", async () => {
+  await using f = await ingestFixture({ ack: false });
+  const started = Date.now();
+  const r = await runCli(sendArgs(f.server.port, f.pki.dir), { stdin: '{"noack":"x"}' });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, /acknowledged nothing: it probably runs without --ack/);
+  assert.doesNotMatch(r.stdout, /0 stored/);
+  // Well before the 30 s acknowledgement timeout.
+  assert.ok(Date.now() - started < 25_000, `took ${Date.now() - started} ms`);
+  await using c = await f.redis.client();
+  assert.equal(await c.get("noack"), "x");
+});

@@ -1,0 +1,181 @@
+/**
+ * deploy/install.sh into a temporary root, then what its ingest unit would run
+ * (ExecStart with the unit's environment, in its working directory) as the
+ * unprivileged service user: it must start, store an object in Redis and
+ * drain on SIGTERM. systemd itself is not needed. Needs root (useradd).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { freePort, REPO_ROOT, runCli, startRedis, waitUntil } from "./harness/mod.ts";
+
+const IS_ROOT = Deno.uid() === 0;
+
+async function run(cmd: string, args: string[], opts: { cwd?: string } = {}) {
+  const out = await new Deno.Command(cmd, {
+    args,
+    stdout: "piped",
+    stderr: "piped",
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+/** The `[Service]` settings of a unit file (repeated keys collected in order). */
+function unitSettings(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const line of text.split("\n")) {
+    const m = /^([A-Za-z]+)=(.*)$/.exec(line);
+    if (!m) continue;
+    out.set(m[1]!, [...(out.get(m[1]!) ?? []), m[2]!]);
+  }
+  return out;
+}
+
+Deno.test({
+  name: "install.sh into a temporary root gives an ingest unit that runs as the service user",
+  ignore: !IS_ROOT,
+  async fn() {
+    const user = `skt${Math.floor(Math.random() * 1e6)}`;
+    const root = await Deno.makeTempDir({ prefix: "sockkit-install-" });
+    await Deno.chmod(root, 0o755); // the service user must reach the paths below it
+    await using _cleanup = {
+      async [Symbol.asyncDispose]() {
+        await run("userdel", ["--force", user]);
+        await run("groupdel", [user]); // when userdel left it
+        await Deno.remove(root, { recursive: true });
+      },
+    };
+    const install = await run(join(REPO_ROOT, "deploy/install.sh"), [
+      "--root",
+      root,
+      "--user",
+      user,
+      "--hosts",
+      "localhost,127.0.0.1",
+    ]);
+    assert.equal(install.code, 0, install.stderr);
+
+    // Ownership: the service user reads the server key, never the CA key.
+    const certs = join(root, "etc/sockkit/certs");
+    const serverKey = await Deno.stat(join(certs, "server.key"));
+    assert.equal(serverKey.mode! & 0o777, 0o640);
+    const gid = Number((await run("id", ["-g", user])).stdout.trim());
+    assert.equal(serverKey.gid, gid, "server.key belongs to the service's group");
+    assert.equal((await Deno.stat(join(certs, "ca.key"))).mode! & 0o077, 0, "ca.key stays private");
+    assert.notEqual(
+      (await run("runuser", ["-u", user, "--", "cat", join(certs, "ca.key")])).code,
+      0,
+      "the service user cannot read the CA key",
+    );
+
+    // The unit: every placeholder filled, no man page that does not exist.
+    const unitText = await Deno.readTextFile(
+      join(root, "etc/systemd/system/sockkit-ingest.service"),
+    );
+    assert.doesNotMatch(unitText, /@[A-Z]+@/);
+    assert.doesNotMatch(unitText, /man:sockkit/);
+    for (const name of ["broker", "query", "search", "servercli"]) {
+      const t = await Deno.readTextFile(join(root, `etc/systemd/system/sockkit-${name}.service`));
+      assert.doesNotMatch(t, /@[A-Z]+@/, `sockkit-${name}.service has a placeholder left`);
+    }
+    const unit = unitSettings(unitText);
+    assert.deepEqual(unit.get("User"), [user]);
+    const workDir = unit.get("WorkingDirectory")![0]!;
+    const exec = unit.get("ExecStart")![0]!.split(/\s+/);
+    assert.ok(unit.get("ReadWritePaths")![0]!.split(" ").includes(workDir));
+    const env: Record<string, string> = {
+      PATH: "/usr/local/bin:/usr/bin:/bin",
+      HOME: workDir,
+      NO_COLOR: "1",
+    };
+    for (const e of unit.get("Environment") ?? []) {
+      const [k, ...v] = e.split("=");
+      env[k!] = v.join("=");
+    }
+    // The operator's overrides go in the unit's EnvironmentFile.
+    await using redis = await startRedis();
+    const port = freePort();
+    const envFile = unit.get("EnvironmentFile")![0]!.replace(/^-/, "");
+    await Deno.writeTextFile(
+      envFile,
+      `SOCKKIT_REDIS_URL=redis://127.0.0.1:${redis.port}\nSOCKKIT_INGEST_PORT=${port}\n` +
+        `SOCKKIT_INGEST_METRICS_PORT=${freePort()}\n`,
+    );
+    for (const line of (await Deno.readTextFile(envFile)).split("\n")) {
+      const [k, ...v] = line.split("=");
+      if (k) env[k] = v.join("=");
+    }
+
+    // setpriv execs the command itself (no session wrapper), so SIGTERM reaches sockkit.
+    const child = new Deno.Command("setpriv", {
+      args: [
+        `--reuid=${user}`,
+        `--regid=${user}`,
+        "--init-groups",
+        "env",
+        "-i",
+        ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        ...exec,
+      ],
+      cwd: workDir,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "";
+    const reading = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+    })();
+    const stdoutDone = child.stdout.cancel();
+    let exited = false;
+    const status = child.status.then((s) => {
+      exited = true;
+      return s;
+    });
+    try {
+      await waitUntil(() => exited || stderr.includes('"listening on'), { timeoutMs: 60_000 });
+      assert.ok(!exited, `the unit's command exited at start:\n${stderr}`);
+      assert.doesNotMatch(stderr, /Permission denied|Failed caching/);
+
+      const issue = await runCli(["certs", "issue", "alice", "--dir", certs]);
+      assert.equal(issue.code, 0, issue.stderr);
+      const sent = await runCli([
+        "ingest",
+        "send",
+        "--client",
+        "alice",
+        "--certs",
+        certs,
+        "--port",
+        String(port),
+      ], { stdin: '{"installed":"yes"}' });
+      assert.equal(sent.code, 0, sent.stdout + sent.stderr);
+      await using client = await redis.client();
+      await waitUntil(async () => (await client.get("installed")) === "yes", {
+        what: "the object in Redis",
+      });
+    } finally {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+    }
+    const s = await status;
+    await reading;
+    await stdoutDone.catch(() => {});
+    assert.equal(s.code, 0, `SIGTERM did not drain to exit 0:\n${stderr}`);
+    const spool = (await Deno.stat(join(workDir, "ingest-spool"))).uid;
+    assert.equal(spool, Number((await run("id", ["-u", user])).stdout.trim()));
+  },
+});
+
+Deno.test("install.sh refuses to run without root and says how", {
+  ignore: IS_ROOT,
+}, async () => {
+  const r = await run(join(REPO_ROOT, "deploy/install.sh"), ["--root", "/nonexistent"]);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /run as root/);
+});

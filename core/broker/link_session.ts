@@ -298,6 +298,8 @@ export class LinkSession {
     } catch (err) {
       this.#refuse(n, h, err as Error);
     }
+    const drained = hub.drained();
+    if (drained) this.link.hold(drained);
   }
 
   /** Server: a client (un)subscribes; the answer says whether the rule allowed it. */

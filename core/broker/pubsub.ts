@@ -246,16 +246,40 @@ export class PubSubHub {
     const stores: Promise<void>[] = [];
     for (const sub of this.#opts.subscriptions.subscribers(h.type)) {
       if (sub === src || !rule.allows("subscribe", sub, h.type)) continue;
-      stores.push(this.#opts.peer(sub).store(copyFor(h, src, sub, true), data, binary));
+      const peer = this.#opts.peer(sub);
+      stores.push(peer.store(copyFor(h, src, sub, true), data, binary));
+      this.#note(peer);
     }
     return Promise.all(stores).then(() => {});
+  }
+
+  /** Destinations whose links are congested by what was forwarded since the last `drained()`. */
+  #congested = new Set<PeerState>();
+
+  #note(peer: PeerState): void {
+    if (peer.online && peer.link!.writer.congested) this.#congested.add(peer);
+  }
+
+  /**
+   * Resolves once every destination link congested by forwarded messages
+   * can take more (the sender's link waits on it, so a fast publisher
+   * cannot pile messages up in the server's memory), or `undefined` when
+   * none is.
+   */
+  drained(): Promise<void> | undefined {
+    if (this.#congested.size === 0) return undefined;
+    const peers = [...this.#congested];
+    this.#congested.clear();
+    return Promise.all(peers.map((p) => p.drained())).then(() => {});
   }
 
   /** Forwards a message from client `src` to client `h.dst`. Throws when the rule or the destination refuses. */
   relay(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
     this.#opts.rule.check("send", src, h.dst);
     const peer = this.#opts.route(h.dst);
-    return peer.store(copyFor(h, src, peer.name, false), data, binary);
+    const stored = peer.store(copyFor(h, src, peer.name, false), data, binary);
+    this.#note(peer);
+    return stored;
   }
 }
 

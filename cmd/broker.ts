@@ -181,25 +181,27 @@ function listenCommand() {
       let failure: Error | undefined;
       let finish: () => void = () => {};
       const done = new Promise<void>((r) => finish = r);
+      /** Thrown for a message this listener will not take (it stays queued). */
+      const notMine = new Error("not taken");
       stop.addEventListener("abort", () => finish(), { once: true });
       await c.listen(o.type, (m) => {
+        // after a failure or the last of --count, refuse the rest: they stay queued
+        if (failure || (o.count !== undefined && n >= o.count)) throw notMine;
         const line = printable(m);
         if (o.saveBinary && m.binary.length > 0) {
           const path = join(o.saveBinary, `${m.id}.bin`);
           try {
             Deno.writeFileSync(path, m.binary);
           } catch (err) {
-            // Report the message with the error (never swallow it) and stop listening,
-            // so later messages stay queued for the next listener.
-            failure = new Error(
+            // Refuse the message (the client leaves it unconfirmed, so it and
+            // every later one stay queued for the next listener) and stop.
+            failure ??= new Error(
               `Cannot save the binary part of message ${m.id} to "${path}": ${
                 err instanceof Error ? err.message : String(err)
-              } (the message is printed without it; later ones stay queued)`,
+              } (the message stays queued for the next listener)`,
             );
-            line.binaryError = failure.message;
-            console.log(JSON.stringify(line));
             finish();
-            return;
+            throw failure;
           }
           line.binaryFile = path;
         }

@@ -76,3 +76,72 @@ Deno.test("broker listen --save-binary with a missing directory exits 2 before s
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("broker listen --save-binary whose directory vanishes refuses the message it cannot save: it and later ones stay queued", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  const tmp = await Deno.makeTempDir({ prefix: "sockkit-broker-save-binary-" });
+  try {
+    const port = freePort();
+    const sdir = join(tmp, "server");
+    const cdir = join(tmp, "alice");
+    await using _server = await startServer(pki.dir, sdir, port);
+    await using client = startClient(pki.dir, cdir, "alice", port);
+    await connected(client);
+    const bin = join(tmp, "part.bin");
+    await Deno.writeFile(bin, new Uint8Array([7, 8, 9]));
+    // the directory exists when listen checks it, and is gone when the messages arrive
+    const vanishing = join(tmp, "vanishing");
+    await Deno.mkdir(vanishing);
+    await using bad = spawnCli([
+      "broker",
+      "listen",
+      "--dir",
+      sdir,
+      "--type",
+      "chat",
+      "--save-binary",
+      vanishing,
+    ]);
+    await bad.waitForLine(/listening for "chat"/, 30_000);
+    await Deno.remove(vanishing);
+    for (const text of ["first", "second"]) {
+      const sent = await runCli([
+        "broker",
+        "send",
+        "--dir",
+        cdir,
+        "--type",
+        "chat",
+        "--text",
+        text,
+        "--binary-file",
+        bin,
+        "--ack",
+      ]);
+      assert.equal(sent.code, 0, sent.stderr);
+    }
+    assert.equal((await bad.status).code, 1);
+    assert.match(bad.stderrText(), /Cannot save the binary part of message .* stays queued/);
+    assert.equal(bad.stdoutText(), "", "a message it could not save is not reported as taken");
+
+    const saved = join(tmp, "saved");
+    await Deno.mkdir(saved);
+    const rest = await runCli([
+      "broker",
+      "listen",
+      "--dir",
+      sdir,
+      "--type",
+      "chat",
+      "--count",
+      "2",
+      "--save-binary",
+      saved,
+    ], { timeoutMs: 20_000 });
+    assert.equal(rest.code, 0, rest.stderr);
+    const got = rest.stdout.trim().split("\n").map((l) => JSON.parse(l).data as string);
+    assert.deepEqual(got, ["first", "second"]);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});

@@ -59,6 +59,8 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   /** Messages handed to listeners on this connection (confirmed to the connector after each read). */
   #got = 0;
   #confirmed = 0;
+  /** Set once a handler threw: no message from that one on is confirmed. */
+  #confirmLimit = Infinity;
 
   private constructor(socket: net.Socket, maxFrameBytes: number) {
     this.#link = new Link(socket, {
@@ -66,9 +68,10 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),
       onChunkDone: () => {
-        if (this.#got > this.#confirmed) {
-          this.#confirmed = this.#got;
-          this.#link.send({ kind: "delivered", n: this.#got });
+        const upto = Math.min(this.#got, this.#confirmLimit);
+        if (upto > this.#confirmed) {
+          this.#confirmed = upto;
+          this.#link.send({ kind: "delivered", n: upto });
         }
       },
       onClose: (reason) => {
@@ -113,8 +116,8 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
       this.#got++;
       if (set || tagged) {
         const m = toMessage(frame);
-        if (set) { for (const f of set) f(m); }
-        if (tagged) { for (const f of tagged) f(m); }
+        if (set) this.#run(set, m);
+        if (tagged) this.#run(tagged, m);
       }
       return;
     }
@@ -127,6 +130,17 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         else w.reject(new BrokerError(h.message));
       } else if (h.kind === "error") {
         this.#error ??= new BrokerError(h.message);
+      }
+    }
+  }
+
+  #run(handlers: Set<(m: Message) => void>, m: Message): void {
+    for (const f of handlers) {
+      try {
+        f(m);
+      } catch {
+        // the handler could not take it: it and every later message stay queued
+        this.#confirmLimit = Math.min(this.#confirmLimit, this.#got - 1);
       }
     }
   }
@@ -218,9 +232,13 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   }
 
   /**
-   * {@inheritDoc BrokerApi.listen}
-   * (With a tag, only messages carrying it; do not listen to one type both
-   * with and without a tag on one client: the message would come twice.)
+   * Calls `handler` for each message of `type` (queued ones first); each is
+   * confirmed to the connector, and so leaves its queue, once the handler
+   * returned. A handler that throws refuses the message: it and every later
+   * one stay unconfirmed, and the connector queues them again for the next
+   * listener once this client closes (close it after such a failure). With
+   * a tag, only live messages carrying it; do not listen to one type both
+   * with and without a tag on one client: the message would come twice.
    */
   async listen(
     type: string,

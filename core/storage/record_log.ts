@@ -437,7 +437,10 @@ export class RecordLog implements AsyncDisposable {
       this.#fd = undefined;
       this.#fdSeg = undefined;
     }
-    Deno.remove(seg.path).catch(() => {});
+    // once a segment per segmentBytes: removed at once, so a consumed log leaves no file behind
+    try {
+      Deno.removeSync(seg.path);
+    } catch { /* already gone */ }
     return true;
   }
 

@@ -1,6 +1,7 @@
 /**
  * Operator commands that talk to a running connector through its local
- * socket: peers, queues, status, ping, block, unblock, revoke, disconnect, log-level, stop.
+ * socket: peers, queues, status, ping, block, unblock, revoke, disconnect, log-level, reload,
+ * stop.
  */
 import { Command } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
@@ -199,6 +200,21 @@ function stopCommand() {
     }));
 }
 
+function reloadCommand() {
+  return base(
+    "reload",
+    "make the server connector re-read its certificate, key, client allow-list and revocations " +
+      "(new links use them; linked clients now revoked are dropped)",
+  )
+    .action(action(async (o) => {
+      const r = await withClient(o.dir, (c) => c.admin("reload")) as Row;
+      if (o.json) return void console.log(JSON.stringify(r));
+      console.log(
+        `reloaded ${r.certs}: ${r.allowed} allow-list entries, ${r.closed_revoked} revoked clients dropped`,
+      );
+    }));
+}
+
 /** The operator subcommands of `sockkit broker`. */
 export function adminCommands(): Command[] {
   return [
@@ -225,6 +241,7 @@ export function adminCommands(): Command[] {
     ),
     filterCommand(),
     logLevelCommand(),
+    reloadCommand(),
     stopCommand(),
   ] as unknown as Command[];
 }

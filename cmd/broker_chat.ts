@@ -13,7 +13,7 @@ export function chatCommand() {
     .description(
       "encrypted chat between two machines over a broker link: without --target wait as the server, " +
         "with --target connect; lines typed are sent; !upload PATH sends a file or directory, " +
-        "!import NAME copies a received one here (beside an existing one as NAME.1; !import --force NAME replaces it). " +
+        "!import NAME copies a received one here (beside an existing one as NAME.1; !import --force NAME replaces it); !exit leaves. " +
         "Piped lines are all delivered before it exits 0. Throwaway certificates; compare the fingerprint.",
     )
     .option("--target <host>", "connect to this host (default: wait for a peer)")
@@ -26,6 +26,10 @@ export function chatCommand() {
     .option("--host <host>", "address to bind (server side)", "0.0.0.0")
     .option("--name <name>", "your name in the chat (default server/client)")
     .option("--upload <path>", "send this file or directory, then exit without chatting")
+    .option(
+      "--accept",
+      "waiting as the server, ask before a peer is admitted (answer y with the next line; 60 s, then refused)",
+    )
     .option("--dir <dir>", "keep certificates, state and received files here (default: a temp dir)")
     .option(
       "--connect-timeout <duration>",
@@ -47,6 +51,7 @@ export function chatCommand() {
           logger: log,
           ...(o.target !== undefined ? { target: o.target } : {}),
           ...(o.name !== undefined ? { name: o.name } : {}),
+          ...(o.accept ? { accept: true } : {}),
         });
         const piped = !Deno.stdin.isTerminal();
         const linkTimeout = o.connectTimeout ?? (o.target !== undefined ? 10_000 : undefined);
@@ -74,7 +79,15 @@ export function chatCommand() {
           if (done) break;
           const lines: string[] = [];
           framer.push(value, (l) => lines.push(dec.decode(l)));
-          for (const l of lines) if (!await chat.line(l)) failed++;
+          for (const l of lines) {
+            // an --accept question may still be coming: a piped answer waits for it
+            if (piped && chat.peer === undefined && !chat.asking) {
+              if (!await chat.waitForPeer(linkTimeout, stop)) return 0;
+            }
+            if (!await chat.line(l)) failed++;
+            if (chat.exitRequested) break;
+          }
+          if (chat.exitRequested) break;
         }
         const rest = framer.takeRest();
         if (rest.length > 0 && !await chat.line(dec.decode(rest))) failed++;

@@ -15,7 +15,8 @@ import {
   type SettingSpec,
   type TemplateEntry,
 } from "../core/config/mod.ts";
-import { shutdownSignal } from "../core/lifecycle/mod.ts";
+import { shutdownSignal, startOps } from "../core/lifecycle/mod.ts";
+import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import {
   BrokerClient,
   type ConnectorOptions,
@@ -34,7 +35,7 @@ import {
 } from "../core/broker/service.ts";
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
 import { parseFilterEntry } from "../core/broker/client_filter.ts";
-import { action, globals, loggerFrom } from "./_cli.ts";
+import { action, globals, loggerFrom, METRICS_HOST_HELP, METRICS_PORT_HELP } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
 export function stateDir(flag: string | undefined): string {
@@ -121,6 +122,7 @@ const COMMON = {
     file: "broker.fsync",
     default: true,
   },
+  ...metricsSettings("broker", "broker"),
 } as const;
 
 const SERVE = {
@@ -228,6 +230,8 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
       "--config <file>",
       "TOML/INI config file (or directory) with a [broker] section, or an aioconnectors JSON config",
     )
+    .option("--metrics-port <port>", METRICS_PORT_HELP)
+    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_BROKER_PORT, _HOST, _NAME, _SERVER, _CERTS, _DIR, _PERSIST_MAX,\n" +
@@ -314,8 +318,10 @@ export function serveCommand(): Command {
       ...(isAio(opts.config) ? {} : { onWarning: (m: string) => log.warn(m) }),
     });
     if (warning) log.warn(warning);
+    const metrics = new DaemonMetrics("broker");
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
+      daemonMetrics: metrics,
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
@@ -326,6 +332,15 @@ export function serveCommand(): Command {
       clientFilter: { allow: s.allow, deny: s.deny },
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
+    await using _ops = startOps({
+      logger: log,
+      metrics,
+      metricsPort: s.metricsPort,
+      metricsHost: s.metricsHost,
+      ready: () => c.ready(),
+      reload: () => c.reload(),
+      reloadSerialized: true,
+    });
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));
@@ -377,8 +392,10 @@ export function connectCommand(): Command {
     }
     const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
     if (warning) log.warn(warning);
+    const metrics = new DaemonMetrics("broker");
     const c = await startClientConnector(s.certs, {
       ...baseOptions(s),
+      daemonMetrics: metrics,
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
@@ -390,6 +407,13 @@ export function connectCommand(): Command {
       ca: s.ca,
     });
     log.info("client connector started", { name: s.name, socket: c.socketPath });
+    await using _ops = startOps({
+      logger: log,
+      metrics,
+      metricsPort: s.metricsPort,
+      metricsHost: s.metricsHost,
+      ready: () => c.ready(),
+    });
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));

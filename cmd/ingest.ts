@@ -3,17 +3,27 @@
  * client (`send`) and load generator (`bench`).
  */
 import { Command, Option } from "@commander-js/extra-typings";
-import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { runDaemon } from "../core/lifecycle/mod.ts";
+import { DaemonMetrics } from "../core/metrics/mod.ts";
 import {
   ingestOptions,
   loadIngestConfig,
   loadIngestTls,
+  reloadIngest,
   resolveIngestSettings,
   startIngest,
 } from "../core/ingest/mod.ts";
 import { LAYOUTS } from "../core/ingest/layout.ts";
-import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import {
+  action,
+  globals,
+  intArg,
+  loggerFrom,
+  METRICS_HOST_HELP,
+  METRICS_PORT_HELP,
+} from "./_cli.ts";
 import { ingestBenchCommand, ingestSendCommand } from "./ingest_client.ts";
+import { reloadCommand } from "./_reload.ts";
 
 /**
  * Builds `sockkit ingest`: `serve` (the default, so `sockkit ingest --port
@@ -26,7 +36,8 @@ export function ingestCommand(): Command {
     )
     .addCommand(serveCommand(), { isDefault: true })
     .addCommand(ingestSendCommand())
-    .addCommand(ingestBenchCommand()) as unknown as Command;
+    .addCommand(ingestBenchCommand())
+    .addCommand(reloadCommand("ingest")) as unknown as Command;
 }
 
 function serveCommand() {
@@ -55,8 +66,8 @@ function serveCommand() {
     .option("--max-payload <bytes>", "largest object (default 1MiB)")
     .option("--spool-dir <dir>", "disk spool for Redis outages (default spool/ingest)")
     .option("--spool-max <bytes>", "spool size cap; a full spool pauses clients (default 1GiB)")
-    .option("--metrics-port <n>", "serve Prometheus metrics on /metrics", intArg(0, 65535))
-    .option("--metrics-host <addr>", "address for the metrics endpoint (default 127.0.0.1)")
+    .option("--metrics-port <n>", METRICS_PORT_HELP, intArg(0, 65535))
+    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addOption(
       new Option(
         "--tls-max-version <v>",
@@ -78,16 +89,33 @@ function serveCommand() {
       const flags = { ...opts, config: undefined };
       const settings = resolveIngestSettings(flags, file, opts.config, (m) => log.warn(m));
       const tls = await loadIngestTls(settings, flags, (w) => log.warn(w));
-      const server = await startIngest({ ...ingestOptions(settings, tls), logger: log });
+      const metrics = new DaemonMetrics("ingest");
+      const server = await startIngest({
+        ...ingestOptions(settings, tls),
+        daemonMetrics: metrics,
+        logger: log,
+      });
       log.info(`listening on ${settings.host}:${server.port} (mutual TLS)`, {
         redis: server.redisLabel,
         layout: settings.layout,
         certs: tls.source,
         ack: settings.ack,
         spool: settings.spoolDir,
-        ...(server.metricsPort !== undefined ? { metrics_port: server.metricsPort } : {}),
       });
-      await serveUntilSignal(server, {
+      await runDaemon(server, {
+        logger: log,
+        metrics,
+        metricsPort: settings.metricsPort,
+        metricsHost: settings.metricsHost,
+        ready: () => server.ready(),
+        reload: () =>
+          reloadIngest(server, {
+            configPath: opts.config,
+            flags,
+            settings,
+            authorize: tls.authorize,
+            logger: log,
+          }),
         onSignal: (sig) => log.info("draining", { signal: sig }),
       });
       const m = server.metrics;

@@ -4,7 +4,8 @@
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { type ConfigData, loadConfigFile, parse, resolveSettings } from "../core/config/mod.ts";
-import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
+import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { loadCertsDirTls, loadClientTls } from "../core/pki/mod.ts";
 import {
   ask,
@@ -15,8 +16,16 @@ import {
   startQueryServer,
   writeKeyPair,
 } from "../core/query/mod.ts";
-import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import {
+  action,
+  globals,
+  intArg,
+  loggerFrom,
+  METRICS_HOST_HELP,
+  METRICS_PORT_HELP,
+} from "./_cli.ts";
 import { queryBenchCommand } from "./query_bench.ts";
+import { reloadCommand } from "./_reload.ts";
 
 const SPECS = {
   data: { parse: parse.string, flag: "--data", env: "SOCKKIT_QUERY_DATA", file: "query.data" },
@@ -76,7 +85,11 @@ const SPECS = {
     file: "query.max_request",
     default: 1024 * 1024,
   },
+  ...metricsSettings("query", "query"),
 };
+
+/** Settings a reload applies; other changes are logged as needing a restart. */
+const RELOADABLE = ["certs"];
 
 function serveCommand() {
   return new Command("serve")
@@ -98,6 +111,8 @@ function serveCommand() {
     .option("--workers <n>", "handler workers (default 2)")
     .option("--max-request <bytes>", "largest TCP request (default 1MiB)")
     .option("--config <file>", "TOML/INI config file with a [query] section")
+    .option("--metrics-port <port>", METRICS_PORT_HELP)
+    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_QUERY_DATA, _HANDLER, _PORT, _HOST, _TLS, _KEY, _HANDLER_TIMEOUT,\n" +
@@ -110,13 +125,16 @@ function serveCommand() {
       if (opts.tcpOnly && opts.udpOnly) {
         throw new InvalidArgumentError("--tcp-only and --udp-only exclude each other");
       }
-      let file: ConfigData | undefined;
-      if (opts.config !== undefined) file = await loadConfigFile(opts.config);
-      const s = resolveSettings(SPECS, {
-        flags: { ...opts },
-        ...(file ? { file, filePath: opts.config } : {}),
-        onWarning: (m) => loggerFrom(globals(command), { svc: "query" }).warn(m),
-      });
+      const settings = async () => {
+        let file: ConfigData | undefined;
+        if (opts.config !== undefined) file = await loadConfigFile(opts.config);
+        return resolveSettings(SPECS, {
+          flags: { ...opts },
+          ...(file ? { file, filePath: opts.config } : {}),
+          onWarning: (m) => loggerFrom(globals(command), { svc: "query" }).warn(m),
+        });
+      };
+      const s = await settings();
       if (s.data === undefined) {
         throw new InvalidArgumentError("--data SPEC is required (a JSON or TOML data spec)");
       }
@@ -129,6 +147,7 @@ function serveCommand() {
         ? await loadCertsDirTls(s.certs, { allowList: false, onWarning: (w) => log.warn(w) })
         : undefined;
       const key = s.key !== undefined ? await loadKeyPair(s.key) : undefined;
+      const metrics = new DaemonMetrics("query");
       const server = await startQueryServer({
         spec,
         handler: s.handler,
@@ -142,6 +161,7 @@ function serveCommand() {
         logger: log,
         ...(tls ? { tls } : {}),
         ...(key ? { key } : {}),
+        daemonMetrics: metrics,
       });
       log.info("listening", {
         host: s.host,
@@ -151,7 +171,25 @@ function serveCommand() {
         encryption: key !== undefined,
         files: spec.files.map((f) => f.name).join(","),
       });
-      await serveUntilSignal(server, {
+      await runDaemon(server, {
+        logger: log,
+        metrics,
+        metricsPort: s.metricsPort,
+        metricsHost: s.metricsHost,
+        ready: () => server.ready(),
+        reload: async () => {
+          const next = await settings();
+          const restart = restartNeeded(s, next, RELOADABLE);
+          if (tls && server.tcp) {
+            applyTls([server.tcp], await loadCertsDirTls(next.certs, { allowList: false }), {
+              logger: log,
+            });
+          }
+          return {
+            tls: tls !== undefined,
+            ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
+          };
+        },
         onSignal: (sig) => log.info("shutting down", { signal: sig }),
       });
       log.info("stopped");
@@ -239,5 +277,6 @@ export function queryCommand(): Command {
     .addCommand(serveCommand())
     .addCommand(askCommand())
     .addCommand(keysCommand())
-    .addCommand(queryBenchCommand()) as unknown as Command;
+    .addCommand(queryBenchCommand())
+    .addCommand(reloadCommand("query")) as unknown as Command;
 }

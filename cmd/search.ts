@@ -5,9 +5,10 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { type ConfigData, ConfigError, parse, resolveSettings } from "../core/config/mod.ts";
-import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
+import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
-import type { ClientTlsOptions, TlsMaterial } from "../core/net/mod.ts";
+import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../core/net/mod.ts";
 import {
   DEFAULT_SEARCH_PORT,
   loadSearchConfig,
@@ -15,7 +16,15 @@ import {
   searchOnce,
   startSearchServer,
 } from "../core/search/mod.ts";
-import { action, globals, intArg, loggerFrom } from "./_cli.ts";
+import {
+  action,
+  globals,
+  intArg,
+  loggerFrom,
+  METRICS_HOST_HELP,
+  METRICS_PORT_HELP,
+} from "./_cli.ts";
+import { reloadCommand } from "./_reload.ts";
 import { searchBenchCommand, searchLoadCommand } from "./search_bench.ts";
 
 const SPECS = {
@@ -76,7 +85,46 @@ const SPECS = {
     env: "SOCKKIT_SEARCH_WORKERS",
     file: "workers",
   },
+  ...metricsSettings("search", ""),
 } as const;
+
+/** Settings a reload applies; other changes are logged as needing a restart. */
+const RELOADABLE = ["certs", "cert", "key", "clientCerts"];
+
+type SearchSettings = ReturnType<typeof resolveSettings<typeof SPECS>>;
+
+/** Loads the server TLS (and revocation check) for `--tls`; none for plain TCP. */
+async function searchTls(s: SearchSettings, warn: (message: string) => void): Promise<{
+  tls?: TlsMaterial;
+  authorize?: (peer: PeerIdentity) => string | undefined;
+}> {
+  if ((s.cert === undefined) !== (s.key === undefined)) {
+    throw new ConfigError(
+      "A server certificate needs its key: give both --cert and --key (config certfile= and keyfile=)",
+    );
+  }
+  if (!s.tls) {
+    if (s.requireClientCert) {
+      throw new ConfigError("--require-client-cert needs TLS: add --tls (or ssl_enabled=True)");
+    }
+    return {};
+  }
+  const p = certPaths(s.certs);
+  const clientCerts = s.clientCerts ?? (s.requireClientCert ? p.allowList : undefined);
+  let tls: TlsMaterial;
+  try {
+    tls = await loadServerTls({
+      cert: s.cert ?? p.serverCert,
+      key: s.key ?? p.serverKey,
+      onWarning: warn,
+      ...(clientCerts ? { clientCerts } : {}),
+    });
+  } catch (err) {
+    // Missing or unusable certificates are a configuration problem (exit 2).
+    throw new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
+  }
+  return { tls, ...(clientCerts ? { authorize: revocationCheck(p.revoked) } : {}) };
+}
 
 function serveCommand() {
   return new Command("serve")
@@ -107,6 +155,8 @@ function serveCommand() {
       "search worker threads (default: CPU count in reread mode, 1 in index mode)",
     )
     .option("--idle-ms <ms>", "answer a query without newline after this much silence", "50")
+    .option("--metrics-port <port>", METRICS_PORT_HELP)
+    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addHelpText(
       "after",
       `
@@ -125,24 +175,29 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
     )
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "search" });
-      let file: ConfigData | undefined;
-      if (opts.config) file = await loadSearchConfig(opts.config);
-      const s = resolveSettings(SPECS, {
-        flags: {
-          file: opts.file,
-          rereadOnQuery: opts.rereadOnQuery,
-          tls: opts.tls,
-          port: opts.port,
-          host: opts.host,
-          certs: opts.certs,
-          cert: opts.cert,
-          key: opts.key,
-          clientCerts: opts.clientCerts,
-          requireClientCert: opts.requireClientCert,
-          workers: opts.workers,
-        },
-        ...(file ? { file, filePath: opts.config } : {}),
-      });
+      const settings = async () => {
+        let file: ConfigData | undefined;
+        if (opts.config) file = await loadSearchConfig(opts.config);
+        return resolveSettings(SPECS, {
+          flags: {
+            file: opts.file,
+            rereadOnQuery: opts.rereadOnQuery,
+            tls: opts.tls,
+            port: opts.port,
+            host: opts.host,
+            certs: opts.certs,
+            cert: opts.cert,
+            key: opts.key,
+            clientCerts: opts.clientCerts,
+            requireClientCert: opts.requireClientCert,
+            workers: opts.workers,
+            metricsPort: opts.metricsPort,
+            metricsHost: opts.metricsHost,
+          },
+          ...(file ? { file, filePath: opts.config } : {}),
+        });
+      };
+      const s = await settings();
       if (s.file === undefined) {
         throw new ConfigError(
           "No file to search: give --file PATH, SOCKKIT_SEARCH_FILE or linuxpath= in --config",
@@ -154,31 +209,8 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
       } catch (err) {
         throw new ConfigError(`Invalid value for flag --idle-ms: ${(err as Error).message}`);
       }
-      let tls: TlsMaterial | undefined;
-      let authorize;
-      if ((s.cert === undefined) !== (s.key === undefined)) {
-        throw new ConfigError(
-          "A server certificate needs its key: give both --cert and --key (config certfile= and keyfile=)",
-        );
-      }
-      if (s.tls) {
-        const p = certPaths(s.certs);
-        const clientCerts = s.clientCerts ?? (s.requireClientCert ? p.allowList : undefined);
-        try {
-          tls = await loadServerTls({
-            cert: s.cert ?? p.serverCert,
-            key: s.key ?? p.serverKey,
-            onWarning: (w) => log.warn(w),
-            ...(clientCerts ? { clientCerts } : {}),
-          });
-        } catch (err) {
-          // Missing or unusable certificates are a configuration problem (exit 2).
-          throw new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
-        }
-        if (clientCerts) authorize = revocationCheck(p.revoked);
-      } else if (s.requireClientCert) {
-        throw new ConfigError("--require-client-cert needs TLS: add --tls (or ssl_enabled=True)");
-      }
+      const { tls, authorize } = await searchTls(s, (w) => log.warn(w));
+      const metrics = new DaemonMetrics("search");
       let server;
       try {
         server = await startSearchServer({
@@ -192,6 +224,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           ...(s.requireClientCert ? { requireClientCert: true } : {}),
           ...(authorize ? { authorize } : {}),
           ...(s.workers !== undefined ? { workers: s.workers } : {}),
+          daemonMetrics: metrics,
         });
       } catch (err) {
         if (err instanceof SearchFileError) throw new ConfigError(err.message, { cause: err });
@@ -202,7 +235,28 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           tls ? "TLS" : "plain TCP"
         }, ${server.mode} mode) searching "${s.file}"`,
       );
-      await serveUntilSignal(server, {
+      const running = server;
+      await runDaemon(server, {
+        logger: log,
+        metrics,
+        metricsPort: s.metricsPort,
+        metricsHost: s.metricsHost,
+        ready: () => running.ready(),
+        reload: async () => {
+          const next = await settings();
+          const restart = restartNeeded(s, next, RELOADABLE);
+          let closed = 0;
+          if (tls) {
+            const loaded = await searchTls(next, (w) => log.warn(w));
+            if (loaded.tls) {
+              closed = applyTls([running.listener], loaded.tls, { authorize, logger: log }).closed;
+            }
+          }
+          return {
+            closed_revoked: closed,
+            ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
+          };
+        },
         onSignal: (sig) => log.info("draining", { signal: sig }),
       });
       log.info("stopped");
@@ -275,6 +329,7 @@ export function searchCommand(): Command {
       .addCommand(serveCommand())
       .addCommand(queryCommand())
       .addCommand(searchBenchCommand())
-      .addCommand(searchLoadCommand()),
+      .addCommand(searchLoadCommand())
+      .addCommand(reloadCommand("search")),
   );
 }

@@ -12,6 +12,7 @@ import {
   fmtMs,
   type LoadResult,
   markdownReport,
+  pdfReport,
   runLoad,
   runLoadSweep,
   runSearchBench,
@@ -54,6 +55,7 @@ export function searchBenchCommand() {
       "10000,100000,250000",
     )
     .option("--out <dir>", "where report.md, chart.svg and results.json go", "bench-out/search")
+    .option("--pdf <file>", "also write the report (tables, chart, conclusions) as a PDF file")
     .option(
       "--queries <n>",
       "most queries timed per method, mode and size",
@@ -138,6 +140,14 @@ export function searchBenchCommand() {
           join(opts.out, "report.md"),
           markdownReport(result, "chart.svg", { notes }),
         );
+        if (opts.pdf !== undefined) {
+          const pdf = await pdfReport(result, { notes });
+          try {
+            await Deno.writeFile(opts.pdf, pdf);
+          } catch (err) {
+            throw new Error(`Cannot write the PDF report "${opts.pdf}": ${(err as Error).message}`);
+          }
+        }
         await Deno.writeTextFile(
           join(opts.out, "results.json"),
           JSON.stringify({ ...result, load: { tlsLoad, wireReread } }, null, 2) + "\n",
@@ -146,6 +156,7 @@ export function searchBenchCommand() {
         out(textTables(result));
         for (const n of notes) out(n);
         out(`report: ${join(opts.out, "report.md")}  chart: ${join(opts.out, "chart.svg")}`);
+        if (opts.pdf !== undefined) out(`pdf: ${opts.pdf}`);
         const wrong = result.cells.filter((c) => c.wrong > 0);
         for (const c of wrong) {
           out(

@@ -10,12 +10,14 @@ import {
   parse,
   resolveSettings,
 } from "../core/config/mod.ts";
-import { serveUntilSignal } from "../core/lifecycle/mod.ts";
+import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
+import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
 import { openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
-import { action, globals, loggerFrom } from "./_cli.ts";
+import { action, globals, loggerFrom, METRICS_HOST_HELP, METRICS_PORT_HELP } from "./_cli.ts";
 import { servercliBenchCommand } from "./servercli_bench.ts";
+import { reloadCommand } from "./_reload.ts";
 
 const SPECS = {
   port: {
@@ -94,7 +96,11 @@ const SPECS = {
     env: "SOCKKIT_SERVERCLI_CLIENT_CERTS",
     file: "servercli.client_certs",
   },
+  ...metricsSettings("servercli", "servercli"),
 };
+
+/** Settings a reload applies; other changes are logged as needing a restart. */
+const RELOADABLE = ["certs", "cert", "key", "clientCerts"];
 
 /** Builds the `servercli` command (and its `bench` subcommand). */
 export function servercliCommand(): Command {
@@ -134,6 +140,8 @@ export function servercliCommand(): Command {
       "client allow-list PEM for --require-client-cert (with --cert)",
     )
     .option("--config <file>", "TOML/INI config file with a [servercli] section")
+    .option("--metrics-port <port>", METRICS_PORT_HELP)
+    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_SERVERCLI_PORT, _HOST, _MAX_CLIENTS, _PERIOD, _DATE_FORMAT, _JSON,\n" +
@@ -143,27 +151,33 @@ export function servercliCommand(): Command {
         "  sockkit clientcli   # in another terminal",
     )
     .action(action(async (opts, command) => {
-      let file: ConfigData | undefined;
-      if (opts.config !== undefined) file = await loadConfigFile(opts.config);
       const log = loggerFrom(globals(command), { svc: "servercli" });
-      const s = resolveSettings(SPECS, {
-        flags: { ...opts },
-        ...(file ? { file, filePath: opts.config } : {}),
-        onWarning: (m) => log.warn(m),
-      });
+      const settings = async () => {
+        let file: ConfigData | undefined;
+        if (opts.config !== undefined) file = await loadConfigFile(opts.config);
+        return resolveSettings(SPECS, {
+          flags: { ...opts },
+          ...(file ? { file, filePath: opts.config } : {}),
+          onWarning: (m) => log.warn(m),
+        });
+      };
+      const s = await settings();
       const { tls, revoked } = await serverTls(s, (w) => log.warn(w));
+      const authorize = revoked ? revocationCheck(revoked) : undefined;
+      const metrics = new DaemonMetrics("servercli");
       const server = await startChatServer({
         host: s.host,
         port: s.port,
         tls,
         requireClientCert: s.requireClientCert,
-        ...(revoked ? { authorize: revocationCheck(revoked) } : {}),
+        ...(authorize ? { authorize } : {}),
         maxClients: s.maxClients,
         periodMs: s.period,
         dateFormat: s.dateFormat,
         json: s.json,
         maxLineBytes: s.maxLine,
         logger: log,
+        daemonMetrics: metrics,
       });
       const limit = await openFileLimit();
       if (limit && limit.soft < s.maxClients + 64) {
@@ -184,13 +198,29 @@ export function servercliCommand(): Command {
         json: s.json,
         requireClientCert: s.requireClientCert,
       });
-      await serveUntilSignal(server, {
+      await runDaemon(server, {
+        logger: log,
+        metrics,
+        metricsPort: s.metricsPort,
+        metricsHost: s.metricsHost,
+        ready: () => server.ready(),
+        reload: async () => {
+          const next = await settings();
+          const loaded = await serverTls(next, (w) => log.warn(w));
+          const { closed } = applyTls([server.listener], loaded.tls, { authorize, logger: log });
+          const restart = restartNeeded(s, next, RELOADABLE);
+          return {
+            closed_revoked: closed,
+            ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
+          };
+        },
         onSignal: (sig) =>
           log.info("shutting down: telling clients the server is going away", { signal: sig }),
       });
       log.info("stopped");
     }));
   cmd.addCommand(servercliBenchCommand());
+  cmd.addCommand(reloadCommand("servercli"));
   return cmd;
 }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { collectLines, ingestFixture } from "./ingest_fixture.ts";
 import { waitUntil } from "./harness/mod.ts";
+import { DaemonMetrics, serveMetrics } from "../core/metrics/mod.ts";
 
 Deno.test("ingest rejects a non-object value with an error line and keeps the connection", async () => {
   await using f = await ingestFixture();
@@ -60,19 +61,26 @@ Deno.test("ingest --ack reports exact counts; without --ack the server writes no
 });
 
 Deno.test("ingest serves Prometheus metrics on /metrics", async () => {
-  await using f = await ingestFixture({ metricsPort: 0 });
+  const metrics = new DaemonMetrics("ingest");
+  await using f = await ingestFixture({ daemonMetrics: metrics });
+  await using http = serveMetrics(metrics, { port: 0, ready: () => f.server.ready() });
   await f.send([{ m1: 1 }, { m2: 2 }]);
   await using conn = await f.connect();
   await conn.write("[1]");
   await waitUntil(() => f.server.metrics.objectsRejected === 1, { what: "the rejection" });
-  const res = await fetch(`http://127.0.0.1:${f.server.metricsPort}/metrics`);
+  const res = await fetch(`http://127.0.0.1:${http.port}/metrics`);
   const text = await res.text();
   assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
-  assert.match(text, /^sockkit_ingest_objects_received_total 2$/m);
-  assert.match(text, /^sockkit_ingest_objects_stored_total 2$/m);
-  assert.match(text, /^sockkit_ingest_objects_rejected_total 1$/m);
-  assert.match(text, /^sockkit_ingest_connections_open 1$/m);
+  assert.match(text, /^sockkit_ingest_objects_received_total\{service="ingest"\} 2$/m);
+  assert.match(text, /^sockkit_ingest_objects_stored_total\{service="ingest"\} 2$/m);
+  assert.match(text, /^sockkit_ingest_objects_rejected_total\{service="ingest"\} 1$/m);
+  assert.match(text, /^sockkit_frames_received_total\{service="ingest"\} 3$/m);
+  assert.match(text, /^sockkit_connections_open\{service="ingest"\} 1$/m);
+  assert.match(text, /^sockkit_connections_opened_total\{service="ingest"\} 2$/m);
   assert.match(text, /^# TYPE sockkit_ingest_redis_errors_total counter$/m);
+  const ready = await fetch(`http://127.0.0.1:${http.port}/readyz`);
+  assert.equal(ready.status, 200);
+  assert.match(await ready.text(), /^ready: redis .* reachable/);
 });
 
 Deno.test("ingest reports a write Redis refuses (WRONGTYPE) as an error line and keeps going", async () => {

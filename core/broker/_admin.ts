@@ -60,6 +60,7 @@ export const ADMIN_OPS = [
   "disconnect",
   "filter",
   "log-level",
+  "reload",
   "stop",
 ] as const;
 
@@ -80,6 +81,7 @@ export interface AdminTarget {
   /** The connector's log level, changed at run time. */
   readonly logLevel: LogLevel;
   setLogLevel(level: LogLevel): void;
+  reload(): Promise<Record<string, unknown>>;
 }
 
 /** Runs admin op `op` (`stop` only answers; the caller stops). */
@@ -138,6 +140,8 @@ export async function runAdmin(
       c.setLogLevel(level as LogLevel);
       return { level, previous };
     }
+    case "reload":
+      return await c.reload();
     case "stop":
       return { stopping: true };
   }

@@ -1,6 +1,7 @@
 import { basename, join } from "node:path";
 import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { PeerIdentity } from "../net/mod.ts";
 import { Connector, DEFAULT_BROKER_PORT, type PeerEvent } from "./connector.ts";
 import type { FileResult } from "./api.ts";
 
@@ -23,6 +24,14 @@ export interface ChatOptions {
   dir: string;
   /** Receives every line to show the user. */
   print: (line: string) => void;
+  /**
+   * Server side: ask the user before a peer is admitted; the next typed line
+   * answers (`y` or `yes` admits). Unanswered after `acceptTimeoutMs`
+   * (default 60000) is a refusal.
+   */
+  accept?: boolean;
+  /** How long `accept` waits for an answer, ms. Default 60000. */
+  acceptTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -49,6 +58,9 @@ export class ChatSession implements AsyncDisposable {
   readonly #target: string | undefined;
   #peer: string | undefined;
   #connected: Array<() => void> = [];
+  /** The answer to a pending `--accept` question, when one is asked. */
+  #answer: ((line: string) => void) | undefined;
+  #exit = false;
 
   private constructor(
     connector: Connector,
@@ -69,7 +81,39 @@ export class ChatSession implements AsyncDisposable {
     return this.#peer;
   }
 
-  /** Resolves once a peer is connected. */
+  /** Whether `!exit` was typed: the caller stops reading lines. */
+  get exitRequested(): boolean {
+    return this.#exit;
+  }
+
+  /** Whether an `--accept` question waits for the user's next line. */
+  get asking(): boolean {
+    return this.#answer !== undefined;
+  }
+
+  /** Asks the user whether to admit a peer; resolves a refusal reason or `undefined`. */
+  async #admit(peer: PeerIdentity, name: string, timeoutMs: number): Promise<string | undefined> {
+    if (this.#answer) return `another peer is waiting to be accepted`;
+    const fp = peer.fingerprint ? formatFingerprint(peer.fingerprint) : "none";
+    this.#print(
+      `* ${name} asks to join from ${peer.address}:${peer.port} (its certificate: ${fp}); accept? [y/N]`,
+    );
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const line = await new Promise<string | undefined>((resolve) => {
+      this.#answer = resolve;
+      timer = setTimeout(() => resolve(undefined), timeoutMs);
+      for (const r of this.#connected.splice(0)) r();
+    });
+    clearTimeout(timer);
+    this.#answer = undefined;
+    if (line !== undefined && /^\s*y(es)?\s*$/i.test(line)) return undefined;
+    this.#print(`* ${name} was not accepted`);
+    return line === undefined
+      ? `the chat's user did not answer within ${timeoutMs / 1000} s whether to accept "${name}"`
+      : `the chat's user did not accept "${name}"`;
+  }
+
+  /** Resolves once a peer is connected (or, with `--accept`, asks to be). */
   connected(): Promise<void> {
     if (this.isConnected) return Promise.resolve();
     return new Promise((r) => this.#connected.push(r));
@@ -86,11 +130,12 @@ export class ChatSession implements AsyncDisposable {
    * `signal` ends the wait quietly (`false`).
    */
   async waitForPeer(timeoutMs: number | undefined, signal?: AbortSignal): Promise<boolean> {
-    if (this.isConnected) return true;
+    if (this.isConnected || this.asking) return true;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let onAbort: (() => void) | undefined;
     const outcome = await Promise.race([
       this.connected().then(() => "connected" as const),
+      this.connector.fatal, // refused for good (for example not accepted): say why at once
       new Promise<"timeout">((r) => {
         if (timeoutMs !== undefined) timer = setTimeout(() => r("timeout"), timeoutMs);
       }),
@@ -156,9 +201,23 @@ export class ChatSession implements AsyncDisposable {
       tls.clientCa = [await Deno.readTextFile(p.ca)];
       const info = await Deno.readTextFile(p.serverCert);
       serverFingerprint = await pemFingerprint(info);
+      const acceptMs = o.acceptTimeoutMs ?? 60_000;
       connector = await Connector.start({
         ...base,
-        server: { host: o.host ?? "0.0.0.0", port, tls, trustAnyClient: true },
+        server: {
+          host: o.host ?? "0.0.0.0",
+          port,
+          tls,
+          trustAnyClient: true,
+          ...(o.accept
+            ? {
+              admit: (peer: PeerIdentity, name: string) =>
+                ref.session
+                  ? ref.session.#admit(peer, name, acceptMs)
+                  : Promise.resolve("starting"),
+            }
+            : {}),
+        },
       });
     } else {
       await initPki(certs);
@@ -228,7 +287,16 @@ export class ChatSession implements AsyncDisposable {
    * upload was not delivered (the reason is printed).
    */
   async line(text: string): Promise<boolean> {
+    if (this.#answer) {
+      this.#answer(text);
+      return true;
+    }
     if (text.trim() === "") return true;
+    if (text.trim() === "!exit") {
+      this.#exit = true;
+      this.#print("* leaving the chat");
+      return true;
+    }
     if (text.startsWith("!")) {
       const [cmd, ...rest] = text.slice(1).split(" ");
       const arg = rest.join(" ").trim();
@@ -240,7 +308,9 @@ export class ChatSession implements AsyncDisposable {
               r.dir ? "directory" : "file"
             } "${arg}" (${r.files} file(s), ${r.bytes} bytes)`,
           );
-        } else if (cmd === "import" && arg) {
+        } else if ((cmd === "import" || cmd === "zimport" || cmd === "dezip") && arg) {
+          // directories arrive as directories (not zip files), so aioconnectors'
+          // !zimport / !dezip are the same as !import here
           const force = /^--force\s+/.test(arg);
           const what = arg.replace(/^--force\s+/, "");
           const r = await this.import(what, Deno.cwd(), { force });
@@ -253,7 +323,7 @@ export class ChatSession implements AsyncDisposable {
           );
         } else {
           this.#print(
-            `* unknown command "!${cmd}": use !upload PATH, !import NAME or !import --force NAME (shell commands are not offered)`,
+            `* unknown command "!${cmd}": use !upload PATH, !import NAME, !import --force NAME or !exit (shell commands are not offered)`,
           );
         }
       } catch (err) {

@@ -1,4 +1,6 @@
-import { listen, type Server } from "../net/mod.ts";
+import { type ConnectionHandler, listen, type Server } from "../net/mod.ts";
+import { NetMetrics, type Readiness } from "../metrics/mod.ts";
+import { registerBrokerMetrics } from "./metrics.ts";
 import { ClientFilter, type FilterList, type FilterLists } from "./client_filter.ts";
 import { type Logger, type LogLevel, nullLogger } from "../log/mod.ts";
 import { TypeQueues } from "./type_queues.ts";
@@ -205,7 +207,17 @@ export class Connector implements BrokerApi, AsyncDisposable {
           logger: c.#log,
         });
       }
+      const dm = opts.daemonMetrics;
+      const net = dm
+        ? new NetMetrics(dm, {
+          framesIn: () => c.#peers.all().reduce((n, p) => n + p.stats.msgsIn, 0),
+          framesOut: () => c.#peers.all().reduce((n, p) => n + p.stats.msgsOut, 0),
+        })
+        : undefined;
+      if (dm) registerBrokerMetrics(dm, () => c.#peers.all(), c.#queues);
       if (opts.server) {
+        const serve: ConnectionHandler = (conn, signal) =>
+          c.#links.serve(conn.socket, conn.peer, signal);
         c.#server = await listen({
           host: opts.server.host ?? "0.0.0.0",
           port: opts.server.port,
@@ -213,7 +225,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
           requireClientCert: !opts.server.trustAnyClient,
           logger: c.#log,
           graceMs: 2000,
-        }, (conn, signal) => c.#links.serve(conn.socket, conn.peer, signal));
+          ...(net ? { onRefused: net.onRefused } : {}),
+        }, net ? net.wrap(serve) : serve);
       } else {
         c.#peers.get(opts.client!.serverName ?? "server");
         c.#client = new ClientLoop({
@@ -422,6 +435,33 @@ export class Connector implements BrokerApi, AsyncDisposable {
     }
     await this.#opts.revoke(name);
     return this.disconnect(name);
+  }
+
+  /** The TLS listener of a server connector (for reloading its certificates). */
+  get listener(): Server | undefined {
+    return this.#server;
+  }
+
+  /** Reloads certificates and allow-list (local API `reload`, SIGHUP); throws when unusable. */
+  reload(): Promise<Record<string, unknown>> {
+    if (!this.#opts.reload) {
+      return Promise.reject(
+        new BrokerError("This connector has nothing to reload (only a server connector reloads)"),
+      );
+    }
+    return this.#opts.reload();
+  }
+
+  /** Server: ready while listening. Client: ready while its link to the server is up. */
+  ready(): Readiness {
+    const peers = this.#peers.all();
+    const up = peers.filter((p) => p.link?.open).map((p) => p.name);
+    if (this.isServer) {
+      return { ready: true, detail: `listening, links up: ${up.join(",") || "none"}` };
+    }
+    return up.length > 0
+      ? { ready: true, detail: `link to ${up.join(",")} up` }
+      : { ready: false, detail: "link to the server connector down (reconnecting)" };
   }
 
   /** Asks the process running this connector to stop (local API `stop`). */

@@ -162,6 +162,12 @@ export class LinkSession {
       // not final: the operator may change the lists while the client keeps retrying
       return this.#refuseClient(`refused by the server's client filter: ${filtered}`, false);
     }
+    const admit = this.#ctx.connector.server?.admit;
+    if (admit) {
+      const no = await admit(id, name);
+      if (!this.link.open) return;
+      if (no !== undefined) return this.#refuseClient(no, true);
+    }
     this.#remoteName = name;
     await this.#ctx.inbound.open(name);
     if (!this.link.open) return;

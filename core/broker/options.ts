@@ -1,5 +1,6 @@
 import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { MsgHeader } from "./frame.ts";
 import type { PubSubRule } from "./pubsub.ts";
 import type { FilterLists } from "./client_filter.ts";
@@ -29,6 +30,11 @@ export interface ConnectorOptions {
     tls: TlsMaterial;
     /** Allow and deny lists of client names, IP addresses and subnets (see `ClientFilter`). */
     clientFilter?: Partial<FilterLists>;
+    /**
+     * Asked, after every other check, before a client is admitted (the chat's
+     * `--accept`): resolve a refusal reason (final for the client) or `undefined`.
+     */
+    admit?: (peer: PeerIdentity, name: string) => Promise<string | undefined>;
     /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
     authorize?: (peer: PeerIdentity) => string | undefined;
     /**
@@ -77,6 +83,10 @@ export interface ConnectorOptions {
   onPeer?: (event: PeerEvent) => void;
   /** Handles `revoke` from the local API (server only): revoke the certificate of `name`. */
   revoke?: (name: string) => Promise<void>;
+  /** Handles `reload` (local API, SIGHUP): re-read certificates and allow-list. Default: none. */
+  reload?: () => Promise<Record<string, unknown>>;
+  /** Registers the broker and network series here. Default: none. */
+  daemonMetrics?: DaemonMetrics;
   logger?: Logger;
 }
 

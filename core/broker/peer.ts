@@ -96,6 +96,10 @@ export interface PeerStats {
   msgsIn: number;
   /** Messages sent to the peer (over the link). */
   msgsOut: number;
+  /** Messages the peer acknowledged as durably stored. */
+  acked: number;
+  /** Messages appended to the journal while the peer was away or blocked. */
+  journaled: number;
 }
 
 /** Options of a peer's journal and what to tell when a message cannot be stored or is refused. */
@@ -116,7 +120,7 @@ export interface PeerStateOptions extends Omit<RecordLogOptions, "name"> {
 export class PeerState {
   readonly name: string;
   readonly journal: RecordLog;
-  readonly stats: PeerStats = { msgsIn: 0, msgsOut: 0 };
+  readonly stats: PeerStats = { msgsIn: 0, msgsOut: 0, acked: 0, journaled: 0 };
   readonly #opts: PeerStateOptions;
   link: Link | undefined;
   /** When the current link came up. */
@@ -179,6 +183,7 @@ export class PeerState {
       return this.link.send(header, data, binary);
     }
     const stored = this.#journal(encodePayload(header, data, binary), header.id, onAck, false);
+    this.stats.journaled++;
     if (onStored) stored.then(onStored, () => {});
     return true;
   }
@@ -330,7 +335,10 @@ export class PeerState {
         const err = new BrokerError(`Peer "${this.name}" refused the message: ${why}`);
         if (e.onAck) e.onAck(err);
         else this.#opts.onLost?.(this.name, e.header?.id ?? "", err);
-      } else e.onAck?.();
+      } else {
+        this.stats.acked++;
+        e.onAck?.();
+      }
     }
     if (journaled > 0) {
       this.journal.consume(journaled);

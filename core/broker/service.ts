@@ -1,12 +1,13 @@
 import type { PubSubRule } from "./pubsub.ts";
 import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } from "../pki/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
+import { applyTls, serialized } from "../lifecycle/mod.ts";
 import { Connector } from "./connector.ts";
 import type { ConnectorOptions } from "./options.ts";
 import type { FilterLists } from "./client_filter.ts";
 
 /** Connector options a service sets itself (from the certificates directory). */
-type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke">;
+type Settable = Omit<ConnectorOptions, "server" | "client" | "revoke" | "reload">;
 
 /** Options for {@linkcode startServerConnector}. */
 export interface ServerConnectorOptions extends Settable {
@@ -46,8 +47,10 @@ export interface RunConnectorOptions {
 /**
  * Starts the server connector with the certificates of `certsDir` (as laid
  * out by `sockkit certs init`): the server certificate, the client
- * allow-list, the revocation list checked on every connection, and
- * revocation through the local API (`revoke`).
+ * allow-list, the revocation list checked on every connection, revocation
+ * through the local API (`revoke`), and `reload` (local API and SIGHUP):
+ * the directory's certificate, key and allow-list are read again for new
+ * links, and linked clients whose certificate is now revoked are dropped.
  */
 export async function startServerConnector(
   certsDir: string,
@@ -55,21 +58,31 @@ export async function startServerConnector(
 ): Promise<Connector> {
   const { host, port, pubsubRule, clientFilter, ...rest } = options;
   const p = certPaths(certsDir);
-  const tls = await loadCertsDirTls(certsDir, {
-    ...(options.logger ? { onWarning: (w: string) => options.logger!.warn(w) } : {}),
-  });
-  return await Connector.start({
+  const logger = options.logger ?? nullLogger;
+  const certsOptions = { onWarning: (w: string) => logger.warn(w) };
+  const tls = await loadCertsDirTls(certsDir, certsOptions);
+  const authorize = revocationCheck(p.revoked);
+  const ref: { connector?: Connector } = {};
+  const reload = serialized(async () => {
+    const next = await loadCertsDirTls(certsDir, certsOptions);
+    const listener = ref.connector?.listener;
+    const { closed } = applyTls(listener ? [listener] : [], next, { authorize, logger });
+    return { certs: certsDir, allowed: next.clientCa?.length ?? 0, closed_revoked: closed };
+  }, { logger, metrics: options.daemonMetrics });
+  ref.connector = await Connector.start({
     ...rest,
     server: {
       host,
       port,
       tls,
-      authorize: revocationCheck(p.revoked),
+      authorize,
       ...(pubsubRule ? { pubsubRule } : {}),
       ...(clientFilter ? { clientFilter } : {}),
     },
     revoke: async (name) => void await revoke(certsDir, name),
+    reload,
   });
+  return ref.connector;
 }
 
 /**

@@ -9,6 +9,7 @@ import {
   type TlsMaterial,
 } from "../net/mod.ts";
 import { LineFramer } from "../net/framing/mod.ts";
+import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
 import { BroadcastTimer } from "./broadcast_timer.ts";
 import { type DateFormat, formatDate } from "./date.ts";
 import { type ChatMessage, encodeMessage } from "./message.ts";
@@ -53,6 +54,8 @@ export interface ChatServerOptions {
   now?: () => Date;
   /** Logger. Broadcast work is logged at debug. Default: silent. */
   logger?: Logger;
+  /** Registers the servercli and network series here. Default: none. */
+  daemonMetrics?: DaemonMetrics;
 }
 
 /** Counters a test or the bench can read. */
@@ -65,6 +68,10 @@ export interface ChatServerStats {
   timerRunning: boolean;
   /** Clients turned away because the server was full. */
   refusedFull: number;
+  /** Lines answered (reversed) since start. */
+  linesEchoed: number;
+  /** Dates sent since start (one per client per broadcast). */
+  datesSent: number;
 }
 
 const encoder = new TextEncoder();
@@ -97,6 +104,9 @@ export class ChatServer implements AsyncDisposable {
   #server: Server | undefined;
   #broadcasts = 0;
   #refusedFull = 0;
+  #linesEchoed = 0;
+  #datesSent = 0;
+  #net: NetMetrics | undefined;
   #closing: Promise<void> | undefined;
 
   /** @internal Use {@linkcode startChatServer}. */
@@ -116,15 +126,35 @@ export class ChatServer implements AsyncDisposable {
   /** @internal */
   async start(): Promise<void> {
     const o = this.#options;
+    const m = o.daemonMetrics;
+    if (m) {
+      this.#net = new NetMetrics(m, {
+        framesIn: () => this.#linesEchoed,
+        framesOut: () => this.#linesEchoed + this.#datesSent,
+      });
+      m.counterFrom(
+        "servercli_lines_echoed_total",
+        "Lines answered reversed",
+        () => this.#linesEchoed,
+      );
+      m.counterFrom(
+        "servercli_dates_sent_total",
+        "Dates sent (one per client per broadcast)",
+        () => this.#datesSent,
+      );
+      m.counterFrom("servercli_broadcasts_total", "Date broadcasts", () => this.#broadcasts);
+    }
+    const handle = (conn: Connection, signal: AbortSignal) => this.#handle(conn, signal);
     this.#server = await listen({
       host: o.host ?? "0.0.0.0",
       port: o.port,
       tls: o.tls,
       requireClientCert: o.requireClientCert ?? false,
       ...(o.authorize ? { authorize: o.authorize } : {}),
+      ...(this.#net ? { onRefused: this.#net.onRefused } : {}),
       logger: this.#log,
       graceMs: o.graceMs ?? 2000,
-    }, (conn, signal) => this.#handle(conn, signal));
+    }, this.#net ? this.#net.wrap(handle) : handle);
   }
 
   /** The bound port. */
@@ -137,6 +167,17 @@ export class ChatServer implements AsyncDisposable {
     return this.#server!.host;
   }
 
+  /** The TLS listener (for reloading its certificates). */
+  get listener(): Server {
+    return this.#server!;
+  }
+
+  /** Ready once listening, until it starts closing. */
+  ready(): Readiness {
+    if (this.#closing) return { ready: false, detail: "shutting down" };
+    return { ready: true, detail: `serving ${this.#clients.size} of ${this.#maxClients} clients` };
+  }
+
   /** Current counters. */
   get stats(): ChatServerStats {
     return {
@@ -144,6 +185,8 @@ export class ChatServer implements AsyncDisposable {
       broadcasts: this.#broadcasts,
       timerRunning: this.#timer.running,
       refusedFull: this.#refusedFull,
+      linesEchoed: this.#linesEchoed,
+      datesSent: this.#datesSent,
     };
   }
 
@@ -177,6 +220,7 @@ export class ChatServer implements AsyncDisposable {
       sent++;
     }
     this.#broadcasts++;
+    this.#datesSent += sent;
     if (this.#log.enabled("debug")) {
       const mem = Deno.memoryUsage();
       this.#log.debug("broadcast", {
@@ -194,6 +238,7 @@ export class ChatServer implements AsyncDisposable {
     const peer = describePeer(conn.peer);
     if (this.#clients.size >= this.#maxClients) {
       this.#refusedFull++;
+      this.#net?.onRefused(conn.peer, "server full (over the --max-clients cap)");
       this.#log.warn("refused client: server full", { peer, maxClients: this.#maxClients });
       await this.#endWith(
         conn,
@@ -229,6 +274,7 @@ export class ChatServer implements AsyncDisposable {
           const { text, invalid } = decodeLine(line);
           if (invalid) this.#log.debug("invalid UTF-8 replaced with U+FFFD", { peer });
           out += this.#encode({ type: "string", payload: reverseLine(text) });
+          this.#linesEchoed++;
         });
       } catch (err) {
         stopped = true;

@@ -8,6 +8,7 @@ import {
 } from "../config/mod.ts";
 import type { PeerIdentity, TlsMaterial } from "../net/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../pki/mod.ts";
+import { metricsSettings } from "../metrics/mod.ts";
 import { LAYOUTS } from "./layout.ts";
 import type { IngestOptions } from "./server.ts";
 
@@ -104,12 +105,6 @@ export const INGEST_SETTINGS = {
     file: "ingest.spool_max",
     default: 1024 ** 3,
   },
-  metricsPort: {
-    parse: parse.port,
-    flag: "--metrics-port",
-    env: "SOCKKIT_INGEST_METRICS_PORT",
-    file: "ingest.metrics_port",
-  },
   tlsMaxVersion: {
     parse: parse.oneOf(["1.2", "1.3"]),
     flag: "--tls-max-version",
@@ -117,13 +112,7 @@ export const INGEST_SETTINGS = {
     file: "ingest.tls_max_version",
     default: "1.2" as const,
   },
-  metricsHost: {
-    parse: parse.string,
-    flag: "--metrics-host",
-    env: "SOCKKIT_INGEST_METRICS_HOST",
-    file: "ingest.metrics_host",
-    default: "127.0.0.1",
-  },
+  ...metricsSettings("ingest", "ingest"),
 } as const;
 
 /** Flag values as parsed by the command (`undefined` = not given). */
@@ -270,8 +259,6 @@ export function ingestOptions(
     maxPayload: s.maxPayload,
     spoolDir: s.spoolDir,
     spoolMax: s.spoolMax,
-    ...(s.metricsPort !== undefined ? { metricsPort: s.metricsPort } : {}),
-    metricsHost: s.metricsHost,
     tlsMaxVersion: s.tlsMaxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
   };
 }

@@ -1,4 +1,6 @@
-/** The ingest counters and gauges, exported as Prometheus text on `/metrics`. */
+import type { DaemonMetrics } from "../metrics/mod.ts";
+
+/** The ingest counters and gauges, served on `/metrics` through {@linkcode IngestMetrics.register}. */
 export class IngestMetrics {
   /** Client connections accepted since start. */
   connectionsTotal = 0;
@@ -30,85 +32,35 @@ export class IngestMetrics {
   spoolBytes = 0;
 
   /**
-   * Renders the Prometheus text exposition format (version 0.0.4).
+   * Registers the ingest series on a daemon's metrics (read from these
+   * fields at each scrape). Connections, bytes and refusals are the shared
+   * {@linkcode NetMetrics}; frames received are objects accepted or rejected.
    *
    * @example
    * ```ts
-   * new IngestMetrics().render(); // "# HELP sockkit_ingest_connections_total ..."
+   * const m = new DaemonMetrics("ingest");
+   * new IngestMetrics().register(m);
+   * await m.render(); // "# HELP sockkit_ingest_objects_received_total ..."
    * ```
    */
-  render(): string {
-    const rows: Array<[string, "counter" | "gauge", string, number]> = [
-      ["connections_total", "counter", "Client connections accepted", this.connectionsTotal],
-      ["connections_open", "gauge", "Client connections open now", this.connectionsOpen],
-      ["connections_refused_total", "counter", "Clients refused", this.connectionsRefused],
-      ["objects_received_total", "counter", "JSON objects accepted", this.objectsReceived],
-      ["objects_stored_total", "counter", "Objects written to Redis", this.objectsStored],
-      ["objects_rejected_total", "counter", "Values rejected as bad input", this.objectsRejected],
+  register(m: DaemonMetrics): void {
+    const counters: Array<[string, string, () => number]> = [
+      ["objects_received_total", "JSON objects accepted", () => this.objectsReceived],
       [
-        "objects_spooled_total",
-        "counter",
-        "Objects written to the disk spool",
-        this.objectsSpooled,
+        "objects_stored_total",
+        "Objects written to Redis (live or replayed)",
+        () => this.objectsStored,
       ],
-      [
-        "objects_replayed_total",
-        "counter",
-        "Objects replayed from the spool",
-        this.objectsReplayed,
-      ],
-      ["objects_failed_total", "counter", "Objects whose write Redis refused", this.objectsFailed],
-      ["redis_errors_total", "counter", "Redis connection and command errors", this.redisErrors],
-      ["batches_total", "counter", "Batches written to Redis", this.batches],
-      ["queued_objects", "gauge", "Objects waiting in memory", this.queued],
-      ["spool_records", "gauge", "Batches waiting in the spool", this.spoolRecords],
-      ["spool_bytes", "gauge", "Bytes in the spool", this.spoolBytes],
+      ["objects_rejected_total", "Values rejected as bad input", () => this.objectsRejected],
+      ["objects_spooled_total", "Objects written to the disk spool", () => this.objectsSpooled],
+      ["objects_replayed_total", "Objects replayed from the spool", () => this.objectsReplayed],
+      ["objects_failed_total", "Objects whose write Redis refused", () => this.objectsFailed],
+      ["redis_errors_total", "Redis connection and command errors", () => this.redisErrors],
+      ["batches_total", "Batches written to Redis", () => this.batches],
     ];
-    let out = "";
-    for (const [name, type, help, value] of rows) {
-      const full = `sockkit_ingest_${name}`;
-      out += `# HELP ${full} ${help}\n# TYPE ${full} ${type}\n${full} ${value}\n`;
-    }
-    return out;
+    for (const [name, help, read] of counters) m.counterFrom(`ingest_${name}`, help, read);
+    m.gauge("ingest_queued_objects", "Objects waiting in memory", [], () => this.queued);
+    m.gauge("ingest_spool_records", "Batches waiting in the spool", [], () => this.spoolRecords);
+    m.gauge("ingest_spool_bytes", "Bytes in the spool", [], () => this.spoolBytes);
   }
-}
-
-/** Options for {@linkcode serveMetrics}. */
-export interface ServeMetricsOptions {
-  /** Port; `0` picks a free one. */
-  port: number;
-  /** Address to bind. Default `"127.0.0.1"`. */
-  host?: string;
-}
-
-/** A running metrics endpoint. */
-export interface MetricsServer extends AsyncDisposable {
-  /** The bound port. */
-  readonly port: number;
-  /** Stops serving. Idempotent. */
-  close(): Promise<void>;
-}
-
-/** Serves `metrics.render()` as Prometheus text on `GET /metrics` (404 elsewhere). */
-export function serveMetrics(metrics: IngestMetrics, options: ServeMetricsOptions): MetricsServer {
-  const server = Deno.serve({
-    port: options.port,
-    hostname: options.host ?? "127.0.0.1",
-    onListen: () => {},
-  }, (req) => {
-    const url = new URL(req.url);
-    if (url.pathname !== "/metrics") {
-      return new Response("Not found: try /metrics\n", { status: 404 });
-    }
-    return new Response(metrics.render(), {
-      headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-    });
-  });
-  let closing: Promise<void> | undefined;
-  const close = () => closing ??= server.shutdown();
-  return {
-    port: server.addr.port,
-    close,
-    [Symbol.asyncDispose]: close,
-  };
 }

@@ -19,3 +19,4 @@ export * from "./server.ts";
 export * from "./client.ts";
 export * from "./input.ts";
 export * from "./config.ts";
+export * from "./reload.ts";

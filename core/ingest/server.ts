@@ -1,8 +1,15 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { listen, type PeerIdentity, type Server, type TlsMaterial } from "../net/mod.ts";
+import {
+  type Connection,
+  listen,
+  type PeerIdentity,
+  type Server,
+  type TlsMaterial,
+} from "../net/mod.ts";
+import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
 import { ClusterStore } from "./cluster_store.ts";
 import type { Layout } from "./layout.ts";
-import { IngestMetrics, type MetricsServer, serveMetrics } from "./metrics.ts";
+import { IngestMetrics } from "./metrics.ts";
 import { ThreadedRespStore } from "./resp_thread.ts";
 import { IngestSession } from "./session.ts";
 import { Spool } from "./spool.ts";
@@ -48,10 +55,8 @@ export interface IngestOptions {
   spoolDir?: string;
   /** Spool size cap, bytes. Default 1 GiB. */
   spoolMax?: number;
-  /** Serve Prometheus metrics on this port (`0`: any). Default: off. */
-  metricsPort?: number;
-  /** Address for the metrics endpoint. Default `"127.0.0.1"`. */
-  metricsHost?: string;
+  /** Registers the ingest and network series here (serve them with `serveMetrics`). Default: none. */
+  daemonMetrics?: DaemonMetrics;
   /** Objects per Redis batch. Default 1024. */
   maxBatch?: number;
   /** Batches in flight to Redis. Default 16. */
@@ -67,7 +72,7 @@ export interface IngestOptions {
 /**
  * A running ingest server. `close()` drains: stop accepting, stop reading,
  * store everything received in Redis (or the spool), close connections, then
- * the Redis connection, spool and metrics endpoint. Idempotent.
+ * the Redis connection and spool. Idempotent.
  */
 export class IngestServer implements AsyncDisposable {
   readonly metrics: IngestMetrics;
@@ -75,7 +80,6 @@ export class IngestServer implements AsyncDisposable {
   readonly #writer: BatchWriter;
   readonly #store: BatchStore;
   readonly #spool: Spool | undefined;
-  readonly #metricsServer: MetricsServer | undefined;
   readonly #log: Logger;
   readonly #drainMs: number;
   #closing: Promise<void> | undefined;
@@ -87,7 +91,6 @@ export class IngestServer implements AsyncDisposable {
     writer: BatchWriter;
     store: BatchStore;
     spool: Spool | undefined;
-    metricsServer: MetricsServer | undefined;
     logger: Logger;
     drainMs: number;
   }) {
@@ -96,7 +99,6 @@ export class IngestServer implements AsyncDisposable {
     this.#writer = parts.writer;
     this.#store = parts.store;
     this.#spool = parts.spool;
-    this.#metricsServer = parts.metricsServer;
     this.#log = parts.logger;
     this.#drainMs = parts.drainMs;
   }
@@ -106,9 +108,21 @@ export class IngestServer implements AsyncDisposable {
     return this.#listener.port;
   }
 
-  /** The metrics endpoint's port, when enabled. */
-  get metricsPort(): number | undefined {
-    return this.#metricsServer?.port;
+  /** The TLS listener (for reloading its certificates). */
+  get listener(): Server {
+    return this.#listener;
+  }
+
+  /** Ready while Redis is reachable, or while the spool takes what it cannot. */
+  ready(): Readiness {
+    if (this.#writer.live) return { ready: true, detail: `redis ${this.#store.label} reachable` };
+    if (this.#spool) {
+      return { ready: true, detail: `redis ${this.#store.label} unreachable: spooling to disk` };
+    }
+    return {
+      ready: false,
+      detail: `redis ${this.#store.label} unreachable and no spool: batches wait in memory`,
+    };
   }
 
   /** The Redis target, for logs. */
@@ -130,7 +144,6 @@ export class IngestServer implements AsyncDisposable {
       await this.#writer.close(Math.max(1000, this.#drainMs - (Date.now() - t0)));
       await this.#store.close();
       await this.#spool?.close();
-      await this.#metricsServer?.close();
       this.#log.info("ingest drained", {
         received: this.metrics.objectsReceived,
         stored: this.metrics.objectsStored,
@@ -182,7 +195,6 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
     });
   }
   let spool: Spool | undefined;
-  let metricsServer: MetricsServer | undefined;
   try {
     if (options.spoolDir !== undefined) {
       spool = await Spool.open(options.spoolDir, {
@@ -218,6 +230,14 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       ...(options.streamMaxlen !== undefined ? { streamMaxlen: options.streamMaxlen } : {}),
     };
     const drainMs = options.drainTimeoutMs ?? 30_000;
+    const net = options.daemonMetrics
+      ? new NetMetrics(options.daemonMetrics, {
+        framesIn: () => metrics.objectsReceived + metrics.objectsRejected,
+      })
+      : undefined;
+    if (options.daemonMetrics) metrics.register(options.daemonMetrics);
+    const session = (conn: Connection, signal: AbortSignal) =>
+      new IngestSession(conn, sessionOptions).run(signal);
     const listener = await listen({
       host: options.host ?? "0.0.0.0",
       port: options.port ?? 1191,
@@ -225,30 +245,25 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       requireClientCert: true,
       tlsMaxVersion: options.tlsMaxVersion ?? "TLSv1.2",
       ...(options.authorize ? { authorize: options.authorize } : {}),
-      onRefused: () => metrics.connectionsRefused++,
+      onRefused: (peer, reason) => {
+        metrics.connectionsRefused++;
+        net?.onRefused(peer, reason);
+      },
       logger: log,
       graceMs: drainMs,
-    }, (conn, signal) => new IngestSession(conn, sessionOptions).run(signal));
-    if (options.metricsPort !== undefined) {
-      metricsServer = serveMetrics(metrics, {
-        port: options.metricsPort,
-        ...(options.metricsHost !== undefined ? { host: options.metricsHost } : {}),
-      });
-    }
+    }, net ? net.wrap(session) : session);
     return new IngestServer({
       metrics,
       listener,
       writer,
       store,
       spool,
-      metricsServer,
       logger: log,
       drainMs,
     });
   } catch (err) {
     await store.close();
     await spool?.close();
-    await metricsServer?.close();
     throw err;
   }
 }

@@ -74,6 +74,8 @@ export class Server implements AsyncDisposable {
   readonly #abort = new AbortController();
   #closing: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
+  /** TLS for new connections (see {@linkcode Server.setTls}); unset for plain TCP. */
+  #tls: { context: tls.SecureContext; requestCert: boolean } | undefined;
 
   /** @internal Use {@linkcode listen}. */
   constructor(server: net.Server, options: ListenOptions, handler: ConnectionHandler) {
@@ -81,6 +83,7 @@ export class Server implements AsyncDisposable {
     this.#options = options;
     this.#handler = handler;
     this.#log = options.logger ?? nullLogger;
+    this.#tls = options.tls ? secureContext(options.tls, options) : undefined;
   }
 
   /** The bound port. */
@@ -103,12 +106,23 @@ export class Server implements AsyncDisposable {
     return this.#abort.signal;
   }
 
+  /**
+   * Swaps the TLS material (certificate, key, client allow-list) used for new
+   * connections; live connections keep theirs. Throws, changing nothing, if
+   * the material is unusable or a required allow-list is missing.
+   */
+  setTls(material: TlsMaterial): void {
+    if (!this.#tls) throw new TypeError("Cannot set TLS material: this listener is plain TCP");
+    this.#tls = secureContext(material, this.#options);
+  }
+
   /** @internal Wraps an accepted TCP socket in server-side TLS, then accepts it. */
-  acceptTls(transport: net.Socket, context: tls.SecureContext, requestCert: boolean): void {
-    if (this.#abort.signal.aborted) {
+  acceptTls(transport: net.Socket): void {
+    if (this.#abort.signal.aborted || !this.#tls) {
       transport.destroy();
       return;
     }
+    const { context, requestCert } = this.#tls;
     const socket = new tls.TLSSocket(transport, {
       isServer: true,
       secureContext: context,
@@ -265,14 +279,7 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
     // tls.TLSSocket, so that pausing the TCP socket really stops reading:
     // in Deno 2.9 pausing a node:tls server socket does not (the decrypted
     // bytes keep accumulating in memory), which would defeat backpressure.
-    const clientCa = t.clientCa && t.clientCa.length > 0 ? t.clientCa : undefined;
-    const context = tls.createSecureContext({
-      cert: t.cert,
-      key: t.key,
-      maxVersion: options.tlsMaxVersion ?? "TLSv1.3",
-      ...(clientCa ? { ca: clientCa } : {}),
-    });
-    raw = net.createServer((socket) => server.acceptTls(socket, context, clientCa !== undefined));
+    raw = net.createServer((socket) => server.acceptTls(socket));
   } else {
     raw = net.createServer((socket) => server.accept(socket, false));
   }
@@ -298,6 +305,25 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
     });
   });
   return server;
+}
+
+function secureContext(
+  t: TlsMaterial,
+  options: ListenOptions,
+): { context: tls.SecureContext; requestCert: boolean } {
+  const clientCa = t.clientCa && t.clientCa.length > 0 ? t.clientCa : undefined;
+  if (options.requireClientCert && !clientCa) {
+    throw new TypeError(
+      "Cannot require client certificates: no client allow-list (clientCa) given",
+    );
+  }
+  const context = tls.createSecureContext({
+    cert: t.cert,
+    key: t.key,
+    maxVersion: options.tlsMaxVersion ?? "TLSv1.3",
+    ...(clientCa ? { ca: clientCa } : {}),
+  });
+  return { context, requestCert: clientCa !== undefined };
 }
 
 /**

@@ -94,6 +94,11 @@ export class HandlerPool implements AsyncDisposable {
     return n;
   }
 
+  /** Handler workers started (a replaced one counts once). */
+  get workers(): number {
+    return this.#slots.length;
+  }
+
   /** How many workers were replaced after a timeout or crash. */
   get replaced(): number {
     return this.#replaced;

@@ -4,7 +4,9 @@
  */
 import type { Server, TlsMaterial } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { Answerer } from "./answerer.ts";
+import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
+import { Answerer, type Transport } from "./answerer.ts";
+import { queryMetrics } from "./query_metrics.ts";
 import type { KeyPair } from "./crypto.ts";
 import { DataStore } from "./data_store.ts";
 import { HandlerPool } from "./handler_pool.ts";
@@ -46,6 +48,8 @@ export interface QueryServerOptions {
   graceMs?: number;
   /** Logger. Default: silent. */
   logger?: Logger;
+  /** Registers the query and network series here. Default: none. */
+  daemonMetrics?: DaemonMetrics;
 }
 
 /** A running query server. */
@@ -58,6 +62,10 @@ export interface QueryServer extends AsyncDisposable {
   readonly data: DataStore;
   /** The handler pool. */
   readonly pool: HandlerPool;
+  /** The TCP listener, when TCP is served (for reloading its TLS certificates). */
+  readonly tcp: Server | undefined;
+  /** Ready while the data is loaded and a handler worker runs. */
+  ready(): Readiness;
   /** Stops listening, finishes queries in progress, stops the workers. Idempotent. */
   close(): Promise<void>;
 }
@@ -66,6 +74,7 @@ async function bindBoth(
   answerer: Answerer,
   o: QueryServerOptions,
   log: Logger,
+  net: NetMetrics | undefined,
 ): Promise<{ tcp: Server | undefined; udp: UdpServer | undefined }> {
   const port = o.port ?? 9000;
   const common = {
@@ -84,6 +93,7 @@ async function bindBoth(
         port,
         ...(o.tls !== undefined ? { tls: o.tls } : {}),
         ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
+        ...(net ? { net } : {}),
       })
       : undefined;
     try {
@@ -137,8 +147,12 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
     throw err;
   }
   data.onChange((name, d) => pool.setData(name, d));
-  const answerer = new Answerer({
-    run: (r, p) => pool.run(r, p),
+  const m = options.daemonMetrics;
+  const qm = m ? queryMetrics(m) : undefined;
+  const net = m ? new NetMetrics(m, { framesIn: qm!.count, framesOut: qm!.count }) : undefined;
+  const run = (r: Parameters<HandlerPool["run"]>[0], p: string) => pool.run(r, p);
+  const answerer = new (qm ? countingAnswerer(qm.request) : Answerer)({
+    run: qm ? qm.wrapRun(run) : run,
     beforeQuery: () => data.check(),
     ...(options.key !== undefined ? { key: options.key } : {}),
     ...(options.maxDatagramBytes !== undefined
@@ -147,7 +161,7 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
   });
   let bound: Awaited<ReturnType<typeof bindBoth>>;
   try {
-    bound = await bindBoth(answerer, options, log);
+    bound = await bindBoth(answerer, options, log, net);
   } catch (err) {
     await pool.close();
     await data.close();
@@ -166,7 +180,26 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
     udpPort: udp?.port,
     data,
     pool,
+    tcp,
+    ready: () => {
+      if (closing) return { ready: false, detail: "shutting down" };
+      if (pool.workers === 0) return { ready: false, detail: "no handler worker running" };
+      return {
+        ready: true,
+        detail: `${options.spec.files.length} data files loaded, ${pool.workers} handler workers`,
+      };
+    },
     close,
     [Symbol.asyncDispose]: close,
+  };
+}
+
+/** An {@linkcode Answerer} that reports each request's transport first. */
+function countingAnswerer(request: (t: Transport) => void): typeof Answerer {
+  return class extends Answerer {
+    override answer(message: Uint8Array, transport: Transport): Promise<Uint8Array> {
+      request(transport);
+      return super.answer(message, transport);
+    }
   };
 }

@@ -5,6 +5,7 @@
  */
 import { type Connection, listen, type Server, type TlsMaterial } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
+import type { NetMetrics } from "../metrics/mod.ts";
 import type { Answerer } from "./answerer.ts";
 import { encodeMessage, Encryption, errorPayload, Representation } from "./wire.ts";
 
@@ -24,6 +25,8 @@ export interface TcpServeOptions {
   graceMs?: number;
   /** Logger. Default: silent. */
   logger?: Logger;
+  /** Counts connections, refusals and bytes. Default: none. */
+  net?: NetMetrics;
 }
 
 const NL = 0x0a;
@@ -86,8 +89,9 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
     ...(options.host !== undefined ? { host: options.host } : {}),
     ...(options.tls !== undefined ? { tls: options.tls } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
+    ...(options.net ? { onRefused: options.net.onRefused } : {}),
   };
-  return listen(listenOptions, async (conn) => {
+  const handler = async (conn: Connection) => {
     conn.socket.setTimeout(idle, () => conn.destroy());
     const request = await readRequest(conn, limit);
     if (request === "too-large") {
@@ -99,5 +103,6 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
     if (request.length === 0 && !conn.writable) return;
     const reply = await answerer.answer(request, "tcp");
     await conn.end(reply);
-  });
+  };
+  return listen(listenOptions, options.net ? options.net.wrap(handler) : handler);
 }

@@ -25,4 +25,5 @@ export * from "./bench.ts";
 export * from "./bench_methods.ts";
 export * from "./bench_data.ts";
 export * from "./bench_report.ts";
+export * from "./bench_pdf.ts";
 export * from "./load.ts";

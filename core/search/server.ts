@@ -3,11 +3,18 @@
  * answered by a reread or index {@linkcode Matcher} backed by a pool of
  * search workers.
  */
-import { listen, type PeerIdentity, type Server, type TlsMaterial } from "../net/mod.ts";
+import {
+  type Connection,
+  listen,
+  type PeerIdentity,
+  type Server,
+  type TlsMaterial,
+} from "../net/mod.ts";
+import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { IndexMatcher } from "./index_matcher.ts";
 import { type Matcher, RereadMatcher } from "./matcher.ts";
-import { serveSearchSession } from "./session.ts";
+import { type QueryResult, serveSearchSession } from "./session.ts";
 import { DEFAULT_SEARCH_PORT } from "./protocol.ts";
 import { defaultPoolSize, SearchWorkerPool } from "./worker_pool.ts";
 
@@ -37,6 +44,8 @@ export interface SearchServerOptions {
   pollMs?: number;
   /** Logger; per-query lines at debug level. Default: silent. */
   logger?: Logger;
+  /** Registers the search and network series here. Default: none. */
+  daemonMetrics?: DaemonMetrics;
 }
 
 /** A running search server. */
@@ -71,6 +80,21 @@ export class SearchServer implements AsyncDisposable {
   /** Live connections. */
   get connections(): number {
     return this.#server.connections.size;
+  }
+
+  /** The listener (for reloading its TLS certificates). */
+  get listener(): Server {
+    return this.#server;
+  }
+
+  /** Ready once the file is indexed (index mode) or readable (reread mode). */
+  ready(): Readiness {
+    if (this.#closing) return { ready: false, detail: "shutting down" };
+    const m = this.#matcher;
+    if (m instanceof IndexMatcher) {
+      return { ready: true, detail: `index of ${m.lines} lines built` };
+    }
+    return { ready: true, detail: "rereading the file on every query" };
   }
 
   /** Stops accepting, answers what is owed, closes connections, stops workers. Idempotent. */
@@ -118,6 +142,22 @@ export async function startSearchServer(options: SearchServerOptions): Promise<S
     throw err;
   }
   const sessionLog = log.child({ svc: "search" });
+  const onAnswer = options.daemonMetrics
+    ? searchMetrics(options.daemonMetrics, matcher.mode)
+    : undefined;
+  const net = options.daemonMetrics
+    ? new NetMetrics(options.daemonMetrics, {
+      framesIn: onAnswer!.count,
+      framesOut: onAnswer!.count,
+    })
+    : undefined;
+  const handler = (conn: Connection, signal: AbortSignal) =>
+    serveSearchSession(conn, signal, {
+      matcher,
+      logger: sessionLog,
+      ...(options.idleMs !== undefined ? { idleMs: options.idleMs } : {}),
+      ...(onAnswer ? { onAnswer: onAnswer.record } : {}),
+    });
   let server: Server;
   try {
     server = await listen({
@@ -126,18 +166,32 @@ export async function startSearchServer(options: SearchServerOptions): Promise<S
       ...(options.tls ? { tls: options.tls } : {}),
       ...(options.requireClientCert ? { requireClientCert: true } : {}),
       ...(options.authorize ? { authorize: options.authorize } : {}),
+      ...(net ? { onRefused: net.onRefused } : {}),
       logger: log,
       graceMs: 2000,
-    }, (conn, signal) =>
-      serveSearchSession(conn, signal, {
-        matcher,
-        logger: sessionLog,
-        ...(options.idleMs !== undefined ? { idleMs: options.idleMs } : {}),
-      }));
+    }, net ? net.wrap(handler) : handler);
   } catch (err) {
     await matcher.close();
     await pool.close();
     throw err;
   }
   return new SearchServer(server, matcher, pool);
+}
+
+/** Registers `sockkit_search_queries_total{result,mode}` and the latency histogram. */
+function searchMetrics(m: DaemonMetrics, mode: "reread" | "index") {
+  const queries = m.counter("search_queries_total", "Queries answered, by result and mode", [
+    "result",
+    "mode",
+  ]);
+  const seconds = m.histogram("search_query_seconds", "Time to answer a query, by mode", ["mode"]);
+  let count = 0;
+  return {
+    count: () => count,
+    record: (result: QueryResult, s: number) => {
+      count++;
+      queries.inc({ result, mode });
+      seconds.observe({ mode }, s);
+    },
+  };
 }

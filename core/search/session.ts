@@ -25,7 +25,12 @@ export interface SessionOptions {
   maxInFlight?: number;
   /** Per-query debug lines (client, query, result, elapsed µs). Default: silent. */
   logger?: Logger;
+  /** Called once per answered query with its result and time to answer, s (metrics). */
+  onAnswer?: (result: QueryResult, seconds: number) => void;
 }
+
+/** How a query was answered. */
+export type QueryResult = "exists" | "not_found" | "error";
 
 interface Entry {
   bytes: Uint8Array | undefined;
@@ -53,7 +58,9 @@ export function serveSearchSession(
   const { matcher } = options;
   const socket = conn.socket;
   const log = options.logger ?? nullLogger;
+  const onAnswer = options.onAnswer;
   const debug = log.enabled("debug");
+  const timed = debug || onAnswer !== undefined;
   const idleMs = options.idleMs ?? 50;
   const maxInFlight = options.maxInFlight ?? 256;
   const framer = new LineFramer({ maxLineBytes: MAX_QUERY_BYTES });
@@ -65,28 +72,32 @@ export function serveSearchSession(
   let idle: ReturnType<typeof setTimeout> | undefined;
   let endTimer: ReturnType<typeof setTimeout> | undefined;
 
-  const logQuery = (query: Uint8Array, result: string, t0: number) => {
+  const LABEL = { exists: "EXISTS", not_found: "NOT FOUND", error: "ERROR" } as const;
+  const logQuery = (query: Uint8Array, result: QueryResult, t0: number) => {
+    const ms = performance.now() - t0;
+    onAnswer?.(result, ms / 1000);
+    if (!debug) return;
     log.debug("query", {
       client: conn.peer.address,
       query: decoder.decode(query),
-      result,
-      us: Math.round((performance.now() - t0) * 1000),
+      result: LABEL[result],
+      us: Math.round(ms * 1000),
     });
   };
 
   const answer = (raw: Uint8Array) => {
     const query = cleanQuery(raw);
-    const t0 = debug ? performance.now() : 0;
+    const t0 = timed ? performance.now() : 0;
     let result: boolean | Promise<boolean>;
     try {
       result = matcher.match(query);
     } catch (err) {
-      if (debug) logQuery(query, "ERROR", t0);
+      if (timed) logQuery(query, "error", t0);
       queue.push({ bytes: errorBytes(err) });
       return;
     }
     if (typeof result === "boolean") {
-      if (debug) logQuery(query, result ? "EXISTS" : "NOT FOUND", t0);
+      if (timed) logQuery(query, result ? "exists" : "not_found", t0);
       queue.push({ bytes: result ? EXISTS : NOT_FOUND });
       return;
     }
@@ -96,11 +107,11 @@ export function serveSearchSession(
     result.then(
       (found) => {
         entry.bytes = found ? EXISTS : NOT_FOUND;
-        if (debug) logQuery(copy, found ? "EXISTS" : "NOT FOUND", t0);
+        if (timed) logQuery(copy, found ? "exists" : "not_found", t0);
       },
       (err) => {
         entry.bytes = errorBytes(err);
-        if (debug) logQuery(copy, "ERROR", t0);
+        if (timed) logQuery(copy, "error", t0);
       },
     ).finally(pump);
   };
@@ -177,6 +188,7 @@ export function serveSearchSession(
     } catch (err) {
       if (!(err instanceof PayloadTooLargeError)) throw err;
       queue.push({ bytes: encoder.encode(errorReply(`query too long: ${err.message}`)) });
+      onAnswer?.("error", 0);
       log.debug("query too long", { client: conn.peer.address, bytes: err.size });
       finish();
       return;

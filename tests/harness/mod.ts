@@ -8,3 +8,4 @@ export * from "./redis.ts";
 export * from "./cli.ts";
 export * from "./net.ts";
 export * from "./pki.ts";
+export * from "./metrics.ts";

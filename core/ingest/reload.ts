@@ -1,0 +1,54 @@
+import type { Logger } from "../log/mod.ts";
+import { applyTls, type ReloadSummary, restartNeeded } from "../lifecycle/mod.ts";
+import type { PeerIdentity } from "../net/mod.ts";
+import {
+  type IngestFlags,
+  type IngestSettings,
+  loadIngestConfig,
+  loadIngestTls,
+  resolveIngestSettings,
+} from "./config.ts";
+import type { IngestServer } from "./server.ts";
+
+/** Settings a reload applies; any other changed setting is reported as needing a restart. */
+export const INGEST_RELOADABLE = ["certs", "cert", "key", "clientCerts"] as const;
+
+/** What {@linkcode reloadIngest} needs to know about how the daemon was started. */
+export interface IngestReloadOptions {
+  /** The config file given at start (read again), if any. */
+  configPath?: string | undefined;
+  /** The command-line flags given at start (they still win over the file). */
+  flags: IngestFlags;
+  /** The settings in force (updated in place on success). */
+  settings: IngestSettings;
+  /** The revocation check in force; live clients it now refuses are closed. */
+  authorize?: ((peer: PeerIdentity) => string | undefined) | undefined;
+  logger: Logger;
+}
+
+/**
+ * Reloads a running ingest daemon: reads the config file again, loads the
+ * certificate, key and client allow-list it names, swaps them in for new
+ * connections and closes live clients whose certificate is now revoked. Any
+ * failure throws before anything changes.
+ */
+export async function reloadIngest(
+  server: IngestServer,
+  o: IngestReloadOptions,
+): Promise<ReloadSummary> {
+  const file = await loadIngestConfig(o.configPath);
+  const next = resolveIngestSettings(o.flags, file, o.configPath);
+  const tls = await loadIngestTls(next, o.flags, (w) => o.logger.warn(w));
+  const { closed } = applyTls([server.listener], tls.tls, {
+    authorize: o.authorize,
+    logger: o.logger,
+  });
+  const restart = restartNeeded(o.settings, next, INGEST_RELOADABLE);
+  Object.assign(o.settings, ...INGEST_RELOADABLE.map((k) => ({ [k]: next[k] })));
+  return {
+    certs: tls.source,
+    allowed: tls.tls.clientCa?.length ?? 0,
+    closed_revoked: closed,
+    ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
+  };
+}

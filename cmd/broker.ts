@@ -45,6 +45,7 @@ async function readBinary(path: string | undefined): Promise<Uint8Array | undefi
 function printable(m: Message): Record<string, unknown> {
   const out: Record<string, unknown> = { type: m.type, src: m.src, dst: m.dst, id: m.id };
   if (m.replyTo !== undefined) out.replyTo = m.replyTo;
+  if (m.tag !== undefined) out.tag = m.tag;
   if (m.data !== undefined) out.data = m.data;
   if (m.binary.length > 0) out.binaryBytes = m.binary.length;
   return out;
@@ -63,6 +64,7 @@ function sendCommand() {
     .option("--name <name>", "with --file: store it under this name at the receiver")
     .option("--delete", "with --file: remove the source once the receiver stored it")
     .option("--ack", "wait until the peer connector has durably queued it")
+    .option("--tag <tag>", "a label passed through to the receiver (listen --tag filters on it)")
     .action(action(async (o) => {
       if (o.file === undefined && (o.name !== undefined || o.delete)) {
         throw new InvalidArgumentError("--name and --delete go with --file");
@@ -84,9 +86,54 @@ function sendCommand() {
       const id = await c.send(o.to, o.type, dataOf(o), {
         ...(binary ? { binary } : {}),
         ...(o.ack ? { ack: true } : {}),
+        ...(o.tag !== undefined ? { tag: o.tag } : {}),
       });
       await c.sync();
       console.log(o.ack ? `acknowledged ${id}` : `sent ${id}`);
+      return 0;
+    }));
+}
+
+function publishCommand() {
+  return new Command("publish")
+    .description("publish a message to every client subscribed to its type (through the server)")
+    .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
+    .requiredOption("--type <type>", "message type (the topic)")
+    .option("--data <json>", "JSON data", jsonOpt)
+    .option("--text <text>", "text data")
+    .option("--binary-file <path>", "send this file's bytes as the binary part")
+    .option("--tag <tag>", "a label passed through to the subscribers")
+    .option("--ack", "wait until it is stored for every subscriber")
+    .action(action(async (o) => {
+      await using c = await localClient(o.dir);
+      const binary = await readBinary(o.binaryFile);
+      const id = await c.publish(o.type, dataOf(o), {
+        ...(binary ? { binary } : {}),
+        ...(o.ack ? { ack: true } : {}),
+        ...(o.tag !== undefined ? { tag: o.tag } : {}),
+      });
+      await c.sync();
+      console.log(o.ack ? `published and acknowledged ${id}` : `published ${id}`);
+      return 0;
+    }));
+}
+
+function subscribeCommand() {
+  return new Command("subscribe")
+    .description(
+      "subscribe this client connector to message types at its server (kept until --unsubscribe)",
+    )
+    .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
+    .requiredOption(
+      "--type <type>",
+      "message type (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--unsubscribe", "remove these subscriptions instead")
+    .action(action(async (o) => {
+      await using c = await localClient(o.dir);
+      await c.subscribe(o.type, o.unsubscribe ? { unsubscribe: true } : {});
+      console.log(`${o.unsubscribe ? "unsubscribed from" : "subscribed to"} ${o.type.join(", ")}`);
       return 0;
     }));
 }
@@ -122,6 +169,10 @@ function listenCommand() {
     .option("--count <n>", "exit after this many messages", intArg(1))
     .option("--echo", "answer each request with its own data and binary part")
     .option("--save-binary <dir>", "write each binary part to DIR/ID.bin")
+    .option(
+      "--tag <tag>",
+      "only messages with this tag (live ones: queued messages are left queued)",
+    )
     .action(action(async (o) => {
       if (o.saveBinary) await checkWritableDir(o.saveBinary);
       await using c = await localClient(o.dir);
@@ -159,7 +210,7 @@ function listenCommand() {
           c.send(m.src, m.type, m.data, { replyTo: m.id, binary: m.binary }).catch(() => {});
         }
         if (o.count !== undefined && ++n >= o.count) finish();
-      });
+      }, o.tag !== undefined ? { tag: o.tag } : {});
       console.error(`listening for "${o.type}"`);
       await done;
       await c.sync().catch(() => {});
@@ -287,6 +338,8 @@ export function brokerCommand(): Command {
       connectCommand(),
       configTemplateCommand(),
       sendCommand(),
+      publishCommand(),
+      subscribeCommand(),
       listenCommand(),
       requestCommand(),
       benchCommand(),

@@ -25,6 +25,7 @@ import {
   DEFAULT_PERSIST_MAX,
   ON_EXISTS,
   type OnExists,
+  PubSubRule,
   SOCKET_NAME,
 } from "../core/broker/mod.ts";
 import {
@@ -168,6 +169,12 @@ const SERVE = {
     file: "broker.queue_for_unknown",
     default: false,
   },
+  pubsubRule: {
+    parse: parse.string,
+    flag: "--pubsub-rule",
+    env: "SOCKKIT_BROKER_PUBSUB_RULE",
+    file: "broker.pubsub_rule",
+  },
 } as const;
 
 const CONNECT = {
@@ -296,6 +303,10 @@ export function serveCommand(): Command {
       .option(
         "--queue-for-unknown",
         "journal messages for client names that never connected (default: refuse them, a likely typo)",
+      )
+      .option(
+        "--pubsub-rule <file>",
+        "JSON rule of who may publish, subscribe and send client-to-client (default: any client)",
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
@@ -317,6 +328,7 @@ export function serveCommand(): Command {
       queueForUnknown: s.queueForUnknown,
       host: s.host,
       port: s.port,
+      pubsubRule: await loadRule(s.pubsubRule),
       clientFilter: { allow: s.allow, deny: s.deny },
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
@@ -332,6 +344,16 @@ export function serveCommand(): Command {
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));
+}
+
+/** Reads `--pubsub-rule` (a usage error, exit 2, when unreadable or malformed). */
+async function loadRule(path: string | undefined): Promise<PubSubRule | undefined> {
+  if (path === undefined) return undefined;
+  try {
+    return await PubSubRule.load(resolve(path));
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
 }
 
 /** `broker connect`. */

@@ -24,7 +24,7 @@ if (!python) console.error("skipping the Python broker client test: python3 is n
 
 Deno.test({
   name:
-    "broker: the Python ConnectorAPI sends, acks, requests, listens and sends files through real connectors",
+    "broker: the Python ConnectorAPI sends, acks, requests, listens, sends files, publishes and subscribes (with tags) through real connectors",
   ignore: !python,
   async fn() {
     await using pki = await makePki({ clients: ["alice"] });
@@ -63,6 +63,10 @@ Deno.test({
         "with_file delete removes the source once stored",
         "a failed send returns False with last_error",
         "a listener that stops mid-backlog leaves the unhandled messages queued",
+        "publish_message with wait_for_ack returns True",
+        "a subscriber gets the published message with its tag",
+        "send_message passes tag through",
+        "subscribe on the server raises",
         "show_connected_peers lists alice",
       ]
     ) assert.match(stdout, new RegExp(`^ok ${step}$`, "m"), step);

@@ -259,7 +259,7 @@ class ConnectorAPI:
                            data: Any = None, data_is_json: bool = True, binary: Optional[bytes] = None,
                            await_response: bool = False, with_file: Optional[Dict[str, Any]] = None,
                            wait_for_ack: bool = False, tag: Optional[str] = None,
-                           await_response_timeout: Optional[float] = None) -> Any:
+                           await_response_timeout: Optional[float] = None, publish: bool = False) -> Any:
         """Sends one message; returns True (sent or acknowledged) or False (refused: see last_error).
 
         With ``await_response=True`` it returns the answer as a ``(transport_json, data, binary)``
@@ -270,11 +270,8 @@ class ConnectorAPI:
         """
         if message_type is None:
             raise ValueError("send_message needs message_type")
-        if tag is not None:
-            raise BrokerError(
-                "Message tags are not supported by this sockkit broker yet: send without tag= "
-                "(or put the tag in the data)"
-            )
+        if tag is not None and not isinstance(tag, str):
+            raise ValueError("send_message tag must be a string")
         dst = destination_id or ""
         try:
             if with_file is not None:
@@ -285,6 +282,10 @@ class ConnectorAPI:
                                       "id": request_id or self._next_id()}
             if response_id is not None:
                 header["replyTo"] = response_id
+            if tag is not None:
+                header["tag"] = tag
+            if publish:
+                header["pub"] = True
             payload = b""
             if data is not None:
                 if data_is_json:
@@ -317,6 +318,26 @@ class ConnectorAPI:
             raise BrokerError(
                 f'Request to peer "{dst}" (type "{message_type}") got no answer from the connector'
             ) from e
+
+    async def publish_message(self, message_type: Optional[str] = None, data: Any = None,
+                              data_is_json: bool = True, binary: Optional[bytes] = None,
+                              wait_for_ack: bool = False, tag: Optional[str] = None,
+                              request_id: Optional[str] = None) -> bool:
+        """Publishes a message to every client subscribed to ``message_type``, through the server.
+        With ``wait_for_ack=True`` it returns True once the message is stored for every subscriber
+        (False when refused, e.g. by the server's publish/subscribe rule: see last_error)."""
+        return await self.send_message(message_type=message_type, data=data, data_is_json=data_is_json,
+                                       binary=binary, wait_for_ack=wait_for_ack, tag=tag,
+                                       request_id=request_id, publish=True)
+
+    async def subscribe(self, message_types: Any, unsubscribe: bool = False) -> None:
+        """Subscribes this client connector to ``message_types`` (a type or a list) at its server,
+        which keeps the subscription until ``unsubscribe=True``; raises BrokerError when refused."""
+        types = [message_types] if isinstance(message_types, str) else list(message_types)
+        header: Dict[str, Any] = {"kind": "subscribe", "id": self._next_id(), "types": types}
+        if unsubscribe:
+            header["unsubscribe"] = True
+        await self._call(header)
 
     async def _send_with_file(self, dst: str, message_type: str, with_file: Dict[str, Any]) -> Dict[str, Any]:
         src = with_file.get("src_path")

@@ -54,8 +54,8 @@ export class Inbound {
     return this.#seen.get(peer);
   }
 
-  /** Tells a file sender how its transfer ended. */
-  answerFile(to: string, type: string, transfer: string, answer: object): void {
+  /** Sends an answer: how a file transfer ended, whether a subscription was taken. */
+  answer(to: string, type: string, transfer: string, answer: object): void {
     this.#opts.send(to, type, answer, { replyTo: transfer }).catch((err) =>
       this.#opts.log.warn("cannot answer file sender", { error: (err as Error).message })
     );

@@ -54,6 +54,13 @@ export class Listeners {
     return { close, [Symbol.dispose]: close };
   }
 
+  /** The first sink of `type` without a tag filter (queued messages go to it). */
+  #unfiltered(type: string): Sink | undefined {
+    const set = this.#sinks.get(type);
+    if (set) { for (const s of set) if (s.tag === undefined) return s; }
+    return undefined;
+  }
+
   #drainOf(type: string): Drain {
     let d = this.#drains.get(type);
     if (!d) this.#drains.set(type, d = { running: false, outstanding: 0, sink: undefined });
@@ -68,8 +75,8 @@ export class Listeners {
     try {
       let cursor = q.start;
       while (true) {
-        const sink = this.#sinks.get(type)?.values().next().value;
-        if (!sink) return; // nobody listens: the rest stays queued
+        const sink = this.#unfiltered(type);
+        if (!sink) return; // nobody (without a tag filter) listens: the rest stays queued
         if (sink !== d.sink || d.outstanding === 0 && cursor.segment < q.start.segment) {
           d.sink = sink;
           cursor = q.start;
@@ -83,7 +90,7 @@ export class Listeners {
         }
         const { records, next } = await q.read(cursor, DRAIN_SLICE_BYTES);
         if (records.length === 0) return;
-        if (this.#sinks.get(type)?.values().next().value !== sink) continue;
+        if (this.#unfiltered(type) !== sink) continue;
         cursor = next;
         let behind = false;
         for (const payload of records) {
@@ -128,15 +135,27 @@ export class Listeners {
     const sinks = this.#sinks.get(h.type);
     const d = this.#drains.get(h.type);
     const queued = this.#queues.count(h.type) - (d?.outstanding ?? 0);
-    if (sinks && sinks.size > 0 && !d?.running && queued <= 0) {
-      payload ??= encodePayload(h, data, binary);
-      // A confirming sink may give the message back later: keep a copy past the framer's buffer.
+    // Unfiltered sinks take live messages only once the queue is handed out (order);
+    // tag-filtered sinks never get queued messages, so they take matching live ones at once.
+    const live = !d?.running && queued <= 0;
+    let handed = false;
+    let toQueue = true;
+    if (sinks && sinks.size > 0) {
+      toQueue = false;
       let p: Uint8Array | undefined;
-      for (const s of sinks) if (s.confirms) p ??= payload.slice();
       for (const s of sinks) {
+        if (s.tag !== undefined ? s.tag !== h.tag : !live) {
+          if (s.tag === undefined) toQueue = true;
+          continue;
+        }
+        payload ??= encodePayload(h, data, binary);
+        // A confirming sink may give the message back later: keep a copy past the framer's buffer.
+        if (s.confirms) p ??= payload.slice();
+        const copy = p;
         const taken = once((ok: boolean) => {
-          if (!ok && p) this.#requeue(h.type, p);
+          if (!ok && copy) this.#requeue(h.type, copy);
         });
+        handed = true;
         try {
           if (s.deliver(h, data, binary, payload, taken) === false && s.drained) {
             link.hold(s.drained());
@@ -146,8 +165,9 @@ export class Listeners {
         }
         if (!s.confirms) taken(true);
       }
-      return true;
+      if (!handed) toQueue = true;
     }
+    if (!toQueue) return true;
     const stored = this.#queues.push(h.type, (payload ?? encodePayload(h, data, binary)).slice());
     if (sinks && sinks.size > 0) stored.then(() => this.#drain(h.type), () => {});
     return stored;

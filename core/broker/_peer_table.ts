@@ -23,8 +23,9 @@ export interface PeerTableOptions {
 
 /**
  * The peers a connector knows, by name, each with its journal, and the
- * routing rule from a destination to a peer: a client reaches only its
- * server; the server reaches any validly named client (queued while away).
+ * routing rule from a destination to a peer: a client reaches its server,
+ * and other clients through it; the server reaches any validly named client
+ * (queued while away).
  */
 export class PeerTable {
   readonly #opts: PeerTableOptions;
@@ -80,16 +81,29 @@ export class PeerTable {
     return [...this.#peers.values()];
   }
 
+  /**
+   * Whether a client connector sends to `dst` through its server (another
+   * client): any name other than the server's.
+   */
+  relays(dst: string | undefined): boolean {
+    const server = this.#opts.serverName;
+    return server !== undefined && dst !== undefined && dst !== "" && dst !== server &&
+      dst !== this.serverWelcomeName;
+  }
+
   /** The peer state a destination resolves to (throws for a bad or unreachable name). */
   route(dst: string | undefined): PeerState {
     const server = this.#opts.serverName;
     if (server !== undefined) {
-      if (dst === undefined || dst === "" || dst === server || dst === this.serverWelcomeName) {
-        return this.get(server);
+      if (this.relays(dst)) {
+        if (!NAME_RE.test(dst!)) throw new BrokerError(`Invalid destination name "${dst}"`);
+        if (dst === this.#opts.name) {
+          throw new BrokerError(
+            `Destination "${dst}" is this client connector itself: send to another client or to the server "${server}"`,
+          );
+        }
       }
-      throw new BrokerError(
-        `Unknown destination "${dst}": client connector "${this.#opts.name}" reaches only its server "${server}"`,
-      );
+      return this.get(server);
     }
     if (dst === undefined || dst === "") {
       throw new BrokerError("Missing destination: name the client connector to send to");

@@ -18,6 +18,8 @@ export interface Message {
   binary: Uint8Array;
   /** Set on requests: how long the sender waits for a reply, ms. */
   timeout?: number | undefined;
+  /** The sender's tag, if any. */
+  tag?: string | undefined;
   /** The raw header. */
   header: MsgHeader;
 }
@@ -32,6 +34,14 @@ export interface SendOptions {
   replyTo?: string | undefined;
   /** Use this id instead of a generated one. */
   id?: string;
+  /** A label passed through to the receiver (listeners may filter on it). */
+  tag?: string;
+}
+
+/** Options for `listen`. */
+export interface ListenOptions {
+  /** Only messages carrying this tag (a filtered listener gets live messages only, never queued ones). */
+  tag?: string;
 }
 
 /** Options for `request`. */
@@ -66,7 +76,15 @@ export interface BrokerApi {
   /** Sends a request and resolves with the response message (rejects on timeout). */
   request(dst: string, type: string, data?: unknown, options?: RequestOptions): Promise<Message>;
   /** Calls `handler` for each message of `type` (queued ones first). */
-  listen(type: string, handler: (msg: Message) => void): Subscription | Promise<Subscription>;
+  listen(
+    type: string,
+    handler: (msg: Message) => void,
+    options?: ListenOptions,
+  ): Subscription | Promise<Subscription>;
+  /** Publishes a message of `type` to every client subscribed to it (through the server). */
+  publish(type: string, data?: unknown, options?: SendOptions): Promise<string>;
+  /** Subscribes this client connector to `types` at its server (kept by the server until unsubscribed). */
+  subscribe(types: string[], options?: { unsubscribe?: boolean }): Promise<void>;
   /** Sends a file or a directory; resolves once the receiver stored it. */
   sendFile(dst: string, type: string, path: string, options?: SendFileOptions): Promise<FileResult>;
 }

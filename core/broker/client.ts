@@ -8,6 +8,7 @@ import { DEFAULT_MAX_FRAME } from "./options.ts";
 import type {
   BrokerApi,
   FileResult,
+  ListenOptions,
   Message,
   RequestOptions,
   SendFileOptions,
@@ -26,6 +27,11 @@ export interface BrokerClientOptions {
 interface Waiter {
   resolve(frame: Frame): void;
   reject(err: Error): void;
+}
+
+/** Handler key of a tag-filtered listener. */
+function keyOf(type: string, tag: string): string {
+  return `${type}\u0000${tag}`;
 }
 
 function toMessage(frame: Frame): Message {
@@ -107,17 +113,12 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         }
       }
       const set = this.#handlers.get(h.type);
+      const tagged = h.tag === undefined ? undefined : this.#handlers.get(keyOf(h.type, h.tag));
       this.#got++;
-      if (set) {
+      if (set || tagged) {
         const m = toMessage(frame);
-        for (const f of set) {
-          try {
-            f(m);
-          } catch {
-            // the handler could not take it: it and every later message stay queued
-            this.#confirmLimit = Math.min(this.#confirmLimit, this.#got - 1);
-          }
-        }
+        if (set) this.#run(set, m);
+        if (tagged) this.#run(tagged, m);
       }
       return;
     }
@@ -130,6 +131,17 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         else w.reject(new BrokerError(h.message));
       } else if (h.kind === "error") {
         this.#error ??= new BrokerError(h.message);
+      }
+    }
+  }
+
+  #run(handlers: Set<(m: Message) => void>, m: Message): void {
+    for (const f of handlers) {
+      try {
+        f(m);
+      } catch {
+        // the handler could not take it: it and every later message stay queued
+        this.#confirmLimit = Math.min(this.#confirmLimit, this.#got - 1);
       }
     }
   }
@@ -155,13 +167,15 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     dst: string,
     type: string,
     data?: unknown,
-    options: SendOptions = {},
+    options: SendOptions & { pub?: boolean } = {},
   ): Promise<string> {
     const { bytes, enc } = encodeData(data);
     const id = options.id ?? this.#id();
     const h: MsgHeader = { kind: "msg", type, src: "", dst, id };
     if (enc) h.enc = enc;
     if (options.replyTo !== undefined) h.replyTo = options.replyTo;
+    if (options.tag !== undefined) h.tag = options.tag;
+    if (options.pub) h.pub = true;
     if (options.ack) {
       h.ack = true;
       await this.#call(h, bytes, options.binary);
@@ -203,20 +217,48 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     }
   }
 
+  /** {@inheritDoc BrokerApi.publish} */
+  publish(type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
+    return this.send("", type, data, { ...options, pub: true });
+  }
+
+  /** {@inheritDoc BrokerApi.subscribe} */
+  async subscribe(types: string[], options: { unsubscribe?: boolean } = {}): Promise<void> {
+    await this.#call({
+      kind: "subscribe",
+      id: this.#id(),
+      types,
+      ...(options.unsubscribe ? { unsubscribe: true } : {}),
+    });
+  }
+
   /**
    * Calls `handler` for each message of `type` (queued ones first); each is
    * confirmed to the connector, and so leaves its queue, once the handler
    * returned. A handler that throws refuses the message: it and every later
    * one stay unconfirmed, and the connector queues them again for the next
-   * listener once this client closes (close it after such a failure).
+   * listener once this client closes (close it after such a failure). With
+   * a tag, only live messages carrying it; do not listen to one type both
+   * with and without a tag on one client: the message would come twice.
    */
-  async listen(type: string, handler: (msg: Message) => void): Promise<Subscription> {
-    let set = this.#handlers.get(type);
+  async listen(
+    type: string,
+    handler: (msg: Message) => void,
+    options: ListenOptions = {},
+  ): Promise<Subscription> {
+    const key = options.tag === undefined ? type : keyOf(type, options.tag);
+    let set = this.#handlers.get(key);
     const first = !set;
-    if (!set) this.#handlers.set(type, set = new Set());
+    if (!set) this.#handlers.set(key, set = new Set());
     set.add(handler);
     if (first) {
-      await this.#call({ kind: "listen", id: this.#id(), types: [type], confirm: true });
+      await this.#call({
+        kind: "listen",
+        id: this.#id(),
+        types: [type],
+        confirm: true,
+        ...(options.tag === undefined ? {} : { tag: options.tag }),
+      });
     }
     const close = () => void set.delete(handler);
     return { close, [Symbol.dispose]: close };

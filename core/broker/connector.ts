@@ -10,6 +10,7 @@ import { BrokerError } from "./errors.ts";
 import type {
   BrokerApi,
   FileResult,
+  ListenOptions,
   Message,
   RequestOptions,
   SendFileOptions,
@@ -18,6 +19,7 @@ import type {
 } from "./api.ts";
 import { LocalApi } from "./local_api.ts";
 import { Router } from "./router.ts";
+import { PubSubHub, PubSubRule, Subscriptions } from "./pubsub.ts";
 import { toMessage } from "./message.ts";
 import {
   type ConnectorOptions,
@@ -113,7 +115,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       ...(opts.fileStallMs !== undefined ? { stallMs: opts.fileStallMs } : {}),
       onAbandon: (t) => {
         this.#log.warn("file transfer abandoned", { from: t.from, type: t.type, error: t.error });
-        this.#inbound.answerFile(t.from, t.type, t.transfer, { ok: false, error: t.error });
+        this.#inbound.answer(t.from, t.type, t.transfer, { ok: false, error: t.error });
       },
     });
     this.#peers = new PeerTable({
@@ -130,12 +132,25 @@ export class Connector implements BrokerApi, AsyncDisposable {
         this.#log.warn("corrupt journal tail skipped", { file, reason: error }),
     });
     this.#listeners = new Listeners(this.#queues, this.#log);
+    const peers = this.#peers;
+    const hub = opts.server
+      ? new PubSubHub({
+        name: opts.name,
+        rule: opts.server.pubsubRule ?? new PubSubRule(),
+        subscriptions: new Subscriptions(`${opts.dir}/subscriptions.json`),
+        route: (dst) => peers.route(dst),
+        peer: (name) => peers.get(name),
+      })
+      : undefined;
     this.router = new Router({
       name: opts.name,
       maxFrameBytes: this.#maxFrame,
       peers: this.#peers,
       listeners: this.#listeners,
       pending: this.#pending,
+      hub,
+      onLost: (id, err) =>
+        this.#log.warn("published message not stored", { id, error: err.message }),
     });
     this.clientFilter = opts.server ? new ClientFilter(opts.server.clientFilter) : undefined;
     this.#links = new PeerLinks({
@@ -145,6 +160,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       log: this.#log,
       maxFrameBytes: this.#maxFrame,
       peers: this.#peers,
+      hub,
       inbound: this.#inbound = new Inbound({
         log: this.#log,
         listeners: this.#listeners,
@@ -264,10 +280,25 @@ export class Connector implements BrokerApi, AsyncDisposable {
     return this.router.request(dst, type, data, options);
   }
 
+  /** {@inheritDoc BrokerApi.publish} */
+  publish(type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
+    return this.router.publish(type, data, options);
+  }
+
+  /** {@inheritDoc BrokerApi.subscribe} */
+  subscribe(types: string[], options: { unsubscribe?: boolean } = {}): Promise<void> {
+    return this.router.subscribe(types, options);
+  }
+
   /** {@inheritDoc BrokerApi.listen} */
-  listen(type: string, handler: (msg: Message) => void): Subscription {
+  listen(
+    type: string,
+    handler: (msg: Message) => void,
+    options: ListenOptions = {},
+  ): Subscription {
     const sink: Sink = {
       deliver: (h, data, binary) => handler(toMessage(h, data, binary)),
+      tag: options.tag,
     };
     return this.addSink([type], sink);
   }

@@ -55,6 +55,14 @@ export interface MsgHeader {
   enc?: DataEncoding;
   /** File chunk metadata. */
   file?: FileMeta;
+  /** Free-form label passed through end to end; listeners may filter on it. */
+  tag?: string;
+  /** Client → server: publish to every client subscribed to `type` (no `dst`). */
+  pub?: boolean;
+  /** Client → server: forward to client `dst` through the server. */
+  relay?: boolean;
+  /** Server → client: relayed from client `src`, whose certificate the server checked. */
+  fwd?: boolean;
 }
 
 /** Every header kind. */
@@ -69,7 +77,8 @@ export type Header =
   | { kind: "pong"; id: string; t: number }
   | { kind: "error"; message: string; replyTo?: string; fatal?: boolean }
   | { kind: "result"; replyTo: string; ok: boolean; error?: string; value?: unknown }
-  | { kind: "listen"; id?: string; types: string[]; confirm?: boolean }
+  | { kind: "listen"; id?: string; types: string[]; confirm?: boolean; tag?: string }
+  | { kind: "subscribe"; id: string; types: string[]; unsubscribe?: boolean }
   | { kind: "sync"; id: string }
   | {
     kind: "sendFile";

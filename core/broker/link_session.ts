@@ -8,6 +8,7 @@ import { BrokerError } from "./errors.ts";
 import { type ConnectorOptions, type PeerEvent, PROTOCOL_VERSION } from "./options.ts";
 import type { Inbound } from "./_inbound.ts";
 import type { PeerTable } from "./_peer_table.ts";
+import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -22,6 +23,8 @@ export interface SessionContext {
   maxFrameBytes: number;
   peers: PeerTable;
   inbound: Inbound;
+  /** Server only: publish/subscribe and client-to-client forwarding. */
+  hub?: PubSubHub | undefined;
   /** Called when the server refuses this client for good. */
   onFatal(err: Error): void;
   /** Called once when the session's link closed. */
@@ -251,7 +254,9 @@ export class LinkSession {
       this.link.close("malformed message");
       return;
     }
-    if (h.src !== this.#remoteName) {
+    // A client takes the server's word for the sender of what it forwards (the server checked its certificate).
+    const relayed = h.fwd === true && !this.#isServer();
+    if (h.src !== this.#remoteName && !relayed) {
       this.#log.warn("refused a message with a forged sender", {
         peer: peer.name,
         claimed: h.src,
@@ -267,27 +272,84 @@ export class LinkSession {
     }
     const n = ++this.#recv;
     peer.stats.msgsIn++;
-    if (seen.seen(h.id)) return;
+    if (seen.seen(seenKey(h, relayed))) return;
+    const hub = this.#ctx.hub;
+    if (hub) {
+      if (h.type === SUBSCRIBE_TYPE) return this.#onSubscribe(hub, n, h, frame.data);
+      if (h.pub || h.relay) return this.#forward(hub, n, h, frame);
+    }
+    const from = relayed ? h.src : peer.name;
     if (h.file) {
-      this.#onFileChunk(n, h, frame);
+      this.#onFileChunk(n, h, frame, from);
       return;
     }
     if (h.replyTo !== undefined) {
-      if (inbound.pending.answer(h.replyTo, peer.name, h, frame.data, frame.binary, payload)) {
+      if (inbound.pending.answer(h.replyTo, from, h, frame.data, frame.binary, payload)) {
         return;
       }
     }
     this.#deliver(n, h, frame.data, frame.binary, payload);
   }
 
-  #onFileChunk(n: number, h: MsgHeader, frame: Frame): void {
+  /** Server: a client publishes, or sends to another client; acknowledged once stored for every destination. */
+  #forward(hub: PubSubHub, n: number, h: MsgHeader, frame: Frame): void {
+    const data = frame.data.slice();
+    const binary = frame.binary.length ? frame.binary.slice() : EMPTY;
+    try {
+      const stored = h.pub
+        ? hub.publish(this.#remoteName, h, data, binary)
+        : hub.relay(this.#remoteName, h, data, binary);
+      this.#waits.push(stored.catch((err) => this.#refuse(n, h, err)));
+    } catch (err) {
+      this.#refuse(n, h, err as Error);
+    }
+    const drained = hub.drained();
+    if (drained) this.link.hold(drained);
+  }
+
+  /** Server: a client (un)subscribes; the answer says whether the rule allowed it. */
+  #onSubscribe(hub: PubSubHub, n: number, h: MsgHeader, data: Uint8Array): void {
+    const client = this.#remoteName;
+    const answer = (body: object) => this.#ctx.inbound.answer(client, SUBSCRIBE_TYPE, h.id, body);
+    let stored: Promise<void>;
+    try {
+      const req = JSON.parse(new TextDecoder().decode(data)) as {
+        types?: unknown;
+        unsubscribe?: unknown;
+      };
+      const types = req.types;
+      if (
+        !Array.isArray(types) || types.length === 0 ||
+        types.some((t) => typeof t !== "string" || t === "" || t.length > 256)
+      ) {
+        throw new BrokerError(
+          'Malformed subscription: "types" must be a non-empty list of message type names',
+        );
+      }
+      stored = hub.subscribe(client, types as string[], req.unsubscribe === true);
+    } catch (err) {
+      answer({ ok: false, error: (err as Error).message });
+      return;
+    }
+    this.#waits.push(stored.then(
+      () => {
+        this.#log.info("subscriptions changed", { peer: client, types: hub.typesOf(client) });
+        answer({ ok: true, types: hub.typesOf(client) });
+      },
+      (err) => {
+        answer({ ok: false, error: `Cannot store the subscription: ${err.message}` });
+        this.#refuse(n, h, err);
+      },
+    ));
+  }
+
+  #onFileChunk(n: number, h: MsgHeader, frame: Frame, from: string): void {
     const file = h.file!;
-    const from = this.peer!.name;
     const inbound = this.#ctx.inbound;
     const res = inbound.files.chunk(h.type, from, file, frame.binary);
     if (!res) return;
     if (!res.ok) this.#log.warn("file refused", { from, type: h.type, error: res.error });
-    inbound.answerFile(from, h.type, file.transfer, res.ok ? { ok: true, ...res.result } : res);
+    inbound.answer(from, h.type, file.transfer, res.ok ? { ok: true, ...res.result } : res);
     if (res.ok) {
       const note: MsgHeader = {
         kind: "msg",
@@ -318,7 +380,8 @@ export class LinkSession {
   }
 
   #refuse(n: number, h: MsgHeader, err: Error): void {
-    this.#ctx.inbound.seenOf(this.peer?.name ?? "")?.forget(h.id);
+    const relayed = h.fwd === true && !this.#isServer();
+    this.#ctx.inbound.seenOf(this.peer?.name ?? "")?.forget(seenKey(h, relayed));
     this.#log.warn("refused a message that cannot be stored", {
       peer: this.peer?.name,
       id: h.id,
@@ -349,4 +412,9 @@ export class LinkSession {
       .then(() => Promise.all([...waits, ids]))
       .then(() => void this.link.send({ kind: "acks", n }));
   }
+}
+
+/** The received-id key of a message: a relayed one's id is unique only per original sender. */
+function seenKey(h: MsgHeader, relayed: boolean): string {
+  return relayed ? `${h.src}\n${h.id}` : h.id;
 }

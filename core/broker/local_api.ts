@@ -123,6 +123,10 @@ export class LocalApi implements AsyncDisposable {
         if (!Array.isArray(h.types) || h.types.some((t) => typeof t !== "string")) {
           throw new TypeError('Listen needs "types": an array of message type strings');
         }
+        if (h.tag !== undefined && typeof h.tag !== "string") {
+          throw new TypeError('Listen "tag" must be a string');
+        }
+        const tag = h.tag;
         const sink: Sink = h.confirm === true
           ? {
             confirms: true,
@@ -131,15 +135,23 @@ export class LocalApi implements AsyncDisposable {
               return link.writer.writePayload(payload) && !confirms.full;
             },
             drained: () => Promise.all([link.writer.drained(), confirms.room()]).then(() => {}),
+            tag,
           }
           : {
             deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
             drained: () => link.writer.drained(),
+            tag,
           };
         subs.push(c.router.attach(h.types, sink));
         if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
         return;
       }
+      case "subscribe":
+        c.router.subscribe(h.types, { unsubscribe: h.unsubscribe === true }).then(
+          () => link.send({ kind: "result", replyTo: h.id, ok: true }),
+          (err) => link.send(errorFrame(err.message, h.id)),
+        );
+        return;
       case "sync":
         c.sync().then(
           () => link.send({ kind: "result", replyTo: h.id, ok: true }),

@@ -25,6 +25,9 @@ export class InMessage implements Message {
   get replyTo(): string | undefined {
     return this.header.replyTo;
   }
+  get tag(): string | undefined {
+    return this.header.tag;
+  }
   get timeout(): number | undefined {
     return this.header.timeout;
   }

@@ -15,4 +15,5 @@ export * from "./frame.ts";
 export { StorageFullError } from "../storage/mod.ts";
 export * from "./connector.ts";
 export * from "./client.ts";
+export { PubSubRule, type PubSubRuleSpec } from "./pubsub.ts";
 export { FILE_CHUNK_BYTES, ON_EXISTS, type OnExists } from "./files.ts";

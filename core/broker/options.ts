@@ -2,6 +2,7 @@ import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../net/mod.ts"
 import type { Logger } from "../log/mod.ts";
 import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { MsgHeader } from "./frame.ts";
+import type { PubSubRule } from "./pubsub.ts";
 import type { FilterLists } from "./client_filter.ts";
 import type { OnExists } from "./files.ts";
 
@@ -42,6 +43,8 @@ export interface ConnectorOptions {
      * fingerprints instead. Default `false`.
      */
     trustAnyClient?: boolean;
+    /** Who may publish, subscribe and send client-to-client. Default: any authenticated client. */
+    pubsubRule?: PubSubRule;
   };
   /** Run as a client connector: connect (and reconnect) to the server. */
   client?: {
@@ -117,4 +120,6 @@ export interface Sink {
   drained?(): Promise<void>;
   /** Whether it calls `taken` itself; otherwise a message is taken once `deliver` returns. */
   confirms?: boolean;
+  /** Only messages with this tag (live ones only: queued messages go to unfiltered sinks). */
+  tag?: string | undefined;
 }

@@ -22,6 +22,8 @@ interface Entry {
   /** Encoded payload (journal records are kept as payloads). */
   payload?: Uint8Array;
   onAck: AckCallback | undefined;
+  /** Called once the message is durable: acknowledged, or journaled at detach. */
+  onStored?: (() => void) | undefined;
   /** Whether this entry is a record of the journal (consumed once acknowledged). */
   journaled: boolean;
 }
@@ -166,17 +168,41 @@ export class PeerState {
    * the journal (throws `JournalFullError` when the journal is full). Returns
    * `false` when the link is congested (the caller should wait for `drained()`).
    */
-  send(header: MsgHeader, data: DataBytes, binary: Uint8Array, onAck?: AckCallback): boolean {
+  send(
+    header: MsgHeader,
+    data: DataBytes,
+    binary: Uint8Array,
+    onAck?: AckCallback,
+    onStored?: () => void,
+  ): boolean {
     if (this.link !== undefined && !this.#replaying) {
-      this.#inflight.push({ header, data, binary, onAck, journaled: false });
+      this.#inflight.push({ header, data, binary, onAck, onStored, journaled: false });
       // Blocked or closing: kept in order with what was sent, journaled when the link detaches.
       if (this.blocked || !this.link.open) return true;
       this.stats.msgsOut++;
       return this.link.send(header, data, binary);
     }
-    this.#journal(encodePayload(header, data, binary), header.id, onAck, false);
+    const stored = this.#journal(encodePayload(header, data, binary), header.id, onAck, false);
     this.stats.journaled++;
+    if (onStored) stored.then(onStored, () => {});
     return true;
+  }
+
+  /**
+   * Sends like `send`; resolves once the message is durable: acknowledged by
+   * the peer, or on disk in its journal. Rejects when it cannot be stored.
+   */
+  store(header: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
+    return new Promise((resolve, reject) => {
+      let done = false;
+      const fin = (err?: Error) => {
+        if (done) return;
+        done = true;
+        if (err) reject(err);
+        else resolve();
+      };
+      this.send(header, data, binary, fin, () => fin());
+    });
   }
 
   #journal(
@@ -184,7 +210,7 @@ export class PeerState {
     id: string | undefined,
     onAck: AckCallback | undefined,
     force: boolean,
-  ): void {
+  ): Promise<void> {
     let stored: Promise<void>;
     try {
       stored = this.journal.append(payload, force);
@@ -206,6 +232,7 @@ export class PeerState {
       if (typeof cb === "function") cb(e);
       else this.#opts.onLost?.(this.name, id ?? "", e);
     });
+    return stored;
   }
 
   /** Appends a record accepted by an earlier run (a legacy journal being moved into the log). */
@@ -337,7 +364,13 @@ export class PeerState {
     this.since = undefined;
     for (const e of rest) {
       if (e.journaled) continue;
-      this.#journal(encodePayload(e.header!, e.data, e.binary), e.header!.id, e.onAck, true);
+      const p = this.#journal(
+        encodePayload(e.header!, e.data, e.binary),
+        e.header!.id,
+        e.onAck,
+        true,
+      );
+      if (e.onStored) p.then(e.onStored, () => {});
     }
     this.#reset();
     this.#replaying = false;

@@ -6,6 +6,8 @@ import type { Sink } from "./options.ts";
 import type { PendingReplies } from "./_pending.ts";
 import type { PeerTable } from "./_peer_table.ts";
 import type { Listeners } from "./_listeners.ts";
+import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
+import { BrokerError } from "./errors.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -18,6 +20,10 @@ export interface RouterOptions {
   peers: PeerTable;
   listeners: Listeners;
   pending: PendingReplies;
+  /** Server only: publish/subscribe and client-to-client forwarding. */
+  hub?: PubSubHub | undefined;
+  /** Told about a fire-and-forget publish that could not be stored everywhere. */
+  onLost?: (id: string, err: Error) => void;
 }
 
 /**
@@ -41,9 +47,14 @@ export class Router {
     return `${this.#idPrefix}${(this.#idSeq++).toString(36)}`;
   }
 
-  /** The peer name a destination resolves to (throws for a bad or unknown one). */
+  /**
+   * The peer name a destination resolves to (throws for a bad or unknown
+   * one): the name whose answers count, so another client reached through
+   * the server resolves to itself.
+   */
   resolve(dst: string): string {
-    return this.#opts.peers.route(dst).name;
+    const peer = this.#opts.peers.route(dst);
+    return this.#opts.peers.relays(dst) ? dst : peer.name;
   }
 
   #checkSize(header: MsgHeader, data: DataBytes, binary: Uint8Array): void {
@@ -66,21 +77,43 @@ export class Router {
     binary: Uint8Array,
     onAck?: (err?: Error) => void,
   ): true | Promise<void> {
+    delete header.fwd;
+    const hub = this.#opts.hub;
+    if (header.pub && hub) {
+      this.#checkSize(header, data, binary);
+      const stored = hub.publish(this.name, { ...header, dst: "" }, data, binary);
+      stored.then(
+        () => onAck?.(),
+        (err) => onAck ? onAck(err) : this.#opts.onLost?.(header.id, err),
+      );
+      return true;
+    }
     const peer = this.#opts.peers.route(header.dst);
-    header.dst = peer.name;
+    if (this.#opts.peers.relays(header.dst)) header.relay = true;
+    else {
+      delete header.relay;
+      header.dst = peer.name;
+    }
     this.#checkSize(header, data, binary);
     if (peer.send(header, data, binary, onAck)) return true;
     return peer.drained();
   }
 
-  /** {@inheritDoc BrokerApi.send} */
-  send(dst: string, type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
+  /** {@inheritDoc BrokerApi.send} (`pub`: publish instead, see `publish`) */
+  send(
+    dst: string,
+    type: string,
+    data?: unknown,
+    options: SendOptions & { pub?: boolean } = {},
+  ): Promise<string> {
     try {
       const { data: bytes, enc } = prepareData(data);
       const id = options.id ?? this.newId();
       const header: MsgHeader = { kind: "msg", type, src: this.name, dst, id };
       if (enc) header.enc = enc;
       if (options.replyTo !== undefined) header.replyTo = options.replyTo;
+      if (options.tag !== undefined) header.tag = options.tag;
+      if (options.pub) header.pub = true;
       const binary = options.binary ?? EMPTY;
       if (options.ack) {
         header.ack = true;
@@ -98,6 +131,34 @@ export class Router {
       return r === true ? Promise.resolve(id) : r.then(() => id);
     } catch (err) {
       return Promise.reject(err);
+    }
+  }
+
+  /** {@inheritDoc BrokerApi.publish} */
+  publish(type: string, data?: unknown, options: SendOptions = {}): Promise<string> {
+    return this.send("", type, data, { ...options, pub: true });
+  }
+
+  /** {@inheritDoc BrokerApi.subscribe} */
+  async subscribe(types: string[], options: { unsubscribe?: boolean } = {}): Promise<void> {
+    if (
+      !Array.isArray(types) || types.length === 0 ||
+      types.some((t) => typeof t !== "string" || t === "")
+    ) {
+      throw new TypeError("Subscribe needs message types: a non-empty array of type names");
+    }
+    if (this.#opts.hub) {
+      throw new BrokerError(
+        "The server connector does not subscribe: it forwards published messages to the clients subscribed to them (listen to a type on the server instead)",
+      );
+    }
+    const m = await this.request("", SUBSCRIBE_TYPE, {
+      types,
+      unsubscribe: options.unsubscribe === true,
+    }, { timeoutMs: 30_000 });
+    const answer = m.data as { ok?: boolean; error?: string } | undefined;
+    if (answer?.ok !== true) {
+      throw new BrokerError(answer?.error ?? "The server gave no answer to the subscription");
     }
   }
 

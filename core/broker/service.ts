@@ -1,3 +1,4 @@
+import type { PubSubRule } from "./pubsub.ts";
 import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } from "../pki/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { applyTls, serialized } from "../lifecycle/mod.ts";
@@ -14,6 +15,8 @@ export interface ServerConnectorOptions extends Settable {
   host: string;
   /** TCP port (0 = any free port). */
   port: number;
+  /** Who may publish, subscribe and send client-to-client. Default: any authenticated client. */
+  pubsubRule?: PubSubRule | undefined;
   /** Allow and deny lists of client names, addresses and subnets. Default: admit every valid certificate. */
   clientFilter?: Partial<FilterLists>;
 }
@@ -53,7 +56,7 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, clientFilter, ...rest } = options;
+  const { host, port, pubsubRule, clientFilter, ...rest } = options;
   const p = certPaths(certsDir);
   const logger = options.logger ?? nullLogger;
   const certsOptions = { onWarning: (w: string) => logger.warn(w) };
@@ -73,6 +76,7 @@ export async function startServerConnector(
       port,
       tls,
       authorize,
+      ...(pubsubRule ? { pubsubRule } : {}),
       ...(clientFilter ? { clientFilter } : {}),
     },
     revoke: async (name) => void await revoke(certsDir, name),

@@ -136,6 +136,31 @@ async def main():
     await asyncio.gather(t2, return_exceptions=True)
     await second.close()
 
+    # publish/subscribe: alice subscribes at the server; the server's app publishes with a tag
+    pubs = []
+
+    async def on_topic(transport, data, binary):
+        pubs.append((transport, data))
+
+    await alice.subscribe(["pytopic"])
+    topic = asyncio.create_task(alice.start_waiting_for_messages(message_type="pytopic", message_received_cb=on_topic))
+    published = await server.publish_message(message_type="pytopic", data={"v": 1}, wait_for_ack=True, tag="t9")
+    check("publish_message with wait_for_ack returns True", published is True, f"got {published!r}")
+    check("a subscriber gets the published message with its tag",
+          await wait_for(lambda: len(pubs) >= 1, "publication") and pubs[0][0].get("tag") == "t9"
+          and pubs[0][1] == b'{"v": 1}', f"got {pubs!r}")
+    tagged = await alice.send_message(message_type="any", data="tagged", data_is_json=False, tag="t1",
+                                      wait_for_ack=True)
+    check("send_message passes tag through", tagged is True and await wait_for(
+        lambda: any(t.get("tag") == "t1" for t, _, _ in got), "tagged message"), f"got {got[-1]!r}")
+    try:
+        await server.subscribe(["pytopic"])
+        check("subscribe on the server raises", False, "no exception")
+    except BrokerError as e:
+        check("subscribe on the server raises", "does not subscribe" in str(e), str(e))
+    topic.cancel()
+    await asyncio.gather(topic, return_exceptions=True)
+
     peers = await server.show_connected_peers()
     check("show_connected_peers lists alice", "alice" in str(peers), f"peers {peers!r}")
 

@@ -1,0 +1,292 @@
+import { BrokerError } from "./errors.ts";
+import type { DataBytes, MsgHeader } from "./frame.ts";
+import type { PeerState } from "./peer.ts";
+
+/** What a client asks the server to do for it. */
+export type PubSubAction = "publish" | "subscribe" | "send";
+
+/** Reserved message type a client connector uses to (un)subscribe at its server. */
+export const SUBSCRIBE_TYPE = "sockkit.subscribe";
+
+/** Most types one client may subscribe to. */
+export const MAX_SUBSCRIBED_TYPES = 256;
+
+/**
+ * Who may publish, subscribe and send client-to-client, by client name.
+ * `publish` and `subscribe` map a message type (or `"*"`, any type) to the
+ * clients allowed (`"*"`: any client); `send` maps a sender (or `"*"`) to
+ * the clients it may reach through the server. A section left out allows
+ * any authenticated client; no rule at all allows everything.
+ */
+export interface PubSubRuleSpec {
+  publish?: Record<string, string[]>;
+  subscribe?: Record<string, string[]>;
+  send?: Record<string, string[]>;
+}
+
+/** A checked {@linkcode PubSubRuleSpec} and where it came from (for error messages). */
+export class PubSubRule {
+  readonly #spec: PubSubRuleSpec;
+  readonly #source: string;
+
+  constructor(spec: PubSubRuleSpec = {}, source = "") {
+    for (const key of Object.keys(spec)) {
+      if (key !== "publish" && key !== "subscribe" && key !== "send") {
+        throw new TypeError(
+          `Unknown section "${key}" in the publish/subscribe rule${
+            source ? ` "${source}"` : ""
+          } (use "publish", "subscribe" or "send")`,
+        );
+      }
+      const section = (spec as Record<string, unknown>)[key];
+      if (typeof section !== "object" || section === null || Array.isArray(section)) {
+        throw new TypeError(
+          `Section "${key}" of the publish/subscribe rule${
+            source ? ` "${source}"` : ""
+          } must be an object of name lists, e.g. {"news": ["alice", "bob"]}`,
+        );
+      }
+      for (const [k, v] of Object.entries(section)) {
+        if (!Array.isArray(v) || v.some((n) => typeof n !== "string")) {
+          throw new TypeError(
+            `Entry "${k}" in section "${key}" of the publish/subscribe rule${
+              source ? ` "${source}"` : ""
+            } must be a list of client names ("*" for any)`,
+          );
+        }
+      }
+    }
+    this.#spec = spec;
+    this.#source = source;
+  }
+
+  /** Reads a rule file (JSON); throws a `TypeError` naming the file when it is unreadable or malformed. */
+  static async load(path: string): Promise<PubSubRule> {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(path);
+    } catch (err) {
+      throw new TypeError(
+        `Cannot read the publish/subscribe rule "${path}": ${
+          (err as Error).message
+        } (check --pubsub-rule)`,
+      );
+    }
+    let spec: unknown;
+    try {
+      spec = JSON.parse(text);
+    } catch (err) {
+      throw new TypeError(
+        `Malformed publish/subscribe rule "${path}": ${(err as Error).message} (it must be JSON)`,
+      );
+    }
+    if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
+      throw new TypeError(
+        `Malformed publish/subscribe rule "${path}": expected an object with "publish", "subscribe" or "send"`,
+      );
+    }
+    return new PubSubRule(spec as PubSubRuleSpec, path);
+  }
+
+  /** Whether `client` may do `action` on `what` (a type, or for `send` the destination). */
+  allows(action: PubSubAction, client: string, what: string): boolean {
+    const section = this.#spec[action];
+    if (!section) return true;
+    if (action === "send") {
+      const to = [...(section[client] ?? []), ...(section["*"] ?? [])];
+      return to.includes(what) || to.includes("*");
+    }
+    const who = section[what] ?? section["*"] ?? [];
+    return who.includes(client) || who.includes("*");
+  }
+
+  /** Throws the refusal error when `client` may not do `action` on `what`. */
+  check(action: PubSubAction, client: string, what: string): void {
+    if (this.allows(action, client, what)) return;
+    const rule = this.#source ? ` by the publish/subscribe rule "${this.#source}"` : "";
+    const doing = action === "send"
+      ? `send to client "${what}" through the server`
+      : `${action} to message type "${what}"`;
+    throw new BrokerError(
+      `Client "${client}" may not ${doing}: refused${rule} (ask the server operator to allow it)`,
+    );
+  }
+}
+
+/**
+ * The server's subscriptions, client name → message types, kept in a JSON
+ * file in the state directory (replaced atomically) so they survive a
+ * restart of either side: a subscriber that is away keeps getting
+ * published messages in its journal.
+ */
+export class Subscriptions {
+  readonly #path: string;
+  readonly #byClient = new Map<string, Set<string>>();
+  #writing: Promise<void> = Promise.resolve();
+
+  constructor(path: string) {
+    this.#path = path;
+    let text: string | undefined;
+    try {
+      text = Deno.readTextFileSync(path);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    if (text === undefined) return;
+    let stored: unknown;
+    try {
+      stored = JSON.parse(text);
+    } catch (err) {
+      throw new Error(
+        `Cannot read the subscriptions "${path}": ${
+          (err as Error).message
+        } (repair or remove the file; clients then subscribe again)`,
+      );
+    }
+    for (const [client, types] of Object.entries(stored as Record<string, unknown>)) {
+      if (Array.isArray(types)) {
+        this.#byClient.set(client, new Set(types.filter((t) => typeof t === "string")));
+      }
+    }
+  }
+
+  /** Clients subscribed to `type`. */
+  subscribers(type: string): string[] {
+    const out: string[] = [];
+    for (const [client, types] of this.#byClient) if (types.has(type)) out.push(client);
+    return out;
+  }
+
+  /** Types `client` is subscribed to. */
+  typesOf(client: string): string[] {
+    return [...(this.#byClient.get(client) ?? [])];
+  }
+
+  /** Adds or removes `types` for `client`; resolves once the file is on disk. */
+  update(client: string, types: string[], unsubscribe: boolean): Promise<void> {
+    let set = this.#byClient.get(client);
+    if (!set) this.#byClient.set(client, set = new Set());
+    for (const t of types) {
+      if (unsubscribe) set.delete(t);
+      else if (!set.has(t)) {
+        if (set.size >= MAX_SUBSCRIBED_TYPES) {
+          throw new BrokerError(
+            `Client "${client}" is subscribed to ${MAX_SUBSCRIBED_TYPES} types already: the most allowed (unsubscribe some first)`,
+          );
+        }
+        set.add(t);
+      }
+    }
+    if (set.size === 0) this.#byClient.delete(client);
+    const snapshot = JSON.stringify(
+      Object.fromEntries([...this.#byClient].map(([c, t]) => [c, [...t]])),
+    );
+    this.#writing = this.#writing.catch(() => {}).then(() => this.#write(snapshot));
+    return this.#writing;
+  }
+
+  async #write(text: string): Promise<void> {
+    const tmp = `${this.#path}.tmp`;
+    const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
+    try {
+      const bytes = new TextEncoder().encode(text);
+      for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
+      await f.syncData();
+    } finally {
+      f.close();
+    }
+    await Deno.rename(tmp, this.#path);
+  }
+}
+
+/** What a {@linkcode PubSubHub} works with. */
+export interface PubSubHubOptions {
+  /** The server connector's name. */
+  name: string;
+  rule: PubSubRule;
+  subscriptions: Subscriptions;
+  /** Resolves a destination client to its peer state (throws for an unknown one). */
+  route(dst: string): PeerState;
+  /** The peer state of a subscriber (created on first use). */
+  peer(name: string): PeerState;
+}
+
+/**
+ * The server's publish/subscribe and client-to-client forwarding: it checks
+ * the rule for the proven sender, then stores a copy of the message for
+ * each destination (on its link, or in its journal while it is away); the
+ * returned promise settles once every copy is durable, so the sender's
+ * acknowledgement means "stored for every subscriber".
+ */
+export class PubSubHub {
+  readonly #opts: PubSubHubOptions;
+
+  constructor(opts: PubSubHubOptions) {
+    this.#opts = opts;
+  }
+
+  /** Subscribes (or unsubscribes) `client` to `types`; resolves once on disk. */
+  subscribe(client: string, types: string[], unsubscribe: boolean): Promise<void> {
+    if (!unsubscribe) { for (const t of types) this.#opts.rule.check("subscribe", client, t); }
+    return this.#opts.subscriptions.update(client, types, unsubscribe);
+  }
+
+  /** Types `client` is subscribed to. */
+  typesOf(client: string): string[] {
+    return this.#opts.subscriptions.typesOf(client);
+  }
+
+  /**
+   * Publishes a message from `src` (a proven client, or the server itself)
+   * to every other subscriber of its type. Throws when the rule refuses.
+   */
+  publish(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
+    const { rule } = this.#opts;
+    if (src !== this.#opts.name) rule.check("publish", src, h.type);
+    const stores: Promise<void>[] = [];
+    for (const sub of this.#opts.subscriptions.subscribers(h.type)) {
+      if (sub === src || !rule.allows("subscribe", sub, h.type)) continue;
+      const peer = this.#opts.peer(sub);
+      stores.push(peer.store(copyFor(h, src, sub, true), data, binary));
+      this.#note(peer);
+    }
+    return Promise.all(stores).then(() => {});
+  }
+
+  /** Destinations whose links are congested by what was forwarded since the last `drained()`. */
+  #congested = new Set<PeerState>();
+
+  #note(peer: PeerState): void {
+    if (peer.online && peer.link!.writer.congested) this.#congested.add(peer);
+  }
+
+  /**
+   * Resolves once every destination link congested by forwarded messages
+   * can take more (the sender's link waits on it, so a fast publisher
+   * cannot pile messages up in the server's memory), or `undefined` when
+   * none is.
+   */
+  drained(): Promise<void> | undefined {
+    if (this.#congested.size === 0) return undefined;
+    const peers = [...this.#congested];
+    this.#congested.clear();
+    return Promise.all(peers.map((p) => p.drained())).then(() => {});
+  }
+
+  /** Forwards a message from client `src` to client `h.dst`. Throws when the rule or the destination refuses. */
+  relay(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
+    this.#opts.rule.check("send", src, h.dst);
+    const peer = this.#opts.route(h.dst);
+    const stored = peer.store(copyFor(h, src, peer.name, false), data, binary);
+    this.#note(peer);
+    return stored;
+  }
+}
+
+/** The header of a forwarded copy: sender proven by the server, destination one client. */
+function copyFor(h: MsgHeader, src: string, dst: string, pub: boolean): MsgHeader {
+  const { relay: _r, pub: _p, ack: _a, ...rest } = h;
+  const out: MsgHeader = { ...rest, src, dst, fwd: true };
+  if (pub) out.pub = true;
+  return out;
+}

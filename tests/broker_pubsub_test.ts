@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { makePki, runCli, spawnCli } from "./harness/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { delay } from "../core/async/mod.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
   const d = await Deno.makeTempDir({ prefix: "sockkit-pubsub-test-" });
@@ -16,7 +17,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await delay(20);
   }
 }
 

@@ -5,6 +5,7 @@ import { makePki, runCli, spawnCli } from "./harness/mod.ts";
 import { revoke } from "../core/pki/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { delay } from "../core/async/mod.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
   const d = await Deno.makeTempDir({ prefix: "sockkit-broker-test-" });
@@ -21,7 +22,7 @@ async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Pro
   const end = Date.now() + timeoutMs;
   while (!cond()) {
     if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await delay(20);
   }
 }
 

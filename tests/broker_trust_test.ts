@@ -21,6 +21,7 @@ import { loadClientTls } from "../core/pki/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 import { makePki, type TestPki, waitUntil } from "./harness/mod.ts";
 import { app, freePort, startServer } from "./broker_helpers.ts";
+import { delay } from "../core/async/mod.ts";
 
 async function tempDir(): Promise<string & AsyncDisposable> {
   const d = await Deno.makeTempDir({ prefix: "sockkit-broker-trust-" });
@@ -310,9 +311,9 @@ Deno.test("broker trust: a queued backlog stays queued when a listener attaches 
   const raw = net.connect(join(sdir, "broker.sock"));
   await new Promise((r) => raw.once("connect", r));
   raw.write(encodeFrame(encodePayload({ kind: "listen", types: ["backlog"], confirm: true })));
-  await new Promise((r) => setTimeout(r, 300));
+  await delay(300);
   raw.destroy();
-  await new Promise((r) => setTimeout(r, 300));
+  await delay(300);
   assert.equal(queued(), 2000);
 
   // a confirming listener gets all of them, in order, and then they leave the queue
@@ -371,7 +372,7 @@ Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal
     port,
     tls: { ...tls, servername: "localhost" },
   });
-  await new Promise((r) => setTimeout(r, 500));
+  await delay(500);
   const t0 = Date.now();
   srv.kill("SIGTERM");
   const status = await srv.status;

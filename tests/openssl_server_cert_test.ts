@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, makePki, runCli, spawnCli, startRedis } from "./harness/mod.ts";
 import { pythonTls, readmeCert, readmeIngest } from "./_openssl.ts";
+import { delay } from "../core/async/mod.ts";
 
 async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-openssl-" });
@@ -41,7 +42,7 @@ Deno.test("ingest serves with a README openssl server certificate; sockkit and P
   );
   await using r = await redis.client();
   for (let i = 0; i < 100 && (await r.get("from_python")) === null; i++) {
-    await new Promise((res) => setTimeout(res, 50));
+    await delay(50);
   }
   assert.deepEqual(await r.mGet(["from_sockkit", "from_python"]), ["yes", "yes"]);
   assert.doesNotMatch(ingest.proc.stderrText(), /CA:TRUE/);

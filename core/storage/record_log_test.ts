@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type LogDamage, RecordLog } from "./record_log.ts";
 import { StorageFullError } from "./errors.ts";
+import { delay } from "../async/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -164,7 +165,7 @@ Deno.test("RecordLog treats a full disk (ENOSPC) as full, keeps what it stored a
     assert.deepEqual((await readAll(log)).length, stored.length);
     // space returns: the next append succeeds
     log.consume(stored.length);
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
     await log.append(enc.encode("after"));
     assert.equal(log.diskFull, false);
     assert.deepEqual(await readAll(log), ["after"]);

@@ -7,7 +7,7 @@ const HANDLER = `
 export default async function handler(query, data) {
   if (query === "never") return new Promise(() => {});
   if (query === "crash") { setTimeout(() => { throw new Error("late crash"); }, 0); return "soon"; }
-  if (query === "slow") { await delay(20); return "slow done"; }
+  if (query === "slow") { await new Promise((r) => setTimeout(r, 20)); return "slow done"; }
   if (query === "big") return 10n;
   return String(data.table?.[query] ?? "NOT FOUND");
 }

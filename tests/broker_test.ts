@@ -1,37 +1,21 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { makePki, runCli, spawnCli } from "./harness/mod.ts";
+import { makePki, runCli, spawnCli, tempDir, waitUntil } from "./harness/mod.ts";
 import { revoke } from "../core/pki/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
-import { delay } from "../core/async/mod.ts";
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const d = await Deno.makeTempDir({ prefix: "sockkit-broker-test-" });
-  return Object.assign(d, {
-    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
-  }) as unknown as string & AsyncDisposable;
-}
 
 function collect(into: Message[]): (m: Message) => void {
   return (m) => void into.push(m);
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await delay(20);
-  }
-}
-
 Deno.test("broker: messages flow both ways over mTLS with type, source, destination, binary, acks, requests and timeouts", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port);
   await using client = startClient(pki.dir, cdir, "alice", port);
   await connected(client);
@@ -48,7 +32,10 @@ Deno.test("broker: messages flow both ways over mTLS with type, source, destinat
   await cApp.listen("greet", collect(atClient));
   await cApp.send("server", "greet", { hello: "from alice" });
   await sApp.send("alice", "greet", "hello from the server");
-  await until(() => atServer.length === 1 && atClient.length === 1, "greetings");
+  await waitUntil(() => atServer.length === 1 && atClient.length === 1, {
+    what: "greetings",
+    timeoutMs: 30_000,
+  });
   assert.equal(atServer[0]!.type, "greet");
   assert.equal(atServer[0]!.src, "alice");
   assert.equal(atServer[0]!.dst, "server");
@@ -63,7 +50,7 @@ Deno.test("broker: messages flow both ways over mTLS with type, source, destinat
   const blobs: Message[] = [];
   await sApp.listen("blob", collect(blobs));
   await cApp.send("server", "blob", { name: "big" }, { binary: big, ack: true });
-  await until(() => blobs.length === 1, "the 10 MB message");
+  await waitUntil(() => blobs.length === 1, { what: "the 10 MB message", timeoutMs: 30_000 });
   assert.equal(blobs[0]!.binary.length, big.length);
   assert.ok(Buffer.from(blobs[0]!.binary).equals(Buffer.from(big)), "binary part differs");
 
@@ -105,7 +92,10 @@ async function receiveNumbered(dir: string, n: number): Promise<number[]> {
   await using a = await app(dir);
   const got: number[] = [];
   await a.listen("seq", (m) => void got.push((m.data as { i: number }).i));
-  await until(() => got.length >= n, `${n} messages (got ${got.length})`, 60_000);
+  await waitUntil(() => got.length >= n, {
+    what: `${n} messages (got ${got.length})`,
+    timeoutMs: 60_000,
+  });
   // a request round trip through the same connector flushes anything still in flight
   await a.sync();
   return got;
@@ -113,10 +103,10 @@ async function receiveNumbered(dir: string, n: number): Promise<number[]> {
 
 Deno.test("broker: a stopped client connector gets all 10,000 messages in order, once, after it restarts (and later ones behind them)", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port);
   {
     await using client = startClient(pki.dir, cdir, "alice", port);
@@ -127,9 +117,9 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
   await using client = startClient(pki.dir, cdir, "alice", port);
   // messages sent while the journal is being replayed queue up behind it
   const live = (async () => {
-    await until(
+    await waitUntil(
       () => server.stderrLines.filter((l) => /client connected .*peer=alice/.test(l)).length >= 2,
-      "the client to reconnect",
+      { what: "the client to reconnect", timeoutMs: 30_000 },
     );
     await sendNumbered(sdir, 2_000, 10_000);
   })();
@@ -143,10 +133,10 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
 
 Deno.test("broker: a server connector killed with SIGKILL replays its journal after restart", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   {
     await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 10_000);
@@ -164,8 +154,8 @@ Deno.test("broker: a server connector killed with SIGKILL replays its journal af
 
 Deno.test("broker: a full journal refuses new sends with a clear error", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  const sdir = join(String(tmp), "server");
+  await using tmp = await tempDir("sockkit-broker-test-");
+  const sdir = join(tmp.path, "server");
   await using server = await startServer(pki.dir, sdir, freePort(), [
     "--persist-max",
     "4KiB",
@@ -186,10 +176,10 @@ Deno.test("broker: a full journal refuses new sends with a clear error", async (
 
 Deno.test("broker: a truncated journal tail is reported and the records before it are delivered", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   {
     await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 5);
@@ -210,10 +200,10 @@ Deno.test("broker: a truncated journal tail is reported and the records before i
 
 Deno.test("broker: a flipped byte in the middle of a journal costs only that record, and it is reported", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   {
     await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 1000);
@@ -250,14 +240,14 @@ Deno.test("broker: a flipped byte in the middle of a journal costs only that rec
 Deno.test("broker: the server refuses a name the certificate does not carry, an unknown certificate and a revoked one", async (t) => {
   await using pki = await makePki({ clients: ["alice", "carol"] });
   await using other = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
   await revoke(pki.dir, "carol");
-  await using server = await startServer(pki.dir, join(String(tmp), "server"), port);
+  await using server = await startServer(pki.dir, join(tmp.path, "server"), port);
 
   await t.step("a valid certificate for alice claiming bob", async () => {
     const alice = pki.client("alice");
-    await using bob = startClient(pki.dir, join(String(tmp), "bob"), "bob", port, [
+    await using bob = startClient(pki.dir, join(tmp.path, "bob"), "bob", port, [
       "--cert",
       alice.cert,
       "--key",
@@ -273,7 +263,7 @@ Deno.test("broker: the server refuses a name the certificate does not carry, an 
 
   await t.step("a certificate from another CA", async () => {
     const stranger = other.client("alice");
-    await using c = startClient(pki.dir, join(String(tmp), "stranger"), "alice", port, [
+    await using c = startClient(pki.dir, join(tmp.path, "stranger"), "alice", port, [
       "--cert",
       stranger.cert,
       "--key",
@@ -285,7 +275,7 @@ Deno.test("broker: the server refuses a name the certificate does not carry, an 
   });
 
   await t.step("a revoked certificate", async () => {
-    await using c = startClient(pki.dir, join(String(tmp), "carol"), "carol", port);
+    await using c = startClient(pki.dir, join(tmp.path, "carol"), "carol", port);
     await server.waitForLine(/refused client.*CN=carol.*revoked/);
     // a revocation is final: the client exits 1 with the reason instead of retrying forever
     assert.equal((await c.status).code, 1);
@@ -307,18 +297,18 @@ async function sha256File(path: string): Promise<string> {
 
 Deno.test("broker: a 200 MB file and a directory arrive intact where the receiver mapped their type; unmapped types are refused", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const files = join(String(tmp), "received");
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const files = join(tmp.path, "received");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port, ["--file-dir", `files=${files}`]);
   await using client = startClient(pki.dir, cdir, "alice", port);
   await connected(client);
   await using a = await app(cdir);
 
   // 200 MB, each MiB different
-  const big = join(String(tmp), "big.bin");
+  const big = join(tmp.path, "big.bin");
   {
     using f = await Deno.open(big, { write: true, create: true });
     const block = new Uint8Array(1024 * 1024);
@@ -339,7 +329,7 @@ Deno.test("broker: a 200 MB file and a directory arrive intact where the receive
   await Deno.remove(r.path);
 
   // a directory with nested files (and an empty one)
-  const tree = join(String(tmp), "tree");
+  const tree = join(tmp.path, "tree");
   await Deno.mkdir(join(tree, "sub", "deeper"), { recursive: true });
   await Deno.writeTextFile(join(tree, "a.txt"), "alpha\n");
   await Deno.writeFile(join(tree, "sub", "b.bin"), crypto.getRandomValues(new Uint8Array(50_000)));
@@ -365,20 +355,20 @@ Deno.test("broker: a 200 MB file and a directory arrive intact where the receive
 
 Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
   const hb = ["--heartbeat", "200ms"];
-  await using server = await startServer(pki.dir, join(String(tmp), "server"), port, hb);
-  await using client = startClient(pki.dir, join(String(tmp), "alice"), "alice", port, hb);
+  await using server = await startServer(pki.dir, join(tmp.path, "server"), port, hb);
+  await using client = startClient(pki.dir, join(tmp.path, "alice"), "alice", port, hb);
   await connected(client);
   // a frozen client: the server drops the link
   Deno.kill(client.pid, "SIGSTOP");
   await server.waitForLine(/peer disconnected .*peer=alice reason=.*heartbeat timeout/);
   Deno.kill(client.pid, "SIGCONT");
   // the client reconnects (a second "connected to server")
-  await until(
+  await waitUntil(
     () => client.stderrLines.filter((l) => /connected to server/.test(l)).length >= 2,
-    "the client to reconnect",
+    { what: "the client to reconnect", timeoutMs: 30_000 },
   );
   // a frozen server: the client drops the link
   Deno.kill(server.pid, "SIGSTOP");
@@ -390,10 +380,10 @@ Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
 
 Deno.test("broker: send, listen and request from the shell; duplicates dropped; oversized messages refused", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port);
   await using client = startClient(pki.dir, cdir, "alice", port);
   await connected(client);
@@ -409,7 +399,7 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
     "2",
   ]);
   await listener.waitForLine(/listening for "note"/);
-  const bin = join(String(tmp), "part.bin");
+  const bin = join(tmp.path, "part.bin");
   await Deno.writeFile(bin, new Uint8Array([1, 2, 3, 4, 5]));
   const sent = await runCli([
     "broker",
@@ -483,7 +473,7 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
   await a.send("server", "dup", "first", { id: "same-id", ack: true });
   await a.send("server", "dup", "again", { id: "same-id", ack: true });
   await a.send("server", "dup", "other", { id: "other-id", ack: true });
-  await until(() => got.length >= 2, "two distinct messages");
+  await waitUntil(() => got.length >= 2, { what: "two distinct messages", timeoutMs: 30_000 });
   await s.sync();
   assert.deepEqual(got.map((m) => m.data), ["first", "other"]);
 

@@ -10,7 +10,7 @@ function collect(into: Message[]): (m: Message) => void {
   return (m) => void into.push(m);
 }
 
-Deno.test("broker: messages flow both ways over mTLS with type, source, destination, binary, acks, requests and timeouts", async () => {
+Deno.test("broker: messages flow both ways over mTLS with type, source, destination, binary, acks, requests and timeouts", async (t) => {
   await using pki = await makePki({ clients: ["alice"] });
   await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
@@ -22,62 +22,74 @@ Deno.test("broker: messages flow both ways over mTLS with type, source, destinat
   await using sApp = await app(sdir);
   await using cApp = await app(cdir);
 
-  // the local socket is private to its user
-  assert.equal(Deno.statSync(join(sdir, "broker.sock")).mode! & 0o777, 0o600);
-  assert.equal(Deno.statSync(join(cdir, "broker.sock")).mode! & 0o777, 0o600);
-
-  const atServer: Message[] = [];
-  const atClient: Message[] = [];
-  await sApp.listen("greet", collect(atServer));
-  await cApp.listen("greet", collect(atClient));
-  await cApp.send("server", "greet", { hello: "from alice" });
-  await sApp.send("alice", "greet", "hello from the server");
-  await waitUntil(() => atServer.length === 1 && atClient.length === 1, {
-    what: "greetings",
-    timeoutMs: 30_000,
+  await t.step("the local socket is private to its user", async () => {
+    assert.equal(Deno.statSync(join(sdir, "broker.sock")).mode! & 0o777, 0o600);
+    assert.equal(Deno.statSync(join(cdir, "broker.sock")).mode! & 0o777, 0o600);
   });
-  assert.equal(atServer[0]!.type, "greet");
-  assert.equal(atServer[0]!.src, "alice");
-  assert.equal(atServer[0]!.dst, "server");
-  assert.deepEqual(atServer[0]!.data, { hello: "from alice" });
-  assert.equal(atClient[0]!.src, "server");
-  assert.equal(atClient[0]!.dst, "alice");
-  assert.equal(atClient[0]!.data, "hello from the server");
 
-  // a 10 MB binary part arrives byte-identical
-  const big = new Uint8Array(10 * 1024 * 1024);
-  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
-  const blobs: Message[] = [];
-  await sApp.listen("blob", collect(blobs));
-  await cApp.send("server", "blob", { name: "big" }, { binary: big, ack: true });
-  await waitUntil(() => blobs.length === 1, { what: "the 10 MB message", timeoutMs: 30_000 });
-  assert.equal(blobs[0]!.binary.length, big.length);
-  assert.ok(Buffer.from(blobs[0]!.binary).equals(Buffer.from(big)), "binary part differs");
-
-  // acknowledged sends resolve (both directions)
-  await cApp.send("server", "greet", "acked", { ack: true });
-  await sApp.send("alice", "greet", "acked back", { ack: true });
-
-  // request/response across the link, answered by an app on the other side
-  await cApp.listen("echo", (m) => {
-    cApp.send(m.src, "echo", { echoed: m.data }, { replyTo: m.id, binary: m.binary });
-  });
-  const resp = await sApp.request("alice", "echo", { n: 42 }, {
-    binary: new Uint8Array([1, 2, 3]),
-    timeoutMs: 10_000,
-  });
-  assert.deepEqual(resp.data, { echoed: { n: 42 } });
-  assert.deepEqual([...resp.binary], [1, 2, 3]);
-  assert.equal(resp.src, "alice");
-
-  // a request nobody answers times out with a clear error
-  await assert.rejects(
-    sApp.request("alice", "nobody-answers", "hello?", { timeoutMs: 300 }),
-    /Request ".*" to peer "alice" \(type "nobody-answers"\) timed out after 300 ms: no response/,
+  await t.step(
+    "messages flow both ways with type, source, destination and JSON or text data",
+    async () => {
+      const atServer: Message[] = [];
+      const atClient: Message[] = [];
+      await sApp.listen("greet", collect(atServer));
+      await cApp.listen("greet", collect(atClient));
+      await cApp.send("server", "greet", { hello: "from alice" });
+      await sApp.send("alice", "greet", "hello from the server");
+      await waitUntil(() => atServer.length === 1 && atClient.length === 1, {
+        what: "greetings",
+        timeoutMs: 30_000,
+      });
+      assert.equal(atServer[0]!.type, "greet");
+      assert.equal(atServer[0]!.src, "alice");
+      assert.equal(atServer[0]!.dst, "server");
+      assert.deepEqual(atServer[0]!.data, { hello: "from alice" });
+      assert.equal(atClient[0]!.src, "server");
+      assert.equal(atClient[0]!.dst, "alice");
+      assert.equal(atClient[0]!.data, "hello from the server");
+    },
   );
 
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  await t.step("a 10 MB binary part arrives byte-identical", async () => {
+    const big = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+    const blobs: Message[] = [];
+    await sApp.listen("blob", collect(blobs));
+    await cApp.send("server", "blob", { name: "big" }, { binary: big, ack: true });
+    await waitUntil(() => blobs.length === 1, { what: "the 10 MB message", timeoutMs: 30_000 });
+    assert.equal(blobs[0]!.binary.length, big.length);
+    assert.ok(Buffer.from(blobs[0]!.binary).equals(Buffer.from(big)), "binary part differs");
+  });
+
+  await t.step("acknowledged sends resolve in both directions", async () => {
+    await cApp.send("server", "greet", "acked", { ack: true });
+    await sApp.send("alice", "greet", "acked back", { ack: true });
+  });
+
+  await t.step("a request across the link is answered by an app on the other side", async () => {
+    await cApp.listen("echo", (m) => {
+      cApp.send(m.src, "echo", { echoed: m.data }, { replyTo: m.id, binary: m.binary });
+    });
+    const resp = await sApp.request("alice", "echo", { n: 42 }, {
+      binary: new Uint8Array([1, 2, 3]),
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual(resp.data, { echoed: { n: 42 } });
+    assert.deepEqual([...resp.binary], [1, 2, 3]);
+    assert.equal(resp.src, "alice");
+  });
+
+  await t.step("a request nobody answers times out with a clear error", async () => {
+    await assert.rejects(
+      sApp.request("alice", "nobody-answers", "hello?", { timeoutMs: 300 }),
+      /Request ".*" to peer "alice" \(type "nobody-answers"\) timed out after 300 ms: no response/,
+    );
+  });
+
+  await t.step("both connectors stop with exit code 0", async () => {
+    assert.equal(await stop(client), 0);
+    assert.equal(await stop(server), 0);
+  });
 });
 
 /** Sends `n` numbered messages of type `seq` to alice through an app on `dir`, then syncs. */

@@ -4,7 +4,7 @@
  * (`load`).
  */
 import { Command } from "@commander-js/extra-typings";
-import { type ConfigData, ConfigError, parse, resolveSettings } from "../core/config/mod.ts";
+import { type ConfigData, ConfigError, parse, type resolveSettings } from "../core/config/mod.ts";
 import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
@@ -16,36 +16,34 @@ import {
   searchOnce,
   startSearchServer,
 } from "../core/search/mod.ts";
-import {
-  action,
-  globals,
-  intArg,
-  loggerFrom,
-  METRICS_HOST_HELP,
-  METRICS_PORT_HELP,
-} from "./_cli.ts";
+import { action, globals, intArg, loggerFrom } from "./_cli.ts";
 import { reloadCommand } from "./_reload.ts";
+import { settingsOf, withSettings } from "./_settings.ts";
 import { searchBenchCommand, searchLoadCommand } from "./search_bench.ts";
 
 const SPECS = {
-  file: { parse: parse.string, flag: "--file", env: "SOCKKIT_SEARCH_FILE", file: "linuxpath" },
+  file: {
+    parse: parse.string,
+    flag: "--file",
+    arg: "<path>",
+    help: "file to search",
+    env: "SOCKKIT_SEARCH_FILE",
+    file: "linuxpath",
+  },
   rereadOnQuery: {
     parse: parse.boolean,
     flag: "--reread-on-query",
+    help: "read the file again for every query",
+    negate: "keep an index, rebuilt when the file changes (the default)",
     env: "SOCKKIT_SEARCH_REREAD_ON_QUERY",
     file: "reread_on_query",
-    default: false,
-  },
-  tls: {
-    parse: parse.boolean,
-    flag: "--tls",
-    env: "SOCKKIT_SEARCH_TLS",
-    file: "ssl_enabled",
     default: false,
   },
   port: {
     parse: parse.port,
     flag: "--port",
+    arg: "<port>",
+    help: "port to listen on",
     env: "SOCKKIT_SEARCH_PORT",
     file: "port",
     default: DEFAULT_SEARCH_PORT,
@@ -53,28 +51,58 @@ const SPECS = {
   host: {
     parse: parse.string,
     flag: "--host",
+    arg: "<host>",
+    help: "address to bind",
     env: "SOCKKIT_SEARCH_HOST",
     file: "host",
     default: "0.0.0.0",
   },
+  tls: {
+    parse: parse.boolean,
+    flag: "--tls",
+    help: "serve TLS",
+    negate: "serve plain TCP (the default)",
+    env: "SOCKKIT_SEARCH_TLS",
+    file: "ssl_enabled",
+    default: false,
+  },
   certs: {
     parse: parse.string,
     flag: "--certs",
+    arg: "<dir>",
+    help: "certificates directory with server.pem/server.key",
     env: "SOCKKIT_CERTS",
     file: "certs_dir",
     default: "certs",
   },
-  cert: { parse: parse.string, flag: "--cert", env: "SOCKKIT_SEARCH_CERT", file: "certfile" },
-  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_SEARCH_KEY", file: "keyfile" },
+  cert: {
+    parse: parse.string,
+    flag: "--cert",
+    arg: "<file>",
+    help: "server certificate instead of --certs",
+    env: "SOCKKIT_SEARCH_CERT",
+    file: "certfile",
+  },
+  key: {
+    parse: parse.string,
+    flag: "--key",
+    arg: "<file>",
+    help: "server private key with --cert",
+    env: "SOCKKIT_SEARCH_KEY",
+    file: "keyfile",
+  },
   clientCerts: {
     parse: parse.string,
     flag: "--client-certs",
+    arg: "<file>",
+    help: "allow-list PEM: request client certificates and report their identity",
     env: "SOCKKIT_SEARCH_CLIENT_CERTS",
     file: "client_certs",
   },
   requireClientCert: {
     parse: parse.boolean,
     flag: "--require-client-cert",
+    help: "refuse clients without an allow-listed certificate",
     env: "SOCKKIT_SEARCH_REQUIRE_CLIENT_CERT",
     file: "require_client_cert",
     default: false,
@@ -82,8 +110,18 @@ const SPECS = {
   workers: {
     parse: parse.integer(1, 64),
     flag: "--workers",
+    arg: "<n>",
+    help: "search worker threads",
+    defaultHelp: "CPU count in reread mode, 1 in index mode",
     env: "SOCKKIT_SEARCH_WORKERS",
     file: "workers",
+  },
+  idleMs: {
+    parse: parse.integer(1, 60_000),
+    flag: "--idle-ms",
+    arg: "<ms>",
+    help: "answer a query without newline after this much silence",
+    default: 50,
   },
   ...metricsSettings("search", ""),
 } as const;
@@ -127,36 +165,14 @@ async function searchTls(s: SearchSettings, warn: (message: string) => void): Pr
 }
 
 function serveCommand() {
-  return new Command("serve")
+  const cmd = new Command("serve")
     .description(
       "Answer STRING EXISTS / STRING NOT FOUND for each query line that is (not) a whole line of a file",
     )
-    .option("--file <path>", "file to search (config key linuxpath; env SOCKKIT_SEARCH_FILE)")
     .option(
       "--config <file>",
       "INI-like config file; reads linuxpath=, reread_on_query=, ssl_enabled=, port= among any other entries",
     )
-    .option("--reread-on-query", "read the file again for every query (config reread_on_query)")
-    .option("--no-reread-on-query", "keep an index, rebuilt when the file changes (the default)")
-    .option("--port <port>", `port to listen on (default ${DEFAULT_SEARCH_PORT})`)
-    .option("--host <host>", "address to bind (default 0.0.0.0)")
-    .option("--tls", "serve TLS (config ssl_enabled)")
-    .option("--no-tls", "serve plain TCP (the default)")
-    .option("--certs <dir>", "certificates directory with server.pem/server.key (default certs)")
-    .option("--cert <file>", "server certificate instead of --certs (config certfile)")
-    .option("--key <file>", "server private key with --cert (config keyfile)")
-    .option(
-      "--client-certs <file>",
-      "allow-list PEM: request client certificates and report their identity",
-    )
-    .option("--require-client-cert", "refuse clients without an allow-listed certificate")
-    .option(
-      "--workers <n>",
-      "search worker threads (default: CPU count in reread mode, 1 in index mode)",
-    )
-    .option("--idle-ms <ms>", "answer a query without newline after this much silence", "50")
-    .option("--metrics-port <port>", METRICS_PORT_HELP)
-    .option("--metrics-host <addr>", METRICS_HOST_HELP)
     .addHelpText(
       "after",
       `
@@ -172,28 +188,14 @@ Example:
 
 Only top-level keys, [DEFAULT], [server] and [search] count. Certificate and key paths:
 certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
-    )
+    );
+  return withSettings(cmd, SPECS)
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "search" });
       const settings = async () => {
         let file: ConfigData | undefined;
         if (opts.config) file = await loadSearchConfig(opts.config);
-        return resolveSettings(SPECS, {
-          flags: {
-            file: opts.file,
-            rereadOnQuery: opts.rereadOnQuery,
-            tls: opts.tls,
-            port: opts.port,
-            host: opts.host,
-            certs: opts.certs,
-            cert: opts.cert,
-            key: opts.key,
-            clientCerts: opts.clientCerts,
-            requireClientCert: opts.requireClientCert,
-            workers: opts.workers,
-            metricsPort: opts.metricsPort,
-            metricsHost: opts.metricsHost,
-          },
+        return settingsOf(SPECS, cmd, {
           ...(file ? { file, filePath: opts.config } : {}),
         });
       };
@@ -202,12 +204,6 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
         throw new ConfigError(
           "No file to search: give --file PATH, SOCKKIT_SEARCH_FILE or linuxpath= in --config",
         );
-      }
-      let idleMs: number;
-      try {
-        idleMs = parse.integer(1, 60_000)(opts.idleMs);
-      } catch (err) {
-        throw new ConfigError(`Invalid value for flag --idle-ms: ${(err as Error).message}`);
       }
       const { tls, authorize } = await searchTls(s, (w) => log.warn(w));
       const metrics = new DaemonMetrics("search");
@@ -218,7 +214,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           rereadOnQuery: s.rereadOnQuery,
           host: s.host,
           port: s.port,
-          idleMs,
+          idleMs: s.idleMs,
           logger: log,
           ...(tls ? { tls } : {}),
           ...(s.requireClientCert ? { requireClientCert: true } : {}),

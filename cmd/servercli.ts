@@ -2,27 +2,24 @@
  * `sockkit servercli`: the TLS line server that answers each line reversed
  * and broadcasts the date to every client; `servercli bench` measures it.
  */
-import { Command, Option } from "@commander-js/extra-typings";
-import {
-  type ConfigData,
-  ConfigError,
-  loadConfigFile,
-  parse,
-  resolveSettings,
-} from "../core/config/mod.ts";
+import { Command } from "@commander-js/extra-typings";
+import { type ConfigData, ConfigError, loadConfigFile, parse } from "../core/config/mod.ts";
 import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
 import { openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
-import { action, globals, loggerFrom, METRICS_HOST_HELP, METRICS_PORT_HELP } from "./_cli.ts";
+import { action, globals, loggerFrom } from "./_cli.ts";
 import { servercliBenchCommand } from "./servercli_bench.ts";
 import { reloadCommand } from "./_reload.ts";
+import { settingsOf, withSettings } from "./_settings.ts";
 
 const SPECS = {
   port: {
     parse: parse.port,
     flag: "--port",
+    arg: "<port>",
+    help: "port to listen on",
     env: "SOCKKIT_SERVERCLI_PORT",
     file: "servercli.port",
     default: 3443,
@@ -30,6 +27,8 @@ const SPECS = {
   host: {
     parse: parse.string,
     flag: "--host",
+    arg: "<host>",
+    help: "address to bind",
     env: "SOCKKIT_SERVERCLI_HOST",
     file: "servercli.host",
     default: "0.0.0.0",
@@ -37,6 +36,8 @@ const SPECS = {
   maxClients: {
     parse: parse.integer(1, 1_000_000),
     flag: "--max-clients",
+    arg: "<n>",
+    help: "clients served at once; one more gets an error line",
     env: "SOCKKIT_SERVERCLI_MAX_CLIENTS",
     file: "servercli.max_clients",
     default: 100,
@@ -44,6 +45,9 @@ const SPECS = {
   lineTimeout: {
     parse: parse.duration,
     flag: "--line-timeout",
+    arg: "<seconds>",
+    help: "close a client whose partial line does not complete in time; 0 = off",
+    defaultHelp: "30",
     env: "SOCKKIT_SERVERCLI_LINE_TIMEOUT",
     file: "servercli.line_timeout",
     default: 30_000,
@@ -51,6 +55,8 @@ const SPECS = {
   maxPerAddress: {
     parse: parse.integer(0, 1_000_000),
     flag: "--max-per-address",
+    arg: "<n>",
+    help: "clients at once from one IP address; 0 = no cap",
     env: "SOCKKIT_SERVERCLI_MAX_PER_ADDRESS",
     file: "servercli.max_per_address",
     default: 10,
@@ -58,6 +64,7 @@ const SPECS = {
   capLoopback: {
     parse: parse.boolean,
     flag: "--cap-loopback",
+    help: "count loopback clients against --max-per-address too",
     env: "SOCKKIT_SERVERCLI_CAP_LOOPBACK",
     file: "servercli.cap_loopback",
     default: false,
@@ -65,6 +72,9 @@ const SPECS = {
   period: {
     parse: parse.positiveDuration,
     flag: "--period",
+    arg: "<seconds>",
+    help: "seconds between date broadcasts; 500ms also works",
+    defaultHelp: "10",
     env: "SOCKKIT_SERVERCLI_PERIOD",
     file: "servercli.period",
     default: 10_000,
@@ -72,6 +82,8 @@ const SPECS = {
   dateFormat: {
     parse: parse.oneOf(DATE_FORMATS),
     flag: "--date-format",
+    arg: "<format>",
+    help: "date: YYYY-MM-DD, or iso: an ISO 8601 timestamp",
     env: "SOCKKIT_SERVERCLI_DATE_FORMAT",
     file: "servercli.date_format",
     default: "date" as const,
@@ -79,6 +91,7 @@ const SPECS = {
   json: {
     parse: parse.boolean,
     flag: "--json",
+    help: 'send JSON lines {"msg_type":"date"|"string"|"error","payload":...}',
     env: "SOCKKIT_SERVERCLI_JSON",
     file: "servercli.json",
     default: false,
@@ -86,6 +99,7 @@ const SPECS = {
   requireClientCert: {
     parse: parse.boolean,
     flag: "--require-client-cert",
+    help: "mutual TLS: refuse clients without an allow-listed certificate",
     env: "SOCKKIT_SERVERCLI_REQUIRE_CLIENT_CERT",
     file: "servercli.require_client_cert",
     default: false,
@@ -93,6 +107,8 @@ const SPECS = {
   maxLine: {
     parse: parse.bytes,
     flag: "--max-line",
+    arg: "<bytes>",
+    help: "longest line accepted; longer gets an error line and a close",
     env: "SOCKKIT_SERVERCLI_MAX_LINE",
     file: "servercli.max_line",
     default: 4096,
@@ -100,6 +116,8 @@ const SPECS = {
   certs: {
     parse: parse.string,
     flag: "--certs",
+    arg: "<dir>",
+    help: 'certificates directory made by "sockkit certs init"',
     env: "SOCKKIT_CERTS",
     file: "servercli.certs",
     default: "certs",
@@ -107,13 +125,24 @@ const SPECS = {
   cert: {
     parse: parse.string,
     flag: "--cert",
+    arg: "<file>",
+    help: "server certificate, instead of --certs",
     env: "SOCKKIT_SERVERCLI_CERT",
     file: "servercli.cert",
   },
-  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_SERVERCLI_KEY", file: "servercli.key" },
+  key: {
+    parse: parse.string,
+    flag: "--key",
+    arg: "<file>",
+    help: "server private key, with --cert",
+    env: "SOCKKIT_SERVERCLI_KEY",
+    file: "servercli.key",
+  },
   clientCerts: {
     parse: parse.string,
     flag: "--client-certs",
+    arg: "<file>",
+    help: "client allow-list PEM for --require-client-cert, with --cert",
     env: "SOCKKIT_SERVERCLI_CLIENT_CERTS",
     file: "servercli.client_certs",
   },
@@ -125,58 +154,18 @@ const RELOADABLE = ["certs", "cert", "key", "clientCerts"];
 
 /** Builds the `servercli` command (and its `bench` subcommand). */
 export function servercliCommand(): Command {
-  const cmd = new Command("servercli")
-    .description(
-      "TLS line server: answers every line reversed by grapheme cluster (trailing whitespace " +
-        "removed) and sends the date to every connected client each period.",
-    )
-    .option("--port <port>", "port to listen on (default 3443)")
-    .option("--host <host>", "address to bind (default 0.0.0.0)")
-    .option(
-      "--max-clients <n>",
-      "clients served at once; one more gets an error line (default 100)",
-    )
-    .option("--period <seconds>", "seconds between date broadcasts; 500ms also works (default 10)")
-    .option(
-      "--line-timeout <seconds>",
-      "close a client whose partial line does not complete in time; 0 = off (default 30)",
-    )
-    .option(
-      "--max-per-address <n>",
-      "clients at once from one IP address; 0 = no cap (default 10)",
-    )
-    .option("--cap-loopback", "count loopback clients against --max-per-address too")
-    .addOption(
-      new Option(
-        "--date-format <format>",
-        "date as YYYY-MM-DD or an ISO 8601 timestamp (default date)",
+  const cmd = withSettings(
+    new Command("servercli")
+      .description(
+        "TLS line server: answers every line reversed by grapheme cluster (trailing whitespace " +
+          "removed) and sends the date to every connected client each period.",
       )
-        .choices(DATE_FORMATS),
-    )
-    .option("--json", 'send JSON lines {"msg_type":"date"|"string"|"error","payload":...}')
-    .option(
-      "--require-client-cert",
-      "mutual TLS: refuse clients without an allow-listed certificate",
-    )
-    .option(
-      "--max-line <bytes>",
-      "longest line accepted; longer gets an error line and a close (default 4096)",
-    )
-    .option("--certs <dir>", 'certificates directory made by "sockkit certs init" (default certs)')
-    .option("--cert <file>", "server certificate (instead of --certs)")
-    .option("--key <file>", "server private key (with --cert)")
-    .option(
-      "--client-certs <file>",
-      "client allow-list PEM for --require-client-cert (with --cert)",
-    )
-    .option("--config <file>", "TOML/INI config file with a [servercli] section")
-    .option("--metrics-port <port>", METRICS_PORT_HELP)
-    .option("--metrics-host <addr>", METRICS_HOST_HELP)
+      .option("--config <file>", "TOML/INI config file with a [servercli] section"),
+    SPECS,
+  )
     .addHelpText(
       "after",
-      "\nEnvironment: SOCKKIT_SERVERCLI_PORT, _HOST, _MAX_CLIENTS, _PERIOD, _DATE_FORMAT, _JSON,\n" +
-        "_REQUIRE_CLIENT_CERT, _MAX_LINE, _LINE_TIMEOUT, _MAX_PER_ADDRESS, _CAP_LOOPBACK, _CERT, _KEY, _CLIENT_CERTS, and SOCKKIT_CERTS.\n" +
-        "Precedence: flags > environment > config file > defaults. Dates are UTC.\n\n" +
+      "\nPrecedence: flags > environment > config file > defaults. Dates are UTC.\n\n" +
         "Example:\n  sockkit certs init && sockkit servercli --period 5\n" +
         "  sockkit clientcli   # in another terminal",
     )
@@ -185,8 +174,7 @@ export function servercliCommand(): Command {
       const settings = async () => {
         let file: ConfigData | undefined;
         if (opts.config !== undefined) file = await loadConfigFile(opts.config);
-        return resolveSettings(SPECS, {
-          flags: { ...opts },
+        return settingsOf(SPECS, command, {
           ...(file ? { file, filePath: opts.config } : {}),
           onWarning: (m) => log.warn(m),
         });

@@ -14,6 +14,14 @@ export interface SettingSpec<T> {
   file?: string | readonly string[];
   /** The value when no source sets it. Default: the setting is optional (`undefined`). */
   default?: T;
+  /** What the setting does, for `--help` (cmd/ adds its default, env and config key). */
+  help?: string;
+  /** The flag's value placeholder (`<port>`); a setting without one is a switch (`--tls`). */
+  arg?: string;
+  /** Help of the switch's `--no-` form, for a switch that a config file or env can turn on. */
+  negate?: string;
+  /** How `--help` shows the default when `String(default)` would not say it well. */
+  defaultHelp?: string;
 }
 
 /** The inputs to {@linkcode resolveSettings}. */

@@ -19,12 +19,17 @@ export function metricsSettings(service: string, section: string) {
     metricsPort: {
       parse: parse.port,
       flag: "--metrics-port",
+      arg: "<port>",
+      help: "serve Prometheus /metrics, /healthz and /readyz on this port",
+      defaultHelp: "off",
       env: `${env}_PORT`,
       file: key("metrics_port"),
     },
     metricsHost: {
       parse: parse.string,
       flag: "--metrics-host",
+      arg: "<addr>",
+      help: "address of the metrics endpoint",
       env: `${env}_HOST`,
       file: key("metrics_host"),
       default: "127.0.0.1",

@@ -3,7 +3,7 @@
  * the encryption key pair (`keys`) and the benchmark (`bench`).
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { type ConfigData, loadConfigFile, parse, resolveSettings } from "../core/config/mod.ts";
+import { type ConfigData, loadConfigFile, parse } from "../core/config/mod.ts";
 import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { loadCertsDirTls, loadClientTls } from "../core/pki/mod.ts";
@@ -16,28 +16,33 @@ import {
   startQueryServer,
   writeKeyPair,
 } from "../core/query/mod.ts";
-import {
-  action,
-  globals,
-  intArg,
-  loggerFrom,
-  METRICS_HOST_HELP,
-  METRICS_PORT_HELP,
-} from "./_cli.ts";
+import { action, globals, intArg, loggerFrom } from "./_cli.ts";
 import { queryBenchCommand } from "./query_bench.ts";
 import { reloadCommand } from "./_reload.ts";
+import { settingsOf, withSettings } from "./_settings.ts";
 
 const SPECS = {
-  data: { parse: parse.string, flag: "--data", env: "SOCKKIT_QUERY_DATA", file: "query.data" },
+  data: {
+    parse: parse.string,
+    flag: "--data",
+    arg: "<spec>",
+    help: "data spec file (JSON or TOML) naming the data files",
+    env: "SOCKKIT_QUERY_DATA",
+    file: "query.data",
+  },
   handler: {
     parse: parse.string,
     flag: "--handler",
+    arg: "<module>",
+    help: "handler module: export default (query, data) => reply",
     env: "SOCKKIT_QUERY_HANDLER",
     file: "query.handler",
   },
   port: {
     parse: parse.port,
     flag: "--port",
+    arg: "<port>",
+    help: "TCP and UDP port",
     env: "SOCKKIT_QUERY_PORT",
     file: "query.port",
     default: 9000,
@@ -45,6 +50,8 @@ const SPECS = {
   host: {
     parse: parse.string,
     flag: "--host",
+    arg: "<host>",
+    help: "address to bind",
     env: "SOCKKIT_QUERY_HOST",
     file: "query.host",
     default: "0.0.0.0",
@@ -52,6 +59,7 @@ const SPECS = {
   tls: {
     parse: parse.boolean,
     flag: "--tls",
+    help: "TLS on the TCP side, with the server certificate from --certs",
     env: "SOCKKIT_QUERY_TLS",
     file: "query.tls",
     default: false,
@@ -59,14 +67,26 @@ const SPECS = {
   certs: {
     parse: parse.string,
     flag: "--certs",
+    arg: "<dir>",
+    help: 'certificates directory made by "sockkit certs init"',
     env: "SOCKKIT_CERTS",
     file: "query.certs",
     default: "certs",
   },
-  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_QUERY_KEY", file: "query.key" },
+  key: {
+    parse: parse.string,
+    flag: "--key",
+    arg: "<file>",
+    help: 'X25519 private key for encrypted queries (from "sockkit query keys")',
+    env: "SOCKKIT_QUERY_KEY",
+    file: "query.key",
+  },
   handlerTimeout: {
     parse: parse.positiveDuration,
     flag: "--handler-timeout",
+    arg: "<duration>",
+    help: "time limit per query, e.g. 500ms or 2s",
+    defaultHelp: "1s",
     env: "SOCKKIT_QUERY_HANDLER_TIMEOUT",
     file: "query.handler_timeout",
     default: 1000,
@@ -74,6 +94,8 @@ const SPECS = {
   handlerMemory: {
     parse: parse.integer(16, 65536),
     flag: "--handler-memory",
+    arg: "<MiB>",
+    help: "heap cap of each handler worker; a handler over it is stopped",
     env: "SOCKKIT_QUERY_HANDLER_MEMORY",
     file: "query.handler_memory",
     default: 256,
@@ -81,6 +103,8 @@ const SPECS = {
   workers: {
     parse: parse.integer(1, 64),
     flag: "--workers",
+    arg: "<n>",
+    help: "handler workers",
     env: "SOCKKIT_QUERY_WORKERS",
     file: "query.workers",
     default: 2,
@@ -88,6 +112,9 @@ const SPECS = {
   maxRequest: {
     parse: parse.bytes,
     flag: "--max-request",
+    arg: "<bytes>",
+    help: "largest TCP request",
+    defaultHelp: "1MiB",
     env: "SOCKKIT_QUERY_MAX_REQUEST",
     file: "query.max_request",
     default: 1024 * 1024,
@@ -99,35 +126,21 @@ const SPECS = {
 const RELOADABLE = ["certs"];
 
 function serveCommand() {
-  return new Command("serve")
-    .summary("run the TCP+UDP query server")
-    .description(
-      "Answer queries over TCP and UDP with a handler module's default export " +
-        "(query, data) => reply, over the data files named in a spec (re-read when they change).",
-    )
-    .option("--data <spec>", "data spec file (JSON or TOML) naming the data files")
-    .option("--handler <module>", "handler module: export default (query, data) => reply")
-    .option("--port <port>", "TCP and UDP port (default 9000)")
-    .option("--host <host>", "address to bind (default 0.0.0.0)")
-    .option("--tcp-only", "serve TCP only")
-    .option("--udp-only", "serve UDP only")
-    .option("--tls", "TLS on the TCP side, with the server certificate from --certs")
-    .option("--certs <dir>", 'certificates directory made by "sockkit certs init" (default certs)')
-    .option("--key <file>", 'X25519 private key for encrypted queries (from "sockkit query keys")')
-    .option("--handler-timeout <duration>", "time limit per query, e.g. 500ms or 2s (default 1s)")
-    .option(
-      "--handler-memory <MiB>",
-      "heap cap of each handler worker; a handler over it is stopped (default 256)",
-    )
-    .option("--workers <n>", "handler workers (default 2)")
-    .option("--max-request <bytes>", "largest TCP request (default 1MiB)")
-    .option("--config <file>", "TOML/INI config file with a [query] section")
-    .option("--metrics-port <port>", METRICS_PORT_HELP)
-    .option("--metrics-host <addr>", METRICS_HOST_HELP)
+  return withSettings(
+    new Command("serve")
+      .summary("run the TCP+UDP query server")
+      .description(
+        "Answer queries over TCP and UDP with a handler module's default export " +
+          "(query, data) => reply, over the data files named in a spec (re-read when they change).",
+      )
+      .option("--tcp-only", "serve TCP only")
+      .option("--udp-only", "serve UDP only")
+      .option("--config <file>", "TOML/INI config file with a [query] section"),
+    SPECS,
+  )
     .addHelpText(
       "after",
-      "\nEnvironment: SOCKKIT_QUERY_DATA, _HANDLER, _PORT, _HOST, _TLS, _KEY, _HANDLER_TIMEOUT,\n" +
-        "_WORKERS, _MAX_REQUEST, and SOCKKIT_CERTS. Precedence: flags > environment > config file.\n\n" +
+      "\nPrecedence: flags > environment > config file > defaults.\n\n" +
         "Example:\n" +
         "  sockkit query serve --data fixtures/query/spec.json --handler fixtures/query/handler.ts\n" +
         '  sockkit query ask "people 2" --udp',
@@ -139,8 +152,7 @@ function serveCommand() {
       const settings = async () => {
         let file: ConfigData | undefined;
         if (opts.config !== undefined) file = await loadConfigFile(opts.config);
-        return resolveSettings(SPECS, {
-          flags: { ...opts },
+        return settingsOf(SPECS, command, {
           ...(file ? { file, filePath: opts.config } : {}),
           onWarning: (m) => loggerFrom(globals(command), { svc: "query" }).warn(m),
         });

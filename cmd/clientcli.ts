@@ -4,11 +4,12 @@
  * errors labelled, the moment they arrive.
  */
 import { Command } from "@commander-js/extra-typings";
-import { parse, resolveSettings } from "../core/config/mod.ts";
+import { parse } from "../core/config/mod.ts";
 import { type ClientEvent, runClient } from "../core/chat/mod.ts";
 import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { action, plural } from "./_cli.ts";
+import { settingsOf, withSettings } from "./_settings.ts";
 
 const DEFAULT_CA = "certs/ca.pem";
 
@@ -16,13 +17,41 @@ const SPECS = {
   host: {
     parse: parse.string,
     flag: "--host",
+    arg: "<host>",
+    help: "server host",
     env: "SOCKKIT_CLIENTCLI_HOST",
     default: "localhost",
   },
-  port: { parse: parse.port, flag: "--port", env: "SOCKKIT_CLIENTCLI_PORT", default: 3443 },
-  ca: { parse: parse.string, flag: "--ca", env: "SOCKKIT_CLIENTCLI_CA" },
-  cert: { parse: parse.string, flag: "--cert", env: "SOCKKIT_CLIENTCLI_CERT" },
-  key: { parse: parse.string, flag: "--key", env: "SOCKKIT_CLIENTCLI_KEY" },
+  port: {
+    parse: parse.port,
+    flag: "--port",
+    arg: "<port>",
+    help: "server port",
+    env: "SOCKKIT_CLIENTCLI_PORT",
+    default: 3443,
+  },
+  ca: {
+    parse: parse.string,
+    flag: "--ca",
+    arg: "<file>",
+    help: "CA certificate of the server",
+    defaultHelp: `${DEFAULT_CA} if it exists`,
+    env: "SOCKKIT_CLIENTCLI_CA",
+  },
+  cert: {
+    parse: parse.string,
+    flag: "--cert",
+    arg: "<file>",
+    help: "client certificate, for servers that require one",
+    env: "SOCKKIT_CLIENTCLI_CERT",
+  },
+  key: {
+    parse: parse.string,
+    flag: "--key",
+    arg: "<file>",
+    help: "client private key, with --cert",
+    env: "SOCKKIT_CLIENTCLI_KEY",
+  },
 };
 
 const encoder = new TextEncoder();
@@ -80,16 +109,14 @@ async function fileExists(path: string): Promise<boolean> {
 
 /** Builds the `clientcli` command. */
 export function clientcliCommand(): Command {
-  return new Command("clientcli")
-    .description(
-      "Terminal client for servercli: sends each line you type (or pipe in), prints the " +
-        "server's dates and replies labelled as they arrive.",
-    )
-    .option("--host <host>", "server host (default localhost)")
-    .option("--port <port>", "server port (default 3443)")
-    .option("--ca <file>", `CA certificate of the server (default ${DEFAULT_CA} if it exists)`)
-    .option("--cert <file>", "client certificate, for servers that require one")
-    .option("--key <file>", "client private key (with --cert)")
+  return withSettings(
+    new Command("clientcli")
+      .description(
+        "Terminal client for servercli: sends each line you type (or pipe in), prints the " +
+          "server's dates and replies labelled as they arrive.",
+      ),
+    SPECS,
+  )
     .option(
       "--servername <name>",
       "verify the server certificate for NAME instead of --host (e.g. --host 10.0.0.5 --servername localhost)",
@@ -105,11 +132,11 @@ export function clientcliCommand(): Command {
         "after the last reply. A refused or lost connection exits 1.\n" +
         "A server whose certificate names another host: --host ADDRESS --servername NAME --ca FILE\n" +
         "(verified for NAME, no --insecure needed).\n" +
-        "Environment: SOCKKIT_CLIENTCLI_HOST, _PORT, _CA, _CERT, _KEY.\n\n" +
+        "\n" +
         "Example:\n  printf 'hello\\nabc  \\n' | sockkit clientcli --port 3443",
     )
-    .action(action(async (opts) => {
-      const s = resolveSettings(SPECS, { flags: { ...opts } });
+    .action(action(async (opts, cmd) => {
+      const s = settingsOf(SPECS, cmd);
       const ca = s.ca ?? (await fileExists(DEFAULT_CA) ? DEFAULT_CA : undefined);
       const files = {
         ...(ca !== undefined && !opts.insecure ? { ca } : {}),

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { threadWorker, webWorker, WorkerClient } from "./mod.ts";
+
+type M = typeof import("./_test_worker.ts").methods;
+const URL_ = new URL("./_test_worker.ts", import.meta.url);
+
+for (
+  const [label, spawn] of [
+    ["web worker", () => webWorker(URL_)],
+    ["worker_threads", () => threadWorker(URL_)],
+  ] as const
+) {
+  Deno.test(`WorkerClient (${label}): calls, failures, events, transfers`, async () => {
+    const events: unknown[] = [];
+    await using w = new WorkerClient<M>(spawn, {
+      name: "Test worker",
+      onEvent: (name, data) => events.push([name, data]),
+      reviveError: (e) => Object.assign(new Error(e.message), { name: e.name }),
+    });
+    assert.equal(await w.call("add", { a: 2, b: 3 }), 5);
+    assert.deepEqual(await w.call("echo", { x: [1, "a"] }), { x: [1, "a"] });
+    // replies are matched by id, whatever order they come in
+    const [a, b] = await Promise.all([w.call("slow", 60), w.call("slow", 5)]);
+    assert.deepEqual([a, b], [60, 5]);
+    await assert.rejects(w.call("fail", "no such key"), {
+      name: "CustomError",
+      message: "no such key",
+    });
+    const bytes = await w.call("bytes", 1000);
+    assert.equal(bytes.length, 1000);
+    assert.equal(bytes[999], 7);
+    w.post("notify", "hello");
+    await w.call("echo", 0); // the event was sent before this reply
+    assert.deepEqual(events, [["note", "hello"]]);
+    assert.equal(w.inFlight, 0);
+  });
+
+  Deno.test(`WorkerClient (${label}): a crash fails what is in flight and a new worker answers`, async () => {
+    const crashes: string[] = [];
+    await using w = new WorkerClient<M>(spawn, {
+      name: "Test worker",
+      onCrash: (e) => crashes.push(e.message),
+    });
+    const hung = w.call("hang", undefined);
+    await w.call("crash", undefined);
+    await assert.rejects(hung, /Test worker crashed: .*boom/);
+    assert.equal(w.crashes, 1);
+    assert.equal(crashes.length, 1);
+    assert.equal(await w.call("add", { a: 1, b: 1 }), 2, "the new worker answers");
+  });
+
+  Deno.test(`WorkerClient (${label}): restart() stops a stuck call; close() fails the rest and is idempotent`, async () => {
+    const w = new WorkerClient<M>(spawn, { name: "Test worker" });
+    const stuck = w.call("hang", undefined);
+    w.restart("the handler took too long");
+    await assert.rejects(stuck, /the handler took too long/);
+    assert.equal(await w.call("add", { a: 2, b: 2 }), 4);
+    const left = w.call("hang", undefined);
+    const t0 = performance.now();
+    await Promise.all([w.close({ goodbye: "bye", timeoutMs: 1000 }), w.close()]);
+    assert.ok(performance.now() - t0 < 900, "the goodbye was answered, no need to wait");
+    await assert.rejects(left, /Test worker is closed/);
+    await assert.rejects(w.call("add", { a: 1, b: 1 }), /Test worker is closed/);
+  });
+}
+
+Deno.test("WorkerClient: a goodbye that never comes is waited for at most timeoutMs", async () => {
+  const w = new WorkerClient<M>(() => webWorker(URL_), { name: "Test worker" });
+  const t0 = performance.now();
+  await w.close({ goodbye: "hang", timeoutMs: 100 });
+  const took = performance.now() - t0;
+  assert.ok(took >= 90 && took < 2000, `closed after ${took} ms`);
+});

@@ -1,14 +1,11 @@
-/** Messages between {@linkcode DataStore} and its data worker. */
-import type { DataFileSpec } from "./spec.ts";
+/** The data worker's events (its methods are `dataWorkerMethods` in data_worker.ts). */
 
-/** Main thread → data worker. */
-export type DataWorkerRequest =
-  | { type: "start"; files: DataFileSpec[]; debounceMs: number }
-  | { type: "check" };
-
-/** Data worker → main thread. */
-export type DataWorkerEvent =
-  | { type: "loaded"; name: string; path: string; data: unknown; initial: boolean }
-  | { type: "failed"; name: string; path: string; error: string; initial: boolean }
-  | { type: "ready" }
-  | { type: "watch-error"; error: string };
+/** Event name → data, sent by the data worker to {@linkcode DataStore}. */
+export interface DataEvents {
+  /** A file (re)loaded; `initial` during `start`. */
+  loaded: { name: string; path: string; data: unknown; initial: boolean };
+  /** A reload failed (the last good data stays). */
+  failed: { name: string; path: string; error: string };
+  /** The directories cannot be watched; stat checks still catch changes. */
+  watchError: { error: string };
+}

@@ -4,7 +4,9 @@
  * to parse keeps its last good data and the failure is logged.
  */
 import { type Logger, nullLogger } from "../log/mod.ts";
-import type { DataWorkerEvent, DataWorkerRequest } from "./data_messages.ts";
+import { webWorker, WorkerClient } from "../worker/mod.ts";
+import type { DataEvents } from "./data_messages.ts";
+import type { dataWorkerMethods } from "./data_worker.ts";
 import type { DataSpec } from "./spec.ts";
 
 /** Options for {@linkcode DataStore}. */
@@ -41,7 +43,7 @@ export class DataStore implements AsyncDisposable {
   readonly #log: Logger;
   readonly #data: Record<string, unknown> = {};
   readonly #listeners = new Set<DataListener>();
-  #worker: Worker | undefined;
+  #worker: WorkerClient<typeof dataWorkerMethods> | undefined;
   #lastCheck = 0;
   #version = 0;
   #closed = false;
@@ -72,61 +74,53 @@ export class DataStore implements AsyncDisposable {
    * Starts the data worker and resolves once every file has loaded. Rejects
    * (and stops the worker) when a file cannot be loaded at start.
    */
-  start(): Promise<void> {
+  async start(): Promise<void> {
     if (this.#worker) throw new Error("DataStore already started");
-    const worker = new Worker(new URL("./data_worker.ts", import.meta.url), { type: "module" });
+    const worker = new WorkerClient<typeof dataWorkerMethods>(
+      () => webWorker(new URL("./data_worker.ts", import.meta.url)),
+      {
+        name: "Data worker",
+        respawn: false,
+        onEvent: (name, data) => this.#onEvent(name as keyof DataEvents, data),
+        onCrash: (err) => this.#log.error(err.message),
+      },
+    );
     this.#worker = worker;
-    const failures: string[] = [];
-    return new Promise<void>((resolve, reject) => {
-      worker.onerror = (e) => {
-        e.preventDefault();
-        const msg = `Data worker failed: ${e.message}`;
-        this.#log.error(msg);
-        reject(new Error(msg));
-      };
-      worker.onmessage = (e: MessageEvent<DataWorkerEvent>) => {
-        const m = e.data;
-        switch (m.type) {
-          case "loaded":
-            this.#data[m.name] = m.data;
-            this.#version++;
-            if (!m.initial) this.#log.info("reloaded data file", { file: m.path, name: m.name });
-            for (const l of this.#listeners) l(m.name, m.data);
-            break;
-          case "failed":
-            if (m.initial) failures.push(m.error);
-            else {
-              this.#log.error("data file reload failed; keeping the last good data", {
-                file: m.path,
-                name: m.name,
-                error: m.error,
-              });
-            }
-            break;
-          case "watch-error":
-            this.#log.warn("cannot watch data files; relying on stat checks", { error: m.error });
-            break;
-          case "ready":
-            if (failures.length > 0) {
-              this.#stop();
-              reject(new Error(failures.join("; ")));
-            } else {
-              this.#lastCheck = performance.now();
-              resolve();
-            }
-            break;
-        }
-      };
-      this.#post({
-        type: "start",
+    let failures: string[];
+    try {
+      failures = await worker.call("start", {
         files: this.#spec.files,
         debounceMs: this.#options.debounceMs ?? 50,
       });
-    });
+    } catch (err) {
+      this.#stop();
+      throw err;
+    }
+    if (failures.length > 0) {
+      this.#stop();
+      throw new Error(failures.join("; "));
+    }
+    this.#lastCheck = performance.now();
   }
 
-  #post(m: DataWorkerRequest): void {
-    this.#worker?.postMessage(m);
+  #onEvent<K extends keyof DataEvents>(name: K, event: unknown): void {
+    if (name === "loaded") {
+      const m = event as DataEvents["loaded"];
+      this.#data[m.name] = m.data;
+      this.#version++;
+      if (!m.initial) this.#log.info("reloaded data file", { file: m.path, name: m.name });
+      for (const l of this.#listeners) l(m.name, m.data);
+    } else if (name === "failed") {
+      const m = event as DataEvents["failed"];
+      this.#log.error("data file reload failed; keeping the last good data", {
+        file: m.path,
+        name: m.name,
+        error: m.error,
+      });
+    } else if (name === "watchError") {
+      const m = event as DataEvents["watchError"];
+      this.#log.warn("cannot watch data files; relying on stat checks", { error: m.error });
+    }
   }
 
   /**
@@ -137,11 +131,11 @@ export class DataStore implements AsyncDisposable {
     const now = performance.now();
     if (now - this.#lastCheck < (this.#options.checkIntervalMs ?? 500)) return;
     this.#lastCheck = now;
-    this.#post({ type: "check" });
+    this.#worker?.post("check", undefined);
   }
 
   #stop(): void {
-    this.#worker?.terminate();
+    void this.#worker?.close();
     this.#worker = undefined;
   }
 

@@ -6,7 +6,8 @@
  * debounce. Parsing happens here so the server's sockets never wait on it.
  */
 import { dirname } from "node:path";
-import type { DataWorkerEvent, DataWorkerRequest } from "./data_messages.ts";
+import { emitEvent, serveWorker } from "../worker/mod.ts";
+import type { DataEvents } from "./data_messages.ts";
 import { loadDataFile } from "./load_file.ts";
 import type { DataFileSpec } from "./spec.ts";
 
@@ -22,8 +23,8 @@ interface FileState {
 const files = new Map<string, FileState>();
 let debounceMs = 50;
 
-function post(event: DataWorkerEvent): void {
-  self.postMessage(event);
+function post<K extends keyof DataEvents>(name: K, data: DataEvents[K]): void {
+  emitEvent(name, data);
 }
 
 async function signatureOf(path: string): Promise<string> {
@@ -35,12 +36,14 @@ async function signatureOf(path: string): Promise<string> {
   }
 }
 
-async function load(state: FileState, initial: boolean): Promise<void> {
+/** Loads a file, reporting the outcome; returns the error of a failed load. */
+async function load(state: FileState, initial: boolean): Promise<string | undefined> {
   if (state.loading) {
     state.again = true;
     return;
   }
   state.loading = true;
+  let failure: string | undefined;
   try {
     do {
       state.again = false;
@@ -48,20 +51,17 @@ async function load(state: FileState, initial: boolean): Promise<void> {
       const { name, path } = state.spec;
       try {
         const data = await loadDataFile(state.spec);
-        post({ type: "loaded", name, path, data, initial });
+        failure = undefined;
+        post("loaded", { name, path, data, initial });
       } catch (err) {
-        post({
-          type: "failed",
-          name,
-          path,
-          error: err instanceof Error ? err.message : String(err),
-          initial,
-        });
+        failure = err instanceof Error ? err.message : String(err);
+        if (!initial) post("failed", { name, path, error: failure });
       }
     } while (state.again);
   } finally {
     state.loading = false;
   }
+  return failure;
 }
 
 function schedule(state: FileState): void {
@@ -83,7 +83,7 @@ async function watch(dirs: string[]): Promise<void> {
       }
     }
   } catch (err) {
-    post({ type: "watch-error", error: err instanceof Error ? err.message : String(err) });
+    post("watchError", { error: err instanceof Error ? err.message : String(err) });
   }
 }
 
@@ -94,17 +94,20 @@ async function check(): Promise<void> {
   }
 }
 
-self.onmessage = async (e: MessageEvent<DataWorkerRequest>) => {
-  const m = e.data;
-  if (m.type === "start") {
-    debounceMs = m.debounceMs;
-    for (const spec of m.files) {
+/** The data worker's methods (see `DataStore`). */
+export const dataWorkerMethods = {
+  /** Loads every file once (returns the errors of those that failed), then watches them. */
+  async start(o: { files: DataFileSpec[]; debounceMs: number }): Promise<string[]> {
+    debounceMs = o.debounceMs;
+    for (const spec of o.files) {
       files.set(spec.path, { spec, signature: "", timer: undefined, loading: false, again: false });
     }
-    await Promise.all([...files.values()].map((s) => load(s, true)));
-    post({ type: "ready" });
-    void watch([...new Set(m.files.map((f) => dirname(f.path)))]);
-  } else if (m.type === "check") {
-    await check();
-  }
+    const failures = await Promise.all([...files.values()].map((s) => load(s, true)));
+    void watch([...new Set(o.files.map((f) => dirname(f.path)))]);
+    return failures.filter((f) => f !== undefined);
+  },
+  /** Compares every file's stat with its last load and reloads those that changed. */
+  check: () => check(),
 };
+
+serveWorker(dataWorkerMethods);

@@ -2,10 +2,11 @@
  * `sockkit ingest`: the mutual-TLS JSON ingest daemon (default action), its
  * client (`send`) and load generator (`bench`).
  */
-import { Command, Option } from "@commander-js/extra-typings";
+import { Command } from "@commander-js/extra-typings";
 import { runDaemon } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics } from "../core/metrics/mod.ts";
 import {
+  INGEST_SETTINGS,
   ingestOptions,
   loadIngestConfig,
   loadIngestTls,
@@ -13,17 +14,10 @@ import {
   resolveIngestSettings,
   startIngest,
 } from "../core/ingest/mod.ts";
-import { LAYOUTS } from "../core/ingest/layout.ts";
-import {
-  action,
-  globals,
-  intArg,
-  loggerFrom,
-  METRICS_HOST_HELP,
-  METRICS_PORT_HELP,
-} from "./_cli.ts";
+import { action, globals, loggerFrom } from "./_cli.ts";
 import { ingestBenchCommand, ingestSendCommand } from "./ingest_client.ts";
 import { reloadCommand } from "./_reload.ts";
+import { flagsOf, withSettings } from "./_settings.ts";
 
 /**
  * Builds `sockkit ingest`: `serve` (the default, so `sockkit ingest --port
@@ -41,40 +35,14 @@ export function ingestCommand(): Command {
 }
 
 function serveCommand() {
-  return new Command("serve")
-    .description(
-      "Run the daemon (default): receive JSON objects over mutual TLS, store them in Redis",
-    )
-    .option("--config <path>", "TOML config file or directory (conf/daemon.conf layout)")
-    .option("--host <addr>", "address to bind (default 0.0.0.0; [daemon] host)")
-    .option("--port <n>", "port (default 1191; [daemon] port)", intArg(0, 65535))
-    .option("--certs <dir>", "certificates directory (default certs; env SOCKKIT_CERTS)")
-    .option("--cert <file>", "server certificate ([path] server_crt_path)")
-    .option("--key <file>", "server key ([path] server_key_path)")
-    .option(
-      "--client-certs <path>",
-      "client allow-list: PEM bundle or directory ([path] client_certs_path)",
-    )
-    .option("--redis <url>", "Redis URL (default redis://127.0.0.1:6379; [redis] host, port)")
-    .option("--redis-cluster <urls>", "Redis Cluster node URLs, comma-separated")
-    .option("--db <n>", "Redis database number ([redis] db)", intArg(0, 65535))
-    .addOption(new Option("--layout <layout>", "storage layout (default kv)").choices(LAYOUTS))
-    .option("--key-prefix <prefix>", "prefix for every key (default none)")
-    .option("--stream-key <key>", "stream key for --layout stream (default ingest)")
-    .option("--stream-maxlen <n>", "trim the stream with MAXLEN ~ N", intArg(1))
-    .option("--ack", 'write {"ok":N} / {"error":...} lines to clients (default: silent)')
-    .option("--max-payload <bytes>", "largest object (default 1MiB)")
-    .option("--spool-dir <dir>", "disk spool for Redis outages (default spool/ingest)")
-    .option("--spool-max <bytes>", "spool size cap; a full spool pauses clients (default 1GiB)")
-    .option("--metrics-port <n>", METRICS_PORT_HELP, intArg(0, 65535))
-    .option("--metrics-host <addr>", METRICS_HOST_HELP)
-    .addOption(
-      new Option(
-        "--tls-max-version <v>",
-        "highest TLS version (default 1.2: with 1.3, a client that closes without reading " +
-          "resets the connection and unread objects are lost in the kernel)",
-      ).choices(["1.2", "1.3"]),
-    )
+  return withSettings(
+    new Command("serve")
+      .description(
+        "Run the daemon (default): receive JSON objects over mutual TLS, store them in Redis",
+      )
+      .option("--config <path>", "TOML config file or directory (conf/daemon.conf layout)"),
+    INGEST_SETTINGS,
+  )
     .addHelpText(
       "after",
       "\nExamples:\n" +
@@ -86,7 +54,7 @@ function serveCommand() {
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "ingest" });
       const file = await loadIngestConfig(opts.config);
-      const flags = { ...opts, config: undefined };
+      const flags = flagsOf(INGEST_SETTINGS, cmd);
       const settings = resolveIngestSettings(flags, file, opts.config, (m) => log.warn(m));
       const tls = await loadIngestTls(settings, flags, (w) => log.warn(w));
       const metrics = new DaemonMetrics("ingest");

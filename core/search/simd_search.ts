@@ -47,6 +47,38 @@ const LINE_END_TABLE = Array.from({ length: 16 }, (_, c) => (c === 0x0a || c ===
 const MEM0 = [0x00, 0x00]; // memarg: align 2^0, offset 0
 const at = (offset: number) => [0x00, ...uleb(offset)]; // memarg: align 2^0, this offset
 
+/**
+ * Tries each candidate of the bit mask in local 7 (lowest first): `pos` =
+ * `base` + its bit index into local 10, then needle bytes 1 to len - 2
+ * compared (k in local 9; the first and last byte were tested by the
+ * filter); a full match returns `pos`. Falls through when no candidate
+ * matches.
+ */
+// deno-fmt-ignore
+function tryCandidates(base: number[]): number[] {
+  return [
+    BLOCK, VOID, // $next
+    LOOP, VOID, // $cand
+    GET, 7, EQZ, BR_IF, 1, // no candidate left
+    ...base, GET, 7, CTZ, ADD, SET, 10, // pos = base + ctz(mask)
+    GET, 7, GET, 7, CONST, 1, SUB, AND, SET, 7, // mask &= mask - 1
+    CONST, 1, SET, 9, // k = 1
+    BLOCK, VOID, // $mismatch
+    LOOP, VOID, // $cmp
+    GET, 9, GET, 3, CONST, 1, SUB, GE_S, IF, VOID, GET, 10, RETURN, END, // k >= len-1: found
+    GET, 0, GET, 10, ADD, GET, 9, ADD, LOAD8U, ...MEM0, // hay[pos + k]
+    GET, 2, GET, 9, ADD, LOAD8U, ...MEM0, // ndl[k]
+    NE, BR_IF, 1,
+    GET, 9, CONST, 1, ADD, SET, 9,
+    BR, 0,
+    END, // $cmp
+    END, // $mismatch
+    BR, 0,
+    END, // $cand
+    END, // $next
+  ];
+}
+
 // Locals: 0 hay, 1 hayLen, 2 ndl, 3 len, 4 from (params); 5 i, 6 limit, 7 mask,
 // 8 (unused), 9 k, 10 pos (i32); 11 first, 12 last (v128).
 /** The body of `find(hay, hayLen, ndl, len, from) -> i32`. */
@@ -67,25 +99,7 @@ function findBody(): number[] {
     GET, 0, GET, 5, ADD, SIMD, V_LOAD, ...MEM0, GET, 11, SIMD, EQ8,
     GET, 0, GET, 5, ADD, GET, 3, ADD, CONST, 1, SUB, SIMD, V_LOAD, ...MEM0, GET, 12, SIMD, EQ8,
     SIMD, V_AND, SIMD, BITMASK, SET, 7,
-    BLOCK, VOID, // $next
-    LOOP, VOID, // $cand
-    GET, 7, EQZ, BR_IF, 1, // no candidate left: next 16 positions
-    GET, 5, GET, 7, CTZ, ADD, SET, 10, // pos = i + ctz(mask)
-    GET, 7, GET, 7, CONST, 1, SUB, AND, SET, 7, // mask &= mask - 1
-    CONST, 1, SET, 9, // k = 1
-    BLOCK, VOID, // $mismatch
-    LOOP, VOID, // $cmp
-    GET, 9, GET, 3, CONST, 1, SUB, GE_S, IF, VOID, GET, 10, RETURN, END, // k >= len-1: found
-    GET, 0, GET, 10, ADD, GET, 9, ADD, LOAD8U, ...MEM0, // hay[pos + k]
-    GET, 2, GET, 9, ADD, LOAD8U, ...MEM0, // ndl[k]
-    NE, BR_IF, 1,
-    GET, 9, CONST, 1, ADD, SET, 9,
-    BR, 0,
-    END, // $cmp
-    END, // $mismatch
-    BR, 0,
-    END, // $cand
-    END, // $next
+    ...tryCandidates([GET, 5]),
     GET, 5, CONST, 16, ADD, SET, 5, // i += 16
     BR, 0,
     END, // $outer
@@ -97,7 +111,7 @@ function findBody(): number[] {
 }
 
 // Locals of findLine: 0 hay, 1 hayLen, 2 ndl, 3 len, 4 from (params); 5 p (address of
-// position i), 6 limit, 7 mask, 8 k, 9 pos, 10 len - 1 (i32); 11 first, 12 last,
+// position i), 6 limit, 7 mask, 8 len - 1, 9 k, 10 pos (i32); 11 first, 12 last,
 // 13 LINE_END_TABLE, 14 m0, 15 m1 (v128).
 /**
  * Which of the 16 positions from `p + off` start a candidate line match:
@@ -109,9 +123,9 @@ function findBody(): number[] {
 function lineCandidates(off: number): number[] {
   return [
     GET, 5, SIMD, V_LOAD, ...at(off), GET, 11, SIMD, EQ8,
-    GET, 5, GET, 10, ADD, SIMD, V_LOAD, ...at(off), GET, 12, SIMD, EQ8,
+    GET, 5, GET, 8, ADD, SIMD, V_LOAD, ...at(off), GET, 12, SIMD, EQ8,
     SIMD, V_AND,
-    GET, 13, GET, 5, GET, 10, ADD, SIMD, V_LOAD, ...at(off + 1), SIMD, SWIZZLE,
+    GET, 13, GET, 5, GET, 8, ADD, SIMD, V_LOAD, ...at(off + 1), SIMD, SWIZZLE,
     SIMD, V_AND,
   ];
 }
@@ -128,7 +142,7 @@ function findLineBody(): number[] {
     GET, 2, LOAD8U, ...MEM0, SIMD, SPLAT, SET, 11,
     GET, 2, GET, 3, ADD, CONST, 1, SUB, LOAD8U, ...MEM0, SIMD, SPLAT, SET, 12,
     SIMD, V_CONST, ...LINE_END_TABLE, SET, 13,
-    GET, 3, CONST, 1, SUB, SET, 10,
+    GET, 3, CONST, 1, SUB, SET, 8,
     // limit = hay + hayLen - len - 32 (last p whose loads stay inside); p = hay + from
     GET, 0, GET, 1, ADD, GET, 3, SUB, CONST, 32, SUB, SET, 6,
     GET, 0, GET, 4, ADD, SET, 5,
@@ -140,25 +154,7 @@ function findLineBody(): number[] {
     GET, 14, GET, 15, SIMD, V_OR, SIMD, ANY_TRUE,
     IF, VOID,
     GET, 14, SIMD, BITMASK, GET, 15, SIMD, BITMASK, CONST, 16, SHL, OR, SET, 7,
-    BLOCK, VOID, // $next
-    LOOP, VOID, // $cand
-    GET, 7, EQZ, BR_IF, 1,
-    GET, 5, GET, 7, CTZ, ADD, SET, 9, // pos = p + ctz(mask)
-    GET, 7, GET, 7, CONST, 1, SUB, AND, SET, 7, // mask &= mask - 1
-    CONST, 1, SET, 8, // k = 1
-    BLOCK, VOID, // $mismatch
-    LOOP, VOID, // $cmp
-    GET, 8, GET, 10, GE_S, IF, VOID, GET, 9, GET, 0, SUB, RETURN, END, // found: pos - hay
-    GET, 9, GET, 8, ADD, LOAD8U, ...MEM0,
-    GET, 2, GET, 8, ADD, LOAD8U, ...MEM0,
-    NE, BR_IF, 1,
-    GET, 8, CONST, 1, ADD, SET, 8,
-    BR, 0,
-    END, // $cmp
-    END, // $mismatch
-    BR, 0,
-    END, // $cand
-    END, // $next
+    ...tryCandidates([GET, 5, GET, 0, SUB]), // i = p - hay
     END, // if
     GET, 5, CONST, 32, ADD, SET, 5, // p += 32
     BR, 0,

@@ -1,12 +1,14 @@
 /// <reference lib="deno.worker" />
 /**
- * A search worker: rereads the file and scans its raw bytes for a query, or
- * builds a line index and transfers it to the main thread. One message at a
- * time; the main thread's pool spreads work over several of these.
+ * A search worker: rereads the file and scans its raw bytes for queries, or
+ * builds a line index and transfers it to the main thread. One call at a
+ * time; the main thread's pool spreads work over several of these. A file
+ * problem fails the call with a `SearchFileError` (its path and problem
+ * cross over).
  *
  * @module
  */
-import type { WorkerReply, WorkerRequest } from "./_worker_protocol.ts";
+import { serveWorker, Transfer } from "../worker/mod.ts";
 import { readFileBytes, SearchFileError } from "./file_bytes.ts";
 import { ChunkedLineScanner } from "./chunked_scan.ts";
 import { SimdSearcher } from "./simd_search.ts";
@@ -21,40 +23,33 @@ const scanner = new ChunkedLineScanner(
 );
 const tables = new Map<string, LineTable>();
 
-function failed(id: number, path: string, err: unknown): WorkerReply {
-  const e = SearchFileError.from(path, err);
-  return { kind: "failed", id, path, problem: e.problem, message: e.message };
+function reading<T>(path: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw SearchFileError.from(path, err);
+  }
 }
 
-self.onmessage = (event: MessageEvent<WorkerRequest>) => {
-  const req = event.data;
-  if (req.kind === "scan") {
-    let reply: WorkerReply;
-    try {
-      const found = scanner.scan(req.path, req.queries);
-      reply = { kind: "scannedAll", id: req.id, found };
-    } catch (err) {
-      reply = failed(req.id, req.path, err);
-    }
-    self.postMessage(reply);
-  } else if (req.kind === "lookup") {
-    let reply: WorkerReply;
-    try {
-      let table = tables.get(req.path);
-      if (!table) tables.set(req.path, table = LineTable.build(readFileBytes(req.path).bytes));
-      reply = { kind: "scanned", id: req.id, found: table.has(req.query) };
-    } catch (err) {
-      reply = failed(req.id, req.path, err);
-    }
-    self.postMessage(reply);
-  } else {
-    try {
-      const { bytes, version } = readFileBytes(req.path);
+/** What a search worker does (see `SearchWorkerPool`). */
+export const searchWorkerMethods = {
+  /** Reads `path` once and reports, for each query, whether it is one of its lines. */
+  scan: ({ path, queries }: { path: string; queries: Uint8Array[] }): boolean[] =>
+    reading(path, () => scanner.scan(path, queries)),
+  /** Looks `query` up in an index of `path` kept inside the worker (built on first use). */
+  lookup: ({ path, query }: { path: string; query: Uint8Array }): boolean =>
+    reading(path, () => {
+      let table = tables.get(path);
+      if (!table) tables.set(path, table = LineTable.build(readFileBytes(path).bytes));
+      return table.has(query);
+    }),
+  /** Reads `path` and builds a line index of it (moved, not copied, to the caller). */
+  build: ({ path }: { path: string }) =>
+    reading(path, () => {
+      const { bytes, version } = readFileBytes(path);
       const data = LineTable.build(bytes).data;
-      const reply: WorkerReply = { kind: "built", id: req.id, data, version };
-      self.postMessage(reply, LineTable.transferList(data));
-    } catch (err) {
-      self.postMessage(failed(req.id, req.path, err));
-    }
-  }
+      return new Transfer({ data, version }, LineTable.transferList(data));
+    }),
 };
+
+serveWorker(searchWorkerMethods);

@@ -3,8 +3,9 @@
  * run on the thread that accepts connections. Each request goes to the
  * worker with the fewest requests in flight.
  */
-import type { WorkerReply, WorkerRequest } from "./_worker_protocol.ts";
-import { type FileVersion, SearchFileError } from "./file_bytes.ts";
+import { webWorker, type WireError, WorkerClient } from "../worker/mod.ts";
+import { type FileProblem, type FileVersion, SearchFileError } from "./file_bytes.ts";
+import type { searchWorkerMethods } from "./search_worker.ts";
 import { LineTable } from "./line_table.ts";
 
 /** Options for {@linkcode SearchWorkerPool}. */
@@ -19,14 +20,10 @@ export interface BuiltIndex {
   version: FileVersion;
 }
 
-interface Pending {
-  resolve: (reply: WorkerReply) => void;
-  reject: (err: Error) => void;
-}
+type Methods = typeof searchWorkerMethods;
 
 interface Slot {
-  worker: Worker;
-  pending: Map<number, Pending>;
+  worker: WorkerClient<Methods>;
   /** Scan batches in flight on this worker (at most {@linkcode SCANS_IN_FLIGHT}). */
   scanning: number;
 }
@@ -60,7 +57,6 @@ export function defaultPoolSize(): number {
  */
 export class SearchWorkerPool implements AsyncDisposable {
   readonly #slots: Slot[] = [];
-  #nextId = 1;
   #closed = false;
 
   constructor(options: SearchWorkerPoolOptions = {}) {
@@ -77,36 +73,18 @@ export class SearchWorkerPool implements AsyncDisposable {
   }
 
   #spawn(): Slot {
-    const worker = new Worker(new URL("./search_worker.ts", import.meta.url), { type: "module" });
-    const slot: Slot = { worker, pending: new Map(), scanning: 0 };
-    worker.onmessage = (e: MessageEvent<WorkerReply>) => {
-      const p = slot.pending.get(e.data.id);
-      if (!p) return;
-      slot.pending.delete(e.data.id);
-      p.resolve(e.data);
-    };
-    worker.onerror = (e: ErrorEvent) => {
-      e.preventDefault();
-      const err = new Error(`Search worker crashed: ${e.message}`);
-      for (const p of slot.pending.values()) p.reject(err);
-      slot.pending.clear();
-      worker.terminate();
-      const i = this.#slots.indexOf(slot);
-      if (i >= 0 && !this.#closed) this.#slots[i] = this.#spawn();
-    };
-    return slot;
+    const worker = new WorkerClient<Methods>(
+      () => webWorker(new URL("./search_worker.ts", import.meta.url)),
+      { name: "Search worker", reviveError },
+    );
+    return { worker, scanning: 0 };
   }
 
-  #request(make: (id: number) => WorkerRequest, slot?: Slot): Promise<WorkerReply> {
-    if (this.#closed) return Promise.reject(new Error("Search worker pool is closed"));
-    let best = slot ?? this.#slots[0]!;
-    if (!slot) { for (const s of this.#slots) if (s.pending.size < best.pending.size) best = s; }
-    const id = this.#nextId++;
-    const req = make(id);
-    return new Promise((resolve, reject) => {
-      best.pending.set(id, { resolve, reject });
-      best.worker.postMessage(req);
-    });
+  /** The worker with the fewest calls in flight. */
+  #leastBusy(): Slot {
+    let best = this.#slots[0]!;
+    for (const s of this.#slots) if (s.worker.inFlight < best.worker.inFlight) best = s;
+    return best;
   }
 
   /**
@@ -144,15 +122,8 @@ export class SearchWorkerPool implements AsyncDisposable {
         busy.scanning--;
         this.#pumpScans();
       };
-      this.#request(
-        (id) => ({ kind: "scan", id, path, queries: batch.map((b) => b.query) }),
-        busy,
-      ).then((reply) => {
-        if (reply.kind === "scannedAll") batch.forEach((b, i) => b.resolve(reply.found[i]!));
-        else {
-          const err = toError(reply);
-          for (const b of batch) b.reject(err);
-        }
+      busy.worker.call("scan", { path, queries: batch.map((b) => b.query) }).then((found) => {
+        batch.forEach((b, i) => b.resolve(found[i]!));
         done();
       }, (err: Error) => {
         for (const b of batch) b.reject(err);
@@ -166,17 +137,16 @@ export class SearchWorkerPool implements AsyncDisposable {
    * first use, never refreshed): the worker-round-trip variant of an index
    * lookup, measured by `search bench`.
    */
-  async lookup(path: string, query: Uint8Array): Promise<boolean> {
-    const reply = await this.#request((id) => ({ kind: "lookup", id, path, query }));
-    if (reply.kind === "scanned") return reply.found;
-    throw toError(reply);
+  lookup(path: string, query: Uint8Array): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new Error("Search worker pool is closed"));
+    return this.#leastBusy().worker.call("lookup", { path, query });
   }
 
   /** Reads `path` in a worker and builds its line index there. */
   async build(path: string): Promise<BuiltIndex> {
-    const reply = await this.#request((id) => ({ kind: "build", id, path }));
-    if (reply.kind === "built") return { table: new LineTable(reply.data), version: reply.version };
-    throw toError(reply);
+    if (this.#closed) throw new Error("Search worker pool is closed");
+    const { data, version } = await this.#leastBusy().worker.call("build", { path });
+    return { table: new LineTable(data), version };
   }
 
   /** Terminates every worker; requests in flight fail. Idempotent. */
@@ -185,12 +155,7 @@ export class SearchWorkerPool implements AsyncDisposable {
     this.#closed = true;
     const err = new Error("Search worker pool is closed");
     for (const q of this.#scanQueue.splice(0)) q.reject(err);
-    for (const s of this.#slots) {
-      s.worker.terminate();
-      for (const p of s.pending.values()) p.reject(err);
-      s.pending.clear();
-    }
-    return Promise.resolve();
+    return Promise.all(this.#slots.map((s) => s.worker.close())).then(() => {});
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -198,11 +163,12 @@ export class SearchWorkerPool implements AsyncDisposable {
   }
 }
 
-function toError(reply: WorkerReply): Error {
-  if (reply.kind !== "failed") return new Error(`Unexpected search worker reply "${reply.kind}"`);
-  const prefix = `Cannot read search file "${reply.path}": `;
-  const detail = reply.message.startsWith(prefix)
-    ? reply.message.slice(prefix.length)
-    : reply.message;
-  return new SearchFileError(reply.path, reply.problem, detail);
+/** Rebuilds a worker's `SearchFileError` (path and problem included); other errors as they are. */
+function reviveError(e: WireError): Error {
+  const path = e.details?.path;
+  const problem = e.details?.problem;
+  if (e.name !== "SearchFileError" || typeof path !== "string") return new Error(e.message);
+  const prefix = `Cannot read search file "${path}": `;
+  const detail = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  return new SearchFileError(path, problem as FileProblem, detail);
 }

@@ -16,6 +16,8 @@ export interface WireError {
   /** The error's `name` (`"StoreUnavailableError"`), for the client to revive its class. */
   name: string;
   message: string;
+  /** The error's own fields that clone (`path`, `problem`), to rebuild it with. */
+  details?: Record<string, unknown>;
 }
 
 /** Worker → main thread: the outcome of call `id`. */

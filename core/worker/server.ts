@@ -9,6 +9,7 @@ import {
   type Methods,
   type ReplyMessage,
   Transfer,
+  type WireError,
   type WorkerMessage,
 } from "./protocol.ts";
 
@@ -59,14 +60,25 @@ export function serveWorker(methods: Methods): void {
         } else ch.post({ kind: "reply", id: m.id, ok: true, value } satisfies ReplyMessage);
       },
       (err) => {
-        const error = err instanceof Error
-          ? { name: err.name, message: err.message }
-          : { name: "Error", message: String(err) };
+        const error = toWire(err);
         if (m.id === undefined) emitEvent("error", error);
         else ch.post({ kind: "reply", id: m.id, ok: false, error });
       },
     );
   });
+}
+
+function toWire(err: unknown): WireError {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const details: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(err)) {
+    if (v === null || ["string", "number", "boolean"].includes(typeof v)) details[k] = v;
+  }
+  return {
+    name: err.name,
+    message: err.message,
+    ...(Object.keys(details).length > 0 ? { details } : {}),
+  };
 }
 
 /** Sends an unasked message to the main thread (its client's `onEvent`). */

@@ -5,31 +5,10 @@ import {
   type StoreBatch,
   StoreUnavailableError,
 } from "./store.ts";
-import { settlesWithin } from "../async/mod.ts";
+import { webWorker, type WireError, WorkerClient } from "../worker/mod.ts";
+import type { respThreadMethods } from "./resp_thread_worker.ts";
 
-/** A request to the Redis thread. */
-export type ThreadRequest =
-  | { op: "init"; url: string; options: RespStoreOptions }
-  | { op: "connect"; id: number }
-  | { op: "write"; id: number; batch: StoreBatch }
-  | { op: "applied"; id: number; marker: string }
-  | { op: "close"; id: number };
-
-/** The Redis thread's answer to request `id`. */
-export type ThreadReply =
-  | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; unavailable: boolean; message: string };
-
-/** A request without its id (added by the caller). */
-type CallRequest =
-  | { op: "connect" }
-  | { op: "write"; batch: StoreBatch }
-  | { op: "applied"; marker: string };
-
-interface Waiter {
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
-}
+type Methods = typeof respThreadMethods;
 
 /**
  * A {@linkcode RespStore} whose socket lives on its own thread (a Web
@@ -44,9 +23,7 @@ interface Waiter {
  */
 export class ThreadedRespStore implements BatchStore {
   readonly label: string;
-  readonly #worker: Worker;
-  readonly #waiters = new Map<number, Waiter>();
-  #next = 1;
+  readonly #worker: WorkerClient<Methods>;
   #connected = false;
   /** Why the thread died (an uncaught error); every later call fails with it. */
   #dead: string | undefined;
@@ -55,79 +32,75 @@ export class ThreadedRespStore implements BatchStore {
   constructor(url: string, options: RespStoreOptions = {}) {
     // Validates the URL and computes the label exactly as the store does.
     this.label = new RespStore(url, options).label;
-    this.#worker = new Worker(new URL("./resp_thread_worker.ts", import.meta.url), {
-      type: "module",
-    });
-    this.#worker.onmessage = (e: MessageEvent<ThreadReply>) => this.#onReply(e.data);
-    this.#worker.onerror = (e) => {
-      e.preventDefault();
-      this.#dead = `Redis thread for ${this.label} failed: ${e.message}`;
-      this.#failAll(this.#dead);
+    const die = (message: string) => {
+      this.#dead ??= message;
+      this.#connected = false;
     };
-    this.#worker.postMessage({ op: "init", url, options } satisfies ThreadRequest);
+    this.#worker = new WorkerClient<Methods>(
+      () => webWorker(new URL("./resp_thread_worker.ts", import.meta.url)),
+      {
+        name: `Redis thread for ${this.label}`,
+        respawn: false,
+        reviveError,
+        onCrash: (err) => die(err.message),
+        onEvent: (name, data) => {
+          if (name === "error") {
+            die(`Redis thread for ${this.label} failed: ${(data as WireError).message}`);
+          }
+        },
+      },
+    );
+    this.#worker.post("init", { url, options });
   }
 
   get connected(): boolean {
     return this.#connected;
   }
 
-  #onReply(r: ThreadReply): void {
-    const w = this.#waiters.get(r.id);
-    if (!w) return;
-    this.#waiters.delete(r.id);
-    if (r.ok) w.resolve(r.value);
-    else {
-      if (r.unavailable) this.#connected = false;
-      w.reject(r.unavailable ? new StoreUnavailableError(r.message) : new Error(r.message));
+  async #call<K extends "connect" | "write" | "applied">(
+    method: K,
+    arg: Parameters<Methods[K]>[0],
+  ): Promise<Awaited<ReturnType<Methods[K]>>> {
+    if (this.#closed) throw new StoreUnavailableError("Redis store is closed");
+    if (this.#dead) throw new StoreUnavailableError(this.#dead);
+    try {
+      return await this.#worker.call(method, arg) as Awaited<ReturnType<Methods[K]>>;
+    } catch (err) {
+      if (err instanceof StoreUnavailableError) this.#connected = false;
+      else if (this.#dead || this.#closed) throw new StoreUnavailableError((err as Error).message);
+      throw err;
     }
   }
 
-  #failAll(message: string): void {
-    this.#connected = false;
-    const waiters = [...this.#waiters.values()];
-    this.#waiters.clear();
-    for (const w of waiters) w.reject(new StoreUnavailableError(message));
-  }
-
-  #call<T>(req: CallRequest): Promise<T> {
-    if (this.#closed) return Promise.reject(new StoreUnavailableError("Redis store is closed"));
-    if (this.#dead) return Promise.reject(new StoreUnavailableError(this.#dead));
-    const id = this.#next++;
-    return new Promise<T>((resolve, reject) => {
-      this.#waiters.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.#worker.postMessage({ ...req, id } as ThreadRequest);
-    });
-  }
-
   async connect(): Promise<void> {
-    await this.#call<void>({ op: "connect" });
+    await this.#call("connect", undefined);
     this.#connected = true;
   }
 
   write(batch: StoreBatch): Promise<ObjectFailure[]> {
-    return this.#call<ObjectFailure[]>({ op: "write", batch });
+    return this.#call("write", batch);
   }
 
   applied(marker: string): Promise<boolean> {
-    return this.#call<boolean>({ op: "applied", marker });
+    return this.#call("applied", marker);
   }
 
   close(): Promise<void> {
-    this.#closed ??= (async () => {
-      const id = this.#next++;
-      const done = new Promise<void>((resolve) => {
-        this.#waiters.set(id, { resolve: () => resolve(), reject: () => resolve() });
-      });
-      this.#worker.postMessage({ op: "close", id } satisfies ThreadRequest);
-      // Wait for the worker's goodbye at most 2 s; the timer is cleared, so an idle process exits at once.
-      await settlesWithin(done, 2000);
-      this.#worker.terminate();
-      this.#failAll(`Redis store ${this.label} is closed`);
-    })();
+    // Waits for the thread's goodbye (its socket closed) at most 2 s, then terminates it.
+    this.#closed ??= this.#worker.close({ goodbye: "close", timeoutMs: 2000 }).then(() => {
+      this.#connected = false;
+    });
     return this.#closed;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
+}
+
+/** A failure from the Redis thread, with `StoreUnavailableError` revived (it means "spool it"). */
+function reviveError(e: WireError): Error {
+  return e.name === "StoreUnavailableError"
+    ? new StoreUnavailableError(e.message)
+    : new Error(e.message);
 }

@@ -17,6 +17,8 @@ export interface BrokerBenchOptions {
   window?: number;
   /** NATS server URL for the anchor. Default `127.0.0.1:4222`; `""` skips it. */
   natsUrl?: string;
+  /** `fdatasync` the connectors' journals, queues and received-id logs. Default `true`. */
+  fsync?: boolean;
 }
 
 /** One row of the bench table. */
@@ -76,6 +78,7 @@ async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> 
     await using server = await Connector.start({
       name: "server",
       dir: join(dir, "server"),
+      fsync: o.fsync,
       server: { host: "127.0.0.1", port: 0, tls },
     });
     await peer.call({
@@ -85,6 +88,7 @@ async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> 
       cert: p.clientCert("bench"),
       key: p.clientKey("bench"),
       dir: join(dir, "client"),
+      fsync: o.fsync,
     });
 
     // fire-and-forget (after a warm-up run of a quarter of the messages)
@@ -198,6 +202,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     roundTrips: options.roundTrips ?? 2000,
     window: options.window ?? 4096,
     natsUrl: options.natsUrl ?? "127.0.0.1:4222",
+    fsync: options.fsync ?? true,
   };
   const b = await brokerFigures(o);
   const n = o.natsUrl ? await natsFigures(o) : undefined;

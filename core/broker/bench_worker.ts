@@ -8,7 +8,15 @@ import { Connector } from "./connector.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =
-  | { op: "start"; port: number; ca: string; cert: string; key: string; dir: string }
+  | {
+    op: "start";
+    port: number;
+    ca: string;
+    cert: string;
+    key: string;
+    dir: string;
+    fsync: boolean;
+  }
   | { op: "oneway"; n: number; size: number }
   | { op: "acked"; n: number; size: number; window: number }
   | { op: "rtt"; n: number; size: number }
@@ -28,9 +36,10 @@ async function handle(m: BenchCommand): Promise<unknown> {
       client = await Connector.start({
         name: "bench",
         dir: m.dir,
+        fsync: m.fsync,
         client: { host: "127.0.0.1", port: m.port, tls: { ...tls, servername: "localhost" } },
       });
-      while (!client.peers()[0]?.connected) await new Promise((r) => setTimeout(r, 20));
+      while (!client.admin.peers()[0]?.connected) await new Promise((r) => setTimeout(r, 20));
       return { op: "ready" };
     }
     case "oneway": {

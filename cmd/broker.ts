@@ -251,6 +251,11 @@ function benchCommand() {
     .option("--ack", "also measure acknowledged sends (on unless --no-ack)", true)
     .option("--no-ack", "skip the acknowledged run")
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
+    .option(
+      "--no-fsync",
+      "main figures without fdatasync (the 1-in-flight figure is measured both ways regardless)",
+    )
+    .option("--serial <n>", "acknowledged messages sent one at a time", intArg(1), 2000)
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
       const progress = startProgress("broker bench");
@@ -265,6 +270,8 @@ function benchCommand() {
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
+        fsync: o.fsync,
+        serial: o.serial,
       }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
       if (o.json) {

@@ -19,6 +19,7 @@ export type BenchCommand =
   }
   | { op: "oneway"; n: number; size: number }
   | { op: "acked"; n: number; size: number; window: number }
+  | { op: "serial"; n: number; size: number }
   | { op: "rtt"; n: number; size: number }
   | { op: "close" };
 
@@ -62,6 +63,14 @@ async function handle(m: BenchCommand): Promise<unknown> {
       }
       await Promise.all(inflight);
       return { op: "acked", rate: m.n / ((performance.now() - t) / 1000) };
+    }
+    case "serial": {
+      const payload = "x".repeat(m.size);
+      const t = performance.now();
+      for (let i = 0; i < m.n; i++) {
+        await client!.send("server", "bench-ack", payload, { ack: true });
+      }
+      return { op: "serial", rate: m.n / ((performance.now() - t) / 1000) };
     }
     case "rtt": {
       const payload = "x".repeat(m.size);

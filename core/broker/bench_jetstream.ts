@@ -8,6 +8,7 @@
  * @module
  */
 import { join } from "node:path";
+import { freeTcpPort } from "../demo/redis_process.ts";
 
 /** What the JetStream measurement found. */
 export interface JetStreamFigure {
@@ -19,18 +20,11 @@ export interface JetStreamFigure {
   server: string;
 }
 
-async function freePort(): Promise<number> {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 /** Starts `nats-server -js` on a free loopback port; undefined when it is not installed. */
 async function privateServer(
   dir: string,
 ): Promise<{ url: string; stop(): Promise<void> } | undefined> {
-  const port = await freePort();
+  const port = freeTcpPort();
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command("nats-server", {
@@ -48,9 +42,10 @@ async function privateServer(
     } catch { /* exited */ }
     await child.status;
   };
+  const { connect } = await import("nats");
   for (let i = 0; i < 100; i++) {
     try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      await (await connect({ servers: `127.0.0.1:${port}`, timeout: 500 })).close();
       return { url: `127.0.0.1:${port}`, stop };
     } catch {
       await new Promise((r) => setTimeout(r, 50));

@@ -1,4 +1,5 @@
 import { RecordLog, type RecordLogOptions } from "../storage/mod.ts";
+import { routerSeq, SeqWindow } from "./_seq_window.ts";
 
 /**
  * Remembers at least the last `capacity` message ids and reports repeats, so
@@ -6,19 +7,25 @@ import { RecordLog, type RecordLogOptions } from "../storage/mod.ts";
  * kept in two generations of up to `capacity` each: when the current one is
  * full it becomes the previous one and the oldest generation is dropped
  * whole (no per-id deletes, which cost more than the lookups). Memory grows
- * with the ids actually seen, up to `2 * capacity`.
+ * with the ids actually seen, up to `2 * capacity`. Ids in the router's own
+ * form (most of them) are kept as bits per sending process instead (see
+ * `_seq_window.ts`): the last `capacity` sequence numbers of each.
  */
 export class Dedupe {
   readonly capacity: number;
   #current = new Set<string>();
   #previous = new Set<string>();
+  readonly #seqs: SeqWindow;
 
   constructor(capacity = 200_000) {
     this.capacity = capacity;
+    this.#seqs = new SeqWindow(capacity);
   }
 
   /** Records `id`; returns `true` when it was seen before. */
   seen(id: string): boolean {
+    const seq = routerSeq(id);
+    if (seq >= 0) return this.#seqs.seen(id, seq);
     if (this.#current.has(id) || this.#previous.has(id)) return true;
     if (this.#current.size >= this.capacity) {
       this.#previous = this.#current;
@@ -30,6 +37,8 @@ export class Dedupe {
 
   /** Forgets `id` (its message was refused, so a resend must not count as a repeat). */
   forget(id: string): void {
+    const seq = routerSeq(id);
+    if (seq >= 0) return this.#seqs.forget(id, seq);
     this.#current.delete(id);
     this.#previous.delete(id);
   }

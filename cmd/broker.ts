@@ -261,9 +261,9 @@ function benchCommand() {
       const progress = startProgress("broker bench");
       progress.phase(
         `${o.messages} messages of ${o.size} bytes: broker one way${
-          o.ack ? ", acknowledged" : ""
+          o.ack ? `, acknowledged (${o.serial} one at a time with and without fsync)` : ""
         }, ` +
-          `request/response${o.nats ? ", then nats-server" : ""}`,
+          `request/response${o.nats ? `, then nats-server${o.ack ? " and JetStream" : ""}` : ""}`,
       );
       const { rows, nats } = await runBrokerBench({
         messages: o.messages,

@@ -9,6 +9,7 @@
  */
 import { join } from "node:path";
 import { freeTcpPort } from "../demo/redis_process.ts";
+import { delay } from "../async/mod.ts";
 
 /** What the JetStream measurement found. */
 export interface JetStreamFigure {
@@ -48,7 +49,7 @@ async function privateServer(
       await (await connect({ servers: `127.0.0.1:${port}`, timeout: 500 })).close();
       return { url: `127.0.0.1:${port}`, stop };
     } catch {
-      await new Promise((r) => setTimeout(r, 50));
+      await delay(50);
     }
   }
   await stop();

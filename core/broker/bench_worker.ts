@@ -5,6 +5,7 @@
  */
 import { loadClientTls } from "../pki/mod.ts";
 import { Connector } from "./connector.ts";
+import { delay } from "../async/mod.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =
@@ -40,7 +41,7 @@ async function handle(m: BenchCommand): Promise<unknown> {
         fsync: m.fsync,
         client: { host: "127.0.0.1", port: m.port, tls: { ...tls, servername: "localhost" } },
       });
-      while (!client.admin.peers()[0]?.connected) await new Promise((r) => setTimeout(r, 20));
+      while (!client.admin.peers()[0]?.connected) await delay(20);
       return { op: "ready" };
     }
     case "oneway": {

@@ -20,6 +20,7 @@ import { NAME_RE } from "./_peer_table.ts";
 import type { ClientLoop } from "./_client_loop.ts";
 import { sendFile } from "./_send_file.ts";
 import { type ConnectorParts, connectorParts, startNetwork } from "./_parts.ts";
+import { delay } from "../async/mod.ts";
 
 export * from "./options.ts";
 export { ConnectorAdmin } from "./admin.ts";
@@ -202,7 +203,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     const end = Date.now() + timeoutMs;
     while (this.#p.peers.all().some((p) => p.online && p.unacked > 0)) {
       if (Date.now() > end) return false;
-      await new Promise((r) => setTimeout(r, 10));
+      await delay(10);
     }
     return true;
   }

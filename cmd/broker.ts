@@ -255,6 +255,12 @@ function benchCommand() {
       "main figures without fdatasync (the 1-in-flight figure is measured both ways regardless)",
     )
     .option("--serial <n>", "acknowledged messages sent one at a time", intArg(1), 2000)
+    .option(
+      "--connectors <n>",
+      "client connectors (one thread each) sharing the one-way run",
+      intArg(1, 200),
+      1,
+    )
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
       const progress = startProgress("broker bench");
@@ -271,16 +277,18 @@ function benchCommand() {
         natsUrl: o.nats,
         fsync: o.fsync,
         serial: o.serial,
+        connectors: o.connectors,
       }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
       if (o.json) {
         console.log(JSON.stringify({ service: "broker", rows }));
         return 0;
       }
-      const head = ["figure", "broker", "nats-server", "ratio", "target"];
+      const head = ["figure", "broker", "anchor (same run)", "anchor value", "ratio", "target"];
       const body = rows.map((r) => [
         r.figure,
         `${r.value} ${r.unit}`,
+        r.anchor,
         r.anchorValue === null ? "-" : `${r.anchorValue} ${r.unit}`,
         r.anchorValue ? (r.value / r.anchorValue).toFixed(2) : "-",
         r.target,

@@ -27,6 +27,8 @@ export interface BrokerBenchOptions {
   fsync?: boolean;
   /** Acknowledged messages sent one at a time (the one-in-flight figure). Default 2000. */
   serial?: number;
+  /** Client connectors (each in its own worker) sharing the one-way run. Default 1. */
+  connectors?: number;
 }
 
 /** One row of the bench table. */
@@ -83,11 +85,13 @@ async function brokerFigures(
   only: "all" | "serial",
 ): Promise<Figures> {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-broker-bench-" });
-  const peer = new WorkerPeer();
+  const peers = Array.from({ length: o.connectors }, () => new WorkerPeer());
+  const peer = peers[0]!;
   try {
     const certs = join(dir, "certs");
     const p = await initPki(certs);
-    await issueClient(certs, "bench");
+    const names = peers.map((_, i) => i === 0 ? "bench" : `bench-${i}`);
+    for (const name of names) await issueClient(certs, name);
     const tls = await loadCertsDirTls(certs);
     await using server = await Connector.start({
       name: "server",
@@ -95,15 +99,18 @@ async function brokerFigures(
       fsync,
       server: { host: "127.0.0.1", port: 0, tls },
     });
-    await peer.call({
-      op: "start",
-      port: server.port,
-      ca: p.ca,
-      cert: p.clientCert("bench"),
-      key: p.clientKey("bench"),
-      dir: join(dir, "client"),
-      fsync,
-    });
+    await Promise.all(peers.map((w, i) =>
+      w.call({
+        op: "start",
+        port: server.port,
+        ca: p.ca,
+        cert: p.clientCert(names[i]!),
+        key: p.clientKey(names[i]!),
+        dir: join(dir, `client-${i}`),
+        name: names[i]!,
+        fsync,
+      })
+    ));
 
     server.listen("bench-ack", () => {});
     const serial = async () => {
@@ -112,7 +119,7 @@ async function brokerFigures(
     };
     if (only === "serial") {
       const rate = await serial();
-      await peer.call({ op: "close" });
+      await Promise.all(peers.map((w) => w.call({ op: "close" })));
       return { oneWay: 0, acked: null, p50: 0, p99: 0, serial: rate };
     }
 
@@ -128,7 +135,12 @@ async function brokerFigures(
       target = n;
       const all = new Promise<void>((r) => done = r);
       const t0 = performance.now();
-      await peer.call({ op: "oneway", n, size: o.size });
+      const each = Math.floor(n / peers.length);
+      await Promise.all(
+        peers.map((w, i) =>
+          w.call({ op: "oneway", n: i === 0 ? n - each * (peers.length - 1) : each, size: o.size })
+        ),
+      );
       await all;
       return n / ((performance.now() - t0) / 1000);
     };
@@ -144,10 +156,10 @@ async function brokerFigures(
     }
     server.listen("echo", (m) => void server.send(m.src, "echo", m.data, { replyTo: m.id }));
     const r = await peer.call({ op: "rtt", n: o.roundTrips, size: o.size });
-    await peer.call({ op: "close" });
+    await Promise.all(peers.map((w) => w.call({ op: "close" })));
     return { oneWay, acked, p50: r.p50 as number, p99: r.p99 as number, serial: one };
   } finally {
-    peer.terminate();
+    for (const w of peers) w.terminate();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
@@ -230,10 +242,13 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     natsUrl: options.natsUrl ?? "127.0.0.1:4222",
     fsync: options.fsync ?? true,
     serial: options.serial ?? 2000,
+    connectors: options.connectors ?? 1,
   };
   const b = await brokerFigures(o, o.fsync, "all");
   // the one-in-flight figure both ways: the other durability on a fresh pair of connectors
-  const other = o.ack ? await brokerFigures(o, !o.fsync, "serial") : undefined;
+  const other = o.ack
+    ? await brokerFigures({ ...o, connectors: 1 }, !o.fsync, "serial")
+    : undefined;
   const n = o.natsUrl ? await natsFigures(o) : undefined;
   const js = o.ack ? await jetStreamFigure(o.natsUrl, o.serial, o.size) : undefined;
   const a = (v: number | null | undefined) => v === undefined || v === null ? null : Math.round(v);
@@ -241,7 +256,9 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
   const durability = o.fsync ? "fsync on" : "--no-fsync";
   const rows: BenchRow[] = [
     {
-      figure: `${o.size}-byte messages/s one way`,
+      figure: `${o.size}-byte messages/s one way${
+        o.connectors > 1 ? `, ${o.connectors} client connectors` : ""
+      }`,
       value: Math.round(b.oneWay),
       unit: "msg/s",
       anchor: "nats-server core pub/sub (memory only)",

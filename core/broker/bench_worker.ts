@@ -17,6 +17,7 @@ export type BenchCommand =
     key: string;
     dir: string;
     fsync: boolean;
+    name?: string;
   }
   | { op: "oneway"; n: number; size: number }
   | { op: "acked"; n: number; size: number; window: number }
@@ -36,7 +37,7 @@ async function handle(m: BenchCommand): Promise<unknown> {
     case "start": {
       const tls = await loadClientTls({ ca: m.ca, cert: m.cert, key: m.key });
       client = await Connector.start({
-        name: "bench",
+        name: m.name ?? "bench",
         dir: m.dir,
         fsync: m.fsync,
         client: { host: "127.0.0.1", port: m.port, tls: { ...tls, servername: "localhost" } },

@@ -129,7 +129,9 @@ export class IngestSession implements WriteOwner {
       this.#conn.receive({
         data: (chunk) => {
           if (this.#stopped) return;
-          this.#inbox.push(chunk);
+          // A plain view: slicing a node Buffer (what sockets deliver) builds a
+          // Buffer each time, which showed at ≈ 7% of the main thread.
+          this.#inbox.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length));
           this.#inboxBytes += chunk.length;
           if (this.#inboxBytes > INBOX_MAX) this.#pauseReading();
           if (!this.#pumpActive) {

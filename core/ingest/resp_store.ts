@@ -109,10 +109,11 @@ export class RespStore implements BatchStore {
         ...(this.#tls ? { tls: {} } : {}),
       });
     } catch (err) {
-      throw new StoreUnavailableError(
-        `Cannot connect to Redis at ${this.label}: ${(err as Error).message}`,
-        { cause: err },
-      );
+      // connect() names host:port already; the label says more (scheme and database).
+      const reason = (err as Error).message.replace(/^Cannot connect to \S+: /, "");
+      throw new StoreUnavailableError(`Cannot connect to Redis at ${this.label}: ${reason}`, {
+        cause: err,
+      });
     }
     const parser = new RespParser((v) => this.#onReply(v));
     conn.receive({

@@ -1,5 +1,6 @@
 import type { Logger } from "../log/mod.ts";
 import { connect, type Connection, freeTcpPort } from "../net/mod.ts";
+import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode startRedisServer}. */
 export interface RedisServerOptions {
@@ -125,7 +126,7 @@ class RedisChild implements RedisServer {
           `Cannot start redis-server on 127.0.0.1:${this.port}: it ${why}${out ? `: ${out}` : ""}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
     }
     this.#opts.logger?.debug("redis-server started", { port: this.port, pid: child.pid });
   }

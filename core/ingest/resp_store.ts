@@ -106,6 +106,9 @@ export class RespStore implements BatchStore {
         host: this.#host,
         port: this.#port,
         timeoutMs: this.#timeoutMs,
+        // Redis is trusted to read: the writer bounds what is in flight (batches), and a
+        // large batch must not be cut by the cap meant for peers that stop reading.
+        policy: { maxUnsentBytes: Number.MAX_SAFE_INTEGER },
         ...(this.#tls ? { tls: {} } : {}),
       });
     } catch (err) {

@@ -2,6 +2,9 @@ import type { Logger } from "../log/mod.ts";
 import { connect, type Connection, freeTcpPort } from "../net/mod.ts";
 import { delay } from "../async/mod.ts";
 
+/** Re-exported for existing imports; it lives in `core/net` now. */
+export { freeTcpPort };
+
 /** Options for {@linkcode startRedisServer}. */
 export interface RedisServerOptions {
   /** Port to listen on; default: a free port on 127.0.0.1 picked by the OS. */

@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { freeTcpPort } from "../demo/redis_process.ts";
+import { freeTcpPort } from "../net/mod.ts";
 import { delay } from "../async/mod.ts";
 
 /** What the JetStream measurement found. */

@@ -3,7 +3,6 @@ import { connect, type Connection, freeTcpPort } from "../net/mod.ts";
 import { delay } from "../async/mod.ts";
 
 /** Re-exported for existing imports; it lives in `core/net` now. */
-export { freeTcpPort };
 
 /** Options for {@linkcode startRedisServer}. */
 export interface RedisServerOptions {

@@ -3,6 +3,7 @@ import type * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { Connection, type ConnectionPolicy } from "./connection.ts";
 import { acceptLoop } from "./accept_loop.ts";
+import { type ConnectionHandler, ConnectionTracker } from "./_tracker.ts";
 import { nodeSocketOf, prepareTcpHandles } from "./_tcp_handle.ts";
 import { describePeer, type PeerIdentity, peerOf } from "./peer.ts";
 
@@ -81,8 +82,7 @@ export interface ListenOptions {
   tlsMaxVersion?: "TLSv1.2" | "TLSv1.3";
 }
 
-/** Handles one accepted connection; the signal aborts when the server starts closing. */
-export type ConnectionHandler = (conn: Connection, signal: AbortSignal) => Promise<void> | void;
+export type { ConnectionHandler } from "./_tracker.ts";
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
@@ -97,14 +97,11 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 export class Server implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #options: ListenOptions;
-  readonly #handler: ConnectionHandler;
   readonly #log: Logger;
-  readonly #connections = new Set<Connection>();
+  readonly #tracker: ConnectionTracker;
   /** TLS handshakes in progress, each with the function that abandons it. */
   readonly #handshakes = new Map<net.Socket, () => void>();
   readonly #perAddress = new Map<string, number>();
-  readonly #tasks = new Set<Promise<void>>();
-  readonly #abort = new AbortController();
   #context: tls.SecureContext | undefined;
   #requestCert = false;
   #loop: Promise<void> | undefined;
@@ -115,8 +112,8 @@ export class Server implements AsyncDisposable {
   constructor(listener: Deno.Listener, options: ListenOptions, handler: ConnectionHandler) {
     this.#listener = listener;
     this.#options = options;
-    this.#handler = handler;
     this.#log = options.logger ?? nullLogger;
+    this.#tracker = new ConnectionTracker(handler, this.#log);
     if (options.tls) this.setTls(options.tls);
   }
 
@@ -161,12 +158,12 @@ export class Server implements AsyncDisposable {
 
   /** Live connections. */
   get connections(): ReadonlySet<Connection> {
-    return this.#connections;
+    return this.#tracker.connections;
   }
 
   /** Aborts when the server starts closing. */
   get signal(): AbortSignal {
-    return this.#abort.signal;
+    return this.#tracker.signal;
   }
 
   #refuse(peer: PeerIdentity | undefined, where: string, reason: string, kind: RefusalKind): void {
@@ -200,7 +197,7 @@ export class Server implements AsyncDisposable {
   }
 
   async #accepted(raw: Deno.Conn): Promise<void> {
-    if (this.#abort.signal.aborted) {
+    if (this.#tracker.signal.aborted) {
       raw.close();
       return;
     }
@@ -272,7 +269,7 @@ export class Server implements AsyncDisposable {
   }
 
   #accept(socket: net.Socket, isTls: boolean, transport?: net.Socket): void {
-    if (this.#abort.signal.aborted) {
+    if (this.#tracker.signal.aborted) {
       socket.destroy();
       transport?.destroy();
       return;
@@ -289,31 +286,9 @@ export class Server implements AsyncDisposable {
       this.#log.debug("socket error", { peer: describePeer(peer), error: err.message });
     });
     const conn = new Connection(socket, peer, transport, this.#options.policy);
-    this.#connections.add(conn);
-    this.#log.debug("client connected", {
-      peer: describePeer(peer),
-      fingerprint: peer.fingerprint,
-    });
-    const task = (async () => {
-      try {
-        await this.#handler(conn, this.#abort.signal);
-      } catch (err) {
-        this.#log.error("connection handler failed", {
-          peer: describePeer(peer),
-          error: err instanceof Error ? err.message : String(err),
-        });
-        conn.destroy();
-      }
-    })();
-    this.#tasks.add(task);
-    conn.closed.then(() => {
-      this.#connections.delete(conn);
-      if (conn.closeReason !== undefined) {
-        this.#log.info("closed client", { peer: describePeer(peer), reason: conn.closeReason });
-      }
-      this.#log.debug("client disconnected", { peer: describePeer(peer) });
-    });
-    task.finally(() => this.#tasks.delete(task));
+    const label = describePeer(peer);
+    this.#log.debug("client connected", { peer: label, fingerprint: peer.fingerprint });
+    this.#tracker.run(conn, label);
   }
 
   #check(peer: PeerIdentity): { reason: string; kind: RefusalKind } | undefined {
@@ -360,16 +335,7 @@ export class Server implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const stopped = this.stopAccepting();
-      this.#abort.abort();
-      const grace = this.#options.graceMs ?? 5000;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#tasks]),
-        new Promise((r) => timer = setTimeout(r, grace)),
-      ]);
-      clearTimeout(timer);
-      for (const c of this.#connections) c.destroy();
-      await Promise.allSettled([...this.#connections].map((c) => c.closed));
+      await this.#tracker.close(this.#options.graceMs ?? 5000);
       await stopped;
     })();
     return this.#closing;

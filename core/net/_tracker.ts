@@ -53,7 +53,7 @@ export class ConnectionTracker {
       if (conn.closeReason !== undefined) {
         this.#log.info("closed client", { peer: label, reason: conn.closeReason });
       }
-      this.#log.debug("client disconnected", { peer: label });
+      this.#log.debug("client disconnected", { peer: label, error: conn.error });
     });
     task.finally(() => this.#tasks.delete(task));
   }

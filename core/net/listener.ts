@@ -86,6 +86,9 @@ export type { ConnectionHandler } from "./_tracker.ts";
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
+/** A module-level no-op, so a listener kept for a connection's life keeps no handshake closure alive. */
+const ignore = () => {};
+
 /**
  * A listening server. Its accept loop survives EMFILE/ENFILE (see
  * {@linkcode acceptLoop}); it tracks live connections and TLS handshakes in
@@ -211,14 +214,13 @@ export class Server implements AsyncDisposable {
     }
     let transport: net.Socket;
     try {
-      transport = await nodeSocketOf(raw);
+      transport = await nodeSocketOf(raw, counted ? () => this.#release(address) : undefined);
     } catch (err) {
       if (counted) this.#release(address);
       this.#log.error("cannot take an accepted connection", { peer: where, error: String(err) });
       return;
     }
     transport.setNoDelay(true);
-    if (counted) transport.once("close", () => this.#release(address));
     if (this.#context) this.#acceptTls(transport, where);
     else this.#accept(transport, false);
   }
@@ -232,9 +234,13 @@ export class Server implements AsyncDisposable {
       requestCert,
       rejectUnauthorized: false,
     });
+    const onTransportClose = () => {
+      if (this.#handshakes.has(transport)) done();
+    };
     const done = () => {
       clearTimeout(timer);
       this.#handshakes.delete(transport);
+      transport.off("close", onTransportClose);
     };
     const fail = (reason: string, kind: RefusalKind) => {
       done();
@@ -254,10 +260,8 @@ export class Server implements AsyncDisposable {
       socket.destroy();
       transport.destroy();
     });
-    transport.on("error", () => {}); // reported through the TLS socket
-    transport.once("close", () => {
-      if (this.#handshakes.has(transport)) done();
-    });
+    transport.on("error", ignore); // reported through the TLS socket
+    transport.on("close", onTransportClose);
     const onError = (err: Error) => fail(`TLS handshake failed: ${err.message}`, "handshake");
     socket.once("error", onError);
     socket.once("secure", () => {
@@ -282,9 +286,6 @@ export class Server implements AsyncDisposable {
       transport?.destroy();
       return;
     }
-    socket.on("error", (err: Error) => {
-      this.#log.debug("socket error", { peer: describePeer(peer), error: err.message });
-    });
     const conn = new Connection(socket, peer, transport, this.#options.policy);
     const label = describePeer(peer);
     this.#log.debug("client connected", { peer: label, fingerprint: peer.fingerprint });

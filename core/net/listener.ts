@@ -86,6 +86,15 @@ export type { ConnectionHandler } from "./_tracker.ts";
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
+/**
+ * File descriptors a server holds per accepted TCP connection: 2. Deno 2.9
+ * duplicates the descriptor when it turns a `Deno.listen` connection into the
+ * `node:net` socket TLS runs on, and the original must stay open until the
+ * socket closes (closing it shuts the connection down). Size `ulimit -n` /
+ * `LimitNOFILE=` for twice the clients plus a margin.
+ */
+export const DESCRIPTORS_PER_CONNECTION = 2;
+
 /** A module-level no-op, so a listener kept for a connection's life keeps no handshake closure alive. */
 const ignore = () => {};
 

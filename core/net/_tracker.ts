@@ -1,3 +1,4 @@
+import { settlesWithin } from "../async/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Connection } from "./connection.ts";
 
@@ -64,12 +65,7 @@ export class ConnectionTracker {
    */
   async close(graceMs: number): Promise<void> {
     this.#abort.abort();
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([
-      Promise.allSettled([...this.#tasks]),
-      new Promise((r) => timer = setTimeout(r, graceMs)),
-    ]);
-    clearTimeout(timer);
+    await settlesWithin(Promise.allSettled([...this.#tasks]), graceMs);
     for (const c of this.#connections) c.destroy();
     await Promise.allSettled([...this.#connections].map((c) => c.closed));
   }

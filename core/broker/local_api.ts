@@ -67,9 +67,10 @@ export class LocalApi implements AsyncDisposable {
           { cause: err },
         );
       }
-      throw new Error(`Cannot open the local API socket "${path}": ${(err as Error).message}`, {
-        cause: err,
-      });
+      // listenLocal names the path itself: give the system's reason once.
+      const e = err as Error;
+      const why = e.cause instanceof Error ? e.cause.message : e.message;
+      throw new Error(`Cannot open the local API socket "${path}": ${why}`, { cause: err });
     }
   }
 

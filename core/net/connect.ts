@@ -33,6 +33,9 @@ export interface ConnectOptions {
   policy?: ConnectionPolicy;
 }
 
+/** A module-level no-op, so the listener kept for the connection's life keeps no connect closure alive. */
+const ignore = () => {};
+
 function explain(err: NodeJS.ErrnoException, where: string): Error {
   const reason = err.code === "ECONNREFUSED"
     ? "connection refused (is the server running on that port?)"
@@ -102,15 +105,13 @@ export function connect(options: ConnectOptions): Promise<Connection> {
         cleanup();
         socket.off("error", onError);
         transport.off("error", onError);
-        socket.on("error", () => {});
-        transport.on("error", () => {});
+        transport.on("error", ignore); // the TLS socket's errors are the Connection's
         resolve(new Connection(socket, peerOf(socket, true, transport), transport, options.policy));
       });
     } else {
       socket = net.connect({ host, port: options.port }, () => {
         cleanup();
         socket.off("error", onError);
-        socket.on("error", () => {});
         socket.setNoDelay(true);
         resolve(new Connection(socket, peerOf(socket, false), undefined, options.policy));
       });

@@ -4,7 +4,8 @@
  * that survives EMFILE, a client `connect`, connections (bytes in with real
  * pause/resume, writes that honour drain, idle timeout and buffer caps) and an
  * in-memory connection pair for unit tests, and byte-level framers (JSON object stream, lines,
- * length-prefixed frames), each with a hard size limit.
+ * length-prefixed frames), each with a hard size limit, and the datagram
+ * (UDP) socket.
  *
  * @module
  */
@@ -16,6 +17,7 @@ export * from "./accept_loop.ts";
 export * from "./memory_pair.ts";
 export * from "./local_socket.ts";
 export * from "./connect.ts";
+export * from "./datagram.ts";
 export * from "./fd_limit.ts";
 export * from "./framing/mod.ts";
 export { looksLikeTlsRecord, notTlsServerError } from "./tls_hint.ts";

@@ -2,9 +2,9 @@
  * The query client: sends one query over TCP (optionally TLS) or UDP, plain
  * or encrypted, and reads the reply.
  */
-import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
 import {
+  bindDatagram,
   type ClientTlsOptions,
   connect,
   type Connection,
@@ -60,34 +60,37 @@ export interface AskReply {
 
 const NL = 0x0a;
 
-function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {
+async function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {
   const host = o.host ?? "127.0.0.1";
   const port = o.port ?? 9000;
   const timeoutMs = o.timeoutMs ?? 5000;
-  const socket = dgram.createSocket(isIPv6(host) ? "udp6" : "udp4");
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      done();
-      reject(
+  let received!: (reply: Uint8Array) => void;
+  let failed!: (err: Error) => void;
+  const reply = new Promise<Uint8Array>((resolve, reject) => {
+    received = resolve;
+    failed = reject;
+  });
+  await using socket = await bindDatagram({
+    hostname: isIPv6(host) ? "::" : "0.0.0.0",
+    onMessage: (m) => received(m),
+    onError: (err) =>
+      failed(new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err })),
+  });
+  const timer = setTimeout(
+    () =>
+      failed(
         new Error(
           `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port?)`,
         ),
-      );
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      socket.close();
-    };
-    socket.on("message", (msg: Uint8Array) => {
-      done();
-      resolve(new Uint8Array(msg));
-    });
-    socket.on("error", (err: Error) => {
-      done();
-      reject(new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err }));
-    });
-    socket.send(message, port, host);
-  });
+      ),
+    timeoutMs,
+  );
+  try {
+    socket.send(message, { hostname: host, port });
+    return await reply;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {

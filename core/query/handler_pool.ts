@@ -349,24 +349,32 @@ export class HandlerPool implements AsyncDisposable {
    * full queue or a closed pool is an error result.
    */
   run(representation: RepresentationByte, payload: string): Promise<HandlerResult> {
-    if (this.#closed) {
-      return Promise.resolve({ ok: false, error: "The server is shutting down" });
-    }
+    return new Promise((resolve) => this.submit(representation, payload, resolve));
+  }
+
+  /**
+   * {@linkcode run} with a callback instead of a promise (one fewer
+   * allocation per query on the hot path). `done` is called exactly once.
+   */
+  submit(
+    representation: RepresentationByte,
+    payload: string,
+    done: (result: HandlerResult) => void,
+  ): void {
+    if (this.#closed) return done({ ok: false, error: "The server is shutting down" });
     if (this.#waiting() >= this.#maxQueued) {
-      return Promise.resolve({
+      return done({
         ok: false,
         error: `The server is busy: ${this.#maxQueued} queries are waiting (try again later)`,
       });
     }
-    return new Promise((resolve) => {
-      this.#enqueue({
-        id: this.#nextId++,
-        representation,
-        payload,
-        deadline: 0,
-        retried: false,
-        resolve,
-      });
+    this.#enqueue({
+      id: this.#nextId++,
+      representation,
+      payload,
+      deadline: 0,
+      retried: false,
+      resolve: done,
     });
   }
 

@@ -69,10 +69,36 @@ export default function handler(query, data) {
 `;
 
 /** Writes the bench CSV: `id,name,group,value`, ids 1 to `rows`. */
-export async function writeBenchCsv(path: string, rows: number): Promise<void> {
+async function writeBenchCsv(path: string, rows: number): Promise<void> {
   const lines = ["id,name,group,value"];
   for (let i = 1; i <= rows; i++) lines.push(`${i},name-${i},g${i % 97},${(i * 31) % 10007}`);
   await Deno.writeTextFile(path, lines.join("\n") + "\n");
+}
+
+/** The bench's files in a directory. */
+export interface BenchData {
+  /** The CSV of `rows` rows keyed by `id`. */
+  csv: string;
+  /** The data spec naming it. */
+  spec: string;
+  /** The lookup handler ({@linkcode BENCH_HANDLER}). */
+  handler: string;
+}
+
+/** Writes the bench's CSV, data spec and handler into `dir`. */
+export async function writeBenchData(dir: string, rows: number): Promise<BenchData> {
+  const data = {
+    csv: join(dir, "rows.csv"),
+    spec: join(dir, "spec.json"),
+    handler: join(dir, "handler.js"),
+  };
+  await writeBenchCsv(data.csv, rows);
+  await Deno.writeTextFile(
+    data.spec,
+    JSON.stringify({ files: [{ path: "rows.csv", key: "id" }] }),
+  );
+  await Deno.writeTextFile(data.handler, BENCH_HANDLER);
+  return data;
 }
 
 function runInWorker(config: LoadConfig): Promise<LoadResult> {
@@ -142,24 +168,18 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
   const dir = await Deno.makeTempDir({ prefix: "sockkit-query-bench-" });
   try {
     log.info(`generating ${rows} rows`);
-    const csv = join(dir, "rows.csv");
-    await writeBenchCsv(csv, rows);
-    await Deno.writeTextFile(
-      join(dir, "spec.json"),
-      JSON.stringify({ files: [{ path: "rows.csv", key: "id" }] }),
-    );
-    await Deno.writeTextFile(join(dir, "handler.js"), BENCH_HANDLER);
+    const data = await writeBenchData(dir, rows);
     const keys = await writeKeyPair(join(dir, "keys"));
     const keyPair = await loadKeyPair(keys.privateKey);
     const cases: QueryBenchCase[] = [];
     await using anchor = await startPythonAnchor(
       dir,
-      csv,
+      data.csv,
       options.python ? { python: options.python } : {},
     );
     await using server = await startQueryServer({
-      spec: await loadDataSpec(join(dir, "spec.json")),
-      handler: join(dir, "handler.js"),
+      spec: await loadDataSpec(data.spec),
+      handler: data.handler,
       host: "127.0.0.1",
       port: 0,
       key: keyPair,

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { BENCH_HANDLER, writeBenchCsv } from "./bench.ts";
+import { writeBenchData } from "./bench.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
 import { exchange } from "./client.ts";
 import { startQueryServer } from "./server.ts";
@@ -12,16 +12,11 @@ const dec = new TextDecoder();
 Deno.test("the bench's Python anchor answers every query byte for byte as sockkit does with the bench handler", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-anchor-test-" });
   try {
-    await writeBenchCsv(join(dir, "rows.csv"), 500);
-    await Deno.writeTextFile(join(dir, "handler.js"), BENCH_HANDLER);
-    await Deno.writeTextFile(
-      join(dir, "spec.json"),
-      JSON.stringify({ files: [{ path: "rows.csv", key: "id" }] }),
-    );
-    await using anchor = await startPythonAnchor(dir, join(dir, "rows.csv"));
+    const data = await writeBenchData(dir, 500);
+    await using anchor = await startPythonAnchor(dir, data.csv);
     await using server = await startQueryServer({
-      spec: await loadDataSpec(join(dir, "spec.json")),
-      handler: join(dir, "handler.js"),
+      spec: await loadDataSpec(data.spec),
+      handler: data.handler,
       host: "127.0.0.1",
       port: 0,
       tcp: false,

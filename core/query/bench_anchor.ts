@@ -6,6 +6,7 @@
  */
 import { join } from "node:path";
 import source from "./bench_anchor.py" with { type: "text" };
+import { settlesWithin } from "../async/mod.ts";
 
 /** A running anchor server. */
 export interface PythonAnchor extends AsyncDisposable {
@@ -49,49 +50,41 @@ export async function startPythonAnchor(
   const close = () =>
     closing ??= (async () => {
       await child.stdin.close().catch(() => {});
-      const timer = setTimeout(() => {
+      if (!await settlesWithin(child.status, 2000)) {
         try {
           child.kill("SIGKILL");
         } catch {
           // already gone
         }
-      }, 2000);
-      await child.status;
-      clearTimeout(timer);
+        await child.status;
+      }
       await lines.cancel().catch(() => {});
       await stderr.catch(() => {});
     })();
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
+  const bound = (async () => {
     let text = "";
-    const port = await Promise.race([
-      (async () => {
-        for (;;) {
-          const { value, done } = await lines.read();
-          if (done) break;
-          text += value;
-          const m = /^PORT (\d+)$/m.exec(text);
-          if (m) return Number(m[1]);
-        }
-        const status = await child.status;
-        throw new Error(
-          `The Python anchor exited (code ${status.code}) before binding: ${
-            (await stderr).trim() || "no output"
-          }`,
-        );
-      })(),
-      new Promise<never>((_, reject) =>
-        timer = setTimeout(
-          () => reject(new Error(`The Python anchor did not start within ${timeoutMs} ms`)),
-          timeoutMs,
-        )
-      ),
-    ]);
-    return { port, close, [Symbol.asyncDispose]: close };
+    for (;;) {
+      const { value, done } = await lines.read();
+      if (done) break;
+      text += value;
+      const m = /^PORT (\d+)$/m.exec(text);
+      if (m) return Number(m[1]);
+    }
+    const status = await child.status;
+    throw new Error(
+      `The Python anchor exited (code ${status.code}) before binding: ${
+        (await stderr).trim() || "no output"
+      }`,
+    );
+  })();
+  try {
+    if (!await settlesWithin(bound, timeoutMs)) {
+      throw new Error(`The Python anchor did not start within ${timeoutMs} ms`);
+    }
+    return { port: await bound, close, [Symbol.asyncDispose]: close };
   } catch (err) {
+    bound.catch(() => {});
     await close();
     throw err;
-  } finally {
-    clearTimeout(timer);
   }
 }

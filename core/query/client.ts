@@ -12,6 +12,7 @@ import {
   notTlsServerError,
   ProtocolError,
 } from "../net/mod.ts";
+import { settlesWithin } from "../async/mod.ts";
 import { openReply, type PublicKey, sealQuery } from "./crypto.ts";
 import {
   decodeHeader,
@@ -64,33 +65,22 @@ async function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
   const host = o.host ?? "127.0.0.1";
   const port = o.port ?? 9000;
   const timeoutMs = o.timeoutMs ?? 5000;
-  let received!: (reply: Uint8Array) => void;
-  let failed!: (err: Error) => void;
-  const reply = new Promise<Uint8Array>((resolve, reject) => {
-    received = resolve;
-    failed = reject;
-  });
+  const reply = Promise.withResolvers<Uint8Array>();
   await using socket = await bindDatagram({
     hostname: isIPv6(host) ? "::" : "0.0.0.0",
-    onMessage: (m) => received(m),
+    onMessage: (m) => reply.resolve(m),
     onError: (err) =>
-      failed(new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err })),
-  });
-  const timer = setTimeout(
-    () =>
-      failed(
-        new Error(
-          `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port?)`,
-        ),
+      reply.reject(
+        new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err }),
       ),
-    timeoutMs,
-  );
-  try {
-    socket.send(message, { hostname: host, port });
-    return await reply;
-  } finally {
-    clearTimeout(timer);
+  });
+  socket.send(message, { hostname: host, port });
+  if (!await settlesWithin(reply.promise, timeoutMs)) {
+    throw new Error(
+      `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port?)`,
+    );
   }
+  return await reply.promise;
 }
 
 async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {

@@ -87,28 +87,33 @@ function answer(q: WorkerQuery): WorkerReply | Promise<WorkerReply> {
   }
 }
 
+/** Async handlers whose reply has not been sent yet. */
+let asyncPending = 0;
+
 /**
  * Runs a batch: returns the synchronous replies (they go back together,
- * marking the batch done) and whether any handler was async (its reply goes
- * in its own message when it settles).
+ * marking the batch done); an async handler's reply goes in its own message
+ * when it settles.
  */
-function answerBatch(queries: WorkerQuery[]): { replies: WorkerReply[]; async: boolean } {
+function answerBatch(queries: WorkerQuery[]): WorkerReply[] {
   const replies: WorkerReply[] = [];
-  let async = false;
   for (const q of queries) {
     const r = answer(q);
     if (r instanceof Promise) {
-      async = true;
-      r.then((reply) => post({ type: "replies", replies: [reply], batchDone: false }));
+      asyncPending++;
+      r.then((reply) => {
+        asyncPending--;
+        post({ type: "replies", replies: [reply], batchDone: false });
+      });
     } else replies.push(r);
   }
-  return { replies, async };
+  return replies;
 }
 
 /** Runs a batch that came by message (see {@linkcode answerBatch}). */
 async function runBatch(queries: WorkerQuery[]): Promise<void> {
   await ready;
-  post({ type: "replies", replies: answerBatch(queries).replies, batchDone: true });
+  post({ type: "replies", replies: answerBatch(queries), batchDone: true });
 }
 
 /** How long a worker that just answered stays parked in `Atomics.wait` for the next batch, ms. */
@@ -120,10 +125,10 @@ const turn = () => new Promise<void>((r) => setTimeout(r, 0));
 
 /**
  * Serves batches from the shared-memory lane: after a batch the thread
- * parks in `Atomics.wait` for the next (a fast wake-up). It turns its event
- * loop after async handlers, when the pool nudges it (a message waits), and
- * at least every `TURN_MS`; after `PARK_MS` without a batch it waits
- * without blocking.
+ * parks in `Atomics.wait` for the next (a fast wake-up). It waits without
+ * blocking instead while async handlers are pending, when the pool nudges it
+ * (a message waits) and after `PARK_MS` without a batch, and turns its event
+ * loop at least every `TURN_MS`.
  */
 async function serveLane(lane: WorkerLane): Promise<void> {
   await ready;
@@ -131,9 +136,11 @@ async function serveLane(lane: WorkerLane): Promise<void> {
     let batch: WorkerQuery[] | undefined = await lane.next();
     let turnAt = performance.now() + TURN_MS;
     while (batch) {
-      const { replies, async } = answerBatch(batch);
+      const replies = answerBatch(batch);
       if (!lane.reply(replies)) post({ type: "replies", replies, batchDone: true });
-      if (async || performance.now() >= turnAt) {
+      // While async handlers run, wait without blocking their event loop.
+      if (asyncPending > 0) break;
+      if (performance.now() >= turnAt) {
         await turn();
         turnAt = performance.now() + TURN_MS;
       }

@@ -1,6 +1,6 @@
 import * as tls from "node:tls";
 import * as net from "node:net";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionPolicy } from "./connection.ts";
 import { peerOf } from "./peer.ts";
 
 /** Client-side TLS settings, PEM text. */
@@ -29,6 +29,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Aborts the attempt. */
   signal?: AbortSignal;
+  /** The connection's policy (idle timeout, unsent-bytes cap). Default: the `Connection` defaults. */
+  policy?: ConnectionPolicy;
 }
 
 function explain(err: NodeJS.ErrnoException, where: string): Error {
@@ -102,7 +104,7 @@ export function connect(options: ConnectOptions): Promise<Connection> {
         transport.off("error", onError);
         socket.on("error", () => {});
         transport.on("error", () => {});
-        resolve(new Connection(socket, peerOf(socket, true, transport), transport));
+        resolve(new Connection(socket, peerOf(socket, true, transport), transport, options.policy));
       });
     } else {
       socket = net.connect({ host, port: options.port }, () => {
@@ -110,7 +112,7 @@ export function connect(options: ConnectOptions): Promise<Connection> {
         socket.off("error", onError);
         socket.on("error", () => {});
         socket.setNoDelay(true);
-        resolve(new Connection(socket, peerOf(socket, false)));
+        resolve(new Connection(socket, peerOf(socket, false), undefined, options.policy));
       });
     }
     socket.once("error", onError);

@@ -19,5 +19,6 @@ export * from "./local_socket.ts";
 export * from "./connect.ts";
 export * from "./datagram.ts";
 export * from "./fd_limit.ts";
+export * from "./free_port.ts";
 export * from "./framing/mod.ts";
 export { looksLikeTlsRecord, notTlsServerError } from "./tls_hint.ts";

@@ -1,0 +1,170 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  headers,
+  type JetStreamClient,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "nats";
+import { BrokerError } from "../errors.ts";
+import { type ClusterNames, token } from "./names.ts";
+
+/** Options for {@linkcode ClusterMailboxes.open}. */
+export interface ClusterMailboxesOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: ClusterNames;
+  /** Copies of each message across the NATS cluster's nodes (1, 3 or 5). Default 1. */
+  replicas?: number;
+  /** Cap on the bytes the mailbox stream holds; a send beyond it is refused. Default: no cap. */
+  maxBytes?: number;
+  /** How long a delivered message may stay unacknowledged before NATS offers it again, ms. Default 10000. */
+  ackWaitMs?: number;
+}
+
+/** One message taken from a client's mailbox. */
+export interface MailboxDelivery {
+  /** The message id it was sent with. */
+  id: string;
+  /** The bytes it was sent with. */
+  payload: Uint8Array;
+  /** Its position in the mailbox stream (increases in send order). */
+  seq: number;
+}
+
+/** A client's mailbox being read; `stop()` ends the reading (idempotent). */
+export interface MailboxReader extends AsyncDisposable {
+  /** Stops reading; resolves once the last handled message's acknowledgement is stored. */
+  stop(): Promise<void>;
+  /** Settles when reading ends: rejects with the handler's error if it threw. */
+  readonly done: Promise<void>;
+}
+
+const ID_HEADER = "Sockkit-Id";
+
+/**
+ * Every message for a client of the cluster, in one JetStream work-queue
+ * stream with a subject per client: a server sends a message for a client it
+ * does not hold by storing it there (acknowledged once JetStream stored it,
+ * stored once per message id), and the server holding the client reads the
+ * client's subject in order, removing each message once the client has it.
+ * Messages for an away client simply wait, on every NATS node the stream is
+ * replicated to, for whichever server the client connects to next.
+ */
+export class ClusterMailboxes {
+  readonly #o: ClusterMailboxesOptions;
+
+  private constructor(o: ClusterMailboxesOptions) {
+    this.#o = o;
+  }
+
+  /** Creates the mailbox stream if it does not exist yet. */
+  static async open(opts: ClusterMailboxesOptions): Promise<ClusterMailboxes> {
+    const name = opts.names.mailboxStream;
+    const config = {
+      name,
+      subjects: [opts.names.mailboxWildcard],
+      retention: RetentionPolicy.Workqueue,
+      storage: StorageType.File,
+      num_replicas: opts.replicas ?? 1,
+      max_bytes: opts.maxBytes ?? -1,
+      duplicate_window: 120_000_000_000,
+    };
+    try {
+      await opts.jsm.streams.info(name);
+    } catch (err) {
+      if (!/stream not found/i.test(String(err))) throw err;
+      await opts.jsm.streams.add(config);
+    }
+    return new ClusterMailboxes(opts);
+  }
+
+  /**
+   * Stores a message for client `dst`; resolves once JetStream has it (on
+   * every replica). A second send of the same `id` to the same client within
+   * two minutes is not stored again.
+   */
+  async send(dst: string, id: string, payload: Uint8Array): Promise<void> {
+    const h = headers();
+    h.set(ID_HEADER, id);
+    try {
+      await this.#o.js.publish(this.#o.names.mailboxSubject(dst), payload, {
+        msgID: `${token(dst)}:${id}`,
+        headers: h,
+      });
+    } catch (err) {
+      throw new BrokerError(
+        `Cannot store message "${id}" for client connector "${dst}" in the cluster: ${
+          err instanceof Error ? err.message : String(err)
+        } (check that nats-server runs with JetStream, -js, and has room)`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Messages waiting for client `client`. */
+  async waiting(client: string): Promise<number> {
+    const subject = this.#o.names.mailboxSubject(client);
+    const info = await this.#o.jsm.streams.info(this.#o.names.mailboxStream, {
+      subjects_filter: subject,
+    });
+    return info.state.subjects?.[subject] ?? 0;
+  }
+
+  /**
+   * Reads client `client`'s mailbox from its oldest message, one at a time,
+   * in order: `handler` gets each message and the message leaves the mailbox
+   * once the handler's promise resolves. A rejection stops the reading and
+   * leaves that message first in line. Only the server holding the client
+   * (see `ClusterPresence.claim`) should read its mailbox.
+   */
+  async read(
+    client: string,
+    handler: (m: MailboxDelivery) => Promise<void> | void,
+  ): Promise<MailboxReader> {
+    const { jsm, js, names } = this.#o;
+    const durable = token(client);
+    // A reader left by a server that died may still hold messages it never
+    // acknowledged: start a fresh consumer so they come first, in order.
+    try {
+      await jsm.consumers.delete(names.mailboxStream, durable);
+    } catch (err) {
+      if (!/consumer not found/i.test(String(err))) throw err;
+    }
+    await jsm.consumers.add(names.mailboxStream, {
+      durable_name: durable,
+      filter_subject: names.mailboxSubject(client),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: (this.#o.ackWaitMs ?? 10_000) * 1_000_000,
+    });
+    const consumer = await js.consumers.get(names.mailboxStream, durable);
+    const messages = await consumer.consume({ max_messages: 256 });
+    let lastAck: Promise<unknown> = Promise.resolve();
+    let stopping = false;
+    const done = (async () => {
+      for await (const m of messages) {
+        if (stopping) break;
+        await handler({
+          id: m.headers?.get(ID_HEADER) ?? "",
+          payload: m.data,
+          seq: m.seq,
+        });
+        lastAck = m.ackAck().catch(() => false);
+      }
+    })();
+    let stopped: Promise<void> | undefined;
+    const stop = () =>
+      stopped ??= (async () => {
+        stopping = true;
+        // (not close(): its promise never settles once the loop has left the iterator)
+        messages.stop();
+        await done.catch(() => {});
+        // Acks go out in order: once the last one is stored, all are.
+        await lastAck;
+      })();
+    done.catch(() => stop());
+    return { stop, done, [Symbol.asyncDispose]: stop };
+  }
+}

@@ -33,6 +33,12 @@ export interface MailboxDelivery {
   seq: number;
 }
 
+/** Options for {@linkcode ClusterMailboxes.read}. */
+export interface MailboxReadOptions {
+  /** Messages handed to the handler before the oldest one's handling has finished. Default 1. */
+  window?: number;
+}
+
 /** A client's mailbox being read; `stop()` ends the reading (idempotent). */
 export interface MailboxReader extends AsyncDisposable {
   /** Stops reading; resolves once the last handled message's acknowledgement is stored. */
@@ -113,15 +119,17 @@ export class ClusterMailboxes {
   }
 
   /**
-   * Reads client `client`'s mailbox from its oldest message, one at a time,
-   * in order: `handler` gets each message and the message leaves the mailbox
-   * once the handler's promise resolves. A rejection stops the reading and
+   * Reads client `client`'s mailbox from its oldest message, in order
+   * (`options.window` at a time): `handler` gets each message and the
+   * message leaves the mailbox once the handler's promise resolves for it
+   * and every earlier one. A rejection stops the reading and
    * leaves that message first in line. Only the server holding the client
    * (see `ClusterPresence.claim`) should read its mailbox.
    */
   async read(
     client: string,
     handler: (m: MailboxDelivery) => Promise<void> | void,
+    options: MailboxReadOptions = {},
   ): Promise<MailboxReader> {
     const { jsm, js, names } = this.#o;
     const durable = token(client);
@@ -132,6 +140,7 @@ export class ClusterMailboxes {
     } catch (err) {
       if (!/consumer not found/i.test(String(err))) throw err;
     }
+    const window = Math.max(1, options.window ?? 1);
     await jsm.consumers.add(names.mailboxStream, {
       durable_name: durable,
       filter_subject: names.mailboxSubject(client),
@@ -140,19 +149,33 @@ export class ClusterMailboxes {
       ack_wait: (this.#o.ackWaitMs ?? 10_000) * 1_000_000,
     });
     const consumer = await js.consumers.get(names.mailboxStream, durable);
-    const messages = await consumer.consume({ max_messages: 256 });
+    const messages = await consumer.consume({ max_messages: Math.max(64, window) });
     let lastAck: Promise<unknown> = Promise.resolve();
     let stopping = false;
     const done = (async () => {
+      // Each message is acknowledged after its handler and every earlier
+      // message's acknowledgement: in order, and none after a failure.
+      let prev: Promise<void> = Promise.resolve();
+      let failure: { err: unknown } | undefined;
+      const open: Promise<void>[] = [];
       for await (const m of messages) {
-        if (stopping) break;
-        await handler({
-          id: m.headers?.get(ID_HEADER) ?? "",
-          payload: m.data,
-          seq: m.seq,
+        if (stopping || failure) break;
+        const handled = Promise.resolve().then(() =>
+          handler({ id: m.headers?.get(ID_HEADER) ?? "", payload: m.data, seq: m.seq })
+        );
+        const acked = Promise.all([prev, handled]).then(() => {
+          lastAck = m.ackAck().catch(() => false);
         });
-        lastAck = m.ackAck().catch(() => false);
+        acked.catch((err) => {
+          // Stop taking more at once: nothing after a failure is acknowledged.
+          failure ??= { err };
+          messages.stop();
+        });
+        prev = acked;
+        open.push(acked);
+        if (open.length >= window) await open.shift();
       }
+      await prev;
     })();
     let stopped: Promise<void> | undefined;
     const stop = () =>

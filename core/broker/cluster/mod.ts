@@ -7,6 +7,11 @@
  */
 export { ClusterNode, type ClusterNodeOptions } from "./node.ts";
 export { ClientTakenError, type ClusterPeer, ClusterPresence } from "./presence.ts";
-export { ClusterMailboxes, type MailboxDelivery, type MailboxReader } from "./mailbox.ts";
+export {
+  ClusterMailboxes,
+  type MailboxDelivery,
+  type MailboxReader,
+  type MailboxReadOptions,
+} from "./mailbox.ts";
 export { type ClusterPublication, ClusterPubSub } from "./pubsub.ts";
 export { CLUSTER_NAME_RE, clusterNames, token, untoken } from "./names.ts";

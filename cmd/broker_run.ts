@@ -35,6 +35,7 @@ import {
 } from "../core/broker/service.ts";
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
 import { parseFilterEntry } from "../core/broker/client_filter.ts";
+import { clusterNames, ClusterNode } from "../core/broker/cluster/mod.ts";
 import { action, globals, loggerFrom, METRICS_HOST_HELP, METRICS_PORT_HELP } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -175,6 +176,18 @@ const SERVE = {
     env: "SOCKKIT_BROKER_PUBSUB_RULE",
     file: "broker.pubsub_rule",
   },
+  cluster: {
+    parse: parse.string,
+    flag: "--cluster",
+    env: "SOCKKIT_BROKER_CLUSTER",
+    file: "broker.cluster",
+  },
+  clusterName: {
+    parse: parse.string,
+    flag: "--cluster-name",
+    env: "SOCKKIT_BROKER_CLUSTER_NAME",
+    file: "broker.cluster_name",
+  },
 } as const;
 
 const CONNECT = {
@@ -307,7 +320,12 @@ export function serveCommand(): Command {
       .option(
         "--pubsub-rule <file>",
         "JSON rule of who may publish, subscribe and send client-to-client (default: any client)",
-      ),
+      )
+      .option(
+        "--cluster <urls>",
+        "join a broker cluster through these nats-server (JetStream) addresses, nats://HOST:PORT[,...]",
+      )
+      .option("--cluster-name <name>", "the cluster's name; required with --cluster"),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const log = loggerFrom(globals(cmd), { svc: "broker" });
@@ -319,6 +337,7 @@ export function serveCommand(): Command {
     });
     if (warning) log.warn(warning);
     const metrics = new DaemonMetrics("broker");
+    await using cluster = await joinCluster(s.cluster, s.clusterName, s.name);
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
       daemonMetrics: metrics,
@@ -330,6 +349,7 @@ export function serveCommand(): Command {
       port: s.port,
       pubsubRule: await loadRule(s.pubsubRule),
       clientFilter: { allow: s.allow, deny: s.deny },
+      cluster,
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
     await using _ops = startOps({
@@ -344,6 +364,30 @@ export function serveCommand(): Command {
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));
+}
+
+/** Joins the cluster of `--cluster` (usage error, exit 2, without `--cluster-name`). */
+async function joinCluster(
+  urls: string | undefined,
+  name: string | undefined,
+  server: string,
+): Promise<ClusterNode | undefined> {
+  if (urls === undefined) {
+    if (name !== undefined) {
+      throw new ConfigError("--cluster-name needs --cluster: the nats-server addresses");
+    }
+    return undefined;
+  }
+  if (name === undefined) {
+    throw new ConfigError("Missing --cluster-name: the name of the cluster this server joins");
+  }
+  const servers = urls.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  try {
+    clusterNames(name);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return await ClusterNode.open({ servers, cluster: name, server });
 }
 
 /** Reads `--pubsub-rule` (a usage error, exit 2, when unreadable or malformed). */

@@ -37,6 +37,7 @@ import { ClientLoop } from "./_client_loop.ts";
 import { sendFile } from "./_send_file.ts";
 import { peerRows, queueReport, trafficSummary } from "./_admin.ts";
 import { delay } from "../async/mod.ts";
+import { ClusterBridge, clusterConnectorOptions, clusterPeerRows } from "./cluster/bridge.ts";
 
 export * from "./options.ts";
 
@@ -75,6 +76,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
   #local: LocalApi | undefined;
   #client: ClientLoop | undefined;
   #closing: Promise<void> | undefined;
+  readonly #bridge: ClusterBridge | undefined;
   /** Peers, listeners and pending replies: where messages go. */
   readonly router: Router;
   #fatal: ((err: Error) => void) | undefined;
@@ -134,13 +136,24 @@ export class Connector implements BrokerApi, AsyncDisposable {
     });
     this.#listeners = new Listeners(this.#queues, this.#log);
     const peers = this.#peers;
-    const hub = opts.server
+    const cluster = opts.server?.cluster;
+    const bridge: ClusterBridge | undefined = this.#bridge = cluster
+      ? new ClusterBridge({
+        node: cluster,
+        peer: (name) => peers.get(name),
+        find: (name) => peers.find(name),
+        fanout: (src, h, data, binary): Promise<void> => hub!.fanout(src, h, data, binary),
+        log: this.#log,
+      })
+      : undefined;
+    const hub: PubSubHub | undefined = opts.server
       ? new PubSubHub({
         name: opts.name,
         rule: opts.server.pubsubRule ?? new PubSubRule(),
         subscriptions: new Subscriptions(`${opts.dir}/subscriptions.json`),
         route: (dst) => peers.route(dst),
         peer: (name) => peers.get(name),
+        cluster: bridge,
       })
       : undefined;
     this.router = new Router({
@@ -156,7 +169,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     this.clientFilter = opts.server ? new ClientFilter(opts.server.clientFilter) : undefined;
     this.#links = new PeerLinks({
       name: opts.name,
-      connector: opts,
+      connector: bridge ? clusterConnectorOptions(opts, bridge) : opts,
       ...(this.clientFilter ? { clientFilter: this.clientFilter } : {}),
       log: this.#log,
       maxFrameBytes: this.#maxFrame,
@@ -216,6 +229,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
         })
         : undefined;
       if (dm) registerBrokerMetrics(dm, () => c.#peers.all(), c.#queues);
+      await c.#bridge?.start();
       if (opts.server) {
         const serve: ConnectionHandler = (conn, signal) => c.#links.serve(conn, conn.peer, signal);
         c.#server = await listen({
@@ -343,7 +357,8 @@ export class Connector implements BrokerApi, AsyncDisposable {
   /** Connected and known peers. */
   peers(): Array<Record<string, unknown>> {
     const client = this.#opts.client;
-    return peerRows(this.#peers.all(), client ? `${client.host}:${client.port}` : undefined);
+    const rows = peerRows(this.#peers.all(), client ? `${client.host}:${client.port}` : undefined);
+    return this.#bridge ? clusterPeerRows(rows, this.#bridge) : rows;
   }
 
   /** Journal sizes per peer and queue sizes per type. */
@@ -489,6 +504,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#abort.abort();
+      await this.#bridge?.close();
       await this.#local?.close();
       await Promise.allSettled(this.#links.all.map((s) => s.ackChain));
       for (const s of this.#links.all) s.link.close("connector closing");

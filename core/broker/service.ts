@@ -1,5 +1,6 @@
 import type { PubSubRule } from "./pubsub.ts";
 import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } from "../pki/mod.ts";
+import type { ClusterNode } from "./cluster/node.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { applyTls, serialized } from "../lifecycle/mod.ts";
 import { Connector } from "./connector.ts";
@@ -19,6 +20,8 @@ export interface ServerConnectorOptions extends Settable {
   pubsubRule?: PubSubRule | undefined;
   /** Allow and deny lists of client names, addresses and subnets. Default: admit every valid certificate. */
   clientFilter?: Partial<FilterLists>;
+  /** The cluster this server joins (closed by the caller after the connector). Default: none. */
+  cluster?: ClusterNode | undefined;
 }
 
 /** Options for {@linkcode startClientConnector}. */
@@ -56,7 +59,7 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, pubsubRule, clientFilter, ...rest } = options;
+  const { host, port, pubsubRule, clientFilter, cluster, ...rest } = options;
   const p = certPaths(certsDir);
   const logger = options.logger ?? nullLogger;
   const certsOptions = { onWarning: (w: string) => logger.warn(w) };
@@ -78,6 +81,7 @@ export async function startServerConnector(
       authorize,
       ...(pubsubRule ? { pubsubRule } : {}),
       ...(clientFilter ? { clientFilter } : {}),
+      ...(cluster ? { cluster } : {}),
     },
     revoke: async (name) => void await revoke(certsDir, name),
     reload,

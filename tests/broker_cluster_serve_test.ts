@@ -26,8 +26,8 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
       "--cluster-name",
       "test",
     ]);
-  await using a = await serve("A");
-  await using b = await serve("B");
+  await using _a = await serve("A");
+  await using _b = await serve("B");
   const c = await serve("C");
   try {
     const client = (name: string, server: "A" | "B" | "C", state = name) =>

@@ -7,7 +7,8 @@ import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { ConfigError, parse } from "../core/config/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
-import { runBrokerBench } from "../core/broker/bench.ts";
+import { type BenchRow, runBrokerBench } from "../core/broker/bench.ts";
+import { runClusterBench } from "../core/broker/cluster/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
 import { configTemplateCommand, connectCommand, localClient, serveCommand } from "./broker_run.ts";
@@ -245,14 +246,30 @@ function benchCommand() {
     .description(
       "messages/s one way and acknowledged, round-trip p50/p99, next to nats-server (127.0.0.1:4222)",
     )
-    .option("--messages <n>", "messages per throughput run", intArg(1), 200_000)
+    .option(
+      "--messages <n>",
+      "messages per throughput run (default 200000; 20000 with --cluster)",
+      intArg(1),
+    )
     .option("--size <bytes>", "data bytes per message", intArg(0, 1 << 20), 100)
     .option("--ack", "also measure acknowledged sends (on unless --no-ack)", true)
     .option("--no-ack", "skip the acknowledged run")
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
+    .option(
+      "--cluster <url>",
+      "measure the cluster instead, on this nats-server -js: acknowledged and cross-server messages/s next to JetStream and NATS core",
+    )
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
       const progress = startProgress("broker bench");
+      if (o.cluster !== undefined) {
+        const messages = o.messages ?? 20_000;
+        progress.phase(`${messages} messages of ${o.size} bytes: JetStream, NATS core, cluster`);
+        const rows = await runClusterBench({ natsUrl: o.cluster, messages, size: o.size })
+          .finally(() => progress.stop());
+        printBench(rows, o.json === true);
+        return 0;
+      }
       progress.phase(
         `${o.messages} messages of ${o.size} bytes: broker one way${
           o.ack ? ", acknowledged" : ""
@@ -260,30 +277,35 @@ function benchCommand() {
           `request/response${o.nats ? ", then nats-server" : ""}`,
       );
       const { rows, nats } = await runBrokerBench({
-        messages: o.messages,
+        messages: o.messages ?? 200_000,
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
       }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
-      if (o.json) {
-        console.log(JSON.stringify({ service: "broker", rows }));
-        return 0;
-      }
-      const head = ["figure", "broker", "nats-server", "ratio", "target"];
-      const body = rows.map((r) => [
-        r.figure,
-        `${r.value} ${r.unit}`,
-        r.anchorValue === null ? "-" : `${r.anchorValue} ${r.unit}`,
-        r.anchorValue ? (r.value / r.anchorValue).toFixed(2) : "-",
-        r.target,
-      ]);
-      const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-      for (const line of [head, ...body]) {
-        console.log(line.map((c, i) => c.padEnd(w[i]!)).join("  "));
-      }
+      printBench(rows, o.json === true);
       return 0;
     }));
+}
+
+/** Prints bench rows as a table (or one JSON line). */
+function printBench(rows: BenchRow[], json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify({ service: "broker", rows }));
+    return;
+  }
+  const head = ["figure", "broker", "nats-server", "ratio", "target"];
+  const body = rows.map((r) => [
+    r.figure,
+    `${r.value} ${r.unit}`,
+    r.anchorValue === null ? "-" : `${r.anchorValue} ${r.unit}`,
+    r.anchorValue ? (r.value / r.anchorValue).toFixed(2) : "-",
+    r.target,
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  for (const line of [head, ...body]) {
+    console.log(line.map((c, i) => c.padEnd(w[i]!)).join("  "));
+  }
 }
 
 /** `--help` examples per broker subcommand (commands with their own keep theirs). */

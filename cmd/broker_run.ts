@@ -194,7 +194,7 @@ const CONNECT = {
   ...COMMON,
   name: { parse: parse.string, flag: "--name", env: "SOCKKIT_BROKER_NAME", file: "broker.name" },
   server: {
-    parse: parse.hostPort(DEFAULT_BROKER_PORT),
+    parse: parse.list(parse.hostPort(DEFAULT_BROKER_PORT)),
     flag: "--server",
     env: "SOCKKIT_BROKER_SERVER",
     file: "broker.server",
@@ -406,7 +406,11 @@ export function connectCommand(): Command {
     new Command("connect")
       .description("run a client connector: keeps a mutual-TLS link to the server connector")
       .option("--name <name>", "this connector's name (must match its certificate CN); required")
-      .option("--server <host:port>", "server connector address; required")
+      .option(
+        "--server <host:port>",
+        "server connector address; required (repeat, or separate with commas, for other servers of a cluster, tried in order)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option(
         "--server-connector <name>",
         "the server connector's name, as in its --name (default server)",
@@ -431,7 +435,7 @@ export function connectCommand(): Command {
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
     }
-    if (s.server === undefined) {
+    if (s.server === undefined || s.server.length === 0) {
       throw new ConfigError("Missing --server: the server connector's HOST:PORT");
     }
     const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
@@ -443,7 +447,8 @@ export function connectCommand(): Command {
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
-      server: s.server,
+      server: s.server[0]!,
+      fallbacks: s.server.slice(1),
       serverName: s.serverConnector,
       servername: s.servername,
       cert: s.cert,

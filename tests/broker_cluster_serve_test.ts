@@ -11,7 +11,7 @@ import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
 
-Deno.test("broker cluster: a client on server A sends to a client on server C (acknowledged, delivered once); the same name is refused on a second server; 1,000 messages wait for the away client while C is killed and reach it on B in order, once; pub/sub reaches subscribers on two servers", async () => {
+Deno.test("broker cluster: a client on server A sends to a client on server C (acknowledged, delivered once); the same name is refused on a second server; 1,000 messages wait for the away client while C is killed and reach it, failed over to B, in order, once; pub/sub reaches subscribers on two servers", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-test-");
@@ -30,8 +30,9 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
   await using _b = await serve("B");
   const c = await serve("C");
   try {
-    const client = (name: string, server: "A" | "B" | "C", state = name) =>
-      startClient(pki.dir, dir(state), name, ports[server], ["--server-connector", server]);
+    // Clients keep the default server connector name: any server of the cluster serves them.
+    const client = (name: string, server: "A" | "B" | "C", state = name, extra: string[] = []) =>
+      startClient(pki.dir, dir(state), name, ports[server], extra);
     await using alice = client("alice", "A");
     await using bob = client("bob", "A");
     let carol = client("carol", "C");
@@ -79,8 +80,8 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
     c.kill("SIGKILL");
     await c.status;
 
-    // carol comes back on B: all 1,000, in order, once.
-    carol = client("carol", "B");
+    // carol comes back, C first then B: she fails over to B and gets all 1,000, in order, once.
+    carol = client("carol", "C", "carol", ["--server", `127.0.0.1:${ports.B}`]);
     await connected(carol);
     carolApp = await app(dir("carol"));
     const back: Message[] = [];

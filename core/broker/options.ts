@@ -56,6 +56,8 @@ export interface ConnectorOptions {
     tls: ClientTlsOptions;
     /** The server connector's name (destination of messages). Default `"server"`. */
     serverName?: string;
+    /** More servers of the same cluster, tried in order when the one before cannot be reached. Default none. */
+    fallbacks?: Array<{ host: string; port: number }>;
   };
   /** Cap of each peer's outbound journal and each type queue, bytes. Default 1 GiB. */
   persistMaxBytes?: number;

@@ -28,6 +28,8 @@ export interface ServerConnectorOptions extends Settable {
 export interface ClientConnectorOptions extends Settable {
   /** The server connector's host and port. */
   server: { host: string; port: number };
+  /** More servers of the same cluster, tried in order when the one before cannot be reached. Default none. */
+  fallbacks?: Array<{ host: string; port: number }> | undefined;
   /** The server connector's name (destination of messages). Default `"server"`. */
   serverName?: string | undefined;
   /** Name to verify in the server certificate. Default `"localhost"`. */
@@ -98,7 +100,7 @@ export async function startClientConnector(
   certsDir: string,
   options: ClientConnectorOptions,
 ): Promise<Connector> {
-  const { server, serverName, servername, cert, key, ca, ...rest } = options;
+  const { server, fallbacks, serverName, servername, cert, key, ca, ...rest } = options;
   const p = certPaths(certsDir);
   const tls = await loadClientTls({
     ca: ca ?? p.ca,
@@ -109,6 +111,7 @@ export async function startClientConnector(
     ...rest,
     client: {
       ...server,
+      ...(fallbacks?.length ? { fallbacks } : {}),
       tls: { ...tls, servername: servername ?? "localhost" },
       serverName: serverName ?? "server",
     },

@@ -188,6 +188,13 @@ const SERVE = {
     env: "SOCKKIT_BROKER_CLUSTER_NAME",
     file: "broker.cluster_name",
   },
+  clusterReplicas: {
+    parse: parse.integer(1, 5),
+    flag: "--cluster-replicas",
+    env: "SOCKKIT_BROKER_CLUSTER_REPLICAS",
+    file: "broker.cluster_replicas",
+    default: 1,
+  },
 } as const;
 
 const CONNECT = {
@@ -325,7 +332,11 @@ export function serveCommand(): Command {
         "--cluster <urls>",
         "join a broker cluster through these nats-server (JetStream) addresses, nats://HOST:PORT[,...]",
       )
-      .option("--cluster-name <name>", "the cluster's name; required with --cluster"),
+      .option("--cluster-name <name>", "the cluster's name; required with --cluster")
+      .option(
+        "--cluster-replicas <n>",
+        "copies of each stored message across the NATS cluster's JetStream nodes, 1, 3 or 5 (default 1)",
+      ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const log = loggerFrom(globals(cmd), { svc: "broker" });
@@ -337,7 +348,7 @@ export function serveCommand(): Command {
     });
     if (warning) log.warn(warning);
     const metrics = new DaemonMetrics("broker");
-    await using cluster = await joinCluster(s.cluster, s.clusterName, s.name);
+    await using cluster = await joinCluster(s.cluster, s.clusterName, s.name, s.clusterReplicas);
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
       daemonMetrics: metrics,
@@ -371,6 +382,7 @@ async function joinCluster(
   urls: string | undefined,
   name: string | undefined,
   server: string,
+  replicas: number,
 ): Promise<ClusterNode | undefined> {
   if (urls === undefined) {
     if (name !== undefined) {
@@ -387,7 +399,7 @@ async function joinCluster(
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return await ClusterNode.open({ servers, cluster: name, server });
+  return await ClusterNode.open({ servers, cluster: name, server, replicas });
 }
 
 /** Reads `--pubsub-rule` (a usage error, exit 2, when unreadable or malformed). */

@@ -117,3 +117,22 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
     await c.status;
   }
 });
+
+Deno.test("broker serve --cluster: without --cluster-name it is a usage error; with no nats-server it says where it looked", async () => {
+  await using pki = await makePki({ clients: [] });
+  await using tmp = await tempDir("sockkit-cluster-cli-test-");
+  const base = ["broker", "serve", "--certs", pki.dir, "--dir", tmp.path, "--port", "0"];
+  const noName = await runCli([...base, "--cluster", "nats://127.0.0.1:4222"]);
+  assert.equal(noName.code, 2, noName.stderr);
+  assert.match(noName.stderr, /Missing --cluster-name/);
+  const port = freePort();
+  const noNats = await runCli([
+    ...base,
+    "--cluster",
+    `nats://127.0.0.1:${port}`,
+    "--cluster-name",
+    "test",
+  ]);
+  assert.notEqual(noNats.code, 0);
+  assert.match(noNats.stderr, new RegExp(`no nats-server reachable at nats://127.0.0.1:${port}`));
+});

@@ -56,6 +56,9 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
       return at.carol === "C" && at.alice === "A" ? at : undefined;
     }, { what: "B to list the cluster's clients" });
     assert.equal(peers.bob, "A");
+    const shown = await runCli(["broker", "peers", "--dir", dir("B")]);
+    assert.match(shown.stdout, /SERVER/);
+    assert.match(shown.stdout, /^carol\s+connected\s.*\sC\s*$/m);
 
     // The same name on another server is refused, and the first link stays.
     {

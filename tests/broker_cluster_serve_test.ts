@@ -47,6 +47,11 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
     await waitUntil(() => atCarol.length === 1, { what: "carol's note", timeoutMs: 20_000 });
     assert.equal(atCarol[0]!.src, "alice");
     assert.equal(atCarol[0]!.data, "hello");
+    // A name no server of the cluster has seen is refused, as on one server.
+    await assert.rejects(
+      aliceApp.send("nobody", "note", "lost?", { ack: true }),
+      /Unknown destination "nobody": no client connector of that name has ever connected to a server of cluster "test"/,
+    );
 
     // Every server lists every client and where it is.
     const peers = await waitUntil(async () => {

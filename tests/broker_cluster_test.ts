@@ -79,8 +79,12 @@ Deno.test("broker cluster presence: a client name is held by one server at a tim
   assert.deepEqual(listed, ["alice@A", "bob@B"]);
   assert.equal((await a.presence.where("bob"))?.server, "B");
 
-  // Released: the name is free for another server.
+  // Released: the name is free for another server, and stays known.
   await a.presence.release("alice");
+  assert.equal(await a.presence.where("alice"), undefined);
+  assert.deepEqual((await b.presence.list()).map((p) => p.client), ["bob"]);
+  assert.equal(await b.presence.known("alice"), true);
+  assert.equal(await b.presence.known("nobody"), false);
   await b.presence.claim("alice");
   assert.equal((await a.presence.where("alice"))?.server, "B");
 

@@ -144,6 +144,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
         find: (name) => peers.find(name),
         fanout: (src, h, data, binary): Promise<void> => hub!.fanout(src, h, data, binary),
         log: this.#log,
+        queueForUnknown: opts.queueForUnknown ?? false,
       })
       : undefined;
     const hub: PubSubHub | undefined = opts.server

@@ -18,6 +18,8 @@ export interface ClusterBridgeOptions {
   /** Delivers a message published on another server to this server's subscribers. */
   fanout(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void>;
   log: Logger;
+  /** Store messages for client names no server of the cluster has seen (else refuse them). Default `false`. */
+  queueForUnknown?: boolean;
   /** Messages of a client's mailbox in flight to it at once. Default 64. */
   window?: number;
 }
@@ -158,7 +160,16 @@ export class ClusterBridge implements AsyncDisposable {
    */
   elsewhere(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> | undefined {
     if (!NAME_RE.test(h.dst) || this.#o.find(h.dst)?.online) return undefined;
-    return this.#o.node.mailboxes.send(h.dst, `${h.src}:${h.id}`, encodePayload(h, data, binary));
+    const payload = encodePayload(h, data, binary);
+    const { node } = this.#o;
+    return (async () => {
+      if (!this.#o.queueForUnknown && !await node.presence.known(h.dst)) {
+        throw new BrokerError(
+          `Unknown destination "${h.dst}": no client connector of that name has ever connected to a server of cluster "${node.cluster}" (check the name; start the servers with --queue-for-unknown to store messages for clients that have not connected yet)`,
+        );
+      }
+      await node.mailboxes.send(h.dst, `${h.src}:${h.id}`, payload);
+    })();
   }
 
   /** Hands a message published here to the other servers' subscribers. */

@@ -37,6 +37,7 @@ export class ClientTakenError extends BrokerError {
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** An entry's value; `server` is `""` once the client left (the name stays known). */
 function parse(entry: KvEntry | null): ClusterPeer | undefined {
   if (!entry || entry.operation !== "PUT") return undefined;
   try {
@@ -45,6 +46,8 @@ function parse(entry: KvEntry | null): ClusterPeer | undefined {
     return undefined;
   }
 }
+
+const encode = (p: ClusterPeer) => enc.encode(JSON.stringify(p));
 
 /**
  * The cluster's registry of which server holds which client, kept in a
@@ -92,13 +95,14 @@ export class ClusterPresence implements AsyncDisposable {
    * {@linkcode ClientTakenError} when a live server holds it already.
    */
   async claim(client: string): Promise<void> {
-    const value = enc.encode(
-      JSON.stringify({ client, server: this.#o.server, since: Date.now() } satisfies ClusterPeer),
-    );
+    const value = encode({ client, server: this.#o.server, since: Date.now() });
     for (let attempt = 0; attempt < 5; attempt++) {
       const entry = await this.#o.clients.get(token(client));
       const held = parse(entry);
-      if (held && held.server !== this.#o.server && await this.alive(held.server)) {
+      if (
+        held && held.server !== "" && held.server !== this.#o.server &&
+        await this.alive(held.server)
+      ) {
         throw new ClientTakenError(client, held.server);
       }
       try {
@@ -115,12 +119,13 @@ export class ClusterPresence implements AsyncDisposable {
     );
   }
 
-  /** Removes client `client`'s entry if this server holds it. */
+  /** Marks client `client` as gone if this server holds it (its name stays known). */
   async release(client: string): Promise<void> {
     const entry = await this.#o.clients.get(token(client));
     if (parse(entry)?.server !== this.#o.server) return;
     try {
-      await this.#o.clients.delete(token(client), { previousSeq: entry!.revision });
+      const gone = encode({ client, server: "", since: Date.now() });
+      await this.#o.clients.update(token(client), gone, entry!.revision);
     } catch (err) {
       if (!/wrong last sequence/i.test(String(err))) throw err;
     }
@@ -129,7 +134,12 @@ export class ClusterPresence implements AsyncDisposable {
   /** Where client `client` is connected, if on a live server. */
   async where(client: string): Promise<ClusterPeer | undefined> {
     const held = parse(await this.#o.clients.get(token(client)));
-    return held && await this.alive(held.server) ? held : undefined;
+    return held && held.server !== "" && await this.alive(held.server) ? held : undefined;
+  }
+
+  /** Whether client `client` has ever connected to a server of the cluster. */
+  async known(client: string): Promise<boolean> {
+    return parse(await this.#o.clients.get(token(client))) !== undefined;
   }
 
   /** Every client connected to a live server of the cluster, by name. */
@@ -140,7 +150,7 @@ export class ClusterPresence implements AsyncDisposable {
     const live = new Map<string, boolean>();
     for (const name of names.sort()) {
       const held = parse(await this.#o.clients.get(name));
-      if (!held) continue;
+      if (!held || held.server === "") continue;
       let ok = live.get(held.server);
       if (ok === undefined) live.set(held.server, ok = await this.alive(held.server));
       if (ok) out.push(held);

@@ -256,6 +256,12 @@ function benchCommand() {
     .option("--no-ack", "skip the acknowledged run")
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
     .option(
+      "--connectors <n>",
+      "client connectors (one thread each) sharing the one-way run",
+      intArg(1, 200),
+      1,
+    )
+    .option(
       "--cluster <url>",
       "measure the cluster instead, on this nats-server -js: acknowledged and cross-server messages/s next to JetStream and NATS core",
     )
@@ -270,17 +276,19 @@ function benchCommand() {
         printBench(rows, o.json === true);
         return 0;
       }
+      const messages = o.messages ?? 200_000;
       progress.phase(
-        `${o.messages} messages of ${o.size} bytes: broker one way${
+        `${messages} messages of ${o.size} bytes: broker one way${
           o.ack ? ", acknowledged" : ""
         }, ` +
           `request/response${o.nats ? ", then nats-server" : ""}`,
       );
       const { rows, nats } = await runBrokerBench({
-        messages: o.messages ?? 200_000,
+        messages,
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
+        connectors: o.connectors,
       }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
       printBench(rows, o.json === true);

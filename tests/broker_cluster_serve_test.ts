@@ -144,3 +144,19 @@ Deno.test("broker serve --cluster: without --cluster-name it is a usage error; w
   assert.notEqual(noNats.code, 0);
   assert.match(noNats.stderr, new RegExp(`no nats-server reachable at nats://127.0.0.1:${port}`));
 });
+
+Deno.test("broker bench --cluster: prints the cluster's acknowledged and cross-server rates next to JetStream and NATS core measured in the same run", async () => {
+  await using nats = await startNats();
+  const r = await runCli(["broker", "bench", "--cluster", nats.url, "--messages", "300", "--json"]);
+  assert.equal(r.code, 0, r.stderr);
+  const { rows } = JSON.parse(r.stdout) as {
+    rows: Array<{ figure: string; value: number; anchor: string; anchorValue: number }>;
+  };
+  assert.deepEqual(rows.map((x) => x.anchor), [
+    "JetStream publish, 256 in flight",
+    "NATS core publish to a subscriber",
+  ]);
+  for (const row of rows) {
+    assert.ok(row.value > 0 && row.anchorValue > 0, JSON.stringify(row));
+  }
+});

@@ -168,26 +168,39 @@ Deno.test("broker cluster mailbox: a handler that fails leaves its message, and 
   assert.deepEqual(second, ["m1", "m2"]);
 });
 
-Deno.test("broker cluster pub/sub: a message published on one server reaches the other servers (not back to its own)", async () => {
+Deno.test("broker cluster pub/sub: a message published on one server reaches the other servers in order (not back to its own), and a server that was down gets what was published meanwhile", async () => {
   await using nats = await startNats();
   const open = (server: string) => ClusterNode.open({ servers: [nats.url], cluster: "t4", server });
   await using a = await open("A");
   await using b = await open("B");
-  await using c = await open("C");
+  let c = await open("C");
   const seen: Record<string, ClusterPublication[]> = { A: [], B: [], C: [] };
-  await a.pubsub.receive((p) => seen.A!.push(p));
-  await b.pubsub.receive((p) => seen.B!.push(p));
-  await c.pubsub.receive((p) => seen.C!.push(p));
-  a.pubsub.publish("news.sport", enc.encode("goal"));
-  await a.pubsub.flush();
-  await waitUntil(() => seen.B!.length === 1 && seen.C!.length === 1, {
-    what: "B and C to receive the publication",
+  await a.pubsub.receive((p) => void seen.A!.push(p));
+  await b.pubsub.receive((p) => void seen.B!.push(p));
+  await c.pubsub.receive((p) => void seen.C!.push(p));
+  await a.pubsub.publish("news.sport", "n1", enc.encode("goal"));
+  await a.pubsub.publish("news.sport", "n1", enc.encode("goal")); // a retry: not stored again
+  await a.pubsub.publish("news", "n2", enc.encode("second"));
+  await waitUntil(() => seen.B!.length === 2 && seen.C!.length === 2, {
+    what: "B and C to receive the publications",
   });
   for (const s of ["B", "C"]) {
-    const [p] = seen[s]!;
-    assert.equal(p!.type, "news.sport");
-    assert.equal(p!.server, "A");
-    assert.equal(dec.decode(p!.payload), "goal");
+    assert.deepEqual(seen[s]!.map((p) => [p.type, p.server, dec.decode(p.payload)]), [
+      ["news.sport", "A", "goal"],
+      ["news", "A", "second"],
+    ]);
   }
-  assert.equal(seen.A!.length, 0);
+
+  // C is down while B publishes; back, it gets it.
+  await c.close();
+  await b.pubsub.publish("news", "n3", enc.encode("while C was away"));
+  await waitUntil(() => seen.A!.length === 1, { what: "A to receive B's publication" });
+  c = await open("C");
+  await c.pubsub.receive((p) => void seen.C!.push(p));
+  await waitUntil(() => seen.C!.length === 3, { what: "C to catch up" });
+  assert.equal(dec.decode(seen.C![2]!.payload), "while C was away");
+  await c.close();
+  await delay(200); // an echo or a duplicate would arrive now
+  assert.deepEqual(seen.A!.map((p) => dec.decode(p.payload)), ["while C was away"]);
+  assert.equal(seen.B!.length, 2);
 });

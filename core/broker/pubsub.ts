@@ -217,8 +217,8 @@ export interface PubSubHubOptions {
 export interface PubSubCluster {
   /** Stores a copy for a client not connected here (resolves once stored), or `undefined` when it is here. */
   elsewhere(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> | undefined;
-  /** Hands a publication (header with the proven sender) to the other servers. */
-  published(h: MsgHeader, data: DataBytes, binary: Uint8Array): void;
+  /** Hands a publication (header with the proven sender) to the other servers; resolves once stored. */
+  published(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void>;
 }
 
 /**
@@ -253,8 +253,8 @@ export class PubSubHub {
   publish(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
     if (src !== this.#opts.name) this.#opts.rule.check("publish", src, h.type);
     const stored = this.fanout(src, h, data, binary);
-    this.#opts.cluster?.published({ ...h, src }, data, binary);
-    return stored;
+    const shared = this.#opts.cluster?.published({ ...h, src }, data, binary);
+    return shared ? Promise.all([stored, shared]).then(() => {}) : stored;
   }
 
   /**

@@ -56,7 +56,8 @@ export class ClusterBridge implements AsyncDisposable {
       try {
         const f = decodePayload(p.payload);
         const h = f.header as MsgHeader;
-        this.#o.fanout(h.src, h, f.data.slice(), f.binary.slice()).catch((err) =>
+        // A copy that cannot be stored here is logged, not retried: it must not hold up the rest.
+        return this.#o.fanout(h.src, h, f.data.slice(), f.binary.slice()).catch((err) =>
           log.warn("publication from another server not stored", {
             server: p.server,
             id: h.id,
@@ -172,9 +173,9 @@ export class ClusterBridge implements AsyncDisposable {
     })();
   }
 
-  /** Hands a message published here to the other servers' subscribers. */
-  published(h: MsgHeader, data: DataBytes, binary: Uint8Array): void {
-    this.#o.node.pubsub.publish(h.type, encodePayload(h, data, binary));
+  /** Hands a message published here to the other servers' subscribers; resolves once JetStream stored it. */
+  published(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
+    return this.#o.node.pubsub.publish(h.type, `${h.src}:${h.id}`, encodePayload(h, data, binary));
   }
 
   /** Stops every mailbox delivery and frees this server's client names. Idempotent. */

@@ -9,6 +9,9 @@ import {
 } from "nats";
 import { BrokerError } from "../errors.ts";
 import { type ClusterNames, token } from "./names.ts";
+import { consumeInOrder, type MailboxReader } from "./_consume.ts";
+
+export type { MailboxReader };
 
 /** Options for {@linkcode ClusterMailboxes.open}. */
 export interface ClusterMailboxesOptions {
@@ -37,14 +40,6 @@ export interface MailboxDelivery {
 export interface MailboxReadOptions {
   /** Messages handed to the handler before the oldest one's handling has finished. Default 1. */
   window?: number;
-}
-
-/** A client's mailbox being read; `stop()` ends the reading (idempotent). */
-export interface MailboxReader extends AsyncDisposable {
-  /** Stops reading; resolves once the last handled message's acknowledgement is stored. */
-  stop(): Promise<void>;
-  /** Settles when reading ends: rejects with the handler's error if it threw. */
-  readonly done: Promise<void>;
 }
 
 const ID_HEADER = "Sockkit-Id";
@@ -149,45 +144,10 @@ export class ClusterMailboxes {
       ack_wait: (this.#o.ackWaitMs ?? 10_000) * 1_000_000,
     });
     const consumer = await js.consumers.get(names.mailboxStream, durable);
-    const messages = await consumer.consume({ max_messages: Math.max(64, window) });
-    let lastAck: Promise<unknown> = Promise.resolve();
-    let stopping = false;
-    const done = (async () => {
-      // Each message is acknowledged after its handler and every earlier
-      // message's acknowledgement: in order, and none after a failure.
-      let prev: Promise<void> = Promise.resolve();
-      let failure: { err: unknown } | undefined;
-      const open: Promise<void>[] = [];
-      for await (const m of messages) {
-        if (stopping || failure) break;
-        const handled = Promise.resolve().then(() =>
-          handler({ id: m.headers?.get(ID_HEADER) ?? "", payload: m.data, seq: m.seq })
-        );
-        const acked = Promise.all([prev, handled]).then(() => {
-          lastAck = m.ackAck().catch(() => false);
-        });
-        acked.catch((err) => {
-          // Stop taking more at once: nothing after a failure is acknowledged.
-          failure ??= { err };
-          messages.stop();
-        });
-        prev = acked;
-        open.push(acked);
-        if (open.length >= window) await open.shift();
-      }
-      await prev;
-    })();
-    let stopped: Promise<void> | undefined;
-    const stop = () =>
-      stopped ??= (async () => {
-        stopping = true;
-        // (not close(): its promise never settles once the loop has left the iterator)
-        messages.stop();
-        await done.catch(() => {});
-        // Acks go out in order: once the last one is stored, all are.
-        await lastAck;
-      })();
-    done.catch(() => stop());
-    return { stop, done, [Symbol.asyncDispose]: stop };
+    return consumeInOrder(
+      consumer,
+      window,
+      (m) => handler({ id: m.headers?.get(ID_HEADER) ?? "", payload: m.data, seq: m.seq }),
+    );
   }
 }

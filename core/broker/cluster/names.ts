@@ -39,7 +39,9 @@ export interface ClusterNames {
   mailboxSubject(name: string): string;
   /** Wildcard over every client's mailbox subject. */
   mailboxWildcard: string;
-  /** Subject of published messages of type `type` (core NATS). */
+  /** Stream of publications, read by every server. */
+  pubStream: string;
+  /** Subject of published messages of type `type`. */
   pubSubject(type: string): string;
   /** Wildcard over every published type. */
   pubWildcard: string;
@@ -59,6 +61,7 @@ export function clusterNames(cluster: string): ClusterNames {
     mailboxStream: `sockkit_${t}_mailbox`,
     mailboxSubject: (name) => `sockkit.${t}.to.${token(name)}`,
     mailboxWildcard: `sockkit.${t}.to.*`,
+    pubStream: `sockkit_${t}_pub`,
     pubSubject: (type) => `sockkit.${t}.pub.${token(type)}`,
     pubWildcard: `sockkit.${t}.pub.*`,
   };

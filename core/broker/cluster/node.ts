@@ -98,7 +98,13 @@ export class ClusterNode implements AsyncDisposable {
         replicas,
         ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
       });
-      const pubsub = new ClusterPubSub(nc, names, opts.server);
+      const pubsub = await ClusterPubSub.open({
+        js,
+        jsm,
+        names,
+        server: opts.server,
+        replicas,
+      });
       return new ClusterNode(opts, nc, { presence, mailboxes, pubsub });
     } catch (err) {
       await nc.close();

@@ -1,6 +1,15 @@
-import { headers, type NatsConnection, type Subscription } from "nats";
-import type { ClusterNames } from "./names.ts";
-import { untoken } from "./names.ts";
+import {
+  AckPolicy,
+  DeliverPolicy,
+  headers,
+  type JetStreamClient,
+  type JetStreamManager,
+  RetentionPolicy,
+  StorageType,
+} from "nats";
+import { BrokerError } from "../errors.ts";
+import { type ClusterNames, token, untoken } from "./names.ts";
+import { consumeInOrder, type MailboxReader } from "./_consume.ts";
 
 const ORIGIN_HEADER = "Sockkit-Server";
 
@@ -14,60 +23,117 @@ export interface ClusterPublication {
   payload: Uint8Array;
 }
 
+/** Options for {@linkcode ClusterPubSub.open}. */
+export interface ClusterPubSubOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  names: ClusterNames;
+  /** This server connector's name. */
+  server: string;
+  /** Copies across the NATS cluster's nodes. Default 1. */
+  replicas?: number;
+  /** How long a publication waits for a server that is down, ms. Default 7 days. */
+  maxAgeMs?: number;
+}
+
 /**
- * Pub/sub across the servers of a cluster over core NATS (a subject per
- * message type): each server hands what its clients publish to the others,
- * and delivers what the others publish to its own subscribers. Live
- * subscribers only: a server holds its own subscribers' away queues.
+ * Pub/sub across the servers of a cluster through one JetStream stream
+ * (a subject per message type) that every server reads with its own durable
+ * consumer: each server hands what its clients publish to the others (the
+ * publisher's acknowledgement includes JetStream storing it) and stores
+ * what the others publish for its own subscribers, in order. A server that
+ * is down gets what was published meanwhile when it is back (for up to
+ * `maxAgeMs`).
  */
 export class ClusterPubSub implements AsyncDisposable {
-  readonly #nc: NatsConnection;
-  readonly #names: ClusterNames;
-  readonly #server: string;
-  #sub: Subscription | undefined;
+  readonly #o: ClusterPubSubOptions;
+  #reader: MailboxReader | undefined;
 
-  constructor(nc: NatsConnection, names: ClusterNames, server: string) {
-    this.#nc = nc;
-    this.#names = names;
-    this.#server = server;
+  private constructor(o: ClusterPubSubOptions) {
+    this.#o = o;
   }
 
-  /** Hands a message of type `type` published on this server to the other servers. */
-  publish(type: string, payload: Uint8Array): void {
-    const h = headers();
-    h.set(ORIGIN_HEADER, this.#server);
-    this.#nc.publish(this.#names.pubSubject(type), payload, { headers: h });
-  }
-
-  /** Resolves once what was published so far has reached nats-server. */
-  flush(): Promise<void> {
-    return this.#nc.flush();
+  /** Creates the publication stream if it does not exist yet. */
+  static async open(opts: ClusterPubSubOptions): Promise<ClusterPubSub> {
+    const name = opts.names.pubStream;
+    try {
+      await opts.jsm.streams.info(name);
+    } catch (err) {
+      if (!/stream not found/i.test(String(err))) throw err;
+      await opts.jsm.streams.add({
+        name,
+        subjects: [opts.names.pubWildcard],
+        retention: RetentionPolicy.Interest,
+        storage: StorageType.File,
+        num_replicas: opts.replicas ?? 1,
+        max_age: (opts.maxAgeMs ?? 7 * 86_400_000) * 1_000_000,
+        duplicate_window: 120_000_000_000,
+      });
+    }
+    return new ClusterPubSub(opts);
   }
 
   /**
-   * Calls `handler` with each message published on another server (only one
-   * handler: a second call replaces it). Resolves once NATS has the
-   * subscription.
+   * Hands message `id` of type `type` published on this server to the other
+   * servers; resolves once JetStream stored it.
    */
-  async receive(handler: (p: ClusterPublication) => void): Promise<void> {
-    this.#sub?.unsubscribe();
-    const prefix = this.#names.pubSubject("");
-    this.#sub = this.#nc.subscribe(this.#names.pubWildcard, {
-      callback: (err, m) => {
-        if (err) return;
-        const server = m.headers?.get(ORIGIN_HEADER) ?? "";
-        if (server === this.#server) return;
-        handler({ type: untoken(m.subject.slice(prefix.length)), server, payload: m.data });
-      },
+  async publish(type: string, id: string, payload: Uint8Array): Promise<void> {
+    const h = headers();
+    h.set(ORIGIN_HEADER, this.#o.server);
+    try {
+      await this.#o.js.publish(this.#o.names.pubSubject(type), payload, {
+        headers: h,
+        msgID: `${token(this.#o.server)}:${id}`,
+      });
+    } catch (err) {
+      throw new BrokerError(
+        `Cannot hand publication "${id}" to the other servers of the cluster: ${
+          err instanceof Error ? err.message : String(err)
+        } (check that nats-server runs with JetStream, -js, and has room)`,
+        { cause: err },
+      );
+    }
+  }
+
+  /**
+   * Calls `handler` with each message published on another server, in
+   * order, from where this server left off (the first time: from now); a
+   * message counts as taken once the handler's promise resolves. One
+   * handler: a second call replaces it.
+   */
+  async receive(handler: (p: ClusterPublication) => Promise<void> | void): Promise<void> {
+    await this.close();
+    const { js, jsm, names, server } = this.#o;
+    const durable = token(server);
+    try {
+      await jsm.consumers.info(names.pubStream, durable);
+    } catch (err) {
+      if (!/consumer not found/i.test(String(err))) throw err;
+      await jsm.consumers.add(names.pubStream, {
+        durable_name: durable,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.New,
+        ack_wait: 10_000_000_000,
+      });
+    }
+    const consumer = await js.consumers.get(names.pubStream, durable);
+    const prefix = names.pubSubject("");
+    this.#reader = await consumeInOrder(consumer, 64, (m) => {
+      const origin = m.headers?.get(ORIGIN_HEADER) ?? "";
+      if (origin === server) return;
+      return handler({
+        type: untoken(m.subject.slice(prefix.length)),
+        server: origin,
+        payload: m.data,
+      });
     });
-    await this.#nc.flush();
   }
 
   /** Stops receiving. Idempotent. */
-  close(): Promise<void> {
-    this.#sub?.unsubscribe();
-    this.#sub = undefined;
-    return Promise.resolve();
+  async close(): Promise<void> {
+    const r = this.#reader;
+    this.#reader = undefined;
+    await r?.stop();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

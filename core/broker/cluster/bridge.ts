@@ -92,10 +92,16 @@ export class ClusterBridge implements AsyncDisposable {
   async admit(name: string): Promise<string | undefined> {
     try {
       await this.#o.node.presence.claim(name);
-      return undefined;
     } catch (err) {
       return (err as Error).message;
     }
+    // A client refused after this (blocked, or gone during the handshake) never
+    // comes up, so nothing would free its name: look again in a while.
+    const timer = setTimeout(() => {
+      if (!this.#o.find(name)?.online && !this.#readers.has(name)) void this.disconnected(name);
+    }, 10_000);
+    Deno.unrefTimer(timer);
+    return undefined;
   }
 
   /** Client `name`'s link came up here: deliver its mailbox to it. */

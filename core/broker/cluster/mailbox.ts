@@ -1,15 +1,12 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  headers,
-  type JetStreamClient,
-  type JetStreamManager,
-  RetentionPolicy,
-  StorageType,
-} from "nats";
-import { BrokerError } from "../errors.ts";
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
 import { type ClusterNames, token } from "./names.ts";
-import { consumeInOrder, type MailboxReader } from "./_consume.ts";
+import {
+  consumeInOrder,
+  ensureStream,
+  type MailboxReader,
+  RetentionPolicy,
+  store,
+} from "./_jetstream.ts";
 
 export type { MailboxReader };
 
@@ -62,22 +59,13 @@ export class ClusterMailboxes {
 
   /** Creates the mailbox stream if it does not exist yet. */
   static async open(opts: ClusterMailboxesOptions): Promise<ClusterMailboxes> {
-    const name = opts.names.mailboxStream;
-    const config = {
-      name,
+    await ensureStream(opts.jsm, {
+      name: opts.names.mailboxStream,
       subjects: [opts.names.mailboxWildcard],
       retention: RetentionPolicy.Workqueue,
-      storage: StorageType.File,
-      num_replicas: opts.replicas ?? 1,
-      max_bytes: opts.maxBytes ?? -1,
-      duplicate_window: 120_000_000_000,
-    };
-    try {
-      await opts.jsm.streams.info(name);
-    } catch (err) {
-      if (!/stream not found/i.test(String(err))) throw err;
-      await opts.jsm.streams.add(config);
-    }
+      replicas: opts.replicas ?? 1,
+      ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+    });
     return new ClusterMailboxes(opts);
   }
 
@@ -87,21 +75,11 @@ export class ClusterMailboxes {
    * two minutes is not stored again.
    */
   async send(dst: string, id: string, payload: Uint8Array): Promise<void> {
-    const h = headers();
-    h.set(ID_HEADER, id);
-    try {
-      await this.#o.js.publish(this.#o.names.mailboxSubject(dst), payload, {
-        msgID: `${token(dst)}:${id}`,
-        headers: h,
-      });
-    } catch (err) {
-      throw new BrokerError(
-        `Cannot store message "${id}" for client connector "${dst}" in the cluster: ${
-          err instanceof Error ? err.message : String(err)
-        } (check that nats-server runs with JetStream, -js, and has room)`,
-        { cause: err },
-      );
-    }
+    await store(this.#o.js, this.#o.names.mailboxSubject(dst), payload, {
+      msgID: `${token(dst)}:${id}`,
+      header: [ID_HEADER, id],
+      what: `Cannot store message "${id}" for client connector "${dst}" in the cluster`,
+    });
   }
 
   /** Messages waiting for client `client`. */

@@ -1,15 +1,12 @@
-import {
-  AckPolicy,
-  DeliverPolicy,
-  headers,
-  type JetStreamClient,
-  type JetStreamManager,
-  RetentionPolicy,
-  StorageType,
-} from "nats";
-import { BrokerError } from "../errors.ts";
+import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
 import { type ClusterNames, token, untoken } from "./names.ts";
-import { consumeInOrder, type MailboxReader } from "./_consume.ts";
+import {
+  consumeInOrder,
+  ensureStream,
+  type MailboxReader,
+  RetentionPolicy,
+  store,
+} from "./_jetstream.ts";
 
 const ORIGIN_HEADER = "Sockkit-Server";
 
@@ -55,21 +52,13 @@ export class ClusterPubSub implements AsyncDisposable {
 
   /** Creates the publication stream if it does not exist yet. */
   static async open(opts: ClusterPubSubOptions): Promise<ClusterPubSub> {
-    const name = opts.names.pubStream;
-    try {
-      await opts.jsm.streams.info(name);
-    } catch (err) {
-      if (!/stream not found/i.test(String(err))) throw err;
-      await opts.jsm.streams.add({
-        name,
-        subjects: [opts.names.pubWildcard],
-        retention: RetentionPolicy.Interest,
-        storage: StorageType.File,
-        num_replicas: opts.replicas ?? 1,
-        max_age: (opts.maxAgeMs ?? 7 * 86_400_000) * 1_000_000,
-        duplicate_window: 120_000_000_000,
-      });
-    }
+    await ensureStream(opts.jsm, {
+      name: opts.names.pubStream,
+      subjects: [opts.names.pubWildcard],
+      retention: RetentionPolicy.Interest,
+      replicas: opts.replicas ?? 1,
+      maxAgeMs: opts.maxAgeMs ?? 7 * 86_400_000,
+    });
     return new ClusterPubSub(opts);
   }
 
@@ -78,21 +67,11 @@ export class ClusterPubSub implements AsyncDisposable {
    * servers; resolves once JetStream stored it.
    */
   async publish(type: string, id: string, payload: Uint8Array): Promise<void> {
-    const h = headers();
-    h.set(ORIGIN_HEADER, this.#o.server);
-    try {
-      await this.#o.js.publish(this.#o.names.pubSubject(type), payload, {
-        headers: h,
-        msgID: `${token(this.#o.server)}:${id}`,
-      });
-    } catch (err) {
-      throw new BrokerError(
-        `Cannot hand publication "${id}" to the other servers of the cluster: ${
-          err instanceof Error ? err.message : String(err)
-        } (check that nats-server runs with JetStream, -js, and has room)`,
-        { cause: err },
-      );
-    }
+    await store(this.#o.js, this.#o.names.pubSubject(type), payload, {
+      msgID: `${token(this.#o.server)}:${id}`,
+      header: [ORIGIN_HEADER, this.#o.server],
+      what: `Cannot hand publication "${id}" to the other servers of the cluster`,
+    });
   }
 
   /**

@@ -1,4 +1,72 @@
-import type { Consumer, JsMsg } from "nats";
+import { BrokerError } from "../errors.ts";
+import {
+  type Consumer,
+  headers,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+  RetentionPolicy,
+  StorageType,
+} from "nats";
+
+/** What {@linkcode ensureStream} creates: a file stream with a two-minute duplicate window. */
+export interface StreamSpec {
+  name: string;
+  subjects: string[];
+  retention: RetentionPolicy;
+  replicas: number;
+  /** Oldest message kept, ms. Default: no limit. */
+  maxAgeMs?: number;
+  /** Bytes kept at most. Default: no limit. */
+  maxBytes?: number;
+}
+
+/** Creates stream `spec.name` unless it exists (an existing one is left as it is). */
+export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+  try {
+    await jsm.streams.info(spec.name);
+    return;
+  } catch (err) {
+    if (!/stream not found/i.test(String(err))) throw err;
+  }
+  await jsm.streams.add({
+    name: spec.name,
+    subjects: spec.subjects,
+    retention: spec.retention,
+    storage: StorageType.File,
+    num_replicas: spec.replicas,
+    max_age: (spec.maxAgeMs ?? 0) * 1_000_000,
+    max_bytes: spec.maxBytes ?? -1,
+    duplicate_window: 120_000_000_000,
+  });
+}
+
+export { RetentionPolicy };
+
+/**
+ * Publishes `payload` to JetStream with one header and a message id (stored
+ * once per id within the duplicate window); resolves once stored. A failure
+ * becomes a `BrokerError` that starts with `what`.
+ */
+export async function store(
+  js: JetStreamClient,
+  subject: string,
+  payload: Uint8Array,
+  meta: { msgID: string; header: [name: string, value: string]; what: string },
+): Promise<void> {
+  const h = headers();
+  h.set(...meta.header);
+  try {
+    await js.publish(subject, payload, { msgID: meta.msgID, headers: h });
+  } catch (err) {
+    throw new BrokerError(
+      `${meta.what}: ${
+        err instanceof Error ? err.message : String(err)
+      } (check that nats-server runs with JetStream, -js, and has room)`,
+      { cause: err },
+    );
+  }
+}
 
 /** A JetStream consumer being read; `stop()` ends the reading (idempotent). */
 export interface MailboxReader extends AsyncDisposable {

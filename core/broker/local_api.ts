@@ -16,8 +16,10 @@ export interface LocalApiOptions {
 }
 
 /** What the local API serves: the router, and the connector operations apps may ask for. */
-export interface LocalApiTarget extends AdminTarget {
+export interface LocalApiTarget {
   readonly router: Router;
+  /** The operator's operations behind the `admin` frames. */
+  readonly admin: AdminTarget;
   /** Resolves once journals and queues are on disk. */
   sync(): Promise<void>;
   sendFile(dst: string, type: string, path: string, options?: SendFileOptions): Promise<FileResult>;
@@ -168,7 +170,7 @@ export class LocalApi implements AsyncDisposable {
         );
         return;
       case "admin":
-        runAdmin(c, h.op, h.args ?? {}).then(
+        runAdmin(c.admin, h.op, h.args ?? {}).then(
           (value) => {
             link.send({ kind: "result", replyTo: h.id, ok: true, value });
             if (h.op === "stop") {

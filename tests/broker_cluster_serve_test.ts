@@ -11,7 +11,7 @@ import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
 
-Deno.test("broker cluster: a client on server A sends to a client on server C (acknowledged, delivered once); the same name is refused on a second server; 1,000 messages wait for the away client while C is killed and reach it, failed over to B, in order, once; pub/sub reaches subscribers on two servers", async () => {
+Deno.test("broker cluster: a client on server A sends to a client on server C (acknowledged, delivered once) and gets answers to its requests; the same name is refused on a second server; 1,000 messages wait for the away client while C is killed and reach it, failed over to B, in order, once; pub/sub reaches subscribers on two servers", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-test-");
@@ -47,6 +47,14 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
     await waitUntil(() => atCarol.length === 1, { what: "carol's note", timeoutMs: 20_000 });
     assert.equal(atCarol[0]!.src, "alice");
     assert.equal(atCarol[0]!.data, "hello");
+    // A request across servers gets its answer back the same way.
+    await carolApp.listen("ping", (m) => {
+      void carolApp.send(m.src, "pong", `pong ${m.data}`, { replyTo: m.id });
+    });
+    const answer = await aliceApp.request("carol", "ping", "1", { timeoutMs: 20_000 });
+    assert.equal(answer.data, "pong 1");
+    assert.equal(answer.src, "carol");
+
     // A name no server of the cluster has seen is refused, as on one server.
     await assert.rejects(
       aliceApp.send("nobody", "note", "lost?", { ack: true }),

@@ -123,6 +123,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       dir: `${opts.dir}/journal`,
       journal: {
         ...this.#journalOpts("journal"),
+        priorities: opts.priorities,
         onLost: (peer, id, err) =>
           this.#log.warn("message not delivered", { peer, id, error: err.message }),
       },

@@ -3,7 +3,7 @@
  * they produce, and one error path (usage/config errors exit 2, runtime
  * failures exit 1, each as one line on stderr).
  */
-import { type Command, InvalidArgumentError } from "@commander-js/extra-typings";
+import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { ConfigError, type Parser } from "../core/config/mod.ts";
 import {
   createLogger,
@@ -92,11 +92,6 @@ export function optionParser<T>(p: Parser<T>): (v: string) => T {
       throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
     }
   };
-}
-
-/** Registers subcommands on a parent. */
-export function addCommands(parent: Command, children: Command[]): void {
-  for (const c of children) parent.addCommand(c);
 }
 
 /** Help of every daemon's `--metrics-port` (declare it with {@linkcode METRICS_HOST_HELP}). */

@@ -179,8 +179,7 @@ function listenCommand() {
       using stop = shutdownSignal();
       let n = 0;
       let failure: Error | undefined;
-      let finish: () => void = () => {};
-      const done = new Promise<void>((r) => finish = r);
+      const { promise: done, resolve: finish } = Promise.withResolvers<void>();
       /** Thrown for a message this listener will not take (it stays queued). */
       const notMine = new Error("not taken");
       stop.addEventListener("abort", () => finish(), { once: true });

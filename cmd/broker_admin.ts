@@ -9,6 +9,7 @@ import { LOG_LEVELS } from "../core/log/mod.ts";
 import type { BrokerClient } from "../core/broker/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
 import { localClient } from "./broker_run.ts";
+import { delay } from "../core/async/mod.ts";
 
 type Row = Record<string, unknown>;
 
@@ -107,7 +108,7 @@ function pingCommand() {
           times.push(r.ms);
           if (o.json) console.log(JSON.stringify({ peer, seq: i, ms: r.ms }));
           else console.log(`reply from ${peer}: seq=${i} time=${r.ms.toFixed(3)} ms`);
-          if (i < o.count) await new Promise((res) => setTimeout(res, o.interval));
+          if (i < o.count) await delay(o.interval);
         }
       });
       if (!o.json) {

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { connect, type Connection, listen } from "../core/net/mod.ts";
 import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
 import { makePki, waitUntil } from "./harness/mod.ts";
+import { settlesWithin } from "../core/async/mod.ts";
 
 const CHUNK = new Uint8Array(64 * 1024).fill(120);
 const LIMIT = 256 * 1024 * 1024;
@@ -15,7 +16,7 @@ const LIMIT = 256 * 1024 * 1024;
 async function writeUntil(conn: Connection, stop: () => boolean): Promise<number> {
   let sent = 0;
   while (!stop() && sent < LIMIT && conn.writable) {
-    await Promise.race([conn.write(CHUNK), new Promise((r) => setTimeout(r, 100))]);
+    await settlesWithin(conn.write(CHUNK), 100);
     sent += CHUNK.length;
   }
   return sent;

@@ -1,11 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, runCli, spawnCli } from "./harness/mod.ts";
-
-async function tempDir(): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix: "sockkit-chat-piped-" });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
-}
+import { freePort, runCli, spawnCli, tempDir } from "./harness/mod.ts";
 
 function chatServer(port: number, dir: string) {
   return spawnCli([
@@ -23,7 +18,7 @@ function chatServer(port: number, dir: string) {
 }
 
 Deno.test("broker chat with piped input delivers every line before exiting 0; the server names a non-default port", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-chat-piped-");
   const port = freePort();
   await using server = chatServer(port, join(tmp.path, "server"));
   await server.waitForLine(
@@ -50,7 +45,7 @@ Deno.test("broker chat with piped input delivers every line before exiting 0; th
 });
 
 Deno.test("broker chat and --upload to an unreachable peer fail with exit 1 after --connect-timeout", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-chat-piped-");
   const port = freePort(); // nothing listens there
   const file = join(tmp.path, "f.txt");
   await Deno.writeTextFile(file, "x");
@@ -74,7 +69,7 @@ Deno.test("broker chat and --upload to an unreachable peer fail with exit 1 afte
 });
 
 Deno.test("broker chat !import never overwrites a local file unless --force", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-chat-piped-");
   const port = freePort();
   const cwd = join(tmp.path, "cwd");
   await Deno.mkdir(cwd);

@@ -1,22 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { freePort, runCli, spawnCli } from "./harness/mod.ts";
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const d = await Deno.makeTempDir({ prefix: "sockkit-broker-chat-" });
-  return Object.assign(d, {
-    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
-  }) as unknown as string & AsyncDisposable;
-}
+import { freePort, runCli, spawnCli, tempDir } from "./harness/mod.ts";
 
 function sha(path: string): string {
   return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
 }
 
 Deno.test("broker chat: lines cross both ways, !upload of a file and a directory arrive intact, --upload exits 0", async () => {
-  await using tmp = await tempDir();
-  const root = String(tmp);
+  await using tmp = await tempDir("sockkit-broker-chat-");
+  const root = tmp.path;
   const port = String(freePort());
   const sdir = join(root, "server-side");
   const cwd = join(root, "client-cwd");

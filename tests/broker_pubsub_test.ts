@@ -1,32 +1,17 @@
 /** Publish/subscribe, client-to-client sends through the server, the rule, and tags. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli, spawnCli } from "./harness/mod.ts";
+import { makePki, runCli, spawnCli, tempDir, waitUntil } from "./harness/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const d = await Deno.makeTempDir({ prefix: "sockkit-pubsub-test-" });
-  return Object.assign(d, {
-    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
-  }) as unknown as string & AsyncDisposable;
-}
-
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 const texts = (ms: Message[]) => ms.map((m) => m.data);
 
 Deno.test("broker pub/sub: a published message reaches every subscribed client through the server; an away subscriber gets its messages on return, in order, once; clients send to each other through the server; tags pass through and filter listeners", async () => {
   await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-pubsub-test-");
   const port = freePort();
-  const dir = (n: string) => join(String(tmp), n);
+  const dir = (n: string) => join(tmp.path, n);
   await using server = await startServer(pki.dir, dir("server"), port);
   await using alice = startClient(pki.dir, dir("alice"), "alice", port);
   await using bob = startClient(pki.dir, dir("bob"), "bob", port);
@@ -61,7 +46,10 @@ Deno.test("broker pub/sub: a published message reaches every subscribed client t
       ]);
       assert.equal(pub.code, 0, pub.stderr);
       assert.match(pub.stdout, /published and acknowledged/);
-      await until(() => atBob.length === 1 && atCarol.length === 1, "the first publication");
+      await waitUntil(() => atBob.length === 1 && atCarol.length === 1, {
+        what: "the first publication",
+        timeoutMs: 30_000,
+      });
       for (const m of [atBob[0]!, atCarol[0]!]) {
         assert.equal(m.src, "alice");
         assert.equal(m.data, "first");
@@ -73,7 +61,7 @@ Deno.test("broker pub/sub: a published message reaches every subscribed client t
     assert.equal(await stop(carol), 0);
     await using aliceApp = await app(dir("alice"));
     for (const t of ["second", "third", "fourth"]) await aliceApp.publish("news", t, { ack: true });
-    await until(() => atBob.length === 4, "bob's publications");
+    await waitUntil(() => atBob.length === 4, { what: "bob's publications", timeoutMs: 30_000 });
     assert.deepEqual(texts(atBob), ["first", "second", "third", "fourth"]);
     assert.deepEqual(texts(atCarol), ["first"]);
 
@@ -82,9 +70,15 @@ Deno.test("broker pub/sub: a published message reaches every subscribed client t
     {
       await using carolApp = await app(dir("carol"));
       await carolApp.listen("news", (m) => void atCarol.push(m));
-      await until(() => atCarol.length >= 4, "carol's publications on return");
+      await waitUntil(() => atCarol.length >= 4, {
+        what: "carol's publications on return",
+        timeoutMs: 30_000,
+      });
       await aliceApp.publish("news", "fifth", { ack: true });
-      await until(() => atCarol.length >= 5, "carol's live publication");
+      await waitUntil(() => atCarol.length >= 5, {
+        what: "carol's live publication",
+        timeoutMs: 30_000,
+      });
       await carolApp.sync();
       assert.deepEqual(texts(atCarol), ["first", "second", "third", "fourth", "fifth"]);
     }
@@ -136,7 +130,7 @@ Deno.test("broker pub/sub: a published message reaches every subscribed client t
     assert.equal(line.data, "red alert");
     const rest: Message[] = [];
     await bobApp.listen("alert", (m) => void rest.push(m));
-    await until(() => rest.length === 1, "the queued blue alert");
+    await waitUntil(() => rest.length === 1, { what: "the queued blue alert", timeoutMs: 30_000 });
     assert.equal(rest[0]!.tag, "blue");
 
     assert.equal(await stop(carol), 0);
@@ -150,10 +144,10 @@ Deno.test("broker pub/sub: a published message reaches every subscribed client t
 
 Deno.test("broker pub/sub: the --pubsub-rule file decides who may publish, subscribe and send to another client; a refused client gets an error naming the rule", async () => {
   await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-pubsub-test-");
   const port = freePort();
-  const dir = (n: string) => join(String(tmp), n);
-  const rule = join(String(tmp), "rule.json");
+  const dir = (n: string) => join(tmp.path, n);
+  const rule = join(tmp.path, "rule.json");
   await Deno.writeTextFile(
     rule,
     JSON.stringify({
@@ -195,7 +189,10 @@ Deno.test("broker pub/sub: the --pubsub-rule file decides who may publish, subsc
   const atAlice: Message[] = [];
   await aliceApp.listen("chat", (m) => void atAlice.push(m));
   await bobApp.send("alice", "chat", "hello alice", { ack: true });
-  await until(() => atBob.length === 1 && atAlice.length === 1, "the allowed messages");
+  await waitUntil(() => atBob.length === 1 && atAlice.length === 1, {
+    what: "the allowed messages",
+    timeoutMs: 30_000,
+  });
   assert.equal(atBob[0]!.data, "real");
   assert.equal(atAlice[0]!.src, "bob");
 

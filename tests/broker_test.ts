@@ -1,95 +1,95 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { makePki, runCli, spawnCli } from "./harness/mod.ts";
+import { makePki, runCli, spawnCli, tempDir, waitUntil } from "./harness/mod.ts";
 import { revoke } from "../core/pki/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const d = await Deno.makeTempDir({ prefix: "sockkit-broker-test-" });
-  return Object.assign(d, {
-    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
-  }) as unknown as string & AsyncDisposable;
-}
 
 function collect(into: Message[]): (m: Message) => void {
   return (m) => void into.push(m);
 }
 
-async function until(cond: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-Deno.test("broker: messages flow both ways over mTLS with type, source, destination, binary, acks, requests and timeouts", async () => {
+Deno.test("broker: messages flow both ways over mTLS with type, source, destination, binary, acks, requests and timeouts", async (t) => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port);
   await using client = startClient(pki.dir, cdir, "alice", port);
   await connected(client);
   await using sApp = await app(sdir);
   await using cApp = await app(cdir);
 
-  // the local socket is private to its user
-  assert.equal(Deno.statSync(join(sdir, "broker.sock")).mode! & 0o777, 0o600);
-  assert.equal(Deno.statSync(join(cdir, "broker.sock")).mode! & 0o777, 0o600);
-
-  const atServer: Message[] = [];
-  const atClient: Message[] = [];
-  await sApp.listen("greet", collect(atServer));
-  await cApp.listen("greet", collect(atClient));
-  await cApp.send("server", "greet", { hello: "from alice" });
-  await sApp.send("alice", "greet", "hello from the server");
-  await until(() => atServer.length === 1 && atClient.length === 1, "greetings");
-  assert.equal(atServer[0]!.type, "greet");
-  assert.equal(atServer[0]!.src, "alice");
-  assert.equal(atServer[0]!.dst, "server");
-  assert.deepEqual(atServer[0]!.data, { hello: "from alice" });
-  assert.equal(atClient[0]!.src, "server");
-  assert.equal(atClient[0]!.dst, "alice");
-  assert.equal(atClient[0]!.data, "hello from the server");
-
-  // a 10 MB binary part arrives byte-identical
-  const big = new Uint8Array(10 * 1024 * 1024);
-  for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
-  const blobs: Message[] = [];
-  await sApp.listen("blob", collect(blobs));
-  await cApp.send("server", "blob", { name: "big" }, { binary: big, ack: true });
-  await until(() => blobs.length === 1, "the 10 MB message");
-  assert.equal(blobs[0]!.binary.length, big.length);
-  assert.ok(Buffer.from(blobs[0]!.binary).equals(Buffer.from(big)), "binary part differs");
-
-  // acknowledged sends resolve (both directions)
-  await cApp.send("server", "greet", "acked", { ack: true });
-  await sApp.send("alice", "greet", "acked back", { ack: true });
-
-  // request/response across the link, answered by an app on the other side
-  await cApp.listen("echo", (m) => {
-    cApp.send(m.src, "echo", { echoed: m.data }, { replyTo: m.id, binary: m.binary });
+  await t.step("the local socket is private to its user", async () => {
+    assert.equal(Deno.statSync(join(sdir, "broker.sock")).mode! & 0o777, 0o600);
+    assert.equal(Deno.statSync(join(cdir, "broker.sock")).mode! & 0o777, 0o600);
   });
-  const resp = await sApp.request("alice", "echo", { n: 42 }, {
-    binary: new Uint8Array([1, 2, 3]),
-    timeoutMs: 10_000,
-  });
-  assert.deepEqual(resp.data, { echoed: { n: 42 } });
-  assert.deepEqual([...resp.binary], [1, 2, 3]);
-  assert.equal(resp.src, "alice");
 
-  // a request nobody answers times out with a clear error
-  await assert.rejects(
-    sApp.request("alice", "nobody-answers", "hello?", { timeoutMs: 300 }),
-    /Request ".*" to peer "alice" \(type "nobody-answers"\) timed out after 300 ms: no response/,
+  await t.step(
+    "messages flow both ways with type, source, destination and JSON or text data",
+    async () => {
+      const atServer: Message[] = [];
+      const atClient: Message[] = [];
+      await sApp.listen("greet", collect(atServer));
+      await cApp.listen("greet", collect(atClient));
+      await cApp.send("server", "greet", { hello: "from alice" });
+      await sApp.send("alice", "greet", "hello from the server");
+      await waitUntil(() => atServer.length === 1 && atClient.length === 1, {
+        what: "greetings",
+        timeoutMs: 30_000,
+      });
+      assert.equal(atServer[0]!.type, "greet");
+      assert.equal(atServer[0]!.src, "alice");
+      assert.equal(atServer[0]!.dst, "server");
+      assert.deepEqual(atServer[0]!.data, { hello: "from alice" });
+      assert.equal(atClient[0]!.src, "server");
+      assert.equal(atClient[0]!.dst, "alice");
+      assert.equal(atClient[0]!.data, "hello from the server");
+    },
   );
 
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  await t.step("a 10 MB binary part arrives byte-identical", async () => {
+    const big = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < big.length; i += 65536) crypto.getRandomValues(big.subarray(i, i + 65536));
+    const blobs: Message[] = [];
+    await sApp.listen("blob", collect(blobs));
+    await cApp.send("server", "blob", { name: "big" }, { binary: big, ack: true });
+    await waitUntil(() => blobs.length === 1, { what: "the 10 MB message", timeoutMs: 30_000 });
+    assert.equal(blobs[0]!.binary.length, big.length);
+    assert.ok(Buffer.from(blobs[0]!.binary).equals(Buffer.from(big)), "binary part differs");
+  });
+
+  await t.step("acknowledged sends resolve in both directions", async () => {
+    await cApp.send("server", "greet", "acked", { ack: true });
+    await sApp.send("alice", "greet", "acked back", { ack: true });
+  });
+
+  await t.step("a request across the link is answered by an app on the other side", async () => {
+    await cApp.listen("echo", (m) => {
+      cApp.send(m.src, "echo", { echoed: m.data }, { replyTo: m.id, binary: m.binary });
+    });
+    const resp = await sApp.request("alice", "echo", { n: 42 }, {
+      binary: new Uint8Array([1, 2, 3]),
+      timeoutMs: 10_000,
+    });
+    assert.deepEqual(resp.data, { echoed: { n: 42 } });
+    assert.deepEqual([...resp.binary], [1, 2, 3]);
+    assert.equal(resp.src, "alice");
+  });
+
+  await t.step("a request nobody answers times out with a clear error", async () => {
+    await assert.rejects(
+      sApp.request("alice", "nobody-answers", "hello?", { timeoutMs: 300 }),
+      /Request ".*" to peer "alice" \(type "nobody-answers"\) timed out after 300 ms: no response/,
+    );
+  });
+
+  await t.step("both connectors stop with exit code 0", async () => {
+    assert.equal(await stop(client), 0);
+    assert.equal(await stop(server), 0);
+  });
 });
 
 /** Sends `n` numbered messages of type `seq` to alice through an app on `dir`, then syncs. */
@@ -104,7 +104,10 @@ async function receiveNumbered(dir: string, n: number): Promise<number[]> {
   await using a = await app(dir);
   const got: number[] = [];
   await a.listen("seq", (m) => void got.push((m.data as { i: number }).i));
-  await until(() => got.length >= n, `${n} messages (got ${got.length})`, 60_000);
+  await waitUntil(() => got.length >= n, {
+    what: `${n} messages (got ${got.length})`,
+    timeoutMs: 60_000,
+  });
   // a request round trip through the same connector flushes anything still in flight
   await a.sync();
   return got;
@@ -112,10 +115,10 @@ async function receiveNumbered(dir: string, n: number): Promise<number[]> {
 
 Deno.test("broker: a stopped client connector gets all 10,000 messages in order, once, after it restarts (and later ones behind them)", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port);
   {
     await using client = startClient(pki.dir, cdir, "alice", port);
@@ -126,9 +129,9 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
   await using client = startClient(pki.dir, cdir, "alice", port);
   // messages sent while the journal is being replayed queue up behind it
   const live = (async () => {
-    await until(
+    await waitUntil(
       () => server.stderrLines.filter((l) => /client connected .*peer=alice/.test(l)).length >= 2,
-      "the client to reconnect",
+      { what: "the client to reconnect", timeoutMs: 30_000 },
     );
     await sendNumbered(sdir, 2_000, 10_000);
   })();
@@ -142,10 +145,10 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
 
 Deno.test("broker: a server connector killed with SIGKILL replays its journal after restart", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   {
     await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 10_000);
@@ -163,8 +166,8 @@ Deno.test("broker: a server connector killed with SIGKILL replays its journal af
 
 Deno.test("broker: a full journal refuses new sends with a clear error", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  const sdir = join(String(tmp), "server");
+  await using tmp = await tempDir("sockkit-broker-test-");
+  const sdir = join(tmp.path, "server");
   await using server = await startServer(pki.dir, sdir, freePort(), [
     "--persist-max",
     "4KiB",
@@ -185,10 +188,10 @@ Deno.test("broker: a full journal refuses new sends with a clear error", async (
 
 Deno.test("broker: a truncated journal tail is reported and the records before it are delivered", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   {
     await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 5);
@@ -209,10 +212,10 @@ Deno.test("broker: a truncated journal tail is reported and the records before i
 
 Deno.test("broker: a flipped byte in the middle of a journal costs only that record, and it is reported", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   {
     await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
     await sendNumbered(sdir, 1000);
@@ -249,14 +252,14 @@ Deno.test("broker: a flipped byte in the middle of a journal costs only that rec
 Deno.test("broker: the server refuses a name the certificate does not carry, an unknown certificate and a revoked one", async (t) => {
   await using pki = await makePki({ clients: ["alice", "carol"] });
   await using other = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
   await revoke(pki.dir, "carol");
-  await using server = await startServer(pki.dir, join(String(tmp), "server"), port);
+  await using server = await startServer(pki.dir, join(tmp.path, "server"), port);
 
   await t.step("a valid certificate for alice claiming bob", async () => {
     const alice = pki.client("alice");
-    await using bob = startClient(pki.dir, join(String(tmp), "bob"), "bob", port, [
+    await using bob = startClient(pki.dir, join(tmp.path, "bob"), "bob", port, [
       "--cert",
       alice.cert,
       "--key",
@@ -272,7 +275,7 @@ Deno.test("broker: the server refuses a name the certificate does not carry, an 
 
   await t.step("a certificate from another CA", async () => {
     const stranger = other.client("alice");
-    await using c = startClient(pki.dir, join(String(tmp), "stranger"), "alice", port, [
+    await using c = startClient(pki.dir, join(tmp.path, "stranger"), "alice", port, [
       "--cert",
       stranger.cert,
       "--key",
@@ -284,7 +287,7 @@ Deno.test("broker: the server refuses a name the certificate does not carry, an 
   });
 
   await t.step("a revoked certificate", async () => {
-    await using c = startClient(pki.dir, join(String(tmp), "carol"), "carol", port);
+    await using c = startClient(pki.dir, join(tmp.path, "carol"), "carol", port);
     await server.waitForLine(/refused client.*CN=carol.*revoked/);
     // a revocation is final: the client exits 1 with the reason instead of retrying forever
     assert.equal((await c.status).code, 1);
@@ -306,18 +309,18 @@ async function sha256File(path: string): Promise<string> {
 
 Deno.test("broker: a 200 MB file and a directory arrive intact where the receiver mapped their type; unmapped types are refused", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const files = join(String(tmp), "received");
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const files = join(tmp.path, "received");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port, ["--file-dir", `files=${files}`]);
   await using client = startClient(pki.dir, cdir, "alice", port);
   await connected(client);
   await using a = await app(cdir);
 
   // 200 MB, each MiB different
-  const big = join(String(tmp), "big.bin");
+  const big = join(tmp.path, "big.bin");
   {
     using f = await Deno.open(big, { write: true, create: true });
     const block = new Uint8Array(1024 * 1024);
@@ -338,7 +341,7 @@ Deno.test("broker: a 200 MB file and a directory arrive intact where the receive
   await Deno.remove(r.path);
 
   // a directory with nested files (and an empty one)
-  const tree = join(String(tmp), "tree");
+  const tree = join(tmp.path, "tree");
   await Deno.mkdir(join(tree, "sub", "deeper"), { recursive: true });
   await Deno.writeTextFile(join(tree, "a.txt"), "alpha\n");
   await Deno.writeFile(join(tree, "sub", "b.bin"), crypto.getRandomValues(new Uint8Array(50_000)));
@@ -364,20 +367,20 @@ Deno.test("broker: a 200 MB file and a directory arrive intact where the receive
 
 Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
   const hb = ["--heartbeat", "200ms"];
-  await using server = await startServer(pki.dir, join(String(tmp), "server"), port, hb);
-  await using client = startClient(pki.dir, join(String(tmp), "alice"), "alice", port, hb);
+  await using server = await startServer(pki.dir, join(tmp.path, "server"), port, hb);
+  await using client = startClient(pki.dir, join(tmp.path, "alice"), "alice", port, hb);
   await connected(client);
   // a frozen client: the server drops the link
   Deno.kill(client.pid, "SIGSTOP");
   await server.waitForLine(/peer disconnected .*peer=alice reason=.*heartbeat timeout/);
   Deno.kill(client.pid, "SIGCONT");
   // the client reconnects (a second "connected to server")
-  await until(
+  await waitUntil(
     () => client.stderrLines.filter((l) => /connected to server/.test(l)).length >= 2,
-    "the client to reconnect",
+    { what: "the client to reconnect", timeoutMs: 30_000 },
   );
   // a frozen server: the client drops the link
   Deno.kill(server.pid, "SIGSTOP");
@@ -389,10 +392,10 @@ Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
 
 Deno.test("broker: send, listen and request from the shell; duplicates dropped; oversized messages refused", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-test-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port);
   await using client = startClient(pki.dir, cdir, "alice", port);
   await connected(client);
@@ -408,7 +411,7 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
     "2",
   ]);
   await listener.waitForLine(/listening for "note"/);
-  const bin = join(String(tmp), "part.bin");
+  const bin = join(tmp.path, "part.bin");
   await Deno.writeFile(bin, new Uint8Array([1, 2, 3, 4, 5]));
   const sent = await runCli([
     "broker",
@@ -482,7 +485,7 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
   await a.send("server", "dup", "first", { id: "same-id", ack: true });
   await a.send("server", "dup", "again", { id: "same-id", ack: true });
   await a.send("server", "dup", "other", { id: "other-id", ack: true });
-  await until(() => got.length >= 2, "two distinct messages");
+  await waitUntil(() => got.length >= 2, { what: "two distinct messages", timeoutMs: 30_000 });
   await s.sync();
   assert.deepEqual(got.map((m) => m.data), ["first", "other"]);
 

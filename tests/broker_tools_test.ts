@@ -1,15 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, tempDir, waitUntil } from "./harness/mod.ts";
 import { RecordLog } from "../core/storage/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const d = await Deno.makeTempDir({ prefix: "sockkit-broker-tools-" });
-  return Object.assign(d, {
-    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
-  }) as unknown as string & AsyncDisposable;
-}
 
 async function cliJson(args: string[]): Promise<unknown> {
   const r = await runCli(args);
@@ -25,10 +18,10 @@ function journalTo(q: Queues, peer: string): number {
 
 Deno.test("broker tools: peers, queues, ping, block/unblock and stop against running connectors", async (t) => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-tools-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
-  const cdir = join(String(tmp), "alice");
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
   await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
   let client = startClient(pki.dir, cdir, "alice", port, ["--heartbeat", "1s"]);
   await connected(client);
@@ -148,11 +141,11 @@ Deno.test("broker tools: peers, queues, ping, block/unblock and stop against run
 
 Deno.test("broker tools: revoke disconnects the client now and refuses its reconnection", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-tools-");
   const port = freePort();
-  const sdir = join(String(tmp), "server");
+  const sdir = join(tmp.path, "server");
   await using server = await startServer(pki.dir, sdir, port);
-  await using client = startClient(pki.dir, join(String(tmp), "alice"), "alice", port);
+  await using client = startClient(pki.dir, join(tmp.path, "alice"), "alice", port);
   await connected(client);
   const r = await runCli(["broker", "revoke", "alice", "--dir", sdir]);
   assert.equal(r.code, 0, r.stderr);
@@ -172,8 +165,8 @@ Deno.test("broker tools: revoke disconnects the client now and refuses its recon
 
 Deno.test("broker tools: send to a client name that never connected is refused unless --queue-for-unknown", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  const sdir = join(String(tmp), "server");
+  await using tmp = await tempDir("sockkit-broker-tools-");
+  const sdir = join(tmp.path, "server");
   {
     await using server = await startServer(pki.dir, sdir, freePort());
     const r = await runCli([
@@ -213,7 +206,7 @@ Deno.test("broker tools: send to a client name that never connected is refused u
 });
 
 Deno.test("broker tools: every command with no connector running says so in one line and exits 1", async (t) => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-tools-");
   for (
     const args of [
       ["peers"],
@@ -230,7 +223,7 @@ Deno.test("broker tools: every command with no connector running says so in one 
     ]
   ) {
     await t.step(args[0]!, async () => {
-      const r = await runCli(["broker", ...args, "--dir", String(tmp)]);
+      const r = await runCli(["broker", ...args, "--dir", tmp.path]);
       assert.equal(r.code, 1);
       assert.equal(r.stdout, "");
       const lines = r.stderr.trim().split("\n");

@@ -19,15 +19,9 @@ import { connect, type Connection } from "../core/net/mod.ts";
 import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
-import { makePki, type TestPki, waitUntil } from "./harness/mod.ts";
+import { makePki, tempDir, type TestPki, waitUntil } from "./harness/mod.ts";
 import { app, freePort, startServer } from "./broker_helpers.ts";
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const d = await Deno.makeTempDir({ prefix: "sockkit-broker-trust-" });
-  return Object.assign(d, {
-    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
-  }) as unknown as string & AsyncDisposable;
-}
+import { delay } from "../core/async/mod.ts";
 
 /** A raw peer: a valid client certificate, frames written and read by hand. */
 class RawPeer implements AsyncDisposable {
@@ -128,9 +122,9 @@ async function server(
 
 Deno.test("broker trust: a peer cannot send as another sender, poison its duplicate filter or answer its requests", async () => {
   await using pki = await makePki({ clients: ["alice", "mallory"] });
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-broker-trust-");
   const lines: string[] = [];
-  await using c = await server(pki, join(String(tmp), "s"), {}, lines);
+  await using c = await server(pki, join(tmp.path, "s"), {}, lines);
   const got: Message[] = [];
   c.listen("order", (m) => void got.push(m));
 
@@ -178,8 +172,8 @@ Deno.test("broker trust: a peer cannot send as another sender, poison its duplic
 
 Deno.test("broker trust: a peer cannot make the server allocate per invented sender or type without bound", async () => {
   await using pki = await makePki({ clients: ["mallory"] });
-  await using tmp = await tempDir();
-  await using c = await server(pki, join(String(tmp), "s"), { maxQueueTypes: 10 });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  await using c = await server(pki, join(tmp.path, "s"), { maxQueueTypes: 10 });
   await using mallory = await RawPeer.connect(pki, c.port, "mallory");
   for (let i = 0; i < 50; i++) mallory.msg(`t${i}`, `type-${i}`, "x");
   await waitUntil(() => mallory.acked === 50, { what: "acks" });
@@ -198,9 +192,9 @@ Deno.test("broker trust: a peer cannot make the server allocate per invented sen
 
 Deno.test("broker trust: unfinished file transfers are bounded per peer and time out, removing their staging files", async () => {
   await using pki = await makePki({ clients: ["mallory"] });
-  await using tmp = await tempDir();
-  const files = join(String(tmp), "files");
-  await using c = await server(pki, join(String(tmp), "s"), {
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const files = join(tmp.path, "files");
+  await using c = await server(pki, join(tmp.path, "s"), {
     fileDirs: { doc: files },
     fileStallMs: 500,
   });
@@ -242,8 +236,8 @@ Deno.test("broker trust: unfinished file transfers are bounded per peer and time
 
 Deno.test("broker trust: a message that cannot be stored is refused to its sender, never acknowledged", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  await using c = await server(pki, join(String(tmp), "s"), { persistMaxBytes: 16 * 1024 });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  await using c = await server(pki, join(tmp.path, "s"), { persistMaxBytes: 16 * 1024 });
   await using alice = await RawPeer.connect(pki, c.port, "alice");
   for (let i = 0; i < 500; i++) alice.msg(`m${i}`, "nobody-listens", "x".repeat(100));
   await waitUntil(() => alice.acked === 500, { what: "500 settled" });
@@ -268,9 +262,9 @@ Deno.test("broker trust: a message that cannot be stored is refused to its sende
 
 Deno.test("broker trust: an app's acknowledged send the peer cannot store fails through the local API", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  await using c = await server(pki, join(String(tmp), "s"), { persistMaxBytes: 4096 });
-  const cdir = join(String(tmp), "alice");
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  await using c = await server(pki, join(tmp.path, "s"), { persistMaxBytes: 4096 });
+  const cdir = join(tmp.path, "alice");
   await using alice = await startClientConnector(pki.dir, {
     name: "alice",
     dir: cdir,
@@ -297,8 +291,8 @@ Deno.test("broker trust: an app's acknowledged send the peer cannot store fails 
 
 Deno.test("broker trust: a queued backlog stays queued when a listener attaches and leaves without confirming", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  const sdir = join(String(tmp), "s");
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
   await using c = await server(pki, sdir);
   await using alice = await RawPeer.connect(pki, c.port, "alice");
   for (let i = 0; i < 2000; i++) alice.msg(`b${i}`, "backlog", `item ${i}`);
@@ -310,9 +304,9 @@ Deno.test("broker trust: a queued backlog stays queued when a listener attaches 
   const raw = net.connect(join(sdir, "broker.sock"));
   await new Promise((r) => raw.once("connect", r));
   raw.write(encodeFrame(encodePayload({ kind: "listen", types: ["backlog"], confirm: true })));
-  await new Promise((r) => setTimeout(r, 300));
+  await delay(300);
   raw.destroy();
-  await new Promise((r) => setTimeout(r, 300));
+  await delay(300);
   assert.equal(queued(), 2000);
 
   // a confirming listener gets all of them, in order, and then they leave the queue
@@ -326,8 +320,8 @@ Deno.test("broker trust: a queued backlog stays queued when a listener attaches 
 
 Deno.test("broker trust: a message replayed after the receiver restarts is delivered once", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  const sdir = join(String(tmp), "s");
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
   const got: string[] = [];
   {
     await using c = await server(pki, sdir);
@@ -347,8 +341,8 @@ Deno.test("broker trust: a message replayed after the receiver restarts is deliv
 
 Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal and hostile connections open", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir();
-  const sdir = join(String(tmp), "s");
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
   const port = freePort();
   await using srv = await startServer(pki.dir, sdir, port);
   {
@@ -371,7 +365,7 @@ Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal
     port,
     tls: { ...tls, servername: "localhost" },
   });
-  await new Promise((r) => setTimeout(r, 500));
+  await delay(500);
   const t0 = Date.now();
   srv.kill("SIGTERM");
   const status = await srv.status;

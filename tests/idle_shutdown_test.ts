@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type CliProcess, makePki, spawnCli, startRedis } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 
 /** A bound that catches a leftover 2 s timer with a wide margin on a loaded machine. */
 const BOUND_MS = 1500;
@@ -96,7 +97,7 @@ Deno.test("an idle daemon of every kind exits within 1.5 s of SIGTERM", async (t
         });
         await proc.waitForLine(ready, 30_000);
         // The ready line may come just before the signal handlers are installed.
-        await new Promise((r) => setTimeout(r, 500));
+        await delay(500);
         const ms = await exitAfterSigterm(proc);
         assert.ok(ms < BOUND_MS, `${name} took ${Math.round(ms)} ms to exit after SIGTERM`);
       });

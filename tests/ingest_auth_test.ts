@@ -3,6 +3,7 @@ import { connect } from "../core/net/mod.ts";
 import { loadClientTls, revoke } from "../core/pki/mod.ts";
 import { collectLines, ingestFixture } from "./ingest_fixture.ts";
 import { makePki, waitUntil } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 
 async function attempt(fn: () => Promise<void>): Promise<void> {
   try {
@@ -22,7 +23,7 @@ Deno.test("ingest stores nothing from a plain TCP client, an unknown or a revoke
   await attempt(async () => {
     const plain = await Deno.connect({ hostname: "127.0.0.1", port });
     await plain.write(new TextEncoder().encode('{"plain":1}'));
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
     plain.close();
   });
   for (

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { freePort, runCli, spawnCli, startRedis } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 
 async function privateTmp(): Promise<{ path: string; entries(): string[] } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "sockkit-bench-tmp-" });
@@ -52,10 +53,10 @@ Deno.test("ingest bench stopped with SIGINT removes its temporary files and its 
     i < 300 && !tmp.entries().some((e) => e.startsWith("sockkit-ingest-bench-"));
     i++
   ) {
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
   }
   assert.ok(tmp.entries().some((e) => e.startsWith("sockkit-ingest-bench-")), tmp.entries().join());
-  await new Promise((r) => setTimeout(r, 1000));
+  await delay(1000);
   bench.kill("SIGINT");
   const status = await bench.status;
   assert.notEqual(status.code, 0);

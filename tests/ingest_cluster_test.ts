@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createCluster } from "redis";
 import { type RedisServer, startRedisServer } from "../core/demo/redis_process.ts";
 import { ingestFixture } from "./ingest_fixture.ts";
+import { delay } from "../core/async/mod.ts";
 
 function portFree(port: number): boolean {
   try {
@@ -55,7 +56,7 @@ async function startCluster(): Promise<{ urls: string[] } & AsyncDisposable> {
         }).output();
         if (new TextDecoder().decode(info.stdout).includes("cluster_state:ok")) break;
         if (i > 200) throw new Error(`Cluster node ${n.port} never became ready`);
-        await new Promise((r) => setTimeout(r, 50));
+        await delay(50);
       }
     }
     return { urls: nodes.map((n) => n.url), [Symbol.asyncDispose]: dispose };

@@ -4,13 +4,8 @@
  * `sockkit ingest send` with their data.
  */
 import assert from "node:assert/strict";
-import { runCli, startRedis, waitUntil } from "./harness/mod.ts";
+import { runCli, startRedis, tempDir, waitUntil } from "./harness/mod.ts";
 import { pythonTls, readmeIngest } from "./_openssl.ts";
-
-async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-ingest-fidelity-" });
-  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
-}
 
 /** What Python's json.dumps() sends for these values. */
 const PY_SCRIPT = `
@@ -23,9 +18,9 @@ sys.stdout.write("".join(json.dumps(o) for o in objs))
 `;
 
 Deno.test("ingest stores numbers from a Python json.dumps client exactly as sent (top level and hash fields)", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-ingest-fidelity-");
   await using redis = await startRedis();
-  await using ingest = await readmeIngest(tmp.dir, redis.url);
+  await using ingest = await readmeIngest(tmp.path, redis.url);
   const py = await new Deno.Command("python3", { args: ["-c", PY_SCRIPT], stdout: "piped" })
     .output();
   const payload = new TextDecoder().decode(py.stdout);
@@ -55,9 +50,9 @@ Deno.test("ingest stores numbers from a Python json.dumps client exactly as sent
 });
 
 Deno.test("ingest send keeps numbers as written in its input", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-ingest-fidelity-");
   await using redis = await startRedis();
-  await using ingest = await readmeIngest(tmp.dir, redis.url);
+  await using ingest = await readmeIngest(tmp.path, redis.url);
   const out = await runCli([
     "ingest",
     "send",
@@ -80,9 +75,9 @@ Deno.test("ingest send keeps numbers as written in its input", async () => {
 });
 
 Deno.test("ingest send with a truncated last object stores the complete ones, then fails naming the cut", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-ingest-fidelity-");
   await using redis = await startRedis();
-  await using ingest = await readmeIngest(tmp.dir, redis.url);
+  await using ingest = await readmeIngest(tmp.path, redis.url);
   const out = await runCli([
     "ingest",
     "send",

@@ -12,6 +12,7 @@ import {
 import type { SendResult } from "../core/ingest/mod.ts";
 import { loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { type ClientTlsOptions, connect, type Connection } from "../core/net/mod.ts";
+import { LineFramer } from "../core/net/framing/mod.ts";
 import { makePki, startRedis, type TestPki, type TestRedis } from "./harness/mod.ts";
 
 export interface IngestFixture extends AsyncDisposable {
@@ -28,18 +29,9 @@ export interface IngestFixture extends AsyncDisposable {
 /** Collects `{"ok":N}` / `{"error":...}` lines a connection receives. */
 export function collectLines(conn: Connection): { lines: string[]; lastOk(): number } {
   const lines: string[] = [];
-  let buf = "";
+  const framer = new LineFramer({ maxLineBytes: 1 << 20 });
   const dec = new TextDecoder();
-  conn.receive({
-    data: (chunk) => {
-      buf += dec.decode(chunk, { stream: true });
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    },
-  });
+  conn.receive({ data: (chunk) => framer.push(chunk, (line) => lines.push(dec.decode(line))) });
   return {
     lines,
     lastOk() {

@@ -6,6 +6,7 @@ import { BatchWriter } from "../core/ingest/writer.ts";
 import { RespStore } from "../core/ingest/resp_store.ts";
 import { encodeKvMembers, splitMembers } from "../core/ingest/layout.ts";
 import { startRedis, waitUntil } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 
 Deno.test("queued_objects counts the objects waiting while Redis is busy", async () => {
   await using redis = await startRedis({ args: ["--enable-debug-command", "yes"] });
@@ -20,7 +21,7 @@ Deno.test("queued_objects counts the objects waiting while Redis is busy", async
     // Redis stops answering for a while; objects keep arriving.
     const sleeper = await redis.client();
     const sleeping = sleeper.sendCommand(["DEBUG", "SLEEP", "2"]);
-    await new Promise((r) => setTimeout(r, 100));
+    await delay(100);
     const total = 5000;
     for (let i = 0; i < total; i++) {
       const text = `{"k${i}":${i}}`;
@@ -28,7 +29,7 @@ Deno.test("queued_objects counts the objects waiting while Redis is busy", async
       const n = encodeKvMembers(members, "", true, writer.perObject, writer.buffer());
       writer.added(owner, n);
     }
-    await new Promise((r) => setTimeout(r, 200));
+    await delay(200);
     const gauge = Number(
       /sockkit_ingest_queued_objects\{service="ingest"\} (\d+)/.exec(await daemon.render())![1],
     );

@@ -9,6 +9,7 @@ import { connect } from "../core/net/mod.ts";
 import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
 import { startChatServer } from "../core/chat/mod.ts";
 import { makePki, spawnCli, waitUntil } from "./harness/mod.ts";
+import { delay, settlesWithin } from "../core/async/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -70,7 +71,7 @@ Deno.test("search keeps accepting after running out of file descriptors", async 
       timeoutMs: 10_000,
       what: "the daemon to use up its descriptors",
     });
-    await new Promise((r) => setTimeout(r, 300));
+    await delay(300);
     for (const c of idle) c.close();
     // Descriptors are free again: a new client is answered.
     const reply = await waitUntil(async () => (await askLine(port, "banana", 2000)) || undefined, {
@@ -101,7 +102,7 @@ Deno.test("servercli exits promptly on SIGTERM while a TCP client never starts t
   const port = Number((await srv.waitForLine(/listening.*port[=:" ]+(\d+)/))[1]);
   const silent = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    await new Promise((r) => setTimeout(r, 300)); // accepted, handshake pending
+    await delay(300); // accepted, handshake pending
     const t0 = performance.now();
     srv.kill("SIGTERM");
     const status = await srv.status;
@@ -131,14 +132,9 @@ Deno.test("servercli closes a client whose partial line does not complete within
   trickler.receive({ data: (b) => void (text += dec.decode(b)), end: () => {} });
   listener.receive({ data: () => {}, end: () => {} });
   await trickler.write("a");
-  await new Promise((r) => setTimeout(r, 200));
+  await delay(200);
   await trickler.write("b");
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const closed = await Promise.race([
-    trickler.closed.then(() => true),
-    new Promise<boolean>((r) => timer = setTimeout(() => r(false), 10_000)),
-  ]);
-  clearTimeout(timer);
+  const closed = await settlesWithin(trickler.closed, 10_000);
   if (!closed) trickler.destroy();
   assert.ok(closed, "the trickling client was not closed"); // before: never closed
   assert.match(text, /Line timeout: a line was not completed within 500 ms/);

@@ -7,18 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, makePki, runCli, spawnCli, startRedis } from "./harness/mod.ts";
+import { freePort, makePki, runCli, spawnCli, startRedis, tempDir } from "./harness/mod.ts";
 import { pythonTls, readmeCert, readmeIngest } from "./_openssl.ts";
-
-async function tempDir(): Promise<{ dir: string } & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-openssl-" });
-  return { dir, [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }) };
-}
+import { delay } from "../core/async/mod.ts";
 
 Deno.test("ingest serves with a README openssl server certificate; sockkit and Python clients store objects", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-openssl-");
   await using redis = await startRedis();
-  await using ingest = await readmeIngest(tmp.dir, redis.url);
+  await using ingest = await readmeIngest(tmp.path, redis.url);
   const { port, server, client } = ingest;
   const sent = await runCli([
     "ingest",
@@ -41,15 +37,15 @@ Deno.test("ingest serves with a README openssl server certificate; sockkit and P
   );
   await using r = await redis.client();
   for (let i = 0; i < 100 && (await r.get("from_python")) === null; i++) {
-    await new Promise((res) => setTimeout(res, 50));
+    await delay(50);
   }
   assert.deepEqual(await r.mGet(["from_sockkit", "from_python"]), ["yes", "yes"]);
   assert.doesNotMatch(ingest.proc.stderrText(), /CA:TRUE/);
 });
 
 Deno.test("servercli serves with a README openssl server certificate; clientcli and Python get replies", async () => {
-  await using tmp = await tempDir();
-  const server = await readmeCert(tmp.dir, "server");
+  await using tmp = await tempDir("sockkit-openssl-");
+  const server = await readmeCert(tmp.path, "server");
   const port = freePort();
   await using srv = spawnCli([
     "servercli",
@@ -76,12 +72,12 @@ Deno.test("servercli serves with a README openssl server certificate; clientcli 
 });
 
 Deno.test("search --tls serves with a README openssl certificate named in config.ini; search query and Python get answers", async () => {
-  await using tmp = await tempDir();
-  const server = await readmeCert(tmp.dir, "server");
-  const words = join(tmp.dir, "200k.txt");
+  await using tmp = await tempDir("sockkit-openssl-");
+  const server = await readmeCert(tmp.path, "server");
+  const words = join(tmp.path, "200k.txt");
   await Deno.writeTextFile(words, "apple\nbanana\n");
   const port = freePort();
-  const config = join(tmp.dir, "config.ini");
+  const config = join(tmp.path, "config.ini");
   await Deno.writeTextFile(
     config,
     `[DEFAULT]\nssl_enabled = True\nlinuxpath = ${words}\nreread_on_query = False\nport = ${port}\n` +
@@ -107,16 +103,16 @@ Deno.test("search --tls serves with a README openssl certificate named in config
 });
 
 Deno.test("query --tls serves with a README openssl server certificate; query ask and Python get replies", async () => {
-  await using tmp = await tempDir();
-  const certs = join(tmp.dir, "certs");
+  await using tmp = await tempDir("sockkit-openssl-");
+  const certs = join(tmp.path, "certs");
   await Deno.mkdir(certs);
-  const server = await readmeCert(tmp.dir, "server");
+  const server = await readmeCert(tmp.path, "server");
   await Deno.copyFile(server.cert, join(certs, "server.pem"));
   await Deno.copyFile(server.key, join(certs, "server.key"));
-  await Deno.writeTextFile(join(tmp.dir, "p.csv"), "id,name\n1,ann\n");
-  const spec = join(tmp.dir, "spec.json");
+  await Deno.writeTextFile(join(tmp.path, "p.csv"), "id,name\n1,ann\n");
+  const spec = join(tmp.path, "spec.json");
   await Deno.writeTextFile(spec, JSON.stringify({ files: [{ path: "p.csv", key: "id" }] }));
-  const handler = join(tmp.dir, "handler.ts");
+  const handler = join(tmp.path, "handler.ts");
   await Deno.writeTextFile(handler, "export default (q, d) => d.p[q]?.name ?? 'none';\n");
   const port = freePort();
   await using srv = spawnCli([
@@ -134,7 +130,7 @@ Deno.test("query --tls serves with a README openssl server certificate; query as
     "127.0.0.1",
     "--port",
     String(port),
-  ], { cwd: tmp.dir });
+  ], { cwd: tmp.path });
   await srv.waitForLine(/listening .*tls=true/, 30_000);
   const ask = await runCli([
     "query",
@@ -154,9 +150,9 @@ Deno.test("query --tls serves with a README openssl server certificate; query as
 });
 
 Deno.test("broker serve with a README openssl server certificate: a client connector links and Python completes the handshake", async () => {
-  await using tmp = await tempDir();
+  await using tmp = await tempDir("sockkit-openssl-");
   await using pki = await makePki({ clients: ["alice"] });
-  const server = await readmeCert(tmp.dir, "server");
+  const server = await readmeCert(tmp.path, "server");
   await Deno.copyFile(server.cert, pki.paths.serverCert);
   await Deno.copyFile(server.key, pki.paths.serverKey);
   const port = freePort();
@@ -170,7 +166,7 @@ Deno.test("broker serve with a README openssl server certificate: a client conne
     "--certs",
     pki.dir,
     "--dir",
-    join(tmp.dir, "server-state"),
+    join(tmp.path, "server-state"),
   ]);
   await srv.waitForLine(/INFO\s+listening /, 30_000);
   await using alice = spawnCli([
@@ -185,7 +181,7 @@ Deno.test("broker serve with a README openssl server certificate: a client conne
     "--ca",
     server.cert,
     "--dir",
-    join(tmp.dir, "alice-state"),
+    join(tmp.path, "alice-state"),
   ]);
   await alice.waitForLine(/connected to server/, 30_000);
   const py = await pythonTls(port, { ca: server.cert, ...pki.client("alice") });

@@ -22,6 +22,7 @@ import {
 } from "../core/query/mod.ts";
 import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
 import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 
 const PEOPLE = "id,name,city\n1,Ada,London\n2,Grace,New York\n";
 const CITIES = "London,UK,8866000\nNew York,US,8336000\n";
@@ -187,7 +188,7 @@ async function rawAsk(
   const c = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await c.write(enc.encode(`0pt0${query}\n`));
-    if (o.waitMs) await new Promise((r) => setTimeout(r, o.waitMs));
+    if (o.waitMs) await delay(o.waitMs);
     const buf = new Uint8Array(256 * 1024);
     let total = 0;
     while (true) {

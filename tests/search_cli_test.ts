@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, makePki, REPO_ROOT, runCli, spawnCli } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 
 Deno.test("search serve writes its start-up line through the logger (JSON with --log-format json)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-search-log-" });
@@ -22,7 +23,7 @@ Deno.test("search serve writes its start-up line through the logger (JSON with -
     ]);
     let line = "";
     for (let i = 0; i < 200 && !line; i++) {
-      await new Promise((r) => setTimeout(r, 50));
+      await delay(50);
       const text = await Deno.readTextFile(logFile).catch(() => "");
       line = text.split("\n").find((l) => l.includes("listening on")) ?? "";
     }

@@ -4,6 +4,7 @@ import { createLogger } from "../core/log/mod.ts";
 import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
 import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
 import { type LineClient, lineClient } from "./_chat/line_client.ts";
+import { delay } from "../core/async/mod.ts";
 
 const PERIOD_MS = 1000;
 const today = () => new Date().toISOString().slice(0, 10);
@@ -72,7 +73,7 @@ Deno.test("servercli interleaves dates and replies on one connection, replies in
       seen.push(line!);
       if (line !== today()) break;
     }
-    await new Promise((r) => setTimeout(r, 150));
+    await delay(150);
   }
   const replies = seen.filter((l) => l !== today());
   assert.deepEqual(
@@ -122,7 +123,7 @@ Deno.test("servercli does no broadcast work while no client is connected", async
   });
   await using env = await setup({ logger });
   const msgs = () => logs.map((l) => l.msg);
-  await new Promise((r) => setTimeout(r, PERIOD_MS * 1.5));
+  await delay(PERIOD_MS * 1.5);
   assert.equal(env.server.stats.broadcasts, 0);
   assert.equal(env.server.stats.timerRunning, false);
   assert.ok(!msgs().includes("broadcast timer started") && !msgs().includes("broadcast"));
@@ -134,7 +135,7 @@ Deno.test("servercli does no broadcast work while no client is connected", async
   await waitUntil(() => msgs().includes("broadcast timer stopped"), { what: "timer stop log" });
   const after = env.server.stats.broadcasts;
   const broadcastLines = msgs().filter((m) => m === "broadcast").length;
-  await new Promise((r) => setTimeout(r, PERIOD_MS * 1.5));
+  await delay(PERIOD_MS * 1.5);
   assert.equal(env.server.stats.broadcasts, after);
   assert.equal(msgs().filter((m) => m === "broadcast").length, broadcastLines);
   assert.equal(env.server.stats.timerRunning, false);

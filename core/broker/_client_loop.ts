@@ -1,3 +1,4 @@
+import { delay } from "../async/mod.ts";
 import { connect } from "../net/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { type ConnectorOptions, PROTOCOL_VERSION } from "./options.ts";
@@ -44,7 +45,7 @@ export class ClientLoop {
     const { client: c, log, signal } = this.#opts;
     const min = this.#opts.backoff?.minMs ?? 200;
     const max = this.#opts.backoff?.maxMs ?? 5000;
-    let delay = min;
+    let retryMs = min;
     while (!signal.aborted) {
       const server = this.#opts.peers.get(c.serverName ?? "server");
       if (!server.blocked) {
@@ -56,33 +57,26 @@ export class ClientLoop {
           signal.addEventListener("abort", onAbort, { once: true });
           await state.link.closed;
           signal.removeEventListener("abort", onAbort);
-          if (state.peer) delay = min;
+          if (state.peer) retryMs = min;
           else if (!signal.aborted) {
             log.warn("cannot reach server", {
               error:
                 "the server closed the connection before accepting this connector (is its certificate unknown, revoked or blocked?)",
-              retryMs: delay,
+              retryMs,
             });
           }
         } catch (err) {
           if (signal.aborted) break;
-          log.warn("cannot reach server", { error: (err as Error).message, retryMs: delay });
+          log.warn("cannot reach server", { error: (err as Error).message, retryMs });
         }
       }
       if (signal.aborted) break;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        this.#wake = () => {
-          clearTimeout(t);
-          resolve();
-        };
-        signal.addEventListener("abort", () => {
-          clearTimeout(t);
-          resolve();
-        }, { once: true });
-      });
+      const woken = new AbortController();
+      this.#wake = () => woken.abort();
+      // Ends early on wake() or shutdown; both listeners go with the wait.
+      await delay(retryMs, { signal: AbortSignal.any([signal, woken.signal]) }).catch(() => {});
       this.#wake = undefined;
-      delay = Math.min(delay * 2, max);
+      retryMs = Math.min(retryMs * 2, max);
     }
   }
 }

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { initPki, issueClient, loadCertsDirTls } from "../pki/mod.ts";
 import type { BenchCommand } from "./bench_worker.ts";
 import { Connector } from "./connector.ts";
+import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode runBrokerBench}. */
 export interface BrokerBenchOptions {
@@ -146,7 +147,7 @@ async function natsFigures(o: Required<BrokerBenchOptions>): Promise<Figures | u
     const t0 = performance.now();
     for (let i = 0; i < o.messages; i++) {
       nc.publish(subj, data);
-      if ((i & 8191) === 0) await new Promise((r) => setTimeout(r, 0));
+      if ((i & 8191) === 0) await delay(0);
     }
     await all;
     const oneWay = o.messages / ((performance.now() - t0) / 1000);

@@ -5,6 +5,7 @@
  */
 import { loadClientTls } from "../pki/mod.ts";
 import { Connector } from "./connector.ts";
+import { delay } from "../async/mod.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =
@@ -30,7 +31,7 @@ async function handle(m: BenchCommand): Promise<unknown> {
         dir: m.dir,
         client: { host: "127.0.0.1", port: m.port, tls: { ...tls, servername: "localhost" } },
       });
-      while (!client.peers()[0]?.connected) await new Promise((r) => setTimeout(r, 20));
+      while (!client.peers()[0]?.connected) await delay(20);
       return { op: "ready" };
     }
     case "oneway": {

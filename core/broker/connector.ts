@@ -36,6 +36,7 @@ import { PeerLinks } from "./_peer_links.ts";
 import { ClientLoop } from "./_client_loop.ts";
 import { sendFile } from "./_send_file.ts";
 import { peerRows, queueReport, trafficSummary } from "./_admin.ts";
+import { delay } from "../async/mod.ts";
 
 export * from "./options.ts";
 
@@ -327,7 +328,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
     const end = Date.now() + timeoutMs;
     while (this.#peers.all().some((p) => p.online && p.unacked > 0)) {
       if (Date.now() > end) return false;
-      await new Promise((r) => setTimeout(r, 10));
+      await delay(10);
     }
     return true;
   }

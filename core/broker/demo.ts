@@ -3,6 +3,7 @@ import type { DemoContext } from "../demo/context.ts";
 import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck } from "../pki/mod.ts";
 import { Connector } from "./connector.ts";
 import { BrokerClient } from "./client.ts";
+import { delay } from "../async/mod.ts";
 
 /**
  * The broker demo: a server connector and client connector "alice" over
@@ -35,7 +36,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
   const waitLinked = async (c: Connector) => {
     while (!c.peers()[0]?.connected) {
       if (ctx.signal.aborted) throw new Error("demo interrupted");
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
     }
   };
   const lines: string[] = [];
@@ -63,7 +64,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
   alice.listen("news", (m) => void news.push(String(m.data)));
   while (news.length < 3) {
     if (ctx.signal.aborted) throw new Error("demo interrupted");
-    await new Promise((r) => setTimeout(r, 20));
+    await delay(20);
   }
   lines.push(
     `alice was away: ${journaled} messages journaled, replayed in order on reconnect: ${

@@ -199,8 +199,3 @@ export function decodePayload(payload: Uint8Array): Frame {
 function u32(b: Uint8Array, i: number): number {
   return ((b[i]! << 24) >>> 0) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
 }
-
-/** Total bytes a frame takes on the wire (length prefix included). */
-export function wireSize(payloadBytes: number): number {
-  return 4 + payloadBytes;
-}

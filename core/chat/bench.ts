@@ -1,6 +1,7 @@
 import { type ClientTlsOptions, connect, type Connection } from "../net/mod.ts";
 import { LineFramer } from "../net/framing/mod.ts";
 import type { BenchServer } from "./bench_server.ts";
+import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode runChatBench}. */
 export interface ChatBenchOptions {
@@ -67,7 +68,6 @@ export interface ChatBenchResult {
 }
 
 const now = () => performance.timeOrigin + performance.now();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * The servercli benchmark's client side: opens `clients` TLS connections
@@ -182,7 +182,7 @@ export async function runChatBench(options: ChatBenchOptions): Promise<ChatBench
         got = 0;
         for (const i of ids) if (recvAt[i]! >= startAt) got++;
         if (got === ids.length) break;
-        await sleep(5);
+        await delay(5);
       }
       let first = Infinity;
       let last = 0;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { createLogger } from "../log/mod.ts";
 import { BroadcastTimer } from "./broadcast_timer.ts";
+import { delay } from "../async/mod.ts";
 
 Deno.test("BroadcastTimer runs only while the client count is positive and logs each change", async () => {
   const lines: string[] = [];
@@ -20,7 +21,7 @@ Deno.test("BroadcastTimer runs only while the client count is positive and logs 
   timer.update(0);
   assert.equal(timer.running, false);
   const after = ticks;
-  await new Promise((r) => setTimeout(r, 20));
+  await delay(20);
   assert.equal(ticks, after, "no tick after the last client left");
   const msgs = lines.map((l) => JSON.parse(l).msg);
   assert.deepEqual(msgs, ["broadcast timer started", "broadcast timer stopped"]);

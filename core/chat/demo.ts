@@ -31,8 +31,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
   const conn = await connect({ host: "127.0.0.1", port: server.port, tls: clientTls });
   const sent = ["hello", "abc  ", "cafe\u0301 🇫🇷"];
   const events: ClientEvent[] = [];
-  let gotDate: () => void = () => {};
-  const dated = new Promise<void>((resolve) => gotDate = resolve);
+  const { promise: dated, resolve: gotDate } = Promise.withResolvers<void>();
   const input = (async function* () {
     await dated; // show a broadcast first, then talk
     yield* sent;

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryPair } from "../net/mod.ts";
 import { ChatServer } from "./server.ts";
+import { delay } from "../async/mod.ts";
 
 const dec = new TextDecoder();
 const tls = { cert: "", key: "" };
@@ -15,7 +16,7 @@ function served(options: Partial<ConstructorParameters<typeof ChatServer>[0]> = 
   return { server, client, ac, done, text: () => text };
 }
 
-const tick = (ms = 20) => new Promise((r) => setTimeout(r, ms));
+const tick = (ms = 20) => delay(ms);
 
 Deno.test("chat session answers lines split across chunks, reversed", async () => {
   const s = served();

@@ -10,6 +10,7 @@ import {
   revoke,
 } from "../pki/mod.ts";
 import type { DemoContext } from "./context.ts";
+import { delay } from "../async/mod.ts";
 
 function short(fingerprint: string): string {
   return `${fingerprint.slice(0, 16)}…`;
@@ -76,7 +77,7 @@ export async function certsDemo(ctx: DemoContext): Promise<string[]> {
   }
   // The refusal is reported once the server has processed the handshake.
   const deadline = Date.now() + 5000;
-  while (refused.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+  while (refused.length === 0 && Date.now() < deadline) await delay(10);
   if (refused.length === 0) throw new Error("the revoked client mallory was not refused");
 
   return [

@@ -1,4 +1,5 @@
 import type { Logger } from "../log/mod.ts";
+import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode startRedisServer}. */
 export interface RedisServerOptions {
@@ -120,7 +121,7 @@ class RedisChild implements RedisServer {
           `Cannot start redis-server on 127.0.0.1:${this.port}: it ${why}${out ? `: ${out}` : ""}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
     }
     this.#opts.logger?.debug("redis-server started", { port: this.port, pid: child.pid });
   }

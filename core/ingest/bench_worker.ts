@@ -8,6 +8,7 @@ import { connect, type Connection } from "../net/mod.ts";
 import type { ClientTlsOptions } from "../net/mod.ts";
 import { buildPayload, type Shape } from "./bench_payload.ts";
 import { watchAcks } from "./client.ts";
+import { delay } from "../async/mod.ts";
 
 /** What the worker is asked to do. */
 export interface BenchWorkerRequest {
@@ -81,7 +82,7 @@ async function prepareClient(
       const before = i > 0 ? chunks[i - 1]!.upTo : 0;
       if (req.rate > 0) {
         const wait = t0 + (before / req.rate) * 1000 - performance.now();
-        if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+        if (wait > 1) await delay(wait);
       }
       sentAt[i] = performance.now();
       await conn.write(c.bytes);

@@ -5,6 +5,7 @@ import {
   type StoreBatch,
   StoreUnavailableError,
 } from "./store.ts";
+import { settlesWithin } from "../async/mod.ts";
 
 /** A request to the Redis thread. */
 export type ThreadRequest =
@@ -119,9 +120,7 @@ export class ThreadedRespStore implements BatchStore {
       });
       this.#worker.postMessage({ op: "close", id } satisfies ThreadRequest);
       // Wait for the worker's goodbye at most 2 s; the timer is cleared, so an idle process exits at once.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([done, new Promise((r) => timer = setTimeout(r, 2000))]);
-      clearTimeout(timer);
+      await settlesWithin(done, 2000);
       this.#worker.terminate();
       this.#failAll(`Redis store ${this.label} is closed`);
     })();

@@ -10,6 +10,7 @@ import {
 } from "./layout.ts";
 import type { IngestMetrics } from "./metrics.ts";
 import type { BatchWriter, WriteOwner } from "./writer.ts";
+import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode IngestSession}. */
 export interface SessionOptions {
@@ -205,7 +206,7 @@ export class IngestSession implements WriteOwner {
         } else if (sinceYield >= SLICE && this.#inbox.length > 0) {
           // A timer (not an immediate) so that pending I/O, such as Redis
           // replies, is polled before the next slice.
-          await new Promise((r) => setTimeout(r, 0));
+          await delay(0);
           sinceYield = 0;
         }
       }

@@ -4,6 +4,7 @@ import { startRedisServer } from "../demo/redis_process.ts";
 import { RespStore } from "./resp_store.ts";
 import { BatchWriter } from "./writer.ts";
 import { IngestSession } from "./session.ts";
+import { delay } from "../async/mod.ts";
 
 const dec = new TextDecoder();
 
@@ -21,7 +22,7 @@ Deno.test("ingest session stores objects split across chunks and acknowledges th
     client.send('2} {"c":{"x":"y"}}\n[1]{"d":');
     client.send("true}");
     for (let i = 0; i < 200 && !acks.includes('{"ok":4}'); i++) {
-      await new Promise((r) => setTimeout(r, 10));
+      await delay(10);
     }
     client.destroy();
     await done;

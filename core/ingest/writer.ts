@@ -9,6 +9,7 @@ import {
   type StoreBatch,
   StoreUnavailableError,
 } from "./store.ts";
+import { settlesWithin } from "../async/mod.ts";
 
 /** Who is told what became of the objects it added (a client session). */
 export interface WriteOwner {
@@ -470,12 +471,8 @@ export class BatchWriter implements AsyncDisposable {
       this.#seal();
       if (this.#mode === "live") this.#pump();
       else this.#wake?.();
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = timeoutMs === undefined
-        ? new Promise<void>(() => {})
-        : new Promise<void>((r) => timer = setTimeout(r, timeoutMs));
-      await Promise.race([this.idle(), timeout]);
-      clearTimeout(timer);
+      if (timeoutMs === undefined) await this.idle();
+      else await settlesWithin(this.idle(), timeoutMs);
       if (this.#queued > 0) {
         this.#log.error("writer closed with objects neither in Redis nor in the spool", {
           objects: this.#queued,

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../log/mod.ts";
 import { DaemonMetrics } from "../metrics/mod.ts";
 import { restartNeeded, serialized } from "./reload.ts";
+import { delay } from "../async/mod.ts";
 
 Deno.test("serialized() runs reloads one at a time, logs each outcome and counts it", async () => {
   const lines: string[] = [];
@@ -12,7 +13,7 @@ Deno.test("serialized() runs reloads one at a time, logs each outcome and counts
   let fail = false;
   const reload = serialized(async () => {
     most = Math.max(most, ++running);
-    await new Promise((r) => setTimeout(r, 10));
+    await delay(10);
     running--;
     if (fail) throw new Error('Cannot read server certificate "s.pem": file not found');
     return { closed_revoked: 0 };

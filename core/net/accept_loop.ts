@@ -1,4 +1,5 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
+import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode acceptLoop}. */
 export interface AcceptLoopOptions {
@@ -54,7 +55,7 @@ export async function acceptLoop(
         );
       }
       backoff = backoff === 0 ? min : Math.min(max, backoff * 2);
-      await new Promise((r) => setTimeout(r, backoff));
+      await delay(backoff);
       continue;
     }
     if (failures > 0) {

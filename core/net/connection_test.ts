@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { memoryPair } from "./memory_pair.ts";
+import { delay } from "../async/mod.ts";
 
 const dec = new TextDecoder();
 
@@ -7,10 +8,9 @@ function collect(
   conn: ReturnType<typeof memoryPair>[0],
 ): { text: () => string; ended: Promise<void> } {
   let text = "";
-  let ended!: () => void;
-  const p = new Promise<void>((r) => ended = r);
-  conn.receive({ data: (b) => void (text += dec.decode(b)), end: () => ended() });
-  return { text: () => text, ended: p };
+  const ended = Promise.withResolvers<void>();
+  conn.receive({ data: (b) => void (text += dec.decode(b)), end: () => ended.resolve() });
+  return { text: () => text, ended: ended.promise };
 }
 
 Deno.test("Connection delivers bytes both ways and end() delivers everything written before EOF", async () => {
@@ -19,7 +19,7 @@ Deno.test("Connection delivers bytes both ways and end() delivers everything wri
   const got = collect(client);
   client.send("hello ");
   client.send("world");
-  await new Promise((r) => setTimeout(r, 10));
+  await delay(10);
   assert.equal(got.text(), "hello world");
   await Promise.all([server.end("bye"), client.end()]);
   assert.equal(got.text(), "hello worldbye");
@@ -31,10 +31,10 @@ Deno.test("Connection.pause() stops delivery until resume()", async () => {
   const got = collect(server);
   server.pause();
   client.send("a");
-  await new Promise((r) => setTimeout(r, 20));
+  await delay(20);
   assert.equal(got.text(), "");
   server.resume();
-  await new Promise((r) => setTimeout(r, 20));
+  await delay(20);
   assert.equal(got.text(), "a");
   client.destroy();
 });
@@ -46,7 +46,7 @@ Deno.test("Connection idle timeout closes a connection without progress and says
   // Progress keeps it open.
   for (let i = 0; i < 6; i++) {
     client.send("x");
-    await new Promise((r) => setTimeout(r, 40));
+    await delay(40);
   }
   assert.equal(server.isClosed, false);
   await server.closed;
@@ -58,7 +58,7 @@ Deno.test("Connection idle timeout spares a connection paused by us", async () =
   const [client, server] = memoryPair({ serverPolicy: { idleTimeoutMs: 80 } });
   collect(server);
   server.pause();
-  await new Promise((r) => setTimeout(r, 400));
+  await delay(400);
   assert.equal(server.isClosed, false);
   server.resume();
   await server.closed;

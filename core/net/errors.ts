@@ -19,11 +19,3 @@ export class PayloadTooLargeError extends ProtocolError {
     super(`${what} too large: ${size} bytes exceeds the ${limit} byte limit`);
   }
 }
-
-/** A peer's certificate is missing, unknown, expired, revoked or names the wrong identity. */
-export class UnauthorizedPeerError extends Error {
-  override name = "UnauthorizedPeerError";
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-  }
-}

@@ -5,6 +5,7 @@ import { Connection, type ConnectionPolicy } from "./connection.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { nodeSocketOf, prepareTcpHandles } from "./_tcp_handle.ts";
 import { describePeer, type PeerIdentity, peerOf } from "./peer.ts";
+import { settlesWithin } from "../async/mod.ts";
 
 /** Server-side TLS material, as PEM text. */
 export interface TlsMaterial {
@@ -362,12 +363,7 @@ export class Server implements AsyncDisposable {
       const stopped = this.stopAccepting();
       this.#abort.abort();
       const grace = this.#options.graceMs ?? 5000;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.#tasks]),
-        new Promise((r) => timer = setTimeout(r, grace)),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(Promise.allSettled([...this.#tasks]), grace);
       for (const c of this.#connections) c.destroy();
       await Promise.allSettled([...this.#connections].map((c) => c.closed));
       await stopped;

@@ -5,13 +5,7 @@ import { parseCertificates } from "./certificate.ts";
 import { initPki } from "./init.ts";
 import { issueClient } from "./issue.ts";
 import { certPaths } from "./paths.ts";
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-pki-unit-" });
-  return Object.assign(dir, {
-    [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
-  }) as string & AsyncDisposable;
-}
+import { tempDir } from "../../tests/harness/mod.ts";
 
 async function readCert(path: string) {
   const [c] = await parseCertificates(await Deno.readTextFile(path), "certificate", path);
@@ -21,8 +15,8 @@ async function readCert(path: string) {
 const mode = async (path: string) => (await Deno.stat(path)).mode! & 0o777;
 
 Deno.test("initPki() creates a v3 CA, a server certificate for the hosts and the allow-list", async () => {
-  await using tmp = await tempDir();
-  const dir = String(tmp);
+  await using tmp = await tempDir("sockkit-pki-unit-");
+  const dir = tmp.path;
   const p = await initPki(dir, { hosts: ["example.test", "10.1.2.3", "::1"], days: 30 });
   const ca = await readCert(p.ca);
   assert.equal(ca.version, 3);
@@ -54,8 +48,8 @@ Deno.test("initPki() creates a v3 CA, a server certificate for the hosts and the
 });
 
 Deno.test("initPki() refuses to overwrite an existing directory without force", async () => {
-  await using tmp = await tempDir();
-  const dir = String(tmp);
+  await using tmp = await tempDir("sockkit-pki-unit-");
+  const dir = tmp.path;
   const p = await initPki(dir);
   const before = await Deno.readTextFile(p.caKey);
   await assert.rejects(initPki(dir), {
@@ -68,8 +62,8 @@ Deno.test("initPki() refuses to overwrite an existing directory without force", 
 });
 
 Deno.test("initPki() with force keeps individually allowed certificates in the allow-list", async () => {
-  await using tmp = await tempDir();
-  const dir = String(tmp);
+  await using tmp = await tempDir("sockkit-pki-unit-");
+  const dir = tmp.path;
   const p = await initPki(dir);
   const other = join(dir, "other");
   const o = await initPki(other);
@@ -82,8 +76,8 @@ Deno.test("initPki() with force keeps individually allowed certificates in the a
 });
 
 Deno.test("initPki() with rsa makes RSA keys and issueClient() follows the CA's algorithm", async () => {
-  await using tmp = await tempDir();
-  const dir = String(tmp);
+  await using tmp = await tempDir("sockkit-pki-unit-");
+  const dir = tmp.path;
   const p = await initPki(dir, { algorithm: "rsa" });
   assert.equal((await readCert(p.serverCert)).cert.publicKey.algorithm.name, "RSASSA-PKCS1-v1_5");
   const { cert } = await issueClient(dir, "rsa-client");
@@ -91,8 +85,8 @@ Deno.test("initPki() with rsa makes RSA keys and issueClient() follows the CA's 
 });
 
 Deno.test("issueClient() signs CN=NAME with clientAuth and writes the key with mode 0600", async () => {
-  await using tmp = await tempDir();
-  const dir = String(tmp);
+  await using tmp = await tempDir("sockkit-pki-unit-");
+  const dir = tmp.path;
   const p = await initPki(dir);
   const out = await issueClient(dir, "alice", { days: 10 });
   assert.deepEqual(out, { cert: p.clientCert("alice"), key: p.clientKey("alice") });
@@ -113,8 +107,8 @@ Deno.test("issueClient() signs CN=NAME with clientAuth and writes the key with m
 });
 
 Deno.test("issueClient() can backdate a certificate so that it is already expired", async () => {
-  await using tmp = await tempDir();
-  const dir = String(tmp);
+  await using tmp = await tempDir("sockkit-pki-unit-");
+  const dir = tmp.path;
   await initPki(dir);
   const notBefore = new Date(Date.now() - 5 * 86_400_000);
   const { cert } = await issueClient(dir, "old", { notBefore, days: 1 });
@@ -123,8 +117,8 @@ Deno.test("issueClient() can backdate a certificate so that it is already expire
 });
 
 Deno.test("issueClient() rejects unsafe names and explains a missing CA", async () => {
-  await using tmp = await tempDir();
-  const dir = String(tmp);
+  await using tmp = await tempDir("sockkit-pki-unit-");
+  const dir = tmp.path;
   await assert.rejects(issueClient(dir, "../evil"), TypeError);
   await assert.rejects(issueClient(dir, ""), /Invalid client name ""/);
   await assert.rejects(issueClient(dir, "bob"), {

@@ -4,6 +4,7 @@ import { ask } from "./client.ts";
 import { loadKeyPair, loadPublicKey, writeKeyPair } from "./keys.ts";
 import { startQueryServer } from "./server.ts";
 import { loadDataSpec } from "./spec.ts";
+import { delay } from "../async/mod.ts";
 
 const HANDLER = `export default function handler(query, data) {
   if (typeof query === "string") {
@@ -60,7 +61,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
       changed = r.text;
       break;
     }
-    await new Promise((r) => setTimeout(r, 20));
+    await delay(20);
   }
   if (!changed) throw new Error("The changed people.csv was not picked up within 5 s");
   out.push(`people.csv changed on disk → next answer "${changed}"`);

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HandlerPool } from "./handler_pool.ts";
+import { delay } from "../async/mod.ts";
 
 const HANDLER = `
 export default async function handler(query, data) {
@@ -54,7 +55,7 @@ Deno.test("HandlerPool replaces a worker that crashes and keeps answering", asyn
     for (let i = 0; i < 10_000 && pool.replaced === 0; i++) {
       answer = await pool.run("t", "a");
       assert.deepEqual(answer, { ok: true, text: "1" });
-      await new Promise((r) => setTimeout(r, 1));
+      await delay(1);
     }
     assert.equal(pool.replaced, 1, "the crashed worker was replaced");
     assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });

@@ -6,6 +6,7 @@ import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Answerer } from "./answerer.ts";
+import { settlesWithin } from "../async/mod.ts";
 
 /** Options for {@linkcode UdpServer.bind}. */
 export interface UdpServeOptions {
@@ -81,15 +82,10 @@ export class UdpServer implements AsyncDisposable {
   /** Stops receiving, waits for requests in progress (up to `graceMs`), closes. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
       const drained = this.#active === 0
         ? Promise.resolve()
         : new Promise<void>((r) => this.#idle = r);
-      await Promise.race([
-        drained,
-        new Promise((r) => timer = setTimeout(r, this.#options.graceMs ?? 5000)),
-      ]);
-      clearTimeout(timer);
+      await settlesWithin(drained, this.#options.graceMs ?? 5000);
       await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
     })();
     return this.#closing;

@@ -4,6 +4,7 @@ import { certPaths, loadCertsDirTls, loadClientTls } from "../pki/mod.ts";
 import { SearchClient } from "./client.ts";
 import type { IndexMatcher } from "./index_matcher.ts";
 import { startSearchServer } from "./server.ts";
+import { delay } from "../async/mod.ts";
 
 /**
  * The search demo: a TLS search server in index mode over a small word file
@@ -38,7 +39,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
     await Deno.writeTextFile(file, "fig\n", { append: true });
     const deadline = Date.now() + 5000;
     while (matcher.rebuilds === before && Date.now() < deadline && !ctx.signal.aborted) {
-      await new Promise((r) => setTimeout(r, 20));
+      await delay(20);
     }
     if (matcher.rebuilds === before) {
       throw new Error("The index was not rebuilt after the file changed");

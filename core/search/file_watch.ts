@@ -43,8 +43,7 @@ export function watchFile(
   const worker = new Worker(new URL("./file_watch_worker.ts", import.meta.url), {
     type: "module",
   });
-  let markReady: () => void = () => {};
-  const ready = new Promise<void>((r) => markReady = r);
+  const { promise: ready, resolve: markReady } = Promise.withResolvers<void>();
   worker.onmessage = (e: MessageEvent<string>) => {
     if (e.data === "ready") {
       markReady();

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { watchFile } from "./file_watch.ts";
+import { delay } from "../async/mod.ts";
 
 Deno.test("watchFile() reports a change of the file, debounced, and not of its neighbours", async () => {
   const dir = await Deno.makeTempDir();
@@ -15,11 +16,11 @@ Deno.test("watchFile() reports a change of the file, debounced, and not of its n
         seen();
       }, { debounceMs: 30, pollMs: 600_000 });
       await watch.ready;
-      await new Promise((r) => setTimeout(r, 100));
+      await delay(100);
       changes = 0; // the one look taken when the watch became ready
       // Unrelated files in the same directory are filtered out in the worker.
       await Deno.writeTextFile(join(dir, "other.txt"), "x\n");
-      await new Promise((r) => setTimeout(r, 300));
+      await delay(300);
       assert.equal(changes, 0);
       const got = new Promise<void>((r) => seen = r);
       for (let i = 0; i < 5; i++) await Deno.writeTextFile(file, `b${i}\n`, { append: true });
@@ -30,7 +31,7 @@ Deno.test("watchFile() reports a change of the file, debounced, and not of its n
           timer = setTimeout(() => reject(new Error("no change reported within 5 s")), 5000)
         ),
       ]).finally(() => clearTimeout(timer));
-      await new Promise((r) => setTimeout(r, 150));
+      await delay(150);
       assert.equal(changes, 1, "five quick writes coalesce into one report");
     }
   } finally {

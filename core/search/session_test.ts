@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { memoryPair } from "../net/mod.ts";
 import type { Matcher } from "./matcher.ts";
 import { serveSearchSession } from "./session.ts";
+import { delay } from "../async/mod.ts";
 
 const dec = new TextDecoder();
 const lines = new Set(["apple", "banana"]);
@@ -26,7 +27,7 @@ Deno.test("search session answers queries split across chunks, in order", async 
   s.client.send("app");
   s.client.send("le\npear\r\nban");
   s.client.send("ana\n");
-  await new Promise((r) => setTimeout(r, 20));
+  await delay(20);
   assert.equal(s.text(), "STRING EXISTS\nSTRING NOT FOUND\nSTRING EXISTS\n");
   s.client.destroy();
   await s.done;
@@ -43,7 +44,7 @@ Deno.test("search session answers a one-shot query after a half-close, then ends
 Deno.test("search session answers a query without newline after the idle pause", async () => {
   const s = session(30);
   s.client.send("apple");
-  await new Promise((r) => setTimeout(r, 120));
+  await delay(120);
   assert.equal(s.text(), "STRING EXISTS\n");
   s.client.destroy();
   await s.done;

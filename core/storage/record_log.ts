@@ -59,21 +59,12 @@ interface Group {
   bytes: number;
 }
 
-interface Deferred {
-  promise: Promise<void>;
-  resolve(): void;
-  reject(err: Error): void;
-}
+type Deferred = PromiseWithResolvers<void>;
 
 function deferred(): Deferred {
-  let resolve!: () => void;
-  let reject!: (err: Error) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  promise.catch(() => {}); // callers may ignore it: failures are also thrown to flush()
-  return { promise, resolve, reject };
+  const d = Promise.withResolvers<void>();
+  d.promise.catch(() => {}); // callers may ignore it: failures are also thrown to flush()
+  return d;
 }
 
 const SEGMENT_RE = /^(\d{10})\.log$/;

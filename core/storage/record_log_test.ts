@@ -2,16 +2,11 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type LogDamage, RecordLog } from "./record_log.ts";
 import { StorageFullError } from "./errors.ts";
+import { delay } from "../async/mod.ts";
+import { tempDir } from "../../tests/harness/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
-
-async function tempDir(): Promise<string & AsyncDisposable> {
-  const d = await Deno.makeTempDir({ prefix: "sockkit-log-test-" });
-  return Object.assign(d, {
-    [Symbol.asyncDispose]: () => Deno.remove(d, { recursive: true }).catch(() => {}),
-  }) as unknown as string & AsyncDisposable;
-}
 
 async function readAll(log: RecordLog): Promise<string[]> {
   const out: string[] = [];
@@ -27,30 +22,30 @@ async function readAll(log: RecordLog): Promise<string[]> {
 const seq = (n: number, from = 0) => Array.from({ length: n }, (_, i) => `r${from + i}`);
 
 Deno.test("RecordLog keeps records in order across segments, group commits and reopening", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("sockkit-log-test-");
   {
-    await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+    await using log = await RecordLog.open(dir.path, { name: "test log", segmentBytes: 256 });
     const writes = seq(100).map((s) => log.append(enc.encode(s)));
     await Promise.all(writes);
     assert.equal(log.count, 100);
   }
-  assert.ok([...Deno.readDirSync(String(dir))].length > 5, "several segments");
-  await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+  assert.ok([...Deno.readDirSync(dir.path)].length > 5, "several segments");
+  await using log = await RecordLog.open(dir.path, { name: "test log", segmentBytes: 256 });
   assert.equal(log.count, 100);
   assert.deepEqual(await readAll(log), seq(100));
 });
 
 Deno.test("RecordLog.consume() drops records from the front, deletes segments and survives reopening", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("sockkit-log-test-");
   {
-    await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+    await using log = await RecordLog.open(dir.path, { name: "test log", segmentBytes: 256 });
     for (const s of seq(100)) log.append(enc.encode(s));
     await log.flush();
     log.consume(60);
     assert.equal(log.count, 40);
     assert.deepEqual(await readAll(log), seq(40, 60));
   }
-  await using log = await RecordLog.open(String(dir), { name: "test log", segmentBytes: 256 });
+  await using log = await RecordLog.open(dir.path, { name: "test log", segmentBytes: 256 });
   assert.deepEqual(await readAll(log), seq(40, 60));
   log.consume(40);
   assert.equal(log.count, 0);
@@ -59,16 +54,16 @@ Deno.test("RecordLog.consume() drops records from the front, deletes segments an
 });
 
 Deno.test("RecordLog cuts a torn tail on open, reports it and appends after the intact records", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("sockkit-log-test-");
   {
-    await using log = await RecordLog.open(String(dir), { name: "test log" });
+    await using log = await RecordLog.open(dir.path, { name: "test log" });
     for (const s of seq(5)) log.append(enc.encode(s));
   }
-  const file = join(String(dir), "0000000001.log");
+  const file = join(dir.path, "0000000001.log");
   const bytes = Deno.readFileSync(file);
   Deno.writeFileSync(file, bytes.subarray(0, bytes.length - 3));
   const damage: LogDamage[] = [];
-  await using log = await RecordLog.open(String(dir), {
+  await using log = await RecordLog.open(dir.path, {
     name: "test log",
     onDamage: (d) => damage.push(d),
   });
@@ -81,18 +76,18 @@ Deno.test("RecordLog cuts a torn tail on open, reports it and appends after the 
 });
 
 Deno.test("RecordLog loses only the corrupt record in the middle of 1,000 and reports it", async () => {
-  await using dir = await tempDir();
+  await using dir = await tempDir("sockkit-log-test-");
   {
-    await using log = await RecordLog.open(String(dir), { name: "test log" });
+    await using log = await RecordLog.open(dir.path, { name: "test log" });
     for (const s of seq(1000)) log.append(enc.encode(s.padStart(8, "x")));
   }
-  const file = join(String(dir), "0000000001.log");
+  const file = join(dir.path, "0000000001.log");
   const bytes = Deno.readFileSync(file);
   const recordBytes = bytes.length / 1000;
   bytes[500 * recordBytes + 14]! ^= 0xff;
   Deno.writeFileSync(file, bytes);
   const damage: LogDamage[] = [];
-  await using log = await RecordLog.open(String(dir), {
+  await using log = await RecordLog.open(dir.path, {
     name: "test log",
     onDamage: (d) => damage.push(d),
   });
@@ -108,8 +103,8 @@ Deno.test("RecordLog loses only the corrupt record in the middle of 1,000 and re
 });
 
 Deno.test("RecordLog refuses an append past its cap and keeps every record it took", async () => {
-  await using dir = await tempDir();
-  await using log = await RecordLog.open(String(dir), { name: "test log", maxBytes: 100 });
+  await using dir = await tempDir("sockkit-log-test-");
+  await using log = await RecordLog.open(dir.path, { name: "test log", maxBytes: 100 });
   log.append(enc.encode("a".repeat(40)));
   assert.throws(() => log.append(enc.encode("b".repeat(40))), (err: unknown) => {
     assert.ok(err instanceof StorageFullError);
@@ -128,8 +123,8 @@ Deno.test("RecordLog refuses an append past its cap and keeps every record it to
 });
 
 Deno.test("RecordLog treats a full disk (ENOSPC) as full, keeps what it stored and resumes when space returns", async (t) => {
-  await using dir = await tempDir();
-  const mnt = join(String(dir), "small");
+  await using dir = await tempDir("sockkit-log-test-");
+  const mnt = join(dir.path, "small");
   Deno.mkdirSync(mnt);
   const mount = new Deno.Command("mount", {
     args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
@@ -164,7 +159,7 @@ Deno.test("RecordLog treats a full disk (ENOSPC) as full, keeps what it stored a
     assert.deepEqual((await readAll(log)).length, stored.length);
     // space returns: the next append succeeds
     log.consume(stored.length);
-    await new Promise((r) => setTimeout(r, 50));
+    await delay(50);
     await log.append(enc.encode("after"));
     assert.equal(log.diskFull, false);
     assert.deepEqual(await readAll(log), ["after"]);

@@ -1,6 +1,7 @@
 /** A test client for servercli: real TLS via core/net `connect`, lines in and out. */
 import { type ClientTlsOptions, connect, type Connection } from "../../core/net/mod.ts";
 import { LineFramer } from "../../core/net/framing/mod.ts";
+import { settlesWithin } from "../../core/async/mod.ts";
 
 /** Reads `\n` lines from a servercli connection; `null` marks the end of the stream. */
 export class LineClient implements AsyncDisposable {
@@ -29,12 +30,7 @@ export class LineClient implements AsyncDisposable {
     while (this.#lines.length === 0) {
       const left = deadline - Date.now();
       if (left <= 0) throw new Error(`No line from the server within ${timeoutMs} ms`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        timer = setTimeout(resolve, left);
-      });
-      clearTimeout(timer);
+      await settlesWithin(new Promise<void>((resolve) => this.#waiters.push(resolve)), left);
     }
     const line = this.#lines.shift()!;
     if (line === null) this.#lines.unshift(null); // stays at end of stream

@@ -9,3 +9,4 @@ export * from "./cli.ts";
 export * from "./net.ts";
 export * from "./pki.ts";
 export * from "./metrics.ts";
+export * from "./fs.ts";

@@ -1,4 +1,5 @@
 import { freeTcpPort } from "../../core/demo/redis_process.ts";
+import { delay } from "../../core/async/mod.ts";
 
 /** Returns a TCP port that is free on 127.0.0.1 right now. */
 export function freePort(): number {
@@ -40,7 +41,7 @@ export async function waitUntil<T>(
         last === undefined ? undefined : { cause: last },
       );
     }
-    await new Promise((r) => setTimeout(r, options.intervalMs ?? 20));
+    await delay(options.intervalMs ?? 20);
   }
 }
 

@@ -1,0 +1,9 @@
+/**
+ * Async helpers used everywhere instead of hand-written timer promises:
+ * {@linkcode delay} (a wait that an `AbortSignal` ends and that never leaks
+ * its listener) and {@linkcode settlesWithin} (wait for a promise at most so
+ * long). For a deferred promise, use the platform's `Promise.withResolvers()`.
+ *
+ * @module
+ */
+export * from "./delay.ts";

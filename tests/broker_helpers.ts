@@ -74,14 +74,3 @@ export async function stop(p: CliProcess): Promise<number> {
 }
 
 export { freePort };
-
-/** A temporary directory removed on dispose. */
-export async function tempDir(
-  prefix = "sockkit-broker-test-",
-): Promise<{ path: string } & AsyncDisposable> {
-  const path = await Deno.makeTempDir({ prefix });
-  return {
-    path,
-    [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}),
-  };
-}

@@ -1,16 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, tempDir, waitUntil } from "./harness/mod.ts";
 import type { BrokerClient } from "../core/broker/mod.ts";
-import {
-  app,
-  connected,
-  freePort,
-  startClient,
-  startServer,
-  stop,
-  tempDir,
-} from "./broker_helpers.ts";
+import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
 
 const TYPES = ["bulk", "normal", "urgent"] as const;
 const EACH = 200;

@@ -89,7 +89,7 @@ export class PeerState {
   #held = new Map<number, Entry[]>();
   #heldCount = 0;
   /** Resolves when the held messages are on the link (or the link is gone). */
-  #heldOut: { promise: Promise<void>; resolve: () => void } | undefined;
+  #heldOut: PromiseWithResolvers<void> | undefined;
 
   constructor(name: string, dir: string, opts: PeerStateOptions) {
     this.name = name;
@@ -220,9 +220,7 @@ export class PeerState {
     q.push(e);
     this.#heldCount++;
     if (!this.#heldOut) {
-      let resolve!: () => void;
-      const promise = new Promise<void>((r) => resolve = r);
-      this.#heldOut = { promise, resolve };
+      this.#heldOut = Promise.withResolvers<void>();
       void this.#release(this.link!);
     }
     return false;

@@ -3,6 +3,7 @@ import { connect, type Connection, listen } from "../net/mod.ts";
 import type { MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
 import { PeerState } from "./peer.ts";
+import { tempDir, waitUntil } from "../../tests/harness/mod.ts";
 
 const BIG = new Uint8Array(64 * 1024);
 
@@ -30,7 +31,7 @@ async function tcpPair() {
 /** The receiving end: collects `TYPE:i` of each message; reads only once `release()` is called. */
 function receiver(conn: Connection) {
   const got: string[] = [];
-  let release!: () => void;
+  const { promise: reading, resolve: release } = Promise.withResolvers<void>();
   const link = new Link(conn, {
     maxFrameBytes: 1024 * 1024,
     heartbeatMs: 0,
@@ -40,7 +41,7 @@ function receiver(conn: Connection) {
     },
     onClose: () => {},
   });
-  link.hold(new Promise<void>((r) => release = r));
+  link.hold(reading);
   return { got, release: () => release() };
 }
 
@@ -52,14 +53,6 @@ function msg(type: string, i: number): MsgHeader {
   return { kind: "msg", type, src: "me", dst: "peer", id: String(i) };
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const end = Date.now() + 20_000;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** Sends bulk messages until the link is congested; returns how many went onto it. */
 function fill(peer: PeerState): number {
   for (let i = 0; i < 10_000; i++) {
@@ -69,7 +62,8 @@ function fill(peer: PeerState): number {
 }
 
 Deno.test("PeerState: messages waiting for a congested link leave highest priority first, in order within a priority", async () => {
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const dir = tmp.path;
   await using pair = await tcpPair();
   const rx = receiver(pair.server);
   const peer = new PeerState("peer", dir, { fsync: false, priorities: { urgent: 5 } });
@@ -80,7 +74,7 @@ Deno.test("PeerState: messages waiting for a congested link leave highest priori
   const drained = peer.drained();
   rx.release();
   await drained;
-  await until(() => rx.got.length === sent + 5, `${sent + 5} messages (got ${rx.got.length})`);
+  await waitUntil(() => rx.got.length === sent + 5, { what: `${sent + 5} messages` });
   assert.deepEqual(rx.got, [
     ...Array.from({ length: sent }, (_, i) => `bulk:${i}`),
     "urgent:0",
@@ -89,11 +83,11 @@ Deno.test("PeerState: messages waiting for a congested link leave highest priori
   ]);
   peer.detach();
   await peer.journal.close();
-  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("PeerState: on link-down, held and unacknowledged messages are journaled by priority and replayed highest first; acks consume every priority", async () => {
-  const dir = await Deno.makeTempDir();
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const dir = tmp.path;
   const peer = new PeerState("peer", dir, { fsync: false, priorities: { urgent: 5, slow: -1 } });
   let sent: number;
   {
@@ -114,7 +108,7 @@ Deno.test("PeerState: on link-down, held and unacknowledged messages are journal
   const rx = receiver(pair.server);
   rx.release();
   peer.attach(sender(pair.client));
-  await until(() => rx.got.length === sent + 3, `${sent + 3} messages (got ${rx.got.length})`);
+  await waitUntil(() => rx.got.length === sent + 3, { what: `${sent + 3} messages` });
   assert.deepEqual(rx.got, [
     "urgent:0",
     ...Array.from({ length: sent + 1 }, (_, i) => `bulk:${i}`),
@@ -127,5 +121,4 @@ Deno.test("PeerState: on link-down, held and unacknowledged messages are journal
   const reopened = new PeerState("peer", dir, { fsync: false });
   assert.equal(reopened.journal.count, 0);
   await reopened.journal.close();
-  await Deno.remove(dir, { recursive: true });
 });

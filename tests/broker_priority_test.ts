@@ -28,6 +28,16 @@ const BY_PRIORITY = ["urgent", "normal", "bulk"].flatMap((t) =>
   Array.from({ length: EACH }, (_, i) => `${t}:${i}`)
 );
 
+/** Waits for every message at alice, then checks they came highest priority first, each in order, once. */
+async function arrivesByPriority(alice: BrokerClient, got: string[]): Promise<void> {
+  await waitUntil(() => got.length >= BY_PRIORITY.length, {
+    timeoutMs: 60_000,
+    what: `${BY_PRIORITY.length} messages (got ${got.length})`,
+  });
+  await alice.sync();
+  assert.deepEqual(got, BY_PRIORITY);
+}
+
 async function blockAlice(sdir: string): Promise<void> {
   const r = await runCli(["broker", "block", "alice", "--dir", sdir]);
   assert.equal(r.code, 0, r.stderr);
@@ -55,12 +65,7 @@ Deno.test("broker priorities: messages queued while the peer is away leave highe
   assert.equal(got.length, 0, "nothing reaches a blocked peer");
   const r = await runCli(["broker", "unblock", "alice", "--dir", sdir]);
   assert.equal(r.code, 0, r.stderr);
-  await waitUntil(() => got.length >= BY_PRIORITY.length, {
-    timeoutMs: 60_000,
-    what: `${BY_PRIORITY.length} messages (got ${got.length})`,
-  });
-  await alice.sync();
-  assert.deepEqual(got, BY_PRIORITY);
+  await arrivesByPriority(alice, got);
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);
 });
@@ -89,12 +94,7 @@ Deno.test("broker priorities: the order of a journal survives a restart of the s
   }
   // restarted without priorities: what was queued keeps the priority it was queued with
   await using server = await startServer(pki.dir, sdir, port);
-  await waitUntil(() => got.length >= BY_PRIORITY.length, {
-    timeoutMs: 60_000,
-    what: `${BY_PRIORITY.length} messages (got ${got.length})`,
-  });
-  await alice.sync();
-  assert.deepEqual(got, BY_PRIORITY);
+  await arrivesByPriority(alice, got);
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);
 });

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { initPki, issueClient, loadCertsDirTls } from "../pki/mod.ts";
 import type { BenchCommand } from "./bench_worker.ts";
 import { Connector } from "./connector.ts";
+import { pubsubFigures } from "./bench_pubsub.ts";
 import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode runBrokerBench}. */
@@ -237,6 +238,19 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     unit: "ms",
     anchor: "nats-server request p99",
     anchorValue: ms(n?.p99),
+    target: "-",
+  });
+  const ps = await pubsubFigures({
+    messages: Math.max(1, Math.floor(o.messages / 10)),
+    size: o.size,
+    nats: o.natsUrl !== "",
+  });
+  rows.push({
+    figure: `${o.size}-byte messages/s delivered, 1 publisher to 10 subscribers`,
+    value: Math.round(ps.broker),
+    unit: "msg/s",
+    anchor: ps.note ?? "nats-server pub/sub fan-out (started on a free port)",
+    anchorValue: a(ps.nats),
     target: "-",
   });
   return { rows, nats: n !== undefined };

@@ -1,6 +1,7 @@
 import { type DataBytes, encodePayload, type MsgHeader } from "./frame.ts";
 import { type RecordLogOptions, StorageFullError } from "../storage/mod.ts";
 import { type AckCallback, FAILED, type Lane, PriorityJournal } from "./priority_journal.ts";
+import { PriorityFifo } from "./_priority_fifo.ts";
 import { BrokerError, JournalFullError } from "./errors.ts";
 import type { Link } from "./link.ts";
 
@@ -86,8 +87,7 @@ export class PeerState {
   /** The journal is being replayed: new messages go behind it. */
   #replaying = false;
   /** Live messages waiting for the congested link, by priority (priorities set only). */
-  #held = new Map<number, Entry[]>();
-  #heldCount = 0;
+  #held = new PriorityFifo<Entry>();
   /** Resolves when the held messages are on the link (or the link is gone). */
   #heldOut: PromiseWithResolvers<void> | undefined;
 
@@ -135,7 +135,7 @@ export class PeerState {
         this.#inflight.push(e);
         return true;
       }
-      if (this.#priorities && (this.#heldCount > 0 || this.link.writer.congested)) {
+      if (this.#priorities && (this.#held.size > 0 || this.link.writer.congested)) {
         return this.#hold(e);
       }
       this.#inflight.push(e);
@@ -215,10 +215,7 @@ export class PeerState {
 
   /** Keeps a live message until the congested link drains (priorities set). */
   #hold(e: Entry): false {
-    let q = this.#held.get(e.priority);
-    if (!q) this.#held.set(e.priority, q = []);
-    q.push(e);
-    this.#heldCount++;
+    this.#held.push(e.priority, e);
     if (!this.#heldOut) {
       this.#heldOut = Promise.withResolvers<void>();
       void this.#release(this.link!);
@@ -226,23 +223,14 @@ export class PeerState {
     return false;
   }
 
-  /** The oldest held message of the highest priority. */
-  #takeHeld(): Entry | undefined {
-    let best: number | undefined;
-    for (const [p, q] of this.#held) if (q.length > 0 && (best === undefined || p > best)) best = p;
-    if (best === undefined) return undefined;
-    this.#heldCount--;
-    return this.#held.get(best)!.shift();
-  }
-
   /** Moves held messages onto the link as it drains, highest priority first. */
   async #release(link: Link): Promise<void> {
-    while (this.link === link && this.online && this.#heldCount > 0) {
+    while (this.link === link && this.online && this.#held.size > 0) {
       if (link.writer.congested) {
         await link.writer.drained();
         continue;
       }
-      const e = this.#takeHeld()!;
+      const e = this.#held.shift()!;
       this.#inflight.push(e);
       this.stats.msgsOut++;
       link.send(e.header!, e.data, e.binary);
@@ -371,9 +359,7 @@ export class PeerState {
     this.link = undefined;
     this.since = undefined;
     for (const e of rest) if (!e.journaled) this.#rejournal(e);
-    for (const q of this.#held.values()) for (const e of q) this.#rejournal(e);
-    this.#held.clear();
-    this.#heldCount = 0;
+    for (const e of this.#held.clear()) this.#rejournal(e);
     this.#releaseWaiters();
     this.#reset();
     this.#replaying = false;

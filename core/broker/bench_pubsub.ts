@@ -30,6 +30,8 @@ export interface PubSubBenchOptions {
   natsBin?: string;
   /** Give up on a run after this long, ms. Default 60000. */
   timeoutMs?: number;
+  /** `fdatasync` the connectors' journals, queues and received-id logs. Default `true`. */
+  fsync?: boolean;
 }
 
 /** Delivered messages/s of the broker and of nats-server (`undefined`: not measured, see `note`). */
@@ -64,6 +66,7 @@ async function brokerRate(o: Required<PubSubBenchOptions>): Promise<number> {
       name: "server",
       dir: join(dir, "server"),
       localSocket: false,
+      fsync: o.fsync,
       server: { host: "127.0.0.1", port: 0, tls: await loadCertsDirTls(certs) },
     });
     const work: PubSubWork = {
@@ -74,6 +77,7 @@ async function brokerRate(o: Required<PubSubBenchOptions>): Promise<number> {
       messages: o.messages,
       size: o.size,
       timeoutMs: o.timeoutMs,
+      fsync: o.fsync,
     };
     const result = new Promise<PubSubResult>((resolve) => {
       worker.onmessage = (e: MessageEvent<PubSubResult>) => resolve(e.data);
@@ -162,6 +166,7 @@ export async function pubsubFigures(options: PubSubBenchOptions): Promise<PubSub
     nats: true,
     natsBin: "nats-server",
     timeoutMs: 60_000,
+    fsync: true,
     ...options,
   };
   const broker = await brokerRate(o);

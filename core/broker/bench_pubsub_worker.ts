@@ -28,6 +28,7 @@ export interface PubSubWork {
   size: number;
   /** Give up on a run after this long, ms. */
   timeoutMs: number;
+  fsync: boolean;
 }
 
 /** What the worker posts back. */
@@ -62,6 +63,7 @@ async function work(w: PubSubWork): Promise<PubSubResult> {
           name: c.name,
           dir: `${w.dir}/${c.name}`,
           localSocket: false,
+          fsync: w.fsync,
           client: { host: "127.0.0.1", port: w.port, tls: await tls(c) },
         }),
       );

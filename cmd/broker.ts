@@ -250,6 +250,12 @@ function benchCommand() {
     .option("--ack", "also measure acknowledged sends (on unless --no-ack)", true)
     .option("--no-ack", "skip the acknowledged run")
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
+    .option(
+      "--connectors <n>",
+      "client connectors (one thread each) sharing the one-way run",
+      intArg(1, 200),
+      1,
+    )
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
       const progress = startProgress("broker bench");
@@ -264,6 +270,7 @@ function benchCommand() {
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
+        connectors: o.connectors,
       }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
       if (o.json) {

@@ -9,6 +9,7 @@ import { parse } from "../core/config/mod.ts";
 import { certPaths, initPki, loadClientTls, loadServerTls } from "../core/pki/mod.ts";
 import type { ClientTlsOptions, TlsMaterial } from "../core/net/mod.ts";
 import {
+  defaultPoolSize,
   fmtMs,
   type LoadResult,
   markdownReport,
@@ -63,6 +64,10 @@ export function searchBenchCommand() {
       200,
     )
     .option("--load-seconds <s>", "duration of each over-the-wire load run", intArg(0, 600), 3)
+    .option(
+      "--methods <list>",
+      'only these methods, comma-separated (e.g. "simd,simd-worker,grep -Fxq"; default: all)',
+    )
     .option("--json", "print one JSON line of headline figures on stdout (tables go to stderr)")
     .addHelpText(
       "after",
@@ -80,6 +85,7 @@ export function searchBenchCommand() {
           dir: work,
           maxQueries: opts.queries,
           onProgress: (l) => progress.phase(l),
+          ...(opts.methods !== undefined ? { methods: methodList(opts.methods) } : {}),
         });
         const largest = sizes.at(-1)!;
         const file = join(work, `lines-${largest}.txt`);
@@ -87,6 +93,7 @@ export function searchBenchCommand() {
         const notes: string[] = [];
         let tlsLoad: LoadResult | undefined;
         let wireReread: LoadResult | undefined;
+        const busyReread: Array<{ workers: number; load: LoadResult }> = [];
         if (opts.loadSeconds > 0) {
           const tls = await tempTls(work);
           progress.phase(
@@ -132,6 +139,31 @@ export function searchBenchCommand() {
               fmtMs(wireReread.p99Ms)
             } per query (${num.format(wireReread.qps)} queries/s)`,
           );
+          // Reread throughput under 32 clients, with one worker and with one per core.
+          for (const workers of [...new Set([1, defaultPoolSize()])]) {
+            progress.phase(
+              `over the wire, ${largest} lines: reread mode over TCP, 32 connections, ${workers} worker(s)`,
+            );
+            await using server = await startSearchServer({
+              file,
+              host: "127.0.0.1",
+              port: 0,
+              rereadOnQuery: true,
+              workers,
+            });
+            const load = await runLoad({
+              port: server.port,
+              concurrency: 32,
+              durationMs: Math.min(2000, opts.loadSeconds * 1000),
+              queries,
+            });
+            busyReread.push({ workers, load });
+            notes.push(
+              `reread mode, plain TCP, 32 connections, ${workers} worker(s): ${
+                num.format(load.qps)
+              } queries/s, p50 ${fmtMs(load.p50Ms)}, p99 ${fmtMs(load.p99Ms)}`,
+            );
+          }
         }
         progress.stop();
         await Deno.mkdir(opts.out, { recursive: true });
@@ -150,7 +182,7 @@ export function searchBenchCommand() {
         }
         await Deno.writeTextFile(
           join(opts.out, "results.json"),
-          JSON.stringify({ ...result, load: { tlsLoad, wireReread } }, null, 2) + "\n",
+          JSON.stringify({ ...result, load: { tlsLoad, wireReread, busyReread } }, null, 2) + "\n",
         );
         out("");
         out(textTables(result));
@@ -167,21 +199,22 @@ export function searchBenchCommand() {
           const grep = cellOf(result, "reread", "grep -Fxq", largest);
           const label = `${num.format(largest)} lines`;
           const rows: Array<Record<string, unknown>> = [];
-          for (
-            const [method, what] of [["simd", "in-process scan"], [
-              SERVER_METHODS.reread,
-              "in a worker, as served",
-            ]] as const
-          ) {
-            const c = cellOf(result, "reread", method, largest);
-            if (!c) continue;
+          const rereadRow = (method: string, what: string, lines: number) => {
+            const c = cellOf(result, "reread", method, lines);
+            const g = cellOf(result, "reread", "grep -Fxq", lines);
+            if (!c) return;
             rows.push({
-              figure: `reread p50, ${label} (${what})`,
+              figure: `reread p50, ${num.format(lines)} lines (${what})`,
               value: round(c.p50Ms, 3),
               unit: "ms",
-              ...(grep ? { anchor: "grep -Fxq per query", anchorValue: round(grep.p50Ms, 3) } : {}),
-              target: "<= 3 ms",
+              ...(g ? { anchor: "grep -Fxq per query", anchorValue: round(g.p50Ms, 3) } : {}),
+              target: lines >= 1_000_000 ? "<= 1 ms" : "<= 3 ms",
             });
+          };
+          rereadRow("simd", "in-process scan", largest);
+          rereadRow("simd-whole", "earlier whole-file read, in-process", largest);
+          for (const lines of sizes) {
+            rereadRow(SERVER_METHODS.reread, "in a worker, as served", lines);
           }
           const idx = cellOf(result, "index", SERVER_METHODS.index, largest);
           if (idx) {
@@ -212,6 +245,19 @@ export function searchBenchCommand() {
               target: "<= 40 ms (task limit)",
             });
           }
+          const one = busyReread.find((b) => b.workers === 1);
+          for (const b of busyReread) {
+            if (b.workers === 1 && busyReread.length > 1) continue;
+            rows.push({
+              figure: `reread queries/s over TCP, 32 connections, ${b.workers} worker(s), ${label}`,
+              value: Math.round(b.load.qps),
+              unit: "queries/s",
+              ...(one && b !== one
+                ? { anchor: "same with 1 worker", anchorValue: Math.round(one.load.qps) }
+                : {}),
+              target: `scales with the cores (${navigator.hardwareConcurrency} here)`,
+            });
+          }
           console.log(JSON.stringify({ service: "search", rows }));
         }
       } finally {
@@ -219,6 +265,13 @@ export function searchBenchCommand() {
         await Deno.remove(work, { recursive: true }).catch(() => {});
       }
     }));
+}
+
+/** `--methods`: names separated by commas (a name may hold spaces, like "grep -Fxq"). */
+function methodList(v: string): string[] {
+  const names = v.split(",").map((n) => n.trim()).filter((n) => n !== "");
+  if (names.length === 0) throw new RangeError(`Invalid --methods "${v}": expected method names`);
+  return names;
 }
 
 function round(v: number, digits: number): number {

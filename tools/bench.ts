@@ -4,11 +4,20 @@
  * the ones named), streams each bench's progress (its stderr) through, and
  * prints one combined table with each figure's ratio to its anchor measured
  * in the same run. `--json` prints the combined results as one JSON line.
+ * `--growth` measures how cost grows with the work instead (see
+ * `bench_growth.ts`; size flags such as `--search-lines 10000,100000`).
  *
  * @module
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import {
+  DEFAULT_GROWTH_PLAN,
+  growthChart,
+  type GrowthPlan,
+  growthTable,
+  runGrowth,
+} from "./bench_growth.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LAUNCHER = join(ROOT, "sockkit");
@@ -170,6 +179,69 @@ export async function runServiceBench(
     return { service, status: "ok", rows: parseBenchOutput(service, stdout) };
   } catch (err) {
     return { service, status: "failed", note: (err as Error).message };
+  }
+}
+
+/** `--growth`: parses the size flags, runs the plan, prints the table, writes the chart. */
+async function growthMain(args: string[]): Promise<number> {
+  const plan: GrowthPlan = { ...DEFAULT_GROWTH_PLAN };
+  let out = "bench-out/growth";
+  const lists = {
+    "--search-lines": "searchLines",
+    "--broker-connectors": "brokerConnectors",
+    "--servercli-clients": "servercliClients",
+    "--ingest-clients": "ingestClients",
+  } as const;
+  const counts = {
+    "--search-queries": "searchQueries",
+    "--broker-messages": "brokerMessages",
+    "--ingest-objects": "ingestObjects",
+  } as const;
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i]!;
+    if (flag === "--growth" || flag === "--json") continue;
+    const value = args[++i];
+    if (value === undefined) throw new TypeError(`bench --growth: ${flag} needs a value`);
+    const positive = (v: string) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1) {
+        throw new RangeError(
+          `bench --growth: invalid ${flag} "${value}": expected positive integers`,
+        );
+      }
+      return n;
+    };
+    if (flag in lists) plan[lists[flag as keyof typeof lists]] = value.split(",").map(positive);
+    else if (flag in counts) plan[counts[flag as keyof typeof counts]] = positive(value);
+    else if (flag === "--out") out = value;
+    else {
+      throw new TypeError(
+        `bench --growth: unknown option "${flag}": expected --out or one of ${
+          [...Object.keys(lists), ...Object.keys(counts)].join(", ")
+        }`,
+      );
+    }
+  }
+  const result = await runGrowth(plan, async (service, benchArgs) => {
+    console.error(`bench --growth: sockkit ${service} bench --json ${benchArgs.join(" ")}`);
+    return await runServiceBench(service, { args: benchArgs });
+  });
+  await Deno.mkdir(out, { recursive: true });
+  const chart = join(out, "growth.svg");
+  await Deno.writeTextFile(chart, growthChart(result));
+  await Deno.writeTextFile(join(out, "growth.json"), JSON.stringify(result, null, 2) + "\n");
+  if (args.includes("--json")) console.log(JSON.stringify(result));
+  else console.log(`${growthTable(result)}\nchart: ${chart}`);
+  return result.problems.length > 0 ? 1 : 0;
+}
+
+if (import.meta.main && Deno.args.includes("--growth")) {
+  try {
+    Deno.exit(await growthMain(Deno.args));
+  } catch (err) {
+    if (!(err instanceof TypeError || err instanceof RangeError)) throw err;
+    console.error(err.message);
+    Deno.exit(2);
   }
 }
 

@@ -19,6 +19,8 @@ export interface BrokerBenchOptions {
   window?: number;
   /** NATS server URL for the anchor. Default `127.0.0.1:4222`; `""` skips it. */
   natsUrl?: string;
+  /** Client connectors (each in its own worker) sharing the one-way run. Default 1. */
+  connectors?: number;
 }
 
 /** One row of the bench table. */
@@ -69,25 +71,30 @@ class WorkerPeer {
  */
 async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-broker-bench-" });
-  const peer = new WorkerPeer();
+  const peers = Array.from({ length: o.connectors }, () => new WorkerPeer());
+  const peer = peers[0]!;
   try {
     const certs = join(dir, "certs");
     const p = await initPki(certs);
-    await issueClient(certs, "bench");
+    const names = peers.map((_, i) => i === 0 ? "bench" : `bench-${i}`);
+    for (const name of names) await issueClient(certs, name);
     const tls = await loadCertsDirTls(certs);
     await using server = await Connector.start({
       name: "server",
       dir: join(dir, "server"),
       server: { host: "127.0.0.1", port: 0, tls },
     });
-    await peer.call({
-      op: "start",
-      port: server.port,
-      ca: p.ca,
-      cert: p.clientCert("bench"),
-      key: p.clientKey("bench"),
-      dir: join(dir, "client"),
-    });
+    await Promise.all(peers.map((w, i) =>
+      w.call({
+        op: "start",
+        port: server.port,
+        ca: p.ca,
+        cert: p.clientCert(names[i]!),
+        key: p.clientKey(names[i]!),
+        dir: join(dir, `client-${i}`),
+        name: names[i]!,
+      })
+    ));
 
     // fire-and-forget (after a warm-up run of a quarter of the messages)
     let got = 0;
@@ -101,7 +108,12 @@ async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> 
       target = n;
       const all = new Promise<void>((r) => done = r);
       const t0 = performance.now();
-      await peer.call({ op: "oneway", n, size: o.size });
+      const each = Math.floor(n / peers.length);
+      await Promise.all(
+        peers.map((w, i) =>
+          w.call({ op: "oneway", n: i === 0 ? n - each * (peers.length - 1) : each, size: o.size })
+        ),
+      );
       await all;
       return n / ((performance.now() - t0) / 1000);
     };
@@ -116,10 +128,10 @@ async function brokerFigures(o: Required<BrokerBenchOptions>): Promise<Figures> 
     }
     server.listen("echo", (m) => void server.send(m.src, "echo", m.data, { replyTo: m.id }));
     const r = await peer.call({ op: "rtt", n: o.roundTrips, size: o.size });
-    await peer.call({ op: "close" });
+    await Promise.all(peers.map((w) => w.call({ op: "close" })));
     return { oneWay, acked, p50: r.p50 as number, p99: r.p99 as number };
   } finally {
-    peer.terminate();
+    for (const w of peers) w.terminate();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
 }
@@ -200,6 +212,7 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     roundTrips: options.roundTrips ?? 2000,
     window: options.window ?? 4096,
     natsUrl: options.natsUrl ?? "127.0.0.1:4222",
+    connectors: options.connectors ?? 1,
   };
   const b = await brokerFigures(o);
   const n = o.natsUrl ? await natsFigures(o) : undefined;
@@ -207,7 +220,9 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
   const ms = (v: number | undefined) => v === undefined ? null : Math.round(v * 1000) / 1000;
   const rows: BenchRow[] = [
     {
-      figure: `${o.size}-byte messages/s one way`,
+      figure: `${o.size}-byte messages/s one way${
+        o.connectors > 1 ? `, ${o.connectors} client connectors` : ""
+      }`,
       value: Math.round(b.oneWay),
       unit: "msg/s",
       anchor: "nats-server pub/sub",
@@ -240,18 +255,21 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     anchorValue: ms(n?.p99),
     target: "-",
   });
-  const ps = await pubsubFigures({
-    messages: Math.max(1, Math.floor(o.messages / 10)),
-    size: o.size,
-    nats: o.natsUrl !== "",
-  });
-  rows.push({
-    figure: `${o.size}-byte messages/s delivered, 1 publisher to 10 subscribers`,
-    value: Math.round(ps.broker),
-    unit: "msg/s",
-    anchor: ps.note ?? "nats-server pub/sub fan-out (started on a free port)",
-    anchorValue: a(ps.nats),
-    target: "-",
-  });
+  // pub/sub fan-out (not in a --connectors sweep, which measures one-way growth)
+  if (o.connectors === 1) {
+    const ps = await pubsubFigures({
+      messages: Math.max(1, Math.floor(o.messages / 10)),
+      size: o.size,
+      nats: o.natsUrl !== "",
+    });
+    rows.push({
+      figure: `${o.size}-byte messages/s delivered, 1 publisher to 10 subscribers`,
+      value: Math.round(ps.broker),
+      unit: "msg/s",
+      anchor: ps.note ?? "nats-server pub/sub fan-out (started on a free port)",
+      anchorValue: a(ps.nats),
+      target: "-",
+    });
+  }
   return { rows, nats: n !== undefined };
 }

@@ -9,7 +9,7 @@ import { delay } from "../async/mod.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =
-  | { op: "start"; port: number; ca: string; cert: string; key: string; dir: string }
+  | { op: "start"; port: number; ca: string; cert: string; key: string; dir: string; name?: string }
   | { op: "oneway"; n: number; size: number }
   | { op: "acked"; n: number; size: number; window: number }
   | { op: "rtt"; n: number; size: number }
@@ -27,7 +27,7 @@ async function handle(m: BenchCommand): Promise<unknown> {
     case "start": {
       const tls = await loadClientTls({ ca: m.ca, cert: m.cert, key: m.key });
       client = await Connector.start({
-        name: "bench",
+        name: m.name ?? "bench",
         dir: m.dir,
         client: { host: "127.0.0.1", port: m.port, tls: { ...tls, servername: "localhost" } },
       });

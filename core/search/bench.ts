@@ -75,9 +75,14 @@ export async function runSearchBench(options: SearchBenchOptions): Promise<Searc
   const say = options.onProgress ?? (() => {});
   await Deno.mkdir(options.dir, { recursive: true });
   await using pool = new SearchWorkerPool({ size: 1 });
-  const methods = searchMethods(pool).filter((m) =>
-    !options.methods || options.methods.includes(m.name)
-  );
+  const all = searchMethods(pool);
+  const unknown = options.methods?.find((n) => !all.some((m) => m.name === n));
+  if (unknown !== undefined) {
+    throw new RangeError(
+      `Unknown search method "${unknown}": expected one of ${all.map((m) => m.name).join(", ")}`,
+    );
+  }
+  const methods = all.filter((m) => !options.methods || options.methods.includes(m.name));
   const cells: BenchCell[] = [];
   const files: SearchBenchResult["files"] = [];
   const enc = new TextEncoder();

@@ -3,8 +3,11 @@
  * report and an SVG chart of time per query against line count (log-log,
  * one panel per mode).
  */
-import { type BenchCell, fmtMs, type SearchBenchResult } from "./bench.ts";
+import { fmtMs, type SearchBenchResult } from "./bench.ts";
 import { SERVER_METHODS } from "./bench_methods.ts";
+import { type ChartPanel, svgLogLogChart } from "./svg_chart.ts";
+
+export { lineStyle } from "./svg_chart.ts";
 
 /** Extra figures for the report (the over-the-wire load, when measured). */
 export interface ReportExtras {
@@ -153,142 +156,27 @@ export function markdownReport(
 }
 
 /**
- * Line styles a reader can tell apart: eight well-separated colours (the
- * Okabe-Ito set with its yellow, which vanishes on white, replaced by
- * purple), then the same colours dashed. The target line is black and
- * dashed, a style no method gets.
- */
-const PALETTE = [
-  "#0072B2", // blue
-  "#E69F00", // orange
-  "#009E73", // green
-  "#CC79A7", // pink
-  "#56B4E9", // sky blue
-  "#7F3C8D", // purple
-  "#D55E00", // vermillion
-  "#8C6D31", // brown
-];
-const TARGET_STYLE = { color: "#000000", dash: "8,4" };
-
-/** The line style of the `i`-th method of a panel. */
-export function lineStyle(i: number): { color: string; dash: string } {
-  return { color: PALETTE[i % PALETTE.length]!, dash: i < PALETTE.length ? "" : "6,3" };
-}
-
-function esc(s: string): string {
-  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
-}
-
-/**
  * An SVG chart: p50 time per query (log) against line count (log), one
  * panel per mode, each with its own legend under it naming only its lines
  * (the server's method marked), fastest first.
  */
 export function svgChart(result: SearchBenchResult): string {
-  const W = 460, H = 340, M = { l: 70, r: 26, t: 34, b: 44 };
   const sizes = result.files.map((f) => f.lines);
-  const all = result.cells.map((c) => c.p50Ms).filter((v) => v > 0 && Number.isFinite(v));
-  const yMin = Math.pow(10, Math.floor(Math.log10(Math.min(...all))));
-  const yMax = Math.pow(10, Math.ceil(Math.log10(Math.max(...all))));
-  const xMin = Math.min(...sizes), xMax = Math.max(...sizes);
-  const px = (x: number) =>
-    M.l + (xMax === xMin ? 0.5 : (Math.log10(x) - Math.log10(xMin)) /
-        (Math.log10(xMax) - Math.log10(xMin))) * (W - M.l - M.r);
-  const py = (y: number) =>
-    H - M.b - (Math.log10(y) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin)) *
-      (H - M.t - M.b);
-  const parts: string[] = [];
-  const legendRow = 18;
-  let legendRows = 0;
-  MODES.forEach((mode, panel) => {
-    const ox = panel * W;
-    const methods = rankedMethods(result, mode);
-    parts.push(`<g class="panel" data-mode="${mode}" transform="translate(${ox},0)">`);
-    parts.push(
-      `<text x="${W / 2}" y="20" text-anchor="middle" font-weight="bold">${mode} mode</text>`,
-    );
-    for (let e = Math.log10(yMin); e <= Math.log10(yMax); e++) {
-      const y = py(Math.pow(10, e));
-      parts.push(
-        `<line x1="${M.l}" y1="${y}" x2="${W - M.r}" y2="${y}" stroke="#ddd"/>`,
-        `<text x="${M.l - 6}" y="${y + 4}" text-anchor="end" font-size="11">${
-          esc(fmtMs(Math.pow(10, e)))
-        }</text>`,
-      );
-    }
-    for (const s of sizes) {
-      const x = px(s);
-      parts.push(
-        `<line x1="${x}" y1="${M.t}" x2="${x}" y2="${H - M.b}" stroke="#eee"/>`,
-        `<text x="${x}" y="${H - M.b + 16}" text-anchor="middle" font-size="11">${
-          s >= 1e6 ? `${s / 1e6}M` : `${s / 1e3}k`
-        }</text>`,
-      );
-    }
-    const midY = (M.t + H - M.b) / 2;
-    parts.push(
-      `<text x="${(M.l + W - M.r) / 2}" y="${
-        H - 8
-      }" text-anchor="middle" font-size="12">lines in file (log scale)</text>`,
-      `<text class="y-title" x="16" y="${midY}" text-anchor="middle" font-size="12" ` +
-        `transform="rotate(-90 16 ${midY})">p50 time per query, log scale (lower is better)</text>`,
-    );
-    if (mode === "reread" && yMin <= 3 && 3 <= yMax) {
-      const y = py(3);
-      parts.push(
-        `<line class="target" x1="${M.l}" y1="${y}" x2="${
-          W - M.r
-        }" y2="${y}" stroke="${TARGET_STYLE.color}" ` +
-          `stroke-dasharray="${TARGET_STYLE.dash}"/>`,
-        `<text x="${M.l + 4}" y="${
-          y - 4
-        }" font-size="11" fill="${TARGET_STYLE.color}">target 3 ms</text>`,
-      );
-    }
-    methods.forEach((m, i) => {
-      const style = lineStyle(i);
-      const pts = sizes
-        .map((s) =>
-          result.cells.find((c: BenchCell) => c.mode === mode && c.method === m && c.lines === s)
-        )
-        .filter((c): c is BenchCell => c !== undefined && c.p50Ms > 0)
-        .map((c) => `${px(c.lines).toFixed(1)},${py(c.p50Ms).toFixed(1)}`);
-      if (pts.length === 0) return;
-      const width = SERVER_METHODS[mode] === m ? 3.5 : 1.5;
-      const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
-      parts.push(
-        `<polyline fill="none" stroke="${style.color}" stroke-width="${width}"${dash} points="${
-          pts.join(" ")
-        }"><title>${esc(m)}</title></polyline>`,
-      );
-      for (const p of pts) {
-        const [x, y] = p.split(",");
-        parts.push(`<circle cx="${x}" cy="${y}" r="2.5" fill="${style.color}"/>`);
-      }
-    });
-    // This panel's legend, under it: only the lines drawn here.
-    parts.push(`<g class="legend">`);
-    methods.forEach((m, i) => {
-      const style = lineStyle(i);
-      const x = 20 + (i % 2) * ((W - 40) / 2), y = H + 6 + Math.floor(i / 2) * legendRow;
-      const server = SERVER_METHODS[mode] === m ? " (server)" : "";
-      const dash = style.dash ? ` stroke-dasharray="${style.dash}"` : "";
-      parts.push(
-        `<line x1="${x}" y1="${y + 3}" x2="${x + 22}" y2="${y + 3}" stroke="${style.color}" ` +
-          `stroke-width="${server ? 3.5 : 2}"${dash}/>`,
-        `<text x="${x + 28}" y="${y + 7}" font-size="12">${esc(m + server)}</text>`,
-      );
-    });
-    parts.push(`</g>`);
-    legendRows = Math.max(legendRows, Math.ceil(methods.length / 2));
-    parts.push(`</g>`);
-  });
-  const totalH = H + 6 + legendRows * legendRow + 8;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${
-    2 * W
-  }" height="${totalH}" viewBox="0 0 ${
-    2 * W
-  } ${totalH}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${
-    parts.join("\n")
-  }\n</svg>\n`;
+  const panels: ChartPanel[] = MODES.map((mode) => ({
+    title: `${mode} mode`,
+    attrs: { "data-mode": mode },
+    xLabel: "lines in file (log scale)",
+    yLabel: "p50 time per query, log scale (lower is better)",
+    yTick: fmtMs,
+    ...(mode === "reread" ? { target: { y: 3, label: "target 3 ms" } } : {}),
+    series: rankedMethods(result, mode).map((m) => ({
+      name: m + (SERVER_METHODS[mode] === m ? " (server)" : ""),
+      bold: SERVER_METHODS[mode] === m,
+      points: sizes.flatMap((s): Array<[number, number]> => {
+        const c = cell(result, mode, m, s);
+        return c ? [[s, c.p50Ms]] : [];
+      }),
+    })),
+  }));
+  return svgLogLogChart(panels, { sharedY: true });
 }

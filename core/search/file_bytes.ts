@@ -57,12 +57,12 @@ export function versionChanged(a: FileVersion | undefined, b: FileVersion): bool
   return !a || a.size !== b.size || a.mtimeMs !== b.mtimeMs || a.ino !== b.ino;
 }
 
-/** Reads a whole file synchronously into `buf` (grown as needed); returns the filled view. */
-function readInto(
-  path: string,
-  buf: Uint8Array,
-  grow: (need: number, keep: number) => Uint8Array,
-): { bytes: Uint8Array; version: FileVersion } {
+/**
+ * Opens `path` for reading synchronously, with its file info; a missing
+ * file, a directory or a permission problem is a `SearchFileError`. The
+ * caller closes the file.
+ */
+export function openSearchFile(path: string): { file: Deno.FsFile; info: Deno.FileInfo } {
   let file: Deno.FsFile;
   try {
     file = Deno.openSync(path);
@@ -72,6 +72,21 @@ function readInto(
   try {
     const info = file.statSync();
     if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    return { file, info };
+  } catch (err) {
+    file.close();
+    throw SearchFileError.from(path, err);
+  }
+}
+
+/** Reads a whole file synchronously into `buf` (grown as needed); returns the filled view. */
+function readInto(
+  path: string,
+  buf: Uint8Array,
+  grow: (need: number, keep: number) => Uint8Array,
+): { bytes: Uint8Array; version: FileVersion } {
+  const { file, info } = openSearchFile(path);
+  try {
     if (buf.length < info.size + 1) buf = grow(info.size + 1, 0);
     let used = 0;
     while (true) {

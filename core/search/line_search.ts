@@ -58,12 +58,26 @@ export function indexOfBytes(haystack: Uint8Array, needle: Uint8Array, from = 0)
   return -1;
 }
 
+/**
+ * Where `haystack` lies in its file, for searching a file piece by piece:
+ * whether it starts at the file's start (its first line has no `\n` before
+ * it) and ends at the file's end (its last line may lack a newline). A
+ * piece that does not start the file must start with the `\n` that ends the
+ * line before it; one that does not end the file must end with a `\n`.
+ */
+export interface LineEdges {
+  /** Default true. */
+  fileStart?: boolean;
+  /** Default true. */
+  fileEnd?: boolean;
+}
+
 /** Whether a line that ends at `end` (exclusive) is complete there: `\n`, `\r\n`, `\r`+EOF or EOF. */
-function lineEndsAt(haystack: Uint8Array, end: number): boolean {
-  if (end === haystack.length) return true;
+function lineEndsAt(haystack: Uint8Array, end: number, fileEnd: boolean): boolean {
+  if (end === haystack.length) return fileEnd;
   const c = haystack[end];
   if (c === LF) return true;
-  return c === CR && (end + 1 === haystack.length || haystack[end + 1] === LF);
+  return c === CR && (end + 1 === haystack.length ? fileEnd : haystack[end + 1] === LF);
 }
 
 /** A substring search over bytes (`indexOfBytes`, or another for comparison in `search bench`). */
@@ -83,13 +97,17 @@ export function containsLine(
   haystack: Uint8Array,
   query: Uint8Array,
   find: ByteFinder = indexOfBytes,
+  edges: LineEdges = {},
 ): boolean {
   const q = query.length;
   if (q === 0 || q > haystack.length) return false;
-  // The first line has no "\n" before it.
-  let k = 0;
-  while (k < q && haystack[k] === query[k]) k++;
-  if (k === q && lineEndsAt(haystack, q)) return true;
+  const fileEnd = edges.fileEnd ?? true;
+  if (edges.fileStart ?? true) {
+    // The first line has no "\n" before it.
+    let k = 0;
+    while (k < q && haystack[k] === query[k]) k++;
+    if (k === q && lineEndsAt(haystack, q, fileEnd)) return true;
+  }
   const needle = new Uint8Array(q + 1);
   needle[0] = LF;
   needle.set(query, 1);
@@ -97,7 +115,7 @@ export function containsLine(
   while (true) {
     const hit = find(haystack, needle, at);
     if (hit < 0) return false;
-    if (lineEndsAt(haystack, hit + 1 + q)) return true;
+    if (lineEndsAt(haystack, hit + 1 + q, fileEnd)) return true;
     at = hit + 1;
   }
 }

@@ -25,5 +25,7 @@ export * from "./bench.ts";
 export * from "./bench_methods.ts";
 export * from "./bench_data.ts";
 export * from "./bench_report.ts";
+export { compactNumber, svgLogLogChart } from "./svg_chart.ts";
+export type { ChartOptions, ChartPanel, ChartSeries } from "./svg_chart.ts";
 export * from "./bench_pdf.ts";
 export * from "./load.ts";

@@ -7,16 +7,18 @@
  * @module
  */
 import type { WorkerReply, WorkerRequest } from "./_worker_protocol.ts";
-import { FileBytesReader, readFileBytes, SearchFileError } from "./file_bytes.ts";
-import { containsLine, indexOfBytes } from "./line_search.ts";
+import { readFileBytes, SearchFileError } from "./file_bytes.ts";
+import { ChunkedLineScanner } from "./chunked_scan.ts";
 import { SimdSearcher } from "./simd_search.ts";
 import { LineTable } from "./line_table.ts";
 
-// Reread scans read the file straight into WebAssembly memory and search it
-// with SIMD; without WebAssembly SIMD, a plain buffer and Horspool.
+// Reread scans read the file piece by piece straight into WebAssembly memory
+// and search each piece with SIMD; without WebAssembly SIMD, a plain buffer
+// and Horspool.
 const simd = SimdSearcher.create();
-const reader = new FileBytesReader(simd ? (size) => simd.buffer(size) : undefined);
-const find = simd?.find ?? indexOfBytes;
+const scanner = new ChunkedLineScanner(
+  simd ? { alloc: (size) => simd.buffer(size), find: simd.findLine } : {},
+);
 const tables = new Map<string, LineTable>();
 
 function failed(id: number, path: string, err: unknown): WorkerReply {
@@ -29,8 +31,7 @@ self.onmessage = (event: MessageEvent<WorkerRequest>) => {
   if (req.kind === "scan") {
     let reply: WorkerReply;
     try {
-      const bytes = reader.read(req.path);
-      const found = req.queries.map((q) => containsLine(bytes, q, find));
+      const found = scanner.scan(req.path, req.queries);
       reply = { kind: "scannedAll", id: req.id, found };
     } catch (err) {
       reply = failed(req.id, req.path, err);

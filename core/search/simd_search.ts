@@ -39,8 +39,45 @@ const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d,
 const GET = 0x20, SET = 0x21, CONST = 0x41, LOAD8U = 0x2d;
 const EQZ = 0x45, NE = 0x47, GT_S = 0x4a, GE_S = 0x4e, CTZ = 0x68;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71;
+const SHL = 0x74, OR = 0x72;
 const SIMD = 0xfd, V_LOAD = 0x00, SPLAT = 0x0f, EQ8 = 0x23, V_AND = 0x4e, BITMASK = 0x64;
+const V_OR = 0x50, ANY_TRUE = 0x53, SWIZZLE = 0x0e, V_CONST = 0x0c;
+/** Lane `c` is 0xff for `c` = `\n` or `\r`: `i8x16.swizzle` of it by a byte tests for a line end (bytes >= 16 give 0). */
+const LINE_END_TABLE = Array.from({ length: 16 }, (_, c) => (c === 0x0a || c === 0x0d ? 0xff : 0));
 const MEM0 = [0x00, 0x00]; // memarg: align 2^0, offset 0
+const at = (offset: number) => [0x00, ...uleb(offset)]; // memarg: align 2^0, this offset
+
+/**
+ * Tries each candidate of the bit mask in local 7 (lowest first): `pos` =
+ * `base` + its bit index into local 10, then needle bytes 1 to len - 2
+ * compared (k in local 9; the first and last byte were tested by the
+ * filter); a full match returns `pos`. Falls through when no candidate
+ * matches.
+ */
+// deno-fmt-ignore
+function tryCandidates(base: number[]): number[] {
+  return [
+    BLOCK, VOID, // $next
+    LOOP, VOID, // $cand
+    GET, 7, EQZ, BR_IF, 1, // no candidate left
+    ...base, GET, 7, CTZ, ADD, SET, 10, // pos = base + ctz(mask)
+    GET, 7, GET, 7, CONST, 1, SUB, AND, SET, 7, // mask &= mask - 1
+    CONST, 1, SET, 9, // k = 1
+    BLOCK, VOID, // $mismatch
+    LOOP, VOID, // $cmp
+    GET, 9, GET, 3, CONST, 1, SUB, GE_S, IF, VOID, GET, 10, RETURN, END, // k >= len-1: found
+    GET, 0, GET, 10, ADD, GET, 9, ADD, LOAD8U, ...MEM0, // hay[pos + k]
+    GET, 2, GET, 9, ADD, LOAD8U, ...MEM0, // ndl[k]
+    NE, BR_IF, 1,
+    GET, 9, CONST, 1, ADD, SET, 9,
+    BR, 0,
+    END, // $cmp
+    END, // $mismatch
+    BR, 0,
+    END, // $cand
+    END, // $next
+  ];
+}
 
 // Locals: 0 hay, 1 hayLen, 2 ndl, 3 len, 4 from (params); 5 i, 6 limit, 7 mask,
 // 8 (unused), 9 k, 10 pos (i32); 11 first, 12 last (v128).
@@ -62,25 +99,7 @@ function findBody(): number[] {
     GET, 0, GET, 5, ADD, SIMD, V_LOAD, ...MEM0, GET, 11, SIMD, EQ8,
     GET, 0, GET, 5, ADD, GET, 3, ADD, CONST, 1, SUB, SIMD, V_LOAD, ...MEM0, GET, 12, SIMD, EQ8,
     SIMD, V_AND, SIMD, BITMASK, SET, 7,
-    BLOCK, VOID, // $next
-    LOOP, VOID, // $cand
-    GET, 7, EQZ, BR_IF, 1, // no candidate left: next 16 positions
-    GET, 5, GET, 7, CTZ, ADD, SET, 10, // pos = i + ctz(mask)
-    GET, 7, GET, 7, CONST, 1, SUB, AND, SET, 7, // mask &= mask - 1
-    CONST, 1, SET, 9, // k = 1
-    BLOCK, VOID, // $mismatch
-    LOOP, VOID, // $cmp
-    GET, 9, GET, 3, CONST, 1, SUB, GE_S, IF, VOID, GET, 10, RETURN, END, // k >= len-1: found
-    GET, 0, GET, 10, ADD, GET, 9, ADD, LOAD8U, ...MEM0, // hay[pos + k]
-    GET, 2, GET, 9, ADD, LOAD8U, ...MEM0, // ndl[k]
-    NE, BR_IF, 1,
-    GET, 9, CONST, 1, ADD, SET, 9,
-    BR, 0,
-    END, // $cmp
-    END, // $mismatch
-    BR, 0,
-    END, // $cand
-    END, // $next
+    ...tryCandidates([GET, 5]),
     GET, 5, CONST, 16, ADD, SET, 5, // i += 16
     BR, 0,
     END, // $outer
@@ -91,16 +110,77 @@ function findBody(): number[] {
   ];
 }
 
+// Locals of findLine: 0 hay, 1 hayLen, 2 ndl, 3 len, 4 from (params); 5 p (address of
+// position i), 6 limit, 7 mask, 8 len - 1, 9 k, 10 pos (i32); 11 first, 12 last,
+// 13 LINE_END_TABLE, 14 m0, 15 m1 (v128).
+/**
+ * Which of the 16 positions from `p + off` start a candidate line match:
+ * the needle's first byte there, its last byte at `+ len - 1`, and `\n` or
+ * `\r` right after it, at `+ len` (the byte that ends a line; tested with
+ * one swizzle of {@linkcode LINE_END_TABLE}).
+ */
+// deno-fmt-ignore
+function lineCandidates(off: number): number[] {
+  return [
+    GET, 5, SIMD, V_LOAD, ...at(off), GET, 11, SIMD, EQ8,
+    GET, 5, GET, 8, ADD, SIMD, V_LOAD, ...at(off), GET, 12, SIMD, EQ8,
+    SIMD, V_AND,
+    GET, 13, GET, 5, GET, 8, ADD, SIMD, V_LOAD, ...at(off + 1), SIMD, SWIZZLE,
+    SIMD, V_AND,
+  ];
+}
+
+/**
+ * The body of `findLine(hay, hayLen, ndl, len, from) -> i32`: the first
+ * position whose needle is followed by `\n` or `\r`, 32 positions per step
+ * (two blocks whose candidates are combined before any branch).
+ */
+// deno-fmt-ignore
+function findLineBody(): number[] {
+  return [
+    2, 6, I32, 5, V128, // locals
+    GET, 2, LOAD8U, ...MEM0, SIMD, SPLAT, SET, 11,
+    GET, 2, GET, 3, ADD, CONST, 1, SUB, LOAD8U, ...MEM0, SIMD, SPLAT, SET, 12,
+    SIMD, V_CONST, ...LINE_END_TABLE, SET, 13,
+    GET, 3, CONST, 1, SUB, SET, 8,
+    // limit = hay + hayLen - len - 32 (last p whose loads stay inside); p = hay + from
+    GET, 0, GET, 1, ADD, GET, 3, SUB, CONST, 32, SUB, SET, 6,
+    GET, 0, GET, 4, ADD, SET, 5,
+    BLOCK, VOID, // $done
+    LOOP, VOID, // $outer
+    GET, 5, GET, 6, GT_S, BR_IF, 1,
+    ...lineCandidates(0), SET, 14,
+    ...lineCandidates(16), SET, 15,
+    GET, 14, GET, 15, SIMD, V_OR, SIMD, ANY_TRUE,
+    IF, VOID,
+    GET, 14, SIMD, BITMASK, GET, 15, SIMD, BITMASK, CONST, 16, SHL, OR, SET, 7,
+    ...tryCandidates([GET, 5, GET, 0, SUB]), // i = p - hay
+    END, // if
+    GET, 5, CONST, 32, ADD, SET, 5, // p += 32
+    BR, 0,
+    END, // $outer
+    END, // $done
+    // not found up to i = p - hay: return -(i + 1) so the caller finishes the tail
+    GET, 0, GET, 5, SUB, CONST, 1, SUB,
+    END,
+  ];
+}
+
 // deno-fmt-ignore
 function moduleBytes(): Uint8Array {
   const body = findBody();
+  const lineBody = findLineBody();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32]), // type: (i32 x5) -> i32
-    ...section(3, [1, 0]), // one function of that type
+    ...section(3, [2, 0, 0]), // two functions of that type
     ...section(5, [1, 0x00, 1]), // memory: 1 page, growable
-    ...section(7, [2, ...name("find"), 0x00, 0, ...name("mem"), 0x02, 0]), // exports
-    ...section(10, [1, ...uleb(body.length), ...body]), // code
+    ...section(7, [
+      3, ...name("find"), 0x00, 0, ...name("findLine"), 0x00, 1, ...name("mem"), 0x02, 0,
+    ]), // exports
+    ...section(10, [
+      2, ...uleb(body.length), ...body, ...uleb(lineBody.length), ...lineBody,
+    ]), // code
   ]);
 }
 
@@ -116,11 +196,13 @@ let compiled: WebAssembly.Module | null | undefined;
 export class SimdSearcher {
   readonly #mem: WebAssembly.Memory;
   readonly #find: FindFn;
+  readonly #findLine: FindFn;
   #view: Uint8Array;
 
   private constructor(instance: WebAssembly.Instance) {
     this.#mem = instance.exports.mem as WebAssembly.Memory;
     this.#find = instance.exports.find as FindFn;
+    this.#findLine = instance.exports.findLine as FindFn;
     this.#view = new Uint8Array(this.#mem.buffer);
   }
 
@@ -157,14 +239,27 @@ export class SimdSearcher {
    * A `ByteFinder`: finds `needle` in `haystack` from `from`. Uses SIMD when
    * `haystack` lies in this searcher's memory, `indexOfBytes` otherwise.
    */
-  readonly find = (haystack: Uint8Array, needle: Uint8Array, from: number): number => {
+  readonly find = (haystack: Uint8Array, needle: Uint8Array, from: number): number =>
+    this.#run(this.#find, haystack, needle, from);
+
+  /**
+   * A `ByteFinder` for `containsLine`, faster than {@linkcode find} on
+   * files of short lines: it skips occurrences of `needle` that are not
+   * followed by `\n` or `\r` (they cannot end a line) except in the last
+   * few dozen bytes, where it returns any occurrence. So it is not a
+   * general substring search; `containsLine` checks each hit's line end.
+   */
+  readonly findLine = (haystack: Uint8Array, needle: Uint8Array, from: number): number =>
+    this.#run(this.#findLine, haystack, needle, from);
+
+  #run(fn: FindFn, haystack: Uint8Array, needle: Uint8Array, from: number): number {
     const len = needle.length;
     if (haystack.buffer !== this.#mem.buffer || len < 2 || len > NEEDLE_MAX) {
       return indexOfBytes(haystack, needle, from);
     }
     this.#bytes().set(needle, 0);
-    const r = this.#find(haystack.byteOffset, haystack.length, 0, len, from);
+    const r = fn(haystack.byteOffset, haystack.length, 0, len, from);
     if (r >= 0) return r;
     return indexOfBytes(haystack, needle, -1 - r);
-  };
+  }
 }

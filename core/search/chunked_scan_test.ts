@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ChunkedLineScanner } from "./chunked_scan.ts";
+import { containsLine } from "./line_search.ts";
+import { SearchFileError } from "./file_bytes.ts";
+import { SimdSearcher } from "./simd_search.ts";
+
+const enc = new TextEncoder();
+
+Deno.test("ChunkedLineScanner agrees with containsLine() on the whole file at every piece size", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "f.txt");
+    const text = "first\r\nab\nabc\r\n\n" + "x".repeat(300) + "\nab\rc\nmid;1;\r\r\nlast\r";
+    await Deno.writeTextFile(path, text);
+    const bytes = enc.encode(text);
+    const queries = [
+      "first",
+      "ab",
+      "abc",
+      "x".repeat(300),
+      "x",
+      "ab\rc",
+      "mid;1;",
+      "mid;1;\r",
+      "last",
+      "ast",
+      "",
+      "ab\nabc",
+    ];
+    const want = queries.map((q) => !q.includes("\n") && containsLine(bytes, enc.encode(q)));
+    assert.equal(want.filter(Boolean).length, 7); // first, ab, abc, x…, ab\rc, mid;1;\r, last
+    const simd = SimdSearcher.create()!;
+    for (let chunk = 1; chunk <= text.length + 1; chunk++) {
+      for (
+        const scanner of [
+          new ChunkedLineScanner({ chunkBytes: chunk }),
+          new ChunkedLineScanner({
+            chunkBytes: chunk,
+            alloc: (s) => simd.buffer(s),
+            find: simd.findLine,
+          }),
+        ]
+      ) {
+        assert.deepEqual(
+          scanner.scan(path, queries.map((q) => enc.encode(q))),
+          want,
+          `chunk ${chunk}`,
+        );
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("SimdSearcher.findLine() drives containsLine() like a plain search on random short lines", () => {
+  const simd = SimdSearcher.create()!;
+  let seed = 5;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const alphabet = "01;\n\r";
+  const text = Array.from({ length: 20000 }, () => alphabet[Math.floor(rand() * 5)]).join("");
+  const bytes = enc.encode(text);
+  const hay = simd.buffer(bytes.length);
+  hay.set(bytes);
+  let hits = 0;
+  for (let k = 0; k < 500; k++) {
+    const len = 1 + Math.floor(rand() * 5);
+    const q = enc.encode(Array.from({ length: len }, () => "01;"[Math.floor(rand() * 3)]).join(""));
+    const want = containsLine(bytes, q);
+    if (want) hits++;
+    assert.equal(containsLine(hay, q, simd.findLine), want, JSON.stringify(q));
+  }
+  assert.ok(hits > 50 && hits < 450, `a mix of present and absent queries (${hits} present)`);
+});
+
+Deno.test("ChunkedLineScanner names a missing file in a SearchFileError", () => {
+  assert.throws(
+    () => new ChunkedLineScanner().scan("/nonexistent/w.txt", [enc.encode("a")]),
+    (err) => {
+      assert.ok(err instanceof SearchFileError);
+      assert.equal(err.problem, "missing");
+      return true;
+    },
+  );
+});

@@ -251,6 +251,11 @@ function benchCommand() {
     .option("--no-ack", "skip the acknowledged run")
     .option("--nats <url>", 'nats-server to measure in the same run ("" to skip)', "127.0.0.1:4222")
     .option(
+      "--no-fsync",
+      "main figures without fdatasync (the 1-in-flight figure is measured both ways regardless)",
+    )
+    .option("--serial <n>", "acknowledged messages sent one at a time", intArg(1), 2000)
+    .option(
       "--connectors <n>",
       "client connectors (one thread each) sharing the one-way run",
       intArg(1, 200),
@@ -261,15 +266,17 @@ function benchCommand() {
       const progress = startProgress("broker bench");
       progress.phase(
         `${o.messages} messages of ${o.size} bytes: broker one way${
-          o.ack ? ", acknowledged" : ""
+          o.ack ? `, acknowledged (${o.serial} one at a time with and without fsync)` : ""
         }, ` +
-          `request/response${o.nats ? ", then nats-server" : ""}`,
+          `request/response${o.nats ? `, then nats-server${o.ack ? " and JetStream" : ""}` : ""}`,
       );
       const { rows, nats } = await runBrokerBench({
         messages: o.messages,
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
+        fsync: o.fsync,
+        serial: o.serial,
         connectors: o.connectors,
       }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
@@ -277,10 +284,11 @@ function benchCommand() {
         console.log(JSON.stringify({ service: "broker", rows }));
         return 0;
       }
-      const head = ["figure", "broker", "nats-server", "ratio", "target"];
+      const head = ["figure", "broker", "anchor (same run)", "anchor value", "ratio", "target"];
       const body = rows.map((r) => [
         r.figure,
         `${r.value} ${r.unit}`,
+        r.anchor,
         r.anchorValue === null ? "-" : `${r.anchorValue} ${r.unit}`,
         r.anchorValue ? (r.value / r.anchorValue).toFixed(2) : "-",
         r.target,

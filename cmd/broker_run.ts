@@ -365,8 +365,8 @@ export function serveCommand(): Command {
       metrics,
       metricsPort: s.metricsPort,
       metricsHost: s.metricsHost,
-      ready: () => c.ready(),
-      reload: () => c.reload(),
+      ready: () => c.admin.ready(),
+      reload: () => c.admin.reload(),
       reloadSerialized: true,
     });
     await runConnector(c, { signal: stop, logger: log });
@@ -440,7 +440,7 @@ export function connectCommand(): Command {
       metrics,
       metricsPort: s.metricsPort,
       metricsHost: s.metricsHost,
-      ready: () => c.ready(),
+      ready: () => c.admin.ready(),
     });
     await runConnector(c, { signal: stop, logger: log });
     return 0;

@@ -9,7 +9,11 @@ import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
 import { type ChatBenchResult, runChatBench } from "../core/chat/bench.ts";
 import { type BenchServer, spawnBenchServer } from "../core/chat/bench_server.ts";
-import { type ClientTlsOptions, openFileLimit } from "../core/net/mod.ts";
+import {
+  type ClientTlsOptions,
+  DESCRIPTORS_PER_CONNECTION,
+  openFileLimit,
+} from "../core/net/mod.ts";
 import { initPki, loadClientTls } from "../core/pki/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
 import { startProgress } from "./_progress.ts";
@@ -80,14 +84,18 @@ export function servercliBenchCommand(): Command {
       const say = (msg: string) => progress.phase(msg);
       let clients = opts.clients;
       const limit = await openFileLimit();
-      if (limit && limit.soft < clients + FD_RESERVE) {
-        const fit = Math.max(1, limit.soft - FD_RESERVE);
-        const need = clients + FD_RESERVE;
+      // The server started here inherits this limit and holds more descriptors per client than we do.
+      const perClient = opts.target === undefined ? DESCRIPTORS_PER_CONNECTION : 1;
+      if (limit && limit.soft < clients * perClient + FD_RESERVE) {
+        const fit = Math.max(1, Math.floor((limit.soft - FD_RESERVE) / perClient));
+        const need = clients * perClient + FD_RESERVE;
         const fix = limit.hard >= need
           ? `raise it first: ulimit -n ${need}`
           : `the hard limit is ${limit.hard}: raise it as root (ulimit -Hn, limits.conf or LimitNOFILE=)`;
         progress.log(
-          `servercli bench: open-file limit (ulimit -n) is ${limit.soft}, too low for ${clients} clients; running ${fit} instead (${fix})`,
+          `servercli bench: open-file limit (ulimit -n) is ${limit.soft}, too low for ${clients} clients${
+            perClient > 1 ? ` (the server holds ${perClient} descriptors per client)` : ""
+          }; running ${fit} instead (${fix})`,
         );
         clients = fit;
       } else if (limit) {

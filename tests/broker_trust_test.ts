@@ -183,11 +183,11 @@ Deno.test("broker trust: a peer cannot make the server allocate per invented sen
     (refused[0]!.header as { message: string }).message,
     /Cannot queue a message of type "type-10": 10 message types are queued already/,
   );
-  assert.equal(c.queueSizes().types.length, 10);
+  assert.equal(c.admin.queueSizes().types.length, 10);
   // invented senders are refused at the first frame: no window, no state for them
   mallory.send({ kind: "msg", type: "x", src: "sender-1", dst: "server", id: "1" });
   await mallory.closed;
-  assert.deepEqual(c.peers().map((p) => p.name), ["mallory"]);
+  assert.deepEqual(c.admin.peers().map((p) => p.name), ["mallory"]);
 });
 
 Deno.test("broker trust: unfinished file transfers are bounded per peer and time out, removing their staging files", async () => {
@@ -242,7 +242,8 @@ Deno.test("broker trust: a message that cannot be stored is refused to its sende
   for (let i = 0; i < 500; i++) alice.msg(`m${i}`, "nobody-listens", "x".repeat(100));
   await waitUntil(() => alice.acked === 500, { what: "500 settled" });
   const refused = alice.all("refused").map((f) => (f.header as { id: string }).id);
-  const stored = c.queueSizes().types.find((t) => t.type === "nobody-listens")?.messages as number;
+  const stored = c.admin.queueSizes().types.find((t) => t.type === "nobody-listens")
+    ?.messages as number;
   assert.ok(refused.length > 0, "some were refused");
   assert.equal(stored + refused.length, 500);
   assert.match(
@@ -270,7 +271,7 @@ Deno.test("broker trust: an app's acknowledged send the peer cannot store fails 
     dir: cdir,
     server: { host: "127.0.0.1", port: c.port },
   });
-  await waitUntil(() => c.peers().some((p) => p.connected), { what: "alice to connect" });
+  await waitUntil(() => c.admin.peers().some((p) => p.connected), { what: "alice to connect" });
   await using a = await app(cdir);
   const results = await Promise.allSettled(
     Array.from(
@@ -279,7 +280,7 @@ Deno.test("broker trust: an app's acknowledged send the peer cannot store fails 
     ),
   );
   const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
-  const stored = c.queueSizes().types.find((t) => t.type === "full")?.messages as number;
+  const stored = c.admin.queueSizes().types.find((t) => t.type === "full")?.messages as number;
   assert.ok(failed.length > 0);
   assert.equal(stored + failed.length, 60);
   assert.match(
@@ -297,7 +298,7 @@ Deno.test("broker trust: a queued backlog stays queued when a listener attaches 
   await using alice = await RawPeer.connect(pki, c.port, "alice");
   for (let i = 0; i < 2000; i++) alice.msg(`b${i}`, "backlog", `item ${i}`);
   await waitUntil(() => alice.acked === 2000, { what: "2000 queued" });
-  const queued = () => c.queueSizes().types.find((t) => t.type === "backlog")?.messages;
+  const queued = () => c.admin.queueSizes().types.find((t) => t.type === "backlog")?.messages;
   assert.equal(queued(), 2000);
 
   // a listener that attaches and goes away without reading

@@ -86,3 +86,16 @@ Deno.test("ingest stores all of 100,000 objects sent on one connection without a
   assert.equal(await c.dbSize(), 100_000);
   assert.equal(await c.hGet("obj:99999", "n"), "99999");
 });
+
+Deno.test("ingest stores keys under a non-ASCII --key-prefix as UTF-8, with and without escapes in the object", async () => {
+  await using f = await ingestFixture({ keyPrefix: "é:" });
+  await using conn = await f.connect();
+  const acks = collectLines(conn);
+  await conn.write('{"plain":"v","h":{"f":1}}{"esc":"a\\"b","h2":{"g\\n":"x"}}');
+  await waitUntil(() => acks.lastOk() === 2, { what: '{"ok":2}' });
+  await using c = await f.redis.client();
+  assert.deepEqual((await c.keys("*")).sort(), ["é:esc", "é:h", "é:h2", "é:plain"]);
+  assert.equal(await c.get("é:plain"), "v");
+  assert.equal(await c.get("é:esc"), 'a"b');
+  assert.equal(await c.hGet("é:h2", "g\n"), "x");
+});

@@ -11,9 +11,9 @@
  */
 import { join } from "node:path";
 import { initPki, issueClient, loadCertsDirTls } from "../pki/mod.ts";
-import { freeTcpPort } from "../demo/redis_process.ts";
 import { delay } from "../async/mod.ts";
 import { Connector } from "./connector.ts";
+import { startNatsServer } from "./_nats_process.ts";
 import { PUBSUB_TYPE, type PubSubResult, type PubSubWork } from "./bench_pubsub_worker.ts";
 
 /** Options for {@linkcode pubsubFigures}. */
@@ -26,8 +26,6 @@ export interface PubSubBenchOptions {
   subscribers?: number;
   /** Measure nats-server too. Default `true`. */
   nats?: boolean;
-  /** The `nats-server` executable. Default `nats-server` from PATH. */
-  natsBin?: string;
   /** Give up on a run after this long, ms. Default 60000. */
   timeoutMs?: number;
   /** `fdatasync` the connectors' journals, queues and received-id logs. Default `true`. */
@@ -96,40 +94,11 @@ async function brokerRate(o: Required<PubSubBenchOptions>): Promise<number> {
   }
 }
 
-/** Starts `nats-server` on a free loopback port; resolves once it takes connections. */
-async function startNats(bin: string, timeoutMs: number) {
-  const port = freeTcpPort();
-  const child = new Deno.Command(bin, {
-    args: ["-a", "127.0.0.1", "-p", String(port)],
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    await child.status;
-  };
-  const end = Date.now() + timeoutMs;
-  while (true) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return { url: `127.0.0.1:${port}`, [Symbol.asyncDispose]: stop };
-    } catch {
-      if (Date.now() > end) {
-        await stop();
-        throw new Error(`nats-server did not listen on 127.0.0.1:${port} within ${timeoutMs} ms`);
-      }
-      await delay(20);
-    }
-  }
-}
-
 /** nats-server: one publishing and `subscribers` subscribing connections, here. */
 async function natsRate(o: Required<PubSubBenchOptions>): Promise<number> {
   const { connect } = await import("nats");
-  await using server = await startNats(o.natsBin, 10_000);
+  await using server = await startNatsServer();
+  if (!server) throw new Error("nats-server is not on the PATH or did not start");
   const pub = await connect({ servers: server.url, timeout: 5000 });
   const subs = [];
   try {
@@ -164,7 +133,6 @@ export async function pubsubFigures(options: PubSubBenchOptions): Promise<PubSub
   const o: Required<PubSubBenchOptions> = {
     subscribers: 10,
     nats: true,
-    natsBin: "nats-server",
     timeoutMs: 60_000,
     fsync: true,
     ...options,
@@ -174,9 +142,7 @@ export async function pubsubFigures(options: PubSubBenchOptions): Promise<PubSub
   try {
     return { broker, nats: await natsRate(o) };
   } catch (err) {
-    const why = err instanceof Deno.errors.NotFound
-      ? `"${o.natsBin}" not found (install nats-server)`
-      : (err as Error).message;
+    const why = (err as Error).message;
     return { broker, nats: undefined, note: `nats-server not measured: ${why}` };
   }
 }

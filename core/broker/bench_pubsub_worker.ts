@@ -68,7 +68,7 @@ async function work(w: PubSubWork): Promise<PubSubResult> {
         }),
       );
     }
-    if (!await until(() => all.every((c) => c.peers()[0]?.connected), w.timeoutMs)) {
+    if (!await until(() => all.every((c) => c.admin.peers()[0]?.connected), w.timeoutMs)) {
       throw new Error(`not every client connector linked to the server within ${w.timeoutMs} ms`);
     }
     const [pub, ...subs] = all as [Connector, ...Connector[]];

@@ -9,9 +9,19 @@ import { delay } from "../async/mod.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =
-  | { op: "start"; port: number; ca: string; cert: string; key: string; dir: string; name?: string }
+  | {
+    op: "start";
+    port: number;
+    ca: string;
+    cert: string;
+    key: string;
+    dir: string;
+    fsync: boolean;
+    name?: string;
+  }
   | { op: "oneway"; n: number; size: number }
   | { op: "acked"; n: number; size: number; window: number }
+  | { op: "serial"; n: number; size: number }
   | { op: "rtt"; n: number; size: number }
   | { op: "close" };
 
@@ -29,9 +39,10 @@ async function handle(m: BenchCommand): Promise<unknown> {
       client = await Connector.start({
         name: m.name ?? "bench",
         dir: m.dir,
+        fsync: m.fsync,
         client: { host: "127.0.0.1", port: m.port, tls: { ...tls, servername: "localhost" } },
       });
-      while (!client.peers()[0]?.connected) await delay(20);
+      while (!client.admin.peers()[0]?.connected) await delay(20);
       return { op: "ready" };
     }
     case "oneway": {
@@ -54,6 +65,14 @@ async function handle(m: BenchCommand): Promise<unknown> {
       }
       await Promise.all(inflight);
       return { op: "acked", rate: m.n / ((performance.now() - t) / 1000) };
+    }
+    case "serial": {
+      const payload = "x".repeat(m.size);
+      const t = performance.now();
+      for (let i = 0; i < m.n; i++) {
+        await client!.send("server", "bench-ack", payload, { ack: true });
+      }
+      return { op: "serial", rate: m.n / ((performance.now() - t) / 1000) };
     }
     case "rtt": {
       const payload = "x".repeat(m.size);

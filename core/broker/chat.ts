@@ -121,7 +121,7 @@ export class ChatSession implements AsyncDisposable {
 
   /** Whether a peer is connected now. */
   get isConnected(): boolean {
-    return this.#peer !== undefined && this.connector.peers().some((p) => p.connected);
+    return this.#peer !== undefined && this.connector.admin.peers().some((p) => p.connected);
   }
 
   /**

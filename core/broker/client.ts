@@ -1,5 +1,4 @@
-import { localConnection } from "../net/mod.ts";
-import * as net from "node:net";
+import { type Connection, connectLocal, LocalConnectError } from "../net/mod.ts";
 import { encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
 import { toMessage as inMessage } from "./message.ts";
 import { Link } from "./link.ts";
@@ -63,8 +62,8 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   /** Set once a handler threw: no message from that one on is confirmed. */
   #confirmLimit = Infinity;
 
-  private constructor(socket: net.Socket, maxFrameBytes: number) {
-    this.#link = new Link(localConnection(socket), {
+  private constructor(conn: Connection, maxFrameBytes: number) {
+    this.#link = new Link(conn, {
       maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),
@@ -85,20 +84,18 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   }
 
   /** Connects to a connector's local socket; the error says when none is running there. */
-  static connect(path: string, options: BrokerClientOptions = {}): Promise<BrokerClient> {
-    return new Promise((resolve, reject) => {
-      const s = net.connect(path);
-      s.once("connect", () => {
-        s.removeAllListeners("error");
-        resolve(new BrokerClient(s, options.maxFrameBytes ?? DEFAULT_MAX_FRAME));
-      });
-      s.once("error", (err: NodeJS.ErrnoException) => {
-        const why = err.code === "ENOENT" || err.code === "ECONNREFUSED"
-          ? 'no connector is running there (start one with "sockkit broker serve" or "sockkit broker connect", and pass the same --dir)'
-          : err.message;
-        reject(new BrokerError(`Cannot reach the connector socket "${path}": ${why}`));
-      });
-    });
+  static async connect(path: string, options: BrokerClientOptions = {}): Promise<BrokerClient> {
+    let conn: Connection;
+    try {
+      conn = await connectLocal(path);
+    } catch (err) {
+      if (!(err instanceof LocalConnectError)) throw err;
+      const why = err.noListener
+        ? 'no connector is running there (start one with "sockkit broker serve" or "sockkit broker connect", and pass the same --dir)'
+        : err.reason;
+      throw new BrokerError(`Cannot reach the connector socket "${path}": ${why}`, { cause: err });
+    }
+    return new BrokerClient(conn, options.maxFrameBytes ?? DEFAULT_MAX_FRAME);
   }
 
   #onFrame(frame: Frame): void {

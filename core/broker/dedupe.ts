@@ -1,36 +1,46 @@
 import { RecordLog, type RecordLogOptions } from "../storage/mod.ts";
+import { routerSeq, SeqWindow } from "./_seq_window.ts";
 
 /**
- * Remembers the last `capacity` message ids and reports repeats, so a
- * receiver drops a message replayed after a lost acknowledgement. Memory
- * grows with the ids actually seen, up to `capacity`.
+ * Remembers at least the last `capacity` message ids and reports repeats, so
+ * a receiver drops a message replayed after a lost acknowledgement. Ids are
+ * kept in two generations of up to `capacity` each: when the current one is
+ * full it becomes the previous one and the oldest generation is dropped
+ * whole (no per-id deletes, which cost more than the lookups). Memory grows
+ * with the ids actually seen, up to `2 * capacity`. Ids in the router's own
+ * form (most of them) are kept as bits per sending process instead (see
+ * `_seq_window.ts`): the last `capacity` sequence numbers of each.
  */
 export class Dedupe {
   readonly capacity: number;
-  readonly #seen = new Set<string>();
-  readonly #ring: string[] = [];
-  #pos = 0;
+  #current = new Set<string>();
+  #previous = new Set<string>();
+  readonly #seqs: SeqWindow;
 
   constructor(capacity = 200_000) {
     this.capacity = capacity;
+    this.#seqs = new SeqWindow(capacity);
   }
 
   /** Records `id`; returns `true` when it was seen before. */
   seen(id: string): boolean {
-    if (this.#seen.has(id)) return true;
-    if (this.#ring.length < this.capacity) this.#ring.push(id);
-    else {
-      this.#seen.delete(this.#ring[this.#pos]!);
-      this.#ring[this.#pos] = id;
-      this.#pos = (this.#pos + 1) % this.capacity;
+    const seq = routerSeq(id);
+    if (seq >= 0) return this.#seqs.seen(id, seq);
+    if (this.#current.has(id) || this.#previous.has(id)) return true;
+    if (this.#current.size >= this.capacity) {
+      this.#previous = this.#current;
+      this.#current = new Set();
     }
-    this.#seen.add(id);
+    this.#current.add(id);
     return false;
   }
 
   /** Forgets `id` (its message was refused, so a resend must not count as a repeat). */
   forget(id: string): void {
-    this.#seen.delete(id);
+    const seq = routerSeq(id);
+    if (seq >= 0) return this.#seqs.forget(id, seq);
+    this.#current.delete(id);
+    this.#previous.delete(id);
   }
 }
 

@@ -34,7 +34,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
       logger: ctx.logger,
     });
   const waitLinked = async (c: Connector) => {
-    while (!c.peers()[0]?.connected) {
+    while (!c.admin.peers()[0]?.connected) {
       if (ctx.signal.aborted) throw new Error("demo interrupted");
       await delay(20);
     }
@@ -57,7 +57,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
   }
   for (let i = 0; i < 3; i++) await server.send("alice", "news", `item ${i + 1}`);
   await server.sync();
-  const journaled = server.queueSizes().journals.find((j) => j.peer === "alice")?.messages;
+  const journaled = server.admin.queueSizes().journals.find((j) => j.peer === "alice")?.messages;
   await using alice = await startAlice();
   await waitLinked(alice);
   const news: string[] = [];

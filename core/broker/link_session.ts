@@ -11,6 +11,14 @@ import type { PeerTable } from "./_peer_table.ts";
 import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
+/**
+ * How long an acknowledgement nobody waits for (no message since the last
+ * one asked for it) may be held back, so that its received-id record joins
+ * the next group commit instead of costing an `fdatasync` of its own.
+ */
+const LAZY_ACK_MS = 5;
+/** Messages after which a held-back acknowledgement goes out anyway. */
+const LAZY_ACK_MAX = 4096;
 
 /** What every {@linkcode LinkSession} of a connector shares. */
 export interface SessionContext {
@@ -55,6 +63,9 @@ export class LinkSession {
   #acked = 0;
   /** Durability of messages received since the last acknowledgement. */
   #waits: Promise<void>[] = [];
+  /** Whether a message received since the last acknowledgement asked for one (`ack`). */
+  #ackWanted = false;
+  #lazyAck: ReturnType<typeof setTimeout> | undefined;
   /** Acknowledgements in order, each after its messages are durable. */
   ackChain: Promise<void> = Promise.resolve();
 
@@ -66,7 +77,7 @@ export class LinkSession {
       maxFrameBytes: ctx.maxFrameBytes,
       heartbeatMs: ctx.connector.heartbeatMs ?? 5000,
       onFrame: (frame, payload) => this.#onFrame(frame, payload),
-      onChunkDone: () => this.#ack(),
+      onChunkDone: () => this.#chunkDone(),
       onClose: (reason) => this.#closed(reason),
     });
   }
@@ -223,6 +234,7 @@ export class LinkSession {
   #closed(reason: string): void {
     if (this.#closedOnce) return;
     this.#closedOnce = true;
+    clearTimeout(this.#lazyAck);
     this.#ctx.onClosed(this);
     if (this.peer) {
       this.#log.info("peer disconnected", { peer: this.peer.name, reason });
@@ -272,6 +284,7 @@ export class LinkSession {
     }
     const n = ++this.#recv;
     peer.stats.msgsIn++;
+    if (h.ack) this.#ackWanted = true;
     if (seen.seen(seenKey(h, relayed))) return;
     const hub = this.#ctx.hub;
     if (hub) {
@@ -392,10 +405,27 @@ export class LinkSession {
   }
 
   /**
+   * After each chunk read: acknowledges at once when a sender waits for it
+   * (a message asked for an acknowledgement, or many are unacknowledged);
+   * otherwise within {@linkcode LAZY_ACK_MS}, with whatever arrives meanwhile.
+   */
+  #chunkDone(): void {
+    if (this.#recv === this.#acked) return;
+    if (this.#ackWanted || this.#waits.length > 0 || this.#recv - this.#acked >= LAZY_ACK_MAX) {
+      this.flushAcks();
+    } else {
+      this.#lazyAck ??= setTimeout(() => this.flushAcks(), LAZY_ACK_MS);
+    }
+  }
+
+  /**
    * Acknowledges what the link received so far once it is durable (queued
    * messages on disk, received ids on disk); refusals go first.
    */
-  #ack(): void {
+  flushAcks(): void {
+    clearTimeout(this.#lazyAck);
+    this.#lazyAck = undefined;
+    this.#ackWanted = false;
     const peer = this.peer;
     if (!peer || this.#recv === this.#acked) return;
     const n = this.#recv;

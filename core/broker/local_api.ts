@@ -1,5 +1,9 @@
-import { localConnection } from "../net/mod.ts";
-import * as net from "node:net";
+import {
+  type Connection,
+  listenLocal,
+  type LocalServer,
+  LocalSocketInUseError,
+} from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Frame, Header, MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
@@ -16,8 +20,10 @@ export interface LocalApiOptions {
 }
 
 /** What the local API serves: the router, and the connector operations apps may ask for. */
-export interface LocalApiTarget extends AdminTarget {
+export interface LocalApiTarget {
   readonly router: Router;
+  /** The operator's operations behind the `admin` frames. */
+  readonly admin: AdminTarget;
   /** Resolves once journals and queues are on disk. */
   sync(): Promise<void>;
   sendFile(dst: string, type: string, path: string, options?: SendFileOptions): Promise<FileResult>;
@@ -32,14 +38,15 @@ export interface LocalApiTarget extends AdminTarget {
  * See `docs/broker-protocol.md`.
  */
 export class LocalApi implements AsyncDisposable {
-  readonly path: string;
-  readonly #server: net.Server;
-  readonly #links = new Set<Link>();
-  #closing: Promise<void> | undefined;
+  readonly #server: LocalServer;
 
-  private constructor(path: string, server: net.Server) {
-    this.path = path;
+  private constructor(server: LocalServer) {
     this.#server = server;
+  }
+
+  /** Path of the socket file. */
+  get path(): string {
+    return this.#server.path;
   }
 
   /** Listens on `path` (replacing a stale socket file; refusing when a live connector holds it). */
@@ -49,189 +56,181 @@ export class LocalApi implements AsyncDisposable {
     opts: LocalApiOptions,
   ): Promise<LocalApi> {
     const log = opts.logger ?? nullLogger;
-    if (await isLive(path)) {
-      throw new Error(
-        `Cannot open the local API socket "${path}": another connector is running with this state directory (stop it, or pick another --dir)`,
+    try {
+      const server = await listenLocal(
+        { path, mode: 0o600, logger: log },
+        (conn, signal) => serveApp(conn, signal, connector, opts, log),
       );
-    }
-    try {
-      Deno.removeSync(path);
-    } catch { /* not there */ }
-    const server = net.createServer({ pauseOnConnect: false });
-    const api = new LocalApi(path, server);
-    server.on("connection", (socket: net.Socket) => api.#accept(socket, connector, opts, log));
-    server.on("error", (err: Error) => log.error("local socket error", { error: err.message }));
-    const oldMask = Deno.umask?.(0o077);
-    try {
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(path, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
+      return new LocalApi(server);
     } catch (err) {
-      throw new Error(`Cannot open the local API socket "${path}": ${(err as Error).message}`, {
-        cause: err,
-      });
-    } finally {
-      if (oldMask !== undefined) Deno.umask(oldMask);
-    }
-    Deno.chmodSync(path, 0o600);
-    return api;
-  }
-
-  #accept(socket: net.Socket, c: LocalApiTarget, opts: LocalApiOptions, log: Logger): void {
-    const subs: Subscription[] = [];
-    const confirms = new Confirmations();
-    const link: Link = new Link(localConnection(socket), {
-      maxFrameBytes: opts.maxFrameBytes,
-      heartbeatMs: 0,
-      onFrame: (frame) => {
-        try {
-          this.#handle(c, link, frame, subs, confirms, log);
-        } catch (err) {
-          const id = (frame.header as { id?: string }).id;
-          link.send(errorFrame((err as Error).message, id));
-        }
-      },
-      onClose: () => {
-        this.#links.delete(link);
-        for (const s of subs) s.close();
-        confirms.closed();
-      },
-    });
-    this.#links.add(link);
-  }
-
-  #handle(
-    c: LocalApiTarget,
-    link: Link,
-    frame: Frame,
-    subs: Subscription[],
-    confirms: Confirmations,
-    log: Logger,
-  ): void {
-    const h = frame.header;
-    switch (h.kind) {
-      case "msg":
-        return this.#send(c, link, h, frame);
-      case "delivered":
-        confirms.confirm(h.n);
-        return;
-      case "listen": {
-        if (!Array.isArray(h.types) || h.types.some((t) => typeof t !== "string")) {
-          throw new TypeError('Listen needs "types": an array of message type strings');
-        }
-        if (h.tag !== undefined && typeof h.tag !== "string") {
-          throw new TypeError('Listen "tag" must be a string');
-        }
-        const tag = h.tag;
-        const sink: Sink = h.confirm === true
-          ? {
-            confirms: true,
-            deliver: (_h, _d, _b, payload, taken) => {
-              confirms.add(taken);
-              return link.writer.writePayload(payload) && !confirms.full;
-            },
-            drained: () => Promise.all([link.writer.drained(), confirms.room()]).then(() => {}),
-            tag,
-          }
-          : {
-            deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
-            drained: () => link.writer.drained(),
-            tag,
-          };
-        subs.push(c.router.attach(h.types, sink));
-        if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
-        return;
+      if (err instanceof LocalSocketInUseError) {
+        throw new Error(
+          `Cannot open the local API socket "${path}": another connector is running with this state directory (stop it, or pick another --dir)`,
+          { cause: err },
+        );
       }
-      case "subscribe":
-        c.router.subscribe(h.types, { unsubscribe: h.unsubscribe === true }).then(
-          () => link.send({ kind: "result", replyTo: h.id, ok: true }),
-          (err) => link.send(errorFrame(err.message, h.id)),
-        );
-        return;
-      case "sync":
-        c.sync().then(
-          () => link.send({ kind: "result", replyTo: h.id, ok: true }),
-          (err) => link.send(errorFrame(err.message, h.id)),
-        );
-        return;
-      case "sendFile":
-        c.sendFile(h.dst, h.type, h.path, {
-          ...(typeof h.name === "string" ? { name: h.name } : {}),
-          ...(h.delete === true ? { delete: true } : {}),
-        }).then(
-          (value) => link.send({ kind: "result", replyTo: h.id, ok: true, value }),
-          (err) => link.send(errorFrame(err.message, h.id)),
-        );
-        return;
-      case "admin":
-        runAdmin(c, h.op, h.args ?? {}).then(
-          (value) => {
-            link.send({ kind: "result", replyTo: h.id, ok: true, value });
-            if (h.op === "stop") {
-              link.writer.flush();
-              log.info("stop requested through the local socket");
-              c.requestStop();
-            }
-          },
-          (err) => link.send(errorFrame(err.message, h.id)),
-        );
-        return;
-      default:
-        link.send(errorFrame(`Unexpected frame kind "${h.kind}" on the local socket`));
-    }
-  }
-
-  #send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): void {
-    const c = target.router;
-    const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
-    if (typeof h.type !== "string" || h.type === "") throw new TypeError('Missing message "type"');
-    const data = frame.data.slice();
-    const binary = frame.binary.length ? frame.binary.slice() : frame.binary;
-    const id = h.id;
-    let r: boolean | Promise<void>;
-    if (h.timeout !== undefined && h.timeout > 0) {
-      c.expect(id, c.resolve(h.dst), h.type, h.timeout, {
-        resolve: (_h, _d, _b, payload) => link.writer.writePayload(payload),
-        reject: (err) => link.send(errorFrame(err.message, id)),
-      });
-      try {
-        r = c.sendHeader(h, data, binary);
-      } catch (err) {
-        c.unexpect(id);
-        throw err;
-      }
-    } else if (h.ack) {
-      r = c.sendHeader(h, data, binary, (err) => {
-        link.send(err ? errorFrame(err.message, id) : { kind: "result", replyTo: id, ok: true });
-      });
-    } else {
-      r = c.sendHeader(h, data, binary);
-    }
-    if (r !== true) {
-      link.hold(r.catch((err) => void link.send(errorFrame(err.message, id))));
+      // listenLocal names the path itself: give the system's reason once.
+      const e = err as Error;
+      const why = e.cause instanceof Error ? e.cause.message : e.message;
+      throw new Error(`Cannot open the local API socket "${path}": ${why}`, { cause: err });
     }
   }
 
   /** Stops accepting, closes app connections, removes the socket file. Idempotent. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const closed = new Promise<void>((r) => this.#server.close(() => r()));
-      for (const l of this.#links) l.close("connector closing");
-      await Promise.allSettled([...this.#links].map((l) => l.closed));
-      await closed;
-      try {
-        Deno.removeSync(this.path);
-      } catch { /* gone */ }
-    })();
-    return this.#closing;
+    return this.#server.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+}
+
+/** Serves one app connection: broker frames in and out until it closes or the connector closes. */
+async function serveApp(
+  conn: Connection,
+  signal: AbortSignal,
+  c: LocalApiTarget,
+  opts: LocalApiOptions,
+  log: Logger,
+): Promise<void> {
+  const subs: Subscription[] = [];
+  const confirms = new Confirmations();
+  const link: Link = new Link(conn, {
+    maxFrameBytes: opts.maxFrameBytes,
+    heartbeatMs: 0,
+    onFrame: (frame) => {
+      try {
+        handle(c, link, frame, subs, confirms, log);
+      } catch (err) {
+        const id = (frame.header as { id?: string }).id;
+        link.send(errorFrame((err as Error).message, id));
+      }
+    },
+    onClose: () => {
+      for (const s of subs) s.close();
+      confirms.closed();
+    },
+  });
+  const onAbort = () => link.close("connector closing");
+  if (signal.aborted) onAbort();
+  else signal.addEventListener("abort", onAbort, { once: true });
+  try {
+    await link.closed;
+  } finally {
+    signal.removeEventListener("abort", onAbort);
+  }
+}
+
+function handle(
+  c: LocalApiTarget,
+  link: Link,
+  frame: Frame,
+  subs: Subscription[],
+  confirms: Confirmations,
+  log: Logger,
+): void {
+  const h = frame.header;
+  switch (h.kind) {
+    case "msg":
+      return send(c, link, h, frame);
+    case "delivered":
+      confirms.confirm(h.n);
+      return;
+    case "listen": {
+      if (!Array.isArray(h.types) || h.types.some((t) => typeof t !== "string")) {
+        throw new TypeError('Listen needs "types": an array of message type strings');
+      }
+      if (h.tag !== undefined && typeof h.tag !== "string") {
+        throw new TypeError('Listen "tag" must be a string');
+      }
+      const tag = h.tag;
+      const sink: Sink = h.confirm === true
+        ? {
+          confirms: true,
+          deliver: (_h, _d, _b, payload, taken) => {
+            confirms.add(taken);
+            return link.writer.writePayload(payload) && !confirms.full;
+          },
+          drained: () => Promise.all([link.writer.drained(), confirms.room()]).then(() => {}),
+          tag,
+        }
+        : {
+          deliver: (_h, _d, _b, payload) => link.writer.writePayload(payload),
+          drained: () => link.writer.drained(),
+          tag,
+        };
+      subs.push(c.router.attach(h.types, sink));
+      if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
+      return;
+    }
+    case "subscribe":
+      c.router.subscribe(h.types, { unsubscribe: h.unsubscribe === true }).then(
+        () => link.send({ kind: "result", replyTo: h.id, ok: true }),
+        (err) => link.send(errorFrame(err.message, h.id)),
+      );
+      return;
+    case "sync":
+      c.sync().then(
+        () => link.send({ kind: "result", replyTo: h.id, ok: true }),
+        (err) => link.send(errorFrame(err.message, h.id)),
+      );
+      return;
+    case "sendFile":
+      c.sendFile(h.dst, h.type, h.path, {
+        ...(typeof h.name === "string" ? { name: h.name } : {}),
+        ...(h.delete === true ? { delete: true } : {}),
+      }).then(
+        (value) => link.send({ kind: "result", replyTo: h.id, ok: true, value }),
+        (err) => link.send(errorFrame(err.message, h.id)),
+      );
+      return;
+    case "admin":
+      runAdmin(c.admin, h.op, h.args ?? {}).then(
+        (value) => {
+          link.send({ kind: "result", replyTo: h.id, ok: true, value });
+          if (h.op === "stop") {
+            link.writer.flush();
+            log.info("stop requested through the local socket");
+            c.requestStop();
+          }
+        },
+        (err) => link.send(errorFrame(err.message, h.id)),
+      );
+      return;
+    default:
+      link.send(errorFrame(`Unexpected frame kind "${h.kind}" on the local socket`));
+  }
+}
+
+function send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): void {
+  const c = target.router;
+  const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
+  if (typeof h.type !== "string" || h.type === "") throw new TypeError('Missing message "type"');
+  const data = frame.data.slice();
+  const binary = frame.binary.length ? frame.binary.slice() : frame.binary;
+  const id = h.id;
+  let r: boolean | Promise<void>;
+  if (h.timeout !== undefined && h.timeout > 0) {
+    c.expect(id, c.resolve(h.dst), h.type, h.timeout, {
+      resolve: (_h, _d, _b, payload) => link.writer.writePayload(payload),
+      reject: (err) => link.send(errorFrame(err.message, id)),
+    });
+    try {
+      r = c.sendHeader(h, data, binary);
+    } catch (err) {
+      c.unexpect(id);
+      throw err;
+    }
+  } else if (h.ack) {
+    r = c.sendHeader(h, data, binary, (err) => {
+      link.send(err ? errorFrame(err.message, id) : { kind: "result", replyTo: id, ok: true });
+    });
+  } else {
+    r = c.sendHeader(h, data, binary);
+  }
+  if (r !== true) {
+    link.hold(r.catch((err) => void link.send(errorFrame(err.message, id))));
   }
 }
 
@@ -290,15 +289,4 @@ const noop = () => {};
 
 function errorFrame(message: string, replyTo?: string): Header {
   return replyTo === undefined ? { kind: "error", message } : { kind: "error", message, replyTo };
-}
-
-function isLive(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(path);
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
 }

@@ -65,7 +65,7 @@ export async function startServerConnector(
   const ref: { connector?: Connector } = {};
   const reload = serialized(async () => {
     const next = await loadCertsDirTls(certsDir, certsOptions);
-    const listener = ref.connector?.listener;
+    const listener = ref.connector?.admin.listener;
     const { closed } = applyTls(listener ? [listener] : [], next, { authorize, logger });
     return { certs: certsDir, allowed: next.clientCa?.length ?? 0, closed_revoked: closed };
   }, { logger, metrics: options.daemonMetrics });

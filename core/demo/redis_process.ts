@@ -1,5 +1,9 @@
 import type { Logger } from "../log/mod.ts";
+import { connect, type Connection, freeTcpPort } from "../net/mod.ts";
 import { delay } from "../async/mod.ts";
+
+/** Re-exported for existing imports; it lives in `core/net` now. */
+export { freeTcpPort };
 
 /** Options for {@linkcode startRedisServer}. */
 export interface RedisServerOptions {
@@ -31,29 +35,33 @@ export interface RedisServer extends AsyncDisposable {
 
 const OUTPUT_TAIL_BYTES = 4096;
 
-/** Picks a TCP port that is free on 127.0.0.1 right now. */
-export function freeTcpPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
-/** Answers whether a Redis server on `port` replies `+PONG` to PING. */
+/** Answers whether a Redis server on `port` replies `+PONG` to PING within 1 s. */
 async function pings(port: number): Promise<boolean> {
-  let conn: Deno.TcpConn | undefined;
+  let conn: Connection | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    await conn.write(new TextEncoder().encode("PING\r\n"));
-    const buf = new Uint8Array(64);
-    const n = await conn.read(buf);
-    return n !== null && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG");
+    conn = await connect({ host: "127.0.0.1", port, timeoutMs: 1000 });
+    const c = conn;
+    const reply = new Promise<string>((resolve) => {
+      let text = "";
+      const dec = new TextDecoder();
+      c.receive({
+        data: (chunk) => {
+          text += dec.decode(chunk, { stream: true });
+          if (text.includes("\r\n")) resolve(text);
+        },
+        end: () => resolve(text),
+      });
+      void c.closed.then(() => resolve(text));
+      timer = setTimeout(() => resolve(text), 1000);
+    });
+    c.send("PING\r\n");
+    return (await reply).startsWith("+PONG");
   } catch {
     return false;
   } finally {
-    try {
-      conn?.close();
-    } catch { /* already closed */ }
+    clearTimeout(timer);
+    conn?.destroy();
   }
 }
 

@@ -180,6 +180,18 @@ function wordEnd(s: Uint8Array, i: number, word: string): number {
   return i + word.length;
 }
 
+/** @internal Index just past the number or `true`/`false`/`null` starting at `i`, or -1. */
+export function scalarEnd(s: Uint8Array, i: number): number {
+  const c = s[i];
+  return c === 116
+    ? wordEnd(s, i, "true")
+    : c === 102
+    ? wordEnd(s, i, "false")
+    : c === 110
+    ? wordEnd(s, i, "null")
+    : numberEnd(s, i);
+}
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /**
@@ -244,13 +256,7 @@ class Scanner {
       this.pos = end;
       return raw;
     }
-    end = c === 116
-      ? wordEnd(s, i, "true")
-      : c === 102
-      ? wordEnd(s, i, "false")
-      : c === 110
-      ? wordEnd(s, i, "null")
-      : numberEnd(s, i);
+    end = scalarEnd(s, i);
     if (end < 0) return undefined;
     this.pos = end;
     return this.slice(i, end);

@@ -54,7 +54,10 @@ export class RespParser {
     this.#onReply = onReply;
   }
 
-  /** Consumes a chunk of reply bytes. Throws `SyntaxError` on bytes that are not RESP. */
+  /**
+   * Consumes a chunk of reply bytes (not kept after the call). Throws
+   * `SyntaxError` on bytes that are not RESP.
+   */
   push(chunk: Uint8Array): void {
     const c = Buffer.isBuffer(chunk)
       ? chunk
@@ -74,6 +77,10 @@ export class RespParser {
     }
     if (this.#pos >= this.#buf.length) {
       this.#buf = Buffer.alloc(0);
+      this.#pos = 0;
+    } else if (this.#buf === c) {
+      // A partial reply outlives the call: keep a copy, not the caller's chunk.
+      this.#buf = Buffer.from(c.subarray(this.#pos));
       this.#pos = 0;
     }
   }

@@ -91,6 +91,32 @@ export class RespBuffer {
     this.#buf[this.#pos++] = 10;
   }
 
+  /**
+   * Appends one RESP bulk string made of `prefix` (default none) and the
+   * bytes `src[start..end)`, copied as they are.
+   */
+  bulkRange(src: Uint8Array, start: number, end: number, prefix?: Uint8Array): void {
+    const pre = prefix?.length ?? 0;
+    const len = pre + end - start;
+    this.header(36, len);
+    this.#ensure(len + 2);
+    const buf = this.#buf;
+    let p = this.#pos;
+    if (pre > 0) {
+      buf.set(prefix!, p);
+      p += pre;
+    }
+    // Short ranges are cheaper copied by hand than through a subarray view.
+    if (end - start < 32) { for (let i = start; i < end; i++) buf[p++] = src[i]!; }
+    else {
+      buf.set(src.subarray(start, end), p);
+      p += end - start;
+    }
+    buf[p++] = 13;
+    buf[p++] = 10;
+    this.#pos = p;
+  }
+
   /** Appends a whole command. */
   command(args: readonly string[]): void {
     this.header(42, args.length);

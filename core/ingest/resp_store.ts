@@ -1,7 +1,7 @@
-import * as net from "node:net";
-import * as tls from "node:tls";
+import { connect, type Connection } from "../net/mod.ts";
 import type { Command } from "./layout.ts";
 import { encodeCommand, RedisReplyError, RespParser, type RespValue } from "./resp.ts";
+import { commandBytes } from "./resp_buffer.ts";
 import {
   type BatchStore,
   MARKER_TTL_SECONDS,
@@ -29,7 +29,9 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
-const MULTI = encodeCommand(["MULTI"]);
+const MULTI = commandBytes(["MULTI"]);
+const EXEC = commandBytes(["EXEC"]);
+const utf8 = new TextEncoder();
 
 /** The message of the first error reply in `v` (an error, or an array holding some). */
 function firstError(v: RespValue | RespValue[] | undefined): string | undefined {
@@ -39,7 +41,6 @@ function firstError(v: RespValue | RespValue[] | undefined): string | undefined 
   }
   return undefined;
 }
-const EXEC = encodeCommand(["EXEC"]);
 
 /**
  * A single Redis server spoken to directly in RESP over one connection: each
@@ -47,6 +48,9 @@ const EXEC = encodeCommand(["EXEC"]);
  * several batches may be in flight (pipelined). Replies are matched in
  * order. This path measured about twice as fast as node-redis `multi()` under
  * Deno (no promise per command); clusters use node-redis (`ClusterStore`).
+ * The connection is a `core/net` {@linkcode Connection}; when it closes,
+ * every request in flight fails with {@linkcode StoreUnavailableError} and
+ * the next request reconnects.
  */
 export class RespStore implements BatchStore {
   readonly label: string;
@@ -57,7 +61,7 @@ export class RespStore implements BatchStore {
   readonly #username: string | undefined;
   readonly #db: number;
   readonly #timeoutMs: number;
-  #socket: net.Socket | undefined;
+  #conn: Connection | undefined;
   #connecting: Promise<void> | undefined;
   #pending: Pending[] = [];
   #head = 0;
@@ -85,54 +89,48 @@ export class RespStore implements BatchStore {
   }
 
   get connected(): boolean {
-    return this.#socket !== undefined && this.#connecting === undefined;
+    return this.#conn !== undefined && this.#connecting === undefined;
   }
 
   connect(): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreUnavailableError("Redis store is closed"));
-    if (this.#socket && !this.#connecting) return Promise.resolve();
+    if (this.#conn && !this.#connecting) return Promise.resolve();
     this.#connecting ??= this.#open().finally(() => this.#connecting = undefined);
     return this.#connecting;
   }
 
   async #open(): Promise<void> {
-    const socket = await new Promise<net.Socket>((resolve, reject) => {
-      const opts = { host: this.#host, port: this.#port };
-      const s = this.#tls
-        ? tls.connect({ ...opts, servername: this.#host }, () => done())
-        : net.connect(opts, () => done());
-      const timer = setTimeout(
-        () => fail(new Error(`timed out after ${this.#timeoutMs} ms`)),
-        this.#timeoutMs,
-      );
-      const fail = (err: Error) => {
-        clearTimeout(timer);
-        s.destroy();
-        reject(
-          new StoreUnavailableError(`Cannot connect to Redis at ${this.label}: ${err.message}`, {
-            cause: err,
-          }),
-        );
-      };
-      const done = () => {
-        clearTimeout(timer);
-        s.off("error", fail);
-        resolve(s);
-      };
-      s.once("error", fail);
-    });
-    socket.setNoDelay(true);
+    let conn: Connection;
+    try {
+      conn = await connect({
+        host: this.#host,
+        port: this.#port,
+        timeoutMs: this.#timeoutMs,
+        // Redis is trusted to read: the writer bounds what is in flight (batches), and a
+        // large batch must not be cut by the cap meant for peers that stop reading.
+        policy: { maxUnsentBytes: Number.MAX_SAFE_INTEGER },
+        ...(this.#tls ? { tls: {} } : {}),
+      });
+    } catch (err) {
+      // connect() names host:port already; the label says more (scheme and database).
+      const reason = (err as Error).message.replace(/^Cannot connect to \S+: /, "");
+      throw new StoreUnavailableError(`Cannot connect to Redis at ${this.label}: ${reason}`, {
+        cause: err,
+      });
+    }
     const parser = new RespParser((v) => this.#onReply(v));
-    socket.on("data", (chunk: Uint8Array) => {
-      try {
-        parser.push(chunk);
-      } catch (err) {
-        socket.destroy(err as Error);
-      }
+    conn.receive({
+      data: (chunk) => {
+        try {
+          parser.push(chunk);
+        } catch (err) {
+          conn.destroy((err as Error).message);
+        }
+      },
+      end: () => conn.destroy("Redis closed the connection"),
     });
-    socket.on("error", () => {});
-    socket.on("close", () => this.#lost(socket));
-    this.#socket = socket;
+    void conn.closed.then(() => this.#lost(conn));
+    this.#conn = conn;
     const hello: Command[] = [];
     if (this.#password !== undefined) {
       hello.push(
@@ -148,20 +146,23 @@ export class RespStore implements BatchStore {
     );
     const err = replies.find((r) => r instanceof RedisReplyError);
     if (err) {
-      socket.destroy();
+      conn.destroy();
       throw new StoreUnavailableError(
         `Redis at ${this.label} refused the session: ${(err as Error).message}`,
       );
     }
   }
 
-  #lost(socket: net.Socket): void {
-    if (this.#socket !== socket) return;
-    this.#socket = undefined;
+  #lost(conn: Connection): void {
+    if (this.#conn !== conn) return;
+    this.#conn = undefined;
     const pending = this.#pending.slice(this.#head);
     this.#pending = [];
     this.#head = 0;
-    const err = new StoreUnavailableError(`Lost the connection to Redis at ${this.label}`);
+    const why = conn.closeReason ?? conn.error;
+    const err = new StoreUnavailableError(
+      `Lost the connection to Redis at ${this.label}${why ? `: ${why}` : ""}`,
+    );
     for (const p of pending) p.reject(err);
   }
 
@@ -178,29 +179,25 @@ export class RespStore implements BatchStore {
     p.resolve(p.replies);
   }
 
+  /** Sends `wire` (one coalesced write) and resolves with its `replies` replies. */
   #request(
-    wire: string | Array<string | Uint8Array>,
+    wire: string | Uint8Array[],
     replies: number,
     keepAll = false,
   ): Promise<RespValue[]> {
-    const socket = this.#socket;
-    if (!socket) {
+    const conn = this.#conn;
+    if (!conn || !conn.writable) {
       return Promise.reject(new StoreUnavailableError(`Not connected to Redis at ${this.label}`));
     }
     return new Promise((resolve, reject) => {
       this.#pending.push({ left: replies, keepAll, replies: [], resolve, reject });
-      if (typeof wire === "string") socket.write(wire);
-      else if (wire.length === 1) socket.write(wire[0]!);
-      else {
-        socket.cork();
-        for (const w of wire) socket.write(w);
-        socket.uncork();
-      }
+      if (typeof wire === "string") conn.send(wire);
+      else conn.sendAll(wire);
     });
   }
 
   async write(batch: StoreBatch): Promise<ObjectFailure[]> {
-    if (!this.#socket || this.#connecting) await this.connect();
+    if (!this.#conn || this.#connecting) await this.connect();
     return batch.atomic === "batch" ? this.#writeTransaction(batch) : this.#writePipeline(batch);
   }
 
@@ -236,9 +233,10 @@ export class RespStore implements BatchStore {
     const { counts } = batch;
     let n = 0;
     for (let i = 0; i < counts.length; i++) n += counts[i]!;
-    const chunks: Array<string | Uint8Array> = [MULTI, batch.wire];
+    const chunks: Uint8Array[] = [MULTI, batch.wire];
     if (batch.marker !== undefined) {
-      chunks.push(encodeCommand(["SET", batch.marker, "1", "EX", String(MARKER_TTL_SECONDS)]));
+      const set = ["SET", batch.marker, "1", "EX", String(MARKER_TTL_SECONDS)];
+      chunks.push(utf8.encode(encodeCommand(set)));
       n++;
     }
     chunks.push(EXEC);
@@ -266,15 +264,10 @@ export class RespStore implements BatchStore {
     return r === 1;
   }
 
-  close(): Promise<void> {
+  /** Closes the connection (waits at most 1 s for Redis to close its side). Idempotent. */
+  async close(): Promise<void> {
     this.#closed = true;
-    const s = this.#socket;
-    if (!s) return Promise.resolve();
-    return new Promise((resolve) => {
-      s.once("close", () => resolve());
-      s.end();
-      setTimeout(() => s.destroy(), 1000).unref?.();
-    });
+    await this.#conn?.close(1000);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -52,7 +52,7 @@ function ridOf(conn: Deno.Conn): number {
  * EMFILE and keeps working afterwards (Deno 2.9's `node:net` server stops
  * accepting for good after EMFILE, silently).
  */
-export async function nodeSocketOf(conn: Deno.Conn): Promise<net.Socket> {
+export async function nodeSocketOf(conn: Deno.Conn, onClose?: () => void): Promise<net.Socket> {
   const Wrap = await tcpWrapClass();
   const handle = new Wrap(0 /* SOCKET */);
   const status = handle.openFromRid(ridOf(conn));
@@ -61,11 +61,14 @@ export async function nodeSocketOf(conn: Deno.Conn): Promise<net.Socket> {
     throw new Error(`Cannot wrap an accepted TCP connection: status ${status}`);
   }
   const socket = new net.Socket({ handle } as unknown as net.SocketConstructorOpts);
-  // The handle shares the resource of `conn`; closing the socket must close it too.
-  socket.once("close", () => {
+  // The handle has a duplicate of the descriptor of `conn`, whose resource stays
+  // open until the socket closes: closing it earlier would shut the connection
+  // down. It costs a second descriptor per connection (see docs/performance.md).
+  socket.on("close", () => {
     try {
       conn.close();
     } catch { /* already closed */ }
+    onClose?.();
   });
   return socket;
 }

@@ -1,6 +1,6 @@
 import * as tls from "node:tls";
 import * as net from "node:net";
-import { Connection } from "./connection.ts";
+import { Connection, type ConnectionPolicy } from "./connection.ts";
 import { peerOf } from "./peer.ts";
 
 /** Client-side TLS settings, PEM text. */
@@ -29,7 +29,12 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** Aborts the attempt. */
   signal?: AbortSignal;
+  /** The connection's policy (idle timeout, unsent-bytes cap). Default: the `Connection` defaults. */
+  policy?: ConnectionPolicy;
 }
+
+/** A module-level no-op, so the listener kept for the connection's life keeps no connect closure alive. */
+const ignore = () => {};
 
 function explain(err: NodeJS.ErrnoException, where: string): Error {
   const reason = err.code === "ECONNREFUSED"
@@ -100,17 +105,15 @@ export function connect(options: ConnectOptions): Promise<Connection> {
         cleanup();
         socket.off("error", onError);
         transport.off("error", onError);
-        socket.on("error", () => {});
-        transport.on("error", () => {});
-        resolve(new Connection(socket, peerOf(socket, true, transport), transport));
+        transport.on("error", ignore); // the TLS socket's errors are the Connection's
+        resolve(new Connection(socket, peerOf(socket, true, transport), transport, options.policy));
       });
     } else {
       socket = net.connect({ host, port: options.port }, () => {
         cleanup();
         socket.off("error", onError);
-        socket.on("error", () => {});
         socket.setNoDelay(true);
-        resolve(new Connection(socket, peerOf(socket, false)));
+        resolve(new Connection(socket, peerOf(socket, false), undefined, options.policy));
       });
     }
     socket.once("error", onError);

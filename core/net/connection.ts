@@ -88,16 +88,19 @@ export class Connection implements AsyncDisposable {
     this.#maxUnsent = policy.maxUnsentBytes ?? 64 * 1024 * 1024;
     this.#idleMs = policy.idleTimeoutMs ?? 0;
     if (policy.allowHalfOpen) (socket as { allowHalfOpen: boolean }).allowHalfOpen = true;
+    // One listener per event, plain `on` (each `once` costs a wrapper per connection).
     this.closed = new Promise((resolve) => {
       if (socket.destroyed) resolve();
-      else socket.once("close", () => resolve());
+      else {
+        socket.on("close", () => {
+          this.#wakeWriters();
+          this.#unwatch?.();
+          resolve();
+        });
+      }
     });
     socket.on("drain", () => this.#wakeWriters());
     socket.on("error", (err: Error) => void (this.#error ??= err.message));
-    socket.once("close", () => {
-      this.#wakeWriters();
-      this.#unwatch?.();
-    });
     if (this.#idleMs > 0) this.#watch(this.#idleMs);
   }
 

@@ -3,9 +3,9 @@ import type * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { Connection, type ConnectionPolicy } from "./connection.ts";
 import { acceptLoop } from "./accept_loop.ts";
+import { type ConnectionHandler, ConnectionTracker } from "./_tracker.ts";
 import { nodeSocketOf, prepareTcpHandles } from "./_tcp_handle.ts";
 import { describePeer, type PeerIdentity, peerOf } from "./peer.ts";
-import { settlesWithin } from "../async/mod.ts";
 
 /** Server-side TLS material, as PEM text. */
 export interface TlsMaterial {
@@ -82,10 +82,21 @@ export interface ListenOptions {
   tlsMaxVersion?: "TLSv1.2" | "TLSv1.3";
 }
 
-/** Handles one accepted connection; the signal aborts when the server starts closing. */
-export type ConnectionHandler = (conn: Connection, signal: AbortSignal) => Promise<void> | void;
+export type { ConnectionHandler } from "./_tracker.ts";
 
 const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
+
+/**
+ * File descriptors a server holds per accepted TCP connection: 2. Deno 2.9
+ * duplicates the descriptor when it turns a `Deno.listen` connection into the
+ * `node:net` socket TLS runs on, and the original must stay open until the
+ * socket closes (closing it shuts the connection down). Size `ulimit -n` /
+ * `LimitNOFILE=` for twice the clients plus a margin.
+ */
+export const DESCRIPTORS_PER_CONNECTION = 2;
+
+/** A module-level no-op, so a listener kept for a connection's life keeps no handshake closure alive. */
+const ignore = () => {};
 
 /**
  * A listening server. Its accept loop survives EMFILE/ENFILE (see
@@ -98,14 +109,11 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 export class Server implements AsyncDisposable {
   readonly #listener: Deno.Listener;
   readonly #options: ListenOptions;
-  readonly #handler: ConnectionHandler;
   readonly #log: Logger;
-  readonly #connections = new Set<Connection>();
+  readonly #tracker: ConnectionTracker;
   /** TLS handshakes in progress, each with the function that abandons it. */
   readonly #handshakes = new Map<net.Socket, () => void>();
   readonly #perAddress = new Map<string, number>();
-  readonly #tasks = new Set<Promise<void>>();
-  readonly #abort = new AbortController();
   #context: tls.SecureContext | undefined;
   #requestCert = false;
   #loop: Promise<void> | undefined;
@@ -116,8 +124,8 @@ export class Server implements AsyncDisposable {
   constructor(listener: Deno.Listener, options: ListenOptions, handler: ConnectionHandler) {
     this.#listener = listener;
     this.#options = options;
-    this.#handler = handler;
     this.#log = options.logger ?? nullLogger;
+    this.#tracker = new ConnectionTracker(handler, this.#log);
     if (options.tls) this.setTls(options.tls);
   }
 
@@ -162,12 +170,12 @@ export class Server implements AsyncDisposable {
 
   /** Live connections. */
   get connections(): ReadonlySet<Connection> {
-    return this.#connections;
+    return this.#tracker.connections;
   }
 
   /** Aborts when the server starts closing. */
   get signal(): AbortSignal {
-    return this.#abort.signal;
+    return this.#tracker.signal;
   }
 
   #refuse(peer: PeerIdentity | undefined, where: string, reason: string, kind: RefusalKind): void {
@@ -201,7 +209,7 @@ export class Server implements AsyncDisposable {
   }
 
   async #accepted(raw: Deno.Conn): Promise<void> {
-    if (this.#abort.signal.aborted) {
+    if (this.#tracker.signal.aborted) {
       raw.close();
       return;
     }
@@ -215,14 +223,13 @@ export class Server implements AsyncDisposable {
     }
     let transport: net.Socket;
     try {
-      transport = await nodeSocketOf(raw);
+      transport = await nodeSocketOf(raw, counted ? () => this.#release(address) : undefined);
     } catch (err) {
       if (counted) this.#release(address);
       this.#log.error("cannot take an accepted connection", { peer: where, error: String(err) });
       return;
     }
     transport.setNoDelay(true);
-    if (counted) transport.once("close", () => this.#release(address));
     if (this.#context) this.#acceptTls(transport, where);
     else this.#accept(transport, false);
   }
@@ -236,9 +243,13 @@ export class Server implements AsyncDisposable {
       requestCert,
       rejectUnauthorized: false,
     });
+    const onTransportClose = () => {
+      if (this.#handshakes.has(transport)) done();
+    };
     const done = () => {
       clearTimeout(timer);
       this.#handshakes.delete(transport);
+      transport.off("close", onTransportClose);
     };
     const fail = (reason: string, kind: RefusalKind) => {
       done();
@@ -258,10 +269,8 @@ export class Server implements AsyncDisposable {
       socket.destroy();
       transport.destroy();
     });
-    transport.on("error", () => {}); // reported through the TLS socket
-    transport.once("close", () => {
-      if (this.#handshakes.has(transport)) done();
-    });
+    transport.on("error", ignore); // reported through the TLS socket
+    transport.on("close", onTransportClose);
     const onError = (err: Error) => fail(`TLS handshake failed: ${err.message}`, "handshake");
     socket.once("error", onError);
     socket.once("secure", () => {
@@ -273,7 +282,7 @@ export class Server implements AsyncDisposable {
   }
 
   #accept(socket: net.Socket, isTls: boolean, transport?: net.Socket): void {
-    if (this.#abort.signal.aborted) {
+    if (this.#tracker.signal.aborted) {
       socket.destroy();
       transport?.destroy();
       return;
@@ -286,35 +295,10 @@ export class Server implements AsyncDisposable {
       transport?.destroy();
       return;
     }
-    socket.on("error", (err: Error) => {
-      this.#log.debug("socket error", { peer: describePeer(peer), error: err.message });
-    });
     const conn = new Connection(socket, peer, transport, this.#options.policy);
-    this.#connections.add(conn);
-    this.#log.debug("client connected", {
-      peer: describePeer(peer),
-      fingerprint: peer.fingerprint,
-    });
-    const task = (async () => {
-      try {
-        await this.#handler(conn, this.#abort.signal);
-      } catch (err) {
-        this.#log.error("connection handler failed", {
-          peer: describePeer(peer),
-          error: err instanceof Error ? err.message : String(err),
-        });
-        conn.destroy();
-      }
-    })();
-    this.#tasks.add(task);
-    conn.closed.then(() => {
-      this.#connections.delete(conn);
-      if (conn.closeReason !== undefined) {
-        this.#log.info("closed client", { peer: describePeer(peer), reason: conn.closeReason });
-      }
-      this.#log.debug("client disconnected", { peer: describePeer(peer) });
-    });
-    task.finally(() => this.#tasks.delete(task));
+    const label = describePeer(peer);
+    this.#log.debug("client connected", { peer: label, fingerprint: peer.fingerprint });
+    this.#tracker.run(conn, label);
   }
 
   #check(peer: PeerIdentity): { reason: string; kind: RefusalKind } | undefined {
@@ -361,11 +345,7 @@ export class Server implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       const stopped = this.stopAccepting();
-      this.#abort.abort();
-      const grace = this.#options.graceMs ?? 5000;
-      await settlesWithin(Promise.allSettled([...this.#tasks]), grace);
-      for (const c of this.#connections) c.destroy();
-      await Promise.allSettled([...this.#connections].map((c) => c.closed));
+      await this.#tracker.close(this.#options.graceMs ?? 5000);
       await stopped;
     })();
     return this.#closing;

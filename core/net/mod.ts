@@ -1,7 +1,8 @@
 /**
  * Networking core, the only network seam: TLS (`node:tls`) and plain TCP
  * listeners with client certificate checks, peer identity, an accept loop
- * that survives EMFILE, a client `connect`, connections (bytes in with real
+ * that survives EMFILE, a client `connect`, local (Unix socket) listeners and
+ * connects, connections (bytes in with real
  * pause/resume, writes that honour drain, idle timeout and buffer caps) and an
  * in-memory connection pair for unit tests, and byte-level framers (JSON object stream, lines,
  * length-prefixed frames), each with a hard size limit.
@@ -14,8 +15,10 @@ export * from "./connection.ts";
 export * from "./listener.ts";
 export * from "./accept_loop.ts";
 export * from "./memory_pair.ts";
-export * from "./local_socket.ts";
+export * from "./local_listener.ts";
+export * from "./local_connect.ts";
 export * from "./connect.ts";
 export * from "./fd_limit.ts";
+export * from "./free_port.ts";
 export * from "./framing/mod.ts";
 export { looksLikeTlsRecord, notTlsServerError } from "./tls_hint.ts";

@@ -1,4 +1,4 @@
-import { freeTcpPort } from "../../core/demo/redis_process.ts";
+import { freeTcpPort } from "../../core/net/mod.ts";
 import { delay } from "../../core/async/mod.ts";
 
 /** Returns a TCP port that is free on 127.0.0.1 right now. */

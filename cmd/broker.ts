@@ -7,7 +7,8 @@ import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { ConfigError, parse } from "../core/config/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
-import { runBrokerBench } from "../core/broker/bench.ts";
+import { type BenchRow, runBrokerBench } from "../core/broker/bench.ts";
+import { runClusterBench } from "../core/broker/cluster/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";
 import { configTemplateCommand, connectCommand, localClient, serveCommand } from "./broker_run.ts";
@@ -245,7 +246,11 @@ function benchCommand() {
     .description(
       "messages/s one way and acknowledged, round-trip p50/p99, next to nats-server (127.0.0.1:4222)",
     )
-    .option("--messages <n>", "messages per throughput run", intArg(1), 200_000)
+    .option(
+      "--messages <n>",
+      "messages per throughput run (default 200000; 20000 with --cluster)",
+      intArg(1),
+    )
     .option("--size <bytes>", "data bytes per message", intArg(0, 1 << 20), 100)
     .option("--ack", "also measure acknowledged sends (on unless --no-ack)", true)
     .option("--no-ack", "skip the acknowledged run")
@@ -261,17 +266,30 @@ function benchCommand() {
       intArg(1, 200),
       1,
     )
+    .option(
+      "--cluster <url>",
+      "measure the cluster instead, on this nats-server -js: acknowledged and cross-server messages/s next to JetStream and NATS core",
+    )
     .option("--json", "print one JSON line")
     .action(action(async (o) => {
       const progress = startProgress("broker bench");
+      if (o.cluster !== undefined) {
+        const messages = o.messages ?? 20_000;
+        progress.phase(`${messages} messages of ${o.size} bytes: JetStream, NATS core, cluster`);
+        const rows = await runClusterBench({ natsUrl: o.cluster, messages, size: o.size })
+          .finally(() => progress.stop());
+        printBench(rows, o.json === true);
+        return 0;
+      }
+      const messages = o.messages ?? 200_000;
       progress.phase(
-        `${o.messages} messages of ${o.size} bytes: broker one way${
+        `${messages} messages of ${o.size} bytes: broker one way${
           o.ack ? `, acknowledged (${o.serial} one at a time with and without fsync)` : ""
         }, ` +
           `request/response${o.nats ? `, then nats-server${o.ack ? " and JetStream" : ""}` : ""}`,
       );
       const { rows, nats } = await runBrokerBench({
-        messages: o.messages,
+        messages,
         size: o.size,
         ack: o.ack,
         natsUrl: o.nats,
@@ -280,25 +298,30 @@ function benchCommand() {
         connectors: o.connectors,
       }).finally(() => progress.stop());
       if (!nats && o.nats) console.error(`broker bench: nats-server at ${o.nats} not reachable`);
-      if (o.json) {
-        console.log(JSON.stringify({ service: "broker", rows }));
-        return 0;
-      }
-      const head = ["figure", "broker", "anchor (same run)", "anchor value", "ratio", "target"];
-      const body = rows.map((r) => [
-        r.figure,
-        `${r.value} ${r.unit}`,
-        r.anchor,
-        r.anchorValue === null ? "-" : `${r.anchorValue} ${r.unit}`,
-        r.anchorValue ? (r.value / r.anchorValue).toFixed(2) : "-",
-        r.target,
-      ]);
-      const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-      for (const line of [head, ...body]) {
-        console.log(line.map((c, i) => c.padEnd(w[i]!)).join("  "));
-      }
+      printBench(rows, o.json === true);
       return 0;
     }));
+}
+
+/** Prints bench rows as a table (or one JSON line). */
+function printBench(rows: BenchRow[], json: boolean): void {
+  if (json) {
+    console.log(JSON.stringify({ service: "broker", rows }));
+    return;
+  }
+  const head = ["figure", "broker", "anchor (same run)", "anchor value", "ratio", "target"];
+  const body = rows.map((r) => [
+    r.figure,
+    `${r.value} ${r.unit}`,
+    r.anchor,
+    r.anchorValue === null ? "-" : `${r.anchorValue} ${r.unit}`,
+    r.anchorValue ? (r.value / r.anchorValue).toFixed(2) : "-",
+    r.target,
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  for (const line of [head, ...body]) {
+    console.log(line.map((c, i) => c.padEnd(w[i]!)).join("  "));
+  }
 }
 
 /** `--help` examples per broker subcommand (commands with their own keep theirs). */

@@ -64,6 +64,8 @@ function peersCommand() {
           ],
           ["msgsIn", "IN"],
           ["msgsOut", "OUT"],
+          // a clustered server: which server of the cluster each client is connected to
+          ...(peers.some((p) => "server" in p) ? [["server", "SERVER"] as [string, string]] : []),
         ],
         "no peers",
       );

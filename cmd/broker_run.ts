@@ -35,6 +35,7 @@ import {
 } from "../core/broker/service.ts";
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
 import { parseFilterEntry } from "../core/broker/client_filter.ts";
+import { clusterNames, ClusterNode } from "../core/broker/cluster/mod.ts";
 import { action, globals, loggerFrom, METRICS_HOST_HELP, METRICS_PORT_HELP } from "./_cli.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
@@ -196,13 +197,32 @@ const SERVE = {
     env: "SOCKKIT_BROKER_PUBSUB_RULE",
     file: "broker.pubsub_rule",
   },
+  cluster: {
+    parse: parse.string,
+    flag: "--cluster",
+    env: "SOCKKIT_BROKER_CLUSTER",
+    file: "broker.cluster",
+  },
+  clusterName: {
+    parse: parse.string,
+    flag: "--cluster-name",
+    env: "SOCKKIT_BROKER_CLUSTER_NAME",
+    file: "broker.cluster_name",
+  },
+  clusterReplicas: {
+    parse: parse.integer(1, 5),
+    flag: "--cluster-replicas",
+    env: "SOCKKIT_BROKER_CLUSTER_REPLICAS",
+    file: "broker.cluster_replicas",
+    default: 1,
+  },
 } as const;
 
 const CONNECT = {
   ...COMMON,
   name: { parse: parse.string, flag: "--name", env: "SOCKKIT_BROKER_NAME", file: "broker.name" },
   server: {
-    parse: parse.hostPort(DEFAULT_BROKER_PORT),
+    parse: parse.list(parse.hostPort(DEFAULT_BROKER_PORT)),
     flag: "--server",
     env: "SOCKKIT_BROKER_SERVER",
     file: "broker.server",
@@ -335,6 +355,15 @@ export function serveCommand(): Command {
       .option(
         "--pubsub-rule <file>",
         "JSON rule of who may publish, subscribe and send client-to-client (default: any client)",
+      )
+      .option(
+        "--cluster <urls>",
+        "join a broker cluster through these nats-server (JetStream) addresses, nats://HOST:PORT[,...]",
+      )
+      .option("--cluster-name <name>", "the cluster's name; required with --cluster")
+      .option(
+        "--cluster-replicas <n>",
+        "copies of each stored message across the NATS cluster's JetStream nodes, 1, 3 or 5 (default 1)",
       ),
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
@@ -347,6 +376,7 @@ export function serveCommand(): Command {
     });
     if (warning) log.warn(warning);
     const metrics = new DaemonMetrics("broker");
+    await using cluster = await joinCluster(s.cluster, s.clusterName, s.name, s.clusterReplicas);
     const c = await startServerConnector(s.certs, {
       ...baseOptions(s),
       daemonMetrics: metrics,
@@ -358,6 +388,7 @@ export function serveCommand(): Command {
       port: s.port,
       pubsubRule: await loadRule(s.pubsubRule),
       clientFilter: { allow: s.allow, deny: s.deny },
+      cluster,
     });
     log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
     await using _ops = startOps({
@@ -372,6 +403,31 @@ export function serveCommand(): Command {
     await runConnector(c, { signal: stop, logger: log });
     return 0;
   }));
+}
+
+/** Joins the cluster of `--cluster` (usage error, exit 2, without `--cluster-name`). */
+async function joinCluster(
+  urls: string | undefined,
+  name: string | undefined,
+  server: string,
+  replicas: number,
+): Promise<ClusterNode | undefined> {
+  if (urls === undefined) {
+    if (name !== undefined) {
+      throw new ConfigError("--cluster-name needs --cluster: the nats-server addresses");
+    }
+    return undefined;
+  }
+  if (name === undefined) {
+    throw new ConfigError("Missing --cluster-name: the name of the cluster this server joins");
+  }
+  const servers = urls.split(",").map((u) => u.trim()).filter((u) => u !== "");
+  try {
+    clusterNames(name);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return await ClusterNode.open({ servers, cluster: name, server, replicas });
 }
 
 /** Reads `--pubsub-rule` (a usage error, exit 2, when unreadable or malformed). */
@@ -390,7 +446,11 @@ export function connectCommand(): Command {
     new Command("connect")
       .description("run a client connector: keeps a mutual-TLS link to the server connector")
       .option("--name <name>", "this connector's name (must match its certificate CN); required")
-      .option("--server <host:port>", "server connector address; required")
+      .option(
+        "--server <host:port>",
+        "server connector address; required (repeat, or separate with commas, for other servers of a cluster, tried in order)",
+        (v: string, prev: string[] = []) => [...prev, v],
+      )
       .option(
         "--server-connector <name>",
         "the server connector's name, as in its --name (default server)",
@@ -415,7 +475,7 @@ export function connectCommand(): Command {
     if (s.name === undefined) {
       throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
     }
-    if (s.server === undefined) {
+    if (s.server === undefined || s.server.length === 0) {
       throw new ConfigError("Missing --server: the server connector's HOST:PORT");
     }
     const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
@@ -427,7 +487,8 @@ export function connectCommand(): Command {
       name: s.name,
       dir: resolve(s.dir),
       logger: log,
-      server: s.server,
+      server: s.server[0]!,
+      fallbacks: s.server.slice(1),
       serverName: s.serverConnector,
       servername: s.servername,
       cert: s.cert,

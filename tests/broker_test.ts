@@ -22,7 +22,7 @@ Deno.test("broker: messages flow both ways over mTLS with type, source, destinat
   await using sApp = await app(sdir);
   await using cApp = await app(cdir);
 
-  await t.step("the local socket is private to its user", async () => {
+  await t.step("the local socket is private to its user", () => {
     assert.equal(Deno.statSync(join(sdir, "broker.sock")).mode! & 0o777, 0o600);
     assert.equal(Deno.statSync(join(cdir, "broker.sock")).mode! & 0o777, 0o600);
   });

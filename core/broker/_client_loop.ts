@@ -46,20 +46,29 @@ export class ClientLoop {
     const min = this.#opts.backoff?.minMs ?? 200;
     const max = this.#opts.backoff?.maxMs ?? 5000;
     let retryMs = min;
+    // Failover: the next address after a failed attempt, back to the backoff once all failed.
+    const addresses = [{ host: c.host, port: c.port }, ...(c.fallbacks ?? [])];
+    let at = 0;
+    let failures = 0;
     while (!signal.aborted) {
+      const { host, port } = addresses[at]!;
+      let accepted = false;
       const server = this.#opts.peers.get(c.serverName ?? "server");
       if (!server.blocked) {
         try {
-          const conn = await connect({ host: c.host, port: c.port, tls: c.tls, signal });
+          const conn = await connect({ host, port, tls: c.tls, signal });
           const state = this.#opts.links.open(conn, conn.peer);
           state.link.send({ kind: "hello", name: this.#opts.name, v: PROTOCOL_VERSION });
           const onAbort = () => state.link.close("connector closing");
           signal.addEventListener("abort", onAbort, { once: true });
           await state.link.closed;
           signal.removeEventListener("abort", onAbort);
-          if (state.peer) retryMs = min;
-          else if (!signal.aborted) {
+          if (state.peer) {
+            retryMs = min;
+            accepted = true;
+          } else if (!signal.aborted) {
             log.warn("cannot reach server", {
+              server: `${host}:${port}`,
               error:
                 "the server closed the connection before accepting this connector (is its certificate unknown, revoked or blocked?)",
               retryMs,
@@ -67,10 +76,20 @@ export class ClientLoop {
           }
         } catch (err) {
           if (signal.aborted) break;
-          log.warn("cannot reach server", { error: (err as Error).message, retryMs });
+          log.warn("cannot reach server", {
+            server: `${host}:${port}`,
+            error: (err as Error).message,
+            retryMs,
+          });
         }
       }
       if (signal.aborted) break;
+      if (accepted) failures = 0;
+      else if (addresses.length > 1) {
+        at = (at + 1) % addresses.length;
+        // Try the next server at once until each has failed this round.
+        if (++failures % addresses.length !== 0) continue;
+      }
       const woken = new AbortController();
       this.#wake = () => woken.abort();
       // Ends early on wake() or shutdown; both listeners go with the wait.

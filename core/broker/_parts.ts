@@ -15,6 +15,7 @@ import { PeerTable } from "./_peer_table.ts";
 import { Listeners } from "./_listeners.ts";
 import { Inbound } from "./_inbound.ts";
 import { PeerLinks } from "./_peer_links.ts";
+import { ClusterBridge, clusterConnectorOptions } from "./cluster/bridge.ts";
 
 /** The parts a connector is made of, wired together. */
 export interface ConnectorParts {
@@ -28,6 +29,8 @@ export interface ConnectorParts {
   links: PeerLinks;
   /** Server only. */
   clientFilter: ClientFilter | undefined;
+  /** Server with the `cluster` option only. */
+  bridge: ClusterBridge | undefined;
 }
 
 /**
@@ -94,13 +97,25 @@ export function connectorParts(
   });
   const listeners = new Listeners(queues, log);
   const pending = new PendingReplies();
-  const hub = opts.server
+  const cluster = opts.server?.cluster;
+  const bridge: ClusterBridge | undefined = cluster
+    ? new ClusterBridge({
+      node: cluster,
+      peer: (name) => peers.get(name),
+      find: (name) => peers.find(name),
+      fanout: (src, h, data, binary): Promise<void> => hub!.fanout(src, h, data, binary),
+      log,
+      queueForUnknown: opts.queueForUnknown ?? false,
+    })
+    : undefined;
+  const hub: PubSubHub | undefined = opts.server
     ? new PubSubHub({
       name: opts.name,
       rule: opts.server.pubsubRule ?? new PubSubRule(),
       subscriptions: new Subscriptions(`${opts.dir}/subscriptions.json`),
       route: (dst) => peers.route(dst),
       peer: (name) => peers.get(name),
+      cluster: bridge,
     })
     : undefined;
   const router = new Router({
@@ -124,7 +139,7 @@ export function connectorParts(
   const clientFilter = opts.server ? new ClientFilter(opts.server.clientFilter) : undefined;
   const links = new PeerLinks({
     name: opts.name,
-    connector: opts,
+    connector: bridge ? clusterConnectorOptions(opts, bridge) : opts,
     ...(clientFilter ? { clientFilter } : {}),
     log,
     maxFrameBytes,
@@ -143,6 +158,7 @@ export function connectorParts(
     inbound,
     links,
     clientFilter,
+    bridge,
   };
 }
 

@@ -7,6 +7,7 @@ import { BrokerError } from "./errors.ts";
 import type { ConnectorOptions } from "./options.ts";
 import type { PeerTable } from "./_peer_table.ts";
 import { type AdminTarget, peerRows, queueReport, trafficSummary } from "./_admin.ts";
+import { type ClusterBridge, clusterPeerRows } from "./cluster/bridge.ts";
 
 /** What {@linkcode ConnectorAdmin} operates on: the parts of one connector. */
 export interface ConnectorAdminOptions {
@@ -19,6 +20,8 @@ export interface ConnectorAdminOptions {
   peers: PeerTable;
   queues: TypeQueues;
   clientFilter: ClientFilter | undefined;
+  /** A clustered server's bridge: `peers` lists the whole cluster. */
+  cluster?: ClusterBridge | undefined;
   /** The TLS listener (server connector, once listening). */
   server(): Server | undefined;
   /** Ends a client connector's reconnect wait now. */
@@ -62,7 +65,11 @@ export class ConnectorAdmin implements AdminTarget {
   /** Connected and known peers. */
   peers(): Array<Record<string, unknown>> {
     const client = this.#o.connector.client;
-    return peerRows(this.#o.peers.all(), client ? `${client.host}:${client.port}` : undefined);
+    const rows = peerRows(
+      this.#o.peers.all(),
+      client ? `${client.host}:${client.port}` : undefined,
+    );
+    return this.#o.cluster ? clusterPeerRows(rows, this.#o.cluster) : rows;
   }
 
   /** Journal sizes per peer and queue sizes per type. */

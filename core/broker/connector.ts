@@ -88,6 +88,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       peers: this.#p.peers,
       queues: this.#p.queues,
       clientFilter: this.#p.clientFilter,
+      cluster: this.#p.bridge,
       server: () => this.#server,
       wake: () => this.#client?.wake(),
       sync: () => this.sync(),
@@ -112,6 +113,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
           logger: c.#log,
         });
       }
+      await c.#p.bridge?.start();
       const net = await startNetwork(opts, c.#p, c.#log, c.#abort.signal);
       c.#server = net.server;
       c.#client = net.client;
@@ -226,6 +228,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#abort.abort();
+      await this.#p.bridge?.close();
       await this.#local?.close();
       for (const s of this.#p.links.all) s.flushAcks();
       await Promise.allSettled(this.#p.links.all.map((s) => s.ackChain));

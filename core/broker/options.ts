@@ -5,6 +5,7 @@ import type { MsgHeader } from "./frame.ts";
 import type { PubSubRule } from "./pubsub.ts";
 import type { FilterLists } from "./client_filter.ts";
 import type { OnExists } from "./files.ts";
+import type { ClusterNode } from "./cluster/node.ts";
 
 /** Protocol version carried in hello/welcome. */
 export const PROTOCOL_VERSION = 1;
@@ -28,6 +29,8 @@ export interface ConnectorOptions {
     host?: string;
     port: number;
     tls: TlsMaterial;
+    /** Joins this server to a cluster (see `core/broker/cluster`); the caller closes it after the connector. Default: none. */
+    cluster?: ClusterNode;
     /** Allow and deny lists of client names, IP addresses and subnets (see `ClientFilter`). */
     clientFilter?: Partial<FilterLists>;
     /**
@@ -53,6 +56,8 @@ export interface ConnectorOptions {
     tls: ClientTlsOptions;
     /** The server connector's name (destination of messages). Default `"server"`. */
     serverName?: string;
+    /** More servers of the same cluster, tried in order when the one before cannot be reached. Default none. */
+    fallbacks?: Array<{ host: string; port: number }>;
   };
   /** Cap of each peer's outbound journal and each type queue, bytes. Default 1 GiB. */
   persistMaxBytes?: number;

@@ -209,6 +209,16 @@ export interface PubSubHubOptions {
   route(dst: string): PeerState;
   /** The peer state of a subscriber (created on first use). */
   peer(name: string): PeerState;
+  /** Cluster only: where copies go beyond this server (see `ClusterBridge`). */
+  cluster?: PubSubCluster | undefined;
+}
+
+/** How a {@linkcode PubSubHub} reaches the other servers of a cluster. */
+export interface PubSubCluster {
+  /** Stores a copy for a client not connected here (resolves once stored), or `undefined` when it is here. */
+  elsewhere(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> | undefined;
+  /** Hands a publication (header with the proven sender) to the other servers; resolves once stored. */
+  published(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void>;
 }
 
 /**
@@ -241,8 +251,18 @@ export class PubSubHub {
    * to every other subscriber of its type. Throws when the rule refuses.
    */
   publish(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
+    if (src !== this.#opts.name) this.#opts.rule.check("publish", src, h.type);
+    const stored = this.fanout(src, h, data, binary);
+    const shared = this.#opts.cluster?.published({ ...h, src }, data, binary);
+    return shared ? Promise.all([stored, shared]).then(() => {}) : stored;
+  }
+
+  /**
+   * Stores a copy of a publication from `src` for every subscriber of its
+   * type on this server (a cluster's other servers call this for theirs).
+   */
+  fanout(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
     const { rule } = this.#opts;
-    if (src !== this.#opts.name) rule.check("publish", src, h.type);
     const stores: Promise<void>[] = [];
     for (const sub of this.#opts.subscriptions.subscribers(h.type)) {
       if (sub === src || !rule.allows("subscribe", sub, h.type)) continue;
@@ -276,6 +296,8 @@ export class PubSubHub {
   /** Forwards a message from client `src` to client `h.dst`. Throws when the rule or the destination refuses. */
   relay(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
     this.#opts.rule.check("send", src, h.dst);
+    const away = this.#opts.cluster?.elsewhere(copyFor(h, src, h.dst, false), data, binary);
+    if (away) return away;
     const peer = this.#opts.route(h.dst);
     const stored = peer.store(copyFor(h, src, peer.name, false), data, binary);
     this.#note(peer);

@@ -1,5 +1,6 @@
 import type { PubSubRule } from "./pubsub.ts";
 import { certPaths, loadCertsDirTls, loadClientTls, revocationCheck, revoke } from "../pki/mod.ts";
+import type { ClusterNode } from "./cluster/node.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { applyTls, serialized } from "../lifecycle/mod.ts";
 import { Connector } from "./connector.ts";
@@ -19,12 +20,16 @@ export interface ServerConnectorOptions extends Settable {
   pubsubRule?: PubSubRule | undefined;
   /** Allow and deny lists of client names, addresses and subnets. Default: admit every valid certificate. */
   clientFilter?: Partial<FilterLists>;
+  /** The cluster this server joins (closed by the caller after the connector). Default: none. */
+  cluster?: ClusterNode | undefined;
 }
 
 /** Options for {@linkcode startClientConnector}. */
 export interface ClientConnectorOptions extends Settable {
   /** The server connector's host and port. */
   server: { host: string; port: number };
+  /** More servers of the same cluster, tried in order when the one before cannot be reached. Default none. */
+  fallbacks?: Array<{ host: string; port: number }> | undefined;
   /** The server connector's name (destination of messages). Default `"server"`. */
   serverName?: string | undefined;
   /** Name to verify in the server certificate. Default `"localhost"`. */
@@ -56,7 +61,7 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, pubsubRule, clientFilter, ...rest } = options;
+  const { host, port, pubsubRule, clientFilter, cluster, ...rest } = options;
   const p = certPaths(certsDir);
   const logger = options.logger ?? nullLogger;
   const certsOptions = { onWarning: (w: string) => logger.warn(w) };
@@ -78,6 +83,7 @@ export async function startServerConnector(
       authorize,
       ...(pubsubRule ? { pubsubRule } : {}),
       ...(clientFilter ? { clientFilter } : {}),
+      ...(cluster ? { cluster } : {}),
     },
     revoke: async (name) => void await revoke(certsDir, name),
     reload,
@@ -94,7 +100,7 @@ export async function startClientConnector(
   certsDir: string,
   options: ClientConnectorOptions,
 ): Promise<Connector> {
-  const { server, serverName, servername, cert, key, ca, ...rest } = options;
+  const { server, fallbacks, serverName, servername, cert, key, ca, ...rest } = options;
   const p = certPaths(certsDir);
   const tls = await loadClientTls({
     ca: ca ?? p.ca,
@@ -105,6 +111,7 @@ export async function startClientConnector(
     ...rest,
     client: {
       ...server,
+      ...(fallbacks?.length ? { fallbacks } : {}),
       tls: { ...tls, servername: servername ?? "localhost" },
       serverName: serverName ?? "server",
     },

@@ -5,7 +5,8 @@
  * connects, connections (bytes in with real
  * pause/resume, writes that honour drain, idle timeout and buffer caps) and an
  * in-memory connection pair for unit tests, and byte-level framers (JSON object stream, lines,
- * length-prefixed frames), each with a hard size limit.
+ * length-prefixed frames), each with a hard size limit, and the datagram
+ * (UDP) socket.
  *
  * @module
  */
@@ -18,6 +19,7 @@ export * from "./memory_pair.ts";
 export * from "./local_listener.ts";
 export * from "./local_connect.ts";
 export * from "./connect.ts";
+export * from "./datagram.ts";
 export * from "./fd_limit.ts";
 export * from "./free_port.ts";
 export * from "./framing/mod.ts";

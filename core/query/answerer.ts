@@ -26,8 +26,18 @@ export const MAX_DATAGRAM_BYTES = 65507;
 
 /** Options for {@linkcode Answerer}. */
 export interface AnswererOptions {
-  /** Runs the handler (a {@linkcode HandlerPool}'s `run`). */
-  run: (representation: RepresentationByte, payload: string) => Promise<HandlerResult>;
+  /**
+   * Runs the handler and calls `done` with its result (a
+   * {@linkcode HandlerPool}'s `submit`): a callback, not a promise, so that
+   * a plain query costs no promise on its way.
+   */
+  submit: (
+    representation: RepresentationByte,
+    payload: string,
+    done: (result: HandlerResult) => void,
+  ) => void;
+  /** Counts each request by transport (the metrics). Default: none. */
+  onRequest?: (transport: Transport) => void;
   /** The server's key pair; without it encrypted queries get an error reply. Default: none. */
   key?: KeyPair;
   /** Called before each query is answered (the data store's stat check). Default: none. */
@@ -62,71 +72,131 @@ export class Answerer {
   }
 
   /** Answers one request message from `peer` (an address label for the log). */
-  async answer(message: Uint8Array, transport: Transport, peer = "unknown"): Promise<Uint8Array> {
+  answer(message: Uint8Array, transport: Transport, peer = "unknown"): Promise<Uint8Array> {
+    return new Promise((resolve) => this.answerTo(message, transport, peer, resolve));
+  }
+
+  /**
+   * Answers one request message and calls `reply` with the reply (never with
+   * an exception). A plain query is answered without a promise: header,
+   * handler callback, reply; an encrypted one goes through WebCrypto.
+   * `peer` is an address label for the log, or a function making one.
+   */
+  answerTo(
+    message: Uint8Array,
+    transport: Transport,
+    peer: string | (() => string),
+    reply: (bytes: Uint8Array) => void,
+  ): void {
+    this.#o.onRequest?.(transport);
     let header: Header;
     try {
       header = decodeHeader(message);
     } catch (err) {
-      if (err instanceof WireError) return plainError(err.replyHeader, err.message);
-      throw err;
+      if (err instanceof WireError) return reply(plainError(err.replyHeader, err.message));
+      return reply(plainError(TEXT_REPLY, `Cannot read the request: ${String(err)}`));
     }
-    const headerBytes = message.subarray(0, HEADER_BYTES);
-    let body = message.subarray(HEADER_BYTES);
-    let key: CryptoKey | undefined;
-    const plainHeader: Header = {
-      encryption: Encryption.plain,
-      representation: header.representation,
-    };
+    const body = message.subarray(HEADER_BYTES);
     if (header.encryption === Encryption.encrypted) {
-      if (!this.#o.key) {
-        return plainError(
-          plainHeader,
-          'Encryption "E" is not enabled on this server (start it with --key, or send plain "p")',
-        );
-      }
-      try {
-        const opened = await openQuery(this.#o.key, headerBytes, body);
-        body = opened.plaintext;
-        key = opened.key;
-      } catch (err) {
-        if (err instanceof DecryptError) return plainError(plainHeader, err.message);
-        throw err;
-      }
+      this.#answerEncrypted(header, message.subarray(0, HEADER_BYTES), body, transport, peer)
+        .then(reply, (err) => reply(plainError(header, `The server failed: ${String(err)}`)));
+      return;
     }
+    this.#run(header, body, transport, peer, (r) => reply(this.#sealPlain(header, r, transport)));
+  }
+
+  /** Decodes the query text and runs the handler; `done` gets the result. */
+  #run(
+    header: Header,
+    body: Uint8Array,
+    transport: Transport,
+    peer: string | (() => string),
+    done: (r: HandlerResult) => void,
+  ): void {
     let text: string;
-    let result: HandlerResult;
     try {
       text = decoder.decode(body);
       this.#o.beforeQuery?.();
     } catch {
-      result = { ok: false, error: "Malformed query: the payload is not valid UTF-8" };
-      return await this.#seal(header, key, result);
+      return done({ ok: false, error: "Malformed query: the payload is not valid UTF-8" });
     }
-    result = await this.#o.run(header.representation, text);
-    if (!result.ok) {
-      (this.#o.logger ?? nullLogger).warn("query handler failed", {
-        peer,
-        transport,
-        error: result.error,
-      });
-    }
-    let reply = await this.#seal(header, key, result);
+    this.#o.submit(header.representation, text, (result) => {
+      if (!result.ok) {
+        (this.#o.logger ?? nullLogger).warn("query handler failed", {
+          peer: typeof peer === "string" ? peer : peer(),
+          transport,
+          error: result.error,
+        });
+      }
+      done(result);
+    });
+  }
+
+  #sealPlain(header: Header, r: HandlerResult, transport: Transport): Uint8Array {
+    const reply = encodeMessage(header, payloadOf(header, r));
     if (transport === "udp" && reply.length > this.#maxDatagram) {
-      reply = await this.#seal(header, key, {
-        ok: false,
-        error:
-          `Reply too large for a UDP datagram: ${reply.length} bytes exceeds the ${this.#maxDatagram} byte limit (ask over TCP instead)`,
-      });
+      return encodeMessage(header, payloadOf(header, this.#tooLarge(reply.length)));
     }
     return reply;
   }
 
-  async #seal(header: Header, key: CryptoKey | undefined, r: HandlerResult): Promise<Uint8Array> {
-    const payload = r.ok ? encoder.encode(r.text) : errorPayload(header.representation, r.error);
-    if (!key) return encodeMessage(header, payload);
-    const hb = encodeHeader(header);
-    return encodeMessage(header, await sealReply(key, hb, payload));
+  #tooLarge(bytes: number): HandlerResult {
+    return {
+      ok: false,
+      error:
+        `Reply too large for a UDP datagram: ${bytes} bytes exceeds the ${this.#maxDatagram} byte limit (ask over TCP instead)`,
+    };
   }
+
+  async #answerEncrypted(
+    header: Header,
+    headerBytes: Uint8Array,
+    sealed: Uint8Array,
+    transport: Transport,
+    peer: string | (() => string),
+  ): Promise<Uint8Array> {
+    const plainHeader: Header = {
+      encryption: Encryption.plain,
+      representation: header.representation,
+    };
+    if (!this.#o.key) {
+      return plainError(
+        plainHeader,
+        'Encryption "E" is not enabled on this server (start it with --key, or send plain "p")',
+      );
+    }
+    let body: Uint8Array;
+    let key: CryptoKey;
+    try {
+      const opened = await openQuery(this.#o.key, headerBytes, sealed);
+      body = opened.plaintext;
+      key = opened.key;
+    } catch (err) {
+      if (err instanceof DecryptError) return plainError(plainHeader, err.message);
+      throw err;
+    }
+    const result = await new Promise<HandlerResult>((r) =>
+      this.#run(header, body, transport, peer, r)
+    );
+    let reply = await this.#seal(header, key, result);
+    if (transport === "udp" && reply.length > this.#maxDatagram) {
+      reply = await this.#seal(header, key, this.#tooLarge(reply.length));
+    }
+    return reply;
+  }
+
+  async #seal(header: Header, key: CryptoKey, r: HandlerResult): Promise<Uint8Array> {
+    return encodeMessage(
+      header,
+      await sealReply(key, encodeHeader(header), payloadOf(header, r)),
+    );
+  }
+}
+
+const TEXT_REPLY: Header = { encryption: Encryption.plain, representation: "t" };
+
+function payloadOf(header: Header, r: HandlerResult): Uint8Array {
+  return r.ok ? encoder.encode(r.text) : errorPayload(header.representation, r.error);
 }
 
 function plainError(header: Header, message: string): Uint8Array {

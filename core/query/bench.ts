@@ -2,13 +2,16 @@
  * The query benchmark: a generated CSV of `rows` rows keyed by id, a lookup
  * handler, a server on loopback, and a load generator in its own worker
  * measuring queries/s and p50/p99 latency over UDP and TCP, plain and
- * encrypted. The anchor, measured in the same run, is a bare `node:dgram`
- * echo server driven by the same load generator.
+ * encrypted. The anchor, measured in the same run by the same load
+ * generator, is a plain Python `socketserver` UDP server doing the same
+ * lookup over the same CSV (`bench_anchor.py`), at each number of queries in
+ * flight of the plain UDP case.
  */
-import dgram from "node:dgram";
 import { join } from "node:path";
+import type { DatagramBackend } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { LoadConfig, LoadResult } from "./bench_load.ts";
+import { startPythonAnchor } from "./bench_anchor.ts";
 import { loadKeyPair, writeKeyPair } from "./keys.ts";
 import { startQueryServer } from "./server.ts";
 import { loadDataSpec } from "./spec.ts";
@@ -23,8 +26,14 @@ export interface QueryBenchOptions {
   tcpQueries?: number;
   /** Time limit per case, ms. Default 4000. */
   maxMsPerCase?: number;
-  /** Queries in flight at once. Default 64. */
+  /** Queries in flight of the plain UDP case and its anchor, one case each. Default `[1, 32]`. */
+  inFlight?: number[];
+  /** Queries in flight of the encrypted and TCP cases. Default 32. */
   concurrency?: number;
+  /** The server's UDP socket implementation. Default: the seam's. */
+  backend?: DatagramBackend;
+  /** The Python interpreter for the anchor. Default `"python3"`. */
+  python?: string;
   /** Handler workers. Default 2. */
   workers?: number;
   /** Progress lines. Default: silent. */
@@ -33,8 +42,12 @@ export interface QueryBenchOptions {
 
 /** One measured case. */
 export interface QueryBenchCase {
-  /** `"udp plain"`, `"tcp encrypted"`, `"udp echo (anchor)"`... */
+  /** `"udp plain"`, `"tcp encrypted"`, `"python socketserver (anchor)"`. */
   name: string;
+  /** Queries in flight. */
+  inFlight: number;
+  /** Whether this is the Python anchor. */
+  anchor: boolean;
   transport: "udp" | "tcp";
   encrypted: boolean;
   /** Answered queries. */
@@ -47,17 +60,45 @@ export interface QueryBenchCase {
   p99Ms: number;
 }
 
-const HANDLER = `// Benchmark handler: looks the query up in the generated table.
+/** The bench handler: the lookup the Python anchor does too. */
+export const BENCH_HANDLER = `// Benchmark handler: looks the query up in the generated table.
 export default function handler(query, data) {
   const row = data.rows[query];
   return row === undefined ? "NOT FOUND" : JSON.stringify(row);
 }
 `;
 
-async function writeCsv(path: string, rows: number): Promise<void> {
+/** Writes the bench CSV: `id,name,group,value`, ids 1 to `rows`. */
+async function writeBenchCsv(path: string, rows: number): Promise<void> {
   const lines = ["id,name,group,value"];
   for (let i = 1; i <= rows; i++) lines.push(`${i},name-${i},g${i % 97},${(i * 31) % 10007}`);
   await Deno.writeTextFile(path, lines.join("\n") + "\n");
+}
+
+/** The bench's files in a directory. */
+export interface BenchData {
+  /** The CSV of `rows` rows keyed by `id`. */
+  csv: string;
+  /** The data spec naming it. */
+  spec: string;
+  /** The lookup handler ({@linkcode BENCH_HANDLER}). */
+  handler: string;
+}
+
+/** Writes the bench's CSV, data spec and handler into `dir`. */
+export async function writeBenchData(dir: string, rows: number): Promise<BenchData> {
+  const data = {
+    csv: join(dir, "rows.csv"),
+    spec: join(dir, "spec.json"),
+    handler: join(dir, "handler.js"),
+  };
+  await writeBenchCsv(data.csv, rows);
+  await Deno.writeTextFile(
+    data.spec,
+    JSON.stringify({ files: [{ path: "rows.csv", key: "id" }] }),
+  );
+  await Deno.writeTextFile(data.handler, BENCH_HANDLER);
+  return data;
 }
 
 function runInWorker(config: LoadConfig): Promise<LoadResult> {
@@ -86,10 +127,14 @@ function toCase(
   name: string,
   transport: "udp" | "tcp",
   encrypted: boolean,
+  inFlight: number,
   r: LoadResult,
 ): QueryBenchCase {
   return {
     name,
+    inFlight,
+    anchor: name === ANCHOR,
+
     transport,
     encrypted,
     queries: r.done,
@@ -100,16 +145,8 @@ function toCase(
   };
 }
 
-async function echoAnchor(config: Omit<LoadConfig, "port">): Promise<LoadResult> {
-  const socket = dgram.createSocket("udp4");
-  socket.on("message", (m: Uint8Array, r: dgram.RemoteInfo) => socket.send(m, r.port, r.address));
-  await new Promise<void>((res) => socket.bind(0, "127.0.0.1", () => res()));
-  try {
-    return await runInWorker({ ...config, port: socket.address().port, echo: true });
-  } finally {
-    await new Promise<void>((res) => socket.close(() => res()));
-  }
-}
+/** The anchor's case name. */
+export const ANCHOR = "python socketserver (anchor)";
 
 /**
  * Runs every case and returns the figures (the anchor first). Bounded by
@@ -124,57 +161,77 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
   const rows = options.rows ?? 100_000;
   const log = options.logger ?? nullLogger;
   const maxMs = options.maxMsPerCase ?? 4000;
-  const concurrency = options.concurrency ?? 64;
-  const udpQueries = options.udpQueries ?? 40_000;
+  const concurrency = options.concurrency ?? 32;
+  const inFlight = options.inFlight ?? [1, 32];
+  const udpQueries = options.udpQueries ?? 400_000;
   const tcpQueries = options.tcpQueries ?? 5_000;
   const dir = await Deno.makeTempDir({ prefix: "sockkit-query-bench-" });
   try {
     log.info(`generating ${rows} rows`);
-    await writeCsv(join(dir, "rows.csv"), rows);
-    await Deno.writeTextFile(
-      join(dir, "spec.json"),
-      JSON.stringify({ files: [{ path: "rows.csv", key: "id" }] }),
-    );
-    await Deno.writeTextFile(join(dir, "handler.js"), HANDLER);
+    const data = await writeBenchData(dir, rows);
     const keys = await writeKeyPair(join(dir, "keys"));
     const keyPair = await loadKeyPair(keys.privateKey);
     const cases: QueryBenchCase[] = [];
-    const base = { queries: udpQueries, maxMs, concurrency, rows };
-    log.info("anchor: bare node:dgram echo");
-    cases.push(
-      toCase("udp echo (anchor)", "udp", false, await echoAnchor({ ...base, transport: "udp" })),
+    await using anchor = await startPythonAnchor(
+      dir,
+      data.csv,
+      options.python ? { python: options.python } : {},
     );
     await using server = await startQueryServer({
-      spec: await loadDataSpec(join(dir, "spec.json")),
-      handler: join(dir, "handler.js"),
+      spec: await loadDataSpec(data.spec),
+      handler: data.handler,
       host: "127.0.0.1",
       port: 0,
       key: keyPair,
       handlerTimeoutMs: 5000,
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(options.backend !== undefined ? { udpBackend: options.backend } : {}),
     });
     const port = server.tcpPort!;
+    const base = { queries: udpQueries, maxMs, rows };
+    const warm = { ...base, queries: Math.min(20_000, udpQueries), maxMs: Math.min(maxMs, 2000) };
+    log.info("warming up");
+    await runInWorker({ ...warm, concurrency, transport: "udp", port });
+    await runInWorker({ ...warm, concurrency, transport: "udp", port: anchor.port });
+    // The anchor and sockkit alternate at each level, so drift in the
+    // machine's load hits both alike.
+    for (const n of inFlight) {
+      log.info(`running ${ANCHOR}, ${n} in flight`);
+      const a = await runInWorker({ ...base, concurrency: n, transport: "udp", port: anchor.port });
+      cases.push(toCase(ANCHOR, "udp", false, n, a));
+      log.info(`running udp plain, ${n} in flight`);
+      const r = await runInWorker({ ...base, concurrency: n, transport: "udp", port });
+      cases.push(toCase("udp plain", "udp", false, n, r));
+    }
     const plan: Array<[string, "udp" | "tcp", boolean, number]> = [
-      ["udp plain", "udp", false, udpQueries],
       ["udp encrypted", "udp", true, Math.ceil(udpQueries / 4)],
       ["tcp plain", "tcp", false, tcpQueries],
       ["tcp encrypted", "tcp", true, tcpQueries],
     ];
-    log.info("warming up");
-    await runInWorker({ ...base, queries: Math.min(5000, udpQueries), transport: "udp", port });
     for (const [name, transport, encrypted, queries] of plan) {
       log.info(`running ${name}`);
       const r = await runInWorker({
         ...base,
+        concurrency,
         queries,
         transport,
         port,
         ...(encrypted ? { serverKey: keyPair.publicKey.raw } : {}),
       });
-      cases.push(toCase(name, transport, encrypted, r));
+      cases.push(toCase(name, transport, encrypted, concurrency, r));
     }
     return cases;
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
+}
+
+/** sockkit's plain UDP queries/s over the anchor's, at each number in flight. */
+export function anchorRatios(cases: QueryBenchCase[]): Array<{ inFlight: number; ratio: number }> {
+  const out: Array<{ inFlight: number; ratio: number }> = [];
+  for (const a of cases.filter((c) => c.anchor)) {
+    const s = cases.find((c) => c.name === "udp plain" && c.inFlight === a.inFlight);
+    if (s) out.push({ inFlight: a.inFlight, ratio: s.qps / a.qps });
+  }
+  return out;
 }

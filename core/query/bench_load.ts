@@ -4,7 +4,7 @@
  * bounded count and time, and records each query's latency. Runs inside
  * `bench_worker.ts` so that it does not share a thread with the server.
  */
-import dgram from "node:dgram";
+import { bindDatagram, type DatagramSocket } from "../net/mod.ts";
 import { ask } from "./client.ts";
 import { importRawPublicKey, openReply, type PublicKey, sealQuery } from "./crypto.ts";
 import { encodeHeader, encodeMessage, errorOf, type Header, HEADER_BYTES } from "./wire.ts";
@@ -23,8 +23,6 @@ export interface LoadConfig {
   concurrency: number;
   /** Keys are drawn from `1..rows`. */
   rows: number;
-  /** Send the raw query bytes to an echo server (the anchor) instead. */
-  echo?: boolean;
 }
 
 /** What happened. */
@@ -53,8 +51,10 @@ function correct(text: string, key: string): boolean {
   return errorOf("t", text) === undefined && text.includes(`"id":"${key}"`);
 }
 
+const SERVER = (c: LoadConfig) => ({ hostname: "127.0.0.1", port: c.port });
+
 interface Slot {
-  socket: dgram.Socket;
+  socket: DatagramSocket;
   key: string;
   aes: CryptoKey | undefined;
   t0: number;
@@ -74,6 +74,7 @@ async function udpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<Lo
   const deadline = start + c.maxMs;
   const header = server ? EHEADER : HEADER;
   const headerBytes = encodeHeader(header);
+  const to = SERVER(c);
   const slots: Slot[] = [];
   let finish!: () => void;
   const finished = new Promise<void>((r) => finish = r);
@@ -97,29 +98,28 @@ async function udpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<Lo
     slot.key = key;
     slot.busy = true;
     slot.t0 = performance.now();
-    slot.socket.send(encodeMessage(header, payload), c.port, "127.0.0.1");
+    slot.socket.send(encodeMessage(header, payload), to);
   };
   const onReply = async (slot: Slot, reply: Uint8Array) => {
     if (!slot.busy) return;
     latencies.push(performance.now() - slot.t0);
-    if (!c.echo) {
-      try {
-        let body = reply.subarray(HEADER_BYTES);
-        if (slot.aes && reply[1] === 0x45) {
-          body = await openReply(slot.aes, reply.subarray(0, HEADER_BYTES), body);
-        }
-        if (!correct(decoder.decode(body), slot.key)) errors++;
-      } catch {
-        errors++;
+    try {
+      let body = reply.subarray(HEADER_BYTES);
+      if (slot.aes && reply[1] === 0x45) {
+        body = await openReply(slot.aes, reply.subarray(0, HEADER_BYTES), body);
       }
+      if (!correct(decoder.decode(body), slot.key)) errors++;
+    } catch {
+      errors++;
     }
     await next(slot);
   };
   for (let i = 0; i < c.concurrency; i++) {
-    const socket = dgram.createSocket("udp4");
-    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
-    const slot: Slot = { socket, key: "", aes: undefined, t0: 0, busy: true };
-    socket.on("message", (m: Uint8Array) => void onReply(slot, m));
+    const slot: Slot = { socket: undefined!, key: "", aes: undefined, t0: 0, busy: true };
+    slot.socket = await bindDatagram({
+      hostname: "127.0.0.1",
+      onMessage: (m) => void onReply(slot, m),
+    });
     slots.push(slot);
   }
   const sweep = setInterval(() => {
@@ -135,14 +135,14 @@ async function udpLoad(c: LoadConfig, server: PublicKey | undefined): Promise<Lo
   await finished;
   clearInterval(sweep);
   const elapsedMs = performance.now() - start;
-  await Promise.all(slots.map((s) => new Promise<void>((r) => s.socket.close(() => r()))));
+  await Promise.all(slots.map((s) => s.socket.close()));
   return { done: latencies.length, errors, elapsedMs, latencies };
 }
 
 /**
  * UDP plain: one socket with `concurrency` queries outstanding; a reply is
- * matched to its query by the id it carries (the echo anchor returns the
- * query itself). Fewer sockets than {@linkcode udpLoad} means fewer pending
+ * matched to its query by the row id it carries (a reply without the right
+ * id is an error). Fewer sockets than {@linkcode udpLoad} means fewer pending
  * receive operations per reply.
  */
 async function udpLoadShared(c: LoadConfig): Promise<LoadResult> {
@@ -152,8 +152,6 @@ async function udpLoadShared(c: LoadConfig): Promise<LoadResult> {
   const start = performance.now();
   const deadline = start + c.maxMs;
   const outstanding = new Map<string, number>();
-  const socket = dgram.createSocket("udp4");
-  await new Promise<void>((r) => socket.bind(0, "127.0.0.1", () => r()));
   let finish!: () => void;
   const finished = new Promise<void>((r) => finish = r);
   const sendNext = () => {
@@ -163,14 +161,13 @@ async function udpLoadShared(c: LoadConfig): Promise<LoadResult> {
     }
     const key = keyFor(sent++, c.rows);
     outstanding.set(key, performance.now());
-    socket.send(encodeMessage(HEADER, encoder.encode(key)), c.port, "127.0.0.1");
+    socket.send(encodeMessage(HEADER, encoder.encode(key)), server);
   };
   const idOf = (reply: Uint8Array): string | undefined => {
-    const text = decoder.decode(reply.subarray(HEADER_BYTES));
-    if (c.echo) return text;
-    return /"id":"(\d+)"/.exec(text)?.[1];
+    return /"id":"(\d+)"/.exec(decoder.decode(reply.subarray(HEADER_BYTES)))?.[1];
   };
-  socket.on("message", (reply: Uint8Array) => {
+  const server = SERVER(c);
+  const onReply = (reply: Uint8Array) => {
     const key = idOf(reply);
     const t0 = key === undefined ? undefined : outstanding.get(key);
     if (key === undefined || t0 === undefined) {
@@ -180,7 +177,8 @@ async function udpLoadShared(c: LoadConfig): Promise<LoadResult> {
     outstanding.delete(key);
     latencies.push(performance.now() - t0);
     sendNext();
-  });
+  };
+  const socket = await bindDatagram({ hostname: "127.0.0.1", onMessage: onReply });
   const sweep = setInterval(() => {
     const now = performance.now();
     for (const [key, t0] of outstanding) {
@@ -195,7 +193,7 @@ async function udpLoadShared(c: LoadConfig): Promise<LoadResult> {
   await finished;
   clearInterval(sweep);
   const elapsedMs = performance.now() - start;
-  await new Promise<void>((r) => socket.close(() => r()));
+  await socket.close();
   return { done: latencies.length, errors, elapsedMs, latencies };
 }
 

@@ -2,9 +2,9 @@
  * The query client: sends one query over TCP (optionally TLS) or UDP, plain
  * or encrypted, and reads the reply.
  */
-import dgram from "node:dgram";
 import { isIPv6 } from "node:net";
 import {
+  bindDatagram,
   type ClientTlsOptions,
   connect,
   type Connection,
@@ -12,6 +12,7 @@ import {
   notTlsServerError,
   ProtocolError,
 } from "../net/mod.ts";
+import { settlesWithin } from "../async/mod.ts";
 import { openReply, type PublicKey, sealQuery } from "./crypto.ts";
 import {
   decodeHeader,
@@ -60,34 +61,26 @@ export interface AskReply {
 
 const NL = 0x0a;
 
-function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {
+async function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {
   const host = o.host ?? "127.0.0.1";
   const port = o.port ?? 9000;
   const timeoutMs = o.timeoutMs ?? 5000;
-  const socket = dgram.createSocket(isIPv6(host) ? "udp6" : "udp4");
-  return new Promise<Uint8Array>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      done();
-      reject(
-        new Error(
-          `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port?)`,
-        ),
-      );
-    }, timeoutMs);
-    const done = () => {
-      clearTimeout(timer);
-      socket.close();
-    };
-    socket.on("message", (msg: Uint8Array) => {
-      done();
-      resolve(new Uint8Array(msg));
-    });
-    socket.on("error", (err: Error) => {
-      done();
-      reject(new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err }));
-    });
-    socket.send(message, port, host);
+  const reply = Promise.withResolvers<Uint8Array>();
+  await using socket = await bindDatagram({
+    hostname: isIPv6(host) ? "::" : "0.0.0.0",
+    onMessage: (m) => reply.resolve(m),
+    onError: (err) =>
+      reply.reject(
+        new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err }),
+      ),
   });
+  socket.send(message, { hostname: host, port });
+  if (!await settlesWithin(reply.promise, timeoutMs)) {
+    throw new Error(
+      `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port?)`,
+    );
+  }
+  return await reply.promise;
 }
 
 async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uint8Array> {

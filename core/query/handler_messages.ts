@@ -15,6 +15,7 @@ export type WorkerReply = { id: number; text: string } | { id: number; error: st
 export type HandlerWorkerRequest =
   | { type: "init"; url: string }
   | { type: "data"; name: string; data: unknown }
+  | { type: "lane"; memory: SharedArrayBuffer }
   | { type: "batch"; queries: WorkerQuery[] };
 
 /**

@@ -81,3 +81,30 @@ Deno.test("HandlerPool.start() rejects a module without a default export functio
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("HandlerPool answers a synchronous handler's batches, small and larger than its shared-memory lane, each with its own reply", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(
+      join(dir, "h.js"),
+      "export default (q) => q.startsWith('x') ? `${q.length}:` + 'y'.repeat(q.length) : `got ${q}`;\n",
+    );
+    await using pool = new HandlerPool(join(dir, "h.js"), { size: 1 });
+    await pool.start();
+    const big = "x".repeat(3 << 20);
+    const queries = [
+      ...Array.from({ length: 300 }, (_, i) => `q${i}`),
+      big,
+      "é€😀",
+      ...Array.from({ length: 50 }, (_, i) => `r${i}`),
+    ];
+    const answers = await Promise.all(queries.map((q) => pool.run("t", q)));
+    answers.forEach((a, i) => {
+      const q = queries[i]!;
+      const want = q.startsWith("x") ? `${q.length}:${"y".repeat(q.length)}` : `got ${q}`;
+      assert.ok(a.ok && a.text === want, `query ${i} answered with its own reply`);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -11,6 +11,7 @@ import type {
   WorkerQuery,
   WorkerReply,
 } from "./handler_messages.ts";
+import { WorkerLane } from "./_handler_channel.ts";
 
 type Handler = (query: unknown, data: Record<string, unknown>) => unknown;
 
@@ -86,20 +87,66 @@ function answer(q: WorkerQuery): WorkerReply | Promise<WorkerReply> {
   }
 }
 
+/** Async handlers whose reply has not been sent yet. */
+let asyncPending = 0;
+
 /**
- * Runs a batch: synchronous replies go back together in one message (with
- * `batchDone`), async ones each in their own message when they settle.
+ * Runs a batch: returns the synchronous replies (they go back together,
+ * marking the batch done); an async handler's reply goes in its own message
+ * when it settles.
  */
-async function runBatch(queries: WorkerQuery[]): Promise<void> {
-  await ready;
+function answerBatch(queries: WorkerQuery[]): WorkerReply[] {
   const replies: WorkerReply[] = [];
   for (const q of queries) {
     const r = answer(q);
     if (r instanceof Promise) {
-      r.then((reply) => post({ type: "replies", replies: [reply], batchDone: false }));
+      asyncPending++;
+      r.then((reply) => {
+        asyncPending--;
+        post({ type: "replies", replies: [reply], batchDone: false });
+      });
     } else replies.push(r);
   }
-  post({ type: "replies", replies, batchDone: true });
+  return replies;
+}
+
+/** Runs a batch that came by message (see {@linkcode answerBatch}). */
+async function runBatch(queries: WorkerQuery[]): Promise<void> {
+  await ready;
+  post({ type: "replies", replies: answerBatch(queries), batchDone: true });
+}
+
+/** How long a worker that just answered stays parked in `Atomics.wait` for the next batch, ms. */
+const PARK_MS = 2;
+/** Longest stretch without a turn of the event loop while batches keep coming, ms. */
+const TURN_MS = 50;
+
+const turn = () => new Promise<void>((r) => setTimeout(r, 0));
+
+/**
+ * Serves batches from the shared-memory lane: after a batch the thread
+ * parks in `Atomics.wait` for the next (a fast wake-up). It waits without
+ * blocking instead while async handlers are pending, when the pool nudges it
+ * (a message waits) and after `PARK_MS` without a batch, and turns its event
+ * loop at least every `TURN_MS`.
+ */
+async function serveLane(lane: WorkerLane): Promise<void> {
+  await ready;
+  for (;;) {
+    let batch: WorkerQuery[] | undefined = await lane.next();
+    let turnAt = performance.now() + TURN_MS;
+    while (batch) {
+      const replies = answerBatch(batch);
+      if (!lane.reply(replies)) post({ type: "replies", replies, batchDone: true });
+      // While async handlers run, wait without blocking their event loop.
+      if (asyncPending > 0) break;
+      if (performance.now() >= turnAt) {
+        await turn();
+        turnAt = performance.now() + TURN_MS;
+      }
+      batch = lane.take(PARK_MS);
+    }
+  }
 }
 
 // A handler's stray rejected promise must not kill its worker.
@@ -115,6 +162,9 @@ parentPort!.on("message", (m: HandlerWorkerRequest) => {
       break;
     case "batch":
       void runBatch(m.queries);
+      break;
+    case "lane":
+      void serveLane(new WorkerLane(m.memory));
       break;
   }
 });

@@ -1,6 +1,7 @@
 import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { Transport } from "./answerer.ts";
 import type { HandlerResult } from "./handler_pool.ts";
+import type { RepresentationByte } from "./wire.ts";
 
 /** How a query ended, the `result` label. */
 export type QueryOutcome = "ok" | "error" | "timeout";
@@ -13,8 +14,8 @@ export function outcomeOf(r: HandlerResult): QueryOutcome {
 
 /**
  * The query server's series: requests by transport, handler results and
- * their latency, handler errors and timeouts. `wrapRun` instruments the
- * handler pool's `run`; `request` counts one request per transport.
+ * their latency, handler errors and timeouts. `wrapSubmit` instruments the
+ * handler pool's `submit`; `request` counts one request per transport.
  */
 export function queryMetrics(m: DaemonMetrics) {
   const requests = m.counter("query_requests_total", "Requests received, by transport", [
@@ -33,17 +34,23 @@ export function queryMetrics(m: DaemonMetrics) {
       count++;
       requests.inc({ transport });
     },
-    wrapRun<A extends unknown[]>(
-      run: (...args: A) => Promise<HandlerResult>,
-    ): (...args: A) => Promise<HandlerResult> {
-      return async (...args) => {
+    /** Instruments a handler pool's `submit`. */
+    wrapSubmit(
+      submit: (
+        representation: RepresentationByte,
+        payload: string,
+        done: (r: HandlerResult) => void,
+      ) => void,
+    ): typeof submit {
+      return (representation, payload, done) => {
         const t0 = performance.now();
-        const r = await run(...args);
-        const result = outcomeOf(r);
-        queries.inc({ result });
-        seconds.observe({ result }, (performance.now() - t0) / 1000);
-        if (result !== "ok") errors.inc({ kind: result });
-        return r;
+        submit(representation, payload, (r) => {
+          const result = outcomeOf(r);
+          queries.inc({ result });
+          seconds.observe({ result }, (performance.now() - t0) / 1000);
+          if (result !== "ok") errors.inc({ kind: result });
+          done(r);
+        });
       };
     },
   };

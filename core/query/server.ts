@@ -2,10 +2,10 @@
  * The query server: data store + handler pool + TCP and/or UDP listeners on
  * one port number.
  */
-import type { Server, TlsMaterial } from "../net/mod.ts";
+import type { DatagramBackend, Server, TlsMaterial } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
-import { Answerer, type Transport } from "./answerer.ts";
+import { Answerer } from "./answerer.ts";
 import { queryMetrics } from "./query_metrics.ts";
 import type { KeyPair } from "./crypto.ts";
 import { DataStore } from "./data_store.ts";
@@ -38,6 +38,8 @@ export interface QueryServerOptions {
   handlerMemoryMb?: number;
   /** Handler workers. Default 2. */
   workers?: number;
+  /** UDP socket implementation. Default: the datagram seam's. */
+  udpBackend?: DatagramBackend;
   /** Largest UDP reply in bytes. Default 65507. */
   maxDatagramBytes?: number;
   /** Largest TCP request in bytes. Default 1 MiB. */
@@ -103,7 +105,11 @@ async function bindBoth(
       : undefined;
     try {
       const udp = wantUdp
-        ? await UdpServer.bind(answerer, { ...common, port: tcp ? tcp.port : port })
+        ? await UdpServer.bind(answerer, {
+          ...common,
+          port: tcp ? tcp.port : port,
+          ...(o.udpBackend !== undefined ? { backend: o.udpBackend } : {}),
+        })
         : undefined;
       return { tcp, udp };
     } catch (err) {
@@ -156,9 +162,10 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
   const m = options.daemonMetrics;
   const qm = m ? queryMetrics(m) : undefined;
   const net = m ? new NetMetrics(m, { framesIn: qm!.count, framesOut: qm!.count }) : undefined;
-  const run = (r: Parameters<HandlerPool["run"]>[0], p: string) => pool.run(r, p);
-  const answerer = new (qm ? countingAnswerer(qm.request) : Answerer)({
-    run: qm ? qm.wrapRun(run) : run,
+  const submit: HandlerPool["submit"] = (r, p, done) => pool.submit(r, p, done);
+  const answerer = new Answerer({
+    submit: qm ? qm.wrapSubmit(submit) : submit,
+    ...(qm ? { onRequest: qm.request } : {}),
     beforeQuery: () => data.check(),
     logger: log,
     ...(options.key !== undefined ? { key: options.key } : {}),
@@ -198,15 +205,5 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
     },
     close,
     [Symbol.asyncDispose]: close,
-  };
-}
-
-/** An {@linkcode Answerer} that reports each request's transport first. */
-function countingAnswerer(request: (t: Transport) => void): typeof Answerer {
-  return class extends Answerer {
-    override answer(message: Uint8Array, transport: Transport): Promise<Uint8Array> {
-      request(transport);
-      return super.answer(message, transport);
-    }
   };
 }

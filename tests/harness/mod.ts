@@ -10,3 +10,4 @@ export * from "./net.ts";
 export * from "./pki.ts";
 export * from "./metrics.ts";
 export * from "./fs.ts";
+export * from "./nats.ts";

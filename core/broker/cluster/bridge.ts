@@ -1,0 +1,262 @@
+import type { Logger } from "../../log/mod.ts";
+import { type DataBytes, decodePayload, encodePayload, type MsgHeader } from "../frame.ts";
+import type { PeerState } from "../peer.ts";
+import { BrokerError } from "../errors.ts";
+import { NAME_RE } from "../_peer_table.ts";
+import type { ClusterNode } from "./node.ts";
+import type { MailboxReader } from "./mailbox.ts";
+import type { ClusterPeer } from "./presence.ts";
+import type { ConnectorOptions } from "../options.ts";
+
+/** What a {@linkcode ClusterBridge} works with. */
+export interface ClusterBridgeOptions {
+  node: ClusterNode;
+  /** The peer state of client `name` of this server (created on first use). */
+  peer(name: string): PeerState;
+  /** The peer state of client `name` if this server knows it. */
+  find(name: string): PeerState | undefined;
+  /** Delivers a message published on another server to this server's subscribers. */
+  fanout(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void>;
+  log: Logger;
+  /** Store messages for client names no server of the cluster has seen (else refuse them). Default `false`. */
+  queueForUnknown?: boolean;
+  /** Messages of a client's mailbox in flight to it at once. Default 64. */
+  window?: number;
+}
+
+/**
+ * Joins one server connector to its cluster: a client is admitted only if
+ * no other live server holds its name; while it is connected here its
+ * mailbox (what other servers sent it, and its backlog while it was away) is
+ * delivered to it and each message leaves the mailbox once the client has
+ * acknowledged it; a message for a client not connected here is stored in
+ * that client's mailbox (the sender's acknowledgement means JetStream has
+ * it); what clients publish here reaches the other servers' subscribers.
+ */
+export class ClusterBridge implements AsyncDisposable {
+  readonly #o: ClusterBridgeOptions;
+  readonly #readers = new Map<string, { reader: Promise<MailboxReader>; abort: AbortController }>();
+  #peers: ClusterPeer[] = [];
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(opts: ClusterBridgeOptions) {
+    this.#o = opts;
+  }
+
+  /** This server's name in the cluster. */
+  get server(): string {
+    return this.#o.node.server;
+  }
+
+  /** Starts receiving other servers' publications and keeping the cluster's client list. */
+  async start(): Promise<void> {
+    const { node, log } = this.#o;
+    await node.pubsub.receive((p) => {
+      try {
+        const f = decodePayload(p.payload);
+        const h = f.header as MsgHeader;
+        // A copy that cannot be stored here is logged, not retried: it must not hold up the rest.
+        return this.#o.fanout(h.src, h, f.data.slice(), f.binary.slice()).catch((err) =>
+          log.warn("publication from another server not stored", {
+            server: p.server,
+            id: h.id,
+            error: (err as Error).message,
+          })
+        );
+      } catch (err) {
+        log.warn("malformed publication from another server", {
+          server: p.server,
+          error: (err as Error).message,
+        });
+      }
+    });
+    await this.#refresh();
+    this.#timer = setInterval(() => void this.#refresh(), 1000);
+  }
+
+  async #refresh(): Promise<void> {
+    try {
+      this.#peers = await this.#o.node.presence.list();
+    } catch (err) {
+      this.#o.log.debug("cluster client list not refreshed", { error: (err as Error).message });
+    }
+  }
+
+  /** Every client of the cluster and the server it is connected to (refreshed each second). */
+  clients(): ClusterPeer[] {
+    return this.#peers;
+  }
+
+  /** Claims `name` for this server: a refusal reason when another live server holds it. */
+  async admit(name: string): Promise<string | undefined> {
+    try {
+      await this.#o.node.presence.claim(name);
+    } catch (err) {
+      return (err as Error).message;
+    }
+    // A client refused after this (blocked, or gone during the handshake) never
+    // comes up, so nothing would free its name: look again in a while.
+    const timer = setTimeout(() => {
+      if (!this.#o.find(name)?.online && !this.#readers.has(name)) void this.disconnected(name);
+    }, 10_000);
+    Deno.unrefTimer(timer);
+    return undefined;
+  }
+
+  /** Client `name`'s link came up here: deliver its mailbox to it. */
+  connected(name: string): void {
+    if (this.#readers.has(name) || this.#closing) return;
+    const abort = new AbortController();
+    const gone = new Promise<never>((_, reject) => {
+      abort.signal.addEventListener(
+        "abort",
+        () => reject(new BrokerError(`Client connector "${name}" disconnected`)),
+        { once: true },
+      );
+    });
+    gone.catch(() => {});
+    const reader = this.#o.node.mailboxes.read(name, (m) => {
+      const f = decodePayload(m.payload);
+      const peer = this.#o.peer(name);
+      if (!peer.online) throw new BrokerError(`Client connector "${name}" disconnected`);
+      const acked = new Promise<void>((resolve, reject) => {
+        peer.send(
+          f.header as MsgHeader,
+          f.data.slice(),
+          f.binary.slice(),
+          (err) => err ? reject(err) : resolve(),
+        );
+      });
+      return Promise.race([acked, gone]);
+    }, { window: this.#o.window ?? 64 });
+    this.#readers.set(name, { reader, abort });
+    reader.then((r) =>
+      r.done.catch((err) => {
+        if (!abort.signal.aborted) {
+          this.#o.log.warn("cluster mailbox delivery stopped", {
+            peer: name,
+            error: (err as Error).message,
+          });
+        }
+      })
+    ).catch((err) =>
+      this.#o.log.warn("cluster mailbox not opened", { peer: name, error: err.message })
+    );
+  }
+
+  /** Client `name`'s link went down: stop its mailbox here and free its name in the cluster. */
+  async disconnected(name: string): Promise<void> {
+    if (this.#o.find(name)?.online) return; // replaced by a newer link
+    await this.#stopReader(name);
+    await this.#o.node.presence.release(name).catch(() => {});
+  }
+
+  async #stopReader(name: string): Promise<void> {
+    const r = this.#readers.get(name);
+    if (!r) return;
+    this.#readers.delete(name);
+    r.abort.abort();
+    await (await r.reader.catch(() => undefined))?.stop();
+  }
+
+  /**
+   * Stores a message for a client not connected to this server in its
+   * mailbox (resolves once JetStream has it), or returns `undefined` when
+   * the client is connected here.
+   */
+  elsewhere(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> | undefined {
+    if (!NAME_RE.test(h.dst) || this.#o.find(h.dst)?.online) return undefined;
+    const payload = encodePayload(h, data, binary);
+    const { node } = this.#o;
+    return (async () => {
+      if (!this.#o.queueForUnknown && !await node.presence.known(h.dst)) {
+        throw new BrokerError(
+          `Unknown destination "${h.dst}": no client connector of that name has ever connected to a server of cluster "${node.cluster}" (check the name; start the servers with --queue-for-unknown to store messages for clients that have not connected yet)`,
+        );
+      }
+      await node.mailboxes.send(h.dst, `${h.src}:${h.id}`, payload);
+    })();
+  }
+
+  /** Hands a message published here to the other servers' subscribers; resolves once JetStream stored it. */
+  published(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
+    return this.#o.node.pubsub.publish(h.type, `${h.src}:${h.id}`, encodePayload(h, data, binary));
+  }
+
+  /** Stops every mailbox delivery and frees this server's client names. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      clearInterval(this.#timer);
+      await this.#o.node.pubsub.close();
+      for (const name of [...this.#readers.keys()]) {
+        await this.#stopReader(name);
+        await this.#o.node.presence.release(name).catch(() => {});
+      }
+    })();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+/**
+ * The connector options a clustered server's links use: a client is
+ * admitted only once the cluster gives it its name, and its link coming up
+ * or going down starts or stops its mailbox here.
+ */
+export function clusterConnectorOptions(
+  opts: ConnectorOptions,
+  bridge: ClusterBridge,
+): ConnectorOptions {
+  const server = opts.server!;
+  const admit = server.admit;
+  const onPeer = opts.onPeer;
+  return {
+    ...opts,
+    server: {
+      ...server,
+      admit: async (id, name) => (await admit?.(id, name)) ?? await bridge.admit(name),
+    },
+    onPeer: (e) => {
+      if (e.event === "connected") bridge.connected(e.peer);
+      else void bridge.disconnected(e.peer);
+      onPeer?.(e);
+    },
+  };
+}
+
+/**
+ * `broker peers` of a clustered server: its own rows with a `server`
+ * column, and every client connected to another server of the cluster.
+ */
+export function clusterPeerRows(
+  rows: Array<Record<string, unknown>>,
+  bridge: ClusterBridge,
+): Array<Record<string, unknown>> {
+  const here = new Map(rows.map((r) => [String(r.name), r]));
+  const out: Array<Record<string, unknown>> = rows.map((r) => ({
+    ...r,
+    server: r.connected ? bridge.server : "",
+  }));
+  for (const c of bridge.clients()) {
+    if (c.server === bridge.server || here.get(c.client)?.connected) continue;
+    const row = {
+      name: c.client,
+      connected: true,
+      address: "",
+      cn: "",
+      since: new Date(c.since).toISOString(),
+      msgsIn: 0,
+      msgsOut: 0,
+      blocked: false,
+      server: c.server,
+    };
+    const i = out.findIndex((r) => r.name === c.client);
+    if (i >= 0) out[i] = row;
+    else out.push(row);
+  }
+  return out;
+}

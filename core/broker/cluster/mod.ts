@@ -1,0 +1,17 @@
+/**
+ * Several server connectors as one broker over NATS JetStream: who is
+ * connected where, each client's messages (forwarded and away backlog) and
+ * publications, shared through one nats-server or a NATS cluster.
+ *
+ * @module
+ */
+export { ClusterNode, type ClusterNodeOptions } from "./node.ts";
+export { ClientTakenError, type ClusterPeer, ClusterPresence } from "./presence.ts";
+export {
+  ClusterMailboxes,
+  type MailboxDelivery,
+  type MailboxReader,
+  type MailboxReadOptions,
+} from "./mailbox.ts";
+export { type ClusterPublication, ClusterPubSub } from "./pubsub.ts";
+export { CLUSTER_NAME_RE, clusterNames, token, untoken } from "./names.ts";

@@ -48,16 +48,30 @@ export function localClient(dir: string | undefined): Promise<BrokerClient> {
   return BrokerClient.connect(join(stateDir(dir), SOCKET_NAME));
 }
 
-/** `TYPE=PATH` pairs (a list, or comma-separated) → a map. */
-const fileDirs: parse.Parser<Record<string, string>> = (raw) => {
-  const out: Record<string, string> = {};
-  for (const item of parse.list(parse.string)(raw)) {
-    const i = item.indexOf("=");
-    if (i <= 0 || i === item.length - 1) throw new TypeError(`expected TYPE=PATH, got "${item}"`);
-    out[item.slice(0, i)] = resolve(item.slice(i + 1));
-  }
-  return out;
-};
+/** `TYPE=VALUE` pairs (a list, or comma-separated) → a map; `what` names VALUE in errors. */
+function typeMap<T>(what: string, value: (v: string) => T): parse.Parser<Record<string, T>> {
+  return (raw) => {
+    const out: Record<string, T> = {};
+    for (const item of parse.list(parse.string)(raw)) {
+      const i = item.indexOf("=");
+      if (i <= 0 || i === item.length - 1) {
+        throw new TypeError(`expected TYPE=${what}, got "${item}"`);
+      }
+      try {
+        out[item.slice(0, i)] = value(item.slice(i + 1));
+      } catch (err) {
+        throw new TypeError(`expected TYPE=${what} in "${item}": ${(err as Error).message}`);
+      }
+    }
+    return out;
+  };
+}
+
+/** `TYPE=PATH` pairs → a map of absolute paths. */
+const fileDirs = typeMap("PATH", (p) => resolve(p));
+
+/** `TYPE=N` pairs → a map of priorities (higher leaves first). */
+const priorities = typeMap("N", (n) => parse.integer(-1_000_000_000, 1_000_000_000)(n));
 
 /** Client filter entries (`name:N`, `ip:A`, `subnet:A/BITS`), a list or comma-separated. */
 const filterEntries: parse.Parser<string[]> = (raw) => {
@@ -100,6 +114,13 @@ const COMMON = {
     flag: "--file-dir",
     env: "SOCKKIT_BROKER_FILE_DIRS",
     file: "broker.file_dirs",
+    default: {},
+  },
+  priority: {
+    parse: priorities,
+    flag: "--priority",
+    env: "SOCKKIT_BROKER_PRIORITIES",
+    file: "broker.priorities",
     default: {},
   },
   onExists: {
@@ -238,6 +259,11 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
       (v: string, prev: string[] = []) => [...prev, v],
     )
     .option(
+      "--priority <TYPE=N>",
+      "messages of TYPE leave a peer's queue before those of lower N; unlisted types 0 (repeatable)",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
       "--on-exists <policy>",
       "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse (default rename)",
     )
@@ -255,7 +281,7 @@ function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
     .addHelpText(
       "after",
       "\nEnvironment: SOCKKIT_BROKER_PORT, _HOST, _NAME, _SERVER, _CERTS, _DIR, _PERSIST_MAX,\n" +
-        "_MAX_FRAME, _FILE_DIRS (TYPE=PATH,...), _HEARTBEAT, _FSYNC. Config keys: broker.port,\n" +
+        "_MAX_FRAME, _FILE_DIRS (TYPE=PATH,...), _PRIORITIES (TYPE=N,...), _HEARTBEAT, _FSYNC. Config keys: broker.port,\n" +
         "broker.dir, broker.persist_max, broker.file_dirs... Precedence: flags > environment > file.",
     );
 }
@@ -287,6 +313,7 @@ function baseOptions(
     persistMax: number;
     maxFrame: number;
     fileDir: Record<string, string>;
+    priority: Record<string, number>;
     onExists: OnExists;
     heartbeat: number;
     fsync: boolean;
@@ -297,6 +324,7 @@ function baseOptions(
     persistMaxBytes: s.persistMax,
     maxFrameBytes: s.maxFrame,
     fileDirs: s.fileDir,
+    priorities: s.priority,
     onExists: s.onExists,
     heartbeatMs: s.heartbeat,
   };
@@ -489,6 +517,8 @@ function flagHelp(cmd: Command): Map<string, string> {
 const KEY_HELP: Record<string, string> = {
   fsync: "fdatasync each journal append; false is faster and less durable",
   fileDir: 'received files of TYPE are stored under PATH, as ["TYPE=PATH", ...]',
+  priority:
+    'messages of TYPE leave a peer\'s queue before those of a lower N (unlisted: 0), as ["TYPE=N", ...]',
 };
 
 /** `broker config-template`: a commented config file of every broker setting. */

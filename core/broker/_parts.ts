@@ -86,6 +86,7 @@ export function connectorParts(
     dir: `${opts.dir}/journal`,
     journal: {
       ...logOpts("journal"),
+      priorities: opts.priorities,
       onLost: (peer, id, err) =>
         log.warn("message not delivered", { peer, id, error: err.message }),
     },

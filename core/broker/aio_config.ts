@@ -53,6 +53,26 @@ function sockaddr(v: unknown, path: string): { host: string; port: number } {
 }
 
 /**
+ * `send_message_types_priorities` ({TYPE: N}, a smaller N leaving first, as
+ * in aioconnectors) as sockkit priorities (a higher N leaving first): each N
+ * negated, so the order is the same and unlisted types (0 in both) keep
+ * their place.
+ */
+function aioPriorities(v: unknown, path: string): string[] {
+  if (
+    typeof v !== "object" || v === null || Array.isArray(v) ||
+    Object.values(v).some((n) => typeof n !== "number" || !Number.isInteger(n))
+  ) {
+    throw new ConfigError(
+      `Invalid value for key "send_message_types_priorities" in config file "${path}": expected an object of TYPE: INTEGER, got ${
+        JSON.stringify(v)
+      }`,
+    );
+  }
+  return Object.entries(v as Record<string, number>).map(([t, n]) => `${t}=${n === 0 ? 0 : -n}`);
+}
+
+/**
  * Translates the parsed JSON of an aioconnectors config file for a
  * connector of `role`. Throws {@linkcode ConfigError} when the file is not a
  * JSON object, when `is_server` says the other role, or when a translated
@@ -115,6 +135,11 @@ export function fromAioconnectorsConfig(json: unknown, path: string, role: AioRo
           ignored.push(`${key}=false (sockkit always persists)`);
         }
         break;
+      case "send_message_types_priorities": {
+        if (value === null || value === undefined) break;
+        broker.priorities = aioPriorities(value, path);
+        break;
+      }
       case "send_message_types":
       case "recv_message_types":
         if (!isAny(value)) ignored.push(`${key} (sockkit does not restrict message types)`);

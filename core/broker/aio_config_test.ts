@@ -113,3 +113,29 @@ Deno.test("fromAioconnectorsConfig() turns whitelisted/blacklisted clients into 
   });
   assert.equal(warning, undefined);
 });
+
+Deno.test("fromAioconnectorsConfig() turns send_message_types_priorities (smaller first) into priorities (higher first)", () => {
+  const { data, warning } = fromAioconnectorsConfig(
+    { send_message_types_priorities: { type_fast: 0, type_slow: 1, type_urgent: -2 } },
+    "aio.json",
+    "client",
+  );
+  assert.deepEqual(data, {
+    broker: { priorities: ["type_fast=0", "type_slow=-1", "type_urgent=2"] },
+  });
+  assert.equal(warning, undefined);
+  assert.deepEqual(
+    fromAioconnectorsConfig({ send_message_types_priorities: {} }, "aio.json", "server").data,
+    { broker: { priorities: [] } },
+  );
+  assert.throws(
+    () =>
+      fromAioconnectorsConfig(
+        { send_message_types_priorities: { a: "high" } },
+        "aio.json",
+        "server",
+      ),
+    (err: Error) =>
+      err instanceof ConfigError && /send_message_types_priorities.*"aio\.json"/.test(err.message),
+  );
+});

@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { initPki, issueClient, loadCertsDirTls } from "../pki/mod.ts";
 import type { BenchCommand } from "./bench_worker.ts";
 import { Connector } from "./connector.ts";
+import { pubsubFigures } from "./bench_pubsub.ts";
 import { jetStreamFigure } from "./bench_jetstream.ts";
 import { delay } from "../async/mod.ts";
 
@@ -312,5 +313,22 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
     anchorValue: ms(n?.p99),
     target: "<= 2.0x anchor",
   });
+  // pub/sub fan-out (not in a --connectors sweep, which measures one-way growth)
+  if (o.connectors === 1) {
+    const ps = await pubsubFigures({
+      messages: Math.max(1, Math.floor(o.messages / 10)),
+      size: o.size,
+      nats: o.natsUrl !== "",
+      fsync: o.fsync,
+    });
+    rows.push({
+      figure: `${o.size}-byte messages/s delivered, 1 publisher to 10 subscribers (${durability})`,
+      value: Math.round(ps.broker),
+      unit: "msg/s",
+      anchor: ps.note ?? "nats-server core pub/sub fan-out (memory only; started on a free port)",
+      anchorValue: a(ps.nats),
+      target: "-",
+    });
+  }
   return { rows, nats: n !== undefined };
 }

@@ -8,8 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { freeTcpPort } from "../net/mod.ts";
-import { delay } from "../async/mod.ts";
+import { type NatsProcess, startNatsServer } from "./_nats_process.ts";
 
 /** What the JetStream measurement found. */
 export interface JetStreamFigure {
@@ -22,38 +21,8 @@ export interface JetStreamFigure {
 }
 
 /** Starts `nats-server -js` on a free loopback port; undefined when it is not installed. */
-async function privateServer(
-  dir: string,
-): Promise<{ url: string; stop(): Promise<void> } | undefined> {
-  const port = freeTcpPort();
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command("nats-server", {
-      args: ["-a", "127.0.0.1", "-p", String(port), "-js", "-sd", join(dir, "js")],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-  } catch {
-    return undefined;
-  }
-  const stop = async () => {
-    try {
-      child.kill("SIGTERM");
-    } catch { /* exited */ }
-    await child.status;
-  };
-  const { connect } = await import("nats");
-  for (let i = 0; i < 100; i++) {
-    try {
-      await (await connect({ servers: `127.0.0.1:${port}`, timeout: 500 })).close();
-      return { url: `127.0.0.1:${port}`, stop };
-    } catch {
-      await delay(50);
-    }
-  }
-  await stop();
-  return undefined;
+function privateServer(dir: string): Promise<NatsProcess | undefined> {
+  return startNatsServer(["-js", "-sd", join(dir, "js")]);
 }
 
 /** Publishes `n` messages of `size` bytes one at a time to a JetStream file stream. */

@@ -61,6 +61,12 @@ export interface ConnectorOptions {
   };
   /** Cap of each peer's outbound journal and each type queue, bytes. Default 1 GiB. */
   persistMaxBytes?: number;
+  /**
+   * Message type → priority of its messages to every peer: a higher number
+   * leaves a peer's queue (journal, congested link) first; within a priority,
+   * in order. Unlisted types have 0. Default none.
+   */
+  priorities?: Record<string, number>;
   /** Frame size cap, bytes. Default 16 MiB. */
   maxFrameBytes?: number;
   /** Most message types queued at once; a message of one more type is refused. Default 256 (each holds a file open). */

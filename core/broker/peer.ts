@@ -1,18 +1,14 @@
 import { type DataBytes, encodePayload, type MsgHeader } from "./frame.ts";
-import {
-  type LogCursor,
-  RecordLog,
-  type RecordLogOptions,
-  StorageFullError,
-} from "../storage/mod.ts";
+import { type RecordLogOptions, StorageFullError } from "../storage/mod.ts";
+import { type AckCallback, FAILED, type Lane, PriorityJournal } from "./priority_journal.ts";
+import { PriorityFifo } from "./_priority_fifo.ts";
 import { BrokerError, JournalFullError } from "./errors.ts";
 import type { Link } from "./link.ts";
 
 /** Bytes of journal read per replay step. */
 const REPLAY_SLICE_BYTES = 4 * 1024 * 1024;
 
-/** Called when a message is acknowledged (or fails for good). */
-export type AckCallback = (err?: Error) => void;
+export type { AckCallback } from "./priority_journal.ts";
 
 /** One outbound message waiting for the peer's acknowledgement. */
 interface Entry {
@@ -26,68 +22,10 @@ interface Entry {
   onStored?: (() => void) | undefined;
   /** Whether this entry is a record of the journal (consumed once acknowledged). */
   journaled: boolean;
-}
-
-const FAILED = Symbol("failed");
-/** The acknowledgement callback of one journal record (records of earlier runs have none). */
-type Slot = AckCallback | undefined | typeof FAILED;
-
-/**
- * Callbacks of a journal's records from its front, 8 bytes each. A record
- * whose write failed keeps a `FAILED` slot (it is not in the log) so the
- * absolute positions of the others never move.
- */
-class Slots {
-  #a: Slot[] = [];
-  #head = 0;
-  /** Absolute position of `#a[0]`. */
-  #base = 0;
-
-  get length(): number {
-    return this.#a.length - this.#head;
-  }
-
-  /** Appends a slot; returns its absolute position. */
-  push(v: Slot): number {
-    this.#a.push(v);
-    return this.#base + this.#a.length - 1;
-  }
-
-  /** Marks the slot at absolute position `abs` failed; returns what it held. */
-  fail(abs: number): Slot {
-    const i = abs - this.#base;
-    if (i < this.#head || i >= this.#a.length) return undefined;
-    const v = this.#a[i];
-    this.#a[i] = FAILED;
-    return v;
-  }
-
-  /** The `k`-th slot from the front. */
-  at(k: number): Slot {
-    return this.#a[this.#head + k];
-  }
-
-  shift(): Slot {
-    const v = this.#a[this.#head];
-    this.#a[this.#head++] = undefined;
-    if (this.#head > 4096 && this.#head * 2 > this.#a.length) {
-      this.#a = this.#a.slice(this.#head);
-      this.#base += this.#head;
-      this.#head = 0;
-    }
-    return v;
-  }
-
-  /** Calls and drops every callback (shutdown). */
-  failAll(err: Error): void {
-    for (let i = this.#head; i < this.#a.length; i++) {
-      const v = this.#a[i];
-      if (typeof v === "function") {
-        this.#a[i] = undefined;
-        v(err);
-      }
-    }
-  }
+  /** The journal lane a journaled entry was read from. */
+  lane?: Lane;
+  /** Its type's priority (higher leaves first). */
+  priority: number;
 }
 
 /** Counters shown by `broker peers`. */
@@ -106,22 +44,32 @@ export interface PeerStats {
 export interface PeerStateOptions extends Omit<RecordLogOptions, "name"> {
   /** A fire-and-forget message could not be journaled, or the peer refused it. */
   onLost?: (peer: string, id: string, err: Error) => void;
+  /**
+   * Message type → priority: messages of a higher priority leave the queue
+   * first, in order within a priority; unlisted types have 0. Default: none
+   * (every message in order).
+   */
+  priorities?: Record<string, number> | undefined;
 }
 
 /**
- * Everything a connector keeps about one peer: its outbound journal (a
- * record log, used while the peer is away or a replay is running), the
- * messages sent on the current link and not yet acknowledged, and counters.
- * On link-up the journal is replayed in order; journal records leave it only
- * once the peer acknowledged them. On link-down the unacknowledged live
- * messages are appended to the journal, behind the records still in it, so
- * the order holds and nothing unacknowledged is lost while the process lives.
+ * Everything a connector keeps about one peer: its outbound journal (one
+ * record log per priority, used while the peer is away or a replay is
+ * running), the messages sent on the current link and not yet acknowledged,
+ * and counters. On link-up the journal is replayed, highest priority first
+ * and in order within a priority; journal records leave it only once the
+ * peer acknowledged them. With priorities set, messages that arrive while the
+ * link is congested wait here, and leave highest priority first as it
+ * drains. On link-down the unacknowledged live messages are appended to the
+ * journal, behind the records of their priority still in it, so the order
+ * holds and nothing unacknowledged is lost while the process lives.
  */
 export class PeerState {
   readonly name: string;
-  readonly journal: RecordLog;
+  readonly journal: PriorityJournal;
   readonly stats: PeerStats = { msgsIn: 0, msgsOut: 0, acked: 0, journaled: 0 };
   readonly #opts: PeerStateOptions;
+  readonly #priorities: Map<string, number> | undefined;
   link: Link | undefined;
   /** When the current link came up. */
   since: Date | undefined;
@@ -132,25 +80,24 @@ export class PeerState {
   blocked = false;
   #inflight: Entry[] = [];
   #head = 0;
-  /** Callbacks of the journal's records, from its front. */
-  readonly #slots = new Slots();
-  /** Slots (from the front) whose records were sent on the current link. */
-  #sent = 0;
-  #cursor: LogCursor;
   /** Messages acknowledged on the current link. */
   #acked = 0;
   /** Refusals by the peer, by message number on the current link. */
   #refused = new Map<number, string>();
   /** The journal is being replayed: new messages go behind it. */
   #replaying = false;
+  /** Live messages waiting for the congested link, by priority (priorities set only). */
+  #held = new PriorityFifo<Entry>();
+  /** Resolves when the held messages are on the link (or the link is gone). */
+  #heldOut: PromiseWithResolvers<void> | undefined;
 
   constructor(name: string, dir: string, opts: PeerStateOptions) {
     this.name = name;
     this.#opts = opts;
-    const { onLost: _, ...logOpts } = opts;
-    this.journal = RecordLog.openSync(dir, { ...logOpts, name: `journal for peer "${name}"` });
-    for (let i = 0; i < this.journal.count; i++) this.#slots.push(undefined);
-    this.#cursor = this.journal.start;
+    const { onLost: _, priorities, ...logOpts } = opts;
+    const entries = Object.entries(priorities ?? {});
+    this.#priorities = entries.length > 0 ? new Map(entries) : undefined;
+    this.journal = new PriorityJournal(dir, { ...logOpts, name: `journal for peer "${name}"` });
   }
 
   /** Whether messages go straight onto a link. */
@@ -161,6 +108,11 @@ export class PeerState {
   /** Messages sent and not yet acknowledged. */
   get unacked(): number {
     return this.#inflight.length - this.#head;
+  }
+
+  /** The priority of messages of `type` (0 unless configured). */
+  priorityOf(type: string): number {
+    return this.#priorities?.get(type) ?? 0;
   }
 
   /**
@@ -175,14 +127,28 @@ export class PeerState {
     onAck?: AckCallback,
     onStored?: () => void,
   ): boolean {
+    const priority = this.priorityOf(header.type);
     if (this.link !== undefined && !this.#replaying) {
-      this.#inflight.push({ header, data, binary, onAck, onStored, journaled: false });
+      const e: Entry = { header, data, binary, onAck, onStored, journaled: false, priority };
       // Blocked or closing: kept in order with what was sent, journaled when the link detaches.
-      if (this.blocked || !this.link.open) return true;
+      if (this.blocked || !this.link.open) {
+        this.#inflight.push(e);
+        return true;
+      }
+      if (this.#priorities && (this.#held.size > 0 || this.link.writer.congested)) {
+        return this.#hold(e);
+      }
+      this.#inflight.push(e);
       this.stats.msgsOut++;
       return this.link.send(header, data, binary);
     }
-    const stored = this.#journal(encodePayload(header, data, binary), header.id, onAck, false);
+    const stored = this.#journal(
+      priority,
+      encodePayload(header, data, binary),
+      header.id,
+      onAck,
+      false,
+    );
     this.stats.journaled++;
     if (onStored) stored.then(onStored, () => {});
     return true;
@@ -206,23 +172,24 @@ export class PeerState {
   }
 
   #journal(
+    priority: number,
     payload: Uint8Array,
     id: string | undefined,
     onAck: AckCallback | undefined,
     force: boolean,
   ): Promise<void> {
-    let stored: Promise<void>;
+    let r: ReturnType<PriorityJournal["append"]>;
     try {
-      stored = this.journal.append(payload, force);
+      r = this.journal.append(priority, payload, onAck, force);
     } catch (err) {
       if (err instanceof StorageFullError) {
         throw new JournalFullError(this.name, this.journal.maxBytes);
       }
       throw err;
     }
-    const at = this.#slots.push(onAck);
+    const { stored, lane, at } = r;
     stored.catch((err: Error) => {
-      const cb = this.#slots.fail(at);
+      const cb = lane.slots.fail(at);
       const e = err instanceof StorageFullError && err.reason === "disk"
         ? new BrokerError(
           `Journal for peer "${this.name}" cannot grow: the disk is full; the message was not queued (free disk space)`,
@@ -237,15 +204,47 @@ export class PeerState {
 
   /** Appends a record accepted by an earlier run (a legacy journal being moved into the log). */
   adopt(payload: Uint8Array): void {
-    this.#journal(payload, undefined, undefined, true);
+    this.#journal(0, payload, undefined, undefined, true);
   }
 
   /** Resolves when the link can take more (immediately when offline). */
   drained(): Promise<void> {
-    return this.online && !this.#replaying ? this.link!.writer.drained() : Promise.resolve();
+    if (!this.online || this.#replaying) return Promise.resolve();
+    return this.#heldOut?.promise ?? this.link!.writer.drained();
   }
 
-  /** Attaches a fresh link and replays the journal over it, in order. */
+  /** Keeps a live message until the congested link drains (priorities set). */
+  #hold(e: Entry): false {
+    this.#held.push(e.priority, e);
+    if (!this.#heldOut) {
+      this.#heldOut = Promise.withResolvers<void>();
+      void this.#release(this.link!);
+    }
+    return false;
+  }
+
+  /** Moves held messages onto the link as it drains, highest priority first. */
+  async #release(link: Link): Promise<void> {
+    while (this.link === link && this.online && this.#held.size > 0) {
+      if (link.writer.congested) {
+        await link.writer.drained();
+        continue;
+      }
+      const e = this.#held.shift()!;
+      this.#inflight.push(e);
+      this.stats.msgsOut++;
+      link.send(e.header!, e.data, e.binary);
+    }
+    if (this.link === link) this.#releaseWaiters();
+  }
+
+  #releaseWaiters(): void {
+    const out = this.#heldOut;
+    this.#heldOut = undefined;
+    out?.resolve();
+  }
+
+  /** Attaches a fresh link and replays the journal over it, highest priority first. */
   attach(link: Link): void {
     this.link = link;
     this.since = new Date();
@@ -257,9 +256,8 @@ export class PeerState {
     this.#inflight = [];
     this.#head = 0;
     this.#acked = 0;
-    this.#sent = 0;
     this.#refused.clear();
-    this.#cursor = this.journal.start;
+    this.journal.rewind();
     this.#replaying = this.journal.count > 0;
   }
 
@@ -281,28 +279,32 @@ export class PeerState {
           await link.writer.drained();
           continue;
         }
-        if (this.#sent >= this.journal.durableCount) {
-          if (this.journal.count > this.#sent) {
-            await this.journal.flush().catch(() => {});
-            continue;
-          }
+        const lane = this.journal.next();
+        if (!lane) {
           this.#replaying = false;
           return;
         }
-        const { records, next } = await this.journal.read(this.#cursor, REPLAY_SLICE_BYTES);
+        if (lane.sentRecords >= lane.log.durableCount) {
+          await lane.log.flush().catch(() => {});
+          continue;
+        }
+        const { records, next } = await lane.log.read(lane.cursor, REPLAY_SLICE_BYTES);
         if (this.link !== link) return;
         if (records.length === 0) {
           this.#replaying = false;
           return;
         }
-        this.#cursor = next;
+        lane.cursor = next;
         for (const payload of records) {
-          while (this.#slots.at(this.#sent) === FAILED) this.#sent++;
-          const slot = this.#slots.at(this.#sent++);
+          while (lane.slots.at(lane.sent) === FAILED) lane.sent++;
+          const slot = lane.slots.at(lane.sent++);
+          lane.sentRecords++;
           this.#inflight.push({
             payload,
             onAck: slot === FAILED ? undefined : slot,
             journaled: true,
+            lane,
+            priority: lane.priority,
           });
           link.writer.writePayload(payload);
           this.stats.msgsOut++;
@@ -322,13 +324,13 @@ export class PeerState {
 
   /** Handles the peer's cumulative acknowledgement: `n` messages of this link are settled. */
   acked(n: number): void {
-    let journaled = 0;
+    let done: Map<Lane, number> | undefined;
     while (this.#acked < n && this.#head < this.#inflight.length) {
       const e = this.#inflight[this.#head]!;
       this.#inflight[this.#head] = undefined as unknown as Entry;
       this.#head++;
       this.#acked++;
-      if (e.journaled) journaled++;
+      if (e.lane) (done ??= new Map()).set(e.lane, (done.get(e.lane) ?? 0) + 1);
       const why = this.#refused.get(this.#acked);
       if (why !== undefined) {
         this.#refused.delete(this.#acked);
@@ -340,13 +342,7 @@ export class PeerState {
         e.onAck?.();
       }
     }
-    if (journaled > 0) {
-      this.journal.consume(journaled);
-      for (let need = journaled; need > 0;) {
-        if (this.#slots.shift() !== FAILED) need--;
-        this.#sent--;
-      }
-    }
+    if (done) { for (const [lane, k] of done) this.journal.consume(lane, k); }
     if (this.#head > 4096 && this.#head * 2 > this.#inflight.length) {
       this.#inflight = this.#inflight.slice(this.#head);
       this.#head = 0;
@@ -355,25 +351,29 @@ export class PeerState {
 
   /**
    * Detaches the link: unacknowledged journal records stay in the journal,
-   * unacknowledged live messages are appended behind them (past the cap if
-   * need be: they were accepted before).
+   * unacknowledged and held live messages are appended behind the records of
+   * their priority (past the cap if need be: they were accepted before).
    */
   detach(): void {
     const rest = this.#inflight.slice(this.#head);
     this.link = undefined;
     this.since = undefined;
-    for (const e of rest) {
-      if (e.journaled) continue;
-      const p = this.#journal(
-        encodePayload(e.header!, e.data, e.binary),
-        e.header!.id,
-        e.onAck,
-        true,
-      );
-      if (e.onStored) p.then(e.onStored, () => {});
-    }
+    for (const e of rest) if (!e.journaled) this.#rejournal(e);
+    for (const e of this.#held.clear()) this.#rejournal(e);
+    this.#releaseWaiters();
     this.#reset();
     this.#replaying = false;
+  }
+
+  #rejournal(e: Entry): void {
+    const p = this.#journal(
+      e.priority,
+      encodePayload(e.header!, e.data, e.binary),
+      e.header!.id,
+      e.onAck,
+      true,
+    );
+    if (e.onStored) p.then(e.onStored, () => {});
   }
 
   /** Fails every pending acknowledgement (shutdown); the messages stay journaled. */
@@ -382,6 +382,6 @@ export class PeerState {
       const e = this.#inflight[i];
       if (e && !e.journaled) e.onAck?.(err);
     }
-    this.#slots.failAll(err);
+    this.journal.failAll(err);
   }
 }

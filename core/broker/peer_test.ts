@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { connect, type Connection, listen } from "../net/mod.ts";
+import type { MsgHeader } from "./frame.ts";
+import { Link } from "./link.ts";
+import { PeerState } from "./peer.ts";
+import { tempDir, waitUntil } from "../../tests/harness/mod.ts";
+
+const BIG = new Uint8Array(64 * 1024);
+
+/** A loopback TCP connection: a real socket, so a receiver that stops reading congests the sender. */
+async function tcpPair() {
+  let accepted!: (c: Connection) => void;
+  const got = new Promise<Connection>((r) => accepted = r);
+  const server = await listen({ host: "127.0.0.1", port: 0 }, (conn) => {
+    accepted(conn);
+    return conn.closed;
+  });
+  const client = await connect({ host: "127.0.0.1", port: server.port });
+  const conn = await got;
+  return {
+    client,
+    server: conn,
+    async [Symbol.asyncDispose]() {
+      client.destroy();
+      conn.destroy();
+      await server.close();
+    },
+  };
+}
+
+/** The receiving end: collects `TYPE:i` of each message; reads only once `release()` is called. */
+function receiver(conn: Connection) {
+  const got: string[] = [];
+  const { promise: reading, resolve: release } = Promise.withResolvers<void>();
+  const link = new Link(conn, {
+    maxFrameBytes: 1024 * 1024,
+    heartbeatMs: 0,
+    onFrame: (f) => {
+      const h = f.header as MsgHeader;
+      if (h.kind === "msg") got.push(`${h.type}:${h.id}`);
+    },
+    onClose: () => {},
+  });
+  link.hold(reading);
+  return { got, release: () => release() };
+}
+
+function sender(conn: Connection): Link {
+  return new Link(conn, { maxFrameBytes: 1024 * 1024, heartbeatMs: 0, onFrame() {}, onClose() {} });
+}
+
+function msg(type: string, i: number): MsgHeader {
+  return { kind: "msg", type, src: "me", dst: "peer", id: String(i) };
+}
+
+/** Sends bulk messages until the link is congested; returns how many went onto it. */
+function fill(peer: PeerState): number {
+  for (let i = 0; i < 10_000; i++) {
+    if (!peer.send(msg("bulk", i), "", BIG)) return i + 1;
+  }
+  throw new Error("the link never became congested");
+}
+
+Deno.test("PeerState: messages waiting for a congested link leave highest priority first, in order within a priority", async () => {
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const dir = tmp.path;
+  await using pair = await tcpPair();
+  const rx = receiver(pair.server);
+  const peer = new PeerState("peer", dir, { fsync: false, priorities: { urgent: 5 } });
+  peer.attach(sender(pair.client));
+  const sent = fill(peer);
+  for (let i = sent; i < sent + 3; i++) assert.equal(peer.send(msg("bulk", i), "", BIG), false);
+  for (let i = 0; i < 2; i++) assert.equal(peer.send(msg("urgent", i), "", BIG), false);
+  const drained = peer.drained();
+  rx.release();
+  await drained;
+  await waitUntil(() => rx.got.length === sent + 5, { what: `${sent + 5} messages` });
+  assert.deepEqual(rx.got, [
+    ...Array.from({ length: sent }, (_, i) => `bulk:${i}`),
+    "urgent:0",
+    "urgent:1",
+    ...[0, 1, 2].map((k) => `bulk:${sent + k}`),
+  ]);
+  peer.detach();
+  await peer.journal.close();
+});
+
+Deno.test("PeerState: on link-down, held and unacknowledged messages are journaled by priority and replayed highest first; acks consume every priority", async () => {
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const dir = tmp.path;
+  const peer = new PeerState("peer", dir, { fsync: false, priorities: { urgent: 5, slow: -1 } });
+  let sent: number;
+  {
+    await using pair = await tcpPair();
+    receiver(pair.server);
+    const link = sender(pair.client);
+    peer.attach(link);
+    sent = fill(peer);
+    peer.send(msg("slow", 0), "", BIG);
+    peer.send(msg("bulk", sent), "", BIG);
+    peer.send(msg("urgent", 0), "", BIG);
+    await using _ = link;
+  }
+  peer.detach();
+  await peer.journal.flush();
+  assert.equal(peer.journal.count, sent + 3);
+  await using pair = await tcpPair();
+  const rx = receiver(pair.server);
+  rx.release();
+  peer.attach(sender(pair.client));
+  await waitUntil(() => rx.got.length === sent + 3, { what: `${sent + 3} messages` });
+  assert.deepEqual(rx.got, [
+    "urgent:0",
+    ...Array.from({ length: sent + 1 }, (_, i) => `bulk:${i}`),
+    "slow:0",
+  ]);
+  peer.acked(sent + 3);
+  assert.equal(peer.journal.count, 0);
+  peer.detach();
+  await peer.journal.close();
+  const reopened = new PeerState("peer", dir, { fsync: false });
+  assert.equal(reopened.journal.count, 0);
+  await reopened.journal.close();
+});

@@ -94,12 +94,6 @@ export function optionParser<T>(p: Parser<T>): (v: string) => T {
   };
 }
 
-/** Help of every daemon's `--metrics-port` (declare it with {@linkcode METRICS_HOST_HELP}). */
-export const METRICS_PORT_HELP =
-  "serve Prometheus /metrics, /healthz and /readyz on this port (default: off)";
-/** Help of every daemon's `--metrics-host`. */
-export const METRICS_HOST_HELP = "address of the metrics endpoint (default 127.0.0.1)";
-
 /** `1 reply`, `2 replies`, `1 object`: a count with its noun in the right number. */
 export function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;

@@ -24,7 +24,10 @@ type Specs = Record<string, SettingSpec<unknown>>;
 export function settingHelp(spec: SettingSpec<unknown>): string {
   const parts: string[] = [];
   const def = spec.defaultHelp ??
-    (spec.default === undefined || spec.arg === undefined ? undefined : String(spec.default));
+    (spec.default === undefined || spec.arg === undefined || typeof spec.default === "object"
+      ? undefined
+      : String(spec.default));
+  if (spec.repeatable) parts.push("repeatable");
   if (def !== undefined) parts.push(`default ${def}`);
   if (spec.env) parts.push(`env ${spec.env}`);
   const keys = spec.file === undefined
@@ -39,8 +42,9 @@ export function settingHelp(spec: SettingSpec<unknown>): string {
 
 /**
  * Adds one commander option per setting (and `--no-X` where the spec has
- * `negate`). A flag is always optional on the command line: an absent flag is
- * `undefined`, so the environment, the config file and the default apply in
+ * `negate`); a `repeatable` flag collects its values into an array. A flag is
+ * always optional on the command line: an absent flag is `undefined`, so the
+ * environment, the config file and the default apply in
  * {@linkcode settingsOf}. Throws when a key does not match its flag's name
  * (`clientCerts` ↔ `--client-certs`), which would lose the flag silently.
  */
@@ -54,6 +58,7 @@ export function withSettings<C extends object>(
       spec.arg === undefined ? spec.flag : `${spec.flag} ${spec.arg}`,
       settingHelp(spec),
     );
+    if (spec.repeatable) option.argParser((v: string, prev: string[] = []) => [...prev, v]);
     if (option.attributeName() !== key) {
       throw new Error(
         `Setting "${key}" is declared with flag ${spec.flag}, whose value commander stores as "${option.attributeName()}": rename one`,
@@ -67,10 +72,25 @@ export function withSettings<C extends object>(
   return cmd;
 }
 
-/** The flags of `specs` the user gave on `cmd`'s command line (the others `undefined`). */
-export function flagsOf(specs: Specs, cmd: { opts(): object }): Record<string, unknown> {
+/** What {@linkcode flagsOf} reads of a command. */
+export interface ParsedCommand {
+  opts(): object;
+  getOptionValueSource?(key: string): string | undefined;
+}
+
+/**
+ * The flags of `specs` the user gave on `cmd`'s command line (the others
+ * `undefined`, including the `true` commander gives a lone `--no-X` switch
+ * that was not given).
+ */
+export function flagsOf(specs: Specs, cmd: ParsedCommand): Record<string, unknown> {
   const opts = cmd.opts() as Record<string, unknown>;
-  return Object.fromEntries(Object.keys(specs).map((k) => [k, opts[k]]));
+  return Object.fromEntries(
+    Object.keys(specs).map((k) => [
+      k,
+      cmd.getOptionValueSource?.(k) === "default" ? undefined : opts[k],
+    ]),
+  );
 }
 
 /**
@@ -79,7 +99,7 @@ export function flagsOf(specs: Specs, cmd: { opts(): object }): Record<string, u
  */
 export function settingsOf<S extends Specs>(
   specs: S,
-  cmd: { opts(): object },
+  cmd: ParsedCommand,
   sources: Omit<SettingSources, "flags"> = {},
 ): ReturnType<typeof resolveSettings<S>> {
   return resolveSettings(specs, { ...sources, flags: flagsOf(specs, cmd) });

@@ -62,3 +62,45 @@ Deno.test("a setting whose key does not match its flag is refused when the comma
     /Setting "clientCert" is declared with flag --client-certs, whose value commander stores as "clientCerts"/,
   );
 });
+
+const LISTS = {
+  allow: {
+    parse: parse.list(parse.string),
+    flag: "--allow",
+    arg: "<entry>",
+    help: "admit these",
+    env: "T_ALLOW",
+    file: "t.allow",
+    default: [] as string[],
+    repeatable: true,
+  },
+  fsync: { parse: parse.boolean, flag: "--no-fsync", env: "T_FSYNC", default: true },
+} as const;
+
+function runLists(argv: string[], env: Record<string, string> = {}) {
+  let out: unknown;
+  const cmd = withSettings(new Command("t").exitOverride(), LISTS).action((_o, c) => {
+    out = settingsOf(LISTS, c, { env });
+  });
+  cmd.parse(argv, { from: "user" });
+  return out as { allow: string[]; fsync: boolean };
+}
+
+Deno.test("a repeatable flag collects each value into the array its parser takes", () => {
+  assert.deepEqual(runLists([]).allow, []);
+  assert.deepEqual(runLists(["--allow", "a"]).allow, ["a"]);
+  assert.deepEqual(runLists(["--allow", "a", "--allow", "b,c"]).allow, ["a", "b,c"]);
+  // the environment keeps its comma-separated form; a flag replaces it
+  assert.deepEqual(runLists([], { T_ALLOW: "x, y" }).allow, ["x", "y"]);
+  assert.deepEqual(runLists(["--allow", "a"], { T_ALLOW: "x" }).allow, ["a"]);
+  assert.equal(
+    settingHelp(LISTS.allow),
+    "admit these (repeatable; env T_ALLOW; config t.allow)",
+  );
+});
+
+Deno.test("a lone --no-X switch is a flag only when given, so the environment still applies", () => {
+  assert.equal(runLists([]).fsync, true);
+  assert.equal(runLists([], { T_FSYNC: "false" }).fsync, false);
+  assert.equal(runLists(["--no-fsync"], { T_FSYNC: "true" }).fsync, false);
+});

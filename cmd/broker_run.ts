@@ -11,7 +11,6 @@ import {
   configTemplate,
   loadConfigFile,
   parse,
-  resolveSettings,
   type SettingSpec,
   type TemplateEntry,
 } from "../core/config/mod.ts";
@@ -36,7 +35,8 @@ import {
 import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
 import { parseFilterEntry } from "../core/broker/client_filter.ts";
 import { clusterNames, ClusterNode } from "../core/broker/cluster/mod.ts";
-import { action, globals, loggerFrom, METRICS_HOST_HELP, METRICS_PORT_HELP } from "./_cli.ts";
+import { action, globals, loggerFrom } from "./_cli.ts";
+import { settingsOf, withSettings } from "./_settings.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
 export function stateDir(flag: string | undefined): string {
@@ -84,6 +84,8 @@ const COMMON = {
   certs: {
     parse: parse.string,
     flag: "--certs",
+    arg: "<dir>",
+    help: "certificates directory, from sockkit certs init",
     env: "SOCKKIT_BROKER_CERTS",
     file: "broker.certs",
     default: "certs",
@@ -91,6 +93,8 @@ const COMMON = {
   dir: {
     parse: parse.string,
     flag: "--dir",
+    arg: "<dir>",
+    help: "state directory: journals, queues, local socket",
     env: "SOCKKIT_BROKER_DIR",
     file: "broker.dir",
     default: "broker-state",
@@ -98,6 +102,9 @@ const COMMON = {
   persistMax: {
     parse: parse.bytes,
     flag: "--persist-max",
+    arg: "<bytes>",
+    help: "size cap of each peer journal and type queue",
+    defaultHelp: "1GiB",
     env: "SOCKKIT_BROKER_PERSIST_MAX",
     file: "broker.persist_max",
     default: DEFAULT_PERSIST_MAX,
@@ -105,6 +112,9 @@ const COMMON = {
   maxFrame: {
     parse: parse.bytes,
     flag: "--max-frame",
+    arg: "<bytes>",
+    help: "frame size cap",
+    defaultHelp: "16MiB",
     env: "SOCKKIT_BROKER_MAX_FRAME",
     file: "broker.max_frame",
     default: DEFAULT_MAX_FRAME,
@@ -112,6 +122,9 @@ const COMMON = {
   fileDir: {
     parse: fileDirs,
     flag: "--file-dir",
+    arg: "<TYPE=PATH>",
+    help: "store received files of TYPE under PATH",
+    repeatable: true,
     env: "SOCKKIT_BROKER_FILE_DIRS",
     file: "broker.file_dirs",
     default: {},
@@ -119,6 +132,9 @@ const COMMON = {
   priority: {
     parse: priorities,
     flag: "--priority",
+    arg: "<TYPE=N>",
+    help: "messages of TYPE leave a peer's queue before those of lower N; unlisted types 0",
+    repeatable: true,
     env: "SOCKKIT_BROKER_PRIORITIES",
     file: "broker.priorities",
     default: {},
@@ -126,6 +142,8 @@ const COMMON = {
   onExists: {
     parse: parse.oneOf(ON_EXISTS),
     flag: "--on-exists",
+    arg: "<policy>",
+    help: "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse",
     env: "SOCKKIT_BROKER_ON_EXISTS",
     file: "broker.on_exists",
     default: "rename" as OnExists,
@@ -133,6 +151,9 @@ const COMMON = {
   heartbeat: {
     parse: parse.duration,
     flag: "--heartbeat",
+    arg: "<duration>",
+    help: "heartbeat interval; a link silent 3x this is dropped",
+    defaultHelp: "5s",
     env: "SOCKKIT_BROKER_HEARTBEAT",
     file: "broker.heartbeat",
     default: 5000,
@@ -140,6 +161,7 @@ const COMMON = {
   fsync: {
     parse: parse.boolean,
     flag: "--no-fsync",
+    help: "do not fdatasync journal appends (faster, less durable)",
     env: "SOCKKIT_BROKER_FSYNC",
     file: "broker.fsync",
     default: true,
@@ -152,6 +174,9 @@ const SERVE = {
   allow: {
     parse: filterEntries,
     flag: "--allow",
+    arg: "<entry>",
+    help: "admit only clients on the allow list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS",
+    repeatable: true,
     env: "SOCKKIT_BROKER_ALLOW",
     file: "broker.allow",
     default: [] as string[],
@@ -159,6 +184,9 @@ const SERVE = {
   deny: {
     parse: filterEntries,
     flag: "--deny",
+    arg: "<entry>",
+    help: "refuse clients on the deny list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS",
+    repeatable: true,
     env: "SOCKKIT_BROKER_DENY",
     file: "broker.deny",
     default: [] as string[],
@@ -166,6 +194,8 @@ const SERVE = {
   port: {
     parse: parse.port,
     flag: "--port",
+    arg: "<port>",
+    help: "TCP port",
     env: "SOCKKIT_BROKER_PORT",
     file: "broker.port",
     default: DEFAULT_BROKER_PORT,
@@ -173,6 +203,8 @@ const SERVE = {
   host: {
     parse: parse.string,
     flag: "--host",
+    arg: "<host>",
+    help: "address to bind",
     env: "SOCKKIT_BROKER_HOST",
     file: "broker.host",
     default: "0.0.0.0",
@@ -180,6 +212,8 @@ const SERVE = {
   name: {
     parse: parse.string,
     flag: "--name",
+    arg: "<name>",
+    help: "this connector's name, the clients' destination",
     env: "SOCKKIT_BROKER_NAME",
     file: "broker.name",
     default: "server",
@@ -187,6 +221,8 @@ const SERVE = {
   queueForUnknown: {
     parse: parse.boolean,
     flag: "--queue-for-unknown",
+    help:
+      "journal messages for client names that never connected, which are otherwise refused as a likely typo",
     env: "SOCKKIT_BROKER_QUEUE_FOR_UNKNOWN",
     file: "broker.queue_for_unknown",
     default: false,
@@ -194,24 +230,34 @@ const SERVE = {
   pubsubRule: {
     parse: parse.string,
     flag: "--pubsub-rule",
+    arg: "<file>",
+    help: "JSON rule of who may publish, subscribe and send client-to-client",
+    defaultHelp: "any client",
     env: "SOCKKIT_BROKER_PUBSUB_RULE",
     file: "broker.pubsub_rule",
   },
   cluster: {
     parse: parse.string,
     flag: "--cluster",
+    arg: "<urls>",
+    help:
+      "join a broker cluster through these nats-server (JetStream) addresses, nats://HOST:PORT[,...]",
     env: "SOCKKIT_BROKER_CLUSTER",
     file: "broker.cluster",
   },
   clusterName: {
     parse: parse.string,
     flag: "--cluster-name",
+    arg: "<name>",
+    help: "the cluster's name; required with --cluster",
     env: "SOCKKIT_BROKER_CLUSTER_NAME",
     file: "broker.cluster_name",
   },
   clusterReplicas: {
     parse: parse.integer(1, 5),
     flag: "--cluster-replicas",
+    arg: "<n>",
+    help: "copies of each stored message across the NATS cluster's JetStream nodes, 1, 3 or 5",
     env: "SOCKKIT_BROKER_CLUSTER_REPLICAS",
     file: "broker.cluster_replicas",
     default: 1,
@@ -220,16 +266,29 @@ const SERVE = {
 
 const CONNECT = {
   ...COMMON,
-  name: { parse: parse.string, flag: "--name", env: "SOCKKIT_BROKER_NAME", file: "broker.name" },
+  name: {
+    parse: parse.string,
+    flag: "--name",
+    arg: "<name>",
+    help: "this connector's name (must match its certificate CN); required",
+    env: "SOCKKIT_BROKER_NAME",
+    file: "broker.name",
+  },
   server: {
     parse: parse.list(parse.hostPort(DEFAULT_BROKER_PORT)),
     flag: "--server",
+    arg: "<host:port>",
+    help:
+      "server connector address; required; more addresses (repeat it, or separate with commas) are other servers of a cluster, tried in order",
+    repeatable: true,
     env: "SOCKKIT_BROKER_SERVER",
     file: "broker.server",
   },
   serverConnector: {
     parse: parse.string,
     flag: "--server-connector",
+    arg: "<name>",
+    help: "the server connector's name, as in its --name",
     env: "SOCKKIT_BROKER_SERVER_CONNECTOR",
     file: "broker.server_connector",
     default: "server",
@@ -237,53 +296,46 @@ const CONNECT = {
   servername: {
     parse: parse.string,
     flag: "--servername",
+    arg: "<name>",
+    help: "name to verify in the server certificate",
     env: "SOCKKIT_BROKER_SERVERNAME",
     file: "broker.servername",
     default: "localhost",
   },
-  cert: { parse: parse.string, flag: "--cert", file: "broker.cert" },
-  key: { parse: parse.string, flag: "--key", file: "broker.key" },
-  ca: { parse: parse.string, flag: "--ca", file: "broker.ca" },
+  cert: {
+    parse: parse.string,
+    flag: "--cert",
+    arg: "<file>",
+    help: "client certificate",
+    defaultHelp: "CERTS/clients/NAME.pem",
+    file: "broker.cert",
+  },
+  key: {
+    parse: parse.string,
+    flag: "--key",
+    arg: "<file>",
+    help: "client key",
+    defaultHelp: "CERTS/clients/NAME.key",
+    file: "broker.key",
+  },
+  ca: {
+    parse: parse.string,
+    flag: "--ca",
+    arg: "<file>",
+    help: "CA that signed the server certificate",
+    defaultHelp: "CERTS/ca.pem",
+    file: "broker.ca",
+  },
 } as const;
 
-/** Options shared by serve and connect (raw strings; resolved with env and file). */
-function common<T extends Command<[], Record<string, unknown>>>(cmd: T) {
-  return cmd
-    .option("--certs <dir>", "certificates directory, from sockkit certs init (default certs)")
-    .option("--dir <dir>", "state directory: journals, queues, local socket (default broker-state)")
-    .option("--persist-max <bytes>", "size cap of each peer journal and type queue (default 1GiB)")
-    .option("--max-frame <bytes>", "frame size cap (default 16MiB)")
-    .option(
-      "--file-dir <TYPE=PATH>",
-      "store received files of TYPE under PATH (repeatable)",
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option(
-      "--priority <TYPE=N>",
-      "messages of TYPE leave a peer's queue before those of lower N; unlisted types 0 (repeatable)",
-      (v: string, prev: string[] = []) => [...prev, v],
-    )
-    .option(
-      "--on-exists <policy>",
-      "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse (default rename)",
-    )
-    .option(
-      "--heartbeat <duration>",
-      "heartbeat interval; a link silent 3x this is dropped (default 5s)",
-    )
-    .option("--no-fsync", "do not fdatasync journal appends (faster, less durable)")
+/** `cmd` with the settings of `specs` and `--config` (the file they may come from). */
+function withBrokerSettings(cmd: Command, specs: Record<string, SettingSpec<unknown>>) {
+  return withSettings(cmd, specs)
     .option(
       "--config <file>",
       "TOML/INI config file (or directory) with a [broker] section, or an aioconnectors JSON config",
     )
-    .option("--metrics-port <port>", METRICS_PORT_HELP)
-    .option("--metrics-host <addr>", METRICS_HOST_HELP)
-    .addHelpText(
-      "after",
-      "\nEnvironment: SOCKKIT_BROKER_PORT, _HOST, _NAME, _SERVER, _CERTS, _DIR, _PERSIST_MAX,\n" +
-        "_MAX_FRAME, _FILE_DIRS (TYPE=PATH,...), _PRIORITIES (TYPE=N,...), _HEARTBEAT, _FSYNC. Config keys: broker.port,\n" +
-        "broker.dir, broker.persist_max, broker.file_dirs... Precedence: flags > environment > file.",
-    );
+    .addHelpText("after", "\nPrecedence: flags > environment > config file > defaults.");
 }
 
 /** The `--config` file: sockkit TOML/INI, or (`.json`) an aioconnectors config translated. */
@@ -302,10 +354,6 @@ async function configFile(
 /** An aioconnectors JSON config (translated, so its keys are not checked against ours). */
 function isAio(path: unknown): boolean {
   return typeof path === "string" && path.toLowerCase().endsWith(".json");
-}
-
-function rawFlags(o: Record<string, unknown>): Record<string, unknown> {
-  return { ...o, fsync: o.fsync === false ? false : undefined };
 }
 
 function baseOptions(
@@ -332,45 +380,15 @@ function baseOptions(
 
 /** `broker serve`. */
 export function serveCommand(): Command {
-  return common(
+  return withBrokerSettings(
     new Command("serve")
-      .description("run the server connector: accepts client connectors over mutual TLS")
-      .option("--port <port>", `TCP port (default ${DEFAULT_BROKER_PORT})`)
-      .option("--host <host>", "address to bind (default 0.0.0.0)")
-      .option("--name <name>", "this connector's name, the clients' destination (default server)")
-      .option(
-        "--allow <entry>",
-        "admit only clients on the allow list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
-        (v: string, prev: string[] = []) => [...prev, v],
-      )
-      .option(
-        "--deny <entry>",
-        "refuse clients on the deny list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS (repeatable)",
-        (v: string, prev: string[] = []) => [...prev, v],
-      )
-      .option(
-        "--queue-for-unknown",
-        "journal messages for client names that never connected (default: refuse them, a likely typo)",
-      )
-      .option(
-        "--pubsub-rule <file>",
-        "JSON rule of who may publish, subscribe and send client-to-client (default: any client)",
-      )
-      .option(
-        "--cluster <urls>",
-        "join a broker cluster through these nats-server (JetStream) addresses, nats://HOST:PORT[,...]",
-      )
-      .option("--cluster-name <name>", "the cluster's name; required with --cluster")
-      .option(
-        "--cluster-replicas <n>",
-        "copies of each stored message across the NATS cluster's JetStream nodes, 1, 3 or 5 (default 1)",
-      ),
+      .description("run the server connector: accepts client connectors over mutual TLS"),
+    SERVE,
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const log = loggerFrom(globals(cmd), { svc: "broker" });
     const { warning, ...file } = await configFile(opts.config, "server");
-    const s = resolveSettings(SERVE, {
-      flags: rawFlags(opts),
+    const s = settingsOf(SERVE, cmd, {
       ...file,
       ...(isAio(opts.config) ? {} : { onWarning: (m: string) => log.warn(m) }),
     });
@@ -442,31 +460,14 @@ async function loadRule(path: string | undefined): Promise<PubSubRule | undefine
 
 /** `broker connect`. */
 export function connectCommand(): Command {
-  return common(
+  return withBrokerSettings(
     new Command("connect")
-      .description("run a client connector: keeps a mutual-TLS link to the server connector")
-      .option("--name <name>", "this connector's name (must match its certificate CN); required")
-      .option(
-        "--server <host:port>",
-        "server connector address; required (repeat, or separate with commas, for other servers of a cluster, tried in order)",
-        (v: string, prev: string[] = []) => [...prev, v],
-      )
-      .option(
-        "--server-connector <name>",
-        "the server connector's name, as in its --name (default server)",
-      )
-      .option("--cert <file>", "client certificate (default CERTS/clients/NAME.pem)")
-      .option("--key <file>", "client key (default CERTS/clients/NAME.key)")
-      .option("--ca <file>", "CA that signed the server certificate (default CERTS/ca.pem)")
-      .option(
-        "--servername <name>",
-        "name to verify in the server certificate (default localhost)",
-      ),
+      .description("run a client connector: keeps a mutual-TLS link to the server connector"),
+    CONNECT,
   ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
     using stop = shutdownSignal();
     const { warning, ...file } = await configFile(opts.config, "client");
-    const s = resolveSettings(CONNECT, {
-      flags: rawFlags(opts),
+    const s = settingsOf(CONNECT, cmd, {
       ...file,
       ...(isAio(opts.config)
         ? {}
@@ -508,12 +509,7 @@ export function connectCommand(): Command {
   }));
 }
 
-/** The help of each long flag of `cmd`, for the config template. */
-function flagHelp(cmd: Command): Map<string, string> {
-  return new Map(cmd.options.map((o) => [o.long ?? "", o.description]));
-}
-
-/** Config-file wording where a flag's help reads wrong for the key (a `--no-` flag). */
+/** Config-file wording where a setting's help reads wrong for the key (a `--no-` flag, a list). */
 const KEY_HELP: Record<string, string> = {
   fsync: "fdatasync each journal append; false is faster and less durable",
   fileDir: 'received files of TYPE are stored under PATH, as ["TYPE=PATH", ...]',
@@ -528,14 +524,13 @@ export function configTemplateCommand(): Command {
       "print a commented TOML config file with every broker setting, its flag, environment variable and default",
     )
     .action(() => {
-      const serve = flagHelp(serveCommand());
-      const connect = flagHelp(connectCommand());
       const entries: Record<string, TemplateEntry> = {};
       for (const [k, spec] of Object.entries({ ...CONNECT, ...SERVE })) {
         const s = spec as SettingSpec<unknown>;
         const role = !(k in CONNECT) ? " [serve only]" : !(k in SERVE) ? " [connect only]" : "";
-        const h = KEY_HELP[k] ?? (s.flag ? serve.get(s.flag) ?? connect.get(s.flag) : undefined);
-        entries[k] = { spec: s, help: `${h ?? k}${role}` };
+        // the template shows a default as its commented-out value; one without a value is said here
+        const def = s.default === undefined && s.defaultHelp ? ` (default ${s.defaultHelp})` : "";
+        entries[k] = { spec: s, help: `${KEY_HELP[k] ?? `${s.help ?? k}${def}`}${role}` };
       }
       console.log(configTemplate("sockkit broker", entries).trimEnd());
     });

@@ -22,6 +22,11 @@ export interface SettingSpec<T> {
   negate?: string;
   /** How `--help` shows the default when `String(default)` would not say it well. */
   defaultHelp?: string;
+  /**
+   * The flag may be given several times (`--allow a --allow b`): its values
+   * are collected into an array, which `parse` takes. Default: the last one wins.
+   */
+  repeatable?: true;
 }
 
 /** The inputs to {@linkcode resolveSettings}. */

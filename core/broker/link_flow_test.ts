@@ -29,16 +29,9 @@ function rawFrames(conn: Connection): Frame[] {
   return out;
 }
 
-const wire = (...headers: Header[]) => {
-  const parts = headers.map((h) => encodeFrame(encodePayload(h)));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-};
+/** The frames of `headers` as one byte string. */
+const wire = (...headers: Header[]) =>
+  new Uint8Array(headers.flatMap((h) => [...encodeFrame(encodePayload(h))]));
 
 Deno.test("Link delivers frames split at every byte, in order", async () => {
   const bytes = wire({ kind: "acks", n: 1 }, { kind: "delivered", n: 2 });

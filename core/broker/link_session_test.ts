@@ -80,6 +80,13 @@ async function server(options: { authorize?: (p: PeerIdentity) => string | undef
       const session = links.open(srv, identity);
       return { session, ...rawPeer(client) };
     },
+    /** A client that sent hello and got the welcome. */
+    async welcomed() {
+      const c = this.connect();
+      c.send(hello);
+      await waitUntil(() => c.got.length === 1);
+      return c;
+    },
     async [Symbol.asyncDispose]() {
       for (const s of links.all) s.link.close();
       await Promise.all(links.all.map((s) => s.link.closed));
@@ -199,9 +206,7 @@ Deno.test("LinkSession acknowledges messages a listener took together, a little 
   await using s = await server();
   const taken: string[] = [];
   s.listeners.add(["t"], { deliver: (h) => void taken.push(h.id) });
-  const c = s.connect();
-  c.send(hello);
-  await waitUntil(() => c.got.length === 1);
+  const c = await s.welcomed();
   c.send(msg("m1"));
   c.send(msg("m2"));
   c.send(msg("m3"));
@@ -214,9 +219,7 @@ Deno.test("LinkSession acknowledges messages a listener took together, a little 
 
 Deno.test("LinkSession refuses a message it cannot store before acknowledging", async () => {
   await using s = await server(); // queues hold one message type at most
-  const c = s.connect();
-  c.send(hello);
-  await waitUntil(() => c.got.length === 1);
+  const c = await s.welcomed();
   c.send(msg("m1"), msg("m2", { type: "other", ack: true }));
   await waitUntil(() => c.got.some((h) => h.kind === "acks" && h.n === 2));
   // m1 is acknowledged once on disk; the refusal of m2 goes out before the acknowledgement covering it.
@@ -231,9 +234,7 @@ Deno.test("LinkSession refuses a message it cannot store before acknowledging", 
 
 Deno.test("LinkSession closes a link whose message claims another sender", async () => {
   await using s = await server();
-  const c = s.connect();
-  c.send(hello);
-  await waitUntil(() => c.got.length === 1);
+  const c = await s.welcomed();
   c.send(msg("m1", { src: "bob" }));
   await c.conn.closed;
   assert.deepEqual(kinds(c.got), ["welcome", "error"]);
@@ -249,9 +250,7 @@ Deno.test("LinkSession closes a link whose message claims another sender", async
 
 Deno.test("LinkSession: a reconnected client replaces its old link", async () => {
   await using s = await server();
-  const first = s.connect();
-  first.send(hello);
-  await waitUntil(() => first.got.length === 1);
+  const first = await s.welcomed();
   const second = s.connect();
   second.send(hello);
   await first.conn.closed;

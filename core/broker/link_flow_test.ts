@@ -145,3 +145,26 @@ Deno.test("Link.send() after close returns false and sends nothing", async () =>
   // A second close() before the socket has closed replaces the reason (today's behaviour).
   assert.equal(l.closed.length, 1);
 });
+
+Deno.test("Link takes a frame at its size cap and closes on one byte more", async (t) => {
+  const payload = encodePayload({ kind: "acks", n: 1 });
+  for (const [max, ok] of [[payload.length, true], [payload.length - 1, false]] as const) {
+    await t.step(`cap ${max}, frame ${payload.length}`, async () => {
+      const [a, b] = memoryPair();
+      rawFrames(a); // reads, so it sees the link's end and ends too
+      const l = link(b, { maxFrameBytes: max });
+      a.send(encodeFrame(payload));
+      await turn();
+      if (ok) {
+        assert.deepEqual(l.frames, [{ kind: "acks", n: 1 }]);
+        a.destroy();
+      }
+      await l.link.closed;
+      if (!ok) {
+        assert.deepEqual(l.frames, []);
+        assert.match(l.closed[0]!, /^protocol error: /);
+      }
+      a.destroy();
+    });
+  }
+});

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Connection, encodeFrame, LengthPrefixedFramer, memoryPair } from "../net/mod.ts";
 import { decodePayload, encodePayload, type Frame, type Header } from "./frame.ts";
 import { Link, type LinkOptions } from "./link.ts";
+import { stalledConnection } from "../../tests/harness/mod.ts";
 
 const turn = () => new Promise<void>((r) => setTimeout(r, 0));
 const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -167,4 +168,30 @@ Deno.test("Link takes a frame at its size cap and closes on one byte more", asyn
       a.destroy();
     });
   }
+});
+
+Deno.test("Link stops reading while its peer does not read what it sends", async () => {
+  const s = stalledConnection(64);
+  const l = link(s.conn);
+  const pings = Array.from(
+    { length: 10 },
+    (_, i) => ({ kind: "ping", id: `x${i}`, t: 0 }) as const,
+  );
+  s.input(wire(...pings)); // ten pongs owed: past four high water marks once flushed
+  await turn();
+  assert.ok(s.conn.unsent >= 64 * 4, "the pongs wait for the peer");
+  assert.equal(s.conn.paused, false);
+  s.input(wire({ kind: "ping", id: "y", t: 0 }));
+  await turn();
+  assert.equal(s.conn.paused, true, "a chunk read while the writer is congested pauses reading");
+  s.input(wire({ kind: "acks", n: 1 }));
+  await turn();
+  assert.deepEqual(l.frames, [], "nothing more is read until the peer reads");
+  s.release();
+  await turn();
+  await turn();
+  assert.equal(s.conn.paused, false);
+  assert.deepEqual(l.frames, [{ kind: "acks", n: 1 }]);
+  s.conn.destroy();
+  await l.link.closed;
 });

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
-import { Duplex } from "node:stream";
-import type { Socket } from "node:net";
-import { Connection, LengthPrefixedFramer, memoryPair, PayloadTooLargeError } from "../net/mod.ts";
+import {
+  type Connection,
+  LengthPrefixedFramer,
+  memoryPair,
+  PayloadTooLargeError,
+} from "../net/mod.ts";
 import { decodePayload, encodePayload, type Frame } from "./frame.ts";
 import { FrameWriter } from "./writer.ts";
+import { stalledConnection } from "../../tests/harness/mod.ts";
 
 const MAX = 1024 * 1024;
 const turn = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -23,35 +27,6 @@ function collect(conn: Connection) {
     },
   });
   return { chunks, frames };
-}
-
-/**
- * A connection whose peer takes bytes only when `release()` is called (a
- * reader that does not read): writes pile up in `unsent`.
- */
-function stalledConnection(highWaterMark: number) {
-  const held: Array<() => void> = [];
-  let taken = 0;
-  const socket = new Duplex({
-    writableHighWaterMark: highWaterMark,
-    read() {},
-    write(chunk: Uint8Array, _enc, cb) {
-      held.push(() => {
-        taken += chunk.length;
-        cb();
-      });
-    },
-  });
-  const conn = new Connection(socket as unknown as Socket, {
-    address: "127.0.0.1",
-    port: 1,
-    tls: false,
-    authorized: false,
-  });
-  const release = () => {
-    while (held.length > 0) held.shift()!();
-  };
-  return { conn, release, taken: () => taken };
 }
 
 Deno.test("FrameWriter coalesces frames written in one turn into one send", async () => {

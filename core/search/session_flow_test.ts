@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Connection, memoryPair } from "../net/mod.ts";
 import type { Matcher } from "./matcher.ts";
 import { type QueryResult, serveSearchSession, type SessionOptions } from "./session.ts";
+import { stalledConnection } from "../../tests/harness/mod.ts";
 
 const dec = new TextDecoder();
 const turn = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -124,4 +125,33 @@ Deno.test("search session on abort writes the replies owed, then ends the socket
   assert.equal(s.ended(), true);
   s.client.destroy();
   await s.done;
+});
+
+Deno.test("search session stops reading while the client does not read its replies", async () => {
+  const s = stalledConnection(16);
+  const asked: string[] = [];
+  const matcher: Matcher = {
+    mode: "index",
+    match: (q) => {
+      asked.push(dec.decode(q));
+      return true;
+    },
+    close: () => Promise.resolve(),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+  const done = serveSearchSession(s.conn, new AbortController().signal, { matcher });
+  s.input(new TextEncoder().encode("a\nb\n"));
+  await turn();
+  assert.equal(s.conn.paused, true, "28 reply bytes unsent exceed the 16 byte high water mark");
+  s.input(new TextEncoder().encode("c\n"));
+  await turn();
+  assert.deepEqual(asked, ["a", "b"], "no query is read while replies wait");
+  s.release();
+  await turn();
+  await turn();
+  assert.equal(s.conn.paused, false);
+  assert.deepEqual(asked, ["a", "b", "c"]);
+  assert.equal(s.taken(), 3 * "STRING EXISTS\n".length);
+  s.conn.destroy();
+  await done;
 });

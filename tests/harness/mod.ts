@@ -11,3 +11,4 @@ export * from "./pki.ts";
 export * from "./metrics.ts";
 export * from "./fs.ts";
 export * from "./nats.ts";
+export * from "./stalled.ts";

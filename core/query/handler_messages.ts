@@ -11,18 +11,13 @@ export interface WorkerQuery {
 /** One answer: the reply text, or an error message. */
 export type WorkerReply = { id: number; text: string } | { id: number; error: string };
 
-/** Main thread → handler worker. */
-export type HandlerWorkerRequest =
-  | { type: "init"; url: string }
-  | { type: "data"; name: string; data: unknown }
-  | { type: "lane"; memory: SharedArrayBuffer }
-  | { type: "batch"; queries: WorkerQuery[] };
-
 /**
- * Handler worker → main thread. `batchDone` marks the end of a batch's
- * synchronous run (replies of async handlers may follow in later messages).
+ * Handler worker → main thread, event "replies": replies that did not fit the
+ * shared-memory lane, or an async handler's. `batchDone` marks the end of a
+ * batch's synchronous run (replies of async handlers may follow in later
+ * messages).
  */
-export type HandlerWorkerEvent =
-  | { type: "ready" }
-  | { type: "fatal"; error: string }
-  | { type: "replies"; replies: WorkerReply[]; batchDone: boolean };
+export interface HandlerRepliesEvent {
+  replies: WorkerReply[];
+  batchDone: boolean;
+}

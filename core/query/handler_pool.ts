@@ -8,12 +8,15 @@
  * larger batch run again, each alone, so the one that never returns is
  * found and the others are answered. Other workers keep answering meanwhile.
  * Batches and their replies travel through a shared-memory lane per worker
- * (`_handler_channel.ts`), by message when too large or after a data update.
+ * (`_handler_channel.ts`), by message when too large or after a data update;
+ * the messages go through `core/worker`'s {@linkcode WorkerClient}, which
+ * also starts a new worker after a crash or a `restart()`.
  */
 import { pathToFileURL } from "node:url";
-import { Worker } from "node:worker_threads";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import type { HandlerWorkerEvent, HandlerWorkerRequest, WorkerReply } from "./handler_messages.ts";
+import { threadWorker, WorkerClient } from "../worker/mod.ts";
+import type { HandlerRepliesEvent, WorkerReply } from "./handler_messages.ts";
+import type { handlerMethods } from "./handler_worker.ts";
 import type { RepresentationByte } from "./wire.ts";
 import { PoolLane } from "./_handler_channel.ts";
 
@@ -38,6 +41,9 @@ export interface HandlerPoolOptions {
   logger?: Logger;
 }
 
+/** Names the worker in errors: `The handler worker crashed: ...`. */
+const WORKER_NAME = "The handler worker";
+
 /** The outcome of one query: the reply text, or an error message. */
 export type HandlerResult = { ok: true; text: string } | { ok: false; error: string };
 
@@ -51,9 +57,13 @@ interface Pending {
 }
 
 interface Slot {
-  worker: Worker;
-  /** The shared-memory lane for batches and their replies. */
+  client: WorkerClient<typeof handlerMethods>;
+  /** The shared-memory lane of the current worker, for batches and their replies. */
   lane: PoolLane;
+  /** Counts the workers of this slot, so a late failure of a replaced one is told apart. */
+  generation: number;
+  /** Set before `restart()`: the queries that get the time-limit error. */
+  timedOut: Set<Pending> | undefined;
   /** A data update was posted since the last batch: the next batch follows it by message. */
   dataPosted: boolean;
   /** Sent and not answered yet. */
@@ -66,7 +76,6 @@ interface Slot {
   busy: boolean;
   /** When the current batch was sent (`performance.now()`). */
   batchStart: number;
-  dead: boolean;
 }
 
 /**
@@ -140,74 +149,72 @@ export class HandlerPool implements AsyncDisposable {
   }
 
   #spawn(): { slot: Slot; ready: Promise<void> } {
-    const worker = new Worker(new URL("./handler_worker.ts", import.meta.url), {
-      resourceLimits: {
-        maxOldGenerationSizeMb: this.#memoryMb,
-        maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(this.#memoryMb / 8))),
-      },
-    });
-    const slot: Slot = {
-      worker,
-      lane: new PoolLane(),
+    const slot = {
+      generation: 0,
+      timedOut: undefined,
       dataPosted: false,
       inFlight: new Map(),
       outbox: [],
       batch: [],
       busy: false,
       batchStart: 0,
-      dead: false,
-    };
-    let settle: ((err?: Error) => void) | undefined;
-    const ready = new Promise<void>((resolve, reject) => {
-      settle = (err) => {
-        settle = undefined;
-        if (err) reject(err);
-        else resolve();
-      };
-    });
-    ready.catch(() => {});
-    worker.on("message", (m: HandlerWorkerEvent) => {
-      switch (m.type) {
-        case "ready":
-          settle?.();
-          break;
-        case "fatal":
-          // At start() the error rejects start() (the caller reports it once); later, log it.
-          if (this.#sweeper !== undefined) {
-            this.#log.error("handler module failed to load", { error: m.error });
-          }
-          settle?.(new Error(m.error));
-          this.#failAll(slot, m.error);
-          break;
-        case "replies":
+    } as Omit<Slot, "client" | "lane"> as Slot; // both set below: onStart runs in the constructor
+    let ready: Promise<void> | undefined;
+    slot.client = new WorkerClient<typeof handlerMethods>(
+      () =>
+        threadWorker(new URL("./handler_worker.ts", import.meta.url), {
+          resourceLimits: {
+            maxOldGenerationSizeMb: this.#memoryMb,
+            maxYoungGenerationSizeMb: Math.max(4, Math.min(64, Math.floor(this.#memoryMb / 8))),
+          },
+        }),
+      {
+        name: WORKER_NAME,
+        onStart: (client) => {
+          const loaded = this.#startWorker(slot, client as typeof slot.client);
+          ready ??= loaded;
+        },
+        onEvent: (name, data) => {
+          if (name !== "replies") return;
+          const m = data as HandlerRepliesEvent;
           this.#onReplies(slot, m.replies, m.batchDone);
-          break;
-      }
-    });
-    worker.on("error", (e: Error) => {
-      const error = `The handler worker crashed: ${e.message}`;
-      this.#log.error("handler worker crashed; replacing it", { error: e.message });
-      settle?.(new Error(error));
-      // Which query caused it is unknown: queries run again alone, and one
-      // that was already alone when its worker crashed gets the error.
-      this.#replace(slot, new Set([...slot.inFlight.values()].filter((p) => p.retried)), error);
-    });
-    this.#send(slot, { type: "init", url: this.#url });
-    this.#send(slot, { type: "lane", memory: slot.lane.memory });
-    void slot.lane.listen((replies) => this.#onReplies(slot, replies, true));
-    for (const [name, d] of Object.entries(this.#data)) {
-      this.#send(slot, { type: "data", name, data: d });
-    }
-    return { slot, ready };
+        },
+        onCrash: (err) => this.#onCrash(slot, err),
+      },
+    );
+    return { slot, ready: ready! };
   }
 
-  #send(slot: Slot, m: HandlerWorkerRequest): void {
-    slot.worker.postMessage(m);
-    slot.lane.nudge();
+  /**
+   * Sets up a new worker of `slot` (its lane, the handler module, the data);
+   * resolves when it has loaded the handler module.
+   */
+  #startWorker(slot: Slot, client: WorkerClient<typeof handlerMethods>): Promise<void> {
+    const generation = ++slot.generation;
+    slot.lane?.close();
+    const lane = slot.lane = new PoolLane();
+    const loaded = client.call("init", this.#url);
+    loaded.catch((err: Error) => {
+      // A crash is handled by #onCrash; a failure to load fails the slot's queries.
+      if (generation !== slot.generation || this.#closed) return;
+      // At start() the error rejects start() (the caller reports it once); later, log it.
+      if (this.#sweeper !== undefined) {
+        this.#log.error("handler module failed to load", { error: err.message });
+      }
+      this.#failAll(slot, err.message);
+    });
+    client.post("lane", lane.memory);
+    lane.nudge();
+    void lane.listen((replies) => this.#onReplies(slot, replies, true));
+    for (const [name, d] of Object.entries(this.#data)) {
+      client.post("data", { name, data: d });
+      lane.nudge();
+    }
+    return loaded;
   }
 
   #onReplies(slot: Slot, replies: WorkerReply[], batchDone: boolean): void {
-    if (slot.dead) return;
+    if (this.#closed) return;
     this.#settle(slot, replies);
     if (batchDone) {
       slot.busy = false;
@@ -233,19 +240,27 @@ export class HandlerPool implements AsyncDisposable {
   }
 
   /**
-   * Terminates the worker of `slot` and starts a new one. `failed` get
-   * `error`; every other query of the slot waits to run again (alone, when it
-   * was part of a batch that did not finish).
+   * After the worker of `slot` died or was restarted (a new one is already
+   * starting): the queries that timed out get the time-limit error; after a
+   * crash, which query caused it is unknown, so queries run again alone, and
+   * one that was already alone gets the crash error. Every other query of the
+   * slot waits to run again (alone, when it was part of a batch that did not
+   * finish).
    */
-  #replace(slot: Slot, failed: Set<Pending>, error: string): void {
-    if (slot.dead) return;
-    slot.dead = true;
-    slot.lane.close();
-    slot.worker.terminate();
+  #onCrash(slot: Slot, err: Error): void {
+    if (this.#closed) return;
+    const timedOut = slot.timedOut;
+    slot.timedOut = undefined;
+    if (!timedOut) {
+      const error = err.message.slice(`${WORKER_NAME} crashed: `.length);
+      this.#log.error("handler worker crashed; replacing it", { error });
+    }
+    const failed = timedOut ??
+      new Set([...slot.inFlight.values()].filter((p) => p.retried));
     this.#replaced++;
     const again: Pending[] = [];
     for (const p of slot.inFlight.values()) {
-      if (failed.has(p)) p.resolve({ ok: false, error });
+      if (failed.has(p)) p.resolve({ ok: false, error: err.message });
       else {
         p.retried = true;
         again.push(p);
@@ -254,13 +269,10 @@ export class HandlerPool implements AsyncDisposable {
     again.push(...slot.outbox);
     slot.inFlight.clear();
     slot.outbox = [];
-    const i = this.#slots.indexOf(slot);
-    if (this.#closed || i < 0) {
-      for (const p of again) p.resolve({ ok: false, error: "The server is shutting down" });
-      return;
-    }
-    const fresh = this.#spawn().slot;
-    this.#slots[i] = fresh;
+    slot.batch = [];
+    slot.busy = false;
+    slot.batchStart = 0;
+    slot.dataPosted = false;
     for (const p of again) this.#enqueue(p);
   }
 
@@ -284,7 +296,8 @@ export class HandlerPool implements AsyncDisposable {
         failed: failed.size,
         retried: slot.inFlight.size - failed.size,
       });
-      this.#replace(slot, failed, error);
+      slot.timedOut = failed;
+      slot.client.restart(error);
     }
   }
 
@@ -297,7 +310,6 @@ export class HandlerPool implements AsyncDisposable {
     let idle: Slot | undefined;
     let freshest: Slot | undefined;
     for (const s of this.#slots) {
-      if (s.dead) continue;
       if (!s.busy) {
         if (!idle || s.outbox.length < idle.outbox.length) idle = s;
       } else if (!freshest || s.batchStart > freshest.batchStart) {
@@ -320,7 +332,7 @@ export class HandlerPool implements AsyncDisposable {
 
   /** Sends the next batch when the worker has none running. */
   #flush(slot: Slot): void {
-    if (slot.busy || slot.dead || slot.outbox.length === 0) return;
+    if (slot.busy || this.#closed || slot.outbox.length === 0) return;
     const first = slot.outbox[0]!;
     const batch = first.retried ? [first] : [];
     if (!first.retried) {
@@ -347,7 +359,14 @@ export class HandlerPool implements AsyncDisposable {
     }));
     // After a data update the batch goes by message, behind the update.
     if (slot.dataPosted || !slot.lane.send(queries)) {
-      this.#send(slot, { type: "batch", queries });
+      const generation = slot.generation;
+      slot.client.call("batch", queries).then(
+        (replies) => {
+          if (generation === slot.generation) this.#onReplies(slot, replies, true);
+        },
+        () => {}, // the worker died: #onCrash runs the batch's queries again
+      );
+      slot.lane.nudge();
     }
     slot.dataPosted = false;
   }
@@ -361,9 +380,10 @@ export class HandlerPool implements AsyncDisposable {
   /** Replaces one file's data in every worker (future queries see it). */
   setData(name: string, data: unknown): void {
     this.#data[name] = data;
+    if (this.#closed) return;
     for (const s of this.#slots) {
-      if (s.dead) continue;
-      this.#send(s, { type: "data", name, data });
+      s.client.post("data", { name, data });
+      s.lane.nudge();
       s.dataPosted = true;
     }
   }
@@ -403,17 +423,15 @@ export class HandlerPool implements AsyncDisposable {
   }
 
   /** Fails waiting queries and terminates the workers. Idempotent. */
-  close(): Promise<void> {
-    if (this.#closed) return Promise.resolve();
+  async close(): Promise<void> {
+    if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#sweeper);
     for (const s of this.#slots) {
-      s.dead = true;
       s.lane.close();
       this.#failAll(s, "The server is shutting down");
-      s.worker.terminate();
     }
-    return Promise.resolve();
+    await Promise.all(this.#slots.map((s) => s.client.close()));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

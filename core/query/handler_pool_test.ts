@@ -108,3 +108,23 @@ Deno.test("HandlerPool answers a synchronous handler's batches, small and larger
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("HandlerPool restarts a timed-out worker with the latest data and the next batch goes to it", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "h.js"), HANDLER);
+    await using pool = new HandlerPool(join(dir, "h.js"), { size: 1, timeoutMs: 200 });
+    await pool.start({ table: { a: 1 } });
+    pool.setData("table", { a: 3 });
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "3" });
+    const stuck = await pool.run("t", "never");
+    assert.match(!stuck.ok ? stuck.error : "", /within the 200 ms time limit/);
+    assert.equal(pool.replaced, 1);
+    assert.equal(pool.workers, 1);
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "3" });
+    pool.setData("table", { a: 4 });
+    assert.deepEqual(await pool.run("j", '"a"'), { ok: true, text: '"4"' });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -4,13 +4,8 @@
  * the parsed value; the result is sent back as text (strings as they are,
  * other values as JSON) or as JSON.
  */
-import { parentPort } from "node:worker_threads";
-import type {
-  HandlerWorkerEvent,
-  HandlerWorkerRequest,
-  WorkerQuery,
-  WorkerReply,
-} from "./handler_messages.ts";
+import { emitEvent, serveWorker } from "../worker/mod.ts";
+import type { HandlerRepliesEvent, WorkerQuery, WorkerReply } from "./handler_messages.ts";
 import { WorkerLane } from "./_handler_channel.ts";
 
 type Handler = (query: unknown, data: Record<string, unknown>) => unknown;
@@ -19,30 +14,29 @@ const data: Record<string, unknown> = {};
 let handler: Handler | undefined;
 let ready: Promise<void> = Promise.resolve();
 
-function post(event: HandlerWorkerEvent): void {
-  parentPort!.postMessage(event);
+/** Sends replies by message (event "replies"). */
+function post(event: HandlerRepliesEvent): void {
+  emitEvent("replies", event);
 }
 
 function message(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
+/** Loads the handler module; rejects with the reason it cannot be used. */
 async function init(url: string): Promise<void> {
+  let mod;
   try {
-    const mod = await import(url);
-    if (typeof mod.default !== "function") {
-      post({
-        type: "fatal",
-        error:
-          `The handler module "${url}" has no default export function (export default (query, data) => reply)`,
-      });
-      return;
-    }
-    handler = mod.default as Handler;
-    post({ type: "ready" });
+    mod = await import(url);
   } catch (err) {
-    post({ type: "fatal", error: `Cannot load handler module "${url}": ${message(err)}` });
+    throw new Error(`Cannot load handler module "${url}": ${message(err)}`);
   }
+  if (typeof mod.default !== "function") {
+    throw new Error(
+      `The handler module "${url}" has no default export function (export default (query, data) => reply)`,
+    );
+  }
+  handler = mod.default as Handler;
 }
 
 function encode(result: unknown, representation: string): string {
@@ -103,17 +97,17 @@ function answerBatch(queries: WorkerQuery[]): WorkerReply[] {
       asyncPending++;
       r.then((reply) => {
         asyncPending--;
-        post({ type: "replies", replies: [reply], batchDone: false });
+        post({ replies: [reply], batchDone: false });
       });
     } else replies.push(r);
   }
   return replies;
 }
 
-/** Runs a batch that came by message (see {@linkcode answerBatch}). */
-async function runBatch(queries: WorkerQuery[]): Promise<void> {
+/** Runs a batch that came by message (see {@linkcode answerBatch}); the reply ends the batch. */
+async function runBatch(queries: WorkerQuery[]): Promise<WorkerReply[]> {
   await ready;
-  post({ type: "replies", replies: answerBatch(queries), batchDone: true });
+  return answerBatch(queries);
 }
 
 /** How long a worker that just answered stays parked in `Atomics.wait` for the next batch, ms. */
@@ -137,7 +131,7 @@ async function serveLane(lane: WorkerLane): Promise<void> {
     let turnAt = performance.now() + TURN_MS;
     while (batch) {
       const replies = answerBatch(batch);
-      if (!lane.reply(replies)) post({ type: "replies", replies, batchDone: true });
+      if (!lane.reply(replies)) post({ replies, batchDone: true });
       // While async handlers run, wait without blocking their event loop.
       if (asyncPending > 0) break;
       if (performance.now() >= turnAt) {
@@ -152,19 +146,24 @@ async function serveLane(lane: WorkerLane): Promise<void> {
 // A handler's stray rejected promise must not kill its worker.
 globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
 
-parentPort!.on("message", (m: HandlerWorkerRequest) => {
-  switch (m.type) {
-    case "init":
-      ready = init(m.url);
-      break;
-    case "data":
-      data[m.name] = m.data;
-      break;
-    case "batch":
-      void runBatch(m.queries);
-      break;
-    case "lane":
-      void serveLane(new WorkerLane(m.memory));
-      break;
-  }
-});
+/** The methods {@linkcode HandlerPool} calls, through `WorkerClient`. */
+export const handlerMethods = {
+  /** Loads the handler module; the reply is "ready", a failure is fatal. */
+  init: (url: string): Promise<void> => {
+    const loading = init(url);
+    ready = loading.catch(() => {});
+    return loading;
+  },
+  /** Replaces one file's data. */
+  data: ({ name, data: d }: { name: string; data: unknown }): void => {
+    data[name] = d;
+  },
+  /** Starts serving batches from the shared-memory lane. */
+  lane: (memory: SharedArrayBuffer): void => {
+    void serveLane(new WorkerLane(memory));
+  },
+  /** Runs a batch that came by message; the reply is its synchronous replies. */
+  batch: (queries: WorkerQuery[]): Promise<WorkerReply[]> => runBatch(queries),
+};
+
+serveWorker(handlerMethods);

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { ConfigError, parse } from "../core/config/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
-import { type BenchRow, runBrokerBench } from "../core/broker/bench.ts";
+import { type BenchRow, runBrokerBench } from "../core/broker/bench/mod.ts";
 import { runClusterBench } from "../core/broker/cluster/bench.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { action, intArg, optionParser } from "./_cli.ts";

@@ -5,7 +5,7 @@
  * measured in the same run at 1 and 32 queries in flight.
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { ANCHOR, anchorRatios, runQueryBench } from "../core/query/bench.ts";
+import { ANCHOR, anchorRatios, runQueryBench } from "../core/query/bench/mod.ts";
 import { action, globals, intArg, loggerFrom } from "./_cli.ts";
 import { startProgress } from "./_progress.ts";
 

@@ -92,7 +92,7 @@ Deno.test("an idle daemon of every kind exits within 1.5 s of SIGTERM", async (t
       await t.step(name, async () => {
         await using proc = spawnCli(args, {
           ...(name === "query"
-            ? { cwd: new URL("../fixtures/query/", import.meta.url).pathname }
+            ? { cwd: new URL("../fixtures/query", import.meta.url).pathname }
             : {}),
         });
         await proc.waitForLine(ready, 30_000);

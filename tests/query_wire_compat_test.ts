@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { spawnCli } from "./harness/mod.ts";
 
-const FIXTURES = new URL("../fixtures/query/", import.meta.url).pathname;
+const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
 
 /** The replaced client's TCP exchange: send, read to the close, keep every byte. */
 async function seedTcpClient(port: number, message: string): Promise<string> {

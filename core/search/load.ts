@@ -5,7 +5,7 @@
  */
 import type { ClientTlsOptions } from "../net/mod.ts";
 import type { LoadReply, LoadRequest } from "./_load_protocol.ts";
-import { quantile } from "./bench.ts";
+import { quantile } from "./bench/mod.ts";
 
 /** Options for {@linkcode runLoad}. */
 export interface LoadOptions {

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 
 /** The repository root (where `main.ts` and `deno.json` are). */
-export const REPO_ROOT: string = fileURLToPath(new URL("../../", import.meta.url));
+export const REPO_ROOT: string = fileURLToPath(new URL("../..", import.meta.url));
 
 /** Options for {@linkcode runCli} and {@linkcode spawnCli}. */
 export interface CliOptions {

@@ -1,5 +1,5 @@
 import { connect, type NatsConnection, RetentionPolicy, StorageType } from "nats";
-import type { BenchRow } from "../bench.ts";
+import type { BenchRow } from "../bench/mod.ts";
 import { ClusterNode } from "./node.ts";
 
 /** Options for {@linkcode runClusterBench}. */

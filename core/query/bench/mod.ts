@@ -8,13 +8,13 @@
  * flight of the plain UDP case.
  */
 import { join } from "node:path";
-import type { DatagramBackend } from "../net/mod.ts";
-import { type Logger, nullLogger } from "../log/mod.ts";
+import type { DatagramBackend } from "../../net/mod.ts";
+import { type Logger, nullLogger } from "../../log/mod.ts";
 import type { LoadConfig, LoadResult } from "./bench_load.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
-import { loadKeyPair, writeKeyPair } from "./keys.ts";
-import { startQueryServer } from "./server.ts";
-import { loadDataSpec } from "./spec.ts";
+import { loadKeyPair, writeKeyPair } from "../keys.ts";
+import { startQueryServer } from "../server.ts";
+import { loadDataSpec } from "../spec.ts";
 
 /** Options for {@linkcode runQueryBench}. */
 export interface QueryBenchOptions {

@@ -6,9 +6,9 @@
 import { join } from "node:path";
 import { type SearchMethod, searchMethods } from "./bench_methods.ts";
 import { writeBenchFile } from "./bench_data.ts";
-import { LineTable } from "./line_table.ts";
-import { readFileBytes } from "./file_bytes.ts";
-import { SearchWorkerPool } from "./worker_pool.ts";
+import { LineTable } from "../line_table.ts";
+import { readFileBytes } from "../file_bytes.ts";
+import { SearchWorkerPool } from "../worker_pool.ts";
 
 /** Options for {@linkcode runSearchBench}. */
 export interface SearchBenchOptions {

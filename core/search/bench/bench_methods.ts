@@ -5,12 +5,12 @@
  * once from the file). A method that cannot run in a mode leaves it out.
  */
 import { Buffer } from "node:buffer";
-import { containsLine, indexOfBytes } from "./line_search.ts";
-import { SimdSearcher } from "./simd_search.ts";
-import { LineTable } from "./line_table.ts";
-import { FileBytesReader, readFileBytes } from "./file_bytes.ts";
-import { ChunkedLineScanner } from "./chunked_scan.ts";
-import type { SearchWorkerPool } from "./worker_pool.ts";
+import { containsLine, indexOfBytes } from "../line_search.ts";
+import { SimdSearcher } from "../simd_search.ts";
+import { LineTable } from "../line_table.ts";
+import { FileBytesReader, readFileBytes } from "../file_bytes.ts";
+import { ChunkedLineScanner } from "../chunked_scan.ts";
+import type { SearchWorkerPool } from "../worker_pool.ts";
 
 /** A prepared index-mode searcher. */
 export type IndexedSearch = (query: Uint8Array) => boolean | Promise<boolean>;

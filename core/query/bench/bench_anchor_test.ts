@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { writeBenchData } from "./bench.ts";
+import { writeBenchData } from "./mod.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
-import { exchange } from "./client.ts";
-import { startQueryServer } from "./server.ts";
-import { loadDataSpec } from "./spec.ts";
+import { exchange } from "../client.ts";
+import { startQueryServer } from "../server.ts";
+import { loadDataSpec } from "../spec.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

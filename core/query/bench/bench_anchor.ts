@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import source from "./bench_anchor.py" with { type: "text" };
-import { settlesWithin } from "../async/mod.ts";
+import { settlesWithin } from "../../async/mod.ts";
 
 /** A running anchor server. */
 export interface PythonAnchor extends AsyncDisposable {

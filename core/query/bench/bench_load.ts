@@ -4,10 +4,10 @@
  * bounded count and time, and records each query's latency. Runs inside
  * `bench_worker.ts` so that it does not share a thread with the server.
  */
-import { bindDatagram, type DatagramSocket } from "../net/mod.ts";
-import { ask } from "./client.ts";
-import { importRawPublicKey, openReply, type PublicKey, sealQuery } from "./crypto.ts";
-import { encodeHeader, encodeMessage, errorOf, type Header, HEADER_BYTES } from "./wire.ts";
+import { bindDatagram, type DatagramSocket } from "../../net/mod.ts";
+import { ask } from "../client.ts";
+import { importRawPublicKey, openReply, type PublicKey, sealQuery } from "../crypto.ts";
+import { encodeHeader, encodeMessage, errorOf, type Header, HEADER_BYTES } from "../wire.ts";
 
 /** What to run. */
 export interface LoadConfig {

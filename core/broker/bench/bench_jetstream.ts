@@ -8,7 +8,7 @@
  * @module
  */
 import { join } from "node:path";
-import { type NatsProcess, startNatsServer } from "./_nats_process.ts";
+import { type NatsProcess, startNatsServer } from "../_nats_process.ts";
 
 /** What the JetStream measurement found. */
 export interface JetStreamFigure {

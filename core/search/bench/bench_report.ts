@@ -3,11 +3,11 @@
  * report and an SVG chart of time per query against line count (log-log,
  * one panel per mode).
  */
-import { fmtMs, type SearchBenchResult } from "./bench.ts";
+import { fmtMs, type SearchBenchResult } from "./mod.ts";
 import { SERVER_METHODS } from "./bench_methods.ts";
-import { type ChartPanel, svgLogLogChart } from "./svg_chart.ts";
+import { type ChartPanel, svgLogLogChart } from "../svg_chart.ts";
 
-export { lineStyle } from "./svg_chart.ts";
+export { lineStyle } from "../svg_chart.ts";
 
 /** Extra figures for the report (the over-the-wire load, when measured). */
 export interface ReportExtras {

@@ -3,9 +3,9 @@
  * like a separate connector process): a client connector that sends on
  * command and reports what it measured.
  */
-import { loadClientTls } from "../pki/mod.ts";
-import { Connector } from "./connector.ts";
-import { delay } from "../async/mod.ts";
+import { loadClientTls } from "../../pki/mod.ts";
+import { Connector } from "../connector.ts";
+import { delay } from "../../async/mod.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =

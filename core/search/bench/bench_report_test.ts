@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { BenchCell, SearchBenchResult } from "./bench.ts";
+import type { BenchCell, SearchBenchResult } from "./mod.ts";
 import { SERVER_METHODS } from "./bench_methods.ts";
 import {
   fastest,

@@ -1,7 +1,7 @@
-import { type ClientTlsOptions, connect, type Connection } from "../net/mod.ts";
-import { LineFramer } from "../net/framing/mod.ts";
+import { type ClientTlsOptions, connect, type Connection } from "../../net/mod.ts";
+import { LineFramer } from "../../net/framing/mod.ts";
 import type { BenchServer } from "./bench_server.ts";
-import { delay } from "../async/mod.ts";
+import { delay } from "../../async/mod.ts";
 
 /** Options for {@linkcode runChatBench}. */
 export interface ChatBenchOptions {

@@ -10,10 +10,10 @@
  * @module
  */
 import { join } from "node:path";
-import { initPki, issueClient, loadCertsDirTls } from "../pki/mod.ts";
-import { delay } from "../async/mod.ts";
-import { Connector } from "./connector.ts";
-import { startNatsServer } from "./_nats_process.ts";
+import { initPki, issueClient, loadCertsDirTls } from "../../pki/mod.ts";
+import { delay } from "../../async/mod.ts";
+import { Connector } from "../connector.ts";
+import { startNatsServer } from "../_nats_process.ts";
 import { PUBSUB_TYPE, type PubSubResult, type PubSubWork } from "./bench_pubsub_worker.ts";
 
 /** Options for {@linkcode pubsubFigures}. */

@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import { initPki, issueClient, loadCertsDirTls } from "../pki/mod.ts";
+import { initPki, issueClient, loadCertsDirTls } from "../../pki/mod.ts";
 import type { BenchCommand } from "./bench_worker.ts";
-import { Connector } from "./connector.ts";
+import { Connector } from "../connector.ts";
 import { pubsubFigures } from "./bench_pubsub.ts";
 import { jetStreamFigure } from "./bench_jetstream.ts";
-import { delay } from "../async/mod.ts";
+import { delay } from "../../async/mod.ts";
 
 /** Options for {@linkcode runBrokerBench}. */
 export interface BrokerBenchOptions {

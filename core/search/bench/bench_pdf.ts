@@ -7,7 +7,7 @@
  */
 import PDFDocument from "pdfkit";
 import SVGtoPDF from "svg-to-pdfkit";
-import type { SearchBenchResult } from "./bench.ts";
+import type { SearchBenchResult } from "./mod.ts";
 import { markdownReport, type ReportExtras, svgChart } from "./bench_report.ts";
 
 /** The few pdfkit calls used here (pdfkit ships no type declarations). */

@@ -5,9 +5,9 @@
  * the main thread. It runs a warm-up and one measured run, then posts what it
  * measured (or the error) once.
  */
-import { loadClientTls } from "../pki/mod.ts";
-import { delay } from "../async/mod.ts";
-import { Connector } from "./connector.ts";
+import { loadClientTls } from "../../pki/mod.ts";
+import { delay } from "../../async/mod.ts";
+import { Connector } from "../connector.ts";
 
 /** A client connector to start: its name and PEM material. */
 export interface PubSubClient {

@@ -4,7 +4,7 @@ import { LineFramer } from "../core/net/framing/mod.ts";
 import { parse } from "../core/config/mod.ts";
 import { shutdownSignal } from "../core/lifecycle/mod.ts";
 import { DEFAULT_BROKER_PORT } from "../core/broker/mod.ts";
-import { startChat } from "../core/broker/chat.ts";
+import { startChat } from "../core/broker/mod.ts";
 import { action, globals, loggerFrom, optionParser } from "./_cli.ts";
 
 /** `sockkit broker chat`. */

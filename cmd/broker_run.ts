@@ -17,23 +17,22 @@ import {
 import { shutdownSignal, startOps } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import {
+  type AioRole,
   BrokerClient,
   type ConnectorOptions,
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
   DEFAULT_PERSIST_MAX,
+  loadAioconnectorsConfig,
   ON_EXISTS,
   type OnExists,
+  parseFilterEntry,
   PubSubRule,
-  SOCKET_NAME,
-} from "../core/broker/mod.ts";
-import {
   runConnector,
+  SOCKET_NAME,
   startClientConnector,
   startServerConnector,
-} from "../core/broker/service.ts";
-import { type AioRole, loadAioconnectorsConfig } from "../core/broker/aio_config.ts";
-import { parseFilterEntry } from "../core/broker/client_filter.ts";
+} from "../core/broker/mod.ts";
 import { clusterNames, ClusterNode } from "../core/broker/cluster/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 import { settingsOf, withSettings } from "./_settings.ts";

@@ -7,8 +7,12 @@ import { basename } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
-import { type ChatBenchResult, runChatBench } from "../core/chat/bench/mod.ts";
-import { type BenchServer, spawnBenchServer } from "../core/chat/bench/bench_server.ts";
+import {
+  type BenchServer,
+  type ChatBenchResult,
+  runChatBench,
+  spawnBenchServer,
+} from "../core/chat/bench/mod.ts";
 import {
   type ClientTlsOptions,
   DESCRIPTORS_PER_CONNECTION,

@@ -17,3 +17,7 @@ export * from "./connector.ts";
 export * from "./client.ts";
 export { PubSubRule, type PubSubRuleSpec } from "./pubsub.ts";
 export { FILE_CHUNK_BYTES, ON_EXISTS, type OnExists } from "./files.ts";
+export * from "./service.ts";
+export { type AioRole, loadAioconnectorsConfig } from "./aio_config.ts";
+export { parseFilterEntry } from "./client_filter.ts";
+export { startChat } from "./chat.ts";

@@ -5,6 +5,7 @@ import { Connector } from "../connector.ts";
 import { pubsubFigures } from "./bench_pubsub.ts";
 import { jetStreamFigure } from "./bench_jetstream.ts";
 import { delay } from "../../async/mod.ts";
+import type { BenchRow } from "./row.ts";
 
 /** Options for {@linkcode runBrokerBench}. */
 export interface BrokerBenchOptions {
@@ -30,16 +31,6 @@ export interface BrokerBenchOptions {
   serial?: number;
   /** Client connectors (each in its own worker) sharing the one-way run. Default 1. */
   connectors?: number;
-}
-
-/** One row of the bench table. */
-export interface BenchRow {
-  figure: string;
-  value: number;
-  unit: string;
-  anchor: string;
-  anchorValue: number | null;
-  target: string;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -332,3 +323,6 @@ export async function runBrokerBench(options: BrokerBenchOptions = {}): Promise<
   }
   return { rows, nats: n !== undefined };
 }
+
+export { runClusterBench } from "./cluster.ts";
+export type { BenchRow } from "./row.ts";

@@ -270,3 +270,5 @@ async function echoPhase(
   await Promise.all(runs);
   return { lines, ms: lastReply - start };
 }
+
+export { type BenchServer, spawnBenchServer } from "./bench_server.ts";

@@ -1,6 +1,6 @@
 import { connect, type NatsConnection, RetentionPolicy, StorageType } from "nats";
-import type { BenchRow } from "../bench/mod.ts";
-import { ClusterNode } from "./node.ts";
+import type { BenchRow } from "./row.ts";
+import { ClusterNode } from "../cluster/node.ts";
 
 /** Options for {@linkcode runClusterBench}. */
 export interface ClusterBenchOptions {

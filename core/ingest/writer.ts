@@ -9,6 +9,13 @@ import { Outage } from "./_outage.ts";
 
 export type { WriteOwner } from "./_batch.ts";
 
+/**
+ * Writes one object's commands into `out` (with `wrap`, an object with
+ * several commands in `MULTI`/`EXEC`) and returns their count, or a negative
+ * number when it wrote nothing and there is no object to add.
+ */
+export type ObjectEncoder = (out: RespBuffer, wrap: boolean) => number;
+
 /** Options for {@linkcode BatchWriter}. */
 export interface BatchWriterOptions {
   /** Where batches go. */
@@ -54,8 +61,7 @@ export interface BatchWriterOptions {
  * @example
  * ```ts
  * const w = new BatchWriter({ store, spool });
- * const n = encodeKvMembers(splitMembers(text, bytes)!, "", true, w.perObject, w.buffer());
- * w.added(owner, n);
+ * w.add(owner, (out, wrap) => encodeKvMembers(splitMembers(text, bytes)!, out, { wrap }));
  * await w.close(); // everything is in Redis or the spool
  * ```
  */
@@ -151,15 +157,15 @@ export class BatchWriter implements AsyncDisposable {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** The open batch's buffer: encode one object into it, then call {@linkcode added}. */
-  buffer(): RespBuffer {
-    return this.#open.buf;
-  }
-
-  /** Records that `owner` encoded one object of `commandCount` commands into {@linkcode buffer}. */
-  added(owner: WriteOwner, commandCount: number): void {
-    if (this.#closed) throw new Error("Cannot add to a closed writer");
+  /**
+   * Adds one object for `owner`: `encode` writes its commands into the open
+   * batch. Returns what `encode` returned; a negative count adds nothing.
+   */
+  add(owner: WriteOwner, encode: ObjectEncoder): number {
     const b = this.#open;
+    const commandCount = encode(b.buf, this.#atomic === "object");
+    if (commandCount < 0) return commandCount;
+    if (this.#closed) throw new Error("Cannot add to a closed writer");
     b.counts.push(commandCount);
     b.objects++;
     const last = b.owners.length - 1;
@@ -171,11 +177,7 @@ export class BatchWriter implements AsyncDisposable {
     this.#queued++;
     if (b.objects >= this.#maxBatch) this.#seal();
     this.#schedule();
-  }
-
-  /** Whether batches are applied per object (kv) rather than as one transaction (stream). */
-  get perObject(): boolean {
-    return this.#atomic === "object";
+    return commandCount;
   }
 
   #seal(): void {

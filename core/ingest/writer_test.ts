@@ -62,8 +62,10 @@ class Owner implements WriteOwner {
 }
 
 function add(w: BatchWriter, owner: WriteOwner, key: string): void {
-  w.buffer().command(["SET", key, "v"]);
-  w.added(owner, 1);
+  w.add(owner, (out) => {
+    out.command(["SET", key, "v"]);
+    return 1;
+  });
 }
 
 Deno.test("BatchWriter spools batches while the store is down and replays them in order before writing live", async () => {

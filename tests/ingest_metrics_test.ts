@@ -26,8 +26,7 @@ Deno.test("queued_objects counts the objects waiting while Redis is busy", async
     for (let i = 0; i < total; i++) {
       const text = `{"k${i}":${i}}`;
       const members = splitMembers(text, new TextEncoder().encode(text))!;
-      const n = encodeKvMembers(members, "", true, writer.perObject, writer.buffer());
-      writer.added(owner, n);
+      writer.add(owner, (out, wrap) => encodeKvMembers(members, out, { ascii: true, wrap }));
     }
     await delay(200);
     const gauge = Number(

@@ -233,19 +233,27 @@ function scan(s: Uint8Array): number {
   return ws(s, p) === s.length ? m : -1;
 }
 
+/** Options for {@linkcode encodeKvBytes}. */
+export interface KvBytesOptions {
+  /** The key prefix's UTF-8 bytes. Default: none. */
+  prefix?: Uint8Array;
+  /** Wrap an object with several commands in `MULTI`/`EXEC`. Default `false`. */
+  wrap?: boolean;
+}
+
 /**
  * Encodes the `kv` layout commands of the JSON object in `bytes` into `out`
  * and returns the command count, exactly as `encodeKvMembers(splitMembers(...))`
- * would; `prefix` is the key prefix's UTF-8 bytes and `wrap` wraps an object
- * with several commands in `MULTI`/`EXEC`. Returns {@linkcode NOT_FAST},
- * writing nothing, for input outside the fast path (see the module doc).
+ * would. Returns {@linkcode NOT_FAST}, writing nothing, for input outside the
+ * fast path (see the module doc).
  */
 export function encodeKvBytes(
   bytes: Uint8Array,
-  prefix: Uint8Array,
-  wrap: boolean,
   out: RespBuffer,
+  options: KvBytesOptions = {},
 ): number {
+  const prefix = options.prefix;
+  const wrap = options.wrap ?? false;
   const m = scan(bytes);
   if (m < 0) return NOT_FAST;
   let n = 0;

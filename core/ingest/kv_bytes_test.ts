@@ -13,14 +13,18 @@ function general(json: string, prefix: string, wrap: boolean): string | undefine
   const m = splitMembers(json, bytes);
   if (m === undefined) return undefined;
   const out = new RespBuffer(8);
-  encodeKvMembers(m, prefix, json.length === bytes.length && !json.includes("\\u"), wrap, out);
+  encodeKvMembers(m, out, {
+    prefix,
+    ascii: json.length === bytes.length && !json.includes("\\u"),
+    wrap,
+  });
   return dec.decode(out.bytes());
 }
 
 /** The fast path's RESP for `json`, or undefined when it does not apply (and then it wrote nothing). */
 function fast(json: string, prefix: string, wrap: boolean): string | undefined {
   const out = new RespBuffer(8);
-  const n = encodeKvBytes(enc.encode(json), enc.encode(prefix), wrap, out);
+  const n = encodeKvBytes(enc.encode(json), out, { prefix: enc.encode(prefix), wrap });
   if (n === NOT_FAST) {
     assert.equal(out.length, 0, `wrote bytes before giving up on ${json}`);
     return undefined;

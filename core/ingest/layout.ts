@@ -47,20 +47,39 @@ const EXEC = commandBytes(["EXEC"]);
 const SET = new TextEncoder().encode("$3\r\nSET\r\n");
 const HSET = new TextEncoder().encode("$4\r\nHSET\r\n");
 
+/** Options for {@linkcode encodeKvMembers}. */
+export interface KvMembersOptions {
+  /** Prefix of every key. Default `""`. */
+  prefix?: string;
+  /**
+   * The object's JSON text (and the prefix) is ASCII without `\u` escapes, so
+   * every string is ASCII. Default `false`.
+   */
+  ascii?: boolean;
+  /**
+   * Wrap an object with several commands in `MULTI`/`EXEC` so its writes are
+   * applied together. Default `false`.
+   */
+  wrap?: boolean;
+}
+
 /**
  * Encodes the `kv` layout commands of one object (see {@linkcode splitMembers})
- * straight into `out` as RESP and returns the command count. With `wrap`, an
- * object with several commands is wrapped in `MULTI`/`EXEC` so its writes are
- * applied together. With `ascii` (the object's JSON text is ASCII without
- * `\u` escapes) every string is ASCII.
+ * straight into `out` as RESP and returns the command count.
+ *
+ * @example
+ * ```ts
+ * const n = encodeKvMembers(splitMembers(text, bytes)!, out, { prefix: "p:", wrap: true });
+ * ```
  */
 export function encodeKvMembers(
   members: Members,
-  prefix: string,
-  ascii: boolean,
-  wrap: boolean,
   out: RespBuffer,
+  options: KvMembersOptions = {},
 ): number {
+  const prefix = options.prefix ?? "";
+  const ascii = options.ascii ?? false;
+  const wrap = options.wrap ?? false;
   const { keys, values } = members;
   let n = 0;
   for (let i = 0; i < values.length; i++) {

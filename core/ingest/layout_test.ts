@@ -64,7 +64,7 @@ Deno.test("encodeKvMembers() writes the same commands as kvCommands() in RESP", 
       const m = splitMembers(json, bytes);
       assert.ok(m);
       const out = new RespBuffer(8);
-      const n = encodeKvMembers(m, "p:", ascii, false, out);
+      const n = encodeKvMembers(m, out, { prefix: "p:", ascii });
       const cmds = kvCommands(json, "p:")!;
       assert.equal(n, cmds.length);
       assert.equal(text(out), cmds.map((c) => encodeCommand(c)).join(""));
@@ -75,7 +75,10 @@ Deno.test("encodeKvMembers() writes the same commands as kvCommands() in RESP", 
 Deno.test("encodeKvMembers() wraps an object with several commands in MULTI/EXEC when asked", () => {
   const out = new RespBuffer();
   const enc = (json: string) =>
-    encodeKvMembers(splitMembers(json, new TextEncoder().encode(json))!, "", true, true, out);
+    encodeKvMembers(splitMembers(json, new TextEncoder().encode(json))!, out, {
+      ascii: true,
+      wrap: true,
+    });
   assert.equal(enc('{"one":1}'), 1);
   assert.equal(enc('{"a":1,"b":{"c":2}}'), 2);
   assert.equal(enc('{"e":{}}'), 0);

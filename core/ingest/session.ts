@@ -253,11 +253,11 @@ export class IngestSession implements WriteOwner {
     const w = this.#o.writer;
     if (this.#o.layout === "kv" && bytes[0] === OPEN_BRACE) {
       // Plain ASCII objects go from bytes to RESP directly (see kv_bytes.ts).
-      const n = encodeKvBytes(bytes, this.#prefixBytes, w.perObject, w.buffer());
+      const prefix = this.#prefixBytes;
+      const n = w.add(this, (out, wrap) => encodeKvBytes(bytes, out, { prefix, wrap }));
       if (n !== NOT_FAST) {
         this.#accepted++;
         if (this.#o.metrics) this.#o.metrics.objectsReceived++;
-        w.added(this, n);
         return;
       }
     }
@@ -304,18 +304,16 @@ export class IngestSession implements WriteOwner {
       this.#bad(new SyntaxError("Malformed JSON: the object could not be split into its members"));
       return;
     }
-    const n = members !== undefined
-      ? encodeKvMembers(
-        members,
-        this.#prefix,
-        ascii && this.#prefixAscii && !text.includes("\\u"),
-        w.perObject,
-        w.buffer(),
-      )
-      : encodeStream(text, this.#client, this.#streamKey, this.#o.streamMaxlen, w.buffer());
+    if (members !== undefined) {
+      const prefix = this.#prefix;
+      const kvAscii = ascii && this.#prefixAscii && !text.includes("\\u");
+      w.add(this, (out, wrap) => encodeKvMembers(members, out, { prefix, ascii: kvAscii, wrap }));
+    } else {
+      const { streamMaxlen } = this.#o;
+      w.add(this, (out) => encodeStream(text, this.#client, this.#streamKey, streamMaxlen, out));
+    }
     this.#accepted++;
     if (this.#o.metrics) this.#o.metrics.objectsReceived++;
-    w.added(this, n);
   }
 
   #reject(reason: string, text: string): void {

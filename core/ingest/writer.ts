@@ -1,24 +1,20 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { RespBuffer } from "./resp_buffer.ts";
+import type { RespBuffer } from "./resp_buffer.ts";
 import type { IngestMetrics } from "./metrics.ts";
-import { type Spool, SpoolFullError } from "./spool.ts";
-import {
-  type Atomicity,
-  type BatchStore,
-  type ObjectFailure,
-  type StoreBatch,
-  StoreUnavailableError,
-} from "./store.ts";
+import type { Spool } from "./spool.ts";
+import { type Atomicity, type BatchStore, StoreUnavailableError } from "./store.ts";
 import { settlesWithin } from "../async/mod.ts";
+import { Batch, type WriteOwner } from "./_batch.ts";
+import { Outage } from "./_outage.ts";
 
-/** Who is told what became of the objects it added (a client session). */
-export interface WriteOwner {
-  /**
-   * `stored` objects are in Redis or, when `spooled`, in the disk spool (they
-   * reach Redis when it returns); `failed` were refused by Redis (`reason`).
-   */
-  settled(stored: number, failed: number, reason: string | undefined, spooled: boolean): void;
-}
+export type { WriteOwner } from "./_batch.ts";
+
+/**
+ * Writes one object's commands into `out` (with `wrap`, an object with
+ * several commands in `MULTI`/`EXEC`) and returns their count, or a negative
+ * number when it wrote nothing and there is no object to add.
+ */
+export type ObjectEncoder = (out: RespBuffer, wrap: boolean) => number;
 
 /** Options for {@linkcode BatchWriter}. */
 export interface BatchWriterOptions {
@@ -52,33 +48,6 @@ export interface BatchWriterOptions {
   markerPrefix?: string;
 }
 
-class Batch {
-  /** RESP of the objects' commands. */
-  buf = new RespBuffer();
-  /** Command count of each object. */
-  counts: number[] = [];
-  /** Runs of owners: `owners[i]` added `counts[i]` objects in a row. */
-  owners: WriteOwner[] = [];
-  runs: number[] = [];
-  objects = 0;
-  marker: string | undefined;
-  /** Sent to Redis with an unknown outcome. */
-  uncertain = false;
-  state: "pending" | "ok" | "lost" = "pending";
-  failures: ObjectFailure[] = [];
-
-  constructor(readonly atomic: Atomicity) {}
-
-  toStore(): StoreBatch {
-    return {
-      wire: this.buf.bytes(),
-      counts: this.counts,
-      atomic: this.atomic,
-      ...(this.marker !== undefined ? { marker: this.marker } : {}),
-    };
-  }
-}
-
 /**
  * Batches objects' commands and writes them to Redis in pipelined batches
  * (several in flight), in order. When Redis is unreachable, batches go to the
@@ -92,21 +61,18 @@ class Batch {
  * @example
  * ```ts
  * const w = new BatchWriter({ store, spool });
- * const n = encodeKvMembers(splitMembers(text, bytes)!, "", true, w.perObject, w.buffer());
- * w.added(owner, n);
+ * w.add(owner, (out, wrap) => encodeKvMembers(splitMembers(text, bytes)!, out, { wrap }));
  * await w.close(); // everything is in Redis or the spool
  * ```
  */
 export class BatchWriter implements AsyncDisposable {
   readonly #store: BatchStore;
-  readonly #spool: Spool | undefined;
   readonly #metrics: IngestMetrics | undefined;
   readonly #log: Logger;
   readonly #maxBatch: number;
   readonly #maxInflight: number;
   readonly #high: number;
   readonly #low: number;
-  readonly #retryMs: number;
   readonly #markerPrefix: string | undefined;
   readonly #atomic: Atomicity;
   #open: Batch;
@@ -115,22 +81,15 @@ export class BatchWriter implements AsyncDisposable {
   /** Batches lost with a failed connection, waiting for the other in-flight ones to settle. */
   #retry: Batch[] = [];
   #queued = 0;
-  /** `live`: writing to Redis; `down`: spooling and reconnecting, or replaying the spool. */
-  #mode: "live" | "down" = "live";
-  #loop: Promise<void> | undefined;
+  readonly #outage: Outage;
   #scheduled = false;
   #lowWaiters: Array<() => void> = [];
   #idleWaiters: Array<() => void> = [];
   #closing = false;
   #closed: Promise<void> | undefined;
-  #wake: (() => void) | undefined;
-  #stopped = false;
-  /** The spool was full at the last try (logged once per episode). */
-  #spoolFull = false;
 
   constructor(options: BatchWriterOptions) {
     this.#store = options.store;
-    this.#spool = options.spool;
     this.#metrics = options.metrics;
     // The gauge reads the queue when rendered: it was only updated when a batch settled.
     if (options.metrics) options.metrics.queuedSource = () => this.#queued;
@@ -139,11 +98,36 @@ export class BatchWriter implements AsyncDisposable {
     this.#maxInflight = options.maxInflight ?? 16;
     this.#high = options.highWater ?? 32768;
     this.#low = options.lowWater ?? Math.floor(this.#high / 4);
-    this.#retryMs = options.retryMs ?? 250;
     this.#markerPrefix = options.markerPrefix;
     this.#atomic = options.markerPrefix !== undefined ? "batch" : "object";
     this.#open = new Batch(this.#atomic);
-    if (this.#spool && !this.#spool.empty) this.#goDown("records left in the spool");
+    // deno-lint-ignore no-this-alias
+    const w = this;
+    this.#outage = new Outage({
+      store: this.#store,
+      spool: options.spool,
+      metrics: options.metrics,
+      logger: this.#log,
+      retryMs: options.retryMs ?? 250,
+      queue: {
+        get inflight() {
+          return w.#inflight.length;
+        },
+        get sealed() {
+          return w.#sealed;
+        },
+        get openObjects() {
+          return w.#open.objects;
+        },
+        get closing() {
+          return w.#closing;
+        },
+        seal: () => this.#seal(),
+        done: (b, spooled) => this.#done(b, spooled),
+        pump: () => this.#pump(),
+      },
+    });
+    if (options.spool && !options.spool.empty) this.#outage.goDown("records left in the spool");
   }
 
   /** Objects accepted and not yet in Redis or the spool. */
@@ -158,7 +142,7 @@ export class BatchWriter implements AsyncDisposable {
 
   /** Whether batches go to Redis now (not spooling or replaying). */
   get live(): boolean {
-    return this.#mode === "live";
+    return this.#outage.live;
   }
 
   /** Resolves once the queue is below the low-water mark. */
@@ -173,15 +157,15 @@ export class BatchWriter implements AsyncDisposable {
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  /** The open batch's buffer: encode one object into it, then call {@linkcode added}. */
-  buffer(): RespBuffer {
-    return this.#open.buf;
-  }
-
-  /** Records that `owner` encoded one object of `commandCount` commands into {@linkcode buffer}. */
-  added(owner: WriteOwner, commandCount: number): void {
-    if (this.#closed) throw new Error("Cannot add to a closed writer");
+  /**
+   * Adds one object for `owner`: `encode` writes its commands into the open
+   * batch. Returns what `encode` returned; a negative count adds nothing.
+   */
+  add(owner: WriteOwner, encode: ObjectEncoder): number {
     const b = this.#open;
+    const commandCount = encode(b.buf, this.#atomic === "object");
+    if (commandCount < 0) return commandCount;
+    if (this.#closed) throw new Error("Cannot add to a closed writer");
     b.counts.push(commandCount);
     b.objects++;
     const last = b.owners.length - 1;
@@ -193,11 +177,7 @@ export class BatchWriter implements AsyncDisposable {
     this.#queued++;
     if (b.objects >= this.#maxBatch) this.#seal();
     this.#schedule();
-  }
-
-  /** Whether batches are applied per object (kv) rather than as one transaction (stream). */
-  get perObject(): boolean {
-    return this.#atomic === "object";
+    return commandCount;
   }
 
   #seal(): void {
@@ -218,8 +198,8 @@ export class BatchWriter implements AsyncDisposable {
   }
 
   #pump(): void {
-    if (this.#mode !== "live") {
-      this.#wake?.();
+    if (!this.#outage.live) {
+      this.#outage.wake();
       return;
     }
     while (this.#inflight.length < this.#maxInflight) {
@@ -245,7 +225,7 @@ export class BatchWriter implements AsyncDisposable {
   }
 
   #settle(err?: Error): void {
-    if (err) this.#goDown(err.message);
+    if (err) this.#outage.goDown(err.message);
     while (this.#inflight.length > 0 && this.#inflight[0]!.state !== "pending") {
       const b = this.#inflight.shift()!;
       if (b.state === "ok") this.#done(b, false);
@@ -260,8 +240,8 @@ export class BatchWriter implements AsyncDisposable {
       this.#sealed = [...this.#retry, ...this.#sealed];
       this.#retry = [];
     }
-    if (this.#mode === "live") this.#pump();
-    else this.#wake?.();
+    if (this.#outage.live) this.#pump();
+    else this.#outage.wake();
   }
 
   #done(b: Batch, spooled: boolean): void {
@@ -283,27 +263,7 @@ export class BatchWriter implements AsyncDisposable {
         object: f.object,
       });
     }
-    let obj = 0;
-    for (let i = 0; i < b.owners.length; i++) {
-      const n = b.runs[i]!;
-      let failed = 0;
-      let reason: string | undefined;
-      if (failedByObject.size > 0) {
-        for (let j = obj; j < obj + n; j++) {
-          const r = failedByObject.get(j);
-          if (r !== undefined) {
-            failed++;
-            reason ??= r;
-          }
-        }
-      }
-      obj += n;
-      try {
-        b.owners[i]!.settled(n - failed, failed, reason, spooled);
-      } catch (err) {
-        this.#log.error("write owner callback failed", { error: String(err) });
-      }
-    }
+    b.tellOwners(failedByObject, spooled, this.#log);
     this.#queued -= b.objects;
     if (m) m.queued = this.#queued;
     if (this.#queued < this.#low && this.#lowWaiters.length > 0) {
@@ -318,147 +278,6 @@ export class BatchWriter implements AsyncDisposable {
     }
   }
 
-  #goDown(reason: string): void {
-    if (this.#mode === "down") return;
-    this.#mode = "down";
-    if (this.#metrics) this.#metrics.redisErrors++;
-    this.#log.warn(
-      this.#spool
-        ? "Redis unavailable: spooling batches to disk until it is back"
-        : "Redis unavailable: holding batches in memory until it is back",
-      { redis: this.#store.label, reason },
-    );
-    this.#loop ??= this.#downLoop().finally(() => this.#loop = undefined);
-  }
-
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => done(), ms);
-      const done = () => {
-        clearTimeout(t);
-        this.#wake = undefined;
-        resolve();
-      };
-      this.#wake = done;
-    });
-  }
-
-  /** Spools sealed batches, reconnects, replays the spool; returns once live again. */
-  async #downLoop(): Promise<void> {
-    let nextProbe = 0;
-    while (true) {
-      // 1. Persist what is waiting (all of it when closing: nothing may stay in memory).
-      if (this.#inflight.length === 0) {
-        if (this.#closing || this.#sealed.length === 0) this.#seal();
-        await this.#spoolSealed();
-      }
-      // 2. Try Redis again.
-      const now = Date.now();
-      if (now >= nextProbe && this.#inflight.length === 0) {
-        nextProbe = now + this.#retryMs;
-        try {
-          await this.#store.connect();
-          if (await this.#replay()) {
-            this.#mode = "live";
-            this.#log.info("Redis is back: writing live again", { redis: this.#store.label });
-            this.#pump();
-            return;
-          }
-        } catch (err) {
-          this.#log.debug("Redis still unavailable", { error: (err as Error).message });
-        }
-      }
-      if (this.#stopped) return;
-      await this.#sleep(Math.max(5, nextProbe - Date.now()));
-    }
-  }
-
-  async #spoolSealed(): Promise<void> {
-    const spool = this.#spool;
-    if (!spool) return;
-    while (this.#sealed.length > 0) {
-      const b = this.#sealed[0]!;
-      try {
-        await spool.append(b.toStore(), this.#closing);
-      } catch (err) {
-        if (err instanceof SpoolFullError) {
-          if (!this.#spoolFull) {
-            this.#spoolFull = true;
-            this.#log.warn("spool full: input paused until Redis is back or space is freed", {
-              spool: spool.dir,
-              reason: err.message,
-            });
-          }
-          return;
-        }
-        // Any other write error (EIO...): keep the batch, pause like a full spool, retry later.
-        if (!this.#spoolFull) {
-          this.#spoolFull = true;
-          this.#log.error("cannot write the spool: input paused, retrying", {
-            spool: spool.dir,
-            error: (err as Error).message,
-          });
-        }
-        return;
-      }
-      if (this.#spoolFull) {
-        this.#spoolFull = false;
-        this.#log.info("spool takes batches again", { spool: spool.dir });
-      }
-      this.#sealed.shift();
-      this.#spoolGauges();
-      this.#done(b, true);
-    }
-  }
-
-  #spoolGauges(): void {
-    if (!this.#metrics || !this.#spool) return;
-    this.#metrics.spoolRecords = this.#spool.records;
-    this.#metrics.spoolBytes = this.#spool.bytes;
-  }
-
-  /** Replays the spool into Redis; true once it is empty and nothing waits to be spooled. */
-  async #replay(): Promise<boolean> {
-    const spool = this.#spool;
-    if (spool) {
-      while (true) {
-        const rec = await spool.peek();
-        if (!rec) break;
-        const skip = rec.marker !== undefined && await this.#store.applied(rec.marker);
-        if (!skip) {
-          const failures = await this.#store.write(rec);
-          if (failures.length > 0) {
-            this.#log.warn("Redis refused replayed writes", {
-              failed: failures.length,
-              first: failures[0]!.message,
-            });
-            if (this.#metrics) this.#metrics.redisErrors += failures.length;
-          }
-        }
-        await spool.commit();
-        if (this.#metrics) {
-          this.#metrics.objectsReplayed += rec.counts.length;
-          this.#metrics.objectsStored += rec.counts.length;
-        }
-        this.#spoolGauges();
-        // Batches that arrived meanwhile go behind the replayed ones.
-        if (this.#sealed.length > 0 || (this.#closing && this.#open.objects > 0)) {
-          if (this.#closing) this.#seal();
-          await this.#spoolSealed();
-        }
-      }
-    }
-    // Without a spool, batches waiting in memory are written in order by live
-    // mode; a lost stream batch that was in fact applied is not written twice.
-    for (const b of [...this.#sealed]) {
-      if (b.uncertain && b.marker !== undefined && await this.#store.applied(b.marker)) {
-        this.#sealed = this.#sealed.filter((x) => x !== b);
-        this.#done(b, false);
-      }
-    }
-    return true;
-  }
-
   /**
    * Writes everything queued to Redis (or the spool, forcing past its cap if
    * Redis is down) and stops. Resolves when nothing is left in memory, or
@@ -469,8 +288,8 @@ export class BatchWriter implements AsyncDisposable {
     this.#closed ??= (async () => {
       this.#closing = true;
       this.#seal();
-      if (this.#mode === "live") this.#pump();
-      else this.#wake?.();
+      if (this.#outage.live) this.#pump();
+      else this.#outage.wake();
       if (timeoutMs === undefined) await this.idle();
       else await settlesWithin(this.idle(), timeoutMs);
       if (this.#queued > 0) {
@@ -478,9 +297,7 @@ export class BatchWriter implements AsyncDisposable {
           objects: this.#queued,
         });
       }
-      this.#stopped = true;
-      this.#wake?.();
-      await this.#loop;
+      await this.#outage.stop();
     })();
     return this.#closed;
   }

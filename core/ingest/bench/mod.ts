@@ -1,12 +1,12 @@
 import { createClient } from "redis";
-import type { Logger } from "../log/mod.ts";
-import type { ClientTlsOptions } from "../net/mod.ts";
-import { initPki, issueClient, loadCertsDirTls, loadClientTls } from "../pki/mod.ts";
-import { type RedisServer, startRedisServer } from "../demo/redis_process.ts";
-import { redisBenchmarkHset } from "./anchor.ts";
+import type { Logger } from "../../log/mod.ts";
+import type { ClientTlsOptions } from "../../net/mod.ts";
+import { initPki, issueClient, loadCertsDirTls, loadClientTls } from "../../pki/mod.ts";
+import { type RedisServer, startRedisServer } from "../../demo/redis_process.ts";
+import { redisBenchmarkHset } from "../anchor.ts";
 import { type Shape, shapeCommand } from "./bench_payload.ts";
 import type { BenchWorkerMessage, BenchWorkerRequest } from "./bench_worker.ts";
-import { type IngestOptions, startIngest } from "./server.ts";
+import { type IngestOptions, startIngest } from "../server.ts";
 
 /** Options for {@linkcode runIngestBench}. */
 export interface IngestBenchOptions {
@@ -294,3 +294,5 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
     for (const c of cleanup.reverse()) await c().catch(() => {});
   }
 }
+
+export { SHAPES } from "./bench_payload.ts";

@@ -4,11 +4,11 @@
  * core than the server. Messages: in `BenchWorkerRequest`, out
  * `BenchWorkerMessage`.
  */
-import { connect, type Connection } from "../net/mod.ts";
-import type { ClientTlsOptions } from "../net/mod.ts";
+import { connect, type Connection } from "../../net/mod.ts";
+import type { ClientTlsOptions } from "../../net/mod.ts";
 import { buildPayload, type Shape } from "./bench_payload.ts";
-import { watchAcks } from "./client.ts";
-import { delay } from "../async/mod.ts";
+import { watchAcks } from "../client.ts";
+import { delay } from "../../async/mod.ts";
 
 /** What the worker is asked to do. */
 export interface BenchWorkerRequest {

@@ -63,14 +63,15 @@ function serveCommand() {
         daemonMetrics: metrics,
         logger: log,
       });
-      log.info(`listening on ${settings.host}:${server.port} (mutual TLS)`, {
-        redis: server.redisLabel,
-        layout: settings.layout,
-        certs: tls.source,
-        ack: settings.ack,
-        spool: settings.spoolDir,
-      });
       await runDaemon(server, {
+        started: () =>
+          log.info(`listening on ${settings.host}:${server.port} (mutual TLS)`, {
+            redis: server.redisLabel,
+            layout: settings.layout,
+            certs: tls.source,
+            ack: settings.ack,
+            spool: settings.spoolDir,
+          }),
         logger: log,
         metrics,
         metricsPort: settings.metricsPort,

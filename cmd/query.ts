@@ -187,15 +187,16 @@ function serveCommand() {
         ...(key ? { key } : {}),
         daemonMetrics: metrics,
       });
-      log.info("listening", {
-        host: s.host,
-        tcp: server.tcpPort ?? "off",
-        udp: server.udpPort ?? "off",
-        tls: tls !== undefined,
-        encryption: key !== undefined,
-        files: spec.files.map((f) => f.name).join(","),
-      });
       await runDaemon(server, {
+        started: () =>
+          log.info("listening", {
+            host: s.host,
+            tcp: server.tcpPort ?? "off",
+            udp: server.udpPort ?? "off",
+            tls: tls !== undefined,
+            encryption: key !== undefined,
+            files: spec.files.map((f) => f.name).join(","),
+          }),
         logger: log,
         metrics,
         metricsPort: s.metricsPort,

@@ -226,13 +226,14 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
         if (err instanceof SearchFileError) throw new ConfigError(err.message, { cause: err });
         throw err;
       }
-      log.info(
-        `listening on ${s.host}:${server.port} (${
-          tls ? "TLS" : "plain TCP"
-        }, ${server.mode} mode) searching "${s.file}"`,
-      );
       const running = server;
       await runDaemon(server, {
+        started: () =>
+          log.info(
+            `listening on ${s.host}:${server.port} (${
+              tls ? "TLS" : "plain TCP"
+            }, ${server.mode} mode) searching "${s.file}"`,
+          ),
         logger: log,
         metrics,
         metricsPort: s.metricsPort,

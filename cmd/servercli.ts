@@ -210,16 +210,17 @@ export function servercliCommand(): Command {
             : `the hard limit is ${limit.hard}: raise it as root (LimitNOFILE= in a systemd unit)`,
         });
       }
-      log.info("listening", {
-        host: server.host,
-        port: server.port,
-        maxClients: s.maxClients,
-        periodMs: s.period,
-        dateFormat: s.dateFormat,
-        json: s.json,
-        requireClientCert: s.requireClientCert,
-      });
       await runDaemon(server, {
+        started: () =>
+          log.info("listening", {
+            host: server.host,
+            port: server.port,
+            maxClients: s.maxClients,
+            periodMs: s.period,
+            dateFormat: s.dateFormat,
+            json: s.json,
+            requireClientCert: s.requireClientCert,
+          }),
         logger: log,
         metrics,
         metricsPort: s.metricsPort,

@@ -26,6 +26,8 @@ export interface RunDaemonOptions {
   onSignal?: (signal: string) => void;
   /** A promise that, when it settles, also ends serving. */
   done?: Promise<unknown>;
+  /** Called once SIGINT/SIGTERM are handled (see `serveUntilSignal`): log "listening" here. */
+  started?: () => void;
 }
 
 /**
@@ -38,7 +40,9 @@ export interface RunDaemonOptions {
  * await using _ops = startOps({ logger: log, metrics, metricsPort: 9191, reload });
  * ```
  */
-export function startOps(options: Omit<RunDaemonOptions, "onSignal" | "done">): AsyncDisposable {
+export function startOps(
+  options: Omit<RunDaemonOptions, "onSignal" | "done" | "started">,
+): AsyncDisposable {
   const log = options.logger;
   const http = options.metrics && options.metricsPort !== undefined
     ? serveMetrics(options.metrics, {
@@ -75,6 +79,7 @@ export async function runDaemon(server: Closable, options: RunDaemonOptions): Pr
   await serveUntilSignal(server, {
     ...(options.onSignal ? { onSignal: options.onSignal } : {}),
     ...(options.done ? { done: options.done } : {}),
+    ...(options.started ? { started: options.started } : {}),
   });
 }
 

@@ -36,6 +36,12 @@ export interface ServeUntilSignalOptions {
   onSignal?: (signal: string) => void;
   /** A promise that, when it settles, also ends serving (for example a server that died). */
   done?: Promise<unknown>;
+  /**
+   * Called once SIGINT/SIGTERM are handled: log "listening" here, so a
+   * supervisor that stops the daemon as soon as it reads that line gets a
+   * graceful drain, not the default signal death.
+   */
+  started?: () => void;
 }
 
 /**
@@ -53,6 +59,7 @@ export async function serveUntilSignal(
   options: ServeUntilSignalOptions = {},
 ): Promise<void> {
   using signal = shutdownSignal();
+  options.started?.();
   const aborted = new Promise<void>((resolve) =>
     signal.addEventListener("abort", () => resolve(), { once: true })
   );

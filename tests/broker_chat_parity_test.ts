@@ -1,44 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, runCli, spawnCli } from "./harness/mod.ts";
-
-function chatServer(port: number, dir: string, extra: string[] = []) {
-  return spawnCli([
-    "broker",
-    "chat",
-    "--port",
-    String(port),
-    "--host",
-    "127.0.0.1",
-    "--name",
-    "ann",
-    "--dir",
-    dir,
-    ...extra,
-  ]);
-}
+import { freePort, runCli, spawnCli, tempDir } from "./harness/mod.ts";
+import { chatClientArgs, chatServer } from "./_chat/broker_chat.ts";
 
 Deno.test("broker chat --accept asks before a peer joins: y admits it, anything else refuses it for good; !exit leaves", async (t) => {
-  const tmp = await Deno.makeTempDir({ prefix: "sockkit-chat-parity-" });
-  await using _cleanup = {
-    [Symbol.asyncDispose]: () => Deno.remove(tmp, { recursive: true }).catch(() => {}),
-  };
+  await using dir = await tempDir("sockkit-chat-parity-");
+  const tmp = dir.path;
   await t.step("accepted", async () => {
     const port = freePort();
     await using server = chatServer(port, join(tmp, "server-1"), ["--accept"]);
     await server.waitForLine(/^\* waiting for a peer/);
-    await using bob = spawnCli([
-      "broker",
-      "chat",
-      "--target",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--name",
-      "bob",
-      "--dir",
-      join(tmp, "bob"),
-    ]);
+    await using bob = spawnCli(chatClientArgs(port, ["--name", "bob", "--dir", join(tmp, "bob")]));
     await server.waitForLine(
       /^\* bob asks to join from 127\.0\.0\.1:\d+ \(its certificate: [0-9A-F:]{95}\); accept\? \[y\/N\]$/,
     );
@@ -62,18 +34,9 @@ Deno.test("broker chat --accept asks before a peer joins: y admits it, anything 
     const port = freePort();
     await using server = chatServer(port, join(tmp, "server-2"), ["--accept"]);
     await server.waitForLine(/^\* waiting for a peer/);
-    const bob = runCli([
-      "broker",
-      "chat",
-      "--target",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--name",
-      "mallory",
-      "--connect-timeout",
-      "30s",
-    ], { stdin: "let me in\n" });
+    const bob = runCli(chatClientArgs(port, ["--name", "mallory", "--connect-timeout", "30s"]), {
+      stdin: "let me in\n",
+    });
     await server.waitForLine(/^\* mallory asks to join/, 30_000);
     await server.writeStdin("no\n");
     await server.waitForLine(/^\* mallory was not accepted$/);
@@ -87,10 +50,8 @@ Deno.test("broker chat --accept asks before a peer joins: y admits it, anything 
 });
 
 Deno.test("broker chat !zimport copies a received directory like !import (directories arrive unzipped)", async () => {
-  const tmp = await Deno.makeTempDir({ prefix: "sockkit-chat-parity-" });
-  await using _cleanup = {
-    [Symbol.asyncDispose]: () => Deno.remove(tmp, { recursive: true }).catch(() => {}),
-  };
+  await using dir = await tempDir("sockkit-chat-parity-");
+  const tmp = dir.path;
   const port = freePort();
   const cwd = join(tmp, "server-cwd");
   await Deno.mkdir(cwd);
@@ -108,16 +69,7 @@ Deno.test("broker chat !zimport copies a received directory like !import (direct
   const tree = join(tmp, "photos");
   await Deno.mkdir(join(tree, "2026"), { recursive: true });
   await Deno.writeTextFile(join(tree, "2026", "a.txt"), "alpha");
-  const up = await runCli([
-    "broker",
-    "chat",
-    "--target",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--upload",
-    tree,
-  ]);
+  const up = await runCli(chatClientArgs(port, ["--upload", tree]));
   assert.equal(up.code, 0, up.stdout + up.stderr);
   await server.waitForLine(/^\* received directory "photos"/);
   await server.writeStdin("!zimport photos\n");

@@ -1,21 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, runCli, spawnCli, tempDir } from "./harness/mod.ts";
-
-function chatServer(port: number, dir: string) {
-  return spawnCli([
-    "broker",
-    "chat",
-    "--port",
-    String(port),
-    "--host",
-    "127.0.0.1",
-    "--name",
-    "ann",
-    "--dir",
-    dir,
-  ]);
-}
+import { chatClientArgs, chatServer } from "./_chat/broker_chat.ts";
 
 Deno.test("broker chat with piped input delivers every line before exiting 0; the server names a non-default port", async () => {
   await using tmp = await tempDir("sockkit-chat-piped-");
@@ -26,16 +12,9 @@ Deno.test("broker chat with piped input delivers every line before exiting 0; th
       `^\\* waiting for a peer \\(sockkit broker chat --target THIS_HOST --port ${port}\\)$`,
     ),
   );
-  const r = await runCli([
-    "broker",
-    "chat",
-    "--target",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--name",
-    "bob",
-  ], { stdin: "first line\nsecond line\nthird line" });
+  const r = await runCli(chatClientArgs(port, ["--name", "bob"]), {
+    stdin: "first line\nsecond line\nthird line",
+  });
   assert.equal(r.code, 0, r.stdout + r.stderr);
   await server.waitForLine(/^bob: first line$/);
   await server.waitForLine(/^bob: second line$/);
@@ -51,17 +30,10 @@ Deno.test("broker chat and --upload to an unreachable peer fail with exit 1 afte
   await Deno.writeTextFile(file, "x");
   for (const extra of [[], ["--upload", file]]) {
     const started = Date.now();
-    const r = await runCli([
-      "broker",
-      "chat",
-      "--target",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--connect-timeout",
-      "1s",
-      ...extra,
-    ], { stdin: "hello\n", timeoutMs: 30_000 });
+    const r = await runCli(chatClientArgs(port, ["--connect-timeout", "1s", ...extra]), {
+      stdin: "hello\n",
+      timeoutMs: 30_000,
+    });
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assert.match(r.stderr, new RegExp(`Cannot reach the chat peer at 127\\.0\\.0\\.1:${port}`));
     assert.ok(Date.now() - started < 20_000);
@@ -78,18 +50,10 @@ Deno.test("broker chat !import never overwrites a local file unless --force", as
   await Deno.writeTextFile(note, "theirs");
   await using server = chatServer(port, join(tmp.path, "server"));
   await server.waitForLine(/^\* waiting for a peer/);
-  await using client = spawnCli([
-    "broker",
-    "chat",
-    "--target",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--name",
-    "bob",
-    "--dir",
-    join(tmp.path, "client"),
-  ], { cwd });
+  await using client = spawnCli(
+    chatClientArgs(port, ["--name", "bob", "--dir", join(tmp.path, "client")]),
+    { cwd },
+  );
   await server.waitForLine(/^\* bob connected/);
   await server.writeStdin(`!upload ${note}\n`);
   await client.waitForLine(/^\* received file "note\.txt" from ann/);

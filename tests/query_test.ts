@@ -231,7 +231,8 @@ Deno.test("query: a handler that keeps allocating is stopped at its memory cap a
   await using f = await fixture({ handlerTimeoutMs: 1500, handlerMemoryMb: 64 });
   const before = Deno.memoryUsage().rss;
   const r = await f.ask("hog", { timeoutMs: 20_000 });
-  assert.match(r.error ?? "", /time limit/);
+  // V8 either stops the worker at the cap or collects garbage at the cap until the time limit.
+  assert.match(r.error ?? "", /64 MiB heap cap|time limit/);
   // Before: the worker grew until "Fatal JavaScript out of memory" took the process down.
   const grown = Deno.memoryUsage().rss - before;
   assert.ok(grown < 1024 * 1024 * 1024, `the process grew by ${grown} bytes`);

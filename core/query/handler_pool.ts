@@ -258,9 +258,12 @@ export class HandlerPool implements AsyncDisposable {
     const failed = timedOut ??
       new Set([...slot.inFlight.values()].filter((p) => p.retried));
     this.#replaced++;
+    const reason = /memory limit/.test(err.message)
+      ? `The handler went over its ${this.#memoryMb} MiB heap cap (--handler-memory) and its worker was replaced`
+      : err.message;
     const again: Pending[] = [];
     for (const p of slot.inFlight.values()) {
-      if (failed.has(p)) p.resolve({ ok: false, error: err.message });
+      if (failed.has(p)) p.resolve({ ok: false, error: reason });
       else {
         p.retried = true;
         again.push(p);

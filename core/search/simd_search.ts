@@ -9,9 +9,12 @@
  * text form is in the comments of {@linkcode findBody}.
  */
 import { indexOfBytes } from "./line_search.ts";
+import { NEWLINE_WINDOW, newlinesOf } from "./line_batch.ts";
 
 /** Bytes reserved at the start of memory for the needle. */
 const NEEDLE_MAX = 4096;
+/** Where the haystack buffer starts: after the needle and room for a window's `\n` offsets. */
+const HAY_AT = NEEDLE_MAX + 4 * NEWLINE_WINDOW;
 
 function uleb(n: number): number[] {
   const out: number[] = [];
@@ -36,14 +39,16 @@ function name(s: string): number[] {
 // Opcodes used below.
 const I32 = 0x7f, V128 = 0x7b, VOID = 0x40;
 const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f;
-const GET = 0x20, SET = 0x21, CONST = 0x41, LOAD8U = 0x2d;
-const EQZ = 0x45, NE = 0x47, GT_S = 0x4a, GE_S = 0x4e, CTZ = 0x68;
+const GET = 0x20, SET = 0x21, CONST = 0x41, LOAD8U = 0x2d, STORE = 0x36;
+const EQZ = 0x45, EQ = 0x46, NE = 0x47, GT_S = 0x4a, GE_S = 0x4e, CTZ = 0x68;
 const ADD = 0x6a, SUB = 0x6b, AND = 0x71;
 const SHL = 0x74, OR = 0x72;
 const SIMD = 0xfd, V_LOAD = 0x00, SPLAT = 0x0f, EQ8 = 0x23, V_AND = 0x4e, BITMASK = 0x64;
 const V_OR = 0x50, ANY_TRUE = 0x53, SWIZZLE = 0x0e, V_CONST = 0x0c;
 /** Lane `c` is 0xff for `c` = `\n` or `\r`: `i8x16.swizzle` of it by a byte tests for a line end (bytes >= 16 give 0). */
 const LINE_END_TABLE = Array.from({ length: 16 }, (_, c) => (c === 0x0a || c === 0x0d ? 0xff : 0));
+/** `\n` as an i32.const immediate (signed LEB128 of 10). */
+const LF_BYTE = 0x0a;
 const MEM0 = [0x00, 0x00]; // memarg: align 2^0, offset 0
 const at = (offset: number) => [0x00, ...uleb(offset)]; // memarg: align 2^0, this offset
 
@@ -166,20 +171,72 @@ function findLineBody(): number[] {
   ];
 }
 
+// Locals of newlines: 0 hay, 1 hayLen, 2 out (params); 3 i, 4 mask, 5 count, 6 limit (i32);
+// 7 the "\n" splat (v128).
+/**
+ * The body of `newlines(hay, hayLen, out) -> count`: writes the offset (from
+ * `hay`) of every `\n` in `hay[0, hayLen)` to `out` as i32s, in order, 16
+ * bytes per step, and returns how many it wrote. `out` needs room for
+ * `hayLen` of them.
+ */
+// deno-fmt-ignore
+function newlinesBody(): number[] {
+  const store = [
+    GET, 2, GET, 5, CONST, 2, SHL, ADD, // out + 4 * count
+    GET, 3, GET, 4, CTZ, ADD, // i + ctz(mask)
+    STORE, 0x02, 0x00, // i32.store align 4
+    GET, 5, CONST, 1, ADD, SET, 5, // count++
+  ];
+  return [
+    2, 4, I32, 1, V128, // locals
+    CONST, LF_BYTE, SIMD, SPLAT, SET, 7,
+    GET, 1, CONST, 16, SUB, SET, 6, // limit = hayLen - 16
+    BLOCK, VOID, // $done
+    LOOP, VOID, // $outer
+    GET, 3, GET, 6, GT_S, BR_IF, 1,
+    GET, 0, GET, 3, ADD, SIMD, V_LOAD, ...MEM0, GET, 7, SIMD, EQ8, SIMD, BITMASK, SET, 4,
+    BLOCK, VOID, LOOP, VOID, // $bits
+    GET, 4, EQZ, BR_IF, 1,
+    ...store,
+    GET, 4, GET, 4, CONST, 1, SUB, AND, SET, 4, // mask &= mask - 1
+    BR, 0,
+    END, END,
+    GET, 3, CONST, 16, ADD, SET, 3, // i += 16
+    BR, 0,
+    END, // $outer
+    END, // $done
+    // the last bytes, one at a time (mask = 1: ctz 0, so the store writes i)
+    CONST, 1, SET, 4,
+    BLOCK, VOID, LOOP, VOID,
+    GET, 3, GET, 1, GE_S, BR_IF, 1,
+    GET, 0, GET, 3, ADD, LOAD8U, ...MEM0, CONST, LF_BYTE, EQ,
+    IF, VOID, ...store, END,
+    GET, 3, CONST, 1, ADD, SET, 3,
+    BR, 0,
+    END, END,
+    GET, 5,
+    END,
+  ];
+}
+
 // deno-fmt-ignore
 function moduleBytes(): Uint8Array {
   const body = findBody();
   const lineBody = findLineBody();
+  const nlBody = newlinesBody();
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
-    ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32]), // type: (i32 x5) -> i32
-    ...section(3, [2, 0, 0]), // two functions of that type
+    // types: (i32 x5) -> i32, (i32 x3) -> i32
+    ...section(1, [2, 0x60, 5, I32, I32, I32, I32, I32, 1, I32, 0x60, 3, I32, I32, I32, 1, I32]),
+    ...section(3, [3, 0, 0, 1]), // find and findLine of the first, newlines of the second
     ...section(5, [1, 0x00, 1]), // memory: 1 page, growable
     ...section(7, [
-      3, ...name("find"), 0x00, 0, ...name("findLine"), 0x00, 1, ...name("mem"), 0x02, 0,
+      4, ...name("find"), 0x00, 0, ...name("findLine"), 0x00, 1, ...name("newlines"), 0x00, 2,
+      ...name("mem"), 0x02, 0,
     ]), // exports
     ...section(10, [
-      2, ...uleb(body.length), ...body, ...uleb(lineBody.length), ...lineBody,
+      3, ...uleb(body.length), ...body, ...uleb(lineBody.length), ...lineBody,
+      ...uleb(nlBody.length), ...nlBody,
     ]), // code
   ]);
 }
@@ -197,12 +254,14 @@ export class SimdSearcher {
   readonly #mem: WebAssembly.Memory;
   readonly #find: FindFn;
   readonly #findLine: FindFn;
+  readonly #newlines: (hay: number, hayLen: number, out: number) => number;
   #view: Uint8Array;
 
   private constructor(instance: WebAssembly.Instance) {
     this.#mem = instance.exports.mem as WebAssembly.Memory;
     this.#find = instance.exports.find as FindFn;
     this.#findLine = instance.exports.findLine as FindFn;
+    this.#newlines = instance.exports.newlines as (hay: number, len: number, out: number) => number;
     this.#view = new Uint8Array(this.#mem.buffer);
   }
 
@@ -229,11 +288,31 @@ export class SimdSearcher {
    * are stale (take a new one).
    */
   buffer(size: number): Uint8Array {
-    const need = NEEDLE_MAX + size;
+    const need = HAY_AT + size;
     const have = this.#mem.buffer.byteLength;
     if (need > have) this.#mem.grow(Math.ceil((need - have) / 65536));
-    return new Uint8Array(this.#mem.buffer, NEEDLE_MAX, size);
+    return new Uint8Array(this.#mem.buffer, HAY_AT, size);
   }
+
+  /**
+   * A `NewlineFinder`: the offsets (from the start of `haystack`) of every
+   * `\n` in `haystack[from, to)`, in order, at most
+   * {@linkcode NEWLINE_WINDOW} bytes per call. The view is overwritten by
+   * the next call. SIMD when `haystack` lies in this searcher's memory.
+   */
+  readonly newlines = (haystack: Uint8Array, from: number, to: number): Int32Array => {
+    if (to - from > NEWLINE_WINDOW || from < 0 || to > haystack.length) {
+      throw new RangeError(
+        `Invalid newline window: [${from}, ${to}) of ${haystack.length} bytes, at most ${NEWLINE_WINDOW}`,
+      );
+    }
+    if (haystack.buffer !== this.#mem.buffer) return newlinesOf(haystack, from, to);
+    const base = haystack.byteOffset + from;
+    const n = this.#newlines(base, to - from, NEEDLE_MAX);
+    const out = new Int32Array(this.#mem.buffer, NEEDLE_MAX, n);
+    if (from !== 0) { for (let k = 0; k < n; k++) out[k]! += from; }
+    return out;
+  };
 
   /**
    * A `ByteFinder`: finds `needle` in `haystack` from `from`. Uses SIMD when

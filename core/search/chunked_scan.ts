@@ -14,7 +14,7 @@ import {
   versionOf,
 } from "./file_bytes.ts";
 import { type ByteFinder, containsLine, indexOfBytes } from "./line_search.ts";
-import { LineBatch, type NewlineFinder } from "./line_batch.ts";
+import { LineBatch, type LineFilter } from "./line_batch.ts";
 
 const LF = 0x0a;
 
@@ -27,11 +27,12 @@ export interface ChunkedLineScannerOptions {
   /** Bytes read per piece. Default 512 KiB (a piece and its scan stay in a core's L2 cache). */
   chunkBytes?: number;
   /**
-   * Finds the line ends of a piece, for checking many queries in one pass
-   * ({@linkcode LineBatch}). Default: none (each query searched apart).
+   * Picks out the lines of a piece worth comparing, for checking many
+   * queries in one pass ({@linkcode LineBatch}). Default: none (each query
+   * searched apart).
    */
-  newlines?: NewlineFinder;
-  /** With `newlines`: the fewest queries of a read checked in one pass. Default {@linkcode BATCH_FROM}. */
+  lines?: LineFilter;
+  /** With `lines`: the fewest queries of a read checked in one pass. Default {@linkcode BATCH_FROM}. */
   batchFrom?: number;
 }
 
@@ -82,7 +83,7 @@ export class ChunkedLineScanner {
   readonly #alloc: BufferAllocator;
   readonly #find: ByteFinder;
   readonly #chunk: number;
-  readonly #newlines: NewlineFinder | undefined;
+  readonly #lines: LineFilter | undefined;
   readonly #batchFrom: number;
 
   constructor(options: ChunkedLineScannerOptions = {}) {
@@ -92,7 +93,7 @@ export class ChunkedLineScanner {
     }
     this.#chunk = chunk;
     this.#find = options.find ?? indexOfBytes;
-    this.#newlines = options.newlines;
+    this.#lines = options.lines;
     this.#batchFrom = options.batchFrom ?? BATCH_FROM;
     this.#alloc = options.alloc ?? ((size, keep) => {
       const next = new Uint8Array(size);
@@ -123,8 +124,8 @@ export class ChunkedLineScanner {
     const found = queries.map(() => false);
     const open = queries.flatMap((q, i) => q.length > 0 && !q.includes(LF) ? [i] : []);
     const flags = part.flags;
-    const batch = this.#newlines && open.length >= this.#batchFrom
-      ? new LineBatch(queries, open, this.#newlines)
+    const batch = this.#lines && open.length >= this.#batchFrom
+      ? new LineBatch(queries, open, this.#lines)
       : undefined;
     const { file, info } = openSearchFile(path);
     try {

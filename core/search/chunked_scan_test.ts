@@ -4,7 +4,7 @@ import { ChunkedLineScanner } from "./chunked_scan.ts";
 import { containsLine } from "./line_search.ts";
 import { SearchFileError } from "./file_bytes.ts";
 import { SimdSearcher } from "./simd_search.ts";
-import { newlinesOf } from "./line_batch.ts";
+import { plainLineFilter } from "./line_batch.ts";
 
 const enc = new TextEncoder();
 
@@ -42,11 +42,11 @@ Deno.test("ChunkedLineScanner agrees with containsLine() on the whole file at ev
             find: simd.findLine,
           }),
           // every query of the read in one pass over the lines, with and without SIMD
-          new ChunkedLineScanner({ chunkBytes: chunk, newlines: newlinesOf, batchFrom: 1 }),
+          new ChunkedLineScanner({ chunkBytes: chunk, lines: plainLineFilter(), batchFrom: 1 }),
           new ChunkedLineScanner({
             chunkBytes: chunk,
             alloc: (s) => simd.buffer(s),
-            newlines: simd.newlines,
+            lines: simd.lineFilter,
             batchFrom: 1,
           }),
         ]
@@ -111,7 +111,7 @@ Deno.test("ChunkedLineScanner.scanPart() splits the file so that every line is i
           new ChunkedLineScanner({
             chunkBytes: chunk,
             alloc: (s) => simd.buffer(s),
-            newlines: simd.newlines,
+            lines: simd.lineFilter,
             batchFrom: 1,
           }),
         ];

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { LineBatch, NEWLINE_WINDOW, newlinesOf } from "./line_batch.ts";
+import { LineBatch, plainLineFilter } from "./line_batch.ts";
 import { containsLine } from "./line_search.ts";
 import { SimdSearcher } from "./simd_search.ts";
 
@@ -10,9 +10,7 @@ Deno.test("LineBatch finds the same queries as containsLine() on random short li
   let seed = 7;
   const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   const alphabet = "01;\n\r";
-  // More than one newline window, so lines cut by a window edge are covered.
-  const text = Array.from({ length: NEWLINE_WINDOW + 5000 }, () => alphabet[Math.floor(rand() * 5)])
-    .join("");
+  const text = Array.from({ length: 100_000 }, () => alphabet[Math.floor(rand() * 5)]).join("");
   const bytes = enc.encode(text);
   const hay = simd.buffer(bytes.length);
   hay.set(bytes);
@@ -24,32 +22,33 @@ Deno.test("LineBatch finds the same queries as containsLine() on random short li
   const hits = want.filter(Boolean).length;
   assert.ok(hits > 40 && hits < 360, `a mix of present and absent queries (${hits} present)`);
   const open = queries.map((_, i) => i);
-  for (const [haystack, newlines] of [[bytes, newlinesOf], [hay, simd.newlines]] as const) {
-    const found = queries.map(() => false);
-    const batch = new LineBatch(queries, open, newlines);
-    batch.matchPiece(haystack, { fileStart: true, fileEnd: true }, found);
-    assert.deepEqual(found, want);
-    assert.equal(batch.open, queries.length - hits);
+  for (const [haystack, filter] of [[bytes, plainLineFilter()], [hay, simd.lineFilter]] as const) {
+    for (const fileStart of [true, false]) {
+      // A piece that does not start the file starts with the "\n" before its first line.
+      const from = fileStart ? 0 : haystack.indexOf(0x0a);
+      const piece = haystack.subarray(from);
+      const expect = fileStart
+        ? want
+        : queries.map((q) => containsLine(piece, q, undefined, { fileStart }));
+      const found = queries.map(() => false);
+      const batch = new LineBatch(queries, open, filter);
+      batch.matchPiece(piece, { fileStart, fileEnd: true }, found);
+      assert.deepEqual(found, expect);
+      assert.equal(batch.open, expect.filter((f) => !f).length);
+    }
   }
 });
 
-Deno.test("SimdSearcher.newlines() gives every \\n offset of a window, like a plain scan", () => {
+Deno.test("The SIMD line filter resumes where its output filled up: every line equal to a query is found", () => {
   const simd = SimdSearcher.create()!;
-  let seed = 3;
-  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  for (let t = 0; t < 300; t++) {
-    const len = Math.floor(rand() * 200);
-    const bytes = enc.encode(
-      Array.from({ length: len }, () => "ab\n"[Math.floor(rand() * 3)]).join(""),
-    );
-    const hay = simd.buffer(bytes.length);
-    hay.set(bytes);
-    const from = Math.floor(rand() * (len + 1));
-    const to = from + Math.floor(rand() * (len - from + 1));
-    assert.deepEqual([...simd.newlines(hay, from, to)], [...newlinesOf(bytes, from, to)]);
-  }
-  assert.throws(
-    () => simd.newlines(simd.buffer(NEWLINE_WINDOW + 1), 0, NEWLINE_WINDOW + 1),
-    RangeError,
-  );
+  // 100,000 lines in one bucket: more candidates than one call's output holds.
+  const lines = Array.from({ length: 100_000 }, (_, i) => (i === 99_999 ? "abd" : "abc"));
+  const bytes = enc.encode(lines.join("\r\n") + "\n");
+  const hay = simd.buffer(bytes.length);
+  hay.set(bytes);
+  const queries = ["abc", "abd", "abe"].map((q) => enc.encode(q));
+  const found = queries.map(() => false);
+  const batch = new LineBatch(queries, [0, 1, 2], simd.lineFilter);
+  batch.matchPiece(hay, { fileStart: true, fileEnd: true }, found);
+  assert.deepEqual(found, [true, true, false]);
 });

@@ -20,7 +20,7 @@ import { LineTable } from "./line_table.ts";
 // Horspool.
 const simd = SimdSearcher.create();
 const scanner = new ChunkedLineScanner(
-  simd ? { alloc: (size) => simd.buffer(size), find: simd.findLine, newlines: simd.newlines } : {},
+  simd ? { alloc: (size) => simd.buffer(size), find: simd.findLine, lines: simd.lineFilter } : {},
 );
 const WHOLE: ScanPart = { index: 0, of: 1 };
 const tables = new Map<string, LineTable>();

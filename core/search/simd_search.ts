@@ -5,16 +5,55 @@
  * Wojciech Muła). The haystack must live in the module's memory, so the
  * file is read straight into it ({@linkcode SimdSearcher.buffer}).
  *
- * The module is assembled here from its instructions (no build tool); the
- * text form is in the comments of {@linkcode findBody}.
+ * The same module holds the line filter of a one-pass batch check
+ * (`lineMarks`, in `_line_marks_wasm.ts`), working on the same memory.
+ * The module is assembled here from its instructions (no build tool,
+ * `_wasm.ts`); the text form is in the comments of {@linkcode findBody}.
  */
 import { indexOfBytes } from "./line_search.ts";
 import {
-  KEY_MUL,
-  LINE_KEYS,
-  lineCandidates as plainCandidates,
-  type LineFilter,
-} from "./line_batch.ts";
+  ADD,
+  AND,
+  ANY_TRUE,
+  at,
+  BITMASK,
+  BLOCK,
+  BR,
+  BR_IF,
+  CONST,
+  CTZ,
+  END,
+  EQ8,
+  EQZ,
+  GE_S,
+  GET,
+  GT_S,
+  I32,
+  IF,
+  LOAD8U,
+  LOOP,
+  MEM0,
+  name,
+  NE,
+  OR,
+  RETURN,
+  section,
+  SET,
+  SHL,
+  SIMD,
+  SPLAT,
+  SUB,
+  SWIZZLE,
+  uleb,
+  V128,
+  V_AND,
+  V_CONST,
+  V_LOAD,
+  V_OR,
+  VOID,
+} from "./_wasm.ts";
+import { lineMarksBody } from "./_line_marks_wasm.ts";
+import { LINE_KEYS, lineCandidates as plainCandidates, type LineFilter } from "./line_batch.ts";
 
 /** Bytes reserved at the start of memory for the needle. */
 const NEEDLE_MAX = 4096;
@@ -25,41 +64,8 @@ const OUT_CAP = 65536; // i32s
 const MARKS_AT = OUT_AT + 4 * OUT_CAP;
 const HAY_AT = MARKS_AT + LINE_KEYS;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(s: string): number[] {
-  const b = [...new TextEncoder().encode(s)];
-  return [...uleb(b.length), ...b];
-}
-
-// Opcodes used below.
-const I32 = 0x7f, V128 = 0x7b, VOID = 0x40;
-const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f;
-const GET = 0x20, SET = 0x21, CONST = 0x41, LOAD8U = 0x2d, STORE = 0x36;
-const EQZ = 0x45, EQ = 0x46, NE = 0x47, LT_U = 0x49, GT_S = 0x4a, GE_S = 0x4e, CTZ = 0x68;
-const ADD = 0x6a, SUB = 0x6b, MUL = 0x6c, AND = 0x71;
-const SHL = 0x74, SHR_U = 0x76, OR = 0x72, XOR = 0x73;
-const SIMD = 0xfd, V_LOAD = 0x00, SPLAT = 0x0f, EQ8 = 0x23, V_AND = 0x4e, BITMASK = 0x64;
-const V_OR = 0x50, ANY_TRUE = 0x53, SWIZZLE = 0x0e, V_CONST = 0x0c;
 /** Lane `c` is 0xff for `c` = `\n` or `\r`: `i8x16.swizzle` of it by a byte tests for a line end (bytes >= 16 give 0). */
 const LINE_END_TABLE = Array.from({ length: 16 }, (_, c) => (c === 0x0a || c === 0x0d ? 0xff : 0));
-/** `\n` and `\r` as i32.const immediates (signed LEB128 of 10 and 13). */
-const LF_BYTE = 0x0a, CR_BYTE = 0x0d;
-const MEM0 = [0x00, 0x00]; // memarg: align 2^0, offset 0
-const at = (offset: number) => [0x00, ...uleb(offset)]; // memarg: align 2^0, this offset
 
 /**
  * Tries each candidate of the bit mask in local 7 (lowest first): `pos` =
@@ -180,117 +186,11 @@ function findLineBody(): number[] {
   ];
 }
 
-/** Signed LEB128 of a 32-bit integer (an `i32.const` immediate). */
-function sleb(n: number): number[] {
-  const out: number[] = [];
-  n |= 0;
-  while (true) {
-    const b = n & 0x7f;
-    n >>= 7;
-    if ((n === 0 && (b & 0x40) === 0) || (n === -1 && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-// Locals of lineMarks: 0 hay, 1 hayLen, 2 out, 3 cap, 4 maxLen (params); 5 i, 6 mask,
-// 7 count, 8 limit, 9 s (line start), 10 e (its "\n"), 11 len, 12 L, 13 key (i32);
-// 14 the "\n" splat (v128).
-/**
- * Appends (s, L) to `out` when the line bytes `hay[s, s + L)` fall in a
- * marked bucket ({@linkcode lineKey}); stops the call (saving `s` at
- * {@linkcode RESUME_AT}) when `out` is full.
- */
-// deno-fmt-ignore
-function markedCheck(): number[] {
-  const byteAt = (offset: number[]) => [GET, 0, GET, 9, ADD, ...offset, LOAD8U, ...MEM0];
-  return [
-    GET, 12,
-    ...byteAt([]), CONST, 11, SHL, XOR,
-    ...byteAt([GET, 12, CONST, 1, SHR_U, ADD]), CONST, 19, SHL, XOR,
-    ...byteAt([GET, 12, ADD, CONST, 1, SUB]), CONST, 24, SHL, XOR,
-    CONST, ...sleb(KEY_MUL), MUL, CONST, 16, SHR_U, SET, 13,
-    GET, 13, LOAD8U, ...at(MARKS_AT), IF, VOID,
-    GET, 7, CONST, 2, ADD, GET, 3, GT_S, IF, VOID, // out is full
-    CONST, 0, GET, 9, STORE, 0x02, ...uleb(RESUME_AT), GET, 7, RETURN,
-    END,
-    GET, 2, GET, 7, CONST, 2, SHL, ADD, GET, 9, STORE, 0x02, 0x00,
-    GET, 2, GET, 7, CONST, 2, SHL, ADD, GET, 12, STORE, 0x02, 0x04,
-    GET, 7, CONST, 2, ADD, SET, 7,
-    END,
-  ];
-}
-
-/**
- * The line that ends at the `\n` at `e` (local 10): checked as it is and,
- * when it ends in `\r`, without it (lengths 1 to maxLen only); then `s`
- * moves past the `\n`.
- */
-// deno-fmt-ignore
-function onLineEnd(): number[] {
-  const check = markedCheck();
-  return [
-    GET, 10, GET, 9, SUB, SET, 11, // len = e - s
-    GET, 11, CONST, 1, SUB, GET, 4, LT_U, IF, VOID, GET, 11, SET, 12, ...check, END,
-    GET, 11, CONST, 2, GE_S, IF, VOID,
-    GET, 0, GET, 10, ADD, CONST, 1, SUB, LOAD8U, ...MEM0, CONST, CR_BYTE, EQ, IF, VOID,
-    GET, 11, CONST, 2, SUB, GET, 4, LT_U, IF, VOID, GET, 11, CONST, 1, SUB, SET, 12, ...check, END,
-    END,
-    END,
-    GET, 10, CONST, 1, ADD, SET, 9, // s = e + 1
-  ];
-}
-
-/**
- * The body of `lineMarks(hay, hayLen, out, cap, maxLen) -> count`: for
- * every line of `hay[0, hayLen)` that ends in a `\n` (the first starts at
- * `hay`), writes (start, length) pairs of the candidates
- * ({@linkcode markedCheck}) to `out`, at most `cap` i32s, and the start of
- * the first line not looked at to {@linkcode RESUME_AT}; returns the i32s
- * written. The `\n`s are found 16 bytes per step.
- */
-// deno-fmt-ignore
-function lineMarksBody(): number[] {
-  const line = onLineEnd();
-  return [
-    2, 9, I32, 1, V128, // locals
-    CONST, LF_BYTE, SIMD, SPLAT, SET, 14,
-    GET, 1, CONST, 16, SUB, SET, 8, // limit = hayLen - 16
-    BLOCK, VOID, // $done
-    LOOP, VOID, // $outer
-    GET, 5, GET, 8, GT_S, BR_IF, 1,
-    GET, 0, GET, 5, ADD, SIMD, V_LOAD, ...MEM0, GET, 14, SIMD, EQ8, SIMD, BITMASK, SET, 6,
-    BLOCK, VOID, LOOP, VOID, // $bits
-    GET, 6, EQZ, BR_IF, 1,
-    GET, 5, GET, 6, CTZ, ADD, SET, 10, // e = i + ctz(mask)
-    ...line,
-    GET, 6, GET, 6, CONST, 1, SUB, AND, SET, 6, // mask &= mask - 1
-    BR, 0,
-    END, END,
-    GET, 5, CONST, 16, ADD, SET, 5, // i += 16
-    BR, 0,
-    END, // $outer
-    END, // $done
-    BLOCK, VOID, LOOP, VOID, // the last bytes, one at a time
-    GET, 5, GET, 1, GE_S, BR_IF, 1,
-    GET, 0, GET, 5, ADD, LOAD8U, ...MEM0, CONST, LF_BYTE, EQ,
-    IF, VOID, GET, 5, SET, 10, ...line, END,
-    GET, 5, CONST, 1, ADD, SET, 5,
-    BR, 0,
-    END, END,
-    CONST, 0, GET, 9, STORE, 0x02, ...uleb(RESUME_AT),
-    GET, 7,
-    END,
-  ];
-}
-
 // deno-fmt-ignore
 function moduleBytes(): Uint8Array {
   const body = findBody();
   const lineBody = findLineBody();
-  const marksBody = lineMarksBody();
+  const marksBody = lineMarksBody({ resumeAt: RESUME_AT, marksAt: MARKS_AT });
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32]), // type: (i32 x5) -> i32

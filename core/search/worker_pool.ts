@@ -12,6 +12,7 @@ import {
 } from "./file_bytes.ts";
 import type { searchWorkerMethods } from "./search_worker.ts";
 import { LineTable } from "./line_table.ts";
+import type { BATCH_FROM } from "./chunked_scan.ts";
 
 /** Options for {@linkcode SearchWorkerPool}. */
 export interface SearchWorkerPoolOptions {
@@ -43,9 +44,13 @@ interface QueuedScan {
 }
 
 /** Most queries answered from one read of the file. */
-const MAX_BATCH = 32;
-/** Batches queued per worker: the next one waits in the worker while one runs. */
-const SCANS_IN_FLIGHT = 2;
+const MAX_BATCH = 256;
+/**
+ * Batches per worker at a time: one, so that queries arriving while a read
+ * runs all wait for the next read together (a read with its one-pass check
+ * costs about the same for 4 queries as for 256).
+ */
+const SCANS_IN_FLIGHT = 1;
 /**
  * Files from this size (as last read) are split into one byte range per
  * worker, so that one query's read and scan run on every core at once.
@@ -103,10 +108,12 @@ export class SearchWorkerPool implements AsyncDisposable {
 
   /**
    * Rereads `path` in a worker and reports whether `query` is one of its
-   * lines. Queries that arrive while every worker is busy are answered
-   * together from the worker's next read of the file (one read, one scan
-   * each): every answer still comes from a read that started after its
-   * query arrived.
+   * lines. Queries that arrive while the workers are busy are answered
+   * together from the next read of the file (one read, and from
+   * {@linkcode BATCH_FROM} queries one pass checking them all): every
+   * answer still comes from a read that started after its query arrived.
+   * A file of {@linkcode SPLIT_FROM_BYTES} or more is read by all workers
+   * at once, each a byte range.
    */
   scan(path: string, query: Uint8Array): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error("Search worker pool is closed"));

@@ -5,6 +5,7 @@ import { type Connector, DEFAULT_BROKER_PORT, type PeerEvent } from "./connector
 import type { FileResult } from "./api.ts";
 import { startChatConnector } from "./_chat_connector.ts";
 import { importReceived, type ImportResult } from "./_chat_import.ts";
+import { runChatCommand } from "./_chat_commands.ts";
 
 /** Message type of chat lines. */
 export const CHAT_TYPE = "chat";
@@ -267,41 +268,7 @@ export class ChatSession implements AsyncDisposable {
       this.#print("* leaving the chat");
       return true;
     }
-    if (text.startsWith("!")) {
-      const [cmd, ...rest] = text.slice(1).split(" ");
-      const arg = rest.join(" ").trim();
-      try {
-        if (cmd === "upload" && arg) {
-          const r = await this.upload(arg);
-          this.#print(
-            `* sent ${
-              r.dir ? "directory" : "file"
-            } "${arg}" (${r.files} file(s), ${r.bytes} bytes)`,
-          );
-        } else if ((cmd === "import" || cmd === "zimport" || cmd === "dezip") && arg) {
-          // directories arrive as directories (not zip files), so aioconnectors'
-          // !zimport / !dezip are the same as !import here
-          const force = /^--force\s+/.test(arg);
-          const what = arg.replace(/^--force\s+/, "");
-          const r = await this.import(what, Deno.cwd(), { force });
-          this.#print(
-            r.renamed
-              ? `* imported "${what}" as ${r.dest} ("${what}" exists here; !import --force ${what} replaces it)`
-              : `* imported "${what}" to ${r.dest}${
-                r.replaced ? " (replaced the existing one)" : ""
-              }`,
-          );
-        } else {
-          this.#print(
-            `* unknown command "!${cmd}": use !upload PATH, !import NAME, !import --force NAME or !exit (shell commands are not offered)`,
-          );
-        }
-      } catch (err) {
-        this.#print(`* ${(err as Error).message}`);
-        return cmd !== "upload"; // an upload that failed is something not delivered
-      }
-      return true;
-    }
+    if (text.startsWith("!")) return await runChatCommand(text, this, this.#print);
     try {
       await this.connector.send(this.#destination(), CHAT_TYPE, text, { ack: true });
       return true;

@@ -228,7 +228,7 @@ Deno.test("the broker local API survives a garbage peer and a peer that never re
   });
 
   await t.step(
-    "a peer that sends requests and never reads is held back, not buffered without bound",
+    "a peer that sends requests and never reads the replies backs up on its own side; the next app is served",
     async () => {
       const peer = await connectLocal(path);
       peer.pause(); // never reads a reply

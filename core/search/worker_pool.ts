@@ -12,7 +12,6 @@ import {
 } from "./file_bytes.ts";
 import type { searchWorkerMethods } from "./search_worker.ts";
 import { LineTable } from "./line_table.ts";
-import type { BATCH_FROM } from "./chunked_scan.ts";
 
 /** Options for {@linkcode SearchWorkerPool}. */
 export interface SearchWorkerPoolOptions {
@@ -110,7 +109,7 @@ export class SearchWorkerPool implements AsyncDisposable {
    * Rereads `path` in a worker and reports whether `query` is one of its
    * lines. Queries that arrive while the workers are busy are answered
    * together from the next read of the file (one read, and from
-   * {@linkcode BATCH_FROM} queries one pass checking them all): every
+   * `BATCH_FROM` queries one pass checking them all): every
    * answer still comes from a read that started after its query arrived.
    * A file of {@linkcode SPLIT_FROM_BYTES} or more is read by all workers
    * at once, each a byte range.

@@ -4,8 +4,9 @@ import type { PeerState } from "../peer.ts";
 import { BrokerError } from "../errors.ts";
 import { NAME_RE } from "../_peer_table.ts";
 import type { ClusterNode } from "./node.ts";
-import type { MailboxReader } from "./mailbox.ts";
+import type { MailboxReader } from "./queues.ts";
 import type { ClusterPeer } from "./presence.ts";
+import type { ClusterTypeShare } from "./type_share.ts";
 import type { ConnectorOptions } from "../options.ts";
 
 /** What a {@linkcode ClusterBridge} works with. */
@@ -17,6 +18,14 @@ export interface ClusterBridgeOptions {
   find(name: string): PeerState | undefined;
   /** Delivers a message published on another server to this server's subscribers. */
   fanout(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void>;
+  /**
+   * Takes a message from this server's own mailbox (sent to this server
+   * connector by name from another server, as answers to its requests are);
+   * resolves once it is stored or handed on here.
+   */
+  receive(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): Promise<void>;
+  /** The cluster-wide per-type queues this server's listeners use. */
+  types: ClusterTypeShare;
   log: Logger;
   /** Store messages for client names no server of the cluster has seen (else refuse them). Default `false`. */
   queueForUnknown?: boolean;
@@ -31,11 +40,15 @@ export interface ClusterBridgeOptions {
  * delivered to it and each message leaves the mailbox once the client has
  * acknowledged it; a message for a client not connected here is stored in
  * that client's mailbox (the sender's acknowledgement means JetStream has
- * it); what clients publish here reaches the other servers' subscribers.
+ * it), whether a client or this server connector's own app sent it; what
+ * clients publish here reaches the other servers' subscribers; messages
+ * sent to this server connector by name from another server arrive through
+ * its own mailbox.
  */
 export class ClusterBridge implements AsyncDisposable {
   readonly #o: ClusterBridgeOptions;
   readonly #readers = new Map<string, { reader: Promise<MailboxReader>; abort: AbortController }>();
+  #own: Promise<MailboxReader> | undefined;
   #peers: ClusterPeer[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
@@ -71,8 +84,28 @@ export class ClusterBridge implements AsyncDisposable {
         });
       }
     });
+    this.#readOwn();
     await this.#refresh();
-    this.#timer = setInterval(() => void this.#refresh(), 1000);
+    this.#timer = setInterval(() => {
+      void this.#refresh();
+      this.#o.types.tick();
+      if (!this.#own) this.#readOwn();
+    }, 1000);
+  }
+
+  /** Reads this server's own mailbox (restarted each second after a failure). */
+  #readOwn(): void {
+    const { node, log } = this.#o;
+    const own = this.#own = node.mailboxes.read(node.server, (m) => {
+      const f = decodePayload(m.payload);
+      return this.#o.receive(f.header as MsgHeader, f.data, f.binary, m.payload);
+    });
+    own.then((r) => r.done).catch((err) => {
+      if (this.#own === own && !this.#closing) {
+        this.#own = undefined;
+        log.warn("server mailbox delivery stopped", { error: (err as Error).message });
+      }
+    });
   }
 
   async #refresh(): Promise<void> {
@@ -167,10 +200,14 @@ export class ClusterBridge implements AsyncDisposable {
    */
   elsewhere(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> | undefined {
     if (!NAME_RE.test(h.dst) || this.#o.find(h.dst)?.online) return undefined;
-    const payload = encodePayload(h, data, binary);
+    // Delivered by another server: the client takes the sender's name from it, as for a relay.
+    const payload = encodePayload({ ...h, fwd: true }, data, binary);
     const { node } = this.#o;
     return (async () => {
-      if (!this.#o.queueForUnknown && !await node.presence.known(h.dst)) {
+      if (
+        !this.#o.queueForUnknown && !await node.presence.known(h.dst) &&
+        !await node.presence.alive(h.dst)
+      ) {
         throw new BrokerError(
           `Unknown destination "${h.dst}": no client connector of that name has ever connected to a server of cluster "${node.cluster}" (check the name; start the servers with --queue-for-unknown to store messages for clients that have not connected yet)`,
         );
@@ -189,6 +226,8 @@ export class ClusterBridge implements AsyncDisposable {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
       await this.#o.node.pubsub.close();
+      await this.#o.types.close();
+      await (await this.#own?.catch(() => undefined))?.stop();
       for (const name of [...this.#readers.keys()]) {
         await this.#stopReader(name);
         await this.#o.node.presence.release(name).catch(() => {});

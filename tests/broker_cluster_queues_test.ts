@@ -1,0 +1,113 @@
+/**
+ * `broker serve --cluster` processes on a real `nats-server -js`: the server
+ * connectors' per-type queues are the cluster's (in JetStream), and a server
+ * connector's own app reaches clients connected to other servers.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { makePki, startNats, tempDir, waitUntil } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
+import type { Message } from "../core/broker/mod.ts";
+import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+
+Deno.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; later ones from a client on a third server reach it too", async () => {
+  await using nats = await startNats();
+  await using pki = await makePki({ clients: ["alice", "bob"] });
+  await using tmp = await tempDir("sockkit-cluster-queues-test-");
+  const dir = (n: string) => join(tmp.path, n);
+  const ports = { A: freePort(), B: freePort(), C: freePort() };
+  const serve = (name: "A" | "B" | "C") =>
+    startServer(pki.dir, dir(name), ports[name], [
+      "--name",
+      name,
+      "--cluster",
+      nats.url,
+      "--cluster-name",
+      "tq",
+    ]);
+  const a = await serve("A");
+  try {
+    await using _b = await serve("B");
+    await using _c = await serve("C");
+    await using alice = startClient(pki.dir, dir("alice"), "alice", ports.A);
+    await using bob = startClient(pki.dir, dir("bob"), "bob", ports.C);
+    await Promise.all([connected(alice), connected(bob)]);
+
+    // No app listens to "job" anywhere: alice's messages to her server wait in the cluster.
+    await using aliceApp = await app(dir("alice"));
+    const jobs = Array.from({ length: 200 }, (_, i) => `job${i}`);
+    for (let i = 0; i < jobs.length; i += 50) {
+      await Promise.all(
+        jobs.slice(i, i + 50).map((t) => aliceApp.send("", "job", t, { ack: true })),
+      );
+    }
+    aliceApp.close();
+    a.kill("SIGKILL");
+    await a.status;
+
+    // A listener on B gets every one of them, in order, once.
+    await using atB = await app(dir("B"));
+    const got: Message[] = [];
+    await atB.listen("job", (m) => void got.push(m));
+    await waitUntil(() => got.length >= jobs.length, {
+      what: "the 200 jobs on B",
+      timeoutMs: 30_000,
+    });
+    // Sent through C, which has no listener: they reach B's listener too.
+    await using bobApp = await app(dir("bob"));
+    await bobApp.send("", "job", "from bob", { ack: true });
+    await waitUntil(() => got.length > jobs.length, { what: "bob's job on B", timeoutMs: 20_000 });
+    await delay(500); // a duplicate would arrive now
+    assert.deepEqual(got.map((m) => m.data), [...jobs, "from bob"]);
+    assert.ok(got.slice(0, jobs.length).every((m) => m.src === "alice"));
+    assert.equal(got.at(-1)!.src, "bob");
+    bobApp.close();
+    atB.close();
+    assert.equal(await stop(bob), 0);
+  } finally {
+    a.kill("SIGKILL");
+    await a.status;
+  }
+});
+
+Deno.test("broker cluster: a server connector's own app sends to a client connected to another server (acknowledged once stored, with the server's name as sender) and gets the answers to its requests", async () => {
+  await using nats = await startNats();
+  await using pki = await makePki({ clients: ["carol"] });
+  await using tmp = await tempDir("sockkit-cluster-own-test-");
+  const dir = (n: string) => join(tmp.path, n);
+  const ports = { A: freePort(), B: freePort() };
+  const serve = (name: "A" | "B") =>
+    startServer(pki.dir, dir(name), ports[name], [
+      "--name",
+      name,
+      "--cluster",
+      nats.url,
+      "--cluster-name",
+      "own",
+    ]);
+  await using _a = await serve("A");
+  await using _b = await serve("B");
+  await using carol = startClient(pki.dir, dir("carol"), "carol", ports.B);
+  await connected(carol);
+  await using carolApp = await app(dir("carol"));
+  const notes: Message[] = [];
+  await carolApp.listen("note", (m) => void notes.push(m));
+  await carolApp.listen("ping", (m) => {
+    void carolApp.send(m.src, "pong", `pong ${m.data}`, { replyTo: m.id });
+  });
+
+  await using atA = await app(dir("A"));
+  await waitUntil(
+    () => atA.send("carol", "note", "from A", { ack: true }).then(() => true, () => false),
+    { what: "A to know carol (connected to B)", timeoutMs: 20_000 },
+  );
+  await waitUntil(() => notes.length === 1, { what: "A's note at carol", timeoutMs: 20_000 });
+  assert.equal(notes[0]!.src, "A");
+  assert.equal(notes[0]!.data, "from A");
+  const answer = await atA.request("carol", "ping", "1", { timeoutMs: 20_000 });
+  assert.equal(answer.src, "carol");
+  assert.equal(answer.data, "pong 1");
+  carolApp.close();
+  atA.close();
+  assert.equal(await stop(carol), 0);
+});

@@ -68,6 +68,9 @@ export function readerConfig(
   };
 }
 
+/** How long a store waits for JetStream's acknowledgement (through a NATS outage) before it fails. */
+export const STORE_TIMEOUT_MS = 5000;
+
 /**
  * Publishes `payload` to JetStream with its headers and a message id (stored
  * once per id within the duplicate window); resolves once stored (`duplicate`
@@ -83,15 +86,28 @@ export async function store(
   const h = headers();
   for (const [k, v] of meta.headers) h.set(k, v);
   try {
-    return await js.publish(subject, payload, { msgID: meta.msgID, headers: h });
+    return await js.publish(subject, payload, {
+      msgID: meta.msgID,
+      headers: h,
+      timeout: STORE_TIMEOUT_MS,
+    });
   } catch (err) {
-    throw new BrokerError(
-      `${meta.what}: ${
-        err instanceof Error ? err.message : String(err)
-      } (check that nats-server runs with JetStream, -js, and has room)`,
-      { cause: err },
-    );
+    throw storeError(meta.what, err);
   }
+}
+
+/** The error for a store (or the look-up before it) that JetStream did not take, starting with `what`. */
+export function storeError(what: string, err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  const why = err instanceof Error ? err.message : String(err);
+  return new BrokerError(
+    /timeout/i.test(why)
+      ? `${what}: no answer from JetStream within ${
+        STORE_TIMEOUT_MS / 1000
+      } s: the cluster's nats-server is unreachable or its JetStream is not ready; the message was not stored (send it again once NATS is back)`
+      : `${what}: ${why} (check that nats-server runs with JetStream, -js, and has room)`,
+    { cause: err },
+  );
 }
 
 /** A JetStream consumer being read; `stop()` ends the reading (idempotent). */

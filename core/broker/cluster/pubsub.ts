@@ -41,6 +41,8 @@ export interface ClusterPubSubOptions {
 export class ClusterPubSub implements AsyncDisposable {
   readonly #o: ClusterPubSubOptions;
   #reader: MailboxReader | undefined;
+  #handler: ((p: ClusterPublication) => Promise<void> | void) | undefined;
+  #resuming = false;
 
   constructor(opts: ClusterPubSubOptions) {
     this.#o = opts;
@@ -66,6 +68,7 @@ export class ClusterPubSub implements AsyncDisposable {
    */
   async receive(handler: (p: ClusterPublication) => Promise<void> | void): Promise<void> {
     await this.close();
+    this.#handler = handler;
     const { js, jsm, names, server } = this.#o;
     const durable = token(server);
     try {
@@ -79,7 +82,7 @@ export class ClusterPubSub implements AsyncDisposable {
     }
     const consumer = await js.consumers.get(names.pubStream, durable);
     const prefix = names.pubSubject("");
-    this.#reader = await consumeInOrder(consumer, READER_WINDOW, (m) => {
+    const reader = this.#reader = await consumeInOrder(consumer, READER_WINDOW, (m) => {
       const origin = m.headers?.get(ORIGIN_HEADER) ?? "";
       if (origin === server) return;
       return handler({
@@ -88,10 +91,28 @@ export class ClusterPubSub implements AsyncDisposable {
         payload: m.data,
       });
     });
+    reader.done.finally(() => {
+      if (this.#reader === reader) this.#reader = undefined; // resume() starts it again
+    }).catch(() => {});
+  }
+
+  /** Starts receiving again with the last handler if the reading stopped (a NATS outage). */
+  async resume(): Promise<void> {
+    const handler = this.#handler;
+    if (!handler || this.#resuming) return;
+    this.#resuming = true;
+    try {
+      if (!this.#reader) await this.receive(handler);
+    } catch {
+      // NATS still away: the next call tries again.
+    } finally {
+      this.#resuming = false;
+    }
   }
 
   /** Stops receiving. Idempotent. */
   async close(): Promise<void> {
+    this.#handler = undefined;
     const r = this.#reader;
     this.#reader = undefined;
     await r?.stop();

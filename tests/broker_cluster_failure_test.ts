@@ -11,27 +11,8 @@ import type { CliProcess } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { BrokerClient, Message } from "../core/broker/mod.ts";
 import { clusterNames, token } from "../core/broker/cluster/mod.ts";
-import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
-
-/** `broker serve --cluster` named `name` on a free port, joined through `urls`. */
-function serveIn(
-  certs: string,
-  dir: string,
-  urls: string[],
-  cluster: string,
-  extra: string[] = [],
-) {
-  return (name: string, port: number) =>
-    startServer(certs, join(dir, name), port, [
-      "--name",
-      name,
-      "--cluster",
-      urls.join(","),
-      "--cluster-name",
-      cluster,
-      ...extra,
-    ]);
-}
+import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
+import { clusterServer } from "./_cluster/serve.ts";
 
 /** Sends `texts` from `from` to `to` in batches of 100, each acknowledged. */
 async function sendAll(from: BrokerClient, to: string, texts: string[]): Promise<void> {
@@ -46,7 +27,7 @@ Deno.test("broker cluster bounds: a client that stops reading holds at most 64 o
   await using tmp = await tempDir("sockkit-cluster-bounds-test-");
   const dir = (n: string) => join(tmp.path, n);
   const slow = ["--heartbeat", "60s"]; // a stopped client must not be dropped as silent here
-  const serve = serveIn(pki.dir, tmp.path, [nats.url], "bounds", slow);
+  const serve = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "bounds", extra: slow });
   const ports = { A: freePort(), B: freePort() };
   await using _a = await serve("A", ports.A);
   await using _b = await serve("B", ports.B);
@@ -98,7 +79,11 @@ Deno.test("broker cluster --cluster-replicas 3 on a three-node NATS cluster: mes
   const [first, ...others] = natsCluster.nodes;
   // Both servers start on node 0 and know the others, to fail over to.
   const urls = [first!.url, ...others.map((n) => n.url)];
-  const serve = serveIn(pki.dir, tmp.path, urls, "r3", ["--cluster-replicas", "3"]);
+  const serve = clusterServer(pki.dir, tmp.path, {
+    urls,
+    name: "r3",
+    extra: ["--cluster-replicas", "3"],
+  });
   const ports = { A: freePort(), B: freePort() };
   await using _a = await serve("A", ports.A);
   await using _b = await serve("B", ports.B);
@@ -152,7 +137,7 @@ Deno.test("broker cluster NATS outage: client links stay up and clients on one s
   await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-outage-test-");
   const dir = (n: string) => join(tmp.path, n);
-  const serve = serveIn(pki.dir, tmp.path, [nats.url], "outage");
+  const serve = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "outage" });
   const ports = { A: freePort(), B: freePort() };
   await using a = await serve("A", ports.A);
   await using _b = await serve("B", ports.B);

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { makePki, startNats, tempDir, waitUntil } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
-import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
+import { clusterServer } from "./_cluster/serve.ts";
 
 Deno.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; later ones from a client on a third server reach it too", async () => {
   await using nats = await startNats();
@@ -16,15 +17,8 @@ Deno.test("broker cluster type queues: messages for the server of a type nobody 
   await using tmp = await tempDir("sockkit-cluster-queues-test-");
   const dir = (n: string) => join(tmp.path, n);
   const ports = { A: freePort(), B: freePort(), C: freePort() };
-  const serve = (name: "A" | "B" | "C") =>
-    startServer(pki.dir, dir(name), ports[name], [
-      "--name",
-      name,
-      "--cluster",
-      nats.url,
-      "--cluster-name",
-      "tq",
-    ]);
+  const start = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "tq" });
+  const serve = (name: keyof typeof ports) => start(name, ports[name]);
   const a = await serve("A");
   try {
     await using _b = await serve("B");
@@ -76,15 +70,8 @@ Deno.test("broker cluster: a server connector's own app sends to a client connec
   await using tmp = await tempDir("sockkit-cluster-own-test-");
   const dir = (n: string) => join(tmp.path, n);
   const ports = { A: freePort(), B: freePort() };
-  const serve = (name: "A" | "B") =>
-    startServer(pki.dir, dir(name), ports[name], [
-      "--name",
-      name,
-      "--cluster",
-      nats.url,
-      "--cluster-name",
-      "own",
-    ]);
+  const start = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "own" });
+  const serve = (name: keyof typeof ports) => start(name, ports[name]);
   await using _a = await serve("A");
   await using _b = await serve("B");
   await using carol = startClient(pki.dir, dir("carol"), "carol", ports.B);

@@ -54,7 +54,7 @@ export const READER_WINDOW = 64;
  * {@linkcode consumeInOrder}: explicit acks, at most `window` unacknowledged
  * (JetStream hands out no more until some are acknowledged).
  */
-export function readerConfig(
+function readerConfig(
   durable: string,
   window: number,
   more: Partial<ConsumerConfig> = {},
@@ -70,6 +70,40 @@ export function readerConfig(
 
 /** How long a store waits for JetStream's acknowledgement (through a NATS outage) before it fails. */
 export const STORE_TIMEOUT_MS = 5000;
+
+/** The durable consumer {@linkcode readDurable} reads. */
+export interface DurableSpec {
+  stream: string;
+  durable: string;
+  /** Messages held unacknowledged at once. */
+  window: number;
+  /**
+   * `fresh`: replace an existing consumer (what it handed out and nobody
+   * acknowledged comes first again, in order); `keep`: go on where it is.
+   */
+  start: "fresh" | "keep";
+  /** Filter and start position of a consumer made here. */
+  config: Partial<ConsumerConfig>;
+}
+
+const notFound = (err: unknown) => {
+  if (!/consumer not found/i.test(String(err))) throw err;
+};
+
+/** Sets up durable consumer `spec` (see {@linkcode readerConfig}) and reads it with {@linkcode consumeInOrder}. */
+export async function readDurable(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  spec: DurableSpec,
+  handler: (m: JsMsg) => Promise<void> | void,
+): Promise<MailboxReader> {
+  const { stream, durable, window } = spec;
+  const make = spec.start === "fresh"
+    ? await jsm.consumers.delete(stream, durable).then(() => true, (e) => (notFound(e), true))
+    : await jsm.consumers.info(stream, durable).then(() => false, (e) => (notFound(e), true));
+  if (make) await jsm.consumers.add(stream, readerConfig(durable, window, spec.config));
+  return consumeInOrder(await js.consumers.get(stream, durable), window, handler);
+}
 
 /**
  * Publishes `payload` to JetStream with its headers and a message id (stored
@@ -125,10 +159,10 @@ export interface MailboxReader extends AsyncDisposable {
  * reading: that message and every later one stay unacknowledged. A message
  * NATS offers again while its handler still runs (its ack wait ran out: a
  * slow destination) is not handed over twice. The consumer should have
- * `max_ack_pending` = `window` (see {@linkcode readerConfig}): then no more
+ * `max_ack_pending` = `window` (as {@linkcode readerConfig} sets): then no more
  * than `window` messages are held here at once, however slow the handler.
  */
-export async function consumeInOrder(
+async function consumeInOrder(
   consumer: Consumer,
   window: number,
   handler: (m: JsMsg) => Promise<void> | void,

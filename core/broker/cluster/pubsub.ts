@@ -1,12 +1,6 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
 import { type ClusterNames, token, untoken } from "./names.ts";
-import {
-  consumeInOrder,
-  type MailboxReader,
-  READER_WINDOW,
-  readerConfig,
-  store,
-} from "./_jetstream.ts";
+import { type MailboxReader, readDurable, READER_WINDOW, store } from "./_jetstream.ts";
 
 const ORIGIN_HEADER = "Sockkit-Server";
 
@@ -70,19 +64,15 @@ export class ClusterPubSub implements AsyncDisposable {
     await this.close();
     this.#handler = handler;
     const { js, jsm, names, server } = this.#o;
-    const durable = token(server);
-    try {
-      await jsm.consumers.info(names.pubStream, durable);
-    } catch (err) {
-      if (!/consumer not found/i.test(String(err))) throw err;
-      await jsm.consumers.add(
-        names.pubStream,
-        readerConfig(durable, READER_WINDOW, { deliver_policy: DeliverPolicy.New }),
-      );
-    }
-    const consumer = await js.consumers.get(names.pubStream, durable);
     const prefix = names.pubSubject("");
-    const reader = this.#reader = await consumeInOrder(consumer, READER_WINDOW, (m) => {
+    const spec = {
+      stream: names.pubStream,
+      durable: token(server),
+      window: READER_WINDOW,
+      start: "keep",
+      config: { deliver_policy: DeliverPolicy.New },
+    } as const;
+    const reader = this.#reader = await readDurable(js, jsm, spec, (m) => {
       const origin = m.headers?.get(ORIGIN_HEADER) ?? "";
       if (origin === server) return;
       return handler({

@@ -1,12 +1,6 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
 import { token } from "./names.ts";
-import {
-  consumeInOrder,
-  type MailboxReader,
-  READER_WINDOW,
-  readerConfig,
-  store,
-} from "./_jetstream.ts";
+import { type MailboxReader, readDurable, READER_WINDOW, store } from "./_jetstream.ts";
 
 export type { MailboxReader };
 
@@ -100,30 +94,22 @@ export class ClusterQueues {
    * rejection stops the reading and leaves that message first in line. Only
    * the server holding the key (see `Claims.claim`) should read it.
    */
-  async read(
+  read(
     key: string,
     handler: (m: MailboxDelivery) => Promise<void> | void,
     options: MailboxReadOptions = {},
   ): Promise<MailboxReader> {
     const { jsm, js, stream } = this.#o;
-    const durable = token(key);
     // A reader left by a server that died may still hold messages it never
-    // acknowledged: start a fresh consumer so they come first, in order.
-    try {
-      await jsm.consumers.delete(stream.name, durable);
-    } catch (err) {
-      if (!/consumer not found/i.test(String(err))) throw err;
-    }
-    const window = Math.max(1, options.window ?? READER_WINDOW);
-    await jsm.consumers.add(
-      stream.name,
-      readerConfig(durable, window, {
-        filter_subject: stream.subject(key),
-        deliver_policy: DeliverPolicy.All,
-      }),
-    );
-    const consumer = await js.consumers.get(stream.name, durable);
-    return consumeInOrder(consumer, window, (m) =>
+    // acknowledged: a fresh consumer hands them out first, in order.
+    const spec = {
+      stream: stream.name,
+      durable: token(key),
+      window: Math.max(1, options.window ?? READER_WINDOW),
+      start: "fresh",
+      config: { filter_subject: stream.subject(key), deliver_policy: DeliverPolicy.All },
+    } as const;
+    return readDurable(js, jsm, spec, (m) =>
       handler({
         id: m.headers?.get(ID_HEADER) ?? "",
         payload: m.data,

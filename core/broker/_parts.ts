@@ -113,7 +113,7 @@ export function connectorParts(
       node: cluster,
       peer: (name) => peers.get(name),
       find: (name) => peers.find(name),
-      here: () => peers.all().filter((p) => p.link?.open).map((p) => p.name),
+      here: () => peers.all().filter((p) => p.online).map((p) => p.name),
       fanout: (src, h, data, binary): Promise<void> => hub!.fanout(src, h, data, binary),
       receive: clusterReceiver(() => inbound, log),
       types,

@@ -17,7 +17,7 @@ export interface ClusterBridgeOptions {
   peer(name: string): PeerState;
   /** The peer state of client `name` if this server knows it. */
   find(name: string): PeerState | undefined;
-  /** The clients whose links are up here. */
+  /** The clients whose links are up here (and not blocked). */
   here(): string[];
   /** Delivers a message published on another server to this server's subscribers. */
   fanout(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void>;

@@ -11,7 +11,7 @@ import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
 
-Deno.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; later ones from a client on a third server reach it too", async () => {
+Deno.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; that listener holds the type's queue while a listener on a third server stands by, and the standby takes over when the holder's server is killed", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "bob"] });
   await using tmp = await tempDir("sockkit-cluster-queues-test-");
@@ -20,8 +20,8 @@ Deno.test("broker cluster type queues: messages for the server of a type nobody 
   const start = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "tq" });
   const serve = (name: keyof typeof ports) => start(name, ports[name]);
   const a = await serve("A");
+  const b = await serve("B");
   try {
-    await using _b = await serve("B");
     await using _c = await serve("C");
     await using alice = startClient(pki.dir, dir("alice"), "alice", ports.A);
     await using bob = startClient(pki.dir, dir("bob"), "bob", ports.C);
@@ -47,7 +47,10 @@ Deno.test("broker cluster type queues: messages for the server of a type nobody 
       what: "the 200 jobs on B",
       timeoutMs: 30_000,
     });
-    // Sent through C, which has no listener: they reach B's listener too.
+    // A listener on C stands by: what bob sends through C still goes to B's, which holds the queue.
+    await using atC = await app(dir("C"));
+    const standby: Message[] = [];
+    await atC.listen("job", (m) => void standby.push(m));
     await using bobApp = await app(dir("bob"));
     await bobApp.send("", "job", "from bob", { ack: true });
     await waitUntil(() => got.length > jobs.length, { what: "bob's job on B", timeoutMs: 20_000 });
@@ -55,12 +58,24 @@ Deno.test("broker cluster type queues: messages for the server of a type nobody 
     assert.deepEqual(got.map((m) => m.data), [...jobs, "from bob"]);
     assert.ok(got.slice(0, jobs.length).every((m) => m.src === "alice"));
     assert.equal(got.at(-1)!.src, "bob");
+    assert.equal(standby.length, 0);
+
+    // B dies: C's listener takes the queue (once B's heartbeat expired) and gets what comes next.
+    b.kill("SIGKILL");
+    await b.status;
+    await bobApp.send("", "job", "after B", { ack: true });
+    await waitUntil(() => standby.length === 1, { what: "C to take over", timeoutMs: 30_000 });
+    assert.equal(standby[0]!.data, "after B");
+    assert.equal(got.length, jobs.length + 1);
     bobApp.close();
     atB.close();
+    atC.close();
     assert.equal(await stop(bob), 0);
   } finally {
-    a.kill("SIGKILL");
-    await a.status;
+    for (const p of [a, b]) {
+      p.kill("SIGKILL");
+      await p.status;
+    }
   }
 });
 

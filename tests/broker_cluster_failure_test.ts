@@ -132,9 +132,9 @@ Deno.test("broker cluster --cluster-replicas 3 on a three-node NATS cluster: mes
   }
 });
 
-Deno.test("broker cluster NATS outage: client links stay up and clients on one server still reach each other; a send to a client on another server fails within seconds with a clear error; when nats-server is back, presence and forwarding recover", async () => {
+Deno.test("broker cluster NATS outage: client links stay up and clients on one server still reach each other; a send to a client on another server fails within seconds with a clear error; a client connecting meanwhile is refused and retries; when nats-server is back, presence and forwarding recover", async () => {
   await using nats = await startNats();
-  await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
+  await using pki = await makePki({ clients: ["alice", "bob", "carol", "dave"] });
   await using tmp = await tempDir("sockkit-cluster-outage-test-");
   const dir = (n: string) => join(tmp.path, n);
   const serve = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "outage" });
@@ -162,8 +162,12 @@ Deno.test("broker cluster NATS outage: client links stay up and clients on one s
     /Cannot store message .* for client connector "carol" in the cluster: no answer from JetStream within 5 s: the cluster's nats-server is unreachable/,
   );
 
+  await using dave = startClient(pki.dir, dir("dave"), "dave", ports.A);
+  await dave.waitForLine(/the cluster's nats-server does not answer/, 30_000);
+
   await nats.restart();
   await a.waitForLine(/cluster NATS connection back/, 30_000);
+  await connected(dave); // it kept retrying
   await waitUntil(
     () => aliceApp.send("carol", "note", "after", { ack: true }).then(() => true, () => false),
     { what: "forwarding to carol to work again", timeoutMs: 30_000 },

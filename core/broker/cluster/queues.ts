@@ -63,8 +63,8 @@ export class ClusterQueues {
   }
 
   /**
-   * Stores a message under `key`; resolves once JetStream has it (on every
-   * replica) with its stream position. A second send of the same `id` under
+   * Stores a message under `key`; resolves once JetStream has it (on a
+   * majority of its replicas) with its stream position. A second send of the same `id` under
    * the same key within two minutes is not stored again (the first one's
    * position is returned).
    */

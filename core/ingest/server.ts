@@ -251,6 +251,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       },
       logger: log,
       graceMs: drainMs,
+      // A client that half-closes after its last object still reads the final `{"ok":N}`.
+      policy: { allowHalfOpen: true },
     }, net ? net.wrap(session) : session);
     return new IngestServer({
       metrics,

@@ -3,7 +3,7 @@ import type { Logger } from "../../log/mod.ts";
 import type { ClientTlsOptions } from "../../net/mod.ts";
 import { initPki, issueClient, loadCertsDirTls, loadClientTls } from "../../pki/mod.ts";
 import { type RedisServer, startRedisServer } from "../../demo/redis_process.ts";
-import { redisBenchmarkHset } from "../anchor.ts";
+import { redisBenchmarkHset } from "../_anchor.ts";
 import { type Shape, shapeCommand } from "./bench_payload.ts";
 import type { BenchWorkerMessage, BenchWorkerRequest } from "./bench_worker.ts";
 import { type IngestOptions, startIngest } from "../server.ts";

@@ -2,16 +2,16 @@
 write side (shutdown(SHUT_WR), no TLS close_notify) and prints every line
 the server sends until the server closes.
 
-Usage: half_close_client.py PORT CA CERT KEY COUNT
+Usage: half_close_client.py HOST PORT CA CERT KEY COUNT
 """
 import socket
 import ssl
 import sys
 
-port, ca, cert, key, count = sys.argv[1:6]
+host, port, ca, cert, key, count = sys.argv[1:7]
 ctx = ssl.create_default_context(cafile=ca)
 ctx.load_cert_chain(cert, key)
-raw = socket.create_connection(("localhost", int(port)))
+raw = socket.create_connection((host, int(port)))
 raw.settimeout(30)
 incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
 tls = ctx.wrap_bio(incoming, outgoing, server_hostname="localhost")

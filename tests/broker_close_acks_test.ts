@@ -30,32 +30,26 @@ function journaled(c: Connector, peer: string): unknown {
   return c.admin.queueSizes().journals.find((j) => j.peer === peer)?.messages;
 }
 
-Deno.test("broker: a client connector stopped right after a message arrives acknowledges it; the server journals nothing for it", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-close-acks-");
-  const { server, alice } = await link(pki.dir, tmp.path);
-  await using _server = server;
-  const got = Promise.withResolvers<unknown>();
-  alice.listen("news", (m) => got.resolve(m.data));
-  await server.send("alice", "news", "item 1");
-  assert.equal(await got.promise, "item 1");
-  await alice.close(); // at once: no ack was asked for, so the receipt is still held back
-  await waitUntil(() => server.admin.peers().every((p) => !p.connected), {
-    what: "the link to close",
-  });
-  assert.equal(journaled(server, "alice"), 0);
-});
+const CASES = [
+  { stopped: "alice", role: "client", sender: "server", peerRole: "server" },
+  { stopped: "server", role: "server", sender: "alice", peerRole: "client" },
+] as const;
 
-Deno.test("broker: a server connector stopped right after a message arrives acknowledges it; the client journals nothing for it", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-close-acks-");
-  const { server, alice } = await link(pki.dir, tmp.path);
-  await using _alice = alice;
-  const got = Promise.withResolvers<unknown>();
-  server.listen("report", (m) => got.resolve(m.data));
-  await alice.send("server", "report", "all well");
-  assert.equal(await got.promise, "all well");
-  await server.close();
-  await waitUntil(() => !alice.admin.peers()[0]?.connected, { what: "the link to close" });
-  assert.equal(journaled(alice, "server"), 0);
-});
+for (const { stopped, role, sender, peerRole } of CASES) {
+  Deno.test(`broker: a ${role} connector stopped right after a message arrives acknowledges it; the ${peerRole} journals nothing for it`, async () => {
+    await using pki = await makePki({ clients: ["alice"] });
+    await using tmp = await tempDir("sockkit-broker-close-acks-");
+    const linked = await link(pki.dir, tmp.path);
+    const [receiver, from] = [linked[stopped], linked[sender]];
+    await using _from = from;
+    const got = Promise.withResolvers<unknown>();
+    receiver.listen("news", (m) => got.resolve(m.data));
+    await from.send(stopped, "news", "item 1");
+    assert.equal(await got.promise, "item 1");
+    await receiver.close(); // at once: no ack was asked for, so the receipt is still held back
+    await waitUntil(() => from.admin.peers().every((p) => !p.connected), {
+      what: "the link to close",
+    });
+    assert.equal(journaled(from, stopped), 0);
+  });
+}

@@ -38,6 +38,28 @@ Deno.test("ingest --ack answers a client that half-closes after its last object 
   assert.equal(await c.hGet(`half${total - 1}`, "n"), String(total - 1));
 });
 
+Deno.test("ingest --ack answers a bare scalar that ends the stream with its error line", async () => {
+  await using f = await ingestFixture({ ack: true });
+  const tls = await f.clientTls();
+  const conn = await Deno.connectTls({
+    hostname: "localhost",
+    port: f.server.port,
+    caCerts: [tls.ca as string],
+    cert: tls.cert!,
+    key: tls.key!,
+  });
+  // `42` has no end of its own: only the end of the stream ends it.
+  await conn.write(new TextEncoder().encode('{"tail":1} 42'));
+  await conn.closeWrite();
+  const lines = await readLines(conn);
+  // Before: the scalar was dropped at EOF without an error line.
+  assert.ok(
+    lines.some((l) => l.startsWith('{"error":"not a JSON object: got number')),
+    `lines received: ${lines.join(" | ")}`,
+  );
+  assert.equal(lines.at(-1), '{"ok":1}', `lines received: ${lines.join(" | ")}`);
+});
+
 Deno.test({
   name: "ingest --ack answers a Python client that shuts down TCP writes without a TLS close",
   ignore: !hasPythonSsl,

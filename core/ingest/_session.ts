@@ -136,8 +136,9 @@ export class IngestSession {
       // Everything received is processed before the session ends.
       this.#pauseReading();
       await this.#pumping;
-      this.#stop();
+      // A bare scalar that ends the stream is framed only now, before the stop.
       if (why === "eof") this.#flushFramer();
+      this.#stop();
       await this.#acks.allSettled();
       await this.#acks.final();
       this.#log.debug("session finished", { reason: why, objects: this.#acks.accepted });

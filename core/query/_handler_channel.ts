@@ -2,9 +2,8 @@
  * A shared-memory lane between the handler pool and one handler worker, for
  * batches of queries and their synchronous replies. A `postMessage` round
  * trip between threads costs 20–50 µs here; a worker parked in
- * `Atomics.wait` wakes in a few µs. The main thread waits for a fast
- * handler's replies in a short bounded `Atomics.wait` (`poll`), else with
- * `Atomics.waitAsync` (`watch`). A batch or reply set too large for the lane goes by
+ * `Atomics.wait` wakes in a few µs, and the main thread waits with
+ * `Atomics.waitAsync`. A batch or reply set too large for the lane goes by
  * `postMessage` instead, as do async handlers' replies.
  *
  * Layout: four int32 control words (request sequence, reply sequence,
@@ -81,18 +80,11 @@ export class PoolLane {
   readonly #control: Int32Array;
   readonly #requests: Area;
   readonly #replies: Area;
-  readonly #onReplies: (replies: WorkerReply[]) => void;
   #seenReply = 0;
-  #watching = false;
   #closed = false;
 
-  /** `onReplies` gets each reply set the worker puts in the lane (see `poll` and `watch`). */
-  constructor(
-    onReplies: (replies: WorkerReply[]) => void,
-    memory: SharedArrayBuffer = createLaneMemory(),
-  ) {
+  constructor(memory: SharedArrayBuffer = createLaneMemory()) {
     this.memory = memory;
-    this.#onReplies = onReplies;
     this.#control = new Int32Array(memory, 0, 4);
     this.#requests = new Area(memory, CONTROL_BYTES);
     this.#replies = new Area(memory, CONTROL_BYTES + LANE_BYTES);
@@ -110,48 +102,23 @@ export class PoolLane {
     return true;
   }
 
-  /**
-   * Waits for the worker's replies up to `ms`, blocking this thread in
-   * `Atomics.wait` (so keep `ms` short), and hands them to `onReplies`.
-   * True when they came.
-   */
-  poll(ms: number): boolean {
-    if (this.#closed) return false;
-    if (Atomics.load(this.#control, REP_SEQ) === this.#seenReply) {
-      Atomics.wait(this.#control, REP_SEQ, this.#seenReply, ms);
+  /** Calls `onReplies` with each reply set the worker puts in the lane, until `close()`. */
+  async listen(onReplies: (replies: WorkerReply[]) => void): Promise<void> {
+    while (!this.#closed) {
+      const w = Atomics.waitAsync(this.#control, REP_SEQ, this.#seenReply);
+      if (w.async) await w.value;
+      if (this.#closed) return;
+      const seq = Atomics.load(this.#control, REP_SEQ);
+      if (seq === this.#seenReply) continue;
+      this.#seenReply = seq;
+      const length = Atomics.load(this.#control, REP_LEN);
+      onReplies(
+        this.#replies.read<WorkerReply>(
+          length,
+          (id, ok, text) => ok ? { id, text } : { id, error: text },
+        ),
+      );
     }
-    return this.#deliver();
-  }
-
-  /**
-   * Hands the next reply set to `onReplies` when it comes, without blocking
-   * (`Atomics.waitAsync`). At most one wait is armed at a time.
-   */
-  watch(): void {
-    if (this.#watching || this.#closed || this.#deliver()) return;
-    this.#watching = true;
-    const w = Atomics.waitAsync(this.#control, REP_SEQ, this.#seenReply);
-    const woke = () => {
-      this.#watching = false;
-      // Nothing new when `poll` took the replies first: the next `watch` re-arms.
-      if (!this.#closed) this.#deliver();
-    };
-    if (w.async) void w.value.then(woke);
-    else woke();
-  }
-
-  #deliver(): boolean {
-    const seq = Atomics.load(this.#control, REP_SEQ);
-    if (seq === this.#seenReply) return false;
-    this.#seenReply = seq;
-    const length = Atomics.load(this.#control, REP_LEN);
-    this.#onReplies(
-      this.#replies.read<WorkerReply>(
-        length,
-        (id, ok, text) => ok ? { id, text } : { id, error: text },
-      ),
-    );
-    return true;
   }
 
   /**
@@ -162,7 +129,7 @@ export class PoolLane {
     Atomics.notify(this.#control, REQ_SEQ);
   }
 
-  /** Stops delivering replies (an armed wait resolves). */
+  /** Stops listening (the pending wait resolves). */
   close(): void {
     this.#closed = true;
     Atomics.add(this.#control, REP_SEQ, 1);

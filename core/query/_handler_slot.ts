@@ -4,10 +4,7 @@
  * that arrive meanwhile go together next, which keeps thread wake-ups per
  * query low under load). Batches and their replies travel through the
  * worker's shared-memory lane (`_handler_channel.ts`), by message when too
- * large or after a data update. While the handler is known to be fast and
- * nothing else waits, the main thread waits for a batch's replies in a short
- * bounded `Atomics.wait` (no event-loop turn between query and reply);
- * otherwise, or when that wait runs out, it waits without blocking.
+ * large or after a data update.
  */
 import type { WorkerClient } from "../worker/mod.ts";
 import type { WorkerQuery, WorkerReply } from "./handler_messages.ts";
@@ -34,10 +31,6 @@ export interface SlotPolicy {
   maxBatch: number;
   /** Time limit per query, ms. */
   timeoutMs: number;
-  /** Longest blocking wait for a fast handler's replies, ms (0: never block). */
-  syncWaitMs: number;
-  /** Whether nothing but `slot`'s current batch waits in the pool (blocking then costs no other query). */
-  quiet: (slot: HandlerSlot) => boolean;
   /** Whether the pool is closed (replies are then ignored). */
   closed: () => boolean;
 }
@@ -65,8 +58,6 @@ export class HandlerSlot {
   busy = false;
   /** When the current batch was sent (`performance.now()`). */
   batchStart = 0;
-  /** The last batch finished within `syncWaitMs`: the next may be waited for blocking. */
-  #fast = true;
 
   constructor(policy: SlotPolicy) {
     this.#policy = policy;
@@ -75,7 +66,8 @@ export class HandlerSlot {
   /** A new worker of this slot starts: a new lane; returns the worker's generation. */
   renew(): number {
     this.lane?.close();
-    this.lane = new PoolLane((replies) => this.onReplies(replies, true));
+    const lane = this.lane = new PoolLane();
+    void lane.listen((replies) => this.onReplies(replies, true));
     return ++this.generation;
   }
 
@@ -89,7 +81,6 @@ export class HandlerSlot {
       p.resolve("text" in r ? { ok: true, text: r.text } : { ok: false, error: r.error });
     }
     if (!batchDone) return;
-    this.#fast = performance.now() - this.batchStart <= this.#policy.syncWaitMs;
     this.busy = false;
     this.batch = [];
     this.flush();
@@ -135,12 +126,7 @@ export class HandlerSlot {
     }));
     const lane = this.lane!;
     // After a data update the batch goes by message, behind the update.
-    if (!this.dataPosted && lane.send(queries)) {
-      const wait = this.#policy.syncWaitMs;
-      if (wait > 0 && this.#fast && this.#policy.quiet(this) && lane.poll(wait)) return;
-      lane.watch();
-      return;
-    }
+    if (!this.dataPosted && lane.send(queries)) return;
     this.dataPosted = false;
     const generation = this.generation;
     this.client.call("batch", queries).then(

@@ -33,13 +33,6 @@ export interface HandlerPoolOptions {
    * and is terminated at its time limit. Default 256.
    */
   memoryMb?: number;
-  /**
-   * Longest time the main thread blocks waiting for a batch's replies while
-   * the handler answers fast and no other query waits, ms (a wake-up of the
-   * event loop costs more than a fast handler's run); 0 never blocks.
-   * Default 0.5.
-   */
-  syncWaitMs?: number;
   /** Logger for worker failures and replacements. Default: silent. */
   logger?: Logger;
 }
@@ -85,9 +78,6 @@ export class HandlerPool implements AsyncDisposable {
     this.#policy = {
       maxBatch: Math.max(1, options.maxBatch ?? 256),
       timeoutMs: this.#timeoutMs,
-      // Never near the time limit: the sweep that enforces it runs on this thread.
-      syncWaitMs: Math.max(0, Math.min(options.syncWaitMs ?? 0.5, this.#timeoutMs / 10)),
-      quiet: (slot) => this.pending === slot.batch.length,
       closed: () => this.#closed,
     };
   }

@@ -16,15 +16,11 @@ export default async function handler(query, data) {
 async function withPool(
   fn: (pool: HandlerPool) => Promise<void>,
   timeoutMs = 300,
-  syncWaitMs?: number,
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(dir, "h.js"), HANDLER);
-    await using pool = new HandlerPool(join(dir, "h.js"), {
-      timeoutMs,
-      ...(syncWaitMs !== undefined ? { syncWaitMs } : {}),
-    });
+    await using pool = new HandlerPool(join(dir, "h.js"), { timeoutMs });
     await pool.start({ table: { a: 1 } });
     await fn(pool);
   } finally {
@@ -50,36 +46,6 @@ Deno.test("HandlerPool.run() turns a promise that never settles into a time-limi
     assert.match(!stuck.ok ? stuck.error : "", /within the 300 ms time limit/);
     assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
   });
-});
-
-Deno.test("HandlerPool answers alike whether the main thread waits for replies blocking or not", async (t) => {
-  for (const syncWaitMs of [0, 0.5, 50]) {
-    await t.step(`syncWaitMs ${syncWaitMs}`, async () => {
-      await withPool(
-        async (pool) => {
-          // One at a time (the blocking wait's case), then a slow one, then many together.
-          for (let i = 0; i < 200; i++) {
-            assert.deepEqual(await pool.run("t", i % 2 ? "a" : "b"), {
-              ok: true,
-              text: i % 2 ? "1" : "NOT FOUND",
-            });
-          }
-          assert.deepEqual(await pool.run("t", "slow"), { ok: true, text: "slow done" });
-          assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
-          const [stuck, ...rest] = await Promise.all([
-            pool.run("t", "never"),
-            ...Array.from({ length: 50 }, (_, i) => pool.run("j", i % 2 ? '"a"' : '"slow"')),
-          ]);
-          assert.match(!stuck!.ok ? stuck!.error : "", /within the 300 ms time limit/);
-          rest.forEach((r, i) =>
-            assert.deepEqual(r, { ok: true, text: i % 2 ? '"1"' : '"slow done"' })
-          );
-        },
-        300,
-        syncWaitMs,
-      );
-    });
-  }
 });
 
 Deno.test("HandlerPool replaces a worker that crashes and keeps answering", async () => {

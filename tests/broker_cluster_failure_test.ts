@@ -190,3 +190,59 @@ Deno.test("broker cluster NATS outage: client links stay up and clients on one s
   }
   for (const x of [aliceApp, bobApp, carolApp]) x.close();
 });
+
+Deno.test("broker cluster --persist-max caps the JetStream mailbox stream: once full, a send is refused with an error naming the cap (never acknowledged); what was acknowledged reaches the client, in order, once it is back", async () => {
+  await using nats = await startNats();
+  await using pki = await makePki({ clients: ["alice", "carol"] });
+  await using tmp = await tempDir("sockkit-cluster-cap-test-");
+  const dir = (n: string) => join(tmp.path, n);
+  const serve = clusterServer(pki.dir, tmp.path, {
+    urls: [nats.url],
+    name: "cap",
+    extra: ["--persist-max", "32KiB"],
+  });
+  const ports = { A: freePort(), B: freePort() };
+  await using _a = await serve("A", ports.A);
+  await using _b = await serve("B", ports.B);
+  await using alice = startClient(pki.dir, dir("alice"), "alice", ports.A);
+  let carol = startClient(pki.dir, dir("carol"), "carol", ports.B);
+  await Promise.all([connected(alice), connected(carol)]);
+  assert.equal(await stop(carol), 0);
+  await using aliceApp = await app(dir("alice"));
+  await waitUntil(
+    () => aliceApp.send("carol", "note", "n0", { ack: true }).then(() => true, () => false),
+    { what: "A to know carol", timeoutMs: 20_000 },
+  );
+  const acked = ["n0"];
+  let refusal: Error | undefined;
+  for (let i = 1; i < 100 && !refusal; i++) {
+    const text = `n${i} ${"x".repeat(1000)}`;
+    await aliceApp.send("carol", "note", text, { ack: true }).then(
+      () => void acked.push(text),
+      (err) => void (refusal = err),
+    );
+  }
+  assert.ok(refusal, "no send was refused");
+  assert.match(
+    refusal.message,
+    /Cannot store message .* for client connector "carol" in the cluster: the cluster's stream "sockkit_cap_mailbox" is full \(its cap, --persist-max, is 32768 bytes\).*; the message was not stored/,
+  );
+  assert.ok(acked.length > 10 && acked.length < 40, `${acked.length} acknowledged`);
+
+  carol = startClient(pki.dir, dir("carol"), "carol", ports.B);
+  try {
+    await connected(carol);
+    await using carolApp = await app(dir("carol"));
+    const got: Message[] = [];
+    await carolApp.listen("note", (m) => void got.push(m));
+    await waitUntil(() => got.length >= acked.length, { what: "the acknowledged notes" });
+    await delay(500); // a refused one would arrive now
+    assert.deepEqual(got.map((m) => m.data), acked);
+    // Read: there is room again.
+    await aliceApp.send("carol", "note", "after", { ack: true });
+    await waitUntil(() => got.length === acked.length + 1, { what: "the note sent after" });
+    carolApp.close();
+  } finally {
+    assert.equal(await stop(carol), 0);
+  }
+});

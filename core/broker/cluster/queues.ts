@@ -1,6 +1,12 @@
 import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
 import { token } from "./names.ts";
-import { type MailboxReader, readDurable, READER_WINDOW, store } from "./_jetstream.ts";
+import {
+  type InOrderOptions,
+  type MailboxReader,
+  readDurable,
+  READER_WINDOW,
+  store,
+} from "./_jetstream.ts";
 
 export type { MailboxReader };
 
@@ -21,6 +27,10 @@ export interface ClusterQueuesOptions {
   stream: QueueStream;
   /** The name of the server storing (the `Sockkit-Server` header of what it stores). */
   server: string;
+  /** The stream's byte cap (`--persist-max`), for the error of a full stream. Default: none. */
+  maxBytes?: number;
+  /** How long JetStream waits for a handed-out message's acknowledgement before offering it again, ms. Default 10000. */
+  ackWaitMs?: number;
 }
 
 /** One message taken from a queue. */
@@ -38,7 +48,7 @@ export interface MailboxDelivery {
 }
 
 /** Options for {@linkcode ClusterQueues.read}. */
-export interface MailboxReadOptions {
+export interface MailboxReadOptions extends InOrderOptions {
   /** Messages handed to the handler (and held unacknowledged) at once. Default 64. */
   window?: number;
 }
@@ -74,6 +84,11 @@ export class ClusterQueues {
       msgID: `${token(key)}:${id}`,
       headers: [[ID_HEADER, id], [SERVER_HEADER, server]],
       what: `Cannot store message "${id}" for ${stream.what} "${key}" in the cluster`,
+      full: `the cluster's stream "${stream.name}" is full${
+        this.#o.maxBytes !== undefined
+          ? ` (its cap, --persist-max, is ${this.#o.maxBytes} bytes)`
+          : ""
+      }: what waits there must be delivered first (bring the ${stream.what}'s reader back, or raise --persist-max and restart a server)`,
     });
     return ack.seq;
   }
@@ -91,8 +106,11 @@ export class ClusterQueues {
    * Reads `key`'s messages from the oldest, in order (`options.window` at a
    * time): `handler` gets each message and the message leaves the queue
    * once the handler's promise resolves for it and every earlier one. A
-   * rejection stops the reading and leaves that message first in line. Only
-   * the server holding the key (see `Claims.claim`) should read it.
+   * rejection stops the reading and leaves that message first in line. A
+   * message JetStream offers again after it was handed on is not handed
+   * again, nor one at or below `options.after`; `options.record` is told how
+   * far the handler got before each acknowledgement. Only the server
+   * holding the key (see `Claims.claim`) should read it.
    */
   read(
     key: string,
@@ -108,6 +126,11 @@ export class ClusterQueues {
       window: Math.max(1, options.window ?? READER_WINDOW),
       start: "fresh",
       config: { filter_subject: stream.subject(key), deliver_policy: DeliverPolicy.All },
+      ...(this.#o.ackWaitMs !== undefined ? { ackWaitMs: this.#o.ackWaitMs } : {}),
+      handed: {
+        ...(options.after !== undefined ? { after: options.after } : {}),
+        ...(options.record ? { record: options.record } : {}),
+      },
     } as const;
     return readDurable(js, jsm, spec, (m) =>
       handler({

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, startNats, tempDir, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, startNats, tempDir, waitUntil } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
@@ -112,4 +112,50 @@ Deno.test("broker cluster: a server connector's own app sends to a client connec
   carolApp.close();
   atA.close();
   assert.equal(await stop(carol), 0);
+});
+
+Deno.test("broker queues on a clustered server shows what waits in JetStream: per client mailbox and per type queue, the count and the oldest message's age", async () => {
+  await using nats = await startNats();
+  await using pki = await makePki({ clients: ["alice", "carol"] });
+  await using tmp = await tempDir("sockkit-cluster-report-test-");
+  const dir = (n: string) => join(tmp.path, n);
+  const ports = { A: freePort(), B: freePort() };
+  const start = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "report" });
+  await using _a = await start("A", ports.A);
+  await using _b = await start("B", ports.B);
+  await using alice = startClient(pki.dir, dir("alice"), "alice", ports.A);
+  const carol = startClient(pki.dir, dir("carol"), "carol", ports.B);
+  await Promise.all([connected(alice), connected(carol)]);
+  assert.equal(await stop(carol), 0);
+  await using aliceApp = await app(dir("alice"));
+  await waitUntil(
+    () => aliceApp.send("carol", "note", "n0", { ack: true }).then(() => true, () => false),
+    { what: "A to know carol", timeoutMs: 20_000 },
+  );
+  for (const t of ["n1", "n2"]) await aliceApp.send("carol", "note", t, { ack: true });
+  for (const t of ["j0", "j1"]) await aliceApp.send("", "job", t, { ack: true });
+  await delay(1100); // the oldest is over a second old now
+  aliceApp.close();
+
+  // B, where carol was, and A alike: the cluster's streams are shared.
+  for (const server of ["A", "B"]) {
+    const r = await runCli(["broker", "queues", "--dir", dir(server), "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const q = JSON.parse(r.stdout) as {
+      cluster: {
+        mailboxes: Array<{ key: string; messages: number; oldestMs: number }>;
+        types: Array<{ key: string; messages: number; oldestMs: number }>;
+      };
+    };
+    assert.deepEqual(q.cluster.mailboxes.map((m) => [m.key, m.messages]), [["carol", 3]]);
+    assert.deepEqual(q.cluster.types.map((t) => [t.key, t.messages]), [["job", 2]]);
+    for (const row of [...q.cluster.mailboxes, ...q.cluster.types]) {
+      assert.ok(row.oldestMs >= 1000 && row.oldestMs < 60_000, `oldest ${row.oldestMs} ms`);
+    }
+  }
+  const table = await runCli(["broker", "queues", "--dir", dir("A")]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /QUEUE\s+MESSAGES\s+BYTES\s+OLDEST/);
+  assert.match(table.stdout, /cluster mailbox of carol\s+3\s+\d+s/);
+  assert.match(table.stdout, /cluster queue of type job\s+2\s+\d+s/);
 });

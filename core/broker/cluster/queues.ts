@@ -1,5 +1,5 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
-import { token } from "./names.ts";
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest } from "nats";
+import { token, untoken } from "./names.ts";
 import {
   type InOrderOptions,
   type MailboxReader,
@@ -46,6 +46,19 @@ export interface MailboxDelivery {
   /** Messages after it in the queue when it was handed out. */
   pending: number;
 }
+
+/** What waits under one key (see {@linkcode ClusterQueues.report}). */
+export interface WaitingKey {
+  /** The client connector's name or the message type. */
+  key: string;
+  /** Messages waiting. */
+  messages: number;
+  /** When the oldest of them was stored (ms since the epoch). */
+  oldest: number;
+}
+
+/** Keys {@linkcode ClusterQueues.report} lists at most (the most waiting first). */
+export const REPORT_MAX_KEYS = 1000;
 
 /** Options for {@linkcode ClusterQueues.read}. */
 export interface MailboxReadOptions extends InOrderOptions {
@@ -100,6 +113,29 @@ export class ClusterQueues {
       subjects_filter: subject,
     });
     return info.state.subjects?.[subject] ?? 0;
+  }
+
+  /**
+   * Every key with messages waiting (the {@linkcode REPORT_MAX_KEYS} with the
+   * most, by key), with how many and when the oldest was stored.
+   */
+  async report(): Promise<WaitingKey[]> {
+    const { jsm, stream } = this.#o;
+    const prefix = stream.subject("");
+    const info = await jsm.streams.info(stream.name, { subjects_filter: `${prefix}*` });
+    const keys = Object.entries(info.state.subjects ?? {})
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, REPORT_MAX_KEYS);
+    const rows = await Promise.all(keys.map(async ([subject, messages]) => {
+      // the first message on the subject is the oldest waiting (a work queue keeps no others)
+      const first = await jsm.streams.getMessage(
+        stream.name,
+        { seq: 0, next_by_subj: subject } as unknown as MsgRequest,
+      ).then((m) => m.time.getTime(), () => Date.now());
+      return { key: untoken(subject.slice(prefix.length)), messages, oldest: first };
+    }));
+    return rows.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
   }
 
   /**

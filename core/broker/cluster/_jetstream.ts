@@ -85,6 +85,9 @@ function readerConfig(
 /** How long JetStream waits for a handed-out message's acknowledgement before it offers it again, ms. */
 export const ACK_WAIT_MS = 10_000;
 
+/** Bytes kept free of a NATS message for its headers (message id, sender, server). */
+const HEADROOM_BYTES = 1024;
+
 /** How long a store waits for JetStream's acknowledgement (through a NATS outage) before it fails. */
 export const STORE_TIMEOUT_MS = 5000;
 
@@ -160,8 +163,16 @@ export async function store(
     what: string;
     /** Said when the stream is full: what its cap is and what to do. */
     full?: string;
+    /** The largest message the nats-server takes (its `max_payload`), if known. */
+    maxPayload?: number;
   },
 ): Promise<PubAck> {
+  const max = meta.maxPayload;
+  if (max !== undefined && payload.length + HEADROOM_BYTES > max) {
+    throw new BrokerError(
+      `${meta.what}: its ${payload.length} bytes do not fit the cluster's nats-server, which takes messages of at most ${max} bytes (its max_payload): set max_payload: 8MB (at most 64MB) in the nats-server configuration to forward messages and files this large (files travel in chunks of 1 MiB), or connect sender and receiver to the same server`,
+    );
+  }
   const h = headers();
   for (const [k, v] of meta.headers) h.set(k, v);
   try {

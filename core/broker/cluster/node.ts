@@ -136,9 +136,10 @@ export class ClusterNode implements AsyncDisposable {
         ]
       ) await ensureStream(jsm, spec);
       const server = opts.server;
-      const reading = {
+      const queueOptions = {
         ...(opts.ackWaitMs !== undefined ? { ackWaitMs: opts.ackWaitMs } : {}),
         ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+        maxPayload: () => nc.info?.max_payload,
       };
       return new ClusterNode(opts, nc, {
         presence,
@@ -146,7 +147,7 @@ export class ClusterNode implements AsyncDisposable {
           js,
           jsm,
           server,
-          ...reading,
+          ...queueOptions,
           stream: {
             name: names.mailboxStream,
             subject: names.mailboxSubject,
@@ -157,7 +158,7 @@ export class ClusterNode implements AsyncDisposable {
           js,
           jsm,
           server,
-          ...reading,
+          ...queueOptions,
           stream: { name: names.typeStream, subject: names.typeSubject, what: "message type" },
         }),
         typeHolders: presence.registry(

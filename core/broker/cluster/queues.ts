@@ -29,6 +29,8 @@ export interface ClusterQueuesOptions {
   server: string;
   /** The stream's byte cap (`--persist-max`), for the error of a full stream. Default: none. */
   maxBytes?: number;
+  /** The largest message the nats-server takes now (its `max_payload`). Default: not checked here. */
+  maxPayload?: () => number | undefined;
   /** How long JetStream waits for a handed-out message's acknowledgement before offering it again, ms. Default 10000. */
   ackWaitMs?: number;
 }
@@ -102,6 +104,7 @@ export class ClusterQueues {
           ? ` (its cap, --persist-max, is ${this.#o.maxBytes} bytes)`
           : ""
       }: what waits there must be delivered first (bring the ${stream.what}'s reader back, or raise --persist-max and restart a server)`,
+      ...(this.#o.maxPayload?.() !== undefined ? { maxPayload: this.#o.maxPayload()! } : {}),
     });
     return ack.seq;
   }

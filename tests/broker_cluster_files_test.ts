@@ -13,7 +13,10 @@ import { clusterServer } from "./_cluster/serve.ts";
 /** alice on server A, carol on server B storing files of type "docs" in `DIR/in`; runs `body`. */
 async function acrossServers(
   config: string | undefined,
-  body: (send: (size: number) => Promise<string>, received: () => Promise<string[]>) => Promise<void>,
+  body: (
+    send: (size: number) => Promise<string>,
+    received: () => Promise<string[]>,
+  ) => Promise<void>,
 ): Promise<void> {
   await using nats = await startNats(config === undefined ? {} : { config });
   await using pki = await makePki({ clients: ["alice", "carol"] });

@@ -13,6 +13,7 @@ import type { BrokerClient, Message } from "../core/broker/mod.ts";
 import { clusterNames, token } from "../core/broker/cluster/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
+import { aliceAndAwayCarol } from "./_cluster/away.ts";
 
 /** Sends `texts` from `from` to `to` in batches of 100, each acknowledged. */
 async function sendAll(from: BrokerClient, to: string, texts: string[]): Promise<void> {
@@ -195,24 +196,12 @@ Deno.test("broker cluster --persist-max caps the JetStream mailbox stream: once 
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-cap-test-");
-  const dir = (n: string) => join(tmp.path, n);
-  const serve = clusterServer(pki.dir, tmp.path, {
+  await using pair = await aliceAndAwayCarol(pki.dir, tmp.path, {
     urls: [nats.url],
     name: "cap",
     extra: ["--persist-max", "32KiB"],
   });
-  const ports = { A: freePort(), B: freePort() };
-  await using _a = await serve("A", ports.A);
-  await using _b = await serve("B", ports.B);
-  await using alice = startClient(pki.dir, dir("alice"), "alice", ports.A);
-  let carol = startClient(pki.dir, dir("carol"), "carol", ports.B);
-  await Promise.all([connected(alice), connected(carol)]);
-  assert.equal(await stop(carol), 0);
-  await using aliceApp = await app(dir("alice"));
-  await waitUntil(
-    () => aliceApp.send("carol", "note", "n0", { ack: true }).then(() => true, () => false),
-    { what: "A to know carol", timeoutMs: 20_000 },
-  );
+  const { aliceApp } = pair;
   const acked = ["n0"];
   let refusal: Error | undefined;
   for (let i = 1; i < 100 && !refusal; i++) {
@@ -229,10 +218,9 @@ Deno.test("broker cluster --persist-max caps the JetStream mailbox stream: once 
   );
   assert.ok(acked.length > 10 && acked.length < 40, `${acked.length} acknowledged`);
 
-  carol = startClient(pki.dir, dir("carol"), "carol", ports.B);
+  const carol = await pair.carolBack();
   try {
-    await connected(carol);
-    await using carolApp = await app(dir("carol"));
+    await using carolApp = await app(pair.dir("carol"));
     const got: Message[] = [];
     await carolApp.listen("note", (m) => void got.push(m));
     await waitUntil(() => got.length >= acked.length, { what: "the acknowledged notes" });

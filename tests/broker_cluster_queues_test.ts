@@ -10,6 +10,7 @@ import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
+import { aliceAndAwayCarol } from "./_cluster/away.ts";
 
 Deno.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; that listener holds the type's queue while a listener on a third server stands by, and the standby takes over when the holder's server is killed", async () => {
   await using nats = await startNats();
@@ -118,24 +119,14 @@ Deno.test("broker queues on a clustered server shows what waits in JetStream: pe
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-report-test-");
-  const dir = (n: string) => join(tmp.path, n);
-  const ports = { A: freePort(), B: freePort() };
-  const start = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "report" });
-  await using _a = await start("A", ports.A);
-  await using _b = await start("B", ports.B);
-  await using alice = startClient(pki.dir, dir("alice"), "alice", ports.A);
-  const carol = startClient(pki.dir, dir("carol"), "carol", ports.B);
-  await Promise.all([connected(alice), connected(carol)]);
-  assert.equal(await stop(carol), 0);
-  await using aliceApp = await app(dir("alice"));
-  await waitUntil(
-    () => aliceApp.send("carol", "note", "n0", { ack: true }).then(() => true, () => false),
-    { what: "A to know carol", timeoutMs: 20_000 },
-  );
+  await using pair = await aliceAndAwayCarol(pki.dir, tmp.path, {
+    urls: [nats.url],
+    name: "report",
+  });
+  const { aliceApp, dir } = pair;
   for (const t of ["n1", "n2"]) await aliceApp.send("carol", "note", t, { ack: true });
   for (const t of ["j0", "j1"]) await aliceApp.send("", "job", t, { ack: true });
   await delay(1100); // the oldest is over a second old now
-  aliceApp.close();
 
   // B, where carol was, and A alike: the cluster's streams are shared.
   for (const server of ["A", "B"]) {

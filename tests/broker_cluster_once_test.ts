@@ -77,3 +77,57 @@ Deno.test("broker cluster type queue: the holder's server is killed (SIGKILL) wi
     await b.status.catch(() => {});
   }
 });
+
+Deno.test("broker cluster mailbox: the server delivering a client's mailbox is killed (SIGKILL) with messages in flight; the client fails over to another server and its app gets every message, in order, once", async () => {
+  await using nats = await startNats();
+  await using pki = await makePki({ clients: ["alice", "carol"] });
+  await using tmp = await tempDir("sockkit-cluster-once-mailbox-test-");
+  const dir = (n: string) => join(tmp.path, n);
+  const ports = { A: freePort(), B: freePort(), C: freePort() };
+  const start = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "oncebox" });
+  const serve = (name: keyof typeof ports) => start(name, ports[name]);
+  await using _a = await serve("A");
+  const b = await serve("B");
+  try {
+    await using c = await serve("C");
+    await using alice = startClient(pki.dir, dir("alice"), "alice", ports.A);
+    // carol tries B first, then C.
+    await using carol = startClient(pki.dir, dir("carol"), "carol", ports.B, [
+      "--server",
+      `127.0.0.1:${ports.C}`,
+    ]);
+    await Promise.all([connected(alice), connected(carol)]);
+    await using carolApp = await app(dir("carol"));
+    const got: Message[] = [];
+    await carolApp.listen("note", (m) => void got.push(m));
+    await using aliceApp = await app(dir("alice"));
+    await waitUntil(
+      () => aliceApp.send("carol", "note", "n0", { ack: true }).then(() => true, () => false),
+      { what: "A to know carol", timeoutMs: 20_000 },
+    );
+    const texts = ["n0", ...Array.from({ length: 1500 }, (_, i) => `m${i}`)];
+    const sent = (async () => {
+      for (let i = 1; i < texts.length; i += 100) {
+        await Promise.all(
+          texts.slice(i, i + 100).map((t) => aliceApp.send("carol", "note", t, { ack: true })),
+        );
+      }
+    })();
+    await waitUntil(() => got.length >= 300, { what: "300 notes through B", timeoutMs: 30_000 });
+    b.kill("SIGKILL");
+    await b.status;
+    await sent;
+    await waitUntil(() => got.length >= texts.length, {
+      what: "every note through C",
+      timeoutMs: 60_000,
+    });
+    await delay(500); // a duplicate would arrive now
+    assert.deepEqual(got.map((m) => m.data), texts);
+    assert.match(c.stderrText(), /client connected .*peer=carol/);
+    carolApp.close();
+    aliceApp.close();
+  } finally {
+    b.kill("SIGKILL");
+    await b.status.catch(() => {});
+  }
+});

@@ -184,12 +184,16 @@ export class ClusterBridge implements AsyncDisposable {
     return this.#peers;
   }
 
-  /** Claims `name` for this server: a refusal reason when another live server holds it. */
+  /**
+   * Claims `name` for this server: a refusal the client retries after when
+   * another live server holds it (or NATS does not answer).
+   */
   async admit(name: string): Promise<string | { reason: string; final: false } | undefined> {
     try {
       await this.#o.node.presence.claim(name);
     } catch (err) {
-      if (err instanceof ClientTakenError) return err.message;
+      // Not final: the holder may be a server just killed, whose heartbeat has not lapsed yet.
+      if (err instanceof ClientTakenError) return { reason: err.message, final: false };
       return {
         reason:
           `Cannot admit client connector "${name}" now: the cluster's nats-server does not answer (${

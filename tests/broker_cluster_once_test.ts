@@ -1,7 +1,8 @@
 /**
- * `broker serve --cluster` processes whose type queue holder is killed
- * while its listener is taking the queue: the standby goes on right after
- * what the holder recorded as taken, in order, with nothing missing.
+ * `broker serve --cluster` processes killed (SIGKILL) with messages in
+ * flight: a type queue's standby goes on right after what the holder
+ * recorded as taken; a client whose mailbox server dies fails over and its
+ * app gets every message once.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";

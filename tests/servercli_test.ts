@@ -1,34 +1,18 @@
 import assert from "node:assert/strict";
-import { type ChatServerOptions, startChatServer } from "../core/chat/mod.ts";
+import type { ChatServerOptions } from "../core/chat/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
-import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
-import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import { makePki, runCli, startDaemon, startTestChatServer, waitUntil } from "./harness/mod.ts";
 import { type LineClient, lineClient } from "./_chat/line_client.ts";
 import { delay } from "../core/async/mod.ts";
 
 const PERIOD_MS = 1000;
 const today = () => new Date().toISOString().slice(0, 10);
 
+/** The chat server in process (period 1 s, a client "alice"), and a way to connect to it. */
 async function setup(options: Partial<ChatServerOptions> = {}) {
-  const pki = await makePki({ clients: ["alice"] });
-  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
-  const server = await startChatServer({
-    host: "127.0.0.1",
-    port: 0,
-    tls,
-    periodMs: PERIOD_MS,
-    ...options,
-  });
-  const clientTls = await loadClientTls({ ca: pki.paths.ca });
-  return {
-    server,
-    pki,
-    connect: () => lineClient(server.port, clientTls),
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await pki.close();
-    },
-  };
+  const chat = await startTestChatServer({ clients: ["alice"], periodMs: PERIOD_MS, ...options });
+  return { ...chat, connect: () => lineClient(chat.server.port, chat.clientTls) };
 }
 
 Deno.test("servercli answers each line reversed by grapheme cluster, trailing whitespace removed", async () => {
@@ -197,19 +181,15 @@ Deno.test("servercli close() tells connected clients the server is going away", 
 Deno.test("servercli --require-client-cert refuses clients without an allow-listed certificate", async () => {
   await using pki = await makePki({ clients: ["alice"] });
   await using other = await makePki({ clients: ["mallory"] });
-  await using srv = spawnCli([
+  await using srv = await startDaemon([
     "servercli",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
     "--certs",
     pki.dir,
     "--require-client-cert",
     "--period",
     "1",
   ]);
-  const port = Number((await srv.waitForLine(/listening .*port=(\d+)/))[1]);
+  const { port } = srv;
   const probe = async (tls: Parameters<typeof lineClient>[1]) => {
     try {
       await using c = await lineClient(port, tls);

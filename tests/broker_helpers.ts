@@ -70,6 +70,19 @@ export async function app(dir: string): Promise<BrokerClient> {
   );
 }
 
+/**
+ * `sockkit broker COMMAND --dir DIR --type TYPE FLAGS...`: the command line
+ * of an app command (`send`, `listen`, `request`) against the connector in `dir`.
+ */
+export function appArgs(
+  command: "send" | "listen" | "request",
+  dir: string,
+  type: string,
+  flags: string[] = [],
+): string[] {
+  return ["broker", command, "--dir", dir, "--type", type, ...flags];
+}
+
 /** Stops a connector with SIGTERM and resolves with its exit code. */
 export async function stop(p: CliProcess): Promise<number> {
   p.kill("SIGTERM");

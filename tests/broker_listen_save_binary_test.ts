@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { runCli, spawnCli } from "./harness/mod.ts";
-import { type BrokerSite, brokerSite } from "./broker_helpers.ts";
+import { appArgs, type BrokerSite, brokerSite } from "./broker_helpers.ts";
 
 /** A linked server and alice, and a file holding the binary part `bytes`. */
 async function linkedWithPart(bytes: number[]): Promise<
@@ -33,35 +33,19 @@ async function linkedWithPart(bytes: number[]): Promise<
 
 /** `broker send` of `text` with the binary part `bin` from alice, acknowledged. */
 async function sendWithPart(cdir: string, text: string, bin: string): Promise<void> {
-  const sent = await runCli([
-    "broker",
-    "send",
-    "--dir",
-    cdir,
-    "--type",
-    "chat",
-    "--text",
-    text,
-    "--binary-file",
-    bin,
-    "--ack",
-  ]);
+  const sent = await runCli(
+    appArgs("send", cdir, "chat", ["--text", text, "--binary-file", bin, "--ack"]),
+  );
   assert.equal(sent.code, 0, sent.stderr);
 }
 
 /** `broker listen` for `chat` on the server that saves binary parts in `dir`. */
 function listenArgs(sdir: string, dir: string, count?: number): string[] {
-  return [
-    "broker",
-    "listen",
-    "--dir",
-    sdir,
-    "--type",
-    "chat",
+  return appArgs("listen", sdir, "chat", [
     ...(count === undefined ? [] : ["--count", String(count)]),
     "--save-binary",
     dir,
-  ];
+  ]);
 }
 
 Deno.test("broker listen --save-binary with a missing directory exits 2 before subscribing; the message stays queued", async () => {

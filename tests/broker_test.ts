@@ -6,6 +6,7 @@ import { revoke } from "../core/pki/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import {
   app,
+  appArgs,
   type BrokerSite,
   brokerSite,
   connected,
@@ -361,36 +362,17 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
   const { sdir, cdir } = site;
   await using link = await site.link();
 
-  await using listener = spawnCli([
-    "broker",
-    "listen",
-    "--dir",
-    sdir,
-    "--type",
-    "note",
-    "--count",
-    "2",
-  ]);
+  await using listener = spawnCli(appArgs("listen", sdir, "note", ["--count", "2"]));
   await listener.waitForLine(/listening for "note"/);
   const bin = join(site.root, "part.bin");
   await Deno.writeFile(bin, new Uint8Array([1, 2, 3, 4, 5]));
-  const sent = await runCli([
-    "broker",
-    "send",
-    "--dir",
-    cdir,
-    "--type",
-    "note",
-    "--data",
-    '{"n":1}',
-    "--binary-file",
-    bin,
-    "--ack",
-  ]);
+  const sent = await runCli(
+    appArgs("send", cdir, "note", ["--data", '{"n":1}', "--binary-file", bin, "--ack"]),
+  );
   assert.equal(sent.code, 0, sent.stderr);
   assert.match(sent.stdout, /^acknowledged \S+$/m);
   assert.equal(
-    (await runCli(["broker", "send", "--dir", cdir, "--type", "note", "--text", "two"])).code,
+    (await runCli(appArgs("send", cdir, "note", ["--text", "two"]))).code,
     0,
   );
   assert.equal((await listener.status).code, 0);
@@ -400,36 +382,16 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
     ["note", "alice", "server", "two", undefined],
   ]);
 
-  await using echo = spawnCli(["broker", "listen", "--dir", cdir, "--type", "echo", "--echo"]);
+  await using echo = spawnCli(appArgs("listen", cdir, "echo", ["--echo"]));
   await echo.waitForLine(/listening for "echo"/);
-  const r = await runCli([
-    "broker",
-    "request",
-    "--dir",
-    sdir,
-    "--to",
-    "alice",
-    "--type",
-    "echo",
-    "--text",
-    "ping",
-  ]);
+  const r = await runCli(appArgs("request", sdir, "echo", ["--to", "alice", "--text", "ping"]));
   assert.equal(r.code, 0, r.stderr);
   const answer = JSON.parse(r.stdout);
   assert.equal(answer.data, "ping");
   assert.equal(answer.src, "alice");
-  const t = await runCli([
-    "broker",
-    "request",
-    "--dir",
-    sdir,
-    "--to",
-    "alice",
-    "--type",
-    "silence",
-    "--timeout",
-    "200ms",
-  ]);
+  const t = await runCli(
+    appArgs("request", sdir, "silence", ["--to", "alice", "--timeout", "200ms"]),
+  );
   assert.equal(t.code, 1);
   assert.match(
     t.stderr,

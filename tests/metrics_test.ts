@@ -17,6 +17,7 @@ import {
   runCli,
   scrape,
   startDaemon,
+  startIngest,
   startRedis,
   waitUntil,
 } from "./harness/mod.ts";
@@ -34,18 +35,7 @@ Deno.test("ingest --metrics-port counts objects, connections and refusals as the
   await using redis = await startRedis();
   await using pki = await makePki({ clients: ["alice", "bob"] });
   await using stranger = await makePki({ clients: ["eve"] });
-  await using srv = await startDaemon([
-    "ingest",
-    "--certs",
-    pki.dir,
-    "--redis",
-    redis.url,
-    "--metrics-port",
-    "0",
-    "--spool-dir",
-    join(pki.dir, "spool"),
-    "--ack",
-  ]);
+  await using srv = await startIngest(pki, redis.url, ["--metrics-port", "0", "--ack"]);
   const { port } = srv;
   const mport = await metricsPortOf(srv);
   assert.equal((await health(mport, "/healthz")).status, 200);

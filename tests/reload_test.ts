@@ -17,6 +17,7 @@ import {
   REPO_ROOT,
   runCli,
   startDaemon,
+  startIngest,
   startRedis,
   type TestPki,
   waitUntil,
@@ -71,16 +72,7 @@ function refusesOldCa(p: Promise<unknown>): Promise<void> {
 Deno.test("ingest reload: a new server certificate is used at once, live clients stay, revoked ones are closed", async () => {
   await using redis = await startRedis();
   await using pki = await makePki({ clients: ["alice", "bob"] });
-  await using srv = await startDaemon([
-    "ingest",
-    "--certs",
-    pki.dir,
-    "--redis",
-    redis.url,
-    "--ack",
-    "--spool-dir",
-    join(pki.dir, "spool"),
-  ]);
+  await using srv = await startIngest(pki, redis.url, ["--ack"]);
   const { port } = srv;
   const oldTls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
   await using live = await connect({ host: "127.0.0.1", port, tls: oldTls });

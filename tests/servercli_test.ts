@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { ChatServerOptions } from "../core/chat/mod.ts";
-import { createLogger } from "../core/log/mod.ts";
+import { createLogger, type Logger } from "../core/log/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { makePki, runCli, startDaemon, startTestChatServer, waitUntil } from "./harness/mod.ts";
 import { type LineClient, lineClient } from "./_chat/line_client.ts";
@@ -13,6 +13,17 @@ const today = () => new Date().toISOString().slice(0, 10);
 async function setup(options: Partial<ChatServerOptions> = {}) {
   const chat = await startTestChatServer({ clients: ["alice"], periodMs: PERIOD_MS, ...options });
   return { ...chat, connect: () => lineClient(chat.server.port, chat.clientTls) };
+}
+
+/** A debug-level JSON logger and the records it has written. */
+function debugLog(): { logs: Array<{ msg: string }>; logger: Logger } {
+  const logs: Array<{ msg: string }> = [];
+  const logger = createLogger({
+    level: "debug",
+    format: "json",
+    sink: (l) => logs.push(JSON.parse(l)),
+  });
+  return { logs, logger };
 }
 
 Deno.test("servercli answers each line reversed by grapheme cluster, trailing whitespace removed", async () => {
@@ -99,12 +110,7 @@ Deno.test("servercli with limit 100 sends the 101st client an error line and clo
 });
 
 Deno.test("servercli does no broadcast work while no client is connected", async () => {
-  const logs: Array<{ msg: string }> = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    sink: (l) => logs.push(JSON.parse(l)),
-  });
+  const { logs, logger } = debugLog();
   await using env = await setup({ logger });
   const msgs = () => logs.map((l) => l.msg);
   await delay(PERIOD_MS * 1.5);
@@ -253,12 +259,7 @@ Deno.test("servercli reports bad settings in one line with exit code 2", async (
 });
 
 Deno.test("servercli closes a client that keeps sending lines but never reads the replies", async () => {
-  const logs: Array<{ msg: string }> = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    sink: (l) => logs.push(JSON.parse(l)),
-  });
+  const { logs, logger } = debugLog();
   await using env = await setup({ logger, maxPendingBytes: 256 * 1024, periodMs: 60_000 });
   // Deno.connectTls reads only when asked, so this client never reads a reply.
   const conn = await Deno.connectTls({

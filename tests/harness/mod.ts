@@ -6,7 +6,9 @@
  */
 export * from "./redis.ts";
 export * from "./cli.ts";
+export * from "./command.ts";
 export * from "./daemon.ts";
+export * from "./ingest_daemon.ts";
 export * from "./chat_server.ts";
 export * from "./tls.ts";
 export * from "./net.ts";

@@ -176,7 +176,8 @@ export class LinkSession {
     if (admit) {
       const no = await admit(id, name);
       if (!this.link.open) return;
-      if (no !== undefined) return this.#refuseClient(no, true);
+      if (typeof no === "string") return this.#refuseClient(no, true);
+      if (no !== undefined) return this.#refuseClient(no.reason, false);
     }
     this.#remoteName = name;
     await this.#ctx.inbound.open(name);

@@ -16,7 +16,7 @@ function connectorArgs(certs: string, dir: string): string[] {
   return ["--certs", certs, "--dir", dir, "--heartbeat", "1s"];
 }
 
-/** Starts `broker serve` on a fixed free port and waits until it listens. */
+/** Starts `broker serve` on a fixed free port and waits until it listens (stopping it if it does not). */
 export async function startServer(
   certs: string,
   dir: string,
@@ -33,7 +33,12 @@ export async function startServer(
     ...connectorArgs(certs, dir),
     ...extra,
   ]);
-  await p.waitForLine(/INFO\s+listening /, 30_000);
+  try {
+    await p.waitForLine(/INFO\s+listening /, 30_000);
+  } catch (err) {
+    await p[Symbol.asyncDispose]();
+    throw err;
+  }
   return p;
 }
 

@@ -35,8 +35,23 @@ export class FrameWriter {
 
   #ensure(n: number): void {
     if (this.#buf.length - this.#len >= n) return;
-    if (this.#len > 0) this.#chunks.push(this.#buf.subarray(0, this.#len));
-    this.#buf = new Uint8Array(Math.max(BLOCK, n));
+    this.#cut();
+    if (this.#buf.length < n) this.#buf = new Uint8Array(Math.max(BLOCK, n));
+  }
+
+  /**
+   * Moves the bytes queued in the block to the chunk list: the block itself
+   * when at least half full or oversized (a new one is started), otherwise a
+   * copy, so the block is reused. A fresh 256 KiB block per small flush (one
+   * per round trip) is external memory that makes V8 run full mark-compacts,
+   * pauses that showed up as the round-trip p99.
+   */
+  #cut(): void {
+    if (this.#len === 0) return;
+    if (this.#len >= BLOCK / 2 || this.#buf.length > BLOCK) {
+      this.#chunks.push(this.#buf.subarray(0, this.#len));
+      this.#buf = new Uint8Array(BLOCK);
+    } else this.#chunks.push(this.#buf.slice(0, this.#len));
     this.#len = 0;
   }
 
@@ -68,10 +83,8 @@ export class FrameWriter {
       this.#len = end;
     } else {
       this.#len = end;
-      this.#chunks.push(buf.subarray(0, end));
+      this.#cut();
       this.#chunks.push(binary);
-      this.#buf = new Uint8Array(BLOCK);
-      this.#len = 0;
     }
     return this.#schedule();
   }
@@ -85,10 +98,8 @@ export class FrameWriter {
       this.#ensure(4);
       put32(this.#buf, this.#len, payload.length);
       this.#len += 4;
-      this.#chunks.push(this.#buf.subarray(0, this.#len));
+      this.#cut();
       this.#chunks.push(payload);
-      this.#buf = new Uint8Array(BLOCK);
-      this.#len = 0;
     } else {
       this.#ensure(4 + payload.length);
       put32(this.#buf, this.#len, payload.length);
@@ -117,11 +128,7 @@ export class FrameWriter {
   /** Writes everything queued now. */
   flush(): void {
     this.#scheduled = false;
-    if (this.#len > 0) {
-      this.#chunks.push(this.#buf.subarray(0, this.#len));
-      this.#buf = new Uint8Array(BLOCK);
-      this.#len = 0;
-    }
+    this.#cut();
     if (this.#chunks.length === 0) return;
     const chunks = this.#chunks;
     this.#chunks = [];

@@ -2,6 +2,7 @@ import type { Connection } from "../net/mod.ts";
 import { LengthPrefixedFramer } from "../net/framing/mod.ts";
 import { type DataBytes, decodePayload, type Frame, type Header } from "./frame.ts";
 import { FrameWriter } from "./writer.ts";
+import { HeaderDecoder } from "./header_decoder.ts";
 import { type Clock, type ClockTimer, systemClock } from "./clock.ts";
 
 /** Options for {@linkcode Link}. */
@@ -29,6 +30,7 @@ export class Link implements AsyncDisposable {
   readonly writer: FrameWriter;
   readonly #opts: LinkOptions;
   readonly #framer: LengthPrefixedFramer;
+  readonly #headers = new HeaderDecoder();
   readonly #clock: Clock;
   #lastRecv: number;
   #timer: ClockTimer | undefined;
@@ -62,7 +64,7 @@ export class Link implements AsyncDisposable {
     this.#lastRecv = this.#clock.now();
     try {
       this.#framer.push(chunk, (payload) => {
-        const frame = decodePayload(payload);
+        const frame = decodePayload(payload, this.#headers);
         const h = frame.header;
         if (h.kind === "ping") this.send({ kind: "pong", id: h.id, t: h.t });
         else if (h.kind === "pong") {

@@ -190,7 +190,7 @@ export function decodePayload(payload: Uint8Array, headers?: HeaderParser): Fram
   return {
     header: headers ? headers.decode(bytes) : parseHeader(bytes),
     data: payload.subarray(8 + hl, 8 + hl + dl),
-    binary: payload.subarray(8 + hl + dl),
+    binary: 8 + hl + dl === payload.length ? EMPTY : payload.subarray(8 + hl + dl),
   };
 }
 

@@ -1,9 +1,11 @@
 import { basename, join } from "node:path";
-import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { PeerIdentity } from "../net/mod.ts";
-import { Connector, DEFAULT_BROKER_PORT, type PeerEvent } from "./connector.ts";
+import { type Connector, DEFAULT_BROKER_PORT, type PeerEvent } from "./connector.ts";
 import type { FileResult } from "./api.ts";
+import { startChatConnector } from "./_chat_connector.ts";
+import { importReceived, type ImportResult } from "./_chat_import.ts";
+import { runChatCommand } from "./_chat_commands.ts";
 
 /** Message type of chat lines. */
 export const CHAT_TYPE = "chat";
@@ -160,13 +162,11 @@ export class ChatSession implements AsyncDisposable {
 
   /** @internal */
   static async start(o: ChatOptions): Promise<ChatSession> {
-    const certs = join(o.dir, "certs");
     const received = join(o.dir, "received");
     const port = o.port ?? DEFAULT_BROKER_PORT;
     const isServer = o.target === undefined;
     const name = o.name ?? (isServer ? "server" : "client");
     const ref: { session?: ChatSession } = {};
-    let serverFingerprint = "";
     const onPeer = (e: PeerEvent) => {
       const session = ref.session;
       if (!session) return;
@@ -187,52 +187,23 @@ export class ChatSession implements AsyncDisposable {
         for (const r of session.#connected.splice(0)) r();
       } else o.print(`* ${e.peer} disconnected (${e.reason ?? "link closed"})`);
     };
-    const base = {
+    const acceptMs = o.acceptTimeoutMs ?? 60_000;
+    const { connector, serverFingerprint } = await startChatConnector({
+      target: o.target,
+      port,
+      host: o.host ?? "0.0.0.0",
       name,
-      dir: join(o.dir, "state"),
+      dir: o.dir,
       fileDirs: { [CHAT_FILE_TYPE]: received },
       onPeer,
+      ...(isServer && o.accept
+        ? {
+          admit: (peer: PeerIdentity, name: string) =>
+            ref.session ? ref.session.#admit(peer, name, acceptMs) : Promise.resolve("starting"),
+        }
+        : {}),
       ...(o.logger ? { logger: o.logger } : {}),
-    };
-    let connector: Connector;
-    if (isServer) {
-      const p = await initPki(certs);
-      const tls = await loadServerTls({ cert: p.serverCert, key: p.serverKey });
-      tls.clientCa = [await Deno.readTextFile(p.ca)];
-      const info = await Deno.readTextFile(p.serverCert);
-      serverFingerprint = await pemFingerprint(info);
-      const acceptMs = o.acceptTimeoutMs ?? 60_000;
-      connector = await Connector.start({
-        ...base,
-        server: {
-          host: o.host ?? "0.0.0.0",
-          port,
-          tls,
-          trustAnyClient: true,
-          ...(o.accept
-            ? {
-              admit: (peer: PeerIdentity, name: string) =>
-                ref.session
-                  ? ref.session.#admit(peer, name, acceptMs)
-                  : Promise.resolve("starting"),
-            }
-            : {}),
-        },
-      });
-    } else {
-      await initPki(certs);
-      const c = await issueClient(certs, name);
-      const tls = await loadClientTls({ cert: c.cert, key: c.key });
-      connector = await Connector.start({
-        ...base,
-        client: {
-          host: o.target!,
-          port,
-          tls: { ...tls, insecure: true },
-          serverName: "server",
-        },
-      });
-    }
+    });
     const session = new ChatSession(
       connector,
       received,
@@ -297,41 +268,7 @@ export class ChatSession implements AsyncDisposable {
       this.#print("* leaving the chat");
       return true;
     }
-    if (text.startsWith("!")) {
-      const [cmd, ...rest] = text.slice(1).split(" ");
-      const arg = rest.join(" ").trim();
-      try {
-        if (cmd === "upload" && arg) {
-          const r = await this.upload(arg);
-          this.#print(
-            `* sent ${
-              r.dir ? "directory" : "file"
-            } "${arg}" (${r.files} file(s), ${r.bytes} bytes)`,
-          );
-        } else if ((cmd === "import" || cmd === "zimport" || cmd === "dezip") && arg) {
-          // directories arrive as directories (not zip files), so aioconnectors'
-          // !zimport / !dezip are the same as !import here
-          const force = /^--force\s+/.test(arg);
-          const what = arg.replace(/^--force\s+/, "");
-          const r = await this.import(what, Deno.cwd(), { force });
-          this.#print(
-            r.renamed
-              ? `* imported "${what}" as ${r.dest} ("${what}" exists here; !import --force ${what} replaces it)`
-              : `* imported "${what}" to ${r.dest}${
-                r.replaced ? " (replaced the existing one)" : ""
-              }`,
-          );
-        } else {
-          this.#print(
-            `* unknown command "!${cmd}": use !upload PATH, !import NAME, !import --force NAME or !exit (shell commands are not offered)`,
-          );
-        }
-      } catch (err) {
-        this.#print(`* ${(err as Error).message}`);
-        return cmd !== "upload"; // an upload that failed is something not delivered
-      }
-      return true;
-    }
+    if (text.startsWith("!")) return await runChatCommand(text, this, this.#print);
     try {
       await this.connector.send(this.#destination(), CHAT_TYPE, text, { ack: true });
       return true;
@@ -350,34 +287,8 @@ export class ChatSession implements AsyncDisposable {
     name: string,
     destDir: string,
     options: { force?: boolean } = {},
-  ): Promise<{ dest: string; renamed: boolean; replaced: boolean }> {
-    if (name.includes("/") || name.startsWith(".")) {
-      throw new Error(`Cannot import "${name}": give the name shown when it arrived`);
-    }
-    const src = join(this.received, name);
-    let info: Deno.FileInfo;
-    try {
-      info = await Deno.stat(src);
-    } catch {
-      throw new Error(`Cannot import "${name}": nothing of that name was received`);
-    }
-    let dest = join(destDir, name);
-    const exists = async (p: string) => await Deno.lstat(p).then(() => true, () => false);
-    let renamed = false;
-    let replaced = false;
-    if (await exists(dest)) {
-      if (options.force) {
-        await Deno.remove(dest, { recursive: true });
-        replaced = true;
-      } else {
-        let n = 1;
-        while (await exists(`${dest}.${n}`)) n++;
-        dest = `${dest}.${n}`;
-        renamed = true;
-      }
-    }
-    await copy(src, dest, info.isDirectory);
-    return { dest, renamed, replaced };
+  ): Promise<ImportResult> {
+    return await importReceived(this.received, name, destDir, options.force ?? false);
   }
 
   /** Closes the connector. Idempotent. */
@@ -393,23 +304,4 @@ export class ChatSession implements AsyncDisposable {
 /** Starts a chat session (see {@linkcode ChatSession}). */
 export function startChat(options: ChatOptions): Promise<ChatSession> {
   return ChatSession.start(options);
-}
-
-async function copy(src: string, dest: string, dir: boolean): Promise<void> {
-  if (!dir) {
-    await Deno.copyFile(src, dest);
-    return;
-  }
-  await Deno.mkdir(dest, { recursive: true });
-  for await (const e of Deno.readDir(src)) {
-    await copy(join(src, e.name), join(dest, e.name), e.isDirectory);
-  }
-}
-
-async function pemFingerprint(pem: string): Promise<string> {
-  const b64 = pem.split("-----BEGIN CERTIFICATE-----")[1]!.split("-----END CERTIFICATE-----")[0]!
-    .replace(/\s+/g, "");
-  const der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
-  return [...sum].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

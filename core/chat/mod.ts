@@ -11,6 +11,7 @@ export * from "./reverse.ts";
 export * from "./date.ts";
 export * from "./message.ts";
 export * from "./broadcast_timer.ts";
+export * from "./server_options.ts";
 export * from "./server.ts";
 export * from "./session.ts";
 export * from "./client.ts";

@@ -1,107 +1,13 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
-import {
-  type Connection,
-  describePeer,
-  listen,
-  PayloadTooLargeError,
-  type PeerIdentity,
-  type Server,
-  type TlsMaterial,
-} from "../net/mod.ts";
-import { LineFramer } from "../net/framing/mod.ts";
-import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
+import { type Connection, describePeer, listen, type Server } from "../net/mod.ts";
+import { NetMetrics, type Readiness } from "../metrics/mod.ts";
 import { BroadcastTimer } from "./broadcast_timer.ts";
-import { type DateFormat, formatDate } from "./date.ts";
+import { formatDate } from "./date.ts";
 import { type ChatMessage, encodeMessage } from "./message.ts";
-import { reverseLine } from "./reverse.ts";
-
-/** Options for {@linkcode startChatServer}. */
-export interface ChatServerOptions {
-  /** Address to bind. Default `"0.0.0.0"`. */
-  host?: string;
-  /** Port to bind; `0` picks a free one. */
-  port: number;
-  /** Server certificate and key, and the client allow-list for mutual TLS (PEM). */
-  tls: TlsMaterial;
-  /** Refuse clients without an allow-listed certificate. Default `false`. */
-  requireClientCert?: boolean;
-  /** Extra check after the handshake (revocation); return a reason to refuse. Default: accept. */
-  authorize?: (peer: PeerIdentity) => string | undefined;
-  /** Most clients served at once; one more gets an error line and is closed. Default 100. */
-  maxClients?: number;
-  /** Time between date broadcasts, ms. Default 10000. */
-  periodMs?: number;
-  /** `date` (`2026-11-24`) or `iso` timestamp. Default `"date"`. */
-  dateFormat?: DateFormat;
-  /** Send every message as a `{"msg_type":...,"payload":...}` JSON line. Default `false`. */
-  json?: boolean;
-  /**
-   * A client whose partial line (bytes without a newline) has not completed
-   * within this many ms gets an error line and is closed. 0 = off. Default 30000.
-   */
-  lineTimeoutMs?: number;
-  /**
-   * Most clients from one IP address at once; one more is refused at the
-   * handshake. Loopback addresses count only with `capLoopback`. 0 = no cap.
-   * Default 10.
-   */
-  maxPerAddress?: number;
-  /** Count loopback clients against `maxPerAddress`. Default `false`. */
-  capLoopback?: boolean;
-  /** Longest line accepted from a client, bytes. Default 4096. */
-  maxLineBytes?: number;
-  /**
-   * A client whose unsent output exceeds this many bytes (it stopped
-   * reading) is skipped by the broadcast instead of buffering more. Default 65536.
-   */
-  maxBacklogBytes?: number;
-  /**
-   * Unread replies queued for one client, bytes; a client that keeps sending
-   * without reading beyond this is closed, so the memory one connection can
-   * hold stays bounded. Default 4 MiB.
-   */
-  maxPendingBytes?: number;
-  /** How long `close()` waits for clients to take the going-away line, ms. Default 2000. */
-  graceMs?: number;
-  /** Clock for the broadcast date. Default `() => new Date()`. */
-  now?: () => Date;
-  /** Logger. Broadcast work is logged at debug. Default: silent. */
-  logger?: Logger;
-  /** Registers the servercli and network series here. Default: none. */
-  daemonMetrics?: DaemonMetrics;
-}
-
-/** Counters a test or the bench can read. */
-export interface ChatServerStats {
-  /** Clients being served now. */
-  clients: number;
-  /** Broadcasts done since start. */
-  broadcasts: number;
-  /** Whether the broadcast timer is scheduled (only while clients > 0). */
-  timerRunning: boolean;
-  /** Clients turned away because the server was full. */
-  refusedFull: number;
-  /** Lines answered (reversed) since start. */
-  linesEchoed: number;
-  /** Dates sent since start (one per client per broadcast). */
-  datesSent: number;
-}
+import type { ChatServerOptions, ChatServerStats } from "./server_options.ts";
+import { answerLines } from "./_line_replies.ts";
 
 const encoder = new TextEncoder();
-const strict = new TextDecoder("utf-8", { fatal: true });
-const lenient = new TextDecoder("utf-8");
-
-/**
- * Decodes one line. Invalid UTF-8 never throws: each bad sequence becomes
- * U+FFFD (the WHATWG replacement rule), and `invalid` says it happened.
- */
-function decodeLine(bytes: Uint8Array): { text: string; invalid: boolean } {
-  try {
-    return { text: strict.decode(bytes), invalid: false };
-  } catch {
-    return { text: lenient.decode(bytes), invalid: true };
-  }
-}
 
 /**
  * The servercli server: a TLS line server that answers each line reversed by
@@ -275,84 +181,22 @@ export class ChatServer implements AsyncDisposable {
     this.#timer.update(this.#clients.size);
     const onAbort = () => void this.#endWith(conn, "Server is shutting down (going away)");
     signal.addEventListener("abort", onAbort, { once: true });
-    const framer = new LineFramer({ maxLineBytes: this.#options.maxLineBytes ?? 4096 });
-    const maxPending = this.#options.maxPendingBytes ?? 4 * 1024 * 1024;
-    // Every line is answered as it arrives; the replies queue in the socket while
-    // the client is slow to read them. The socket is not paused to push back:
-    // under Deno 2.9 a paused node:tls socket keeps reading from the kernel into
-    // an unbounded native buffer (measured: 2 GB from one client that sent and
-    // never read). Instead a client with more than `maxPendingBytes` of unread
-    // replies is closed, which bounds the memory one connection can hold.
-    let stopped = false;
-    // A partial line must complete within lineTimeoutMs (trickling clients);
-    // a client that sends nothing is a legitimate listener of the dates.
-    const lineTimeoutMs = this.#options.lineTimeoutMs ?? 30_000;
-    let lineTimer: ReturnType<typeof setTimeout> | undefined;
-    const armLineTimer = () => {
-      if (framer.pending === 0) {
-        clearTimeout(lineTimer);
-        lineTimer = undefined;
-      } else if (lineTimer === undefined && lineTimeoutMs > 0) {
-        lineTimer = setTimeout(() => {
-          stopped = true;
-          this.#log.warn("closing client: its line did not complete in time", {
-            peer,
-            lineTimeoutMs,
-          });
-          void this.#endWith(
-            conn,
-            `Line timeout: a line was not completed within ${lineTimeoutMs} ms (end each line with a newline); closing the connection`,
-          );
-        }, lineTimeoutMs);
-      }
-    };
-    const onData = (chunk: Uint8Array): void => {
-      if (stopped) return;
-      let out = "";
-      try {
-        framer.push(chunk, (line) => {
-          const { text, invalid } = decodeLine(line);
-          if (invalid) this.#log.debug("invalid UTF-8 replaced with U+FFFD", { peer });
-          out += this.#encode({ type: "string", payload: reverseLine(text) });
-          this.#linesEchoed++;
-        });
-      } catch (err) {
-        stopped = true;
-        if (!(err instanceof PayloadTooLargeError)) {
-          // Never let one connection's failure escape into the event loop.
-          this.#log.error("closing client: cannot answer its line", {
-            peer,
-            error: err instanceof Error ? err.message : String(err),
-          });
-          conn.destroy();
-          return;
-        }
-        if (out !== "") conn.send(out);
-        this.#log.warn("closing client: line too long", { peer, limit: err.limit });
-        void this.#endWith(
-          conn,
-          `Line too long: more than ${err.limit} bytes without a newline (the limit is ${err.limit} bytes); closing the connection`,
-        );
-        return;
-      }
-      armLineTimer();
-      if (out === "") return;
-      conn.send(out);
-      if (conn.unsent > maxPending) {
-        stopped = true;
-        this.#log.warn("closing client: it sends lines but does not read the replies", {
-          peer,
-          unreadBytes: conn.unsent,
-        });
-        // It is not reading, so it would not see an error line: close at once.
-        conn.destroy();
-      }
-    };
-    conn.receive({ data: onData });
+    const stopLines = answerLines(conn, {
+      peer,
+      log: this.#log,
+      maxLineBytes: this.#options.maxLineBytes ?? 4096,
+      lineTimeoutMs: this.#options.lineTimeoutMs ?? 30_000,
+      maxPendingBytes: this.#options.maxPendingBytes ?? 4 * 1024 * 1024,
+      encode: (message) => this.#encode(message),
+      answered: () => {
+        this.#linesEchoed++;
+      },
+      endWith: (error) => this.#endWith(conn, error),
+    });
     try {
       await conn.closed;
     } finally {
-      clearTimeout(lineTimer);
+      stopLines();
       signal.removeEventListener("abort", onAbort);
       this.#clients.delete(conn);
       this.#timer.update(this.#clients.size);

@@ -1,90 +1,15 @@
-import * as tls from "node:tls";
 import type * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { Connection, type ConnectionPolicy } from "./connection.ts";
+import { Connection } from "./connection.ts";
 import { acceptLoop } from "./accept_loop.ts";
 import { type ConnectionHandler, ConnectionTracker } from "./_tracker.ts";
 import { nodeSocketOf, prepareTcpHandles } from "./_tcp_handle.ts";
 import { describePeer, type PeerIdentity, peerOf } from "./peer.ts";
-
-/** Server-side TLS material, as PEM text. */
-export interface TlsMaterial {
-  /** Server certificate chain (PEM). */
-  cert: string;
-  /** Server private key (PEM). */
-  key: string;
-  /**
-   * The client allow-list: CA certificates and individual (self-signed)
-   * client certificates, PEM. A client certificate must chain to, or be, one
-   * of these. Default: none (client certificates are not requested).
-   */
-  clientCa?: string[];
-}
-
-/**
- * Why a peer was refused: no client certificate, an unknown (not allow-listed)
- * one, a revoked or expired one, over a connection cap, no handshake in time,
- * another handshake failure, or the service's own `authorize` check.
- */
-export type RefusalKind =
-  | "no-cert"
-  | "unknown"
-  | "revoked"
-  | "expired"
-  | "cap"
-  | "timeout"
-  | "handshake"
-  | "refused";
-
-/** Options for {@linkcode listen}. */
-export interface ListenOptions {
-  /** Address to bind. Default `"0.0.0.0"`. */
-  host?: string;
-  /** Port to bind; `0` picks a free one (read it from {@linkcode Server.port}). */
-  port: number;
-  /** TLS material; without it the listener is plain TCP. */
-  tls?: TlsMaterial;
-  /**
-   * Refuse clients that do not present a certificate from the allow-list.
-   * Requires `tls.clientCa`. Default `false` (a certificate is requested when
-   * `clientCa` is set, and its identity reported, but not required).
-   */
-  requireClientCert?: boolean;
-  /**
-   * An extra check after the handshake (revocation, claimed names). Return a
-   * reason to refuse the peer, or `undefined` to accept. Default: accept.
-   */
-  authorize?: (peer: PeerIdentity) => string | undefined;
-  /** Called for each refused peer with the reason and its kind (metrics, tests). */
-  onRefused?: (peer: PeerIdentity | undefined, reason: string, kind: RefusalKind) => void;
-  /** Logger for accept/refuse/error lines. Default: silent. */
-  logger?: Logger;
-  /** How long `close()` waits for handlers to finish before destroying sockets, ms. Default 5000. */
-  graceMs?: number;
-  /** How long a client may take to complete the TLS handshake, ms. Default 10000. */
-  handshakeTimeoutMs?: number;
-  /**
-   * Most connections (live and in handshake) from one IP address; one more is
-   * closed at once and refused with kind `"cap"`. Default: no cap.
-   */
-  maxPerAddress?: number;
-  /** Count loopback clients (127.0.0.0/8, ::1) against `maxPerAddress` too. Default `false`. */
-  capLoopback?: boolean;
-  /** The connection policy (idle timeout, unsent-bytes cap, half-open) for every connection. */
-  policy?: ConnectionPolicy;
-  /**
-   * Highest TLS version offered. Default `"TLSv1.3"`. `"TLSv1.2"` suits
-   * write-only clients: a TLS 1.3 server sends session tickets after the
-   * handshake, and a client that never reads them and then closes makes its
-   * kernel send a TCP reset, which discards whatever the server had not read
-   * yet. Under TLS 1.2 the tickets are part of the handshake.
-   */
-  tlsMaxVersion?: "TLSv1.2" | "TLSv1.3";
-}
+import type { ListenOptions, RefusalKind, TlsMaterial } from "./listen_options.ts";
+import { AddressCaps, checkPeer } from "./_admission.ts";
+import { requireAllowList, type ServerTls, serverTlsOf, TlsHandshakes } from "./_tls_handshake.ts";
 
 export type { ConnectionHandler } from "./_tracker.ts";
-
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
 
 /**
  * File descriptors a server holds per accepted TCP connection: 2. Deno 2.9
@@ -94,9 +19,6 @@ const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
  * `LimitNOFILE=` for twice the clients plus a margin.
  */
 export const DESCRIPTORS_PER_CONNECTION = 2;
-
-/** A module-level no-op, so a listener kept for a connection's life keeps no handshake closure alive. */
-const ignore = () => {};
 
 /**
  * A listening server. Its accept loop survives EMFILE/ENFILE (see
@@ -111,11 +33,9 @@ export class Server implements AsyncDisposable {
   readonly #options: ListenOptions;
   readonly #log: Logger;
   readonly #tracker: ConnectionTracker;
-  /** TLS handshakes in progress, each with the function that abandons it. */
-  readonly #handshakes = new Map<net.Socket, () => void>();
-  readonly #perAddress = new Map<string, number>();
-  #context: tls.SecureContext | undefined;
-  #requestCert = false;
+  readonly #handshakes: TlsHandshakes;
+  readonly #caps: AddressCaps;
+  #tls: ServerTls | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
   #stopped: Promise<void> | undefined;
@@ -126,6 +46,8 @@ export class Server implements AsyncDisposable {
     this.#options = options;
     this.#log = options.logger ?? nullLogger;
     this.#tracker = new ConnectionTracker(handler, this.#log);
+    this.#handshakes = new TlsHandshakes(options.handshakeTimeoutMs ?? 10_000);
+    this.#caps = new AddressCaps(options);
     if (options.tls) this.setTls(options.tls);
   }
 
@@ -141,21 +63,7 @@ export class Server implements AsyncDisposable {
    * old material in place.
    */
   setTls(material: TlsMaterial): void {
-    const clientCa = material.clientCa && material.clientCa.length > 0
-      ? material.clientCa
-      : undefined;
-    if (this.#options.requireClientCert && !clientCa) {
-      throw new TypeError(
-        "Cannot require client certificates: no client allow-list (clientCa) given",
-      );
-    }
-    this.#context = tls.createSecureContext({
-      cert: material.cert,
-      key: material.key,
-      maxVersion: this.#options.tlsMaxVersion ?? "TLSv1.3",
-      ...(clientCa ? { ca: clientCa } : {}),
-    });
-    this.#requestCert = clientCa !== undefined;
+    this.#tls = serverTlsOf(material, this.#options);
   }
 
   /** The bound port. */
@@ -183,31 +91,6 @@ export class Server implements AsyncDisposable {
     this.#options.onRefused?.(peer, reason, kind);
   }
 
-  /** Counts a connection against its address; false (and refused) when over the cap. */
-  #admit(address: string, where: string): boolean {
-    const cap = this.#options.maxPerAddress;
-    if (cap === undefined || (!this.#options.capLoopback && LOOPBACK.test(address))) return true;
-    const n = this.#perAddress.get(address) ?? 0;
-    if (n >= cap) {
-      this.#refuse(
-        undefined,
-        where,
-        `too many connections from "${address}": ${n} open, the per-address cap is ${cap}`,
-        "cap",
-      );
-      return false;
-    }
-    this.#perAddress.set(address, n + 1);
-    return true;
-  }
-
-  #release(address: string): void {
-    const n = this.#perAddress.get(address);
-    if (n === undefined) return;
-    if (n <= 1) this.#perAddress.delete(address);
-    else this.#perAddress.set(address, n - 1);
-  }
-
   async #accepted(raw: Deno.Conn): Promise<void> {
     if (this.#tracker.signal.aborted) {
       raw.close();
@@ -216,69 +99,32 @@ export class Server implements AsyncDisposable {
     const remote = raw.remoteAddr as Deno.NetAddr;
     const address = remote.hostname;
     const where = `${address}:${remote.port}`;
-    const counted = this.#options.maxPerAddress !== undefined;
-    if (!this.#admit(address, where)) {
+    const counted = this.#caps.counting;
+    const over = this.#caps.admit(address);
+    if (over) {
+      this.#refuse(undefined, where, over.reason, over.kind);
       raw.close();
       return;
     }
     let transport: net.Socket;
     try {
-      transport = await nodeSocketOf(raw, counted ? () => this.#release(address) : undefined);
+      transport = await nodeSocketOf(raw, counted ? () => this.#caps.release(address) : undefined);
     } catch (err) {
-      if (counted) this.#release(address);
+      if (counted) this.#caps.release(address);
       this.#log.error("cannot take an accepted connection", { peer: where, error: String(err) });
       return;
     }
     transport.setNoDelay(true);
-    if (this.#context) this.#acceptTls(transport, where);
-    else this.#accept(transport, false);
-  }
-
-  /** Wraps an accepted TCP socket in server-side TLS, then accepts it. */
-  #acceptTls(transport: net.Socket, where: string): void {
-    const requestCert = this.#requestCert;
-    const socket = new tls.TLSSocket(transport, {
-      isServer: true,
-      secureContext: this.#context!,
-      requestCert,
-      rejectUnauthorized: false,
-    });
-    const onTransportClose = () => {
-      if (this.#handshakes.has(transport)) done();
-    };
-    const done = () => {
-      clearTimeout(timer);
-      this.#handshakes.delete(transport);
-      transport.off("close", onTransportClose);
-    };
-    const fail = (reason: string, kind: RefusalKind) => {
-      done();
-      this.#refuse(undefined, where, reason, kind);
-      socket.destroy();
-      transport.destroy();
-    };
-    const timeoutMs = this.#options.handshakeTimeoutMs ?? 10_000;
-    const timer = setTimeout(
-      () => fail(`TLS handshake failed: no TLS handshake within ${timeoutMs} ms`, "timeout"),
-      timeoutMs,
+    if (!this.#tls) {
+      this.#accept(transport, false);
+      return;
+    }
+    this.#handshakes.start(
+      transport,
+      this.#tls,
+      (socket) => this.#accept(socket, true, transport),
+      (reason, kind) => this.#refuse(undefined, where, reason, kind),
     );
-    // The socket itself keeps the process alive while it is open; the timer must not.
-    Deno.unrefTimer(timer as unknown as number);
-    this.#handshakes.set(transport, () => {
-      done();
-      socket.destroy();
-      transport.destroy();
-    });
-    transport.on("error", ignore); // reported through the TLS socket
-    transport.on("close", onTransportClose);
-    const onError = (err: Error) => fail(`TLS handshake failed: ${err.message}`, "handshake");
-    socket.once("error", onError);
-    socket.once("secure", () => {
-      done();
-      socket.off("error", onError);
-      markAuthorization(socket, requestCert);
-      this.#accept(socket, true, transport);
-    });
   }
 
   #accept(socket: net.Socket, isTls: boolean, transport?: net.Socket): void {
@@ -288,7 +134,7 @@ export class Server implements AsyncDisposable {
       return;
     }
     const peer = peerOf(socket, isTls, transport);
-    const refusal = this.#check(peer);
+    const refusal = checkPeer(peer, this.#options);
     if (refusal !== undefined) {
       this.#refuse(peer, describePeer(peer), refusal.reason, refusal.kind);
       socket.destroy();
@@ -301,38 +147,13 @@ export class Server implements AsyncDisposable {
     this.#tracker.run(conn, label);
   }
 
-  #check(peer: PeerIdentity): { reason: string; kind: RefusalKind } | undefined {
-    const o = this.#options;
-    if (peer.tls && o.requireClientCert) {
-      if (!peer.fingerprint) return { reason: "no client certificate presented", kind: "no-cert" };
-      if (!peer.authorized) {
-        // rustls reports an expired certificate as an unverifiable signature; say what it is.
-        if (peer.validTo !== undefined && peer.validTo.getTime() < Date.now()) {
-          return {
-            reason: `client certificate expired on ${peer.validTo.toISOString()}`,
-            kind: "expired",
-          };
-        }
-        return {
-          reason: `client certificate not allowed (${
-            peer.authorizationError ?? "not in the allow-list"
-          })`,
-          kind: "unknown",
-        };
-      }
-    }
-    const reason = o.authorize?.(peer);
-    if (reason === undefined) return undefined;
-    return { reason, kind: /revoked/i.test(reason) ? "revoked" : "refused" };
-  }
-
   /** Stops accepting new connections and closes TLS handshakes in progress; live ones continue. Idempotent. */
   stopAccepting(): Promise<void> {
     this.#stopped ??= (async () => {
       try {
         this.#listener.close();
       } catch { /* already closed */ }
-      for (const abandon of [...this.#handshakes.values()]) abandon();
+      this.#handshakes.abandonAll();
       await this.#loop;
     })();
     return this.#stopped;
@@ -370,12 +191,7 @@ export class Server implements AsyncDisposable {
  * ```
  */
 export async function listen(options: ListenOptions, handler: ConnectionHandler): Promise<Server> {
-  const t = options.tls;
-  if (options.requireClientCert && !(t?.clientCa && t.clientCa.length > 0)) {
-    throw new TypeError(
-      "Cannot require client certificates: no client allow-list (clientCa) given",
-    );
-  }
+  requireAllowList(options.requireClientCert, options.tls?.clientCa);
   await prepareTcpHandles();
   const host = options.host ?? "0.0.0.0";
   let listener: Deno.Listener;
@@ -397,29 +213,4 @@ export async function listen(options: ListenOptions, handler: ConnectionHandler)
   const server = new Server(listener, options, handler);
   server.start();
   return server;
-}
-
-/**
- * Sets `authorized`/`authorizationError` on a server-side TLS socket that was
- * created directly (not by `tls.Server`, which would do it): a presented
- * certificate that verified against the allow-list is authorized.
- */
-function markAuthorization(socket: tls.TLSSocket, requestCert: boolean): void {
-  const s = socket as unknown as {
-    _handle?: { verifyError?: () => unknown };
-    authorized: boolean;
-    authorizationError?: string;
-  };
-  s.authorized = false;
-  if (!requestCert) return;
-  const cert = socket.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return;
-  const err = s._handle?.verifyError?.();
-  if (err) {
-    s.authorizationError = typeof err === "string"
-      ? err
-      : String((err as { code?: string }).code ?? err);
-  } else {
-    s.authorized = true;
-  }
 }

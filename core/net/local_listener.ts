@@ -16,7 +16,15 @@ export interface LocalListenOptions {
   graceMs?: number;
   /** The connection policy (idle timeout, unsent-bytes cap) for every connection. */
   policy?: ConnectionPolicy;
+  /**
+   * Most connections open at once; one more is closed at once and logged at
+   * warn. Default {@linkcode DEFAULT_MAX_LOCAL_CONNECTIONS}.
+   */
+  maxConnections?: number;
 }
+
+/** The default cap on a local listener's open connections. */
+export const DEFAULT_MAX_LOCAL_CONNECTIONS = 256;
 
 /** Another live process already listens on a local socket path. */
 export class LocalSocketInUseError extends Error {
@@ -31,7 +39,8 @@ export class LocalSocketInUseError extends Error {
 
 /**
  * A listening local (Unix domain) socket: one handler per connection, each a
- * {@linkcode Connection} like a network one (peer address `"local"`).
+ * {@linkcode Connection} like a network one (peer address `"local"`), at
+ * most `maxConnections` at once.
  * {@linkcode LocalServer.close} stops accepting, aborts the handlers'
  * signal, waits for them (up to `graceMs`), destroys what is left and
  * removes the socket file.
@@ -50,10 +59,20 @@ export class LocalServer implements AsyncDisposable {
     this.#server = server;
     this.#graceMs = options.graceMs ?? 5000;
     const log = options.logger ?? nullLogger;
+    const cap = options.maxConnections ?? DEFAULT_MAX_LOCAL_CONNECTIONS;
     this.#tracker = new ConnectionTracker(handler, log);
     server.on("connection", (socket: net.Socket) => {
       if (this.#tracker.signal.aborted) {
         socket.destroy();
+        return;
+      }
+      if (this.#tracker.connections.size >= cap) {
+        socket.destroy();
+        log.warn("refused local client: too many connections", {
+          path: this.path,
+          reason:
+            `${cap} connections open, the cap is ${cap} (an app should close the ones it no longer uses)`,
+        });
         return;
       }
       this.#tracker.run(localConnection(socket, options.policy), `local ${this.path}`);
@@ -110,6 +129,10 @@ export async function listenLocal(
   handler: ConnectionHandler,
 ): Promise<LocalServer> {
   const path = options.path;
+  const cap = options.maxConnections ?? DEFAULT_MAX_LOCAL_CONNECTIONS;
+  if (!Number.isSafeInteger(cap) || cap < 1) {
+    throw new RangeError(`Invalid maxConnections: expected an integer >= 1, got ${cap}`);
+  }
   if (await isLive(path)) throw new LocalSocketInUseError(path);
   try {
     Deno.removeSync(path);

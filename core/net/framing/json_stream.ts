@@ -1,4 +1,5 @@
 import { PayloadTooLargeError, ProtocolError } from "../errors.ts";
+import { HeldBytes, positiveLimit } from "./_held_bytes.ts";
 
 /** Options for {@linkcode JsonStreamFramer}. */
 export interface JsonStreamFramerOptions {
@@ -68,24 +69,18 @@ export class JsonStreamFramer {
   readonly #max: number;
   #state = BETWEEN;
   #depth = 0;
-  /** Copies of the parts of the current value from earlier chunks. */
-  #parts: Uint8Array[] = [];
-  #pending = 0;
+  /** The parts of the current value from earlier chunks. */
+  readonly #held = new HeldBytes();
   /** Bytes consumed before the current chunk (for error offsets). */
   #offset = 0;
-  #error: Error | undefined;
 
   constructor(options: JsonStreamFramerOptions) {
-    const max = options.maxValueBytes;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new RangeError(`Invalid maxValueBytes: expected a positive integer, got ${max}`);
-    }
-    this.#max = max;
+    this.#max = positiveLimit("maxValueBytes", options.maxValueBytes);
   }
 
   /** Bytes of an unfinished value held from earlier chunks. */
   get pending(): number {
-    return this.#pending;
+    return this.#held.size;
   }
 
   /**
@@ -95,7 +90,7 @@ export class JsonStreamFramer {
    * in the chunk are delivered first.
    */
   push(chunk: Uint8Array, onValue: (bytes: Uint8Array) => void): void {
-    if (this.#error) throw this.#error;
+    this.#held.throwIfFailed();
     const n = chunk.length;
     let state = this.#state;
     let depth = this.#depth;
@@ -118,7 +113,7 @@ export class JsonStreamFramer {
             state = SCALAR;
           } else {
             this.#state = BETWEEN;
-            return this.#fail(
+            return this.#held.fail(
               new ProtocolError(
                 `Invalid JSON stream: unexpected byte ${describeByte(b)} at stream offset ${
                   this.#offset + i
@@ -170,9 +165,9 @@ export class JsonStreamFramer {
    * discarded (0 when the stream ended cleanly).
    */
   flush(onValue: (bytes: Uint8Array) => void): number {
-    if (this.#error) throw this.#error;
+    this.#held.throwIfFailed();
     const state = this.#state;
-    const value = this.#pending > 0 ? this.#takeParts(new Uint8Array(0), 0, 0) : undefined;
+    const value = this.#held.size > 0 ? this.#held.take(new Uint8Array(0)) : undefined;
     this.#state = BETWEEN;
     this.#depth = 0;
     if (state === SCALAR && value) {
@@ -183,42 +178,22 @@ export class JsonStreamFramer {
   }
 
   #emit(chunk: Uint8Array, start: number, end: number, onValue: (b: Uint8Array) => void): void {
-    const size = this.#pending + end - start;
+    const held = this.#held;
+    const size = held.size + end - start;
     if (size > this.#max) {
       this.#state = BETWEEN;
-      this.#fail(new PayloadTooLargeError(size, this.#max, "JSON value"));
+      held.fail(new PayloadTooLargeError(size, this.#max, "JSON value"));
     }
-    const bytes = this.#pending === 0
+    const bytes = held.size === 0
       ? chunk.subarray(start, end)
-      : this.#takeParts(chunk, start, end);
+      : held.take(chunk.subarray(start, end));
     onValue(bytes);
   }
 
   #hold(rest: Uint8Array): void {
     if (rest.length === 0) return;
-    const size = this.#pending + rest.length;
-    if (size > this.#max) this.#fail(new PayloadTooLargeError(size, this.#max, "JSON value"));
-    this.#parts.push(rest.slice());
-    this.#pending = size;
-  }
-
-  #takeParts(chunk: Uint8Array, start: number, end: number): Uint8Array {
-    const out = new Uint8Array(this.#pending + end - start);
-    let at = 0;
-    for (const p of this.#parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    out.set(chunk.subarray(start, end), at);
-    this.#parts = [];
-    this.#pending = 0;
-    return out;
-  }
-
-  #fail(err: Error): never {
-    this.#error = err;
-    this.#parts = [];
-    this.#pending = 0;
-    throw err;
+    const size = this.#held.size + rest.length;
+    if (size > this.#max) this.#held.fail(new PayloadTooLargeError(size, this.#max, "JSON value"));
+    this.#held.hold(rest);
   }
 }

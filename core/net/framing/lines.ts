@@ -1,4 +1,5 @@
 import { PayloadTooLargeError } from "../errors.ts";
+import { HeldBytes, positiveLimit } from "./_held_bytes.ts";
 
 /** Options for {@linkcode LineFramer}. */
 export interface LineFramerOptions {
@@ -27,21 +28,15 @@ const CR = 0x0d;
  */
 export class LineFramer {
   readonly #max: number;
-  #parts: Uint8Array[] = [];
-  #pending = 0;
-  #error: Error | undefined;
+  readonly #held = new HeldBytes();
 
   constructor(options: LineFramerOptions) {
-    const max = options.maxLineBytes;
-    if (!Number.isSafeInteger(max) || max < 1) {
-      throw new RangeError(`Invalid maxLineBytes: expected a positive integer, got ${max}`);
-    }
-    this.#max = max;
+    this.#max = positiveLimit("maxLineBytes", options.maxLineBytes);
   }
 
   /** Bytes of an unterminated line held from earlier chunks. */
   get pending(): number {
-    return this.#pending;
+    return this.#held.size;
   }
 
   /**
@@ -50,7 +45,8 @@ export class LineFramer {
    * chunk are delivered first).
    */
   push(chunk: Uint8Array, onLine: (line: Uint8Array) => void): void {
-    if (this.#error) throw this.#error;
+    const held = this.#held;
+    held.throwIfFailed();
     let start = 0;
     const n = chunk.length;
     while (start < n) {
@@ -58,12 +54,12 @@ export class LineFramer {
       if (nl < 0) break;
       let end = nl;
       let line: Uint8Array;
-      if (this.#pending === 0) {
+      if (held.size === 0) {
         if (end > start && chunk[end - 1] === CR) end--;
         this.#check(end - start);
         line = chunk.subarray(start, end);
       } else {
-        line = this.#join(chunk.subarray(start, end));
+        line = held.take(chunk.subarray(start, end));
         if (line.length > 0 && line[line.length - 1] === CR) line = line.subarray(0, -1);
         this.#check(line.length);
       }
@@ -71,43 +67,21 @@ export class LineFramer {
       start = nl + 1;
     }
     if (start < n) {
-      const size = this.#pending + n - start;
+      const size = held.size + n - start;
       // One byte of slack: the line may end in a `\r` whose `\n` is still to come.
       if (size > this.#max + 1 || (size === this.#max + 1 && chunk[n - 1] !== CR)) {
-        this.#fail(new PayloadTooLargeError(size, this.#max, "Line"));
+        held.fail(new PayloadTooLargeError(size, this.#max, "Line"));
       }
-      this.#parts.push(chunk.slice(start));
-      this.#pending = size;
+      held.hold(chunk.subarray(start));
     }
   }
 
   /** Returns the unterminated remainder (possibly empty) and clears it, for end of stream. */
   takeRest(): Uint8Array {
-    return this.#join(new Uint8Array(0));
+    return this.#held.take(new Uint8Array(0));
   }
 
   #check(size: number): void {
-    if (size > this.#max) this.#fail(new PayloadTooLargeError(size, this.#max, "Line"));
-  }
-
-  #join(tail: Uint8Array): Uint8Array {
-    if (this.#parts.length === 0) return tail.slice();
-    const out = new Uint8Array(this.#pending + tail.length);
-    let at = 0;
-    for (const p of this.#parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    out.set(tail, at);
-    this.#parts = [];
-    this.#pending = 0;
-    return out;
-  }
-
-  #fail(err: Error): never {
-    this.#error = err;
-    this.#parts = [];
-    this.#pending = 0;
-    throw err;
+    if (size > this.#max) this.#held.fail(new PayloadTooLargeError(size, this.#max, "Line"));
   }
 }

@@ -51,15 +51,23 @@ function printable(m: Message): Record<string, unknown> {
   return out;
 }
 
-function sendCommand() {
-  return new Command("send")
-    .description("send a message (or a file/directory) through the running connector")
+/** A command that sends a message through the running connector: where to, its type and data. */
+function messageCommand(name: string, description: string) {
+  return new Command(name)
+    .description(description)
     .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
     .option("--to <peer>", "destination connector (a client's default: its server)", "")
     .requiredOption("--type <type>", "message type")
     .option("--data <json>", "JSON data", jsonOpt)
     .option("--text <text>", "text data")
-    .option("--binary-file <path>", "send this file's bytes as the binary part")
+    .option("--binary-file <path>", "send this file's bytes as the binary part");
+}
+
+function sendCommand() {
+  return messageCommand(
+    "send",
+    "send a message (or a file/directory) through the running connector",
+  )
     .option("--file <path>", "send a file or directory (chunked, checksummed) instead of a message")
     .option("--name <name>", "with --file: store it under this name at the receiver")
     .option("--delete", "with --file: remove the source once the receiver stored it")
@@ -219,14 +227,7 @@ function listenCommand() {
 }
 
 function requestCommand() {
-  return new Command("request")
-    .description("send a request and print the response as a JSON line")
-    .option("--dir <dir>", "the connector's state directory (env SOCKKIT_BROKER_DIR)")
-    .option("--to <peer>", "destination connector (a client's default: its server)", "")
-    .requiredOption("--type <type>", "message type")
-    .option("--data <json>", "JSON data", jsonOpt)
-    .option("--text <text>", "text data")
-    .option("--binary-file <path>", "send this file's bytes as the binary part")
+  return messageCommand("request", "send a request and print the response as a JSON line")
     .option("--timeout <duration>", "how long to wait for the response", durationOpt, 10_000)
     .action(action(async (o) => {
       await using c = await localClient(o.dir);

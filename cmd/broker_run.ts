@@ -1,32 +1,19 @@
 /**
  * `broker serve` and `broker connect`: run a server or client connector
- * until SIGINT/SIGTERM or `broker stop`. Settings: flags > `SOCKKIT_BROKER_*`
- * environment > `[broker]` section of `--config FILE` > defaults.
+ * until SIGINT/SIGTERM or `broker stop`. Settings (in `broker_settings.ts`):
+ * flags > `SOCKKIT_BROKER_*` environment > `[broker]` section of
+ * `--config FILE` > defaults.
  */
 import { Command } from "@commander-js/extra-typings";
 import { join, resolve } from "node:path";
-import {
-  type ConfigData,
-  ConfigError,
-  configTemplate,
-  loadConfigFile,
-  parse,
-  type SettingSpec,
-  type TemplateEntry,
-} from "../core/config/mod.ts";
+import { ConfigError, type SettingSpec } from "../core/config/mod.ts";
 import { shutdownSignal, startOps } from "../core/lifecycle/mod.ts";
-import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
+import { DaemonMetrics } from "../core/metrics/mod.ts";
+import type { Logger } from "../core/log/mod.ts";
 import {
   type AioRole,
   BrokerClient,
-  type ConnectorOptions,
-  DEFAULT_BROKER_PORT,
-  DEFAULT_MAX_FRAME,
-  DEFAULT_PERSIST_MAX,
-  loadAioconnectorsConfig,
-  ON_EXISTS,
-  type OnExists,
-  parseFilterEntry,
+  type Connector,
   PubSubRule,
   runConnector,
   SOCKET_NAME,
@@ -35,7 +22,15 @@ import {
 } from "../core/broker/mod.ts";
 import { clusterNames, ClusterNode } from "../core/broker/cluster/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
-import { settingsOf, withSettings } from "./_settings.ts";
+import type { settingsOf } from "./_settings.ts";
+import {
+  baseOptions,
+  brokerConfigTemplate,
+  CONNECT,
+  readBrokerSettings,
+  SERVE,
+  withBrokerSettings,
+} from "./broker_settings.ts";
 
 /** The state directory a command uses: `--dir`, `SOCKKIT_BROKER_DIR`, or `./broker-state`. */
 export function stateDir(flag: string | undefined): string {
@@ -47,379 +42,97 @@ export function localClient(dir: string | undefined): Promise<BrokerClient> {
   return BrokerClient.connect(join(stateDir(dir), SOCKET_NAME));
 }
 
-/** `TYPE=VALUE` pairs (a list, or comma-separated) → a map; `what` names VALUE in errors. */
-function typeMap<T>(what: string, value: (v: string) => T): parse.Parser<Record<string, T>> {
-  return (raw) => {
-    const out: Record<string, T> = {};
-    for (const item of parse.list(parse.string)(raw)) {
-      const i = item.indexOf("=");
-      if (i <= 0 || i === item.length - 1) {
-        throw new TypeError(`expected TYPE=${what}, got "${item}"`);
-      }
-      try {
-        out[item.slice(0, i)] = value(item.slice(i + 1));
-      } catch (err) {
-        throw new TypeError(`expected TYPE=${what} in "${item}": ${(err as Error).message}`);
-      }
-    }
-    return out;
-  };
+/** What `serve` and `connect` do differently around the run they share. */
+interface ConnectorRun<S extends Record<string, SettingSpec<unknown>>> {
+  role: AioRole;
+  /** Checks the settings (a `ConfigError` for a missing one); returns the command's logger. */
+  check(s: ReturnType<typeof settingsOf<S>>, log: Logger): Logger;
+  /** Starts the connector and logs that it did; what must close after it goes on `stack`. */
+  start(
+    s: ReturnType<typeof settingsOf<S>>,
+    ctx: { log: Logger; metrics: DaemonMetrics; stack: AsyncDisposableStack },
+  ): Promise<Connector>;
+  /** SIGHUP reloads through the connector's admin reload (which logs and serializes itself). */
+  reload?: boolean;
 }
 
-/** `TYPE=PATH` pairs → a map of absolute paths. */
-const fileDirs = typeMap("PATH", (p) => resolve(p));
-
-/** `TYPE=N` pairs → a map of priorities (higher leaves first). */
-const priorities = typeMap("N", (n) => parse.integer(-1_000_000_000, 1_000_000_000)(n));
-
-/** Client filter entries (`name:N`, `ip:A`, `subnet:A/BITS`), a list or comma-separated. */
-const filterEntries: parse.Parser<string[]> = (raw) => {
-  const entries = parse.list(parse.string)(raw);
-  for (const e of entries) parseFilterEntry(e);
-  return entries;
-};
-
-const COMMON = {
-  certs: {
-    parse: parse.string,
-    flag: "--certs",
-    arg: "<dir>",
-    help: "certificates directory, from sockkit certs init",
-    env: "SOCKKIT_BROKER_CERTS",
-    file: "broker.certs",
-    default: "certs",
-  },
-  dir: {
-    parse: parse.string,
-    flag: "--dir",
-    arg: "<dir>",
-    help: "state directory: journals, queues, local socket",
-    env: "SOCKKIT_BROKER_DIR",
-    file: "broker.dir",
-    default: "broker-state",
-  },
-  persistMax: {
-    parse: parse.bytes,
-    flag: "--persist-max",
-    arg: "<bytes>",
-    help: "size cap of each peer journal and type queue",
-    defaultHelp: "1GiB",
-    env: "SOCKKIT_BROKER_PERSIST_MAX",
-    file: "broker.persist_max",
-    default: DEFAULT_PERSIST_MAX,
-  },
-  maxFrame: {
-    parse: parse.bytes,
-    flag: "--max-frame",
-    arg: "<bytes>",
-    help: "frame size cap",
-    defaultHelp: "16MiB",
-    env: "SOCKKIT_BROKER_MAX_FRAME",
-    file: "broker.max_frame",
-    default: DEFAULT_MAX_FRAME,
-  },
-  fileDir: {
-    parse: fileDirs,
-    flag: "--file-dir",
-    arg: "<TYPE=PATH>",
-    help: "store received files of TYPE under PATH",
-    repeatable: true,
-    env: "SOCKKIT_BROKER_FILE_DIRS",
-    file: "broker.file_dirs",
-    default: {},
-  },
-  priority: {
-    parse: priorities,
-    flag: "--priority",
-    arg: "<TYPE=N>",
-    help: "messages of TYPE leave a peer's queue before those of lower N; unlisted types 0",
-    repeatable: true,
-    env: "SOCKKIT_BROKER_PRIORITIES",
-    file: "broker.priorities",
-    default: {},
-  },
-  onExists: {
-    parse: parse.oneOf(ON_EXISTS),
-    flag: "--on-exists",
-    arg: "<policy>",
-    help: "a received file whose name is taken: rename (NAME.1, NAME.2...), overwrite or refuse",
-    env: "SOCKKIT_BROKER_ON_EXISTS",
-    file: "broker.on_exists",
-    default: "rename" as OnExists,
-  },
-  heartbeat: {
-    parse: parse.duration,
-    flag: "--heartbeat",
-    arg: "<duration>",
-    help: "heartbeat interval; a link silent 3x this is dropped",
-    defaultHelp: "5s",
-    env: "SOCKKIT_BROKER_HEARTBEAT",
-    file: "broker.heartbeat",
-    default: 5000,
-  },
-  fsync: {
-    parse: parse.boolean,
-    flag: "--no-fsync",
-    help: "do not fdatasync journal appends (faster, less durable)",
-    env: "SOCKKIT_BROKER_FSYNC",
-    file: "broker.fsync",
-    default: true,
-  },
-  ...metricsSettings("broker", "broker"),
-} as const;
-
-const SERVE = {
-  ...COMMON,
-  allow: {
-    parse: filterEntries,
-    flag: "--allow",
-    arg: "<entry>",
-    help: "admit only clients on the allow list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS",
-    repeatable: true,
-    env: "SOCKKIT_BROKER_ALLOW",
-    file: "broker.allow",
-    default: [] as string[],
-  },
-  deny: {
-    parse: filterEntries,
-    flag: "--deny",
-    arg: "<entry>",
-    help: "refuse clients on the deny list: name:N, ip:ADDRESS or subnet:ADDRESS/BITS",
-    repeatable: true,
-    env: "SOCKKIT_BROKER_DENY",
-    file: "broker.deny",
-    default: [] as string[],
-  },
-  port: {
-    parse: parse.port,
-    flag: "--port",
-    arg: "<port>",
-    help: "TCP port",
-    env: "SOCKKIT_BROKER_PORT",
-    file: "broker.port",
-    default: DEFAULT_BROKER_PORT,
-  },
-  host: {
-    parse: parse.string,
-    flag: "--host",
-    arg: "<host>",
-    help: "address to bind",
-    env: "SOCKKIT_BROKER_HOST",
-    file: "broker.host",
-    default: "0.0.0.0",
-  },
-  name: {
-    parse: parse.string,
-    flag: "--name",
-    arg: "<name>",
-    help: "this connector's name, the clients' destination",
-    env: "SOCKKIT_BROKER_NAME",
-    file: "broker.name",
-    default: "server",
-  },
-  queueForUnknown: {
-    parse: parse.boolean,
-    flag: "--queue-for-unknown",
-    help:
-      "journal messages for client names that never connected, which are otherwise refused as a likely typo",
-    env: "SOCKKIT_BROKER_QUEUE_FOR_UNKNOWN",
-    file: "broker.queue_for_unknown",
-    default: false,
-  },
-  pubsubRule: {
-    parse: parse.string,
-    flag: "--pubsub-rule",
-    arg: "<file>",
-    help: "JSON rule of who may publish, subscribe and send client-to-client",
-    defaultHelp: "any client",
-    env: "SOCKKIT_BROKER_PUBSUB_RULE",
-    file: "broker.pubsub_rule",
-  },
-  cluster: {
-    parse: parse.string,
-    flag: "--cluster",
-    arg: "<urls>",
-    help:
-      "join a broker cluster through these nats-server (JetStream) addresses, nats://HOST:PORT[,...]",
-    env: "SOCKKIT_BROKER_CLUSTER",
-    file: "broker.cluster",
-  },
-  clusterName: {
-    parse: parse.string,
-    flag: "--cluster-name",
-    arg: "<name>",
-    help: "the cluster's name; required with --cluster",
-    env: "SOCKKIT_BROKER_CLUSTER_NAME",
-    file: "broker.cluster_name",
-  },
-  clusterReplicas: {
-    parse: parse.integer(1, 5),
-    flag: "--cluster-replicas",
-    arg: "<n>",
-    help: "copies of each stored message across the NATS cluster's JetStream nodes, 1, 3 or 5",
-    env: "SOCKKIT_BROKER_CLUSTER_REPLICAS",
-    file: "broker.cluster_replicas",
-    default: 1,
-  },
-} as const;
-
-const CONNECT = {
-  ...COMMON,
-  name: {
-    parse: parse.string,
-    flag: "--name",
-    arg: "<name>",
-    help: "this connector's name (must match its certificate CN); required",
-    env: "SOCKKIT_BROKER_NAME",
-    file: "broker.name",
-  },
-  server: {
-    parse: parse.list(parse.hostPort(DEFAULT_BROKER_PORT)),
-    flag: "--server",
-    arg: "<host:port>",
-    help:
-      "server connector address; required; more addresses (repeat it, or separate with commas) are other servers of a cluster, tried in order",
-    repeatable: true,
-    env: "SOCKKIT_BROKER_SERVER",
-    file: "broker.server",
-  },
-  serverConnector: {
-    parse: parse.string,
-    flag: "--server-connector",
-    arg: "<name>",
-    help: "the server connector's name, as in its --name",
-    env: "SOCKKIT_BROKER_SERVER_CONNECTOR",
-    file: "broker.server_connector",
-    default: "server",
-  },
-  servername: {
-    parse: parse.string,
-    flag: "--servername",
-    arg: "<name>",
-    help: "name to verify in the server certificate",
-    env: "SOCKKIT_BROKER_SERVERNAME",
-    file: "broker.servername",
-    default: "localhost",
-  },
-  cert: {
-    parse: parse.string,
-    flag: "--cert",
-    arg: "<file>",
-    help: "client certificate",
-    defaultHelp: "CERTS/clients/NAME.pem",
-    file: "broker.cert",
-  },
-  key: {
-    parse: parse.string,
-    flag: "--key",
-    arg: "<file>",
-    help: "client key",
-    defaultHelp: "CERTS/clients/NAME.key",
-    file: "broker.key",
-  },
-  ca: {
-    parse: parse.string,
-    flag: "--ca",
-    arg: "<file>",
-    help: "CA that signed the server certificate",
-    defaultHelp: "CERTS/ca.pem",
-    file: "broker.ca",
-  },
-} as const;
-
-/** `cmd` with the settings of `specs` and `--config` (the file they may come from). */
-function withBrokerSettings(cmd: Command, specs: Record<string, SettingSpec<unknown>>) {
-  return withSettings(cmd, specs)
-    .option(
-      "--config <file>",
-      "TOML/INI config file (or directory) with a [broker] section, or an aioconnectors JSON config",
-    )
-    .addHelpText("after", "\nPrecedence: flags > environment > config file > defaults.");
-}
-
-/** The `--config` file: sockkit TOML/INI, or (`.json`) an aioconnectors config translated. */
-async function configFile(
-  path: unknown,
-  role: AioRole,
-): Promise<{ file?: ConfigData; filePath?: string; warning?: string }> {
-  if (typeof path !== "string") return {};
-  if (isAio(path)) {
-    const aio = await loadAioconnectorsConfig(path, role);
-    return { file: aio.data, filePath: path, ...(aio.warning ? { warning: aio.warning } : {}) };
-  }
-  return { file: await loadConfigFile(path), filePath: path };
-}
-
-/** An aioconnectors JSON config (translated, so its keys are not checked against ours). */
-function isAio(path: unknown): boolean {
-  return typeof path === "string" && path.toLowerCase().endsWith(".json");
-}
-
-function baseOptions(
-  s: {
-    persistMax: number;
-    maxFrame: number;
-    fileDir: Record<string, string>;
-    priority: Record<string, number>;
-    onExists: OnExists;
-    heartbeat: number;
-    fsync: boolean;
-  },
-): Omit<ConnectorOptions, "name" | "dir"> {
-  return {
-    fsync: s.fsync,
-    persistMaxBytes: s.persistMax,
-    maxFrameBytes: s.maxFrame,
-    fileDirs: s.fileDir,
-    priorities: s.priority,
-    onExists: s.onExists,
-    heartbeatMs: s.heartbeat,
-  };
+/**
+ * A command that reads `specs`, starts a connector as `run` says, serves
+ * metrics and health (and SIGHUP reload), and runs it until a signal or stop.
+ */
+function connectorCommand<S extends typeof SERVE | typeof CONNECT>(
+  name: string,
+  description: string,
+  specs: S,
+  run: ConnectorRun<S>,
+): Command {
+  return withBrokerSettings(new Command(name).description(description), specs)
+    .action(action(async (opts: Record<string, unknown>, cmd: Command) => {
+      using stop = shutdownSignal();
+      let base: Logger | undefined;
+      const baseLog = () => base ??= loggerFrom(globals(cmd), { svc: "broker" });
+      const { s, warning } = await readBrokerSettings(specs, cmd, {
+        config: opts.config,
+        role: run.role,
+        log: baseLog,
+      });
+      const log = run.check(s, baseLog());
+      if (warning) log.warn(warning);
+      const metrics = new DaemonMetrics("broker");
+      await using stack = new AsyncDisposableStack();
+      const c = await run.start(s, { log, metrics, stack });
+      // both tables hold the metrics settings; TypeScript cannot resolve them through S
+      const { metricsPort, metricsHost } = s as { metricsPort?: number; metricsHost?: string };
+      await using _ops = startOps({
+        logger: log,
+        metrics,
+        metricsPort,
+        metricsHost,
+        ready: () => c.admin.ready(),
+        ...(run.reload ? { reload: () => c.admin.reload(), reloadSerialized: true } : {}),
+      });
+      await runConnector(c, { signal: stop, logger: log });
+      return 0;
+    }));
 }
 
 /** `broker serve`. */
 export function serveCommand(): Command {
-  return withBrokerSettings(
-    new Command("serve")
-      .description("run the server connector: accepts client connectors over mutual TLS"),
+  return connectorCommand(
+    "serve",
+    "run the server connector: accepts client connectors over mutual TLS",
     SERVE,
-  ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
-    using stop = shutdownSignal();
-    const log = loggerFrom(globals(cmd), { svc: "broker" });
-    const { warning, ...file } = await configFile(opts.config, "server");
-    const s = settingsOf(SERVE, cmd, {
-      ...file,
-      ...(isAio(opts.config) ? {} : { onWarning: (m: string) => log.warn(m) }),
-    });
-    if (warning) log.warn(warning);
-    const metrics = new DaemonMetrics("broker");
-    await using cluster = await joinCluster(s.cluster, s.clusterName, s.name, s.clusterReplicas);
-    const c = await startServerConnector(s.certs, {
-      ...baseOptions(s),
-      daemonMetrics: metrics,
-      name: s.name,
-      dir: resolve(s.dir),
-      logger: log,
-      queueForUnknown: s.queueForUnknown,
-      host: s.host,
-      port: s.port,
-      pubsubRule: await loadRule(s.pubsubRule),
-      clientFilter: { allow: s.allow, deny: s.deny },
-      cluster,
-    });
-    log.info("listening", { name: s.name, address: s.host, port: c.port, socket: c.socketPath });
-    await using _ops = startOps({
-      logger: log,
-      metrics,
-      metricsPort: s.metricsPort,
-      metricsHost: s.metricsHost,
-      ready: () => c.admin.ready(),
-      reload: () => c.admin.reload(),
-      reloadSerialized: true,
-    });
-    await runConnector(c, { signal: stop, logger: log });
-    return 0;
-  }));
+    {
+      role: "server",
+      check: (_s, log) => log,
+      async start(s, { log, metrics, stack }) {
+        const cluster = stack.use(
+          await joinCluster(s.cluster, s.clusterName, s.name, s.clusterReplicas),
+        );
+        const c = await startServerConnector(s.certs, {
+          ...baseOptions(s),
+          daemonMetrics: metrics,
+          name: s.name,
+          dir: resolve(s.dir),
+          logger: log,
+          queueForUnknown: s.queueForUnknown,
+          host: s.host,
+          port: s.port,
+          pubsubRule: await loadRule(s.pubsubRule),
+          clientFilter: { allow: s.allow, deny: s.deny },
+          cluster,
+        });
+        log.info("listening", {
+          name: s.name,
+          address: s.host,
+          port: c.port,
+          socket: c.socketPath,
+        });
+        return c;
+      },
+      reload: true,
+    },
+  );
 }
 
 /** Joins the cluster of `--cluster` (usage error, exit 2, without `--cluster-name`). */
@@ -459,62 +172,44 @@ async function loadRule(path: string | undefined): Promise<PubSubRule | undefine
 
 /** `broker connect`. */
 export function connectCommand(): Command {
-  return withBrokerSettings(
-    new Command("connect")
-      .description("run a client connector: keeps a mutual-TLS link to the server connector"),
+  return connectorCommand(
+    "connect",
+    "run a client connector: keeps a mutual-TLS link to the server connector",
     CONNECT,
-  ).action(action(async (opts: Record<string, unknown>, cmd: Command) => {
-    using stop = shutdownSignal();
-    const { warning, ...file } = await configFile(opts.config, "client");
-    const s = settingsOf(CONNECT, cmd, {
-      ...file,
-      ...(isAio(opts.config)
-        ? {}
-        : { onWarning: (m: string) => loggerFrom(globals(cmd), { svc: "broker" }).warn(m) }),
-    });
-    if (s.name === undefined) {
-      throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
-    }
-    if (s.server === undefined || s.server.length === 0) {
-      throw new ConfigError("Missing --server: the server connector's HOST:PORT");
-    }
-    const log = loggerFrom(globals(cmd), { svc: "broker", name: s.name });
-    if (warning) log.warn(warning);
-    const metrics = new DaemonMetrics("broker");
-    const c = await startClientConnector(s.certs, {
-      ...baseOptions(s),
-      daemonMetrics: metrics,
-      name: s.name,
-      dir: resolve(s.dir),
-      logger: log,
-      server: s.server[0]!,
-      fallbacks: s.server.slice(1),
-      serverName: s.serverConnector,
-      servername: s.servername,
-      cert: s.cert,
-      key: s.key,
-      ca: s.ca,
-    });
-    log.info("client connector started", { name: s.name, socket: c.socketPath });
-    await using _ops = startOps({
-      logger: log,
-      metrics,
-      metricsPort: s.metricsPort,
-      metricsHost: s.metricsHost,
-      ready: () => c.admin.ready(),
-    });
-    await runConnector(c, { signal: stop, logger: log });
-    return 0;
-  }));
+    {
+      role: "client",
+      check(s, log) {
+        if (s.name === undefined) {
+          throw new ConfigError("Missing --name: the client connector's name (its certificate CN)");
+        }
+        if (s.server === undefined || s.server.length === 0) {
+          throw new ConfigError("Missing --server: the server connector's HOST:PORT");
+        }
+        return log.child({ name: s.name });
+      },
+      async start(s, { log, metrics }) {
+        const name = s.name!;
+        const server = s.server!;
+        const c = await startClientConnector(s.certs, {
+          ...baseOptions(s),
+          daemonMetrics: metrics,
+          name,
+          dir: resolve(s.dir),
+          logger: log,
+          server: server[0]!,
+          fallbacks: server.slice(1),
+          serverName: s.serverConnector,
+          servername: s.servername,
+          cert: s.cert,
+          key: s.key,
+          ca: s.ca,
+        });
+        log.info("client connector started", { name, socket: c.socketPath });
+        return c;
+      },
+    },
+  );
 }
-
-/** Config-file wording where a setting's help reads wrong for the key (a `--no-` flag, a list). */
-const KEY_HELP: Record<string, string> = {
-  fsync: "fdatasync each journal append; false is faster and less durable",
-  fileDir: 'received files of TYPE are stored under PATH, as ["TYPE=PATH", ...]',
-  priority:
-    'messages of TYPE leave a peer\'s queue before those of a lower N (unlisted: 0), as ["TYPE=N", ...]',
-};
 
 /** `broker config-template`: a commented config file of every broker setting. */
 export function configTemplateCommand(): Command {
@@ -522,15 +217,5 @@ export function configTemplateCommand(): Command {
     .description(
       "print a commented TOML config file with every broker setting, its flag, environment variable and default",
     )
-    .action(() => {
-      const entries: Record<string, TemplateEntry> = {};
-      for (const [k, spec] of Object.entries({ ...CONNECT, ...SERVE })) {
-        const s = spec as SettingSpec<unknown>;
-        const role = !(k in CONNECT) ? " [serve only]" : !(k in SERVE) ? " [connect only]" : "";
-        // the template shows a default as its commented-out value; one without a value is said here
-        const def = s.default === undefined && s.defaultHelp ? ` (default ${s.defaultHelp})` : "";
-        entries[k] = { spec: s, help: `${KEY_HELP[k] ?? `${s.help ?? k}${def}`}${role}` };
-      }
-      console.log(configTemplate("sockkit broker", entries).trimEnd());
-    });
+    .action(() => console.log(brokerConfigTemplate()));
 }

@@ -3,8 +3,8 @@
  * the encryption key pair (`keys`) and the benchmark (`bench`).
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { type ConfigData, loadConfigFile, parse } from "../core/config/mod.ts";
-import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
+import { parse } from "../core/config/mod.ts";
+import { applyTls, runDaemon } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { loadCertsDirTls, loadClientTls } from "../core/pki/mod.ts";
 import {
@@ -19,7 +19,8 @@ import {
 import { action, globals, intArg, loggerFrom } from "./_cli.ts";
 import { queryBenchCommand } from "./query_bench.ts";
 import { reloadCommand } from "./_reload.ts";
-import { settingsOf, withSettings } from "./_settings.ts";
+import { settingsReader, settingsReload } from "./_settings_reload.ts";
+import { withSettings } from "./_settings.ts";
 
 const SPECS = {
   data: {
@@ -149,14 +150,10 @@ function serveCommand() {
       if (opts.tcpOnly && opts.udpOnly) {
         throw new InvalidArgumentError("--tcp-only and --udp-only exclude each other");
       }
-      const settings = async () => {
-        let file: ConfigData | undefined;
-        if (opts.config !== undefined) file = await loadConfigFile(opts.config);
-        return settingsOf(SPECS, command, {
-          ...(file ? { file, filePath: opts.config } : {}),
-          onWarning: (m) => loggerFrom(globals(command), { svc: "query" }).warn(m),
-        });
-      };
+      const settings = settingsReader(SPECS, command, {
+        config: opts.config,
+        onWarning: (m) => loggerFrom(globals(command), { svc: "query" }).warn(m),
+      });
       const s = await settings();
       if (s.data === undefined) {
         throw new InvalidArgumentError("--data SPEC is required (a JSON or TOML data spec)");
@@ -202,19 +199,18 @@ function serveCommand() {
         metricsPort: s.metricsPort,
         metricsHost: s.metricsHost,
         ready: () => server.ready(),
-        reload: async () => {
-          const next = await settings();
-          const restart = restartNeeded(s, next, RELOADABLE);
-          if (tls && server.tcp) {
-            applyTls([server.tcp], await loadCertsDirTls(next.certs, { allowList: false }), {
-              logger: log,
-            });
-          }
-          return {
-            tls: tls !== undefined,
-            ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
-          };
-        },
+        reload: settingsReload(s, {
+          read: settings,
+          reloadable: RELOADABLE,
+          apply: async (next) => {
+            if (tls && server.tcp) {
+              applyTls([server.tcp], await loadCertsDirTls(next.certs, { allowList: false }), {
+                logger: log,
+              });
+            }
+            return { tls: tls !== undefined };
+          },
+        }),
         onSignal: (sig) => log.info("shutting down", { signal: sig }),
       });
       log.info("stopped");

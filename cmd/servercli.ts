@@ -3,8 +3,8 @@
  * and broadcasts the date to every client; `servercli bench` measures it.
  */
 import { Command } from "@commander-js/extra-typings";
-import { type ConfigData, ConfigError, loadConfigFile, parse } from "../core/config/mod.ts";
-import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
+import { ConfigError, parse } from "../core/config/mod.ts";
+import { applyTls, runDaemon } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
@@ -12,7 +12,8 @@ import { openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 import { servercliBenchCommand } from "./servercli_bench.ts";
 import { reloadCommand } from "./_reload.ts";
-import { settingsOf, withSettings } from "./_settings.ts";
+import { settingsReader, settingsReload } from "./_settings_reload.ts";
+import { withSettings } from "./_settings.ts";
 
 const SPECS = {
   port: {
@@ -171,14 +172,10 @@ export function servercliCommand(): Command {
     )
     .action(action(async (opts, command) => {
       const log = loggerFrom(globals(command), { svc: "servercli" });
-      const settings = async () => {
-        let file: ConfigData | undefined;
-        if (opts.config !== undefined) file = await loadConfigFile(opts.config);
-        return settingsOf(SPECS, command, {
-          ...(file ? { file, filePath: opts.config } : {}),
-          onWarning: (m) => log.warn(m),
-        });
-      };
+      const settings = settingsReader(SPECS, command, {
+        config: opts.config,
+        onWarning: (m) => log.warn(m),
+      });
       const s = await settings();
       const { tls, revoked } = await serverTls(s, (w) => log.warn(w));
       const authorize = revoked ? revocationCheck(revoked) : undefined;
@@ -226,16 +223,15 @@ export function servercliCommand(): Command {
         metricsPort: s.metricsPort,
         metricsHost: s.metricsHost,
         ready: () => server.ready(),
-        reload: async () => {
-          const next = await settings();
-          const loaded = await serverTls(next, (w) => log.warn(w));
-          const { closed } = applyTls([server.listener], loaded.tls, { authorize, logger: log });
-          const restart = restartNeeded(s, next, RELOADABLE);
-          return {
-            closed_revoked: closed,
-            ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
-          };
-        },
+        reload: settingsReload(s, {
+          read: settings,
+          reloadable: RELOADABLE,
+          apply: async (next) => {
+            const loaded = await serverTls(next, (w) => log.warn(w));
+            const { closed } = applyTls([server.listener], loaded.tls, { authorize, logger: log });
+            return { closed_revoked: closed };
+          },
+        }),
         onSignal: (sig) =>
           log.info("shutting down: telling clients the server is going away", { signal: sig }),
       });

@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { makePki, runCli, startNats, tempDir, waitUntil } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
-import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
+import { clusterServer } from "./_cluster/serve.ts";
 
 Deno.test("broker cluster: a client on server A sends to a client on server C (acknowledged, delivered once) and gets answers to its requests; the same name is refused on a second server; 1,000 messages wait for the away client while C is killed and reach it, failed over to B, in order, once; pub/sub reaches subscribers on two servers", async () => {
   await using nats = await startNats();
@@ -17,15 +18,8 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
   await using tmp = await tempDir("sockkit-cluster-test-");
   const dir = (n: string) => join(tmp.path, n);
   const ports = { A: freePort(), B: freePort(), C: freePort() };
-  const serve = (name: "A" | "B" | "C") =>
-    startServer(pki.dir, dir(name), ports[name], [
-      "--name",
-      name,
-      "--cluster",
-      nats.url,
-      "--cluster-name",
-      "test",
-    ]);
+  const start = clusterServer(pki.dir, tmp.path, { urls: [nats.url], name: "test" });
+  const serve = (name: keyof typeof ports) => start(name, ports[name]);
   await using _a = await serve("A");
   await using _b = await serve("B");
   const c = await serve("C");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { freePort, runCli, spawnCli, startRedis } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
+import { runIngestBench } from "../core/ingest/bench/mod.ts";
 
 async function privateTmp(): Promise<{ path: string; entries(): string[] } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix: "sockkit-bench-tmp-" });
@@ -62,4 +63,18 @@ Deno.test("ingest bench stopped with SIGINT removes its temporary files and its 
   assert.notEqual(status.code, 0);
   assert.match(bench.stderrText(), /Bench interrupted/);
   assert.deepEqual(tmp.entries(), []);
+});
+
+Deno.test("ingest bench stopped while it is still setting up says it was interrupted", async () => {
+  const stop = new AbortController();
+  await assert.rejects(
+    runIngestBench({
+      objects: 1000,
+      noAnchor: true,
+      signal: stop.signal,
+      // The stop comes while the private Redis starts, before any client runs.
+      onPhase: (text) => void (text.startsWith("starting a private redis-server") && stop.abort()),
+    }),
+    /Bench interrupted: stopped and cleaned up/,
+  );
 });

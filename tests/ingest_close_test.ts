@@ -4,34 +4,19 @@
  * they wrote must still be stored.
  */
 import assert from "node:assert/strict";
-import { ingestFixture } from "./ingest_fixture.ts";
+import { hasPythonSsl, ingestFixture } from "./ingest_fixture.ts";
 import { waitUntil } from "./harness/mod.ts";
 
 const OBJECTS = 5000;
 const SEED_CLIENT = new URL("../fixtures/ingest/seed_client.py", import.meta.url).pathname;
-const python = await new Deno.Command("python3", { args: ["-c", "import ssl"] }).output()
-  .then((o) => o.success, () => false);
 
 Deno.test({
   name: "ingest stores everything from a Python seed client that writes, never reads and closes",
-  ignore: !python,
+  ignore: !hasPythonSsl,
   fn: async () => {
     await using f = await ingestFixture({ clients: ["seed"], ack: false });
-    const seed = f.pki.client("seed");
-    const out = await new Deno.Command("python3", {
-      args: [
-        SEED_CLIENT,
-        "127.0.0.1",
-        String(f.server.port),
-        f.pki.paths.ca,
-        seed.cert,
-        seed.key,
-        String(OBJECTS),
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const out = await f.python(SEED_CLIENT, "seed", [String(OBJECTS)]);
+    assert.equal(out.code, 0, out.stderr);
 
     await using redis = await f.redis.client();
     await waitUntil(async () => (await redis.dbSize()) === OBJECTS, { timeoutMs: 15_000 })

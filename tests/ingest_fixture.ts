@@ -15,6 +15,18 @@ import { type ClientTlsOptions, connect, type Connection } from "../core/net/mod
 import { LineFramer } from "../core/net/framing/mod.ts";
 import { makePki, startRedis, type TestPki, type TestRedis } from "./harness/mod.ts";
 
+/** Whether `python3` with its `ssl` module runs here (the Python client tests are skipped otherwise). */
+export const hasPythonSsl: boolean = await new Deno.Command("python3", {
+  args: ["-c", "import ssl"],
+}).output().then((o) => o.success, () => false);
+
+/** What a Python client run printed. */
+export interface PythonRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
 export interface IngestFixture extends AsyncDisposable {
   redis: TestRedis;
   pki: TestPki;
@@ -24,6 +36,8 @@ export interface IngestFixture extends AsyncDisposable {
   send(objects: unknown[], opts?: { client?: string; ack?: boolean }): Promise<SendResult>;
   /** A raw mutual-TLS connection for hand-made byte streams. */
   connect(client?: string): Promise<Connection>;
+  /** Runs `python3 script 127.0.0.1 PORT CA CERT KEY ...args` with `client`'s certificate. */
+  python(script: string, client: string, args: string[]): Promise<PythonRun>;
 }
 
 /** Collects `{"ok":N}` / `{"error":...}` lines a connection receives. */
@@ -94,6 +108,16 @@ export async function ingestFixture(options: FixtureOptions = {}): Promise<Inges
     },
     async connect(client = "alice") {
       return connect({ host: "127.0.0.1", port: server.port, tls: await clientTls(client) });
+    },
+    async python(script, client, args) {
+      const { cert, key } = pki.client(client);
+      const out = await new Deno.Command("python3", {
+        args: [script, "127.0.0.1", String(server.port), pki.paths.ca, cert, key, ...args],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const dec = new TextDecoder();
+      return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
     },
     async [Symbol.asyncDispose]() {
       await server.close();

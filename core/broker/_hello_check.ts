@@ -11,8 +11,9 @@ export interface HelloRefusal {
 /**
  * The server's checks of a client's hello, in order: the certificate names
  * the claimed connector name, it is not revoked, the allow/deny lists take
- * the name and address, and the `admit` hook agrees. Resolves with the
- * first refusal, or `undefined` to admit the client.
+ * the name and address, and the `admit` hook agrees (its refusal is final
+ * unless it says `final: false`). Resolves with the first refusal, or
+ * `undefined` to admit the client.
  */
 export async function checkHello(
   name: unknown,
@@ -42,5 +43,6 @@ export async function checkHello(
     return { reason: `refused by the server's client filter: ${filtered}`, fatal: false };
   }
   const no = await server?.admit?.(id, name);
-  return no === undefined ? undefined : { reason: no, fatal: true };
+  if (no === undefined) return undefined;
+  return typeof no === "string" ? { reason: no, fatal: true } : { reason: no.reason, fatal: false };
 }

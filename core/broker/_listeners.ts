@@ -4,6 +4,20 @@ import type { Link } from "./link.ts";
 import type { TypeQueues } from "./type_queues.ts";
 import type { Subscription } from "./api.ts";
 import type { Sink } from "./options.ts";
+import { BrokerError } from "./errors.ts";
+
+/**
+ * Per-type queues shared beyond this connector (a cluster's, in JetStream:
+ * `core/broker/cluster/type_share.ts`); used in place of the queues on disk.
+ */
+export interface SharedQueues {
+  /** Whether a message of `type` must queue behind others instead of going to the listeners here. */
+  behind(type: string): boolean;
+  /** Stores a message of `type` in the shared queue (encoded payload); resolves once stored. */
+  push(type: string, payload: Uint8Array): Promise<void>;
+  /** Told when the first listener of `type` without a tag filter attaches here (`true`) and the last leaves. */
+  listening(type: string, on: boolean): void;
+}
 
 /** Bytes of a queue read per drain step. */
 const DRAIN_SLICE_BYTES = 1024 * 1024;
@@ -30,10 +44,12 @@ export class Listeners {
   readonly #drains = new Map<string, Drain>();
   readonly #queues: TypeQueues;
   readonly #log: Logger;
+  readonly #shared: SharedQueues | undefined;
 
-  constructor(queues: TypeQueues, log: Logger) {
+  constructor(queues: TypeQueues, log: Logger, shared?: SharedQueues) {
     this.#queues = queues;
     this.#log = log;
+    this.#shared = shared;
   }
 
   /** Attaches a sink to types; queued messages of those types are handed to it first. */
@@ -43,12 +59,14 @@ export class Listeners {
       if (!set) this.#sinks.set(type, set = new Set());
       set.add(sink);
       if (this.#queues.count(type) > 0) void this.#drain(type);
+      if (sink.tag === undefined) this.#shared?.listening(type, true);
     }
     const close = () => {
       for (const type of types) {
         const set = this.#sinks.get(type);
         set?.delete(sink);
         if (set?.size === 0) this.#sinks.delete(type);
+        if (this.#shared && !this.#unfiltered(type)) this.#shared.listening(type, false);
       }
     };
     return { close, [Symbol.dispose]: close };
@@ -126,7 +144,7 @@ export class Listeners {
    * promise of it being on disk. Throws when it cannot be queued (full).
    */
   deliver(
-    link: Link,
+    link: Pick<Link, "hold">,
     h: MsgHeader,
     data: Uint8Array,
     binary: Uint8Array,
@@ -137,7 +155,7 @@ export class Listeners {
     const queued = this.#queues.count(h.type) - (d?.outstanding ?? 0);
     // Unfiltered sinks take live messages only once the queue is handed out (order);
     // tag-filtered sinks never get queued messages, so they take matching live ones at once.
-    const live = !d?.running && queued <= 0;
+    const live = !d?.running && queued <= 0 && !this.#shared?.behind(h.type);
     let handed = false;
     let toQueue = true;
     if (sinks && sinks.size > 0) {
@@ -171,13 +189,49 @@ export class Listeners {
       if (!handed) toQueue = true;
     }
     if (!toQueue) return true;
+    if (this.#shared) return this.#shared.push(h.type, payload ?? encodePayload(h, data, binary));
     const stored = this.#queues.push(h.type, (payload ?? encodePayload(h, data, binary)).slice());
     if (sinks && sinks.size > 0) stored.then(() => this.#drain(h.type), () => {});
     return stored;
   }
 
+  /**
+   * Hands one message of a shared queue to the first listener of its type
+   * without a tag filter; resolves once it took it (a listener that is
+   * behind: once it can take more), rejects when there is none or its app
+   * went away without it.
+   */
+  handOut(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): Promise<void> {
+    const sink = this.#unfiltered(h.type);
+    if (!sink) {
+      return Promise.reject(new BrokerError(`No listener for message type "${h.type}" here`));
+    }
+    return new Promise((resolve, reject) => {
+      const taken = once((ok: boolean) =>
+        ok ? resolve() : reject(
+          new BrokerError(`The listener of message type "${h.type}" left without taking it`),
+        )
+      );
+      let behind = false;
+      try {
+        behind = sink.deliver(h, data, binary, payload, taken) === false;
+      } catch (err) {
+        this.#log.error("listener failed", { type: h.type, error: (err as Error).message });
+      }
+      if (sink.confirms) return;
+      if (behind && sink.drained) sink.drained().then(() => taken(true), () => taken(false));
+      else taken(true);
+    });
+  }
+
   /** Puts back a message a listener's app did not confirm. */
   #requeue(type: string, payload: Uint8Array): void {
+    if (this.#shared) {
+      this.#shared.push(type, payload).catch((err) =>
+        this.#log.error("cannot requeue an unconfirmed message", { type, error: err.message })
+      );
+      return;
+    }
     try {
       this.#queues.push(type, payload).then(
         () => this.#sinks.has(type) ? this.#drain(type) : undefined,

@@ -16,6 +16,8 @@ import { Listeners } from "./_listeners.ts";
 import { Inbound } from "./_inbound.ts";
 import { PeerLinks } from "./_peer_links.ts";
 import { ClusterBridge, clusterConnectorOptions } from "./cluster/bridge.ts";
+import { ClusterTypeShare } from "./cluster/type_share.ts";
+import { clusterReceiver } from "./cluster/receive.ts";
 
 /** The parts a connector is made of, wired together. */
 export interface ConnectorParts {
@@ -95,15 +97,26 @@ export function connectorParts(
     onLegacyDamage: (file, error) =>
       log.warn("corrupt journal tail skipped", { file, reason: error }),
   });
-  const listeners = new Listeners(queues, log);
-  const pending = new PendingReplies();
   const cluster = opts.server?.cluster;
-  const bridge: ClusterBridge | undefined = cluster
+  const types: ClusterTypeShare | undefined = cluster
+    ? new ClusterTypeShare({
+      node: cluster,
+      handOut: (h, data, binary, payload): Promise<void> =>
+        listeners.handOut(h, data, binary, payload),
+      log,
+    })
+    : undefined;
+  const listeners = new Listeners(queues, log, types);
+  const pending = new PendingReplies();
+  const bridge: ClusterBridge | undefined = cluster && types
     ? new ClusterBridge({
       node: cluster,
       peer: (name) => peers.get(name),
       find: (name) => peers.find(name),
+      here: () => peers.all().filter((p) => p.online).map((p) => p.name),
       fanout: (src, h, data, binary): Promise<void> => hub!.fanout(src, h, data, binary),
+      receive: clusterReceiver(() => inbound, log),
+      types,
       log,
       queueForUnknown: opts.queueForUnknown ?? false,
     })
@@ -126,6 +139,7 @@ export function connectorParts(
     pending,
     hub,
     onLost: (id, err) => log.warn("published message not stored", { id, error: err.message }),
+    elsewhere: bridge && ((h, data, binary) => bridge.elsewhere(h, data, binary)),
   });
   const inbound = late.inbound = new Inbound({
     log,

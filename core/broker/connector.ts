@@ -227,10 +227,15 @@ export class Connector implements BrokerApi, AsyncDisposable {
    */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // Acknowledge what the links received (held-back acks too) while they are still
+      // open: the abort closes a client's link, and an unacknowledged message would
+      // stay journaled at the peer and be sent again after the next link-up.
+      for (const s of this.#p.links.all) s.flushAcks();
+      await Promise.allSettled(this.#p.links.all.map((s) => s.ackChain));
       this.#abort.abort();
       await this.#p.bridge?.close();
       await this.#local?.close();
-      for (const s of this.#p.links.all) s.flushAcks();
+      for (const s of this.#p.links.all) s.flushAcks(); // received since: sent if the link is open
       await Promise.allSettled(this.#p.links.all.map((s) => s.ackChain));
       for (const s of this.#p.links.all) s.link.close("connector closing");
       await this.#server?.close();

@@ -116,6 +116,26 @@ interface Incoming {
   error?: string;
 }
 
+/** A transfer from `from` of `type` that has received nothing yet; `error` marks a refused one. */
+function incoming<F extends { staging?: string; target?: string; error?: string }>(
+  from: string,
+  type: string,
+  fields: F,
+): Incoming & Pick<F, "error"> {
+  return {
+    from,
+    type,
+    timer: undefined,
+    staging: fields.staging ?? "",
+    target: fields.target ?? "",
+    file: undefined,
+    hash: undefined,
+    bytes: 0,
+    files: 0,
+    ...(fields.error !== undefined ? { error: fields.error } : {}),
+  };
+}
+
 /**
  * Receives chunked files and directories into the directory mapped to their
  * message type: chunks are written under a hidden staging name in that
@@ -181,6 +201,24 @@ export class FileReceiver {
     return n;
   }
 
+  /**
+   * Refuses transfer `key` with `r.error`. When `remember` and more chunks are
+   * to come, keeps `r` until the transfer ends or stalls, so those chunks are
+   * ignored instead of refused again.
+   */
+  #refuse(
+    key: string,
+    meta: FileMeta,
+    r: Incoming & { error: string },
+    remember: boolean,
+  ): { ok: false; error: string } {
+    if (!meta.end && remember) {
+      this.#incoming.set(key, r);
+      this.#arm(key, r, meta.transfer);
+    }
+    return { ok: false, error: r.error };
+  }
+
   /** The directory mapped to `type`, if any. */
   dirFor(type: string): string | undefined {
     return this.#dirs[type];
@@ -201,58 +239,21 @@ export class FileReceiver {
       if (this.activeFrom(from) >= this.#maxPerPeer) {
         const error =
           `Too many file transfers from "${from}" at once: ${this.#maxPerPeer} are in progress (send files one after another)`;
-        if (!meta.end && this.#refusedFrom(from) < 64) {
-          const r: Incoming = {
-            from,
-            type,
-            timer: undefined,
-            staging: "",
-            target: "",
-            file: undefined,
-            hash: undefined,
-            bytes: 0,
-            files: 0,
-            error,
-          };
-          this.#incoming.set(key, r);
-          this.#arm(key, r, meta.transfer);
-        }
-        return { ok: false, error };
+        const remember = this.#refusedFrom(from) < 64;
+        return this.#refuse(key, meta, incoming(from, type, { error }), remember);
       }
       const dir = this.#dirs[type];
       if (dir === undefined) {
-        const t2: Incoming = {
-          from,
-          type,
-          timer: undefined,
-          staging: "",
-          target: "",
-          file: undefined,
-          hash: undefined,
-          bytes: 0,
-          files: 0,
-          error: "",
-        };
-        t2.error =
+        const error =
           `No directory is mapped for file type "${type}" on this connector (start it with --file-dir ${type}=PATH)`;
-        this.#incoming.set(key, t2);
-        if (meta.end) this.#incoming.delete(key);
-        else this.#arm(key, t2, meta.transfer);
-        return { ok: false, error: t2.error };
+        return this.#refuse(key, meta, incoming(from, type, { error }), true);
       }
       Deno.mkdirSync(dir, { recursive: true });
       const safe = meta.name.replace(/[/\\]/g, "_").replace(/^\.+/, "_") || "_";
-      t = {
-        from,
-        type,
-        timer: undefined,
+      t = incoming(from, type, {
         staging: join(dir, `.sockkit-partial-${meta.transfer.replace(/[^\w.-]/g, "_")}`),
         target: join(dir, safe),
-        file: undefined,
-        hash: undefined,
-        bytes: 0,
-        files: 0,
-      };
+      });
       if (meta.dir) Deno.mkdirSync(t.staging, { recursive: true });
       this.#incoming.set(key, t);
     }

@@ -35,9 +35,13 @@ export interface ConnectorOptions {
     clientFilter?: Partial<FilterLists>;
     /**
      * Asked, after every other check, before a client is admitted (the chat's
-     * `--accept`): resolve a refusal reason (final for the client) or `undefined`.
+     * `--accept`): resolve a refusal reason (final for the client), a
+     * refusal the client retries after (`final: false`), or `undefined`.
      */
-    admit?: (peer: PeerIdentity, name: string) => Promise<string | undefined>;
+    admit?: (
+      peer: PeerIdentity,
+      name: string,
+    ) => Promise<string | { reason: string; final: false } | undefined>;
     /** Extra check per client (revocation). Return a refusal reason or `undefined`. */
     authorize?: (peer: PeerIdentity) => string | undefined;
     /**

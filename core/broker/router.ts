@@ -8,6 +8,7 @@ import type { PeerTable } from "./_peer_table.ts";
 import type { Listeners } from "./_listeners.ts";
 import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
 import { BrokerError } from "./errors.ts";
+import { NAME_RE } from "./_peer_table.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -24,6 +25,13 @@ export interface RouterOptions {
   hub?: PubSubHub | undefined;
   /** Told about a fire-and-forget publish that could not be stored everywhere. */
   onLost?: (id: string, err: Error) => void;
+  /**
+   * Cluster only: stores a message for a client not connected to this
+   * server (resolves once stored), or returns `undefined` when it is here.
+   */
+  elsewhere?:
+    | ((h: MsgHeader, data: DataBytes, binary: Uint8Array) => Promise<void> | undefined)
+    | undefined;
 }
 
 /**
@@ -53,6 +61,7 @@ export class Router {
    * the server resolves to itself.
    */
   resolve(dst: string): string {
+    if (this.#opts.elsewhere && NAME_RE.test(dst)) return dst; // a client anywhere in the cluster
     const peer = this.#opts.peers.route(dst);
     return this.#opts.peers.relays(dst) ? dst : peer.name;
   }
@@ -89,6 +98,17 @@ export class Router {
         (err) => onAck ? onAck(err) : this.#opts.onLost?.(header.id, err),
       );
       return true;
+    }
+    const elsewhere = this.#opts.elsewhere;
+    if (elsewhere) {
+      this.#checkSize(header, data, binary);
+      const away = elsewhere(header, data, binary);
+      if (away) {
+        if (!onAck) return away;
+        const ack = onAck;
+        away.then(() => ack(), ack);
+        return true;
+      }
     }
     const peer = this.#opts.peers.route(header.dst);
     if (this.#opts.peers.relays(header.dst)) header.relay = true;

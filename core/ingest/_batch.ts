@@ -1,14 +1,23 @@
 import type { Logger } from "../log/mod.ts";
-import { RespBuffer } from "./resp_buffer.ts";
-import type { Atomicity, ObjectFailure, StoreBatch } from "./store.ts";
+import { RespBuffer } from "./_resp_buffer.ts";
+import type { Atomicity, ObjectFailure, StoreBatch } from "./_store.ts";
+
+/** What became of a run of one owner's objects in one batch. */
+export interface Settlement {
+  /** Objects now in Redis or, when `spooled`, in the disk spool (they reach Redis when it returns). */
+  stored: number;
+  /** Objects Redis refused. */
+  failed: number;
+  /** Why Redis refused the first of them; `undefined` when none failed. */
+  reason: string | undefined;
+  /** Whether `stored` went to the disk spool instead of Redis. */
+  spooled: boolean;
+}
 
 /** Who is told what became of the objects it added (a client session). */
 export interface WriteOwner {
-  /**
-   * `stored` objects are in Redis or, when `spooled`, in the disk spool (they
-   * reach Redis when it returns); `failed` were refused by Redis (`reason`).
-   */
-  settled(stored: number, failed: number, reason: string | undefined, spooled: boolean): void;
+  /** Called once per batch for this owner's objects in it, in the order they were added. */
+  settled(outcome: Settlement): void;
 }
 
 /** One batch of objects on its way to Redis or the spool, with who added them. */
@@ -59,7 +68,7 @@ export class Batch {
       }
       obj += n;
       try {
-        this.owners[i]!.settled(n - failed, failed, reason, spooled);
+        this.owners[i]!.settled({ stored: n - failed, failed, reason, spooled });
       } catch (err) {
         log.error("write owner callback failed", { error: String(err) });
       }

@@ -1,7 +1,7 @@
 import type { Logger } from "../log/mod.ts";
 import type { IngestMetrics } from "./metrics.ts";
-import { type Spool, SpoolFullError } from "./spool.ts";
-import type { BatchStore } from "./store.ts";
+import { type Spool, SpoolFullError } from "./_spool.ts";
+import type { BatchStore } from "./_store.ts";
 import type { Batch } from "./_batch.ts";
 
 /** What the outage loop needs from the batching pipeline (see `BatchWriter`). */

@@ -7,14 +7,14 @@ import {
   type TlsMaterial,
 } from "../net/mod.ts";
 import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
-import { ClusterStore } from "./cluster_store.ts";
+import { ClusterStore } from "./_cluster_store.ts";
 import type { Layout } from "./layout.ts";
 import { IngestMetrics } from "./metrics.ts";
-import { ThreadedRespStore } from "./resp_thread.ts";
-import { IngestSession } from "./session.ts";
-import { Spool } from "./spool.ts";
-import type { BatchStore } from "./store.ts";
-import { BatchWriter } from "./writer.ts";
+import { ThreadedRespStore } from "./_resp_thread.ts";
+import { IngestSession } from "./_session.ts";
+import { Spool } from "./_spool.ts";
+import type { BatchStore } from "./_store.ts";
+import { BatchWriter } from "./_writer.ts";
 
 /** Options for {@linkcode startIngest}. */
 export interface IngestOptions {
@@ -67,6 +67,16 @@ export interface IngestOptions {
   drainTimeoutMs?: number;
   /** Logger. Default: silent. */
   logger?: Logger;
+}
+
+/** What {@linkcode IngestServer.writer} shows of the batch writer. */
+export interface WriterState {
+  /** Objects accepted and not yet in Redis or the spool. */
+  readonly queued: number;
+  /** Whether client input is paused (queue at or above the high-water mark). */
+  readonly overloaded: boolean;
+  /** Whether batches go to Redis now (not spooling or replaying the spool). */
+  readonly live: boolean;
 }
 
 /**
@@ -125,14 +135,14 @@ export class IngestServer implements AsyncDisposable {
     };
   }
 
+  /** The batch writer's queue: depth, paused input, live or spooling. */
+  get writer(): WriterState {
+    return this.#writer;
+  }
+
   /** The Redis target, for logs. */
   get redisLabel(): string {
     return this.#store.label;
-  }
-
-  /** The writer (queue depth, live or spooling). */
-  get writer(): BatchWriter {
-    return this.#writer;
   }
 
   /** Graceful drain, then close. Idempotent. */
@@ -251,6 +261,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       },
       logger: log,
       graceMs: drainMs,
+      // A client that half-closes after its last object still reads the final `{"ok":N}`.
+      policy: { allowHalfOpen: true },
     }, net ? net.wrap(session) : session);
     return new IngestServer({
       metrics,

@@ -66,10 +66,7 @@ export class DaemonMetrics {
     labelNames: readonly L[] = [],
   ): Counter<L> {
     return new client.Counter<L>({
-      name: `sockkit_${name}`,
-      help,
-      labelNames,
-      registers: [this.registry],
+      ...this.#series(name, help, labelNames),
     });
   }
 
@@ -81,10 +78,7 @@ export class DaemonMetrics {
     read?: () => number,
   ): Gauge<L> {
     return new client.Gauge<L>({
-      name: `sockkit_${name}`,
-      help,
-      labelNames,
-      registers: [this.registry],
+      ...this.#series(name, help, labelNames),
       ...(read
         ? {
           collect(this: Gauge<L>) {
@@ -102,9 +96,7 @@ export class DaemonMetrics {
   counterFrom(name: string, help: string, read: () => number): Counter {
     let seen = 0;
     return new client.Counter({
-      name: `sockkit_${name}`,
-      help,
-      registers: [this.registry],
+      ...this.#series(name, help, []),
       collect(this: Counter) {
         const now = read();
         if (now > seen) {
@@ -127,10 +119,7 @@ export class DaemonMetrics {
   ): Counter<L> {
     const seen = new Map<string, number>();
     return new client.Counter<L>({
-      name: `sockkit_${name}`,
-      help,
-      labelNames,
-      registers: [this.registry],
+      ...this.#series(name, help, labelNames),
       collect(this: Counter<L>) {
         for (const [labels, now] of read()) {
           const key = JSON.stringify(labelNames.map((l) => labels[l] ?? ""));
@@ -152,10 +141,7 @@ export class DaemonMetrics {
     read: () => Iterable<[Partial<Record<L, string>>, number]>,
   ): Gauge<L> {
     return new client.Gauge<L>({
-      name: `sockkit_${name}`,
-      help,
-      labelNames,
-      registers: [this.registry],
+      ...this.#series(name, help, labelNames),
       collect(this: Gauge<L>) {
         this.reset();
         for (const [labels, value] of read()) this.set(labels, value);
@@ -171,12 +157,14 @@ export class DaemonMetrics {
     buckets: readonly number[] = LATENCY_BUCKETS,
   ): Histogram<L> {
     return new client.Histogram<L>({
-      name: `sockkit_${name}`,
-      help,
-      labelNames,
+      ...this.#series(name, help, labelNames),
       buckets: [...buckets],
-      registers: [this.registry],
     });
+  }
+
+  /** What every metric declared here shares: the `sockkit_` name, help, labels and this registry. */
+  #series<L extends string>(name: string, help: string, labelNames: readonly L[]) {
+    return { name: `sockkit_${name}`, help, labelNames, registers: [this.registry] };
   }
 
   /** Renders every series as Prometheus text (exposition format 0.0.4). */

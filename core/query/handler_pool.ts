@@ -1,24 +1,20 @@
 /**
- * A pool of handler workers with a time limit per query. Queries go to a
- * worker in batches, at most one batch outstanding per worker (queries that
- * arrive meanwhile wait and go together next, which keeps thread wake-ups
- * per query low under load). A query that throws is an error result. When a
- * worker is still busy at a deadline it is terminated and replaced: a query
- * that was alone in its batch gets a time-limit error; the queries of a
- * larger batch run again, each alone, so the one that never returns is
- * found and the others are answered. Other workers keep answering meanwhile.
- * Batches and their replies travel through a shared-memory lane per worker
- * (`_handler_channel.ts`), by message when too large or after a data update;
- * the messages go through `core/worker`'s {@linkcode WorkerClient}, which
- * also starts a new worker after a crash or a `restart()`.
+ * A pool of handler workers with a time limit per query: picks a worker for
+ * each query, starts and replaces workers, and sweeps for deadlines. Each
+ * worker's queue and batches are a {@linkcode HandlerSlot}
+ * (`_handler_slot.ts`); what happens at a timeout or crash is
+ * `_handler_recovery.ts`. The messages go through `core/worker`'s
+ * {@linkcode WorkerClient}, which also starts a new worker after a crash or
+ * a `restart()`. Other workers keep answering meanwhile.
  */
 import { pathToFileURL } from "node:url";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { threadWorker, WorkerClient } from "../worker/mod.ts";
-import type { HandlerRepliesEvent, WorkerReply } from "./handler_messages.ts";
+import type { HandlerRepliesEvent } from "./handler_messages.ts";
 import type { handlerMethods } from "./handler_worker.ts";
 import type { RepresentationByte } from "./wire.ts";
-import { PoolLane } from "./_handler_channel.ts";
+import { HandlerSlot, type Pending, type SlotPolicy } from "./_handler_slot.ts";
+import { afterWorkerLoss, lateQueries } from "./_handler_recovery.ts";
 
 /** Options for {@linkcode HandlerPool}. */
 export interface HandlerPoolOptions {
@@ -47,37 +43,6 @@ const WORKER_NAME = "The handler worker";
 /** The outcome of one query: the reply text, or an error message. */
 export type HandlerResult = { ok: true; text: string } | { ok: false; error: string };
 
-interface Pending {
-  id: number;
-  representation: RepresentationByte;
-  payload: string;
-  deadline: number;
-  retried: boolean;
-  resolve: (r: HandlerResult) => void;
-}
-
-interface Slot {
-  client: WorkerClient<typeof handlerMethods>;
-  /** The shared-memory lane of the current worker, for batches and their replies. */
-  lane: PoolLane;
-  /** Counts the workers of this slot, so a late failure of a replaced one is told apart. */
-  generation: number;
-  /** Set before `restart()`: the queries that get the time-limit error. */
-  timedOut: Set<Pending> | undefined;
-  /** A data update was posted since the last batch: the next batch follows it by message. */
-  dataPosted: boolean;
-  /** Sent and not answered yet. */
-  inFlight: Map<number, Pending>;
-  /** Waiting for this worker's current batch to finish. */
-  outbox: Pending[];
-  /** Queries of the current batch (while it runs). */
-  batch: Pending[];
-  /** A batch was sent and the worker has not finished its synchronous run. */
-  busy: boolean;
-  /** When the current batch was sent (`performance.now()`). */
-  batchStart: number;
-}
-
 /**
  * Runs the handler module's default export `(query, data)` in workers.
  *
@@ -93,10 +58,10 @@ export class HandlerPool implements AsyncDisposable {
   readonly #log: Logger;
   readonly #size: number;
   readonly #timeoutMs: number;
-  readonly #maxBatch: number;
   readonly #maxQueued: number;
   readonly #memoryMb: number;
-  readonly #slots: Slot[] = [];
+  readonly #policy: SlotPolicy;
+  readonly #slots: HandlerSlot[] = [];
   readonly #data: Record<string, unknown> = {};
   #nextId = 1;
   #sweeper: ReturnType<typeof setInterval> | undefined;
@@ -108,9 +73,13 @@ export class HandlerPool implements AsyncDisposable {
     this.#log = options.logger ?? nullLogger;
     this.#size = Math.max(1, options.size ?? 2);
     this.#timeoutMs = options.timeoutMs ?? 1000;
-    this.#maxBatch = Math.max(1, options.maxBatch ?? 256);
     this.#maxQueued = options.maxQueued ?? 10000;
     this.#memoryMb = options.memoryMb ?? 256;
+    this.#policy = {
+      maxBatch: Math.max(1, options.maxBatch ?? 256),
+      timeoutMs: this.#timeoutMs,
+      closed: () => this.#closed,
+    };
   }
 
   /** Queries sent to a worker or waiting for one, not answered yet. */
@@ -148,17 +117,8 @@ export class HandlerPool implements AsyncDisposable {
     this.#sweeper = setInterval(() => this.#sweep(), every);
   }
 
-  #spawn(): { slot: Slot; ready: Promise<void> } {
-    const slot = {
-      generation: 0,
-      timedOut: undefined,
-      dataPosted: false,
-      inFlight: new Map(),
-      outbox: [],
-      batch: [],
-      busy: false,
-      batchStart: 0,
-    } as Omit<Slot, "client" | "lane"> as Slot; // both set below: onStart runs in the constructor
+  #spawn(): { slot: HandlerSlot; ready: Promise<void> } {
+    const slot = new HandlerSlot(this.#policy);
     let ready: Promise<void> | undefined;
     slot.client = new WorkerClient<typeof handlerMethods>(
       () =>
@@ -171,13 +131,14 @@ export class HandlerPool implements AsyncDisposable {
       {
         name: WORKER_NAME,
         onStart: (client) => {
+          // onStart runs in the constructor, before `slot.client` is set.
           const loaded = this.#startWorker(slot, client as typeof slot.client);
           ready ??= loaded;
         },
         onEvent: (name, data) => {
           if (name !== "replies") return;
           const m = data as HandlerRepliesEvent;
-          this.#onReplies(slot, m.replies, m.batchDone);
+          slot.onReplies(m.replies, m.batchDone);
         },
         onCrash: (err) => this.#onCrash(slot, err),
       },
@@ -189,10 +150,9 @@ export class HandlerPool implements AsyncDisposable {
    * Sets up a new worker of `slot` (its lane, the handler module, the data);
    * resolves when it has loaded the handler module.
    */
-  #startWorker(slot: Slot, client: WorkerClient<typeof handlerMethods>): Promise<void> {
-    const generation = ++slot.generation;
-    slot.lane?.close();
-    const lane = slot.lane = new PoolLane();
+  #startWorker(slot: HandlerSlot, client: WorkerClient<typeof handlerMethods>): Promise<void> {
+    const generation = slot.renew();
+    const lane = slot.lane!;
     const loaded = client.call("init", this.#url);
     loaded.catch((err: Error) => {
       // A crash is handled by #onCrash; a failure to load fails the slot's queries.
@@ -201,11 +161,10 @@ export class HandlerPool implements AsyncDisposable {
       if (this.#sweeper !== undefined) {
         this.#log.error("handler module failed to load", { error: err.message });
       }
-      this.#failAll(slot, err.message);
+      slot.failAll(err.message);
     });
     client.post("lane", lane.memory);
     lane.nudge();
-    void lane.listen((replies) => this.#onReplies(slot, replies, true));
     for (const [name, d] of Object.entries(this.#data)) {
       client.post("data", { name, data: d });
       lane.nudge();
@@ -213,41 +172,12 @@ export class HandlerPool implements AsyncDisposable {
     return loaded;
   }
 
-  #onReplies(slot: Slot, replies: WorkerReply[], batchDone: boolean): void {
-    if (this.#closed) return;
-    this.#settle(slot, replies);
-    if (batchDone) {
-      slot.busy = false;
-      slot.batch = [];
-      this.#flush(slot);
-    }
-  }
-
-  #settle(slot: Slot, replies: WorkerReply[]): void {
-    for (const r of replies) {
-      const p = slot.inFlight.get(r.id);
-      if (!p) continue;
-      slot.inFlight.delete(r.id);
-      p.resolve("text" in r ? { ok: true, text: r.text } : { ok: false, error: r.error });
-    }
-  }
-
-  #failAll(slot: Slot, error: string): void {
-    for (const p of slot.inFlight.values()) p.resolve({ ok: false, error });
-    for (const p of slot.outbox) p.resolve({ ok: false, error });
-    slot.inFlight.clear();
-    slot.outbox = [];
-  }
-
   /**
    * After the worker of `slot` died or was restarted (a new one is already
-   * starting): the queries that timed out get the time-limit error; after a
-   * crash, which query caused it is unknown, so queries run again alone, and
-   * one that was already alone gets the crash error. Every other query of the
-   * slot waits to run again (alone, when it was part of a batch that did not
-   * finish).
+   * starting): see `_handler_recovery.ts` for which queries fail and which
+   * run again.
    */
-  #onCrash(slot: Slot, err: Error): void {
+  #onCrash(slot: HandlerSlot, err: Error): void {
     if (this.#closed) return;
     const timedOut = slot.timedOut;
     slot.timedOut = undefined;
@@ -255,27 +185,12 @@ export class HandlerPool implements AsyncDisposable {
       const error = err.message.slice(`${WORKER_NAME} crashed: `.length);
       this.#log.error("handler worker crashed; replacing it", { error });
     }
-    const failed = timedOut ??
-      new Set([...slot.inFlight.values()].filter((p) => p.retried));
     this.#replaced++;
     const reason = /memory limit/.test(err.message)
       ? `The handler went over its ${this.#memoryMb} MiB heap cap (--handler-memory) and its worker was replaced`
       : err.message;
-    const again: Pending[] = [];
-    for (const p of slot.inFlight.values()) {
-      if (failed.has(p)) p.resolve({ ok: false, error: reason });
-      else {
-        p.retried = true;
-        again.push(p);
-      }
-    }
-    again.push(...slot.outbox);
-    slot.inFlight.clear();
-    slot.outbox = [];
-    slot.batch = [];
-    slot.busy = false;
-    slot.batchStart = 0;
-    slot.dataPosted = false;
+    const { failed, again } = afterWorkerLoss(slot, timedOut);
+    for (const p of failed) p.resolve({ ok: false, error: reason });
     for (const p of again) this.#enqueue(p);
   }
 
@@ -283,16 +198,8 @@ export class HandlerPool implements AsyncDisposable {
     const now = performance.now();
     const error = `The handler did not answer within the ${this.#timeoutMs} ms time limit`;
     for (const slot of [...this.#slots]) {
-      const late = [...slot.inFlight.values()].filter((p) => now > p.deadline);
-      if (late.length === 0) continue;
-      const stuckBatch = slot.busy ? slot.batch.filter((p) => slot.inFlight.has(p.id)) : [];
-      let failed: Set<Pending>;
-      if (slot.busy && stuckBatch.length > 1) {
-        // Some query of this batch never returned; run each again alone to find it.
-        failed = new Set(late.filter((p) => p.retried));
-      } else {
-        failed = new Set(late);
-      }
+      const failed = lateQueries(slot, now);
+      if (!failed) continue;
       this.#log.warn("handler timed out or reached its memory cap; terminating its worker", {
         timeoutMs: this.#timeoutMs,
         memoryMb: this.#memoryMb,
@@ -309,9 +216,9 @@ export class HandlerPool implements AsyncDisposable {
    * the worker whose current batch started most recently, since a worker
    * busy for longer is the one more likely to be stuck.
    */
-  #pick(): Slot | undefined {
-    let idle: Slot | undefined;
-    let freshest: Slot | undefined;
+  #pick(): HandlerSlot | undefined {
+    let idle: HandlerSlot | undefined;
+    let freshest: HandlerSlot | undefined;
     for (const s of this.#slots) {
       if (!s.busy) {
         if (!idle || s.outbox.length < idle.outbox.length) idle = s;
@@ -330,48 +237,7 @@ export class HandlerPool implements AsyncDisposable {
     }
     p.deadline = performance.now() + this.#timeoutMs;
     slot.outbox.push(p);
-    this.#flush(slot);
-  }
-
-  /** Sends the next batch when the worker has none running. */
-  #flush(slot: Slot): void {
-    if (slot.busy || this.#closed || slot.outbox.length === 0) return;
-    const first = slot.outbox[0]!;
-    const batch = first.retried ? [first] : [];
-    if (!first.retried) {
-      while (batch.length < this.#maxBatch && slot.outbox.length > batch.length) {
-        const p = slot.outbox[batch.length]!;
-        if (p.retried) break;
-        batch.push(p);
-      }
-    }
-    slot.outbox.splice(0, batch.length);
-    const now = performance.now();
-    for (const p of batch) {
-      // The time limit counts from when the query's batch starts.
-      p.deadline = now + this.#timeoutMs;
-      slot.inFlight.set(p.id, p);
-    }
-    slot.batch = batch;
-    slot.busy = true;
-    slot.batchStart = now;
-    const queries = batch.map((p) => ({
-      id: p.id,
-      representation: p.representation,
-      payload: p.payload,
-    }));
-    // After a data update the batch goes by message, behind the update.
-    if (slot.dataPosted || !slot.lane.send(queries)) {
-      const generation = slot.generation;
-      slot.client.call("batch", queries).then(
-        (replies) => {
-          if (generation === slot.generation) this.#onReplies(slot, replies, true);
-        },
-        () => {}, // the worker died: #onCrash runs the batch's queries again
-      );
-      slot.lane.nudge();
-    }
-    slot.dataPosted = false;
+    slot.flush();
   }
 
   #waiting(): number {
@@ -386,7 +252,7 @@ export class HandlerPool implements AsyncDisposable {
     if (this.#closed) return;
     for (const s of this.#slots) {
       s.client.post("data", { name, data });
-      s.lane.nudge();
+      s.lane!.nudge();
       s.dataPosted = true;
     }
   }
@@ -431,8 +297,8 @@ export class HandlerPool implements AsyncDisposable {
     this.#closed = true;
     clearInterval(this.#sweeper);
     for (const s of this.#slots) {
-      s.lane.close();
-      this.#failAll(s, "The server is shutting down");
+      s.lane?.close();
+      s.failAll("The server is shutting down");
     }
     await Promise.all(this.#slots.map((s) => s.client.close()));
   }

@@ -12,27 +12,70 @@ export function outcomeOf(r: HandlerResult): QueryOutcome {
   return /did not answer within .* time limit/.test(r.error) ? "timeout" : "error";
 }
 
+/** Running totals by the value of one label, read by the registry at each scrape. */
+class Tally<L extends string, V extends string> {
+  readonly #label: L;
+  readonly #counts = new Map<V, number>();
+  constructor(label: L) {
+    this.#label = label;
+  }
+  add(value: V): void {
+    this.#counts.set(value, (this.#counts.get(value) ?? 0) + 1);
+  }
+  *series(): Iterable<[Partial<Record<L, string>>, number]> {
+    for (const [value, n] of this.#counts) {
+      const labels: Partial<Record<L, string>> = {};
+      labels[this.#label] = value;
+      yield [labels, n];
+    }
+  }
+}
+
 /**
  * The query server's series: requests by transport, handler results and
  * their latency, handler errors and timeouts. `wrapSubmit` instruments the
- * handler pool's `submit`; `request` counts one request per transport.
+ * handler pool's `submit`; `request` counts one request per transport. The
+ * counters are plain totals read at each scrape (a labelled `inc` per query
+ * cost more than the rest of a lookup's main-thread work); the latency
+ * histogram is observed per query through one child per result.
  */
 export function queryMetrics(m: DaemonMetrics) {
-  const requests = m.counter("query_requests_total", "Requests received, by transport", [
-    "transport",
-  ]);
-  const queries = m.counter("query_queries_total", "Handler runs, by result", ["result"]);
-  const seconds = m.histogram("query_handler_seconds", "Time the handler took, by result", [
+  const requests = new Tally<"transport", Transport>("transport");
+  const queries = new Tally<"result", QueryOutcome>("result");
+  const errors = new Tally<"kind", Exclude<QueryOutcome, "ok">>("kind");
+  m.countersFrom(
+    "query_requests_total",
+    "Requests received, by transport",
+    ["transport"],
+    () => requests.series(),
+  );
+  m.countersFrom(
+    "query_queries_total",
+    "Handler runs, by result",
+    ["result"],
+    () => queries.series(),
+  );
+  m.countersFrom(
+    "query_handler_errors_total",
+    "Handler errors and timeouts",
+    ["kind"],
+    () => errors.series(),
+  );
+  const histogram = m.histogram("query_handler_seconds", "Time the handler took, by result", [
     "result",
   ]);
-  const errors = m.counter("query_handler_errors_total", "Handler errors and timeouts", ["kind"]);
+  const seconds = {
+    ok: histogram.labels({ result: "ok" }),
+    error: histogram.labels({ result: "error" }),
+    timeout: histogram.labels({ result: "timeout" }),
+  };
   let count = 0;
   return {
     /** Requests so far (frames in, and replies out: every request gets one). */
     count: () => count,
     request(transport: Transport): void {
       count++;
-      requests.inc({ transport });
+      requests.add(transport);
     },
     /** Instruments a handler pool's `submit`. */
     wrapSubmit(
@@ -46,9 +89,9 @@ export function queryMetrics(m: DaemonMetrics) {
         const t0 = performance.now();
         submit(representation, payload, (r) => {
           const result = outcomeOf(r);
-          queries.inc({ result });
-          seconds.observe({ result }, (performance.now() - t0) / 1000);
-          if (result !== "ok") errors.inc({ kind: result });
+          queries.add(result);
+          seconds[result].observe((performance.now() - t0) / 1000);
+          if (result !== "ok") errors.add(result);
           done(r);
         });
       };

@@ -4,10 +4,11 @@ import { ChunkedLineScanner } from "./chunked_scan.ts";
 import { containsLine } from "./line_search.ts";
 import { SearchFileError } from "./file_bytes.ts";
 import { SimdSearcher } from "./simd_search.ts";
+import { plainLineFilter } from "./line_batch.ts";
 
 const enc = new TextEncoder();
 
-Deno.test("ChunkedLineScanner agrees with containsLine() on the whole file at every piece size", async () => {
+Deno.test("ChunkedLineScanner agrees with containsLine() on the whole file at every piece size, one query at a time or all in one pass", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "f.txt");
@@ -39,6 +40,14 @@ Deno.test("ChunkedLineScanner agrees with containsLine() on the whole file at ev
             chunkBytes: chunk,
             alloc: (s) => simd.buffer(s),
             find: simd.findLine,
+          }),
+          // every query of the read in one pass over the lines, with and without SIMD
+          new ChunkedLineScanner({ chunkBytes: chunk, lines: plainLineFilter(), batchFrom: 1 }),
+          new ChunkedLineScanner({
+            chunkBytes: chunk,
+            alloc: (s) => simd.buffer(s),
+            lines: simd.lineFilter,
+            batchFrom: 1,
           }),
         ]
       ) {
@@ -83,4 +92,47 @@ Deno.test("ChunkedLineScanner names a missing file in a SearchFileError", () => 
       return true;
     },
   );
+});
+
+Deno.test("ChunkedLineScanner.scanPart() splits the file so that every line is in exactly one part", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "f.txt");
+    const text = "first\r\nab\nabc\r\n\n" + "x".repeat(300) + "\nab\rc\nmid;1;\r\r\nlast\r";
+    await Deno.writeTextFile(path, text);
+    const queries = ["first", "ab", "abc", "x".repeat(300), "ab\rc", "mid;1;\r", "last", "nope"]
+      .map((q) => enc.encode(q));
+    const want = [true, true, true, true, true, true, true, false];
+    const simd = SimdSearcher.create()!;
+    for (const parts of [1, 2, 3, 5, 8, 40, text.length + 3]) {
+      for (const chunk of [1, 7, 64, 1000]) {
+        const scanners = [
+          new ChunkedLineScanner({ chunkBytes: chunk }),
+          new ChunkedLineScanner({
+            chunkBytes: chunk,
+            alloc: (s) => simd.buffer(s),
+            lines: simd.lineFilter,
+            batchFrom: 1,
+          }),
+        ];
+        for (const scanner of scanners) {
+          const hits = queries.map(() => 0);
+          const flags = new Int32Array(new SharedArrayBuffer(4 * queries.length));
+          const flagged = queries.map(() => false);
+          for (let index = 0; index < parts; index++) {
+            const { found } = scanner.scanPart(path, queries, { index, of: parts });
+            found.forEach((f, i) => f && hits[i]!++);
+            const shared = scanner.scanPart(path, queries, { index, of: parts, flags });
+            shared.found.forEach((f, i) => f && (flagged[i] = true));
+          }
+          const label = `${parts} parts, chunk ${chunk}`;
+          assert.deepEqual(hits, want.map((w) => (w ? 1 : 0)), label);
+          assert.deepEqual(flagged, want, label);
+          assert.deepEqual([...flags], want.map((w) => (w ? 1 : 0)), label);
+        }
+      }
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

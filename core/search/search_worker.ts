@@ -10,17 +10,19 @@
  */
 import { serveWorker, Transfer } from "../worker/mod.ts";
 import { readFileBytes, SearchFileError } from "./file_bytes.ts";
-import { ChunkedLineScanner } from "./chunked_scan.ts";
+import { ChunkedLineScanner, type ScanPart } from "./chunked_scan.ts";
 import { SimdSearcher } from "./simd_search.ts";
 import { LineTable } from "./line_table.ts";
 
 // Reread scans read the file piece by piece straight into WebAssembly memory
-// and search each piece with SIMD; without WebAssembly SIMD, a plain buffer
-// and Horspool.
+// and search each piece with SIMD (one search per query, or one pass over the
+// lines for a batch of queries); without WebAssembly SIMD, a plain buffer and
+// Horspool.
 const simd = SimdSearcher.create();
 const scanner = new ChunkedLineScanner(
-  simd ? { alloc: (size) => simd.buffer(size), find: simd.findLine } : {},
+  simd ? { alloc: (size) => simd.buffer(size), find: simd.findLine, lines: simd.lineFilter } : {},
 );
+const WHOLE: ScanPart = { index: 0, of: 1 };
 const tables = new Map<string, LineTable>();
 
 function reading<T>(path: string, fn: () => T): T {
@@ -33,9 +35,12 @@ function reading<T>(path: string, fn: () => T): T {
 
 /** What a search worker does (see `SearchWorkerPool`). */
 export const searchWorkerMethods = {
-  /** Reads `path` once and reports, for each query, whether it is one of its lines. */
-  scan: ({ path, queries }: { path: string; queries: Uint8Array[] }): boolean[] =>
-    reading(path, () => scanner.scan(path, queries)),
+  /**
+   * Reads `path` (or one part of it) once and reports, for each query,
+   * whether it is one of its lines, with the file version read.
+   */
+  scan: ({ path, queries, part }: { path: string; queries: Uint8Array[]; part?: ScanPart }) =>
+    reading(path, () => scanner.scanPart(path, queries, part ?? WHOLE)),
   /** Looks `query` up in an index of `path` kept inside the worker (built on first use). */
   lookup: ({ path, query }: { path: string; query: Uint8Array }): boolean =>
     reading(path, () => {

@@ -5,47 +5,67 @@
  * Wojciech Muła). The haystack must live in the module's memory, so the
  * file is read straight into it ({@linkcode SimdSearcher.buffer}).
  *
- * The module is assembled here from its instructions (no build tool); the
- * text form is in the comments of {@linkcode findBody}.
+ * The same module holds the line filter of a one-pass batch check
+ * (`lineMarks`, in `_line_marks_wasm.ts`), working on the same memory.
+ * The module is assembled here from its instructions (no build tool,
+ * `_wasm.ts`); the text form is in the comments of {@linkcode findBody}.
  */
 import { indexOfBytes } from "./line_search.ts";
+import {
+  ADD,
+  AND,
+  ANY_TRUE,
+  at,
+  BITMASK,
+  BLOCK,
+  BR,
+  BR_IF,
+  CONST,
+  CTZ,
+  END,
+  EQ8,
+  EQZ,
+  GE_S,
+  GET,
+  GT_S,
+  I32,
+  IF,
+  LOAD8U,
+  LOOP,
+  MEM0,
+  name,
+  NE,
+  OR,
+  RETURN,
+  section,
+  SET,
+  SHL,
+  SIMD,
+  SPLAT,
+  SUB,
+  SWIZZLE,
+  uleb,
+  V128,
+  V_AND,
+  V_CONST,
+  V_LOAD,
+  V_OR,
+  VOID,
+} from "./_wasm.ts";
+import { lineMarksBody } from "./_line_marks_wasm.ts";
+import { LINE_KEYS, lineCandidates as plainCandidates, type LineFilter } from "./line_batch.ts";
 
 /** Bytes reserved at the start of memory for the needle. */
 const NEEDLE_MAX = 4096;
+/** Memory layout after the needle: where `lineMarks` leaves off, its output, its bucket marks, the haystack. */
+const RESUME_AT = NEEDLE_MAX;
+const OUT_AT = RESUME_AT + 16;
+const OUT_CAP = 65536; // i32s
+const MARKS_AT = OUT_AT + 4 * OUT_CAP;
+const HAY_AT = MARKS_AT + LINE_KEYS;
 
-function uleb(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-
-function section(id: number, body: number[]): number[] {
-  return [id, ...uleb(body.length), ...body];
-}
-
-function name(s: string): number[] {
-  const b = [...new TextEncoder().encode(s)];
-  return [...uleb(b.length), ...b];
-}
-
-// Opcodes used below.
-const I32 = 0x7f, V128 = 0x7b, VOID = 0x40;
-const BLOCK = 0x02, LOOP = 0x03, IF = 0x04, END = 0x0b, BR = 0x0c, BR_IF = 0x0d, RETURN = 0x0f;
-const GET = 0x20, SET = 0x21, CONST = 0x41, LOAD8U = 0x2d;
-const EQZ = 0x45, NE = 0x47, GT_S = 0x4a, GE_S = 0x4e, CTZ = 0x68;
-const ADD = 0x6a, SUB = 0x6b, AND = 0x71;
-const SHL = 0x74, OR = 0x72;
-const SIMD = 0xfd, V_LOAD = 0x00, SPLAT = 0x0f, EQ8 = 0x23, V_AND = 0x4e, BITMASK = 0x64;
-const V_OR = 0x50, ANY_TRUE = 0x53, SWIZZLE = 0x0e, V_CONST = 0x0c;
 /** Lane `c` is 0xff for `c` = `\n` or `\r`: `i8x16.swizzle` of it by a byte tests for a line end (bytes >= 16 give 0). */
 const LINE_END_TABLE = Array.from({ length: 16 }, (_, c) => (c === 0x0a || c === 0x0d ? 0xff : 0));
-const MEM0 = [0x00, 0x00]; // memarg: align 2^0, offset 0
-const at = (offset: number) => [0x00, ...uleb(offset)]; // memarg: align 2^0, this offset
 
 /**
  * Tries each candidate of the bit mask in local 7 (lowest first): `pos` =
@@ -170,16 +190,19 @@ function findLineBody(): number[] {
 function moduleBytes(): Uint8Array {
   const body = findBody();
   const lineBody = findLineBody();
+  const marksBody = lineMarksBody({ resumeAt: RESUME_AT, marksAt: MARKS_AT });
   return new Uint8Array([
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // "\0asm", version 1
     ...section(1, [1, 0x60, 5, I32, I32, I32, I32, I32, 1, I32]), // type: (i32 x5) -> i32
-    ...section(3, [2, 0, 0]), // two functions of that type
+    ...section(3, [3, 0, 0, 0]), // three functions of that type
     ...section(5, [1, 0x00, 1]), // memory: 1 page, growable
     ...section(7, [
-      3, ...name("find"), 0x00, 0, ...name("findLine"), 0x00, 1, ...name("mem"), 0x02, 0,
+      4, ...name("find"), 0x00, 0, ...name("findLine"), 0x00, 1, ...name("lineMarks"), 0x00, 2,
+      ...name("mem"), 0x02, 0,
     ]), // exports
     ...section(10, [
-      2, ...uleb(body.length), ...body, ...uleb(lineBody.length), ...lineBody,
+      3, ...uleb(body.length), ...body, ...uleb(lineBody.length), ...lineBody,
+      ...uleb(marksBody.length), ...marksBody,
     ]), // code
   ]);
 }
@@ -197,12 +220,14 @@ export class SimdSearcher {
   readonly #mem: WebAssembly.Memory;
   readonly #find: FindFn;
   readonly #findLine: FindFn;
+  readonly #lineMarks: FindFn;
   #view: Uint8Array;
 
   private constructor(instance: WebAssembly.Instance) {
     this.#mem = instance.exports.mem as WebAssembly.Memory;
     this.#find = instance.exports.find as FindFn;
     this.#findLine = instance.exports.findLine as FindFn;
+    this.#lineMarks = instance.exports.lineMarks as FindFn;
     this.#view = new Uint8Array(this.#mem.buffer);
   }
 
@@ -229,11 +254,40 @@ export class SimdSearcher {
    * are stale (take a new one).
    */
   buffer(size: number): Uint8Array {
-    const need = NEEDLE_MAX + size;
+    const need = HAY_AT + size;
     const have = this.#mem.buffer.byteLength;
     if (need > have) this.#mem.grow(Math.ceil((need - have) / 65536));
-    return new Uint8Array(this.#mem.buffer, NEEDLE_MAX, size);
+    return new Uint8Array(this.#mem.buffer, HAY_AT, size);
   }
+
+  /**
+   * A `LineFilter` (see `LineBatch`): the table of marked buckets lives in
+   * this searcher's memory, and the lines of a haystack in that memory are
+   * filtered 16 bytes per step.
+   */
+  readonly lineFilter: LineFilter = {
+    marks: () => {
+      const buf = this.#mem.buffer;
+      if (this.#marksView.buffer !== buf) {
+        this.#marksView = new Uint8Array(buf, MARKS_AT, LINE_KEYS);
+      }
+      return this.#marksView;
+    },
+    candidates: (haystack, from, maxLen) => {
+      const marks = this.lineFilter.marks();
+      if (haystack.buffer !== this.#mem.buffer) {
+        return plainCandidates(marks, haystack, from, maxLen);
+      }
+      const base = haystack.byteOffset + from;
+      const n = this.#lineMarks(base, haystack.length - from, OUT_AT, OUT_CAP, maxLen);
+      const mem = this.#mem.buffer;
+      const pairs = new Int32Array(mem, OUT_AT, n);
+      if (from !== 0) { for (let k = 0; k < n; k += 2) pairs[k]! += from; }
+      const next = from + new Int32Array(mem, RESUME_AT, 1)[0]!;
+      return { pairs, next, full: n + 2 > OUT_CAP };
+    },
+  };
+  #marksView: Uint8Array = new Uint8Array(0);
 
   /**
    * A `ByteFinder`: finds `needle` in `haystack` from `from`. Uses SIMD when

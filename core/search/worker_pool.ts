@@ -4,7 +4,12 @@
  * worker with the fewest requests in flight.
  */
 import { webWorker, type WireError, WorkerClient } from "../worker/mod.ts";
-import { type FileProblem, type FileVersion, SearchFileError } from "./file_bytes.ts";
+import {
+  type FileProblem,
+  type FileVersion,
+  SearchFileError,
+  versionChanged,
+} from "./file_bytes.ts";
 import type { searchWorkerMethods } from "./search_worker.ts";
 import { LineTable } from "./line_table.ts";
 
@@ -12,6 +17,8 @@ import { LineTable } from "./line_table.ts";
 export interface SearchWorkerPoolOptions {
   /** Number of workers. Default: `navigator.hardwareConcurrency` (at least 1, at most 8). */
   size?: number;
+  /** Files from this size are split over the workers (see {@linkcode SPLIT_FROM_BYTES}, the default). */
+  splitFromBytes?: number;
 }
 
 /** An index built by a worker, with the file version it was built from. */
@@ -36,9 +43,18 @@ interface QueuedScan {
 }
 
 /** Most queries answered from one read of the file. */
-const MAX_BATCH = 32;
-/** Batches queued per worker: the next one waits in the worker while one runs. */
-const SCANS_IN_FLIGHT = 2;
+const MAX_BATCH = 256;
+/**
+ * Batches per worker at a time: one, so that queries arriving while a read
+ * runs all wait for the next read together (a read with its one-pass check
+ * costs about the same for 4 queries as for 256).
+ */
+const SCANS_IN_FLIGHT = 1;
+/**
+ * Files from this size (as last read) are split into one byte range per
+ * worker, so that one query's read and scan run on every core at once.
+ */
+export const SPLIT_FROM_BYTES = 2 * 1024 * 1024;
 
 /** Default pool size: the number of CPUs, from 1 to 8. */
 export function defaultPoolSize(): number {
@@ -57,6 +73,7 @@ export function defaultPoolSize(): number {
  */
 export class SearchWorkerPool implements AsyncDisposable {
   readonly #slots: Slot[] = [];
+  readonly #splitFrom: number;
   #closed = false;
 
   constructor(options: SearchWorkerPoolOptions = {}) {
@@ -64,6 +81,7 @@ export class SearchWorkerPool implements AsyncDisposable {
     if (!Number.isInteger(size) || size < 1) {
       throw new RangeError(`Invalid worker pool size: expected an integer >= 1, got ${size}`);
     }
+    this.#splitFrom = options.splitFromBytes ?? SPLIT_FROM_BYTES;
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn());
   }
 
@@ -89,10 +107,12 @@ export class SearchWorkerPool implements AsyncDisposable {
 
   /**
    * Rereads `path` in a worker and reports whether `query` is one of its
-   * lines. Queries that arrive while every worker is busy are answered
-   * together from the worker's next read of the file (one read, one scan
-   * each): every answer still comes from a read that started after its
-   * query arrived.
+   * lines. Queries that arrive while the workers are busy are answered
+   * together from the next read of the file (one read, and from
+   * `BATCH_FROM` queries one pass checking them all): every
+   * answer still comes from a read that started after its query arrived.
+   * A file of {@linkcode SPLIT_FROM_BYTES} or more is read by all workers
+   * at once, each a byte range.
    */
   scan(path: string, query: Uint8Array): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error("Search worker pool is closed"));
@@ -104,31 +124,64 @@ export class SearchWorkerPool implements AsyncDisposable {
 
   readonly #scanQueue: QueuedScan[] = [];
 
+  /** Last size read of each scanned file: whether the next read is split over the workers. */
+  readonly #sizes = new Map<string, number>();
+
   #pumpScans(): void {
     const queue = this.#scanQueue;
     while (queue.length > 0 && !this.#closed) {
-      let slot: Slot | undefined;
-      for (const s of this.#slots) {
-        if (s.scanning < SCANS_IN_FLIGHT && (!slot || s.scanning < slot.scanning)) slot = s;
-      }
-      if (!slot) return;
       const path = queue[0]!.path;
+      let slots = this.#slots;
+      if (slots.length === 1 || (this.#sizes.get(path) ?? -1) < this.#splitFrom) {
+        let slot = slots[0]!;
+        for (const s of slots) if (s.scanning < slot.scanning) slot = s;
+        slots = [slot];
+      }
+      if (slots.some((s) => s.scanning >= SCANS_IN_FLIGHT)) return;
       let n = 1;
       while (n < queue.length && n < MAX_BATCH && queue[n]!.path === path) n++;
       const batch = queue.splice(0, n);
-      const busy = slot;
-      busy.scanning++;
-      const done = () => {
-        busy.scanning--;
+      for (const s of slots) s.scanning++;
+      void this.#scanBatch(path, batch, slots).finally(() => {
+        for (const s of slots) s.scanning--;
         this.#pumpScans();
-      };
-      busy.worker.call("scan", { path, queries: batch.map((b) => b.query) }).then((found) => {
-        batch.forEach((b, i) => b.resolve(found[i]!));
-        done();
-      }, (err: Error) => {
-        for (const b of batch) b.reject(err);
-        done();
       });
+    }
+  }
+
+  /**
+   * Answers `batch` from one read of `path`: by one worker, or split into one
+   * part per worker of `slots` (a query found by one part is no longer looked
+   * for by the others). When the parts read different versions of the file
+   * (it changed between their opens), one worker reads it again whole.
+   */
+  async #scanBatch(path: string, batch: QueuedScan[], slots: Slot[]): Promise<void> {
+    const queries = batch.map((b) => b.query);
+    const whole = () => slots[0]!.worker.call("scan", { path, queries });
+    try {
+      let outcome: { found: boolean[]; version: FileVersion };
+      if (slots.length === 1) {
+        outcome = await whole();
+      } else {
+        const flags = new Int32Array(new SharedArrayBuffer(4 * queries.length));
+        const settled = await Promise.allSettled(
+          slots.map((s, index) =>
+            s.worker.call("scan", { path, queries, part: { index, of: slots.length, flags } })
+          ),
+        );
+        const parts = settled.map((r) => {
+          if (r.status === "rejected") throw r.reason;
+          return r.value;
+        });
+        const version = parts[0]!.version;
+        outcome = parts.some((p) => versionChanged(version, p.version))
+          ? await whole()
+          : { found: queries.map((_, i) => parts.some((p) => p.found[i])), version };
+      }
+      this.#sizes.set(path, outcome.version.size);
+      batch.forEach((b, i) => b.resolve(outcome.found[i]!));
+    } catch (err) {
+      for (const b of batch) b.reject(err as Error);
     }
   }
 

@@ -46,3 +46,31 @@ Deno.test("SearchWorkerPool rejects scans of a missing file with a SearchFileErr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SearchWorkerPool splits a read over its workers and still answers every query and the next change", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "w.txt");
+    const lines = Array.from({ length: 5000 }, (_, i) => `line-${i};`);
+    await Deno.writeTextFile(file, lines.join("\n") + "\n");
+    // Every file is split over the three workers.
+    await using pool = new SearchWorkerPool({ size: 3, splitFromBytes: 0 });
+    assert.equal(await pool.scan(file, enc.encode("line-0;")), true); // learns the size
+    const asks = Array.from({ length: 200 }, (_, i) => {
+      const n = (i * 997) % 5000;
+      return { q: i % 2 === 0 ? `line-${n};` : `line-${n}`, want: i % 2 === 0 };
+    });
+    const got = await Promise.all(asks.map((x) => pool.scan(file, enc.encode(x.q))));
+    got.forEach((found, i) => assert.equal(found, asks[i]!.want, asks[i]!.q));
+    for (const q of ["line-0;", "line-2500;", "line-4999;"]) {
+      assert.equal(await pool.scan(file, enc.encode(q)), true, q);
+    }
+    await Deno.writeTextFile(file, "appended\n", { append: true });
+    assert.equal(await pool.scan(file, enc.encode("appended")), true);
+    await Deno.writeTextFile(file, "short\nfile\n");
+    assert.equal(await pool.scan(file, enc.encode("line-4999;")), false);
+    assert.equal(await pool.scan(file, enc.encode("file")), true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

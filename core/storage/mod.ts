@@ -1,11 +1,20 @@
 /**
- * Durable storage: the one append-only record log (segments, group commit,
- * sync markers to resynchronise past a damaged record, a cap that refuses and
- * never drops, a full disk treated as full) used by the broker's journals and
- * type queues and by ingest's spool, and its pure record parser.
+ * Durable storage: the one append-only record log used by the broker's
+ * journals and type queues and by ingest's spool, and its pure record parser.
+ *
+ * - {@linkcode RecordLog} (`record_log.ts`) is the face: cap, appends, reads
+ *   from a cursor, consumption from the front, close.
+ * - Internals, one concept each: `_segment.ts` (segment files),
+ *   `_group_commit.ts` (appends written together with one `fdatasync`, off
+ *   the event loop), `_recover.ts` (opening: sync markers resynchronise past a
+ *   damaged record, a torn tail is cut), `_read_records.ts` (reads from a
+ *   cursor), `_head_file.ts` (the consumed front kept across restarts).
+ * - `record_format.ts`: the checksummed record format and its parser;
+ *   `errors.ts`: a cap that refuses and never drops, a full disk treated as full.
  *
  * @module
  */
 export * from "./errors.ts";
 export * from "./record_format.ts";
+export * from "./record_log_options.ts";
 export * from "./record_log.ts";

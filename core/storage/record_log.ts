@@ -1,78 +1,12 @@
-import { join } from "node:path";
-import { encodeRecord, parseRecords, RECORD_HEADER_BYTES } from "./record_format.ts";
-import { isNoSpace, StorageFullError } from "./errors.ts";
-import { SizeQueue } from "./size_queue.ts";
-
-/** Options for {@linkcode RecordLog.open}. */
-export interface RecordLogOptions {
-  /** What the log holds, for errors and reports (e.g. `journal for peer "alice"`). */
-  name: string;
-  /** Size cap of the unconsumed records, bytes; appends past it throw. Default 1 GiB. */
-  maxBytes?: number;
-  /** Segment file size before rotating, bytes. Default min(64 MiB, max(64 KiB, maxBytes / 4)). */
-  segmentBytes?: number;
-  /**
-   * `fdatasync` each group commit before resolving its appends. Default `true`.
-   * `false`: each commit is written synchronously into the page cache (it survives a
-   * crash of the process, not of the machine).
-   */
-  fsync?: boolean;
-  /** Told about each damaged record skipped and each torn tail cut when opening. Default: nobody. */
-  onDamage?: (damage: LogDamage) => void;
-}
-
-/** A damaged stretch found when opening a log. */
-export interface LogDamage {
-  /** `"corrupt"`: a damaged record between intact ones was skipped; `"torn"`: the tail was cut. */
-  kind: "corrupt" | "torn";
-  /** The segment file. */
-  file: string;
-  /** Byte offset of the damage in the file. */
-  offset: number;
-  /** Bytes skipped or cut. */
-  bytes: number;
-  /** What was wrong. */
-  reason: string;
-  /** Intact records kept in this segment. */
-  kept: number;
-}
-
-/** A read position in a log (opaque to callers; start from {@linkcode RecordLog.start}). */
-export interface LogCursor {
-  readonly segment: number;
-  readonly offset: number;
-}
-
-interface Segment {
-  n: number;
-  path: string;
-  /** Bytes on disk (written, and synced when `fsync`). */
-  written: number;
-  /** Bytes assigned: written plus pending. */
-  end: number;
-  /** Offset of the first unconsumed record. */
-  start: number;
-  /** Unconsumed durable records. */
-  count: number;
-}
-
-interface Group {
-  seg: Segment;
-  chunks: Uint8Array[];
-  sizes: number[];
-  bytes: number;
-}
-
-type Deferred = PromiseWithResolvers<void>;
-
-function deferred(): Deferred {
-  const d = Promise.withResolvers<void>();
-  d.promise.catch(() => {}); // callers may ignore it: failures are also thrown to flush()
-  return d;
-}
-
-const SEGMENT_RE = /^(\d{10})\.log$/;
-const HEAD_FILE = "head";
+import { RECORD_HEADER_BYTES } from "./record_format.ts";
+import { StorageFullError } from "./errors.ts";
+import type { SizeQueue } from "./size_queue.ts";
+import type { LogCursor, RecordLogOptions } from "./record_log_options.ts";
+import { _newSegment, type _Segment } from "./_segment.ts";
+import { _recover } from "./_recover.ts";
+import { type _Group, _GroupCommit } from "./_group_commit.ts";
+import { _readRecords } from "./_read_records.ts";
+import { _HeadFile } from "./_head_file.ts";
 
 /**
  * The one durable record log: an append-only queue of checksummed records
@@ -103,26 +37,16 @@ export class RecordLog implements AsyncDisposable {
   readonly name: string;
   readonly #max: number;
   readonly #segmentBytes: number;
-  readonly #fsync: boolean;
-  #segments: Segment[] = [];
-  #nextSeg = 1;
-  readonly #sizes = new SizeQueue();
-  #count = 0;
-  #bytes = 0;
-  #pending: Group[] = [];
-  #pendingCount = 0;
-  #pendingBytes = 0;
-  #next: Deferred | undefined;
-  #current: Deferred | undefined;
-  #writing: Promise<void> | undefined;
-  #fd: Deno.FsFile | undefined;
-  #fdSeg: Segment | undefined;
-  #headDirty = false;
-  #headWrite: Promise<void> | undefined;
+  // the durable records: those on disk and not consumed
+  readonly #segments: _Segment[];
+  #nextSeg: number;
+  readonly #sizes: SizeQueue;
+  #count: number;
+  #bytes: number;
+  readonly #commit: _GroupCommit;
+  readonly #head: _HeadFile;
   #closed = false;
   #closing: Promise<void> | undefined;
-  /** The last write failed for lack of disk space (cleared by the next good write). */
-  diskFull = false;
 
   private constructor(dir: string, opts: RecordLogOptions) {
     this.dir = dir;
@@ -130,7 +54,18 @@ export class RecordLog implements AsyncDisposable {
     this.#max = opts.maxBytes ?? 1024 ** 3;
     this.#segmentBytes = opts.segmentBytes ??
       Math.min(64 * 1024 ** 2, Math.max(64 * 1024, Math.floor(this.#max / 4)));
-    this.#fsync = opts.fsync ?? true;
+    const found = _recover(dir, opts);
+    this.#segments = found.segments;
+    this.#nextSeg = found.nextSeg;
+    this.#sizes = found.sizes;
+    this.#count = found.count;
+    this.#bytes = found.bytes;
+    this.#commit = new _GroupCommit({
+      name: opts.name,
+      fsync: opts.fsync ?? true,
+      committed: (g) => this.#committed(g),
+    });
+    this.#head = new _HeadFile(dir, () => this.start);
   }
 
   /** Opens (creating it if needed) the log in `dir`, checking every record on disk. */
@@ -155,69 +90,12 @@ export class RecordLog implements AsyncDisposable {
         { cause: err },
       );
     }
-    const log = new RecordLog(dir, opts);
-    const numbers: number[] = [];
-    for (const e of Deno.readDirSync(dir)) {
-      const m = e.isFile ? SEGMENT_RE.exec(e.name) : null;
-      if (m) numbers.push(Number(m[1]));
-    }
-    numbers.sort((a, b) => a - b);
-    let head: LogCursor | undefined;
-    try {
-      head = JSON.parse(Deno.readTextFileSync(join(dir, HEAD_FILE))) as LogCursor;
-    } catch { /* no head yet: start at the beginning */ }
-    for (let i = 0; i < numbers.length; i++) {
-      const n = numbers[i]!;
-      const path = log.#path(n);
-      if (head && n < head.segment) {
-        try {
-          Deno.removeSync(path);
-        } catch { /* gone */ }
-        continue;
-      }
-      const bytes = Deno.readFileSync(path);
-      const start = head && n === head.segment ? Math.min(head.offset, bytes.length) : 0;
-      const parsed = parseRecords(bytes.subarray(start));
-      const kept = parsed.records.length;
-      for (const d of parsed.damaged) {
-        opts.onDamage?.({ kind: "corrupt", file: path, ...d, offset: start + d.offset, kept });
-      }
-      const last = i === numbers.length - 1;
-      let written = bytes.length;
-      if (parsed.tail) {
-        const t = parsed.tail;
-        opts.onDamage?.({
-          kind: last ? "torn" : "corrupt",
-          file: path,
-          offset: start + t.offset,
-          bytes: t.bytes,
-          reason: t.reason,
-          kept,
-        });
-        if (last) {
-          written = start + parsed.end;
-          Deno.truncateSync(path, written);
-        }
-      }
-      const seg: Segment = { n, path, written, end: written, start, count: kept };
-      for (const r of parsed.records) {
-        log.#sizes.push(r.span);
-        log.#bytes += r.span;
-      }
-      log.#count += kept;
-      log.#segments.push(seg);
-      log.#nextSeg = n + 1;
-    }
-    return log;
-  }
-
-  #path(n: number): string {
-    return join(this.dir, `${String(n).padStart(10, "0")}.log`);
+    return new RecordLog(dir, opts);
   }
 
   /** Records in the log, including appends not yet on disk. */
   get count(): number {
-    return this.#count + this.#pendingCount;
+    return this.#count + this.#commit.count;
   }
 
   /** Records on disk (readable). */
@@ -227,12 +105,17 @@ export class RecordLog implements AsyncDisposable {
 
   /** Bytes the records take, including appends not yet on disk. */
   get bytes(): number {
-    return this.#bytes + this.#pendingBytes;
+    return this.#bytes + this.#commit.bytes;
   }
 
   /** The size cap, bytes. */
   get maxBytes(): number {
     return this.#max;
+  }
+
+  /** The last write failed for lack of disk space (cleared by the next good write). */
+  get diskFull(): boolean {
+    return this.#commit.diskFull;
   }
 
   /** Whether an append of a `payloadBytes` record would pass the cap. */
@@ -259,105 +142,23 @@ export class RecordLog implements AsyncDisposable {
     }
     let seg = this.#segments.at(-1);
     if (!seg || (seg.end > 0 && seg.end + size > this.#segmentBytes)) {
-      seg = { n: this.#nextSeg++, path: "", written: 0, end: 0, start: 0, count: 0 };
-      seg.path = this.#path(seg.n);
+      seg = _newSegment(this.dir, this.#nextSeg++);
       this.#segments.push(seg);
     }
-    let g = this.#pending.at(-1);
-    if (!g || g.seg !== seg) this.#pending.push(g = { seg, chunks: [], sizes: [], bytes: 0 });
-    g.chunks.push(encodeRecord(payload));
-    g.sizes.push(size);
-    g.bytes += size;
-    seg.end += size;
-    this.#pendingCount++;
-    this.#pendingBytes += size;
-    this.#next ??= deferred();
-    const p = this.#next.promise;
-    this.#writing ??= this.#run();
-    return p;
+    return this.#commit.add(seg, payload, size);
   }
 
   /** Resolves once every record appended so far is on disk; rejects when a write of them failed. */
   flush(): Promise<void> {
-    return this.#next?.promise ?? this.#current?.promise ?? Promise.resolve();
+    return this.#commit.flush();
   }
 
-  async #run(): Promise<void> {
-    // One turn later, so every append of this turn joins the first write.
-    await Promise.resolve();
-    while (this.#pending.length > 0) {
-      const groups = this.#pending;
-      const done = this.#current = this.#next!;
-      this.#pending = [];
-      this.#next = undefined;
-      let error: Error | undefined;
-      for (const g of groups) {
-        // Until its write settles a group counts as pending, so `count` and the cap never dip.
-        const settled = () => {
-          this.#pendingCount -= g.sizes.length;
-          this.#pendingBytes -= g.bytes;
-        };
-        if (error) {
-          settled();
-          g.seg.end -= g.bytes;
-          continue;
-        }
-        try {
-          await this.#write(g);
-          settled();
-          g.seg.written += g.bytes;
-          g.seg.count += g.sizes.length;
-          for (const s of g.sizes) this.#sizes.push(s);
-          this.#count += g.sizes.length;
-          this.#bytes += g.bytes;
-          this.diskFull = false;
-        } catch (err) {
-          settled();
-          g.seg.end -= g.bytes;
-          await this.#fd?.truncate(g.seg.written).catch(() => {});
-          this.diskFull = isNoSpace(err);
-          error = this.diskFull
-            ? new StorageFullError(
-              `The ${this.name} cannot grow: the disk is full (writing "${g.seg.path}": ${
-                (err as Error).message
-              }); the record was not stored (free disk space)`,
-              "disk",
-              { cause: err },
-            )
-            : new Error(
-              `Cannot write the ${this.name} "${g.seg.path}": ${(err as Error).message}`,
-              { cause: err },
-            );
-        }
-      }
-      this.#current = undefined;
-      if (error) done.reject(error);
-      else done.resolve();
-    }
-    this.#writing = undefined;
-  }
-
-  async #write(g: Group): Promise<void> {
-    if (this.#fd && this.#fdSeg !== g.seg) {
-      this.#fd.close();
-      this.#fd = undefined;
-    }
-    const all = g.chunks.length === 1 ? g.chunks[0]! : concat(g.chunks, g.bytes);
-    let w = 0;
-    if (!this.#fsync) {
-      // Into the page cache only: a synchronous write costs microseconds, less than the
-      // two thread hops of an async one, and leaves nothing to wait for.
-      this.#fd ??= Deno.openSync(g.seg.path, { create: true, append: true, mode: 0o600 });
-      this.#fdSeg = g.seg;
-      while (w < all.length) w += this.#fd.writeSync(all.subarray(w));
-      return;
-    }
-    if (!this.#fd) {
-      this.#fd = await Deno.open(g.seg.path, { create: true, append: true, mode: 0o600 });
-      this.#fdSeg = g.seg;
-    }
-    while (w < all.length) w += await this.#fd.write(all.subarray(w));
-    await this.#fd.syncData();
+  #committed(g: _Group): void {
+    g.seg.written += g.bytes;
+    g.seg.count += g.sizes.length;
+    for (const s of g.sizes) this.#sizes.push(s);
+    this.#count += g.sizes.length;
+    this.#bytes += g.bytes;
   }
 
   /** Position of the first record not consumed. */
@@ -371,37 +172,8 @@ export class RecordLog implements AsyncDisposable {
    * one when any is left), and the cursor after them. A cursor behind the
    * consumed front reads from the front.
    */
-  async read(
-    cursor: LogCursor,
-    maxBytes: number,
-  ): Promise<{ records: Uint8Array[]; next: LogCursor }> {
-    let { segment, offset } = cursor;
-    for (const seg of this.#segments) {
-      if (seg.n < segment) continue;
-      if (seg.n > segment || offset < seg.start) {
-        segment = seg.n;
-        offset = seg.start;
-      }
-      if (offset >= seg.written) continue;
-      let want = Math.min(maxBytes, seg.written - offset);
-      while (true) {
-        const bytes = await readAt(seg.path, offset, want);
-        const parsed = parseRecords(bytes);
-        if (parsed.records.length > 0) {
-          return {
-            records: parsed.records.map((r) => r.payload),
-            next: { segment: seg.n, offset: offset + parsed.end },
-          };
-        }
-        if (want >= seg.written - offset) break; // nothing intact left in this segment
-        want = Math.min(seg.written - offset, want * 2);
-      }
-    }
-    const last = this.#segments.at(-1);
-    return {
-      records: [],
-      next: last ? { segment: last.n, offset: Math.max(offset, last.written) } : cursor,
-    };
+  read(cursor: LogCursor, maxBytes: number): Promise<{ records: Uint8Array[]; next: LogCursor }> {
+    return _readRecords(this.#segments, cursor, maxBytes);
   }
 
   /** Drops the first `n` records on disk (delivered, stored elsewhere, acknowledged). */
@@ -425,7 +197,7 @@ export class RecordLog implements AsyncDisposable {
       if (seg.count === 0) this.#dropFront();
     }
     while (this.#segments[0]?.count === 0 && this.#dropFront()) { /* empty segments */ }
-    this.#saveHead();
+    this.#head.save();
   }
 
   /** Drops the front segment when fully consumed and not being written; returns whether it did. */
@@ -433,13 +205,9 @@ export class RecordLog implements AsyncDisposable {
     const seg = this.#segments[0];
     if (!seg || seg.count > 0) return false;
     const last = this.#segments.length === 1;
-    if (last && (seg.end !== seg.written || this.#writing)) return false;
+    if (last && (seg.end !== seg.written || this.#commit.busy)) return false;
     this.#segments.shift();
-    if (this.#fdSeg === seg) {
-      this.#fd?.close();
-      this.#fd = undefined;
-      this.#fdSeg = undefined;
-    }
+    this.#commit.release(seg);
     // once a segment per segmentBytes: removed at once, so a consumed log leaves no file behind
     try {
       Deno.removeSync(seg.path);
@@ -447,30 +215,12 @@ export class RecordLog implements AsyncDisposable {
     return true;
   }
 
-  #saveHead(): void {
-    this.#headDirty = true;
-    this.#headWrite ??= (async () => {
-      while (this.#headDirty) {
-        this.#headDirty = false;
-        const tmp = join(this.dir, `${HEAD_FILE}.tmp`);
-        try {
-          await Deno.writeTextFile(tmp, JSON.stringify(this.start), { mode: 0o600 });
-          await Deno.rename(tmp, join(this.dir, HEAD_FILE));
-        } catch { /* a lost head only means records are read (and deduplicated) again */ }
-      }
-      this.#headWrite = undefined;
-    })();
-  }
-
   /** Writes what is pending, then closes the files. Records stay for the next open. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed = true;
-      await this.flush().catch(() => {});
-      await this.#writing;
-      await this.#headWrite;
-      this.#fd?.close();
-      this.#fd = undefined;
+      await this.#commit.close();
+      await this.#head.settled();
     })();
     return this.#closing;
   }
@@ -478,27 +228,4 @@ export class RecordLog implements AsyncDisposable {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
-}
-
-function concat(chunks: Uint8Array[], total: number): Uint8Array {
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
-}
-
-async function readAt(path: string, offset: number, n: number): Promise<Uint8Array> {
-  using f = await Deno.open(path, { read: true });
-  await f.seek(offset, Deno.SeekMode.Start);
-  const buf = new Uint8Array(n);
-  let got = 0;
-  while (got < n) {
-    const r = await f.read(buf.subarray(got));
-    if (r === null) break;
-    got += r;
-  }
-  return buf.subarray(0, got);
 }

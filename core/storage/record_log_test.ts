@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type LogDamage, RecordLog } from "./record_log.ts";
+import { RecordLog } from "./record_log.ts";
+import type { LogDamage } from "./record_log_options.ts";
 import { StorageFullError } from "./errors.ts";
 import { delay } from "../async/mod.ts";
 import { tempDir } from "../../tests/harness/mod.ts";

@@ -1,10 +1,13 @@
 import { BrokerError } from "../errors.ts";
 import {
+  AckPolicy,
   type Consumer,
+  type ConsumerConfig,
   headers,
   type JetStreamClient,
   type JetStreamManager,
   type JsMsg,
+  type PubAck,
   RetentionPolicy,
   StorageType,
 } from "nats";
@@ -43,29 +46,102 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
 
 export { RetentionPolicy };
 
+/** Messages one reader holds at once unless told otherwise (see {@linkcode consumeInOrder}). */
+export const READER_WINDOW = 64;
+
 /**
- * Publishes `payload` to JetStream with one header and a message id (stored
- * once per id within the duplicate window); resolves once stored. A failure
- * becomes a `BrokerError` that starts with `what`.
+ * The configuration of a durable consumer read with
+ * {@linkcode consumeInOrder}: explicit acks, at most `window` unacknowledged
+ * (JetStream hands out no more until some are acknowledged).
+ */
+function readerConfig(
+  durable: string,
+  window: number,
+  more: Partial<ConsumerConfig> = {},
+): Partial<ConsumerConfig> {
+  return {
+    durable_name: durable,
+    ack_policy: AckPolicy.Explicit,
+    ack_wait: 10_000_000_000,
+    max_ack_pending: window,
+    ...more,
+  };
+}
+
+/** How long a store waits for JetStream's acknowledgement (through a NATS outage) before it fails. */
+export const STORE_TIMEOUT_MS = 5000;
+
+/** The durable consumer {@linkcode readDurable} reads. */
+export interface DurableSpec {
+  stream: string;
+  durable: string;
+  /** Messages held unacknowledged at once. */
+  window: number;
+  /**
+   * `fresh`: replace an existing consumer (what it handed out and nobody
+   * acknowledged comes first again, in order); `keep`: go on where it is.
+   */
+  start: "fresh" | "keep";
+  /** Filter and start position of a consumer made here. */
+  config: Partial<ConsumerConfig>;
+}
+
+const notFound = (err: unknown) => {
+  if (!/consumer not found/i.test(String(err))) throw err;
+};
+
+/** Sets up durable consumer `spec` (see {@linkcode readerConfig}) and reads it with {@linkcode consumeInOrder}. */
+export async function readDurable(
+  js: JetStreamClient,
+  jsm: JetStreamManager,
+  spec: DurableSpec,
+  handler: (m: JsMsg) => Promise<void> | void,
+): Promise<MailboxReader> {
+  const { stream, durable, window } = spec;
+  const make = spec.start === "fresh"
+    ? await jsm.consumers.delete(stream, durable).then(() => true, (e) => (notFound(e), true))
+    : await jsm.consumers.info(stream, durable).then(() => false, (e) => (notFound(e), true));
+  if (make) await jsm.consumers.add(stream, readerConfig(durable, window, spec.config));
+  return consumeInOrder(await js.consumers.get(stream, durable), window, handler);
+}
+
+/**
+ * Publishes `payload` to JetStream with its headers and a message id (stored
+ * once per id within the duplicate window); resolves once stored (`duplicate`
+ * when it was stored before). A failure becomes a `BrokerError` that starts
+ * with `what`.
  */
 export async function store(
   js: JetStreamClient,
   subject: string,
   payload: Uint8Array,
-  meta: { msgID: string; header: [name: string, value: string]; what: string },
-): Promise<void> {
+  meta: { msgID: string; headers: Array<[name: string, value: string]>; what: string },
+): Promise<PubAck> {
   const h = headers();
-  h.set(...meta.header);
+  for (const [k, v] of meta.headers) h.set(k, v);
   try {
-    await js.publish(subject, payload, { msgID: meta.msgID, headers: h });
+    return await js.publish(subject, payload, {
+      msgID: meta.msgID,
+      headers: h,
+      timeout: STORE_TIMEOUT_MS,
+    });
   } catch (err) {
-    throw new BrokerError(
-      `${meta.what}: ${
-        err instanceof Error ? err.message : String(err)
-      } (check that nats-server runs with JetStream, -js, and has room)`,
-      { cause: err },
-    );
+    throw storeError(meta.what, err);
   }
+}
+
+/** The error for a store (or the look-up before it) that JetStream did not take, starting with `what`. */
+export function storeError(what: string, err: unknown): BrokerError {
+  if (err instanceof BrokerError) return err;
+  const why = err instanceof Error ? err.message : String(err);
+  return new BrokerError(
+    /timeout/i.test(why)
+      ? `${what}: no answer from JetStream within ${
+        STORE_TIMEOUT_MS / 1000
+      } s: the cluster's nats-server is unreachable or its JetStream is not ready; the message was not stored (send it again once NATS is back)`
+      : `${what}: ${why} (check that nats-server runs with JetStream, -js, and has room)`,
+    { cause: err },
+  );
 }
 
 /** A JetStream consumer being read; `stop()` ends the reading (idempotent). */
@@ -80,25 +156,33 @@ export interface MailboxReader extends AsyncDisposable {
  * Reads `consumer` in order, handing `window` messages at a time to
  * `handler`; each is acknowledged (and its acknowledgement confirmed) after
  * its handler and every earlier one's succeeded. The first failure stops the
- * reading: that message and every later one stay unacknowledged.
+ * reading: that message and every later one stay unacknowledged. A message
+ * NATS offers again while its handler still runs (its ack wait ran out: a
+ * slow destination) is not handed over twice. The consumer should have
+ * `max_ack_pending` = `window` (as {@linkcode readerConfig} sets): then no more
+ * than `window` messages are held here at once, however slow the handler.
  */
-export async function consumeInOrder(
+async function consumeInOrder(
   consumer: Consumer,
   window: number,
   handler: (m: JsMsg) => Promise<void> | void,
 ): Promise<MailboxReader> {
-  const messages = await consumer.consume({ max_messages: Math.max(64, window) });
+  const messages = await consumer.consume({ max_messages: window });
   let lastAck: Promise<unknown> = Promise.resolve();
   let stopping = false;
+  const held = new Set<number>();
   const done = (async () => {
     let prev: Promise<void> = Promise.resolve();
     let failure: { err: unknown } | undefined;
     const open: Promise<void>[] = [];
     for await (const m of messages) {
       if (stopping || failure) break;
+      if (held.has(m.seq)) continue; // offered again while still being handled
+      held.add(m.seq);
       const handled = Promise.resolve().then(() => handler(m));
       const acked = Promise.all([prev, handled]).then(() => {
         lastAck = m.ackAck().catch(() => false);
+        held.delete(m.seq);
       });
       acked.catch((err) => {
         // Stop taking more at once: nothing after a failure is acknowledged.

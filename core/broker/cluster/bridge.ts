@@ -4,8 +4,10 @@ import type { PeerState } from "../peer.ts";
 import { BrokerError } from "../errors.ts";
 import { NAME_RE } from "../_peer_table.ts";
 import type { ClusterNode } from "./node.ts";
-import type { MailboxReader } from "./mailbox.ts";
-import type { ClusterPeer } from "./presence.ts";
+import type { MailboxReader } from "./queues.ts";
+import { ClientTakenError, type ClusterPeer } from "./presence.ts";
+import { storeError } from "./_jetstream.ts";
+import type { ClusterTypeShare } from "./type_share.ts";
 import type { ConnectorOptions } from "../options.ts";
 
 /** What a {@linkcode ClusterBridge} works with. */
@@ -15,8 +17,18 @@ export interface ClusterBridgeOptions {
   peer(name: string): PeerState;
   /** The peer state of client `name` if this server knows it. */
   find(name: string): PeerState | undefined;
+  /** The clients whose links are up here (and not blocked). */
+  here(): string[];
   /** Delivers a message published on another server to this server's subscribers. */
   fanout(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void>;
+  /**
+   * Takes a message from this server's own mailbox (sent to this server
+   * connector by name from another server, as answers to its requests are);
+   * resolves once it is stored or handed on here.
+   */
+  receive(h: MsgHeader, data: Uint8Array, binary: Uint8Array, payload: Uint8Array): Promise<void>;
+  /** The cluster-wide per-type queues this server's listeners use. */
+  types: ClusterTypeShare;
   log: Logger;
   /** Store messages for client names no server of the cluster has seen (else refuse them). Default `false`. */
   queueForUnknown?: boolean;
@@ -31,11 +43,19 @@ export interface ClusterBridgeOptions {
  * delivered to it and each message leaves the mailbox once the client has
  * acknowledged it; a message for a client not connected here is stored in
  * that client's mailbox (the sender's acknowledgement means JetStream has
- * it); what clients publish here reaches the other servers' subscribers.
+ * it), whether a client or this server connector's own app sent it; what
+ * clients publish here reaches the other servers' subscribers; messages
+ * sent to this server connector by name from another server arrive through
+ * its own mailbox.
  */
 export class ClusterBridge implements AsyncDisposable {
   readonly #o: ClusterBridgeOptions;
   readonly #readers = new Map<string, { reader: Promise<MailboxReader>; abort: AbortController }>();
+  #own: Promise<MailboxReader> | undefined;
+  /** Destinations known to the cluster (a name stays known). */
+  readonly #known = new Set<string>();
+  /** Per destination: the last store's look-up, so stores start in the order sent. */
+  readonly #order = new Map<string, Promise<void>>();
   #peers: ClusterPeer[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
@@ -71,8 +91,69 @@ export class ClusterBridge implements AsyncDisposable {
         });
       }
     });
+    this.#readOwn();
     await this.#refresh();
-    this.#timer = setInterval(() => void this.#refresh(), 1000);
+    this.#timer = setInterval(() => {
+      void this.#refresh();
+      this.#o.types.tick();
+      if (!this.#own) this.#readOwn();
+      for (const name of this.#o.here()) this.connected(name);
+      void this.#o.node.pubsub.resume();
+    }, 1000);
+    void this.#watch();
+  }
+
+  /** Logs losing and regaining NATS; on its return, renews this server's heartbeat and claims. */
+  async #watch(): Promise<void> {
+    const { node, log } = this.#o;
+    for await (const s of node.nc.status()) {
+      if (s.type === "disconnect") {
+        log.warn(
+          "cluster NATS connection lost: client links here stay up; sends to clients on other servers wait up to 5 s for it, then fail",
+          { nats: String(s.data) },
+        );
+      } else if (s.type === "reconnect") {
+        log.info("cluster NATS connection back", { nats: String(s.data) });
+        void this.#recover();
+      }
+    }
+  }
+
+  /**
+   * After an outage: this server's heartbeat may have expired meanwhile, so
+   * it claims its clients again; one another server took over meanwhile
+   * (the same name connected there) is disconnected here.
+   */
+  async #recover(): Promise<void> {
+    const { node, log } = this.#o;
+    await node.presence.beat().catch(() => {});
+    for (const name of this.#o.here()) {
+      try {
+        await node.presence.claim(name);
+      } catch (err) {
+        if (!(err instanceof ClientTakenError)) continue; // NATS gone again: the next return retries
+        log.warn("client taken by another server during the NATS outage: link closed here", {
+          peer: name,
+          server: err.server,
+        });
+        this.#o.find(name)?.link?.close(err.message);
+      }
+    }
+  }
+
+  /** Reads this server's own mailbox (restarted each second after a failure). */
+  #readOwn(): void {
+    const { node, log } = this.#o;
+    const own = this.#own = node.mailboxes.read(node.server, (m) => {
+      const f = decodePayload(m.payload);
+      return this.#o.receive(f.header as MsgHeader, f.data, f.binary, m.payload);
+    });
+    own.then((r) => r.done).catch((err) => {
+      if (this.#own === own && !this.#closing) {
+        this.#own = undefined;
+        log.warn("server mailbox delivery stopped", { error: (err as Error).message });
+      }
+    });
   }
 
   async #refresh(): Promise<void> {
@@ -89,11 +170,18 @@ export class ClusterBridge implements AsyncDisposable {
   }
 
   /** Claims `name` for this server: a refusal reason when another live server holds it. */
-  async admit(name: string): Promise<string | undefined> {
+  async admit(name: string): Promise<string | { reason: string; final: false } | undefined> {
     try {
       await this.#o.node.presence.claim(name);
     } catch (err) {
-      return (err as Error).message;
+      if (err instanceof ClientTakenError) return err.message;
+      return {
+        reason:
+          `Cannot admit client connector "${name}" now: the cluster's nats-server does not answer (${
+            (err as Error).message
+          }); the client retries`,
+        final: false,
+      };
     }
     // A client refused after this (blocked, or gone during the handshake) never
     // comes up, so nothing would free its name: look again in a while.
@@ -134,15 +222,18 @@ export class ClusterBridge implements AsyncDisposable {
     reader.then((r) =>
       r.done.catch((err) => {
         if (!abort.signal.aborted) {
+          // Restarted by the next tick while the client is still here.
+          if (this.#readers.get(name)?.abort === abort) this.#readers.delete(name);
           this.#o.log.warn("cluster mailbox delivery stopped", {
             peer: name,
             error: (err as Error).message,
           });
         }
       })
-    ).catch((err) =>
-      this.#o.log.warn("cluster mailbox not opened", { peer: name, error: err.message })
-    );
+    ).catch((err) => {
+      if (this.#readers.get(name)?.abort === abort) this.#readers.delete(name);
+      this.#o.log.warn("cluster mailbox not opened", { peer: name, error: err.message });
+    });
   }
 
   /** Client `name`'s link went down: stop its mailbox here and free its name in the cluster. */
@@ -167,16 +258,40 @@ export class ClusterBridge implements AsyncDisposable {
    */
   elsewhere(h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> | undefined {
     if (!NAME_RE.test(h.dst) || this.#o.find(h.dst)?.online) return undefined;
-    const payload = encodePayload(h, data, binary);
+    // Delivered by another server: the client takes the sender's name from it, as for a relay.
+    const payload = encodePayload({ ...h, fwd: true }, data, binary);
     const { node } = this.#o;
-    return (async () => {
-      if (!this.#o.queueForUnknown && !await node.presence.known(h.dst)) {
+    const dst = h.dst;
+    const known = async () => {
+      if (h.file && await node.presence.alive(dst).catch(() => false)) {
         throw new BrokerError(
-          `Unknown destination "${h.dst}": no client connector of that name has ever connected to a server of cluster "${node.cluster}" (check the name; start the servers with --queue-for-unknown to store messages for clients that have not connected yet)`,
+          `Cannot send file "${h.file.name}" to server connector "${dst}" through another server of the cluster: files reach a server connector only from a client connected to it (connect to "${dst}", or send the file to the server you are connected to)`,
         );
       }
-      await node.mailboxes.send(h.dst, `${h.src}:${h.id}`, payload);
-    })();
+      if (this.#o.queueForUnknown || this.#known.has(dst)) return;
+      try {
+        if (await node.presence.known(dst) || await node.presence.alive(dst)) {
+          this.#known.add(dst);
+          return;
+        }
+      } catch (err) {
+        throw storeError(
+          `Cannot store message "${h.id}" for client connector "${dst}" in the cluster`,
+          err,
+        );
+      }
+      throw new BrokerError(
+        `Unknown destination "${dst}": no client connector of that name has ever connected to a server of cluster "${node.cluster}" (check the name; start the servers with --queue-for-unknown to store messages for clients that have not connected yet)`,
+      );
+    };
+    // Stored in the order sent: each look-up waits for the one before (answers may overtake).
+    const checked = (this.#order.get(dst) ?? Promise.resolve()).then(known);
+    const next = checked.catch(() => {});
+    this.#order.set(dst, next);
+    next.then(() => {
+      if (this.#order.get(dst) === next) this.#order.delete(dst);
+    });
+    return checked.then(() => node.mailboxes.send(dst, `${h.src}:${h.id}`, payload)).then(() => {});
   }
 
   /** Hands a message published here to the other servers' subscribers; resolves once JetStream stored it. */
@@ -189,6 +304,8 @@ export class ClusterBridge implements AsyncDisposable {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
       await this.#o.node.pubsub.close();
+      await this.#o.types.close();
+      await (await this.#own?.catch(() => undefined))?.stop();
       for (const name of [...this.#readers.keys()]) {
         await this.#stopReader(name);
         await this.#o.node.presence.release(name).catch(() => {});

@@ -39,6 +39,14 @@ export interface ClusterNames {
   mailboxSubject(name: string): string;
   /** Wildcard over every client's mailbox subject. */
   mailboxWildcard: string;
+  /** Stream of the per-type receive queues of the server connectors. */
+  typeStream: string;
+  /** Subject of the queued messages of type `type`. */
+  typeSubject(type: string): string;
+  /** Wildcard over every type's queue subject. */
+  typeWildcard: string;
+  /** KV bucket: message type → the server whose listener takes its queue. */
+  typeHoldersBucket: string;
   /** Stream of publications, read by every server. */
   pubStream: string;
   /** Subject of published messages of type `type`. */
@@ -61,6 +69,10 @@ export function clusterNames(cluster: string): ClusterNames {
     mailboxStream: `sockkit_${t}_mailbox`,
     mailboxSubject: (name) => `sockkit.${t}.to.${token(name)}`,
     mailboxWildcard: `sockkit.${t}.to.*`,
+    typeStream: `sockkit_${t}_types`,
+    typeSubject: (type) => `sockkit.${t}.type.${token(type)}`,
+    typeWildcard: `sockkit.${t}.type.*`,
+    typeHoldersBucket: `sockkit_${t}_typeholders`,
     pubStream: `sockkit_${t}_pub`,
     pubSubject: (type) => `sockkit.${t}.pub.${token(type)}`,
     pubWildcard: `sockkit.${t}.pub.*`,

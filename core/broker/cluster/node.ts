@@ -2,8 +2,10 @@ import { connect, type NatsConnection } from "nats";
 import { BrokerError } from "../errors.ts";
 import { clusterNames } from "./names.ts";
 import { ClusterPresence } from "./presence.ts";
-import { ClusterMailboxes } from "./mailbox.ts";
+import { ClusterQueues } from "./queues.ts";
 import { ClusterPubSub } from "./pubsub.ts";
+import type { Claims } from "./claims.ts";
+import { ensureStream, RetentionPolicy, type StreamSpec } from "./_jetstream.ts";
 
 /** Options for {@linkcode ClusterNode.open}. */
 export interface ClusterNodeOptions {
@@ -17,36 +19,47 @@ export interface ClusterNodeOptions {
   replicas?: number;
   /** How often this server renews its heartbeat, ms; it counts as gone after three missed. Default 1000. */
   beatMs?: number;
-  /** Cap on the bytes of messages stored for away clients. Default: no cap. */
+  /** Cap on the bytes of messages stored for away clients, and on those in type queues. Default: no cap. */
   maxBytes?: number;
 }
 
+/** How long a publication waits for a server that is down: 7 days. */
+const PUB_MAX_AGE_MS = 7 * 86_400_000;
+
 /**
  * One server connector's membership of a cluster: its NATS connection and
- * the three things it shares with the other servers through JetStream and
- * NATS — who is connected where ({@linkcode ClusterPresence}), each client's
- * messages ({@linkcode ClusterMailboxes}) and publications
- * ({@linkcode ClusterPubSub}).
+ * what it shares with the other servers through JetStream — who is
+ * connected where ({@linkcode ClusterPresence}), each client's messages
+ * (`mailboxes`), the server connectors' per-type receive queues
+ * (`typeQueues`, each read by the server holding it in `typeHolders`) and
+ * publications ({@linkcode ClusterPubSub}).
  */
 export class ClusterNode implements AsyncDisposable {
   readonly server: string;
   readonly cluster: string;
   readonly nc: NatsConnection;
   readonly presence: ClusterPresence;
-  readonly mailboxes: ClusterMailboxes;
+  /** Every client's mailbox: forwarded messages and the away backlog. */
+  readonly mailboxes: ClusterQueues;
+  /** The per-type receive queues of the server connectors. */
+  readonly typeQueues: ClusterQueues;
+  /** Which server's listener takes each type's queue. */
+  readonly typeHolders: Claims;
   readonly pubsub: ClusterPubSub;
   #closing: Promise<void> | undefined;
 
   private constructor(
     o: ClusterNodeOptions,
     nc: NatsConnection,
-    parts: { presence: ClusterPresence; mailboxes: ClusterMailboxes; pubsub: ClusterPubSub },
+    parts: Pick<ClusterNode, "presence" | "mailboxes" | "typeQueues" | "typeHolders" | "pubsub">,
   ) {
     this.server = o.server;
     this.cluster = o.cluster;
     this.nc = nc;
     this.presence = parts.presence;
     this.mailboxes = parts.mailboxes;
+    this.typeQueues = parts.typeQueues;
+    this.typeHolders = parts.typeHolders;
     this.pubsub = parts.pubsub;
   }
 
@@ -85,27 +98,61 @@ export class ClusterNode implements AsyncDisposable {
         replicas,
         ttl: beatMs * 3,
       });
+      const holders = await js.views.kv(names.typeHoldersBucket, { history: 1, replicas });
       const presence = await ClusterPresence.open({
         server: opts.server,
         clients,
         servers,
         beatMs,
       });
-      const mailboxes = await ClusterMailboxes.open({
-        js,
-        jsm,
-        names,
+      const queue = (name: string, wildcard: string): StreamSpec => ({
+        name,
+        subjects: [wildcard],
+        retention: RetentionPolicy.Workqueue,
         replicas,
         ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
       });
-      const pubsub = await ClusterPubSub.open({
-        js,
-        jsm,
-        names,
-        server: opts.server,
-        replicas,
+      for (
+        const spec of [
+          queue(names.mailboxStream, names.mailboxWildcard),
+          queue(names.typeStream, names.typeWildcard),
+          {
+            name: names.pubStream,
+            subjects: [names.pubWildcard],
+            retention: RetentionPolicy.Interest,
+            replicas,
+            maxAgeMs: PUB_MAX_AGE_MS,
+          },
+        ]
+      ) await ensureStream(jsm, spec);
+      const server = opts.server;
+      return new ClusterNode(opts, nc, {
+        presence,
+        mailboxes: new ClusterQueues({
+          js,
+          jsm,
+          server,
+          stream: {
+            name: names.mailboxStream,
+            subject: names.mailboxSubject,
+            what: "client connector",
+          },
+        }),
+        typeQueues: new ClusterQueues({
+          js,
+          jsm,
+          server,
+          stream: { name: names.typeStream, subject: names.typeSubject, what: "message type" },
+        }),
+        typeHolders: presence.registry(
+          holders,
+          (type, holder) =>
+            new BrokerError(
+              `The queue of message type "${type}" is taken by a listener on server "${holder}"`,
+            ),
+        ),
+        pubsub: new ClusterPubSub({ js, jsm, names, server }),
       });
-      return new ClusterNode(opts, nc, { presence, mailboxes, pubsub });
     } catch (err) {
       await nc.close();
       if (err instanceof BrokerError) throw err;

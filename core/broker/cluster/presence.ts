@@ -1,16 +1,9 @@
-import type { KV, KvEntry } from "nats";
+import type { KV } from "nats";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
+import { Claims, type ClusterPeer } from "./claims.ts";
 
-/** Where one client of the cluster is connected. */
-export interface ClusterPeer {
-  /** The client connector's name. */
-  client: string;
-  /** The server connector holding its link. */
-  server: string;
-  /** When it connected there (ms since the epoch). */
-  since: number;
-}
+export type { ClusterPeer };
 
 /** Options for {@linkcode ClusterPresence}. */
 export interface ClusterPresenceOptions {
@@ -35,35 +28,29 @@ export class ClientTakenError extends BrokerError {
 }
 
 const enc = new TextEncoder();
-const dec = new TextDecoder();
-
-/** An entry's value; `server` is `""` once the client left (the name stays known). */
-function parse(entry: KvEntry | null): ClusterPeer | undefined {
-  if (!entry || entry.operation !== "PUT") return undefined;
-  try {
-    return JSON.parse(dec.decode(entry.value)) as ClusterPeer;
-  } catch {
-    return undefined;
-  }
-}
-
-const encode = (p: ClusterPeer) => enc.encode(JSON.stringify(p));
 
 /**
  * The cluster's registry of which server holds which client, kept in a
- * JetStream KV bucket. A server claims a client when its link comes up and
- * releases it when it goes; a claim held by a server whose heartbeat has
- * expired (the server died) is taken over.
+ * JetStream KV bucket, and this server's heartbeat in another: a server
+ * claims a client when its link comes up and releases it when it goes; a
+ * claim held by a server whose heartbeat has expired (the server died, or
+ * was cut off from NATS for three beats) is taken over.
  */
-export class ClusterPresence implements AsyncDisposable {
+export class ClusterPresence extends Claims implements AsyncDisposable {
   readonly #o: ClusterPresenceOptions;
   readonly #timer: ReturnType<typeof setInterval>;
   #closed = false;
 
   private constructor(o: ClusterPresenceOptions) {
+    super({
+      kv: o.clients,
+      server: o.server,
+      alive: (name) => this.alive(name),
+      taken: (client, server) => new ClientTakenError(client, server),
+    });
     this.#o = o;
     this.#timer = setInterval(() => {
-      this.#beat().catch(() => {});
+      this.beat().catch(() => {});
     }, o.beatMs ?? 1000);
   }
 
@@ -71,7 +58,7 @@ export class ClusterPresence implements AsyncDisposable {
   static async open(opts: ClusterPresenceOptions): Promise<ClusterPresence> {
     const p = new ClusterPresence(opts);
     try {
-      await p.#beat();
+      await p.beat();
     } catch (err) {
       clearInterval(p.#timer);
       throw err;
@@ -79,8 +66,10 @@ export class ClusterPresence implements AsyncDisposable {
     return p;
   }
 
-  #beat(): Promise<number> {
-    return this.#o.servers.put(token(this.#o.server), enc.encode(String(Date.now())));
+  /** Renews this server's heartbeat now (also done every `beatMs`). */
+  async beat(): Promise<void> {
+    if (this.#closed) return;
+    await this.#o.servers.put(token(this.#o.server), enc.encode(String(Date.now())));
   }
 
   /** Whether server `name`'s heartbeat is current. */
@@ -91,71 +80,11 @@ export class ClusterPresence implements AsyncDisposable {
   }
 
   /**
-   * Records that client `client` is connected here. Throws
-   * {@linkcode ClientTakenError} when a live server holds it already.
+   * Another registry of names held by one live server at a time (the same
+   * heartbeats decide who is alive), in bucket `kv`.
    */
-  async claim(client: string): Promise<void> {
-    const value = encode({ client, server: this.#o.server, since: Date.now() });
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const entry = await this.#o.clients.get(token(client));
-      const held = parse(entry);
-      if (
-        held && held.server !== "" && held.server !== this.#o.server &&
-        await this.alive(held.server)
-      ) {
-        throw new ClientTakenError(client, held.server);
-      }
-      try {
-        if (!entry) await this.#o.clients.create(token(client), value);
-        else await this.#o.clients.update(token(client), value, entry.revision);
-        return;
-      } catch (err) {
-        // Another server wrote the key in between: look again.
-        if (!/wrong last sequence|key exists/i.test(String(err))) throw err;
-      }
-    }
-    throw new BrokerError(
-      `Cannot register client connector "${client}" in the cluster: its presence entry keeps changing (another server is claiming it at the same time)`,
-    );
-  }
-
-  /** Marks client `client` as gone if this server holds it (its name stays known). */
-  async release(client: string): Promise<void> {
-    const entry = await this.#o.clients.get(token(client));
-    if (parse(entry)?.server !== this.#o.server) return;
-    try {
-      const gone = encode({ client, server: "", since: Date.now() });
-      await this.#o.clients.update(token(client), gone, entry!.revision);
-    } catch (err) {
-      if (!/wrong last sequence/i.test(String(err))) throw err;
-    }
-  }
-
-  /** Where client `client` is connected, if on a live server. */
-  async where(client: string): Promise<ClusterPeer | undefined> {
-    const held = parse(await this.#o.clients.get(token(client)));
-    return held && held.server !== "" && await this.alive(held.server) ? held : undefined;
-  }
-
-  /** Whether client `client` has ever connected to a server of the cluster. */
-  async known(client: string): Promise<boolean> {
-    return parse(await this.#o.clients.get(token(client))) !== undefined;
-  }
-
-  /** Every client connected to a live server of the cluster, by name. */
-  async list(): Promise<ClusterPeer[]> {
-    const names: string[] = [];
-    for await (const k of await this.#o.clients.keys()) names.push(k);
-    const out: ClusterPeer[] = [];
-    const live = new Map<string, boolean>();
-    for (const name of names.sort()) {
-      const held = parse(await this.#o.clients.get(name));
-      if (!held || held.server === "") continue;
-      let ok = live.get(held.server);
-      if (ok === undefined) live.set(held.server, ok = await this.alive(held.server));
-      if (ok) out.push(held);
-    }
-    return out;
+  registry(kv: KV, taken: (name: string, server: string) => Error): Claims {
+    return new Claims({ kv, server: this.#o.server, alive: (n) => this.alive(n), taken });
   }
 
   /** Stops heartbeating and removes this server's heartbeat. Idempotent. */

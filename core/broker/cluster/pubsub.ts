@@ -1,12 +1,6 @@
-import { AckPolicy, DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
 import { type ClusterNames, token, untoken } from "./names.ts";
-import {
-  consumeInOrder,
-  ensureStream,
-  type MailboxReader,
-  RetentionPolicy,
-  store,
-} from "./_jetstream.ts";
+import { type MailboxReader, readDurable, READER_WINDOW, store } from "./_jetstream.ts";
 
 const ORIGIN_HEADER = "Sockkit-Server";
 
@@ -27,10 +21,6 @@ export interface ClusterPubSubOptions {
   names: ClusterNames;
   /** This server connector's name. */
   server: string;
-  /** Copies across the NATS cluster's nodes. Default 1. */
-  replicas?: number;
-  /** How long a publication waits for a server that is down, ms. Default 7 days. */
-  maxAgeMs?: number;
 }
 
 /**
@@ -39,27 +29,17 @@ export interface ClusterPubSubOptions {
  * consumer: each server hands what its clients publish to the others (the
  * publisher's acknowledgement includes JetStream storing it) and stores
  * what the others publish for its own subscribers, in order. A server that
- * is down gets what was published meanwhile when it is back (for up to
- * `maxAgeMs`).
+ * is down gets what was published meanwhile when it is back (for as long as
+ * the stream keeps it, see `ClusterNode`).
  */
 export class ClusterPubSub implements AsyncDisposable {
   readonly #o: ClusterPubSubOptions;
   #reader: MailboxReader | undefined;
+  #handler: ((p: ClusterPublication) => Promise<void> | void) | undefined;
+  #resuming = false;
 
-  private constructor(o: ClusterPubSubOptions) {
-    this.#o = o;
-  }
-
-  /** Creates the publication stream if it does not exist yet. */
-  static async open(opts: ClusterPubSubOptions): Promise<ClusterPubSub> {
-    await ensureStream(opts.jsm, {
-      name: opts.names.pubStream,
-      subjects: [opts.names.pubWildcard],
-      retention: RetentionPolicy.Interest,
-      replicas: opts.replicas ?? 1,
-      maxAgeMs: opts.maxAgeMs ?? 7 * 86_400_000,
-    });
-    return new ClusterPubSub(opts);
+  constructor(opts: ClusterPubSubOptions) {
+    this.#o = opts;
   }
 
   /**
@@ -69,7 +49,7 @@ export class ClusterPubSub implements AsyncDisposable {
   async publish(type: string, id: string, payload: Uint8Array): Promise<void> {
     await store(this.#o.js, this.#o.names.pubSubject(type), payload, {
       msgID: `${token(this.#o.server)}:${id}`,
-      header: [ORIGIN_HEADER, this.#o.server],
+      headers: [[ORIGIN_HEADER, this.#o.server]],
       what: `Cannot hand publication "${id}" to the other servers of the cluster`,
     });
   }
@@ -82,22 +62,17 @@ export class ClusterPubSub implements AsyncDisposable {
    */
   async receive(handler: (p: ClusterPublication) => Promise<void> | void): Promise<void> {
     await this.close();
+    this.#handler = handler;
     const { js, jsm, names, server } = this.#o;
-    const durable = token(server);
-    try {
-      await jsm.consumers.info(names.pubStream, durable);
-    } catch (err) {
-      if (!/consumer not found/i.test(String(err))) throw err;
-      await jsm.consumers.add(names.pubStream, {
-        durable_name: durable,
-        ack_policy: AckPolicy.Explicit,
-        deliver_policy: DeliverPolicy.New,
-        ack_wait: 10_000_000_000,
-      });
-    }
-    const consumer = await js.consumers.get(names.pubStream, durable);
     const prefix = names.pubSubject("");
-    this.#reader = await consumeInOrder(consumer, 64, (m) => {
+    const spec = {
+      stream: names.pubStream,
+      durable: token(server),
+      window: READER_WINDOW,
+      start: "keep",
+      config: { deliver_policy: DeliverPolicy.New },
+    } as const;
+    const reader = this.#reader = await readDurable(js, jsm, spec, (m) => {
       const origin = m.headers?.get(ORIGIN_HEADER) ?? "";
       if (origin === server) return;
       return handler({
@@ -106,10 +81,28 @@ export class ClusterPubSub implements AsyncDisposable {
         payload: m.data,
       });
     });
+    reader.done.finally(() => {
+      if (this.#reader === reader) this.#reader = undefined; // resume() starts it again
+    }).catch(() => {});
+  }
+
+  /** Starts receiving again with the last handler if the reading stopped (a NATS outage). */
+  async resume(): Promise<void> {
+    const handler = this.#handler;
+    if (!handler || this.#resuming) return;
+    this.#resuming = true;
+    try {
+      if (!this.#reader) await this.receive(handler);
+    } catch {
+      // NATS still away: the next call tries again.
+    } finally {
+      this.#resuming = false;
+    }
   }
 
   /** Stops receiving. Idempotent. */
   async close(): Promise<void> {
+    this.#handler = undefined;
     const r = this.#reader;
     this.#reader = undefined;
     await r?.stop();

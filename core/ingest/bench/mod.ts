@@ -3,7 +3,7 @@ import type { Logger } from "../../log/mod.ts";
 import type { ClientTlsOptions } from "../../net/mod.ts";
 import { initPki, issueClient, loadCertsDirTls, loadClientTls } from "../../pki/mod.ts";
 import { type RedisServer, startRedisServer } from "../../demo/redis_process.ts";
-import { redisBenchmarkHset } from "../anchor.ts";
+import { redisBenchmarkHset } from "../_anchor.ts";
 import { type Shape, shapeCommand } from "./bench_payload.ts";
 import type { BenchWorkerMessage, BenchWorkerRequest } from "./bench_worker.ts";
 import { type IngestOptions, startIngest } from "../server.ts";
@@ -140,6 +140,15 @@ async function countKeys(url: string, pattern: string): Promise<number> {
   }
 }
 
+/** Why a bench stopped early, the same whichever phase the stop came in. */
+function interrupted(): Error {
+  return new Error("Bench interrupted: stopped and cleaned up");
+}
+
+function stopIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw interrupted();
+}
+
 /**
  * The ingest load generator: starts a private Redis (unless `redisUrl`) and
  * an in-process ingest server with `--ack` (unless `target`), measures the
@@ -158,7 +167,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
   let cleaned: IngestBenchResult["cleaned"];
   const phase = options.onPhase ?? (() => {});
   try {
-    options.signal?.throwIfAborted();
+    stopIfAborted(options.signal);
     let redisUrl = options.redisUrl;
     if (redisUrl) {
       phase(`checking Redis at ${redisUrl}`);
@@ -222,7 +231,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       port = server.port;
       tls = await loadClientTls({ ca: paths.ca, cert: client.cert, key: client.key });
     }
-    options.signal?.throwIfAborted();
+    stopIfAborted(options.signal);
     phase(`${clients} mTLS clients sending ${total} ${shape} objects`);
     const worker = new Worker(new URL("./bench_worker.ts", import.meta.url), { type: "module" });
     cleanup.push(() => Promise.resolve(worker.terminate()));
@@ -241,7 +250,7 @@ export async function runIngestBench(options: IngestBenchOptions = {}): Promise<
       (resolve, reject) => {
         options.signal?.addEventListener(
           "abort",
-          () => reject(new Error("Bench interrupted: stopped and cleaned up")),
+          () => reject(interrupted()),
           { once: true },
         );
         worker.onerror = (e) => {

@@ -222,7 +222,8 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
     },
     {
       name: "simd-worker",
-      description: "the server's reread path: the simd scan in a pool worker (read + search there)",
+      description:
+        "the server's reread path: the simd scan in a pool of one worker per core (read + search there; a file of 2 MiB or more is split between the workers)",
       reread: (path, q) => pool.scan(path, q),
     },
     {

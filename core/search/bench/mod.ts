@@ -74,7 +74,7 @@ export async function runSearchBench(options: SearchBenchOptions): Promise<Searc
   const budget = options.budgetMs ?? 400;
   const say = options.onProgress ?? (() => {});
   await Deno.mkdir(options.dir, { recursive: true });
-  await using pool = new SearchWorkerPool({ size: 1 });
+  await using pool = new SearchWorkerPool(); // as many workers as the server uses in reread mode
   const all = searchMethods(pool);
   const unknown = options.methods?.find((n) => !all.some((m) => m.name === n));
   if (unknown !== undefined) {

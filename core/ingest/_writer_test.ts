@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { tempDir, waitUntil } from "../../tests/harness/mod.ts";
-import { Spool } from "./spool.ts";
+import { Spool } from "./_spool.ts";
 import {
   type BatchStore,
   type ObjectFailure,
   type StoreBatch,
   StoreUnavailableError,
-} from "./store.ts";
-import { BatchWriter, type WriteOwner } from "./writer.ts";
+} from "./_store.ts";
+import { BatchWriter, type Settlement, type WriteOwner } from "./_writer.ts";
 
 const dec = new TextDecoder();
 
@@ -55,7 +55,7 @@ class FakeStore implements BatchStore {
 class Owner implements WriteOwner {
   stored = 0;
   spooled = 0;
-  settled(stored: number, _failed: number, _reason: string | undefined, spooled: boolean): void {
+  settled({ stored, spooled }: Settlement): void {
     this.stored += stored;
     if (spooled) this.spooled += stored;
   }

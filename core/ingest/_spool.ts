@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import { nullLogger } from "../log/mod.ts";
 import { type LogCursor, parseLegacyRecords, RecordLog, StorageFullError } from "../storage/mod.ts";
-import type { StoreBatch } from "./store.ts";
+import type { StoreBatch } from "./_store.ts";
 
 /** One spooled batch: a `StoreBatch` as written to disk. */
 export type SpoolRecord = StoreBatch;

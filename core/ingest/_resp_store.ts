@@ -1,14 +1,19 @@
 import { connect, type Connection } from "../net/mod.ts";
-import type { Command } from "./layout.ts";
-import { encodeCommand, RedisReplyError, RespParser, type RespValue } from "./resp.ts";
-import { commandBytes } from "./resp_buffer.ts";
+import {
+  type Command,
+  encodeCommand,
+  RedisReplyError,
+  RespParser,
+  type RespValue,
+} from "./_resp.ts";
+import { commandBytes } from "./_resp_buffer.ts";
 import {
   type BatchStore,
   MARKER_TTL_SECONDS,
   type ObjectFailure,
   type StoreBatch,
   StoreUnavailableError,
-} from "./store.ts";
+} from "./_store.ts";
 
 /** Options for {@linkcode RespStore}. */
 export interface RespStoreOptions {

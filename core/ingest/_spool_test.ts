@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Spool, SpoolFullError } from "./spool.ts";
-import type { StoreBatch } from "./store.ts";
+import { Spool, SpoolFullError } from "./_spool.ts";
+import type { StoreBatch } from "./_store.ts";
 
 function rec(i: number): StoreBatch {
   const wire = new TextEncoder().encode(`*1\r\n$4\r\nPING\r\n`);

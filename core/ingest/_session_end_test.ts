@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { memoryPair } from "../net/mod.ts";
 import { startRedisServer } from "../demo/redis_process.ts";
-import { RespStore } from "./resp_store.ts";
-import { BatchWriter } from "./writer.ts";
-import { IngestSession, type SessionOptions } from "./session.ts";
+import { RespStore } from "./_resp_store.ts";
+import { BatchWriter } from "./_writer.ts";
+import { IngestSession, type SessionOptions } from "./_session.ts";
 
 const dec = new TextDecoder();
 

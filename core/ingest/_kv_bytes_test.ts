@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { encodeKvBytes, NOT_FAST } from "./kv_bytes.ts";
-import { encodeKvMembers, kvCommands, splitMembers } from "./layout.ts";
-import { encodeCommand } from "./resp.ts";
-import { RespBuffer } from "./resp_buffer.ts";
+import { encodeKvBytes, NOT_FAST } from "./_kv_bytes.ts";
+import { encodeKvMembers, kvCommands } from "./_layout_encode.ts";
+import { splitMembers } from "./_kv_members.ts";
+import { encodeCommand } from "./_resp.ts";
+import { RespBuffer } from "./_resp_buffer.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();

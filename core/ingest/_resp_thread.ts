@@ -1,12 +1,12 @@
-import { RespStore, type RespStoreOptions } from "./resp_store.ts";
+import { RespStore, type RespStoreOptions } from "./_resp_store.ts";
 import {
   type BatchStore,
   type ObjectFailure,
   type StoreBatch,
   StoreUnavailableError,
-} from "./store.ts";
+} from "./_store.ts";
 import { webWorker, type WireError, WorkerClient } from "../worker/mod.ts";
-import type { respThreadMethods } from "./resp_thread_worker.ts";
+import type { respThreadMethods } from "./_resp_thread_worker.ts";
 
 type Methods = typeof respThreadMethods;
 
@@ -37,7 +37,7 @@ export class ThreadedRespStore implements BatchStore {
       this.#connected = false;
     };
     this.#worker = new WorkerClient<Methods>(
-      () => webWorker(new URL("./resp_thread_worker.ts", import.meta.url)),
+      () => webWorker(new URL("./_resp_thread_worker.ts", import.meta.url)),
       {
         name: `Redis thread for ${this.label}`,
         respawn: false,

@@ -1,20 +1,25 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
-import type { RespBuffer } from "./resp_buffer.ts";
+import type { RespBuffer } from "./_resp_buffer.ts";
 import type { IngestMetrics } from "./metrics.ts";
-import type { Spool } from "./spool.ts";
-import { type Atomicity, type BatchStore, StoreUnavailableError } from "./store.ts";
+import type { Spool } from "./_spool.ts";
+import { type Atomicity, type BatchStore, StoreUnavailableError } from "./_store.ts";
 import { settlesWithin } from "../async/mod.ts";
 import { Batch, type WriteOwner } from "./_batch.ts";
 import { Outage } from "./_outage.ts";
 
-export type { WriteOwner } from "./_batch.ts";
+export type { Settlement, WriteOwner } from "./_batch.ts";
+
+/** What the writer tells an {@linkcode ObjectEncoder} about the batch it writes into. */
+export interface EncodeOptions {
+  /** Wrap an object with several commands in `MULTI`/`EXEC` (the batch is not one transaction). */
+  readonly wrap: boolean;
+}
 
 /**
- * Writes one object's commands into `out` (with `wrap`, an object with
- * several commands in `MULTI`/`EXEC`) and returns their count, or a negative
- * number when it wrote nothing and there is no object to add.
+ * Writes one object's commands into `out` and returns their count, or a
+ * negative number when it wrote nothing and there is no object to add.
  */
-export type ObjectEncoder = (out: RespBuffer, wrap: boolean) => number;
+export type ObjectEncoder = (out: RespBuffer, options: EncodeOptions) => number;
 
 /** Options for {@linkcode BatchWriter}. */
 export interface BatchWriterOptions {
@@ -61,7 +66,7 @@ export interface BatchWriterOptions {
  * @example
  * ```ts
  * const w = new BatchWriter({ store, spool });
- * w.add(owner, (out, wrap) => encodeKvMembers(splitMembers(text, bytes)!, out, { wrap }));
+ * w.add(owner, (out, { wrap }) => encodeKvMembers(splitMembers(text, bytes)!, out, { wrap }));
  * await w.close(); // everything is in Redis or the spool
  * ```
  */
@@ -75,6 +80,7 @@ export class BatchWriter implements AsyncDisposable {
   readonly #low: number;
   readonly #markerPrefix: string | undefined;
   readonly #atomic: Atomicity;
+  readonly #encodeOptions: EncodeOptions;
   #open: Batch;
   #sealed: Batch[] = [];
   #inflight: Batch[] = [];
@@ -100,6 +106,7 @@ export class BatchWriter implements AsyncDisposable {
     this.#low = options.lowWater ?? Math.floor(this.#high / 4);
     this.#markerPrefix = options.markerPrefix;
     this.#atomic = options.markerPrefix !== undefined ? "batch" : "object";
+    this.#encodeOptions = Object.freeze({ wrap: this.#atomic === "object" });
     this.#open = new Batch(this.#atomic);
     // deno-lint-ignore no-this-alias
     const w = this;
@@ -163,7 +170,7 @@ export class BatchWriter implements AsyncDisposable {
    */
   add(owner: WriteOwner, encode: ObjectEncoder): number {
     const b = this.#open;
-    const commandCount = encode(b.buf, this.#atomic === "object");
+    const commandCount = encode(b.buf, this.#encodeOptions);
     if (commandCount < 0) return commandCount;
     if (this.#closed) throw new Error("Cannot add to a closed writer");
     b.counts.push(commandCount);

@@ -9,6 +9,9 @@ export class RedisReplyError extends Error {
   override name = "RedisReplyError";
 }
 
+/** One Redis command as its arguments (`["HSET", "k", "f", "v"]`). */
+export type Command = string[];
+
 /** A decoded reply: simple/bulk string, integer, null, array, or an error reply. */
 export type RespValue = string | number | null | RedisReplyError | RespValue[];
 

@@ -1,13 +1,12 @@
 import { createCluster, ErrorReply } from "redis";
-import type { Command } from "./layout.ts";
-import { RespParser, type RespValue } from "./resp.ts";
+import { type Command, RespParser, type RespValue } from "./_resp.ts";
 import {
   type BatchStore,
   MARKER_TTL_SECONDS,
   type ObjectFailure,
   type StoreBatch,
   StoreUnavailableError,
-} from "./store.ts";
+} from "./_store.ts";
 
 /** Options for {@linkcode ClusterStore}. */
 export interface ClusterStoreOptions {

@@ -5,8 +5,8 @@
  * in the order they are made.
  */
 import { serveWorker } from "../worker/mod.ts";
-import { RespStore, type RespStoreOptions } from "./resp_store.ts";
-import type { StoreBatch } from "./store.ts";
+import { RespStore, type RespStoreOptions } from "./_resp_store.ts";
+import type { StoreBatch } from "./_store.ts";
 
 let store: RespStore | undefined;
 

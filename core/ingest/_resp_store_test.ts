@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { startRedisServer } from "../demo/redis_process.ts";
-import { RespStore } from "./resp_store.ts";
-import { RespBuffer } from "./resp_buffer.ts";
-import { StoreUnavailableError } from "./store.ts";
+import { RespStore } from "./_resp_store.ts";
+import { RespBuffer } from "./_resp_buffer.ts";
+import { StoreUnavailableError } from "./_store.ts";
 
 Deno.test("RespStore writes a batch larger than a connection's 64 MiB unsent-bytes cap", async () => {
   await using redis = await startRedisServer();

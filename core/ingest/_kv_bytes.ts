@@ -13,8 +13,8 @@
  * {@linkcode NOT_FAST}; the caller takes the general path, which gives the
  * same commands or names the error.
  */
-import { scalarEnd } from "./layout.ts";
-import type { RespBuffer } from "./resp_buffer.ts";
+import { scalarEnd } from "./_kv_members.ts";
+import type { RespBuffer } from "./_resp_buffer.ts";
 
 /** {@linkcode encodeKvBytes} did not apply: nothing was written, take the general path. */
 export const NOT_FAST = -1;

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { encodeCommand, RedisReplyError, RespParser, type RespValue } from "./resp.ts";
+import { encodeCommand, RedisReplyError, RespParser, type RespValue } from "./_resp.ts";
 
 Deno.test("encodeCommand() counts UTF-8 bytes, not UTF-16 units", () => {
   assert.equal(encodeCommand(["SET", "k", "é"]), "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\né\r\n");

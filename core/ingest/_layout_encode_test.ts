@@ -1,14 +1,8 @@
 import assert from "node:assert/strict";
-import {
-  encodeKvMembers,
-  encodeStream,
-  type Hash,
-  kvCommands,
-  splitMembers,
-  streamCommand,
-} from "./layout.ts";
-import { encodeCommand } from "./resp.ts";
-import { RespBuffer } from "./resp_buffer.ts";
+import { encodeKvMembers, encodeStream, kvCommands, streamCommand } from "./_layout_encode.ts";
+import { splitMembers } from "./_kv_members.ts";
+import { encodeCommand } from "./_resp.ts";
+import { RespBuffer } from "./_resp_buffer.ts";
 
 const text = (b: RespBuffer) => new TextDecoder().decode(b.bytes());
 
@@ -91,7 +85,7 @@ Deno.test("encodeKvMembers() wraps an object with several commands in MULTI/EXEC
 });
 
 Deno.test("streamCommand() adds MAXLEN ~ only when asked", () => {
-  assert.deepEqual(streamCommand("{}", "alice", "s", undefined), [
+  assert.deepEqual(streamCommand("{}", { key: "s", client: "alice" }), [
     "XADD",
     "s",
     "*",
@@ -100,59 +94,9 @@ Deno.test("streamCommand() adds MAXLEN ~ only when asked", () => {
     "data",
     "{}",
   ]);
-  assert.deepEqual(streamCommand("{}", "alice", "s", 10).slice(2, 5), ["MAXLEN", "~", "10"]);
+  const trimmed = { key: "s", client: "alice", maxlen: 10 };
+  assert.deepEqual(streamCommand("{}", trimmed).slice(2, 5), ["MAXLEN", "~", "10"]);
   const out = new RespBuffer();
-  encodeStream("{}", "alice", "s", 10, out);
-  assert.equal(text(out), encodeCommand(streamCommand("{}", "alice", "s", 10)));
-});
-
-Deno.test("splitMembers() gives the keys JSON.parse gives, strings unescaped, a repeated key's last value", () => {
-  for (
-    const t of [
-      SAMPLE,
-      '{"bench:c3:5":{"name":"user-5","age":5,"score":0.625,"tags":["red","blue"],"geo":{"lat":51.5,"lon":-0.12}}}',
-      '{ "a" : 1 ,\n "b":\t"x\\"}y" , "c":[{"d":"]"}], "e":{}, "f":null, "g":-1.5e3, "h":true, "__proto__":{"p":1} }',
-      '{"k":"\\u00e9","cl":{"e":"\\u00fc"}}',
-      '{"a":{"x":1},"b":2,"a":{"y":2}}',
-      "{}",
-    ]
-  ) {
-    const m = splitMembers(t, new TextEncoder().encode(t));
-    assert.ok(m, t);
-    const obj = JSON.parse(t);
-    assert.deepEqual([...m.keys].sort(), Object.keys(obj).sort(), t);
-    for (const [i, k] of m.keys.entries()) {
-      const v: string | Hash = m.values[i]!;
-      if (typeof v === "string") {
-        assert.deepEqual(typeof obj[k] === "string" ? v : JSON.parse(v), obj[k], t);
-      } else assert.deepEqual(v.fields, Object.keys(obj[k]), t);
-    }
-  }
-});
-
-Deno.test("splitMembers() refuses malformed JSON (the caller asks JSON.parse for the error)", () => {
-  for (
-    const t of [
-      '{"a":1,}',
-      '{"a":1 "b":2}',
-      '{"a":[1}',
-      '{"a":tru}',
-      '{"a":1]',
-      '{"a":"x}',
-      '{"a"1}',
-      "{a:1}",
-      '{"a":}',
-      '{"a":01}',
-      '{"a":1.}',
-      '{"a":-}',
-      '{"a":1e}',
-      '{"a":+1}',
-      '{"a":{"b":1,}}',
-      '{"a":"\u0001"}',
-      '{"a":1}x',
-      '{"a":[1,]}',
-    ]
-  ) {
-    assert.equal(splitMembers(t, new TextEncoder().encode(t)), undefined, t);
-  }
+  encodeStream("{}", out, trimmed);
+  assert.equal(text(out), encodeCommand(streamCommand("{}", trimmed)));
 });

@@ -1,0 +1,121 @@
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
+import { token } from "./names.ts";
+import { type MailboxReader, readDurable, READER_WINDOW, store } from "./_jetstream.ts";
+
+export type { MailboxReader };
+
+/** One work-queue stream with a subject per key (a client's mailbox, a message type's queue). */
+export interface QueueStream {
+  /** The stream's name. */
+  name: string;
+  /** The subject of key `key`'s messages. */
+  subject(key: string): string;
+  /** What a key is, for error messages: `client connector`, `message type`. */
+  what: string;
+}
+
+/** Options for {@linkcode ClusterQueues}. */
+export interface ClusterQueuesOptions {
+  js: JetStreamClient;
+  jsm: JetStreamManager;
+  stream: QueueStream;
+  /** The name of the server storing (the `Sockkit-Server` header of what it stores). */
+  server: string;
+}
+
+/** One message taken from a queue. */
+export interface MailboxDelivery {
+  /** The message id it was sent with. */
+  id: string;
+  /** The bytes it was sent with. */
+  payload: Uint8Array;
+  /** Its position in the stream (increases in send order). */
+  seq: number;
+  /** The server that stored it. */
+  server: string;
+  /** Messages after it in the queue when it was handed out. */
+  pending: number;
+}
+
+/** Options for {@linkcode ClusterQueues.read}. */
+export interface MailboxReadOptions {
+  /** Messages handed to the handler (and held unacknowledged) at once. Default 64. */
+  window?: number;
+}
+
+const ID_HEADER = "Sockkit-Id";
+const SERVER_HEADER = "Sockkit-Server";
+
+/**
+ * Queues of the cluster in one JetStream work-queue stream, a subject per
+ * key: the mailboxes of clients and the per-type receive queues. A server
+ * stores a message under a key (acknowledged once JetStream stored it,
+ * stored once per message id), and the one server holding the key reads it
+ * in order, removing each message once it is handed on. What waits, waits
+ * on every NATS node the stream is replicated to, for whichever server holds
+ * the key next.
+ */
+export class ClusterQueues {
+  readonly #o: ClusterQueuesOptions;
+
+  constructor(opts: ClusterQueuesOptions) {
+    this.#o = opts;
+  }
+
+  /**
+   * Stores a message under `key`; resolves once JetStream has it (on a
+   * majority of its replicas) with its stream position. A second send of the same `id` under
+   * the same key within two minutes is not stored again (the first one's
+   * position is returned).
+   */
+  async send(key: string, id: string, payload: Uint8Array): Promise<number> {
+    const { stream, server } = this.#o;
+    const ack = await store(this.#o.js, stream.subject(key), payload, {
+      msgID: `${token(key)}:${id}`,
+      headers: [[ID_HEADER, id], [SERVER_HEADER, server]],
+      what: `Cannot store message "${id}" for ${stream.what} "${key}" in the cluster`,
+    });
+    return ack.seq;
+  }
+
+  /** Messages waiting under `key`. */
+  async waiting(key: string): Promise<number> {
+    const subject = this.#o.stream.subject(key);
+    const info = await this.#o.jsm.streams.info(this.#o.stream.name, {
+      subjects_filter: subject,
+    });
+    return info.state.subjects?.[subject] ?? 0;
+  }
+
+  /**
+   * Reads `key`'s messages from the oldest, in order (`options.window` at a
+   * time): `handler` gets each message and the message leaves the queue
+   * once the handler's promise resolves for it and every earlier one. A
+   * rejection stops the reading and leaves that message first in line. Only
+   * the server holding the key (see `Claims.claim`) should read it.
+   */
+  read(
+    key: string,
+    handler: (m: MailboxDelivery) => Promise<void> | void,
+    options: MailboxReadOptions = {},
+  ): Promise<MailboxReader> {
+    const { jsm, js, stream } = this.#o;
+    // A reader left by a server that died may still hold messages it never
+    // acknowledged: a fresh consumer hands them out first, in order.
+    const spec = {
+      stream: stream.name,
+      durable: token(key),
+      window: Math.max(1, options.window ?? READER_WINDOW),
+      start: "fresh",
+      config: { filter_subject: stream.subject(key), deliver_policy: DeliverPolicy.All },
+    } as const;
+    return readDurable(js, jsm, spec, (m) =>
+      handler({
+        id: m.headers?.get(ID_HEADER) ?? "",
+        payload: m.data,
+        seq: m.seq,
+        server: m.headers?.get(SERVER_HEADER) ?? "",
+        pending: m.info.pending,
+      }));
+  }
+}

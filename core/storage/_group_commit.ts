@@ -1,0 +1,185 @@
+/**
+ * Group commit for a record log: records appended while a write is in flight
+ * go out together in the next write and one `fdatasync`, off the event loop.
+ */
+import { encodeRecord } from "./record_format.ts";
+import { isNoSpace, StorageFullError } from "./errors.ts";
+import type { _Segment } from "./_segment.ts";
+
+/** Records bound for one segment in one commit. */
+export interface _Group {
+  seg: _Segment;
+  chunks: Uint8Array[];
+  /** The size of each record, in order. */
+  sizes: number[];
+  bytes: number;
+}
+
+/** Options for {@linkcode _GroupCommit}. */
+export interface _GroupCommitOptions {
+  /** What the log holds, for errors. */
+  name: string;
+  /** `fdatasync` each commit (otherwise a synchronous write into the page cache). */
+  fsync: boolean;
+  /** Told about each group once it is on disk, before its appends resolve. */
+  committed: (group: _Group) => void;
+}
+
+type Deferred = PromiseWithResolvers<void>;
+
+function deferred(): Deferred {
+  const d = Promise.withResolvers<void>();
+  d.promise.catch(() => {}); // callers may ignore it: failures are also thrown to flush()
+  return d;
+}
+
+/** The writer of a record log: pending records, the commit loop and the open segment file. */
+export class _GroupCommit {
+  readonly #opts: _GroupCommitOptions;
+  #pending: _Group[] = [];
+  #next: Deferred | undefined;
+  #current: Deferred | undefined;
+  #writing: Promise<void> | undefined;
+  #fd: Deno.FsFile | undefined;
+  #fdSeg: _Segment | undefined;
+  /** Records appended and not yet settled (written or failed). */
+  count = 0;
+  /** Bytes of those records. */
+  bytes = 0;
+  /** The last write failed for lack of disk space (cleared by the next good write). */
+  diskFull = false;
+
+  constructor(opts: _GroupCommitOptions) {
+    this.#opts = opts;
+  }
+
+  /** Whether a commit is under way. */
+  get busy(): boolean {
+    return this.#writing !== undefined;
+  }
+
+  /**
+   * Queues `payload` (a record of `size` bytes) at the end of `seg`; resolves
+   * once it is on disk, rejects when its write failed.
+   */
+  add(seg: _Segment, payload: Uint8Array, size: number): Promise<void> {
+    let g = this.#pending.at(-1);
+    if (!g || g.seg !== seg) this.#pending.push(g = { seg, chunks: [], sizes: [], bytes: 0 });
+    g.chunks.push(encodeRecord(payload));
+    g.sizes.push(size);
+    g.bytes += size;
+    seg.end += size;
+    this.count++;
+    this.bytes += size;
+    this.#next ??= deferred();
+    const p = this.#next.promise;
+    this.#writing ??= this.#run();
+    return p;
+  }
+
+  /** Resolves once every record added so far is on disk; rejects when a write of them failed. */
+  flush(): Promise<void> {
+    return this.#next?.promise ?? this.#current?.promise ?? Promise.resolve();
+  }
+
+  /** Closes the file of `seg` if it is the open one (the segment is being deleted). */
+  release(seg: _Segment): void {
+    if (this.#fdSeg !== seg) return;
+    this.#fd?.close();
+    this.#fd = undefined;
+    this.#fdSeg = undefined;
+  }
+
+  /** Writes what is pending, then closes the file. */
+  async close(): Promise<void> {
+    await this.flush().catch(() => {});
+    await this.#writing;
+    this.#fd?.close();
+    this.#fd = undefined;
+  }
+
+  async #run(): Promise<void> {
+    // One turn later, so every append of this turn joins the first write.
+    await Promise.resolve();
+    while (this.#pending.length > 0) {
+      const groups = this.#pending;
+      const done = this.#current = this.#next!;
+      this.#pending = [];
+      this.#next = undefined;
+      let error: Error | undefined;
+      for (const g of groups) {
+        // Until its write settles a group counts as pending, so `count` and the cap never dip.
+        const settled = () => {
+          this.count -= g.sizes.length;
+          this.bytes -= g.bytes;
+        };
+        if (error) {
+          settled();
+          g.seg.end -= g.bytes;
+          continue;
+        }
+        try {
+          await this.#write(g);
+          settled();
+          this.#opts.committed(g);
+          this.diskFull = false;
+        } catch (err) {
+          settled();
+          g.seg.end -= g.bytes;
+          await this.#fd?.truncate(g.seg.written).catch(() => {});
+          this.diskFull = isNoSpace(err);
+          error = this.#failure(g, err);
+        }
+      }
+      this.#current = undefined;
+      if (error) done.reject(error);
+      else done.resolve();
+    }
+    this.#writing = undefined;
+  }
+
+  #failure(g: _Group, err: unknown): Error {
+    const name = this.#opts.name;
+    const why = (err as Error).message;
+    return this.diskFull
+      ? new StorageFullError(
+        `The ${name} cannot grow: the disk is full (writing "${g.seg.path}": ${why}); the record was not stored (free disk space)`,
+        "disk",
+        { cause: err },
+      )
+      : new Error(`Cannot write the ${name} "${g.seg.path}": ${why}`, { cause: err });
+  }
+
+  async #write(g: _Group): Promise<void> {
+    if (this.#fd && this.#fdSeg !== g.seg) {
+      this.#fd.close();
+      this.#fd = undefined;
+    }
+    const all = g.chunks.length === 1 ? g.chunks[0]! : concat(g.chunks, g.bytes);
+    let w = 0;
+    if (!this.#opts.fsync) {
+      // Into the page cache only: a synchronous write costs microseconds, less than the
+      // two thread hops of an async one, and leaves nothing to wait for.
+      this.#fd ??= Deno.openSync(g.seg.path, { create: true, append: true, mode: 0o600 });
+      this.#fdSeg = g.seg;
+      while (w < all.length) w += this.#fd.writeSync(all.subarray(w));
+      return;
+    }
+    if (!this.#fd) {
+      this.#fd = await Deno.open(g.seg.path, { create: true, append: true, mode: 0o600 });
+      this.#fdSeg = g.seg;
+    }
+    while (w < all.length) w += await this.#fd.write(all.subarray(w));
+    await this.#fd.syncData();
+  }
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}

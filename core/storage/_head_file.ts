@@ -1,0 +1,49 @@
+/** The consumed front of a record log, kept in `DIR/head` so a reopened log skips it. */
+import { join } from "node:path";
+import type { LogCursor } from "./record_log_options.ts";
+
+const HEAD_FILE = "head";
+
+/** The front saved in `dir`, or `undefined` when none was (start at the beginning). */
+export function _readHead(dir: string): LogCursor | undefined {
+  try {
+    return JSON.parse(Deno.readTextFileSync(join(dir, HEAD_FILE))) as LogCursor;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Saves the front of a log in `dir`, one write at a time, the latest position last. */
+export class _HeadFile {
+  readonly #dir: string;
+  readonly #front: () => LogCursor;
+  #dirty = false;
+  #write: Promise<void> | undefined;
+
+  /** `front` gives the position to save when a write starts. */
+  constructor(dir: string, front: () => LogCursor) {
+    this.#dir = dir;
+    this.#front = front;
+  }
+
+  /** Saves the front soon (once the write in flight, if any, is done). */
+  save(): void {
+    this.#dirty = true;
+    this.#write ??= (async () => {
+      while (this.#dirty) {
+        this.#dirty = false;
+        const tmp = join(this.#dir, `${HEAD_FILE}.tmp`);
+        try {
+          await Deno.writeTextFile(tmp, JSON.stringify(this.#front()), { mode: 0o600 });
+          await Deno.rename(tmp, join(this.#dir, HEAD_FILE));
+        } catch { /* a lost head only means records are read (and deduplicated) again */ }
+      }
+      this.#write = undefined;
+    })();
+  }
+
+  /** Resolves once no write is in flight. */
+  settled(): Promise<void> {
+    return this.#write ?? Promise.resolve();
+  }
+}

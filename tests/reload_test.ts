@@ -18,6 +18,7 @@ import {
   runCli,
   spawnCli,
   startRedis,
+  tempDir,
   type TestPki,
   waitUntil,
 } from "./harness/mod.ts";
@@ -179,6 +180,21 @@ Deno.test("search reload: a TLS search server swaps its certificate while a clie
   await refusesOldCa(client(oldTls));
   assert.equal(await live.query(first), true);
   assert.equal(await live.query("not a line of the file"), false);
+});
+
+Deno.test("search reload: a changed setting only a restart applies is named in the reloaded line", async () => {
+  await using dir = await tempDir("sockkit-search-reload-");
+  const words = join(REPO_ROOT, "fixtures", "search", "words.txt");
+  const config = join(dir.path, "search.conf");
+  const entries = `linuxpath=${words}\nhost=127.0.0.1\nport=0\nunrelated=1\n`;
+  await Deno.writeTextFile(config, entries + "reread_on_query=False\n");
+  await using srv = spawnCli(["search", "serve", "--config", config]);
+  await srv.waitForLine(/listening on [^ ]*:(\d+)/);
+  await Deno.writeTextFile(config, entries + "reread_on_query=True\n");
+  const before = srv.stderrLines.length;
+  await reload("search", srv);
+  const line = srv.stderrLines.slice(before).find((l) => /INFO\s+reloaded/.test(l));
+  assert.match(line ?? "", /restart_needed=rereadOnQuery/);
 });
 
 Deno.test("broker reload: a new client connector trusting the new CA links up, the old link keeps carrying messages", async () => {

@@ -157,10 +157,9 @@ Deno.test("search reload: a changed setting only a restart applies is named in t
   await using dir = await tempDir("sockkit-search-reload-");
   const words = join(REPO_ROOT, "fixtures", "search", "words.txt");
   const config = join(dir.path, "search.conf");
-  const entries = `linuxpath=${words}\nhost=127.0.0.1\nport=0\nunrelated=1\n`;
+  const entries = `linuxpath=${words}\nunrelated=1\n`;
   await Deno.writeTextFile(config, entries + "reread_on_query=False\n");
-  await using srv = spawnCli(["search", "serve", "--config", config]);
-  await srv.waitForLine(/listening on [^ ]*:(\d+)/);
+  await using srv = await startDaemon(["search", "serve", "--config", config]);
   await Deno.writeTextFile(config, entries + "reread_on_query=True\n");
   const before = srv.stderrLines.length;
   await reload("search", srv);

@@ -303,26 +303,17 @@ function queryCommand() {
 }
 
 /**
- * Usage errors in a subcommand throw (exit code 2 from `main.ts`) instead of
- * commander's default `process.exit(1)`, which subcommands do not inherit.
+ * `sockkit search` and its subcommands (their usage errors exit 2 through
+ * `main.ts`, which sets that on every subcommand).
  */
-function usageErrorsExit2<C extends Command>(cmd: C): C {
-  cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
-  for (const sub of cmd.commands) usageErrorsExit2(sub as Command);
-  return cmd;
-}
-
-/** `sockkit search` and its subcommands. */
 export function searchCommand(): Command {
-  return usageErrorsExit2(
-    new Command("search")
-      .description(
-        "Exact full-line string search server over a text file, its client and benchmarks",
-      )
-      .addCommand(serveCommand())
-      .addCommand(queryCommand())
-      .addCommand(searchBenchCommand())
-      .addCommand(searchLoadCommand())
-      .addCommand(reloadCommand("search")),
-  );
+  return new Command("search")
+    .description(
+      "Exact full-line string search server over a text file, its client and benchmarks",
+    )
+    .addCommand(serveCommand())
+    .addCommand(queryCommand())
+    .addCommand(searchBenchCommand())
+    .addCommand(searchLoadCommand())
+    .addCommand(reloadCommand("search"));
 }

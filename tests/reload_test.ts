@@ -19,6 +19,7 @@ import {
   startDaemon,
   startIngest,
   startRedis,
+  tempDir,
   type TestPki,
   waitUntil,
 } from "./harness/mod.ts";
@@ -150,6 +151,20 @@ Deno.test("search reload: a TLS search server swaps its certificate while a clie
   await refusesOldCa(client(oldTls));
   assert.equal(await live.query(first), true);
   assert.equal(await live.query("not a line of the file"), false);
+});
+
+Deno.test("search reload: a changed setting only a restart applies is named in the reloaded line", async () => {
+  await using dir = await tempDir("sockkit-search-reload-");
+  const words = join(REPO_ROOT, "fixtures", "search", "words.txt");
+  const config = join(dir.path, "search.conf");
+  const entries = `linuxpath=${words}\nunrelated=1\n`;
+  await Deno.writeTextFile(config, entries + "reread_on_query=False\n");
+  await using srv = await startDaemon(["search", "serve", "--config", config]);
+  await Deno.writeTextFile(config, entries + "reread_on_query=True\n");
+  const before = srv.stderrLines.length;
+  await reload("search", srv);
+  const line = srv.stderrLines.slice(before).find((l) => /INFO\s+reloaded/.test(l));
+  assert.match(line ?? "", /restart_needed=rereadOnQuery/);
 });
 
 Deno.test("broker reload: a new client connector trusting the new CA links up, the old link keeps carrying messages", async () => {

@@ -5,13 +5,16 @@
  * encrypted. The anchor, measured in the same run by the same load
  * generator, is a plain Python `socketserver` UDP server doing the same
  * lookup over the same CSV (`bench_anchor.py`), at each number of queries in
- * flight of the plain UDP case.
+ * flight of the plain UDP case. Beside them, at the same levels, the
+ * runtime ceiling (`bench_ceiling.ts`): the same UDP path with the handler
+ * called inline, no worker, once per datagram backend.
  */
 import { join } from "node:path";
 import type { DatagramBackend } from "../../net/mod.ts";
 import { type Logger, nullLogger } from "../../log/mod.ts";
 import type { LoadConfig, LoadResult } from "./bench_load.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
+import { ceilingName, startCeiling } from "./bench_ceiling.ts";
 import { loadKeyPair, writeKeyPair } from "../keys.ts";
 import { startQueryServer } from "../server.ts";
 import { loadDataSpec } from "../spec.ts";
@@ -36,18 +39,28 @@ export interface QueryBenchOptions {
   python?: string;
   /** Handler workers. Default 2. */
   workers?: number;
+  /**
+   * Datagram backends of the runtime ceiling, one case each at every level
+   * in flight; `[]` leaves the ceiling out. Default `["deno", "node"]`.
+   */
+  ceiling?: DatagramBackend[];
   /** Progress lines. Default: silent. */
   logger?: Logger;
 }
 
 /** One measured case. */
 export interface QueryBenchCase {
-  /** `"udp plain"`, `"tcp encrypted"`, `"python socketserver (anchor)"`. */
+  /**
+   * `"udp plain"`, `"tcp encrypted"`, `"python socketserver (anchor)"`,
+   * `"runtime ceiling: no handler isolation (Deno.listenDatagram)"`.
+   */
   name: string;
   /** Queries in flight. */
   inFlight: number;
   /** Whether this is the Python anchor. */
   anchor: boolean;
+  /** Whether this is a runtime ceiling case (no handler isolation). */
+  ceiling: boolean;
   transport: "udp" | "tcp";
   encrypted: boolean;
   /** Answered queries. */
@@ -129,12 +142,13 @@ function toCase(
   encrypted: boolean,
   inFlight: number,
   r: LoadResult,
+  ceiling = false,
 ): QueryBenchCase {
   return {
     name,
     inFlight,
     anchor: name === ANCHOR,
-
+    ceiling,
     transport,
     encrypted,
     queries: r.done,
@@ -165,6 +179,7 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
   const inFlight = options.inFlight ?? [1, 32];
   const udpQueries = options.udpQueries ?? 400_000;
   const tcpQueries = options.tcpQueries ?? 5_000;
+  const ceilingBackends = options.ceiling ?? ["deno", "node"];
   const dir = await Deno.makeTempDir({ prefix: "sockkit-query-bench-" });
   try {
     log.info(`generating ${rows} rows`);
@@ -187,18 +202,30 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.backend !== undefined ? { udpBackend: options.backend } : {}),
     });
+    await using ceilings = new AsyncDisposableStack();
+    const ceilingPorts: Array<[string, number]> = [];
+    for (const backend of ceilingBackends) {
+      const ceiling = ceilings.use(await startCeiling(data, backend));
+      ceilingPorts.push([ceilingName(backend), ceiling.port]);
+    }
     const port = server.tcpPort!;
     const base = { queries: udpQueries, maxMs, rows };
     const warm = { ...base, queries: Math.min(20_000, udpQueries), maxMs: Math.min(maxMs, 2000) };
     log.info("warming up");
-    await runInWorker({ ...warm, concurrency, transport: "udp", port });
-    await runInWorker({ ...warm, concurrency, transport: "udp", port: anchor.port });
-    // The anchor and sockkit alternate at each level, so drift in the
-    // machine's load hits both alike.
+    for (const p of [port, anchor.port, ...ceilingPorts.map(([, p]) => p)]) {
+      await runInWorker({ ...warm, concurrency, transport: "udp", port: p });
+    }
+    // The anchor, the ceilings and sockkit alternate at each level, so
+    // drift in the machine's load hits them alike.
     for (const n of inFlight) {
       log.info(`running ${ANCHOR}, ${n} in flight`);
       const a = await runInWorker({ ...base, concurrency: n, transport: "udp", port: anchor.port });
       cases.push(toCase(ANCHOR, "udp", false, n, a));
+      for (const [name, p] of ceilingPorts) {
+        log.info(`running ${name}, ${n} in flight`);
+        const c = await runInWorker({ ...base, concurrency: n, transport: "udp", port: p });
+        cases.push(toCase(name, "udp", false, n, c, true));
+      }
       log.info(`running udp plain, ${n} in flight`);
       const r = await runInWorker({ ...base, concurrency: n, transport: "udp", port });
       cases.push(toCase("udp plain", "udp", false, n, r));
@@ -226,12 +253,31 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
   }
 }
 
-/** sockkit's plain UDP queries/s over the anchor's, at each number in flight. */
-export function anchorRatios(cases: QueryBenchCase[]): Array<{ inFlight: number; ratio: number }> {
-  const out: Array<{ inFlight: number; ratio: number }> = [];
-  for (const a of cases.filter((c) => c.anchor)) {
-    const s = cases.find((c) => c.name === "udp plain" && c.inFlight === a.inFlight);
-    if (s) out.push({ inFlight: a.inFlight, ratio: s.qps / a.qps });
-  }
-  return out;
+/** The Python anchor measured at a case's level in flight, for plain UDP cases. */
+export function anchorOf(cases: QueryBenchCase[], c: QueryBenchCase): QueryBenchCase | undefined {
+  if (c.anchor || c.transport !== "udp" || c.encrypted) return undefined;
+  return cases.find((a) => a.anchor && a.inFlight === c.inFlight);
+}
+
+/** One case's queries/s over the anchor's at the same level in flight. */
+export interface AnchorRatio {
+  /** The case's name (`"udp plain"` or a ceiling). */
+  name: string;
+  /** Whether the case is a runtime ceiling. */
+  ceiling: boolean;
+  inFlight: number;
+  ratio: number;
+}
+
+/**
+ * sockkit's plain UDP queries/s, and each ceiling's, over the anchor's, at
+ * each number in flight (in the order the cases ran).
+ */
+export function anchorRatios(cases: QueryBenchCase[]): AnchorRatio[] {
+  return cases.flatMap((c) => {
+    const a = anchorOf(cases, c);
+    return a
+      ? [{ name: c.name, ceiling: c.ceiling, inFlight: c.inFlight, ratio: c.qps / a.qps }]
+      : [];
+  });
 }

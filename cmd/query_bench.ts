@@ -6,7 +6,7 @@
  * ceiling (the same UDP path with the handler inline, no worker) beside it.
  */
 import { Command, InvalidArgumentError, Option } from "@commander-js/extra-typings";
-import { ANCHOR, anchorOf, anchorRatios, runQueryBench } from "../core/query/bench/mod.ts";
+import { anchorOf, anchorRatios, ceilingRatios, runQueryBench } from "../core/query/bench/mod.ts";
 import { action, globals, intArg, loggerFrom } from "./_cli.ts";
 import { startProgress } from "./_progress.ts";
 
@@ -72,7 +72,6 @@ export function queryBenchCommand() {
         ...(opts.socket ? { backend: opts.socket } : {}),
         logger: log,
       }).finally(() => progress.stop());
-      const ratios = anchorRatios(cases);
       if (opts.json) {
         const rows = cases.filter((c) => !c.anchor).flatMap((c) => {
           const anchor = anchorOf(cases, c);
@@ -114,11 +113,18 @@ export function queryBenchCommand() {
         );
       }
       console.log("");
-      for (const { name, ceiling, inFlight, ratio } of ratios) {
+      for (const { name, over, ceiling, inFlight, ratio } of anchorRatios(cases)) {
         const verdict = ceiling
           ? "no target: the bound on udp plain, which adds handler isolation"
           : `target >= ${fmt(TARGET_RATIO, 1)}x: ${ratio >= TARGET_RATIO ? "met" : "not met"}`;
-        console.log(`${name} / ${ANCHOR}, ${inFlight} in flight: ${fmt(ratio, 2)}x (${verdict})`);
+        console.log(`${name} / ${over}, ${inFlight} in flight: ${fmt(ratio, 2)}x (${verdict})`);
+      }
+      for (const { name, over, inFlight, ratio } of ceilingRatios(cases)) {
+        console.log(
+          `${name} / ${over}, ${inFlight} in flight: ${
+            fmt(ratio, 2)
+          }x (what the handler's isolation in a worker leaves)`,
+        );
       }
     }));
 }

@@ -50,7 +50,7 @@ Deno.test("query bench --json puts the runtime ceiling beside sockkit, each with
   }
 });
 
-Deno.test("query bench prints the ceiling's ratio to the anchor, and --no-ceiling leaves the ceiling out", async () => {
+Deno.test("query bench prints the ceiling's ratio to the anchor and sockkit's to the ceiling, and --no-ceiling leaves the ceiling out", async () => {
   const withCeiling = await runCli([...SMALL, "--in-flight", "1"], { timeoutMs: 120_000 });
   assert.equal(withCeiling.code, 0, withCeiling.stderr);
   for (const name of CEILINGS) {
@@ -67,6 +67,10 @@ Deno.test("query bench prints the ceiling's ratio to the anchor, and --no-ceilin
   assert.match(
     withCeiling.stdout,
     /^udp plain \/ python socketserver \(anchor\), 1 in flight: \d+\.\d\dx \(target >= 1\.5x: (met|not met)\)$/m,
+  );
+  assert.match(
+    withCeiling.stdout,
+    /^udp plain \/ runtime ceiling: no handler isolation \(Deno\.listenDatagram\), 1 in flight: \d+\.\d\dx \(what the handler's isolation in a worker leaves\)$/m,
   );
   const without = await runCli([...SMALL, "--in-flight", "1", "--no-ceiling"], {
     timeoutMs: 120_000,

@@ -10,11 +10,12 @@
  * called inline, no worker, once per datagram backend.
  */
 import { join } from "node:path";
-import type { DatagramBackend } from "../../net/mod.ts";
+import { type DatagramBackend, defaultDatagramBackend } from "../../net/mod.ts";
 import { type Logger, nullLogger } from "../../log/mod.ts";
 import type { LoadConfig, LoadResult } from "./bench_load.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
 import { ceilingName, startCeiling } from "./bench_ceiling.ts";
+export * from "./bench_ratios.ts";
 import { loadKeyPair, writeKeyPair } from "../keys.ts";
 import { startQueryServer } from "../server.ts";
 import { loadDataSpec } from "../spec.ts";
@@ -61,6 +62,8 @@ export interface QueryBenchCase {
   anchor: boolean;
   /** Whether this is a runtime ceiling case (no handler isolation). */
   ceiling: boolean;
+  /** UDP socket of the server measured (sockkit's or a ceiling's); none for the anchor and TCP. */
+  backend?: DatagramBackend;
   transport: "udp" | "tcp";
   encrypted: boolean;
   /** Answered queries. */
@@ -136,21 +139,16 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-function toCase(
-  name: string,
-  transport: "udp" | "tcp",
-  encrypted: boolean,
-  inFlight: number,
-  r: LoadResult,
-  ceiling = false,
-): QueryBenchCase {
+/** What a case is, before its figures. */
+type CaseInfo =
+  & Pick<QueryBenchCase, "name" | "inFlight" | "transport" | "encrypted">
+  & Partial<Pick<QueryBenchCase, "ceiling" | "backend">>;
+
+function toCase(info: CaseInfo, r: LoadResult): QueryBenchCase {
   return {
-    name,
-    inFlight,
-    anchor: name === ANCHOR,
-    ceiling,
-    transport,
-    encrypted,
+    anchor: info.name === ANCHOR,
+    ceiling: false,
+    ...info,
     queries: r.done,
     errors: r.errors,
     qps: r.done / (r.elapsedMs / 1000),
@@ -203,11 +201,11 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
       ...(options.backend !== undefined ? { udpBackend: options.backend } : {}),
     });
     await using ceilings = new AsyncDisposableStack();
-    const ceilingPorts: Array<[string, number]> = [];
+    const ceilingPorts: Array<[DatagramBackend, number]> = [];
     for (const backend of ceilingBackends) {
-      const ceiling = ceilings.use(await startCeiling(data, backend));
-      ceilingPorts.push([ceilingName(backend), ceiling.port]);
+      ceilingPorts.push([backend, ceilings.use(await startCeiling(data, backend)).port]);
     }
+    const backend = options.backend ?? defaultDatagramBackend();
     const port = server.tcpPort!;
     const base = { queries: udpQueries, maxMs, rows };
     const warm = { ...base, queries: Math.min(20_000, udpQueries), maxMs: Math.min(maxMs, 2000) };
@@ -220,15 +218,17 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
     for (const n of inFlight) {
       log.info(`running ${ANCHOR}, ${n} in flight`);
       const a = await runInWorker({ ...base, concurrency: n, transport: "udp", port: anchor.port });
-      cases.push(toCase(ANCHOR, "udp", false, n, a));
-      for (const [name, p] of ceilingPorts) {
+      const udp = { inFlight: n, transport: "udp", encrypted: false } as const;
+      cases.push(toCase({ ...udp, name: ANCHOR }, a));
+      for (const [b, p] of ceilingPorts) {
+        const name = ceilingName(b);
         log.info(`running ${name}, ${n} in flight`);
         const c = await runInWorker({ ...base, concurrency: n, transport: "udp", port: p });
-        cases.push(toCase(name, "udp", false, n, c, true));
+        cases.push(toCase({ ...udp, name, ceiling: true, backend: b }, c));
       }
       log.info(`running udp plain, ${n} in flight`);
       const r = await runInWorker({ ...base, concurrency: n, transport: "udp", port });
-      cases.push(toCase("udp plain", "udp", false, n, r));
+      cases.push(toCase({ ...udp, name: "udp plain", backend }, r));
     }
     const plan: Array<[string, "udp" | "tcp", boolean, number]> = [
       ["udp encrypted", "udp", true, Math.ceil(udpQueries / 4)],
@@ -245,39 +245,11 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
         port,
         ...(encrypted ? { serverKey: keyPair.publicKey.raw } : {}),
       });
-      cases.push(toCase(name, transport, encrypted, concurrency, r));
+      const udpBackend = transport === "udp" ? { backend } : {};
+      cases.push(toCase({ name, transport, encrypted, inFlight: concurrency, ...udpBackend }, r));
     }
     return cases;
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-/** The Python anchor measured at a case's level in flight, for plain UDP cases. */
-export function anchorOf(cases: QueryBenchCase[], c: QueryBenchCase): QueryBenchCase | undefined {
-  if (c.anchor || c.transport !== "udp" || c.encrypted) return undefined;
-  return cases.find((a) => a.anchor && a.inFlight === c.inFlight);
-}
-
-/** One case's queries/s over the anchor's at the same level in flight. */
-export interface AnchorRatio {
-  /** The case's name (`"udp plain"` or a ceiling). */
-  name: string;
-  /** Whether the case is a runtime ceiling. */
-  ceiling: boolean;
-  inFlight: number;
-  ratio: number;
-}
-
-/**
- * sockkit's plain UDP queries/s, and each ceiling's, over the anchor's, at
- * each number in flight (in the order the cases ran).
- */
-export function anchorRatios(cases: QueryBenchCase[]): AnchorRatio[] {
-  return cases.flatMap((c) => {
-    const a = anchorOf(cases, c);
-    return a
-      ? [{ name: c.name, ceiling: c.ceiling, inFlight: c.inFlight, ratio: c.qps / a.qps }]
-      : [];
-  });
 }

@@ -115,7 +115,7 @@ export function queryBenchCommand() {
       console.log("");
       for (const { name, over, ceiling, inFlight, ratio } of anchorRatios(cases)) {
         const verdict = ceiling
-          ? "no target: the bound on udp plain, which adds handler isolation"
+          ? "no target: the handler inline, not isolated"
           : `target >= ${fmt(TARGET_RATIO, 1)}x: ${ratio >= TARGET_RATIO ? "met" : "not met"}`;
         console.log(`${name} / ${over}, ${inFlight} in flight: ${fmt(ratio, 2)}x (${verdict})`);
       }
@@ -123,7 +123,7 @@ export function queryBenchCommand() {
         console.log(
           `${name} / ${over}, ${inFlight} in flight: ${
             fmt(ratio, 2)
-          }x (what the handler's isolation in a worker leaves)`,
+          }x (the handler in a worker against inline)`,
         );
       }
     }));

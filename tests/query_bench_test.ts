@@ -59,7 +59,7 @@ Deno.test("query bench prints the ceiling's ratio to the anchor and sockkit's to
       new RegExp(
         `^${
           name.replace(/[().]/g, "\\$&")
-        } / python socketserver \\(anchor\\), 1 in flight: \\d+\\.\\d\\dx \\(no target: the bound on udp plain, which adds handler isolation\\)$`,
+        } / python socketserver \\(anchor\\), 1 in flight: \\d+\\.\\d\\dx \\(no target: the handler inline, not isolated\\)$`,
         "m",
       ),
     );
@@ -70,7 +70,7 @@ Deno.test("query bench prints the ceiling's ratio to the anchor and sockkit's to
   );
   assert.match(
     withCeiling.stdout,
-    /^udp plain \/ runtime ceiling: no handler isolation \(Deno\.listenDatagram\), 1 in flight: \d+\.\d\dx \(what the handler's isolation in a worker leaves\)$/m,
+    /^udp plain \/ runtime ceiling: no handler isolation \(Deno\.listenDatagram\), 1 in flight: \d+\.\d\dx \(the handler in a worker against inline\)$/m,
   );
   const without = await runCli([...SMALL, "--in-flight", "1", "--no-ceiling"], {
     timeoutMs: 120_000,

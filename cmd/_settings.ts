@@ -16,7 +16,12 @@
  * ```
  */
 import { type Command, Option } from "@commander-js/extra-typings";
-import { resolveSettings, type SettingSources, type SettingSpec } from "../core/config/mod.ts";
+import {
+  fileKeys,
+  resolveSettings,
+  type SettingSources,
+  type SettingSpec,
+} from "../core/config/mod.ts";
 
 type Specs = Record<string, SettingSpec<unknown>>;
 
@@ -30,11 +35,7 @@ export function settingHelp(spec: SettingSpec<unknown>): string {
   if (spec.repeatable) parts.push("repeatable");
   if (def !== undefined) parts.push(`default ${def}`);
   if (spec.env) parts.push(`env ${spec.env}`);
-  const keys = spec.file === undefined
-    ? []
-    : typeof spec.file === "string"
-    ? [spec.file]
-    : spec.file;
+  const keys = fileKeys(spec);
   if (keys.length > 0) parts.push(`config ${keys.join(" or ")}`);
   const help = spec.help ?? "";
   return parts.length === 0 ? help : `${help} (${parts.join("; ")})`;

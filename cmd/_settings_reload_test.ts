@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Command } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
+import { settingsReload } from "../core/lifecycle/mod.ts";
 import { tempDir } from "../tests/harness/mod.ts";
 import { withSettings } from "./_settings.ts";
-import { settingsReader, settingsReload } from "./_settings_reload.ts";
+import { settingsReader } from "./_settings_reload.ts";
 
 const SPECS = {
   port: { parse: parse.port, flag: "--port", arg: "<port>", file: "t.port", default: 3443 },

@@ -4,7 +4,7 @@
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
-import { applyTls, runDaemon } from "../core/lifecycle/mod.ts";
+import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { loadCertsDirTls, loadClientTls } from "../core/pki/mod.ts";
 import {
@@ -19,7 +19,7 @@ import {
 import { action, globals, intArg, loggerFrom } from "./_cli.ts";
 import { queryBenchCommand } from "./query_bench.ts";
 import { reloadCommand } from "./_reload.ts";
-import { settingsReader, settingsReload } from "./_settings_reload.ts";
+import { settingsReader } from "./_settings_reload.ts";
 import { withSettings } from "./_settings.ts";
 
 const SPECS = {

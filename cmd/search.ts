@@ -4,8 +4,8 @@
  * (`load`).
  */
 import { Command } from "@commander-js/extra-typings";
-import { type ConfigData, ConfigError, parse, type resolveSettings } from "../core/config/mod.ts";
-import { applyTls, restartNeeded, runDaemon } from "../core/lifecycle/mod.ts";
+import { ConfigError, parse, type resolveSettings } from "../core/config/mod.ts";
+import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../core/net/mod.ts";
@@ -18,7 +18,8 @@ import {
 } from "../core/search/mod.ts";
 import { action, globals, intArg, loggerFrom } from "./_cli.ts";
 import { reloadCommand } from "./_reload.ts";
-import { settingsOf, withSettings } from "./_settings.ts";
+import { withSettings } from "./_settings.ts";
+import { settingsReader } from "./_settings_reload.ts";
 import { searchBenchCommand, searchLoadCommand } from "./search_bench.ts";
 
 const SPECS = {
@@ -192,13 +193,8 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
   return withSettings(cmd, SPECS)
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "search" });
-      const settings = async () => {
-        let file: ConfigData | undefined;
-        if (opts.config) file = await loadSearchConfig(opts.config);
-        return settingsOf(SPECS, cmd, {
-          ...(file ? { file, filePath: opts.config } : {}),
-        });
-      };
+      // The file may hold any unrelated entries: unknown keys are not reported.
+      const settings = settingsReader(SPECS, cmd, { config: opts.config, load: loadSearchConfig });
       const s = await settings();
       if (s.file === undefined) {
         throw new ConfigError(
@@ -239,21 +235,21 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
         metricsPort: s.metricsPort,
         metricsHost: s.metricsHost,
         ready: () => running.ready(),
-        reload: async () => {
-          const next = await settings();
-          const restart = restartNeeded(s, next, RELOADABLE);
-          let closed = 0;
-          if (tls) {
-            const loaded = await searchTls(next, (w) => log.warn(w));
-            if (loaded.tls) {
-              closed = applyTls([running.listener], loaded.tls, { authorize, logger: log }).closed;
+        reload: settingsReload(s, {
+          read: settings,
+          reloadable: RELOADABLE,
+          apply: async (next) => {
+            let closed = 0;
+            if (tls) {
+              const loaded = await searchTls(next, (w) => log.warn(w));
+              if (loaded.tls) {
+                closed =
+                  applyTls([running.listener], loaded.tls, { authorize, logger: log }).closed;
+              }
             }
-          }
-          return {
-            closed_revoked: closed,
-            ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
-          };
-        },
+            return { closed_revoked: closed };
+          },
+        }),
         onSignal: (sig) => log.info("draining", { signal: sig }),
       });
       log.info("stopped");
@@ -307,26 +303,17 @@ function queryCommand() {
 }
 
 /**
- * Usage errors in a subcommand throw (exit code 2 from `main.ts`) instead of
- * commander's default `process.exit(1)`, which subcommands do not inherit.
+ * `sockkit search` and its subcommands (their usage errors exit 2 through
+ * `main.ts`, which sets that on every subcommand).
  */
-function usageErrorsExit2<C extends Command>(cmd: C): C {
-  cmd.exitOverride().showHelpAfterError("(run with --help for usage)");
-  for (const sub of cmd.commands) usageErrorsExit2(sub as Command);
-  return cmd;
-}
-
-/** `sockkit search` and its subcommands. */
 export function searchCommand(): Command {
-  return usageErrorsExit2(
-    new Command("search")
-      .description(
-        "Exact full-line string search server over a text file, its client and benchmarks",
-      )
-      .addCommand(serveCommand())
-      .addCommand(queryCommand())
-      .addCommand(searchBenchCommand())
-      .addCommand(searchLoadCommand())
-      .addCommand(reloadCommand("search")),
-  );
+  return new Command("search")
+    .description(
+      "Exact full-line string search server over a text file, its client and benchmarks",
+    )
+    .addCommand(serveCommand())
+    .addCommand(queryCommand())
+    .addCommand(searchBenchCommand())
+    .addCommand(searchLoadCommand())
+    .addCommand(reloadCommand("search"));
 }

@@ -4,7 +4,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { ConfigError, parse } from "../core/config/mod.ts";
-import { applyTls, runDaemon } from "../core/lifecycle/mod.ts";
+import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
@@ -12,7 +12,7 @@ import { openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 import { servercliBenchCommand } from "./servercli_bench.ts";
 import { reloadCommand } from "./_reload.ts";
-import { settingsReader, settingsReload } from "./_settings_reload.ts";
+import { settingsReader } from "./_settings_reload.ts";
 import { withSettings } from "./_settings.ts";
 
 const SPECS = {

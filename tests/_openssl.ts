@@ -2,8 +2,8 @@
  * Certificates made the way the replaced tools' READMEs say, and a Python
  * `ssl` client: the real things their users already have.
  */
-import { join } from "node:path";
-import { type CliProcess, freePort, spawnCli } from "./harness/mod.ts";
+import { dirname, join } from "node:path";
+import { type CliResult, type Daemon, runCli, startDaemon } from "./harness/mod.ts";
 
 const dec = new TextDecoder();
 
@@ -41,6 +41,68 @@ export async function readmeCert(
     `/CN=${cn}`,
   ], dir);
   return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+}
+
+/** A key and a certificate signing request (see {@linkcode opensslCsr}). */
+export interface Csr {
+  key: string;
+  csr: string;
+}
+
+/**
+ * `openssl req -new -newkey rsa:2048 -nodes -subj /CN=CN`: a fresh key at
+ * DIR/NAME.key and its signing request at DIR/NAME.csr.
+ */
+export async function opensslCsr(dir: string, name: string, cn: string): Promise<Csr> {
+  const key = join(dir, `${name}.key`);
+  const csr = join(dir, `${name}.csr`);
+  await openssl(
+    [
+      "req",
+      "-new",
+      "-newkey",
+      "rsa:2048",
+      "-nodes",
+      "-keyout",
+      key,
+      "-out",
+      csr,
+      "-subj",
+      `/CN=${cn}`,
+    ],
+    dir,
+  );
+  return { key, csr };
+}
+
+/**
+ * `openssl x509 -req -in CSR -CA -CAkey -CAcreateserial -out OUT -days 30`,
+ * with `-extfile EXT` when given (without it the certificate is X.509 v1).
+ * Resolves with `out`.
+ */
+export async function opensslSign(
+  csr: string,
+  ca: { cert: string; key: string },
+  out: string,
+  extfile?: string,
+): Promise<string> {
+  await openssl([
+    "x509",
+    "-req",
+    "-in",
+    csr,
+    "-CA",
+    ca.cert,
+    "-CAkey",
+    ca.key,
+    "-CAcreateserial",
+    "-out",
+    out,
+    "-days",
+    "30",
+    ...(extfile === undefined ? [] : ["-extfile", extfile]),
+  ], dirname(out));
+  return out;
 }
 
 /** Options for {@linkcode pythonTls}. */
@@ -105,21 +167,16 @@ export interface ReadmeIngest extends AsyncDisposable {
   port: number;
   server: { cert: string; key: string };
   client: { cert: string; key: string };
-  proc: CliProcess;
+  proc: Daemon;
 }
 
 /** Starts `sockkit ingest serve` on a free port with certificates from {@linkcode readmeCert}. */
 export async function readmeIngest(dir: string, redisUrl: string): Promise<ReadmeIngest> {
   const server = await readmeCert(dir, "server");
   const client = await readmeCert(dir, "client");
-  const port = freePort();
-  const proc = spawnCli([
+  const proc = await startDaemon([
     "ingest",
     "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
     "--cert",
     server.cert,
     "--key",
@@ -131,11 +188,45 @@ export async function readmeIngest(dir: string, redisUrl: string): Promise<Readm
     "--spool-dir",
     join(dir, "spool"),
   ]);
-  try {
-    await proc.waitForLine(/listening on 127\.0\.0\.1:\d+/, 30_000);
-  } catch (err) {
-    await proc[Symbol.asyncDispose]();
-    throw err;
-  }
-  return { port, server, client, proc, [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose]() };
+  return {
+    port: proc.port,
+    server,
+    client,
+    proc,
+    [Symbol.asyncDispose]: () => proc[Symbol.asyncDispose](),
+  };
+}
+
+/** Runs `sockkit ingest send` to `ingest` as "localhost" with its README certificates, `stdin` as input. */
+export function readmeIngestSend(ingest: ReadmeIngest, stdin: string): Promise<CliResult> {
+  return runCli([
+    "ingest",
+    "send",
+    "--host",
+    "localhost",
+    "--port",
+    String(ingest.port),
+    "--ca",
+    ingest.server.cert,
+    "--cert",
+    ingest.client.cert,
+    "--key",
+    ingest.client.key,
+  ], { stdin });
+}
+
+/** Runs `sockkit search query LINE --tls` to localhost:`port`, trusting `ca`. */
+export function tlsSearchQuery(port: number, ca: string, line: string): Promise<CliResult> {
+  return runCli([
+    "search",
+    "query",
+    line,
+    "--tls",
+    "--host",
+    "localhost",
+    "--port",
+    String(port),
+    "--ca",
+    ca,
+  ]);
 }

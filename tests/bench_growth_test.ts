@@ -4,18 +4,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { REPO_ROOT, tempDir } from "./harness/mod.ts";
+import { REPO_ROOT, runCommand, tempDir } from "./harness/mod.ts";
 
-async function growth(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", join(REPO_ROOT, "tools/bench.ts"), "--growth", ...args],
-    cwd: REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function growth(args: string[]) {
+  return runCommand(
+    Deno.execPath(),
+    ["run", "--allow-all", join(REPO_ROOT, "tools/bench.ts"), "--growth", ...args],
+    { cwd: REPO_ROOT },
+  );
 }
 
 Deno.test("bench --growth measures every service at each size and writes one table and one SVG chart", async () => {

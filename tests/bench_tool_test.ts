@@ -2,26 +2,16 @@ import assert from "node:assert/strict";
 import { formatTable, parseBenchOutput, ratio, runServiceBench } from "../tools/bench.ts";
 
 Deno.test("bench tool parses the last stdout line of a service bench", () => {
-  const stdout = "warming up\n" +
-    JSON.stringify({
-      service: "ingest",
-      rows: [{
-        figure: "objects/s",
-        value: 250000,
-        unit: "obj/s",
-        anchor: "redis-benchmark -P 16 HSET",
-        anchorValue: 850000,
-        target: ">= 200000",
-      }],
-    }) + "\n";
-  assert.deepEqual(parseBenchOutput("ingest", stdout), [{
+  const row = {
     figure: "objects/s",
     value: 250000,
     unit: "obj/s",
     anchor: "redis-benchmark -P 16 HSET",
     anchorValue: 850000,
     target: ">= 200000",
-  }]);
+  };
+  const stdout = "warming up\n" + JSON.stringify({ service: "ingest", rows: [row] }) + "\n";
+  assert.deepEqual(parseBenchOutput("ingest", stdout), [row]);
 });
 
 Deno.test("bench tool rejects output without a JSON last line, naming the service", () => {

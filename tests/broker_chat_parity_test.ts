@@ -55,16 +55,7 @@ Deno.test("broker chat !zimport copies a received directory like !import (direct
   const port = freePort();
   const cwd = join(tmp, "server-cwd");
   await Deno.mkdir(cwd);
-  await using server = spawnCli([
-    "broker",
-    "chat",
-    "--port",
-    String(port),
-    "--host",
-    "127.0.0.1",
-    "--dir",
-    join(tmp, "server"),
-  ], { cwd });
+  await using server = chatServer(port, join(tmp, "server"), [], { cwd });
   await server.waitForLine(/^\* waiting for a peer/);
   const tree = join(tmp, "photos");
   await Deno.mkdir(join(tree, "2026"), { recursive: true });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { freePort, runCli, spawnCli, tempDir } from "./harness/mod.ts";
+import { chatClientArgs, chatServer } from "./_chat/broker_chat.ts";
 
 function sha(path: string): string {
   return createHash("sha256").update(Deno.readFileSync(path)).digest("hex");
@@ -10,36 +11,14 @@ function sha(path: string): string {
 Deno.test("broker chat: lines cross both ways, !upload of a file and a directory arrive intact, --upload exits 0", async () => {
   await using tmp = await tempDir("sockkit-broker-chat-");
   const root = tmp.path;
-  const port = String(freePort());
+  const port = freePort();
   const sdir = join(root, "server-side");
   const cwd = join(root, "client-cwd");
   await Deno.mkdir(cwd);
-  await using server = spawnCli([
-    "broker",
-    "chat",
-    "--port",
-    port,
-    "--host",
-    "127.0.0.1",
-    "--name",
-    "ann",
-    "--dir",
-    sdir,
-  ]);
+  await using server = chatServer(port, sdir);
   const fp = (await server.waitForLine(/^\* server certificate SHA-256 ([0-9A-F:]{95})$/))[1]!;
   await using client = spawnCli(
-    [
-      "broker",
-      "chat",
-      "--target",
-      "127.0.0.1",
-      "--port",
-      port,
-      "--name",
-      "bob",
-      "--dir",
-      join(root, "client-side"),
-    ],
+    chatClientArgs(port, ["--name", "bob", "--dir", join(root, "client-side")]),
     { cwd },
   );
   // both screens show the same server fingerprint
@@ -78,18 +57,7 @@ Deno.test("broker chat: lines cross both ways, !upload of a file and a directory
   assert.equal(Deno.readTextFileSync(join(cwd, "album", "index.txt")), "a.jpg\n");
 
   // --upload sends and exits 0 without opening the chat
-  const up = await runCli([
-    "broker",
-    "chat",
-    "--target",
-    "127.0.0.1",
-    "--port",
-    port,
-    "--name",
-    "carl",
-    "--upload",
-    file,
-  ]);
+  const up = await runCli(chatClientArgs(port, ["--name", "carl", "--upload", file]));
   assert.equal(up.code, 0, up.stderr);
   assert.match(up.stdout, /\* sent file ".*notes\.txt" \(1 file\(s\), 1500000 bytes\)/);
   await server.waitForLine(/^\* received file "notes\.txt" from carl/);

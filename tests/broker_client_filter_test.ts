@@ -1,22 +1,18 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli, waitUntil } from "./harness/mod.ts";
-import { connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { runCli, waitUntil } from "./harness/mod.ts";
+import { brokerSite, connected, startClient, stop } from "./broker_helpers.ts";
 
 Deno.test("broker client filter: deny and allow lists by name and subnet, changed at run time and applied to connected clients at once", async (t) => {
-  await using pki = await makePki({ clients: ["alice", "bob"] });
-  const tmp = await Deno.makeTempDir({ prefix: "sockkit-broker-filter-" });
-  await using _cleanup = {
-    [Symbol.asyncDispose]: () => Deno.remove(tmp, { recursive: true }).catch(() => {}),
-  };
-  const port = freePort();
-  const sdir = join(tmp, "server");
-  await using server = await startServer(pki.dir, sdir, port, ["--deny", "name:bob"]);
-  await using alice = startClient(pki.dir, join(tmp, "alice"), "alice", port);
-  await using bob = startClient(pki.dir, join(tmp, "bob"), "bob", port);
+  await using site = await brokerSite("sockkit-broker-filter-", { clients: ["alice", "bob"] });
+  const { pki, port, sdir } = site;
+  await using server = await site.server(["--deny", "name:bob"]);
+  await using alice = site.client();
+  await using bob = startClient(pki.dir, join(site.root, "bob"), "bob", port);
   await connected(alice);
+  const filterCli = (...args: string[]) => runCli(["broker", "filter", ...args, "--dir", sdir]);
   const filter = async (...args: string[]) => {
-    const r = await runCli(["broker", "filter", ...args, "--dir", sdir]);
+    const r = await filterCli(...args);
     assert.equal(r.code, 0, r.stderr);
     return r.stdout;
   };
@@ -70,15 +66,7 @@ Deno.test("broker client filter: deny and allow lists by name and subnet, change
   });
 
   await t.step("a malformed entry is refused with what to write", async () => {
-    const r = await runCli([
-      "broker",
-      "filter",
-      "add",
-      "deny",
-      "subnet:10.0.0.0/99",
-      "--dir",
-      sdir,
-    ]);
+    const r = await filterCli("add", "deny", "subnet:10.0.0.0/99");
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /Invalid subnet "10\.0\.0\.0\/99" .*expected ADDRESS\/BITS/);
   });

@@ -1,26 +1,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli } from "./harness/mod.ts";
-import { connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { runCli } from "./harness/mod.ts";
+import { brokerSite } from "./broker_helpers.ts";
 
 Deno.test("broker send --file stores under --name, removes the source only once stored with --delete, and a refusing receiver keeps its file", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  const tmp = await Deno.makeTempDir({ prefix: "sockkit-broker-file-options-" });
-  await using _cleanup = {
-    [Symbol.asyncDispose]: () => Deno.remove(tmp, { recursive: true }).catch(() => {}),
-  };
-  const port = freePort();
+  await using site = await brokerSite("sockkit-broker-file-options-");
+  const { root: tmp, cdir } = site;
   const files = join(tmp, "received");
-  const sdir = join(tmp, "server");
-  const cdir = join(tmp, "alice");
-  await using server = await startServer(pki.dir, sdir, port, [
-    "--file-dir",
-    `files=${files}`,
-    "--on-exists",
-    "refuse",
-  ]);
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
+  await using link = await site.link(["--file-dir", `files=${files}`, "--on-exists", "refuse"]);
   const src = join(tmp, "draft.txt");
   await Deno.writeTextFile(src, "first");
   const send = (...extra: string[]) =>
@@ -54,6 +41,5 @@ Deno.test("broker send --file stores under --name, removes the source only once 
   assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--name and --delete go with --file/);
 
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  assert.deepEqual(await link.stop(), { client: 0, server: 0 });
 });

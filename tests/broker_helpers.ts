@@ -1,9 +1,22 @@
 /** Shared setup for the broker integration tests: connectors as CLI subprocesses. */
 import { join } from "node:path";
-import { type CliProcess, freePort, spawnCli, waitUntil } from "./harness/mod.ts";
+import {
+  type CliProcess,
+  freePort,
+  makePki,
+  spawnCli,
+  tempDir,
+  type TestPki,
+  waitUntil,
+} from "./harness/mod.ts";
 import { BrokerClient } from "../core/broker/mod.ts";
 
-/** Starts `broker serve` on a fixed free port and waits until it listens. */
+/** The arguments every test connector takes: its certificates, state directory and a 1 s heartbeat. */
+function connectorArgs(certs: string, dir: string): string[] {
+  return ["--certs", certs, "--dir", dir, "--heartbeat", "1s"];
+}
+
+/** Starts `broker serve` on a fixed free port and waits until it listens (stopping it if it does not). */
 export async function startServer(
   certs: string,
   dir: string,
@@ -17,15 +30,15 @@ export async function startServer(
     "127.0.0.1",
     "--port",
     String(port),
-    "--certs",
-    certs,
-    "--dir",
-    dir,
-    "--heartbeat",
-    "1s",
+    ...connectorArgs(certs, dir),
     ...extra,
   ]);
-  await p.waitForLine(/INFO\s+listening /, 30_000);
+  try {
+    await p.waitForLine(/INFO\s+listening /, 30_000);
+  } catch (err) {
+    await p[Symbol.asyncDispose]();
+    throw err;
+  }
   return p;
 }
 
@@ -44,17 +57,12 @@ export function startClient(
     name,
     "--server",
     `127.0.0.1:${port}`,
-    "--certs",
-    certs,
-    "--dir",
-    dir,
-    "--heartbeat",
-    "1s",
+    ...connectorArgs(certs, dir),
     ...extra,
   ]);
 }
 
-/** Waits for the client connector's "connected to server" line after `from` earlier lines. */
+/** Waits for the client connector's "connected to server" line. */
 export async function connected(client: CliProcess): Promise<void> {
   await client.waitForLine(/connected to server/, 30_000);
 }
@@ -67,10 +75,116 @@ export async function app(dir: string): Promise<BrokerClient> {
   );
 }
 
-/** Stops a connector with SIGTERM and waits for exit code 0. */
+/**
+ * `sockkit broker COMMAND --dir DIR --type TYPE FLAGS...`: the command line
+ * of an app command (`send`, `listen`, `request`) against the connector in `dir`.
+ */
+export function appArgs(
+  command: "send" | "listen" | "request",
+  dir: string,
+  type: string,
+  flags: string[] = [],
+): string[] {
+  return ["broker", command, "--dir", dir, "--type", type, ...flags];
+}
+
+/** Stops a connector with SIGTERM and resolves with its exit code. */
 export async function stop(p: CliProcess): Promise<number> {
   p.kill("SIGTERM");
   return (await p.status).code;
+}
+
+/** A server connector and alice's client connector, connected (see {@linkcode BrokerSite.link}). */
+export interface BrokerLink extends AsyncDisposable {
+  server: CliProcess;
+  client: CliProcess;
+  /** Stops the client, then the server, with SIGTERM; resolves with their exit codes. */
+  stop(): Promise<{ client: number; server: number }>;
+}
+
+/** Options for {@linkcode brokerSite}. */
+export interface BrokerSiteOptions {
+  /** Client certificates to issue (CN = name). Default `["alice"]`. */
+  clients?: string[];
+}
+
+/**
+ * A throwaway broker setup: a PKI, a temp directory, a free port, and the
+ * state directories of the server connector (`ROOT/server`) and of alice
+ * (`ROOT/alice`). Disposing it removes the PKI and the directory; dispose the
+ * connectors first (declare them after it).
+ */
+export interface BrokerSite extends AsyncDisposable {
+  pki: TestPki;
+  /** The temp directory. */
+  root: string;
+  port: number;
+  /** The server connector's state directory. */
+  sdir: string;
+  /** alice's state directory. */
+  cdir: string;
+  /** Starts `broker serve` on `sdir` and `port` and waits until it listens. */
+  server(extra?: string[]): Promise<CliProcess>;
+  /** Starts `broker connect` as alice on `cdir` (it does not wait for the link). */
+  client(extra?: string[]): CliProcess;
+  /** Starts both and waits until alice is connected. */
+  link(serverExtra?: string[], clientExtra?: string[]): Promise<BrokerLink>;
+}
+
+/**
+ * Makes a {@linkcode BrokerSite} under a temp directory named after `prefix`.
+ *
+ * @example
+ * ```ts
+ * await using site = await brokerSite("sockkit-broker-test-");
+ * await using link = await site.link();
+ * await using a = await app(site.cdir);
+ * assert.deepEqual(await link.stop(), { client: 0, server: 0 });
+ * ```
+ */
+export async function brokerSite(
+  prefix: string,
+  options: BrokerSiteOptions = {},
+): Promise<BrokerSite> {
+  const pki = await makePki({ clients: options.clients ?? ["alice"] });
+  const tmp = await tempDir(prefix);
+  const port = freePort();
+  const sdir = join(tmp.path, "server");
+  const cdir = join(tmp.path, "alice");
+  const site: BrokerSite = {
+    pki,
+    root: tmp.path,
+    port,
+    sdir,
+    cdir,
+    server: (extra = []) => startServer(pki.dir, sdir, port, extra),
+    client: (extra = []) => startClient(pki.dir, cdir, "alice", port, extra),
+    async link(serverExtra = [], clientExtra = []) {
+      const server = await site.server(serverExtra);
+      const client = site.client(clientExtra);
+      const link: BrokerLink = {
+        server,
+        client,
+        stop: async () => ({ client: await stop(client), server: await stop(server) }),
+        async [Symbol.asyncDispose]() {
+          await client[Symbol.asyncDispose]();
+          await server[Symbol.asyncDispose]();
+        },
+      };
+      try {
+        await connected(client);
+      } catch (err) {
+        await link[Symbol.asyncDispose]();
+        throw err;
+      }
+      return link;
+    },
+    async [Symbol.asyncDispose]() {
+      await tmp[Symbol.asyncDispose]();
+      await pki[Symbol.asyncDispose]();
+    },
+  };
+  return site;
 }
 
 export { freePort };

@@ -1,20 +1,12 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { makePki, runCli, waitUntil } from "./harness/mod.ts";
-import { connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { runCli, waitUntil } from "./harness/mod.ts";
+import { brokerSite } from "./broker_helpers.ts";
 
 Deno.test("broker log-level and disconnect act on a running connector without a restart", async (t) => {
-  await using pki = await makePki({ clients: ["alice"] });
-  const tmp = await Deno.makeTempDir({ prefix: "sockkit-broker-operator-" });
-  await using _cleanup = {
-    [Symbol.asyncDispose]: () => Deno.remove(tmp, { recursive: true }).catch(() => {}),
-  };
-  const port = freePort();
-  const sdir = join(tmp, "server");
-  const cdir = join(tmp, "alice");
-  await using server = await startServer(pki.dir, sdir, port);
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
+  await using site = await brokerSite("sockkit-broker-operator-");
+  const { sdir } = site;
+  await using link = await site.link();
+  const { server, client } = link;
 
   await t.step("log-level shows, changes and refuses an unknown level", async () => {
     const show = await runCli(["broker", "log-level", "--dir", sdir]);
@@ -52,6 +44,5 @@ Deno.test("broker log-level and disconnect act on a running connector without a 
     },
   );
 
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  assert.deepEqual(await link.stop(), { client: 0, server: 0 });
 });

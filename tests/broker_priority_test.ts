@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli, tempDir, waitUntil } from "./harness/mod.ts";
+import { runCli, tempDir, waitUntil } from "./harness/mod.ts";
 import type { BrokerClient } from "../core/broker/mod.ts";
-import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { app, brokerSite, connected, stop } from "./broker_helpers.ts";
 
 const TYPES = ["bulk", "normal", "urgent"] as const;
 const EACH = 200;
@@ -44,19 +44,9 @@ async function blockAlice(sdir: string): Promise<void> {
 }
 
 Deno.test("broker priorities: messages queued while the peer is away leave highest priority first, in order within a priority, once", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-prio-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  await using server = await startServer(pki.dir, sdir, port, [
-    "--priority",
-    "urgent=10",
-    "--priority",
-    "bulk=-5",
-  ]);
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
+  await using site = await brokerSite("sockkit-broker-prio-");
+  const { sdir, cdir } = site;
+  await using link = await site.link(["--priority", "urgent=10", "--priority", "bulk=-5"]);
   await using alice = await app(cdir);
   const got: string[] = [];
   await listenAll(alice, got);
@@ -66,34 +56,30 @@ Deno.test("broker priorities: messages queued while the peer is away leave highe
   const r = await runCli(["broker", "unblock", "alice", "--dir", sdir]);
   assert.equal(r.code, 0, r.stderr);
   await arrivesByPriority(alice, got);
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  assert.deepEqual(await link.stop(), { client: 0, server: 0 });
 });
 
 Deno.test("broker priorities: the order of a journal survives a restart of the sending connector (aioconnectors send_message_types_priorities, smaller first)", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-prio-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  const aio = join(tmp.path, "aio.json");
+  await using site = await brokerSite("sockkit-broker-prio-");
+  const { sdir, cdir } = site;
+  const aio = join(site.root, "aio.json");
   await Deno.writeTextFile(
     aio,
     JSON.stringify({ is_server: true, send_message_types_priorities: { urgent: -1, bulk: 3 } }),
   );
-  await using client = startClient(pki.dir, cdir, "alice", port);
+  await using client = site.client();
   await using alice = await app(cdir);
   const got: string[] = [];
   await listenAll(alice, got);
   {
-    await using server = await startServer(pki.dir, sdir, port, ["--config", aio]);
+    await using server = await site.server(["--config", aio]);
     await connected(client);
     await blockAlice(sdir);
     await sendInterleaved(sdir);
     assert.equal(await stop(server), 0);
   }
   // restarted without priorities: what was queued keeps the priority it was queued with
-  await using server = await startServer(pki.dir, sdir, port);
+  await using server = await site.server();
   await arrivesByPriority(alice, got);
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, REPO_ROOT } from "./harness/mod.ts";
-import { connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { REPO_ROOT } from "./harness/mod.ts";
+import { brokerSite } from "./broker_helpers.ts";
 
 const CHECK = join(REPO_ROOT, "tests", "_python", "broker_client_check.py");
 
@@ -27,20 +27,12 @@ Deno.test({
     "broker: the Python ConnectorAPI sends, acks, requests, listens, sends files, publishes and subscribes (with tags) through real connectors",
   ignore: !python,
   async fn() {
-    await using pki = await makePki({ clients: ["alice"] });
-    const tmp = await Deno.makeTempDir({ prefix: "sockkit-pyclient-" });
-    await using _cleanup = {
-      [Symbol.asyncDispose]: () => Deno.remove(tmp, { recursive: true }).catch(() => {}),
-    };
-    const port = freePort();
-    const sdir = join(tmp, "server");
-    const cdir = join(tmp, "alice");
+    await using site = await brokerSite("sockkit-pyclient-");
+    const { root: tmp, sdir, cdir } = site;
     const files = join(tmp, "received");
     const work = join(tmp, "work");
     await Deno.mkdir(work);
-    await using server = await startServer(pki.dir, sdir, port, ["--file-dir", `files=${files}`]);
-    await using client = startClient(pki.dir, cdir, "alice", port);
-    await connected(client);
+    await using link = await site.link(["--file-dir", `files=${files}`]);
 
     const out = await new Deno.Command("python3", {
       args: [CHECK, sdir, cdir, files, work],
@@ -71,7 +63,6 @@ Deno.test({
       ]
     ) assert.match(stdout, new RegExp(`^ok ${step}$`, "m"), step);
     assert.match(stdout, /^done$/m);
-    assert.equal(await stop(client), 0);
-    assert.equal(await stop(server), 0);
+    assert.deepEqual(await link.stop(), { client: 0, server: 0 });
   },
 });

@@ -1,24 +1,30 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createHash } from "node:crypto";
-import { makePki, runCli, spawnCli, tempDir, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
 import { revoke } from "../core/pki/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
-import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import {
+  app,
+  appArgs,
+  type BrokerSite,
+  brokerSite,
+  connected,
+  startClient,
+  stop,
+} from "./broker_helpers.ts";
+
+const PREFIX = "sockkit-broker-test-";
+const BOTH_STOPPED = { client: 0, server: 0 };
 
 function collect(into: Message[]): (m: Message) => void {
   return (m) => void into.push(m);
 }
 
 Deno.test("broker: messages flow both ways over mTLS with type, source, destination, binary, acks, requests and timeouts", async (t) => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  await using server = await startServer(pki.dir, sdir, port);
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
+  await using site = await brokerSite(PREFIX);
+  const { sdir, cdir } = site;
+  await using link = await site.link();
   await using sApp = await app(sdir);
   await using cApp = await app(cdir);
 
@@ -87,8 +93,7 @@ Deno.test("broker: messages flow both ways over mTLS with type, source, destinat
   });
 
   await t.step("both connectors stop with exit code 0", async () => {
-    assert.equal(await stop(client), 0);
-    assert.equal(await stop(server), 0);
+    assert.deepEqual(await link.stop(), BOTH_STOPPED);
   });
 });
 
@@ -114,19 +119,16 @@ async function receiveNumbered(dir: string, n: number): Promise<number[]> {
 }
 
 Deno.test("broker: a stopped client connector gets all 10,000 messages in order, once, after it restarts (and later ones behind them)", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  await using server = await startServer(pki.dir, sdir, port);
+  await using site = await brokerSite(PREFIX);
+  const { sdir, cdir } = site;
+  await using server = await site.server();
   {
-    await using client = startClient(pki.dir, cdir, "alice", port);
+    await using client = site.client();
     await connected(client);
     assert.equal(await stop(client), 0);
   }
   await sendNumbered(sdir, 10_000);
-  await using client = startClient(pki.dir, cdir, "alice", port);
+  await using client = site.client();
   // messages sent while the journal is being replayed queue up behind it
   const live = (async () => {
     await waitUntil(
@@ -144,36 +146,23 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
 });
 
 Deno.test("broker: a server connector killed with SIGKILL replays its journal after restart", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
+  await using site = await brokerSite(PREFIX);
   {
-    await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
-    await sendNumbered(sdir, 10_000);
+    await using server = await site.server(["--queue-for-unknown"]);
+    await sendNumbered(site.sdir, 10_000);
     server.kill("SIGKILL");
     await server.status;
   }
-  await using server = await startServer(pki.dir, sdir, port);
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
-  const got = await receiveNumbered(cdir, 10_000);
+  await using link = await site.link();
+  const got = await receiveNumbered(site.cdir, 10_000);
   assert.deepEqual(got, Array.from({ length: 10_000 }, (_, i) => i));
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  assert.deepEqual(await link.stop(), BOTH_STOPPED);
 });
 
 Deno.test("broker: a full journal refuses new sends with a clear error", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const sdir = join(tmp.path, "server");
-  await using server = await startServer(pki.dir, sdir, freePort(), [
-    "--persist-max",
-    "4KiB",
-    "--queue-for-unknown",
-  ]);
-  await using a = await app(sdir);
+  await using site = await brokerSite(PREFIX);
+  await using server = await site.server(["--persist-max", "4KiB", "--queue-for-unknown"]);
+  await using a = await app(site.sdir);
   for (let i = 0; i < 100; i++) await a.send("alice", "seq", "x".repeat(100)).catch(() => {});
   await assert.rejects(
     a.sync(),
@@ -186,42 +175,45 @@ Deno.test("broker: a full journal refuses new sends with a clear error", async (
   assert.equal(await stop(server), 0);
 });
 
-Deno.test("broker: a truncated journal tail is reported and the records before it are delivered", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  {
-    await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
-    await sendNumbered(sdir, 5);
-    assert.equal(await stop(server), 0);
-  }
-  const journal = join(sdir, "journal", "alice", "0000000001.log");
-  const bytes = Deno.readFileSync(journal);
-  Deno.writeFileSync(journal, bytes.subarray(0, bytes.length - 7)); // cut into the last record
-  await using server = await startServer(pki.dir, sdir, port);
-  await server.waitForLine(/corrupt journal tail skipped.*kept=4.*truncated record/);
-  await using client = startClient(pki.dir, cdir, "alice", port);
+/** Queues `n` numbered messages for alice on a server that then stops; returns its journal file. */
+async function journalOf(site: BrokerSite, n: number): Promise<string> {
+  await using server = await site.server(["--queue-for-unknown"]);
+  await sendNumbered(site.sdir, n);
+  assert.equal(await stop(server), 0);
+  return join(site.sdir, "journal", "alice", "0000000001.log");
+}
+
+/**
+ * Restarts the server, waits for its `report` line about the journal, then
+ * connects alice and returns the `n` numbered messages she gets; both stop with 0.
+ */
+async function receiveAfterRestart(site: BrokerSite, report: RegExp, n: number): Promise<number[]> {
+  await using server = await site.server();
+  await server.waitForLine(report);
+  await using client = site.client();
   await connected(client);
-  const got = await receiveNumbered(cdir, 4);
-  assert.deepEqual(got, [0, 1, 2, 3]);
+  const got = await receiveNumbered(site.cdir, n);
   assert.equal(await stop(client), 0);
   assert.equal(await stop(server), 0);
+  return got;
+}
+
+Deno.test("broker: a truncated journal tail is reported and the records before it are delivered", async () => {
+  await using site = await brokerSite(PREFIX);
+  const journal = await journalOf(site, 5);
+  const bytes = Deno.readFileSync(journal);
+  Deno.writeFileSync(journal, bytes.subarray(0, bytes.length - 7)); // cut into the last record
+  const got = await receiveAfterRestart(
+    site,
+    /corrupt journal tail skipped.*kept=4.*truncated record/,
+    4,
+  );
+  assert.deepEqual(got, [0, 1, 2, 3]);
 });
 
 Deno.test("broker: a flipped byte in the middle of a journal costs only that record, and it is reported", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  {
-    await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
-    await sendNumbered(sdir, 1000);
-    assert.equal(await stop(server), 0);
-  }
-  const journal = join(sdir, "journal", "alice", "0000000001.log");
+  await using site = await brokerSite(PREFIX);
+  const journal = await journalOf(site, 1000);
   const bytes = Deno.readFileSync(journal);
   // find record 500 by its sync marker ("SKRL") and flip a byte of its payload
   let at = -1;
@@ -237,34 +229,26 @@ Deno.test("broker: a flipped byte in the middle of a journal costs only that rec
   }
   bytes[at + 20]! ^= 0xff;
   Deno.writeFileSync(journal, bytes);
-  await using server = await startServer(pki.dir, sdir, port);
-  await server.waitForLine(
+  const got = await receiveAfterRestart(
+    site,
     new RegExp(`corrupt journal record skipped.*offset=${at} .*checksum mismatch`),
+    999,
   );
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
-  const got = await receiveNumbered(cdir, 999);
   assert.deepEqual(got, Array.from({ length: 1000 }, (_, i) => i).filter((i) => i !== 500));
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
 });
 
 Deno.test("broker: the server refuses a name the certificate does not carry, an unknown certificate and a revoked one", async (t) => {
-  await using pki = await makePki({ clients: ["alice", "carol"] });
+  await using site = await brokerSite(PREFIX, { clients: ["alice", "carol"] });
+  const { pki, port, root } = site;
   await using other = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
   await revoke(pki.dir, "carol");
-  await using server = await startServer(pki.dir, join(tmp.path, "server"), port);
+  await using server = await site.server();
+  /** Starts a client connector named `name` in ROOT/`dir` that presents `cert`. */
+  const claim = (dir: string, name: string, cert: { cert: string; key: string }) =>
+    startClient(pki.dir, join(root, dir), name, port, ["--cert", cert.cert, "--key", cert.key]);
 
   await t.step("a valid certificate for alice claiming bob", async () => {
-    const alice = pki.client("alice");
-    await using bob = startClient(pki.dir, join(tmp.path, "bob"), "bob", port, [
-      "--cert",
-      alice.cert,
-      "--key",
-      alice.key,
-    ]);
+    await using bob = claim("bob", "bob", pki.client("alice"));
     await server.waitForLine(
       /refused client.*certificate names \\"alice\\" but the connector claims the name \\"bob\\"/,
     );
@@ -274,20 +258,14 @@ Deno.test("broker: the server refuses a name the certificate does not carry, an 
   });
 
   await t.step("a certificate from another CA", async () => {
-    const stranger = other.client("alice");
-    await using c = startClient(pki.dir, join(tmp.path, "stranger"), "alice", port, [
-      "--cert",
-      stranger.cert,
-      "--key",
-      stranger.key,
-    ]);
+    await using c = claim("stranger", "alice", other.client("alice"));
     await server.waitForLine(/refused client.*(not allowed|handshake failed)/);
     await c.waitForLine(/cannot reach server|peer disconnected/);
     assert.ok(!c.stderrText().includes("connected to server"));
   });
 
   await t.step("a revoked certificate", async () => {
-    await using c = startClient(pki.dir, join(tmp.path, "carol"), "carol", port);
+    await using c = startClient(pki.dir, join(root, "carol"), "carol", port);
     await server.waitForLine(/refused client.*CN=carol.*revoked/);
     // a revocation is final: the client exits 1 with the reason instead of retrying forever
     assert.equal((await c.status).code, 1);
@@ -308,19 +286,13 @@ async function sha256File(path: string): Promise<string> {
 }
 
 Deno.test("broker: a 200 MB file and a directory arrive intact where the receiver mapped their type; unmapped types are refused", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
-  const files = join(tmp.path, "received");
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  await using server = await startServer(pki.dir, sdir, port, ["--file-dir", `files=${files}`]);
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
-  await using a = await app(cdir);
+  await using site = await brokerSite(PREFIX);
+  const files = join(site.root, "received");
+  await using link = await site.link(["--file-dir", `files=${files}`]);
+  await using a = await app(site.cdir);
 
   // 200 MB, each MiB different
-  const big = join(tmp.path, "big.bin");
+  const big = join(site.root, "big.bin");
   {
     using f = await Deno.open(big, { write: true, create: true });
     const block = new Uint8Array(1024 * 1024);
@@ -341,7 +313,7 @@ Deno.test("broker: a 200 MB file and a directory arrive intact where the receive
   await Deno.remove(r.path);
 
   // a directory with nested files (and an empty one)
-  const tree = join(tmp.path, "tree");
+  const tree = join(site.root, "tree");
   await Deno.mkdir(join(tree, "sub", "deeper"), { recursive: true });
   await Deno.writeTextFile(join(tree, "a.txt"), "alpha\n");
   await Deno.writeFile(join(tree, "sub", "b.bin"), crypto.getRandomValues(new Uint8Array(50_000)));
@@ -361,18 +333,14 @@ Deno.test("broker: a 200 MB file and a directory arrive intact where the receive
     a.sendFile("server", "photos", join(tree, "a.txt")),
     /No directory is mapped for file type "photos" on this connector \(start it with --file-dir photos=PATH\)/,
   );
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  assert.deepEqual(await link.stop(), BOTH_STOPPED);
 });
 
 Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
+  await using site = await brokerSite(PREFIX);
   const hb = ["--heartbeat", "200ms"];
-  await using server = await startServer(pki.dir, join(tmp.path, "server"), port, hb);
-  await using client = startClient(pki.dir, join(tmp.path, "alice"), "alice", port, hb);
-  await connected(client);
+  await using link = await site.link(hb, hb);
+  const { server, client } = link;
   // a frozen client: the server drops the link
   Deno.kill(client.pid, "SIGSTOP");
   await server.waitForLine(/peer disconnected .*peer=alice reason=.*heartbeat timeout/);
@@ -386,50 +354,25 @@ Deno.test("broker: heartbeats detect a dead link on both sides", async () => {
   Deno.kill(server.pid, "SIGSTOP");
   await client.waitForLine(/peer disconnected .*peer=server reason=.*heartbeat timeout/);
   Deno.kill(server.pid, "SIGCONT");
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  assert.deepEqual(await link.stop(), BOTH_STOPPED);
 });
 
 Deno.test("broker: send, listen and request from the shell; duplicates dropped; oversized messages refused", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-test-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  await using server = await startServer(pki.dir, sdir, port);
-  await using client = startClient(pki.dir, cdir, "alice", port);
-  await connected(client);
+  await using site = await brokerSite(PREFIX);
+  const { sdir, cdir } = site;
+  await using link = await site.link();
 
-  await using listener = spawnCli([
-    "broker",
-    "listen",
-    "--dir",
-    sdir,
-    "--type",
-    "note",
-    "--count",
-    "2",
-  ]);
+  await using listener = spawnCli(appArgs("listen", sdir, "note", ["--count", "2"]));
   await listener.waitForLine(/listening for "note"/);
-  const bin = join(tmp.path, "part.bin");
+  const bin = join(site.root, "part.bin");
   await Deno.writeFile(bin, new Uint8Array([1, 2, 3, 4, 5]));
-  const sent = await runCli([
-    "broker",
-    "send",
-    "--dir",
-    cdir,
-    "--type",
-    "note",
-    "--data",
-    '{"n":1}',
-    "--binary-file",
-    bin,
-    "--ack",
-  ]);
+  const sent = await runCli(
+    appArgs("send", cdir, "note", ["--data", '{"n":1}', "--binary-file", bin, "--ack"]),
+  );
   assert.equal(sent.code, 0, sent.stderr);
   assert.match(sent.stdout, /^acknowledged \S+$/m);
   assert.equal(
-    (await runCli(["broker", "send", "--dir", cdir, "--type", "note", "--text", "two"])).code,
+    (await runCli(appArgs("send", cdir, "note", ["--text", "two"]))).code,
     0,
   );
   assert.equal((await listener.status).code, 0);
@@ -439,36 +382,16 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
     ["note", "alice", "server", "two", undefined],
   ]);
 
-  await using echo = spawnCli(["broker", "listen", "--dir", cdir, "--type", "echo", "--echo"]);
+  await using echo = spawnCli(appArgs("listen", cdir, "echo", ["--echo"]));
   await echo.waitForLine(/listening for "echo"/);
-  const r = await runCli([
-    "broker",
-    "request",
-    "--dir",
-    sdir,
-    "--to",
-    "alice",
-    "--type",
-    "echo",
-    "--text",
-    "ping",
-  ]);
+  const r = await runCli(appArgs("request", sdir, "echo", ["--to", "alice", "--text", "ping"]));
   assert.equal(r.code, 0, r.stderr);
   const answer = JSON.parse(r.stdout);
   assert.equal(answer.data, "ping");
   assert.equal(answer.src, "alice");
-  const t = await runCli([
-    "broker",
-    "request",
-    "--dir",
-    sdir,
-    "--to",
-    "alice",
-    "--type",
-    "silence",
-    "--timeout",
-    "200ms",
-  ]);
+  const t = await runCli(
+    appArgs("request", sdir, "silence", ["--to", "alice", "--timeout", "200ms"]),
+  );
   assert.equal(t.code, 1);
   assert.match(
     t.stderr,
@@ -494,6 +417,5 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
     a.send("server", "big", undefined, { binary: new Uint8Array(17 * 1024 * 1024), ack: true }),
     /too large: \d+ bytes exceeds the 16777216 byte limit/,
   );
-  assert.equal(await stop(client), 0);
-  assert.equal(await stop(server), 0);
+  assert.deepEqual(await link.stop(), BOTH_STOPPED);
 });

@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli, tempDir, waitUntil } from "./harness/mod.ts";
+import { runCli, tempDir, waitUntil } from "./harness/mod.ts";
 import { RecordLog } from "../core/storage/mod.ts";
-import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
+import { app, brokerSite, connected, stop } from "./broker_helpers.ts";
+
+const PREFIX = "sockkit-broker-tools-";
 
 async function cliJson(args: string[]): Promise<unknown> {
   const r = await runCli(args);
@@ -17,13 +19,10 @@ function journalTo(q: Queues, peer: string): number {
 }
 
 Deno.test("broker tools: peers, queues, ping, block/unblock and stop against running connectors", async (t) => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-tools-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  const cdir = join(tmp.path, "alice");
-  await using server = await startServer(pki.dir, sdir, port, ["--queue-for-unknown"]);
-  let client = startClient(pki.dir, cdir, "alice", port, ["--heartbeat", "1s"]);
+  await using site = await brokerSite(PREFIX);
+  const { sdir, cdir, port } = site;
+  await using server = await site.server(["--queue-for-unknown"]);
+  let client = site.client(["--heartbeat", "1s"]);
   await connected(client);
 
   await t.step("peers lists the connected client with its address and certificate", async () => {
@@ -87,7 +86,7 @@ Deno.test("broker tools: peers, queues, ping, block/unblock and stop against run
       journalTo(await cliJson(["broker", "queues", "--dir", sdir, "--json"]) as Queues, "alice"),
       150,
     );
-    client = startClient(pki.dir, cdir, "alice", port);
+    client = site.client();
     await connected(client);
     await waitUntil(
       async () =>
@@ -140,13 +139,10 @@ Deno.test("broker tools: peers, queues, ping, block/unblock and stop against run
 });
 
 Deno.test("broker tools: revoke disconnects the client now and refuses its reconnection", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-tools-");
-  const port = freePort();
-  const sdir = join(tmp.path, "server");
-  await using server = await startServer(pki.dir, sdir, port);
-  await using client = startClient(pki.dir, join(tmp.path, "alice"), "alice", port);
-  await connected(client);
+  await using site = await brokerSite(PREFIX);
+  const { sdir } = site;
+  await using link = await site.link();
+  const { server, client } = link;
   const r = await runCli(["broker", "revoke", "alice", "--dir", sdir]);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /revoked alice and disconnected it/);
@@ -164,23 +160,12 @@ Deno.test("broker tools: revoke disconnects the client now and refuses its recon
 });
 
 Deno.test("broker tools: send to a client name that never connected is refused unless --queue-for-unknown", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-tools-");
-  const sdir = join(tmp.path, "server");
+  await using site = await brokerSite(PREFIX);
+  const sendToNobody = () =>
+    runCli(["broker", "send", "--dir", site.sdir, "--to", "nobody", "--type", "t", "--text", "x"]);
   {
-    await using server = await startServer(pki.dir, sdir, freePort());
-    const r = await runCli([
-      "broker",
-      "send",
-      "--dir",
-      sdir,
-      "--to",
-      "nobody",
-      "--type",
-      "t",
-      "--text",
-      "x",
-    ]);
+    await using server = await site.server();
+    const r = await sendToNobody();
     assert.equal(r.code, 1);
     assert.match(
       r.stderr,
@@ -188,25 +173,14 @@ Deno.test("broker tools: send to a client name that never connected is refused u
     );
     assert.equal(await stop(server), 0);
   }
-  await using server = await startServer(pki.dir, sdir, freePort(), ["--queue-for-unknown"]);
-  const r = await runCli([
-    "broker",
-    "send",
-    "--dir",
-    sdir,
-    "--to",
-    "nobody",
-    "--type",
-    "t",
-    "--text",
-    "x",
-  ]);
+  await using server = await site.server(["--queue-for-unknown"]);
+  const r = await sendToNobody();
   assert.equal(r.code, 0, r.stderr);
   assert.equal(await stop(server), 0);
 });
 
 Deno.test("broker tools: every command with no connector running says so in one line and exits 1", async (t) => {
-  await using tmp = await tempDir("sockkit-broker-tools-");
+  await using tmp = await tempDir(PREFIX);
   for (
     const args of [
       ["peers"],

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as tls from "node:tls";
 import { startChatServer } from "../core/chat/mod.ts";
 import { loadServerTls } from "../core/pki/mod.ts";
-import { runCli } from "./harness/mod.ts";
+import { runCli, tempDir } from "./harness/mod.ts";
 import { readmeCert } from "./_openssl.ts";
 
 /** A TLS line server like the replaced one that answers `replies` lines reversed, then closes. */
@@ -41,99 +41,87 @@ async function closingServer(
 }
 
 Deno.test("clientcli --servername verifies a README certificate reached by address, and says so when it is missing", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-clientcli-" });
-  try {
-    const cert = await readmeCert(dir, "server");
-    await using server = await closingServer(cert, 1);
-    const base = ["clientcli", "--host", "127.0.0.1", "--port", String(server.port)];
-    const ok = await runCli([...base, "--ca", cert.cert, "--servername", "localhost"], {
-      stdin: "abc\n",
-    });
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^reply cba$/m);
-    const noName = await runCli([...base, "--ca", cert.cert], { stdin: "abc\n" });
-    assert.equal(noName.code, 1);
-    assert.match(noName.stderr, /does not match.*pass --servername NAME/);
-    const wrong = await runCli([...base, "--ca", cert.cert, "--servername", "other.example"], {
-      stdin: "abc\n",
-    });
-    assert.equal(wrong.code, 1);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("sockkit-clientcli-");
+  const dir = tmp.path;
+  const cert = await readmeCert(dir, "server");
+  await using server = await closingServer(cert, 1);
+  const base = ["clientcli", "--host", "127.0.0.1", "--port", String(server.port)];
+  const ok = await runCli([...base, "--ca", cert.cert, "--servername", "localhost"], {
+    stdin: "abc\n",
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^reply cba$/m);
+  const noName = await runCli([...base, "--ca", cert.cert], { stdin: "abc\n" });
+  assert.equal(noName.code, 1);
+  assert.match(noName.stderr, /does not match.*pass --servername NAME/);
+  const wrong = await runCli([...base, "--ca", cert.cert, "--servername", "other.example"], {
+    stdin: "abc\n",
+  });
+  assert.equal(wrong.code, 1);
 });
 
 Deno.test("clientcli run from another directory without --ca says to pass --ca", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-clientcli-" });
-  try {
-    const cert = await readmeCert(dir, "server");
-    await using server = await closingServer(cert, 1);
-    const r = await runCli(["clientcli", "--host", "localhost", "--port", String(server.port)], {
-      stdin: "abc\n",
-      cwd: dir,
-    });
-    assert.equal(r.code, 1);
-    assert.match(r.stderr, /self-signed certificate.*pass --ca with the server's CA certificate/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("sockkit-clientcli-");
+  const dir = tmp.path;
+  const cert = await readmeCert(dir, "server");
+  await using server = await closingServer(cert, 1);
+  const r = await runCli(["clientcli", "--host", "localhost", "--port", String(server.port)], {
+    stdin: "abc\n",
+    cwd: dir,
+  });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /self-signed certificate.*pass --ca with the server's CA certificate/);
 });
 
 Deno.test("clientcli says how many replies came before the server closed, without a client-certificate hint", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-clientcli-" });
-  try {
-    const cert = await readmeCert(dir, "server");
-    await using server = await closingServer(cert, 1);
-    const r = await runCli([
-      "clientcli",
-      "--host",
-      "localhost",
-      "--port",
-      String(server.port),
-      "--ca",
-      cert.cert,
-    ], { stdin: "abc\n" + "x".repeat(10) + "\n" });
-    assert.equal(r.code, 1);
-    assert.match(r.stdout, /^reply cba$/m);
-    assert.match(
-      r.stderr,
-      /lost: the server closed the connection after 1 reply; 1 reply never arrived$/m,
-    );
-    assert.doesNotMatch(r.stderr, /client certificate/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("sockkit-clientcli-");
+  const dir = tmp.path;
+  const cert = await readmeCert(dir, "server");
+  await using server = await closingServer(cert, 1);
+  const r = await runCli([
+    "clientcli",
+    "--host",
+    "localhost",
+    "--port",
+    String(server.port),
+    "--ca",
+    cert.cert,
+  ], { stdin: "abc\n" + "x".repeat(10) + "\n" });
+  assert.equal(r.code, 1);
+  assert.match(r.stdout, /^reply cba$/m);
+  assert.match(
+    r.stderr,
+    /lost: the server closed the connection after 1 reply; 1 reply never arrived$/m,
+  );
+  assert.doesNotMatch(r.stderr, /client certificate/);
 });
 
 Deno.test("clientcli gives the client-certificate hint when a mutual-TLS servercli refuses its handshake", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-clientcli-" });
-  try {
-    const server = await readmeCert(dir, "server");
-    const client = await readmeCert(dir, "client");
-    await using chat = await startChatServer({
-      host: "127.0.0.1",
-      port: 0,
-      tls: await loadServerTls({ ...server, clientCerts: client.cert }),
-      requireClientCert: true,
-    });
-    const base = ["clientcli", "--host", "localhost", "--port", String(chat.port)];
-    const refused = await runCli([...base, "--ca", server.cert], { stdin: "abc\n" });
-    assert.equal(refused.code, 1);
-    assert.match(refused.stderr, /refused the handshake.*requires a client certificate/);
-    const ok = await runCli([
-      ...base,
-      "--ca",
-      server.cert,
-      "--cert",
-      client.cert,
-      "--key",
-      client.key,
-    ], {
-      stdin: "abc\n",
-    });
-    assert.equal(ok.code, 0, ok.stderr);
-    assert.match(ok.stdout, /^reply cba$/m);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir("sockkit-clientcli-");
+  const dir = tmp.path;
+  const server = await readmeCert(dir, "server");
+  const client = await readmeCert(dir, "client");
+  await using chat = await startChatServer({
+    host: "127.0.0.1",
+    port: 0,
+    tls: await loadServerTls({ ...server, clientCerts: client.cert }),
+    requireClientCert: true,
+  });
+  const base = ["clientcli", "--host", "localhost", "--port", String(chat.port)];
+  const refused = await runCli([...base, "--ca", server.cert], { stdin: "abc\n" });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /refused the handshake.*requires a client certificate/);
+  const ok = await runCli([
+    ...base,
+    "--ca",
+    server.cert,
+    "--cert",
+    client.cert,
+    "--key",
+    client.key,
+  ], {
+    stdin: "abc\n",
+  });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.match(ok.stdout, /^reply cba$/m);
 });

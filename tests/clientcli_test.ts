@@ -1,29 +1,26 @@
 import assert from "node:assert/strict";
-import { type ChatServerOptions, reverseLine, startChatServer } from "../core/chat/mod.ts";
-import { loadServerTls } from "../core/pki/mod.ts";
-import { freePort, makePki, runCli, spawnCli } from "./harness/mod.ts";
+import { type ChatServerOptions, reverseLine } from "../core/chat/mod.ts";
+import {
+  freePort,
+  makePki,
+  runCli,
+  spawnCli,
+  startDaemon,
+  startTestChatServer,
+} from "./harness/mod.ts";
 
 const PERIOD = "1";
 const today = () => new Date().toISOString().slice(0, 10);
 
+/** The chat server in process, and the clientcli command line that reaches it. */
 async function setup(options: Partial<ChatServerOptions> = {}) {
-  const pki = await makePki();
-  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
-  const server = await startChatServer({
-    host: "127.0.0.1",
-    port: 0,
-    tls,
-    periodMs: Number(PERIOD) * 1000,
-    ...options,
-  });
-  return {
-    server,
-    args: ["clientcli", "--host", "127.0.0.1", "--port", String(server.port), "--ca", pki.paths.ca],
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await pki.close();
-    },
-  };
+  const chat = await startTestChatServer({ periodMs: Number(PERIOD) * 1000, ...options });
+  return { ...chat, args: clientcliArgs(chat.server.port, chat.pki.paths.ca) };
+}
+
+/** `clientcli` to 127.0.0.1:`port` trusting `ca`. */
+function clientcliArgs(port: number, ca: string): string[] {
+  return ["clientcli", "--host", "127.0.0.1", "--port", String(port), "--ca", ca];
 }
 
 const replies = (stdout: string) =>
@@ -99,58 +96,42 @@ Deno.test("clientcli reports the server's error line and exits 1 when the server
   assert.match(stderr, /Connection to 127\.0\.0\.1:\d+ lost: .*\(server said: Server full/);
 });
 
-async function spawnServer(certsDir: string) {
-  const srv = spawnCli([
-    "servercli",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--certs",
-    certsDir,
-    "--period",
-    PERIOD,
-  ]);
-  const port = Number((await srv.waitForLine(/listening .*port=(\d+)/))[1]);
-  return { srv, port };
+/** servercli as a daemon and a clientcli to it whose first `line` has been answered. */
+async function daemonSession(line: string) {
+  const pki = await makePki();
+  const srv = await startDaemon(["servercli", "--certs", pki.dir, "--period", PERIOD]);
+  const cli = spawnCli(clientcliArgs(srv.port, pki.paths.ca));
+  const session = {
+    srv,
+    cli,
+    async [Symbol.asyncDispose]() {
+      await cli[Symbol.asyncDispose]();
+      await srv[Symbol.asyncDispose]();
+      await pki.close();
+    },
+  };
+  try {
+    await cli.writeStdin(`${line}\n`);
+    await cli.waitForLine(new RegExp(`^reply ${reverseLine(line)}$`));
+    return session;
+  } catch (err) {
+    await session[Symbol.asyncDispose]();
+    throw err;
+  }
 }
 
 Deno.test("clientcli says the connection was lost and exits 1 when the server is killed mid-session", async () => {
-  await using pki = await makePki();
-  const { srv, port } = await spawnServer(pki.dir);
-  await using _srv = srv;
-  await using cli = spawnCli([
-    "clientcli",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--ca",
-    pki.paths.ca,
-  ]);
-  await cli.writeStdin("hello\n");
-  await cli.waitForLine(/^reply olleh$/);
+  await using session = await daemonSession("hello");
+  const { srv, cli } = session;
   srv.kill("SIGKILL");
   const status = await cli.status;
   assert.equal(status.code, 1);
-  assert.match(cli.stderrText(), new RegExp(`Connection to 127\\.0\\.0\\.1:${port} lost`));
+  assert.match(cli.stderrText(), new RegExp(`Connection to 127\\.0\\.0\\.1:${srv.port} lost`));
 });
 
 Deno.test("servercli exits 0 on SIGTERM after telling clientcli it is going away", async () => {
-  await using pki = await makePki();
-  const { srv, port } = await spawnServer(pki.dir);
-  await using _srv = srv;
-  await using cli = spawnCli([
-    "clientcli",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--ca",
-    pki.paths.ca,
-  ]);
-  await cli.writeStdin("hi\n");
-  await cli.waitForLine(/^reply ih$/);
+  await using session = await daemonSession("hi");
+  const { srv, cli } = session;
   srv.kill("SIGTERM");
   await cli.waitForLine(/^error Server is shutting down \(going away\)$/);
   assert.equal((await cli.status).code, 1);

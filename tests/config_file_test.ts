@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli } from "./harness/mod.ts";
+import { type CliResult, runCli } from "./harness/mod.ts";
 
 async function withConfig(text: string, name = "daemon.conf") {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-config-" });
@@ -37,14 +37,19 @@ Deno.test("a .toml config file that is not TOML says so with line and column, ex
   assert.match(r.stderr, /as TOML: line 2, column \d+/);
 });
 
+/** Runs `servercli --config FILE` with a certificate directory that does not exist (it stops there). */
+function servercliWithoutCerts(config: string): Promise<CliResult> {
+  return runCli(["servercli", "--config", config, "--certs", "/nonexistent-certs"], {
+    timeoutMs: 30_000,
+  });
+}
+
 Deno.test("unknown keys in a section sockkit owns are warnings naming the nearest known key", async () => {
   await using f = await withConfig(
     "[servercli]\nprot = 3443\nmax_client = 5\n[other]\nanything = 1\n",
     "server.conf",
   );
-  const r = await runCli(["servercli", "--config", f.path, "--certs", "/nonexistent-certs"], {
-    timeoutMs: 30_000,
-  });
+  const r = await servercliWithoutCerts(f.path);
   assert.match(r.stderr, /WARN.*Unknown key "prot" in section \[servercli\].*did you mean "port"/);
   assert.match(r.stderr, /Unknown key "max_client".*did you mean "max_clients"/);
   assert.doesNotMatch(r.stderr, /anything/);
@@ -56,9 +61,7 @@ Deno.test("an INI-style config file (bare keys, unquoted values) is still read a
     "server.conf",
   );
   // It gets past config (a missing certificate directory is the next error).
-  const r = await runCli(["servercli", "--config", f.path, "--certs", "/nonexistent-certs"], {
-    timeoutMs: 30_000,
-  });
+  const r = await servercliWithoutCerts(f.path);
   assert.doesNotMatch(r.stderr, /Cannot parse config file/);
   assert.match(r.stderr, /nonexistent-certs/);
 });

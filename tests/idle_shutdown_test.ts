@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type CliProcess, makePki, spawnCli, startRedis } from "./harness/mod.ts";
+import {
+  type CliOptions,
+  type CliProcess,
+  makePki,
+  startDaemon,
+  startRedis,
+  tempDir,
+} from "./harness/mod.ts";
 
 /** A bound that catches a leftover 2 s timer with a wide margin on a loaded machine. */
 const BOUND_MS = 1500;
@@ -20,89 +27,43 @@ async function exitAfterSigterm(proc: CliProcess): Promise<number> {
 }
 
 Deno.test("an idle daemon of every kind exits within 1.5 s of SIGTERM", async (t) => {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-idle-exit-" });
-  try {
-    await using pki = await makePki({ clients: ["alice"] });
-    await using redis = await startRedis();
-    const words = join(dir, "words.txt");
-    await Deno.writeTextFile(words, "apple\n");
-    const daemons: Array<[string, string[], RegExp]> = [
+  await using tmp = await tempDir("sockkit-idle-exit-");
+  const dir = tmp.path;
+  await using pki = await makePki({ clients: ["alice"] });
+  await using redis = await startRedis();
+  const words = join(dir, "words.txt");
+  await Deno.writeTextFile(words, "apple\n");
+  const daemons: Array<[string, string[], CliOptions]> = [
+    [
+      "ingest",
       [
         "ingest",
-        [
-          "ingest",
-          "serve",
-          "--host",
-          "127.0.0.1",
-          "--port",
-          "0",
-          "--certs",
-          pki.dir,
-          "--redis",
-          redis.url,
-          "--spool-dir",
-          join(dir, "spool"),
-        ],
-        /listening on/,
+        "serve",
+        "--certs",
+        pki.dir,
+        "--redis",
+        redis.url,
+        "--spool-dir",
+        join(dir, "spool"),
       ],
-      [
-        "servercli",
-        ["servercli", "--host", "127.0.0.1", "--port", "0", "--certs", pki.dir],
-        /listening/,
-      ],
-      [
-        "search",
-        ["search", "serve", "--file", words, "--host", "127.0.0.1", "--port", "0"],
-        /listening on/,
-      ],
-      [
-        "query",
-        [
-          "query",
-          "serve",
-          "--data",
-          "spec.json",
-          "--handler",
-          "handler.ts",
-          "--host",
-          "127.0.0.1",
-          "--port",
-          "0",
-        ],
-        /listening/,
-      ],
-      [
-        "broker",
-        [
-          "broker",
-          "serve",
-          "--host",
-          "127.0.0.1",
-          "--port",
-          "0",
-          "--certs",
-          pki.dir,
-          "--dir",
-          join(dir, "broker"),
-        ],
-        /listening/,
-      ],
-    ];
-    for (const [name, args, ready] of daemons) {
-      await t.step(name, async () => {
-        await using proc = spawnCli(args, {
-          ...(name === "query"
-            ? { cwd: new URL("../fixtures/query", import.meta.url).pathname }
-            : {}),
-        });
-        // SIGTERM the moment the ready line appears: it is logged only once the
-        // signal handlers are in place (before: the daemon could die of the signal).
-        await proc.waitForLine(ready, 30_000);
-        const ms = await exitAfterSigterm(proc);
-        assert.ok(ms < BOUND_MS, `${name} took ${Math.round(ms)} ms to exit after SIGTERM`);
-      });
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
+      {},
+    ],
+    ["servercli", ["servercli", "--certs", pki.dir], {}],
+    ["search", ["search", "serve", "--file", words], {}],
+    [
+      "query",
+      ["query", "serve", "--data", "spec.json", "--handler", "handler.ts"],
+      { cwd: new URL("../fixtures/query", import.meta.url).pathname },
+    ],
+    ["broker", ["broker", "serve", "--certs", pki.dir, "--dir", join(dir, "broker")], {}],
+  ];
+  for (const [name, args, options] of daemons) {
+    await t.step(name, async () => {
+      // SIGTERM the moment the listening line appears: it is logged only once the
+      // signal handlers are in place (before: the daemon could die of the signal).
+      await using proc = await startDaemon(args, options);
+      const ms = await exitAfterSigterm(proc);
+      assert.ok(ms < BOUND_MS, `${name} took ${Math.round(ms)} ms to exit after SIGTERM`);
+    });
   }
 });

@@ -4,8 +4,8 @@
  * `sockkit ingest send` with their data.
  */
 import assert from "node:assert/strict";
-import { runCli, startRedis, tempDir, waitUntil } from "./harness/mod.ts";
-import { pythonTls, readmeIngest } from "./_openssl.ts";
+import { startRedis, tempDir, waitUntil } from "./harness/mod.ts";
+import { pythonTls, readmeIngest, readmeIngestSend } from "./_openssl.ts";
 
 /** What Python's json.dumps() sends for these values. */
 const PY_SCRIPT = `
@@ -53,20 +53,10 @@ Deno.test("ingest send keeps numbers as written in its input", async () => {
   await using tmp = await tempDir("sockkit-ingest-fidelity-");
   await using redis = await startRedis();
   await using ingest = await readmeIngest(tmp.path, redis.url);
-  const out = await runCli([
-    "ingest",
-    "send",
-    "--host",
-    "localhost",
-    "--port",
-    String(ingest.port),
-    "--ca",
-    ingest.server.cert,
-    "--cert",
-    ingest.client.cert,
-    "--key",
-    ingest.client.key,
-  ], { stdin: '{"a": 1.0, "b": 18446744073709551616, "c": {"x": -0.0, "y": 1e+20}}\n' });
+  const out = await readmeIngestSend(
+    ingest,
+    '{"a": 1.0, "b": 18446744073709551616, "c": {"x": -0.0, "y": 1e+20}}\n',
+  );
   assert.equal(out.code, 0, out.stderr);
   await using r = await redis.client();
   await waitUntil(async () => (await r.exists("c")) === 1, { what: "hash c stored" });
@@ -78,20 +68,7 @@ Deno.test("ingest send with a truncated last object stores the complete ones, th
   await using tmp = await tempDir("sockkit-ingest-fidelity-");
   await using redis = await startRedis();
   await using ingest = await readmeIngest(tmp.path, redis.url);
-  const out = await runCli([
-    "ingest",
-    "send",
-    "--host",
-    "localhost",
-    "--port",
-    String(ingest.port),
-    "--ca",
-    ingest.server.cert,
-    "--cert",
-    ingest.client.cert,
-    "--key",
-    ingest.client.key,
-  ], { stdin: '{"a":1}{"b":' });
+  const out = await readmeIngestSend(ingest, '{"a":1}{"b":');
   assert.notEqual(out.code, 0);
   assert.doesNotMatch(out.stdout, /sent/);
   assert.match(out.stderr, /Invalid JSON in input: it ends inside a value \(5 bytes/);

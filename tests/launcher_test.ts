@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { REPO_ROOT } from "./harness/mod.ts";
+import { type CliResult, REPO_ROOT, runCommand } from "./harness/mod.ts";
 
 const LAUNCHER = join(REPO_ROOT, "sockkit");
 /** A PATH with the system tools but no deno on it. */
@@ -8,21 +8,13 @@ const PATH_WITHOUT_DENO = (Deno.env.get("PATH") ?? "").split(":")
   .filter((d) => !d.includes(".tools/deno") && !d.includes(".deno/bin"))
   .join(":");
 
-async function launch(
-  program: string,
-  args: string[],
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(program, {
-    args,
+/** Runs `program ARGS` from / with only PATH_WITHOUT_DENO and NO_COLOR set. */
+function launch(program: string, args: string[]): Promise<CliResult> {
+  return runCommand(program, args, {
     cwd: "/",
     env: { PATH: PATH_WITHOUT_DENO, NO_COLOR: "1" },
     clearEnv: true,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  });
 }
 
 Deno.test("the launcher runs from any directory with the project's Deno and passes exit codes", async (t) => {

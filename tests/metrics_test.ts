@@ -16,12 +16,13 @@ import {
   REPO_ROOT,
   runCli,
   scrape,
-  spawnCli,
+  startDaemon,
+  startIngest,
   startRedis,
   waitUntil,
 } from "./harness/mod.ts";
 import { lineClient } from "./_chat/line_client.ts";
-import { app, connected, freePort, startClient, startServer } from "./broker_helpers.ts";
+import { app, brokerSite, connected } from "./broker_helpers.ts";
 
 const svc = (service: string, extra: Record<string, string> = {}) => ({ service, ...extra });
 
@@ -34,24 +35,9 @@ Deno.test("ingest --metrics-port counts objects, connections and refusals as the
   await using redis = await startRedis();
   await using pki = await makePki({ clients: ["alice", "bob"] });
   await using stranger = await makePki({ clients: ["eve"] });
-  await using srv = spawnCli([
-    "ingest",
-    "--certs",
-    pki.dir,
-    "--redis",
-    redis.url,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--metrics-port",
-    "0",
-    "--spool-dir",
-    join(pki.dir, "spool"),
-    "--ack",
-  ]);
+  await using srv = await startIngest(pki, redis.url, ["--metrics-port", "0", "--ack"]);
+  const { port } = srv;
   const mport = await metricsPortOf(srv);
-  const port = Number((await srv.waitForLine(/listening on [^ ]*:(\d+)/))[1]);
   assert.equal((await health(mport, "/healthz")).status, 200);
   const tls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
   // One connection stays open while we scrape.
@@ -110,14 +96,10 @@ Deno.test("ingest --metrics-port counts objects, connections and refusals as the
 
 Deno.test("servercli --metrics-port counts lines echoed, dates sent and clients over the cap", async () => {
   await using pki = await makePki();
-  await using srv = spawnCli([
+  await using srv = await startDaemon([
     "servercli",
     "--certs",
     pki.dir,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
     "--period",
     "300ms",
     "--max-clients",
@@ -125,8 +107,8 @@ Deno.test("servercli --metrics-port counts lines echoed, dates sent and clients 
     "--metrics-port",
     "0",
   ]);
+  const { port } = srv;
   const mport = await metricsPortOf(srv);
-  const port = Number((await srv.waitForLine(/listening .*port=(\d+)/))[1]);
   const tls = await loadClientTls({ ca: pki.paths.ca });
   await using c = await lineClient(port, tls);
   for (const line of ["abc", "hello", "xyz"]) {
@@ -149,21 +131,9 @@ Deno.test("servercli --metrics-port counts lines echoed, dates sent and clients 
 Deno.test("search --metrics-port counts queries by result and mode with a latency histogram", async () => {
   const words = join(REPO_ROOT, "fixtures", "search", "words.txt");
   const first = (await Deno.readTextFile(words)).split("\n")[0]!;
-  await using srv = spawnCli([
-    "search",
-    "serve",
-    "--file",
-    words,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--metrics-port",
-    "0",
-  ]);
+  await using srv = await startDaemon(["search", "serve", "--file", words, "--metrics-port", "0"]);
   const mport = await metricsPortOf(srv);
-  const port = Number((await srv.waitForLine(/listening on [^ ]*:(\d+)/))[1]);
-  const opts = { host: "127.0.0.1", port };
+  const opts = { host: "127.0.0.1", port: srv.port };
   assert.equal(await searchOnce(first, opts), true);
   assert.equal(await searchOnce(first, opts), true);
   assert.equal(await searchOnce("no such line in the file at all", opts), false);
@@ -185,23 +155,18 @@ Deno.test("search --metrics-port counts queries by result and mode with a latenc
 });
 
 Deno.test("query --metrics-port counts requests per transport and handler results", async () => {
-  await using srv = spawnCli([
+  await using srv = await startDaemon([
     "query",
     "serve",
     "--data",
     join(REPO_ROOT, "fixtures", "query", "spec.json"),
     "--handler",
     join(REPO_ROOT, "fixtures", "query", "handler.ts"),
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
     "--metrics-port",
     "0",
   ]);
   const mport = await metricsPortOf(srv);
-  const port = Number((await srv.waitForLine(/listening .*tcp=(\d+)/))[1]);
-  const opts = { host: "127.0.0.1", port };
+  const opts = { host: "127.0.0.1", port: srv.port };
   assert.equal((await ask("count people", opts)).error, undefined);
   assert.match((await ask("nosuchfile 1", opts)).error ?? "", /no data file named/);
   assert.equal((await ask("count people", { ...opts, transport: "udp" })).error, undefined);
@@ -219,44 +184,33 @@ Deno.test("query --metrics-port counts requests per transport and handler result
 });
 
 Deno.test("broker --metrics-port counts messages per peer and a client connector's link in /readyz", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  const state = await Deno.makeTempDir({ prefix: "sockkit-broker-metrics-" });
-  try {
-    const port = freePort();
-    await using server = await startServer(pki.dir, join(state, "s"), port, [
-      "--metrics-port",
-      "0",
-    ]);
-    const smport = await metricsPortOf(server);
-    await using client = startClient(pki.dir, join(state, "a"), "alice", port, [
-      "--metrics-port",
-      "0",
-    ]);
-    const cmport = await metricsPortOf(client);
-    await connected(client);
-    assert.equal((await health(cmport, "/readyz")).status, 200);
-    await using alice = await app(join(state, "a"));
-    const got: unknown[] = [];
-    await alice.listen("note", (msg) => got.push(msg.data));
-    await using srvApp = await app(join(state, "s"));
-    for (let i = 0; i < 5; i++) await srvApp.send("alice", "note", { i }, { ack: true });
-    await waitUntil(() => got.length === 5, { what: "alice to get 5 notes" });
-    const m = await waitUntil(async () => {
-      const s = await scrape(smport);
-      return s.value("sockkit_broker_messages_acked_total", { peer: "alice" }) >= 5 ? s : undefined;
-    }, { what: "5 acks in the server's /metrics" });
-    assert.equal(m.value("sockkit_broker_messages_sent_total", { peer: "alice" }), 5);
-    assert.equal(m.value("sockkit_broker_link_up", { peer: "alice" }), 1);
-    assert.equal(m.value("sockkit_connections_open", svc("broker")), 1);
-    const c = await scrape(cmport);
-    assert.equal(c.value("sockkit_broker_messages_received_total", { peer: "server" }), 5);
-    // The server connector goes away: the client connector is not ready any more.
-    server.kill("SIGTERM");
-    await server.status;
-    await waitUntil(async () => (await health(cmport, "/readyz")).status === 503, {
-      what: "the client connector's /readyz to say 503",
-    });
-  } finally {
-    await Deno.remove(state, { recursive: true }).catch(() => {});
-  }
+  await using site = await brokerSite("sockkit-broker-metrics-");
+  const metricsOn = ["--metrics-port", "0"];
+  await using server = await site.server(metricsOn);
+  const smport = await metricsPortOf(server);
+  await using client = site.client(metricsOn);
+  const cmport = await metricsPortOf(client);
+  await connected(client);
+  assert.equal((await health(cmport, "/readyz")).status, 200);
+  await using alice = await app(site.cdir);
+  const got: unknown[] = [];
+  await alice.listen("note", (msg) => got.push(msg.data));
+  await using srvApp = await app(site.sdir);
+  for (let i = 0; i < 5; i++) await srvApp.send("alice", "note", { i }, { ack: true });
+  await waitUntil(() => got.length === 5, { what: "alice to get 5 notes" });
+  const m = await waitUntil(async () => {
+    const s = await scrape(smport);
+    return s.value("sockkit_broker_messages_acked_total", { peer: "alice" }) >= 5 ? s : undefined;
+  }, { what: "5 acks in the server's /metrics" });
+  assert.equal(m.value("sockkit_broker_messages_sent_total", { peer: "alice" }), 5);
+  assert.equal(m.value("sockkit_broker_link_up", { peer: "alice" }), 1);
+  assert.equal(m.value("sockkit_connections_open", svc("broker")), 1);
+  const c = await scrape(cmport);
+  assert.equal(c.value("sockkit_broker_messages_received_total", { peer: "server" }), 5);
+  // The server connector goes away: the client connector is not ready any more.
+  server.kill("SIGTERM");
+  await server.status;
+  await waitUntil(async () => (await health(cmport, "/readyz")).status === 503, {
+    what: "the client connector's /readyz to say 503",
+  });
 });

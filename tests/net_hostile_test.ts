@@ -5,10 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { connect } from "../core/net/mod.ts";
-import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
-import { startChatServer } from "../core/chat/mod.ts";
-import { makePki, spawnCli, waitUntil } from "./harness/mod.ts";
+import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
+import type { ChatServer } from "../core/chat/mod.ts";
+import {
+  makePki,
+  startDaemon,
+  startTestChatServer,
+  tempDir,
+  type TestChatServer,
+  waitUntil,
+} from "./harness/mod.ts";
 import { delay, settlesWithin } from "../core/async/mod.ts";
 
 const enc = new TextEncoder();
@@ -41,65 +47,44 @@ async function askLine(port: number, line: string, timeoutMs = 5000): Promise<st
 }
 
 Deno.test("search keeps accepting after running out of file descriptors", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "sockkit-emfile-" });
-  try {
-    const file = join(dir, "words.txt");
-    await Deno.writeTextFile(file, "apple\nbanana\n");
-    await using srv = spawnCli([
-      "search",
-      "serve",
-      "--file",
-      file,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-    ]);
-    const port = Number((await srv.waitForLine(/listening on [^ ]*:(\d+)/))[1]);
-    assert.equal(await askLine(port, "apple"), "STRING EXISTS");
-    // Lower the running daemon's descriptor limit to a few above what it holds.
-    const used = [...Deno.readDirSync(`/proc/${srv.pid}/fd`)].length;
-    const limit = used + 16;
-    const p = await new Deno.Command("prlimit", {
-      args: ["--pid", String(srv.pid), `--nofile=${limit}:${limit}`],
-    }).output();
-    assert.ok(p.success, dec.decode(p.stderr));
-    // Idle connections past the limit: the kernel queues them, accept() fails with EMFILE.
-    const idle: Deno.Conn[] = [];
-    for (let i = 0; i < 60; i++) idle.push(await Deno.connect({ hostname: "127.0.0.1", port }));
-    await waitUntil(() => [...Deno.readDirSync(`/proc/${srv.pid}/fd`)].length >= limit - 1, {
-      timeoutMs: 10_000,
-      what: "the daemon to use up its descriptors",
-    });
-    await delay(300);
-    for (const c of idle) c.close();
-    // Descriptors are free again: a new client is answered.
-    const reply = await waitUntil(async () => (await askLine(port, "banana", 2000)) || undefined, {
-      timeoutMs: 20_000,
-      what: "an answer after the descriptors came back",
-    });
-    assert.equal(reply, "STRING EXISTS");
-    assert.match(srv.stderrText(), /out of file descriptors/);
-    assert.equal(srv.stderrText().match(/out of file descriptors/g)?.length, 1, "logged once");
-    srv.kill("SIGTERM");
-    assert.equal((await srv.status).code, 0, srv.stderrText());
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir("sockkit-emfile-");
+  const file = join(dir.path, "words.txt");
+  await Deno.writeTextFile(file, "apple\nbanana\n");
+  await using srv = await startDaemon(["search", "serve", "--file", file]);
+  const { port } = srv;
+  assert.equal(await askLine(port, "apple"), "STRING EXISTS");
+  // Lower the running daemon's descriptor limit to a few above what it holds.
+  const used = [...Deno.readDirSync(`/proc/${srv.pid}/fd`)].length;
+  const limit = used + 16;
+  const p = await new Deno.Command("prlimit", {
+    args: ["--pid", String(srv.pid), `--nofile=${limit}:${limit}`],
+  }).output();
+  assert.ok(p.success, dec.decode(p.stderr));
+  // Idle connections past the limit: the kernel queues them, accept() fails with EMFILE.
+  const idle: Deno.Conn[] = [];
+  for (let i = 0; i < 60; i++) idle.push(await Deno.connect({ hostname: "127.0.0.1", port }));
+  await waitUntil(() => [...Deno.readDirSync(`/proc/${srv.pid}/fd`)].length >= limit - 1, {
+    timeoutMs: 10_000,
+    what: "the daemon to use up its descriptors",
+  });
+  await delay(300);
+  for (const c of idle) c.close();
+  // Descriptors are free again: a new client is answered.
+  const reply = await waitUntil(async () => (await askLine(port, "banana", 2000)) || undefined, {
+    timeoutMs: 20_000,
+    what: "an answer after the descriptors came back",
+  });
+  assert.equal(reply, "STRING EXISTS");
+  assert.match(srv.stderrText(), /out of file descriptors/);
+  assert.equal(srv.stderrText().match(/out of file descriptors/g)?.length, 1, "logged once");
+  srv.kill("SIGTERM");
+  assert.equal((await srv.status).code, 0, srv.stderrText());
 });
 
 Deno.test("servercli exits promptly on SIGTERM while a TCP client never starts the TLS handshake", async () => {
   await using pki = await makePki({ clients: ["alice"] });
-  await using srv = spawnCli([
-    "servercli",
-    "--certs",
-    pki.dir,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-  ]);
-  const port = Number((await srv.waitForLine(/listening.*port[=:" ]+(\d+)/))[1]);
+  await using srv = await startDaemon(["servercli", "--certs", pki.dir]);
+  const { port } = srv;
   const silent = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
     await delay(300); // accepted, handshake pending
@@ -115,17 +100,14 @@ Deno.test("servercli exits promptly on SIGTERM while a TCP client never starts t
   }
 });
 
+/** The chat server and client TLS that asks for (and verifies) the name "localhost". */
+function localhost(chat: TestChatServer): { server: ChatServer; clientTls: ClientTlsOptions } {
+  return { server: chat.server, clientTls: { ...chat.clientTls, servername: "localhost" } };
+}
+
 Deno.test("servercli closes a client whose partial line does not complete within --line-timeout", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
-  await using server = await startChatServer({
-    host: "127.0.0.1",
-    port: 0,
-    tls,
-    periodMs: 60_000,
-    lineTimeoutMs: 500,
-  });
-  const clientTls = { ...(await loadClientTls({ ca: pki.paths.ca })), servername: "localhost" };
+  await using chat = await startTestChatServer({ periodMs: 60_000, lineTimeoutMs: 500 });
+  const { server, clientTls } = localhost(chat);
   const trickler = await connect({ host: "127.0.0.1", port: server.port, tls: clientTls });
   const listener = await connect({ host: "127.0.0.1", port: server.port, tls: clientTls });
   let text = "";
@@ -145,19 +127,14 @@ Deno.test("servercli closes a client whose partial line does not complete within
 });
 
 Deno.test("servercli refuses connections over the per-address cap and serves the others", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
   const refused: string[] = [];
-  await using server = await startChatServer({
-    host: "127.0.0.1",
-    port: 0,
-    tls,
+  await using chat = await startTestChatServer({
     periodMs: 60_000,
     maxClients: 100,
     maxPerAddress: 3,
     capLoopback: true,
   });
-  const clientTls = { ...(await loadClientTls({ ca: pki.paths.ca })), servername: "localhost" };
+  const { server, clientTls } = localhost(chat);
   const held = [];
   for (let i = 0; i < 3; i++) {
     held.push(await connect({ host: "127.0.0.1", port: server.port, tls: clientTls }));

@@ -7,8 +7,23 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, makePki, runCli, spawnCli, startRedis, tempDir } from "./harness/mod.ts";
-import { pythonTls, readmeCert, readmeIngest } from "./_openssl.ts";
+import {
+  freePort,
+  makePki,
+  runCli,
+  spawnCli,
+  startDaemon,
+  startRedis,
+  tempDir,
+} from "./harness/mod.ts";
+import {
+  pythonTls,
+  readmeCert,
+  readmeIngest,
+  readmeIngestSend,
+  tlsSearchQuery,
+} from "./_openssl.ts";
+import { connected, startClient, startServer } from "./broker_helpers.ts";
 import { delay } from "../core/async/mod.ts";
 
 Deno.test("ingest serves with a README openssl server certificate; sockkit and Python clients store objects", async () => {
@@ -16,20 +31,7 @@ Deno.test("ingest serves with a README openssl server certificate; sockkit and P
   await using redis = await startRedis();
   await using ingest = await readmeIngest(tmp.path, redis.url);
   const { port, server, client } = ingest;
-  const sent = await runCli([
-    "ingest",
-    "send",
-    "--host",
-    "localhost",
-    "--port",
-    String(port),
-    "--ca",
-    server.cert,
-    "--cert",
-    client.cert,
-    "--key",
-    client.key,
-  ], { stdin: '{"from_sockkit":"yes"}' });
+  const sent = await readmeIngestSend(ingest, '{"from_sockkit":"yes"}');
   assert.equal(sent.code, 0, sent.stderr);
   assert.equal(
     await pythonTls(port, { ca: server.cert, ...client, send: '{"from_python":"yes"}' }),
@@ -46,19 +48,8 @@ Deno.test("ingest serves with a README openssl server certificate; sockkit and P
 Deno.test("servercli serves with a README openssl server certificate; clientcli and Python get replies", async () => {
   await using tmp = await tempDir("sockkit-openssl-");
   const server = await readmeCert(tmp.path, "server");
-  const port = freePort();
-  await using srv = spawnCli([
-    "servercli",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--cert",
-    server.cert,
-    "--key",
-    server.key,
-  ]);
-  await srv.waitForLine(/listening .*port=\d+/, 30_000);
+  await using srv = await startDaemon(["servercli", "--cert", server.cert, "--key", server.key]);
+  const { port } = srv;
   const cli = await runCli(
     ["clientcli", "--host", "localhost", "--port", String(port), "--ca", server.cert],
     { stdin: "hello\n" },
@@ -85,18 +76,7 @@ Deno.test("search --tls serves with a README openssl certificate named in config
   );
   await using srv = spawnCli(["search", "serve", "--config", config, "--host", "127.0.0.1"]);
   await srv.waitForLine(/listening on .*\(TLS/, 30_000);
-  const q = await runCli([
-    "search",
-    "query",
-    "apple",
-    "--tls",
-    "--host",
-    "localhost",
-    "--port",
-    String(port),
-    "--ca",
-    server.cert,
-  ]);
+  const q = await tlsSearchQuery(port, server.cert, "apple");
   assert.equal(q.code, 0, q.stderr);
   assert.equal(q.stdout.trim(), "STRING EXISTS");
   assert.equal(await pythonTls(port, { ca: server.cert, send: "banana\n" }), "STRING EXISTS\n");
@@ -156,34 +136,10 @@ Deno.test("broker serve with a README openssl server certificate: a client conne
   await Deno.copyFile(server.cert, pki.paths.serverCert);
   await Deno.copyFile(server.key, pki.paths.serverKey);
   const port = freePort();
-  await using srv = spawnCli([
-    "broker",
-    "serve",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    String(port),
-    "--certs",
-    pki.dir,
-    "--dir",
-    join(tmp.path, "server-state"),
-  ]);
-  await srv.waitForLine(/INFO\s+listening /, 30_000);
-  await using alice = spawnCli([
-    "broker",
-    "connect",
-    "--name",
-    "alice",
-    "--server",
-    `127.0.0.1:${port}`,
-    "--certs",
-    pki.dir,
-    "--ca",
-    server.cert,
-    "--dir",
-    join(tmp.path, "alice-state"),
-  ]);
-  await alice.waitForLine(/connected to server/, 30_000);
+  await using _srv = await startServer(pki.dir, join(tmp.path, "server-state"), port);
+  const aliceDir = join(tmp.path, "alice-state");
+  await using alice = startClient(pki.dir, aliceDir, "alice", port, ["--ca", server.cert]);
+  await connected(alice);
   const py = await pythonTls(port, { ca: server.cert, ...pki.client("alice") });
   assert.doesNotMatch(py, /^error:/);
 });

@@ -16,14 +16,16 @@ import {
   makePki,
   REPO_ROOT,
   runCli,
-  spawnCli,
+  startDaemon,
+  startIngest,
   startRedis,
+  tempDir,
   type TestPki,
   waitUntil,
 } from "./harness/mod.ts";
 import { collectLines } from "./ingest_fixture.ts";
 import { lineClient } from "./_chat/line_client.ts";
-import { app, connected, freePort, startClient, startServer } from "./broker_helpers.ts";
+import { app, brokerSite, connected, startClient } from "./broker_helpers.ts";
 
 /** Replaces `pki`'s server certificate and key with those of a fresh PKI (a new CA). */
 async function rotate(pki: TestPki): Promise<TestPki> {
@@ -55,6 +57,15 @@ async function failedReload(daemon: CliProcess): Promise<string> {
   );
 }
 
+/** Sends `object` to ingest on 127.0.0.1:`port` with acks; resolves with how many were acknowledged. */
+async function sendAcked(
+  port: number,
+  tls: ClientTlsOptions,
+  object: unknown,
+): Promise<number | undefined> {
+  return (await sendObjects([object], { host: "127.0.0.1", port, tls, ack: true })).acknowledged;
+}
+
 function refusesOldCa(p: Promise<unknown>): Promise<void> {
   return assert.rejects(p, /certificate|verify|issuer|UnknownIssuer|Cannot connect/i);
 }
@@ -62,21 +73,8 @@ function refusesOldCa(p: Promise<unknown>): Promise<void> {
 Deno.test("ingest reload: a new server certificate is used at once, live clients stay, revoked ones are closed", async () => {
   await using redis = await startRedis();
   await using pki = await makePki({ clients: ["alice", "bob"] });
-  await using srv = spawnCli([
-    "ingest",
-    "--certs",
-    pki.dir,
-    "--redis",
-    redis.url,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--ack",
-    "--spool-dir",
-    join(pki.dir, "spool"),
-  ]);
-  const port = Number((await srv.waitForLine(/listening on [^ ]*:(\d+)/))[1]);
+  await using srv = await startIngest(pki, redis.url, ["--ack"]);
+  const { port } = srv;
   const oldTls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
   await using live = await connect({ host: "127.0.0.1", port, tls: oldTls });
   const acks = collectLines(live);
@@ -86,13 +84,7 @@ Deno.test("ingest reload: a new server certificate is used at once, live clients
   await using next = await rotate(pki);
   await reload("ingest", srv);
   const newTls = await loadClientTls({ ca: next.paths.ca, ...pki.client("bob") });
-  const sent = await sendObjects([{ after: 1 }], {
-    host: "127.0.0.1",
-    port,
-    tls: newTls,
-    ack: true,
-  });
-  assert.equal(sent.acknowledged, 1);
+  assert.equal(await sendAcked(port, newTls, { after: 1 }), 1);
   await refusesOldCa(connect({ host: "127.0.0.1", port, tls: oldTls }));
   await live.write('{"still":1}');
   await waitUntil(() => acks.lastOk() === 2, { what: "the old connection to keep working" });
@@ -100,13 +92,7 @@ Deno.test("ingest reload: a new server certificate is used at once, live clients
   // A broken certificate file: the reload fails, the new certificate stays in use.
   await Deno.writeTextFile(pki.paths.serverCert, "not a certificate\n");
   assert.match(await failedReload(srv), /server certificate|PEM|certificate/i);
-  const again = await sendObjects([{ again: 1 }], {
-    host: "127.0.0.1",
-    port,
-    tls: newTls,
-    ack: true,
-  });
-  assert.equal(again.acknowledged, 1);
+  assert.equal(await sendAcked(port, newTls, { again: 1 }), 1);
 
   // Revoking alice and reloading closes her live connection.
   await Deno.copyFile(next.paths.serverCert, pki.paths.serverCert);
@@ -121,18 +107,8 @@ Deno.test("ingest reload: a new server certificate is used at once, live clients
 
 Deno.test("servercli reload: new clients get the new certificate, a connected client keeps its session", async () => {
   await using pki = await makePki();
-  await using srv = spawnCli([
-    "servercli",
-    "--certs",
-    pki.dir,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--period",
-    "1h",
-  ]);
-  const port = Number((await srv.waitForLine(/listening .*port=(\d+)/))[1]);
+  await using srv = await startDaemon(["servercli", "--certs", pki.dir, "--period", "1h"]);
+  const { port } = srv;
   const oldTls = await loadClientTls({ ca: pki.paths.ca });
   await using live = await lineClient(port, oldTls);
   await live.send("before\n");
@@ -152,7 +128,7 @@ Deno.test("search reload: a TLS search server swaps its certificate while a clie
   await using pki = await makePki();
   const words = join(REPO_ROOT, "fixtures", "search", "words.txt");
   const first = (await Deno.readTextFile(words)).split("\n")[0]!;
-  await using srv = spawnCli([
+  await using srv = await startDaemon([
     "search",
     "serve",
     "--file",
@@ -160,12 +136,8 @@ Deno.test("search reload: a TLS search server swaps its certificate while a clie
     "--tls",
     "--certs",
     pki.dir,
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
   ]);
-  const port = Number((await srv.waitForLine(/listening on [^ ]*:(\d+)/))[1]);
+  const { port } = srv;
   const client = (tls: ClientTlsOptions) =>
     SearchClient.connect({ host: "127.0.0.1", port, tls: { ...tls, servername: "localhost" } });
   const oldTls = await loadClientTls({ ca: pki.paths.ca });
@@ -181,43 +153,50 @@ Deno.test("search reload: a TLS search server swaps its certificate while a clie
   assert.equal(await live.query("not a line of the file"), false);
 });
 
+Deno.test("search reload: a changed setting only a restart applies is named in the reloaded line", async () => {
+  await using dir = await tempDir("sockkit-search-reload-");
+  const words = join(REPO_ROOT, "fixtures", "search", "words.txt");
+  const config = join(dir.path, "search.conf");
+  const entries = `linuxpath=${words}\nunrelated=1\n`;
+  await Deno.writeTextFile(config, entries + "reread_on_query=False\n");
+  await using srv = await startDaemon(["search", "serve", "--config", config]);
+  await Deno.writeTextFile(config, entries + "reread_on_query=True\n");
+  const before = srv.stderrLines.length;
+  await reload("search", srv);
+  const line = srv.stderrLines.slice(before).find((l) => /INFO\s+reloaded/.test(l));
+  assert.match(line ?? "", /restart_needed=rereadOnQuery/);
+});
+
 Deno.test("broker reload: a new client connector trusting the new CA links up, the old link keeps carrying messages", async () => {
-  await using pki = await makePki({ clients: ["alice", "bob"] });
-  const state = await Deno.makeTempDir({ prefix: "sockkit-broker-reload-" });
-  try {
-    const port = freePort();
-    await using _server = await startServer(pki.dir, join(state, "s"), port);
-    await using alice = startClient(pki.dir, join(state, "a"), "alice", port);
-    await connected(alice);
-    await using aliceApp = await app(join(state, "a"));
-    const got: unknown[] = [];
-    await aliceApp.listen("note", (m) => got.push(m.data));
-    await using serverApp = await app(join(state, "s"));
-    await serverApp.send("alice", "note", { n: 1 }, { ack: true });
-    await waitUntil(() => got.length === 1, { what: "alice's first note" });
+  await using site = await brokerSite("sockkit-broker-reload-", { clients: ["alice", "bob"] });
+  const { pki, port, sdir, cdir } = site;
+  await using _link = await site.link();
+  await using aliceApp = await app(cdir);
+  const got: unknown[] = [];
+  await aliceApp.listen("note", (m) => got.push(m.data));
+  await using serverApp = await app(sdir);
+  await serverApp.send("alice", "note", { n: 1 }, { ack: true });
+  await waitUntil(() => got.length === 1, { what: "alice's first note" });
 
-    await using next = await rotate(pki);
-    const r = await runCli(["broker", "reload", "--dir", join(state, "s")]);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^reloaded .*: \d+ allow-list entries, 0 revoked clients dropped/);
-    await using bob = startClient(pki.dir, join(state, "b"), "bob", port, [
-      "--ca",
-      next.paths.ca,
-    ]);
-    await connected(bob);
-    await serverApp.send("alice", "note", { n: 2 }, { ack: true });
-    await waitUntil(() => got.length === 2, { what: "alice's note after the reload" });
-    assert.deepEqual(got, [{ n: 1 }, { n: 2 }]);
+  await using next = await rotate(pki);
+  const r = await runCli(["broker", "reload", "--dir", sdir]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^reloaded .*: \d+ allow-list entries, 0 revoked clients dropped/);
+  await using bob = startClient(pki.dir, join(site.root, "bob"), "bob", port, [
+    "--ca",
+    next.paths.ca,
+  ]);
+  await connected(bob);
+  await serverApp.send("alice", "note", { n: 2 }, { ack: true });
+  await waitUntil(() => got.length === 2, { what: "alice's note after the reload" });
+  assert.deepEqual(got, [{ n: 1 }, { n: 2 }]);
 
-    // A bad key file: the admin op reports the failure and nothing changes.
-    await Deno.writeTextFile(pki.paths.serverKey, "not a key\n");
-    const bad = await runCli(["broker", "reload", "--dir", join(state, "s")]);
-    assert.equal(bad.code, 1);
-    assert.match(bad.stderr, /key/i);
-    await serverApp.send("bob", "note", { n: 3 }, { ack: true });
-  } finally {
-    await Deno.remove(state, { recursive: true }).catch(() => {});
-  }
+  // A bad key file: the admin op reports the failure and nothing changes.
+  await Deno.writeTextFile(pki.paths.serverKey, "not a key\n");
+  const bad = await runCli(["broker", "reload", "--dir", sdir]);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /key/i);
+  await serverApp.send("bob", "note", { n: 3 }, { ack: true });
 });
 
 Deno.test("sockkit <svc> reload --pid refuses to signal a process that is not that daemon", async () => {

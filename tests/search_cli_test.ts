@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, makePki, REPO_ROOT, runCli, spawnCli } from "./harness/mod.ts";
-import { delay } from "../core/async/mod.ts";
+import { freePort, makePki, REPO_ROOT, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
 
 Deno.test("search serve writes its start-up line through the logger (JSON with --log-format json)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-search-log-" });
@@ -21,12 +20,10 @@ Deno.test("search serve writes its start-up line through the logger (JSON with -
       "--port",
       "0",
     ]);
-    let line = "";
-    for (let i = 0; i < 200 && !line; i++) {
-      await delay(50);
+    const line = await waitUntil(async () => {
       const text = await Deno.readTextFile(logFile).catch(() => "");
-      line = text.split("\n").find((l) => l.includes("listening on")) ?? "";
-    }
+      return text.split("\n").find((l) => l.includes("listening on"));
+    }, { timeoutMs: 30_000, what: "the listening line in the log file" });
     const entry = JSON.parse(line);
     assert.equal(entry.level, "info");
     assert.match(entry.msg, /^listening on 127\.0\.0\.1:\d+ \(plain TCP, index mode\)/);

@@ -5,54 +5,40 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, runCli, spawnCli } from "./harness/mod.ts";
-import { readmeCert } from "./_openssl.ts";
+import { freePort, spawnCli, tempDir } from "./harness/mod.ts";
+import { readmeCert, tlsSearchQuery } from "./_openssl.ts";
 
 for (const [certKey, keyKey] of [["ssl_certfile", "ssl_keyfile"], ["cert_path", "key_path"]]) {
   Deno.test(`search --config ignores [database] host/port and reads ${certKey}/${keyKey}`, async () => {
-    const dir = await Deno.makeTempDir({ prefix: "sockkit-search-config-" });
-    try {
-      const cert = await readmeCert(dir, "cert");
-      const words = join(dir, "200k.txt");
-      await Deno.writeTextFile(words, "apple\n");
-      const port = freePort();
-      const config = join(dir, "config.ini");
-      await Deno.writeTextFile(
-        config,
-        [
-          "[DEFAULT]",
-          "ssl_enabled = True",
-          `linuxpath = ${words}`,
-          "reread_on_query = False",
-          `port = ${port}`,
-          `${certKey} = ${cert.cert}`,
-          `${keyKey} = ${cert.key}`,
-          "[database]",
-          "host = db.internal",
-          "port = 5432",
-          "[cache]",
-          "host = cache.internal",
-        ].join("\n") + "\n",
-      );
-      await using srv = spawnCli(["search", "serve", "--config", config]);
-      const m = await srv.waitForLine(/listening on (\S+):(\d+) \(TLS/, 30_000);
-      assert.deepEqual([m[1], m[2]], ["0.0.0.0", String(port)]);
-      const q = await runCli([
-        "search",
-        "query",
-        "apple",
-        "--tls",
-        "--host",
-        "localhost",
-        "--port",
-        String(port),
-        "--ca",
-        cert.cert,
-      ]);
-      assert.equal(q.code, 0, q.stderr);
-      assert.equal(q.stdout.trim(), "STRING EXISTS");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    await using tmp = await tempDir("sockkit-search-config-");
+    const dir = tmp.path;
+    const cert = await readmeCert(dir, "cert");
+    const words = join(dir, "200k.txt");
+    await Deno.writeTextFile(words, "apple\n");
+    const port = freePort();
+    const config = join(dir, "config.ini");
+    await Deno.writeTextFile(
+      config,
+      [
+        "[DEFAULT]",
+        "ssl_enabled = True",
+        `linuxpath = ${words}`,
+        "reread_on_query = False",
+        `port = ${port}`,
+        `${certKey} = ${cert.cert}`,
+        `${keyKey} = ${cert.key}`,
+        "[database]",
+        "host = db.internal",
+        "port = 5432",
+        "[cache]",
+        "host = cache.internal",
+      ].join("\n") + "\n",
+    );
+    await using srv = spawnCli(["search", "serve", "--config", config]);
+    const m = await srv.waitForLine(/listening on (\S+):(\d+) \(TLS/, 30_000);
+    assert.deepEqual([m[1], m[2]], ["0.0.0.0", String(port)]);
+    const q = await tlsSearchQuery(port, cert.cert, "apple");
+    assert.equal(q.code, 0, q.stderr);
+    assert.equal(q.stdout.trim(), "STRING EXISTS");
   });
 }

@@ -7,8 +7,14 @@ import * as net from "node:net";
 import { join } from "node:path";
 import { createLogger } from "../core/log/mod.ts";
 import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
-import { SearchClient, startSearchServer } from "../core/search/mod.ts";
-import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+import {
+  SearchClient,
+  type SearchClientOptions,
+  type SearchServer,
+  type SearchServerOptions,
+  startSearchServer,
+} from "../core/search/mod.ts";
+import { type CliResult, makePki, runCli, spawnCli, tempDir, waitUntil } from "./harness/mod.ts";
 
 const LINES = [
   "apple",
@@ -31,6 +37,22 @@ async function tempWords(): Promise<{ dir: string; file: string } & AsyncDisposa
     file,
     [Symbol.asyncDispose]: () => Deno.remove(dir, { recursive: true }),
   };
+}
+
+/** Serves `words` on 127.0.0.1, a free port, with `options`. */
+function serveWords(
+  words: { file: string },
+  options: Omit<SearchServerOptions, "file" | "host" | "port"> = {},
+): Promise<SearchServer> {
+  return startSearchServer({ file: words.file, host: "127.0.0.1", port: 0, ...options });
+}
+
+/** A client of `server` on 127.0.0.1. */
+function clientOf(
+  server: SearchServer,
+  options: Omit<SearchClientOptions, "host" | "port"> = {},
+): Promise<SearchClient> {
+  return SearchClient.connect({ host: "127.0.0.1", port: server.port, ...options });
 }
 
 /** Sends raw bytes on a fresh plain connection; resolves with everything received until close. */
@@ -62,14 +84,8 @@ for (const reread of [false, true]) {
   const mode = reread ? "reread" : "index";
   Deno.test(`search (${mode} mode) matches whole lines byte for byte`, async (t) => {
     await using words = await tempWords();
-    await using server = await startSearchServer({
-      file: words.file,
-      rereadOnQuery: reread,
-      host: "127.0.0.1",
-      port: 0,
-      workers: 1,
-    });
-    await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+    await using server = await serveWords(words, { rereadOnQuery: reread, workers: 1 });
+    await using client = await clientOf(server);
     const cases: Array<[string, string | Uint8Array, boolean]> = [
       ["found", "apple", true],
       ["not found", "cherry", false],
@@ -94,7 +110,7 @@ for (const reread of [false, true]) {
 
 Deno.test("search answers a one-shot query sent without newline, after a pause or a half-close", async () => {
   await using words = await tempWords();
-  await using server = await startSearchServer({ file: words.file, host: "127.0.0.1", port: 0 });
+  await using server = await serveWords(words);
   assert.equal(await exchange(server.port, "apple", { untilLines: 1 }), "STRING EXISTS\n");
   assert.equal(
     await exchange(server.port, "nope\x00\x00", { untilLines: 1 }),
@@ -110,13 +126,7 @@ Deno.test("search answers a one-shot query sent without newline, after a pause o
 Deno.test("search answers 1000 newline-terminated queries on one connection in order", async () => {
   await using words = await tempWords();
   for (const reread of [false, true]) {
-    await using server = await startSearchServer({
-      file: words.file,
-      rereadOnQuery: reread,
-      host: "127.0.0.1",
-      port: 0,
-      workers: 2,
-    });
+    await using server = await serveWords(words, { rereadOnQuery: reread, workers: 2 });
     const queries = Array.from(
       { length: 1000 },
       (_, i) => i % 3 === 0 ? `miss-${i}` : LINES[i % LINES.length]!,
@@ -138,7 +148,7 @@ Deno.test("search answers a 1025-byte query with an error line, closes, and keep
   await using words = await tempWords();
   const long = "x".repeat(1024);
   await Deno.writeTextFile(words.file, `${long}\napple\n`);
-  await using server = await startSearchServer({ file: words.file, host: "127.0.0.1", port: 0 });
+  await using server = await serveWords(words);
   const reply = await exchange(server.port, `apple\n${long}y\nnever answered\n`);
   const lines = reply.split("\n");
   assert.equal(lines[0], "STRING EXISTS");
@@ -146,20 +156,15 @@ Deno.test("search answers a 1025-byte query with an error line, closes, and keep
   assert.equal(lines.length, 3, "the connection closes after the error line");
   // Without a newline too, and a 1024-byte query is fine.
   assert.match(await exchange(server.port, long + "yy"), /^ERROR: query too long/);
-  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  await using client = await clientOf(server);
   assert.equal(await client.query(long), true);
   assert.equal(await client.query("apple"), true);
 });
 
 Deno.test("search in reread mode sees an appended line on the very next query", async () => {
   await using words = await tempWords();
-  await using server = await startSearchServer({
-    file: words.file,
-    rereadOnQuery: true,
-    host: "127.0.0.1",
-    port: 0,
-  });
-  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  await using server = await serveWords(words, { rereadOnQuery: true });
+  await using client = await clientOf(server);
   for (let i = 0; i < 5; i++) {
     assert.equal(await client.query(`appended-${i}`), false);
     await Deno.writeTextFile(words.file, `\nappended-${i}`, { append: true });
@@ -169,13 +174,8 @@ Deno.test("search in reread mode sees an appended line on the very next query", 
 
 Deno.test("search in index mode sees an appended or replaced file after the rebuild", async () => {
   await using words = await tempWords();
-  await using server = await startSearchServer({
-    file: words.file,
-    host: "127.0.0.1",
-    port: 0,
-    pollMs: 5000,
-  });
-  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  await using server = await serveWords(words, { pollMs: 5000 });
+  await using client = await clientOf(server);
   assert.equal(await client.query("appended"), false);
   await Deno.writeTextFile(words.file, "\nappended\n", { append: true });
   await waitUntil(() => client.query("appended"), { what: "the appended line", timeoutMs: 10_000 });
@@ -194,14 +194,8 @@ Deno.test("search replies with an error while the file is gone and recovers when
   for (const reread of [false, true]) {
     await t.step(reread ? "reread mode" : "index mode", async () => {
       await using words = await tempWords();
-      await using server = await startSearchServer({
-        file: words.file,
-        rereadOnQuery: reread,
-        host: "127.0.0.1",
-        port: 0,
-        pollMs: 100,
-      });
-      await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+      await using server = await serveWords(words, { rereadOnQuery: reread, pollMs: 100 });
+      await using client = await clientOf(server);
       assert.equal(await client.query("apple"), true);
       await Deno.rename(words.file, words.file + ".away");
       await waitUntil(
@@ -220,9 +214,9 @@ Deno.test("search replies with an error while the file is gone and recovers when
 
 Deno.test("search gives 200 concurrent clients correct answers", async () => {
   await using words = await tempWords();
-  await using server = await startSearchServer({ file: words.file, host: "127.0.0.1", port: 0 });
+  await using server = await serveWords(words);
   const results = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
-    await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+    await using client = await clientOf(server);
     const line = LINES[i % LINES.length]!;
     return [await client.query(line), await client.query(`${line}!`)];
   }));
@@ -241,28 +235,16 @@ Deno.test("search over TLS answers queries and can require client certificates",
     key: pki.paths.serverKey,
     clientCerts: pki.paths.allowList,
   });
-  await using server = await startSearchServer({
-    file: words.file,
-    host: "127.0.0.1",
-    port: 0,
-    tls,
-    requireClientCert: true,
-  });
+  await using server = await serveWords(words, { tls, requireClientCert: true });
   const alice = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
-  await using client = await SearchClient.connect({
-    host: "127.0.0.1",
-    port: server.port,
-    tls: { ...alice, servername: "localhost" },
-  });
+  await using client = await clientOf(server, { tls: { ...alice, servername: "localhost" } });
   assert.equal(await client.query("apple"), true);
   assert.equal(await client.query("日本語の行"), true);
   assert.equal(await client.query("nothing"), false);
   // No client certificate: refused.
   const anonymous = await loadClientTls({ ca: pki.paths.ca });
   await assert.rejects(async () => {
-    await using c = await SearchClient.connect({
-      host: "127.0.0.1",
-      port: server.port,
+    await using c = await clientOf(server, {
       tls: { ...anonymous, servername: "localhost" },
       answerTimeoutMs: 10_000,
     });
@@ -274,13 +256,8 @@ Deno.test("search logs each query at debug level with client, query, result and 
   await using words = await tempWords();
   const lines: string[] = [];
   const logger = createLogger({ level: "debug", format: "json", sink: (l) => lines.push(l) });
-  await using server = await startSearchServer({
-    file: words.file,
-    host: "127.0.0.1",
-    port: 0,
-    logger,
-  });
-  await using client = await SearchClient.connect({ host: "127.0.0.1", port: server.port });
+  await using server = await serveWords(words, { logger });
+  await using client = await clientOf(server);
   await client.query("apple");
   await client.query("pear");
   const queries = lines.map((l) => JSON.parse(l)).filter((o) => o.msg === "query");
@@ -292,6 +269,11 @@ Deno.test("search logs each query at debug level with client, query, result and 
   assert.equal(typeof queries[0].us, "number");
   assert.match(queries[0].time, /^\d{4}-\d\d-\d\dT/);
 });
+
+/** Runs `sockkit search query LINE --port PORT FLAGS...`. */
+function searchQuery(port: number, line: string, flags: string[] = []): Promise<CliResult> {
+  return runCli(["search", "query", line, "--port", String(port), ...flags]);
+}
 
 Deno.test("sockkit search serve reads a config file with unrelated entries; search query exits 0/1/2", async () => {
   await using words = await tempWords();
@@ -313,7 +295,7 @@ Deno.test("sockkit search serve reads a config file with unrelated entries; sear
     ].join("\n"),
   );
   await t_serve(["search", "serve", "--config", conf, "--host", "127.0.0.1"], async (port) => {
-    const q = (s: string) => runCli(["search", "query", s, "--port", String(port)]);
+    const q = (s: string) => searchQuery(port, s);
     const found = await q("apple");
     assert.equal(found.code, 0, found.stderr);
     assert.equal(found.stdout.trim(), "STRING EXISTS");
@@ -325,12 +307,7 @@ Deno.test("sockkit search serve reads a config file with unrelated entries; sear
   await t_serve(
     ["search", "serve", "--config", conf, "--host", "127.0.0.1", "--tls", "--certs", pki.dir],
     async (port) => {
-      const r = await runCli([
-        "search",
-        "query",
-        "apple",
-        "--port",
-        String(port),
+      const r = await searchQuery(port, "apple", [
         "--tls",
         "--certs",
         pki.dir,
@@ -338,20 +315,12 @@ Deno.test("sockkit search serve reads a config file with unrelated entries; sear
         "localhost",
       ]);
       assert.equal(r.code, 0, r.stderr);
-      const plain = await runCli([
-        "search",
-        "query",
-        "apple",
-        "--port",
-        String(port),
-        "--timeout",
-        "3000",
-      ]);
+      const plain = await searchQuery(port, "apple", ["--timeout", "3000"]);
       assert.equal(plain.code, 2);
     },
     /TLS/,
   );
-  const refused = await runCli(["search", "query", "apple", "--port", "1"]);
+  const refused = await searchQuery(1, "apple");
   assert.equal(refused.code, 2);
   assert.match(refused.stderr, /Cannot connect/);
 });
@@ -394,15 +363,7 @@ Deno.test("sockkit search query exits 2 when a server accepts but never answers"
   await new Promise<void>((r) => silent.listen(0, "127.0.0.1", r));
   try {
     const port = (silent.address() as net.AddressInfo).port;
-    const r = await runCli([
-      "search",
-      "query",
-      "apple",
-      "--port",
-      String(port),
-      "--timeout",
-      "300",
-    ]);
+    const r = await searchQuery(port, "apple", ["--timeout", "300"]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /No answer from the search server within 300 ms/);
   } finally {
@@ -426,44 +387,41 @@ async function t_serve(
 }
 
 Deno.test("sockkit search bench --json writes the report and chart and prints one JSON line", async () => {
-  const out = await Deno.makeTempDir({ prefix: "sockkit-search-bench-test-" });
-  try {
-    const r = await runCli(
-      [
-        "search",
-        "bench",
-        "--sizes",
-        "500,2000",
-        "--queries",
-        "6",
-        "--load-seconds",
-        "1",
-        "--json",
-        "--out",
-        out,
-      ],
-      { timeoutMs: 120_000 },
-    );
-    assert.equal(r.code, 0, r.stderr);
-    const data = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
-    assert.equal(data.service, "search");
-    const figures = data.rows.map((row: { figure: string }) => row.figure);
-    assert.ok(
-      figures.some((f: string) => /^reread p50, 2,000 lines \(in a worker/.test(f)),
-      figures.join("; "),
-    );
-    assert.ok(figures.includes("cached queries/s, TLS, 32 connections"), figures.join("; "));
-    const reread = data.rows.find((row: { figure: string }) => row.figure.startsWith("reread p50"));
-    assert.equal(reread.anchor, "grep -Fxq per query");
-    assert.ok(reread.anchorValue > 0);
-    const report = await Deno.readTextFile(join(out, "report.md"));
-    assert.match(report, /The server uses `simd-worker`/);
-    assert.match(report, /grep -Fxq/);
-    assert.match(await Deno.readTextFile(join(out, "chart.svg")), /<svg/);
-    assert.doesNotMatch(r.stderr, /WRONG/);
-  } finally {
-    await Deno.remove(out, { recursive: true });
-  }
+  await using outDir = await tempDir("sockkit-search-bench-test-");
+  const out = outDir.path;
+  const r = await runCli(
+    [
+      "search",
+      "bench",
+      "--sizes",
+      "500,2000",
+      "--queries",
+      "6",
+      "--load-seconds",
+      "1",
+      "--json",
+      "--out",
+      out,
+    ],
+    { timeoutMs: 120_000 },
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const data = JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+  assert.equal(data.service, "search");
+  const figures = data.rows.map((row: { figure: string }) => row.figure);
+  assert.ok(
+    figures.some((f: string) => /^reread p50, 2,000 lines \(in a worker/.test(f)),
+    figures.join("; "),
+  );
+  assert.ok(figures.includes("cached queries/s, TLS, 32 connections"), figures.join("; "));
+  const reread = data.rows.find((row: { figure: string }) => row.figure.startsWith("reread p50"));
+  assert.equal(reread.anchor, "grep -Fxq per query");
+  assert.ok(reread.anchorValue > 0);
+  const report = await Deno.readTextFile(join(out, "report.md"));
+  assert.match(report, /The server uses `simd-worker`/);
+  assert.match(report, /grep -Fxq/);
+  assert.match(await Deno.readTextFile(join(out, "chart.svg")), /<svg/);
+  assert.doesNotMatch(r.stderr, /WRONG/);
 });
 
 Deno.test("sockkit search load prints queries/s and p50/p99 per concurrency level", async () => {

@@ -1,34 +1,29 @@
 import assert from "node:assert/strict";
-import { type ChatServerOptions, startChatServer } from "../core/chat/mod.ts";
-import { createLogger } from "../core/log/mod.ts";
-import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
-import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+import type { ChatServerOptions } from "../core/chat/mod.ts";
+import { createLogger, type Logger } from "../core/log/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import { makePki, runCli, startDaemon, startTestChatServer, waitUntil } from "./harness/mod.ts";
 import { type LineClient, lineClient } from "./_chat/line_client.ts";
 import { delay } from "../core/async/mod.ts";
 
 const PERIOD_MS = 1000;
 const today = () => new Date().toISOString().slice(0, 10);
 
+/** The chat server in process (period 1 s, a client "alice"), and a way to connect to it. */
 async function setup(options: Partial<ChatServerOptions> = {}) {
-  const pki = await makePki({ clients: ["alice"] });
-  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
-  const server = await startChatServer({
-    host: "127.0.0.1",
-    port: 0,
-    tls,
-    periodMs: PERIOD_MS,
-    ...options,
+  const chat = await startTestChatServer({ clients: ["alice"], periodMs: PERIOD_MS, ...options });
+  return { ...chat, connect: () => lineClient(chat.server.port, chat.clientTls) };
+}
+
+/** A debug-level JSON logger and the records it has written. */
+function debugLog(): { logs: Array<{ msg: string }>; logger: Logger } {
+  const logs: Array<{ msg: string }> = [];
+  const logger = createLogger({
+    level: "debug",
+    format: "json",
+    sink: (l) => logs.push(JSON.parse(l)),
   });
-  const clientTls = await loadClientTls({ ca: pki.paths.ca });
-  return {
-    server,
-    pki,
-    connect: () => lineClient(server.port, clientTls),
-    async [Symbol.asyncDispose]() {
-      await server.close();
-      await pki.close();
-    },
-  };
+  return { logs, logger };
 }
 
 Deno.test("servercli answers each line reversed by grapheme cluster, trailing whitespace removed", async () => {
@@ -115,12 +110,7 @@ Deno.test("servercli with limit 100 sends the 101st client an error line and clo
 });
 
 Deno.test("servercli does no broadcast work while no client is connected", async () => {
-  const logs: Array<{ msg: string }> = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    sink: (l) => logs.push(JSON.parse(l)),
-  });
+  const { logs, logger } = debugLog();
   await using env = await setup({ logger });
   const msgs = () => logs.map((l) => l.msg);
   await delay(PERIOD_MS * 1.5);
@@ -197,19 +187,15 @@ Deno.test("servercli close() tells connected clients the server is going away", 
 Deno.test("servercli --require-client-cert refuses clients without an allow-listed certificate", async () => {
   await using pki = await makePki({ clients: ["alice"] });
   await using other = await makePki({ clients: ["mallory"] });
-  await using srv = spawnCli([
+  await using srv = await startDaemon([
     "servercli",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
     "--certs",
     pki.dir,
     "--require-client-cert",
     "--period",
     "1",
   ]);
-  const port = Number((await srv.waitForLine(/listening .*port=(\d+)/))[1]);
+  const { port } = srv;
   const probe = async (tls: Parameters<typeof lineClient>[1]) => {
     try {
       await using c = await lineClient(port, tls);
@@ -273,12 +259,7 @@ Deno.test("servercli reports bad settings in one line with exit code 2", async (
 });
 
 Deno.test("servercli closes a client that keeps sending lines but never reads the replies", async () => {
-  const logs: Array<{ msg: string }> = [];
-  const logger = createLogger({
-    level: "debug",
-    format: "json",
-    sink: (l) => logs.push(JSON.parse(l)),
-  });
+  const { logs, logger } = debugLog();
   await using env = await setup({ logger, maxPendingBytes: 256 * 1024, periodMs: 60_000 });
   // Deno.connectTls reads only when asked, so this client never reads a reply.
   const conn = await Deno.connectTls({

@@ -170,9 +170,12 @@ export class Listeners {
         // A confirming sink may give the message back later: keep a copy past the framer's buffer.
         if (s.confirms) p ??= payload.slice();
         const copy = p;
-        const taken = once((ok: boolean) => {
-          if (!ok && copy) this.#requeue(h.type, copy);
-        });
+        // A sink that does not confirm is done once it returns: no closure per message.
+        const taken = s.confirms
+          ? once((ok: boolean) => {
+            if (!ok && copy) this.#requeue(h.type, copy);
+          })
+          : TAKEN;
         handed = true;
         try {
           if (s.deliver(h, data, binary, payload, taken) === false && s.drained) {
@@ -243,6 +246,9 @@ export class Listeners {
     }
   }
 }
+
+/** The `taken` callback of a sink that does not confirm: nothing to do. */
+const TAKEN = (_ok: boolean): void => {};
 
 function once(f: (ok: boolean) => void): (ok: boolean) => void {
   let done = false;

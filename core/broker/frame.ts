@@ -163,11 +163,18 @@ export function encodePayload(
   return out;
 }
 
+/** Turns header bytes into a header (see {@linkcode parseHeader}; `HeaderDecoder` keeps a cache). */
+export interface HeaderParser {
+  decode(bytes: Uint8Array): Header;
+}
+
 /**
- * Decodes a frame payload. `binary` is a view into `payload` (copy it to keep
- * it beyond the framer callback). Throws `ProtocolError` for a malformed payload.
+ * Decodes a frame payload, its header through `headers` when given (a
+ * link's `HeaderDecoder`). `data` and `binary` are views into `payload`
+ * (copy them to keep them beyond the framer callback). Throws
+ * `ProtocolError` for a malformed payload.
  */
-export function decodePayload(payload: Uint8Array): Frame {
+export function decodePayload(payload: Uint8Array, headers?: HeaderParser): Frame {
   if (payload.length < 8) {
     throw new ProtocolError(`Malformed frame: ${payload.length} bytes is shorter than 8`);
   }
@@ -179,20 +186,26 @@ export function decodePayload(payload: Uint8Array): Frame {
   if (8 + hl + dl > payload.length) {
     throw new ProtocolError(`Malformed frame: data length ${dl} exceeds the frame`);
   }
+  const bytes = payload.subarray(4, 4 + hl);
+  return {
+    header: headers ? headers.decode(bytes) : parseHeader(bytes),
+    data: payload.subarray(8 + hl, 8 + hl + dl),
+    binary: 8 + hl + dl === payload.length ? EMPTY : payload.subarray(8 + hl + dl),
+  };
+}
+
+/** Parses header bytes (UTF-8 JSON). Throws `ProtocolError` unless they are an object with a `kind` string. */
+export function parseHeader(bytes: Uint8Array): Header {
   let header: Header;
   try {
-    header = JSON.parse(dec.decode(payload.subarray(4, 4 + hl)));
+    header = JSON.parse(dec.decode(bytes));
   } catch (err) {
     throw new ProtocolError(`Malformed frame header JSON: ${(err as Error).message}`);
   }
   if (typeof header !== "object" || header === null || typeof header.kind !== "string") {
     throw new ProtocolError('Malformed frame header: expected an object with a "kind" string');
   }
-  return {
-    header,
-    data: payload.subarray(8 + hl, 8 + hl + dl),
-    binary: payload.subarray(8 + hl + dl),
-  };
+  return header;
 }
 
 /** Reads a big-endian u32. */

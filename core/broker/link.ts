@@ -2,6 +2,8 @@ import type { Connection } from "../net/mod.ts";
 import { LengthPrefixedFramer } from "../net/framing/mod.ts";
 import { type DataBytes, decodePayload, type Frame, type Header } from "./frame.ts";
 import { FrameWriter } from "./writer.ts";
+import { HeaderDecoder } from "./header_decoder.ts";
+import { type Clock, type ClockTimer, systemClock } from "./clock.ts";
 
 /** Options for {@linkcode Link}. */
 export interface LinkOptions {
@@ -15,6 +17,8 @@ export interface LinkOptions {
   onChunkDone?: () => void;
   /** Called once when the link closes, with the reason. */
   onClose: (reason: string) => void;
+  /** Time and timers of heartbeats and ping timeouts. Default {@linkcode systemClock}. */
+  clock?: Clock;
 }
 
 /**
@@ -26,8 +30,10 @@ export class Link implements AsyncDisposable {
   readonly writer: FrameWriter;
   readonly #opts: LinkOptions;
   readonly #framer: LengthPrefixedFramer;
-  #lastRecv = Date.now();
-  #timer: ReturnType<typeof setInterval> | undefined;
+  readonly #headers = new HeaderDecoder();
+  readonly #clock: Clock;
+  #lastRecv: number;
+  #timer: ClockTimer | undefined;
   #closed = false;
   #reason = "connection closed";
   #pingSeq = 0;
@@ -39,6 +45,8 @@ export class Link implements AsyncDisposable {
   constructor(conn: Connection, opts: LinkOptions) {
     this.conn = conn;
     this.#opts = opts;
+    this.#clock = opts.clock ?? systemClock;
+    this.#lastRecv = this.#clock.now();
     this.#framer = new LengthPrefixedFramer({ maxFrameBytes: opts.maxFrameBytes });
     this.writer = new FrameWriter(conn, { maxFrameBytes: opts.maxFrameBytes });
     conn.receive({
@@ -49,17 +57,14 @@ export class Link implements AsyncDisposable {
       if (conn.error !== undefined) this.#reason = conn.error;
       this.#finish();
     });
-    if (opts.heartbeatMs > 0) {
-      this.#timer = setInterval(() => this.#beat(), opts.heartbeatMs);
-      Deno.unrefTimer?.(this.#timer as unknown as number);
-    }
+    if (opts.heartbeatMs > 0) this.#timer = this.#clock.every(opts.heartbeatMs, () => this.#beat());
   }
 
   #onData(chunk: Uint8Array): void {
-    this.#lastRecv = Date.now();
+    this.#lastRecv = this.#clock.now();
     try {
       this.#framer.push(chunk, (payload) => {
-        const frame = decodePayload(payload);
+        const frame = decodePayload(payload, this.#headers);
         const h = frame.header;
         if (h.kind === "ping") this.send({ kind: "pong", id: h.id, t: h.t });
         else if (h.kind === "pong") {
@@ -94,8 +99,9 @@ export class Link implements AsyncDisposable {
   }
 
   #beat(): void {
-    const silent = Date.now() - this.#lastRecv;
-    if (this.#holds > 0) this.#lastRecv = Date.now(); // not reading on purpose
+    const now = this.#clock.now();
+    const silent = now - this.#lastRecv;
+    if (this.#holds > 0) this.#lastRecv = now; // not reading on purpose
     else if (silent > this.#opts.heartbeatMs * 3) {
       this.close(`no frames for ${silent} ms (heartbeat timeout)`);
       return;
@@ -107,12 +113,12 @@ export class Link implements AsyncDisposable {
   ping(timeoutMs = 5000): Promise<number> {
     const id = `p${this.#pingSeq++}`;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.after(timeoutMs, () => {
         this.pings.delete(id);
         reject(new Error(`Ping timed out after ${timeoutMs} ms`));
-      }, timeoutMs);
+      });
       this.pings.set(id, (ms) => {
-        clearTimeout(timer);
+        timer.clear();
         resolve(ms);
       });
       this.send({ kind: "ping", id, t: performance.now() });
@@ -133,7 +139,7 @@ export class Link implements AsyncDisposable {
   #finish(): void {
     if (this.#closed) return;
     this.#closed = true;
-    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer?.clear();
     this.#opts.onClose(this.#reason);
   }
 

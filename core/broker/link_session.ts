@@ -9,16 +9,12 @@ import { type ConnectorOptions, type PeerEvent, PROTOCOL_VERSION } from "./optio
 import type { Inbound } from "./_inbound.ts";
 import type { PeerTable } from "./_peer_table.ts";
 import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
+import { AckWindow } from "./_ack_window.ts";
+import { checkHello } from "./_hello_check.ts";
+import { subscribeRequest } from "./_subscribe_request.ts";
+import { type Clock, systemClock } from "./clock.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
-/**
- * How long an acknowledgement nobody waits for (no message since the last
- * one asked for it) may be held back, so that its received-id record joins
- * the next group commit instead of costing an `fdatasync` of its own.
- */
-const LAZY_ACK_MS = 5;
-/** Messages after which a held-back acknowledgement goes out anyway. */
-const LAZY_ACK_MAX = 4096;
 
 /** What every {@linkcode LinkSession} of a connector shares. */
 export interface SessionContext {
@@ -39,6 +35,8 @@ export interface SessionContext {
   onClosed(session: LinkSession): void;
   /** The other sessions bound to `peer` (a reconnected client replaces them). */
   othersOf(peer: PeerState, self: LinkSession): LinkSession[];
+  /** Time and timers of heartbeats and held acknowledgements. Default {@linkcode systemClock}. */
+  clock?: Clock | undefined;
 }
 
 /**
@@ -58,28 +56,32 @@ export class LinkSession {
   peer: PeerState | undefined;
   /** The sender name the handshake proved (every `msg` must carry it as `src`). */
   #remoteName = "";
-  /** Messages received, and acknowledged back. */
-  #recv = 0;
-  #acked = 0;
-  /** Durability of messages received since the last acknowledgement. */
-  #waits: Promise<void>[] = [];
-  /** Whether a message received since the last acknowledgement asked for one (`ack`). */
-  #ackWanted = false;
-  #lazyAck: ReturnType<typeof setTimeout> | undefined;
-  /** Acknowledgements in order, each after its messages are durable. */
-  ackChain: Promise<void> = Promise.resolve();
+  /** Acknowledgements of what this link received. */
+  readonly #acks: AckWindow;
 
   constructor(conn: Connection, identity: PeerIdentity | undefined, ctx: SessionContext) {
     this.identity = identity;
     this.#ctx = ctx;
     this.#log = ctx.log;
+    const clock = ctx.clock ?? systemClock;
+    this.#acks = new AckWindow({
+      clock,
+      commit: () => this.#commitIds(),
+      send: (n) => void this.link.send({ kind: "acks", n }),
+    });
     this.link = new Link(conn, {
       maxFrameBytes: ctx.maxFrameBytes,
       heartbeatMs: ctx.connector.heartbeatMs ?? 5000,
+      clock,
       onFrame: (frame, payload) => this.#onFrame(frame, payload),
-      onChunkDone: () => this.#chunkDone(),
+      onChunkDone: () => this.#acks.chunkDone(),
       onClose: (reason) => this.#closed(reason),
     });
+  }
+
+  /** Acknowledgements in order, each after its messages are durable. */
+  get ackChain(): Promise<void> {
+    return this.#acks.chain;
   }
 
   #isServer(): boolean {
@@ -146,39 +148,15 @@ export class LinkSession {
       return;
     }
     const id = this.identity;
-    const cn = id?.cn;
     const where = `${id?.address}:${id?.port}`;
     if (!id?.fingerprint) {
       this.link.send({ kind: "error", message: "no client certificate presented", fatal: true });
       this.link.close("no client certificate");
       return;
     }
-    if (typeof name !== "string" || name !== cn) {
-      return this.#refuseClient(
-        `certificate names "${cn}" but the connector claims the name "${name}" (issue a certificate for "${name}" with "sockkit certs issue ${name}")`,
-        true,
-      );
-    }
-    const refusal = this.#ctx.connector.server?.authorize?.(id);
-    if (refusal !== undefined) {
-      // A revocation is final for the client; a revocation list the server cannot read is not.
-      return this.#refuseClient(
-        `certificate of "${name}" refused: ${refusal}`,
-        !refusal.startsWith("cannot check"),
-      );
-    }
-    const filtered = this.#ctx.clientFilter?.check(name, id.address);
-    if (filtered !== undefined) {
-      // not final: the operator may change the lists while the client keeps retrying
-      return this.#refuseClient(`refused by the server's client filter: ${filtered}`, false);
-    }
-    const admit = this.#ctx.connector.server?.admit;
-    if (admit) {
-      const no = await admit(id, name);
-      if (!this.link.open) return;
-      if (typeof no === "string") return this.#refuseClient(no, true);
-      if (no !== undefined) return this.#refuseClient(no.reason, false);
-    }
+    const refused = await checkHello(name, id, this.#ctx.connector.server, this.#ctx.clientFilter);
+    if (!this.link.open) return;
+    if (refused) return this.#refuseClient(refused.reason, refused.fatal);
     this.#remoteName = name;
     await this.#ctx.inbound.open(name);
     if (!this.link.open) return;
@@ -196,7 +174,7 @@ export class LinkSession {
     this.link.send({ kind: "welcome", name: this.#ctx.name, v: PROTOCOL_VERSION });
     this.#attach(peer);
     peer.address = where;
-    peer.cn = cn;
+    peer.cn = id.cn;
     this.#log.info("client connected", { peer: name, address: where, replayed: peer.unacked });
   }
 
@@ -235,7 +213,7 @@ export class LinkSession {
   #closed(reason: string): void {
     if (this.#closedOnce) return;
     this.#closedOnce = true;
-    clearTimeout(this.#lazyAck);
+    this.#acks.close();
     this.#ctx.onClosed(this);
     if (this.peer) {
       this.#log.info("peer disconnected", { peer: this.peer.name, reason });
@@ -283,9 +261,8 @@ export class LinkSession {
       this.link.close("forged sender");
       return;
     }
-    const n = ++this.#recv;
+    const n = this.#acks.received(h.ack === true);
     peer.stats.msgsIn++;
-    if (h.ack) this.#ackWanted = true;
     if (seen.seen(seenKey(h, relayed))) return;
     const hub = this.#ctx.hub;
     if (hub) {
@@ -313,7 +290,7 @@ export class LinkSession {
       const stored = h.pub
         ? hub.publish(this.#remoteName, h, data, binary)
         : hub.relay(this.#remoteName, h, data, binary);
-      this.#waits.push(stored.catch((err) => this.#refuse(n, h, err)));
+      this.#acks.wait(stored.catch((err) => this.#refuse(n, h, err)));
     } catch (err) {
       this.#refuse(n, h, err as Error);
     }
@@ -325,36 +302,8 @@ export class LinkSession {
   #onSubscribe(hub: PubSubHub, n: number, h: MsgHeader, data: Uint8Array): void {
     const client = this.#remoteName;
     const answer = (body: object) => this.#ctx.inbound.answer(client, SUBSCRIBE_TYPE, h.id, body);
-    let stored: Promise<void>;
-    try {
-      const req = JSON.parse(new TextDecoder().decode(data)) as {
-        types?: unknown;
-        unsubscribe?: unknown;
-      };
-      const types = req.types;
-      if (
-        !Array.isArray(types) || types.length === 0 ||
-        types.some((t) => typeof t !== "string" || t === "" || t.length > 256)
-      ) {
-        throw new BrokerError(
-          'Malformed subscription: "types" must be a non-empty list of message type names',
-        );
-      }
-      stored = hub.subscribe(client, types as string[], req.unsubscribe === true);
-    } catch (err) {
-      answer({ ok: false, error: (err as Error).message });
-      return;
-    }
-    this.#waits.push(stored.then(
-      () => {
-        this.#log.info("subscriptions changed", { peer: client, types: hub.typesOf(client) });
-        answer({ ok: true, types: hub.typesOf(client) });
-      },
-      (err) => {
-        answer({ ok: false, error: `Cannot store the subscription: ${err.message}` });
-        this.#refuse(n, h, err);
-      },
-    ));
+    const stored = subscribeRequest(hub, client, data, answer, this.#log);
+    if (stored) this.#acks.wait(stored.catch((err) => this.#refuse(n, h, err)));
   }
 
   #onFileChunk(n: number, h: MsgHeader, frame: Frame, from: string): void {
@@ -387,7 +336,7 @@ export class LinkSession {
   ): void {
     try {
       const r = this.#ctx.inbound.listeners.deliver(this.link, h, data, binary, payload);
-      if (r !== true) this.#waits.push(r.catch((err) => this.#refuse(n, h, err)));
+      if (r !== true) this.#acks.wait(r.catch((err) => this.#refuse(n, h, err)));
     } catch (err) {
       this.#refuse(n, h, err as Error);
     }
@@ -405,43 +354,21 @@ export class LinkSession {
     this.link.send({ kind: "refused", n, id: h.id, message: err.message });
   }
 
-  /**
-   * After each chunk read: acknowledges at once when a sender waits for it
-   * (a message asked for an acknowledgement, or many are unacknowledged);
-   * otherwise within {@linkcode LAZY_ACK_MS}, with whatever arrives meanwhile.
-   */
-  #chunkDone(): void {
-    if (this.#recv === this.#acked) return;
-    if (this.#ackWanted || this.#waits.length > 0 || this.#recv - this.#acked >= LAZY_ACK_MAX) {
-      this.flushAcks();
-    } else {
-      this.#lazyAck ??= setTimeout(() => this.flushAcks(), LAZY_ACK_MS);
-    }
+  /** Acknowledges what the link received so far once it is durable; refusals go first. */
+  flushAcks(): void {
+    this.#acks.flush();
   }
 
-  /**
-   * Acknowledges what the link received so far once it is durable (queued
-   * messages on disk, received ids on disk); refusals go first.
-   */
-  flushAcks(): void {
-    clearTimeout(this.#lazyAck);
-    this.#lazyAck = undefined;
-    this.#ackWanted = false;
+  /** Stores the received ids of the bound peer (`undefined` before the handshake). */
+  #commitIds(): Promise<void> | undefined {
     const peer = this.peer;
-    if (!peer || this.#recv === this.#acked) return;
-    const n = this.#recv;
-    this.#acked = n;
-    const waits = this.#waits;
-    this.#waits = [];
-    const ids = this.#ctx.inbound.seenOf(peer.name)?.commit().catch((err) =>
+    if (!peer) return undefined;
+    return this.#ctx.inbound.seenOf(peer.name)?.commit().catch((err) =>
       this.#log.warn("cannot store received ids (repeats after a crash may be delivered twice)", {
         peer: peer.name,
         error: (err as Error).message,
       })
-    );
-    this.ackChain = this.ackChain
-      .then(() => Promise.all([...waits, ids]))
-      .then(() => void this.link.send({ kind: "acks", n }));
+    ) ?? Promise.resolve();
   }
 }
 

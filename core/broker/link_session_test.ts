@@ -17,6 +17,7 @@ import { PeerLinks } from "./_peer_links.ts";
 import { PeerTable } from "./_peer_table.ts";
 import { PendingReplies } from "./_pending.ts";
 import { TypeQueues } from "./type_queues.ts";
+import { FakeClock } from "./_fake_clock.ts";
 
 const ALICE: PeerIdentity = {
   address: "127.0.0.1",
@@ -28,7 +29,13 @@ const ALICE: PeerIdentity = {
 };
 
 /** A server connector's session plumbing (real journal, queues and received-id logs in a temp dir). */
-async function server(options: { authorize?: (p: PeerIdentity) => string | undefined } = {}) {
+async function server(
+  options: {
+    authorize?: (p: PeerIdentity) => string | undefined;
+    /** Heartbeats (and held acknowledgements) on this clock. Default: no heartbeat, real time. */
+    clock?: FakeClock;
+  } = {},
+) {
   const dir = await tempDir();
   const events: PeerEvent[] = [];
   const connector: ConnectorOptions = {
@@ -39,7 +46,7 @@ async function server(options: { authorize?: (p: PeerIdentity) => string | undef
       tls: { cert: "", key: "" },
       ...(options.authorize ? { authorize: options.authorize } : {}),
     },
-    heartbeatMs: 0,
+    heartbeatMs: options.clock ? 1000 : 0,
     onPeer: (e) => void events.push(e),
   };
   const queues = new TypeQueues(`${dir.path}/queues`, { fsync: false, maxTypes: 1 });
@@ -67,6 +74,7 @@ async function server(options: { authorize?: (p: PeerIdentity) => string | undef
     peers,
     inbound,
     onFatal: () => {},
+    clock: options.clock,
   });
   return {
     links,
@@ -269,4 +277,43 @@ Deno.test("LinkSession turns away a blocked peer", async () => {
   await c.conn.closed;
   assert.deepEqual(c.got, [{ kind: "error", message: 'peer "alice" is blocked on the server' }]);
   assert.equal(c.session.peer, undefined);
+});
+
+Deno.test("LinkSession drops a client silent for 3 heartbeats and attaches it again when it reconnects", async () => {
+  const clock = new FakeClock();
+  await using s = await server({ clock });
+  const first = await s.welcomed();
+  const beats = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      const pings = first.got.filter((h) => h.kind === "ping").length;
+      clock.advance(1000);
+      await waitUntil(() => first.got.filter((h) => h.kind === "ping").length > pings);
+    }
+  };
+  await beats(2);
+  first.send(msg("m1")); // any frame counts as life: the silence starts again here
+  await waitUntil(() => s.peers.get("alice").stats.msgsIn === 1);
+  await beats(3);
+  assert.equal(first.session.link.open, true);
+  assert.equal(first.got.filter((h) => h.kind === "ping").length, 5);
+  // m1 asked for no acknowledgement: it was held back, then sent when the clock moved on
+  assert.deepEqual(first.got.filter((h) => h.kind === "acks"), [{ kind: "acks", n: 1 }]);
+  clock.advance(1000); // 4 intervals without a frame
+  await first.conn.closed;
+  await waitUntil(() => s.events.length === 2);
+  assert.deepEqual(s.events.map((e) => [e.event, e.reason]), [
+    ["connected", undefined],
+    ["disconnected", "no frames for 4000 ms (heartbeat timeout)"],
+  ]);
+  assert.equal(s.peers.get("alice").online, false);
+
+  const second = await s.welcomed();
+  assert.equal(s.peers.get("alice").link, second.session.link);
+  assert.deepEqual(s.events.map((e) => e.event), ["connected", "disconnected", "connected"]);
+  second.send(msg("m2", { ack: true }));
+  await waitUntil(() => second.got.length === 2);
+  assert.deepEqual(second.got[1], { kind: "acks", n: 1 }, "the new link counts from 1");
+  clock.advance(1000);
+  await waitUntil(() => second.got.length === 3);
+  assert.equal(second.got[2]!.kind, "ping", "heartbeats run on the new link");
 });

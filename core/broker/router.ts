@@ -86,7 +86,9 @@ export class Router {
     binary: Uint8Array,
     onAck?: (err?: Error) => void,
   ): true | Promise<void> {
-    delete header.fwd;
+    // `delete` only when set: deleting a property turns the header into a slow
+    // dictionary object, which JSON.stringify then encodes off its fast path.
+    if (header.fwd !== undefined) delete header.fwd;
     const hub = this.#opts.hub;
     if (header.pub && hub) {
       this.#checkSize(header, data, binary);
@@ -111,7 +113,7 @@ export class Router {
     const peer = this.#opts.peers.route(header.dst);
     if (this.#opts.peers.relays(header.dst)) header.relay = true;
     else {
-      delete header.relay;
+      if (header.relay !== undefined) delete header.relay;
       header.dst = peer.name;
     }
     this.#checkSize(header, data, binary);

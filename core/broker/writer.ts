@@ -1,6 +1,7 @@
 import { setImmediate } from "node:timers";
 import { type Connection, PayloadTooLargeError } from "../net/mod.ts";
 import type { DataBytes, Header } from "./frame.ts";
+import { HeaderEncoder } from "./header_encoder.ts";
 
 const enc = new TextEncoder();
 const EMPTY: Uint8Array = new Uint8Array(0);
@@ -27,6 +28,7 @@ export class FrameWriter {
   #len = 0;
   #chunks: Uint8Array[] = [];
   #scheduled = false;
+  readonly #headers = new HeaderEncoder();
 
   constructor(conn: Connection, options: FrameWriterOptions) {
     this.#conn = conn;
@@ -35,23 +37,39 @@ export class FrameWriter {
 
   #ensure(n: number): void {
     if (this.#buf.length - this.#len >= n) return;
-    if (this.#len > 0) this.#chunks.push(this.#buf.subarray(0, this.#len));
-    this.#buf = new Uint8Array(Math.max(BLOCK, n));
+    this.#cut();
+    if (this.#buf.length < n) this.#buf = new Uint8Array(Math.max(BLOCK, n));
+  }
+
+  /**
+   * Moves the bytes queued in the block to the chunk list: the block itself
+   * when at least half full or oversized (a new one is started), otherwise a
+   * copy, so the block is reused. A fresh 256 KiB block per small flush (one
+   * per round trip) is external memory that makes V8 run full mark-compacts,
+   * pauses that showed up as the round-trip p99.
+   */
+  #cut(): void {
+    if (this.#len === 0) return;
+    if (this.#len >= BLOCK / 2 || this.#buf.length > BLOCK) {
+      this.#chunks.push(this.#buf.subarray(0, this.#len));
+      this.#buf = new Uint8Array(BLOCK);
+    } else this.#chunks.push(this.#buf.slice(0, this.#len));
     this.#len = 0;
   }
 
   /** Encodes and queues one frame. Throws `PayloadTooLargeError` above the frame cap. */
   write(header: Header, data: DataBytes = EMPTY, binary: Uint8Array = EMPTY): boolean {
-    const h = JSON.stringify(header);
+    const headers = this.#headers;
+    headers.prepare(header);
     const inline = binary.length < COPY_LIMIT;
     const dataMax = typeof data === "string" ? data.length * 3 : data.length;
-    this.#ensure(12 + h.length * 3 + dataMax + (inline ? binary.length : 0));
+    this.#ensure(12 + headers.maxBytes + dataMax + (inline ? binary.length : 0));
     const buf = this.#buf;
     const start = this.#len;
-    const hl = enc.encodeInto(h, buf.subarray(start + 8)).written;
+    const hl = headers.writeInto(buf, start + 8);
     const dataAt = start + 12 + hl;
     let dl: number;
-    if (typeof data === "string") dl = enc.encodeInto(data, buf.subarray(dataAt)).written;
+    if (typeof data === "string") dl = writeString(data, buf, dataAt);
     else {
       buf.set(data, dataAt);
       dl = data.length;
@@ -68,10 +86,8 @@ export class FrameWriter {
       this.#len = end;
     } else {
       this.#len = end;
-      this.#chunks.push(buf.subarray(0, end));
+      this.#cut();
       this.#chunks.push(binary);
-      this.#buf = new Uint8Array(BLOCK);
-      this.#len = 0;
     }
     return this.#schedule();
   }
@@ -85,10 +101,8 @@ export class FrameWriter {
       this.#ensure(4);
       put32(this.#buf, this.#len, payload.length);
       this.#len += 4;
-      this.#chunks.push(this.#buf.subarray(0, this.#len));
+      this.#cut();
       this.#chunks.push(payload);
-      this.#buf = new Uint8Array(BLOCK);
-      this.#len = 0;
     } else {
       this.#ensure(4 + payload.length);
       put32(this.#buf, this.#len, payload.length);
@@ -117,11 +131,7 @@ export class FrameWriter {
   /** Writes everything queued now. */
   flush(): void {
     this.#scheduled = false;
-    if (this.#len > 0) {
-      this.#chunks.push(this.#buf.subarray(0, this.#len));
-      this.#buf = new Uint8Array(BLOCK);
-      this.#len = 0;
-    }
+    this.#cut();
     if (this.#chunks.length === 0) return;
     const chunks = this.#chunks;
     this.#chunks = [];
@@ -137,6 +147,24 @@ export class FrameWriter {
   async drained(): Promise<void> {
     while (this.congested && !this.#conn.isClosed) await this.#conn.drained();
   }
+}
+
+/**
+ * Writes `s` as UTF-8 at `at` (room for 3 bytes a character made); returns
+ * the bytes written. Short ASCII text is copied in a loop, cheaper than a
+ * call into the encoder for a message of a few hundred bytes.
+ */
+function writeString(s: string, buf: Uint8Array, at: number): number {
+  if (s.length <= 512) {
+    let i = 0;
+    for (; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c > 0x7f) break;
+      buf[at + i] = c;
+    }
+    if (i === s.length) return i;
+  }
+  return enc.encodeInto(s, buf.subarray(at)).written;
 }
 
 function put32(b: Uint8Array, i: number, n: number): void {

@@ -2,6 +2,7 @@
  * Configuration: flags > `SOCKKIT_*` environment > TOML/INI file > defaults,
  * with parsers that validate each value and a {@linkcode ConfigError} (exit
  * code 2) whose one line names the key, its source and what was expected.
+ * (Reading them again on a reload is core/lifecycle's `settingsReload`.)
  *
  * @module
  */

@@ -29,6 +29,11 @@ export interface SettingSpec<T> {
   repeatable?: true;
 }
 
+/** The config file keys of `spec`, in the order they are tried (none when it has no `file`). */
+export function fileKeys(spec: SettingSpec<unknown>): readonly string[] {
+  return spec.file === undefined ? [] : typeof spec.file === "string" ? [spec.file] : spec.file;
+}
+
 /** The inputs to {@linkcode resolveSettings}. */
 export interface SettingSources {
   /** Parsed flags; `undefined` means "not given". */
@@ -81,12 +86,7 @@ export function resolveSettings<S extends Record<string, SettingSpec<unknown>>>(
     if (spec.env && env[spec.env] !== undefined && env[spec.env] !== "") {
       candidates.push([env[spec.env], `environment variable ${spec.env}`]);
     }
-    const fileKeys = spec.file === undefined
-      ? []
-      : typeof spec.file === "string"
-      ? [spec.file]
-      : spec.file;
-    for (const fk of fileKeys) {
+    for (const fk of fileKeys(spec)) {
       const v = lookup(sources.file, fk);
       if (v !== undefined) {
         candidates.push([v, `key "${fk}" in config file "${sources.filePath ?? "?"}"`]);
@@ -121,12 +121,7 @@ export function unknownKeys(
   if (file === undefined) return [];
   const known = new Map<string, Set<string>>();
   for (const spec of Object.values(specs)) {
-    const keys = spec.file === undefined
-      ? []
-      : typeof spec.file === "string"
-      ? [spec.file]
-      : spec.file;
-    for (const fk of keys) {
+    for (const fk of fileKeys(spec)) {
       const dot = fk.indexOf(".");
       if (dot < 0) continue;
       const section = fk.slice(0, dot);

@@ -1,4 +1,4 @@
-import type { SettingSpec } from "./resolve.ts";
+import { fileKeys, type SettingSpec } from "./resolve.ts";
 
 /** One documented setting of a template. */
 export interface TemplateEntry {
@@ -38,7 +38,7 @@ function tomlValue(v: unknown): string | undefined {
 export function configTemplate(title: string, entries: Record<string, TemplateEntry>): string {
   const sections = new Map<string, string[]>();
   for (const { spec, help } of Object.values(entries)) {
-    const key = typeof spec.file === "string" ? spec.file : spec.file?.[0];
+    const key = fileKeys(spec)[0];
     if (key === undefined) continue;
     const dot = key.lastIndexOf(".");
     const section = dot < 0 ? "" : key.slice(0, dot);

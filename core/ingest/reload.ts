@@ -1,5 +1,5 @@
 import type { Logger } from "../log/mod.ts";
-import { applyTls, type ReloadSummary, restartNeeded } from "../lifecycle/mod.ts";
+import { applyTls, type ReloadSummary, settingsReload } from "../lifecycle/mod.ts";
 import type { PeerIdentity } from "../net/mod.ts";
 import {
   type IngestFlags,
@@ -29,26 +29,30 @@ export interface IngestReloadOptions {
 /**
  * Reloads a running ingest daemon: reads the config file again, loads the
  * certificate, key and client allow-list it names, swaps them in for new
- * connections and closes live clients whose certificate is now revoked. Any
- * failure throws before anything changes.
+ * connections and closes live clients whose certificate is now revoked;
+ * other changed settings are named as `restart_needed`. Any failure throws
+ * before anything changes.
  */
-export async function reloadIngest(
+export function reloadIngest(
   server: IngestServer,
   o: IngestReloadOptions,
 ): Promise<ReloadSummary> {
-  const file = await loadIngestConfig(o.configPath);
-  const next = resolveIngestSettings(o.flags, file, o.configPath);
-  const tls = await loadIngestTls(next, o.flags, (w) => o.logger.warn(w));
-  const { closed } = applyTls([server.listener], tls.tls, {
-    authorize: o.authorize,
-    logger: o.logger,
-  });
-  const restart = restartNeeded(o.settings, next, INGEST_RELOADABLE);
-  Object.assign(o.settings, ...INGEST_RELOADABLE.map((k) => ({ [k]: next[k] })));
-  return {
-    certs: tls.source,
-    allowed: tls.tls.clientCa?.length ?? 0,
-    closed_revoked: closed,
-    ...(restart.length > 0 ? { restart_needed: restart.join(",") } : {}),
-  };
+  return settingsReload(o.settings, {
+    read: async () =>
+      resolveIngestSettings(o.flags, await loadIngestConfig(o.configPath), o.configPath),
+    reloadable: INGEST_RELOADABLE,
+    apply: async (next) => {
+      const tls = await loadIngestTls(next, o.flags, (w) => o.logger.warn(w));
+      const { closed } = applyTls([server.listener], tls.tls, {
+        authorize: o.authorize,
+        logger: o.logger,
+      });
+      Object.assign(o.settings, ...INGEST_RELOADABLE.map((k) => ({ [k]: next[k] })));
+      return {
+        certs: tls.source,
+        allowed: tls.tls.clientCa?.length ?? 0,
+        closed_revoked: closed,
+      };
+    },
+  })();
 }

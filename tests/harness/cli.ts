@@ -108,7 +108,7 @@ export interface CliProcess extends AsyncDisposable {
   /**
    * Resolves with the match of the first line (stdout or stderr, already seen
    * or still to come) that matches `re`; rejects after `timeoutMs` (default
-   * 15000) or when the process exits first, quoting its stderr.
+   * 30000) or when the process exits first, quoting its stderr.
    */
   waitForLine(re: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   writeStdin(text: string | Uint8Array): Promise<void>;
@@ -195,7 +195,7 @@ export function spawnCli(args: string[], opts: CliOptions = {}): CliProcess {
     status,
     stdoutText: () => stdoutText,
     stderrText: () => stderrText,
-    waitForLine(re, timeoutMs = 15_000) {
+    waitForLine(re, timeoutMs = 30_000) {
       for (const line of [...stdoutLines, ...stderrLines]) {
         const m = line.match(re);
         if (m) return Promise.resolve(m);

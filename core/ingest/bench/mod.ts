@@ -100,20 +100,39 @@ export async function pingRedis(url: string): Promise<void> {
   }
 }
 
-/** Deletes the keys matching `pattern`; returns how many. */
-async function deleteKeys(url: string, pattern: string): Promise<number> {
+type RedisClient = ReturnType<typeof createClient>;
+
+/**
+ * Scans the keys matching `pattern` at `url` on a client of its own, hands
+ * each batch to `each` and returns the sum of what it counted.
+ */
+async function sumOverKeys(
+  url: string,
+  pattern: string,
+  each: (c: RedisClient, keys: string[]) => number | Promise<number>,
+): Promise<number> {
   const c = createClient({ url });
   c.on("error", () => {});
   await c.connect();
   try {
     let n = 0;
     for await (const keys of c.scanIterator({ MATCH: pattern, COUNT: 10000 })) {
-      if (keys.length > 0) n += await c.unlink(keys);
+      n += await each(c, keys);
     }
     return n;
   } finally {
     await c.close();
   }
+}
+
+/** Deletes the keys matching `pattern`; returns how many. */
+function deleteKeys(url: string, pattern: string): Promise<number> {
+  return sumOverKeys(url, pattern, (c, keys) => keys.length > 0 ? c.unlink(keys) : 0);
+}
+
+/** Counts the keys matching `pattern`. */
+function countKeys(url: string, pattern: string): Promise<number> {
+  return sumOverKeys(url, pattern, (_c, keys) => keys.length);
 }
 
 function percentile(values: number[], weights: number[], p: number): number {
@@ -125,19 +144,6 @@ function percentile(values: number[], weights: number[], p: number): number {
     if (acc >= total * p) return values[i]!;
   }
   return values[idx.at(-1) ?? 0] ?? 0;
-}
-
-async function countKeys(url: string, pattern: string): Promise<number> {
-  const c = createClient({ url });
-  c.on("error", () => {});
-  await c.connect();
-  try {
-    let n = 0;
-    for await (const keys of c.scanIterator({ MATCH: pattern, COUNT: 10000 })) n += keys.length;
-    return n;
-  } finally {
-    await c.close();
-  }
 }
 
 /** Why a bench stopped early, the same whichever phase the stop came in. */

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { writeBenchData } from "./mod.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
+import { startCeiling } from "./bench_ceiling.ts";
 import { exchange } from "../client.ts";
 import { startQueryServer } from "../server.ts";
 import { loadDataSpec } from "../spec.ts";
@@ -9,11 +10,12 @@ import { loadDataSpec } from "../spec.ts";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-Deno.test("the bench's Python anchor answers every query byte for byte as sockkit does with the bench handler", async () => {
+const KEYS = ["0pt01", "0pt0250", "0pt0500", "0pt0501", "0pt0abc"];
+
+Deno.test("the bench's Python anchor and runtime ceilings answer every query byte for byte as sockkit does with the bench handler", async (t) => {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-anchor-test-" });
   try {
     const data = await writeBenchData(dir, 500);
-    await using anchor = await startPythonAnchor(dir, data.csv);
     await using server = await startQueryServer({
       spec: await loadDataSpec(data.spec),
       handler: data.handler,
@@ -21,13 +23,25 @@ Deno.test("the bench's Python anchor answers every query byte for byte as sockki
       port: 0,
       tcp: false,
     });
-    for (const key of ["1", "250", "500", "501", "abc"]) {
-      const query = enc.encode(`0pt0${key}`);
-      const [a, s] = await Promise.all([
-        exchange(query, { port: anchor.port, transport: "udp", timeoutMs: 3000 }),
-        exchange(query, { port: server.udpPort!, transport: "udp", timeoutMs: 3000 }),
-      ]);
-      assert.equal(dec.decode(a), dec.decode(s), `query ${key}`);
+    const references: Array<[string, () => Promise<AsyncDisposable & { port: number }>, string[]]> =
+      [
+        ["python anchor", () => startPythonAnchor(dir, data.csv), KEYS],
+        // The ceilings share sockkit's header checks, so error replies match too.
+        ["ceiling, deno", () => startCeiling(data, "deno"), [...KEYS, "1pt01", "0Ht01"]],
+        ["ceiling, node", () => startCeiling(data, "node"), [...KEYS, "1pt01", "0Ht01"]],
+      ];
+    for (const [name, start, queries] of references) {
+      await t.step(name, async () => {
+        await using reference = await start();
+        for (const query of queries) {
+          const bytes = enc.encode(query);
+          const [a, s] = await Promise.all([
+            exchange(bytes, { port: reference.port, transport: "udp", timeoutMs: 3000 }),
+            exchange(bytes, { port: server.udpPort!, transport: "udp", timeoutMs: 3000 }),
+          ]);
+          assert.equal(dec.decode(a), dec.decode(s), `query ${query}`);
+        }
+      });
     }
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -5,13 +5,20 @@
  * encrypted. The anchor, measured in the same run by the same load
  * generator, is a plain Python `socketserver` UDP server doing the same
  * lookup over the same CSV (`bench_anchor.py`), at each number of queries in
- * flight of the plain UDP case.
+ * flight of the plain UDP case. Beside them, at the same levels, the
+ * runtime ceiling (`bench_ceiling.ts`): the same UDP path with the handler
+ * called inline, no worker, once per datagram backend.
  */
 import { join } from "node:path";
-import type { DatagramBackend } from "../../net/mod.ts";
+import { type DatagramBackend, defaultDatagramBackend } from "../../net/mod.ts";
 import { type Logger, nullLogger } from "../../log/mod.ts";
 import type { LoadConfig, LoadResult } from "./bench_load.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
+import { ceilingName, startCeiling } from "./bench_ceiling.ts";
+export * from "./bench_ratios.ts";
+export * from "./bench_data.ts";
+import { writeBenchData } from "./bench_data.ts";
+import type { QueryBenchCase } from "./bench_ratios.ts";
 import { loadKeyPair, writeKeyPair } from "../keys.ts";
 import { startQueryServer } from "../server.ts";
 import { loadDataSpec } from "../spec.ts";
@@ -36,69 +43,13 @@ export interface QueryBenchOptions {
   python?: string;
   /** Handler workers. Default 2. */
   workers?: number;
+  /**
+   * Datagram backends of the runtime ceiling, one case each at every level
+   * in flight; `[]` leaves the ceiling out. Default `["deno", "node"]`.
+   */
+  ceiling?: DatagramBackend[];
   /** Progress lines. Default: silent. */
   logger?: Logger;
-}
-
-/** One measured case. */
-export interface QueryBenchCase {
-  /** `"udp plain"`, `"tcp encrypted"`, `"python socketserver (anchor)"`. */
-  name: string;
-  /** Queries in flight. */
-  inFlight: number;
-  /** Whether this is the Python anchor. */
-  anchor: boolean;
-  transport: "udp" | "tcp";
-  encrypted: boolean;
-  /** Answered queries. */
-  queries: number;
-  /** Error replies, timeouts and wrong answers. */
-  errors: number;
-  /** Answered queries per second. */
-  qps: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-/** The bench handler: the lookup the Python anchor does too. */
-export const BENCH_HANDLER = `// Benchmark handler: looks the query up in the generated table.
-export default function handler(query, data) {
-  const row = data.rows[query];
-  return row === undefined ? "NOT FOUND" : JSON.stringify(row);
-}
-`;
-
-/** Writes the bench CSV: `id,name,group,value`, ids 1 to `rows`. */
-async function writeBenchCsv(path: string, rows: number): Promise<void> {
-  const lines = ["id,name,group,value"];
-  for (let i = 1; i <= rows; i++) lines.push(`${i},name-${i},g${i % 97},${(i * 31) % 10007}`);
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
-}
-
-/** The bench's files in a directory. */
-export interface BenchData {
-  /** The CSV of `rows` rows keyed by `id`. */
-  csv: string;
-  /** The data spec naming it. */
-  spec: string;
-  /** The lookup handler ({@linkcode BENCH_HANDLER}). */
-  handler: string;
-}
-
-/** Writes the bench's CSV, data spec and handler into `dir`. */
-export async function writeBenchData(dir: string, rows: number): Promise<BenchData> {
-  const data = {
-    csv: join(dir, "rows.csv"),
-    spec: join(dir, "spec.json"),
-    handler: join(dir, "handler.js"),
-  };
-  await writeBenchCsv(data.csv, rows);
-  await Deno.writeTextFile(
-    data.spec,
-    JSON.stringify({ files: [{ path: "rows.csv", key: "id" }] }),
-  );
-  await Deno.writeTextFile(data.handler, BENCH_HANDLER);
-  return data;
 }
 
 function runInWorker(config: LoadConfig): Promise<LoadResult> {
@@ -123,20 +74,16 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
-function toCase(
-  name: string,
-  transport: "udp" | "tcp",
-  encrypted: boolean,
-  inFlight: number,
-  r: LoadResult,
-): QueryBenchCase {
-  return {
-    name,
-    inFlight,
-    anchor: name === ANCHOR,
+/** What a case is, before its figures. */
+type CaseInfo =
+  & Pick<QueryBenchCase, "name" | "inFlight" | "transport" | "encrypted">
+  & Partial<Pick<QueryBenchCase, "ceiling" | "backend">>;
 
-    transport,
-    encrypted,
+function toCase(info: CaseInfo, r: LoadResult): QueryBenchCase {
+  return {
+    anchor: info.name === ANCHOR,
+    ceiling: false,
+    ...info,
     queries: r.done,
     errors: r.errors,
     qps: r.done / (r.elapsedMs / 1000),
@@ -165,6 +112,7 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
   const inFlight = options.inFlight ?? [1, 32];
   const udpQueries = options.udpQueries ?? 400_000;
   const tcpQueries = options.tcpQueries ?? 5_000;
+  const ceilingBackends = options.ceiling ?? ["deno", "node"];
   const dir = await Deno.makeTempDir({ prefix: "sockkit-query-bench-" });
   try {
     log.info(`generating ${rows} rows`);
@@ -187,21 +135,35 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.backend !== undefined ? { udpBackend: options.backend } : {}),
     });
+    await using ceilings = new AsyncDisposableStack();
+    const ceilingPorts: Array<[DatagramBackend, number]> = [];
+    for (const backend of ceilingBackends) {
+      ceilingPorts.push([backend, ceilings.use(await startCeiling(data, backend)).port]);
+    }
+    const backend = options.backend ?? defaultDatagramBackend();
     const port = server.tcpPort!;
     const base = { queries: udpQueries, maxMs, rows };
     const warm = { ...base, queries: Math.min(20_000, udpQueries), maxMs: Math.min(maxMs, 2000) };
     log.info("warming up");
-    await runInWorker({ ...warm, concurrency, transport: "udp", port });
-    await runInWorker({ ...warm, concurrency, transport: "udp", port: anchor.port });
-    // The anchor and sockkit alternate at each level, so drift in the
-    // machine's load hits both alike.
+    for (const p of [port, anchor.port, ...ceilingPorts.map(([, p]) => p)]) {
+      await runInWorker({ ...warm, concurrency, transport: "udp", port: p });
+    }
+    // The anchor, the ceilings and sockkit alternate at each level, so
+    // drift in the machine's load hits them alike.
     for (const n of inFlight) {
       log.info(`running ${ANCHOR}, ${n} in flight`);
       const a = await runInWorker({ ...base, concurrency: n, transport: "udp", port: anchor.port });
-      cases.push(toCase(ANCHOR, "udp", false, n, a));
+      const udp = { inFlight: n, transport: "udp", encrypted: false } as const;
+      cases.push(toCase({ ...udp, name: ANCHOR }, a));
+      for (const [b, p] of ceilingPorts) {
+        const name = ceilingName(b);
+        log.info(`running ${name}, ${n} in flight`);
+        const c = await runInWorker({ ...base, concurrency: n, transport: "udp", port: p });
+        cases.push(toCase({ ...udp, name, ceiling: true, backend: b }, c));
+      }
       log.info(`running udp plain, ${n} in flight`);
       const r = await runInWorker({ ...base, concurrency: n, transport: "udp", port });
-      cases.push(toCase("udp plain", "udp", false, n, r));
+      cases.push(toCase({ ...udp, name: "udp plain", backend }, r));
     }
     const plan: Array<[string, "udp" | "tcp", boolean, number]> = [
       ["udp encrypted", "udp", true, Math.ceil(udpQueries / 4)],
@@ -218,20 +180,11 @@ export async function runQueryBench(options: QueryBenchOptions = {}): Promise<Qu
         port,
         ...(encrypted ? { serverKey: keyPair.publicKey.raw } : {}),
       });
-      cases.push(toCase(name, transport, encrypted, concurrency, r));
+      const udpBackend = transport === "udp" ? { backend } : {};
+      cases.push(toCase({ name, transport, encrypted, inFlight: concurrency, ...udpBackend }, r));
     }
     return cases;
   } finally {
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
-}
-
-/** sockkit's plain UDP queries/s over the anchor's, at each number in flight. */
-export function anchorRatios(cases: QueryBenchCase[]): Array<{ inFlight: number; ratio: number }> {
-  const out: Array<{ inFlight: number; ratio: number }> = [];
-  for (const a of cases.filter((c) => c.anchor)) {
-    const s = cases.find((c) => c.name === "udp plain" && c.inFlight === a.inFlight);
-    if (s) out.push({ inFlight: a.inFlight, ratio: s.qps / a.qps });
-  }
-  return out;
 }

@@ -145,6 +145,24 @@ async function grepFxq(path: string, query: Uint8Array): Promise<boolean> {
 }
 
 /**
+ * Both modes of a method that prepares the file's bytes (`prepare`) and then
+ * answers from what it prepared (`test`): reread prepares for every query,
+ * index prepares once.
+ */
+function bothModes<T>(
+  prepare: (bytes: Uint8Array) => T,
+  test: (prepared: T, query: Uint8Array) => boolean,
+): Required<Pick<SearchMethod, "reread" | "index">> {
+  return {
+    reread: (path, q) => test(prepare(reader.read(path)), q),
+    index: (path) => {
+      const prepared = prepare(readFileBytes(path).bytes);
+      return (q) => test(prepared, q);
+    },
+  };
+}
+
+/**
  * The methods compared by `search bench`. `pool` runs the worker variants
  * (the server's reread path, and an index lookup through a worker round trip).
  */
@@ -154,11 +172,7 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
       name: "byte-table",
       description:
         "hash table over raw line bytes (FNV-1a, open addressing), looked up on the calling thread",
-      reread: (path, q) => LineTable.build(reader.read(path)).has(q),
-      index: (path) => {
-        const t = LineTable.build(readFileBytes(path).bytes);
-        return (q) => t.has(q);
-      },
+      ...bothModes((bytes) => LineTable.build(bytes), (t, q) => t.has(q)),
     },
     {
       name: "byte-table-worker",
@@ -181,21 +195,16 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
     {
       name: "sorted-binary",
       description: "sorted array of latin1 lines + binary search",
-      reread: (path, q) => binarySearch(sortedOf(latin1(reader.read(path))), latin1(q)),
-      index: (path) => {
-        const sorted = sortedOf(latin1(readFileBytes(path).bytes));
-        return (q) => binarySearch(sorted, latin1(q));
-      },
+      ...bothModes(
+        (bytes) => sortedOf(latin1(bytes)),
+        (sorted, q) => binarySearch(sorted, latin1(q)),
+      ),
     },
     {
       name: "horspool",
       description:
         "Boyer-Moore-Horspool (bigram skip table) over the raw bytes for \\n+query, line-end check",
-      reread: (path, q) => containsLine(reader.read(path), q),
-      index: (path) => {
-        const bytes = readFileBytes(path).bytes;
-        return (q) => containsLine(bytes, q);
-      },
+      ...bothModes((bytes) => bytes, (bytes, q) => containsLine(bytes, q)),
     },
     {
       name: "simd",
@@ -229,20 +238,12 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
     {
       name: "buffer-indexof",
       description: "node:buffer Buffer.indexOf for \\n+query over the raw bytes, line-end check",
-      reread: (path, q) => containsLine(reader.read(path), q, bufferFinder),
-      index: (path) => {
-        const bytes = readFileBytes(path).bytes;
-        return (q) => containsLine(bytes, q, bufferFinder);
-      },
+      ...bothModes((bytes) => bytes, (bytes, q) => containsLine(bytes, q, bufferFinder)),
     },
     {
       name: "latin1-indexof",
       description: "whole file as a latin1 string, String.prototype.indexOf for \\n+query",
-      reread: (path, q) => stringContainsLine(latin1(reader.read(path)), latin1(q)),
-      index: (path) => {
-        const text = latin1(readFileBytes(path).bytes);
-        return (q) => stringContainsLine(text, latin1(q));
-      },
+      ...bothModes(latin1, (text, q) => stringContainsLine(text, latin1(q))),
     },
     {
       name: "line-scan",
@@ -260,11 +261,7 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
     {
       name: "regex",
       description: "multiline RegExp ^query\\r?$ over the latin1 text",
-      reread: (path, q) => regexTest(latin1(reader.read(path)), latin1(q)),
-      index: (path) => {
-        const text = latin1(readFileBytes(path).bytes);
-        return (q) => regexTest(text, latin1(q));
-      },
+      ...bothModes(latin1, (text, q) => regexTest(text, latin1(q))),
     },
     {
       name: "streamed",

@@ -1,0 +1,33 @@
+/** A timer started by a {@linkcode Clock}. */
+export interface ClockTimer {
+  /** Stops the timer (idempotent). */
+  clear(): void;
+}
+
+/**
+ * The time and timers a link runs on (heartbeats, ping timeouts, held
+ * acknowledgements). Connectors use {@linkcode systemClock}; tests pass a
+ * fake one to drive heartbeats and timeouts without waiting.
+ */
+export interface Clock {
+  /** Milliseconds since the epoch. */
+  now(): number;
+  /** Calls `fn` once after `ms` ms. */
+  after(ms: number, fn: () => void): ClockTimer;
+  /** Calls `fn` every `ms` ms until cleared; does not keep the process alive. */
+  every(ms: number, fn: () => void): ClockTimer;
+}
+
+/** The real clock: `Date.now()`, `setTimeout` and an unreferenced `setInterval`. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  after(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return { clear: () => clearTimeout(t) };
+  },
+  every(ms, fn) {
+    const t = setInterval(fn, ms);
+    Deno.unrefTimer(t);
+    return { clear: () => clearInterval(t) };
+  },
+};

@@ -193,14 +193,7 @@ Deno.test("broker cluster NATS outage: client links stay up and clients on one s
 });
 
 Deno.test("broker cluster --persist-max caps the JetStream mailbox stream: once full, a send is refused with an error naming the cap (never acknowledged); what was acknowledged reaches the client, in order, once it is back", async () => {
-  await using nats = await startNats();
-  await using pki = await makePki({ clients: ["alice", "carol"] });
-  await using tmp = await tempDir("sockkit-cluster-cap-test-");
-  await using pair = await aliceAndAwayCarol(pki.dir, tmp.path, {
-    urls: [nats.url],
-    name: "cap",
-    extra: ["--persist-max", "32KiB"],
-  });
+  await using pair = await aliceAndAwayCarol("cap", ["--persist-max", "32KiB"]);
   const { aliceApp } = pair;
   const acked = ["n0"];
   let refusal: Error | undefined;

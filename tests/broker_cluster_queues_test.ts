@@ -116,13 +116,7 @@ Deno.test("broker cluster: a server connector's own app sends to a client connec
 });
 
 Deno.test("broker queues on a clustered server shows what waits in JetStream: per client mailbox and per type queue, the count and the oldest message's age", async () => {
-  await using nats = await startNats();
-  await using pki = await makePki({ clients: ["alice", "carol"] });
-  await using tmp = await tempDir("sockkit-cluster-report-test-");
-  await using pair = await aliceAndAwayCarol(pki.dir, tmp.path, {
-    urls: [nats.url],
-    name: "report",
-  });
+  await using pair = await aliceAndAwayCarol("report");
   const { aliceApp, dir } = pair;
   for (const t of ["n1", "n2"]) await aliceApp.send("carol", "note", t, { ack: true });
   for (const t of ["j0", "j1"]) await aliceApp.send("", "job", t, { ack: true });

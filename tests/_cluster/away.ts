@@ -1,7 +1,7 @@
 /** Two clustered servers with a sender connected and a receiver away, for the cluster tests. */
 import { join } from "node:path";
 import type { CliProcess } from "../harness/mod.ts";
-import { waitUntil } from "../harness/mod.ts";
+import { makePki, startNats, tempDir, waitUntil } from "../harness/mod.ts";
 import type { BrokerClient } from "../../core/broker/mod.ts";
 import { app, connected, freePort, startClient, stop } from "../broker_helpers.ts";
 import { clusterServer } from "./serve.ts";
@@ -17,18 +17,19 @@ export interface AwayCarol extends AsyncDisposable {
 }
 
 /**
- * Starts servers A and B of `cluster` (state under `tmp`), alice on A and
- * carol on B; carol stops (known to the cluster, away), and alice's app
- * sends her "n0" once A can store it. Disposing stops everything.
+ * Starts a nats-server and servers A and B of cluster `name` (with `extra`
+ * flags), alice on A and carol on B; carol stops (known to the cluster,
+ * away), and alice's app sends her "n0" once A can store it. Disposing
+ * stops everything and removes its files.
  */
-export async function aliceAndAwayCarol(
-  certs: string,
-  tmp: string,
-  cluster: { urls: string[]; name: string; extra?: string[] },
-): Promise<AwayCarol> {
+export async function aliceAndAwayCarol(name: string, extra: string[] = []): Promise<AwayCarol> {
   await using stack = new AsyncDisposableStack();
+  const nats = stack.use(await startNats());
+  const pki = stack.use(await makePki({ clients: ["alice", "carol"] }));
+  const tmp = stack.use(await tempDir(`sockkit-cluster-${name}-test-`)).path;
+  const certs = pki.dir;
   const dir = (n: string) => join(tmp, n);
-  const serve = clusterServer(certs, tmp, cluster);
+  const serve = clusterServer(certs, tmp, { urls: [nats.url], name, extra });
   const ports = { A: freePort(), B: freePort() };
   stack.use(await serve("A", ports.A));
   stack.use(await serve("B", ports.B));

@@ -95,6 +95,8 @@ Deno.test("broker cluster: a client on server A sends to a client on server C (a
     // carol comes back, C first then B: she fails over to B and gets all 1,000, in order, once.
     carol = client("carol", "C", "carol", ["--server", `127.0.0.1:${ports.B}`]);
     await connected(carol);
+    // Before: the log named the first --server (C, dead) as the one connected to.
+    await carol.waitForLine(new RegExp(`connected to server.*127\\.0\\.0\\.1:${ports.B}\\b`));
     carolApp = await app(dir("carol"));
     const back: Message[] = [];
     await carolApp.listen("note", (m) => void back.push(m));

@@ -50,6 +50,23 @@ export interface PeerStateOptions extends Omit<RecordLogOptions, "name"> {
    * (every message in order).
    */
   priorities?: Record<string, number> | undefined;
+  /**
+   * Bytes of messages sent on one link and not yet acknowledged, above which
+   * the link is closed (its unacknowledged messages go back to the journal
+   * and are sent again when the peer reconnects): a peer that reads but never
+   * acknowledges cannot make us hold unbounded memory. Default
+   * {@linkcode MAX_UNACKED_BYTES}.
+   */
+  maxUnackedBytes?: number;
+}
+
+/** Default {@linkcode PeerStateOptions.maxUnackedBytes}: 64 MiB. */
+export const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
+
+/** What an entry holds in memory, roughly (a string counted by its length). */
+function entryBytes(e: Entry): number {
+  if (e.payload) return e.payload.length;
+  return 128 + (e.data?.length ?? 0) + (e.binary?.length ?? 0);
 }
 
 /**
@@ -80,6 +97,8 @@ export class PeerState {
   blocked = false;
   #inflight: Entry[] = [];
   #head = 0;
+  /** Bytes of the entries of `#inflight` from `#head` on (see `maxUnackedBytes`). */
+  #unackedBytes = 0;
   /** Messages acknowledged on the current link. */
   #acked = 0;
   /** Refusals by the peer, by message number on the current link. */
@@ -94,7 +113,7 @@ export class PeerState {
   constructor(name: string, dir: string, opts: PeerStateOptions) {
     this.name = name;
     this.#opts = opts;
-    const { onLost: _, priorities, ...logOpts } = opts;
+    const { onLost: _, priorities, maxUnackedBytes: _cap, ...logOpts } = opts;
     const entries = Object.entries(priorities ?? {});
     this.#priorities = entries.length > 0 ? new Map(entries) : undefined;
     this.journal = new PriorityJournal(dir, { ...logOpts, name: `journal for peer "${name}"` });
@@ -133,6 +152,7 @@ export class PeerState {
       // Blocked or closing: kept in order with what was sent, journaled when the link detaches.
       if (this.blocked || !this.link.open) {
         this.#inflight.push(e);
+        this.#unackedBytes += entryBytes(e);
         return true;
       }
       if (this.#priorities && (this.#held.size > 0 || this.link.writer.congested)) {
@@ -140,7 +160,9 @@ export class PeerState {
       }
       this.#inflight.push(e);
       this.stats.msgsOut++;
-      return this.link.send(header, data, binary);
+      const open = this.link.send(header, data, binary);
+      this.#sent(e, this.link);
+      return open;
     }
     const stored = this.#journal(
       priority,
@@ -223,6 +245,20 @@ export class PeerState {
     return false;
   }
 
+  /** Counts a message put on `link`; closes the link when the peer is too far behind with acknowledgements. */
+  #sent(e: Entry, link: Link): void {
+    this.#unackedBytes += entryBytes(e);
+    const cap = this.#opts.maxUnackedBytes ?? MAX_UNACKED_BYTES;
+    if (this.#unackedBytes <= cap || !link.open) return;
+    link.close(
+      `peer "${this.name}" has not acknowledged ${this.unacked} messages (${
+        Math.round(this.#unackedBytes / 1024)
+      } KiB, over the ${
+        Math.round(cap / 1024)
+      } KiB cap); they are journaled and sent again when it reconnects`,
+    );
+  }
+
   /** Moves held messages onto the link as it drains, highest priority first. */
   async #release(link: Link): Promise<void> {
     while (this.link === link && this.online && this.#held.size > 0) {
@@ -234,6 +270,7 @@ export class PeerState {
       this.#inflight.push(e);
       this.stats.msgsOut++;
       link.send(e.header!, e.data, e.binary);
+      this.#sent(e, link);
     }
     if (this.link === link) this.#releaseWaiters();
   }
@@ -255,6 +292,7 @@ export class PeerState {
   #reset(): void {
     this.#inflight = [];
     this.#head = 0;
+    this.#unackedBytes = 0;
     this.#acked = 0;
     this.#refused.clear();
     this.journal.rewind();
@@ -308,6 +346,7 @@ export class PeerState {
           });
           link.writer.writePayload(payload);
           this.stats.msgsOut++;
+          this.#sent(this.#inflight[this.#inflight.length - 1]!, link);
         }
       }
     } finally {
@@ -329,6 +368,7 @@ export class PeerState {
       const e = this.#inflight[this.#head]!;
       this.#inflight[this.#head] = undefined as unknown as Entry;
       this.#head++;
+      this.#unackedBytes -= entryBytes(e);
       this.#acked++;
       if (e.lane) (done ??= new Map()).set(e.lane, (done.get(e.lane) ?? 0) + 1);
       const why = this.#refused.get(this.#acked);

@@ -122,3 +122,38 @@ Deno.test("PeerState: on link-down, held and unacknowledged messages are journal
   assert.equal(reopened.journal.count, 0);
   await reopened.journal.close();
 });
+
+Deno.test("PeerState: a peer that reads but never acknowledges is cut off at the unacknowledged-bytes cap, and nothing it missed is lost", async () => {
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const peer = new PeerState("peer", tmp.path, { fsync: false, maxUnackedBytes: 1024 * 1024 });
+  await using pair = await tcpPair();
+  receiver(pair.server).release(); // reads everything, acknowledges nothing
+  let reason = "";
+  const link = new Link(pair.client, {
+    maxFrameBytes: 1024 * 1024,
+    heartbeatMs: 0,
+    onFrame() {},
+    onClose: (why) => reason = why,
+  });
+  peer.attach(link);
+  // Before: every message stayed in memory for as long as the peer kept reading.
+  let sent = 0;
+  while (link.open && sent < 1000) {
+    peer.send(msg("bulk", sent++), "", BIG);
+    await new Promise((r) => setTimeout(r, 0));
+  }
+  assert.ok(
+    sent <= 1024 * 1024 / BIG.length + 2,
+    `${sent} messages of 64 KiB went out before the cut`,
+  );
+  await waitUntil(() => reason !== "", { what: "the link to close" });
+  assert.match(reason, /peer "peer" has not acknowledged \d+ messages .*over the 1024 KiB cap/);
+  peer.detach();
+  await peer.journal.flush();
+  assert.equal(
+    peer.journal.count,
+    sent,
+    "every unacknowledged message is journaled for the next link",
+  );
+  await peer.journal.close();
+});

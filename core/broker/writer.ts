@@ -9,6 +9,14 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 const COPY_LIMIT = 16 * 1024;
 const BLOCK = 256 * 1024;
 /**
+ * Queued bytes at which a burst is written at once instead of at the end of
+ * the event-loop turn: 7/8 of a block. Each such flush hands the block to
+ * the socket and starts a fresh one, so flushing at half a block allocated
+ * twice the bytes sent; at 7/8 a one-way run took about 20% less CPU in the
+ * sending thread (fewer collections of external memory, fewer writes).
+ */
+const FLUSH_AT = BLOCK - BLOCK / 8;
+/**
  * Unsent output, in the socket's high water marks, at which the link counts
  * as congested: 64 × 16 KiB = 1 MiB on a socket. At 4 marks (64 KiB) every
  * 128 KiB flush left the link congested, so a sender stopped after each
@@ -125,7 +133,7 @@ export class FrameWriter {
   }
 
   #schedule(): boolean {
-    if (this.#len >= BLOCK / 2 || this.#chunks.length > 0 && this.#bufferedChunks() > BLOCK) {
+    if (this.#len >= FLUSH_AT || this.#chunks.length > 0 && this.#bufferedChunks() > BLOCK) {
       this.flush();
     } else if (!this.#scheduled) {
       this.#scheduled = true;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Command } from "@commander-js/extra-typings";
-import { parse, settingsReload } from "../core/config/mod.ts";
+import { parse } from "../core/config/mod.ts";
+import { settingsReload } from "../core/lifecycle/mod.ts";
 import { tempDir } from "../tests/harness/mod.ts";
 import { withSettings } from "./_settings.ts";
 import { settingsReader } from "./_settings_reload.ts";

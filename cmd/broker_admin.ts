@@ -78,13 +78,29 @@ function queuesCommand() {
       const q = await withClient(o.dir, (c) => c.admin("queues")) as {
         journals: Row[];
         types: Row[];
+        // a clustered server: what waits in JetStream
+        cluster?: { mailboxes: Row[]; types: Row[] } | { error: string };
       };
       if (o.json) return void console.log(JSON.stringify(q));
+      const c = q.cluster && "mailboxes" in q.cluster ? q.cluster : undefined;
+      const age = (r: Row) => ({ ...r, oldest: `${Math.round(Number(r.oldestMs) / 1000)}s` });
       const rows = [
         ...q.journals.map((j) => ({ what: `journal to ${j.peer}`, ...j })),
         ...q.types.map((t) => ({ what: `queue of type ${t.type}`, ...t })),
+        ...(c?.mailboxes ?? []).map((m) => ({ what: `cluster mailbox of ${m.key}`, ...age(m) })),
+        ...(c?.types ?? []).map((t) => ({ what: `cluster queue of type ${t.key}`, ...age(t) })),
       ];
-      table(rows, [["what", "QUEUE"], ["messages", "MESSAGES"], ["bytes", "BYTES"]], "no queues");
+      table(
+        rows,
+        [
+          ["what", "QUEUE"],
+          ["messages", "MESSAGES"],
+          ["bytes", "BYTES"],
+          ...(q.cluster ? [["oldest", "OLDEST"] as [string, string]] : []),
+        ],
+        "no queues",
+      );
+      if (q.cluster && "error" in q.cluster) console.error(q.cluster.error);
     }));
 }
 

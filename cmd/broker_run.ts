@@ -107,7 +107,7 @@ export function serveCommand(): Command {
       check: (_s, log) => log,
       async start(s, { log, metrics, stack }) {
         const cluster = stack.use(
-          await joinCluster(s.cluster, s.clusterName, s.name, s.clusterReplicas),
+          await joinCluster(s.cluster, s.clusterName, s.name, s.clusterReplicas, s.persistMax),
         );
         const c = await startServerConnector(s.certs, {
           ...baseOptions(s),
@@ -141,6 +141,7 @@ async function joinCluster(
   name: string | undefined,
   server: string,
   replicas: number,
+  maxBytes: number,
 ): Promise<ClusterNode | undefined> {
   if (urls === undefined) {
     if (name !== undefined) {
@@ -157,7 +158,7 @@ async function joinCluster(
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return await ClusterNode.open({ servers, cluster: name, server, replicas });
+  return await ClusterNode.open({ servers, cluster: name, server, replicas, maxBytes });
 }
 
 /** Reads `--pubsub-rule` (a usage error, exit 2, when unreadable or malformed). */

@@ -3,8 +3,8 @@
  * the encryption key pair (`keys`) and the benchmark (`bench`).
  */
 import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
-import { parse, settingsReload } from "../core/config/mod.ts";
-import { applyTls, runDaemon } from "../core/lifecycle/mod.ts";
+import { parse } from "../core/config/mod.ts";
+import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { loadCertsDirTls, loadClientTls } from "../core/pki/mod.ts";
 import {

@@ -4,8 +4,8 @@
  * (`load`).
  */
 import { Command } from "@commander-js/extra-typings";
-import { ConfigError, parse, type resolveSettings, settingsReload } from "../core/config/mod.ts";
-import { applyTls, runDaemon } from "../core/lifecycle/mod.ts";
+import { ConfigError, parse, type resolveSettings } from "../core/config/mod.ts";
+import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../core/net/mod.ts";

@@ -3,8 +3,8 @@
  * and broadcasts the date to every client; `servercli bench` measures it.
  */
 import { Command } from "@commander-js/extra-typings";
-import { ConfigError, parse, settingsReload } from "../core/config/mod.ts";
-import { applyTls, runDaemon } from "../core/lifecycle/mod.ts";
+import { ConfigError, parse } from "../core/config/mod.ts";
+import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";

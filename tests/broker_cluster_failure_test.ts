@@ -13,6 +13,7 @@ import type { BrokerClient, Message } from "../core/broker/mod.ts";
 import { clusterNames, token } from "../core/broker/cluster/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
+import { aliceAndAwayCarol } from "./_cluster/away.ts";
 
 /** Sends `texts` from `from` to `to` in batches of 100, each acknowledged. */
 async function sendAll(from: BrokerClient, to: string, texts: string[]): Promise<void> {
@@ -189,4 +190,40 @@ Deno.test("broker cluster NATS outage: client links stay up and clients on one s
     assert.equal(c.stderrText().match(/connected to server/g)?.length, 1, c.stderrText());
   }
   for (const x of [aliceApp, bobApp, carolApp]) x.close();
+});
+
+Deno.test("broker cluster --persist-max caps the JetStream mailbox stream: once full, a send is refused with an error naming the cap (never acknowledged); what was acknowledged reaches the client, in order, once it is back", async () => {
+  await using pair = await aliceAndAwayCarol("cap", ["--persist-max", "32KiB"]);
+  const { aliceApp } = pair;
+  const acked = ["n0"];
+  let refusal: Error | undefined;
+  for (let i = 1; i < 100 && !refusal; i++) {
+    const text = `n${i} ${"x".repeat(1000)}`;
+    await aliceApp.send("carol", "note", text, { ack: true }).then(
+      () => void acked.push(text),
+      (err) => void (refusal = err),
+    );
+  }
+  assert.ok(refusal, "no send was refused");
+  assert.match(
+    refusal.message,
+    /Cannot store message .* for client connector "carol" in the cluster: the cluster's stream "sockkit_cap_mailbox" is full \(its cap, --persist-max, is 32768 bytes\).*; the message was not stored/,
+  );
+  assert.ok(acked.length > 10 && acked.length < 40, `${acked.length} acknowledged`);
+
+  const carol = await pair.carolBack();
+  try {
+    await using carolApp = await app(pair.dir("carol"));
+    const got: Message[] = [];
+    await carolApp.listen("note", (m) => void got.push(m));
+    await waitUntil(() => got.length >= acked.length, { what: "the acknowledged notes" });
+    await delay(500); // a refused one would arrive now
+    assert.deepEqual(got.map((m) => m.data), acked);
+    // Read: there is room again.
+    await aliceApp.send("carol", "note", "after", { ack: true });
+    await waitUntil(() => got.length === acked.length + 1, { what: "the note sent after" });
+    carolApp.close();
+  } finally {
+    assert.equal(await stop(carol), 0);
+  }
 });

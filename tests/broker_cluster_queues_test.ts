@@ -5,11 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, startNats, tempDir, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, startNats, tempDir, waitUntil } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
+import { aliceAndAwayCarol } from "./_cluster/away.ts";
 
 Deno.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; that listener holds the type's queue while a listener on a third server stands by, and the standby takes over when the holder's server is killed", async () => {
   await using nats = await startNats();
@@ -112,4 +113,34 @@ Deno.test("broker cluster: a server connector's own app sends to a client connec
   carolApp.close();
   atA.close();
   assert.equal(await stop(carol), 0);
+});
+
+Deno.test("broker queues on a clustered server shows what waits in JetStream: per client mailbox and per type queue, the count and the oldest message's age", async () => {
+  await using pair = await aliceAndAwayCarol("report");
+  const { aliceApp, dir } = pair;
+  for (const t of ["n1", "n2"]) await aliceApp.send("carol", "note", t, { ack: true });
+  for (const t of ["j0", "j1"]) await aliceApp.send("", "job", t, { ack: true });
+  await delay(1100); // the oldest is over a second old now
+
+  // B, where carol was, and A alike: the cluster's streams are shared.
+  for (const server of ["A", "B"]) {
+    const r = await runCli(["broker", "queues", "--dir", dir(server), "--json"]);
+    assert.equal(r.code, 0, r.stderr);
+    const q = JSON.parse(r.stdout) as {
+      cluster: {
+        mailboxes: Array<{ key: string; messages: number; oldestMs: number }>;
+        types: Array<{ key: string; messages: number; oldestMs: number }>;
+      };
+    };
+    assert.deepEqual(q.cluster.mailboxes.map((m) => [m.key, m.messages]), [["carol", 3]]);
+    assert.deepEqual(q.cluster.types.map((t) => [t.key, t.messages]), [["job", 2]]);
+    for (const row of [...q.cluster.mailboxes, ...q.cluster.types]) {
+      assert.ok(row.oldestMs >= 1000 && row.oldestMs < 60_000, `oldest ${row.oldestMs} ms`);
+    }
+  }
+  const table = await runCli(["broker", "queues", "--dir", dir("A")]);
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /QUEUE\s+MESSAGES\s+BYTES\s+OLDEST/);
+  assert.match(table.stdout, /cluster mailbox of carol\s+3\s+\d+s/);
+  assert.match(table.stdout, /cluster queue of type job\s+2\s+\d+s/);
 });

@@ -204,3 +204,27 @@ Deno.test("broker cluster pub/sub: a message published on one server reaches the
   assert.deepEqual(seen.A!.map((p) => dec.decode(p.payload)), ["while C was away"]);
   assert.equal(seen.B!.length, 2);
 });
+
+Deno.test("broker cluster mailbox: a message JetStream offers again after its ack wait ran out is not handed over twice, whether its handler still runs or is done", async () => {
+  await using nats = await startNats();
+  await using a = await ClusterNode.open({
+    servers: [nats.url],
+    cluster: "t5",
+    server: "A",
+    ackWaitMs: 300,
+  });
+  const ids = ["m0", "m1", "m2", "m3"];
+  for (const id of ids) await a.mailboxes.send("erin", id, enc.encode(id));
+  const handled: string[] = [];
+  // m0 takes longer than three ack waits: JetStream offers m0 and m1 (the two held) again
+  // meanwhile, and those offers are read only after both were handed on and acknowledged.
+  await using _reader = await a.mailboxes.read("erin", async (m) => {
+    handled.push(m.id);
+    if (m.id === "m0") await delay(1000);
+  }, { window: 2 });
+  await waitUntil(async () => (await a.mailboxes.waiting("erin")) === 0, {
+    what: "erin's mailbox to empty",
+  });
+  await delay(700); // a late offer would be handed over now
+  assert.deepEqual(handled, ids);
+});

@@ -224,6 +224,10 @@ Deno.test("the broker local API survives a garbage peer and a peer that never re
     const got = received(peer);
     peer.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
     await waitUntil(() => got.ended(), { what: "the garbage peer to be closed" });
+    // Before: only a debug line without the reason.
+    await waitUntil(() => logs.find((l) => /WARN.*local API app cut off.*protocol error/.test(l)), {
+      what: "a warn line giving why the garbage peer was cut off",
+    });
     await served();
   });
 

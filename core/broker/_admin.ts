@@ -69,6 +69,8 @@ export interface AdminTarget {
   status(): Record<string, unknown>;
   peers(): Array<Record<string, unknown>>;
   queueSizes(): { journals: Array<Record<string, unknown>>; types: Array<Record<string, unknown>> };
+  /** A clustered server's view of what waits in JetStream. */
+  clusterQueues?(): Promise<unknown>;
   sync(): Promise<void>;
   ping(name: string): Promise<number>;
   block(name: string): void;
@@ -100,9 +102,11 @@ export async function runAdmin(
       return c.status();
     case "peers":
       return c.peers();
-    case "queues":
+    case "queues": {
       await c.sync();
-      return c.queueSizes();
+      const cluster = await c.clusterQueues?.();
+      return cluster === undefined ? c.queueSizes() : { ...c.queueSizes(), cluster };
+    }
     case "ping":
       return { peer: need(), ms: await c.ping(need()) };
     case "block":

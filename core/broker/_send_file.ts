@@ -5,6 +5,8 @@ import type { FileResult, SendFileOptions } from "./api.ts";
 import type { Router } from "./router.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
+/** File chunks sent and not yet acknowledged at most. */
+const UNACKED_CHUNKS = 16;
 
 /** Checks a `name` to store a file under: one path component. */
 function storeName(name: string): string {
@@ -33,7 +35,13 @@ export async function sendFile(
   const name = options.name === undefined ? undefined : storeName(options.name);
   const transfer = c.newId();
   let failed: Error | undefined;
+  let fail: (err: Error) => void = () => {};
   const done = new Promise<FileResult>((resolve, reject) => {
+    fail = (err) => {
+      if (failed) return;
+      c.unexpect(transfer);
+      reject(failed = err);
+    };
     c.expect(transfer, c.resolve(dst), type, 0, {
       resolve: (_h, data) => {
         const r = JSON.parse(new TextDecoder().decode(data)) as
@@ -47,6 +55,9 @@ export async function sendFile(
   });
   done.catch(() => {});
   let i = 0;
+  // A chunk refused on the way (a cluster whose NATS cannot carry it) ends the transfer at once;
+  // at most UNACKED_CHUNKS wait for their acknowledgement.
+  const unacked: Promise<void>[] = [];
   try {
     for await (const chunk of fileChunks(path, transfer, name)) {
       if (failed) break;
@@ -58,9 +69,21 @@ export async function sendFile(
         id: `${transfer}.${i++}`,
         file: chunk.meta,
       };
-      const r = c.sendHeader(header, EMPTY, chunk.bytes);
+      let r: true | Promise<void> = true;
+      unacked.push(
+        new Promise<void>((acked) => {
+          r = c.sendHeader(header, EMPTY, chunk.bytes, (err) => {
+            if (err) {
+              fail(new BrokerError(`Cannot send file "${path}" to "${dst}": ${err.message}`));
+            }
+            acked();
+          });
+        }),
+      );
       if (r !== true) await r;
+      if (unacked.length >= UNACKED_CHUNKS) await unacked.shift();
     }
+    if (failed) throw failed;
   } catch (err) {
     c.unexpect(transfer);
     throw err;

@@ -7,7 +7,7 @@ import { BrokerError } from "./errors.ts";
 import type { ConnectorOptions } from "./options.ts";
 import type { PeerTable } from "./_peer_table.ts";
 import { type AdminTarget, peerRows, queueReport, trafficSummary } from "./_admin.ts";
-import { type ClusterBridge, clusterPeerRows } from "./cluster/bridge.ts";
+import { type ClusterBridge, clusterPeerRows, type ClusterWaiting } from "./cluster/bridge.ts";
 
 /** What {@linkcode ConnectorAdmin} operates on: the parts of one connector. */
 export interface ConnectorAdminOptions {
@@ -70,6 +70,16 @@ export class ConnectorAdmin implements AdminTarget {
       client ? `${client.host}:${client.port}` : undefined,
     );
     return this.#o.cluster ? clusterPeerRows(rows, this.#o.cluster) : rows;
+  }
+
+  /**
+   * A clustered server: what waits in JetStream per client mailbox and per
+   * type queue (`{ error }` when NATS does not answer); `undefined` otherwise.
+   */
+  async clusterQueues(): Promise<ClusterWaiting | { error: string } | undefined> {
+    return await this.#o.cluster?.waiting().catch((err) => ({
+      error: `Cannot read what waits in the cluster: ${(err as Error).message}`,
+    }));
   }
 
   /** Journal sizes per peer and queue sizes per type. */

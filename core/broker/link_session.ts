@@ -131,7 +131,10 @@ export class LinkSession {
     this.#remoteName = typeof serverName === "string" ? serverName : name;
     this.#attach(peer);
     this.#log.info("connected to server", {
-      server: `${client.host}:${client.port}`,
+      // The address this link reached (after a failover, not the first --server).
+      server: this.identity
+        ? `${this.identity.address}:${this.identity.port}`
+        : `${client.host}:${client.port}`,
       replayed: peer.unacked,
     });
   }

@@ -108,9 +108,13 @@ async function serveApp(
         link.send(errorFrame((err as Error).message, id));
       }
     },
-    onClose: () => {
+    onClose: (reason) => {
       for (const s of subs) s.close();
       confirms.closed();
+      // An app that sends what is not a broker frame is cut off; the operator learns why.
+      if (reason.startsWith("protocol error")) {
+        log.warn("local API app cut off", { reason });
+      }
     },
   });
   const onAbort = () => link.close("connector closing");

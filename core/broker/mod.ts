@@ -7,6 +7,17 @@
  * {@linkcode Connector} or, from other processes, the local API socket
  * through {@linkcode BrokerClient} (protocol: `docs/broker-protocol.md`).
  *
+ * Shape, from the wire up: `frame.ts` (frames), `header_encoder.ts` /
+ * `header_decoder.ts` (a link's headers), `writer.ts` (coalesced writes),
+ * `link.ts` (one framed stream: heartbeats on a `clock.ts` clock);
+ * `link_session.ts` (one connection between connectors: hello checks,
+ * acknowledgement window, subscriptions); `peer.ts` and `_peer_table.ts`
+ * (each peer's journal on core/storage's record log); `router.ts` (where a
+ * message goes); `type_queues.ts` (types nobody listens to); `_parts.ts`
+ * wires them under the {@linkcode Connector} face, `admin.ts` is the
+ * operator's side, `local_api.ts` the socket for other processes and
+ * `cluster/` several servers as one broker over NATS JetStream.
+ *
  * @module
  */
 export * from "./api.ts";

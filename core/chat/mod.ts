@@ -5,6 +5,11 @@
  * logic that labels dates, replies and errors and knows when every reply
  * has arrived. Plain lines or `{"msg_type":...,"payload":...}` JSON lines.
  *
+ * Shape: `server.ts` holds the clients (`server_options.ts`), answers each
+ * one's lines in `_line_replies.ts` (`reverse.ts`, `message.ts`) and sends
+ * the date on `broadcast_timer.ts`; `session.ts` and `client.ts` are the
+ * client's side; `bench/` the many-clients benchmark.
+ *
  * @module
  */
 export * from "./reverse.ts";

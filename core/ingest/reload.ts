@@ -1,6 +1,5 @@
 import type { Logger } from "../log/mod.ts";
-import { settingsReload } from "../config/mod.ts";
-import { applyTls, type ReloadSummary } from "../lifecycle/mod.ts";
+import { applyTls, type ReloadSummary, settingsReload } from "../lifecycle/mod.ts";
 import type { PeerIdentity } from "../net/mod.ts";
 import {
   type IngestFlags,

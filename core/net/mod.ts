@@ -8,6 +8,12 @@
  * length-prefixed frames), each with a hard size limit, and the datagram
  * (UDP) socket.
  *
+ * Shape: `listener.ts` (with `listen_options.ts`, `_tls_handshake.ts`,
+ * `_admission.ts`) and `local_listener.ts` accept into `accept_loop.ts`;
+ * `connect.ts` / `local_connect.ts` dial; each socket becomes one
+ * `connection.ts` {@linkcode Connection}; `datagram.ts` is the UDP seam;
+ * `framing/` the byte framers.
+ *
  * @module
  */
 export * from "./errors.ts";

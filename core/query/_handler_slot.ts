@@ -7,9 +7,8 @@
  * large or after a data update.
  */
 import type { WorkerClient } from "../worker/mod.ts";
-import type { WorkerQuery, WorkerReply } from "./handler_messages.ts";
+import type { HandlerResult, WorkerQuery, WorkerReply } from "./handler_messages.ts";
 import type { handlerMethods } from "./handler_worker.ts";
-import type { HandlerResult } from "./handler_pool.ts";
 import type { RepresentationByte } from "./wire.ts";
 import { PoolLane } from "./_handler_channel.ts";
 

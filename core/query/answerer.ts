@@ -5,7 +5,7 @@
  */
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { DecryptError, type KeyPair, openQuery, sealReply } from "./crypto.ts";
-import type { HandlerResult } from "./handler_pool.ts";
+import type { HandlerResult } from "./handler_messages.ts";
 import {
   decodeHeader,
   encodeHeader,

@@ -8,6 +8,9 @@ export interface WorkerQuery {
   payload: string;
 }
 
+/** The outcome of one query: the reply text, or an error message. */
+export type HandlerResult = { ok: true; text: string } | { ok: false; error: string };
+
 /** One answer: the reply text, or an error message. */
 export type WorkerReply = { id: number; text: string } | { id: number; error: string };
 

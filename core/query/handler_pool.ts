@@ -10,7 +10,7 @@
 import { pathToFileURL } from "node:url";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { threadWorker, WorkerClient } from "../worker/mod.ts";
-import type { HandlerRepliesEvent } from "./handler_messages.ts";
+import type { HandlerRepliesEvent, HandlerResult } from "./handler_messages.ts";
 import type { handlerMethods } from "./handler_worker.ts";
 import type { RepresentationByte } from "./wire.ts";
 import { HandlerSlot, type Pending, type SlotPolicy } from "./_handler_slot.ts";
@@ -40,8 +40,7 @@ export interface HandlerPoolOptions {
 /** Names the worker in errors: `The handler worker crashed: ...`. */
 const WORKER_NAME = "The handler worker";
 
-/** The outcome of one query: the reply text, or an error message. */
-export type HandlerResult = { ok: true; text: string } | { ok: false; error: string };
+export type { HandlerResult };
 
 /**
  * Runs the handler module's default export `(query, data)` in workers.

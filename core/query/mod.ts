@@ -5,6 +5,14 @@
  * wire codec (4-byte header, optional X25519 + AES-256-GCM encryption), the
  * client, key files and the benchmark.
  *
+ * Shape: `tcp_server.ts` and `udp_server.ts` (over core/net's datagram seam)
+ * decode the wire (`wire.ts`, `crypto.ts`) and hand each query to
+ * `answerer.ts`, which runs it in `handler_pool.ts`: one `_handler_slot.ts`
+ * per worker (batches over the `_handler_channel.ts` shared-memory lane),
+ * `_handler_recovery.ts` for what fails or runs again after a time limit or a
+ * crash. The data files are loaded and watched by `data_worker.ts`
+ * (`data_store.ts`, `load_file.ts`, `spec.ts`).
+ *
  * @module
  */
 export * from "./wire.ts";

@@ -1,6 +1,6 @@
 import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { Transport } from "./answerer.ts";
-import type { HandlerResult } from "./handler_pool.ts";
+import type { HandlerResult } from "./handler_messages.ts";
 import type { RepresentationByte } from "./wire.ts";
 
 /** How a query ended, the `result` label. */

@@ -6,6 +6,14 @@
  * changes. Also: its INI-like config file, a client, a benchmark of search
  * methods with a report, and a load generator.
  *
+ * Shape: `server.ts` accepts, `session.ts` answers one connection's lines
+ * (`protocol.ts`); reread mode sends queries to `worker_pool.ts`, whose
+ * `search_worker.ts` reads the file in pieces (`chunked_scan.ts`, a large file
+ * split between the workers) and checks them with `simd_search.ts` (one
+ * query) or `line_batch.ts` (many queries in one pass); index mode answers
+ * from `line_table.ts`, rebuilt off the main thread (`load.ts`) when
+ * `file_watch.ts` sees a change. `bench/` is the benchmark and report.
+ *
  * @module
  */
 export * from "./protocol.ts";

@@ -13,8 +13,16 @@ export interface TestNats extends AsyncDisposable {
 }
 
 /** One nats-server process: its arguments, so it can be started again as it was. */
-async function natsProcess(port: number, args: string[]): Promise<TestNats & { dir: string }> {
+async function natsProcess(
+  port: number,
+  args: string[],
+  config?: string,
+): Promise<TestNats & { dir: string }> {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-nats-" });
+  if (config !== undefined) {
+    await Deno.writeTextFile(`${dir}/nats.conf`, config);
+    args = ["-c", `${dir}/nats.conf`, ...args];
+  }
   let run: { stop(): Promise<void> } | undefined;
   const start = async () => {
     const child = new Deno.Command("nats-server", {
@@ -72,13 +80,19 @@ async function natsProcess(port: number, args: string[]): Promise<TestNats & { d
   };
 }
 
+/** Options for {@linkcode startNats}. */
+export interface StartNatsOptions {
+  /** nats-server configuration file text (e.g. `max_payload: 2MB`). Default: none. */
+  config?: string;
+}
+
 /**
  * Starts a real `nats-server` with JetStream (`-js`, store in a throwaway
  * directory) on a free port and resolves once it accepts connections.
  * Dispose it to stop the process and remove the store.
  */
-export async function startNats(): Promise<TestNats> {
-  return await natsProcess(freePort(), []);
+export async function startNats(options: StartNatsOptions = {}): Promise<TestNats> {
+  return await natsProcess(freePort(), [], options.config);
 }
 
 /** A NATS cluster of real nodes on loopback (see {@linkcode startNatsCluster}). */

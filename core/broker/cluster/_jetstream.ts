@@ -3,6 +3,7 @@ import {
   AckPolicy,
   type Consumer,
   type ConsumerConfig,
+  DiscardPolicy,
   headers,
   type JetStreamClient,
   type JetStreamManager,
@@ -20,14 +21,25 @@ export interface StreamSpec {
   replicas: number;
   /** Oldest message kept, ms. Default: no limit. */
   maxAgeMs?: number;
-  /** Bytes kept at most. Default: no limit. */
+  /** Bytes kept at most; a full stream refuses new messages (never drops old ones). Default: no limit. */
   maxBytes?: number;
 }
 
-/** Creates stream `spec.name` unless it exists (an existing one is left as it is). */
+/**
+ * Creates stream `spec.name` unless it exists; an existing one keeps its
+ * settings but takes `spec.maxBytes` (the servers' cap) when that differs.
+ */
 export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Promise<void> {
+  const maxBytes = spec.maxBytes ?? -1;
   try {
-    await jsm.streams.info(spec.name);
+    const { config } = await jsm.streams.info(spec.name);
+    if (config.max_bytes !== maxBytes || config.discard !== DiscardPolicy.New) {
+      await jsm.streams.update(spec.name, {
+        ...config,
+        max_bytes: maxBytes,
+        discard: DiscardPolicy.New,
+      });
+    }
     return;
   } catch (err) {
     if (!/stream not found/i.test(String(err))) throw err;
@@ -39,7 +51,8 @@ export async function ensureStream(jsm: JetStreamManager, spec: StreamSpec): Pro
     storage: StorageType.File,
     num_replicas: spec.replicas,
     max_age: (spec.maxAgeMs ?? 0) * 1_000_000,
-    max_bytes: spec.maxBytes ?? -1,
+    max_bytes: maxBytes,
+    discard: DiscardPolicy.New,
     duplicate_window: 120_000_000_000,
   });
 }
@@ -57,16 +70,23 @@ export const READER_WINDOW = 64;
 function readerConfig(
   durable: string,
   window: number,
+  ackWaitMs: number,
   more: Partial<ConsumerConfig> = {},
 ): Partial<ConsumerConfig> {
   return {
     durable_name: durable,
     ack_policy: AckPolicy.Explicit,
-    ack_wait: 10_000_000_000,
+    ack_wait: ackWaitMs * 1_000_000,
     max_ack_pending: window,
     ...more,
   };
 }
+
+/** How long JetStream waits for a handed-out message's acknowledgement before it offers it again, ms. */
+export const ACK_WAIT_MS = 10_000;
+
+/** Bytes kept free of a NATS message for its headers (message id, sender, server). */
+const HEADROOM_BYTES = 1024;
 
 /** How long a store waits for JetStream's acknowledgement (through a NATS outage) before it fails. */
 export const STORE_TIMEOUT_MS = 5000;
@@ -84,6 +104,25 @@ export interface DurableSpec {
   start: "fresh" | "keep";
   /** Filter and start position of a consumer made here. */
   config: Partial<ConsumerConfig>;
+  /** How long JetStream waits for an acknowledgement before offering a message again, ms. Default {@linkcode ACK_WAIT_MS}. */
+  ackWaitMs?: number;
+  /** See {@linkcode InOrderOptions}. */
+  handed?: InOrderOptions;
+}
+
+/** How {@linkcode consumeInOrder} knows and records what was handed on before. */
+export interface InOrderOptions {
+  /**
+   * Messages at or below this stream position were handed on already (by
+   * an earlier reader): acknowledged and not handed over again. Default 0.
+   */
+  after?: number;
+  /**
+   * Records that every message up to stream position `seq` was handed on;
+   * called in order, and a message is acknowledged only once this resolved
+   * for it (a rejection stops the reading). Default: nothing recorded.
+   */
+  record?: (seq: number) => Promise<void>;
 }
 
 const notFound = (err: unknown) => {
@@ -101,8 +140,11 @@ export async function readDurable(
   const make = spec.start === "fresh"
     ? await jsm.consumers.delete(stream, durable).then(() => true, (e) => (notFound(e), true))
     : await jsm.consumers.info(stream, durable).then(() => false, (e) => (notFound(e), true));
-  if (make) await jsm.consumers.add(stream, readerConfig(durable, window, spec.config));
-  return consumeInOrder(await js.consumers.get(stream, durable), window, handler);
+  const ackWaitMs = spec.ackWaitMs ?? ACK_WAIT_MS;
+  if (make) {
+    await jsm.consumers.add(stream, readerConfig(durable, window, ackWaitMs, spec.config));
+  }
+  return consumeInOrder(await js.consumers.get(stream, durable), window, handler, spec.handed);
 }
 
 /**
@@ -115,8 +157,22 @@ export async function store(
   js: JetStreamClient,
   subject: string,
   payload: Uint8Array,
-  meta: { msgID: string; headers: Array<[name: string, value: string]>; what: string },
+  meta: {
+    msgID: string;
+    headers: Array<[name: string, value: string]>;
+    what: string;
+    /** Said when the stream is full: what its cap is and what to do. */
+    full?: string;
+    /** The largest message the nats-server takes (its `max_payload`), if known. */
+    maxPayload?: number;
+  },
 ): Promise<PubAck> {
+  const max = meta.maxPayload;
+  if (max !== undefined && payload.length + HEADROOM_BYTES > max) {
+    throw new BrokerError(
+      `${meta.what}: its ${payload.length} bytes do not fit the cluster's nats-server, which takes messages of at most ${max} bytes (its max_payload): set max_payload: 8MB (at most 64MB) in the nats-server configuration to forward messages and files this large (files travel in chunks of 1 MiB), or connect sender and receiver to the same server`,
+    );
+  }
   const h = headers();
   for (const [k, v] of meta.headers) h.set(k, v);
   try {
@@ -126,14 +182,25 @@ export async function store(
       timeout: STORE_TIMEOUT_MS,
     });
   } catch (err) {
+    if (meta.full && /maximum (bytes|messages) exceeded/i.test(whyNot(err))) {
+      throw new BrokerError(`${meta.what}: ${meta.full}; the message was not stored`, {
+        cause: err,
+      });
+    }
     throw storeError(meta.what, err);
   }
+}
+
+/** JetStream's own reason for refusing (a 503 answer's message is only its code). */
+function whyNot(err: unknown): string {
+  const api = (err as { api_error?: { description?: string } }).api_error;
+  return api?.description ?? (err instanceof Error ? err.message : String(err));
 }
 
 /** The error for a store (or the look-up before it) that JetStream did not take, starting with `what`. */
 export function storeError(what: string, err: unknown): BrokerError {
   if (err instanceof BrokerError) return err;
-  const why = err instanceof Error ? err.message : String(err);
+  const why = whyNot(err);
   return new BrokerError(
     /timeout/i.test(why)
       ? `${what}: no answer from JetStream within ${
@@ -157,8 +224,10 @@ export interface MailboxReader extends AsyncDisposable {
  * `handler`; each is acknowledged (and its acknowledgement confirmed) after
  * its handler and every earlier one's succeeded. The first failure stops the
  * reading: that message and every later one stay unacknowledged. A message
- * NATS offers again while its handler still runs (its ack wait ran out: a
- * slow destination) is not handed over twice. The consumer should have
+ * NATS offers again (its ack wait ran out: a slow destination, or an
+ * acknowledgement that did not reach JetStream) is not handed over twice,
+ * whether its handler still runs or is done; nor is one at or below
+ * `handed.after`. The consumer should have
  * `max_ack_pending` = `window` (as {@linkcode readerConfig} sets): then no more
  * than `window` messages are held here at once, however slow the handler.
  */
@@ -166,11 +235,15 @@ async function consumeInOrder(
   consumer: Consumer,
   window: number,
   handler: (m: JsMsg) => Promise<void> | void,
+  handed: InOrderOptions = {},
 ): Promise<MailboxReader> {
   const messages = await consumer.consume({ max_messages: window });
   let lastAck: Promise<unknown> = Promise.resolve();
   let stopping = false;
   const held = new Set<number>();
+  /** Every message up to here was handed on (in order). */
+  let upTo = handed.after ?? 0;
+  const record = handed.record;
   const done = (async () => {
     let prev: Promise<void> = Promise.resolve();
     let failure: { err: unknown } | undefined;
@@ -178,9 +251,17 @@ async function consumeInOrder(
     for await (const m of messages) {
       if (stopping || failure) break;
       if (held.has(m.seq)) continue; // offered again while still being handled
+      if (m.seq <= upTo) {
+        // offered again after it was handed on (its acknowledgement was lost or late)
+        lastAck = m.ackAck().catch(() => false);
+        continue;
+      }
       held.add(m.seq);
       const handled = Promise.resolve().then(() => handler(m));
-      const acked = Promise.all([prev, handled]).then(() => {
+      const inOrder = Promise.all([prev, handled]).then(() => {
+        upTo = Math.max(upTo, m.seq);
+      });
+      const acked = inOrder.then(() => record?.(m.seq)).then(() => {
         lastAck = m.ackAck().catch(() => false);
         held.delete(m.seq);
       });
@@ -189,11 +270,12 @@ async function consumeInOrder(
         failure ??= { err };
         messages.stop();
       });
-      prev = acked;
+      inOrder.catch(() => {}); // its failure is acked's
+      prev = inOrder;
       open.push(acked);
       if (open.length >= window) await open.shift();
     }
-    await prev;
+    await Promise.all(open);
   })();
   let stopped: Promise<void> | undefined;
   const stop = () =>

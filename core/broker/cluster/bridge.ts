@@ -4,11 +4,26 @@ import type { PeerState } from "../peer.ts";
 import { BrokerError } from "../errors.ts";
 import { NAME_RE } from "../_peer_table.ts";
 import type { ClusterNode } from "./node.ts";
-import type { MailboxReader } from "./queues.ts";
+import type { MailboxReader, WaitingKey } from "./queues.ts";
 import { ClientTakenError, type ClusterPeer } from "./presence.ts";
 import { storeError } from "./_jetstream.ts";
 import type { ClusterTypeShare } from "./type_share.ts";
 import type { ConnectorOptions } from "../options.ts";
+
+/** One row of {@linkcode ClusterWaiting}. */
+export interface WaitingRow {
+  /** The client connector's name (mailboxes) or the message type (type queues). */
+  key: string;
+  messages: number;
+  /** Age of the oldest message waiting, ms. */
+  oldestMs: number;
+}
+
+/** What waits in the cluster's JetStream streams. */
+export interface ClusterWaiting {
+  mailboxes: WaitingRow[];
+  types: WaitingRow[];
+}
 
 /** What a {@linkcode ClusterBridge} works with. */
 export interface ClusterBridgeOptions {
@@ -169,12 +184,16 @@ export class ClusterBridge implements AsyncDisposable {
     return this.#peers;
   }
 
-  /** Claims `name` for this server: a refusal reason when another live server holds it. */
+  /**
+   * Claims `name` for this server: a refusal the client retries after when
+   * another live server holds it (or NATS does not answer).
+   */
   async admit(name: string): Promise<string | { reason: string; final: false } | undefined> {
     try {
       await this.#o.node.presence.claim(name);
     } catch (err) {
-      if (err instanceof ClientTakenError) return err.message;
+      // Not final: the holder may be a server just killed, whose heartbeat has not lapsed yet.
+      if (err instanceof ClientTakenError) return { reason: err.message, final: false };
       return {
         reason:
           `Cannot admit client connector "${name}" now: the cluster's nats-server does not answer (${
@@ -292,6 +311,26 @@ export class ClusterBridge implements AsyncDisposable {
       if (this.#order.get(dst) === next) this.#order.delete(dst);
     });
     return checked.then(() => node.mailboxes.send(dst, `${h.src}:${h.id}`, payload)).then(() => {});
+  }
+
+  /**
+   * What waits in JetStream (`broker queues`): per client mailbox and per
+   * type queue, the messages waiting and the age of the oldest (ms), as of now.
+   */
+  async waiting(): Promise<ClusterWaiting> {
+    const { node } = this.#o;
+    const now = Date.now();
+    const rows = (keys: WaitingKey[]) =>
+      keys.map((k) => ({
+        key: k.key,
+        messages: k.messages,
+        oldestMs: Math.max(0, now - k.oldest),
+      }));
+    const [mailboxes, types] = await Promise.all([
+      node.mailboxes.report(),
+      node.typeQueues.report(),
+    ]);
+    return { mailboxes: rows(mailboxes), types: rows(types) };
   }
 
   /** Hands a message published here to the other servers' subscribers; resolves once JetStream stored it. */

@@ -10,6 +10,11 @@ export interface ClusterPeer {
   server: string;
   /** When it took it (ms since the epoch). */
   since: number;
+  /**
+   * Type registry: the stream position up to which the holders' listeners
+   * have taken the queue (kept across holders). Absent for clients.
+   */
+  mark?: number;
 }
 
 /** Options for {@linkcode Claims}. */
@@ -51,10 +56,13 @@ export class Claims {
     this.#o = opts;
   }
 
-  /** Records that `name` is held here. Throws `opts.taken(...)` when a live server holds it already. */
-  async claim(name: string): Promise<void> {
+  /**
+   * Records that `name` is held here and returns the entry it replaced (its
+   * `mark` is where the last holder got to). Throws `opts.taken(...)` when a
+   * live server holds it already.
+   */
+  async claim(name: string): Promise<ClusterPeer | undefined> {
     const { kv, server } = this.#o;
-    const value = encode({ client: name, server, since: Date.now() });
     for (let attempt = 0; attempt < 5; attempt++) {
       const entry = await kv.get(token(name));
       const held = parse(entry);
@@ -63,10 +71,17 @@ export class Claims {
       ) {
         throw this.#o.taken(name, held.server);
       }
+      const mark = held?.mark;
+      const value = encode({
+        client: name,
+        server,
+        since: Date.now(),
+        ...(mark !== undefined ? { mark } : {}),
+      });
       try {
         if (!entry) await kv.create(token(name), value);
         else await kv.update(token(name), value, entry.revision);
-        return;
+        return held;
       } catch (err) {
         // Another server wrote the key in between: look again.
         if (!/wrong last sequence|key exists/i.test(String(err))) throw err;
@@ -77,12 +92,69 @@ export class Claims {
     );
   }
 
-  /** Marks `name` as let go if this server holds it (the name stays known). */
+  /**
+   * Stores `mark` in `name`'s entry while this server holds it; throws when
+   * another server has taken it meanwhile (this one must stop handing out).
+   */
+  async mark(name: string, mark: number): Promise<void> {
+    const { kv, server } = this.#o;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const entry = await kv.get(token(name));
+      const held = parse(entry);
+      if (held?.server !== server) {
+        throw new BrokerError(
+          `"${name}" is no longer held by server "${server}" (held by "${
+            held?.server ?? ""
+          }"): stopped handing it out here`,
+        );
+      }
+      if ((held.mark ?? 0) >= mark) return;
+      try {
+        await kv.update(token(name), encode({ ...held, mark }), entry!.revision);
+        return;
+      } catch (err) {
+        if (!/wrong last sequence/i.test(String(err))) throw err;
+      }
+    }
+    throw new BrokerError(
+      `Cannot record how far "${name}" was handed out: its entry keeps changing`,
+    );
+  }
+
+  /**
+   * A recorder of `name`'s mark that coalesces: while one store is in
+   * flight, later marks wait and go in one store; each call resolves once
+   * a mark at least as high is stored (and rejects as {@linkcode mark} does).
+   */
+  marker(name: string): (mark: number) => Promise<void> {
+    let stored = 0;
+    let wanted = 0;
+    let writing: Promise<void> | undefined;
+    const write = (): Promise<void> =>
+      writing ??= (async () => {
+        try {
+          while (wanted > stored) {
+            const m = wanted;
+            await this.mark(name, m);
+            stored = m;
+          }
+        } finally {
+          writing = undefined;
+        }
+      })();
+    return async (mark) => {
+      wanted = Math.max(wanted, mark);
+      while (stored < mark) await write();
+    };
+  }
+
+  /** Marks `name` as let go if this server holds it (the name stays known, with its `mark`). */
   async release(name: string): Promise<void> {
     const entry = await this.#o.kv.get(token(name));
-    if (parse(entry)?.server !== this.#o.server) return;
+    const held = parse(entry);
+    if (held?.server !== this.#o.server) return;
     try {
-      const gone = encode({ client: name, server: "", since: Date.now() });
+      const gone = encode({ ...held, server: "", since: Date.now() });
       await this.#o.kv.update(token(name), gone, entry!.revision);
     } catch (err) {
       if (!/wrong last sequence/i.test(String(err))) throw err;

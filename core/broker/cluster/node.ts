@@ -19,8 +19,18 @@ export interface ClusterNodeOptions {
   replicas?: number;
   /** How often this server renews its heartbeat, ms; it counts as gone after three missed. Default 1000. */
   beatMs?: number;
-  /** Cap on the bytes of messages stored for away clients, and on those in type queues. Default: no cap. */
+  /**
+   * Cap on the bytes of the mailbox stream (every client's messages waiting
+   * in the cluster) and of the type queue stream, each; a full one refuses
+   * new messages. Applied to existing streams too. Default: no cap.
+   */
   maxBytes?: number;
+  /**
+   * How long JetStream waits for the acknowledgement of a mailbox or type
+   * queue message handed to this server before offering it again, ms (tests
+   * shorten it). Default 10000.
+   */
+  ackWaitMs?: number;
 }
 
 /** How long a publication waits for a server that is down: 7 days. */
@@ -126,12 +136,18 @@ export class ClusterNode implements AsyncDisposable {
         ]
       ) await ensureStream(jsm, spec);
       const server = opts.server;
+      const queueOptions = {
+        ...(opts.ackWaitMs !== undefined ? { ackWaitMs: opts.ackWaitMs } : {}),
+        ...(opts.maxBytes !== undefined ? { maxBytes: opts.maxBytes } : {}),
+        maxPayload: () => nc.info?.max_payload,
+      };
       return new ClusterNode(opts, nc, {
         presence,
         mailboxes: new ClusterQueues({
           js,
           jsm,
           server,
+          ...queueOptions,
           stream: {
             name: names.mailboxStream,
             subject: names.mailboxSubject,
@@ -142,6 +158,7 @@ export class ClusterNode implements AsyncDisposable {
           js,
           jsm,
           server,
+          ...queueOptions,
           stream: { name: names.typeStream, subject: names.typeSubject, what: "message type" },
         }),
         typeHolders: presence.registry(

@@ -1,6 +1,12 @@
-import { DeliverPolicy, type JetStreamClient, type JetStreamManager } from "nats";
-import { token } from "./names.ts";
-import { type MailboxReader, readDurable, READER_WINDOW, store } from "./_jetstream.ts";
+import { DeliverPolicy, type JetStreamClient, type JetStreamManager, type MsgRequest } from "nats";
+import { token, untoken } from "./names.ts";
+import {
+  type InOrderOptions,
+  type MailboxReader,
+  readDurable,
+  READER_WINDOW,
+  store,
+} from "./_jetstream.ts";
 
 export type { MailboxReader };
 
@@ -21,6 +27,12 @@ export interface ClusterQueuesOptions {
   stream: QueueStream;
   /** The name of the server storing (the `Sockkit-Server` header of what it stores). */
   server: string;
+  /** The stream's byte cap (`--persist-max`), for the error of a full stream. Default: none. */
+  maxBytes?: number;
+  /** The largest message the nats-server takes now (its `max_payload`). Default: not checked here. */
+  maxPayload?: () => number | undefined;
+  /** How long JetStream waits for a handed-out message's acknowledgement before offering it again, ms. Default 10000. */
+  ackWaitMs?: number;
 }
 
 /** One message taken from a queue. */
@@ -37,8 +49,21 @@ export interface MailboxDelivery {
   pending: number;
 }
 
+/** What waits under one key (see {@linkcode ClusterQueues.report}). */
+export interface WaitingKey {
+  /** The client connector's name or the message type. */
+  key: string;
+  /** Messages waiting. */
+  messages: number;
+  /** When the oldest of them was stored (ms since the epoch). */
+  oldest: number;
+}
+
+/** Keys {@linkcode ClusterQueues.report} lists at most (the most waiting first). */
+export const REPORT_MAX_KEYS = 1000;
+
 /** Options for {@linkcode ClusterQueues.read}. */
-export interface MailboxReadOptions {
+export interface MailboxReadOptions extends InOrderOptions {
   /** Messages handed to the handler (and held unacknowledged) at once. Default 64. */
   window?: number;
 }
@@ -74,6 +99,12 @@ export class ClusterQueues {
       msgID: `${token(key)}:${id}`,
       headers: [[ID_HEADER, id], [SERVER_HEADER, server]],
       what: `Cannot store message "${id}" for ${stream.what} "${key}" in the cluster`,
+      full: `the cluster's stream "${stream.name}" is full${
+        this.#o.maxBytes !== undefined
+          ? ` (its cap, --persist-max, is ${this.#o.maxBytes} bytes)`
+          : ""
+      }: what waits there must be delivered first (bring the ${stream.what}'s reader back, or raise --persist-max and restart a server)`,
+      ...(this.#o.maxPayload?.() !== undefined ? { maxPayload: this.#o.maxPayload()! } : {}),
     });
     return ack.seq;
   }
@@ -88,11 +119,37 @@ export class ClusterQueues {
   }
 
   /**
+   * Every key with messages waiting (the {@linkcode REPORT_MAX_KEYS} with the
+   * most, by key), with how many and when the oldest was stored.
+   */
+  async report(): Promise<WaitingKey[]> {
+    const { jsm, stream } = this.#o;
+    const prefix = stream.subject("");
+    const info = await jsm.streams.info(stream.name, { subjects_filter: `${prefix}*` });
+    const keys = Object.entries(info.state.subjects ?? {})
+      .filter(([, n]) => n > 0)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, REPORT_MAX_KEYS);
+    const rows = await Promise.all(keys.map(async ([subject, messages]) => {
+      // the first message on the subject is the oldest waiting (a work queue keeps no others)
+      const first = await jsm.streams.getMessage(
+        stream.name,
+        { seq: 0, next_by_subj: subject } as unknown as MsgRequest,
+      ).then((m) => m.time.getTime(), () => Date.now());
+      return { key: untoken(subject.slice(prefix.length)), messages, oldest: first };
+    }));
+    return rows.sort((a, b) => a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+  }
+
+  /**
    * Reads `key`'s messages from the oldest, in order (`options.window` at a
    * time): `handler` gets each message and the message leaves the queue
    * once the handler's promise resolves for it and every earlier one. A
-   * rejection stops the reading and leaves that message first in line. Only
-   * the server holding the key (see `Claims.claim`) should read it.
+   * rejection stops the reading and leaves that message first in line. A
+   * message JetStream offers again after it was handed on is not handed
+   * again, nor one at or below `options.after`; `options.record` is told how
+   * far the handler got before each acknowledgement. Only the server
+   * holding the key (see `Claims.claim`) should read it.
    */
   read(
     key: string,
@@ -108,6 +165,11 @@ export class ClusterQueues {
       window: Math.max(1, options.window ?? READER_WINDOW),
       start: "fresh",
       config: { filter_subject: stream.subject(key), deliver_policy: DeliverPolicy.All },
+      ...(this.#o.ackWaitMs !== undefined ? { ackWaitMs: this.#o.ackWaitMs } : {}),
+      handed: {
+        ...(options.after !== undefined ? { after: options.after } : {}),
+        ...(options.record ? { record: options.record } : {}),
+      },
     } as const;
     return readDurable(js, jsm, spec, (m) =>
       handler({

@@ -104,8 +104,9 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
     };
     this.#readers.set(type, r);
     const { node, log } = this.#o;
+    let after: number;
     try {
-      await node.typeHolders.claim(type);
+      after = (await node.typeHolders.claim(type))?.mark ?? 0;
     } catch (err) {
       // Held by another live server's listener: this one stands by (tick() tries again).
       this.#readers.delete(type);
@@ -129,7 +130,13 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
         } finally {
           r.outstanding--;
         }
-      }, { window: this.#o.window ?? READER_WINDOW });
+      }, {
+        window: this.#o.window ?? READER_WINDOW,
+        // How far the listeners got, kept with the claim: a holder after this one
+        // (this server died before JetStream had the acknowledgements) skips it.
+        after,
+        record: node.typeHolders.marker(type),
+      });
       await r.reader;
       r.ready = true;
       (await r.reader).done.catch((err) => {

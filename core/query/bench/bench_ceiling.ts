@@ -11,11 +11,11 @@
 import { pathToFileURL } from "node:url";
 import type { DatagramBackend } from "../../net/mod.ts";
 import { Answerer } from "../answerer.ts";
-import type { HandlerResult } from "../handler_pool.ts";
+import type { HandlerResult } from "../handler_messages.ts";
 import { loadDataFile } from "../load_file.ts";
 import { loadDataSpec } from "../spec.ts";
 import { UdpServer } from "../udp_server.ts";
-import type { BenchData } from "./mod.ts";
+import type { BenchData } from "./bench_data.ts";
 
 /** The ceiling cases' label, as the bench prints it. */
 export const CEILING_LABEL = "runtime ceiling: no handler isolation";

@@ -4,7 +4,34 @@
  * flight, and sockkit over the ceiling with its own UDP socket, which is
  * what isolating the handler leaves of the runtime's ceiling.
  */
-import type { QueryBenchCase } from "./mod.ts";
+import type { DatagramBackend } from "../../net/mod.ts";
+
+/** One measured case. */
+export interface QueryBenchCase {
+  /**
+   * `"udp plain"`, `"tcp encrypted"`, `"python socketserver (anchor)"`,
+   * `"runtime ceiling: no handler isolation (Deno.listenDatagram)"`.
+   */
+  name: string;
+  /** Queries in flight. */
+  inFlight: number;
+  /** Whether this is the Python anchor. */
+  anchor: boolean;
+  /** Whether this is a runtime ceiling case (no handler isolation). */
+  ceiling: boolean;
+  /** UDP socket of the server measured (sockkit's or a ceiling's); none for the anchor and TCP. */
+  backend?: DatagramBackend;
+  transport: "udp" | "tcp";
+  encrypted: boolean;
+  /** Answered queries. */
+  queries: number;
+  /** Error replies, timeouts and wrong answers. */
+  errors: number;
+  /** Answered queries per second. */
+  qps: number;
+  p50Ms: number;
+  p99Ms: number;
+}
 
 /** The Python anchor measured at a case's level in flight, for plain UDP cases. */
 export function anchorOf(cases: QueryBenchCase[], c: QueryBenchCase): QueryBenchCase | undefined {

@@ -16,6 +16,9 @@ import type { LoadConfig, LoadResult } from "./bench_load.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
 import { ceilingName, startCeiling } from "./bench_ceiling.ts";
 export * from "./bench_ratios.ts";
+export * from "./bench_data.ts";
+import { writeBenchData } from "./bench_data.ts";
+import type { QueryBenchCase } from "./bench_ratios.ts";
 import { loadKeyPair, writeKeyPair } from "../keys.ts";
 import { startQueryServer } from "../server.ts";
 import { loadDataSpec } from "../spec.ts";
@@ -47,74 +50,6 @@ export interface QueryBenchOptions {
   ceiling?: DatagramBackend[];
   /** Progress lines. Default: silent. */
   logger?: Logger;
-}
-
-/** One measured case. */
-export interface QueryBenchCase {
-  /**
-   * `"udp plain"`, `"tcp encrypted"`, `"python socketserver (anchor)"`,
-   * `"runtime ceiling: no handler isolation (Deno.listenDatagram)"`.
-   */
-  name: string;
-  /** Queries in flight. */
-  inFlight: number;
-  /** Whether this is the Python anchor. */
-  anchor: boolean;
-  /** Whether this is a runtime ceiling case (no handler isolation). */
-  ceiling: boolean;
-  /** UDP socket of the server measured (sockkit's or a ceiling's); none for the anchor and TCP. */
-  backend?: DatagramBackend;
-  transport: "udp" | "tcp";
-  encrypted: boolean;
-  /** Answered queries. */
-  queries: number;
-  /** Error replies, timeouts and wrong answers. */
-  errors: number;
-  /** Answered queries per second. */
-  qps: number;
-  p50Ms: number;
-  p99Ms: number;
-}
-
-/** The bench handler: the lookup the Python anchor does too. */
-export const BENCH_HANDLER = `// Benchmark handler: looks the query up in the generated table.
-export default function handler(query, data) {
-  const row = data.rows[query];
-  return row === undefined ? "NOT FOUND" : JSON.stringify(row);
-}
-`;
-
-/** Writes the bench CSV: `id,name,group,value`, ids 1 to `rows`. */
-async function writeBenchCsv(path: string, rows: number): Promise<void> {
-  const lines = ["id,name,group,value"];
-  for (let i = 1; i <= rows; i++) lines.push(`${i},name-${i},g${i % 97},${(i * 31) % 10007}`);
-  await Deno.writeTextFile(path, lines.join("\n") + "\n");
-}
-
-/** The bench's files in a directory. */
-export interface BenchData {
-  /** The CSV of `rows` rows keyed by `id`. */
-  csv: string;
-  /** The data spec naming it. */
-  spec: string;
-  /** The lookup handler ({@linkcode BENCH_HANDLER}). */
-  handler: string;
-}
-
-/** Writes the bench's CSV, data spec and handler into `dir`. */
-export async function writeBenchData(dir: string, rows: number): Promise<BenchData> {
-  const data = {
-    csv: join(dir, "rows.csv"),
-    spec: join(dir, "spec.json"),
-    handler: join(dir, "handler.js"),
-  };
-  await writeBenchCsv(data.csv, rows);
-  await Deno.writeTextFile(
-    data.spec,
-    JSON.stringify({ files: [{ path: "rows.csv", key: "id" }] }),
-  );
-  await Deno.writeTextFile(data.handler, BENCH_HANDLER);
-  return data;
 }
 
 function runInWorker(config: LoadConfig): Promise<LoadResult> {

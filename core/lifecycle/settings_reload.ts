@@ -2,8 +2,7 @@
  * A daemon's reload as one piece: read the settings again, apply what a
  * reload applies, and name the changed settings only a restart applies.
  */
-// reload.ts, not lifecycle/mod.ts: the latter reaches core/metrics, which imports this folder.
-import { type ReloadFn, type ReloadSummary, restartNeeded } from "../lifecycle/reload.ts";
+import { type ReloadFn, type ReloadSummary, restartNeeded } from "./reload.ts";
 
 /** Options for {@linkcode settingsReload}. */
 export interface SettingsReloadOptions<S> {

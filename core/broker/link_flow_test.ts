@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { type Connection, encodeFrame, LengthPrefixedFramer, memoryPair } from "../net/mod.ts";
 import { decodePayload, encodePayload, type Frame, type Header } from "./frame.ts";
 import { Link, type LinkOptions } from "./link.ts";
+import { CONGESTED_MARKS } from "./writer.ts";
 import { stalledConnection } from "../../tests/harness/mod.ts";
 
 const turn = () => new Promise<void>((r) => setTimeout(r, 0));
@@ -174,12 +175,12 @@ Deno.test("Link stops reading while its peer does not read what it sends", async
   const s = stalledConnection(64);
   const l = link(s.conn);
   const pings = Array.from(
-    { length: 10 },
+    { length: 200 },
     (_, i) => ({ kind: "ping", id: `x${i}`, t: 0 }) as const,
   );
-  s.input(wire(...pings)); // ten pongs owed: past four high water marks once flushed
+  s.input(wire(...pings)); // 200 pongs owed: past the congestion mark once flushed
   await turn();
-  assert.ok(s.conn.unsent >= 64 * 4, "the pongs wait for the peer");
+  assert.ok(s.conn.unsent >= 64 * CONGESTED_MARKS, "the pongs wait for the peer");
   assert.equal(s.conn.paused, false);
   s.input(wire({ kind: "ping", id: "y", t: 0 }));
   await turn();

@@ -13,6 +13,7 @@ import { AckWindow } from "./_ack_window.ts";
 import { checkHello } from "./_hello_check.ts";
 import { subscribeRequest } from "./_subscribe_request.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import { copyBytes } from "./_copy.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -287,8 +288,8 @@ export class LinkSession {
 
   /** Server: a client publishes, or sends to another client; acknowledged once stored for every destination. */
   #forward(hub: PubSubHub, n: number, h: MsgHeader, frame: Frame): void {
-    const data = frame.data.slice();
-    const binary = frame.binary.length ? frame.binary.slice() : EMPTY;
+    const data = copyBytes(frame.data);
+    const binary = frame.binary.length ? copyBytes(frame.binary) : EMPTY;
     try {
       const stored = h.pub
         ? hub.publish(this.#remoteName, h, data, binary)

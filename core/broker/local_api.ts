@@ -11,6 +11,7 @@ import type { Sink } from "./options.ts";
 import type { FileResult, SendFileOptions, Subscription } from "./api.ts";
 import type { Router } from "./router.ts";
 import { type AdminTarget, runAdmin } from "./_admin.ts";
+import { copyBytes } from "./_copy.ts";
 
 /** Options for {@linkcode LocalApi.start}. */
 export interface LocalApiOptions {
@@ -211,8 +212,8 @@ function send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): 
   const c = target.router;
   const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
   if (typeof h.type !== "string" || h.type === "") throw new TypeError('Missing message "type"');
-  const data = frame.data.slice();
-  const binary = frame.binary.length ? frame.binary.slice() : frame.binary;
+  const data = copyBytes(frame.data);
+  const binary = frame.binary.length ? copyBytes(frame.binary) : frame.binary;
   const id = h.id;
   let r: boolean | Promise<void>;
   if (h.timeout !== undefined && h.timeout > 0) {

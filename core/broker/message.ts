@@ -1,5 +1,6 @@
 import { decodeData, type MsgHeader } from "./frame.ts";
 import type { Message } from "./api.ts";
+import { copyBytes } from "./_copy.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -19,8 +20,8 @@ export class InMessage implements Message {
     this.dst = h.dst;
     this.id = h.id;
     this.header = h;
-    this.binary = binary.length === 0 ? EMPTY : binary.slice();
-    this.#raw = data.length === 0 ? data : data.slice();
+    this.binary = binary.length === 0 ? EMPTY : copyBytes(binary);
+    this.#raw = data.length === 0 ? data : copyBytes(data);
   }
   get replyTo(): string | undefined {
     return this.header.replyTo;

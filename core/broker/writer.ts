@@ -8,6 +8,24 @@ const EMPTY: Uint8Array = new Uint8Array(0);
 /** Binary parts at least this large are written as their own chunk instead of being copied. */
 const COPY_LIMIT = 16 * 1024;
 const BLOCK = 256 * 1024;
+/**
+ * Queued bytes at which a burst is written at once instead of at the end of
+ * the event-loop turn: 7/8 of a block. Each such flush hands the block to
+ * the socket and starts a fresh one, so flushing at half a block allocated
+ * twice the bytes sent; at 7/8 a one-way run took about 20% less CPU in the
+ * sending thread (fewer collections of external memory, fewer writes).
+ */
+const FLUSH_AT = BLOCK - BLOCK / 8;
+/**
+ * Unsent output, in the socket's high water marks, at which the link counts
+ * as congested: 64 × 16 KiB = 1 MiB on a socket. At 4 marks (64 KiB) every
+ * 128 KiB flush left the link congested, so a sender stopped after each
+ * flush until the socket was empty and the two threads idled in turn; at
+ * 1 MiB the next blocks fill while earlier flushes are still being encrypted
+ * and written. With one block being filled a link holds at most about
+ * 1.25 MiB of output.
+ */
+export const CONGESTED_MARKS = 64;
 
 /** Options for {@linkcode FrameWriter}. */
 export interface FrameWriterOptions {
@@ -28,6 +46,8 @@ export class FrameWriter {
   #len = 0;
   #chunks: Uint8Array[] = [];
   #scheduled = false;
+  /** The one wait for the socket to drain, shared by every caller while congested. */
+  #drain: Promise<void> | undefined;
   readonly #headers = new HeaderEncoder();
 
   constructor(conn: Connection, options: FrameWriterOptions) {
@@ -113,7 +133,7 @@ export class FrameWriter {
   }
 
   #schedule(): boolean {
-    if (this.#len >= BLOCK / 2 || this.#chunks.length > 0 && this.#bufferedChunks() > BLOCK) {
+    if (this.#len >= FLUSH_AT || this.#chunks.length > 0 && this.#bufferedChunks() > BLOCK) {
       this.flush();
     } else if (!this.#scheduled) {
       this.#scheduled = true;
@@ -140,11 +160,21 @@ export class FrameWriter {
 
   /** Whether the socket is over its high water mark. */
   get congested(): boolean {
-    return this.#conn.unsent >= this.#conn.highWaterMark * 4;
+    return this.#conn.unsent >= this.#conn.highWaterMark * CONGESTED_MARKS;
   }
 
-  /** Resolves once the socket drains (or closes). */
-  async drained(): Promise<void> {
+  /**
+   * Resolves once the socket drains (or closes). Callers while congested
+   * share one promise: a sender that does not wait on each send's result
+   * would otherwise add a waiter per message (73,000 in a 200,000-message
+   * one-way run).
+   */
+  drained(): Promise<void> {
+    if (!this.congested || this.#conn.isClosed) return Promise.resolve();
+    return this.#drain ??= this.#waitDrained().finally(() => this.#drain = undefined);
+  }
+
+  async #waitDrained(): Promise<void> {
     while (this.congested && !this.#conn.isClosed) await this.#conn.drained();
   }
 }

@@ -6,7 +6,7 @@ import {
   PayloadTooLargeError,
 } from "../net/mod.ts";
 import { decodePayload, encodePayload, type Frame } from "./frame.ts";
-import { FrameWriter } from "./writer.ts";
+import { CONGESTED_MARKS, FrameWriter } from "./writer.ts";
 import { stalledConnection } from "../../tests/harness/mod.ts";
 
 const MAX = 1024 * 1024;
@@ -88,7 +88,7 @@ Deno.test("FrameWriter sends a large binary part as its own chunk, in order", as
   }
 });
 
-Deno.test("FrameWriter flushes without waiting once half a block is queued", async () => {
+Deno.test("FrameWriter flushes without waiting once 7/8 of a block is queued", async () => {
   const [a, b] = memoryPair();
   const got = collect(b);
   const w = new FrameWriter(a, { maxFrameBytes: MAX });
@@ -98,8 +98,8 @@ Deno.test("FrameWriter flushes without waiting once half a block is queued", asy
     w.write({ kind: "acks", n: n++ }, data);
     await Promise.resolve(); // microtasks only: the setImmediate flush has not run
   }
-  assert.ok(got.chunks.length > 0, "a full half block is sent within the same turn");
-  assert.ok(n >= 15 && n <= 17, `sent after ${n} frames of 8 KiB`);
+  assert.ok(got.chunks.length > 0, "224 KiB queued are sent within the same turn");
+  assert.ok(n >= 27 && n <= 29, `sent after ${n} frames of 8 KiB`);
   w.flush();
   await turn();
   assert.equal(got.frames.length, n);
@@ -166,7 +166,7 @@ Deno.test("FrameWriter reports congestion while the peer does not read, and drai
   }
   w.flush();
   assert.equal(w.congested, true);
-  assert.ok(s.conn.unsent >= hwm * 4);
+  assert.ok(s.conn.unsent >= hwm * CONGESTED_MARKS);
   let drained = false;
   const wait = w.drained().then(() => void (drained = true));
   await turn();
@@ -182,11 +182,27 @@ Deno.test("FrameWriter reports congestion while the peer does not read, and drai
 Deno.test("FrameWriter.drained() resolves when the connection closes while congested", async () => {
   const s = stalledConnection(64);
   const w = new FrameWriter(s.conn, { maxFrameBytes: MAX });
-  w.write({ kind: "acks", n: 1 }, new Uint8Array(1000));
+  w.write({ kind: "acks", n: 1 }, new Uint8Array(64 * CONGESTED_MARKS));
   w.flush();
   assert.equal(w.congested, true);
   const wait = w.drained();
   s.conn.destroy();
   await wait;
+  await s.conn.closed;
+});
+
+Deno.test("FrameWriter.drained() gives every sender waiting on a congested link one shared wait", async () => {
+  const hwm = 64;
+  const s = stalledConnection(hwm);
+  const w = new FrameWriter(s.conn, { maxFrameBytes: MAX });
+  w.write({ kind: "acks", n: 1 }, new Uint8Array(hwm * CONGESTED_MARKS));
+  w.flush();
+  assert.equal(w.congested, true);
+  const waits = new Set(Array.from({ length: 1000 }, () => w.drained()));
+  assert.equal(waits.size, 1, "one wait, not one per caller");
+  s.release();
+  await Promise.all(waits);
+  assert.equal(w.congested, false);
+  s.conn.destroy();
   await s.conn.closed;
 });

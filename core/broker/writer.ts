@@ -18,14 +18,14 @@ const BLOCK = 256 * 1024;
 const FLUSH_AT = BLOCK - BLOCK / 8;
 /**
  * Unsent output, in the socket's high water marks, at which the link counts
- * as congested: 64 × 16 KiB = 1 MiB on a socket. At 4 marks (64 KiB) every
- * 128 KiB flush left the link congested, so a sender stopped after each
- * flush until the socket was empty and the two threads idled in turn; at
- * 1 MiB the next blocks fill while earlier flushes are still being encrypted
- * and written. With one block being filled a link holds at most about
- * 1.25 MiB of output.
+ * as congested: 4 × 16 KiB = 64 KiB on a socket. 64 marks (1 MiB) was tried
+ * for one-way senders: in alternating runs on a quiet machine it did not
+ * raise one-way messages/s and cost pub/sub fan-out (ten links of a server)
+ * about 15% (`docs/performance.md`, broker). Callers waiting on a congested
+ * link share one `drained()` wait. With one block being filled a link holds
+ * at most about 320 KiB of output.
  */
-export const CONGESTED_MARKS = 64;
+export const CONGESTED_MARKS = 4;
 
 /** Options for {@linkcode FrameWriter}. */
 export interface FrameWriterOptions {

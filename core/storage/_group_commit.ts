@@ -1,6 +1,7 @@
 /**
  * Group commit for a record log: records appended while a write is in flight
- * go out together in the next write and one `fdatasync`, off the event loop.
+ * go out together in the next write and one `fdatasync`, off the event loop
+ * (a group of up to 64 KiB is written into the page cache synchronously first).
  */
 import { encodeRecord } from "./record_format.ts";
 import { isNoSpace, StorageFullError } from "./errors.ts";
@@ -169,10 +170,18 @@ export class _GroupCommit {
       this.#fd = await Deno.open(g.seg.path, { create: true, append: true, mode: 0o600 });
       this.#fdSeg = g.seg;
     }
-    while (w < all.length) w += await this.#fd.write(all.subarray(w));
+    if (all.length <= SYNC_WRITE_MAX) {
+      // A small group into the page cache: microseconds, one thread hop fewer before the sync.
+      while (w < all.length) w += this.#fd.writeSync(all.subarray(w));
+    } else {
+      while (w < all.length) w += await this.#fd.write(all.subarray(w));
+    }
     await this.#fd.syncData();
   }
 }
+
+/** Groups up to this size are written synchronously before their `fdatasync`. */
+const SYNC_WRITE_MAX = 64 * 1024;
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {
   const out = new Uint8Array(total);

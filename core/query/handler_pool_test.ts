@@ -128,3 +128,22 @@ Deno.test("HandlerPool restarts a timed-out worker with the latest data and the 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("HandlerPool refuses a query once maxQueued are waiting and answers the others", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(join(dir, "h.js"), HANDLER);
+    await using pool = new HandlerPool(join(dir, "h.js"), { size: 1, maxQueued: 2 });
+    await pool.start({ table: { a: 1 } });
+    // Submitted in one turn: the first is sent, two wait, the fourth finds the queue full.
+    const answers = await Promise.all(["a", "a", "a", "a"].map((q) => pool.run("t", q)));
+    assert.deepEqual(answers.slice(0, 3), Array(3).fill({ ok: true, text: "1" }));
+    assert.deepEqual(answers[3], {
+      ok: false,
+      error: "The server is busy: 2 queries are waiting (try again later)",
+    });
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -117,6 +117,15 @@ const SPECS = {
     env: "SOCKKIT_SEARCH_WORKERS",
     file: "workers",
   },
+  maxPerAddress: {
+    parse: parse.integer(0, 1_000_000),
+    flag: "--max-per-address",
+    arg: "<n>",
+    help: "connections at once from one IP address (loopback exempt); 0 = no cap",
+    env: "SOCKKIT_SEARCH_MAX_PER_ADDRESS",
+    file: "max_per_address",
+    default: 64,
+  },
   idleMs: {
     parse: parse.integer(1, 60_000),
     flag: "--idle-ms",
@@ -216,6 +225,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           ...(s.requireClientCert ? { requireClientCert: true } : {}),
           ...(authorize ? { authorize } : {}),
           ...(s.workers !== undefined ? { workers: s.workers } : {}),
+          maxPerAddress: s.maxPerAddress,
           daemonMetrics: metrics,
         });
       } catch (err) {

@@ -100,3 +100,48 @@ Deno.test("search query says which TLS setting is likely wrong and which flag fi
 function clientFlags(c: { cert: string; key: string }): string[] {
   return ["--cert", c.cert, "--key", c.key];
 }
+
+/** A non-loopback IPv4 address of this machine, if it has one (loopback is exempt from the cap). */
+const ownAddress = Deno.networkInterfaces().find((i) =>
+  i.family === "IPv4" && !i.address.startsWith("127.")
+)?.address;
+
+Deno.test({
+  name:
+    "search serve closes connections over --max-per-address from one address and keeps serving the others",
+  ignore: ownAddress === undefined,
+  fn: async () => {
+    await using srv = spawnCli([
+      "search",
+      "serve",
+      "--file",
+      join(REPO_ROOT, "fixtures/search/words.txt"),
+      "--host",
+      "0.0.0.0",
+      "--port",
+      "0",
+      "--max-per-address",
+      "2",
+    ]);
+    const port = Number((await srv.waitForLine(/listening on [^ ]*:(\d+)/))[1]);
+    const held = [];
+    for (let i = 0; i < 2; i++) held.push(await Deno.connect({ hostname: ownAddress!, port }));
+    // Before: no cap; one client could take every descriptor of the server.
+    const extra = await Deno.connect({ hostname: ownAddress!, port });
+    assert.equal(
+      await extra.read(new Uint8Array(64)),
+      null,
+      "the third connection is closed at once",
+    );
+    extra.close();
+    await srv.waitForLine(/refused client.*too many connections from .*the per-address cap is 2/);
+    const c = held[0]!;
+    await c.write(new TextEncoder().encode("apple\n"));
+    const buf = new Uint8Array(64);
+    const n = await c.read(buf);
+    assert.equal(new TextDecoder().decode(buf.subarray(0, n ?? 0)), "STRING EXISTS\n");
+    for (const h of held) h.close();
+    srv.kill("SIGINT");
+    assert.equal((await srv.status).code, 0);
+  },
+});

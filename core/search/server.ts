@@ -43,6 +43,12 @@ export interface SearchServerOptions {
    * direction (idle clients cannot hold descriptors forever). Default 60000.
    */
   idleTimeoutMs?: number;
+  /**
+   * Connections at once from one IP address (loopback exempt), so one client
+   * cannot take every descriptor; one more is closed at once and logged.
+   * 0 = no cap. Default 64.
+   */
+  maxPerAddress?: number;
   /** Index mode: quiet time after a change event before rebuilding, ms. Default 50. */
   debounceMs?: number;
   /** Index mode: fallback stat poll interval, ms. Default 1000. */
@@ -172,6 +178,7 @@ export async function startSearchServer(options: SearchServerOptions): Promise<S
       ...(options.requireClientCert ? { requireClientCert: true } : {}),
       ...(options.authorize ? { authorize: options.authorize } : {}),
       ...(net ? { onRefused: net.onRefused } : {}),
+      ...((options.maxPerAddress ?? 64) > 0 ? { maxPerAddress: options.maxPerAddress ?? 64 } : {}),
       logger: log,
       graceMs: 2000,
       policy: { allowHalfOpen: true, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 },

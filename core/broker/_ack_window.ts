@@ -5,9 +5,9 @@ import type { Clock, ClockTimer } from "./clock.ts";
  * one asked for it) may be held back, so that its received-id record joins
  * the next group commit instead of costing an `fdatasync` of its own.
  */
-export const LAZY_ACK_MS = 5;
+const LAZY_ACK_MS = 5;
 /** Messages after which a held-back acknowledgement goes out anyway. */
-export const LAZY_ACK_MAX = 4096;
+const LAZY_ACK_MAX = 4096;
 
 /** What an {@linkcode AckWindow} acknowledges through. */
 export interface AckWindowOptions {

@@ -5,7 +5,13 @@
  * them, received files going to the directories `fileDirs` maps their types to.
  */
 import { join } from "node:path";
-import { initPki, issueClient, loadClientTls, loadServerTls } from "../pki/mod.ts";
+import {
+  initPki,
+  issueClient,
+  loadClientTls,
+  loadServerTls,
+  parseCertificate,
+} from "../pki/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { PeerIdentity } from "../net/mod.ts";
 import { Connector, type PeerEvent } from "./connector.ts";
@@ -47,7 +53,10 @@ export async function startChatConnector(
     const p = await initPki(certs);
     const tls = await loadServerTls({ cert: p.serverCert, key: p.serverKey });
     tls.clientCa = [await Deno.readTextFile(p.ca)];
-    const serverFingerprint = await pemFingerprint(await Deno.readTextFile(p.serverCert));
+    const { fingerprint: serverFingerprint } = await parseCertificate(
+      await Deno.readTextFile(p.serverCert),
+      `the chat's server certificate "${p.serverCert}"`,
+    );
     const connector = await Connector.start({
       ...base,
       server: {
@@ -73,13 +82,4 @@ export async function startChatConnector(
     },
   });
   return { connector, serverFingerprint: "" };
-}
-
-/** The SHA-256 fingerprint (lowercase hex) of the first certificate in `pem`. */
-async function pemFingerprint(pem: string): Promise<string> {
-  const b64 = pem.split("-----BEGIN CERTIFICATE-----")[1]!.split("-----END CERTIFICATE-----")[0]!
-    .replace(/\s+/g, "");
-  const der = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  const sum = new Uint8Array(await crypto.subtle.digest("SHA-256", der));
-  return [...sum].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -3,6 +3,9 @@ const SMALL = 1024;
 /** Bytes per slab: a kept small copy keeps at most this much memory alive. */
 const SLAB = 16 * 1024;
 
+/** The one empty copy: an empty view would keep its chunk (or a slab) alive. */
+const EMPTY: Uint8Array = new Uint8Array(0);
+
 let slab = new Uint8Array(SLAB);
 let used = 0;
 
@@ -14,6 +17,7 @@ let used = 0;
  */
 export function copyBytes(bytes: Uint8Array): Uint8Array {
   const n = bytes.length;
+  if (n === 0) return EMPTY;
   if (n > SMALL) return bytes.slice();
   if (used + n > SLAB) {
     slab = new Uint8Array(SLAB);

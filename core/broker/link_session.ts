@@ -289,7 +289,7 @@ export class LinkSession {
   /** Server: a client publishes, or sends to another client; acknowledged once stored for every destination. */
   #forward(hub: PubSubHub, n: number, h: MsgHeader, frame: Frame): void {
     const data = copyBytes(frame.data);
-    const binary = frame.binary.length ? copyBytes(frame.binary) : EMPTY;
+    const binary = copyBytes(frame.binary);
     try {
       const stored = h.pub
         ? hub.publish(this.#remoteName, h, data, binary)

@@ -213,7 +213,7 @@ function send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): 
   const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
   if (typeof h.type !== "string" || h.type === "") throw new TypeError('Missing message "type"');
   const data = copyBytes(frame.data);
-  const binary = frame.binary.length ? copyBytes(frame.binary) : frame.binary;
+  const binary = copyBytes(frame.binary);
   const id = h.id;
   let r: boolean | Promise<void>;
   if (h.timeout !== undefined && h.timeout > 0) {

@@ -2,8 +2,6 @@ import { decodeData, type MsgHeader } from "./frame.ts";
 import type { Message } from "./api.ts";
 import { copyBytes } from "./_copy.ts";
 
-const EMPTY: Uint8Array = new Uint8Array(0);
-
 /** A delivered message; `data` is decoded on first use. */
 export class InMessage implements Message {
   readonly type: string;
@@ -20,8 +18,8 @@ export class InMessage implements Message {
     this.dst = h.dst;
     this.id = h.id;
     this.header = h;
-    this.binary = binary.length === 0 ? EMPTY : copyBytes(binary);
-    this.#raw = data.length === 0 ? data : copyBytes(data);
+    this.binary = copyBytes(binary);
+    this.#raw = copyBytes(data);
   }
   get replyTo(): string | undefined {
     return this.header.replyTo;

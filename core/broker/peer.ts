@@ -63,6 +63,11 @@ export interface PeerStateOptions extends Omit<RecordLogOptions, "name"> {
 /** Default {@linkcode PeerStateOptions.maxUnackedBytes}: 64 MiB. */
 export const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
 
+/** Refusals kept per link until the acknowledgement that covers them. */
+const MAX_REFUSALS = 65_536;
+/** Characters of a peer's refusal reason kept (a reason is one line, not a payload). */
+const MAX_REFUSAL_CHARS = 1024;
+
 /** What an entry holds in memory, roughly (a string counted by its length). */
 function entryBytes(e: Entry): number {
   if (e.payload) return e.payload.length;
@@ -354,10 +359,14 @@ export class PeerState {
     }
   }
 
-  /** The peer refused message number `n` of this link (it will still be counted by `acked`). */
+  /**
+   * The peer refused message number `n` of this link (it will still be
+   * counted by `acked`). At most {@linkcode MAX_REFUSALS} are kept, each
+   * reason cut to {@linkcode MAX_REFUSAL_CHARS}.
+   */
   refused(n: number, message: string): void {
-    if (n > this.#acked && n <= this.#acked + this.unacked && this.#refused.size < 65_536) {
-      this.#refused.set(n, message);
+    if (n > this.#acked && n <= this.#acked + this.unacked && this.#refused.size < MAX_REFUSALS) {
+      this.#refused.set(n, message.slice(0, MAX_REFUSAL_CHARS));
     }
   }
 

@@ -157,3 +157,20 @@ Deno.test("PeerState: a peer that reads but never acknowledges is cut off at the
   );
   await peer.journal.close();
 });
+
+Deno.test("PeerState: a refusal's reason from the peer reaches the sender cut to 1024 characters", async () => {
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const peer = new PeerState("peer", tmp.path, { fsync: false });
+  await using pair = await tcpPair();
+  receiver(pair.server).release();
+  peer.attach(sender(pair.client));
+  let err: Error | undefined;
+  peer.send(msg("bulk", 1), "", new Uint8Array(0), (e) => err = e);
+  peer.refused(1, "x".repeat(100_000));
+  peer.acked(1);
+  assert.ok(err, "the refusal reaches the sender");
+  assert.match(err.message, /^Peer "peer" refused the message: x+$/);
+  assert.equal(err.message.length, 'Peer "peer" refused the message: '.length + 1024);
+  peer.detach();
+  await peer.journal.close();
+});

@@ -164,18 +164,17 @@ export class Subscriptions {
 
   /** Adds or removes `types` for `client`; resolves once the file is on disk. */
   update(client: string, types: string[], unsubscribe: boolean): Promise<void> {
-    let set = this.#byClient.get(client);
-    if (!set) this.#byClient.set(client, set = new Set());
+    const set = this.#byClient.get(client) ?? new Set<string>();
+    if (!unsubscribe && new Set([...set, ...types]).size > MAX_SUBSCRIBED_TYPES) {
+      // refused whole: none of the request's types is added
+      throw new BrokerError(
+        `Client "${client}" cannot subscribe to more than ${MAX_SUBSCRIBED_TYPES} types (subscribed to ${set.size}; unsubscribe some first)`,
+      );
+    }
+    this.#byClient.set(client, set);
     for (const t of types) {
       if (unsubscribe) set.delete(t);
-      else if (!set.has(t)) {
-        if (set.size >= MAX_SUBSCRIBED_TYPES) {
-          throw new BrokerError(
-            `Client "${client}" is subscribed to ${MAX_SUBSCRIBED_TYPES} types already: the most allowed (unsubscribe some first)`,
-          );
-        }
-        set.add(t);
-      }
+      else set.add(t);
     }
     if (set.size === 0) this.#byClient.delete(client);
     const snapshot = JSON.stringify(

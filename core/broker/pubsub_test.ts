@@ -38,3 +38,20 @@ Deno.test("pubsub subscriptions survive a restart and unsubscribe removes them",
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pubsub subscriptions: a request that would pass 256 types per client is refused whole", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const s = new Subscriptions(`${dir}/subscriptions.json`);
+    await s.update("bob", Array.from({ length: 255 }, (_, i) => `t${i}`), false);
+    assert.throws(
+      () => s.update("bob", ["t0", "one", "two"], false),
+      /Client "bob" cannot subscribe to more than 256 types \(subscribed to 255; unsubscribe some first\)/,
+    );
+    assert.equal(s.typesOf("bob").length, 255, "none of the refused request's types was added");
+    await s.update("bob", ["t0", "one"], false); // 256: allowed
+    assert.equal(new Subscriptions(`${dir}/subscriptions.json`).typesOf("bob").length, 256);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -157,30 +157,27 @@ export class _GroupCommit {
       this.#fd = undefined;
     }
     const all = g.chunks.length === 1 ? g.chunks[0]! : concat(g.chunks, g.bytes);
-    let w = 0;
-    if (!this.#opts.fsync) {
-      // Into the page cache only: a synchronous write costs microseconds, less than the
-      // two thread hops of an async one, and leaves nothing to wait for.
-      this.#fd ??= Deno.openSync(g.seg.path, { create: true, append: true, mode: 0o600 });
-      this.#fdSeg = g.seg;
-      while (w < all.length) w += this.#fd.writeSync(all.subarray(w));
-      return;
-    }
+    const fsync = this.#opts.fsync;
     if (!this.#fd) {
-      this.#fd = await Deno.open(g.seg.path, { create: true, append: true, mode: 0o600 });
+      const how = { create: true, append: true, mode: 0o600 };
+      // Without fsync the whole commit stays synchronous.
+      this.#fd = fsync ? await Deno.open(g.seg.path, how) : Deno.openSync(g.seg.path, how);
       this.#fdSeg = g.seg;
     }
-    if (all.length <= SYNC_WRITE_MAX) {
-      // A small group into the page cache: microseconds, one thread hop fewer before the sync.
+    let w = 0;
+    if (!fsync || all.length <= SYNC_WRITE_MAX) {
+      // Into the page cache synchronously: microseconds, less than the thread hops of an
+      // async write. Without fsync nothing is left to wait for; with it, one hop fewer
+      // before the sync.
       while (w < all.length) w += this.#fd.writeSync(all.subarray(w));
     } else {
       while (w < all.length) w += await this.#fd.write(all.subarray(w));
     }
-    await this.#fd.syncData();
+    if (fsync) await this.#fd.syncData();
   }
 }
 
-/** Groups up to this size are written synchronously before their `fdatasync`. */
+/** With fsync on, groups up to this size are written synchronously before their `fdatasync`. */
 const SYNC_WRITE_MAX = 64 * 1024;
 
 function concat(chunks: Uint8Array[], total: number): Uint8Array {

@@ -24,6 +24,7 @@ const dec = new TextDecoder();
 
 /** The inverse of {@linkcode token}. */
 export function untoken(tok: string): string {
+  if (!tok.includes("=")) return tok; // nothing escaped
   const bytes: number[] = [];
   for (let i = 0; i < tok.length; i++) {
     if (tok[i] === "=") {

@@ -1,7 +1,7 @@
 /**
  * A daemon command's settings across reloads: read from flags, environment
  * and the `--config` file at start and again on SIGHUP (with
- * `settingsReload` of core/config, which names the changed settings only a
+ * `settingsReload` of core/lifecycle, which names the changed settings only a
  * restart applies).
  */
 import { type ConfigData, loadConfigFile, type SettingSpec } from "../core/config/mod.ts";

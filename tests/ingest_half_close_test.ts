@@ -3,7 +3,7 @@
  * side, still reading) gets the final `{"ok":N}` for everything stored.
  */
 import assert from "node:assert/strict";
-import { hasPythonSsl, ingestFixture } from "./ingest_fixture.ts";
+import { hasPythonSsl, type IngestFixture, ingestFixture } from "./ingest_fixture.ts";
 
 const HALF_CLOSE_CLIENT = new URL("./_python/half_close_client.py", import.meta.url).pathname;
 
@@ -15,16 +15,21 @@ async function readLines(conn: Deno.Conn): Promise<string[]> {
   return text.split("\n").filter((l) => l !== "");
 }
 
-Deno.test("ingest --ack answers a client that half-closes after its last object with the final ack", async () => {
-  await using f = await ingestFixture({ ack: true });
+/** A plain Deno TLS client as alice (it can half-close with `closeWrite()`). */
+async function denoTlsClient(f: IngestFixture): Promise<Deno.TlsConn> {
   const tls = await f.clientTls();
-  const conn = await Deno.connectTls({
+  return await Deno.connectTls({
     hostname: "localhost",
     port: f.server.port,
     caCerts: [tls.ca as string],
     cert: tls.cert!,
     key: tls.key!,
   });
+}
+
+Deno.test("ingest --ack answers a client that half-closes after its last object with the final ack", async () => {
+  await using f = await ingestFixture({ ack: true });
+  const conn = await denoTlsClient(f);
   const total = 2000;
   let body = "";
   for (let i = 0; i < total; i++) body += JSON.stringify({ [`half${i}`]: { n: i } });
@@ -40,14 +45,7 @@ Deno.test("ingest --ack answers a client that half-closes after its last object 
 
 Deno.test("ingest --ack answers a bare scalar that ends the stream with its error line", async () => {
   await using f = await ingestFixture({ ack: true });
-  const tls = await f.clientTls();
-  const conn = await Deno.connectTls({
-    hostname: "localhost",
-    port: f.server.port,
-    caCerts: [tls.ca as string],
-    cert: tls.cert!,
-    key: tls.key!,
-  });
+  const conn = await denoTlsClient(f);
   // `42` has no end of its own: only the end of the stream ends it.
   await conn.write(new TextEncoder().encode('{"tail":1} 42'));
   await conn.closeWrite();

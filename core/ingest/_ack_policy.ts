@@ -12,8 +12,7 @@ export interface AckPolicyOptions {
  * it writes `{"ok":N}` (N = stored so far, `"spooled":M` added while M of them
  * wait in the disk spool) after batches settle, one line for all that settle
  * in the same turn and only when N changed, a `{"error":...}` line per Redis
- * refusal and per rejected
- * input, and a final `{"ok":N}` when the connection ends. Without `ack` it
+ * refusal and per rejected input, and a final `{"ok":N}` when the connection ends. Without `ack` it
  * never writes.
  *
  * @example

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { HandlerPool } from "./handler_pool.ts";
+import { HandlerPool, type HandlerPoolOptions } from "./handler_pool.ts";
 import { delay } from "../async/mod.ts";
 
 const HANDLER = `
@@ -15,12 +15,12 @@ export default async function handler(query, data) {
 
 async function withPool(
   fn: (pool: HandlerPool) => Promise<void>,
-  timeoutMs = 300,
+  options: HandlerPoolOptions = { timeoutMs: 300 },
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(dir, "h.js"), HANDLER);
-    await using pool = new HandlerPool(join(dir, "h.js"), { timeoutMs });
+    await using pool = new HandlerPool(join(dir, "h.js"), options);
     await pool.start({ table: { a: 1 } });
     await fn(pool);
   } finally {
@@ -110,11 +110,7 @@ Deno.test("HandlerPool answers a synchronous handler's batches, small and larger
 });
 
 Deno.test("HandlerPool restarts a timed-out worker with the latest data and the next batch goes to it", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(join(dir, "h.js"), HANDLER);
-    await using pool = new HandlerPool(join(dir, "h.js"), { size: 1, timeoutMs: 200 });
-    await pool.start({ table: { a: 1 } });
+  await withPool(async (pool) => {
     pool.setData("table", { a: 3 });
     assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "3" });
     const stuck = await pool.run("t", "never");
@@ -124,7 +120,18 @@ Deno.test("HandlerPool restarts a timed-out worker with the latest data and the 
     assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "3" });
     pool.setData("table", { a: 4 });
     assert.deepEqual(await pool.run("j", '"a"'), { ok: true, text: '"4"' });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { size: 1, timeoutMs: 200 });
+});
+
+Deno.test("HandlerPool refuses a query once maxQueued are waiting and answers the others", async () => {
+  await withPool(async (pool) => {
+    // Submitted in one turn: the first is sent, two wait, the fourth finds the queue full.
+    const answers = await Promise.all(["a", "a", "a", "a"].map((q) => pool.run("t", q)));
+    assert.deepEqual(answers.slice(0, 3), Array(3).fill({ ok: true, text: "1" }));
+    assert.deepEqual(answers[3], {
+      ok: false,
+      error: "The server is busy: 2 queries are waiting (try again later)",
+    });
+    assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
+  }, { size: 1, maxQueued: 2 });
 });

@@ -12,17 +12,21 @@ export function outcomeOf(r: HandlerResult): QueryOutcome {
   return /did not answer within .* time limit/.test(r.error) ? "timeout" : "error";
 }
 
-/** Running totals by the value of one label, read by the registry at each scrape. */
+/**
+ * Running totals by the value of one label, registered as counter `name`
+ * and read by the registry at each scrape.
+ */
 class Tally<L extends string, V extends string> {
   readonly #label: L;
   readonly #counts = new Map<V, number>();
-  constructor(label: L) {
+  constructor(m: DaemonMetrics, name: string, help: string, label: L) {
     this.#label = label;
+    m.countersFrom(name, help, [label], () => this.#series());
   }
   add(value: V): void {
     this.#counts.set(value, (this.#counts.get(value) ?? 0) + 1);
   }
-  *series(): Iterable<[Partial<Record<L, string>>, number]> {
+  *#series(): Iterable<[Partial<Record<L, string>>, number]> {
     for (const [value, n] of this.#counts) {
       const labels: Partial<Record<L, string>> = {};
       labels[this.#label] = value;
@@ -40,26 +44,23 @@ class Tally<L extends string, V extends string> {
  * histogram is observed per query through one child per result.
  */
 export function queryMetrics(m: DaemonMetrics) {
-  const requests = new Tally<"transport", Transport>("transport");
-  const queries = new Tally<"result", QueryOutcome>("result");
-  const errors = new Tally<"kind", Exclude<QueryOutcome, "ok">>("kind");
-  m.countersFrom(
+  const requests = new Tally<"transport", Transport>(
+    m,
     "query_requests_total",
     "Requests received, by transport",
-    ["transport"],
-    () => requests.series(),
+    "transport",
   );
-  m.countersFrom(
+  const queries = new Tally<"result", QueryOutcome>(
+    m,
     "query_queries_total",
     "Handler runs, by result",
-    ["result"],
-    () => queries.series(),
+    "result",
   );
-  m.countersFrom(
+  const errors = new Tally<"kind", Exclude<QueryOutcome, "ok">>(
+    m,
     "query_handler_errors_total",
     "Handler errors and timeouts",
-    ["kind"],
-    () => errors.series(),
+    "kind",
   );
   const histogram = m.histogram("query_handler_seconds", "Time the handler took, by result", [
     "result",

@@ -106,18 +106,22 @@ export class ChunkedLineScanner {
 
   /** For each query, whether it is a line of `path`. Throws `SearchFileError`. */
   scan(path: string, queries: readonly Uint8Array[]): boolean[] {
-    return this.scanPart(path, queries, WHOLE_FILE).found;
+    return this.scanPart(path, queries).found;
   }
 
   /**
    * For each query, whether it is one of the lines that start in `part` of
-   * `path` (the file's size split into `part.of` equal byte ranges; a line
+   * `path` (default the whole file; the file's size split into `part.of` equal byte ranges; a line
    * belongs to the range its first byte is in, so the parts of one version
    * of the file together hold each line once). With `part.flags`, a query
    * another part has found is not looked for any more, and one this part
    * finds is flagged for the others. Throws `SearchFileError`.
    */
-  scanPart(path: string, queries: readonly Uint8Array[], part: ScanPart): ScanOutcome {
+  scanPart(
+    path: string,
+    queries: readonly Uint8Array[],
+    part: ScanPart = WHOLE_FILE,
+  ): ScanOutcome {
     if (!Number.isInteger(part.of) || part.of < 1 || !(part.index >= 0 && part.index < part.of)) {
       throw new RangeError(`Invalid scan part: ${part.index} of ${part.of}`);
     }

@@ -22,7 +22,6 @@ const simd = SimdSearcher.create();
 const scanner = new ChunkedLineScanner(
   simd ? { alloc: (size) => simd.buffer(size), find: simd.findLine, lines: simd.lineFilter } : {},
 );
-const WHOLE: ScanPart = { index: 0, of: 1 };
 const tables = new Map<string, LineTable>();
 
 function reading<T>(path: string, fn: () => T): T {
@@ -40,7 +39,7 @@ export const searchWorkerMethods = {
    * whether it is one of its lines, with the file version read.
    */
   scan: ({ path, queries, part }: { path: string; queries: Uint8Array[]; part?: ScanPart }) =>
-    reading(path, () => scanner.scanPart(path, queries, part ?? WHOLE)),
+    reading(path, () => scanner.scanPart(path, queries, part)),
   /** Looks `query` up in an index of `path` kept inside the worker (built on first use). */
   lookup: ({ path, query }: { path: string; query: Uint8Array }): boolean =>
     reading(path, () => {

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { anchorRatios, ceilingRatios } from "./bench_ratios.ts";
-import type { QueryBenchCase } from "./mod.ts";
+import { ceilingName } from "./bench_ceiling.ts";
+import { ANCHOR, type QueryBenchCase } from "./mod.ts";
 
-const ANCHOR = "python socketserver (anchor)";
-const DENO = "runtime ceiling: no handler isolation (Deno.listenDatagram)";
-const NODE = "runtime ceiling: no handler isolation (node:dgram)";
+const DENO = ceilingName("deno");
+const NODE = ceilingName("node");
 
 function udp(name: string, inFlight: number, qps: number, more: Partial<QueryBenchCase> = {}) {
   return {

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { connect } from "nats";
 import { makePki, runCli, startNats, tempDir, waitUntil } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
@@ -151,7 +152,7 @@ Deno.test("broker serve --cluster: without --cluster-name it is a usage error; w
   assert.match(noNats.stderr, new RegExp(`no nats-server reachable at nats://127.0.0.1:${port}`));
 });
 
-Deno.test("broker bench --cluster: prints the cluster's acknowledged and cross-server rates next to JetStream and NATS core measured in the same run", async () => {
+Deno.test("broker bench --cluster: prints the cluster's acknowledged and cross-server rates next to JetStream and NATS core measured in the same run, and leaves no stream behind on the nats-server", async () => {
   await using nats = await startNats();
   const r = await runCli(["broker", "bench", "--cluster", nats.url, "--messages", "300", "--json"]);
   assert.equal(r.code, 0, r.stderr);
@@ -164,5 +165,13 @@ Deno.test("broker bench --cluster: prints the cluster's acknowledged and cross-s
   ]);
   for (const row of rows) {
     assert.ok(row.value > 0 && row.anchorValue > 0, JSON.stringify(row));
+  }
+  const nc = await connect({ servers: nats.url });
+  try {
+    const left: string[] = [];
+    for await (const name of (await nc.jetstreamManager()).streams.names()) left.push(name);
+    assert.deepEqual(left, []);
+  } finally {
+    await nc.close();
   }
 });

@@ -6,6 +6,7 @@
 import { loadClientTls } from "../../pki/mod.ts";
 import { Connector } from "../connector.ts";
 import { delay } from "../../async/mod.ts";
+import { pct } from "./percentile.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =
@@ -27,10 +28,6 @@ export type BenchCommand =
 
 declare const self: Worker & { close(): void };
 let client: Connector | undefined;
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
-}
 
 async function handle(m: BenchCommand): Promise<unknown> {
   switch (m.op) {

@@ -1,6 +1,7 @@
 import { connect, type NatsConnection, RetentionPolicy, StorageType } from "nats";
 import type { BenchRow } from "./row.ts";
 import { ClusterNode } from "../cluster/node.ts";
+import { clusterNames } from "../cluster/names.ts";
 
 /** Options for {@linkcode runClusterBench}. */
 export interface ClusterBenchOptions {
@@ -110,10 +111,17 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Ben
   await windowed(n, window, (i) => a.mailboxes.send("here", `h${i}`, payload));
   await all.promise;
   const crossSecs = (performance.now() - t0) / 1000;
+  // Everything ClusterNode.open made for this throwaway cluster (a KV bucket is stream KV_<bucket>).
   const jsm = await a.nc.jetstreamManager();
-  await jsm.streams.delete(`sockkit_${cluster}_mailbox`).catch(() => {});
-  await jsm.streams.delete(`KV_sockkit_${cluster}_presence`).catch(() => {});
-  await jsm.streams.delete(`KV_sockkit_${cluster}_servers`).catch(() => {});
+  const names = clusterNames(cluster);
+  for (
+    const stream of [
+      names.mailboxStream,
+      names.typeStream,
+      names.pubStream,
+      ...[names.presenceBucket, names.serversBucket, names.typeHoldersBucket].map((b) => `KV_${b}`),
+    ]
+  ) await jsm.streams.delete(stream).catch(() => {});
   return [
     {
       figure: "cluster acknowledged sends (stored in JetStream)",

@@ -6,6 +6,7 @@ import { pubsubFigures } from "./bench_pubsub.ts";
 import { jetStreamFigure } from "./bench_jetstream.ts";
 import { delay } from "../../async/mod.ts";
 import type { BenchRow } from "./row.ts";
+import { pct } from "./percentile.ts";
 
 /** Options for {@linkcode runBrokerBench}. */
 export interface BrokerBenchOptions {
@@ -31,10 +32,6 @@ export interface BrokerBenchOptions {
   serial?: number;
   /** Client connectors (each in its own worker) sharing the one-way run. Default 1. */
   connectors?: number;
-}
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? 0;
 }
 
 interface Figures {

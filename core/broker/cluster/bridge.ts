@@ -72,6 +72,7 @@ export class ClusterBridge implements AsyncDisposable {
   /** Per destination: the last store's look-up, so stores start in the order sent. */
   readonly #order = new Map<string, Promise<void>>();
   #peers: ClusterPeer[] = [];
+  #refreshing: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
   #closing: Promise<void> | undefined;
 
@@ -171,12 +172,17 @@ export class ClusterBridge implements AsyncDisposable {
     });
   }
 
-  async #refresh(): Promise<void> {
-    try {
-      this.#peers = await this.#o.node.presence.list();
-    } catch (err) {
-      this.#o.log.debug("cluster client list not refreshed", { error: (err as Error).message });
-    }
+  /** Reads the cluster's client list unless a read is still going (a long list takes over a second). */
+  #refresh(): Promise<void> {
+    return this.#refreshing ??= (async () => {
+      try {
+        this.#peers = await this.#o.node.presence.list();
+      } catch (err) {
+        this.#o.log.debug("cluster client list not refreshed", { error: (err as Error).message });
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
   }
 
   /** Every client of the cluster and the server it is connected to (refreshed each second). */

@@ -7,16 +7,24 @@ export const CLUSTER_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
  * `A-Z a-z 0-9 _ -` become `=XX` (hex), so `.` never splits a subject.
  */
 export function token(name: string): string {
+  // Most names need no escape (this runs for every message stored).
+  if (PLAIN_RE.test(name)) return name;
   let out = "";
-  for (const ch of new TextEncoder().encode(name)) {
+  for (const ch of enc.encode(name)) {
     const c = String.fromCharCode(ch);
-    out += /[A-Za-z0-9_-]/.test(c) ? c : `=${ch.toString(16).toUpperCase().padStart(2, "0")}`;
+    out += PLAIN_RE.test(c) ? c : `=${ch.toString(16).toUpperCase().padStart(2, "0")}`;
   }
   return out;
 }
 
+/** Names that are their own token. */
+const PLAIN_RE = /^[A-Za-z0-9_-]*$/;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
 /** The inverse of {@linkcode token}. */
 export function untoken(tok: string): string {
+  if (!tok.includes("=")) return tok; // nothing escaped
   const bytes: number[] = [];
   for (let i = 0; i < tok.length; i++) {
     if (tok[i] === "=") {
@@ -24,7 +32,7 @@ export function untoken(tok: string): string {
       i += 2;
     } else bytes.push(tok.charCodeAt(i));
   }
-  return new TextDecoder().decode(new Uint8Array(bytes));
+  return dec.decode(new Uint8Array(bytes));
 }
 
 /** The NATS names one cluster uses, all derived from its name. */

@@ -82,9 +82,15 @@ const SERVER_HEADER = "Sockkit-Server";
  */
 export class ClusterQueues {
   readonly #o: ClusterQueuesOptions;
+  /** What a full stream's refusal says (the same for every message). */
+  readonly #full: string;
 
   constructor(opts: ClusterQueuesOptions) {
     this.#o = opts;
+    const { stream, maxBytes } = opts;
+    this.#full = `the cluster's stream "${stream.name}" is full${
+      maxBytes !== undefined ? ` (its cap, --persist-max, is ${maxBytes} bytes)` : ""
+    }: what waits there must be delivered first (bring the ${stream.what}'s reader back, or raise --persist-max and restart a server)`;
   }
 
   /**
@@ -95,16 +101,13 @@ export class ClusterQueues {
    */
   async send(key: string, id: string, payload: Uint8Array): Promise<number> {
     const { stream, server } = this.#o;
+    const maxPayload = this.#o.maxPayload?.();
     const ack = await store(this.#o.js, stream.subject(key), payload, {
       msgID: `${token(key)}:${id}`,
       headers: [[ID_HEADER, id], [SERVER_HEADER, server]],
       what: `Cannot store message "${id}" for ${stream.what} "${key}" in the cluster`,
-      full: `the cluster's stream "${stream.name}" is full${
-        this.#o.maxBytes !== undefined
-          ? ` (its cap, --persist-max, is ${this.#o.maxBytes} bytes)`
-          : ""
-      }: what waits there must be delivered first (bring the ${stream.what}'s reader back, or raise --persist-max and restart a server)`,
-      ...(this.#o.maxPayload?.() !== undefined ? { maxPayload: this.#o.maxPayload()! } : {}),
+      full: this.#full,
+      ...(maxPayload !== undefined ? { maxPayload } : {}),
     });
     return ack.seq;
   }

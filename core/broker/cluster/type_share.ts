@@ -45,7 +45,7 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
   /** Types with a listener (without a tag filter) here. */
   readonly #wanted = new Set<string>();
   readonly #readers = new Map<string, TypeReader>();
-  /** Per type: stores in progress, and the highest stream position stored from here. */
+  /** Per type: stores in progress, and the highest stream position stored from here (kept while a reader is here). */
   readonly #stored = new Map<string, { storing: number; maxSeq: number }>();
   #closing: Promise<void> | undefined;
 
@@ -72,7 +72,9 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
       const seq = await this.#o.node.typeQueues.send(type, `${h.src}:${h.id}`, payload.slice());
       s.maxSeq = Math.max(s.maxSeq, seq);
     } finally {
-      s.storing--;
+      // Types are the senders' choice: one without a reader here keeps no entry (a
+      // reader taken later counts what waits from JetStream).
+      if (--s.storing === 0 && !this.#readers.has(type)) this.#stored.delete(type);
     }
   }
 
@@ -156,6 +158,7 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
     const r = this.#readers.get(type);
     if (!r) return;
     this.#readers.delete(type);
+    if (this.#stored.get(type)?.storing === 0) this.#stored.delete(type);
     await (await r.reader?.catch(() => undefined))?.stop();
     await this.#o.node.typeHolders.release(type).catch(() => {});
   }

@@ -1,11 +1,13 @@
 /**
  * Group commit for a record log: records appended while a write is in flight
- * go out together in the next write and one `fdatasync`, off the event loop
- * (a group of up to 64 KiB is written into the page cache synchronously first).
+ * go out together in the next write and one `fdatasync` (a group of up to
+ * 64 KiB is written into the page cache synchronously first; where the sync
+ * runs is `_fsync_gate.ts`'s choice).
  */
 import { encodeRecord } from "./record_format.ts";
 import { isNoSpace, StorageFullError } from "./errors.ts";
 import type { _Segment } from "./_segment.ts";
+import { fsyncGate } from "./_fsync_gate.ts";
 
 /** Records bound for one segment in one commit. */
 export interface _Group {
@@ -173,7 +175,7 @@ export class _GroupCommit {
     } else {
       while (w < all.length) w += await this.#fd.write(all.subarray(w));
     }
-    if (fsync) await this.#fd.syncData();
+    if (fsync) await fsyncGate.sync(this.#fd);
   }
 }
 

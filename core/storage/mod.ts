@@ -5,8 +5,9 @@
  * - {@linkcode RecordLog} (`record_log.ts`) is the face: cap, appends, reads
  *   from a cursor, consumption from the front, close.
  * - Internals, one concept each: `_segment.ts` (segment files),
- *   `_group_commit.ts` (appends written together with one `fdatasync`, off
- *   the event loop), `_recover.ts` (opening: sync markers resynchronise past a
+ *   `_group_commit.ts` (appends written together with one `fdatasync`),
+ *   `_fsync_gate.ts` (whether that `fdatasync` runs on the event loop or off
+ *   it), `_recover.ts` (opening: sync markers resynchronise past a
  *   damaged record, a torn tail is cut), `_read_records.ts` (reads from a
  *   cursor), `_head_file.ts` (the consumed front kept across restarts).
  * - `record_format.ts`: the checksummed record format and its parser;

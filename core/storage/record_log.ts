@@ -14,8 +14,9 @@ import { _HeadFile } from "./_head_file.ts";
  * journals and type queues and by ingest's spool.
  *
  * - Appends are group-committed: records appended while a write is in flight
- *   go out together in the next write and one `fdatasync`, off the event
- *   loop; {@linkcode RecordLog.append} resolves once its record is on disk.
+ *   go out together in the next write and one `fdatasync` (on the event
+ *   loop only when it is fast and alone: `_fsync_gate.ts`);
+ *   {@linkcode RecordLog.append} resolves once its record is on disk.
  * - Records carry a sync marker and a checksum; a damaged record found on
  *   open costs only itself, and a torn tail is cut (both reported).
  * - The size cap refuses ({@linkcode StorageFullError}, `reason: "cap"`), it

@@ -74,6 +74,8 @@ async function handle(m: BenchCommand): Promise<unknown> {
     case "rtt": {
       const payload = "x".repeat(m.size);
       const rtts: number[] = [];
+      // warm-up, untimed (as the NATS side's): the first requests compile the request path
+      for (let i = 0; i < Math.min(200, m.n); i++) await client!.request("server", "echo", payload);
       for (let i = 0; i < m.n; i++) {
         const t = performance.now();
         await client!.request("server", "echo", payload);

@@ -199,6 +199,10 @@ async function natsFigures(o: Required<BrokerBenchOptions>): Promise<Figures | u
       acked = o.messages / ((performance.now() - t1) / 1000);
     }
     const rtts: number[] = [];
+    // warm-up, untimed (as the broker side's)
+    for (let i = 0; i < Math.min(200, o.roundTrips); i++) {
+      await nc.request(`${subj}.rpc`, data, { timeout: 5000 });
+    }
     for (let i = 0; i < o.roundTrips; i++) {
       const t = performance.now();
       await nc.request(`${subj}.rpc`, data, { timeout: 5000 });

@@ -9,7 +9,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { threadWorker, WorkerClient } from "../worker/mod.ts";
+import { threadWorker, WorkerClient, WorkerCrashedError } from "../worker/mod.ts";
 import type { HandlerRepliesEvent, HandlerResult } from "./handler_messages.ts";
 import type { handlerMethods } from "./handler_worker.ts";
 import type { RepresentationByte } from "./wire.ts";
@@ -180,12 +180,12 @@ export class HandlerPool implements AsyncDisposable {
     if (this.#closed) return;
     const timedOut = slot.timedOut;
     slot.timedOut = undefined;
+    const crash = err instanceof WorkerCrashedError ? err.reason : undefined;
     if (!timedOut) {
-      const error = err.message.slice(`${WORKER_NAME} crashed: `.length);
-      this.#log.error("handler worker crashed; replacing it", { error });
+      this.#log.error("handler worker crashed; replacing it", { error: crash ?? err.message });
     }
     this.#replaced++;
-    const reason = /memory limit/.test(err.message)
+    const reason = crash !== undefined && /memory limit/.test(crash)
       ? `The handler went over its ${this.#memoryMb} MiB heap cap (--handler-memory) and its worker was replaced`
       : err.message;
     const { failed, again } = afterWorkerLoss(slot, timedOut);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HandlerPool, type HandlerPoolOptions } from "./handler_pool.ts";
 import { delay } from "../async/mod.ts";
+import { createLogger } from "../log/mod.ts";
 
 const HANDLER = `
 export default async function handler(query, data) {
@@ -48,7 +49,9 @@ Deno.test("HandlerPool.run() turns a promise that never settles into a time-limi
   });
 });
 
-Deno.test("HandlerPool replaces a worker that crashes and keeps answering", async () => {
+Deno.test("HandlerPool replaces a worker that crashes, logs what it died of, and keeps answering", async () => {
+  const lines: string[] = [];
+  const logger = createLogger({ format: "json", sink: (l) => lines.push(l) });
   await withPool(async (pool) => {
     assert.deepEqual(await pool.run("t", "crash"), { ok: true, text: "soon" });
     let answer;
@@ -59,7 +62,12 @@ Deno.test("HandlerPool replaces a worker that crashes and keeps answering", asyn
     }
     assert.equal(pool.replaced, 1, "the crashed worker was replaced");
     assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
-  });
+  }, { timeoutMs: 300, logger });
+  const crashes = lines.map((l) => JSON.parse(l)).filter((e) => /crashed/.test(e.msg));
+  assert.equal(crashes.length, 1, lines.join("\n"));
+  // The cause alone, without the "The handler worker crashed: " of the message.
+  assert.match(crashes[0].error, /late crash/);
+  assert.doesNotMatch(crashes[0].error, /The handler worker crashed/);
 });
 
 Deno.test("HandlerPool.run() reports a reply that cannot be sent as JSON", async () => {

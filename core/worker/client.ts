@@ -4,6 +4,7 @@
  * (and starts a new one if asked), and closes with a time limit.
  */
 import { settlesWithin } from "../async/mod.ts";
+import { WorkerCrashedError } from "./errors.ts";
 import type { WorkerPort } from "./port.ts";
 import type { Methods, WireError, WorkerMessage } from "./protocol.ts";
 
@@ -15,7 +16,11 @@ export interface WorkerClientOptions {
   respawn?: boolean;
   /** Unasked messages from the worker (see `emitEvent`). */
   onEvent?: (name: string, data: unknown) => void;
-  /** Called after a worker died, with the error its calls got. */
+  /**
+   * Called after a worker died (with the {@linkcode WorkerCrashedError} its
+   * calls got) or was stopped by `restart(reason)` (with an `Error` whose
+   * message is `reason`).
+   */
   onCrash?: (err: Error) => void;
   /** Turns a failure from the worker into an error (to revive its class). Default: `Error`. */
   reviveError?: (error: WireError) => Error;
@@ -74,7 +79,7 @@ export class WorkerClient<M extends Methods> implements AsyncDisposable {
     const port = this.#spawn();
     port.listen((m) => this.#onMessage(port, m), (message) => {
       if (port !== this.#port) return;
-      this.#fail(port, `${this.#opts.name} crashed: ${message}`);
+      this.#fail(port, new WorkerCrashedError(this.#opts.name, message));
     });
     this.#port = port;
     this.#opts.onStart?.(this as unknown as WorkerClient<Methods>);
@@ -94,10 +99,9 @@ export class WorkerClient<M extends Methods> implements AsyncDisposable {
     else w.reject(this.#opts.reviveError?.(m.error) ?? new Error(m.error.message));
   }
 
-  #fail(port: WorkerPort, message: string): void {
+  #fail(port: WorkerPort, err: Error): void {
     port.terminate();
     this.#crashes++;
-    const err = new Error(message);
     const waiters = [...this.#waiters.values()];
     this.#waiters.clear();
     if (this.#closed === undefined && (this.#opts.respawn ?? true)) this.#start();
@@ -105,7 +109,10 @@ export class WorkerClient<M extends Methods> implements AsyncDisposable {
     this.#opts.onCrash?.(err);
   }
 
-  /** Runs `method(arg)` in the worker; rejects if it throws, or the worker dies, or is closed. */
+  /**
+   * Runs `method(arg)` in the worker; rejects if it throws, if the worker
+   * dies (a {@linkcode WorkerCrashedError}) or is restarted, or is closed.
+   */
   call<K extends keyof M & string>(
     method: K,
     arg: Arg<M, K>,
@@ -130,7 +137,7 @@ export class WorkerClient<M extends Methods> implements AsyncDisposable {
    * fails with `reason`, and a new worker starts unless `respawn` is false.
    */
   restart(reason: string): void {
-    this.#fail(this.#port, reason);
+    this.#fail(this.#port, new Error(reason));
   }
 
   /**

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { threadWorker, webWorker, WorkerClient } from "./mod.ts";
+import { threadWorker, webWorker, WorkerClient, WorkerCrashedError } from "./mod.ts";
 
 type M = typeof import("./_test_worker.ts").methods;
 const URL_ = new URL("./_test_worker.ts", import.meta.url);
@@ -35,17 +35,27 @@ for (
     assert.equal(w.inFlight, 0);
   });
 
-  Deno.test(`WorkerClient (${label}): a crash fails what is in flight and a new worker answers`, async () => {
-    const crashes: string[] = [];
+  Deno.test(`WorkerClient (${label}): a crash fails what is in flight with a WorkerCrashedError and a new worker answers`, async () => {
+    const crashes: Error[] = [];
     await using w = new WorkerClient<M>(spawn, {
       name: "Test worker",
-      onCrash: (e) => crashes.push(e.message),
+      onCrash: (e) => crashes.push(e),
     });
     const hung = w.call("hang", undefined);
     await w.call("crash", undefined);
-    await assert.rejects(hung, /Test worker crashed: .*boom/);
+    const err = await hung.then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof WorkerCrashedError, `expected a WorkerCrashedError, got ${err}`);
+    assert.match(err.message, /^Test worker crashed: .*boom/);
+    assert.equal(err.name, "WorkerCrashedError");
+    assert.equal(err.worker, "Test worker");
+    assert.match(err.reason, /boom/);
+    assert.equal(
+      err.message,
+      `Test worker crashed: ${err.reason}`,
+      "the reason is the message's cause",
+    );
     assert.equal(w.crashes, 1);
-    assert.equal(crashes.length, 1);
+    assert.deepEqual(crashes, [err], "onCrash gets the error the calls got");
     assert.equal(await w.call("add", { a: 1, b: 1 }), 2, "the new worker answers");
   });
 
@@ -53,7 +63,11 @@ for (
     const w = new WorkerClient<M>(spawn, { name: "Test worker" });
     const stuck = w.call("hang", undefined);
     w.restart("the handler took too long");
-    await assert.rejects(stuck, /the handler took too long/);
+    await assert.rejects(stuck, (e: Error) => {
+      assert.ok(!(e instanceof WorkerCrashedError), "a restart is not a crash");
+      assert.equal(e.message, "the handler took too long");
+      return true;
+    });
     assert.equal(await w.call("add", { a: 2, b: 2 }), 4);
     const left = w.call("hang", undefined);
     const t0 = performance.now();

@@ -11,4 +11,5 @@
 export * from "./protocol.ts";
 export * from "./port.ts";
 export * from "./client.ts";
+export * from "./errors.ts";
 export * from "./server.ts";

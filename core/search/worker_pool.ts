@@ -4,14 +4,11 @@
  * worker with the fewest requests in flight.
  */
 import { webWorker, type WireError, WorkerClient } from "../worker/mod.ts";
-import {
-  type FileProblem,
-  type FileVersion,
-  SearchFileError,
-  versionChanged,
-} from "./file_bytes.ts";
+import { type FileProblem, type FileVersion, SearchFileError } from "./file_bytes.ts";
+import type { ScanOutcome } from "./chunked_scan.ts";
 import type { searchWorkerMethods } from "./search_worker.ts";
 import { LineTable } from "./line_table.ts";
+import { scanInParts } from "./_split_scan.ts";
 
 /** Options for {@linkcode SearchWorkerPool}. */
 export interface SearchWorkerPoolOptions {
@@ -153,30 +150,24 @@ export class SearchWorkerPool implements AsyncDisposable {
    * Answers `batch` from one read of `path`: by one worker, or split into one
    * part per worker of `slots` (a query found by one part is no longer looked
    * for by the others). When the parts read different versions of the file
-   * (it changed between their opens), one worker reads it again whole.
+   * (it changed between their opens), one worker reads it again whole
+   * (`scanInParts` in `_split_scan.ts`).
    */
   async #scanBatch(path: string, batch: QueuedScan[], slots: Slot[]): Promise<void> {
     const queries = batch.map((b) => b.query);
     const whole = () => slots[0]!.worker.call("scan", { path, queries });
     try {
-      let outcome: { found: boolean[]; version: FileVersion };
+      let outcome: ScanOutcome;
       if (slots.length === 1) {
         outcome = await whole();
       } else {
+        const of = slots.length;
         const flags = new Int32Array(new SharedArrayBuffer(4 * queries.length));
-        const settled = await Promise.allSettled(
-          slots.map((s, index) =>
-            s.worker.call("scan", { path, queries, part: { index, of: slots.length, flags } })
-          ),
-        );
-        const parts = settled.map((r) => {
-          if (r.status === "rejected") throw r.reason;
-          return r.value;
+        outcome = await scanInParts(of, {
+          part: (index) =>
+            slots[index]!.worker.call("scan", { path, queries, part: { index, of, flags } }),
+          whole,
         });
-        const version = parts[0]!.version;
-        outcome = parts.some((p) => versionChanged(version, p.version))
-          ? await whole()
-          : { found: queries.map((_, i) => parts.some((p) => p.found[i])), version };
       }
       this.#sizes.set(path, outcome.version.size);
       batch.forEach((b, i) => b.resolve(outcome.found[i]!));

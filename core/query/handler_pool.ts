@@ -180,12 +180,14 @@ export class HandlerPool implements AsyncDisposable {
     if (this.#closed) return;
     const timedOut = slot.timedOut;
     slot.timedOut = undefined;
-    const crash = err instanceof WorkerCrashedError ? err.reason : undefined;
+    const crash = err instanceof WorkerCrashedError ? err : undefined;
     if (!timedOut) {
-      this.#log.error("handler worker crashed; replacing it", { error: crash ?? err.message });
+      this.#log.error("handler worker crashed; replacing it", {
+        error: crash?.reason ?? err.message,
+      });
     }
     this.#replaced++;
-    const reason = crash !== undefined && /memory limit/.test(crash)
+    const reason = crash?.code === "ERR_WORKER_OUT_OF_MEMORY"
       ? `The handler went over its ${this.#memoryMb} MiB heap cap (--handler-memory) and its worker was replaced`
       : err.message;
     const { failed, again } = afterWorkerLoss(slot, timedOut);

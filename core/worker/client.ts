@@ -77,9 +77,9 @@ export class WorkerClient<M extends Methods> implements AsyncDisposable {
 
   #start(): WorkerPort {
     const port = this.#spawn();
-    port.listen((m) => this.#onMessage(port, m), (message) => {
+    port.listen((m) => this.#onMessage(port, m), (message, code) => {
       if (port !== this.#port) return;
-      this.#fail(port, new WorkerCrashedError(this.#opts.name, message));
+      this.#fail(port, new WorkerCrashedError(this.#opts.name, message, { code }));
     });
     this.#port = port;
     this.#opts.onStart?.(this as unknown as WorkerClient<Methods>);

@@ -49,6 +49,7 @@ for (
     assert.equal(err.name, "WorkerCrashedError");
     assert.equal(err.worker, "Test worker");
     assert.match(err.reason, /boom/);
+    assert.notEqual(err.code, "ERR_WORKER_OUT_OF_MEMORY");
     assert.equal(
       err.message,
       `Test worker crashed: ${err.reason}`,
@@ -77,6 +78,23 @@ for (
     await assert.rejects(w.call("add", { a: 1, b: 1 }), /Test worker is closed/);
   });
 }
+
+Deno.test("WorkerClient (worker_threads): a worker stopped at its heap cap fails with code ERR_WORKER_OUT_OF_MEMORY", async () => {
+  // Deno stops a worker_threads worker at its cap while its module runs; a
+  // handler that fills the heap later may instead stall (the pool's time limit).
+  const hog = new URL("./_test_hog_worker.ts", import.meta.url);
+  const crashed = Promise.withResolvers<Error>();
+  await using w = new WorkerClient<M>(
+    () => threadWorker(hog, { resourceLimits: { maxOldGenerationSizeMb: 16 } }),
+    { name: "Test worker", respawn: false, onCrash: crashed.resolve },
+  );
+  const call = w.call("add", { a: 1, b: 2 }).then(() => undefined, (e: unknown) => e);
+  const err = await crashed.promise;
+  assert.ok(err instanceof WorkerCrashedError, `expected a WorkerCrashedError, got ${err}`);
+  assert.equal(err.code, "ERR_WORKER_OUT_OF_MEMORY");
+  assert.match(err.message, /^Test worker crashed: .*memory limit/);
+  assert.equal(await call, err, "the call in flight got the same error");
+});
 
 Deno.test("WorkerClient: a goodbye that never comes is waited for at most timeoutMs", async () => {
   const w = new WorkerClient<M>(() => webWorker(URL_), { name: "Test worker" });

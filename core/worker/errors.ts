@@ -1,10 +1,16 @@
+/** Options of {@linkcode WorkerCrashedError}. */
+export interface WorkerCrashedErrorOptions extends ErrorOptions {
+  /** The `node:worker_threads` error code, if any. Default: none. */
+  code?: string | undefined;
+}
+
 /**
  * A worker died (an uncaught error, an exit, a heap cap, a message that
  * could not be read) while calls were in flight. {@linkcode WorkerClient}
  * rejects those calls with it and hands it to `onCrash`; `reason` is what
- * the worker died of, without the worker's name, for logs and policies
- * (`reason` mentions "memory limit" when a `node:worker_threads` heap cap
- * stopped it).
+ * the worker died of, without the worker's name, for logs; `code` is the
+ * `node:worker_threads` error code (`"ERR_WORKER_OUT_OF_MEMORY"` when its
+ * heap cap stopped it).
  *
  * @example
  * ```ts
@@ -17,13 +23,16 @@
  */
 export class WorkerCrashedError extends Error {
   override name = "WorkerCrashedError";
+  /** The `node:worker_threads` error code (`"ERR_WORKER_OUT_OF_MEMORY"`), if any. */
+  readonly code: string | undefined;
   constructor(
     /** The worker's name, as in `WorkerClientOptions.name` (`"Search worker"`). */
     readonly worker: string,
     /** What the worker died of (`"Uncaught Error: boom"`, `"it exited with code 1"`). */
     readonly reason: string,
-    options?: ErrorOptions,
+    options: WorkerCrashedErrorOptions = {},
   ) {
     super(`${worker} crashed: ${reason}`, options);
+    this.code = options.code;
   }
 }

@@ -8,8 +8,15 @@ import type { CallMessage, WorkerMessage } from "./protocol.ts";
 /** One running worker, as a {@linkcode WorkerClient} drives it. */
 export interface WorkerPort {
   post(message: CallMessage, transfer?: Transferable[]): void;
-  /** Calls `onMessage` for each message and `onFailure` once when the worker dies. */
-  listen(onMessage: (m: WorkerMessage) => void, onFailure: (message: string) => void): void;
+  /**
+   * Calls `onMessage` for each message and `onFailure` once when the worker
+   * dies, with what it died of and, from `node:worker_threads`, the error's
+   * `code` (`"ERR_WORKER_OUT_OF_MEMORY"` at a heap cap).
+   */
+  listen(
+    onMessage: (m: WorkerMessage) => void,
+    onFailure: (message: string, code?: string) => void,
+  ): void;
   terminate(): void;
 }
 
@@ -38,13 +45,15 @@ export function threadWorker(url: URL, options: ThreadOptions = {}): WorkerPort 
     post: (m, transfer) => w.postMessage(m, transfer as never),
     listen(onMessage, onFailure) {
       let failed = false;
-      const fail = (message: string) => {
+      const fail = (message: string, code?: string) => {
         if (failed || terminated) return;
         failed = true;
-        onFailure(message);
+        onFailure(message, code);
       };
       w.on("message", onMessage);
-      w.on("error", (e: Error) => fail(e.message));
+      w.on("error", (e: Error & { code?: unknown }) => {
+        fail(e.message, typeof e.code === "string" ? e.code : undefined);
+      });
       w.on("exit", (code: number) => fail(`it exited with code ${code}`));
     },
     terminate() {

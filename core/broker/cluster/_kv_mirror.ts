@@ -9,7 +9,7 @@ export interface KvMirrorOptions<T> {
   /**
    * What to keep for an entry of the bucket, or `undefined` to keep nothing
    * for its key (a delete, a purge, or a value nobody asks for): what is
-   * not kept costs no memory and no time in {@linkcode KvMirror.values}.
+   * not kept costs no memory and no time in {@linkcode KvMirror.entries}.
    */
   keep(entry: KvEntry): T | undefined;
   /**
@@ -61,11 +61,12 @@ export class KvMirror<T> implements AsyncDisposable {
   }
 
   /**
-   * The kept values by key, as the watch last delivered them; the first
-   * call waits for the bucket's first complete read, and rejects when that
-   * read failed (NATS unreachable): the next call waits for the next attempt.
+   * The kept values by key, as the watch last delivered them (the live
+   * copy: take what you need before the next await). The first call waits
+   * for the bucket's first complete read, and rejects when that read failed
+   * (NATS unreachable); the next call then waits for the next attempt.
    */
-  async entries(): Promise<Map<string, T>> {
+  async entries(): Promise<ReadonlyMap<string, T>> {
     if (this.#stop.signal.aborted) {
       throw new BrokerError(
         `Cannot read ${this.#o.what}: the local copy was closed (this server left the cluster)`,

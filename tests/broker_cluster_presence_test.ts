@@ -87,3 +87,22 @@ Deno.test("broker cluster client list: a claim on server A shows in B's list and
     /Cannot list the names held in the cluster: server "B" closed its registry/,
   );
 });
+
+Deno.test("broker cluster client list: a first read while nats-server is down fails with an error naming what could not be read; once NATS is back the list is read and follows the bucket", async () => {
+  await using nats = await startNats();
+  const open = (server: string) =>
+    ClusterNode.open({ servers: [nats.url], cluster: "pd", server, beatMs: 300 });
+  await using a = await open("A");
+  await using b = await open("B");
+  await a.presence.claim("alice");
+
+  await nats.stop();
+  await assert.rejects(
+    b.presence.list(),
+    /Cannot read the names held in the cluster from NATS: no answer from the nats-server in time \(check that the cluster's nats-server runs with JetStream and is reachable; tried again every 1000 ms\)/,
+  );
+  await nats.restart();
+  await lists(b, ["alice@A"], "B to read the list once nats-server is back");
+  await a.presence.claim("bob");
+  await lists(b, ["alice@A", "bob@A"], "B to list bob, claimed after its first read");
+});

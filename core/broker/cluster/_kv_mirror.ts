@@ -87,11 +87,14 @@ export class KvMirror<T> implements AsyncDisposable {
           const failed = this.#first;
           this.#first = Promise.withResolvers<void>();
           this.#first.promise.catch(() => {});
+          const why = err instanceof Error ? err.message : String(err);
           failed.reject(
             new BrokerError(
               `Cannot read ${this.#o.what} from NATS: ${
-                err instanceof Error ? err.message : String(err)
-              } (read again every ${this.#o.retryMs ?? 1000} ms until NATS answers)`,
+                /timeout/i.test(why) ? "no answer from the nats-server in time" : why
+              } (check that the cluster's nats-server runs with JetStream and is reachable; tried again every ${
+                this.#o.retryMs ?? 1000
+              } ms)`,
               { cause: err },
             ),
           );

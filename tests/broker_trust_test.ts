@@ -410,3 +410,46 @@ Deno.test("broker trust: a server app that does not wait for a congested client 
   const settled = await Promise.race([Promise.allSettled(accepted), delay(100)]);
   assert.equal(settled, undefined, "accepted sends still wait for the congested link");
 });
+
+Deno.test("broker trust: an app on the local socket may listen to at most 256 types; past that its listen is refused with an error and a warning", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
+  const lines: string[] = [];
+  await using c = await server(pki, sdir, {}, lines);
+  await using a = await app(sdir);
+  const got: string[] = [];
+  for (let i = 0; i < 256; i++) await a.listen(`t${i}`, (m) => void got.push(m.id));
+  await assert.rejects(a.listen("t256", () => {}), {
+    name: "BrokerError",
+    message:
+      "Listen refused: one app connection may listen to at most 256 message types; this one listens to 256 and asked for 1 more (listen to fewer types, or from another connection)",
+  });
+  await waitUntil(() => lines.some((l) => /WARN.*local API listen refused/.test(l)), {
+    what: "the warning",
+  });
+  // one frame with a long list is refused whole, and answered by its id
+  const raw = net.connect(join(sdir, "broker.sock"));
+  await new Promise((r) => raw.once("connect", r));
+  const framer = new LengthPrefixedFramer({ maxFrameBytes: 1024 * 1024 });
+  const answers: Header[] = [];
+  raw.on(
+    "data",
+    (b: Uint8Array) => framer.push(b, (p) => void answers.push(decodePayload(p).header)),
+  );
+  const types = Array.from({ length: 300 }, (_, i) => `r${i}`);
+  raw.write(encodeFrame(encodePayload({ kind: "listen", id: "many", types, confirm: true })));
+  const answer = await waitUntil(() => answers[0], { what: "the answer" });
+  raw.destroy();
+  assert.deepEqual(answer, {
+    kind: "error",
+    replyTo: "many",
+    message:
+      "Listen refused: one app connection may listen to at most 256 message types; this one listens to 0 and asked for 300 more (listen to fewer types, or from another connection)",
+  });
+  // the refused app still gets the types it listened to before
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  alice.msg("m1", "t255", "hi");
+  await waitUntil(() => got.length === 1, { what: "the message" });
+  assert.deepEqual(got, ["m1"]);
+});

@@ -439,8 +439,9 @@ Deno.test("broker trust: an app on the local socket may listen to at most 256 ty
   );
   const types = Array.from({ length: 300 }, (_, i) => `r${i}`);
   raw.write(encodeFrame(encodePayload({ kind: "listen", id: "many", types, confirm: true })));
-  const answer = await waitUntil(() => answers[0], { what: "the answer" });
-  raw.destroy();
+  const answer = await waitUntil(() => answers[0], { what: "the answer" }).finally(() =>
+    raw.destroy()
+  );
   assert.deepEqual(answer, {
     kind: "error",
     replyTo: "many",

@@ -91,8 +91,9 @@ function entryBytes(e: Entry): number {
  * and in order within a priority; journal records leave it only once the
  * peer acknowledged them. With priorities set, messages that arrive while the
  * link is congested wait here (up to `maxHeldBytes`; past it `send` throws),
- * and leave highest priority first as it drains. On link-down the unacknowledged live messages are appended to the
- * journal, behind the records of their priority still in it, so the order
+ * and leave highest priority first as it drains. On link-down the
+ * unacknowledged live messages are appended to the journal, behind the
+ * records of their priority still in it, so the order
  * holds and nothing unacknowledged is lost while the process lives.
  */
 export class PeerState {

@@ -6,7 +6,7 @@
 import { loadClientTls } from "../../pki/mod.ts";
 import { Connector } from "../connector.ts";
 import { delay } from "../../async/mod.ts";
-import { pct } from "./percentile.ts";
+import { pct } from "../../stats/mod.ts";
 import { keepInFlight } from "./in_flight.ts";
 
 /** Commands the bench sends to the worker. */

@@ -6,7 +6,7 @@ import { pubsubFigures } from "./bench_pubsub.ts";
 import { jetStreamFigure } from "./bench_jetstream.ts";
 import { delay } from "../../async/mod.ts";
 import type { BenchRow } from "./row.ts";
-import { pct } from "./percentile.ts";
+import { pct } from "../../stats/mod.ts";
 import { keepInFlight } from "./in_flight.ts";
 
 /** Options for {@linkcode runBrokerBench}. */

@@ -32,6 +32,10 @@ async function writeReleased(url: string, cluster: string, n: number): Promise<v
   }
 }
 
+/** Opens server connector `server` of cluster `cluster` (heartbeat every 300 ms). */
+const member = (url: string, cluster: string) => (server: string) =>
+  ClusterNode.open({ servers: [url], cluster, server, beatMs: 300 });
+
 const listed = async (node: ClusterNode) =>
   (await node.presence.list()).map((p) => `${p.client}@${p.server}`);
 
@@ -46,8 +50,7 @@ async function lists(node: ClusterNode, want: string[], what: string): Promise<v
 
 Deno.test("broker cluster client list: a claim on server A shows in B's list and a release takes it out; 2,000 released names in the bucket never show, before or after B starts; after nats-server restarts the list follows the bucket again; a closed server's list refuses to read", async () => {
   await using nats = await startNats();
-  const open = (server: string) =>
-    ClusterNode.open({ servers: [nats.url], cluster: "pl", server, beatMs: 300 });
+  const open = member(nats.url, "pl");
   await using a = await open("A");
   await using b = await open("B");
   assert.deepEqual(await listed(b), []); // an empty bucket: the first read completes at once
@@ -90,8 +93,7 @@ Deno.test("broker cluster client list: a claim on server A shows in B's list and
 
 Deno.test("broker cluster client list: a first read while nats-server is down fails with an error naming what could not be read; once NATS is back the list is read and follows the bucket", async () => {
   await using nats = await startNats();
-  const open = (server: string) =>
-    ClusterNode.open({ servers: [nats.url], cluster: "pd", server, beatMs: 300 });
+  const open = member(nats.url, "pd");
   await using a = await open("A");
   await using b = await open("B");
   await a.presence.claim("alice");

@@ -6,23 +6,22 @@
 import { Command } from "@commander-js/extra-typings";
 import { join } from "node:path";
 import { parse } from "../core/config/mod.ts";
-import { certPaths, initPki, loadClientTls, loadServerTls } from "../core/pki/mod.ts";
-import type { ClientTlsOptions, TlsMaterial } from "../core/net/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import type { ClientTlsOptions } from "../core/net/mod.ts";
 import {
-  defaultPoolSize,
   fmtMs,
-  type LoadResult,
   markdownReport,
   pdfReport,
-  runLoad,
   runLoadSweep,
   runSearchBench,
+  runWireBench,
   type SearchBenchResult,
+  type SearchServer,
   SERVER_METHODS,
-  startSearchServer,
+  startLoadTarget,
   svgChart,
   textTables,
-  writeBenchFile,
+  type WireBench,
 } from "../core/search/mod.ts";
 import { action, intArg } from "./_cli.ts";
 import { startProgress } from "./_progress.ts";
@@ -30,15 +29,6 @@ import { startProgress } from "./_progress.ts";
 const sizeList = (v: string) => parse.list(parse.integer(10, 20_000_000))(v);
 const levelList = (v: string) => parse.list(parse.integer(1, 10_000))(v);
 const num = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
-
-/** A throwaway PKI and the TLS material for an in-process server and its clients. */
-async function tempTls(dir: string): Promise<{ server: TlsMaterial; client: ClientTlsOptions }> {
-  await initPki(join(dir, "certs"));
-  const p = certPaths(join(dir, "certs"));
-  const server = await loadServerTls({ cert: p.serverCert, key: p.serverKey });
-  const client = { ...(await loadClientTls({ ca: p.ca })), servername: "localhost" };
-  return { server, client };
-}
 
 function cellOf(r: SearchBenchResult, mode: string, method: string, lines: number) {
   return r.cells.find((c) => c.mode === mode && c.method === method && c.lines === lines);
@@ -88,83 +78,18 @@ export function searchBenchCommand() {
           ...(opts.methods !== undefined ? { methods: methodList(opts.methods) } : {}),
         });
         const largest = sizes.at(-1)!;
-        const file = join(work, `lines-${largest}.txt`);
-        const queries = await writeBenchFile(file, largest, 200);
-        const notes: string[] = [];
-        let tlsLoad: LoadResult | undefined;
-        let wireReread: LoadResult | undefined;
-        const busyReread: Array<{ workers: number; load: LoadResult }> = [];
-        if (opts.loadSeconds > 0) {
-          const tls = await tempTls(work);
-          progress.phase(
-            `over the wire, ${largest} lines: index mode over TLS, 32 connections, ${opts.loadSeconds} s`,
-          );
-          {
-            await using server = await startSearchServer({
-              file,
-              host: "127.0.0.1",
-              port: 0,
-              tls: tls.server,
-            });
-            tlsLoad = await runLoad({
-              port: server.port,
-              tls: tls.client,
-              concurrency: 32,
-              durationMs: opts.loadSeconds * 1000,
-              queries,
-            });
-          }
-          notes.push(
-            `index mode, TLS, 32 connections, one query in flight each: ${
-              num.format(tlsLoad.qps)
-            } queries/s, p50 ${fmtMs(tlsLoad.p50Ms)}, p99 ${fmtMs(tlsLoad.p99Ms)}`,
-          );
-          progress.phase(`over the wire, ${largest} lines: reread mode over TCP, 1 connection`);
-          {
-            await using server = await startSearchServer({
-              file,
-              host: "127.0.0.1",
-              port: 0,
-              rereadOnQuery: true,
-            });
-            wireReread = await runLoad({
-              port: server.port,
-              concurrency: 1,
-              durationMs: Math.min(2000, opts.loadSeconds * 1000),
-              queries,
-            });
-          }
-          notes.push(
-            `reread mode, plain TCP, 1 connection: p50 ${fmtMs(wireReread.p50Ms)}, p99 ${
-              fmtMs(wireReread.p99Ms)
-            } per query (${num.format(wireReread.qps)} queries/s)`,
-          );
-          // Reread throughput under 32 clients, with one worker and with one per core.
-          for (const workers of [...new Set([1, defaultPoolSize()])]) {
-            progress.phase(
-              `over the wire, ${largest} lines: reread mode over TCP, 32 connections, ${workers} worker(s)`,
-            );
-            await using server = await startSearchServer({
-              file,
-              host: "127.0.0.1",
-              port: 0,
-              rereadOnQuery: true,
-              workers,
-            });
-            const load = await runLoad({
-              port: server.port,
-              concurrency: 32,
-              durationMs: Math.min(2000, opts.loadSeconds * 1000),
-              queries,
-            });
-            busyReread.push({ workers, load });
-            notes.push(
-              `reread mode, plain TCP, 32 connections, ${workers} worker(s): ${
-                num.format(load.qps)
-              } queries/s, p50 ${fmtMs(load.p50Ms)}, p99 ${fmtMs(load.p99Ms)}`,
-            );
-          }
-        }
+        const wire = opts.loadSeconds > 0
+          ? await runWireBench({
+            lines: largest,
+            dir: work,
+            seconds: opts.loadSeconds,
+            onProgress: (l) => progress.phase(l),
+          })
+          : undefined;
+        const tlsLoad = wire?.tlsLoad;
+        const wireReread = wire?.wireReread;
+        const busyReread = wire?.busyReread ?? [];
+        const notes = wire ? wireNotes(wire) : [];
         progress.stop();
         await Deno.mkdir(opts.out, { recursive: true });
         await Deno.writeTextFile(join(opts.out, "chart.svg"), svgChart(result));
@@ -274,6 +199,24 @@ function methodList(v: string): string[] {
   return names;
 }
 
+/** The over-the-wire figures as the report's notes, one line each. */
+function wireNotes(wire: WireBench): string[] {
+  const { tlsLoad, wireReread, busyReread } = wire;
+  return [
+    `index mode, TLS, 32 connections, one query in flight each: ${
+      num.format(tlsLoad.qps)
+    } queries/s, p50 ${fmtMs(tlsLoad.p50Ms)}, p99 ${fmtMs(tlsLoad.p99Ms)}`,
+    `reread mode, plain TCP, 1 connection: p50 ${fmtMs(wireReread.p50Ms)}, p99 ${
+      fmtMs(wireReread.p99Ms)
+    } per query (${num.format(wireReread.qps)} queries/s)`,
+    ...busyReread.map(({ workers, load }) =>
+      `reread mode, plain TCP, 32 connections, ${workers} worker(s): ${
+        num.format(load.qps)
+      } queries/s, p50 ${fmtMs(load.p50Ms)}, p99 ${fmtMs(load.p99Ms)}`
+    ),
+  ];
+}
+
 function round(v: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -309,32 +252,23 @@ export function searchLoadCommand() {
         let queries = opts.query ?? [];
         let port = opts.port;
         let clientTls: ClientTlsOptions | undefined;
-        let server: Awaited<ReturnType<typeof startSearchServer>> | undefined;
+        let server: SearchServer | undefined;
         if (opts.host === undefined && port === undefined) {
-          let file = opts.file;
-          if (!file) {
-            file = join(work, "lines.txt");
-            const generated = await writeBenchFile(file, opts.lines, 200);
-            if (queries.length === 0) queries = generated;
-          }
-          let tls: TlsMaterial | undefined;
-          if (opts.tls) {
-            const t = await tempTls(work);
-            tls = t.server;
-            clientTls = t.client;
-          }
-          server = await startSearchServer({
-            file,
-            host: "127.0.0.1",
-            port: 0,
+          const target = await startLoadTarget({
+            dir: work,
+            lines: opts.lines,
+            tls: opts.tls === true,
             rereadOnQuery: opts.rereadOnQuery === true,
-            ...(tls ? { tls } : {}),
+            ...(opts.file ? { file: opts.file } : {}),
           });
+          server = target.server;
+          clientTls = target.clientTls;
+          if (queries.length === 0) queries = target.queries;
           port = server.port;
           console.log(
             `search load: in-process ${server.mode}-mode server on 127.0.0.1:${port} (${
-              tls ? "TLS" : "plain TCP"
-            }), file ${file}`,
+              clientTls ? "TLS" : "plain TCP"
+            }), file ${target.file}`,
           );
         } else if (opts.tls) {
           clientTls = await loadClientTls(opts.ca ? { ca: opts.ca } : {});

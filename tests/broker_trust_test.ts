@@ -376,3 +376,81 @@ Deno.test("broker trust: the server exits promptly on SIGTERM with a big journal
   assert.ok(ms < 5_000, `exited after ${ms} ms`);
   assert.match(srv.stderrText(), /stopped/);
 });
+
+Deno.test("broker trust: a server app that does not wait for a congested client is refused past the held-messages cap, with the reason", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  await using c = await server(pki, join(tmp.path, "s"), {
+    priorities: { urgent: 5 },
+    maxFrameBytes: 1024 * 1024, // the cap is then 64 MiB
+  });
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  alice.pause();
+  const blob = new Uint8Array(512 * 1024);
+  const accepted: Promise<string>[] = [];
+  let refused: Error | undefined;
+  // Before: every send was held in the server's memory, however many there were.
+  for (let i = 0; i < 400 && refused === undefined; i++) {
+    const p = c.send("alice", "urgent", "", { binary: blob, id: `u${i}` });
+    const r = await Promise.race([p.then(() => undefined, (e: Error) => e), delay(0)]);
+    if (r instanceof Error) refused = r;
+    else accepted.push(p);
+  }
+  assert.ok(refused, "a send is refused before 400 messages of 512 KiB (200 MiB) are held");
+  assert.match(
+    refused.message,
+    /^Cannot queue a message of type "urgent" for peer "alice": \d+ messages \(\d+ KiB\) wait for its congested link already, and this one would go over the 65536 KiB cap; the message was not queued \(wait for each send to resolve, or for drained\(\), before sending more\)$/,
+  );
+  // 128 of 512 KiB held (64 MiB), plus the few that went onto the link before it congested
+  assert.ok(
+    accepted.length >= 128 && accepted.length < 200,
+    `${accepted.length} accepted before the refusal`,
+  );
+  // the accepted ones are not failed: they wait for alice's link, and are journaled when it goes
+  const settled = await Promise.race([Promise.allSettled(accepted), delay(100)]);
+  assert.equal(settled, undefined, "accepted sends still wait for the congested link");
+});
+
+Deno.test("broker trust: an app on the local socket may listen to at most 256 types; past that its listen is refused with an error and a warning", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
+  const lines: string[] = [];
+  await using c = await server(pki, sdir, {}, lines);
+  await using a = await app(sdir);
+  const got: string[] = [];
+  for (let i = 0; i < 256; i++) await a.listen(`t${i}`, (m) => void got.push(m.id));
+  await assert.rejects(a.listen("t256", () => {}), {
+    name: "BrokerError",
+    message:
+      "Listen refused: one app connection may listen to at most 256 message types; this one listens to 256 and asked for 1 more (listen to fewer types, or from another connection)",
+  });
+  await waitUntil(() => lines.some((l) => /WARN.*local API listen refused/.test(l)), {
+    what: "the warning",
+  });
+  // one frame with a long list is refused whole, and answered by its id
+  const raw = net.connect(join(sdir, "broker.sock"));
+  await new Promise((r) => raw.once("connect", r));
+  const framer = new LengthPrefixedFramer({ maxFrameBytes: 1024 * 1024 });
+  const answers: Header[] = [];
+  raw.on(
+    "data",
+    (b: Uint8Array) => framer.push(b, (p) => void answers.push(decodePayload(p).header)),
+  );
+  const types = Array.from({ length: 300 }, (_, i) => `r${i}`);
+  raw.write(encodeFrame(encodePayload({ kind: "listen", id: "many", types, confirm: true })));
+  const answer = await waitUntil(() => answers[0], { what: "the answer" }).finally(() =>
+    raw.destroy()
+  );
+  assert.deepEqual(answer, {
+    kind: "error",
+    replyTo: "many",
+    message:
+      "Listen refused: one app connection may listen to at most 256 message types; this one listens to 0 and asked for 300 more (listen to fewer types, or from another connection)",
+  });
+  // the refused app still gets the types it listened to before
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  alice.msg("m1", "t255", "hi");
+  await waitUntil(() => got.length === 1, { what: "the message" });
+  assert.deepEqual(got, ["m1"]);
+});

@@ -145,3 +145,29 @@ Deno.test({
     assert.equal((await srv.status).code, 0);
   },
 });
+
+Deno.test("search load without --host starts a TLS server over a generated file and loads it", async () => {
+  const r = await runCli([
+    "search",
+    "load",
+    "--tls",
+    "--lines",
+    "1000",
+    "--concurrency",
+    "2",
+    "--duration",
+    "1",
+  ]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(
+    r.stdout,
+    /^search load: in-process index-mode server on 127\.0\.0\.1:\d+ \(TLS\), file \S+lines\.txt$/m,
+  );
+  const row = r.stdout.split("\n").find((l) => /^\s+2\s/.test(l));
+  assert.ok(row, `no row for 2 connections in:\n${r.stdout}`);
+  const cells = row.trim().split(/\s+/);
+  assert.equal(cells[0], "2");
+  assert.ok(Number(cells[1]!.replaceAll(",", "")) > 0, row);
+  assert.deepEqual(cells.slice(-2), ["0", "0"], `errors and timeouts: ${row}`);
+  assert.match(r.stdout, /^no errors or timeouts at any level$/m);
+});

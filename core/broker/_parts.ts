@@ -12,7 +12,7 @@ import { PubSubHub, PubSubRule, Subscriptions } from "./pubsub.ts";
 import { type ConnectorOptions, DEFAULT_MAX_FRAME, DEFAULT_PERSIST_MAX } from "./options.ts";
 import { PendingReplies } from "./_pending.ts";
 import { PeerTable } from "./_peer_table.ts";
-import { MAX_UNACKED_BYTES } from "./peer.ts";
+import { MAX_HELD_BYTES, MAX_UNACKED_BYTES } from "./peer.ts";
 import { Listeners } from "./_listeners.ts";
 import { Inbound } from "./_inbound.ts";
 import { PeerLinks } from "./_peer_links.ts";
@@ -92,6 +92,7 @@ export function connectorParts(
       priorities: opts.priorities,
       // Room for a few of the largest frames on their way and being stored.
       maxUnackedBytes: Math.max(MAX_UNACKED_BYTES, 8 * maxFrameBytes),
+      maxHeldBytes: Math.max(MAX_HELD_BYTES, 8 * maxFrameBytes),
       onLost: (peer, id, err) =>
         log.warn("message not delivered", { peer, id, error: err.message }),
     },

@@ -12,6 +12,7 @@ import type { FileResult, SendFileOptions, Subscription } from "./api.ts";
 import type { Router } from "./router.ts";
 import { type AdminTarget, runAdmin } from "./_admin.ts";
 import { copyBytes } from "./_copy.ts";
+import { MAX_SUBSCRIBED_TYPES } from "./pubsub.ts";
 
 /** Options for {@linkcode LocalApi.start}. */
 export interface LocalApiOptions {
@@ -96,13 +97,15 @@ async function serveApp(
   log: Logger,
 ): Promise<void> {
   const subs: Subscription[] = [];
+  /** Types this app listens to, at most {@linkcode MAX_SUBSCRIBED_TYPES}. */
+  const listened = new Set<string>();
   const confirms = new Confirmations();
   const link: Link = new Link(conn, {
     maxFrameBytes: opts.maxFrameBytes,
     heartbeatMs: 0,
     onFrame: (frame) => {
       try {
-        handle(c, link, frame, subs, confirms, log);
+        handle(c, link, frame, { subs, listened, confirms }, log);
       } catch (err) {
         const id = (frame.header as { id?: string }).id;
         link.send(errorFrame((err as Error).message, id));
@@ -127,12 +130,18 @@ async function serveApp(
   }
 }
 
+/** What one app connection holds: its listeners, the types they cover, its unconfirmed messages. */
+interface AppState {
+  subs: Subscription[];
+  listened: Set<string>;
+  confirms: Confirmations;
+}
+
 function handle(
   c: LocalApiTarget,
   link: Link,
   frame: Frame,
-  subs: Subscription[],
-  confirms: Confirmations,
+  { subs, listened, confirms }: AppState,
   log: Logger,
 ): void {
   const h = frame.header;
@@ -149,6 +158,21 @@ function handle(
       if (h.tag !== undefined && typeof h.tag !== "string") {
         throw new TypeError('Listen "tag" must be a string');
       }
+      const types = new Set([...listened, ...h.types]);
+      if (types.size > MAX_SUBSCRIBED_TYPES) {
+        // refused whole: none of the frame's types is listened to
+        log.warn("local API listen refused", {
+          listening: listened.size,
+          asked: h.types.length,
+          limit: MAX_SUBSCRIBED_TYPES,
+        });
+        throw new RangeError(
+          `Listen refused: one app connection may listen to at most ${MAX_SUBSCRIBED_TYPES} message types; this one listens to ${listened.size} and asked for ${
+            types.size - listened.size
+          } more (listen to fewer types, or from another connection)`,
+        );
+      }
+      for (const t of h.types) listened.add(t);
       const tag = h.tag;
       const sink: Sink = h.confirm === true
         ? {

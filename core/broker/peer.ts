@@ -58,10 +58,19 @@ export interface PeerStateOptions extends Omit<RecordLogOptions, "name"> {
    * {@linkcode MAX_UNACKED_BYTES}.
    */
   maxUnackedBytes?: number;
+  /**
+   * Bytes of live messages held while the link is congested (priorities
+   * set), above which `send` throws instead of holding one more: a caller
+   * that ignores `send`'s `false` (or does not await the connector's send)
+   * cannot make us hold unbounded memory. Default {@linkcode MAX_HELD_BYTES}.
+   */
+  maxHeldBytes?: number;
 }
 
 /** Default {@linkcode PeerStateOptions.maxUnackedBytes}: 64 MiB. */
 export const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
+/** Default {@linkcode PeerStateOptions.maxHeldBytes}: 64 MiB, as much as may be unacknowledged on the link. */
+export const MAX_HELD_BYTES = MAX_UNACKED_BYTES;
 
 /** Refusals kept per link until the acknowledgement that covers them. */
 const MAX_REFUSALS = 65_536;
@@ -81,9 +90,10 @@ function entryBytes(e: Entry): number {
  * and counters. On link-up the journal is replayed, highest priority first
  * and in order within a priority; journal records leave it only once the
  * peer acknowledged them. With priorities set, messages that arrive while the
- * link is congested wait here, and leave highest priority first as it
- * drains. On link-down the unacknowledged live messages are appended to the
- * journal, behind the records of their priority still in it, so the order
+ * link is congested wait here (up to `maxHeldBytes`; past it `send` throws),
+ * and leave highest priority first as it drains. On link-down the
+ * unacknowledged live messages are appended to the journal, behind the
+ * records of their priority still in it, so the order
  * holds and nothing unacknowledged is lost while the process lives.
  */
 export class PeerState {
@@ -112,13 +122,15 @@ export class PeerState {
   #replaying = false;
   /** Live messages waiting for the congested link, by priority (priorities set only). */
   #held = new PriorityFifo<Entry>();
+  /** Bytes of the entries of `#held` (see `maxHeldBytes`). */
+  #heldBytes = 0;
   /** Resolves when the held messages are on the link (or the link is gone). */
   #heldOut: PromiseWithResolvers<void> | undefined;
 
   constructor(name: string, dir: string, opts: PeerStateOptions) {
     this.name = name;
     this.#opts = opts;
-    const { onLost: _, priorities, maxUnackedBytes: _cap, ...logOpts } = opts;
+    const { onLost: _, priorities, maxUnackedBytes: _cap, maxHeldBytes: _held, ...logOpts } = opts;
     const entries = Object.entries(priorities ?? {});
     this.#priorities = entries.length > 0 ? new Map(entries) : undefined;
     this.journal = new PriorityJournal(dir, { ...logOpts, name: `journal for peer "${name}"` });
@@ -142,7 +154,9 @@ export class PeerState {
   /**
    * Sends a message now (link up and the journal replayed) or appends it to
    * the journal (throws `JournalFullError` when the journal is full). Returns
-   * `false` when the link is congested (the caller should wait for `drained()`).
+   * `false` when the link is congested (the caller should wait for `drained()`);
+   * throws `BrokerError` when the messages already held for the congested link
+   * are at `maxHeldBytes` (the message is not queued).
    */
   send(
     header: MsgHeader,
@@ -240,9 +254,23 @@ export class PeerState {
     return this.#heldOut?.promise ?? this.link!.writer.drained();
   }
 
-  /** Keeps a live message until the congested link drains (priorities set). */
+  /** Keeps a live message until the congested link drains (priorities set); throws past `maxHeldBytes`. */
   #hold(e: Entry): false {
+    const bytes = entryBytes(e);
+    const cap = this.#opts.maxHeldBytes ?? MAX_HELD_BYTES;
+    if (this.#heldBytes + bytes > cap) {
+      throw new BrokerError(
+        `Cannot queue a message of type "${
+          e.header!.type
+        }" for peer "${this.name}": ${this.#held.size} messages (${
+          Math.round(this.#heldBytes / 1024)
+        } KiB) wait for its congested link already, and this one would go over the ${
+          Math.round(cap / 1024)
+        } KiB cap; the message was not queued (wait for each send to resolve, or for drained(), before sending more)`,
+      );
+    }
     this.#held.push(e.priority, e);
+    this.#heldBytes += bytes;
     if (!this.#heldOut) {
       this.#heldOut = Promise.withResolvers<void>();
       void this.#release(this.link!);
@@ -272,6 +300,7 @@ export class PeerState {
         continue;
       }
       const e = this.#held.shift()!;
+      this.#heldBytes -= entryBytes(e);
       this.#inflight.push(e);
       this.stats.msgsOut++;
       link.send(e.header!, e.data, e.binary);
@@ -409,6 +438,7 @@ export class PeerState {
     this.since = undefined;
     for (const e of rest) if (!e.journaled) this.#rejournal(e);
     for (const e of this.#held.clear()) this.#rejournal(e);
+    this.#heldBytes = 0;
     this.#releaseWaiters();
     this.#reset();
     this.#replaying = false;

@@ -174,3 +174,47 @@ Deno.test("PeerState: a refusal's reason from the peer reaches the sender cut to
   peer.detach();
   await peer.journal.close();
 });
+
+Deno.test("PeerState: a caller that ignores send()'s false is refused with an error once the held messages reach their cap; the held ones still arrive", async () => {
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const each = 128 + BIG.length; // what one held message of BIG counts
+  const peer = new PeerState("peer", tmp.path, {
+    fsync: false,
+    priorities: { urgent: 5 },
+    maxHeldBytes: 4 * each,
+  });
+  await using pair = await tcpPair();
+  const rx = receiver(pair.server);
+  peer.attach(sender(pair.client));
+  const sent = fill(peer);
+  // Before: every one of these was held in memory, however many there were.
+  for (let i = 0; i < 4; i++) assert.equal(peer.send(msg("urgent", i), "", BIG), false);
+  let acked: Error | undefined | "never" = "never";
+  assert.throws(
+    () => peer.send(msg("urgent", 4), "", BIG, (e) => acked = e),
+    {
+      name: "BrokerError",
+      message: `Cannot queue a message of type "urgent" for peer "peer": 4 messages (${
+        Math.round(4 * each / 1024)
+      } KiB) wait for its congested link already, and this one would go over the ${
+        Math.round(4 * each / 1024)
+      } KiB cap; the message was not queued (wait for each send to resolve, or for drained(), before sending more)`,
+    },
+  );
+  assert.equal(acked, "never", "a refused message gets no acknowledgement callback");
+  const drained = peer.drained();
+  rx.release();
+  await drained;
+  // Once the held ones are on the link there is room again.
+  assert.doesNotThrow(() => peer.send(msg("urgent", 5), "", BIG));
+  await waitUntil(() => rx.got.length === sent + 5, { what: `${sent + 5} messages` });
+  assert.deepEqual(rx.got.slice(sent), [
+    "urgent:0",
+    "urgent:1",
+    "urgent:2",
+    "urgent:3",
+    "urgent:5",
+  ]);
+  peer.detach();
+  await peer.journal.close();
+});

@@ -6,7 +6,8 @@
 import { loadClientTls } from "../../pki/mod.ts";
 import { Connector } from "../connector.ts";
 import { delay } from "../../async/mod.ts";
-import { pct } from "./percentile.ts";
+import { pct } from "../../stats/mod.ts";
+import { keepInFlight } from "./in_flight.ts";
 
 /** Commands the bench sends to the worker. */
 export type BenchCommand =
@@ -53,14 +54,12 @@ async function handle(m: BenchCommand): Promise<unknown> {
     case "acked": {
       const payload = "x".repeat(m.size);
       const t = performance.now();
-      const inflight = new Set<Promise<string>>();
-      for (let i = 0; i < m.n; i++) {
-        const p = client!.send("server", "bench-ack", payload, { ack: true });
-        inflight.add(p);
-        p.then(() => inflight.delete(p));
-        if (inflight.size >= m.window) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
+      const c = client!;
+      await keepInFlight(
+        m.n,
+        m.window,
+        () => c.send("server", "bench-ack", payload, { ack: true }),
+      );
       return { op: "acked", rate: m.n / ((performance.now() - t) / 1000) };
     }
     case "serial": {

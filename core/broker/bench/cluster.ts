@@ -1,5 +1,6 @@
 import { connect, type NatsConnection, RetentionPolicy, StorageType } from "nats";
 import type { BenchRow } from "./row.ts";
+import { keepInFlight } from "./in_flight.ts";
 import { ClusterNode } from "../cluster/node.ts";
 import { clusterNames } from "../cluster/names.ts";
 
@@ -18,11 +19,7 @@ export interface ClusterBenchOptions {
 /** Runs `send` for indices 0..n-1 with at most `window` unsettled; resolves with the seconds taken. */
 async function windowed(n: number, window: number, send: (i: number) => Promise<unknown>) {
   const t0 = performance.now();
-  let next = 0;
-  const lane = async () => {
-    while (next < n) await send(next++);
-  };
-  await Promise.all(Array.from({ length: Math.min(window, n) }, lane));
+  await keepInFlight(n, window, send);
   return (performance.now() - t0) / 1000;
 }
 

@@ -6,7 +6,8 @@ import { pubsubFigures } from "./bench_pubsub.ts";
 import { jetStreamFigure } from "./bench_jetstream.ts";
 import { delay } from "../../async/mod.ts";
 import type { BenchRow } from "./row.ts";
-import { pct } from "./percentile.ts";
+import { pct } from "../../stats/mod.ts";
+import { keepInFlight } from "./in_flight.ts";
 
 /** Options for {@linkcode runBrokerBench}. */
 export interface BrokerBenchOptions {
@@ -183,29 +184,24 @@ async function natsFigures(o: Required<BrokerBenchOptions>): Promise<Figures | u
     const oneWay = o.messages / ((performance.now() - t0) / 1000);
     sub.unsubscribe();
 
-    const rsub = nc.subscribe(`${subj}.rpc`, { callback: (_e, m) => m.respond(m.data) });
+    const rpc = `${subj}.rpc`;
+    const rsub = nc.subscribe(rpc, { callback: (_e, m) => m.respond(m.data) });
     await nc.flush();
     let acked: number | null = null;
     if (o.ack) {
       const t1 = performance.now();
-      const inflight = new Set<Promise<unknown>>();
-      for (let i = 0; i < o.messages; i++) {
-        const p = nc.request(`${subj}.rpc`, data, { timeout: 30000 });
-        inflight.add(p);
-        p.then(() => inflight.delete(p));
-        if (inflight.size >= o.window) await Promise.race(inflight);
-      }
-      await Promise.all(inflight);
+      const c = nc;
+      await keepInFlight(o.messages, o.window, () => c.request(rpc, data, { timeout: 30000 }));
       acked = o.messages / ((performance.now() - t1) / 1000);
     }
     const rtts: number[] = [];
     // warm-up, untimed (as the broker side's)
     for (let i = 0; i < Math.min(200, o.roundTrips); i++) {
-      await nc.request(`${subj}.rpc`, data, { timeout: 5000 });
+      await nc.request(rpc, data, { timeout: 5000 });
     }
     for (let i = 0; i < o.roundTrips; i++) {
       const t = performance.now();
-      await nc.request(`${subj}.rpc`, data, { timeout: 5000 });
+      await nc.request(rpc, data, { timeout: 5000 });
       rtts.push(performance.now() - t);
     }
     rtts.sort((a, b) => a - b);

@@ -1,6 +1,7 @@
-import type { KV, KvEntry } from "nats";
+import type { KV, KvEntry, Status } from "nats";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
+import { KvMirror } from "./_kv_mirror.ts";
 
 /** Who holds one name of a registry: for clients, where a client is connected. */
 export interface ClusterPeer {
@@ -27,6 +28,11 @@ export interface ClaimsOptions {
   alive(name: string): Promise<boolean>;
   /** The error for a name held by another live server. */
   taken(name: string, server: string): Error;
+  /**
+   * The NATS connection's status events (`nc.status`): {@linkcode Claims.list}'s
+   * copy of the bucket is read afresh after each reconnect. Default: none.
+   */
+  status?: () => AsyncIterable<Status>;
 }
 
 const enc = new TextEncoder();
@@ -44,13 +50,24 @@ function parse(entry: KvEntry | null): ClusterPeer | undefined {
 
 const encode = (p: ClusterPeer) => enc.encode(JSON.stringify(p));
 
+/** An entry's holder, or `undefined` when nobody holds it (released, deleted or unreadable). */
+function holder(entry: KvEntry): ClusterPeer | undefined {
+  const held = parse(entry);
+  return held?.server ? held : undefined;
+}
+
 /**
  * Names held by one server of the cluster at a time, in a JetStream KV
  * bucket: a server claims a name and releases it; a claim held by a server
- * whose heartbeat has expired (the server died) is taken over.
+ * whose heartbeat has expired (the server died) is taken over. Claiming,
+ * releasing and asking about one name read the bucket itself; the list of
+ * every held name is read from a local copy that a watch keeps.
  */
-export class Claims {
+export class Claims implements AsyncDisposable {
   readonly #o: ClaimsOptions;
+  /** The held names, kept by a watch of the bucket (made by the first {@linkcode list}). */
+  #held: KvMirror<ClusterPeer> | undefined;
+  #closed = false;
 
   constructor(opts: ClaimsOptions) {
     this.#o = opts;
@@ -172,19 +189,46 @@ export class Claims {
     return parse(await this.#o.kv.get(token(name))) !== undefined;
   }
 
-  /** Every name held by a live server, by name. */
+  /**
+   * Every name held by a live server, by name. Read from the local copy of
+   * the bucket (kept by a watch; the first call waits for the first full
+   * read): no NATS round trip per name, and released names (which stay in
+   * the bucket for {@linkcode known}) are not in the copy, so the cost does
+   * not grow with every name ever claimed. One liveness look-up per holding
+   * server. A change made on another server shows once the watch delivered
+   * it (milliseconds while NATS is up); after a NATS outage the copy is read
+   * again in full.
+   */
   async list(): Promise<ClusterPeer[]> {
-    const names: string[] = [];
-    for await (const k of await this.#o.kv.keys()) names.push(k);
+    if (this.#closed) {
+      throw new BrokerError(
+        `Cannot list the names held in the cluster: server "${this.#o.server}" closed its registry (it left the cluster)`,
+      );
+    }
+    const { status } = this.#o;
+    this.#held ??= new KvMirror(this.#o.kv, {
+      what: "the names held in the cluster",
+      keep: holder,
+      ...(status ? { status } : {}),
+    });
+    const held = [...(await this.#held.entries())].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
     const out: ClusterPeer[] = [];
     const live = new Map<string, boolean>();
-    for (const name of names.sort()) {
-      const held = parse(await this.#o.kv.get(name));
-      if (!held || held.server === "") continue;
-      let ok = live.get(held.server);
-      if (ok === undefined) live.set(held.server, ok = await this.#o.alive(held.server));
-      if (ok) out.push(held);
+    for (const [, peer] of held) {
+      let ok = live.get(peer.server);
+      if (ok === undefined) live.set(peer.server, ok = await this.#o.alive(peer.server));
+      if (ok) out.push(peer);
     }
     return out;
+  }
+
+  /** Stops the watch that {@linkcode list} reads. Idempotent. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#held?.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
   }
 }

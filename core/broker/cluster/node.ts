@@ -114,6 +114,7 @@ export class ClusterNode implements AsyncDisposable {
         clients,
         servers,
         beatMs,
+        status: () => nc.status(),
       });
       const queue = (name: string, wildcard: string): StreamSpec => ({
         name,
@@ -182,10 +183,11 @@ export class ClusterNode implements AsyncDisposable {
     }
   }
 
-  /** Leaves the cluster: stops the heartbeat, then drains and closes the NATS connection. Idempotent. */
+  /** Leaves the cluster: stops the heartbeat and the registries' watches, then drains and closes the NATS connection. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await this.pubsub.close();
+      await this.typeHolders.close();
       await this.presence.close();
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
     })();

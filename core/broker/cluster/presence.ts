@@ -1,4 +1,4 @@
-import type { KV } from "nats";
+import type { KV, Status } from "nats";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
 import { Claims, type ClusterPeer } from "./claims.ts";
@@ -15,6 +15,11 @@ export interface ClusterPresenceOptions {
   servers: KV;
   /** How often this server renews its heartbeat, ms. Default 1000. */
   beatMs?: number;
+  /**
+   * The NATS connection's status events (`nc.status`): the client list's
+   * copy of the bucket is read afresh after each reconnect. Default: none.
+   */
+  status?: () => AsyncIterable<Status>;
 }
 
 /** The same client name is already connected to another live server of the cluster. */
@@ -47,6 +52,7 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
       server: o.server,
       alive: (name) => this.alive(name),
       taken: (client, server) => new ClientTakenError(client, server),
+      ...(o.status ? { status: o.status } : {}),
     });
     this.#o = o;
     this.#timer = setInterval(() => {
@@ -84,18 +90,26 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
    * heartbeats decide who is alive), in bucket `kv`.
    */
   registry(kv: KV, taken: (name: string, server: string) => Error): Claims {
-    return new Claims({ kv, server: this.#o.server, alive: (n) => this.alive(n), taken });
+    const { server, status } = this.#o;
+    return new Claims({
+      kv,
+      server,
+      alive: (n) => this.alive(n),
+      taken,
+      ...(status ? { status } : {}),
+    });
   }
 
-  /** Stops heartbeating and removes this server's heartbeat. Idempotent. */
-  async close(): Promise<void> {
+  /** Stops heartbeating, removes this server's heartbeat and stops the client list's watch. Idempotent. */
+  override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    await super.close();
     await this.#o.servers.delete(token(this.#o.server)).catch(() => {});
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
+  override async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 }

@@ -12,6 +12,7 @@
 import { join } from "node:path";
 import { type DatagramBackend, defaultDatagramBackend } from "../../net/mod.ts";
 import { type Logger, nullLogger } from "../../log/mod.ts";
+import { pct } from "../../stats/mod.ts";
 import type { LoadConfig, LoadResult } from "./bench_load.ts";
 import { startPythonAnchor } from "./bench_anchor.ts";
 import { ceilingName, startCeiling } from "./bench_ceiling.ts";
@@ -69,10 +70,8 @@ function runInWorker(config: LoadConfig): Promise<LoadResult> {
   });
 }
 
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
-}
+/** A case with no answered query has no latency: NaN, printed as "-". */
+const NO_LATENCY = { empty: NaN } as const;
 
 /** What a case is, before its figures. */
 type CaseInfo =
@@ -87,8 +86,8 @@ function toCase(info: CaseInfo, r: LoadResult): QueryBenchCase {
     queries: r.done,
     errors: r.errors,
     qps: r.done / (r.elapsedMs / 1000),
-    p50Ms: pct(r.latencies, 0.5),
-    p99Ms: pct(r.latencies, 0.99),
+    p50Ms: pct(r.latencies, 0.5, NO_LATENCY),
+    p99Ms: pct(r.latencies, 0.99, NO_LATENCY),
   };
 }
 

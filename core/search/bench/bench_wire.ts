@@ -1,0 +1,111 @@
+/**
+ * The over-the-wire part of `search bench`: in-process search servers on
+ * loopback over the largest generated file, each loaded by
+ * {@linkcode runLoad} in turn.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { type LoadResult, runLoad } from "../load.ts";
+import { startSearchServer } from "../server.ts";
+import { defaultPoolSize } from "../worker_pool.ts";
+import { writeBenchFile } from "./bench_data.ts";
+import { benchTls } from "./bench_tls.ts";
+
+/** Options for {@linkcode runWireBench}. */
+export interface WireBenchOptions {
+  /** Lines of the file served (written to `dir/lines-<lines>.txt`). */
+  lines: number;
+  /** Where the file and a throwaway PKI go (the caller removes it). */
+  dir: string;
+  /** Duration of the TLS run, s; the reread runs take at most 2 s of it. */
+  seconds: number;
+  /** Progress lines (for stderr), one before each run. */
+  onProgress?: (line: string) => void;
+}
+
+/** What {@linkcode runWireBench} measured. */
+export interface WireBench {
+  /** Index mode over TLS, 32 connections, one query in flight each. */
+  tlsLoad: LoadResult;
+  /** Reread mode over plain TCP, 1 connection. */
+  wireReread: LoadResult;
+  /** Reread mode over plain TCP, 32 connections, with 1 worker and with one per core. */
+  busyReread: Array<{ workers: number; load: LoadResult }>;
+}
+
+/**
+ * Serves a generated file of `lines` lines from in-process servers and loads
+ * each: index mode over TLS at 32 connections for `seconds`, then reread
+ * mode over plain TCP at 1 connection and at 32 (with one worker, then one
+ * per core), at most 2 s each. Every query is one of the file's (half
+ * present, half absent).
+ *
+ * @example
+ * ```ts
+ * const wire = await runWireBench({ lines: 250_000, dir: tmp, seconds: 3 });
+ * console.log(wire.tlsLoad.qps, wire.wireReread.p50Ms);
+ * ```
+ */
+export async function runWireBench(options: WireBenchOptions): Promise<WireBench> {
+  const { lines, dir, seconds } = options;
+  const say = options.onProgress ?? (() => {});
+  const file = join(dir, `lines-${lines}.txt`);
+  const queries = await writeBenchFile(file, lines, 200);
+  const tls = await benchTls(dir);
+  const rereadMs = Math.min(2000, seconds * 1000);
+  say(`over the wire, ${lines} lines: index mode over TLS, 32 connections, ${seconds} s`);
+  let tlsLoad: LoadResult;
+  {
+    await using server = await startSearchServer({
+      file,
+      host: "127.0.0.1",
+      port: 0,
+      tls: tls.server,
+    });
+    tlsLoad = await runLoad({
+      port: server.port,
+      tls: tls.client,
+      concurrency: 32,
+      durationMs: seconds * 1000,
+      queries,
+    });
+  }
+  say(`over the wire, ${lines} lines: reread mode over TCP, 1 connection`);
+  let wireReread: LoadResult;
+  {
+    await using server = await startSearchServer({
+      file,
+      host: "127.0.0.1",
+      port: 0,
+      rereadOnQuery: true,
+    });
+    wireReread = await runLoad({
+      port: server.port,
+      concurrency: 1,
+      durationMs: rereadMs,
+      queries,
+    });
+  }
+  const busyReread: WireBench["busyReread"] = [];
+  for (const workers of [...new Set([1, defaultPoolSize()])]) {
+    say(
+      `over the wire, ${lines} lines: reread mode over TCP, 32 connections, ${workers} worker(s)`,
+    );
+    await using server = await startSearchServer({
+      file,
+      host: "127.0.0.1",
+      port: 0,
+      rereadOnQuery: true,
+      workers,
+    });
+    const load = await runLoad({
+      port: server.port,
+      concurrency: 32,
+      durationMs: rereadMs,
+      queries,
+    });
+    busyReread.push({ workers, load });
+  }
+  return { tlsLoad, wireReread, busyReread };
+}

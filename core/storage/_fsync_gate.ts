@@ -27,9 +27,15 @@ export type Syncable = Pick<Deno.FsFile, "syncData" | "syncDataSync">;
 
 /** Decides, per `fdatasync`, whether it runs on the event loop (see the module doc). */
 export class _FsyncGate {
+  /** The clock the syncs are timed with, ms (`performance.now`; a test's own clock). */
+  readonly #now: () => number;
   #averageMs: number | undefined;
   #inFlight = 0;
   #ranOnLoop = false;
+
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
 
   /** The moving average of the `fdatasync` times so far (`undefined` before the first). */
   get averageMs(): number | undefined {
@@ -38,7 +44,7 @@ export class _FsyncGate {
 
   /** `fdatasync`s `file`; resolves `"loop"` or `"thread"`, where it ran. */
   async sync(file: Syncable): Promise<"loop" | "thread"> {
-    const t = performance.now();
+    const t = this.#now();
     const avg = this.#averageMs;
     if (
       this.#inFlight === 0 && !this.#ranOnLoop && avg !== undefined && avg < SYNC_ON_LOOP_MAX_MS
@@ -48,7 +54,7 @@ export class _FsyncGate {
       try {
         file.syncDataSync();
       } finally {
-        this.#measured(performance.now() - t);
+        this.#measured(this.#now() - t);
       }
       return "loop";
     }
@@ -57,7 +63,7 @@ export class _FsyncGate {
       await file.syncData();
     } finally {
       this.#inFlight--;
-      this.#measured(performance.now() - t);
+      this.#measured(this.#now() - t);
     }
     return "thread";
   }

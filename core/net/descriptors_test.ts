@@ -1,11 +1,25 @@
 import assert from "node:assert/strict";
 import { connect, type Connection, DESCRIPTORS_PER_CONNECTION, listen } from "./mod.ts";
 
-function openSockets(): number {
+/**
+ * Descriptors of this process on TCP sockets with `port` at either end. Other test modules of a
+ * parallel run share the process, so only the sockets of this test's own server are counted: their
+ * inodes come from /proc/net/tcp, and each descriptor pointing at one of them counts.
+ */
+function openSockets(port: number): number {
+  const inodes = new Set<string>();
+  for (const line of Deno.readTextFileSync("/proc/net/tcp").split("\n").slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 10) continue;
+    const local = parseInt(f[1]!.split(":")[1]!, 16);
+    const remote = parseInt(f[2]!.split(":")[1]!, 16);
+    if ((local === port || remote === port) && f[9] !== "0") inodes.add(f[9]!);
+  }
   let n = 0;
   for (const e of Deno.readDirSync("/proc/self/fd")) {
     try {
-      if (Deno.readLinkSync(`/proc/self/fd/${e.name}`).startsWith("socket:")) n++;
+      const m = /^socket:\[(\d+)\]$/.exec(Deno.readLinkSync(`/proc/self/fd/${e.name}`));
+      if (m && inodes.has(m[1]!)) n++;
     } catch { /* closed meanwhile */ }
   }
   return n;
@@ -22,7 +36,7 @@ Deno.test({
       conn.receive({ data: () => {} });
       return conn.closed;
     });
-    const before = openSockets();
+    const before = openSockets(server.port);
     const n = 20;
     const clients: Connection[] = [];
     for (let i = 0; i < n; i++) {
@@ -30,10 +44,10 @@ Deno.test({
     }
     while (accepted.length < n) await new Promise((r) => setTimeout(r, 5));
     // Each client holds one descriptor in this same process.
-    assert.equal(openSockets() - before, n * (1 + DESCRIPTORS_PER_CONNECTION));
+    assert.equal(openSockets(server.port) - before, n * (1 + DESCRIPTORS_PER_CONNECTION));
     for (const c of clients) c.destroy();
     await Promise.all(accepted.map((c) => c.closed));
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(openSockets(), before);
+    assert.equal(openSockets(server.port), before);
   },
 });

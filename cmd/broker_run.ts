@@ -120,6 +120,7 @@ export function serveCommand(): Command {
           port: s.port,
           pubsubRule: await loadRule(s.pubsubRule),
           clientFilter: { allow: s.allow, deny: s.deny },
+          maxPerAddress: s.maxPerAddress,
           cluster,
         });
         log.info("listening", {

@@ -27,6 +27,7 @@ import {
   parseFilterEntry,
 } from "../core/broker/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
+import { maxPerAddressSetting } from "../core/net/mod.ts";
 import { settingsOf, withSettings } from "./_settings.ts";
 
 /** `TYPE=VALUE` pairs (a list, or comma-separated) → a map; `what` names VALUE in errors. */
@@ -244,6 +245,7 @@ export const SERVE = {
     file: "broker.cluster_replicas",
     default: 1,
   },
+  ...maxPerAddressSetting("broker", "broker.max_per_address"),
 } as const;
 
 /** The settings of `broker connect`. */

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
 import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
+import { maxPerAddressSetting } from "../core/net/mod.ts";
 import { loadCertsDirTls, loadClientTls } from "../core/pki/mod.ts";
 import {
   ask,
@@ -120,6 +121,7 @@ const SPECS = {
     file: "query.max_request",
     default: 1024 * 1024,
   },
+  ...maxPerAddressSetting("query", "query.max_per_address"),
   ...metricsSettings("query", "query"),
 };
 
@@ -179,6 +181,7 @@ function serveCommand() {
         handlerMemoryMb: s.handlerMemory,
         workers: s.workers,
         maxRequestBytes: s.maxRequest,
+        maxPerAddress: s.maxPerAddress,
         logger: log,
         ...(tls ? { tls } : {}),
         ...(key ? { key } : {}),

@@ -8,7 +8,12 @@ import { ConfigError, parse, type resolveSettings } from "../core/config/mod.ts"
 import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
-import type { ClientTlsOptions, PeerIdentity, TlsMaterial } from "../core/net/mod.ts";
+import {
+  type ClientTlsOptions,
+  maxPerAddressSetting,
+  type PeerIdentity,
+  type TlsMaterial,
+} from "../core/net/mod.ts";
 import {
   DEFAULT_SEARCH_PORT,
   loadSearchConfig,
@@ -117,15 +122,7 @@ const SPECS = {
     env: "SOCKKIT_SEARCH_WORKERS",
     file: "workers",
   },
-  maxPerAddress: {
-    parse: parse.integer(0, 1_000_000),
-    flag: "--max-per-address",
-    arg: "<n>",
-    help: "connections at once from one IP address (loopback exempt); 0 = no cap",
-    env: "SOCKKIT_SEARCH_MAX_PER_ADDRESS",
-    file: "max_per_address",
-    default: 64,
-  },
+  ...maxPerAddressSetting("search", "max_per_address"),
   idleMs: {
     parse: parse.integer(1, 60_000),
     flag: "--idle-ms",

@@ -1,4 +1,4 @@
-import { type ConnectionHandler, listen, type Server } from "../net/mod.ts";
+import { type ConnectionHandler, listen, perAddressCap, type Server } from "../net/mod.ts";
 import { NetMetrics } from "../metrics/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import { registerBrokerMetrics } from "./metrics.ts";
@@ -207,6 +207,7 @@ export async function startNetwork(
       port: opts.server.port,
       tls: opts.server.tls,
       requireClientCert: !opts.server.trustAnyClient,
+      ...perAddressCap(opts.server.maxPerAddress),
       logger: log,
       graceMs: 2000,
       ...(net ? { onRefused: net.onRefused } : {}),

@@ -52,6 +52,12 @@ export interface ConnectorOptions {
     trustAnyClient?: boolean;
     /** Who may publish, subscribe and send client-to-client. Default: any authenticated client. */
     pubsubRule?: PubSubRule;
+    /**
+     * Connections at once (live and in handshake) from one IP address,
+     * loopback exempt; one more is closed at once and logged. 0 = no cap.
+     * Default 64.
+     */
+    maxPerAddress?: number;
   };
   /** Run as a client connector: connect (and reconnect) to the server. */
   client?: {

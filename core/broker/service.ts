@@ -22,6 +22,8 @@ export interface ServerConnectorOptions extends Settable {
   clientFilter?: Partial<FilterLists>;
   /** The cluster this server joins (closed by the caller after the connector). Default: none. */
   cluster?: ClusterNode | undefined;
+  /** Connections at once from one IP address (loopback exempt); 0 = no cap. Default 64. */
+  maxPerAddress?: number | undefined;
 }
 
 /** Options for {@linkcode startClientConnector}. */
@@ -61,7 +63,7 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, pubsubRule, clientFilter, cluster, ...rest } = options;
+  const { host, port, pubsubRule, clientFilter, cluster, maxPerAddress, ...rest } = options;
   const p = certPaths(certsDir);
   const logger = options.logger ?? nullLogger;
   const certsOptions = { onWarning: (w: string) => logger.warn(w) };
@@ -84,6 +86,7 @@ export async function startServerConnector(
       ...(pubsubRule ? { pubsubRule } : {}),
       ...(clientFilter ? { clientFilter } : {}),
       ...(cluster ? { cluster } : {}),
+      ...(maxPerAddress !== undefined ? { maxPerAddress } : {}),
     },
     revoke: async (name) => void await revoke(certsDir, name),
     reload,

@@ -6,7 +6,7 @@ import {
   parse,
   resolveSettings,
 } from "../config/mod.ts";
-import type { PeerIdentity, TlsMaterial } from "../net/mod.ts";
+import { maxPerAddressSetting, type PeerIdentity, type TlsMaterial } from "../net/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../pki/mod.ts";
 import { metricsSettings } from "../metrics/mod.ts";
 import { LAYOUTS } from "./layout.ts";
@@ -180,6 +180,7 @@ export const INGEST_SETTINGS = {
     file: "ingest.tls_max_version",
     default: "1.2" as const,
   },
+  ...maxPerAddressSetting("ingest", "ingest.max_per_address"),
   ...metricsSettings("ingest", "ingest"),
 } as const;
 
@@ -328,5 +329,6 @@ export function ingestOptions(
     spoolDir: s.spoolDir,
     spoolMax: s.spoolMax,
     tlsMaxVersion: s.tlsMaxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
+    maxPerAddress: s.maxPerAddress,
   };
 }

@@ -3,6 +3,7 @@ import {
   type Connection,
   listen,
   type PeerIdentity,
+  perAddressCap,
   type Server,
   type TlsMaterial,
 } from "../net/mod.ts";
@@ -33,6 +34,12 @@ export interface IngestOptions {
    * server had not read yet (see `ListenOptions.tlsMaxVersion`).
    */
   tlsMaxVersion?: "TLSv1.2" | "TLSv1.3";
+  /**
+   * Connections at once (live and in handshake) from one IP address, loopback
+   * exempt, so one client cannot take every descriptor before any handshake;
+   * one more is closed at once and logged. 0 = no cap. Default 64.
+   */
+  maxPerAddress?: number;
   /** Redis URL (`redis://host:port[/db]`). Default `redis://127.0.0.1:6379`. */
   redisUrl?: string;
   /** Redis Cluster node URLs; when set, `redisUrl` is ignored. */
@@ -255,6 +262,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       requireClientCert: true,
       tlsMaxVersion: options.tlsMaxVersion ?? "TLSv1.2",
       ...(options.authorize ? { authorize: options.authorize } : {}),
+      ...perAddressCap(options.maxPerAddress),
       onRefused: (peer, reason) => {
         metrics.connectionsRefused++;
         net?.onRefused(peer, reason);

@@ -44,6 +44,8 @@ export interface QueryServerOptions {
   maxDatagramBytes?: number;
   /** Largest TCP request in bytes. Default 1 MiB. */
   maxRequestBytes?: number;
+  /** TCP: connections at once from one IP address (loopback exempt); 0 = no cap. Default 64. */
+  maxPerAddress?: number;
   /** TCP: close after this many ms without progress either way, ms. Default 10000. */
   idleTimeoutMs?: number;
   /** Debounce for data file changes, ms. Default 50. */
@@ -99,6 +101,7 @@ async function bindBoth(
         port,
         ...(o.tls !== undefined ? { tls: o.tls } : {}),
         ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
+        ...(o.maxPerAddress !== undefined ? { maxPerAddress: o.maxPerAddress } : {}),
         ...(net ? { net } : {}),
         ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
       })

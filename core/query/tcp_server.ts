@@ -7,6 +7,7 @@ import {
   type Connection,
   describePeer,
   listen,
+  perAddressCap,
   type Server,
   type TlsMaterial,
 } from "../net/mod.ts";
@@ -25,6 +26,11 @@ export interface TcpServeOptions {
   tls?: TlsMaterial;
   /** Largest request, bytes including the header. Default 1 MiB. */
   maxRequestBytes?: number;
+  /**
+   * Connections at once (live and in handshake) from one IP address, loopback
+   * exempt; one more is closed at once and logged. 0 = no cap. Default 64.
+   */
+  maxPerAddress?: number;
   /**
    * Close a connection after this many ms without progress in either direction
    * (no request byte received, no reply byte taken by the client). Default 10000.
@@ -99,6 +105,7 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
     ...(options.tls !== undefined ? { tls: options.tls } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.net ? { onRefused: options.net.onRefused } : {}),
+    ...perAddressCap(options.maxPerAddress),
     // Idle means no progress either way: a slow reader of a large reply is not idle.
     policy: { idleTimeoutMs: idle, allowHalfOpen: true, maxUnsentBytes: Infinity },
   };

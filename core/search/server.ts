@@ -7,6 +7,7 @@ import {
   type Connection,
   listen,
   type PeerIdentity,
+  perAddressCap,
   type Server,
   type TlsMaterial,
 } from "../net/mod.ts";
@@ -178,7 +179,7 @@ export async function startSearchServer(options: SearchServerOptions): Promise<S
       ...(options.requireClientCert ? { requireClientCert: true } : {}),
       ...(options.authorize ? { authorize: options.authorize } : {}),
       ...(net ? { onRefused: net.onRefused } : {}),
-      ...((options.maxPerAddress ?? 64) > 0 ? { maxPerAddress: options.maxPerAddress ?? 64 } : {}),
+      ...perAddressCap(options.maxPerAddress),
       logger: log,
       graceMs: 2000,
       policy: { allowHalfOpen: true, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 },

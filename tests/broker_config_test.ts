@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, makePki, runCli, spawnCli } from "./harness/mod.ts";
+import {
+  assertTlsCapOfTwo,
+  freePort,
+  makePki,
+  ownAddress,
+  runCli,
+  spawnCli,
+  startDaemon,
+  tempDir,
+} from "./harness/mod.ts";
 
 Deno.test("broker serve: reads the [broker] section of --config, environment overrides it, bad values exit 2 in one line", async () => {
   await using pki = await makePki();
@@ -34,4 +43,28 @@ Deno.test("broker serve: reads the [broker] section of --config, environment ove
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
+});
+
+Deno.test({
+  name:
+    "broker serve closes connections over --max-per-address from one address before any handshake; a held one completes its handshake",
+  ignore: ownAddress === undefined,
+  fn: async () => {
+    await using pki = await makePki({ clients: ["alice"] });
+    await using tmp = await tempDir("sockkit-broker-cap-");
+    await using srv = await startDaemon([
+      "broker",
+      "serve",
+      "--certs",
+      pki.dir,
+      "--dir",
+      tmp.path,
+      "--max-per-address",
+      "2",
+    ], { host: "0.0.0.0" });
+    // Before: no cap; one address could open connections until the server ran out of descriptors.
+    await assertTlsCapOfTwo(srv, pki, "alice");
+    srv.kill("SIGTERM");
+    assert.equal((await srv.status).code, 0);
+  },
 });

@@ -3,7 +3,17 @@ import { join } from "node:path";
 import { connect, type Connection } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { collectLines, ingestFixture } from "./ingest_fixture.ts";
-import { freePort, makePki, runCli, spawnCli, startRedis, waitUntil } from "./harness/mod.ts";
+import {
+  assertTlsCapOfTwo,
+  freePort,
+  makePki,
+  ownAddress,
+  runCli,
+  spawnCli,
+  startIngest,
+  startRedis,
+  waitUntil,
+} from "./harness/mod.ts";
 
 Deno.test("ingest CLI: the replaced daemon's TOML config starts the server; SIGTERM under load stores every received object once, exit 0", async () => {
   await using redis = await startRedis();
@@ -148,4 +158,21 @@ Deno.test("ingest bench CLI --json prints one line of rows and loses nothing", a
   assert.ok(out.rows.every((row) => typeof row.value === "number" && row.unit));
   assert.equal(out.rows.find((row) => row.figure.startsWith("objects lost"))?.value, 0);
   assert.ok(out.rows[0]!.value > 0);
+});
+
+Deno.test({
+  name:
+    "ingest serve closes connections over --max-per-address from one address before any handshake; a held one completes its handshake",
+  ignore: ownAddress === undefined,
+  fn: async () => {
+    await using redis = await startRedis();
+    await using pki = await makePki({ clients: ["alice"] });
+    await using srv = await startIngest(pki, redis.url, ["--max-per-address", "2"], {
+      host: "0.0.0.0",
+    });
+    // Before: no cap; one address could open connections until the daemon ran out of descriptors.
+    await assertTlsCapOfTwo(srv, pki, "alice");
+    srv.kill("SIGTERM");
+    assert.equal((await srv.status).code, 0);
+  },
 });

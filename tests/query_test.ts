@@ -21,7 +21,15 @@ import {
   writeKeyPair,
 } from "../core/query/mod.ts";
 import { loadClientTls, loadServerTls } from "../core/pki/mod.ts";
-import { makePki, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+import {
+  holdUpToCap,
+  makePki,
+  ownAddress,
+  runCli,
+  spawnCli,
+  startDaemon,
+  waitUntil,
+} from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 
 const PEOPLE = "id,name,city\n1,Ada,London\n2,Grace,New York\n";
@@ -538,4 +546,36 @@ Deno.test("query: TCP with TLS answers a client that verifies the server certifi
     /Cannot connect/,
   );
   assert.equal((await f.ask("people 2", { transport: "udp" })).error, undefined);
+});
+
+Deno.test({
+  name:
+    "query serve closes TCP connections over --max-per-address from one address and answers the held ones",
+  ignore: ownAddress === undefined,
+  fn: async () => {
+    await using srv = await startDaemon([
+      "query",
+      "serve",
+      "--data",
+      "fixtures/query/spec.json",
+      "--handler",
+      "fixtures/query/handler.ts",
+      "--tcp-only",
+      "--max-per-address",
+      "2",
+    ], { host: "0.0.0.0" });
+    // Before: no cap; one address could open connections until the server ran out of descriptors.
+    const held = await holdUpToCap(srv, 2);
+    const c = held[0]!;
+    await c.write(enc.encode("0pt0people 1\n"));
+    let reply = "";
+    const buf = new Uint8Array(1024);
+    for (let n; (n = await c.read(buf)) !== null;) {
+      reply += new TextDecoder().decode(buf.subarray(0, n));
+    }
+    assert.match(reply, /Ada Lovelace/);
+    for (const h of held) h.close();
+    srv.kill("SIGTERM");
+    assert.equal((await srv.status).code, 0);
+  },
 });

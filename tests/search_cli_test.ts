@@ -1,6 +1,16 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, makePki, REPO_ROOT, runCli, spawnCli, waitUntil } from "./harness/mod.ts";
+import {
+  freePort,
+  holdUpToCap,
+  makePki,
+  ownAddress,
+  REPO_ROOT,
+  runCli,
+  spawnCli,
+  startDaemon,
+  waitUntil,
+} from "./harness/mod.ts";
 
 Deno.test("search serve writes its start-up line through the logger (JSON with --log-format json)", async () => {
   const dir = await Deno.makeTempDir({ prefix: "sockkit-search-log-" });
@@ -101,40 +111,21 @@ function clientFlags(c: { cert: string; key: string }): string[] {
   return ["--cert", c.cert, "--key", c.key];
 }
 
-/** A non-loopback IPv4 address of this machine, if it has one (loopback is exempt from the cap). */
-const ownAddress = Deno.networkInterfaces().find((i) =>
-  i.family === "IPv4" && !i.address.startsWith("127.")
-)?.address;
-
 Deno.test({
   name:
     "search serve closes connections over --max-per-address from one address and keeps serving the others",
   ignore: ownAddress === undefined,
   fn: async () => {
-    await using srv = spawnCli([
+    await using srv = await startDaemon([
       "search",
       "serve",
       "--file",
       join(REPO_ROOT, "fixtures/search/words.txt"),
-      "--host",
-      "0.0.0.0",
-      "--port",
-      "0",
       "--max-per-address",
       "2",
-    ]);
-    const port = Number((await srv.waitForLine(/listening on [^ ]*:(\d+)/))[1]);
-    const held = [];
-    for (let i = 0; i < 2; i++) held.push(await Deno.connect({ hostname: ownAddress!, port }));
+    ], { host: "0.0.0.0" });
     // Before: no cap; one client could take every descriptor of the server.
-    const extra = await Deno.connect({ hostname: ownAddress!, port });
-    assert.equal(
-      await extra.read(new Uint8Array(64)),
-      null,
-      "the third connection is closed at once",
-    );
-    extra.close();
-    await srv.waitForLine(/refused client.*too many connections from .*the per-address cap is 2/);
+    const held = await holdUpToCap(srv, 2);
     const c = held[0]!;
     await c.write(new TextEncoder().encode("apple\n"));
     const buf = new Uint8Array(64);

@@ -19,10 +19,12 @@ const LISTENING: Record<string, RegExp> = {
 export interface StartDaemonOptions extends CliOptions {
   /** The line that says it listens, with the port in group 1. Default the one of the service `args[0]`. */
   listening?: RegExp;
+  /** The address it binds. Default `"127.0.0.1"`. */
+  host?: string;
 }
 
 /**
- * Starts `sockkit ARGS --host 127.0.0.1 --port 0` and resolves once the
+ * Starts `sockkit ARGS --host 127.0.0.1 --port 0` (or `options.host`) and resolves once the
  * daemon logs that it listens (the moment its signal handlers are in place),
  * with the port it took. Dispose it like any {@linkcode CliProcess}.
  *
@@ -36,14 +38,14 @@ export async function startDaemon(
   args: string[],
   options: StartDaemonOptions = {},
 ): Promise<Daemon> {
-  const { listening, ...cli } = options;
+  const { listening, host, ...cli } = options;
   const re = listening ?? LISTENING[args[0] ?? ""];
   if (re === undefined) {
     throw new TypeError(
       `Cannot tell how "${args[0]}" says it listens: pass the listening option`,
     );
   }
-  const proc = spawnCli([...args, "--host", "127.0.0.1", "--port", "0"], cli);
+  const proc = spawnCli([...args, "--host", host ?? "127.0.0.1", "--port", "0"], cli);
   try {
     const m = await proc.waitForLine(re, 30_000);
     return Object.assign(proc, { port: Number(m[1]) });

@@ -12,6 +12,7 @@ export * from "./ingest_daemon.ts";
 export * from "./chat_server.ts";
 export * from "./tls.ts";
 export * from "./net.ts";
+export * from "./per_address.ts";
 export * from "./pki.ts";
 export * from "./metrics.ts";
 export * from "./fs.ts";

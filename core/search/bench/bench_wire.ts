@@ -10,7 +10,7 @@ import { type LoadOptions, type LoadResult, runLoad } from "../load.ts";
 import { type SearchServerOptions, startSearchServer } from "../server.ts";
 import { defaultPoolSize } from "../worker_pool.ts";
 import { writeBenchFile } from "./bench_data.ts";
-import { benchTls } from "./bench_tls.ts";
+import { benchTls } from "./_bench_tls.ts";
 
 /** Options for {@linkcode runWireBench}. */
 export interface WireBenchOptions {

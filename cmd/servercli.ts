@@ -8,7 +8,7 @@ import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
 import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
-import { openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
+import { maxPerAddressSetting, openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 import { servercliBenchCommand } from "./servercli_bench.ts";
 import { reloadCommand } from "./_reload.ts";
@@ -53,15 +53,12 @@ const SPECS = {
     file: "servercli.line_timeout",
     default: 30_000,
   },
-  maxPerAddress: {
-    parse: parse.integer(0, 1_000_000),
-    flag: "--max-per-address",
-    arg: "<n>",
-    help: "clients at once from one IP address; 0 = no cap",
-    env: "SOCKKIT_SERVERCLI_MAX_PER_ADDRESS",
-    file: "servercli.max_per_address",
-    default: 10,
-  },
+  ...maxPerAddressSetting(
+    "servercli",
+    "servercli.max_per_address",
+    10,
+    "clients at once from one IP address; 0 = no cap",
+  ),
   capLoopback: {
     parse: parse.boolean,
     flag: "--cap-loopback",

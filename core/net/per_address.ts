@@ -27,23 +27,28 @@ export function perAddressCap(
 /**
  * The `--max-per-address <n>` setting of a daemon, for `resolveSettings`:
  * environment `SOCKKIT_<SERVICE>_MAX_PER_ADDRESS`, config key `file`
- * (none when `undefined`), default {@linkcode DEFAULT_MAX_PER_ADDRESS}.
+ * (none when `undefined`), default `fallback` ({@linkcode DEFAULT_MAX_PER_ADDRESS}).
  *
  * @example
  * ```ts
  * const SPECS = { port: {...}, ...maxPerAddressSetting("query", "query.max_per_address") };
  * ```
  */
-export function maxPerAddressSetting(service: string, file: string) {
+export function maxPerAddressSetting(
+  service: string,
+  file: string,
+  fallback: number = DEFAULT_MAX_PER_ADDRESS,
+  help = "connections at once from one IP address (loopback exempt); 0 = no cap",
+) {
   return {
     maxPerAddress: {
       parse: parse.integer(0, 1_000_000),
       flag: "--max-per-address",
       arg: "<n>",
-      help: "connections at once from one IP address (loopback exempt); 0 = no cap",
+      help,
       env: `SOCKKIT_${service.toUpperCase()}_MAX_PER_ADDRESS`,
       file,
-      default: DEFAULT_MAX_PER_ADDRESS,
+      default: fallback,
     },
   } as const;
 }

@@ -454,3 +454,40 @@ Deno.test("broker trust: an app on the local socket may listen to at most 256 ty
   await waitUntil(() => got.length === 1, { what: "the message" });
   assert.deepEqual(got, ["m1"]);
 });
+
+Deno.test("broker trust: an app on the local socket may hold at most 256 listens, even of one type; the next is refused with an error", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
+  const lines: string[] = [];
+  await using _c = await server(pki, sdir, {}, lines);
+  const raw = net.connect(join(sdir, "broker.sock"));
+  try {
+    await new Promise((r) => raw.once("connect", r));
+    const framer = new LengthPrefixedFramer({ maxFrameBytes: 1024 * 1024 });
+    const answers: Header[] = [];
+    raw.on(
+      "data",
+      (b: Uint8Array) => framer.push(b, (p) => void answers.push(decodePayload(p).header)),
+    );
+    // one type, a tag per listen: one type listened to, but a sink held per listen
+    for (let i = 0; i <= 256; i++) {
+      raw.write(
+        encodeFrame(encodePayload({ kind: "listen", id: `l${i}`, types: ["chat"], tag: `g${i}` })),
+      );
+    }
+    await waitUntil(() => answers.length === 257, { what: "the 257 answers" });
+    assert.equal(answers.filter((a) => a.kind === "result").length, 256);
+    assert.deepEqual(answers[256], {
+      kind: "error",
+      replyTo: "l256",
+      message:
+        "Listen refused: one app connection may hold at most 256 listens, and this one holds 256 (listen to several types in one listen, or from another connection)",
+    });
+    await waitUntil(() => lines.some((l) => /WARN.*local API listen refused/.test(l)), {
+      what: "the warning",
+    });
+  } finally {
+    raw.destroy();
+  }
+});

@@ -6,7 +6,15 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "nats";
-import { makePki, runCli, startNats, startNatsCluster, tempDir, waitUntil } from "./harness/mod.ts";
+import {
+  makePki,
+  runCli,
+  startNats,
+  startNatsCluster,
+  tempDir,
+  waitUntil,
+  withNats,
+} from "./harness/mod.ts";
 import type { CliProcess } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { BrokerClient, Message } from "../core/broker/mod.ts";
@@ -22,7 +30,7 @@ async function sendAll(from: BrokerClient, to: string, texts: string[]): Promise
   }
 }
 
-Deno.test("broker cluster bounds: a client that stops reading holds at most 64 of its messages on its server; the rest wait in JetStream and all arrive, in order, once it reads again", async () => {
+withNats.test("broker cluster bounds: a client that stops reading holds at most 64 of its messages on its server; the rest wait in JetStream and all arrive, in order, once it reads again", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-bounds-test-");
@@ -72,7 +80,7 @@ Deno.test("broker cluster bounds: a client that stops reading holds at most 64 o
   }
 });
 
-Deno.test("broker cluster --cluster-replicas 3 on a three-node NATS cluster: messages for an away client are still delivered, in order, once, after the NATS node of its servers is killed", async () => {
+withNats.test("broker cluster --cluster-replicas 3 on a three-node NATS cluster: messages for an away client are still delivered, in order, once, after the NATS node of its servers is killed", async () => {
   await using natsCluster = await startNatsCluster(3);
   await using pki = await makePki({ clients: ["alice", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-r3-test-");
@@ -133,7 +141,7 @@ Deno.test("broker cluster --cluster-replicas 3 on a three-node NATS cluster: mes
   }
 });
 
-Deno.test("broker cluster NATS outage: client links stay up and clients on one server still reach each other; a send to a client on another server fails within seconds with a clear error; a client connecting meanwhile is refused and retries; when nats-server is back, presence and forwarding recover", async () => {
+withNats.test("broker cluster NATS outage: client links stay up and clients on one server still reach each other; a send to a client on another server fails within seconds with a clear error; a client connecting meanwhile is refused and retries; when nats-server is back, presence and forwarding recover", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "bob", "carol", "dave"] });
   await using tmp = await tempDir("sockkit-cluster-outage-test-");
@@ -192,7 +200,7 @@ Deno.test("broker cluster NATS outage: client links stay up and clients on one s
   for (const x of [aliceApp, bobApp, carolApp]) x.close();
 });
 
-Deno.test("broker cluster --persist-max caps the JetStream mailbox stream: once full, a send is refused with an error naming the cap (never acknowledged); what was acknowledged reaches the client, in order, once it is back", async () => {
+withNats.test("broker cluster --persist-max caps the JetStream mailbox stream: once full, a send is refused with an error naming the cap (never acknowledged); what was acknowledged reaches the client, in order, once it is back", async () => {
   await using pair = await aliceAndAwayCarol("cap", ["--persist-max", "32KiB"]);
   const { aliceApp } = pair;
   const acked = ["n0"];

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, startNats, tempDir } from "./harness/mod.ts";
+import { makePki, startNats, tempDir, withNats } from "./harness/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
 
@@ -56,7 +56,7 @@ async function acrossServers(
   }
 }
 
-Deno.test("broker cluster files: with nats-server's default max_payload (1 MB) a file of one chunk reaches a client on another server; a larger one is refused at once with the bound and what to do, and nothing of it is stored", async () => {
+withNats.test("broker cluster files: with nats-server's default max_payload (1 MB) a file of one chunk reaches a client on another server; a larger one is refused at once with the bound and what to do, and nothing of it is stored", async () => {
   await acrossServers(undefined, async (send, received) => {
     assert.match(await send(100_000), /f100000$/);
     await assert.rejects(
@@ -67,7 +67,7 @@ Deno.test("broker cluster files: with nats-server's default max_payload (1 MB) a
   });
 });
 
-Deno.test("broker cluster files: with max_payload 2MB a 3 MB file reaches a client on another server, whole and checksummed", async () => {
+withNats.test("broker cluster files: with max_payload 2MB a 3 MB file reaches a client on another server, whole and checksummed", async () => {
   await acrossServers("max_payload: 2MB\n", async (send, received) => {
     await send(3_000_000);
     assert.deepEqual(await received(), ["f3000000"]);

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "nats";
-import { type CliProcess, makePki, startNats, tempDir, waitUntil } from "./harness/mod.ts";
+import {
+  type CliProcess,
+  makePki,
+  startNats,
+  tempDir,
+  waitUntil,
+  withNats,
+} from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { BrokerClient, Message } from "../core/broker/mod.ts";
 import { clusterNames, type ClusterPeer, token } from "../core/broker/cluster/mod.ts";
@@ -60,7 +67,7 @@ async function threeServers(name: string, clients: string[]): Promise<ThreeServe
   };
 }
 
-Deno.test("broker cluster type queue: the holder's server is killed (SIGKILL) with messages in flight; the standby delivers everything after what the holder's listener was recorded to have taken, in order, with no duplicate of its own and none missing; only the holder's last in-flight window (at most 64) can reach both listeners", async () => {
+withNats.test("broker cluster type queue: the holder's server is killed (SIGKILL) with messages in flight; the standby delivers everything after what the holder's listener was recorded to have taken, in order, with no duplicate of its own and none missing; only the holder's last in-flight window (at most 64) can reach both listeners", async () => {
   await using cl = await threeServers("once", []);
   const { dir, b, aliceApp } = cl;
   // The type stream holds only these: job i is at stream position i + 1.
@@ -107,7 +114,7 @@ Deno.test("broker cluster type queue: the holder's server is killed (SIGKILL) wi
   atC.close();
 });
 
-Deno.test("broker cluster mailbox: the server delivering a client's mailbox is killed (SIGKILL) with messages in flight; the client fails over to another server and its app gets every message, in order, once", async () => {
+withNats.test("broker cluster mailbox: the server delivering a client's mailbox is killed (SIGKILL) with messages in flight; the client fails over to another server and its app gets every message, in order, once", async () => {
   await using cl = await threeServers("oncebox", ["carol"]);
   const { dir, ports, b, c, aliceApp } = cl;
   // carol tries B first, then C.

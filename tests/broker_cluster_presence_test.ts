@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { connect } from "nats";
 import { clusterNames, ClusterNode, token } from "../core/broker/cluster/mod.ts";
-import { startNats, waitUntil } from "./harness/mod.ts";
+import { startNats, waitUntil, withNats } from "./harness/mod.ts";
 
 const enc = new TextEncoder();
 const RELEASED = 2000;
@@ -48,7 +48,7 @@ async function lists(node: ClusterNode, want: string[], what: string): Promise<v
   }, { what: `${what} (last listed: ${JSON.stringify(last)})`, timeoutMs: 15_000 });
 }
 
-Deno.test("broker cluster client list: a claim on server A shows in B's list and a release takes it out; 2,000 released names in the bucket never show, before or after B starts; after nats-server restarts the list follows the bucket again; a closed server's list refuses to read", async () => {
+withNats.test("broker cluster client list: a claim on server A shows in B's list and a release takes it out; 2,000 released names in the bucket never show, before or after B starts; after nats-server restarts the list follows the bucket again; a closed server's list refuses to read", async () => {
   await using nats = await startNats();
   const open = member(nats.url, "pl");
   await using a = await open("A");
@@ -91,7 +91,7 @@ Deno.test("broker cluster client list: a claim on server A shows in B's list and
   );
 });
 
-Deno.test("broker cluster client list: a first read while nats-server is down fails with an error naming what could not be read; once NATS is back the list is read and follows the bucket", async () => {
+withNats.test("broker cluster client list: a first read while nats-server is down fails with an error naming what could not be read; once NATS is back the list is read and follows the bucket", async () => {
   await using nats = await startNats();
   const open = member(nats.url, "pd");
   await using a = await open("A");

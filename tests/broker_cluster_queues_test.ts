@@ -5,14 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, runCli, startNats, tempDir, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, startNats, tempDir, waitUntil, withNats } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
 import { aliceAndAwayCarol } from "./_cluster/away.ts";
 
-Deno.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; that listener holds the type's queue while a listener on a third server stands by, and the standby takes over when the holder's server is killed", async () => {
+withNats.test("broker cluster type queues: messages for the server of a type nobody listens to are stored in JetStream (acknowledged), survive the server they were sent to being killed, and reach a listener on another server in order, once; that listener holds the type's queue while a listener on a third server stands by, and the standby takes over when the holder's server is killed", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "bob"] });
   await using tmp = await tempDir("sockkit-cluster-queues-test-");
@@ -80,7 +80,7 @@ Deno.test("broker cluster type queues: messages for the server of a type nobody 
   }
 });
 
-Deno.test("broker cluster: a server connector's own app sends to a client connected to another server (acknowledged once stored, with the server's name as sender) and gets the answers to its requests", async () => {
+withNats.test("broker cluster: a server connector's own app sends to a client connected to another server (acknowledged once stored, with the server's name as sender) and gets the answers to its requests", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["carol"] });
   await using tmp = await tempDir("sockkit-cluster-own-test-");
@@ -115,7 +115,7 @@ Deno.test("broker cluster: a server connector's own app sends to a client connec
   assert.equal(await stop(carol), 0);
 });
 
-Deno.test("broker queues on a clustered server shows what waits in JetStream: per client mailbox and per type queue, the count and the oldest message's age", async () => {
+withNats.test("broker queues on a clustered server shows what waits in JetStream: per client mailbox and per type queue, the count and the oldest message's age", async () => {
   await using pair = await aliceAndAwayCarol("report");
   const { aliceApp, dir } = pair;
   for (const t of ["n1", "n2"]) await aliceApp.send("carol", "note", t, { ack: true });

@@ -7,13 +7,13 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { connect } from "nats";
-import { makePki, runCli, startNats, tempDir, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, startNats, tempDir, waitUntil, withNats } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, stop } from "./broker_helpers.ts";
 import { clusterServer } from "./_cluster/serve.ts";
 
-Deno.test("broker cluster: a client on server A sends to a client on server C (acknowledged, delivered once) and gets answers to its requests; the same name is refused on a second server; 1,000 messages wait for the away client while C is killed and reach it, failed over to B, in order, once; pub/sub reaches subscribers on two servers", async () => {
+withNats.test("broker cluster: a client on server A sends to a client on server C (acknowledged, delivered once) and gets answers to its requests; the same name is refused on a second server; 1,000 messages wait for the away client while C is killed and reach it, failed over to B, in order, once; pub/sub reaches subscribers on two servers", async () => {
   await using nats = await startNats();
   await using pki = await makePki({ clients: ["alice", "bob", "carol"] });
   await using tmp = await tempDir("sockkit-cluster-test-");
@@ -152,7 +152,7 @@ Deno.test("broker serve --cluster: without --cluster-name it is a usage error; w
   assert.match(noNats.stderr, new RegExp(`no nats-server reachable at nats://127.0.0.1:${port}`));
 });
 
-Deno.test("broker bench --cluster: prints the cluster's acknowledged and cross-server rates next to JetStream and NATS core measured in the same run, and leaves no stream behind on the nats-server", async () => {
+withNats.test("broker bench --cluster: prints the cluster's acknowledged and cross-server rates next to JetStream and NATS core measured in the same run, and leaves no stream behind on the nats-server", async () => {
   await using nats = await startNats();
   const r = await runCli(["broker", "bench", "--cluster", nats.url, "--messages", "300", "--json"]);
   assert.equal(r.code, 0, r.stderr);

@@ -11,7 +11,7 @@ import {
   type ClusterPublication,
 } from "../core/broker/cluster/mod.ts";
 import { delay } from "../core/async/mod.ts";
-import { REPO_ROOT, startNats, waitUntil } from "./harness/mod.ts";
+import { REPO_ROOT, startNats, waitUntil, withNats } from "./harness/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -62,7 +62,7 @@ function spawnNode(url: string, cluster: string, server: string, client?: string
   };
 }
 
-Deno.test("broker cluster presence: a client name is held by one server at a time; every server lists every client and where it is; a killed server's clients can connect elsewhere once its heartbeat expires", async () => {
+withNats.test("broker cluster presence: a client name is held by one server at a time; every server lists every client and where it is; a killed server's clients can connect elsewhere once its heartbeat expires", async () => {
   await using nats = await startNats();
   const open = (server: string) =>
     ClusterNode.open({ servers: [nats.url], cluster: "t1", server, beatMs: 300 });
@@ -109,7 +109,7 @@ Deno.test("broker cluster presence: a client name is held by one server at a tim
   );
 });
 
-Deno.test("broker cluster mailbox: A's message for a client on C is stored (the send resolves), reaches C once even when sent twice; 1,000 messages for an away client survive C being killed and reach the client on B in order, once", async () => {
+withNats.test("broker cluster mailbox: A's message for a client on C is stored (the send resolves), reaches C once even when sent twice; 1,000 messages for an away client survive C being killed and reach the client on B in order, once", async () => {
   await using nats = await startNats();
   const open = (server: string) =>
     ClusterNode.open({ servers: [nats.url], cluster: "t2", server, beatMs: 300 });
@@ -152,7 +152,7 @@ Deno.test("broker cluster mailbox: A's message for a client on C is stored (the 
   assert.equal(await b.mailboxes.waiting("carol"), 0);
 });
 
-Deno.test("broker cluster mailbox: a handler that fails leaves its message, and every later one, first in line for the next reader", async () => {
+withNats.test("broker cluster mailbox: a handler that fails leaves its message, and every later one, first in line for the next reader", async () => {
   await using nats = await startNats();
   await using a = await ClusterNode.open({ servers: [nats.url], cluster: "t3", server: "A" });
   for (const id of ["m0", "m1", "m2"]) await a.mailboxes.send("dave", id, enc.encode(id));
@@ -174,7 +174,7 @@ Deno.test("broker cluster mailbox: a handler that fails leaves its message, and 
   assert.deepEqual(second, ["m1", "m2"]);
 });
 
-Deno.test("broker cluster pub/sub: a message published on one server reaches the other servers in order (not back to its own), and a server that was down gets what was published meanwhile", async () => {
+withNats.test("broker cluster pub/sub: a message published on one server reaches the other servers in order (not back to its own), and a server that was down gets what was published meanwhile", async () => {
   await using nats = await startNats();
   const open = (server: string) => ClusterNode.open({ servers: [nats.url], cluster: "t4", server });
   await using a = await open("A");
@@ -211,7 +211,7 @@ Deno.test("broker cluster pub/sub: a message published on one server reaches the
   assert.equal(seen.B!.length, 2);
 });
 
-Deno.test("broker cluster mailbox: a message JetStream offers again after its ack wait ran out is not handed over twice, whether its handler still runs or is done", async () => {
+withNats.test("broker cluster mailbox: a message JetStream offers again after its ack wait ran out is not handed over twice, whether its handler still runs or is done", async () => {
   await using nats = await startNats();
   await using a = await ClusterNode.open({
     servers: [nats.url],

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { rankedMethods, type SearchBenchResult } from "../core/search/mod.ts";
-import { runCli } from "./harness/mod.ts";
+import { runCli, withPoppler } from "./harness/mod.ts";
 
 async function tool(cmd: string, args: string[]): Promise<string> {
   let out;
@@ -34,7 +34,7 @@ function inkShare(pgm: Uint8Array): number {
   return dark / pixels.length;
 }
 
-Deno.test("search bench --pdf writes a PDF that holds the tables sorted by speed, the chart and the conclusions", async () => {
+withPoppler.test("search bench --pdf writes a PDF that holds the tables sorted by speed, the chart and the conclusions", async () => {
   const out = await Deno.makeTempDir({ prefix: "sockkit-search-pdf-test-" });
   try {
     const pdf = join(out, "report.pdf");

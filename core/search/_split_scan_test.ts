@@ -4,6 +4,7 @@ import { ChunkedLineScanner, type ScanOutcome } from "./chunked_scan.ts";
 import type { FileVersion } from "./file_bytes.ts";
 import { mergeParts, scanInParts } from "./_split_scan.ts";
 import { delay } from "../async/mod.ts";
+import { tempDir } from "../../tests/harness/mod.ts";
 
 const enc = new TextEncoder();
 const V: FileVersion = { size: 100, mtimeMs: 5, ino: 7 };
@@ -42,72 +43,64 @@ async function replaceFile(path: string, lines: string[]): Promise<void> {
 }
 
 Deno.test("scanInParts() answers from one version when the file is replaced between the parts' reads", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = join(dir, "w.txt");
-    const oldLines = Array.from({ length: 1000 }, (_, i) => `old-${i}`);
-    const newLines = Array.from({ length: 1200 }, (_, i) => `new-${i}`);
-    await replaceFile(file, oldLines);
-    // old-0 is in the old file's first part, new-1199 in the new file's last part.
-    const queries = ["old-0", "new-1199", "old-999", "new-0"].map((q) => enc.encode(q));
-    const flags = new Int32Array(new SharedArrayBuffer(4 * queries.length));
-    // One scanner per part, as each worker has its own.
-    const scanners = [new ChunkedLineScanner(), new ChunkedLineScanner()];
-    const parts: ScanOutcome[] = [];
-    let wholeReads = 0;
-    const outcome = await scanInParts(2, {
-      part: async (index) => {
-        // Part 0 reads the old file; the file is replaced before part 1 opens it.
-        if (index === 1) await replaceFile(file, newLines);
-        const p = scanners[index]!.scanPart(file, queries, { index, of: 2, flags });
-        parts.push(p);
-        return p;
-      },
-      whole: () => {
-        wholeReads++;
-        return Promise.resolve(new ChunkedLineScanner().scanPart(file, queries));
-      },
-    });
-    assert.equal(parts.length, 2);
-    assert.notDeepEqual(parts[0]!.version, parts[1]!.version, "the parts read two versions");
-    // Merged, the two parts would give an answer neither version gives.
-    const mixed = queries.map((_, i) => parts.some((p) => p.found[i]));
-    assert.deepEqual(mixed, [true, true, false, false]);
-    assert.equal(wholeReads, 1, "the file was read again whole");
-    const now = new ChunkedLineScanner().scan(file, queries);
-    assert.deepEqual(now, [false, true, false, true]);
-    assert.deepEqual(outcome.found, now, "the answer is the new file's whole answer");
-    assert.deepEqual(outcome.version, parts[1]!.version);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const file = join(dir.path, "w.txt");
+  const oldLines = Array.from({ length: 1000 }, (_, i) => `old-${i}`);
+  const newLines = Array.from({ length: 1200 }, (_, i) => `new-${i}`);
+  await replaceFile(file, oldLines);
+  // old-0 is in the old file's first part, new-1199 in the new file's last part.
+  const queries = ["old-0", "new-1199", "old-999", "new-0"].map((q) => enc.encode(q));
+  const flags = new Int32Array(new SharedArrayBuffer(4 * queries.length));
+  // One scanner per part, as each worker has its own.
+  const scanners = [new ChunkedLineScanner(), new ChunkedLineScanner()];
+  const parts: ScanOutcome[] = [];
+  let wholeReads = 0;
+  const outcome = await scanInParts(2, {
+    part: async (index) => {
+      // Part 0 reads the old file; the file is replaced before part 1 opens it.
+      if (index === 1) await replaceFile(file, newLines);
+      const p = scanners[index]!.scanPart(file, queries, { index, of: 2, flags });
+      parts.push(p);
+      return p;
+    },
+    whole: () => {
+      wholeReads++;
+      return Promise.resolve(new ChunkedLineScanner().scanPart(file, queries));
+    },
+  });
+  assert.equal(parts.length, 2);
+  assert.notDeepEqual(parts[0]!.version, parts[1]!.version, "the parts read two versions");
+  // Merged, the two parts would give an answer neither version gives.
+  const mixed = queries.map((_, i) => parts.some((p) => p.found[i]));
+  assert.deepEqual(mixed, [true, true, false, false]);
+  assert.equal(wholeReads, 1, "the file was read again whole");
+  const now = new ChunkedLineScanner().scan(file, queries);
+  assert.deepEqual(now, [false, true, false, true]);
+  assert.deepEqual(outcome.found, now, "the answer is the new file's whole answer");
+  assert.deepEqual(outcome.version, parts[1]!.version);
 });
 
 Deno.test("scanInParts() merges parts that read one version without a second read", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const file = join(dir, "w.txt");
-    const lines = Array.from({ length: 3000 }, (_, i) => `line-${i};`);
-    await replaceFile(file, lines);
-    const queries = ["line-0;", "line-1500;", "line-2999;", "line-3000;", "line-1"].map((q) =>
-      enc.encode(q)
-    );
-    const flags = new Int32Array(new SharedArrayBuffer(4 * queries.length));
-    let wholeReads = 0;
-    const outcome = await scanInParts(3, {
-      part: (index) =>
-        Promise.resolve(new ChunkedLineScanner().scanPart(file, queries, { index, of: 3, flags })),
-      whole: () => {
-        wholeReads++;
-        return Promise.resolve(new ChunkedLineScanner().scanPart(file, queries));
-      },
-    });
-    assert.equal(wholeReads, 0);
-    assert.deepEqual(outcome.found, [true, true, true, false, false]);
-    assert.deepEqual(outcome.found, new ChunkedLineScanner().scan(file, queries));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using dir = await tempDir();
+  const file = join(dir.path, "w.txt");
+  const lines = Array.from({ length: 3000 }, (_, i) => `line-${i};`);
+  await replaceFile(file, lines);
+  const queries = ["line-0;", "line-1500;", "line-2999;", "line-3000;", "line-1"].map((q) =>
+    enc.encode(q)
+  );
+  const flags = new Int32Array(new SharedArrayBuffer(4 * queries.length));
+  let wholeReads = 0;
+  const outcome = await scanInParts(3, {
+    part: (index) =>
+      Promise.resolve(new ChunkedLineScanner().scanPart(file, queries, { index, of: 3, flags })),
+    whole: () => {
+      wholeReads++;
+      return Promise.resolve(new ChunkedLineScanner().scanPart(file, queries));
+    },
+  });
+  assert.equal(wholeReads, 0);
+  assert.deepEqual(outcome.found, [true, true, true, false, false]);
+  assert.deepEqual(outcome.found, new ChunkedLineScanner().scan(file, queries));
 });
 
 Deno.test("scanInParts() rejects with a part's failure only once every part has settled", async () => {

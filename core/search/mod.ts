@@ -36,7 +36,6 @@ export * from "./bench/bench_report.ts";
 export { compactNumber, svgLogLogChart } from "./svg_chart.ts";
 export type { ChartOptions, ChartPanel, ChartSeries } from "./svg_chart.ts";
 export * from "./bench/bench_pdf.ts";
-export * from "./bench/bench_tls.ts";
 export * from "./bench/bench_wire.ts";
 export * from "./bench/load_target.ts";
 export * from "./load.ts";

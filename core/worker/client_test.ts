@@ -53,7 +53,7 @@ for (
     assert.equal(
       err.message,
       `Test worker crashed: ${err.reason}`,
-      "the reason is the message's cause",
+      "the message names the worker, then the reason",
     );
     assert.equal(w.crashes, 1);
     assert.deepEqual(crashes, [err], "onCrash gets the error the calls got");

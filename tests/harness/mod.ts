@@ -18,3 +18,4 @@ export * from "./metrics.ts";
 export * from "./fs.ts";
 export * from "./nats.ts";
 export * from "./stalled.ts";
+export * from "./tools.ts";

@@ -6,11 +6,11 @@
  * @module
  */
 import { join } from "node:path";
-import { type LoadResult, runLoad } from "../load.ts";
-import { startSearchServer } from "../server.ts";
+import { type LoadOptions, type LoadResult, runLoad } from "../load.ts";
+import { type SearchServerOptions, startSearchServer } from "../server.ts";
 import { defaultPoolSize } from "../worker_pool.ts";
 import { writeBenchFile } from "./bench_data.ts";
-import { benchTls } from "./bench_tls.ts";
+import { benchTls } from "./_bench_tls.ts";
 
 /** Options for {@linkcode runWireBench}. */
 export interface WireBenchOptions {
@@ -54,57 +54,33 @@ export async function runWireBench(options: WireBenchOptions): Promise<WireBench
   const queries = await writeBenchFile(file, lines, 200);
   const tls = await benchTls(dir);
   const rereadMs = Math.min(2000, seconds * 1000);
+  /** Serves `file` with `server`'s options on a free loopback port and loads it with `load`'s. */
+  const loadOne = async (
+    server: Omit<SearchServerOptions, "file" | "host" | "port">,
+    load: Omit<LoadOptions, "port" | "queries">,
+  ): Promise<LoadResult> => {
+    await using s = await startSearchServer({ file, host: "127.0.0.1", port: 0, ...server });
+    return await runLoad({ port: s.port, queries, ...load });
+  };
   say(`over the wire, ${lines} lines: index mode over TLS, 32 connections, ${seconds} s`);
-  let tlsLoad: LoadResult;
-  {
-    await using server = await startSearchServer({
-      file,
-      host: "127.0.0.1",
-      port: 0,
-      tls: tls.server,
-    });
-    tlsLoad = await runLoad({
-      port: server.port,
-      tls: tls.client,
-      concurrency: 32,
-      durationMs: seconds * 1000,
-      queries,
-    });
-  }
+  const tlsLoad = await loadOne(
+    { tls: tls.server },
+    { tls: tls.client, concurrency: 32, durationMs: seconds * 1000 },
+  );
   say(`over the wire, ${lines} lines: reread mode over TCP, 1 connection`);
-  let wireReread: LoadResult;
-  {
-    await using server = await startSearchServer({
-      file,
-      host: "127.0.0.1",
-      port: 0,
-      rereadOnQuery: true,
-    });
-    wireReread = await runLoad({
-      port: server.port,
-      concurrency: 1,
-      durationMs: rereadMs,
-      queries,
-    });
-  }
+  const wireReread = await loadOne(
+    { rereadOnQuery: true },
+    { concurrency: 1, durationMs: rereadMs },
+  );
   const busyReread: WireBench["busyReread"] = [];
   for (const workers of [...new Set([1, defaultPoolSize()])]) {
     say(
       `over the wire, ${lines} lines: reread mode over TCP, 32 connections, ${workers} worker(s)`,
     );
-    await using server = await startSearchServer({
-      file,
-      host: "127.0.0.1",
-      port: 0,
-      rereadOnQuery: true,
-      workers,
-    });
-    const load = await runLoad({
-      port: server.port,
-      concurrency: 32,
-      durationMs: rereadMs,
-      queries,
-    });
+    const load = await loadOne(
+      { rereadOnQuery: true, workers },
+      { concurrency: 32, durationMs: rereadMs },
+    );
     busyReread.push({ workers, load });
   }
   return { tlsLoad, wireReread, busyReread };

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import type { ClientTlsOptions } from "../../net/mod.ts";
 import { type SearchServer, startSearchServer } from "../server.ts";
 import { writeBenchFile } from "./bench_data.ts";
-import { benchTls } from "./bench_tls.ts";
+import { benchTls } from "./_bench_tls.ts";
 
 /** Options for {@linkcode startLoadTarget}. */
 export interface LoadTargetOptions {

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { ClientTlsOptions, TlsMaterial } from "../../net/mod.ts";
-import { certPaths, initPki, loadClientTls, loadServerTls } from "../../pki/mod.ts";
+import { initPki, loadCertsDirTls, loadClientTls } from "../../pki/mod.ts";
 
 /** TLS material for an in-process search server and the options its load clients connect with. */
 export interface BenchTls {
@@ -14,9 +14,9 @@ export interface BenchTls {
  * certificate as `localhost`). The caller removes `dir`.
  */
 export async function benchTls(dir: string): Promise<BenchTls> {
-  await initPki(join(dir, "certs"));
-  const p = certPaths(join(dir, "certs"));
-  const server = await loadServerTls({ cert: p.serverCert, key: p.serverKey });
+  const certs = join(dir, "certs");
+  const p = await initPki(certs);
+  const server = await loadCertsDirTls(certs, { allowList: false });
   const client = { ...(await loadClientTls({ ca: p.ca })), servername: "localhost" };
   return { server, client };
 }

@@ -109,7 +109,7 @@ withNats.test("broker cluster client list: a first read while nats-server is dow
   await lists(b, ["alice@A", "bob@A"], "B to list bob, claimed after its first read");
 });
 
-Deno.test("broker cluster: a server whose join fails after its heartbeat started (a stream JetStream cannot hold) leaves no heartbeat behind: the others do not see it alive", async () => {
+withNats.test("broker cluster: a server whose join fails after its heartbeat started (a stream JetStream cannot hold) leaves no heartbeat behind: the others do not see it alive", async () => {
   await using nats = await startNats();
   await assert.rejects(
     ClusterNode.open({

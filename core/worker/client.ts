@@ -77,9 +77,9 @@ export class WorkerClient<M extends Methods> implements AsyncDisposable {
 
   #start(): WorkerPort {
     const port = this.#spawn();
-    port.listen((m) => this.#onMessage(port, m), (message, code) => {
+    port.listen((m) => this.#onMessage(port, m), (message, cause) => {
       if (port !== this.#port) return;
-      this.#fail(port, new WorkerCrashedError(this.#opts.name, message, { code }));
+      this.#fail(port, new WorkerCrashedError(this.#opts.name, message, { cause }));
     });
     this.#port = port;
     this.#opts.onStart?.(this as unknown as WorkerClient<Methods>);

@@ -1,15 +1,10 @@
-/** Options of {@linkcode WorkerCrashedError}. */
-export interface WorkerCrashedErrorOptions extends ErrorOptions {
-  /** The `node:worker_threads` error code, if any. Default: none. */
-  code?: string | undefined;
-}
-
 /**
  * A worker died (an uncaught error, an exit, a heap cap, a message that
  * could not be read) while calls were in flight. {@linkcode WorkerClient}
  * rejects those calls with it and hands it to `onCrash`; `reason` is what
- * the worker died of, without the worker's name, for logs; `code` is the
- * `node:worker_threads` error code (`"ERR_WORKER_OUT_OF_MEMORY"` when its
+ * the worker died of, without the worker's name, for logs; `cause` the
+ * error it died of, when there is one; `code` is that error's
+ * `node:worker_threads` code (`"ERR_WORKER_OUT_OF_MEMORY"` when its
  * heap cap stopped it).
  *
  * @example
@@ -30,9 +25,11 @@ export class WorkerCrashedError extends Error {
     readonly worker: string,
     /** What the worker died of (`"Uncaught Error: boom"`, `"it exited with code 1"`). */
     readonly reason: string,
-    options: WorkerCrashedErrorOptions = {},
+    /** `cause`: the error the worker died of, when there is one. */
+    options: ErrorOptions = {},
   ) {
     super(`${worker} crashed: ${reason}`, options);
-    this.code = options.code;
+    const code = (options.cause as { code?: unknown } | undefined)?.code;
+    this.code = typeof code === "string" ? code : undefined;
   }
 }

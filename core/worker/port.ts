@@ -10,12 +10,13 @@ export interface WorkerPort {
   post(message: CallMessage, transfer?: Transferable[]): void;
   /**
    * Calls `onMessage` for each message and `onFailure` once when the worker
-   * dies, with what it died of and, from `node:worker_threads`, the error's
-   * `code` (`"ERR_WORKER_OUT_OF_MEMORY"` at a heap cap).
+   * dies, with what it died of and the error it died of, when there is one
+   * (from `node:worker_threads` it carries a `code`:
+   * `"ERR_WORKER_OUT_OF_MEMORY"` at a heap cap).
    */
   listen(
     onMessage: (m: WorkerMessage) => void,
-    onFailure: (message: string, code?: string) => void,
+    onFailure: (message: string, cause?: unknown) => void,
   ): void;
   terminate(): void;
 }
@@ -29,7 +30,7 @@ export function webWorker(url: URL, options: WorkerOptions = { type: "module" })
       w.onmessage = (e: MessageEvent<WorkerMessage>) => onMessage(e.data);
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
-        onFailure(e.message);
+        onFailure(e.message, e.error);
       };
       w.onmessageerror = () => onFailure("a message from the worker could not be read");
     },
@@ -45,15 +46,13 @@ export function threadWorker(url: URL, options: ThreadOptions = {}): WorkerPort 
     post: (m, transfer) => w.postMessage(m, transfer as never),
     listen(onMessage, onFailure) {
       let failed = false;
-      const fail = (message: string, code?: string) => {
+      const fail = (message: string, cause?: unknown) => {
         if (failed || terminated) return;
         failed = true;
-        onFailure(message, code);
+        onFailure(message, cause);
       };
       w.on("message", onMessage);
-      w.on("error", (e: Error & { code?: unknown }) => {
-        fail(e.message, typeof e.code === "string" ? e.code : undefined);
-      });
+      w.on("error", (e: Error) => fail(e.message, e));
       w.on("exit", (code: number) => fail(`it exited with code ${code}`));
     },
     terminate() {

@@ -108,3 +108,25 @@ withNats.test("broker cluster client list: a first read while nats-server is dow
   await a.presence.claim("bob");
   await lists(b, ["alice@A", "bob@A"], "B to list bob, claimed after its first read");
 });
+
+withNats.test("broker cluster: a server whose join fails after its heartbeat started (a stream JetStream cannot hold) leaves no heartbeat behind: the others do not see it alive", async () => {
+  await using nats = await startNats();
+  await assert.rejects(
+    ClusterNode.open({
+      servers: [nats.url],
+      cluster: "pf",
+      server: "A",
+      maxBytes: 2 ** 52, // more than this machine's JetStream may store
+    }),
+    /Cannot join cluster "pf" through .*: insufficient storage resources available/,
+  );
+  const nc = await connect({ servers: [nats.url] });
+  try {
+    const servers = await nc.jetstream().views.kv(clusterNames("pf").serversBucket);
+    // Before: the heartbeat stayed (and its timer ran on), so A looked alive for three beats.
+    const beat = await servers.get(token("A"));
+    assert.notEqual(beat?.operation, "PUT", "no heartbeat of A in the bucket");
+  } finally {
+    await nc.close();
+  }
+});

@@ -23,6 +23,23 @@ import { makePki, tempDir, type TestPki, waitUntil } from "./harness/mod.ts";
 import { app, freePort, startServer } from "./broker_helpers.ts";
 import { delay } from "../core/async/mod.ts";
 
+/** A raw app on the local socket `sock`: frames written by hand, the headers it is sent collected. */
+async function rawApp(sock: string) {
+  const raw = net.connect(sock);
+  await new Promise((r) => raw.once("connect", r));
+  const framer = new LengthPrefixedFramer({ maxFrameBytes: 1024 * 1024 });
+  const answers: Header[] = [];
+  raw.on(
+    "data",
+    (b: Uint8Array) => framer.push(b, (p) => void answers.push(decodePayload(p).header)),
+  );
+  return {
+    answers,
+    write: (h: Header) => void raw.write(encodeFrame(encodePayload(h))),
+    [Symbol.dispose]: () => void raw.destroy(),
+  };
+}
+
 /** A raw peer: a valid client certificate, frames written and read by hand. */
 class RawPeer implements AsyncDisposable {
   readonly frames: Frame[] = [];
@@ -429,19 +446,12 @@ Deno.test("broker trust: an app on the local socket may listen to at most 256 ty
     what: "the warning",
   });
   // one frame with a long list is refused whole, and answered by its id
-  const raw = net.connect(join(sdir, "broker.sock"));
-  await new Promise((r) => raw.once("connect", r));
-  const framer = new LengthPrefixedFramer({ maxFrameBytes: 1024 * 1024 });
-  const answers: Header[] = [];
-  raw.on(
-    "data",
-    (b: Uint8Array) => framer.push(b, (p) => void answers.push(decodePayload(p).header)),
-  );
-  const types = Array.from({ length: 300 }, (_, i) => `r${i}`);
-  raw.write(encodeFrame(encodePayload({ kind: "listen", id: "many", types, confirm: true })));
-  const answer = await waitUntil(() => answers[0], { what: "the answer" }).finally(() =>
-    raw.destroy()
-  );
+  const answer = await (async () => {
+    using raw = await rawApp(join(sdir, "broker.sock"));
+    const types = Array.from({ length: 300 }, (_, i) => `r${i}`);
+    raw.write({ kind: "listen", id: "many", types, confirm: true });
+    return await waitUntil(() => raw.answers[0], { what: "the answer" });
+  })();
   assert.deepEqual(answer, {
     kind: "error",
     replyTo: "many",
@@ -453,4 +463,28 @@ Deno.test("broker trust: an app on the local socket may listen to at most 256 ty
   alice.msg("m1", "t255", "hi");
   await waitUntil(() => got.length === 1, { what: "the message" });
   assert.deepEqual(got, ["m1"]);
+});
+
+Deno.test("broker trust: an app on the local socket may hold at most 256 listens, even of one type; the next is refused with an error", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
+  const lines: string[] = [];
+  await using _c = await server(pki, sdir, {}, lines);
+  using raw = await rawApp(join(sdir, "broker.sock"));
+  // one type, a tag per listen: one type listened to, but a sink held per listen
+  for (let i = 0; i <= 256; i++) {
+    raw.write({ kind: "listen", id: `l${i}`, types: ["chat"], tag: `g${i}` });
+  }
+  await waitUntil(() => raw.answers.length === 257, { what: "the 257 answers" });
+  assert.equal(raw.answers.filter((a) => a.kind === "result").length, 256);
+  assert.deepEqual(raw.answers[256], {
+    kind: "error",
+    replyTo: "l256",
+    message:
+      "Listen refused: one app connection may hold at most 256 listens, and this one holds 256 (listen to several types in one listen, or from another connection)",
+  });
+  await waitUntil(() => lines.some((l) => /WARN.*local API listen refused/.test(l)), {
+    what: "the warning",
+  });
 });

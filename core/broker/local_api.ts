@@ -97,7 +97,7 @@ async function serveApp(
   log: Logger,
 ): Promise<void> {
   const subs: Subscription[] = [];
-  /** Types this app listens to, at most {@linkcode MAX_SUBSCRIBED_TYPES}. */
+  /** Types this app listens to, at most {@linkcode MAX_SUBSCRIBED_TYPES} (and as many listens). */
   const listened = new Set<string>();
   const confirms = new Confirmations();
   const link: Link = new Link(conn, {
@@ -170,6 +170,13 @@ function handle(
           `Listen refused: one app connection may listen to at most ${MAX_SUBSCRIBED_TYPES} message types; this one listens to ${listened.size} and asked for ${
             types.size - listened.size
           } more (listen to fewer types, or from another connection)`,
+        );
+      }
+      if (subs.length >= MAX_SUBSCRIBED_TYPES) {
+        // each listen holds a sink of its own, even for types listened to already (another tag)
+        log.warn("local API listen refused", { listens: subs.length, limit: MAX_SUBSCRIBED_TYPES });
+        throw new RangeError(
+          `Listen refused: one app connection may hold at most ${MAX_SUBSCRIBED_TYPES} listens, and this one holds ${subs.length} (listen to several types in one listen, or from another connection)`,
         );
       }
       for (const t of h.types) listened.add(t);

@@ -8,7 +8,7 @@ export type PubSubAction = "publish" | "subscribe" | "send";
 /** Reserved message type a client connector uses to (un)subscribe at its server. */
 export const SUBSCRIBE_TYPE = "sockkit.subscribe";
 
-/** Most types one client may subscribe to (and one app connection on the local API listen to). */
+/** Most types one client may subscribe to (and one app connection on the local API listen to, in as many listens at most). */
 export const MAX_SUBSCRIBED_TYPES = 256;
 
 /**

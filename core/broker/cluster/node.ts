@@ -97,6 +97,8 @@ export class ClusterNode implements AsyncDisposable {
         { cause: err },
       );
     }
+    /** Open (heartbeating) once made: closed again when a later step fails. */
+    let presence: ClusterPresence | undefined;
     try {
       const js = nc.jetstream();
       const jsm = await nc.jetstreamManager();
@@ -109,7 +111,7 @@ export class ClusterNode implements AsyncDisposable {
         ttl: beatMs * 3,
       });
       const holders = await js.views.kv(names.typeHoldersBucket, { history: 1, replicas });
-      const presence = await ClusterPresence.open({
+      presence = await ClusterPresence.open({
         server: opts.server,
         clients,
         servers,
@@ -172,6 +174,7 @@ export class ClusterNode implements AsyncDisposable {
         pubsub: new ClusterPubSub({ js, jsm, names, server }),
       });
     } catch (err) {
+      await presence?.close();
       await nc.close();
       if (err instanceof BrokerError) throw err;
       throw new BrokerError(

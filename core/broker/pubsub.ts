@@ -122,6 +122,8 @@ export class PubSubRule {
 export class Subscriptions {
   readonly #path: string;
   readonly #byClient = new Map<string, Set<string>>();
+  /** The same, type → clients: what each published message looks up. */
+  readonly #byType = new Map<string, Set<string>>();
   #writing: Promise<void> = Promise.resolve();
 
   constructor(path: string) {
@@ -145,16 +147,27 @@ export class Subscriptions {
     }
     for (const [client, types] of Object.entries(stored as Record<string, unknown>)) {
       if (Array.isArray(types)) {
-        this.#byClient.set(client, new Set(types.filter((t) => typeof t === "string")));
+        const set = new Set(types.filter((t) => typeof t === "string"));
+        this.#byClient.set(client, set);
+        for (const t of set) this.#index(t, client, true);
       }
+    }
+  }
+
+  #index(type: string, client: string, on: boolean): void {
+    let clients = this.#byType.get(type);
+    if (on) {
+      if (!clients) this.#byType.set(type, clients = new Set());
+      clients.add(client);
+    } else if (clients?.delete(client) && clients.size === 0) {
+      this.#byType.delete(type);
     }
   }
 
   /** Clients subscribed to `type`. */
   subscribers(type: string): string[] {
-    const out: string[] = [];
-    for (const [client, types] of this.#byClient) if (types.has(type)) out.push(client);
-    return out;
+    const clients = this.#byType.get(type);
+    return clients ? [...clients] : [];
   }
 
   /** Types `client` is subscribed to. */
@@ -175,6 +188,7 @@ export class Subscriptions {
     for (const t of types) {
       if (unsubscribe) set.delete(t);
       else set.add(t);
+      this.#index(t, client, !unsubscribe);
     }
     if (set.size === 0) this.#byClient.delete(client);
     const snapshot = JSON.stringify(

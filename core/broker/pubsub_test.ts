@@ -30,6 +30,8 @@ Deno.test("pubsub subscriptions survive a restart and unsubscribe removes them",
     await s.update("bob", ["news", "sport"], false);
     await s.update("carol", ["news"], false);
     await s.update("bob", ["sport"], true);
+    assert.deepEqual(s.subscribers("news").sort(), ["bob", "carol"]);
+    assert.deepEqual(s.subscribers("sport"), []);
     const again = new Subscriptions(`${dir}/subscriptions.json`);
     assert.deepEqual(again.subscribers("news").sort(), ["bob", "carol"]);
     assert.deepEqual(again.subscribers("sport"), []);

@@ -1,4 +1,5 @@
 /** Shared setup for the broker integration tests: connectors as CLI subprocesses. */
+import * as net from "node:net";
 import { join } from "node:path";
 import {
   type CliProcess,
@@ -9,7 +10,8 @@ import {
   type TestPki,
   waitUntil,
 } from "./harness/mod.ts";
-import { BrokerClient } from "../core/broker/mod.ts";
+import { BrokerClient, decodePayload, encodePayload, type Header } from "../core/broker/mod.ts";
+import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
 
 /** The arguments every test connector takes: its certificates, state directory and a 1 s heartbeat. */
 function connectorArgs(certs: string, dir: string): string[] {
@@ -73,6 +75,23 @@ export async function app(dir: string): Promise<BrokerClient> {
     () => BrokerClient.connect(join(dir, "broker.sock")).catch(() => undefined),
     { timeoutMs: 20_000, intervalMs: 100 },
   );
+}
+
+/** A raw app on the local socket `sock`: frames written by hand, the headers it is sent collected. */
+export async function rawApp(sock: string) {
+  const raw = net.connect(sock);
+  await new Promise((r) => raw.once("connect", r));
+  const framer = new LengthPrefixedFramer({ maxFrameBytes: 1024 * 1024 });
+  const answers: Header[] = [];
+  raw.on(
+    "data",
+    (b: Uint8Array) => framer.push(b, (p) => void answers.push(decodePayload(p).header)),
+  );
+  return {
+    answers,
+    write: (h: Header) => void raw.write(encodeFrame(encodePayload(h))),
+    [Symbol.dispose]: () => void raw.destroy(),
+  };
 }
 
 /**

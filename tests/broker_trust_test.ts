@@ -20,25 +20,8 @@ import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 import { makePki, tempDir, type TestPki, waitUntil } from "./harness/mod.ts";
-import { app, freePort, startServer } from "./broker_helpers.ts";
+import { app, freePort, rawApp, startServer } from "./broker_helpers.ts";
 import { delay } from "../core/async/mod.ts";
-
-/** A raw app on the local socket `sock`: frames written by hand, the headers it is sent collected. */
-async function rawApp(sock: string) {
-  const raw = net.connect(sock);
-  await new Promise((r) => raw.once("connect", r));
-  const framer = new LengthPrefixedFramer({ maxFrameBytes: 1024 * 1024 });
-  const answers: Header[] = [];
-  raw.on(
-    "data",
-    (b: Uint8Array) => framer.push(b, (p) => void answers.push(decodePayload(p).header)),
-  );
-  return {
-    answers,
-    write: (h: Header) => void raw.write(encodeFrame(encodePayload(h))),
-    [Symbol.dispose]: () => void raw.destroy(),
-  };
-}
 
 /** A raw peer: a valid client certificate, frames written and read by hand. */
 class RawPeer implements AsyncDisposable {

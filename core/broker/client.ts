@@ -61,19 +61,21 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
   #confirmed = 0;
   /** Set once a handler threw: no message from that one on is confirmed. */
   #confirmLimit = Infinity;
+  /** Whether a handler runs now (the message it has is not handled yet). */
+  #handling = false;
+  /**
+   * Handler keys whose `unlisten` is not answered yet: a message of theirs
+   * arriving meanwhile was handed before it and goes back to the queue, so
+   * it reaches no handler (not even a new listen's).
+   */
+  readonly #unlistening = new Map<string, string>();
 
   private constructor(conn: Connection, maxFrameBytes: number) {
     this.#link = new Link(conn, {
       maxFrameBytes,
       heartbeatMs: 0,
       onFrame: (frame) => this.#onFrame(frame),
-      onChunkDone: () => {
-        const upto = Math.min(this.#got, this.#confirmLimit);
-        if (upto > this.#confirmed) {
-          this.#confirmed = upto;
-          this.#link.send({ kind: "delivered", n: upto });
-        }
-      },
+      onChunkDone: () => this.#confirm(),
       onClose: (reason) => {
         this.#closedReason = reason;
         const err = new BrokerError(`Connection to the connector closed: ${reason}`);
@@ -109,18 +111,23 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
           return;
         }
       }
-      const set = this.#handlers.get(h.type);
-      const tagged = h.tag === undefined ? undefined : this.#handlers.get(keyOf(h.type, h.tag));
+      const set = this.#handlerOf(h.type);
+      const tagged = h.tag === undefined ? undefined : this.#handlerOf(keyOf(h.type, h.tag));
       this.#got++;
       if (set || tagged) {
         const m = toMessage(frame);
+        this.#handling = true;
         if (set) this.#run(set, m);
         if (tagged) this.#run(tagged, m);
+        this.#handling = false;
       }
       return;
     }
     if (h.kind === "result" || h.kind === "error") {
       const id = h.replyTo;
+      for (const [key, uid] of this.#unlistening) {
+        if (uid === id) this.#unlistening.delete(key);
+      }
       const w = id === undefined ? undefined : this.#waiters.get(id);
       if (w && id !== undefined) {
         this.#waiters.delete(id);
@@ -130,6 +137,30 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
         this.#error ??= new BrokerError(h.message);
       }
     }
+  }
+
+  #handlerOf(key: string): Set<(m: Message) => void> | undefined {
+    return this.#unlistening.has(key) ? undefined : this.#handlers.get(key);
+  }
+
+  /** Tells the connector how many messages of this connection the handlers are done with. */
+  #confirm(): void {
+    const upto = Math.min(this.#got - (this.#handling ? 1 : 0), this.#confirmLimit);
+    if (upto > this.#confirmed) {
+      this.#confirmed = upto;
+      this.#link.send({ kind: "delivered", n: upto });
+    }
+  }
+
+  /** Stops the connector's listen behind `key` (what it handed and is not confirmed goes back). */
+  #unlisten(key: string, type: string, tag: string | undefined): void {
+    if (this.#closedReason !== undefined) return;
+    // confirmed first: what the handlers are done with must not go back
+    this.#confirm();
+    const id = this.#id();
+    this.#unlistening.set(key, id);
+    this.#call({ kind: "unlisten", id, types: [type], ...(tag === undefined ? {} : { tag }) })
+      .catch(() => {}); // only a closed connection fails it, and closing gives back the rest
   }
 
   #run(handlers: Set<(m: Message) => void>, m: Message): void {
@@ -237,6 +268,20 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
    * listener once this client closes (close it after such a failure). With
    * a tag, only live messages carrying it; do not listen to one type both
    * with and without a tag on one client: the message would come twice.
+   *
+   * The returned subscription's `close()` stops `handler` at once. Once
+   * the last handler of this type (and tag) on this client is closed, the
+   * client sends `unlisten`: what the connector handed it and it has not
+   * confirmed goes back to the queue, in order, for the next listener; a
+   * message arriving after that reaches no handler. `sync()` after
+   * `close()` resolves once the connector has stopped the listen.
+   *
+   * @example
+   * ```ts
+   * const sub = await c.listen("job", (m) => console.log(m.data));
+   * sub.close(); // the next "job" messages stay queued
+   * await c.sync();
+   * ```
    */
   async listen(
     type: string,
@@ -249,15 +294,25 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     if (!set) this.#handlers.set(key, set = new Set());
     set.add(handler);
     if (first) {
-      await this.#call({
-        kind: "listen",
-        id: this.#id(),
-        types: [type],
-        confirm: true,
-        ...(options.tag === undefined ? {} : { tag: options.tag }),
-      });
+      try {
+        await this.#call({
+          kind: "listen",
+          id: this.#id(),
+          types: [type],
+          confirm: true,
+          ...(options.tag === undefined ? {} : { tag: options.tag }),
+        });
+      } catch (err) {
+        // refused (a cap): nothing listens, so a later listen must ask again
+        if (this.#handlers.get(key) === set) this.#handlers.delete(key);
+        throw err;
+      }
     }
-    const close = () => void set.delete(handler);
+    const close = () => {
+      if (!set.delete(handler) || set.size > 0 || this.#handlers.get(key) !== set) return;
+      this.#handlers.delete(key);
+      this.#unlisten(key, type, options.tag);
+    };
     return { close, [Symbol.dispose]: close };
   }
 

@@ -78,6 +78,7 @@ export type Header =
   | { kind: "error"; message: string; replyTo?: string; fatal?: boolean }
   | { kind: "result"; replyTo: string; ok: boolean; error?: string; value?: unknown }
   | { kind: "listen"; id?: string; types: string[]; confirm?: boolean; tag?: string }
+  | { kind: "unlisten"; id?: string; types: string[]; tag?: string }
   | { kind: "subscribe"; id: string; types: string[]; unsubscribe?: boolean }
   | { kind: "sync"; id: string }
   | {

@@ -8,11 +8,11 @@ import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Frame, Header, MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
 import type { Sink } from "./options.ts";
-import type { FileResult, SendFileOptions, Subscription } from "./api.ts";
+import type { FileResult, SendFileOptions } from "./api.ts";
 import type { Router } from "./router.ts";
 import { type AdminTarget, runAdmin } from "./_admin.ts";
+import { AppListens, type Detached } from "./_app_listens.ts";
 import { copyBytes } from "./_copy.ts";
-import { MAX_SUBSCRIBED_TYPES } from "./pubsub.ts";
 
 /** Options for {@linkcode LocalApi.start}. */
 export interface LocalApiOptions {
@@ -36,7 +36,7 @@ export interface LocalApiTarget {
 /**
  * The local API: a Unix socket (mode 0600) in the connector's state
  * directory speaking the broker frames, so apps in other processes (any
- * language) send, request, listen and send files through their connector.
+ * language) send, request, listen (and stop) and send files through their connector.
  * See `docs/broker-protocol.md`.
  */
 export class LocalApi implements AsyncDisposable {
@@ -96,23 +96,21 @@ async function serveApp(
   opts: LocalApiOptions,
   log: Logger,
 ): Promise<void> {
-  const subs: Subscription[] = [];
-  /** Types this app listens to, at most {@linkcode MAX_SUBSCRIBED_TYPES} (and as many listens). */
-  const listened = new Set<string>();
+  const listens = new AppListens(c.router, log);
   const confirms = new Confirmations();
   const link: Link = new Link(conn, {
     maxFrameBytes: opts.maxFrameBytes,
     heartbeatMs: 0,
     onFrame: (frame) => {
       try {
-        handle(c, link, frame, { subs, listened, confirms }, log);
+        handle(c, link, frame, { listens, confirms }, log);
       } catch (err) {
         const id = (frame.header as { id?: string }).id;
         link.send(errorFrame((err as Error).message, id));
       }
     },
     onClose: (reason) => {
-      for (const s of subs) s.close();
+      listens.close();
       confirms.closed();
       // An app that sends what is not a broker frame is cut off; the operator learns why.
       if (reason.startsWith("protocol error")) {
@@ -130,10 +128,9 @@ async function serveApp(
   }
 }
 
-/** What one app connection holds: its listeners, the types they cover, its unconfirmed messages. */
+/** What one app connection holds: its listens, its unconfirmed messages. */
 interface AppState {
-  subs: Subscription[];
-  listened: Set<string>;
+  listens: AppListens;
   confirms: Confirmations;
 }
 
@@ -141,7 +138,7 @@ function handle(
   c: LocalApiTarget,
   link: Link,
   frame: Frame,
-  { subs, listened, confirms }: AppState,
+  { listens, confirms }: AppState,
   log: Logger,
 ): void {
   const h = frame.header;
@@ -152,40 +149,13 @@ function handle(
       confirms.confirm(h.n);
       return;
     case "listen": {
-      if (!Array.isArray(h.types) || h.types.some((t) => typeof t !== "string")) {
-        throw new TypeError('Listen needs "types": an array of message type strings');
-      }
-      if (h.tag !== undefined && typeof h.tag !== "string") {
-        throw new TypeError('Listen "tag" must be a string');
-      }
-      const types = new Set([...listened, ...h.types]);
-      if (types.size > MAX_SUBSCRIBED_TYPES) {
-        // refused whole: none of the frame's types is listened to
-        log.warn("local API listen refused", {
-          listening: listened.size,
-          asked: h.types.length,
-          limit: MAX_SUBSCRIBED_TYPES,
-        });
-        throw new RangeError(
-          `Listen refused: one app connection may listen to at most ${MAX_SUBSCRIBED_TYPES} message types; this one listens to ${listened.size} and asked for ${
-            types.size - listened.size
-          } more (listen to fewer types, or from another connection)`,
-        );
-      }
-      if (subs.length >= MAX_SUBSCRIBED_TYPES) {
-        // each listen holds a sink of its own, even for types listened to already (another tag)
-        log.warn("local API listen refused", { listens: subs.length, limit: MAX_SUBSCRIBED_TYPES });
-        throw new RangeError(
-          `Listen refused: one app connection may hold at most ${MAX_SUBSCRIBED_TYPES} listens, and this one holds ${subs.length} (listen to several types in one listen, or from another connection)`,
-        );
-      }
-      for (const t of h.types) listened.add(t);
+      checkTypes("Listen", h.types, h.tag);
       const tag = h.tag;
       const sink: Sink = h.confirm === true
         ? {
           confirms: true,
-          deliver: (_h, _d, _b, payload, taken) => {
-            confirms.add(taken);
+          deliver: (mh, _d, _b, payload, taken) => {
+            confirms.add(taken, sink, mh.type);
             return link.writer.writePayload(payload) && !confirms.full;
           },
           drained: () => Promise.all([link.writer.drained(), confirms.room()]).then(() => {}),
@@ -196,7 +166,14 @@ function handle(
           drained: () => link.writer.drained(),
           tag,
         };
-      subs.push(c.router.attach(h.types, sink));
+      listens.add(h.types, tag, sink);
+      if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
+      return;
+    }
+    case "unlisten": {
+      checkTypes("Unlisten", h.types, h.tag);
+      // detached first, so that what goes back to a queue goes to the next listener, not this one
+      confirms.giveBack(listens.remove(h.types, h.tag));
       if (h.id !== undefined) link.send({ kind: "result", replyTo: h.id, ok: true });
       return;
     }
@@ -239,6 +216,16 @@ function handle(
   }
 }
 
+/** Checks the `types` and `tag` of a `listen` or `unlisten` frame (`what`). */
+function checkTypes(what: string, types: unknown, tag: unknown): void {
+  if (!Array.isArray(types) || types.some((t) => typeof t !== "string")) {
+    throw new TypeError(`${what} needs "types": an array of message type strings`);
+  }
+  if (tag !== undefined && typeof tag !== "string") {
+    throw new TypeError(`${what} "tag" must be a string`);
+  }
+}
+
 function send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): void {
   const c = target.router;
   const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
@@ -270,10 +257,15 @@ function send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): 
   }
 }
 
-/** Messages a confirming listener was handed and its app has not confirmed yet, in order. */
+/**
+ * Messages the confirming listens of one app connection were handed and its
+ * app has not confirmed yet, in order, each with the sink and type it came by.
+ */
 class Confirmations {
   static readonly MAX = 10_000;
   readonly #taken: Array<(ok: boolean) => void> = [];
+  readonly #sinks: Array<Sink | undefined> = [];
+  readonly #types: string[] = [];
   #head = 0;
   #confirmed = 0;
   #delivered = 0;
@@ -283,8 +275,10 @@ class Confirmations {
     return this.#taken.length - this.#head >= Confirmations.MAX;
   }
 
-  add(taken: (ok: boolean) => void): void {
+  add(taken: (ok: boolean) => void, sink: Sink, type: string): void {
     this.#taken.push(taken);
+    this.#sinks.push(sink);
+    this.#types.push(type);
     this.#delivered++;
   }
 
@@ -295,11 +289,14 @@ class Confirmations {
     while (this.#confirmed < n && this.#head < this.#taken.length) {
       this.#confirmed++;
       const f = this.#taken[this.#head]!;
-      this.#taken[this.#head++] = noop;
+      this.#taken[this.#head] = noop;
+      this.#sinks[this.#head++] = undefined;
       f(true);
     }
     if (this.#head > 1024 && this.#head * 2 > this.#taken.length) {
       this.#taken.splice(0, this.#head);
+      this.#sinks.splice(0, this.#head);
+      this.#types.splice(0, this.#head);
       this.#head = 0;
     }
     if (!this.full && this.#roomWaiters.length > 0) {
@@ -312,10 +309,30 @@ class Confirmations {
     return new Promise((r) => this.#roomWaiters.push(r));
   }
 
+  /**
+   * The app stopped listening: what it did not confirm of the detached
+   * sinks and types goes back to its queue, in order. Their places stay, so
+   * the app's later `delivered` counts still line up (confirming them then
+   * does nothing).
+   */
+  giveBack(detached: Detached): void {
+    if (detached.size === 0) return;
+    for (let i = this.#head; i < this.#taken.length; i++) {
+      const sink = this.#sinks[i];
+      if (sink === undefined || !detached.get(sink)?.has(this.#types[i]!)) continue;
+      const f = this.#taken[i]!;
+      this.#taken[i] = noop;
+      this.#sinks[i] = undefined;
+      f(false);
+    }
+  }
+
   /** The app went away: what it did not confirm goes back to its queue. */
   closed(): void {
     for (let i = this.#head; i < this.#taken.length; i++) this.#taken[i]!(false);
     this.#taken.length = 0;
+    this.#sinks.length = 0;
+    this.#types.length = 0;
     this.#head = 0;
     for (const w of this.#roomWaiters.splice(0)) w();
   }

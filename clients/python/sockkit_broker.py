@@ -14,6 +14,8 @@ its calls and changes only the import and the constructor::
         print(transport_json["source_id"], data.decode())
     loop.create_task(connector_api.start_waiting_for_messages(
         message_type="any", message_received_cb=message_received_cb))
+    ...
+    connector_api.stop_waiting_for_messages(message_type="any")   # plain call, loop running or not
 
 The connector itself is ``sockkit broker serve`` or ``sockkit broker connect``; this module only
 speaks the frames of ``docs/broker-protocol.md`` over the connector's Unix socket
@@ -85,6 +87,18 @@ def transport_json(header: Dict[str, Any]) -> Dict[str, Any]:
     return t
 
 
+class _Stop:
+    """A stopped waiter's type until the connector answers its ``unlisten``: the numbers of its
+    messages got meanwhile, confirmed only once the ``unlisten`` is written (it gives them back to
+    the queue; a confirmation before it would take them off)."""
+
+    __slots__ = ("held", "sent")
+
+    def __init__(self) -> None:
+        self.held: list = []
+        self.sent = False
+
+
 class ConnectorAPI:
     """An application's handle on its sockkit connector, shaped like aioconnectors' ConnectorAPI.
 
@@ -113,6 +127,10 @@ class ConnectorAPI:
         self._waiters: Dict[str, asyncio.Future] = {}
         self._queues: Dict[str, asyncio.Queue] = {}
         self._closed_reason: Optional[str] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        # stopped waiters whose unlisten is not answered yet, by type; and the unlistens by id
+        self._stopping: Dict[str, _Stop] = {}
+        self._unlistens: Dict[str, list] = {}
         # delivery confirmation: msg frames got on this connection are numbered; the connector is
         # told the longest prefix whose callbacks have finished ("delivered"), so a message leaves
         # its queue only once the callback has run
@@ -137,7 +155,9 @@ class ConnectorAPI:
             self._closed_reason = None
             self._got = self._confirmed = 0
             self._handled = set()
-            self._read_task = asyncio.get_running_loop().create_task(self._read_loop())
+            self._stopping, self._unlistens = {}, {}
+            self._loop = asyncio.get_running_loop()
+            self._read_task = self._loop.create_task(self._read_loop())
         return self
 
     async def close(self) -> None:
@@ -203,7 +223,16 @@ class ConnectorAPI:
                     fut.set_result((header, data, binary))
                 return
             self._got += 1
-            q = self._queues.get(header.get("type", ""))
+            message_type = header.get("type", "")
+            stop = self._stopping.get(message_type)
+            if stop is not None:
+                # handed before the unlisten, which gives it back to the queue: no callback
+                if stop.sent:
+                    self._done(self._got)
+                else:
+                    stop.held.append(self._got)
+                return
+            q = self._queues.get(message_type)
             if q is not None:
                 q.put_nowait((self._got, header, data, binary))
             else:
@@ -211,6 +240,9 @@ class ConnectorAPI:
             return
         if kind in ("result", "error"):
             reply_to = header.get("replyTo")
+            for message_type, stop in self._unlistens.pop(reply_to, ()):
+                if self._stopping.get(message_type) is stop:
+                    del self._stopping[message_type]
             fut = self._waiters.pop(reply_to, None) if reply_to is not None else None
             if kind == "error":
                 err = BrokerError(header.get("message", "unknown error"))
@@ -385,6 +417,9 @@ class ConnectorAPI:
         q: asyncio.Queue = asyncio.Queue()
         self._queues[message_type] = q
         try:
+            await self.connect()
+            if self._queues.get(message_type) is not q:
+                return  # stopped while connecting: nothing to listen to
             await self._call({"kind": "listen", "id": self._next_id(), "types": [message_type],
                               "confirm": True})
             while True:
@@ -398,7 +433,57 @@ class ConnectorAPI:
                     self.logger.exception("message_received_cb failed for message %r", header.get("id"))
                 self._done(n)
         finally:
-            self._queues.pop(message_type, None)
+            if self._queues.get(message_type) is q:
+                del self._queues[message_type]
+
+    def stop_waiting_for_messages(self, message_type: Optional[str] = None) -> None:
+        """Stops start_waiting_for_messages for ``message_type`` (None: every type); a plain call, as
+        in aioconnectors, whether the event loop runs or not. No callback runs for that type after
+        it (one running now finishes), and that waiter returns. The connector is told
+        (``unlisten``) at once when called on the running loop, else when the loop runs next:
+        messages it handed and no callback handled go back to the queue, in order, for the next
+        listener (as they do when the socket closes, e.g. at exit). A type nobody waits for is
+        logged and ignored."""
+        types = list(self._queues) if message_type is None else [message_type]
+        stopped = []
+        for t in types:
+            q = self._queues.pop(t, None)
+            if q is None:
+                self.logger.warning("stop_waiting_for_messages: no waiter of type %r to stop", t)
+                continue
+            stop = _Stop()
+            while not q.empty():
+                item = q.get_nowait()
+                if item is not None:
+                    stop.held.append(item[0])
+            q.put_nowait(None)
+            if self._writer is not None:
+                self._stopping[t] = stop
+                stopped.append((t, stop))
+        if not stopped:
+            return
+        writer = self._writer
+        try:
+            running: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not None and running is self._loop:
+            self._send_unlisten(writer, stopped)
+        elif self._loop is not None and not self._loop.is_closed():
+            self._loop.call_soon_threadsafe(self._send_unlisten, writer, stopped)
+
+    def _send_unlisten(self, writer: Optional[asyncio.StreamWriter], stopped: list) -> None:
+        """Writes the ``unlisten`` of stopped waiters, then confirms what they held back."""
+        if writer is None or self._writer is not writer:
+            return  # that connection is gone, and its close gave back what was not confirmed
+        uid = self._next_id()
+        self._unlistens[uid] = stopped
+        writer.write(encode_frame({"kind": "unlisten", "id": uid, "types": [t for t, _ in stopped]}))
+        for _, stop in stopped:
+            stop.sent = True
+            held, stop.held = stop.held, []
+            for n in held:
+                self._done(n)
 
     async def answer(self, transport: Dict[str, Any], data: Any = None, data_is_json: bool = True,
                      binary: Optional[bytes] = None) -> Any:

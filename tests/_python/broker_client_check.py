@@ -10,24 +10,9 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "clients", "python"))
 from sockkit_broker import BrokerError, ConnectorAPI  # noqa: E402
+from _check import check, wait_for  # noqa: E402
 
 server_dir, alice_dir, files_dir, work_dir = sys.argv[1:5]
-
-
-def check(step, cond, why):
-    if not cond:
-        print(f"FAIL {step}: {why}", flush=True)
-        sys.exit(1)
-    print(f"ok {step}", flush=True)
-
-
-async def wait_for(cond, what, timeout=20.0):
-    end = asyncio.get_running_loop().time() + timeout
-    while not cond():
-        if asyncio.get_running_loop().time() > end:
-            return False
-        await asyncio.sleep(0.02)
-    return True
 
 
 async def main():

@@ -407,9 +407,9 @@ class ConnectorAPI:
                                          message_received_cb: Optional[MessageCallback] = None) -> None:
         """Receives every message of ``message_type`` (queued ones first) and awaits
         ``message_received_cb(transport_json, data, binary)`` for each, one at a time, until the
-        connection closes or the task is cancelled. A message is confirmed to the connector (and
-        leaves its queue) once the callback returned: messages not yet handled when the program
-        stops stay queued for the next listener."""
+        connection closes, the task is cancelled or stop_waiting_for_messages stops the type. A
+        message is confirmed to the connector (and leaves its queue) once the callback returned:
+        messages not yet handled when the program stops stay queued for the next listener."""
         if message_received_cb is None:
             raise ValueError("start_waiting_for_messages needs message_received_cb")
         if message_type in self._queues:
@@ -439,7 +439,8 @@ class ConnectorAPI:
     def stop_waiting_for_messages(self, message_type: Optional[str] = None) -> None:
         """Stops start_waiting_for_messages for ``message_type`` (None: every type); a plain call, as
         in aioconnectors, whether the event loop runs or not. No callback runs for that type after
-        it (one running now finishes), and that waiter returns. The connector is told
+        it (one running now finishes, and its message goes back to the queue as well: delivery is
+        at least once), and that waiter returns. The connector is told
         (``unlisten``) at once when called on the running loop, else when the loop runs next:
         messages it handed and no callback handled go back to the queue, in order, for the next
         listener (as they do when the socket closes, e.g. at exit). A type nobody waits for is

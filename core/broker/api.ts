@@ -66,6 +66,7 @@ export interface FileResult {
 
 /** A handle that stops a listener. */
 export interface Subscription extends Disposable {
+  /** Stops the listener at once; messages it has not taken stay queued for the next one. */
   close(): void;
 }
 

@@ -36,7 +36,8 @@ export interface LocalApiTarget {
 /**
  * The local API: a Unix socket (mode 0600) in the connector's state
  * directory speaking the broker frames, so apps in other processes (any
- * language) send, request, listen (and stop) and send files through their connector.
+ * language) send, request, listen (and stop listening) and send files through their
+ * connector.
  * See `docs/broker-protocol.md`.
  */
 export class LocalApi implements AsyncDisposable {

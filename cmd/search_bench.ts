@@ -22,6 +22,7 @@ import {
   svgChart,
   textTables,
   type WireBench,
+  writeBenchFileIn,
 } from "../core/search/mod.ts";
 import { action, intArg } from "./_cli.ts";
 import { startProgress } from "./_progress.ts";
@@ -70,8 +71,12 @@ export function searchBenchCommand() {
       const progress = startProgress("search bench");
       progress.phase(`generating files of ${sizes.join(", ")} lines`);
       try {
+        const files = [];
+        for (const lines of sizes) {
+          files.push(await writeBenchFileIn(work, lines, Math.max(opts.queries, 200)));
+        }
         const result = await runSearchBench({
-          sizes,
+          files,
           dir: work,
           maxQueries: opts.queries,
           onProgress: (l) => progress.phase(l),
@@ -81,6 +86,7 @@ export function searchBenchCommand() {
         const wire = opts.loadSeconds > 0
           ? await runWireBench({
             lines: largest,
+            file: files.at(-1)!,
             dir: work,
             seconds: opts.loadSeconds,
             onProgress: (l) => progress.phase(l),

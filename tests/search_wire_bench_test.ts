@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { defaultPoolSize, runWireBench } from "../core/search/mod.ts";
+import { defaultPoolSize, runWireBench, writeBenchFileIn } from "../core/search/mod.ts";
 import { tempDir } from "./harness/mod.ts";
 
 Deno.test("runWireBench() loads index mode over TLS, then reread mode at 1 and 32 connections, every query answered", async () => {
@@ -31,4 +31,19 @@ Deno.test("runWireBench() loads index mode over TLS, then reread mode at 1 and 3
     assert.equal(r.errors + r.timeouts, 0, `${what}: ${r.firstError}`);
     assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms, `${what}: p50 ${r.p50Ms}, p99 ${r.p99Ms}`);
   }
+});
+
+Deno.test("runWireBench() serves the file search bench already wrote, without writing it again", async () => {
+  await using dir = await tempDir("sockkit-wire-bench-test-");
+  const file = await writeBenchFileIn(dir.path, 2000, 50);
+  const before = await Deno.stat(file.path);
+  const wire = await runWireBench({ lines: 2000, file, dir: dir.path, seconds: 1 });
+  assert.ok(wire.wireReread.answered > 0, `nothing answered: ${wire.wireReread.firstError}`);
+  assert.equal(wire.wireReread.errors, 0, wire.wireReread.firstError);
+  const after = await Deno.stat(file.path);
+  assert.equal(after.mtime?.getTime(), before.mtime?.getTime(), "the file was written again");
+  await assert.rejects(
+    () => runWireBench({ lines: 3000, file, dir: dir.path, seconds: 1 }),
+    /Wire bench file has 2000 lines, expected 3000/,
+  );
 });

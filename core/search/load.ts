@@ -5,7 +5,7 @@
  */
 import type { ClientTlsOptions } from "../net/mod.ts";
 import type { LoadReply, LoadRequest } from "./_load_protocol.ts";
-import { quantile } from "./bench/mod.ts";
+import { pct } from "../stats/mod.ts";
 
 /** Options for {@linkcode runLoad}. */
 export interface LoadOptions {
@@ -98,8 +98,8 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     concurrency: options.concurrency,
     answered: total,
     qps: total / (elapsed / 1000),
-    p50Ms: quantile(all, 0.5),
-    p99Ms: quantile(all, 0.99),
+    p50Ms: pct(all, 0.5, { empty: NaN }),
+    p99Ms: pct(all, 0.99, { empty: NaN }),
     errors: replies.reduce((a, r) => a + r.errors, 0),
     timeouts: replies.reduce((a, r) => a + r.timeouts, 0),
     ...(firstError !== undefined ? { firstError } : {}),

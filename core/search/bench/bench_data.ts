@@ -3,6 +3,7 @@
  * deterministic lines shaped like the replaced server's data files
  * (`3;0;1;28;0;7;5;0;`), half the queries present, half absent.
  */
+import { join } from "node:path";
 
 /** A small deterministic PRNG (xorshift32). */
 export function prng(seed: number): () => number {
@@ -47,4 +48,28 @@ export async function writeBenchFile(
     );
   }
   return queries;
+}
+
+/** A generated file and its query mix (see {@linkcode writeBenchFileIn}). */
+export interface BenchFile {
+  /** Lines in the file. */
+  lines: number;
+  /** Where it was written. */
+  path: string;
+  /** Alternating present and absent queries. */
+  queries: string[];
+}
+
+/**
+ * Writes the file of `lines` generated lines as `dir/lines-<lines>.txt`
+ * with a mix of `count` queries ({@linkcode writeBenchFile}), once, for
+ * every part of a bench that uses it.
+ */
+export async function writeBenchFileIn(
+  dir: string,
+  lines: number,
+  count = 200,
+): Promise<BenchFile> {
+  const path = join(dir, `lines-${lines}.txt`);
+  return { lines, path, queries: await writeBenchFile(path, lines, count) };
 }

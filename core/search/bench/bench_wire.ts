@@ -5,17 +5,18 @@
  *
  * @module
  */
-import { join } from "node:path";
 import { type LoadOptions, type LoadResult, runLoad } from "../load.ts";
 import { type SearchServerOptions, startSearchServer } from "../server.ts";
 import { defaultPoolSize } from "../worker_pool.ts";
-import { writeBenchFile } from "./bench_data.ts";
+import { type BenchFile, writeBenchFileIn } from "./bench_data.ts";
 import { benchTls } from "./_bench_tls.ts";
 
 /** Options for {@linkcode runWireBench}. */
 export interface WireBenchOptions {
   /** Lines of the file served (written to `dir/lines-<lines>.txt`). */
   lines: number;
+  /** That file, already written (as `search bench` wrote it for its method timings). Default: written here. */
+  file?: BenchFile;
   /** Where the file and a throwaway PKI go (the caller removes it). */
   dir: string;
   /** Duration of the TLS run, s; the reread runs take at most 2 s of it. */
@@ -50,8 +51,10 @@ export interface WireBench {
 export async function runWireBench(options: WireBenchOptions): Promise<WireBench> {
   const { lines, dir, seconds } = options;
   const say = options.onProgress ?? (() => {});
-  const file = join(dir, `lines-${lines}.txt`);
-  const queries = await writeBenchFile(file, lines, 200);
+  if (options.file && options.file.lines !== lines) {
+    throw new RangeError(`Wire bench file has ${options.file.lines} lines, expected ${lines}`);
+  }
+  const { path: file, queries } = options.file ?? await writeBenchFileIn(dir, lines, 200);
   const tls = await benchTls(dir);
   const rereadMs = Math.min(2000, seconds * 1000);
   /** Serves `file` with `server`'s options on a free loopback port and loads it with `load`'s. */

@@ -3,12 +3,12 @@
  * generated files of each size, checks every answer against a reference,
  * and returns per-cell latency figures.
  */
-import { join } from "node:path";
 import { type SearchMethod, searchMethods } from "./bench_methods.ts";
-import { writeBenchFile } from "./bench_data.ts";
+import { type BenchFile, writeBenchFileIn } from "./bench_data.ts";
 import { LineTable } from "../line_table.ts";
 import { readFileBytes } from "../file_bytes.ts";
 import { SearchWorkerPool } from "../worker_pool.ts";
+import { pct } from "../../stats/mod.ts";
 
 /** Options for {@linkcode runSearchBench}. */
 export interface SearchBenchOptions {
@@ -16,6 +16,12 @@ export interface SearchBenchOptions {
   sizes?: number[];
   /** Where the generated files go (created; the caller removes it). */
   dir: string;
+  /**
+   * Files already written ({@linkcode writeBenchFileIn}), timed instead of
+   * generating one per `sizes` entry, so that a caller that also loads
+   * them over the wire writes each once.
+   */
+  files?: BenchFile[];
   /** Most queries timed per method, mode and size. Default 200. */
   maxQueries?: number;
   /** Fewest queries timed per cell, however slow. Default 5. */
@@ -56,13 +62,6 @@ export interface SearchBenchResult {
   methods: Array<{ name: string; description: string }>;
 }
 
-/** The `q`-quantile (0..1) of sorted values. */
-export function quantile(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
-  return sorted[i]!;
-}
-
 /**
  * Runs the benchmark. Every answer is checked against a reference index;
  * a method that answers wrongly is reported (`wrong > 0`), not hidden.
@@ -86,9 +85,10 @@ export async function runSearchBench(options: SearchBenchOptions): Promise<Searc
   const cells: BenchCell[] = [];
   const files: SearchBenchResult["files"] = [];
   const enc = new TextEncoder();
-  for (const lines of sizes) {
-    const path = join(options.dir, `lines-${lines}.txt`);
-    const texts = await writeBenchFile(path, lines, Math.max(maxQ, 2));
+  for (const given of options.files ?? sizes) {
+    const { lines, path, queries: texts } = typeof given === "number"
+      ? await writeBenchFileIn(options.dir, given, Math.max(maxQ, 2))
+      : given;
     const queries = texts.map((t) => enc.encode(t));
     const reference = LineTable.build(readFileBytes(path).bytes);
     const expected = queries.map((q) => reference.has(q));
@@ -162,8 +162,8 @@ async function timeCell(
   const cell: Omit<BenchCell, "lines"> = {
     method: m.name,
     mode,
-    p50Ms: quantile(times, 0.5),
-    p99Ms: quantile(times, 0.99),
+    p50Ms: pct(times, 0.5, { empty: NaN }),
+    p99Ms: pct(times, 0.99, { empty: NaN }),
     meanMs: times.reduce((a, b) => a + b, 0) / times.length,
     queries: times.length,
     wrong,

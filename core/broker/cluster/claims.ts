@@ -1,4 +1,5 @@
 import type { KV, KvEntry, Status } from "nats";
+import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
 import { KvMirror } from "./_kv_mirror.ts";
@@ -33,6 +34,10 @@ export interface ClaimsOptions {
    * copy of the bucket is read afresh after each reconnect. Default: none.
    */
   status?: () => AsyncIterable<Status>;
+  /** Where a failing watch of the list's copy is reported (see {@linkcode KvMirror}). Default: nowhere. */
+  log?: Logger;
+  /** How long the list's first read may go without an entry before it fails, ms (see `KvMirrorOptions.stallMs`). Default 5000. */
+  stallMs?: number;
 }
 
 const enc = new TextEncoder();
@@ -205,11 +210,13 @@ export class Claims implements AsyncDisposable {
         `Cannot list the names held in the cluster: server "${this.#o.server}" closed its registry (it left the cluster)`,
       );
     }
-    const { status } = this.#o;
+    const { status, log, stallMs } = this.#o;
     this.#held ??= new KvMirror(this.#o.kv, {
       what: "the names held in the cluster",
       keep: holder,
       ...(status ? { status } : {}),
+      ...(log ? { log } : {}),
+      ...(stallMs !== undefined ? { stallMs } : {}),
     });
     const held = [...(await this.#held.entries())].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
     const out: ClusterPeer[] = [];

@@ -1,4 +1,5 @@
 import type { KV, Status } from "nats";
+import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
 import { Claims, type ClusterPeer } from "./claims.ts";
@@ -20,6 +21,16 @@ export interface ClusterPresenceOptions {
    * copy of the bucket is read afresh after each reconnect. Default: none.
    */
   status?: () => AsyncIterable<Status>;
+  /**
+   * Where a failing watch of the client list's local copy is reported, at
+   * warn, and its recovery, at info. Default: nowhere.
+   */
+  log?: Logger;
+  /**
+   * How long a first read of the client list's copy may go without an entry
+   * before it fails (the list rejects instead of waiting on), ms. Default 5000.
+   */
+  stallMs?: number;
 }
 
 /** The same client name is already connected to another live server of the cluster. */
@@ -52,7 +63,7 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
       server: o.server,
       alive: (name) => this.alive(name),
       taken: (client, server) => new ClientTakenError(client, server),
-      ...(o.status ? { status: o.status } : {}),
+      ...ClusterPresence.#shared(o),
     });
     this.#o = o;
     this.#timer = setInterval(() => {
@@ -85,18 +96,26 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
     return e !== null && e.operation === "PUT";
   }
 
+  /** The options the registries and copies share: NATS status events, log, first-read stall limit. */
+  static #shared(o: ClusterPresenceOptions) {
+    return {
+      ...(o.status ? { status: o.status } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}),
+    };
+  }
+
   /**
    * Another registry of names held by one live server at a time (the same
    * heartbeats decide who is alive), in bucket `kv`.
    */
   registry(kv: KV, taken: (name: string, server: string) => Error): Claims {
-    const { server, status } = this.#o;
     return new Claims({
       kv,
-      server,
+      server: this.#o.server,
       alive: (n) => this.alive(n),
       taken,
-      ...(status ? { status } : {}),
+      ...ClusterPresence.#shared(this.#o),
     });
   }
 

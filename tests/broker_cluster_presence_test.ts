@@ -3,14 +3,15 @@
  * second) against a real `nats-server -js`: it follows the presence bucket
  * through a watch, so claims and releases made on another server show in
  * it, thousands of released names (which stay in the bucket) do not, and
- * it is right again after nats-server restarts; a failing watch is logged
- * once and its recovery too; a first read that stalls fails instead of
- * waiting.
+ * it is right again after nats-server restarts; which holders are alive
+ * comes from a watched copy of the heartbeats (no read per server); a
+ * failing watch is logged once and its recovery too; a first read that
+ * stalls fails instead of waiting.
  */
 import assert from "node:assert/strict";
 import { connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from "nats";
 import { clusterNames, ClusterNode, ClusterPresence, token } from "../core/broker/cluster/mod.ts";
-import { settlesWithin } from "../core/async/mod.ts";
+import { delay, settlesWithin } from "../core/async/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 import { startNats, waitUntil, withNats } from "./harness/mod.ts";
 
@@ -174,6 +175,55 @@ function overriding(kv: KV, replaced: Partial<KV>): KV {
   });
 }
 
+withNats.test("broker cluster client list: holders are judged alive from a watched copy of the heartbeats, with no NATS read per holding server; a server that stopped beating is judged dead by its last beat's age though the copy still holds that beat, a beating one stays alive", async () => {
+  await using nats = await startNats();
+  await using cluster = await withA(nats.url, "pv");
+  const reads = { n: 0 };
+  const servers = overriding(cluster.servers, {
+    get: (...args) => (reads.n++, cluster.servers.get(...args)),
+  });
+  await using b = await ClusterPresence.open({
+    server: "B",
+    clients: cluster.clients,
+    servers,
+    beatMs: 300,
+  });
+  const ncC = await connect({ servers: [nats.url] });
+  try {
+    await using c = await ClusterPresence.open({
+      server: "C",
+      ...(await buckets(ncC, "pv")),
+      beatMs: 300,
+    });
+    await cluster.a.presence.claim("alice");
+    await b.claim("bob");
+    await c.claim("carol");
+    const listed = async () => (await b.list()).map((p) => `${p.client}@${p.server}`);
+    let last: string[] = [];
+    await waitUntil(async () => (last = await listed()).length === 3, {
+      what: `B to list alice, bob and carol (last: ${JSON.stringify(last)})`,
+    });
+    assert.deepEqual(last, ["alice@A", "bob@B", "carol@C"]);
+    // Before: one read of the heartbeats bucket per holding server, per list.
+    assert.equal(reads.n, 0, "B's lists read no heartbeat from NATS");
+
+    // C is cut off from NATS: its beats stop, nothing deletes its last one; the watch
+    // reports no expiry, so B's copy keeps that beat: its age must decide.
+    await ncC.close();
+    await waitUntil(async () => (last = await listed()).length === 2, {
+      what: `B to drop carol once C's beats stopped (last: ${JSON.stringify(last)})`,
+    });
+    assert.deepEqual(last, ["alice@A", "bob@B"]);
+    assert.equal(await b.known("carol"), true); // still claimed by C in the bucket
+    // A and B beat on: three beats' time later they are still alive.
+    await delay(1000);
+    assert.deepEqual(await listed(), ["alice@A", "bob@B"]);
+    assert.equal(reads.n, 0, "B's lists read no heartbeat from NATS");
+  } finally {
+    await ncC.close();
+  }
+});
+
 /** Log lines written to a logger made by {@linkcode capture}. */
 function capture() {
   const lines: string[] = [];
@@ -184,8 +234,9 @@ function capture() {
 const copyLine = (level: "INFO " | "WARN ", what: string, says: string) => (l: string) =>
   l.includes(`${level} cluster copy of ${what} ${says}`);
 const NAMES = "the names held in the cluster";
+const BEATS = "the servers' heartbeats";
 
-withNats.test("broker cluster client list: when nats-server stops, the list's local copy logs once at warn that it is not kept current and the last copy is still read, and the list still lists; once NATS is back, it logs at info that it is complete again", async () => {
+withNats.test("broker cluster client list: when nats-server stops, each local copy (the names held, the heartbeats) logs once at warn that it is not kept current and the last copy is still read, and the list still lists; once NATS is back, each logs at info that it is complete again", async () => {
   await using nats = await startNats();
   const { lines, log } = capture();
   await using a = await ClusterNode.open({
@@ -201,26 +252,28 @@ withNats.test("broker cluster client list: when nats-server stops, the list's lo
   await nats.stop();
   const lost = "not kept current: the NATS connection was lost";
   const names = copyLine("WARN ", NAMES, lost);
-  await waitUntil(() => lines.some(names), {
-    what: `the warning of the copy (log: ${JSON.stringify(lines)})`,
+  const beats = copyLine("WARN ", BEATS, lost);
+  await waitUntil(() => lines.some(names) && lines.some(beats), {
+    what: `the warnings of both copies (log: ${JSON.stringify(lines)})`,
   });
   assert.match(
     lines.find(names)!,
     /the last copy is still read, and read again in full once NATS is back bucket=sockkit_pw_presence nats=/,
   );
+  assert.match(lines.find(beats)!, /bucket=sockkit_pw_servers/);
   assert.deepEqual((await a.presence.list()).map((p) => p.client), ["alice"], "the last copy");
 
   await nats.restart();
-  const again = [NAMES].map((what) => copyLine("INFO ", what, "complete again"));
+  const again = [NAMES, BEATS].map((what) => copyLine("INFO ", what, "complete again"));
   await waitUntil(() => again.every((line) => lines.some(line)), {
-    what: `the copy to be complete again (log: ${JSON.stringify(lines)})`,
+    what: `both copies to be complete again (log: ${JSON.stringify(lines)})`,
     timeoutMs: 30_000,
   });
   assert.match(
     lines.find(again[0]!)!,
     /bucket=sockkit_pw_presence staleMs=\d+ failedAttempts=\d+/,
   );
-  for (const warned of [names]) {
+  for (const warned of [names, beats]) {
     assert.equal(
       lines.filter(warned).length,
       1,

@@ -107,7 +107,7 @@ export function serveCommand(): Command {
       check: (_s, log) => log,
       async start(s, { log, metrics, stack }) {
         const cluster = stack.use(
-          await joinCluster(s.cluster, s.clusterName, s.name, s.clusterReplicas, s.persistMax),
+          await joinCluster(s, log),
         );
         const c = await startServerConnector(s.certs, {
           ...baseOptions(s),
@@ -136,14 +136,21 @@ export function serveCommand(): Command {
   );
 }
 
-/** Joins the cluster of `--cluster` (usage error, exit 2, without `--cluster-name`). */
+/**
+ * Joins the cluster of `--cluster` (usage error, exit 2, without
+ * `--cluster-name`); its local copies' watch failures go to `log`.
+ */
 async function joinCluster(
-  urls: string | undefined,
-  name: string | undefined,
-  server: string,
-  replicas: number,
-  maxBytes: number,
+  s: {
+    cluster?: string | undefined;
+    clusterName?: string | undefined;
+    name: string;
+    clusterReplicas: number;
+    persistMax: number;
+  },
+  log: Logger,
 ): Promise<ClusterNode | undefined> {
+  const { cluster: urls, clusterName: name, name: server } = s;
   if (urls === undefined) {
     if (name !== undefined) {
       throw new ConfigError("--cluster-name needs --cluster: the nats-server addresses");
@@ -159,7 +166,14 @@ async function joinCluster(
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
-  return await ClusterNode.open({ servers, cluster: name, server, replicas, maxBytes });
+  return await ClusterNode.open({
+    servers,
+    cluster: name,
+    server,
+    replicas: s.clusterReplicas,
+    maxBytes: s.persistMax,
+    log,
+  });
 }
 
 /** Reads `--pubsub-rule` (a usage error, exit 2, when unreadable or malformed). */

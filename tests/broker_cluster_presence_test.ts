@@ -3,11 +3,16 @@
  * second) against a real `nats-server -js`: it follows the presence bucket
  * through a watch, so claims and releases made on another server show in
  * it, thousands of released names (which stay in the bucket) do not, and
- * it is right again after nats-server restarts.
+ * it is right again after nats-server restarts; which holders are alive
+ * comes from a watched copy of the heartbeats (no read per server); a
+ * failing watch is logged once and its recovery too; a first read that
+ * stalls fails instead of waiting.
  */
 import assert from "node:assert/strict";
-import { connect } from "nats";
-import { clusterNames, ClusterNode, token } from "../core/broker/cluster/mod.ts";
+import { connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from "nats";
+import { clusterNames, ClusterNode, ClusterPresence, token } from "../core/broker/cluster/mod.ts";
+import { delay, settlesWithin } from "../core/async/mod.ts";
+import { createLogger } from "../core/log/mod.ts";
 import { startNats, waitUntil, withNats } from "./harness/mod.ts";
 
 const enc = new TextEncoder();
@@ -129,4 +134,232 @@ withNats.test("broker cluster: a server whose join fails after its heartbeat sta
   } finally {
     await nc.close();
   }
+});
+
+/** The cluster's two presence buckets, through connection `nc`. */
+async function buckets(nc: NatsConnection, cluster: string): Promise<{ clients: KV; servers: KV }> {
+  const names = clusterNames(cluster);
+  const js = nc.jetstream();
+  return {
+    clients: await js.views.kv(names.presenceBucket),
+    servers: await js.views.kv(names.serversBucket),
+  };
+}
+
+/**
+ * Server A of cluster `cluster` (it makes the buckets: a beat every 300 ms,
+ * gone after three missed, the heartbeats bucket's TTL of 900 ms) and another
+ * NATS connection with both buckets, for a server B opened by hand.
+ */
+async function withA(url: string, cluster: string) {
+  const a = await member(url, cluster)("A");
+  const nc = await connect({ servers: [url] });
+  return {
+    a,
+    ...(await buckets(nc, cluster)),
+    async [Symbol.asyncDispose]() {
+      await nc.close();
+      await a.close();
+    },
+  };
+}
+
+/** `kv` with some of its methods replaced (the rest are its own). */
+function overriding(kv: KV, replaced: Partial<KV>): KV {
+  return new Proxy(kv, {
+    get(target, key) {
+      if (key in replaced) return replaced[key as keyof KV];
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+}
+
+withNats.test("broker cluster client list: holders are judged alive from a watched copy of the heartbeats, with no NATS read per holding server; a server that stopped beating is judged dead by its last beat's age though the copy still holds that beat, a beating one stays alive", async () => {
+  await using nats = await startNats();
+  await using cluster = await withA(nats.url, "pv");
+  const reads = { n: 0 };
+  const servers = overriding(cluster.servers, {
+    get: (...args) => (reads.n++, cluster.servers.get(...args)),
+  });
+  await using b = await ClusterPresence.open({
+    server: "B",
+    clients: cluster.clients,
+    servers,
+    beatMs: 300,
+  });
+  const ncC = await connect({ servers: [nats.url] });
+  try {
+    await using c = await ClusterPresence.open({
+      server: "C",
+      ...(await buckets(ncC, "pv")),
+      beatMs: 300,
+    });
+    await cluster.a.presence.claim("alice");
+    await b.claim("bob");
+    await c.claim("carol");
+    const listed = async () => (await b.list()).map((p) => `${p.client}@${p.server}`);
+    let last: string[] = [];
+    await waitUntil(async () => (last = await listed()).length === 3, {
+      what: `B to list alice, bob and carol (last: ${JSON.stringify(last)})`,
+    });
+    assert.deepEqual(last, ["alice@A", "bob@B", "carol@C"]);
+    // Before: one read of the heartbeats bucket per holding server, per list.
+    assert.equal(reads.n, 0, "B's lists read no heartbeat from NATS");
+
+    // C is cut off from NATS: its beats stop, nothing deletes its last one; the watch
+    // reports no expiry, so B's copy keeps that beat: its age must decide.
+    await ncC.close();
+    await waitUntil(async () => (last = await listed()).length === 2, {
+      what: `B to drop carol once C's beats stopped (last: ${JSON.stringify(last)})`,
+    });
+    assert.deepEqual(last, ["alice@A", "bob@B"]);
+    assert.equal(await b.known("carol"), true); // still claimed by C in the bucket
+    // A and B beat on: three beats' time later they are still alive.
+    await delay(1000);
+    assert.deepEqual(await listed(), ["alice@A", "bob@B"]);
+    assert.equal(reads.n, 0, "B's lists read no heartbeat from NATS");
+  } finally {
+    await ncC.close();
+  }
+});
+
+/** Log lines written to a logger made by {@linkcode capture}. */
+function capture() {
+  const lines: string[] = [];
+  return { lines, log: createLogger({ level: "info", sink: (l) => lines.push(l) }) };
+}
+
+/** A line of a copy's log: `INFO  cluster copy of WHAT complete again ...` and the like. */
+const copyLine = (level: "INFO " | "WARN ", what: string, says: string) => (l: string) =>
+  l.includes(`${level} cluster copy of ${what} ${says}`);
+const NAMES = "the names held in the cluster";
+const BEATS = "the servers' heartbeats";
+
+withNats.test("broker cluster client list: when nats-server stops, each local copy (the names held, the heartbeats) logs once at warn that it is not kept current and the last copy is still read, and the list still lists; once NATS is back, each logs at info that it is complete again", async () => {
+  await using nats = await startNats();
+  const { lines, log } = capture();
+  await using a = await ClusterNode.open({
+    servers: [nats.url],
+    cluster: "pw",
+    server: "A",
+    beatMs: 300,
+    log,
+  });
+  await a.presence.claim("alice");
+  assert.deepEqual((await a.presence.list()).map((p) => p.client), ["alice"]);
+
+  await nats.stop();
+  const lost = "not kept current: the NATS connection was lost";
+  const names = copyLine("WARN ", NAMES, lost);
+  const beats = copyLine("WARN ", BEATS, lost);
+  await waitUntil(() => lines.some(names) && lines.some(beats), {
+    what: `the warnings of both copies (log: ${JSON.stringify(lines)})`,
+  });
+  assert.match(
+    lines.find(names)!,
+    /the last copy is still read, and read again in full once NATS is back bucket=sockkit_pw_presence nats=/,
+  );
+  assert.match(lines.find(beats)!, /bucket=sockkit_pw_servers/);
+  assert.deepEqual((await a.presence.list()).map((p) => p.client), ["alice"], "the last copy");
+
+  await nats.restart();
+  const again = [NAMES, BEATS].map((what) => copyLine("INFO ", what, "complete again"));
+  await waitUntil(() => again.every((line) => lines.some(line)), {
+    what: `both copies to be complete again (log: ${JSON.stringify(lines)})`,
+    timeoutMs: 30_000,
+  });
+  assert.match(
+    lines.find(again[0]!)!,
+    /bucket=sockkit_pw_presence staleMs=\d+ failedAttempts=\d+/,
+  );
+  for (const warned of [names, beats]) {
+    assert.equal(
+      lines.filter(warned).length,
+      1,
+      `one warning each (log: ${JSON.stringify(lines)})`,
+    );
+  }
+});
+
+withNats.test("broker cluster client list: a watch that ends and then fails to start again is logged once at warn (what failed, which bucket, that the last copy is still read, the retry delay), not once per attempt; the copy complete again is logged at info with the failed attempts", async () => {
+  await using nats = await startNats();
+  await using cluster = await withA(nats.url, "pr");
+  await cluster.a.presence.claim("alice");
+  // The next `failing` watches fail to start; `current` is the last one started.
+  const ctl: { failing: number; current?: QueuedIterator<KvEntry> } = { failing: 0 };
+  const clients = overriding(cluster.clients, {
+    watch: async (opts) => {
+      if (ctl.failing > 0) {
+        ctl.failing--;
+        throw new Error("consumer create refused (injected)");
+      }
+      return ctl.current = await cluster.clients.watch(opts);
+    },
+  });
+  const { lines, log } = capture();
+  await using b = await ClusterPresence.open({
+    server: "B",
+    clients,
+    servers: cluster.servers,
+    beatMs: 300,
+    log,
+  });
+  assert.deepEqual((await b.list()).map((p) => p.client), ["alice"]);
+
+  ctl.failing = 2;
+  ctl.current!.stop(); // the watch ends; the next two fail to start; the third works
+  const again = copyLine("INFO ", NAMES, "complete again");
+  await waitUntil(() => lines.some(again), {
+    what: `the copy to be complete again (log: ${JSON.stringify(lines)})`,
+  });
+  const warnings = lines.filter((l) => l.includes(" WARN "));
+  assert.equal(warnings.length, 1, `one warning for the failures (log: ${JSON.stringify(lines)})`);
+  assert.match(
+    warnings[0]!,
+    /WARN {2}cluster copy of the names held in the cluster not kept current: its watch failed; the last copy is still read, watching again every 1000 ms \(check that the cluster's nats-server runs with JetStream and is reachable\) bucket=sockkit_pr_presence error="the watch ended by itself" retryMs=1000/,
+  );
+  assert.match(lines.find(again)!, /bucket=sockkit_pr_presence staleMs=\d+ failedAttempts=3/);
+  assert.deepEqual((await b.list()).map((p) => p.client), ["alice"]);
+});
+
+withNats.test("broker cluster client list: a first read of the bucket that stalls (a watch that delivers one of several entries, then nothing) fails after the injected stall limit with an error naming the copy, the bucket and what to check, instead of waiting for ever", async () => {
+  await using nats = await startNats();
+  await using cluster = await withA(nats.url, "ps");
+  await cluster.a.presence.claim("alice");
+  await cluster.a.presence.claim("bob");
+  // Its watches deliver the first entry, then nothing (their "read complete" signal is not passed on).
+  const clients = overriding(cluster.clients, {
+    watch: async () => {
+      const real = await cluster.clients.watch();
+      const it = real[Symbol.asyncIterator]();
+      const stopped = Promise.withResolvers<IteratorResult<KvEntry>>();
+      let first = true;
+      const stalled = {
+        getReceived: () => 0,
+        stop: () => {
+          real.stop();
+          stopped.resolve({ done: true, value: undefined });
+        },
+        [Symbol.asyncIterator]: () => ({
+          next: () => first ? (first = false, it.next()) : stopped.promise,
+        }),
+      };
+      return stalled as unknown as QueuedIterator<KvEntry>;
+    },
+  });
+  await using b = await ClusterPresence.open({
+    server: "B",
+    clients,
+    servers: cluster.servers,
+    beatMs: 300,
+    stallMs: 300,
+  });
+  const list = b.list();
+  // (a guard for the test run only: without the stall limit the list waits for ever)
+  assert.equal(await settlesWithin(list, 20_000), true, "the first list settles");
+  await assert.rejects(
+    list,
+    /Cannot read the names held in the cluster from NATS: the read of bucket "sockkit_ps_presence" stalled: no entry for 300 ms with 1 read so far, before it was complete \(check that the cluster's nats-server runs with JetStream and is reachable; tried again every 1000 ms\)/,
+  );
 });

@@ -1,6 +1,14 @@
 import type { KV, KvEntry, QueuedIterator, Status } from "nats";
 import { delay } from "../../async/mod.ts";
+import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
+
+/**
+ * How long a read of the whole bucket may go without an entry before it
+ * counts as stalled and is started again, ms: the same 5 s within which
+ * JetStream must answer the watch's creation (and a store).
+ */
+export const READ_STALL_MS = 5000;
 
 /** Options for {@linkcode KvMirror}. */
 export interface KvMirrorOptions<T> {
@@ -20,6 +28,24 @@ export interface KvMirrorOptions<T> {
   status?: () => AsyncIterable<Status>;
   /** How long to wait before watching again after a watch failed or ended, ms. Default 1000. */
   retryMs?: number;
+  /**
+   * How long a read of the whole bucket may go without an entry (and
+   * without completing) before it fails as stalled, ms. Default
+   * {@linkcode READ_STALL_MS}.
+   */
+  stallMs?: number;
+  /**
+   * Where a copy no longer kept current after the first complete one is
+   * reported (the NATS connection lost in `status`, or watches failing): one
+   * warning when that starts, one info line once the copy is complete
+   * again. Default: nowhere.
+   */
+  log?: Logger;
+}
+
+/** The bucket's name, for log lines (nats.js keeps it on the KV it returns, outside its type). */
+function bucketOf(kv: KV): string {
+  return String((kv as { bucket?: unknown }).bucket ?? "?");
 }
 
 /**
@@ -30,7 +56,12 @@ export interface KvMirrorOptions<T> {
  * `retryMs`, and after each reconnect of the NATS connection; a restarted
  * watch reads every key again into a new copy, which replaces the old one
  * once complete (until then the old copy is read). The copy lags the
- * bucket by the watch's delivery (milliseconds while NATS is up).
+ * bucket by the watch's delivery (milliseconds while NATS is up). A read of
+ * the whole bucket that receives nothing for `stallMs` fails (a first read
+ * so rejects {@linkcode KvMirror.entries} instead of holding it up) and is
+ * started again. Once a copy exists, a lost NATS connection or a failing
+ * watch is logged at warn (once until the copy is complete again, which is
+ * logged at info).
  *
  * @example
  * ```ts
@@ -50,6 +81,12 @@ export class KvMirror<T> implements AsyncDisposable {
   #status: AsyncIterable<Status> | undefined;
   /** The watch was stopped to start over at once (NATS reconnected). */
   #restart = false;
+  /**
+   * Since when the copy has not been kept current (the NATS connection
+   * lost, or watches failing), and the failed attempts since; logged when it
+   * starts and when the copy is complete again. Undefined while all is well.
+   */
+  #stale: { since: number; failures: number } | undefined;
   readonly #stop = new AbortController();
   readonly #running: Promise<void>;
 
@@ -79,34 +116,50 @@ export class KvMirror<T> implements AsyncDisposable {
   /** Watches until closed, starting again after a failure or an end. */
   async #run(): Promise<void> {
     const signal = this.#stop.signal;
+    const retryMs = this.#o.retryMs ?? 1000;
     while (!signal.aborted) {
+      let failure: unknown;
       try {
         await this.#follow();
       } catch (err) {
-        if (!this.#synced) {
-          const failed = this.#first;
-          this.#first = Promise.withResolvers<void>();
-          this.#first.promise.catch(() => {});
-          const why = err instanceof Error ? err.message : String(err);
-          failed.reject(
-            new BrokerError(
-              `Cannot read ${this.#o.what} from NATS: ${
-                /timeout/i.test(why) ? "no answer from the nats-server in time" : why
-              } (check that the cluster's nats-server runs with JetStream and is reachable; tried again every ${
-                this.#o.retryMs ?? 1000
-              } ms)`,
-              { cause: err },
-            ),
-          );
-        }
+        failure = err;
       }
       if (signal.aborted) break;
       if (this.#restart) {
         this.#restart = false;
         continue;
       }
-      await delay(this.#o.retryMs ?? 1000, { signal }).catch(() => {});
+      this.#failed(failure ?? new Error("the watch ended by itself"), retryMs);
+      await delay(retryMs, { signal }).catch(() => {});
     }
+  }
+
+  /**
+   * A watch failed (or ended by itself): before the first complete copy the
+   * waiting {@linkcode entries} calls get the error; after it, the first
+   * failure since the copy was last current is logged (the old copy is
+   * still read meanwhile).
+   */
+  #failed(err: unknown, retryMs: number): void {
+    const why = err instanceof Error ? err.message : String(err);
+    const reason = /timeout/i.test(why) ? "no answer from the nats-server in time" : why;
+    if (!this.#synced) {
+      const failed = this.#first;
+      this.#first = Promise.withResolvers<void>();
+      this.#first.promise.catch(() => {});
+      failed.reject(
+        new BrokerError(
+          `Cannot read ${this.#o.what} from NATS: ${reason} (check that the cluster's nats-server runs with JetStream and is reachable; tried again every ${retryMs} ms)`,
+          { cause: err },
+        ),
+      );
+    } else if (!this.#stale) {
+      this.#o.log?.warn(
+        `cluster copy of ${this.#o.what} not kept current: its watch failed; the last copy is still read, watching again every ${retryMs} ms (check that the cluster's nats-server runs with JetStream and is reachable)`,
+        { bucket: bucketOf(this.#kv), error: reason, retryMs },
+      );
+    }
+    (this.#stale ??= { since: Date.now(), failures: 0 }).failures++;
   }
 
   /**
@@ -115,7 +168,8 @@ export class KvMirror<T> implements AsyncDisposable {
    * Complete means: the watch said so (its `initializedFn`, run in order
    * with the entries, or before `watch()` returned, when every entry it
    * had received by then is applied), or an entry arrived after which
-   * JetStream has nothing pending (its `delta` is 0).
+   * JetStream has nothing pending (its `delta` is 0). Until then, `stallMs`
+   * without an entry stops the watch and fails.
    */
   async #follow(): Promise<void> {
     /** The new copy; once complete, the current one (each change goes on into it). */
@@ -124,11 +178,29 @@ export class KvMirror<T> implements AsyncDisposable {
     let until = Infinity;
     let applied = 0;
     let returned = false;
+    let stall: ReturnType<typeof setTimeout> | undefined;
+    let stalled = false;
+    /** When the read last got an entry (one timer per `stallMs`, not one per entry). */
+    let lastEntry = Date.now();
     const complete = () => {
+      clearTimeout(stall);
       if (this.#values === fresh) return;
+      const again = this.#synced;
       this.#values = fresh;
       this.#synced = true;
       this.#first.resolve();
+      const stale = this.#stale;
+      if (stale) {
+        this.#o.log?.info(
+          `cluster copy of ${this.#o.what} ${again ? "complete again" : "read in full"}`,
+          {
+            bucket: bucketOf(this.#kv),
+            staleMs: Date.now() - stale.since,
+            failedAttempts: stale.failures,
+          },
+        );
+        this.#stale = undefined;
+      }
     };
     const watch = await this.#kv.watch({
       // In order with the entries once iterated; before watch() returns, with entries still queued.
@@ -137,27 +209,57 @@ export class KvMirror<T> implements AsyncDisposable {
     returned = true;
     if (this.#stop.signal.aborted) return watch.stop();
     this.#watch = watch;
+    const stallMs = this.#o.stallMs ?? READ_STALL_MS;
+    const check = () => {
+      const idle = Date.now() - lastEntry;
+      if (idle < stallMs) stall = setTimeout(check, stallMs - idle);
+      else {
+        stalled = true;
+        watch.stop();
+      }
+    };
     if (until === -1) until = watch.getReceived();
     if (applied >= until) complete();
+    else stall = setTimeout(check, stallMs);
     try {
       for await (const e of watch) {
         const v = this.#o.keep(e);
         if (v === undefined) fresh.delete(e.key);
         else fresh.set(e.key, v);
         if (++applied >= until || e.delta === 0) complete();
+        else if (this.#values !== fresh) lastEntry = Date.now();
       }
     } finally {
+      clearTimeout(stall);
       if (this.#watch === watch) this.#watch = undefined;
+    }
+    if (stalled && !this.#restart && !this.#stop.signal.aborted) {
+      throw new Error(
+        `the read of bucket "${
+          bucketOf(this.#kv)
+        }" stalled: no entry for ${stallMs} ms with ${applied} read so far, before it was complete`,
+      );
     }
   }
 
-  /** Starts the watch over after each reconnect (the old consumer may have missed changes or be gone). */
+  /**
+   * Starts the watch over after each reconnect (the old consumer may have
+   * missed changes or be gone); logs that the copy is no longer kept
+   * current when the connection is lost (once a copy exists).
+   */
   async #onReconnect(): Promise<void> {
     const status = this.#o.status?.();
     if (!status) return;
     this.#status = status;
     for await (const s of status) {
       if (this.#stop.signal.aborted) break;
+      if (s.type === "disconnect" && this.#synced && !this.#stale) {
+        this.#stale = { since: Date.now(), failures: 0 };
+        this.#o.log?.warn(
+          `cluster copy of ${this.#o.what} not kept current: the NATS connection was lost; the last copy is still read, and read again in full once NATS is back`,
+          { bucket: bucketOf(this.#kv), nats: String(s.data) },
+        );
+      }
       if (s.type === "reconnect" && this.#watch) {
         this.#restart = true;
         this.#watch.stop();

@@ -108,7 +108,7 @@ export class ClusterBridge implements AsyncDisposable {
       }
     });
     this.#readOwn();
-    await this.#refresh();
+    await this.#refresh(true);
     this.#timer = setInterval(() => {
       void this.#refresh();
       this.#o.types.tick();
@@ -172,13 +172,25 @@ export class ClusterBridge implements AsyncDisposable {
     });
   }
 
-  /** Reads the cluster's client list unless a read is still going (a long list takes over a second). */
-  #refresh(): Promise<void> {
+  /**
+   * Reads the cluster's client list unless a read is still going (a long
+   * list takes over a second). A failure at `start` (its first read failed
+   * or stalled) is logged at warn and the server starts without the other
+   * servers' clients in its list; later ones, each second, at debug (the
+   * copies log their own failures).
+   */
+  #refresh(start = false): Promise<void> {
     return this.#refreshing ??= (async () => {
       try {
         this.#peers = await this.#o.node.presence.list();
       } catch (err) {
-        this.#o.log.debug("cluster client list not refreshed", { error: (err as Error).message });
+        const error = (err as Error).message;
+        if (start) {
+          this.#o.log.warn(
+            "cluster client list not read at start: clients of other servers are not listed here until it is (read again each second)",
+            { error },
+          );
+        } else this.#o.log.debug("cluster client list not refreshed", { error });
       } finally {
         this.#refreshing = undefined;
       }

@@ -1,4 +1,5 @@
 import type { KV, KvEntry, Status } from "nats";
+import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
 import { KvMirror } from "./_kv_mirror.ts";
@@ -24,8 +25,14 @@ export interface ClaimsOptions {
   kv: KV;
   /** This server connector's name. */
   server: string;
-  /** Whether server `name` is alive (its heartbeat is current). */
+  /** Whether server `name` is alive (its heartbeat is current), asked of NATS. */
   alive(name: string): Promise<boolean>;
+  /**
+   * A judge of which servers are alive, by the same rule as `alive` but
+   * from a local copy of the heartbeats: {@linkcode Claims.list} asks it
+   * once per call, so listing makes no NATS read per holding server.
+   */
+  liveness(): Promise<(server: string) => boolean>;
   /** The error for a name held by another live server. */
   taken(name: string, server: string): Error;
   /**
@@ -33,6 +40,10 @@ export interface ClaimsOptions {
    * copy of the bucket is read afresh after each reconnect. Default: none.
    */
   status?: () => AsyncIterable<Status>;
+  /** Where a failing watch of the list's copy is reported (see {@linkcode KvMirror}). Default: nowhere. */
+  log?: Logger;
+  /** How long the list's first read may go without an entry before it fails, ms (see `KvMirrorOptions.stallMs`). Default 5000. */
+  stallMs?: number;
 }
 
 const enc = new TextEncoder();
@@ -194,10 +205,11 @@ export class Claims implements AsyncDisposable {
    * the bucket (kept by a watch; the first call waits for the first full
    * read): no NATS round trip per name, and released names (which stay in
    * the bucket for {@linkcode known}) are not in the copy, so the cost does
-   * not grow with every name ever claimed. One liveness look-up per holding
-   * server. A change made on another server shows once the watch delivered
-   * it (milliseconds while NATS is up); after a NATS outage the copy is read
-   * again in full.
+   * not grow with every name ever claimed. Which holders are alive is
+   * judged from a local copy of the heartbeats too (`opts.liveness`), so a
+   * list makes no NATS read at all. A change made on another server shows
+   * once the watch delivered it (milliseconds while NATS is up); after a
+   * NATS outage the copy is read again in full.
    */
   async list(): Promise<ClusterPeer[]> {
     if (this.#closed) {
@@ -205,21 +217,21 @@ export class Claims implements AsyncDisposable {
         `Cannot list the names held in the cluster: server "${this.#o.server}" closed its registry (it left the cluster)`,
       );
     }
-    const { status } = this.#o;
+    const { status, log, stallMs } = this.#o;
     this.#held ??= new KvMirror(this.#o.kv, {
       what: "the names held in the cluster",
       keep: holder,
       ...(status ? { status } : {}),
+      ...(log ? { log } : {}),
+      ...(stallMs !== undefined ? { stallMs } : {}),
     });
+    // Both copies read at once; a failure of the list's own copy is the one reported.
+    const judge = this.#o.liveness();
+    judge.catch(() => {});
+    await this.#held.entries();
+    const alive = await judge;
     const held = [...(await this.#held.entries())].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0);
-    const out: ClusterPeer[] = [];
-    const live = new Map<string, boolean>();
-    for (const [, peer] of held) {
-      let ok = live.get(peer.server);
-      if (ok === undefined) live.set(peer.server, ok = await this.#o.alive(peer.server));
-      if (ok) out.push(peer);
-    }
-    return out;
+    return held.map(([, peer]) => peer).filter((peer) => alive(peer.server));
   }
 
   /** Stops the watch that {@linkcode list} reads. Idempotent. */

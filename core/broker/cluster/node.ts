@@ -1,4 +1,5 @@
 import { connect, type NatsConnection } from "nats";
+import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
 import { clusterNames } from "./names.ts";
 import { ClusterPresence } from "./presence.ts";
@@ -31,6 +32,17 @@ export interface ClusterNodeOptions {
    * shorten it). Default 10000.
    */
   ackWaitMs?: number;
+  /**
+   * Where the local copies of the client list and the heartbeats report a
+   * failing watch (warn) and their recovery (info). Default: nowhere.
+   */
+  log?: Logger;
+  /**
+   * How long the first read of a local copy may go without an entry before
+   * the client list fails with an error instead of waiting, ms (tests
+   * shorten it). Default 5000.
+   */
+  stallMs?: number;
 }
 
 /** How long a publication waits for a server that is down: 7 days. */
@@ -117,6 +129,8 @@ export class ClusterNode implements AsyncDisposable {
         servers,
         beatMs,
         status: () => nc.status(),
+        ...(opts.log ? { log: opts.log } : {}),
+        ...(opts.stallMs !== undefined ? { stallMs: opts.stallMs } : {}),
       });
       const queue = (name: string, wildcard: string): StreamSpec => ({
         name,

@@ -1,7 +1,9 @@
-import type { KV, Status } from "nats";
+import type { KV, KvEntry, Status } from "nats";
+import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
 import { Claims, type ClusterPeer } from "./claims.ts";
+import { KvMirror } from "./_kv_mirror.ts";
 
 export type { ClusterPeer };
 
@@ -20,6 +22,16 @@ export interface ClusterPresenceOptions {
    * copy of the bucket is read afresh after each reconnect. Default: none.
    */
   status?: () => AsyncIterable<Status>;
+  /**
+   * Where a failing watch of the local copies (the client list, the
+   * heartbeats) is reported, at warn, and its recovery, at info. Default: nowhere.
+   */
+  log?: Logger;
+  /**
+   * How long a first read of a local copy may go without an entry before it
+   * fails (the list rejects instead of waiting on), ms. Default 5000.
+   */
+  stallMs?: number;
 }
 
 /** The same client name is already connected to another live server of the cluster. */
@@ -45,14 +57,21 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
   readonly #o: ClusterPresenceOptions;
   readonly #timer: ReturnType<typeof setInterval>;
   #closed = false;
+  /** The heartbeats bucket's TTL, ms (0: none; read by {@linkcode open}). */
+  #ttl = 0;
+  /** Local copy of the heartbeats: when each server's last beat was stored (ms, NATS server's clock). */
+  #beats: KvMirror<number> | undefined;
+  /** The newest beat stored in the copy (NATS server's clock), and when it arrived here (this machine's). */
+  #newest = { stored: -Infinity, arrived: 0 };
 
   private constructor(o: ClusterPresenceOptions) {
     super({
       kv: o.clients,
       server: o.server,
       alive: (name) => this.alive(name),
+      liveness: () => this.liveness(),
       taken: (client, server) => new ClientTakenError(client, server),
-      ...(o.status ? { status: o.status } : {}),
+      ...ClusterPresence.#shared(o),
     });
     this.#o = o;
     this.#timer = setInterval(() => {
@@ -64,6 +83,7 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
   static async open(opts: ClusterPresenceOptions): Promise<ClusterPresence> {
     const p = new ClusterPresence(opts);
     try {
+      p.#ttl = (await opts.servers.status()).ttl;
       await p.beat();
     } catch (err) {
       clearInterval(p.#timer);
@@ -78,7 +98,10 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
     await this.#o.servers.put(token(this.#o.server), enc.encode(String(Date.now())));
   }
 
-  /** Whether server `name`'s heartbeat is current. */
+  /**
+   * Whether server `name`'s heartbeat is current, read from NATS (one read;
+   * the bucket's TTL removed an expired beat).
+   */
   async alive(name: string): Promise<boolean> {
     if (name === this.#o.server) return !this.#closed;
     const e = await this.#o.servers.get(token(name));
@@ -86,26 +109,79 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
   }
 
   /**
+   * Which servers are alive, judged from a local copy of the heartbeats
+   * bucket (one watch; no NATS read per server, as {@linkcode Claims.list}
+   * needs on every server each second). The rule is {@linkcode alive}'s: a
+   * server is alive while its last beat is younger than the bucket's TTL.
+   * The watch does not report a beat JetStream expired, so the copy keeps
+   * it and judges it by the time it was stored, on the NATS server's clock
+   * as JetStream does (no clock of this machine is compared with NATS's):
+   * "now" is the newest beat in the copy plus the time since it arrived, at
+   * most one beat (this server's own beat renews it every `beatMs`). During
+   * a NATS outage nothing arrives, so the judgement stays as it was when
+   * the outage began. The first call waits for the copy's first full read.
+   */
+  async liveness(): Promise<(server: string) => boolean> {
+    const { server, beatMs = 1000 } = this.#o;
+    if (this.#closed) {
+      throw new BrokerError(
+        `Cannot tell which servers of the cluster are alive: server "${server}" closed its registry (it left the cluster)`,
+      );
+    }
+    this.#beats ??= new KvMirror(this.#o.servers, {
+      what: "the servers' heartbeats",
+      keep: (e) => this.#keepBeat(e),
+      ...ClusterPresence.#shared(this.#o),
+    });
+    const beats = await this.#beats.entries();
+    const ttl = this.#ttl;
+    const now = this.#newest.stored + Math.min(Date.now() - this.#newest.arrived, beatMs);
+    return (name) => {
+      if (name === server) return !this.#closed;
+      const stored = beats.get(token(name));
+      return stored !== undefined && (ttl <= 0 || now - stored < ttl);
+    };
+  }
+
+  /** What the heartbeats' copy keeps of a beat: when it was stored (and the newest so far). */
+  #keepBeat(e: KvEntry): number | undefined {
+    if (e.operation !== "PUT") return undefined;
+    const stored = e.created.getTime();
+    if (stored > this.#newest.stored) this.#newest = { stored, arrived: Date.now() };
+    return stored;
+  }
+
+  /** The options the registries and copies share: NATS status events, log, first-read stall limit. */
+  static #shared(o: ClusterPresenceOptions) {
+    return {
+      ...(o.status ? { status: o.status } : {}),
+      ...(o.log ? { log: o.log } : {}),
+      ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}),
+    };
+  }
+
+  /**
    * Another registry of names held by one live server at a time (the same
    * heartbeats decide who is alive), in bucket `kv`.
    */
   registry(kv: KV, taken: (name: string, server: string) => Error): Claims {
-    const { server, status } = this.#o;
     return new Claims({
       kv,
-      server,
+      server: this.#o.server,
       alive: (n) => this.alive(n),
+      liveness: () => this.liveness(),
       taken,
-      ...(status ? { status } : {}),
+      ...ClusterPresence.#shared(this.#o),
     });
   }
 
-  /** Stops heartbeating, removes this server's heartbeat and stops the client list's watch. Idempotent. */
+  /** Stops heartbeating, removes this server's heartbeat and stops the watches of its copies. Idempotent. */
   override async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
     await super.close();
+    await this.#beats?.close();
     await this.#o.servers.delete(token(this.#o.server)).catch(() => {});
   }
 

@@ -46,6 +46,20 @@ function ridOf(conn: Deno.Conn): number {
 }
 
 /**
+ * The duplicate of an accepted connection's descriptor could not be made
+ * (Deno gives a bare status): with a valid descriptor, `dup` fails only when
+ * the process is out of file descriptors. The connection was closed.
+ */
+export class DescriptorDupError extends Error {
+  constructor(readonly status: number) {
+    super(
+      `Cannot take an accepted TCP connection: duplicating its descriptor failed (status ${status}; the process is out of file descriptors, and each connection holds two); it was closed`,
+    );
+    this.name = "DescriptorDupError";
+  }
+}
+
+/**
  * Turns a connection accepted by `Deno.listen` into a `node:net` socket on
  * the same native handle, so `node:tls` can wrap it and `readStop()` works on
  * it. The accept loop itself stays on `Deno.listen`, whose `accept()` reports
@@ -58,7 +72,7 @@ export async function nodeSocketOf(conn: Deno.Conn, onClose?: () => void): Promi
   const status = handle.openFromRid(ridOf(conn));
   if (status !== 0) {
     conn.close();
-    throw new Error(`Cannot wrap an accepted TCP connection: status ${status}`);
+    throw new DescriptorDupError(status);
   }
   const socket = new net.Socket({ handle } as unknown as net.SocketConstructorOpts);
   // The handle has a duplicate of the descriptor of `conn`, whose resource stays

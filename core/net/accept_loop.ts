@@ -11,9 +11,77 @@ export interface AcceptLoopOptions {
   maxBackoffMs?: number;
   /** The warning and the recovery line are logged at most once per this many ms. Default 60000. */
   quietMs?: number;
+  /**
+   * Where failed accepts are reported, shared with whoever takes the
+   * connections further (the TCP listener, whose duplicate of an accepted
+   * descriptor fails the same way when descriptors run out). When given, its
+   * owner reports the recovery ({@linkcode AcceptTrouble.ok}) once a
+   * connection is really taken, and the other options here are its own.
+   * Default: one of this loop's, told after each accept.
+   */
+  trouble?: AcceptTrouble;
 }
 
 const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
+
+/**
+ * Failed accepts told to the operator without a log storm, and the back-off
+ * they call for: one warning (naming a shortage of file descriptors when it
+ * is one) at most once per `quietMs` however often it flaps, one info line
+ * when connections are taken again, and a pause before the next accept
+ * that doubles with each failure.
+ */
+export class AcceptTrouble {
+  readonly #log: Logger;
+  readonly #quietMs: number;
+  readonly #min: number;
+  readonly #max: number;
+  #failures = 0;
+  #backoff = 0;
+  #warnedAt = -Infinity;
+  #recoveredAt = -Infinity;
+
+  constructor(options: Omit<AcceptLoopOptions, "trouble"> = {}) {
+    this.#log = options.logger ?? nullLogger;
+    this.#quietMs = options.quietMs ?? 60_000;
+    this.#min = options.minBackoffMs ?? 5;
+    this.#max = options.maxBackoffMs ?? 1000;
+  }
+
+  /**
+   * A connection could not be taken. `message` is the error's;
+   * `outOfDescriptors` says it was a shortage of file descriptors when the
+   * message does not (default: read from the message).
+   */
+  failed(message: string, outOfDescriptors = EMFILE.test(message)): void {
+    this.#failures++;
+    this.#backoff = this.#backoff === 0 ? this.#min : Math.min(this.#max, this.#backoff * 2);
+    if (Date.now() - this.#warnedAt < this.#quietMs) return;
+    this.#warnedAt = Date.now();
+    this.#log.warn(
+      outOfDescriptors
+        ? "cannot accept connections: out of file descriptors (raise the limit with ulimit -n or LimitNOFILE); retrying with back-off"
+        : "cannot accept a connection; retrying with back-off",
+      { error: message },
+    );
+  }
+
+  /** A connection was taken: after failures, says so (at most once per `quietMs`). */
+  ok(): void {
+    this.#backoff = 0;
+    if (this.#failures === 0) return;
+    if (Date.now() - this.#recoveredAt >= this.#quietMs) {
+      this.#recoveredAt = Date.now();
+      this.#log.info("accepting connections again", { failed_accepts: this.#failures });
+    }
+    this.#failures = 0;
+  }
+
+  /** Waits out the back-off the failures so far call for (none after {@linkcode ok}). */
+  async pause(): Promise<void> {
+    if (this.#backoff > 0) await delay(this.#backoff);
+  }
+}
 
 /**
  * Accepts connections from `listener` until it is closed, handing each to
@@ -21,7 +89,7 @@ const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
  * the process or system is out of file descriptors, or any transient error)
  * never ends the loop: it backs off (doubling up to `maxBackoffMs`), logs
  * at warn (at most once per `quietMs`, however often it flaps), and logs at
- * info when accepting works again.
+ * info when accepting works again ({@linkcode AcceptTrouble}).
  * Resolves once the listener is closed.
  */
 export async function acceptLoop(
@@ -29,43 +97,19 @@ export async function acceptLoop(
   onConnection: (conn: Deno.Conn) => void,
   options: AcceptLoopOptions = {},
 ): Promise<void> {
-  const log = options.logger ?? nullLogger;
-  const min = options.minBackoffMs ?? 5;
-  const max = options.maxBackoffMs ?? 1000;
-  const quietMs = options.quietMs ?? 60_000;
-  let backoff = 0;
-  let failures = 0;
-  let warnedAt = -Infinity;
-  let recoveredAt = -Infinity;
+  const own = options.trouble === undefined;
+  const trouble = options.trouble ?? new AcceptTrouble(options);
   while (true) {
+    await trouble.pause();
     let conn: Deno.Conn;
     try {
       conn = await listener.accept();
     } catch (err) {
       if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-      const message = err instanceof Error ? err.message : String(err);
-      failures++;
-      if (Date.now() - warnedAt >= quietMs) {
-        warnedAt = Date.now();
-        log.warn(
-          EMFILE.test(message)
-            ? "cannot accept connections: out of file descriptors (raise the limit with ulimit -n or LimitNOFILE); retrying with back-off"
-            : "cannot accept a connection; retrying with back-off",
-          { error: message },
-        );
-      }
-      backoff = backoff === 0 ? min : Math.min(max, backoff * 2);
-      await delay(backoff);
+      trouble.failed(err instanceof Error ? err.message : String(err));
       continue;
     }
-    if (failures > 0) {
-      if (Date.now() - recoveredAt >= quietMs) {
-        recoveredAt = Date.now();
-        log.info("accepting connections again", { failed_accepts: failures });
-      }
-      failures = 0;
-      backoff = 0;
-    }
+    if (own) trouble.ok();
     onConnection(conn);
   }
 }

@@ -1,9 +1,9 @@
 import type * as net from "node:net";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { Connection } from "./connection.ts";
-import { acceptLoop } from "./accept_loop.ts";
+import { acceptLoop, AcceptTrouble } from "./accept_loop.ts";
 import { type ConnectionHandler, ConnectionTracker } from "./_tracker.ts";
-import { nodeSocketOf, prepareTcpHandles } from "./_tcp_handle.ts";
+import { DescriptorDupError, nodeSocketOf, prepareTcpHandles } from "./_tcp_handle.ts";
 import { describePeer, type PeerIdentity, peerOf } from "./peer.ts";
 import type { ListenOptions, RefusalKind, TlsMaterial } from "./listen_options.ts";
 import { AddressCaps, checkPeer } from "./_admission.ts";
@@ -35,6 +35,8 @@ export class Server implements AsyncDisposable {
   readonly #tracker: ConnectionTracker;
   readonly #handshakes: TlsHandshakes;
   readonly #caps: AddressCaps;
+  /** Failed accepts and failed descriptor duplicates, told once, with one back-off. */
+  readonly #trouble: AcceptTrouble;
   #tls: ServerTls | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -48,13 +50,15 @@ export class Server implements AsyncDisposable {
     this.#tracker = new ConnectionTracker(handler, this.#log);
     this.#handshakes = new TlsHandshakes(options.handshakeTimeoutMs ?? 10_000);
     this.#caps = new AddressCaps(options);
+    this.#trouble = new AcceptTrouble({ logger: this.#log });
     if (options.tls) this.setTls(options.tls);
   }
 
   /** @internal Starts the accept loop. */
   start(): void {
-    const logger = this.#log;
-    this.#loop = acceptLoop(this.#listener, (c) => void this.#accepted(c), { logger });
+    this.#loop = acceptLoop(this.#listener, (c) => void this.#accepted(c), {
+      trouble: this.#trouble,
+    });
   }
 
   /**
@@ -102,6 +106,7 @@ export class Server implements AsyncDisposable {
     const counted = this.#caps.counting;
     const over = this.#caps.admit(address);
     if (over) {
+      this.#trouble.ok(); // accepting works: this one is refused on purpose
       this.#refuse(undefined, where, over.reason, over.kind);
       raw.close();
       return;
@@ -111,9 +116,14 @@ export class Server implements AsyncDisposable {
       transport = await nodeSocketOf(raw, counted ? () => this.#caps.release(address) : undefined);
     } catch (err) {
       if (counted) this.#caps.release(address);
-      this.#log.error("cannot take an accepted connection", { peer: where, error: String(err) });
+      // told once with failed accepts (not one error line per connection), and accepting backs off
+      this.#trouble.failed(
+        `${where}: ${(err as Error).message}`,
+        err instanceof DescriptorDupError,
+      );
       return;
     }
+    this.#trouble.ok();
     transport.setNoDelay(true);
     if (!this.#tls) {
       this.#accept(transport, false);

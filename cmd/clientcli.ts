@@ -188,8 +188,8 @@ export function clientcliCommand(): Command {
         // servercli always says why it closes a connection; closing before any
         // line means it refused the TLS handshake (TLS 1.3 reports that only now).
         msg += s.cert === undefined
-          ? " right after the TLS handshake without sending anything: it refused the handshake, most likely because it requires a client certificate (pass --cert and --key)"
-          : ` right after the TLS handshake without sending anything: it refused the handshake, most likely because it does not allow the client certificate "${s.cert}"`;
+          ? " right after the TLS handshake without sending anything: it refused the handshake, most likely because it requires a client certificate (pass --cert and --key), or because it caps the connections from this address (its log says which)"
+          : ` right after the TLS handshake without sending anything: it refused the handshake, most likely because it does not allow the client certificate "${s.cert}", or because it caps the connections from this address (its log says which)`;
       }
       if (outcome.outstanding > 0) {
         msg += `; ${plural(outcome.outstanding, "reply", "replies")} never arrived`;

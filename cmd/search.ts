@@ -215,7 +215,7 @@ Config file example (unrelated entries are ignored):
 
 Example:
   sockkit search serve --file fixtures/search/words.txt --port 44445
-  printf 'apple\\n' | nc 127.0.0.1 44445     # STRING EXISTS
+  printf 'apple\\n' | nc -q1 127.0.0.1 44445  # STRING EXISTS (-q1: nc closes after stdin ends)
 
 Only top-level keys, [DEFAULT], [server] and [search] count. Certificate and key paths:
 certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, spawnCli, tempDir } from "./harness/mod.ts";
-import { openssl, pythonTls, readmeCert, tlsSearchQuery } from "./_openssl.ts";
+import { opensslSelfSigned, pythonTls, readmeCert, tlsSearchQuery } from "./_openssl.ts";
 
 for (const [certKey, keyKey] of [["ssl_certfile", "ssl_keyfile"], ["cert_path", "key_path"]]) {
   Deno.test(`search --config ignores [database] host/port and reads ${certKey}/${keyKey}`, async () => {
@@ -47,21 +47,7 @@ Deno.test("search serve run in the replaced server's directory uses its cert.pem
   await using tmp = await tempDir("sockkit-search-seed-");
   const dir = tmp.path;
   // The replaced server's README: this command, run in the project directory.
-  await openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:4096",
-    "-keyout",
-    "key.pem",
-    "-out",
-    "cert.pem",
-    "-days",
-    "365",
-    "-nodes",
-    "-subj",
-    "/CN=localhost",
-  ], dir);
+  await opensslSelfSigned(dir, { cert: "cert.pem", key: "key.pem", keyType: "rsa:4096" });
   await Deno.writeTextFile(join(dir, "200k.txt"), "apple\n");
   const port = freePort();
   // Its config.ini as the README shows it, inline comments included.

@@ -11,7 +11,7 @@ import {
   tempDir,
   waitUntil,
 } from "./harness/mod.ts";
-import { openssl } from "./_openssl.ts";
+import { opensslSelfSigned } from "./_openssl.ts";
 import { type LineClient, lineClient } from "./_chat/line_client.ts";
 import { delay } from "../core/async/mod.ts";
 
@@ -303,21 +303,7 @@ Deno.test("servercli run in the replaced server's directory serves its certs/my.
   const dir = tmp.path;
   // The replaced server and client load certs/my.crt and certs/my.key by default.
   await Deno.mkdir(join(dir, "certs"));
-  await openssl([
-    "req",
-    "-x509",
-    "-newkey",
-    "rsa:2048",
-    "-keyout",
-    "certs/my.key",
-    "-out",
-    "certs/my.crt",
-    "-days",
-    "365",
-    "-nodes",
-    "-subj",
-    "/CN=localhost",
-  ], dir);
+  await opensslSelfSigned(dir, { cert: "certs/my.crt", key: "certs/my.key", keyType: "rsa:2048" });
   // Before: exit 2, 'Cannot read server certificate "certs/server.pem"'.
   await using srv = await startDaemon(["servercli"], { cwd: dir });
   assert.match(srv.stderrText(), /certs\/my\.crt/);

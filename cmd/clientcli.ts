@@ -5,7 +5,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
-import { type ClientEvent, runClient } from "../core/chat/mod.ts";
+import { type ClientEvent, REPLACED_SERVER_CERT, runClient } from "../core/chat/mod.ts";
 import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { action, plural } from "./_cli.ts";
@@ -35,7 +35,8 @@ const SPECS = {
     flag: "--ca",
     arg: "<file>",
     help: "CA certificate of the server",
-    defaultHelp: `${DEFAULT_CA} if it exists`,
+    defaultHelp:
+      `${DEFAULT_CA} if it exists, else ${REPLACED_SERVER_CERT.cert} (the replaced client's)`,
     env: "SOCKKIT_CLIENTCLI_CA",
   },
   cert: {
@@ -99,12 +100,16 @@ async function* stdinLines(afterLine: () => void): AsyncGenerator<string> {
   if (buf !== "") yield buf;
 }
 
-async function fileExists(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isFile;
-  } catch {
-    return false;
+/** The first of `paths` that is a file, if any. */
+async function firstExisting(paths: readonly string[]): Promise<string | undefined> {
+  for (const path of paths) {
+    try {
+      if ((await Deno.stat(path)).isFile) return path;
+    } catch {
+      // missing or unreadable: try the next
+    }
   }
+  return undefined;
 }
 
 /** Builds the `clientcli` command. */
@@ -137,7 +142,7 @@ export function clientcliCommand(): Command {
     )
     .action(action(async (opts, cmd) => {
       const s = settingsOf(SPECS, cmd);
-      const ca = s.ca ?? (await fileExists(DEFAULT_CA) ? DEFAULT_CA : undefined);
+      const ca = s.ca ?? await firstExisting([DEFAULT_CA, REPLACED_SERVER_CERT.cert]);
       const files = {
         ...(ca !== undefined && !opts.insecure ? { ca } : {}),
         ...(s.cert !== undefined ? { cert: s.cert } : {}),
@@ -183,8 +188,8 @@ export function clientcliCommand(): Command {
         // servercli always says why it closes a connection; closing before any
         // line means it refused the TLS handshake (TLS 1.3 reports that only now).
         msg += s.cert === undefined
-          ? " right after the TLS handshake without sending anything: it refused the handshake, most likely because it requires a client certificate (pass --cert and --key)"
-          : ` right after the TLS handshake without sending anything: it refused the handshake, most likely because it does not allow the client certificate "${s.cert}"`;
+          ? " right after the TLS handshake without sending anything: it refused the handshake, most likely because it requires a client certificate (pass --cert and --key), or because it caps the connections from this address (its log says which)"
+          : ` right after the TLS handshake without sending anything: it refused the handshake, most likely because it does not allow the client certificate "${s.cert}", or because it caps the connections from this address (its log says which)`;
       }
       if (outcome.outstanding > 0) {
         msg += `; ${plural(outcome.outstanding, "reply", "replies")} never arrived`;

@@ -6,8 +6,15 @@
 import { Command } from "@commander-js/extra-typings";
 import { ConfigError, parse, type resolveSettings } from "../core/config/mod.ts";
 import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
+import type { Logger } from "../core/log/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
-import { certPaths, loadClientTls, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
+import {
+  certPaths,
+  loadClientTls,
+  loadServerTls,
+  revocationCheck,
+  serverCertFiles,
+} from "../core/pki/mod.ts";
 import {
   type ClientTlsOptions,
   maxPerAddressSetting,
@@ -17,6 +24,7 @@ import {
 import {
   DEFAULT_SEARCH_PORT,
   loadSearchConfig,
+  REPLACED_SERVER_CERT,
   SearchFileError,
   searchOnce,
   startSearchServer,
@@ -76,7 +84,8 @@ const SPECS = {
     parse: parse.string,
     flag: "--certs",
     arg: "<dir>",
-    help: "certificates directory with server.pem/server.key",
+    help:
+      "certificates directory with server.pem/server.key (if it has none: ./cert.pem, ./key.pem)",
     env: "SOCKKIT_CERTS",
     file: "certs_dir",
     default: "certs",
@@ -138,8 +147,12 @@ const RELOADABLE = ["certs", "cert", "key", "clientCerts"];
 
 type SearchSettings = ReturnType<typeof resolveSettings<typeof SPECS>>;
 
-/** Loads the server TLS (and revocation check) for `--tls`; none for plain TCP. */
-async function searchTls(s: SearchSettings, warn: (message: string) => void): Promise<{
+/**
+ * Loads the server TLS (and revocation check) for `--tls`; none for plain TCP.
+ * Without --cert/certfile= and with the default --certs directory empty, the
+ * replaced server's cert.pem/key.pem in the working directory are used.
+ */
+async function searchTls(s: SearchSettings, log: Logger): Promise<{
   tls?: TlsMaterial;
   authorize?: (peer: PeerIdentity) => string | undefined;
 }> {
@@ -158,10 +171,21 @@ async function searchTls(s: SearchSettings, warn: (message: string) => void): Pr
   const clientCerts = s.clientCerts ?? (s.requireClientCert ? p.allowList : undefined);
   let tls: TlsMaterial;
   try {
+    const files = s.cert !== undefined && s.key !== undefined
+      ? { cert: s.cert, key: s.key, fallback: false }
+      : await serverCertFiles(
+        s.certs,
+        s.certs === SPECS.certs.default ? [REPLACED_SERVER_CERT] : [],
+      );
+    if (files.fallback) {
+      log.info(
+        `using the server certificate "${files.cert}" and key "${files.key}" of the working directory ("${p.serverCert}" not found; --cert/--key or certfile=/keyfile= choose others)`,
+      );
+    }
     tls = await loadServerTls({
-      cert: s.cert ?? p.serverCert,
-      key: s.key ?? p.serverKey,
-      onWarning: warn,
+      cert: files.cert,
+      key: files.key,
+      onWarning: (w) => log.warn(w),
       ...(clientCerts ? { clientCerts } : {}),
     });
   } catch (err) {
@@ -191,7 +215,7 @@ Config file example (unrelated entries are ignored):
 
 Example:
   sockkit search serve --file fixtures/search/words.txt --port 44445
-  printf 'apple\\n' | nc 127.0.0.1 44445     # STRING EXISTS
+  printf 'apple\\n' | nc -q1 127.0.0.1 44445  # STRING EXISTS (-q1: nc closes after stdin ends)
 
 Only top-level keys, [DEFAULT], [server] and [search] count. Certificate and key paths:
 certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
@@ -207,7 +231,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           "No file to search: give --file PATH, SOCKKIT_SEARCH_FILE or linuxpath= in --config",
         );
       }
-      const { tls, authorize } = await searchTls(s, (w) => log.warn(w));
+      const { tls, authorize } = await searchTls(s, log);
       const metrics = new DaemonMetrics("search");
       let server;
       try {
@@ -248,7 +272,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           apply: async (next) => {
             let closed = 0;
             if (tls) {
-              const loaded = await searchTls(next, (w) => log.warn(w));
+              const loaded = await searchTls(next, log);
               if (loaded.tls) {
                 closed =
                   applyTls([running.listener], loaded.tls, { authorize, logger: log }).closed;

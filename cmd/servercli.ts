@@ -6,8 +6,9 @@ import { Command } from "@commander-js/extra-typings";
 import { ConfigError, parse } from "../core/config/mod.ts";
 import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
-import { certPaths, loadServerTls, revocationCheck } from "../core/pki/mod.ts";
-import { DATE_FORMATS, startChatServer } from "../core/chat/mod.ts";
+import { certPaths, loadServerTls, revocationCheck, serverCertFiles } from "../core/pki/mod.ts";
+import { DATE_FORMATS, REPLACED_SERVER_CERT, startChatServer } from "../core/chat/mod.ts";
+import type { Logger } from "../core/log/mod.ts";
 import { maxPerAddressSetting, openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
 import { action, globals, loggerFrom } from "./_cli.ts";
 import { servercliBenchCommand } from "./servercli_bench.ts";
@@ -115,7 +116,8 @@ const SPECS = {
     parse: parse.string,
     flag: "--certs",
     arg: "<dir>",
-    help: 'certificates directory made by "sockkit certs init"',
+    help:
+      'certificates directory made by "sockkit certs init" (if it has none: certs/my.crt, certs/my.key)',
     env: "SOCKKIT_CERTS",
     file: "servercli.certs",
     default: "certs",
@@ -174,7 +176,7 @@ export function servercliCommand(): Command {
         onWarning: (m) => log.warn(m),
       });
       const s = await settings();
-      const { tls, revoked } = await serverTls(s, (w) => log.warn(w));
+      const { tls, revoked } = await serverTls(s, log);
       const authorize = revoked ? revocationCheck(revoked) : undefined;
       const metrics = new DaemonMetrics("servercli");
       const server = await startChatServer({
@@ -224,7 +226,7 @@ export function servercliCommand(): Command {
           read: settings,
           reloadable: RELOADABLE,
           apply: async (next) => {
-            const loaded = await serverTls(next, (w) => log.warn(w));
+            const loaded = await serverTls(next, log);
             const { closed } = applyTls([server.listener], loaded.tls, { authorize, logger: log });
             return { closed_revoked: closed };
           },
@@ -247,11 +249,16 @@ interface TlsSettings {
   clientCerts: string | undefined;
 }
 
-/** Loads the server TLS material from --cert/--key or the certificates directory. */
+/**
+ * Loads the server TLS material from --cert/--key or the certificates
+ * directory; the default one without server.pem falls back to the replaced
+ * server's certs/my.crt and certs/my.key.
+ */
 async function serverTls(
   s: TlsSettings,
-  onWarning: (message: string) => void,
+  log: Logger,
 ): Promise<{ tls: TlsMaterial; revoked?: string }> {
+  const onWarning = (w: string) => log.warn(w);
   if ((s.cert === undefined) !== (s.key === undefined)) {
     throw new ConfigError(
       "Options --cert and --key go together: pass both, or neither to use --certs",
@@ -272,9 +279,18 @@ async function serverTls(
     return { tls };
   }
   const p = certPaths(s.certs);
+  const files = await serverCertFiles(
+    s.certs,
+    s.certs === SPECS.certs.default ? [REPLACED_SERVER_CERT] : [],
+  );
+  if (files.fallback) {
+    log.info(
+      `using the replaced servercli's certificate "${files.cert}" and key "${files.key}" ("${p.serverCert}" not found; --cert/--key or --certs choose others)`,
+    );
+  }
   const tls = await loadServerTls({
-    cert: p.serverCert,
-    key: p.serverKey,
+    cert: files.cert,
+    key: files.key,
     onWarning,
     ...(s.requireClientCert ? { clientCerts: s.clientCerts ?? p.allowList } : {}),
   });

@@ -43,6 +43,32 @@ export async function readmeCert(
   return { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
 }
 
+/**
+ * `openssl req -x509 -newkey KEYTYPE -keyout KEY -out CERT -days 365 -nodes
+ * -subj /CN=localhost` in `dir`, the self-signed certificate the search and
+ * servercli tools' READMEs make (`KEYTYPE` such as `rsa:4096`).
+ */
+export async function opensslSelfSigned(
+  dir: string,
+  files: { cert: string; key: string; keyType: string },
+): Promise<void> {
+  await openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    files.keyType,
+    "-keyout",
+    files.key,
+    "-out",
+    files.cert,
+    "-days",
+    "365",
+    "-nodes",
+    "-subj",
+    "/CN=localhost",
+  ], dir);
+}
+
 /** A key and a certificate signing request (see {@linkcode opensslCsr}). */
 export interface Csr {
   key: string;

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import * as tls from "node:tls";
+import { join } from "node:path";
 import { startChatServer } from "../core/chat/mod.ts";
 import { loadServerTls } from "../core/pki/mod.ts";
 import { runCli, tempDir } from "./harness/mod.ts";
@@ -124,4 +125,19 @@ Deno.test("clientcli gives the client-certificate hint when a mutual-TLS serverc
   });
   assert.equal(ok.code, 0, ok.stderr);
   assert.match(ok.stdout, /^reply cba$/m);
+});
+
+Deno.test("clientcli run in the replaced client's directory trusts its certs/my.crt without --ca", async () => {
+  await using tmp = await tempDir("sockkit-clientcli-");
+  const dir = tmp.path;
+  await Deno.mkdir(join(dir, "certs"));
+  // The replaced client trusts certs/my.crt, the replaced server's certificate.
+  const cert = await readmeCert(join(dir, "certs"), "my");
+  await using server = await closingServer(cert, 1);
+  const r = await runCli(["clientcli", "--host", "localhost", "--port", String(server.port)], {
+    stdin: "abc\n",
+    cwd: dir,
+  });
+  assert.equal(r.code, 0, r.stderr); // before: exit 1, "self-signed certificate ... pass --ca"
+  assert.match(r.stdout, /^reply cba$/m);
 });

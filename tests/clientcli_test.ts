@@ -96,6 +96,17 @@ Deno.test("clientcli reports the server's error line and exits 1 when the server
   assert.match(stderr, /Connection to 127\.0\.0\.1:\d+ lost: .*\(server said: Server full/);
 });
 
+Deno.test("clientcli refused by the per-address cap names the cap as a possible cause", async () => {
+  await using env = await setup({ maxPerAddress: 1, capLoopback: true });
+  await using first = spawnCli(env.args);
+  await first.writeStdin("one\n");
+  await first.waitForLine(/^reply eno$/);
+  const { code, stderr } = await runCli(env.args, { stdin: "two\n" });
+  assert.equal(code, 1);
+  // Before: only "it may require a client certificate", from a server that requires none.
+  assert.match(stderr, /connections from this address/);
+});
+
 /** servercli as a daemon and a clientcli to it whose first `line` has been answered. */
 async function daemonSession(line: string) {
   const pki = await makePki();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import type { Command } from "@commander-js/extra-typings";
 import { rootCommand } from "../main.ts";
-import { runCli } from "./harness/mod.ts";
+import { runCli, startDaemon } from "./harness/mod.ts";
 
 function* walk(cmd: Command, path: string[] = []): Generator<[string, Command]> {
   yield [["sockkit", ...path].join(" "), cmd];
@@ -41,4 +41,26 @@ Deno.test("the examples in ingest serve --help name a client certificate", async
   for (const line of r.stdout.split("\n").filter((l) => l.includes("ingest send"))) {
     assert.match(line, /--client \S+/, `example without --client: ${line}`);
   }
+});
+
+const hasNc = new Deno.Command("sh", { args: ["-c", "command -v nc"], stdout: "null" }).outputSync()
+  .success;
+
+Deno.test({
+  name: "the nc example in search serve --help gets its answer and returns",
+  ignore: !hasNc,
+  async fn() {
+    const help = await runCli(["search", "serve", "--help"]);
+    const example = help.stdout.split("\n").find((l) => /\| nc /.test(l));
+    assert.ok(example, "no nc example");
+    const line = example.replace(/#.*$/, "").trim();
+    await using srv = await startDaemon(["search", "serve", "--file", "fixtures/search/words.txt"]);
+    // The server keeps a connection open for more queries: nc must close its side.
+    const out = await new Deno.Command("timeout", {
+      args: ["10", "sh", "-c", line.replace("44445", String(srv.port))],
+      stdout: "piped",
+    }).output();
+    assert.equal(out.code, 0, `"${line}" did not return`); // before: hung until killed (124)
+    assert.equal(new TextDecoder().decode(out.stdout), "STRING EXISTS\n");
+  },
 });

@@ -1,12 +1,15 @@
 /**
  * Hostile clients and faults against the shared network seam: running out
  * of file descriptors, TCP clients that never start TLS, trickling clients
- * and many connections from one address. Real daemons, real TLS.
+ * many connections from one address, and clients that send but never read.
+ * Real daemons, real TLS.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
 import type { ChatServer } from "../core/chat/mod.ts";
+import { loadServerTls } from "../core/pki/mod.ts";
+import { startSearchServer } from "../core/search/mod.ts";
 import {
   makePki,
   startDaemon,
@@ -197,4 +200,44 @@ Deno.test("servercli refuses connections over the per-address cap and serves the
   await held[0]!.write("abc\n");
   await waitUntil(() => reply.includes("cba"), { what: "the reply" });
   for (const c of held) c.destroy();
+});
+
+Deno.test("search closes a client that floods queries and never reads once nothing moves for the idle timeout", async (t) => {
+  await using dir = await tempDir("sockkit-flood-");
+  const file = join(dir.path, "words.txt");
+  await Deno.writeTextFile(file, "apple\n");
+  await using pki = await makePki();
+  const tls = await loadServerTls({ cert: pki.paths.serverCert, key: pki.paths.serverKey });
+  const caCerts = [await Deno.readTextFile(pki.paths.ca)];
+  for (const secure of [false, true]) {
+    await t.step(secure ? "TLS" : "plain TCP", async () => {
+      await using server = await startSearchServer({
+        file,
+        host: "127.0.0.1",
+        port: 0,
+        idleTimeoutMs: 1000,
+        ...(secure ? { tls } : {}),
+      });
+      const opts = { hostname: "127.0.0.1", port: server.port };
+      const c = secure
+        ? await Deno.connectTls({ ...opts, caCerts, hostname: "localhost" })
+        : await Deno.connect(opts);
+      // Queries as fast as the server takes them, replies never read: the
+      // server's output backs up, it stops reading, and nothing moves.
+      const chunk = enc.encode("apple\n".repeat(4096));
+      const flooding = (async () => {
+        for (;;) await c.write(chunk);
+      })().catch(() => "closed");
+      try {
+        // Before: held forever, the client's write never returned.
+        assert.ok(await settlesWithin(flooding, 10_000), "the stalled client was not closed");
+        assert.equal(await flooding, "closed");
+        await waitUntil(() => server.connections === 0, { what: "the connection to go" });
+      } finally {
+        try {
+          c.close();
+        } catch { /* closed */ }
+      }
+    });
+  }
 });

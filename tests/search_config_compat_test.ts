@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freePort, spawnCli, tempDir } from "./harness/mod.ts";
-import { readmeCert, tlsSearchQuery } from "./_openssl.ts";
+import { opensslSelfSigned, pythonTls, readmeCert, tlsSearchQuery } from "./_openssl.ts";
 
 for (const [certKey, keyKey] of [["ssl_certfile", "ssl_keyfile"], ["cert_path", "key_path"]]) {
   Deno.test(`search --config ignores [database] host/port and reads ${certKey}/${keyKey}`, async () => {
@@ -42,3 +42,29 @@ for (const [certKey, keyKey] of [["ssl_certfile", "ssl_keyfile"], ["cert_path", 
     assert.equal(q.stdout.trim(), "STRING EXISTS");
   });
 }
+
+Deno.test("search serve run in the replaced server's directory uses its cert.pem/key.pem with ssl_enabled = True", async () => {
+  await using tmp = await tempDir("sockkit-search-seed-");
+  const dir = tmp.path;
+  // The replaced server's README: this command, run in the project directory.
+  await opensslSelfSigned(dir, { cert: "cert.pem", key: "key.pem", keyType: "rsa:4096" });
+  await Deno.writeTextFile(join(dir, "200k.txt"), "apple\n");
+  const port = freePort();
+  // Its config.ini as the README shows it, inline comments included.
+  await Deno.writeTextFile(
+    join(dir, "config.ini"),
+    [
+      "[DEFAULT]",
+      "ssl_enabled = True             # IMPORTANT: Set to True for SSL/TLS connections",
+      `linuxpath = ${join(dir, "200k.txt")}      # Path to your 200k.txt`,
+      "reread_on_query = False        # Set to True to re-read the file on every query",
+      `port = ${port}`,
+    ].join("\n") + "\n",
+  );
+  // Before: exit 2, 'Cannot read server certificate "certs/server.pem"'.
+  await using srv = spawnCli(["search", "serve", "--config", "config.ini"], { cwd: dir });
+  await srv.waitForLine(/listening on \S+:\d+ \(TLS/, 30_000);
+  assert.match(srv.stderrText(), /cert\.pem/);
+  const reply = await pythonTls(port, { ca: join(dir, "cert.pem"), send: "apple", until: "\n" });
+  assert.equal(reply, "STRING EXISTS\n");
+});

@@ -2,7 +2,16 @@ import assert from "node:assert/strict";
 import type { ChatServerOptions } from "../core/chat/mod.ts";
 import { createLogger, type Logger } from "../core/log/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
-import { makePki, runCli, startDaemon, startTestChatServer, waitUntil } from "./harness/mod.ts";
+import { join } from "node:path";
+import {
+  makePki,
+  runCli,
+  startDaemon,
+  startTestChatServer,
+  tempDir,
+  waitUntil,
+} from "./harness/mod.ts";
+import { opensslSelfSigned } from "./_openssl.ts";
 import { type LineClient, lineClient } from "./_chat/line_client.ts";
 import { delay } from "../core/async/mod.ts";
 
@@ -287,4 +296,42 @@ Deno.test("servercli closes a client that keeps sending lines but never reads th
     logs.some((l) => l.msg === "closing client: it sends lines but does not read the replies"),
     `after ${sent} bytes sent`,
   );
+});
+
+Deno.test("servercli run in the replaced server's directory serves its certs/my.crt to its Python client", async () => {
+  await using tmp = await tempDir("sockkit-servercli-seed-");
+  const dir = tmp.path;
+  // The replaced server and client load certs/my.crt and certs/my.key by default.
+  await Deno.mkdir(join(dir, "certs"));
+  await opensslSelfSigned(dir, { cert: "certs/my.crt", key: "certs/my.key", keyType: "rsa:2048" });
+  // Before: exit 2, 'Cannot read server certificate "certs/server.pem"'.
+  await using srv = await startDaemon(["servercli"], { cwd: dir });
+  assert.match(srv.stderrText(), /certs\/my\.crt/);
+  // The replaced client's bytes: its SSL context, one line out, one line back.
+  const script = `
+import asyncio, ssl, sys
+async def main():
+    ctx = ssl.create_default_context(ssl.Purpose.SERVER_AUTH)
+    ctx.check_hostname = False
+    ctx.load_verify_locations('certs/my.crt')
+    reader, writer = await asyncio.open_connection('127.0.0.1', int(sys.argv[1]), ssl=ctx)
+    writer.write(('hello' + '\\n').encode())
+    await writer.drain()
+    print((await reader.readline()).decode().rstrip())
+    writer.close()
+asyncio.run(main())
+`;
+  const out = await new Deno.Command("python3", {
+    args: ["-c", script, String(srv.port)],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(
+    new TextDecoder().decode(out.stdout),
+    "olleh\n",
+    new TextDecoder().decode(out.stderr),
+  );
+  srv.kill("SIGTERM");
+  assert.equal((await srv.status).code, 0, srv.stderrText());
 });

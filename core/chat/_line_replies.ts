@@ -63,11 +63,15 @@ export function answerLines(conn: Connection, o: LineRepliesOptions): () => void
   // a client that sends nothing is a legitimate listener of the dates.
   const lineTimeoutMs = o.lineTimeoutMs;
   let lineTimer: ReturnType<typeof setTimeout> | undefined;
-  const armLineTimer = () => {
-    if (framer.pending === 0) {
+  // `completed`: a line ended in this chunk, so what is pending now is a new
+  // line, whose time starts now (a client streaming lines whose writes end
+  // mid-line is not trickling).
+  const armLineTimer = (completed: boolean) => {
+    if (framer.pending === 0 || completed) {
       clearTimeout(lineTimer);
       lineTimer = undefined;
-    } else if (lineTimer === undefined && lineTimeoutMs > 0) {
+    }
+    if (framer.pending > 0 && lineTimer === undefined && lineTimeoutMs > 0) {
       lineTimer = setTimeout(() => {
         stopped = true;
         log.warn("closing client: its line did not complete in time", {
@@ -108,7 +112,7 @@ export function answerLines(conn: Connection, o: LineRepliesOptions): () => void
       );
       return;
     }
-    armLineTimer();
+    armLineTimer(out !== "");
     if (out === "") return;
     conn.send(out);
     if (conn.unsent > maxPending) {

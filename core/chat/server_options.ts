@@ -4,6 +4,13 @@ import type { PeerIdentity, TlsMaterial } from "../net/mod.ts";
 import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { DateFormat } from "./date.ts";
 
+/**
+ * The certificate and key the replaced servercli (and its client, as the CA)
+ * loaded by default: `servercli` serves them when no certificate is given and
+ * the default certificates directory has no `server.pem`.
+ */
+export const REPLACED_SERVER_CERT = { cert: "certs/my.crt", key: "certs/my.key" } as const;
+
 /** Options for {@linkcode startChatServer}. */
 export interface ChatServerOptions {
   /** Address to bind. Default `"0.0.0.0"`. */

@@ -51,6 +51,24 @@ Deno.test("chat session closes a partial line after the line timeout; a silent c
   await quiet.server.close();
 });
 
+Deno.test("chat session keeps a client whose every write completes a line and starts the next", async () => {
+  // A client streaming lines whose writes end mid-line: each started line
+  // completes within the timeout, so the line timeout must not fire.
+  const s = served({ lineTimeoutMs: 200 });
+  for (let i = 0; i < 10; i++) {
+    s.client.send(`${i}\npart${i}`);
+    await tick(50);
+  }
+  s.client.send("\n");
+  await tick();
+  assert.doesNotMatch(s.text(), /Line timeout/); // before: closed after 200 ms
+  assert.equal(s.client.isClosed, false);
+  assert.equal(s.text().split("\n").length, 12); // 11 replies and the empty tail
+  s.client.destroy();
+  await s.done;
+  await s.server.close();
+});
+
 Deno.test("chat session sends the going-away line when the server drains", async () => {
   const s = served();
   s.ac.abort();

@@ -42,7 +42,7 @@ function explain(err: NodeJS.ErrnoException, where: string): Error {
     : err.code === "ENOTFOUND"
     ? "host not found"
     : err.code === "ECONNRESET"
-    ? "connection reset by the server (it may require a client certificate you did not present or it does not allow)"
+    ? "connection reset by the server (it may require a client certificate you did not present or it does not allow, or cap the connections from this address and refuse one more; its log says which)"
     : err.message;
   return new Error(`Cannot connect to ${where}: ${reason}`, { cause: err });
 }

@@ -15,7 +15,8 @@ export interface ConnectionPolicy {
   /**
    * Close the connection after this many ms without progress in either
    * direction (no byte received, no byte of ours taken by the peer) while it
-   * is not paused by us. 0 = never. Default 0.
+   * is not paused by us. A pause while our output waits for the peer to read
+   * does not count as ours. 0 = never. Default 0.
    */
   idleTimeoutMs?: number;
   /**
@@ -128,9 +129,13 @@ export class Connection implements AsyncDisposable {
     return this.#transport.bytesWritten ?? 0;
   }
 
-  /** @internal Whether reading is held on purpose (not the peer's fault). */
+  /**
+   * @internal Whether reading is held on purpose (not the peer's fault). A
+   * pause while our output waits for the peer is the peer's doing (it stopped
+   * reading), so it does not spare the connection from the idle timeout.
+   */
   get heldByUs(): boolean {
-    return this.#paused && this.#ending === undefined;
+    return this.#paused && this.#ending === undefined && this.#socket.writableLength === 0;
   }
 
   /** @internal Called by the idle sweeper. */

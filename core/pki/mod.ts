@@ -26,3 +26,4 @@ export * from "./revoke.ts";
 export * from "./issued.ts";
 export * from "./revocation_check.ts";
 export * from "./load_tls.ts";
+export * from "./server_cert_files.ts";

@@ -22,6 +22,14 @@ export const SEARCH_CONFIG_KEYS = [
   "require_client_cert",
 ] as const;
 
+/**
+ * The certificate and key the replaced server loaded from its working
+ * directory (its README makes them with `openssl req -x509 -newkey rsa:4096
+ * -keyout key.pem -out cert.pem -days 365 -nodes`): `search serve` uses them
+ * when no certificate is configured and the certificates directory has none.
+ */
+export const REPLACED_SERVER_CERT = { cert: "cert.pem", key: "key.pem" } as const;
+
 /** Other names such servers use for the certificate and key paths, and the key they stand for. */
 const ALIASES: Record<string, string> = {
   ssl_certfile: "certfile",

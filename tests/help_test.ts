@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Command } from "@commander-js/extra-typings";
 import { rootCommand } from "../main.ts";
 import { runCli, startDaemon } from "./harness/mod.ts";
+import { needs } from "./harness/tools.ts";
 
 function* walk(cmd: Command, path: string[] = []): Generator<[string, Command]> {
   yield [["sockkit", ...path].join(" "), cmd];
@@ -43,12 +44,10 @@ Deno.test("the examples in ingest serve --help name a client certificate", async
   }
 });
 
-const hasNc = new Deno.Command("sh", { args: ["-c", "command -v nc"], stdout: "null" }).outputSync()
-  .success;
+const withNc = needs(["nc"], "apt install netcat-openbsd");
 
-Deno.test({
+withNc.test({
   name: "the nc example in search serve --help gets its answer and returns",
-  ignore: !hasNc,
   async fn() {
     const help = await runCli(["search", "serve", "--help"]);
     const example = help.stdout.split("\n").find((l) => /\| nc /.test(l));

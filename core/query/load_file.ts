@@ -63,6 +63,10 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
       bom: true,
       skip_empty_lines: true,
       trim: false,
+      // Rows without a header are lists, of any length, as Python's csv.reader
+      // (the replaced tool's index-keyed reader) gives them; with a header
+      // each row must have one field per column.
+      relax_column_count: !spec.header,
     }) as unknown[];
   } catch (err) {
     throw new SyntaxError(

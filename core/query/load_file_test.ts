@@ -96,3 +96,22 @@ Deno.test("loadDataFile() names the file and the problem for broken data", async
     );
   });
 });
+
+Deno.test("loadDataFile() reads a headerless CSV whose rows differ in length, as Python's csv.reader does", async () => {
+  await withFiles({ "inv.csv": "spinach,shelf 3\nbeans,box 7,top\nrice\n" }, async (dir) => {
+    assert.deepEqual(await loadDataFile(one({ path: "inv.csv", keyIndex: 0 }, dir)), {
+      spinach: ["spinach", "shelf 3"],
+      beans: ["beans", "box 7", "top"],
+      rice: ["rice"],
+    });
+    assert.deepEqual(await loadDataFile(one({ path: "inv.csv", header: false }, dir)), [
+      ["spinach", "shelf 3"],
+      ["beans", "box 7", "top"],
+      ["rice"],
+    ]);
+    await assert.rejects(
+      () => loadDataFile(one({ path: "inv.csv", keyIndex: 1 }, dir)),
+      /data row 3 has no column index 1/,
+    );
+  });
+});

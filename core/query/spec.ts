@@ -17,7 +17,7 @@
  *
  * Keyed data is an object `{ key: row }` (a later duplicate key wins);
  * unkeyed CSV is an array of rows. Rows are objects with a header row and
- * arrays of strings without one.
+ * arrays of strings, of any length, without one.
  */
 import { basename, dirname, extname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";

@@ -77,7 +77,8 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
   if (spec.key === undefined && spec.keyIndex === undefined) {
     return transform ? transformAll(rows, transform) : rows;
   }
-  if (spec.key !== undefined && rows.length > 0) {
+  // Without a transform a missing column is named with the columns there are.
+  if (!transform && spec.key !== undefined && rows.length > 0) {
     const first = rows[0] as Record<string, unknown>;
     if (!(spec.key in first)) {
       throw new SyntaxError(
@@ -87,23 +88,37 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
       );
     }
   }
-  const out: Record<string, unknown> = {};
-  rows.forEach((row, i) => {
-    const cell = spec.key !== undefined
+  const cellOf = (row: unknown): unknown =>
+    typeof row !== "object" || row === null
+      ? undefined
+      : spec.key !== undefined
       ? (row as Record<string, unknown>)[spec.key]
       : Array.isArray(row)
       ? row[spec.keyIndex!]
       : Object.values(row as Record<string, unknown>)[spec.keyIndex!];
-    if (cell === undefined) {
-      throw new SyntaxError(
-        `Cannot key CSV "${spec.path}": data row ${i + 1} has no column ${
-          spec.key !== undefined ? `"${spec.key}"` : `index ${spec.keyIndex}`
-        }`,
-      );
+  const missing = (i: number, where: string) =>
+    new SyntaxError(
+      `Cannot key CSV "${spec.path}": data row ${i + 1} has no column ${
+        spec.key !== undefined ? `"${spec.key}"` : `index ${spec.keyIndex}`
+      }${where}`,
+    );
+  const out: Record<string, unknown> = {};
+  rows.forEach((row, i) => {
+    const raw = cellOf(row);
+    if (!transform) {
+      if (raw === undefined) throw missing(i, "");
+      out[keyString(raw)] = row;
+      return;
     }
-    const key = keyString(cell);
-    const kept = transform ? transform(row, key) : row;
-    if (kept !== undefined && kept !== null) out[key] = kept;
+    // As in the replaced tool, the key refers to the transformed row, so a
+    // transform can build the key column; one that leaves the column out is
+    // keyed by the row as read. The transform gets that key, or the row's
+    // 0-based index when only the transform makes the column.
+    const kept = transform(row, raw === undefined ? i : keyString(raw));
+    if (kept === undefined || kept === null) return;
+    const cell = cellOf(kept) ?? raw;
+    if (cell === undefined) throw missing(i, ", before or after the transform");
+    out[keyString(cell)] = kept;
   });
   return out;
 }

@@ -115,3 +115,34 @@ Deno.test("loadDataFile() reads a headerless CSV whose rows differ in length, as
     );
   });
 });
+
+Deno.test("loadDataFile() keys CSV rows by the transformed row, so a transform can build the key", async () => {
+  await withFiles({
+    "names.csv": "first,last,shelf\nAda,Lovelace,3\nGrace,Hopper,7\n",
+    "full.js": "export default (row) => ({ ...row, full: row.first + ' ' + row.last });",
+    "inv.csv": "a,3\nb,7\n",
+    "upper.js": "export default (row) => [row[0].toUpperCase(), ...row];",
+    "drop.js": "export default ({ first, ...rest }) => rest;",
+  }, async (dir) => {
+    assert.deepEqual(
+      await loadDataFile(one({ path: "names.csv", key: "full", transform: "full.js" }, dir)),
+      {
+        "Ada Lovelace": { first: "Ada", last: "Lovelace", shelf: "3", full: "Ada Lovelace" },
+        "Grace Hopper": { first: "Grace", last: "Hopper", shelf: "7", full: "Grace Hopper" },
+      },
+    );
+    assert.deepEqual(
+      await loadDataFile(one({ path: "inv.csv", keyIndex: 0, transform: "upper.js" }, dir)),
+      { A: ["A", "a", "3"], B: ["B", "b", "7"] },
+    );
+    // A transform that leaves the key column out is keyed by the row as read.
+    assert.deepEqual(
+      await loadDataFile(one({ path: "names.csv", key: "first", transform: "drop.js" }, dir)),
+      { Ada: { last: "Lovelace", shelf: "3" }, Grace: { last: "Hopper", shelf: "7" } },
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "names.csv", key: "nope", transform: "drop.js" }, dir)),
+      /data row 1 has no column "nope", before or after the transform/,
+    );
+  });
+});

@@ -143,6 +143,26 @@ function keyList(data: unknown, spec: DataFileSpec): unknown {
   return out;
 }
 
+const strict = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder();
+
+/**
+ * The text of a CSV or JSON data file, which must be UTF-8 (as the replaced
+ * tool's reader required): decoding it leniently would key rows by U+FFFD
+ * and no query would ever match them.
+ */
+function utf8(bytes: Uint8Array, path: string): string {
+  try {
+    return strict.decode(bytes);
+  } catch {
+    const text = lenient.decode(bytes);
+    const line = text.slice(0, text.indexOf("\uFFFD")).split("\n").length;
+    throw new SyntaxError(
+      `Cannot read "${path}": not valid UTF-8 (line ${line}); save it as UTF-8 (for example: iconv -f latin1 -t utf-8)`,
+    );
+  }
+}
+
 /**
  * Loads one data file. Throws an error naming the file (and line, for CSV)
  * when it cannot be read or parsed.
@@ -153,7 +173,9 @@ function keyList(data: unknown, spec: DataFileSpec): unknown {
  * ```
  */
 export async function loadDataFile(spec: DataFileSpec): Promise<unknown> {
-  const text = await Deno.readTextFile(spec.path);
+  const bytes = await Deno.readFile(spec.path);
+  // A reader module gets the text as best it decodes (it has the path to read bytes itself).
+  const text = spec.format === "module" ? lenient.decode(bytes) : utf8(bytes, spec.path);
   const transform = spec.transform
     ? await importDefault<RowTransform>(spec.transform, "transform")
     : undefined;

@@ -146,3 +146,25 @@ Deno.test("loadDataFile() keys CSV rows by the transformed row, so a transform c
     );
   });
 });
+
+Deno.test("loadDataFile() refuses a CSV or JSON file that is not UTF-8, naming the line, instead of loading U+FFFD", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // "café" in Latin-1: Python's utf-8 reader refused it; decoded leniently it became "caf\uFFFD".
+    await Deno.writeFile(
+      join(dir, "latin.csv"),
+      Uint8Array.from([...new TextEncoder().encode("name,shelf\ncaf"), 0xe9, 0x2c, 0x33, 0x0a]),
+    );
+    await Deno.writeFile(join(dir, "latin.json"), Uint8Array.from([0x5b, 0x22, 0xe9, 0x22, 0x5d]));
+    await assert.rejects(
+      () => loadDataFile(one({ path: "latin.csv", key: "name" }, dir)),
+      /Cannot read ".*latin\.csv": not valid UTF-8 \(line 2\)/,
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "latin.json" }, dir)),
+      /Cannot read ".*latin\.json": not valid UTF-8 \(line 1\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -21,8 +21,16 @@ export interface GlobalOptions {
   logFormat?: string;
 }
 
-/** Builds the logger from the global `--log-*` options (and `SOCKKIT_LOG_*` env). */
-export function loggerFrom(opts: GlobalOptions, fields: Record<string, unknown> = {}): Logger {
+/**
+ * Builds the logger from the global `--log-*` options (and `SOCKKIT_LOG_*` env).
+ * `configLogFile` is a log file a service's config file names, used when
+ * neither `--log-file` nor `SOCKKIT_LOG_FILE` does.
+ */
+export function loggerFrom(
+  opts: GlobalOptions,
+  fields: Record<string, unknown> = {},
+  configLogFile?: string,
+): Logger {
   const level = (opts.logLevel ?? Deno.env.get("SOCKKIT_LOG_LEVEL") ?? "info") as LogLevel;
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new ConfigError(
@@ -33,7 +41,7 @@ export function loggerFrom(opts: GlobalOptions, fields: Record<string, unknown> 
   if (format !== "text" && format !== "json") {
     throw new ConfigError(`Invalid value for --log-format: expected text or json, got "${format}"`);
   }
-  const file = opts.logFile ?? Deno.env.get("SOCKKIT_LOG_FILE");
+  const file = opts.logFile ?? Deno.env.get("SOCKKIT_LOG_FILE") ?? configLogFile;
   // To stderr through the progress display, so a log line never glues onto a progress line.
   return createLogger({ level, format, fields, ...(file ? { file } : { sink: stderrLine }) });
 }

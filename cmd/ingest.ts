@@ -52,10 +52,13 @@ function serveCommand() {
         "  sockkit ingest bench --clients 10 --objects 500000",
     )
     .action(action(async (opts, cmd) => {
-      const log = loggerFrom(globals(cmd), { svc: "ingest" });
       const file = await loadIngestConfig(opts.config);
       const flags = flagsOf(INGEST_SETTINGS, cmd);
-      const settings = resolveIngestSettings(flags, file, opts.config, (m) => log.warn(m));
+      // The config file may name the log file ([log] filepath), so its warnings wait for the logger.
+      const warnings: string[] = [];
+      const settings = resolveIngestSettings(flags, file, opts.config, (m) => warnings.push(m));
+      const log = loggerFrom(globals(cmd), { svc: "ingest" }, settings.logFile);
+      for (const w of warnings) log.warn(w);
       const tls = await loadIngestTls(settings, flags, (w) => log.warn(w));
       const metrics = new DaemonMetrics("ingest");
       const server = await startIngest({

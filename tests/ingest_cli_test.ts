@@ -12,6 +12,7 @@ import {
   spawnCli,
   startIngest,
   startRedis,
+  tempDir,
   waitUntil,
 } from "./harness/mod.ts";
 
@@ -107,6 +108,45 @@ Deno.test("ingest CLI: a bad config value is a one-line error and exit code 2", 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("ingest CLI: the replaced daemon's conf/log.conf [log] filepath is where the log goes", async () => {
+  await using redis = await startRedis();
+  await using pki = await makePki({ clients: ["alice"] });
+  await using dir = await tempDir("sockkit-ingest-log-");
+  const conf = join(String(dir), "conf");
+  await Deno.mkdir(conf);
+  const port = freePort();
+  // The replaced daemon's own files, indented as it shipped them.
+  await Deno.writeTextFile(
+    join(conf, "daemon.conf"),
+    `[daemon]\n    host = "127.0.0.1"\n    port = ${port}\n`,
+  );
+  await Deno.writeTextFile(join(conf, "log.conf"), `[log]\n    filepath = "main.log"\n`);
+  await Deno.writeTextFile(
+    join(conf, "path.conf"),
+    `[path]\n    server_crt_path = "${pki.paths.serverCert}"\n` +
+      `    server_key_path = "${pki.paths.serverKey}"\n` +
+      `    client_certs_path = "${pki.paths.allowList}"\n`,
+  );
+  await Deno.writeTextFile(
+    join(conf, "storage.conf"),
+    `[redis]\n    host = "127.0.0.1"\n    port = ${redis.port}\n    db = 0\n`,
+  );
+  await using proc = spawnCli(
+    ["ingest", "--config", "conf", "--spool-dir", "spool"],
+    { cwd: String(dir) },
+  );
+  // Relative to the working directory, as the daemon opened it.
+  const log = join(String(dir), "main.log");
+  await waitUntil(
+    () => Deno.readTextFile(log).then((t) => t.includes(`listening on 127.0.0.1:${port}`)),
+    { timeoutMs: 30_000, what: "the listening line in main.log" },
+  );
+  proc.kill("SIGTERM");
+  assert.equal((await proc.status).code, 0);
+  assert.match(await Deno.readTextFile(log), /stopped/);
+  assert.doesNotMatch(proc.stderrText(), /listening/);
 });
 
 Deno.test("ingest send CLI: sends JSON, arrays and NDJSON from a file and reports the acknowledged count", async () => {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { collectLines, ingestFixture } from "./ingest_fixture.ts";
 import { waitUntil } from "./harness/mod.ts";
 import { DaemonMetrics, serveMetrics } from "../core/metrics/mod.ts";
+import { createLogger } from "../core/log/mod.ts";
 
 Deno.test("ingest rejects a non-object value with an error line and keeps the connection", async () => {
   await using f = await ingestFixture();
@@ -14,6 +15,28 @@ Deno.test("ingest rejects a non-object value with an error line and keeps the co
   assert.ok(conn.writable, "the connection stays open");
   await using c = await f.redis.client();
   assert.deepEqual(await c.mGet(["before", "after"]), ["1", "2"]);
+});
+
+Deno.test("ingest logs a few rejected values of a connection, then one count when it ends, not a line per value", async () => {
+  const logs: string[] = [];
+  await using f = await ingestFixture({
+    logger: createLogger({ level: "debug", sink: (l) => logs.push(l) }),
+  });
+  await using conn = await f.connect();
+  const acks = collectLines(conn);
+  // 2 bytes per rejected value: without a bound, each was a ~200-byte log line.
+  await conn.write("1 ".repeat(5000) + '{"after":1}');
+  await waitUntil(() => acks.lastOk() === 1, { what: '{"ok":1}' });
+  assert.equal(f.server.metrics.objectsRejected, 5000);
+  assert.equal(acks.lines.filter((l) => l.startsWith('{"error":"not a JSON object')).length, 5000);
+  await conn.close();
+  await waitUntil(() => logs.some((l) => /rejected input: more than were logged/.test(l)), {
+    what: "the count of rejected values at the end",
+  });
+  assert.equal(logs.filter((l) => /WARN +rejected input [a-z_]+=/.test(l)).length, 10);
+  assert.match(logs.find((l) => /more than were logged/.test(l))!, /rejected=5000 logged=10/);
+  await using c = await f.redis.client();
+  assert.equal(await c.get("after"), "1");
 });
 
 for (

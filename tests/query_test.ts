@@ -187,6 +187,15 @@ Deno.test("query: a handler that throws is logged at warn with the query's peer"
   }
 });
 
+Deno.test("query: a peer whose every query makes the handler throw gets every error reply, and the log a bounded number of lines", async () => {
+  await using f = await fixture();
+  for (let i = 0; i < 40; i++) {
+    assert.match((await f.ask("boom", { transport: "udp" })).error ?? "", /kaboom/);
+  }
+  // 10 in a 10 s window; without a bound every one of these UDP datagrams was a warn line.
+  assert.equal(f.logs.filter((l) => /query handler failed/.test(l)).length, 10);
+});
+
 /** Sends one plain text TCP request; reads the reply after `waitMs`, `chunk` bytes per `pauseMs`. */
 async function rawAsk(
   port: number,

@@ -1,10 +1,12 @@
 /**
  * The replaced query tool's own client: over TCP it sends the header, the
  * query and `\n`, reads until the server closes and keeps every byte, and it
- * may send encryption byte `0` for plain.
+ * may send encryption byte `0` for plain. Over UDP it sends the same bytes,
+ * `\n` included, as one datagram.
  */
 import assert from "node:assert/strict";
-import { spawnCli } from "./harness/mod.ts";
+import { join } from "node:path";
+import { spawnCli, tempDir } from "./harness/mod.ts";
 
 const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
 
@@ -59,4 +61,51 @@ Deno.test("query over TCP sends the header and the payload then closes, with no 
       '0pt0ERROR: Unsupported encryption scheme "H": send "p" (plain) or "E" (X25519 + AES-256-GCM)',
     );
   });
+});
+
+/** The replaced client's UDP exchange: header, query and "\n" in one datagram, one recv. */
+async function seedUdpClient(port: number, message: string): Promise<string> {
+  const script = `
+import socket, sys
+with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s.settimeout(10)
+    s.sendto(sys.argv[2].encode() + b"\\n", ("127.0.0.1", int(sys.argv[1])))
+    sys.stdout.buffer.write(s.recv(1024))
+`;
+  const out = await new Deno.Command("python3", {
+    args: ["-c", script, String(port), message],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
+Deno.test("query over UDP hands the handler the query without the newline the replaced client sends", async () => {
+  await using dir = await tempDir("sockkit-query-udp-");
+  await Deno.writeTextFile(
+    join(String(dir), "echo.js"),
+    // Text queries come back quoted, so a stray "\n" shows; JSON ones as they are.
+    'export default (q) => typeof q === "string" ? JSON.stringify(q) : q;\n',
+  );
+  await Deno.writeTextFile(
+    join(String(dir), "spec.json"),
+    JSON.stringify({ files: [{ path: join(FIXTURES, "people.csv"), key: "id" }] }),
+  );
+  await using srv = spawnCli([
+    "query",
+    "serve",
+    "--data",
+    join(String(dir), "spec.json"),
+    "--handler",
+    join(String(dir), "echo.js"),
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--udp-only",
+  ]);
+  const port = Number((await srv.waitForLine(/listening .*udp=(\d+)/, 30_000))[1]);
+  assert.equal(await seedUdpClient(port, "0pt0spinach"), '0pt0"spinach"');
+  assert.equal(await seedUdpClient(port, '0pj0{"file":"people"}'), '0pj0{"file":"people"}');
 });

@@ -81,6 +81,13 @@ export class ObjectIntake {
     let members: Members | undefined;
     try {
       text = this.#text.decode(bytes);
+    } catch {
+      const error = new SyntaxError(
+        "Malformed JSON: the value is not valid UTF-8 (JSON text must be UTF-8, as json.dumps(d).encode() sends it)",
+      );
+      return { kind: "bad", error };
+    }
+    try {
       // kv: one pass over the bytes keeps every value's JSON text as sent (see splitMembers).
       if (kvObject) members = splitMembers(text, bytes, this.#text.ascii);
       // Not a well-formed object for kv (or the stream layout): JSON.parse checks it and names the error.

@@ -35,6 +35,13 @@ const SLICE = 64 * 1024;
 /** Received bytes held before the socket is paused. */
 const INBOX_MAX = 256 * 1024;
 
+/**
+ * "rejected input" lines logged per connection. A client can send a value to
+ * reject every 2 bytes (`1 1 1 ...`), each a ~200-byte log line; past this
+ * many the rest are counted, and logged as one count when the connection ends.
+ */
+const REJECTED_LOGGED = 10;
+
 /** The identity stored with stream entries: certificate CN, else fingerprint, else address. */
 function clientLabel(peer: PeerIdentity): string {
   return peer.cn ?? peer.fingerprint ?? `${peer.address}:${peer.port}`;
@@ -67,6 +74,7 @@ export class IngestSession {
   #inboxBytes = 0;
   #pumping: Promise<void> | undefined;
   #pumpActive = false;
+  #rejected = 0;
 
   constructor(conn: Connection, options: SessionOptions) {
     this.#conn = conn;
@@ -141,6 +149,13 @@ export class IngestSession {
       this.#stop();
       await this.#acks.allSettled();
       await this.#acks.final();
+      if (this.#rejected > REJECTED_LOGGED) {
+        this.#log.warn("rejected input: more than were logged", {
+          rejected: this.#rejected,
+          logged: REJECTED_LOGGED,
+          fingerprint: this.#conn.peer.fingerprint,
+        });
+      }
       this.#log.debug("session finished", { reason: why, objects: this.#acks.accepted });
       await this.#conn.close();
     } finally {
@@ -246,11 +261,16 @@ export class IngestSession {
       return;
     }
     if (this.#metrics) this.#metrics.objectsRejected++;
-    this.#log.warn("rejected input", {
-      reason: r.reason,
-      fingerprint: this.#conn.peer.fingerprint,
-      sample: r.text.length > 80 ? r.text.slice(0, 80) + "..." : r.text,
-    });
+    if (++this.#rejected <= REJECTED_LOGGED) {
+      this.#log.warn("rejected input", {
+        reason: r.reason,
+        fingerprint: this.#conn.peer.fingerprint,
+        sample: r.text.length > 80 ? r.text.slice(0, 80) + "..." : r.text,
+        ...(this.#rejected === REJECTED_LOGGED
+          ? { further: "counted, not logged, until the connection ends" }
+          : {}),
+      });
+    }
     this.#acks.error(r.reason);
   }
 

@@ -82,3 +82,14 @@ Deno.test("ingest session rejects a value that is not an object and goes on", as
   assert.match(errors[1]!, /got number/);
   assert.match(errors[2]!, /got null/);
 });
+
+Deno.test("ingest session names invalid UTF-8 as such, after storing what came before", async () => {
+  await using s = await ingest();
+  s.client.send(
+    Uint8Array.from([...new TextEncoder().encode('{"a":"1"}{"b":"caf'), 0xe9, 0x22, 0x7d]),
+  );
+  await s.done;
+  assert.equal(s.session.stored, 1);
+  const error = s.acks().split("\n").find((l) => l.startsWith('{"error"')) ?? "";
+  assert.match(error, /Malformed JSON: the value is not valid UTF-8/);
+});

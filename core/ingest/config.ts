@@ -182,6 +182,12 @@ export const INGEST_SETTINGS = {
   },
   ...maxPerAddressSetting("ingest", "ingest.max_per_address"),
   ...metricsSettings("ingest", "ingest"),
+  /**
+   * The replaced daemon's `conf/log.conf` `[log] filepath`: the log file when
+   * neither `--log-file` nor `SOCKKIT_LOG_FILE` names one (relative to the
+   * working directory, as it was for the daemon).
+   */
+  logFile: { parse: parse.string, file: "log.filepath" },
 } as const;
 
 /** Flag values as parsed by the command (`undefined` = not given). */

@@ -3,7 +3,7 @@
  * message: header checks, decryption, the handler, encryption and the
  * datagram size limit. Transport-free, so TCP and UDP share it.
  */
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import { DecryptError, type KeyPair, openQuery, sealReply } from "./crypto.ts";
 import type { HandlerResult } from "./handler_messages.ts";
 import {
@@ -44,7 +44,11 @@ export interface AnswererOptions {
   beforeQuery?: () => void;
   /** Largest UDP reply, bytes including the header. Default {@linkcode MAX_DATAGRAM_BYTES}. */
   maxDatagramBytes?: number;
-  /** Logs a query whose handler threw or timed out, at warn with the peer. Default: silent. */
+  /**
+   * Logs a query whose handler threw or timed out, at warn with the peer: 10
+   * lines per 10 s at most (any peer can send such queries at will), the next
+   * one with `not_logged`, the count of those left out. Default: silent.
+   */
   logger?: Logger;
 }
 
@@ -60,6 +64,7 @@ const encoder = new TextEncoder();
 export class Answerer {
   readonly #o: AnswererOptions;
   readonly #maxDatagram: number;
+  readonly #failures = new LogBudget();
 
   constructor(options: AnswererOptions) {
     this.#o = options;
@@ -121,11 +126,13 @@ export class Answerer {
       return done({ ok: false, error: "Malformed query: the payload is not valid UTF-8" });
     }
     this.#o.submit(header.representation, text, (result) => {
-      if (!result.ok) {
+      const skipped = result.ok ? undefined : this.#failures.take();
+      if (!result.ok && skipped !== undefined) {
         (this.#o.logger ?? nullLogger).warn("query handler failed", {
           peer: typeof peer === "string" ? peer : peer(),
           transport,
           error: result.error,
+          ...(skipped > 0 ? { not_logged: skipped } : {}),
         });
       }
       done(result);

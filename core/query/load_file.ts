@@ -63,6 +63,10 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
       bom: true,
       skip_empty_lines: true,
       trim: false,
+      // Rows without a header are lists, of any length, as Python's csv.reader
+      // (the replaced tool's index-keyed reader) gives them; with a header
+      // each row must have one field per column.
+      relax_column_count: !spec.header,
     }) as unknown[];
   } catch (err) {
     throw new SyntaxError(
@@ -73,7 +77,8 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
   if (spec.key === undefined && spec.keyIndex === undefined) {
     return transform ? transformAll(rows, transform) : rows;
   }
-  if (spec.key !== undefined && rows.length > 0) {
+  // Without a transform a missing column is named with the columns there are.
+  if (!transform && spec.key !== undefined && rows.length > 0) {
     const first = rows[0] as Record<string, unknown>;
     if (!(spec.key in first)) {
       throw new SyntaxError(
@@ -83,23 +88,37 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
       );
     }
   }
-  const out: Record<string, unknown> = {};
-  rows.forEach((row, i) => {
-    const cell = spec.key !== undefined
+  const cellOf = (row: unknown): unknown =>
+    typeof row !== "object" || row === null
+      ? undefined
+      : spec.key !== undefined
       ? (row as Record<string, unknown>)[spec.key]
       : Array.isArray(row)
       ? row[spec.keyIndex!]
       : Object.values(row as Record<string, unknown>)[spec.keyIndex!];
-    if (cell === undefined) {
-      throw new SyntaxError(
-        `Cannot key CSV "${spec.path}": data row ${i + 1} has no column ${
-          spec.key !== undefined ? `"${spec.key}"` : `index ${spec.keyIndex}`
-        }`,
-      );
+  const missing = (i: number, where: string) =>
+    new SyntaxError(
+      `Cannot key CSV "${spec.path}": data row ${i + 1} has no column ${
+        spec.key !== undefined ? `"${spec.key}"` : `index ${spec.keyIndex}`
+      }${where}`,
+    );
+  const out: Record<string, unknown> = {};
+  rows.forEach((row, i) => {
+    const raw = cellOf(row);
+    if (!transform) {
+      if (raw === undefined) throw missing(i, "");
+      out[keyString(raw)] = row;
+      return;
     }
-    const key = keyString(cell);
-    const kept = transform ? transform(row, key) : row;
-    if (kept !== undefined && kept !== null) out[key] = kept;
+    // As in the replaced tool, the key refers to the transformed row, so a
+    // transform can build the key column; one that leaves the column out is
+    // keyed by the row as read. The transform gets that key, or the row's
+    // 0-based index when only the transform makes the column.
+    const kept = transform(row, raw === undefined ? i : keyString(raw));
+    if (kept === undefined || kept === null) return;
+    const cell = cellOf(kept) ?? raw;
+    if (cell === undefined) throw missing(i, ", before or after the transform");
+    out[keyString(cell)] = kept;
   });
   return out;
 }
@@ -124,6 +143,26 @@ function keyList(data: unknown, spec: DataFileSpec): unknown {
   return out;
 }
 
+const strict = new TextDecoder("utf-8", { fatal: true });
+const lenient = new TextDecoder();
+
+/**
+ * The text of a CSV or JSON data file, which must be UTF-8 (as the replaced
+ * tool's reader required): decoding it leniently would key rows by U+FFFD
+ * and no query would ever match them.
+ */
+function utf8(bytes: Uint8Array, path: string): string {
+  try {
+    return strict.decode(bytes);
+  } catch {
+    const text = lenient.decode(bytes);
+    const line = text.slice(0, text.indexOf("\uFFFD")).split("\n").length;
+    throw new SyntaxError(
+      `Cannot read "${path}": not valid UTF-8 (line ${line}); save it as UTF-8 (for example: iconv -f latin1 -t utf-8)`,
+    );
+  }
+}
+
 /**
  * Loads one data file. Throws an error naming the file (and line, for CSV)
  * when it cannot be read or parsed.
@@ -134,7 +173,9 @@ function keyList(data: unknown, spec: DataFileSpec): unknown {
  * ```
  */
 export async function loadDataFile(spec: DataFileSpec): Promise<unknown> {
-  const text = await Deno.readTextFile(spec.path);
+  const bytes = await Deno.readFile(spec.path);
+  // A reader module gets the text as best it decodes (it has the path to read bytes itself).
+  const text = spec.format === "module" ? lenient.decode(bytes) : utf8(bytes, spec.path);
   const transform = spec.transform
     ? await importDefault<RowTransform>(spec.transform, "transform")
     : undefined;

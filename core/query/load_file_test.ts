@@ -96,3 +96,75 @@ Deno.test("loadDataFile() names the file and the problem for broken data", async
     );
   });
 });
+
+Deno.test("loadDataFile() reads a headerless CSV whose rows differ in length, as Python's csv.reader does", async () => {
+  await withFiles({ "inv.csv": "spinach,shelf 3\nbeans,box 7,top\nrice\n" }, async (dir) => {
+    assert.deepEqual(await loadDataFile(one({ path: "inv.csv", keyIndex: 0 }, dir)), {
+      spinach: ["spinach", "shelf 3"],
+      beans: ["beans", "box 7", "top"],
+      rice: ["rice"],
+    });
+    assert.deepEqual(await loadDataFile(one({ path: "inv.csv", header: false }, dir)), [
+      ["spinach", "shelf 3"],
+      ["beans", "box 7", "top"],
+      ["rice"],
+    ]);
+    await assert.rejects(
+      () => loadDataFile(one({ path: "inv.csv", keyIndex: 1 }, dir)),
+      /data row 3 has no column index 1/,
+    );
+  });
+});
+
+Deno.test("loadDataFile() keys CSV rows by the transformed row, so a transform can build the key", async () => {
+  await withFiles({
+    "names.csv": "first,last,shelf\nAda,Lovelace,3\nGrace,Hopper,7\n",
+    "full.js": "export default (row) => ({ ...row, full: row.first + ' ' + row.last });",
+    "inv.csv": "a,3\nb,7\n",
+    "upper.js": "export default (row) => [row[0].toUpperCase(), ...row];",
+    "drop.js": "export default ({ first, ...rest }) => rest;",
+  }, async (dir) => {
+    assert.deepEqual(
+      await loadDataFile(one({ path: "names.csv", key: "full", transform: "full.js" }, dir)),
+      {
+        "Ada Lovelace": { first: "Ada", last: "Lovelace", shelf: "3", full: "Ada Lovelace" },
+        "Grace Hopper": { first: "Grace", last: "Hopper", shelf: "7", full: "Grace Hopper" },
+      },
+    );
+    assert.deepEqual(
+      await loadDataFile(one({ path: "inv.csv", keyIndex: 0, transform: "upper.js" }, dir)),
+      { A: ["A", "a", "3"], B: ["B", "b", "7"] },
+    );
+    // A transform that leaves the key column out is keyed by the row as read.
+    assert.deepEqual(
+      await loadDataFile(one({ path: "names.csv", key: "first", transform: "drop.js" }, dir)),
+      { Ada: { last: "Lovelace", shelf: "3" }, Grace: { last: "Hopper", shelf: "7" } },
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "names.csv", key: "nope", transform: "drop.js" }, dir)),
+      /data row 1 has no column "nope", before or after the transform/,
+    );
+  });
+});
+
+Deno.test("loadDataFile() refuses a CSV or JSON file that is not UTF-8, naming the line, instead of loading U+FFFD", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // "café" in Latin-1: Python's utf-8 reader refused it; decoded leniently it became "caf\uFFFD".
+    await Deno.writeFile(
+      join(dir, "latin.csv"),
+      Uint8Array.from([...new TextEncoder().encode("name,shelf\ncaf"), 0xe9, 0x2c, 0x33, 0x0a]),
+    );
+    await Deno.writeFile(join(dir, "latin.json"), Uint8Array.from([0x5b, 0x22, 0xe9, 0x22, 0x5d]));
+    await assert.rejects(
+      () => loadDataFile(one({ path: "latin.csv", key: "name" }, dir)),
+      /Cannot read ".*latin\.csv": not valid UTF-8 \(line 2\)/,
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "latin.json" }, dir)),
+      /Cannot read ".*latin\.json": not valid UTF-8 \(line 1\)/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

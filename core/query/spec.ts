@@ -13,11 +13,11 @@
  * | `header`    | CSV: the first line names the columns; default `true`, except `false` with `keyIndex` |
  * | `delimiter` | CSV field delimiter; default `","`                                       |
  * | `reader`    | `format = "module"`: module whose default export `(text, path)` returns the data |
- * | `transform` | module whose default export `(row, key)` returns the row to keep (`undefined` drops it) |
+ * | `transform` | module whose default export `(row, key)` returns the row to keep (`undefined` drops it); CSV rows are keyed after it |
  *
  * Keyed data is an object `{ key: row }` (a later duplicate key wins);
  * unkeyed CSV is an array of rows. Rows are objects with a header row and
- * arrays of strings without one.
+ * arrays of strings, of any length, without one.
  */
 import { basename, dirname, extname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";

@@ -14,7 +14,7 @@ import {
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { NetMetrics } from "../metrics/mod.ts";
 import type { Answerer } from "./answerer.ts";
-import { encodeMessage, Encryption, errorPayload, Representation } from "./wire.ts";
+import { encodeMessage, Encryption, errorPayload, Representation, withoutLineEnd } from "./wire.ts";
 
 /** Options for {@linkcode serveTcp}. */
 export interface TcpServeOptions {
@@ -68,8 +68,7 @@ export function readRequest(conn: Connection, limit: number): Promise<Uint8Array
         out.set(p, at);
         at += p.length;
       }
-      // A CRLF-terminated request (netcat, telnet) is accepted too.
-      finish(out.length > 0 && out[out.length - 1] === 0x0d ? out.subarray(0, -1) : out);
+      finish(withoutLineEnd(out));
     };
     conn.receive({
       data: (chunk) => {

@@ -1,11 +1,13 @@
 /**
  * The UDP side, over core/net's datagram seam: each datagram is one
- * request, answered with one datagram.
+ * request (a `\n` ending it is the terminator, removed), answered with one
+ * datagram.
  */
 import { bindDatagram, type DatagramBackend, type DatagramSocket } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import type { Answerer } from "./answerer.ts";
 import { settlesWithin } from "../async/mod.ts";
+import { withoutLineEnd } from "./wire.ts";
 
 /** Options for {@linkcode UdpServer.bind}. */
 export interface UdpServeOptions {
@@ -55,10 +57,15 @@ export class UdpServer implements AsyncDisposable {
       onMessage: (message, from) => {
         if (server.#closing) return;
         server.#active++;
-        answerer.answerTo(message, "udp", () => `${from.hostname}:${from.port}`, (reply) => {
-          server.#socket.send(reply, from);
-          done();
-        });
+        answerer.answerTo(
+          withoutLineEnd(message),
+          "udp",
+          () => `${from.hostname}:${from.port}`,
+          (reply) => {
+            server.#socket.send(reply, from);
+            done();
+          },
+        );
       },
     });
     return server;

@@ -12,7 +12,8 @@
  *
  * Over TCP a request ends with `\n` and a reply at the close, with nothing
  * after the payload (the replaced tool's client reads until the close and
- * keeps every byte); over UDP a message is exactly one datagram.
+ * keeps every byte); over UDP a message is exactly one datagram, and a `\n`
+ * that ends it (the replaced client sends one over UDP too) is its terminator.
  */
 import { ProtocolError } from "../net/mod.ts";
 
@@ -126,6 +127,19 @@ export function decodeHeader(message: Uint8Array): Header {
     encryption: enc === 0x45 ? Encryption.encrypted : Encryption.plain,
     representation: repr,
   };
+}
+
+/**
+ * The request without its line end: one trailing `\n`, then one trailing
+ * `\r` (netcat and telnet send `\r\n`), are removed. Over TCP the bytes
+ * before the first `\n` come here; over UDP the whole datagram, since the
+ * replaced tool's client ends every request with `\n`, over UDP too.
+ */
+export function withoutLineEnd(request: Uint8Array): Uint8Array {
+  let end = request.length;
+  if (end > 0 && request[end - 1] === 0x0a) end--;
+  if (end > 0 && request[end - 1] === 0x0d) end--;
+  return end === request.length ? request : request.subarray(0, end);
 }
 
 /** Joins a header and a payload into one message (no terminator). */

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { decodeHeader, encodeHeader, errorOf, errorPayload, WireError } from "./wire.ts";
+import {
+  decodeHeader,
+  encodeHeader,
+  errorOf,
+  errorPayload,
+  WireError,
+  withoutLineEnd,
+} from "./wire.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -43,4 +50,20 @@ Deno.test("errorPayload() and errorOf() agree for text and JSON, and ordinary re
   assert.equal(errorOf("t", "fine"), undefined);
   assert.equal(errorOf("j", '{"error":"x","other":1}'), undefined);
   assert.equal(errorOf("j", "[1,2]"), undefined);
+});
+
+Deno.test("withoutLineEnd() removes one trailing \\n, \\r\\n or \\r and nothing else", () => {
+  const cases: Array<[string, string]> = [
+    ["0pt0a\n", "0pt0a"],
+    ["0pt0a\r\n", "0pt0a"],
+    ["0pt0a\r", "0pt0a"],
+    ["0pt0a\n\n", "0pt0a\n"],
+    ["0pt0 a b ", "0pt0 a b "],
+    ["0pt0a\nb", "0pt0a\nb"],
+    ["\n", ""],
+    ["", ""],
+  ];
+  for (const [input, want] of cases) {
+    assert.equal(dec.decode(withoutLineEnd(enc.encode(input))), want, JSON.stringify(input));
+  }
 });

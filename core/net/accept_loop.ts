@@ -1,4 +1,4 @@
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode acceptLoop}. */
@@ -33,17 +33,18 @@ const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
  */
 export class AcceptTrouble {
   readonly #log: Logger;
-  readonly #quietMs: number;
+  readonly #warnings: LogBudget;
+  readonly #recoveries: LogBudget;
   readonly #min: number;
   readonly #max: number;
   #failures = 0;
   #backoff = 0;
-  #warnedAt = -Infinity;
-  #recoveredAt = -Infinity;
 
   constructor(options: Omit<AcceptLoopOptions, "trouble"> = {}) {
     this.#log = options.logger ?? nullLogger;
-    this.#quietMs = options.quietMs ?? 60_000;
+    const once = { lines: 1, windowMs: options.quietMs ?? 60_000 };
+    this.#warnings = new LogBudget(once);
+    this.#recoveries = new LogBudget(once);
     this.#min = options.minBackoffMs ?? 5;
     this.#max = options.maxBackoffMs ?? 1000;
   }
@@ -56,8 +57,7 @@ export class AcceptTrouble {
   failed(message: string, outOfDescriptors = EMFILE.test(message)): void {
     this.#failures++;
     this.#backoff = this.#backoff === 0 ? this.#min : Math.min(this.#max, this.#backoff * 2);
-    if (Date.now() - this.#warnedAt < this.#quietMs) return;
-    this.#warnedAt = Date.now();
+    if (this.#warnings.take() === undefined) return;
     this.#log.warn(
       outOfDescriptors
         ? "cannot accept connections: out of file descriptors (raise the limit with ulimit -n or LimitNOFILE); retrying with back-off"
@@ -70,8 +70,7 @@ export class AcceptTrouble {
   ok(): void {
     this.#backoff = 0;
     if (this.#failures === 0) return;
-    if (Date.now() - this.#recoveredAt >= this.#quietMs) {
-      this.#recoveredAt = Date.now();
+    if (this.#recoveries.take() !== undefined) {
       this.#log.info("accepting connections again", { failed_accepts: this.#failures });
     }
     this.#failures = 0;

@@ -63,6 +63,12 @@ export interface MsgHeader {
   relay?: boolean;
   /** Server → client: relayed from client `src`, whose certificate the server checked. */
   fwd?: boolean;
+  /**
+   * Connector → app: this message may have been handed to an app before
+   * (one that went away or stopped listening without confirming it). Set
+   * only by the connector that delivers it; absent on a first delivery.
+   */
+  redelivered?: true;
 }
 
 /** Every header kind. */

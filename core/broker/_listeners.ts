@@ -1,5 +1,5 @@
 import type { Logger } from "../log/mod.ts";
-import { decodePayload, encodePayload, type Frame, type MsgHeader } from "./frame.ts";
+import { decodePayload, encodePayload, type MsgHeader, redelivered } from "./frame.ts";
 import type { Link } from "./link.ts";
 import type { TypeQueues } from "./type_queues.ts";
 import type { Subscription } from "./api.ts";
@@ -271,17 +271,6 @@ export class Listeners {
       });
     }
   }
-}
-
-/**
- * A frame marked `redelivered` (its header and payload): a message that may
- * have been handed to an app before. One marked already is returned as it is.
- */
-function redelivered(f: Frame, payload: Uint8Array): { f: Frame; payload: Uint8Array } {
-  const h = f.header as MsgHeader;
-  if (h.redelivered) return { f, payload };
-  const header: MsgHeader = { ...h, redelivered: true };
-  return { f: { ...f, header }, payload: encodePayload(header, f.data, f.binary) };
 }
 
 /** The `taken` callback of a sink that does not confirm: nothing to do. */

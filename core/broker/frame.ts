@@ -219,3 +219,14 @@ export function parseHeader(bytes: Uint8Array): Header {
 function u32(b: Uint8Array, i: number): number {
   return ((b[i]! << 24) >>> 0) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
 }
+
+/**
+ * A message frame marked `redelivered` (its header and payload): one that may
+ * have been handed to an app before. One marked already is returned as it is.
+ */
+export function redelivered(f: Frame, payload: Uint8Array): { f: Frame; payload: Uint8Array } {
+  const h = f.header as MsgHeader;
+  if (h.redelivered) return { f, payload };
+  const header: MsgHeader = { ...h, redelivered: true };
+  return { f: { ...f, header }, payload: encodePayload(header, f.data, f.binary) };
+}

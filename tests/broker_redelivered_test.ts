@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { Header, Message, MsgHeader } from "../core/broker/mod.ts";
 import { runCli, waitUntil } from "./harness/mod.ts";
-import { app, appArgs, brokerSite, rawApp } from "./broker_helpers.ts";
+import { app, appArgs, brokerSite, connected, rawApp, stop } from "./broker_helpers.ts";
 
 /** The message headers a raw app was sent, in order. */
 function msgs(answers: Header[]): MsgHeader[] {
@@ -142,4 +142,33 @@ Deno.test("broker redelivered: a sender cannot mark its message redelivered", as
   await waitUntil(() => msgs(listener.answers).length === 1, { what: "n0" });
   assert.ok(!("redelivered" in msgs(listener.answers)[0]!));
   assert.deepEqual(await link.stop(), { client: 0, server: 0 });
+});
+
+Deno.test("broker redelivered: queued messages an app held unconfirmed when the connector stopped gracefully come flagged after its restart, and only those", async () => {
+  await using site = await brokerSite("sockkit-redelivered-");
+  await using server = await site.server();
+  await using client = site.client();
+  await connected(client);
+  await using alice = await app(site.cdir);
+  for (let i = 0; i < 5; i++) {
+    await alice.send("server", "task", `t${i}`, { id: `t${i}`, ack: true });
+  }
+  {
+    using first = await rawListener(site.sdir, "task");
+    await waitUntil(() => msgs(first.answers).length === 5, { what: "the queued 5" });
+    first.write({ kind: "delivered", n: 2 });
+    first.write({ kind: "sync", id: "s" }); // answered after the confirmation was read
+    await answerTo(first.answers, "s");
+    assert.equal(await stop(server), 0); // SIGTERM, the app still holding t2..t4
+  }
+  await using again = await site.server();
+  await alice.send("server", "task", "t5", { id: "t5", ack: true }); // once alice is back
+  using next = await rawListener(site.sdir, "task");
+  await waitUntil(() => msgs(next.answers).length === 4, { what: "4 messages after the restart" });
+  assert.deepEqual(marked(msgs(next.answers)), ["t2+", "t3+", "t4+", "t5"]);
+  // what was kept for the restart is read once: a second restart knows nothing from it
+  const left = [...Deno.readDirSync(join(site.sdir, "queues"))].map((e) => e.name);
+  assert.ok(!left.some((n) => n.endsWith(".handed")), left.join(", "));
+  assert.equal(await stop(client), 0);
+  assert.equal(await stop(again), 0);
 });

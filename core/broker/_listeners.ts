@@ -91,7 +91,14 @@ export class Listeners {
     if (!d) {
       this.#drains.set(
         type,
-        d = { running: false, outstanding: 0, sink: undefined, front: 0, handedTo: 0 },
+        d = {
+          running: false,
+          outstanding: 0,
+          sink: undefined,
+          front: 0,
+          // Records leave a queue only through its drain: its front is still where it was opened.
+          handedTo: this.#queues.handedOut(type),
+        },
       );
     }
     return d;
@@ -156,6 +163,12 @@ export class Listeners {
     } finally {
       d.running = false;
     }
+  }
+
+  /** How many records at the front of `type`'s queue were handed to a confirming listener. */
+  handedOut(type: string): number {
+    const d = this.#drains.get(type);
+    return d ? Math.max(0, d.handedTo - d.front) : this.#queues.handedOut(type);
   }
 
   /**

@@ -46,6 +46,7 @@ function printable(m: Message): Record<string, unknown> {
   const out: Record<string, unknown> = { type: m.type, src: m.src, dst: m.dst, id: m.id };
   if (m.replyTo !== undefined) out.replyTo = m.replyTo;
   if (m.tag !== undefined) out.tag = m.tag;
+  if (m.redelivered) out.redelivered = true;
   if (m.data !== undefined) out.data = m.data;
   if (m.binary.length > 0) out.binaryBytes = m.binary.length;
   return out;

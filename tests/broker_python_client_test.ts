@@ -86,14 +86,17 @@ Deno.test({
     const stderr = await runCheck(UNLISTEN_CHECK, [site.sdir, site.cdir], [
       "stop_waiting_for_messages after the loop stopped raises nothing",
       "the callback got both messages before",
+      "first deliveries carry no redelivered",
       "a stopped type reaches no callback",
       "a message of a stopped type stays queued",
       "the next listener gets it",
+      "one never handed out is not redelivered",
       "the stopped waiter returns",
       "no callback runs after the stop",
       "a later message of the type reaches no callback",
       "what no callback finished went back to the queue, with the later one",
       "the next listener gets them all, in order",
+      "those handed out before are redelivered, the later one is not",
       "stop_waiting_for_messages\\(\\) stops every type",
       "the next listener gets the late one",
     ]);

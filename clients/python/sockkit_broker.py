@@ -82,6 +82,9 @@ def transport_json(header: Dict[str, Any]) -> Dict[str, Any]:
         t["await_response"] = True
     if header.get("tag") is not None:
         t["tag"] = header["tag"]
+    if header.get("redelivered") is True:
+        # may have been handed to an app before (one that left without confirming it)
+        t["redelivered"] = True
     t["data_is_json"] = header.get("enc") == "json"
     t["header"] = header
     return t

@@ -1,5 +1,5 @@
 import type { Logger } from "../log/mod.ts";
-import { decodePayload, encodePayload, type MsgHeader } from "./frame.ts";
+import { decodePayload, encodePayload, type MsgHeader, redelivered } from "./frame.ts";
 import type { Link } from "./link.ts";
 import type { TypeQueues } from "./type_queues.ts";
 import type { Subscription } from "./api.ts";
@@ -29,6 +29,13 @@ interface Drain {
   outstanding: number;
   /** The listener it is being handed to. */
   sink: Sink | undefined;
+  /** Records taken off the front of the queue so far (the position of its front, counted from 0). */
+  front: number;
+  /**
+   * Position past the last record handed to a confirming listener: the
+   * records before it that are still queued were handed out before.
+   */
+  handedTo: number;
 }
 
 /**
@@ -81,7 +88,19 @@ export class Listeners {
 
   #drainOf(type: string): Drain {
     let d = this.#drains.get(type);
-    if (!d) this.#drains.set(type, d = { running: false, outstanding: 0, sink: undefined });
+    if (!d) {
+      this.#drains.set(
+        type,
+        d = {
+          running: false,
+          outstanding: 0,
+          sink: undefined,
+          front: 0,
+          // Records leave a queue only through its drain: its front is still where it was opened.
+          handedTo: this.#queues.handedOut(type),
+        },
+      );
+    }
     return d;
   }
 
@@ -92,12 +111,15 @@ export class Listeners {
     d.running = true;
     try {
       let cursor = q.start;
+      /** Position of the record at `cursor` (the front's, as `cursor` starts at the front). */
+      let at = d.front;
       while (true) {
         const sink = this.#unfiltered(type);
         if (!sink) return; // nobody (without a tag filter) listens: the rest stays queued
         if (sink !== d.sink || d.outstanding === 0 && cursor.segment < q.start.segment) {
           d.sink = sink;
           cursor = q.start;
+          at = d.front;
         }
         if (q.durableCount <= d.outstanding) {
           if (q.count > d.outstanding) {
@@ -111,13 +133,18 @@ export class Listeners {
         if (this.#unfiltered(type) !== sink) continue;
         cursor = next;
         let behind = false;
-        for (const payload of records) {
-          const f = decodePayload(payload);
+        for (let payload of records) {
+          let f = decodePayload(payload);
+          // Queued records are taken in order from the front, so those handed out form its first part.
+          if (at++ < d.handedTo) ({ f, payload } = redelivered(f, payload));
+          if (sink.confirms) d.handedTo = Math.max(d.handedTo, at);
           d.outstanding++;
           const taken = once((ok: boolean) => {
             d.outstanding--;
-            if (ok) q.consume(1);
-            else {
+            if (ok) {
+              q.consume(1);
+              d.front++;
+            } else {
               d.sink = undefined;
               void this.#drain(type);
             }
@@ -138,6 +165,12 @@ export class Listeners {
     }
   }
 
+  /** How many records at the front of `type`'s queue were handed to a confirming listener. */
+  handedOut(type: string): number {
+    const d = this.#drains.get(type);
+    return d ? Math.max(0, d.handedTo - d.front) : this.#queues.handedOut(type);
+  }
+
   /**
    * Hands a received message to the sinks of its type (holding `link` while
    * a sink is behind) and returns `true`, or queues it and returns the
@@ -150,6 +183,12 @@ export class Listeners {
     binary: Uint8Array,
     payload: Uint8Array | undefined,
   ): true | Promise<void> {
+    if (h.redelivered !== undefined) {
+      // Only the connector that hands a message out says it may be a repeat, never its sender.
+      h = { ...h };
+      delete h.redelivered;
+      payload = undefined;
+    }
     const sinks = this.#sinks.get(h.type);
     const d = this.#drains.get(h.type);
     const queued = this.#queues.count(h.type) - (d?.outstanding ?? 0);
@@ -173,7 +212,7 @@ export class Listeners {
         // A sink that does not confirm is done once it returns: no closure per message.
         const taken = s.confirms
           ? once((ok: boolean) => {
-            if (!ok && copy) this.#requeue(h.type, copy);
+            if (!ok && copy) this.#requeue(h.type, redelivered(decodePayload(copy), copy).payload);
           })
           : TAKEN;
         handed = true;

@@ -20,6 +20,13 @@ export interface Message {
   timeout?: number | undefined;
   /** The sender's tag, if any. */
   tag?: string | undefined;
+  /**
+   * `true` when this message may have been handed to an app before: an app
+   * that got it went away or stopped listening without confirming it (see
+   * the README's "at least once"), so an app that must not act twice checks
+   * its id. `false` on a first delivery.
+   */
+  redelivered: boolean;
   /** The raw header. */
   header: MsgHeader;
 }

@@ -251,7 +251,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
         );
       }
       await Promise.all(this.#p.peers.all().map((p) => p.journal.close()));
-      await this.#p.queues.close();
+      await this.#p.queues.close((type) => this.#p.inbound.listeners.handedOut(type));
       await this.#p.inbound.close();
       this.#p.files.close();
     })();

@@ -63,6 +63,12 @@ export interface MsgHeader {
   relay?: boolean;
   /** Server → client: relayed from client `src`, whose certificate the server checked. */
   fwd?: boolean;
+  /**
+   * Connector → app: this message may have been handed to an app before
+   * (one that went away or stopped listening without confirming it). Set
+   * only by the connector that delivers it; absent on a first delivery.
+   */
+  redelivered?: true;
 }
 
 /** Every header kind. */
@@ -212,4 +218,15 @@ export function parseHeader(bytes: Uint8Array): Header {
 /** Reads a big-endian u32. */
 function u32(b: Uint8Array, i: number): number {
   return ((b[i]! << 24) >>> 0) + (b[i + 1]! << 16) + (b[i + 2]! << 8) + b[i + 3]!;
+}
+
+/**
+ * A message frame marked `redelivered` (its header and payload): one that may
+ * have been handed to an app before. One marked already is returned as it is.
+ */
+export function redelivered(f: Frame, payload: Uint8Array): { f: Frame; payload: Uint8Array } {
+  const h = f.header as MsgHeader;
+  if (h.redelivered) return { f, payload };
+  const header: MsgHeader = { ...h, redelivered: true };
+  return { f: { ...f, header }, payload: encodePayload(header, f.data, f.binary) };
 }

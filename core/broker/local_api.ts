@@ -230,6 +230,7 @@ function checkTypes(what: string, types: unknown, tag: unknown): void {
 function send(target: LocalApiTarget, link: Link, h0: MsgHeader, frame: Frame): void {
   const c = target.router;
   const h: MsgHeader = { ...h0, src: c.name, id: h0.id ?? c.newId() };
+  if (h.redelivered !== undefined) delete h.redelivered; // the delivering connector's to say
   if (typeof h.type !== "string" || h.type === "") throw new TypeError('Missing message "type"');
   const data = copyBytes(frame.data);
   const binary = copyBytes(frame.binary);

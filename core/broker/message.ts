@@ -27,6 +27,9 @@ export class InMessage implements Message {
   get tag(): string | undefined {
     return this.header.tag;
   }
+  get redelivered(): boolean {
+    return this.header.redelivered === true;
+  }
   get timeout(): number | undefined {
     return this.header.timeout;
   }

@@ -1,10 +1,17 @@
 import {
+  type LogCursor,
   parseLegacyRecords,
   RecordLog,
   type RecordLogOptions,
   StorageFullError,
 } from "../storage/mod.ts";
 import { BrokerError } from "./errors.ts";
+
+/** What `DIR/TYPE.handed` holds: at the last graceful close, the first `count` records from `front` had been handed out. */
+interface HandedFile {
+  front: LogCursor;
+  count: number;
+}
 
 /** Options for {@linkcode TypeQueues}. */
 export interface TypeQueuesOptions extends Omit<RecordLogOptions, "name"> {
@@ -22,15 +29,19 @@ export class TypeQueues implements AsyncDisposable {
   readonly #opts: TypeQueuesOptions;
   readonly #maxTypes: number;
   readonly #queues = new Map<string, RecordLog>();
+  /** Per type, the records at the front of its queue that were handed out before the last graceful close. */
+  readonly #handed = new Map<string, number>();
   #closing: Promise<void> | undefined;
 
   constructor(dir: string, opts: TypeQueuesOptions) {
     this.#dir = dir;
     this.#opts = opts;
     this.#maxTypes = opts.maxTypes ?? 256;
+    const handed: string[] = [];
     try {
       for (const e of Deno.readDirSync(dir)) {
         if (e.isDirectory) this.#open(decodeURIComponent(e.name));
+        else if (e.isFile && e.name.endsWith(".handed")) handed.push(e.name);
         else if (e.isFile && e.name.endsWith(".queue")) {
           // The older single-file format: move its records into the log.
           const type = decodeURIComponent(e.name.slice(0, -".queue".length));
@@ -45,6 +56,38 @@ export class TypeQueues implements AsyncDisposable {
     } catch (err) {
       if (!(err instanceof Deno.errors.NotFound)) throw err;
     }
+    for (const name of handed) this.#readHanded(name);
+  }
+
+  /**
+   * Takes in `DIR/TYPE.handed` (read once, then removed): it counts only
+   * when the queue starts where it did at that close (otherwise, after a
+   * crash since, nothing is known of what was handed out).
+   */
+  #readHanded(name: string): void {
+    const file = `${this.#dir}/${name}`;
+    try {
+      const type = decodeURIComponent(name.slice(0, -".handed".length));
+      const h = JSON.parse(Deno.readTextFileSync(file)) as HandedFile;
+      const start = this.#queues.get(type)?.start;
+      if (
+        start && h.front?.segment === start.segment && h.front.offset === start.offset &&
+        Number.isSafeInteger(h.count) && h.count > 0
+      ) {
+        this.#handed.set(type, h.count);
+      }
+    } catch { /* unreadable: nothing known */ }
+    try {
+      Deno.removeSync(file);
+    } catch { /* gone */ }
+  }
+
+  /**
+   * How many records at the front of `type`'s queue had been handed out
+   * when the connector last closed gracefully (0 when none or not known).
+   */
+  handedOut(type: string): number {
+    return this.#handed.get(type) ?? 0;
   }
 
   #open(type: string): RecordLog {
@@ -109,9 +152,24 @@ export class TypeQueues implements AsyncDisposable {
     return [...this.#queues].map(([type, q]) => ({ type, messages: q.count, bytes: q.bytes }));
   }
 
-  /** Writes what is pending and closes every queue. Idempotent. */
-  close(): Promise<void> {
-    this.#closing ??= Promise.all([...this.#queues.values()].map((q) => q.close())).then(() => {});
+  /**
+   * Writes what is pending and closes every queue. `handed` gives, per type,
+   * how many records at the front of its queue were handed out (kept in
+   * `DIR/TYPE.handed` for {@linkcode handedOut} after a restart). Idempotent.
+   */
+  close(handed: (type: string) => number = () => 0): Promise<void> {
+    this.#closing ??= Promise.all(
+      [...this.#queues].map(async ([type, q]) => {
+        await q.close();
+        const count = Math.min(handed(type), q.count);
+        if (count <= 0) return;
+        const h: HandedFile = { front: q.start, count };
+        const file = `${this.#dir}/${encodeURIComponent(type)}.handed`;
+        await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(h), { mode: 0o600 })
+          .then(() => Deno.rename(`${file}.tmp`, file))
+          .catch(() => {}); // lost: those come unmarked after the restart
+      }),
+    ).then(() => {});
     return this.#closing;
   }
 

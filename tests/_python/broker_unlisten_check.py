@@ -22,13 +22,16 @@ async def queued(api, message_type):
     return next((t["messages"] for t in report["types"] if t["type"] == message_type), 0)
 
 
-async def take(message_type, count):
-    """A fresh listener's first ``count`` messages of the type (data decoded)."""
+async def take(message_type, count, flags=None):
+    """A fresh listener's first ``count`` messages of the type (data decoded); ``flags`` (a list) gets
+    each one's ``transport_json.get("redelivered")``."""
     api = ConnectorAPI(state_dir=server_dir)
     got = []
 
     async def cb(transport, data, binary):
         got.append(data.decode())
+        if flags is not None:
+            flags.append(transport.get("redelivered"))
 
     task = asyncio.create_task(api.start_waiting_for_messages(message_type=message_type, message_received_cb=cb))
     await wait_for(lambda: len(got) >= count)
@@ -46,8 +49,11 @@ def seed_pattern():
     alice = ConnectorAPI(state_dir=alice_dir)
     got = []
 
+    first_flags = []
+
     async def message_received_cb(transport_json, data, binary):
         got.append(data.decode())
+        first_flags.append("redelivered" in transport_json)
         if len(got) == 2:
             loop.stop()
     loop.create_task(connector_api.start_waiting_for_messages(message_type='any',
@@ -69,6 +75,7 @@ def seed_pattern():
         raised = e
     check("stop_waiting_for_messages after the loop stopped raises nothing", raised is None, repr(raised))
     check("the callback got both messages before", got == ["CLIENT MESSAGE 0", "CLIENT MESSAGE 1"], repr(got))
+    check("first deliveries carry no redelivered", first_flags == [False, False], repr(first_flags))
 
     async def after():
         await connector_api.sync()  # the connector handled the unlisten sent when the loop ran again
@@ -78,7 +85,9 @@ def seed_pattern():
         check("a stopped type reaches no callback", len(got) == 2, repr(got))
         check("a message of a stopped type stays queued", await queued(connector_api, "any") == 1,
               await connector_api.peek_queues())
-        check("the next listener gets it", await take("any", 1) == ["CLIENT MESSAGE 2"], "")
+        flags = []
+        check("the next listener gets it", await take("any", 1, flags) == ["CLIENT MESSAGE 2"], "")
+        check("one never handed out is not redelivered", flags == [None], repr(flags))
         await alice.close()
         await connector_api.close()
     loop.run_until_complete(after())
@@ -111,8 +120,11 @@ async def running_loop():
     check("a later message of the type reaches no callback", got == ["b0"], repr(got))
     check("what no callback finished went back to the queue, with the later one",
           await queued(api, "batch") == 6, json.dumps(await api.peek_queues()))
+    flags = []
     check("the next listener gets them all, in order",
-          await take("batch", 6) == ["b0", "b1", "b2", "b3", "b4", "b5"], "")
+          await take("batch", 6, flags) == ["b0", "b1", "b2", "b3", "b4", "b5"], "")
+    check("those handed out before are redelivered, the later one is not",
+          flags == [True, True, True, True, True, None], repr(flags))
 
     # None stops every type; an unknown type is only logged
     other = []

@@ -108,6 +108,12 @@ export interface DurableSpec {
   ackWaitMs?: number;
   /** See {@linkcode InOrderOptions}. */
   handed?: InOrderOptions;
+  /**
+   * With `fresh`: told, before reading, the stream position of the last
+   * message JetStream delivered to the consumer being replaced (0: none):
+   * what its reader may have handed on without acknowledging it.
+   */
+  replaced?: (deliveredTo: number) => Promise<void> | void;
 }
 
 /** How {@linkcode consumeInOrder} knows and records what was handed on before. */
@@ -137,6 +143,14 @@ export async function readDurable(
   handler: (m: JsMsg) => Promise<void> | void,
 ): Promise<MailboxReader> {
   const { stream, durable, window } = spec;
+  if (spec.start === "fresh" && spec.replaced) {
+    await spec.replaced(
+      await jsm.consumers.info(stream, durable).then(
+        (info) => info.delivered.stream_seq,
+        (e) => (notFound(e), 0),
+      ),
+    );
+  }
   const make = spec.start === "fresh"
     ? await jsm.consumers.delete(stream, durable).then(() => true, (e) => (notFound(e), true))
     : await jsm.consumers.info(stream, durable).then(() => false, (e) => (notFound(e), true));

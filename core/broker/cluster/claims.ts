@@ -17,6 +17,13 @@ export interface ClusterPeer {
    * have taken the queue (kept across holders). Absent for clients.
    */
   mark?: number;
+  /**
+   * Type registry: the stream position up to which the messages after
+   * `mark` may have been handed to a listener already (by a holder that
+   * died or whose listener gave them back); the holders after it mark them
+   * `redelivered`. Kept across holders. Absent for clients.
+   */
+  again?: number;
 }
 
 /** Options for {@linkcode Claims}. */
@@ -100,11 +107,13 @@ export class Claims implements AsyncDisposable {
         throw this.#o.taken(name, held.server);
       }
       const mark = held?.mark;
+      const again = held?.again;
       const value = encode({
         client: name,
         server,
         since: Date.now(),
         ...(mark !== undefined ? { mark } : {}),
+        ...(again !== undefined ? { again } : {}),
       });
       try {
         if (!entry) await kv.create(token(name), value);
@@ -121,10 +130,11 @@ export class Claims implements AsyncDisposable {
   }
 
   /**
-   * Stores `mark` in `name`'s entry while this server holds it; throws when
+   * Stores `mark` in `name`'s entry (its `field`: `mark`, or `again`) while
+   * this server holds it, unless the entry has as high a one; throws when
    * another server has taken it meanwhile (this one must stop handing out).
    */
-  async mark(name: string, mark: number): Promise<void> {
+  async mark(name: string, mark: number, field: "mark" | "again" = "mark"): Promise<void> {
     const { kv, server } = this.#o;
     for (let attempt = 0; attempt < 5; attempt++) {
       const entry = await kv.get(token(name));
@@ -136,9 +146,9 @@ export class Claims implements AsyncDisposable {
           }"): stopped handing it out here`,
         );
       }
-      if ((held.mark ?? 0) >= mark) return;
+      if ((held[field] ?? 0) >= mark) return;
       try {
-        await kv.update(token(name), encode({ ...held, mark }), entry!.revision);
+        await kv.update(token(name), encode({ ...held, [field]: mark }), entry!.revision);
         return;
       } catch (err) {
         if (!/wrong last sequence/i.test(String(err))) throw err;

@@ -66,6 +66,12 @@ export const REPORT_MAX_KEYS = 1000;
 export interface MailboxReadOptions extends InOrderOptions {
   /** Messages handed to the handler (and held unacknowledged) at once. Default 64. */
   window?: number;
+  /**
+   * Told, before reading, the stream position of the last message JetStream
+   * delivered to the key's previous reader (0: none): that reader may have
+   * handed on the messages after what it recorded up to there.
+   */
+  replaced?: (deliveredTo: number) => Promise<void> | void;
 }
 
 const ID_HEADER = "Sockkit-Id";
@@ -169,6 +175,7 @@ export class ClusterQueues {
       start: "fresh",
       config: { filter_subject: stream.subject(key), deliver_policy: DeliverPolicy.All },
       ...(this.#o.ackWaitMs !== undefined ? { ackWaitMs: this.#o.ackWaitMs } : {}),
+      ...(options.replaced ? { replaced: options.replaced } : {}),
       handed: {
         ...(options.after !== undefined ? { after: options.after } : {}),
         ...(options.record ? { record: options.record } : {}),

@@ -1,5 +1,5 @@
 import type { Logger } from "../../log/mod.ts";
-import { decodePayload, type MsgHeader } from "../frame.ts";
+import { decodePayload, type MsgHeader, redelivered } from "../frame.ts";
 import type { SharedQueues } from "../_listeners.ts";
 import type { ClusterNode } from "./node.ts";
 import type { MailboxReader } from "./queues.ts";
@@ -26,6 +26,12 @@ interface TypeReader {
   pending: number;
   /** Stream position of the last message the listener took. */
   lastSeq: number;
+  /**
+   * Messages up to this stream position (after the recorded mark) may have
+   * been handed to a listener by the previous reader (one that went away or
+   * gave them back unconfirmed): they go out marked `redelivered`.
+   */
+  again: number;
 }
 
 /**
@@ -103,12 +109,16 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
       outstanding: 0,
       pending: 0,
       lastSeq: 0,
+      again: 0,
     };
     this.#readers.set(type, r);
     const { node, log } = this.#o;
     let after: number;
+    let again: number;
     try {
-      after = (await node.typeHolders.claim(type))?.mark ?? 0;
+      const held = await node.typeHolders.claim(type);
+      after = held?.mark ?? 0;
+      again = held?.again ?? 0;
     } catch (err) {
       // Held by another live server's listener: this one stands by (tick() tries again).
       this.#readers.delete(type);
@@ -126,8 +136,10 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
         r.outstanding++;
         r.pending = m.pending;
         try {
-          const f = decodePayload(m.payload);
-          await this.#o.handOut(f.header as MsgHeader, f.data, f.binary, m.payload);
+          let f = decodePayload(m.payload);
+          let payload = m.payload;
+          if (m.seq <= r.again) ({ f, payload } = redelivered(f, payload));
+          await this.#o.handOut(f.header as MsgHeader, f.data, f.binary, payload);
           r.lastSeq = Math.max(r.lastSeq, m.seq);
         } finally {
           r.outstanding--;
@@ -138,6 +150,14 @@ export class ClusterTypeShare implements SharedQueues, AsyncDisposable {
         // (this server died before JetStream had the acknowledgements) skips it.
         after,
         record: node.typeHolders.marker(type),
+        // What the reader before this one was given past the mark may have reached its
+        // listener: kept with the claim first, so a holder after this one marks it too.
+        replaced: async (deliveredTo) => {
+          r.again = Math.max(again, deliveredTo);
+          if (r.again > after && r.again > again) {
+            await node.typeHolders.mark(type, r.again, "again");
+          }
+        },
       });
       await r.reader;
       r.ready = true;

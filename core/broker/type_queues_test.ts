@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { TypeQueues } from "./type_queues.ts";
+
+const enc = new TextEncoder();
+
+/** A fresh queues directory with 3 records of type `job`, closed with the first 2 handed out. */
+async function closedWithTwoHanded(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-type-queues-" });
+  const q = new TypeQueues(dir, { fsync: false });
+  for (let i = 0; i < 3; i++) await q.push("job", enc.encode(`r${i}`));
+  await q.close((type) => type === "job" ? 2 : 0);
+  return dir;
+}
+
+Deno.test("TypeQueues keeps how many records at a queue's front were handed out across a close, read once", async () => {
+  const dir = await closedWithTwoHanded();
+  try {
+    const q = new TypeQueues(dir, { fsync: false });
+    assert.equal(q.handedOut("job"), 2);
+    assert.equal(q.handedOut("other"), 0);
+    await q.close();
+    const q2 = new TypeQueues(dir, { fsync: false });
+    assert.equal(q2.handedOut("job"), 0); // not written again by a close that handed none
+    await q2.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TypeQueues ignores a handed-out count whose queue no longer starts where it did (no false repeats)", async () => {
+  const dir = await closedWithTwoHanded();
+  try {
+    // the queue moved on after that close (a run that crashed before its own close)
+    const q = new TypeQueues(dir, { fsync: false });
+    q.get("job")!.consume(1);
+    await q.get("job")!.close(); // the new front is on disk; its .handed file was read already
+    const file = `${dir}/job.handed`;
+    await Deno.writeTextFile(file, JSON.stringify({ front: { segment: 1, offset: 0 }, count: 2 }));
+    const q2 = new TypeQueues(dir, { fsync: false });
+    assert.equal(q2.handedOut("job"), 0);
+    assert.equal(q2.count("job"), 2);
+    await q.close();
+    await q2.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

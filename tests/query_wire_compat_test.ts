@@ -10,6 +10,17 @@ import { spawnCli, tempDir } from "./harness/mod.ts";
 
 const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
 
+/** Runs the Python client `script` with the server's port and the message; returns what it printed. */
+async function runClient(script: string, port: number, message: string): Promise<string> {
+  const out = await new Deno.Command("python3", {
+    args: ["-c", script, String(port), message],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
+  return new TextDecoder().decode(out.stdout);
+}
+
 /** The replaced client's TCP exchange: send, read to the close, keep every byte. */
 async function seedTcpClient(port: number, message: string): Promise<string> {
   const script = `
@@ -24,13 +35,7 @@ with socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10) as s:
         chunks.append(chunk)
 sys.stdout.buffer.write(b"".join(chunks))
 `;
-  const out = await new Deno.Command("python3", {
-    args: ["-c", script, String(port), message],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
+  return await runClient(script, port, message);
 }
 
 Deno.test("query over TCP sends the header and the payload then closes, with no trailing newline; encryption byte 0 is plain", async (t) => {
@@ -72,13 +77,7 @@ with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
     s.sendto(sys.argv[2].encode() + b"\\n", ("127.0.0.1", int(sys.argv[1])))
     sys.stdout.buffer.write(s.recv(1024))
 `;
-  const out = await new Deno.Command("python3", {
-    args: ["-c", script, String(port), message],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  if (!out.success) throw new Error(new TextDecoder().decode(out.stderr));
-  return new TextDecoder().decode(out.stdout);
+  return await runClient(script, port, message);
 }
 
 Deno.test("query over UDP hands the handler the query without the newline the replaced client sends", async () => {

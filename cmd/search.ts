@@ -172,16 +172,12 @@ async function searchTls(s: SearchSettings, log: Logger): Promise<{
   let tls: TlsMaterial;
   try {
     const files = s.cert !== undefined && s.key !== undefined
-      ? { cert: s.cert, key: s.key, fallback: false }
+      ? { cert: s.cert, key: s.key }
       : await serverCertFiles(
         s.certs,
         s.certs === SPECS.certs.default ? [REPLACED_SERVER_CERT] : [],
+        (m) => log.info(m),
       );
-    if (files.fallback) {
-      log.info(
-        `using the server certificate "${files.cert}" and key "${files.key}" of the working directory ("${p.serverCert}" not found; --cert/--key or certfile=/keyfile= choose others)`,
-      );
-    }
     tls = await loadServerTls({
       cert: files.cert,
       key: files.key,

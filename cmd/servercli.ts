@@ -282,12 +282,8 @@ async function serverTls(
   const files = await serverCertFiles(
     s.certs,
     s.certs === SPECS.certs.default ? [REPLACED_SERVER_CERT] : [],
+    (m) => log.info(m),
   );
-  if (files.fallback) {
-    log.info(
-      `using the replaced servercli's certificate "${files.cert}" and key "${files.key}" ("${p.serverCert}" not found; --cert/--key or --certs choose others)`,
-    );
-  }
   const tls = await loadServerTls({
     cert: files.cert,
     key: files.key,

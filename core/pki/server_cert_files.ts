@@ -9,12 +9,6 @@ export interface ServerCertFiles {
   key: string;
 }
 
-/** What {@linkcode serverCertFiles} picked. */
-export interface PickedServerCertFiles extends ServerCertFiles {
-  /** `true` when one of the fallbacks was taken instead of the directory's files. */
-  fallback: boolean;
-}
-
 /**
  * The server certificate and key to load for certificates directory `dir`:
  * its `server.pem` and `server.key` when `server.pem` is there; otherwise the
@@ -22,22 +16,29 @@ export interface PickedServerCertFiles extends ServerCertFiles {
  * replaced tool loaded by default, so its users' certificates keep working
  * unchanged); otherwise the directory's files again, so that loading them
  * fails with an error that names them and says to run `sockkit certs init`.
+ * A fallback taken is told to `onFallback` (for the operator's log), naming
+ * both files and how to choose others.
  *
  * @example
  * ```ts
- * const files = await serverCertFiles("certs", [{ cert: "cert.pem", key: "key.pem" }]);
+ * const files = await serverCertFiles("certs", [{ cert: "cert.pem", key: "key.pem" }], (m) => log.info(m));
  * const tls = await loadServerTls(files);
  * ```
  */
 export async function serverCertFiles(
   dir: string,
   fallbacks: readonly ServerCertFiles[],
-): Promise<PickedServerCertFiles> {
+  onFallback: (message: string) => void = () => {},
+): Promise<ServerCertFiles> {
   const p = certPaths(dir);
-  const own = { cert: p.serverCert, key: p.serverKey, fallback: false };
+  const own = { cert: p.serverCert, key: p.serverKey };
   if (fallbacks.length === 0 || await exists(p.serverCert)) return own;
   for (const f of fallbacks) {
-    if (await exists(f.cert) && await exists(f.key)) return { ...f, fallback: true };
+    if (!await exists(f.cert) || !await exists(f.key)) continue;
+    onFallback(
+      `using the replaced tool's server certificate "${f.cert}" and key "${f.key}" ("${p.serverCert}" not found; --cert/--key or --certs choose others)`,
+    );
+    return f;
   }
   return own;
 }

@@ -1,8 +1,8 @@
 import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import { delay } from "../async/mod.ts";
 
-/** Options for {@linkcode acceptLoop}. */
-export interface AcceptLoopOptions {
+/** Options for {@linkcode AcceptTrouble}. */
+export interface AcceptTroubleOptions {
   /** Logger for the out-of-descriptors warning and the recovery line. Default: silent. */
   logger?: Logger;
   /** First back-off after a failed accept, ms. Default 5. */
@@ -11,15 +11,6 @@ export interface AcceptLoopOptions {
   maxBackoffMs?: number;
   /** The warning and the recovery line are logged at most once per this many ms. Default 60000. */
   quietMs?: number;
-  /**
-   * Where failed accepts are reported, shared with whoever takes the
-   * connections further (the TCP listener, whose duplicate of an accepted
-   * descriptor fails the same way when descriptors run out). When given, its
-   * owner reports the recovery ({@linkcode AcceptTrouble.ok}) once a
-   * connection is really taken, and the other options here are its own.
-   * Default: one of this loop's, told after each accept.
-   */
-  trouble?: AcceptTrouble;
 }
 
 const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
@@ -40,7 +31,7 @@ export class AcceptTrouble {
   #failures = 0;
   #backoff = 0;
 
-  constructor(options: Omit<AcceptLoopOptions, "trouble"> = {}) {
+  constructor(options: AcceptTroubleOptions = {}) {
     this.#log = options.logger ?? nullLogger;
     const once = { lines: 1, windowMs: options.quietMs ?? 60_000 };
     this.#warnings = new LogBudget(once);
@@ -86,18 +77,18 @@ export class AcceptTrouble {
  * Accepts connections from `listener` until it is closed, handing each to
  * `onConnection` without awaiting it. A failed accept (EMFILE/ENFILE when
  * the process or system is out of file descriptors, or any transient error)
- * never ends the loop: it backs off (doubling up to `maxBackoffMs`), logs
- * at warn (at most once per `quietMs`, however often it flaps), and logs at
- * info when accepting works again ({@linkcode AcceptTrouble}).
+ * never ends the loop: it is told to `trouble`, which logs it without a
+ * storm and sets the back-off waited before the next accept. Whoever takes
+ * the connections further calls {@linkcode AcceptTrouble.ok} once one is
+ * really taken (the TCP listener, after the descriptor's duplicate, which
+ * fails the same way when descriptors run out).
  * Resolves once the listener is closed.
  */
 export async function acceptLoop(
   listener: Deno.Listener,
   onConnection: (conn: Deno.Conn) => void,
-  options: AcceptLoopOptions = {},
+  trouble: AcceptTrouble,
 ): Promise<void> {
-  const own = options.trouble === undefined;
-  const trouble = options.trouble ?? new AcceptTrouble(options);
   while (true) {
     await trouble.pause();
     let conn: Deno.Conn;
@@ -108,7 +99,6 @@ export async function acceptLoop(
       trouble.failed(err instanceof Error ? err.message : String(err));
       continue;
     }
-    if (own) trouble.ok();
     onConnection(conn);
   }
 }

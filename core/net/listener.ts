@@ -56,9 +56,7 @@ export class Server implements AsyncDisposable {
 
   /** @internal Starts the accept loop. */
   start(): void {
-    this.#loop = acceptLoop(this.#listener, (c) => void this.#accepted(c), {
-      trouble: this.#trouble,
-    });
+    this.#loop = acceptLoop(this.#listener, (c) => void this.#accepted(c), this.#trouble);
   }
 
   /**

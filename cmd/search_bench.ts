@@ -85,7 +85,6 @@ export function searchBenchCommand() {
         const largest = sizes.at(-1)!;
         const wire = opts.loadSeconds > 0
           ? await runWireBench({
-            lines: largest,
             file: files.at(-1)!,
             dir: work,
             seconds: opts.loadSeconds,

@@ -37,13 +37,9 @@ Deno.test("runWireBench() serves the file search bench already wrote, without wr
   await using dir = await tempDir("sockkit-wire-bench-test-");
   const file = await writeBenchFileIn(dir.path, 2000, 50);
   const before = await Deno.stat(file.path);
-  const wire = await runWireBench({ lines: 2000, file, dir: dir.path, seconds: 1 });
+  const wire = await runWireBench({ file, dir: dir.path, seconds: 1 });
   assert.ok(wire.wireReread.answered > 0, `nothing answered: ${wire.wireReread.firstError}`);
   assert.equal(wire.wireReread.errors, 0, wire.wireReread.firstError);
   const after = await Deno.stat(file.path);
   assert.equal(after.mtime?.getTime(), before.mtime?.getTime(), "the file was written again");
-  await assert.rejects(
-    () => runWireBench({ lines: 3000, file, dir: dir.path, seconds: 1 }),
-    /Wire bench file has 2000 lines, expected 3000/,
-  );
 });

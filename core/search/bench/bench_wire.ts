@@ -13,10 +13,13 @@ import { benchTls } from "./_bench_tls.ts";
 
 /** Options for {@linkcode runWireBench}. */
 export interface WireBenchOptions {
-  /** Lines of the file served (written to `dir/lines-<lines>.txt`). */
-  lines: number;
-  /** That file, already written (as `search bench` wrote it for its method timings). Default: written here. */
+  /**
+   * The file to serve, already written (as `search bench` wrote it for its
+   * method timings). Default: one of `lines` lines written here.
+   */
   file?: BenchFile;
+  /** Without `file`: lines of the file written to `dir/lines-<lines>.txt`. Default 250000. */
+  lines?: number;
   /** Where the file and a throwaway PKI go (the caller removes it). */
   dir: string;
   /** Duration of the TLS run, s; the reread runs take at most 2 s of it. */
@@ -49,12 +52,10 @@ export interface WireBench {
  * ```
  */
 export async function runWireBench(options: WireBenchOptions): Promise<WireBench> {
-  const { lines, dir, seconds } = options;
+  const { dir, seconds } = options;
   const say = options.onProgress ?? (() => {});
-  if (options.file && options.file.lines !== lines) {
-    throw new RangeError(`Wire bench file has ${options.file.lines} lines, expected ${lines}`);
-  }
-  const { path: file, queries } = options.file ?? await writeBenchFileIn(dir, lines, 200);
+  const { path: file, queries, lines } = options.file ??
+    await writeBenchFileIn(dir, options.lines ?? 250_000, 200);
   const tls = await benchTls(dir);
   const rereadMs = Math.min(2000, seconds * 1000);
   /** Serves `file` with `server`'s options on a free loopback port and loads it with `load`'s. */

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
+import { type ClientTlsOptions, connect, listen } from "../core/net/mod.ts";
+import { createLogger } from "../core/log/mod.ts";
 import type { ChatServer } from "../core/chat/mod.ts";
 import { loadServerTls } from "../core/pki/mod.ts";
 import { startSearchServer } from "../core/search/mod.ts";
@@ -239,5 +240,31 @@ Deno.test("search closes a client that floods queries and never reads once nothi
         } catch { /* closed */ }
       }
     });
+  }
+});
+
+Deno.test("a refusal one address repeats is logged 10 times per 10 s, and every one is still counted", async () => {
+  const lines: string[] = [];
+  const refused: string[] = [];
+  await using server = await listen({
+    host: "127.0.0.1",
+    port: 0,
+    maxPerAddress: 1,
+    capLoopback: true,
+    logger: createLogger({ sink: (l) => lines.push(l) }),
+    onRefused: (_peer, reason) => void refused.push(reason),
+  }, async (c) => await c.closed);
+  const held = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+  try {
+    for (let i = 0; i < 30; i++) {
+      const extra = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      assert.equal(await extra.read(new Uint8Array(8)), null, "closed over the cap");
+      extra.close();
+    }
+    await waitUntil(() => refused.length === 30 || undefined, { what: "30 refusals" });
+    // Before: one warning per connection, 30 lines from one peer.
+    assert.equal(lines.filter((l) => /refused client.*too many connections/.test(l)).length, 10);
+  } finally {
+    held.close();
   }
 });

@@ -1,5 +1,5 @@
 import type * as net from "node:net";
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import { Connection } from "./connection.ts";
 import { acceptLoop, AcceptTrouble } from "./accept_loop.ts";
 import { type ConnectionHandler, ConnectionTracker } from "./_tracker.ts";
@@ -20,6 +20,9 @@ export type { ConnectionHandler } from "./_tracker.ts";
  */
 export const DESCRIPTORS_PER_CONNECTION = 2;
 
+/** Refusal reasons with a log budget of their own at once; past it they start afresh. */
+const MAX_REFUSAL_BUDGETS = 1024;
+
 /**
  * A listening server. Its accept loop survives EMFILE/ENFILE (see
  * {@linkcode acceptLoop}); it tracks live connections and TLS handshakes in
@@ -37,6 +40,12 @@ export class Server implements AsyncDisposable {
   readonly #caps: AddressCaps;
   /** Failed accepts and failed descriptor duplicates, told once, with one back-off. */
   readonly #trouble: AcceptTrouble;
+  /**
+   * A log budget per refusal reason (the per-address cap's names the
+   * address), so a peer that repeats a refused connection cannot fill the
+   * log; `onRefused` still hears of every refusal.
+   */
+  readonly #refusals = new Map<string, LogBudget>();
   #tls: ServerTls | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
@@ -89,8 +98,17 @@ export class Server implements AsyncDisposable {
   }
 
   #refuse(peer: PeerIdentity | undefined, where: string, reason: string, kind: RefusalKind): void {
-    this.#log.warn("refused client", { peer: where, reason });
     this.#options.onRefused?.(peer, reason, kind);
+    if (this.#refusals.size >= MAX_REFUSAL_BUDGETS) this.#refusals.clear();
+    let budget = this.#refusals.get(reason);
+    if (!budget) this.#refusals.set(reason, budget = new LogBudget());
+    const notLogged = budget.take();
+    if (notLogged === undefined) return;
+    this.#log.warn("refused client", {
+      peer: where,
+      reason,
+      ...(notLogged > 0 ? { not_logged: notLogged } : {}),
+    });
   }
 
   async #accepted(raw: Deno.Conn): Promise<void> {

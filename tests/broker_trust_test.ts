@@ -471,3 +471,18 @@ Deno.test("broker trust: an app on the local socket may hold at most 256 listens
     what: "the warning",
   });
 });
+
+Deno.test("broker trust: an app repeating a refused listen gets every error, and the log 10 lines per 10 s", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const sdir = join(tmp.path, "s");
+  const lines: string[] = [];
+  await using _c = await server(pki, sdir, {}, lines);
+  using raw = await rawApp(join(sdir, "broker.sock"));
+  const types = Array.from({ length: 300 }, (_, i) => `t${i}`);
+  for (let i = 0; i < 40; i++) raw.write({ kind: "listen", id: `l${i}`, types });
+  await waitUntil(() => raw.answers.length === 40, { what: "the 40 answers" });
+  assert.ok(raw.answers.every((a) => a.kind === "error"), JSON.stringify(raw.answers[0]));
+  // Before: one warning per refused frame, 40 lines from one app.
+  assert.equal(lines.filter((l) => /WARN.*local API listen refused/.test(l)).length, 10);
+});

@@ -1,4 +1,4 @@
-import type { Logger } from "../log/mod.ts";
+import { LogBudget, type Logger } from "../log/mod.ts";
 import type { Subscription } from "./api.ts";
 import type { Sink } from "./options.ts";
 import type { Router } from "./router.ts";
@@ -26,6 +26,8 @@ export class AppListens {
   readonly #listens: AppListen[] = [];
   /** How many listens cover each type. */
   readonly #types = new Map<string, number>();
+  /** Refused listens are logged 10 per 10 s: an app looping on a refused listen cannot fill the log. */
+  readonly #refusals = new LogBudget();
 
   constructor(router: Pick<Router, "attach">, log: Logger) {
     this.#router = router;
@@ -38,18 +40,14 @@ export class AppListens {
     const asked = new Set(types).difference(this.#types).size;
     if (have + asked > MAX_SUBSCRIBED_TYPES) {
       // refused whole: none of the frame's types is listened to
-      this.#log.warn("local API listen refused", {
-        listening: have,
-        asked: types.length,
-        limit: MAX_SUBSCRIBED_TYPES,
-      });
+      this.#refused({ listening: have, asked: types.length, limit: MAX_SUBSCRIBED_TYPES });
       throw new RangeError(
         `Listen refused: one app connection may listen to at most ${MAX_SUBSCRIBED_TYPES} message types; this one listens to ${have} and asked for ${asked} more (listen to fewer types, or from another connection)`,
       );
     }
     const listens = this.#listens.length;
     if (listens >= MAX_SUBSCRIBED_TYPES) {
-      this.#log.warn("local API listen refused", { listens, limit: MAX_SUBSCRIBED_TYPES });
+      this.#refused({ listens, limit: MAX_SUBSCRIBED_TYPES });
       throw new RangeError(
         `Listen refused: one app connection may hold at most ${MAX_SUBSCRIBED_TYPES} listens, and this one holds ${listens} (listen to several types in one listen, or from another connection)`,
       );
@@ -93,6 +91,15 @@ export class AppListens {
     for (const l of this.#listens) for (const s of l.subs.values()) s.close();
     this.#listens.length = 0;
     this.#types.clear();
+  }
+
+  #refused(fields: Record<string, unknown>): void {
+    const notLogged = this.#refusals.take();
+    if (notLogged === undefined) return;
+    this.#log.warn("local API listen refused", {
+      ...fields,
+      ...(notLogged > 0 ? { not_logged: notLogged } : {}),
+    });
   }
 
   #drop(type: string): void {

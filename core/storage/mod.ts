@@ -1,6 +1,7 @@
 /**
  * Durable storage: the one append-only record log used by the broker's
- * journals and type queues and by ingest's spool, and its pure record parser.
+ * journals and type queues and by ingest's spool, its pure record parser,
+ * and the one atomic write of a small file.
  *
  * - {@linkcode RecordLog} (`record_log.ts`) is the face: cap, appends, reads
  *   from a cursor, consumption from the front, close.
@@ -12,9 +13,13 @@
  *   cursor), `_head_file.ts` (the consumed front kept across restarts).
  * - `record_format.ts`: the checksummed record format and its parser;
  *   `errors.ts`: a cap that refuses and never drops, a full disk treated as full.
+ * - `atomic_file.ts`: a small file replaced whole (temporary file, rename;
+ *   durable on request), used by the record log's head file, the broker's
+ *   state files and the certificate files, and its leftovers removed at open.
  *
  * @module
  */
+export * from "./atomic_file.ts";
 export * from "./errors.ts";
 export * from "./record_format.ts";
 export * from "./record_log_options.ts";

@@ -1,0 +1,136 @@
+/**
+ * Small files replaced whole: {@linkcode writeFileAtomic} writes a temporary
+ * file beside the target and renames it over the target, so a reader sees
+ * the old content or the new, never a part; {@linkcode removeAtomicLeftoversSync}
+ * removes the temporary files a process that died mid-write left behind.
+ */
+import { basename, dirname, join } from "node:path";
+
+/** Options for {@linkcode writeFileAtomic}. */
+export interface AtomicWriteOptions {
+  /**
+   * The file's mode, applied with `chmod` so neither the umask nor the mode
+   * of the file being replaced matters. Default `0o600` (owner only).
+   */
+  mode?: number;
+  /**
+   * Whether the new content must survive a power cut once the write
+   * resolves: the temporary file is `fdatasync`'d before the rename and the
+   * directory `fsync`'d after it (without that, the rename itself can be
+   * lost). Default `false`: after a crash the file may hold the old content.
+   */
+  durable?: boolean;
+}
+
+/** Temporary names: `.TARGET.<random UUID>.tmp`, hidden, one per write, so two writers never share one. */
+const LEFTOVER_RE = /^\.(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\.tmp$/;
+
+/**
+ * Replaces the file at `path` with `data` (text is written as UTF-8)
+ * atomically: through a temporary file in the same directory, renamed over
+ * `path`. When anything fails the temporary file is removed, `path` keeps
+ * its old content and the error reads `Cannot write "<path>": <reason>`.
+ *
+ * With `durable`, a failure to sync the directory after the rename is
+ * reported too; `path` then already holds the new content, which a power cut
+ * may still undo. Syncing a directory opens it read-only and `fsync`s it,
+ * which Deno does on Linux (`atomic_file_test.ts` checks it).
+ *
+ * @example
+ * ```ts
+ * await writeFileAtomic("state/subscriptions.json", JSON.stringify(subs), { durable: true });
+ * ```
+ */
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: AtomicWriteOptions = {},
+): Promise<void> {
+  const mode = options.mode ?? 0o600;
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${crypto.randomUUID()}.tmp`);
+  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+  try {
+    {
+      using file = await Deno.open(tmp, { write: true, createNew: true, mode });
+      await Deno.chmod(tmp, mode);
+      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
+      if (options.durable) await file.syncData();
+    }
+    await Deno.rename(tmp, path);
+  } catch (err) {
+    await Deno.remove(tmp).catch(() => {});
+    throw new Error(`Cannot write "${path}": ${reason(err, dir)}`, { cause: err });
+  }
+  if (!options.durable) return;
+  try {
+    using d = await Deno.open(dir, { read: true });
+    await d.sync();
+  } catch (err) {
+    throw new Error(
+      `Cannot write "${path}" durably: it was replaced, but syncing its directory failed: ${
+        reason(err, dir)
+      } (a power cut may undo the change)`,
+      { cause: err },
+    );
+  }
+}
+
+/**
+ * Removes from `dir` the temporary files {@linkcode writeFileAtomic} left
+ * when a process died between creating one and renaming it, for the target
+ * names `of` accepts (other files, and other writers' leftovers, stay).
+ * Returns the names removed; none when `dir` does not exist. Call it only
+ * where no write to those targets can be in flight: where the directory's
+ * owner opens it.
+ */
+export function removeAtomicLeftoversSync(dir: string, of: (target: string) => boolean): string[] {
+  const removed: string[] = [];
+  let entries: Deno.DirEntry[];
+  try {
+    entries = [...Deno.readDirSync(dir)];
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return removed;
+    throw new Error(
+      `Cannot look for leftover temporary files in "${dir}": ${reason(err, dir)}`,
+      { cause: err },
+    );
+  }
+  for (const e of entries) {
+    const target = e.isFile ? LEFTOVER_RE.exec(e.name)?.[1] : undefined;
+    if (target === undefined || !of(target)) continue;
+    try {
+      Deno.removeSync(join(dir, e.name));
+      removed.push(e.name);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) continue;
+      throw new Error(
+        `Cannot remove the leftover temporary file "${join(dir, e.name)}": ${reason(err, dir)}`,
+        { cause: err },
+      );
+    }
+  }
+  return removed;
+}
+
+/** Why a file operation in `dir` failed, with what to do where it is clear. */
+function reason(err: unknown, dir: string): string {
+  if (err instanceof Deno.errors.NotFound && !isDirectory(dir)) {
+    return `the directory "${dir}" does not exist (create it first)`;
+  }
+  if (err instanceof Deno.errors.PermissionDenied) {
+    return `permission denied (check the permissions of "${dir}")`;
+  }
+  if (err instanceof Deno.errors.IsADirectory) {
+    return "it is a directory (remove it or choose another path)";
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return Deno.statSync(path).isDirectory;
+  } catch {
+    return false;
+  }
+}

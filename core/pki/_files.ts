@@ -1,5 +1,4 @@
 import { ConfigError } from "../config/errors.ts";
-import { basename, dirname, join } from "node:path";
 
 /** Explains a file-system error in a few words (`file not found`, `permission denied`). */
 export function fsReason(err: unknown): string {
@@ -47,23 +46,6 @@ export async function refuseOverwrite(paths: string[], force: boolean | undefine
         `Refusing to overwrite "${p}": it already exists (pass --force to replace it)`,
       );
     }
-  }
-}
-
-/**
- * Writes `text` atomically (temporary file in the same directory, then
- * rename) with the given mode, which is applied explicitly so the umask and
- * an existing file's mode do not matter.
- */
-export async function writeAtomic(path: string, text: string, mode: number): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${crypto.randomUUID()}.tmp`);
-  try {
-    await Deno.writeTextFile(tmp, text, { mode, createNew: true });
-    await Deno.chmod(tmp, mode);
-    await Deno.rename(tmp, path);
-  } catch (err) {
-    await Deno.remove(tmp).catch(() => {});
-    throw new Error(`Cannot write "${path}": ${fsReason(err)}`, { cause: err });
   }
 }
 

@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/errors.ts";
-import { PUBLIC_MODE, readText, writeAtomic } from "./_files.ts";
+import { PUBLIC_MODE, readText } from "./_files.ts";
+import { writeFileAtomic } from "../storage/mod.ts";
 import { parseCertificates } from "./certificate.ts";
 import { type CertListing, listingOf } from "./list.ts";
 import { certPaths } from "./paths.ts";
@@ -65,7 +66,7 @@ export async function allowCert(dir: string, file: string): Promise<AllowResult>
   }
   if (append.length > 0) {
     const base = listText.endsWith("\n") ? listText : listText + "\n";
-    await writeAtomic(paths.allowList, base + append.join(""), PUBLIC_MODE);
+    await writeFileAtomic(paths.allowList, base + append.join(""), { mode: PUBLIC_MODE });
   }
   return result;
 }

@@ -1,5 +1,6 @@
 import { buildCa, buildLeaf } from "./_build.ts";
-import { exists, KEY_MODE, PUBLIC_MODE, refuseOverwrite, writeAtomic } from "./_files.ts";
+import { exists, KEY_MODE, PUBLIC_MODE, refuseOverwrite } from "./_files.ts";
+import { writeFileAtomic } from "../storage/mod.ts";
 import { parseCertificates, splitPem } from "./certificate.ts";
 import { generateKeyPair, type KeyAlgorithm, privateKeyPem } from "./keys.ts";
 import { type CertPaths, certPaths } from "./paths.ts";
@@ -74,11 +75,15 @@ export async function initPki(dir: string, options: InitPkiOptions = {}): Promis
     algorithm,
   );
   const caPem = ca.toString("pem") + "\n";
-  await writeAtomic(paths.caKey, await privateKeyPem(caKeys.privateKey), KEY_MODE);
-  await writeAtomic(paths.ca, caPem, PUBLIC_MODE);
-  await writeAtomic(paths.serverKey, await privateKeyPem(serverKeys.privateKey), KEY_MODE);
-  await writeAtomic(paths.serverCert, server.toString("pem") + "\n", PUBLIC_MODE);
-  await writeAtomic(paths.allowList, [caPem, ...keep].join(""), PUBLIC_MODE);
-  if (!(await exists(paths.revoked))) await writeAtomic(paths.revoked, "[]\n", PUBLIC_MODE);
+  await writeFileAtomic(paths.caKey, await privateKeyPem(caKeys.privateKey), { mode: KEY_MODE });
+  await writeFileAtomic(paths.ca, caPem, { mode: PUBLIC_MODE });
+  await writeFileAtomic(paths.serverKey, await privateKeyPem(serverKeys.privateKey), {
+    mode: KEY_MODE,
+  });
+  await writeFileAtomic(paths.serverCert, server.toString("pem") + "\n", { mode: PUBLIC_MODE });
+  await writeFileAtomic(paths.allowList, [caPem, ...keep].join(""), { mode: PUBLIC_MODE });
+  if (!(await exists(paths.revoked))) {
+    await writeFileAtomic(paths.revoked, "[]\n", { mode: PUBLIC_MODE });
+  }
   return paths;
 }

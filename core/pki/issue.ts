@@ -1,5 +1,6 @@
 import { buildLeaf } from "./_build.ts";
-import { exists, KEY_MODE, PUBLIC_MODE, readText, refuseOverwrite, writeAtomic } from "./_files.ts";
+import { exists, KEY_MODE, PUBLIC_MODE, readText, refuseOverwrite } from "./_files.ts";
+import { writeFileAtomic } from "../storage/mod.ts";
 import { recordIssued } from "./issued.ts";
 import { parseCertificates } from "./certificate.ts";
 import { algorithmOf, generateKeyPair, importSigningKey, privateKeyPem } from "./keys.ts";
@@ -87,7 +88,7 @@ export async function issueClient(
   const pem = cert.toString("pem") + "\n";
   await recordIssued(paths.issued, name, await parseCertificates(pem, "", out.cert));
   await Deno.mkdir(paths.clientsDir, { recursive: true });
-  await writeAtomic(out.key, await privateKeyPem(keys.privateKey), KEY_MODE);
-  await writeAtomic(out.cert, pem, PUBLIC_MODE);
+  await writeFileAtomic(out.key, await privateKeyPem(keys.privateKey), { mode: KEY_MODE });
+  await writeFileAtomic(out.cert, pem, { mode: PUBLIC_MODE });
   return out;
 }

@@ -1,4 +1,5 @@
-import { exists, PUBLIC_MODE, readText, writeAtomic } from "./_files.ts";
+import { exists, PUBLIC_MODE, readText } from "./_files.ts";
+import { writeFileAtomic } from "../storage/mod.ts";
 import type { CertInfo } from "./certificate.ts";
 
 /** One entry of `issued.json`: a client certificate `certs issue` made. */
@@ -56,5 +57,7 @@ export async function recordIssued(file: string, name: string, certs: CertInfo[]
     list.push({ name, serial: serialOf(c), fingerprint: c.fingerprint, issuedAt: now });
     changed = true;
   }
-  if (changed) await writeAtomic(file, JSON.stringify(list, null, 2) + "\n", PUBLIC_MODE);
+  if (changed) {
+    await writeFileAtomic(file, JSON.stringify(list, null, 2) + "\n", { mode: PUBLIC_MODE });
+  }
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/errors.ts";
-import { exists, PUBLIC_MODE, readText, writeAtomic } from "./_files.ts";
+import { exists, PUBLIC_MODE, readText } from "./_files.ts";
+import { writeFileAtomic } from "../storage/mod.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { readIssued, serialOf } from "./issued.ts";
 import { certPaths } from "./paths.ts";
@@ -109,10 +110,10 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
     });
   }
   if (added.length > 0) {
-    await writeAtomic(
+    await writeFileAtomic(
       paths.revoked,
       JSON.stringify([...list, ...added], null, 2) + "\n",
-      PUBLIC_MODE,
+      { mode: PUBLIC_MODE },
     );
   }
   return added;

@@ -1,3 +1,5 @@
+import { basename, dirname } from "node:path";
+import { removeAtomicLeftoversSync, writeFileAtomic } from "../storage/mod.ts";
 import { BrokerError } from "./errors.ts";
 import type { DataBytes, MsgHeader } from "./frame.ts";
 import type { PeerState } from "./peer.ts";
@@ -115,9 +117,10 @@ export class PubSubRule {
 
 /**
  * The server's subscriptions, client name → message types, kept in a JSON
- * file in the state directory (replaced atomically) so they survive a
- * restart of either side: a subscriber that is away keeps getting
- * published messages in its journal.
+ * file in the state directory (replaced atomically, and synced before a
+ * change is acknowledged) so they survive a restart of either side and a
+ * power cut: a subscriber that is away keeps getting published messages in
+ * its journal.
  */
 export class Subscriptions {
   readonly #path: string;
@@ -126,8 +129,10 @@ export class Subscriptions {
   readonly #byType = new Map<string, Set<string>>();
   #writing: Promise<void> = Promise.resolve();
 
+  /** Opens the subscriptions kept in `path`, removing what a write cut short by a crash left beside it. */
   constructor(path: string) {
     this.#path = path;
+    removeAtomicLeftoversSync(dirname(path), (target) => target === basename(path));
     let text: string | undefined;
     try {
       text = Deno.readTextFileSync(path);
@@ -175,7 +180,7 @@ export class Subscriptions {
     return [...(this.#byClient.get(client) ?? [])];
   }
 
-  /** Adds or removes `types` for `client`; resolves once the file is on disk. */
+  /** Adds or removes `types` for `client`; resolves once the file is on disk (synced, directory too). */
   update(client: string, types: string[], unsubscribe: boolean): Promise<void> {
     const set = this.#byClient.get(client) ?? new Set<string>();
     if (!unsubscribe && new Set([...set, ...types]).size > MAX_SUBSCRIBED_TYPES) {
@@ -194,21 +199,11 @@ export class Subscriptions {
     const snapshot = JSON.stringify(
       Object.fromEntries([...this.#byClient].map(([c, t]) => [c, [...t]])),
     );
-    this.#writing = this.#writing.catch(() => {}).then(() => this.#write(snapshot));
+    // durable: the change is acknowledged to the client, so a power cut must not undo it
+    this.#writing = this.#writing.catch(() => {}).then(() =>
+      writeFileAtomic(this.#path, snapshot, { durable: true })
+    );
     return this.#writing;
-  }
-
-  async #write(text: string): Promise<void> {
-    const tmp = `${this.#path}.tmp`;
-    const f = await Deno.open(tmp, { write: true, create: true, truncate: true, mode: 0o600 });
-    try {
-      const bytes = new TextEncoder().encode(text);
-      for (let off = 0; off < bytes.length;) off += await f.write(bytes.subarray(off));
-      await f.syncData();
-    } finally {
-      f.close();
-    }
-    await Deno.rename(tmp, this.#path);
   }
 }
 

@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { PubSubRule, Subscriptions } from "./pubsub.ts";
+import { tempDir } from "../../tests/harness/mod.ts";
 
 Deno.test("pubsub rule: no rule allows everything; a section names types (or *) and clients (or *); a missing section allows any client", () => {
   const open = new PubSubRule();
@@ -56,4 +58,31 @@ Deno.test("pubsub subscriptions: a request that would pass 256 types per client 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("pubsub subscriptions: opening removes what a write cut short by a crash left, and keeps the file", async () => {
+  await using dir = await tempDir("sockkit-pubsub-test-");
+  const path = join(dir.path, "subscriptions.json");
+  await new Subscriptions(path).update("bob", ["news"], false);
+  const leftover = `.subscriptions.json.${crypto.randomUUID()}.tmp`;
+  Deno.writeTextFileSync(join(dir.path, leftover), `{"bob":["ne`); // a crash mid-write
+  Deno.writeTextFileSync(join(dir.path, "notes.tmp"), "not ours");
+  const s = new Subscriptions(path);
+  assert.deepEqual(s.typesOf("bob"), ["news"]);
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name).sort(), [
+    "notes.tmp",
+    "subscriptions.json",
+  ]);
+});
+
+Deno.test("pubsub subscriptions: a write that fails is refused with the path and leaves no temporary file", async () => {
+  await using dir = await tempDir("sockkit-pubsub-test-");
+  const path = join(dir.path, "subscriptions.json");
+  const s = new Subscriptions(path);
+  Deno.mkdirSync(path); // what stands in the way of the rename
+  await assert.rejects(
+    s.update("bob", ["news"], false),
+    new RegExp(`Cannot write "${path}": it is a directory`),
+  );
+  assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["subscriptions.json"]);
 });

@@ -3,7 +3,9 @@ import {
   parseLegacyRecords,
   RecordLog,
   type RecordLogOptions,
+  removeAtomicLeftoversSync,
   StorageFullError,
+  writeFileAtomic,
 } from "../storage/mod.ts";
 import { BrokerError } from "./errors.ts";
 
@@ -37,6 +39,8 @@ export class TypeQueues implements AsyncDisposable {
     this.#dir = dir;
     this.#opts = opts;
     this.#maxTypes = opts.maxTypes ?? 256;
+    // a crash between writing a .handed file and renaming it left its temporary file
+    removeAtomicLeftoversSync(dir, (target) => target.endsWith(".handed"));
     const handed: string[] = [];
     try {
       for (const e of Deno.readDirSync(dir)) {
@@ -165,9 +169,8 @@ export class TypeQueues implements AsyncDisposable {
         if (count <= 0) return;
         const h: HandedFile = { front: q.start, count };
         const file = `${this.#dir}/${encodeURIComponent(type)}.handed`;
-        await Deno.writeTextFile(`${file}.tmp`, JSON.stringify(h), { mode: 0o600 })
-          .then(() => Deno.rename(`${file}.tmp`, file))
-          .catch(() => {}); // lost: those come unmarked after the restart
+        // not durable, errors swallowed: lost, those come unmarked after the restart
+        await writeFileAtomic(file, JSON.stringify(h)).catch(() => {});
       }),
     ).then(() => {});
     return this.#closing;

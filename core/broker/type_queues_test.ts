@@ -45,3 +45,19 @@ Deno.test("TypeQueues ignores a handed-out count whose queue no longer starts wh
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("TypeQueues removes a .handed file's leftover temporary file at open and keeps the queue and the count", async () => {
+  const dir = await closedWithTwoHanded();
+  try {
+    const leftover = `.job.handed.${crypto.randomUUID()}.tmp`;
+    Deno.writeTextFileSync(`${dir}/${leftover}`, `{"front":`); // a crash before the rename
+    Deno.writeTextFileSync(`${dir}/notes.tmp`, "not ours");
+    const q = new TypeQueues(dir, { fsync: false });
+    assert.equal(q.handedOut("job"), 2);
+    assert.equal(q.count("job"), 3);
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["job", "notes.tmp"]);
+    await q.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

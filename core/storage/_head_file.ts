@@ -1,6 +1,7 @@
 /** The consumed front of a record log, kept in `DIR/head` so a reopened log skips it. */
 import { join } from "node:path";
 import type { LogCursor } from "./record_log_options.ts";
+import { removeAtomicLeftoversSync, writeFileAtomic } from "./atomic_file.ts";
 
 const HEAD_FILE = "head";
 
@@ -20,10 +21,14 @@ export class _HeadFile {
   #dirty = false;
   #write: Promise<void> | undefined;
 
-  /** `front` gives the position to save when a write starts. */
+  /**
+   * `front` gives the position to save when a write starts. Opening removes
+   * the temporary file a crash mid-write left in `dir`.
+   */
   constructor(dir: string, front: () => LogCursor) {
     this.#dir = dir;
     this.#front = front;
+    removeAtomicLeftoversSync(dir, (target) => target === HEAD_FILE);
   }
 
   /** Saves the front soon (once the write in flight, if any, is done). */
@@ -32,11 +37,9 @@ export class _HeadFile {
     this.#write ??= (async () => {
       while (this.#dirty) {
         this.#dirty = false;
-        const tmp = join(this.#dir, `${HEAD_FILE}.tmp`);
-        try {
-          await Deno.writeTextFile(tmp, JSON.stringify(this.#front()), { mode: 0o600 });
-          await Deno.rename(tmp, join(this.#dir, HEAD_FILE));
-        } catch { /* a lost head only means records are read (and deduplicated) again */ }
+        // not durable, errors swallowed: a lost head only means records are read (and deduplicated) again
+        const text = JSON.stringify(this.#front());
+        await writeFileAtomic(join(this.#dir, HEAD_FILE), text).catch(() => {});
       }
       this.#write = undefined;
     })();

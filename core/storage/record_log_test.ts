@@ -54,6 +54,23 @@ Deno.test("RecordLog.consume() drops records from the front, deletes segments an
   assert.deepEqual(await readAll(log), ["after"]);
 });
 
+Deno.test("RecordLog removes the head file's leftover temporary file at open and keeps its front", async () => {
+  await using dir = await tempDir("sockkit-log-test-");
+  {
+    await using log = await RecordLog.open(dir.path, { name: "test log" });
+    for (const s of seq(10)) log.append(enc.encode(s));
+    await log.flush();
+    log.consume(4);
+  }
+  const leftover = `.head.${crypto.randomUUID()}.tmp`;
+  Deno.writeTextFileSync(join(dir.path, leftover), `{"segment":1,"off`); // a crash mid-write
+  Deno.writeTextFileSync(join(dir.path, "notes.tmp"), "not ours");
+  await using log = await RecordLog.open(dir.path, { name: "test log" });
+  assert.deepEqual(await readAll(log), seq(6, 4));
+  const names = [...Deno.readDirSync(dir.path)].map((e) => e.name).sort();
+  assert.deepEqual(names, ["0000000001.log", "head", "notes.tmp"]);
+});
+
 Deno.test("RecordLog cuts a torn tail on open, reports it and appends after the intact records", async () => {
   await using dir = await tempDir("sockkit-log-test-");
   {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { sendObjects } from "../core/ingest/mod.ts";
 import { ingestFixture } from "./ingest_fixture.ts";
-import { waitUntil } from "./harness/mod.ts";
+import { smallDisk, smallDiskSkipped, tempDir, waitUntil } from "./harness/mod.ts";
 
 // Redis keeps its data across the restart (AOF, fsync always), so every
 // object must be there afterwards, exactly once and in order.
@@ -69,43 +69,27 @@ Deno.test("ingest pauses clients while the spool is full and loses nothing", asy
 });
 
 Deno.test("ingest pauses clients when the spool's disk is full (ENOSPC), does not crash, and loses nothing", async (t) => {
-  const mnt = await Deno.makeTempDir({ prefix: "sockkit-small-disk-" });
-  const mounted = await new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mnt],
-    stderr: "null",
-  }).output();
-  if (!mounted.success) {
-    await Deno.remove(mnt);
-    await t.step({
-      name: "skipped: mounting a small tmpfs is not permitted here",
-      fn: () => {},
-      ignore: true,
-    });
-    return;
-  }
-  try {
-    await using f = await ingestFixture({
-      spoolDir: `${mnt}/spool`,
-      maxBatch: 100,
-      highWater: 1000,
-    });
-    await f.redis.stop();
-    const total = 5000;
-    const sending = f.send(
-      Array.from({ length: total }, (_, i) => ({ [`disk:${i}`]: "x".repeat(100) })),
-      { ack: true },
-    );
-    await waitUntil(() => f.server.metrics.objectsSpooled > 0, { what: "spooling" });
-    await waitUntil(() => f.server.writer.overloaded, { what: "reading to pause on a full disk" });
-    const received = f.server.metrics.objectsReceived;
-    assert.ok(received < total, `reading paused after ${received} objects`);
-    await f.redis.restart();
-    const r = await sending;
-    assert.equal(r.acknowledged, total);
-    await using c = await f.redis.client();
-    await waitUntil(async () => (await c.dbSize()) === total, { what: `${total} keys` });
-  } finally {
-    await new Deno.Command("umount", { args: [mnt] }).output();
-    await Deno.remove(mnt, { recursive: true }).catch(() => {});
-  }
+  await using dir = await tempDir("sockkit-small-disk-");
+  await using disk = await smallDisk(dir.path, "disk", 256 * 1024);
+  if (!disk) return await smallDiskSkipped(t);
+  await using f = await ingestFixture({
+    spoolDir: `${disk.path}/spool`,
+    maxBatch: 100,
+    highWater: 1000,
+  });
+  await f.redis.stop();
+  const total = 5000;
+  const sending = f.send(
+    Array.from({ length: total }, (_, i) => ({ [`disk:${i}`]: "x".repeat(100) })),
+    { ack: true },
+  );
+  await waitUntil(() => f.server.metrics.objectsSpooled > 0, { what: "spooling" });
+  await waitUntil(() => f.server.writer.overloaded, { what: "reading to pause on a full disk" });
+  const received = f.server.metrics.objectsReceived;
+  assert.ok(received < total, `reading paused after ${received} objects`);
+  await f.redis.restart();
+  const r = await sending;
+  assert.equal(r.acknowledged, total);
+  await using c = await f.redis.client();
+  await waitUntil(async () => (await c.dbSize()) === total, { what: `${total} keys` });
 });

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { basename, dirname, join } from "node:path";
 import { removeAtomicLeftoversSync, writeFileAtomic } from "./atomic_file.ts";
-import { tempDir } from "../../tests/harness/mod.ts";
+import { smallDisk, smallDiskSkipped, tempDir } from "../../tests/harness/mod.ts";
 
 const LEFTOVER = /\.tmp$/;
 
@@ -75,31 +75,16 @@ Deno.test("writeFileAtomic() that fails names the path and the reason and leaves
     );
   });
   await t.step("the disk fills up mid-write: the old file is intact", async (t) => {
-    const mnt = join(dir.path, "small");
-    Deno.mkdirSync(mnt);
-    const mount = new Deno.Command("mount", {
-      args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
-    });
-    if (!(await mount.output()).success) {
-      await t.step({
-        name: "skipped: mounting a small tmpfs is not permitted here",
-        fn: () => {},
-        ignore: true,
-      });
-      return;
-    }
-    try {
-      const path = join(mnt, "state.json");
-      await writeFileAtomic(path, "old content");
-      await assert.rejects(
-        writeFileAtomic(path, "x".repeat(256 * 1024), { durable: true }),
-        new RegExp(`Cannot write "${path}": .*No space left on device`),
-      );
-      assert.equal(Deno.readTextFileSync(path), "old content");
-      assert.deepEqual(names(mnt), ["state.json"]);
-    } finally {
-      await new Deno.Command("umount", { args: [mnt] }).output();
-    }
+    await using disk = await smallDisk(dir.path, "small", 64 * 1024);
+    if (!disk) return await smallDiskSkipped(t);
+    const path = join(disk.path, "state.json");
+    await writeFileAtomic(path, "old content");
+    await assert.rejects(
+      writeFileAtomic(path, "x".repeat(256 * 1024), { durable: true }),
+      new RegExp(`Cannot write "${path}": .*No space left on device`),
+    );
+    assert.equal(Deno.readTextFileSync(path), "old content");
+    assert.deepEqual(names(disk.path), ["state.json"]);
   });
 });
 

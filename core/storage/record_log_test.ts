@@ -4,7 +4,7 @@ import { RecordLog } from "./record_log.ts";
 import type { LogDamage } from "./record_log_options.ts";
 import { StorageFullError } from "./errors.ts";
 import { delay } from "../async/mod.ts";
-import { tempDir } from "../../tests/harness/mod.ts";
+import { smallDisk, smallDiskSkipped, tempDir } from "../../tests/harness/mod.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -142,47 +142,32 @@ Deno.test("RecordLog refuses an append past its cap and keeps every record it to
 
 Deno.test("RecordLog treats a full disk (ENOSPC) as full, keeps what it stored and resumes when space returns", async (t) => {
   await using dir = await tempDir("sockkit-log-test-");
-  const mnt = join(dir.path, "small");
-  Deno.mkdirSync(mnt);
-  const mount = new Deno.Command("mount", {
-    args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt],
-  });
-  if (!(await mount.output()).success) {
-    t.step({
-      name: "skipped: mounting a small tmpfs is not permitted here",
-      fn: () => {},
-      ignore: true,
-    });
-    return;
-  }
-  try {
-    await using log = await RecordLog.open(join(mnt, "log"), { name: "test log" });
-    const stored: string[] = [];
-    let error: unknown;
-    for (let i = 0; i < 200 && !error; i++) {
-      const s = `${i}`.padStart(1000, "x");
-      try {
-        await log.append(enc.encode(s));
-        stored.push(s);
-      } catch (err) {
-        error = err;
-      }
+  await using disk = await smallDisk(dir.path, "small", 64 * 1024);
+  if (!disk) return await smallDiskSkipped(t);
+  await using log = await RecordLog.open(join(disk.path, "log"), { name: "test log" });
+  const stored: string[] = [];
+  let error: unknown;
+  for (let i = 0; i < 200 && !error; i++) {
+    const s = `${i}`.padStart(1000, "x");
+    try {
+      await log.append(enc.encode(s));
+      stored.push(s);
+    } catch (err) {
+      error = err;
     }
-    assert.ok(error instanceof StorageFullError, `got ${error}`);
-    assert.equal(error.reason, "disk");
-    assert.match(error.message, /The test log cannot grow: the disk is full/);
-    assert.ok(log.diskFull);
-    assert.ok(stored.length > 10);
-    assert.equal(log.count, stored.length);
-    assert.deepEqual((await readAll(log)).length, stored.length);
-    // space returns: the next append succeeds
-    log.consume(stored.length);
-    await delay(50);
-    await log.append(enc.encode("after"));
-    assert.equal(log.diskFull, false);
-    assert.deepEqual(await readAll(log), ["after"]);
-    await log.close();
-  } finally {
-    await new Deno.Command("umount", { args: [mnt] }).output();
   }
+  assert.ok(error instanceof StorageFullError, `got ${error}`);
+  assert.equal(error.reason, "disk");
+  assert.match(error.message, /The test log cannot grow: the disk is full/);
+  assert.ok(log.diskFull);
+  assert.ok(stored.length > 10);
+  assert.equal(log.count, stored.length);
+  assert.deepEqual((await readAll(log)).length, stored.length);
+  // space returns: the next append succeeds
+  log.consume(stored.length);
+  await delay(50);
+  await log.append(enc.encode("after"));
+  assert.equal(log.diskFull, false);
+  assert.deepEqual(await readAll(log), ["after"]);
+  await log.close();
 });

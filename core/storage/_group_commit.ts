@@ -3,6 +3,18 @@
  * go out together in the next write and one `fdatasync` (a group of up to
  * 64 KiB is written into the page cache synchronously first; where the sync
  * runs is `_fsync_gate.ts`'s choice).
+ *
+ * With fsync on, the open segment file is kept zero-filled ahead of the
+ * writes (as far as the segment already holds, from 4 KiB up to
+ * {@linkcode _GroupCommitOptions.preallocate}, so the zeros never take more
+ * disk than the records and a log written little holds little more), so a
+ * commit overwrites bytes the file already has: its `fdatasync` then flushes
+ * the data alone, where an append also has to commit the file's new size to
+ * the filesystem's journal (on this project's ext4 build machine a 120-byte
+ * write and `fdatasync` took 130–140 µs into zeroed space against 200–220 µs
+ * appended). PostgreSQL zero-fills its WAL segments for the same reason. The
+ * zeros past the last record are cut when the file is closed or left for the
+ * next segment, and recovery (`_recover.ts`) takes a zero tail as the end.
  */
 import { encodeRecord } from "./record_format.ts";
 import { isNoSpace, StorageFullError } from "./errors.ts";
@@ -24,6 +36,12 @@ export interface _GroupCommitOptions {
   name: string;
   /** `fdatasync` each commit (otherwise a synchronous write into the page cache). */
   fsync: boolean;
+  /**
+   * With `fsync`: zero-fill the open segment file up to this many bytes
+   * ahead of the writes, and no more than the segment already holds (see the
+   * module doc). 0: append as without fsync.
+   */
+  preallocate: number;
   /** Told about each group once it is on disk, before its appends resolve. */
   committed: (group: _Group) => void;
 }
@@ -45,6 +63,10 @@ export class _GroupCommit {
   #writing: Promise<void> | undefined;
   #fd: Deno.FsFile | undefined;
   #fdSeg: _Segment | undefined;
+  /** The size of the open file: past `#fdSeg.written` it holds zeros. */
+  #fdSize = 0;
+  /** A zero fill of the open file failed (the disk is full): append to it from then on. */
+  #fillFailed = false;
   /** Records appended and not yet settled (written or failed). */
   count = 0;
   /** Bytes of those records. */
@@ -93,12 +115,24 @@ export class _GroupCommit {
     this.#fdSeg = undefined;
   }
 
+  /** Closes the open file, first cutting the zeros past its last record. */
+  #closeFile(): void {
+    const fd = this.#fd;
+    const seg = this.#fdSeg;
+    this.#fd = undefined;
+    this.#fdSeg = undefined;
+    if (!fd) return;
+    try {
+      if (seg && this.#fdSize > seg.written) fd.truncateSync(seg.written);
+    } catch { /* recovery takes the zero tail as the end */ }
+    fd.close();
+  }
+
   /** Writes what is pending, then closes the file. */
   async close(): Promise<void> {
     await this.flush().catch(() => {});
     await this.#writing;
-    this.#fd?.close();
-    this.#fd = undefined;
+    this.#closeFile();
   }
 
   async #run(): Promise<void> {
@@ -129,7 +163,8 @@ export class _GroupCommit {
         } catch (err) {
           settled();
           g.seg.end -= g.bytes;
-          await this.#fd?.truncate(g.seg.written).catch(() => {});
+          await this.#fd?.truncate(g.seg.written).then(() => this.#fdSize = g.seg.written)
+            .catch(() => {});
           this.diskFull = isNoSpace(err);
           error = this.#failure(g, err);
         }
@@ -154,30 +189,69 @@ export class _GroupCommit {
   }
 
   async #write(g: _Group): Promise<void> {
-    if (this.#fd && this.#fdSeg !== g.seg) {
-      this.#fd.close();
-      this.#fd = undefined;
-    }
+    if (this.#fd && this.#fdSeg !== g.seg) this.#closeFile();
     const all = g.chunks.length === 1 ? g.chunks[0]! : concat(g.chunks, g.bytes);
     const fsync = this.#opts.fsync;
     if (!this.#fd) {
-      const how = { create: true, append: true, mode: 0o600 };
+      const how = { create: true, write: true, mode: 0o600 };
       // Without fsync the whole commit stays synchronous.
       this.#fd = fsync ? await Deno.open(g.seg.path, how) : Deno.openSync(g.seg.path, how);
       this.#fdSeg = g.seg;
+      this.#fdSize = this.#fd.statSync().size;
+      this.#fillFailed = false;
     }
+    const fd = this.#fd;
+    const at = g.seg.written;
+    if (
+      fsync && !this.#fillFailed && this.#opts.preallocate > 0 && at + all.length > this.#fdSize
+    ) {
+      // As far ahead as the segment already holds (4 KiB at least, `preallocate` at most):
+      // a log written little holds little more than its records.
+      const ahead = Math.min(this.#opts.preallocate, Math.max(FILL_MIN, at + all.length));
+      this.#zeroFill(fd, at + all.length + ahead);
+    }
+    fd.seekSync(at, Deno.SeekMode.Start);
     let w = 0;
     if (!fsync || all.length <= SYNC_WRITE_MAX) {
       // Into the page cache synchronously: microseconds, less than the thread hops of an
       // async write. Without fsync nothing is left to wait for; with it, one hop fewer
       // before the sync.
-      while (w < all.length) w += this.#fd.writeSync(all.subarray(w));
+      while (w < all.length) w += fd.writeSync(all.subarray(w));
     } else {
-      while (w < all.length) w += await this.#fd.write(all.subarray(w));
+      while (w < all.length) w += await fd.write(all.subarray(w));
     }
-    if (fsync) await fsyncGate.sync(this.#fd);
+    this.#fdSize = Math.max(this.#fdSize, at + all.length);
+    if (fsync) await fsyncGate.sync(fd);
+  }
+
+  /**
+   * Grows the open file with zeros to `size` bytes (into the page cache; the
+   * next `fdatasync` writes them). A failure (the disk is full) leaves the
+   * file as it was, and its commits append from then on (each reports its
+   * own failure).
+   */
+  #zeroFill(fd: Deno.FsFile, size: number): void {
+    const from = this.#fdSize;
+    try {
+      fd.seekSync(from, Deno.SeekMode.Start);
+      for (let at = from; at < size;) {
+        at += fd.writeSync(ZEROS.subarray(0, Math.min(ZEROS.length, size - at)));
+      }
+      this.#fdSize = size;
+    } catch {
+      this.#fillFailed = true;
+      try {
+        fd.truncateSync(from);
+      } catch { /* the commit's own write reports the trouble */ }
+    }
   }
 }
+
+/** The smallest zero fill ahead of the writes. */
+const FILL_MIN = 4096;
+
+/** A block of zeros for {@linkcode _GroupCommit}'s zero fill. */
+const ZEROS = new Uint8Array(64 * 1024);
 
 /** With fsync on, groups up to this size are written synchronously before their `fdatasync`. */
 const SYNC_WRITE_MAX = 64 * 1024;

@@ -62,7 +62,11 @@ function recoverSegment(
     opts.onDamage?.({ kind: "corrupt", file: path, ...d, offset: start + d.offset, kept });
   }
   let written = bytes.length;
-  if (parsed.tail) {
+  if (parsed.tail && isZeros(bytes, start + parsed.tail.offset)) {
+    // The zero fill ahead of the writes (`_group_commit.ts`): the end, not damage.
+    written = start + parsed.end;
+    Deno.truncateSync(path, written);
+  } else if (parsed.tail) {
     const t = parsed.tail;
     opts.onDamage?.({
       kind: last ? "torn" : "corrupt",
@@ -83,4 +87,10 @@ function recoverSegment(
     sizes,
     bytes: sizes.reduce((a, b) => a + b, 0),
   };
+}
+
+/** Whether `bytes` from `from` on are all zero. */
+function isZeros(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }

@@ -8,6 +8,9 @@ import { type _Group, _GroupCommit } from "./_group_commit.ts";
 import { _readRecords } from "./_read_records.ts";
 import { _HeadFile } from "./_head_file.ts";
 
+/** How far ahead of the writes a segment file is zero-filled with fsync on (`_group_commit.ts`). */
+const PREALLOCATE_BYTES = 1024 * 1024;
+
 /**
  * The one durable record log: an append-only queue of checksummed records
  * in numbered segment files (`DIR/0000000001.log`...), used by the broker's
@@ -64,6 +67,7 @@ export class RecordLog implements AsyncDisposable {
     this.#commit = new _GroupCommit({
       name: opts.name,
       fsync: opts.fsync ?? true,
+      preallocate: Math.min(PREALLOCATE_BYTES, this.#segmentBytes),
       committed: (g) => this.#committed(g),
     });
     this.#head = new _HeadFile(dir, () => this.start);

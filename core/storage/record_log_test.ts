@@ -93,6 +93,73 @@ Deno.test("RecordLog cuts a torn tail on open, reports it and appends after the 
   assert.deepEqual(await readAll(log), ["r0", "r1", "r2", "r3", "r5"]);
 });
 
+Deno.test("RecordLog with fsync keeps its open segment zero-filled ahead, cuts the zeros on close and takes them as the end after a crash", async () => {
+  await using dir = await tempDir("sockkit-log-test-");
+  const file = join(dir.path, "0000000001.log");
+  const crashed = join(dir.path, "crashed");
+  Deno.mkdirSync(crashed);
+  const records = 5 * (12 + 2);
+  {
+    await using log = await RecordLog.open(dir.path, { name: "test log" });
+    for (const s of seq(5)) await log.append(enc.encode(s));
+    const open = Deno.readFileSync(file);
+    assert.equal(open.length, 14 + 4096, "a log written little is filled 4 KiB ahead");
+    assert.ok(open.subarray(records).every((b) => b === 0));
+    // what a crash (kill -9 or power cut) leaves: the records, then zeros
+    Deno.writeFileSync(join(crashed, "0000000001.log"), open);
+  }
+  assert.equal(Deno.statSync(file).size, records, "closed: exactly the records");
+  const damage: LogDamage[] = [];
+  await using log = await RecordLog.open(crashed, {
+    name: "test log",
+    onDamage: (d) => damage.push(d),
+  });
+  assert.deepEqual(damage, [], "the zero fill is not damage");
+  await log.append(enc.encode("r5"));
+  assert.deepEqual(await readAll(log), seq(6));
+  await log.close();
+  assert.equal(Deno.statSync(join(crashed, "0000000001.log")).size, 6 * 14);
+});
+
+Deno.test("RecordLog with fsync fills a busy segment further ahead, never with more zeros than records", async () => {
+  await using dir = await tempDir("sockkit-log-test-");
+  const file = join(dir.path, "0000000001.log");
+  await using log = await RecordLog.open(dir.path, { name: "test log" });
+  const record = 100_000 + 12;
+  let fills = 0;
+  let last = 0;
+  for (let i = 1; i <= 30; i++) {
+    await log.append(new Uint8Array(100_000).fill(1));
+    const size = Deno.statSync(file).size;
+    assert.ok(size <= 2 * i * record + 4096, `${size} bytes for ${i} records`);
+    if (size !== last) fills++;
+    last = size;
+  }
+  // ahead as far as the segment holds (doubling), then 1 MiB at a time: 3 MB in 30 commits
+  assert.ok(fills <= 6, `${fills} fills`);
+  assert.ok(last >= 30 * record + 500_000, `${last} bytes after 30 records`);
+});
+
+Deno.test("RecordLog still reports a torn record that zeros follow", async () => {
+  await using dir = await tempDir("sockkit-log-test-");
+  {
+    await using log = await RecordLog.open(dir.path, { name: "test log" });
+    for (const s of seq(3)) log.append(enc.encode(s));
+  }
+  const file = join(dir.path, "0000000001.log");
+  const bytes = Deno.readFileSync(file);
+  const torn = new Uint8Array(bytes.length + 4096);
+  torn.set(bytes.subarray(0, bytes.length - 3));
+  Deno.writeFileSync(file, torn);
+  const damage: LogDamage[] = [];
+  await using log = await RecordLog.open(dir.path, {
+    name: "test log",
+    onDamage: (d) => damage.push(d),
+  });
+  assert.deepEqual(damage.map((d) => [d.kind, d.offset, d.kept]), [["torn", 28, 2]]);
+  assert.deepEqual(await readAll(log), seq(2));
+});
+
 Deno.test("RecordLog loses only the corrupt record in the middle of 1,000 and reports it", async () => {
   await using dir = await tempDir("sockkit-log-test-");
   {

@@ -10,8 +10,39 @@ import { BrokerError } from "../errors.ts";
  */
 export const READ_STALL_MS = 5000;
 
+/**
+ * How a {@linkcode KvMirror} follows its NATS connection, how long its
+ * first read may stall and where its own trouble is logged: declared once
+ * here, and passed whole by whoever makes copies (the cluster's registries
+ * and presence), each field `undefined` for its default.
+ */
+export interface MirrorWatchOptions {
+  /**
+   * The status events of the bucket's NATS connection (`nc.status`): after
+   * each reconnect the watch starts over and the copy is read afresh, and
+   * while the connection is lost a failing watch is not the copy's own
+   * trouble (whoever owns the connection logs its loss and return).
+   * Default: none (the watch starts over only when it ends by itself).
+   */
+  status?: (() => AsyncIterable<Status>) | undefined;
+  /**
+   * How long a read of the whole bucket may go without an entry (and
+   * without completing) before it fails as stalled, ms (a first read so
+   * fails instead of holding up the reader). Default {@linkcode READ_STALL_MS}.
+   */
+  stallMs?: number | undefined;
+  /**
+   * Where a copy's own trouble after its first complete read is reported:
+   * one warning when its watch fails while the NATS connection is up (the
+   * copy is no longer kept current), one info line once the copy is
+   * complete again. A copy read again after a lost NATS connection, and
+   * nothing else, is logged at debug. Default: nowhere.
+   */
+  log?: Logger | undefined;
+}
+
 /** Options for {@linkcode KvMirror}. */
-export interface KvMirrorOptions<T> {
+export interface KvMirrorOptions<T> extends MirrorWatchOptions {
   /** What the bucket holds, for error messages (`"the names held in the cluster"`). */
   what: string;
   /**
@@ -20,27 +51,8 @@ export interface KvMirrorOptions<T> {
    * not kept costs no memory and no time in {@linkcode KvMirror.entries}.
    */
   keep(entry: KvEntry): T | undefined;
-  /**
-   * The status events of the bucket's NATS connection (`nc.status`): after
-   * each reconnect the watch starts over and the copy is read afresh.
-   * Default: none (the watch starts over only when it ends by itself).
-   */
-  status?: () => AsyncIterable<Status>;
   /** How long to wait before watching again after a watch failed or ended, ms. Default 1000. */
   retryMs?: number;
-  /**
-   * How long a read of the whole bucket may go without an entry (and
-   * without completing) before it fails as stalled, ms. Default
-   * {@linkcode READ_STALL_MS}.
-   */
-  stallMs?: number;
-  /**
-   * Where a copy no longer kept current after the first complete one is
-   * reported (the NATS connection lost in `status`, or watches failing): one
-   * warning when that starts, one info line once the copy is complete
-   * again. Default: nowhere.
-   */
-  log?: Logger;
 }
 
 /** The bucket's name, for log lines (nats.js keeps it on the KV it returns, outside its type). */
@@ -59,9 +71,11 @@ function bucketOf(kv: KV): string {
  * bucket by the watch's delivery (milliseconds while NATS is up). A read of
  * the whole bucket that receives nothing for `stallMs` fails (a first read
  * so rejects {@linkcode KvMirror.entries} instead of holding it up) and is
- * started again. Once a copy exists, a lost NATS connection or a failing
- * watch is logged at warn (once until the copy is complete again, which is
- * logged at info).
+ * started again. Once a copy exists, a watch that fails while the NATS
+ * connection is up is logged at warn (once until the copy is complete
+ * again, which is logged at info); a lost connection is not the copy's to
+ * log (its owner logs it once, not once per copy), and the copy read in
+ * full again after it is logged at debug.
  *
  * @example
  * ```ts
@@ -83,10 +97,14 @@ export class KvMirror<T> implements AsyncDisposable {
   #restart = false;
   /**
    * Since when the copy has not been kept current (the NATS connection
-   * lost, or watches failing), and the failed attempts since; logged when it
-   * starts and when the copy is complete again. Undefined while all is well.
+   * lost, or watches failing), the failed attempts since, and whether that
+   * was the copy's own trouble, reported (a warning, or a rejected first
+   * read): then its end is logged at info, else at debug. Undefined while
+   * all is well.
    */
-  #stale: { since: number; failures: number } | undefined;
+  #stale: { since: number; failures: number; reported: boolean } | undefined;
+  /** Whether the NATS connection is up, as far as `status` told (always, without it). */
+  #connected = true;
   readonly #stop = new AbortController();
   readonly #running: Promise<void>;
 
@@ -137,13 +155,16 @@ export class KvMirror<T> implements AsyncDisposable {
   /**
    * A watch failed (or ended by itself): before the first complete copy the
    * waiting {@linkcode entries} calls get the error; after it, the first
-   * failure since the copy was last current is logged (the old copy is
-   * still read meanwhile).
+   * failure while the NATS connection is up since the copy was last current
+   * is logged (the old copy is still read meanwhile).
    */
   #failed(err: unknown, retryMs: number): void {
     const why = err instanceof Error ? err.message : String(err);
     const reason = /timeout/i.test(why) ? "no answer from the nats-server in time" : why;
+    const stale = this.#stale ??= { since: Date.now(), failures: 0, reported: false };
+    stale.failures++;
     if (!this.#synced) {
+      stale.reported = true;
       const failed = this.#first;
       this.#first = Promise.withResolvers<void>();
       this.#first.promise.catch(() => {});
@@ -153,13 +174,13 @@ export class KvMirror<T> implements AsyncDisposable {
           { cause: err },
         ),
       );
-    } else if (!this.#stale) {
+    } else if (!stale.reported && this.#connected) {
+      stale.reported = true;
       this.#o.log?.warn(
         `cluster copy of ${this.#o.what} not kept current: its watch failed; the last copy is still read, watching again every ${retryMs} ms (check that the cluster's nats-server runs with JetStream and is reachable)`,
         { bucket: bucketOf(this.#kv), error: reason, retryMs },
       );
     }
-    (this.#stale ??= { since: Date.now(), failures: 0 }).failures++;
   }
 
   /**
@@ -191,7 +212,7 @@ export class KvMirror<T> implements AsyncDisposable {
       this.#first.resolve();
       const stale = this.#stale;
       if (stale) {
-        this.#o.log?.info(
+        this.#o.log?.[stale.reported ? "info" : "debug"](
           `cluster copy of ${this.#o.what} ${again ? "complete again" : "read in full"}`,
           {
             bucket: bucketOf(this.#kv),
@@ -243,9 +264,10 @@ export class KvMirror<T> implements AsyncDisposable {
   }
 
   /**
-   * Starts the watch over after each reconnect (the old consumer may have
-   * missed changes or be gone); logs that the copy is no longer kept
-   * current when the connection is lost (once a copy exists).
+   * Follows the NATS connection: while it is lost the copy is not kept
+   * current (silently: the connection's owner logs that), and after each
+   * reconnect the watch starts over (the old consumer may have missed
+   * changes or be gone).
    */
   async #onReconnect(): Promise<void> {
     const status = this.#o.status?.();
@@ -253,16 +275,16 @@ export class KvMirror<T> implements AsyncDisposable {
     this.#status = status;
     for await (const s of status) {
       if (this.#stop.signal.aborted) break;
-      if (s.type === "disconnect" && this.#synced && !this.#stale) {
-        this.#stale = { since: Date.now(), failures: 0 };
-        this.#o.log?.warn(
-          `cluster copy of ${this.#o.what} not kept current: the NATS connection was lost; the last copy is still read, and read again in full once NATS is back`,
-          { bucket: bucketOf(this.#kv), nats: String(s.data) },
-        );
+      if (s.type === "disconnect") {
+        this.#connected = false;
+        if (this.#synced) this.#stale ??= { since: Date.now(), failures: 0, reported: false };
       }
-      if (s.type === "reconnect" && this.#watch) {
-        this.#restart = true;
-        this.#watch.stop();
+      if (s.type === "reconnect") {
+        this.#connected = true;
+        if (this.#watch) {
+          this.#restart = true;
+          this.#watch.stop();
+        }
       }
     }
   }

@@ -119,19 +119,13 @@ export class ClusterBridge implements AsyncDisposable {
     void this.#watch();
   }
 
-  /** Logs losing and regaining NATS; on its return, renews this server's heartbeat and claims. */
+  /**
+   * On each return of NATS, renews this server's heartbeat and claims (the
+   * node, which owns the connection, logs its loss and return).
+   */
   async #watch(): Promise<void> {
-    const { node, log } = this.#o;
-    for await (const s of node.nc.status()) {
-      if (s.type === "disconnect") {
-        log.warn(
-          "cluster NATS connection lost: client links here stay up; sends to clients on other servers wait up to 5 s for it, then fail",
-          { nats: String(s.data) },
-        );
-      } else if (s.type === "reconnect") {
-        log.info("cluster NATS connection back", { nats: String(s.data) });
-        void this.#recover();
-      }
+    for await (const s of this.#o.node.nc.status()) {
+      if (s.type === "reconnect") void this.#recover();
     }
   }
 

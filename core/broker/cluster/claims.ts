@@ -1,8 +1,7 @@
-import type { KV, KvEntry, Status } from "nats";
-import type { Logger } from "../../log/mod.ts";
+import type { KV, KvEntry } from "nats";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
-import { KvMirror } from "./_kv_mirror.ts";
+import { KvMirror, type MirrorWatchOptions } from "./_kv_mirror.ts";
 
 /** Who holds one name of a registry: for clients, where a client is connected. */
 export interface ClusterPeer {
@@ -42,15 +41,8 @@ export interface ClaimsOptions {
   liveness(): Promise<(server: string) => boolean>;
   /** The error for a name held by another live server. */
   taken(name: string, server: string): Error;
-  /**
-   * The NATS connection's status events (`nc.status`): {@linkcode Claims.list}'s
-   * copy of the bucket is read afresh after each reconnect. Default: none.
-   */
-  status?: () => AsyncIterable<Status>;
-  /** Where a failing watch of the list's copy is reported (see {@linkcode KvMirror}). Default: nowhere. */
-  log?: Logger;
-  /** How long the list's first read may go without an entry before it fails, ms (see `KvMirrorOptions.stallMs`). Default 5000. */
-  stallMs?: number;
+  /** How {@linkcode Claims.list}'s copy of the bucket follows NATS and logs its trouble. Default: each field's. */
+  mirror?: MirrorWatchOptions | undefined;
 }
 
 const enc = new TextEncoder();
@@ -227,13 +219,10 @@ export class Claims implements AsyncDisposable {
         `Cannot list the names held in the cluster: server "${this.#o.server}" closed its registry (it left the cluster)`,
       );
     }
-    const { status, log, stallMs } = this.#o;
     this.#held ??= new KvMirror(this.#o.kv, {
+      ...this.#o.mirror,
       what: "the names held in the cluster",
       keep: holder,
-      ...(status ? { status } : {}),
-      ...(log ? { log } : {}),
-      ...(stallMs !== undefined ? { stallMs } : {}),
     });
     // Both copies read at once; a failure of the list's own copy is the one reported.
     const judge = this.#o.liveness();

@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "nats";
+import { connect, type NatsConnection, type Status } from "nats";
 import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
 import { clusterNames } from "./names.ts";
@@ -7,9 +7,16 @@ import { ClusterQueues } from "./queues.ts";
 import { ClusterPubSub } from "./pubsub.ts";
 import type { Claims } from "./claims.ts";
 import { ensureStream, RetentionPolicy, type StreamSpec } from "./_jetstream.ts";
+import type { MirrorWatchOptions } from "./_kv_mirror.ts";
 
-/** Options for {@linkcode ClusterNode.open}. */
-export interface ClusterNodeOptions {
+/**
+ * Options for {@linkcode ClusterNode.open}. `log` and `stallMs` are those of
+ * the local copies of the client list and the heartbeats (see
+ * {@linkcode MirrorWatchOptions}; they follow this node's NATS connection);
+ * `log` also gets the loss of that connection, at warn, and its return, at
+ * info, once each per outage. Default: nowhere, 5000 ms.
+ */
+export interface ClusterNodeOptions extends Omit<MirrorWatchOptions, "status"> {
   /** nats-server addresses (`nats://HOST:PORT`), tried in order; reconnects to any of them. */
   servers: string[];
   /** The cluster's name: servers with the same name form one broker. */
@@ -32,17 +39,6 @@ export interface ClusterNodeOptions {
    * shorten it). Default 10000.
    */
   ackWaitMs?: number;
-  /**
-   * Where the local copies of the client list and the heartbeats report a
-   * failing watch (warn) and their recovery (info). Default: nowhere.
-   */
-  log?: Logger;
-  /**
-   * How long the first read of a local copy may go without an entry before
-   * the client list fails with an error instead of waiting, ms (tests
-   * shorten it). Default 5000.
-   */
-  stallMs?: number;
 }
 
 /** How long a publication waits for a server that is down: 7 days. */
@@ -68,6 +64,10 @@ export class ClusterNode implements AsyncDisposable {
   /** Which server's listener takes each type's queue. */
   readonly typeHolders: Claims;
   readonly pubsub: ClusterPubSub;
+  /** The connection's status events {@linkcode #follow} reads (with `opts.log`): stopped on close. */
+  readonly #status: AsyncIterable<Status> | undefined;
+  /** Logs the NATS connection's losses and returns; ends once `#status` is stopped. */
+  readonly #following: Promise<void>;
   #closing: Promise<void> | undefined;
 
   private constructor(
@@ -83,6 +83,31 @@ export class ClusterNode implements AsyncDisposable {
     this.typeQueues = parts.typeQueues;
     this.typeHolders = parts.typeHolders;
     this.pubsub = parts.pubsub;
+    if (o.log) {
+      this.#status = nc.status();
+      this.#following = this.#follow(this.#status, o.log);
+    } else {
+      this.#status = undefined;
+      this.#following = Promise.resolve();
+    }
+  }
+
+  /**
+   * Logs each loss of the NATS connection at warn and its return at info:
+   * the one place that does, as the node owns the connection (the local
+   * copies and the bridge follow it without logging it again).
+   */
+  async #follow(status: AsyncIterable<Status>, log: Logger): Promise<void> {
+    for await (const s of status) {
+      if (s.type === "disconnect") {
+        log.warn(
+          "cluster NATS connection lost: client links here stay up; sends to clients on other servers wait up to 5 s for it, then fail",
+          { nats: String(s.data) },
+        );
+      } else if (s.type === "reconnect") {
+        log.info("cluster NATS connection back", { nats: String(s.data) });
+      }
+    }
   }
 
   /** Connects to NATS and joins the cluster (creating its buckets and stream on first use). */
@@ -128,9 +153,7 @@ export class ClusterNode implements AsyncDisposable {
         clients,
         servers,
         beatMs,
-        status: () => nc.status(),
-        ...(opts.log ? { log: opts.log } : {}),
-        ...(opts.stallMs !== undefined ? { stallMs: opts.stallMs } : {}),
+        mirror: { status: () => nc.status(), log: opts.log, stallMs: opts.stallMs },
       });
       const queue = (name: string, wildcard: string): StreamSpec => ({
         name,
@@ -203,10 +226,13 @@ export class ClusterNode implements AsyncDisposable {
   /** Leaves the cluster: stops the heartbeat and the registries' watches, then drains and closes the NATS connection. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      // A QueuedIterator, which closing the connection does not end; stopped first: leaving is no outage.
+      (this.#status as { stop?: () => void } | undefined)?.stop?.();
       await this.pubsub.close();
       await this.typeHolders.close();
       await this.presence.close();
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+      await this.#following;
     })();
     return this.#closing;
   }

@@ -1,9 +1,8 @@
-import type { KV, KvEntry, Status } from "nats";
-import type { Logger } from "../../log/mod.ts";
+import type { KV, KvEntry } from "nats";
 import { BrokerError } from "../errors.ts";
 import { token } from "./names.ts";
 import { Claims, type ClusterPeer } from "./claims.ts";
-import { KvMirror } from "./_kv_mirror.ts";
+import { KvMirror, type MirrorWatchOptions } from "./_kv_mirror.ts";
 
 export type { ClusterPeer };
 
@@ -18,20 +17,11 @@ export interface ClusterPresenceOptions {
   /** How often this server renews its heartbeat, ms. Default 1000. */
   beatMs?: number;
   /**
-   * The NATS connection's status events (`nc.status`): the client list's
-   * copy of the bucket is read afresh after each reconnect. Default: none.
+   * How the local copies (the client list, the heartbeats, and the lists of
+   * the {@linkcode ClusterPresence.registry} registries) follow NATS and
+   * log their trouble. Default: each field's.
    */
-  status?: () => AsyncIterable<Status>;
-  /**
-   * Where a failing watch of the local copies (the client list, the
-   * heartbeats) is reported, at warn, and its recovery, at info. Default: nowhere.
-   */
-  log?: Logger;
-  /**
-   * How long a first read of a local copy may go without an entry before it
-   * fails (the list rejects instead of waiting on), ms. Default 5000.
-   */
-  stallMs?: number;
+  mirror?: MirrorWatchOptions;
 }
 
 /** The same client name is already connected to another live server of the cluster. */
@@ -71,7 +61,7 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
       alive: (name) => this.alive(name),
       liveness: () => this.liveness(),
       taken: (client, server) => new ClientTakenError(client, server),
-      ...ClusterPresence.#shared(o),
+      mirror: o.mirror,
     });
     this.#o = o;
     this.#timer = setInterval(() => {
@@ -129,9 +119,9 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
       );
     }
     this.#beats ??= new KvMirror(this.#o.servers, {
+      ...this.#o.mirror,
       what: "the servers' heartbeats",
       keep: (e) => this.#keepBeat(e),
-      ...ClusterPresence.#shared(this.#o),
     });
     const beats = await this.#beats.entries();
     const ttl = this.#ttl;
@@ -151,15 +141,6 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
     return stored;
   }
 
-  /** The options the registries and copies share: NATS status events, log, first-read stall limit. */
-  static #shared(o: ClusterPresenceOptions) {
-    return {
-      ...(o.status ? { status: o.status } : {}),
-      ...(o.log ? { log: o.log } : {}),
-      ...(o.stallMs !== undefined ? { stallMs: o.stallMs } : {}),
-    };
-  }
-
   /**
    * Another registry of names held by one live server at a time (the same
    * heartbeats decide who is alive), in bucket `kv`.
@@ -171,7 +152,7 @@ export class ClusterPresence extends Claims implements AsyncDisposable {
       alive: (n) => this.alive(n),
       liveness: () => this.liveness(),
       taken,
-      ...ClusterPresence.#shared(this.#o),
+      mirror: this.#o.mirror,
     });
   }
 

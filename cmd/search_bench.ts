@@ -14,7 +14,6 @@ import {
   pdfReport,
   runLoadSweep,
   runSearchBench,
-  runWireBench,
   type SearchBenchResult,
   type SearchServer,
   SERVER_METHODS,
@@ -22,7 +21,6 @@ import {
   svgChart,
   textTables,
   type WireBench,
-  writeBenchFileIn,
 } from "../core/search/mod.ts";
 import { action, intArg } from "./_cli.ts";
 import { startProgress } from "./_progress.ts";
@@ -69,28 +67,16 @@ export function searchBenchCommand() {
       const out = opts.json ? (s: string) => console.error(s) : (s: string) => console.log(s);
       const work = await Deno.makeTempDir({ prefix: "sockkit-search-bench-" });
       const progress = startProgress("search bench");
-      progress.phase(`generating files of ${sizes.join(", ")} lines`);
       try {
-        const files = [];
-        for (const lines of sizes) {
-          files.push(await writeBenchFileIn(work, lines, Math.max(opts.queries, 200)));
-        }
-        const result = await runSearchBench({
-          files,
+        const { result, wire } = await runSearchBench({
+          sizes,
           dir: work,
           maxQueries: opts.queries,
+          loadSeconds: opts.loadSeconds,
           onProgress: (l) => progress.phase(l),
           ...(opts.methods !== undefined ? { methods: methodList(opts.methods) } : {}),
         });
         const largest = sizes.at(-1)!;
-        const wire = opts.loadSeconds > 0
-          ? await runWireBench({
-            file: files.at(-1)!,
-            dir: work,
-            seconds: opts.loadSeconds,
-            onProgress: (l) => progress.phase(l),
-          })
-          : undefined;
         const tlsLoad = wire?.tlsLoad;
         const wireReread = wire?.wireReread;
         const busyReread = wire?.busyReread ?? [];

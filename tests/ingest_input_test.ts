@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { collectLines, ingestFixture } from "./ingest_fixture.ts";
 import { waitUntil } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 import { DaemonMetrics, serveMetrics } from "../core/metrics/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 
@@ -17,7 +18,10 @@ Deno.test("ingest rejects a non-object value with an error line and keeps the co
   assert.deepEqual(await c.mGet(["before", "after"]), ["1", "2"]);
 });
 
-Deno.test("ingest logs a few rejected values of a connection, then one count when it ends, not a line per value", async () => {
+/** Warn lines about a client's bad values: non-objects and input that closes the connection. */
+const REJECT_LINE = /WARN +(rejected input|bad input)/;
+
+Deno.test("ingest logs 10 of a connection's rejected values, not a line per value, and counts every one", async () => {
   const logs: string[] = [];
   await using f = await ingestFixture({
     logger: createLogger({ level: "debug", sink: (l) => logs.push(l) }),
@@ -30,13 +34,52 @@ Deno.test("ingest logs a few rejected values of a connection, then one count whe
   assert.equal(f.server.metrics.objectsRejected, 5000);
   assert.equal(acks.lines.filter((l) => l.startsWith('{"error":"not a JSON object')).length, 5000);
   await conn.close();
-  await waitUntil(() => logs.some((l) => /rejected input: more than were logged/.test(l)), {
-    what: "the count of rejected values at the end",
-  });
-  assert.equal(logs.filter((l) => /WARN +rejected input [a-z_]+=/.test(l)).length, 10);
-  assert.match(logs.find((l) => /more than were logged/.test(l))!, /rejected=5000 logged=10/);
+  const lines = logs.filter((l) => REJECT_LINE.test(l));
+  assert.equal(lines.length, 10);
+  assert.ok(lines.every((l) => /CN=alice/.test(l) && /not a JSON object: got number/.test(l)));
   await using c = await f.redis.client();
   assert.equal(await c.get("after"), "1");
+});
+
+Deno.test("ingest's rejected-value lines are bounded across connections: a client reconnecting in a loop gets 10 per 10 s, then one with not_logged", async () => {
+  const logs: string[] = [];
+  let firstAt = 0;
+  await using f = await ingestFixture({
+    logger: createLogger({
+      sink: (l) => {
+        if (REJECT_LINE.test(l) && firstAt === 0) firstAt = Date.now();
+        logs.push(l);
+      },
+    }),
+  });
+  // Each connection: one object to store, two values rejected, then malformed JSON (closed).
+  for (let i = 0; i < 30; i++) {
+    await using conn = await f.connect();
+    collectLines(conn); // reads, so the server's close is seen
+    await conn.write(`{"c${i}":${i}} [1] "x" {"bad": }`);
+    await conn.closed;
+  }
+  await waitUntil(() => f.server.metrics.objectsRejected === 90, { what: "90 rejects counted" });
+  // Before: 3 lines per connection, 90 from one client (10 per connection at most).
+  const lines = logs.filter((l) => REJECT_LINE.test(l));
+  assert.equal(lines.length, 10, lines.join("\n"));
+  assert.ok(lines.every((l) => /CN=alice/.test(l)), "each line names the client");
+  assert.ok(lines.some((l) => /rejected input .*not a JSON object: got array/.test(l)));
+  assert.ok(lines.some((l) => /bad input: closing the connection/.test(l)));
+  await using c = await f.redis.client();
+  assert.deepEqual(
+    await c.mGet(Array.from({ length: 30 }, (_, i) => `c${i}`)),
+    Array.from({ length: 30 }, (_, i) => String(i)),
+  );
+  // Once the 10 s window is over, the next line says how many were left out.
+  await delay(Math.max(0, firstAt + 10_050 - Date.now()));
+  await using last = await f.connect();
+  await last.write("[2]");
+  const summary = await waitUntil(() => logs.find((l) => /not_logged=/.test(l)), {
+    what: "a reject line with not_logged",
+  });
+  assert.match(summary, /rejected input .*not_logged=80\b/);
+  assert.equal(f.server.metrics.objectsRejected, 91);
 });
 
 for (

@@ -115,6 +115,9 @@ export class PubSubRule {
   }
 }
 
+/** What {@linkcode Subscriptions.subscribers} returns for a type nobody subscribed to. */
+const NO_SUBSCRIBERS: readonly string[] = Object.freeze([]);
+
 /**
  * The server's subscriptions, client name → message types, kept in a JSON
  * file in the state directory (replaced atomically, and synced before a
@@ -125,8 +128,14 @@ export class PubSubRule {
 export class Subscriptions {
   readonly #path: string;
   readonly #byClient = new Map<string, Set<string>>();
-  /** The same, type → clients: what each published message looks up. */
+  /** The same, type → clients. */
   readonly #byType = new Map<string, Set<string>>();
+  /**
+   * Type → its clients as a frozen array, what each published message reads:
+   * built on first use after the type's subscriptions changed, then replaced
+   * (never mutated), so a fan-out over it is not disturbed by a change.
+   */
+  readonly #cached = new Map<string, readonly string[]>();
   #writing: Promise<void> = Promise.resolve();
 
   /** Opens the subscriptions kept in `path`, removing what a write cut short by a crash left beside it. */
@@ -163,16 +172,32 @@ export class Subscriptions {
     let clients = this.#byType.get(type);
     if (on) {
       if (!clients) this.#byType.set(type, clients = new Set());
+      if (clients.has(client)) return;
       clients.add(client);
-    } else if (clients?.delete(client) && clients.size === 0) {
-      this.#byType.delete(type);
+    } else {
+      if (!clients?.delete(client)) return;
+      if (clients.size === 0) this.#byType.delete(type);
     }
+    this.#cached.delete(type);
   }
 
-  /** Clients subscribed to `type`. */
-  subscribers(type: string): string[] {
-    const clients = this.#byType.get(type);
-    return clients ? [...clients] : [];
+  /**
+   * Clients subscribed to `type`: the same frozen array until the type's
+   * subscriptions change (then a new one), not a copy per call.
+   */
+  subscribers(type: string): readonly string[] {
+    let list = this.#cached.get(type);
+    if (list === undefined) {
+      const clients = this.#byType.get(type);
+      if (!clients) return NO_SUBSCRIBERS;
+      this.#cached.set(type, list = Object.freeze([...clients]));
+    }
+    return list;
+  }
+
+  /** Whether `client` is subscribed to `type` now. */
+  has(type: string, client: string): boolean {
+    return this.#byType.get(type)?.has(client) ?? false;
   }
 
   /** Types `client` is subscribed to. */
@@ -270,10 +295,13 @@ export class PubSubHub {
    * type on this server (a cluster's other servers call this for theirs).
    */
   fanout(src: string, h: MsgHeader, data: DataBytes, binary: Uint8Array): Promise<void> {
-    const { rule } = this.#opts;
+    const { rule, subscriptions } = this.#opts;
     const stores: Promise<void>[] = [];
-    for (const sub of this.#opts.subscriptions.subscribers(h.type)) {
+    // The type's cached array: a subscription change replaces it, so this loop is undisturbed;
+    // `has` skips a subscriber that left during it.
+    for (const sub of subscriptions.subscribers(h.type)) {
       if (sub === src || !rule.allows("subscribe", sub, h.type)) continue;
+      if (!subscriptions.has(h.type, sub)) continue;
       const peer = this.#opts.peer(sub);
       stores.push(peer.store(copyFor(h, src, sub, true), data, binary));
       this.#note(peer);

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PubSubRule, Subscriptions } from "./pubsub.ts";
+import type { MsgHeader } from "./frame.ts";
+import { PeerState } from "./peer.ts";
+import { PubSubHub, PubSubRule, Subscriptions } from "./pubsub.ts";
 import { tempDir } from "../../tests/harness/mod.ts";
 
 Deno.test("pubsub rule: no rule allows everything; a section names types (or *) and clients (or *); a missing section allows any client", () => {
@@ -32,10 +34,10 @@ Deno.test("pubsub subscriptions survive a restart and unsubscribe removes them",
     await s.update("bob", ["news", "sport"], false);
     await s.update("carol", ["news"], false);
     await s.update("bob", ["sport"], true);
-    assert.deepEqual(s.subscribers("news").sort(), ["bob", "carol"]);
+    assert.deepEqual([...s.subscribers("news")].sort(), ["bob", "carol"]);
     assert.deepEqual(s.subscribers("sport"), []);
     const again = new Subscriptions(`${dir}/subscriptions.json`);
-    assert.deepEqual(again.subscribers("news").sort(), ["bob", "carol"]);
+    assert.deepEqual([...again.subscribers("news")].sort(), ["bob", "carol"]);
     assert.deepEqual(again.subscribers("sport"), []);
     assert.deepEqual(again.typesOf("bob"), ["news"]);
   } finally {
@@ -85,4 +87,62 @@ Deno.test("pubsub subscriptions: a write that fails is refused with the path and
     new RegExp(`Cannot write "${path}": it is a directory`),
   );
   assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["subscriptions.json"]);
+});
+
+Deno.test("pubsub subscriptions: subscribers() gives the same frozen array until the type's subscriptions change, then a new one, the old one as it was", async () => {
+  await using tmp = await tempDir("sockkit-pubsub-test-");
+  const s = new Subscriptions(`${tmp.path}/subscriptions.json`);
+  await s.update("bob", ["news"], false);
+  const first = s.subscribers("news");
+  assert.equal(s.subscribers("news"), first, "no copy per call");
+  assert.ok(Object.isFrozen(first));
+  await s.update("bob", ["news"], false); // already subscribed: no change
+  assert.equal(s.subscribers("news"), first);
+  await s.update("carol", ["news", "sport"], false);
+  const second = s.subscribers("news");
+  assert.notEqual(second, first);
+  assert.deepEqual(first, ["bob"]);
+  assert.deepEqual(second, ["bob", "carol"]);
+  await s.update("bob", ["news"], true);
+  assert.deepEqual(s.subscribers("news"), ["carol"]);
+  assert.deepEqual(second, ["bob", "carol"], "replaced, never mutated");
+  assert.deepEqual(s.subscribers("sport"), ["carol"]);
+  await s.update("carol", ["sport"], true);
+  assert.deepEqual(s.subscribers("sport"), []);
+});
+
+Deno.test("pubsub fan-out: a subscriber that leaves during it gets no copy and the others still get theirs", async () => {
+  await using tmp = await tempDir("sockkit-pubsub-test-");
+  const subscriptions = new Subscriptions(`${tmp.path}/subscriptions.json`);
+  for (const c of ["bob", "carol", "dave"]) await subscriptions.update(c, ["news"], false);
+  const peers = new Map<string, PeerState>();
+  const leaving: Promise<void>[] = [];
+  const hub = new PubSubHub({
+    name: "server",
+    rule: new PubSubRule(),
+    subscriptions,
+    route: (dst) => peers.get(dst)!,
+    peer(name) {
+      // carol unsubscribes while bob's copy is being stored (her turn comes after his).
+      if (name === "bob" && leaving.length === 0) {
+        leaving.push(subscriptions.update("carol", ["news"], true));
+      }
+      let p = peers.get(name);
+      if (!p) peers.set(name, p = new PeerState(name, `${tmp.path}/${name}`, { fsync: false }));
+      return p;
+    },
+  });
+  try {
+    const h: MsgHeader = { kind: "msg", type: "news", src: "alice", dst: "", id: "1" };
+    await hub.publish("alice", h, "hello", new Uint8Array());
+    await Promise.all(leaving);
+    await hub.publish("alice", { ...h, id: "2" }, "again", new Uint8Array());
+    const journaled = (name: string) => peers.get(name)?.stats.journaled ?? 0;
+    assert.deepEqual(
+      ["bob", "carol", "dave"].map((n) => [n, journaled(n)]),
+      [["bob", 2], ["carol", 0], ["dave", 2]],
+    );
+  } finally {
+    for (const p of peers.values()) await p.journal.close();
+  }
 });

@@ -1,4 +1,4 @@
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { LogBudget, type LogFields, type Logger, nullLogger } from "../log/mod.ts";
 import { type Connection, describePeer, type PeerIdentity } from "../net/mod.ts";
 import { JsonStreamFramer } from "../net/framing/mod.ts";
 import { delay } from "../async/mod.ts";
@@ -28,19 +28,18 @@ export interface SessionOptions {
   metrics?: IngestMetrics;
   /** Logger. Default: silent. */
   logger?: Logger;
+  /**
+   * The budget of rejected-input lines (`rejected input`, `bad input`, a value
+   * cut short at EOF), shared by every session of a server so that a client
+   * reconnecting in a loop cannot grow the log either. Default: the session's own.
+   */
+  rejectLog?: LogBudget;
 }
 
 /** Bytes framed between yields to the event loop. */
 const SLICE = 64 * 1024;
 /** Received bytes held before the socket is paused. */
 const INBOX_MAX = 256 * 1024;
-
-/**
- * "rejected input" lines logged per connection. A client can send a value to
- * reject every 2 bytes (`1 1 1 ...`), each a ~200-byte log line; past this
- * many the rest are counted, and logged as one count when the connection ends.
- */
-const REJECTED_LOGGED = 10;
 
 /** The identity stored with stream entries: certificate CN, else fingerprint, else address. */
 function clientLabel(peer: PeerIdentity): string {
@@ -51,18 +50,20 @@ function clientLabel(peer: PeerIdentity): string {
  * One client connection of the ingest server: pumps the byte stream through
  * the JSON framer into {@linkcode ObjectIntake} (each object's commands to
  * the writer) and pauses the socket while the writer is over its high-water
- * mark. A value that is not an object is rejected (logged, `{"error":...}`
- * with `--ack`) and the connection continues; malformed JSON or a value over
- * `maxPayload` stops reading, waits until everything before it is stored,
- * then closes. At EOF (also a half-close: the client may still read) or when
- * the server drains, it waits for its objects to be stored, sends a final
- * `{"ok":N}` (with `ack`, see {@linkcode AckPolicy}) and closes.
+ * mark. A value that is not an object is rejected (logged within the
+ * `rejectLog` budget, `{"error":...}` with `--ack`) and the connection
+ * continues; malformed JSON or a value over `maxPayload` stops reading,
+ * waits until everything before it is stored, then closes. At EOF (also a
+ * half-close: the client may still read) or when the server drains, it waits
+ * for its objects to be stored, sends a final `{"ok":N}` (with `ack`, see
+ * {@linkcode AckPolicy}) and closes.
  */
 export class IngestSession {
   readonly #conn: Connection;
   readonly #metrics: IngestMetrics | undefined;
   readonly #writer: BatchWriter;
   readonly #log: Logger;
+  readonly #rejectLog: LogBudget;
   readonly #framer: JsonStreamFramer;
   readonly #acks: AckPolicy;
   readonly #intake: ObjectIntake;
@@ -74,13 +75,13 @@ export class IngestSession {
   #inboxBytes = 0;
   #pumping: Promise<void> | undefined;
   #pumpActive = false;
-  #rejected = 0;
 
   constructor(conn: Connection, options: SessionOptions) {
     this.#conn = conn;
     this.#metrics = options.metrics;
     this.#writer = options.writer;
     this.#log = (options.logger ?? nullLogger).child({ peer: describePeer(conn.peer) });
+    this.#rejectLog = options.rejectLog ?? new LogBudget();
     this.#framer = new JsonStreamFramer({ maxValueBytes: options.maxPayload ?? 1024 * 1024 });
     this.#acks = new AckPolicy((line) => conn.write(line), { ack: options.ack ?? false });
     this.#intake = new ObjectIntake({
@@ -149,13 +150,6 @@ export class IngestSession {
       this.#stop();
       await this.#acks.allSettled();
       await this.#acks.final();
-      if (this.#rejected > REJECTED_LOGGED) {
-        this.#log.warn("rejected input: more than were logged", {
-          rejected: this.#rejected,
-          logged: REJECTED_LOGGED,
-          fingerprint: this.#conn.peer.fingerprint,
-        });
-      }
       this.#log.debug("session finished", { reason: why, objects: this.#acks.accepted });
       await this.#conn.close();
     } finally {
@@ -168,7 +162,7 @@ export class IngestSession {
     try {
       const dropped = this.#framer.flush(this.#onValue);
       if (dropped > 0) {
-        this.#log.warn("client closed in the middle of a value; its bytes are discarded", {
+        this.#warnRejected("client closed in the middle of a value; its bytes are discarded", {
           bytes: dropped,
         });
       }
@@ -261,24 +255,30 @@ export class IngestSession {
       return;
     }
     if (this.#metrics) this.#metrics.objectsRejected++;
-    if (++this.#rejected <= REJECTED_LOGGED) {
-      this.#log.warn("rejected input", {
-        reason: r.reason,
-        fingerprint: this.#conn.peer.fingerprint,
-        sample: r.text.length > 80 ? r.text.slice(0, 80) + "..." : r.text,
-        ...(this.#rejected === REJECTED_LOGGED
-          ? { further: "counted, not logged, until the connection ends" }
-          : {}),
-      });
-    }
+    this.#warnRejected("rejected input", {
+      reason: r.reason,
+      fingerprint: this.#conn.peer.fingerprint,
+      sample: r.text.length > 80 ? r.text.slice(0, 80) + "..." : r.text,
+    });
     this.#acks.error(r.reason);
+  }
+
+  /**
+   * A line a client causes at will (one per value it sends, or per
+   * connection), logged only within the server's budget; the next line let
+   * through says how many were not (`not_logged`).
+   */
+  #warnRejected(message: string, fields: LogFields): void {
+    const notLogged = this.#rejectLog.take();
+    if (notLogged === undefined) return;
+    this.#log.warn(message, { ...fields, ...(notLogged > 0 ? { not_logged: notLogged } : {}) });
   }
 
   /** Malformed or oversized input: stop reading; `run` stores what came before, then closes. */
   #bad(err: Error): void {
     if (this.#stopped) return;
     if (this.#metrics) this.#metrics.objectsRejected++;
-    this.#log.warn("bad input: closing the connection after storing what came before", {
+    this.#warnRejected("bad input: closing the connection after storing what came before", {
       error: err.message,
       fingerprint: this.#conn.peer.fingerprint,
       stored_before: this.#acks.accepted,

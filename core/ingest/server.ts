@@ -1,4 +1,4 @@
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import {
   type Connection,
   listen,
@@ -244,6 +244,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       maxPayload: options.maxPayload ?? 1024 * 1024,
       metrics,
       logger: log,
+      // One for all connections: a client reconnecting in a loop is bounded too.
+      rejectLog: new LogBudget(),
       ...(options.streamMaxlen !== undefined ? { streamMaxlen: options.streamMaxlen } : {}),
     };
     const drainMs = options.drainTimeoutMs ?? 30_000;

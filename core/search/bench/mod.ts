@@ -1,10 +1,12 @@
 /**
  * `search bench`: times every {@linkcode SearchMethod} in both modes over
  * generated files of each size, checks every answer against a reference,
- * and returns per-cell latency figures.
+ * and returns per-cell latency figures; optionally loads the largest file
+ * over the wire ({@linkcode runWireBench}).
  */
 import { type SearchMethod, searchMethods } from "./bench_methods.ts";
 import { type BenchFile, writeBenchFileIn } from "./bench_data.ts";
+import { runWireBench, type WireBench } from "./bench_wire.ts";
 import { LineTable } from "../line_table.ts";
 import { readFileBytes } from "../file_bytes.ts";
 import { SearchWorkerPool } from "../worker_pool.ts";
@@ -14,14 +16,8 @@ import { pct } from "../../stats/mod.ts";
 export interface SearchBenchOptions {
   /** Line counts of the generated files. Default `[10000, 100000, 250000]`. */
   sizes?: number[];
-  /** Where the generated files go (created; the caller removes it). */
+  /** Where the generated files and the wire runs' PKI go (created; the caller removes it). */
   dir: string;
-  /**
-   * Files already written ({@linkcode writeBenchFileIn}), timed instead of
-   * generating one per `sizes` entry, so that a caller that also loads
-   * them over the wire writes each once.
-   */
-  files?: BenchFile[];
   /** Most queries timed per method, mode and size. Default 200. */
   maxQueries?: number;
   /** Fewest queries timed per cell, however slow. Default 5. */
@@ -30,6 +26,11 @@ export interface SearchBenchOptions {
   budgetMs?: number;
   /** Only these methods (names). Default: all. */
   methods?: string[];
+  /**
+   * Then load the largest file over the wire ({@linkcode runWireBench}) for
+   * so many seconds, serving the file already written. Default 0: no wire runs.
+   */
+  loadSeconds?: number;
   /** Progress lines (for stderr). */
   onProgress?: (line: string) => void;
   /** Aborts between cells. */
@@ -62,11 +63,28 @@ export interface SearchBenchResult {
   methods: Array<{ name: string; description: string }>;
 }
 
+/** The outcome of {@linkcode runSearchBench}: the method timings and the wire runs. */
+export interface SearchBenchRun {
+  /** Per method, mode and size. */
+  result: SearchBenchResult;
+  /** Over the wire, with `loadSeconds` > 0; else `undefined`. */
+  wire: WireBench | undefined;
+}
+
 /**
- * Runs the benchmark. Every answer is checked against a reference index;
- * a method that answers wrongly is reported (`wrong > 0`), not hidden.
+ * Runs the benchmark: writes a generated file per size into `dir` (each
+ * once, with a mix of at least 200 queries), times the methods over them,
+ * then, with `loadSeconds`, loads the largest over the wire. Every answer is
+ * checked against a reference index; a method that answers wrongly is
+ * reported (`wrong > 0`), not hidden.
+ *
+ * @example
+ * ```ts
+ * const { result, wire } = await runSearchBench({ sizes: [10_000], dir: tmp, loadSeconds: 3 });
+ * console.log(textTables(result), wire?.tlsLoad.qps);
+ * ```
  */
-export async function runSearchBench(options: SearchBenchOptions): Promise<SearchBenchResult> {
+export async function runSearchBench(options: SearchBenchOptions): Promise<SearchBenchRun> {
   const sizes = options.sizes ?? [10_000, 100_000, 250_000];
   const maxQ = options.maxQueries ?? 200;
   const minQ = options.minQueries ?? 5;
@@ -82,13 +100,16 @@ export async function runSearchBench(options: SearchBenchOptions): Promise<Searc
     );
   }
   const methods = all.filter((m) => !options.methods || options.methods.includes(m.name));
+  say(`generating files of ${sizes.join(", ")} lines`);
+  const written: BenchFile[] = [];
+  for (const lines of sizes) {
+    // 200 queries at least: the wire runs' mix.
+    written.push(await writeBenchFileIn(options.dir, lines, Math.max(maxQ, 200)));
+  }
   const cells: BenchCell[] = [];
   const files: SearchBenchResult["files"] = [];
   const enc = new TextEncoder();
-  for (const given of options.files ?? sizes) {
-    const { lines, path, queries: texts } = typeof given === "number"
-      ? await writeBenchFileIn(options.dir, given, Math.max(maxQ, 2))
-      : given;
+  for (const { lines, path, queries: texts } of written) {
     const queries = texts.map((t) => enc.encode(t));
     const reference = LineTable.build(readFileBytes(path).bytes);
     const expected = queries.map((q) => reference.has(q));
@@ -108,11 +129,20 @@ export async function runSearchBench(options: SearchBenchOptions): Promise<Searc
       }
     }
   }
-  return {
+  const result = {
     cells,
     files,
     methods: methods.map((m) => ({ name: m.name, description: m.description })),
   };
+  const seconds = options.loadSeconds ?? 0;
+  const largest = written.reduce<BenchFile | undefined>(
+    (a, b) => (a && a.lines >= b.lines ? a : b),
+    undefined,
+  );
+  const wire = seconds > 0 && largest
+    ? await runWireBench({ file: largest, dir: options.dir, seconds, onProgress: say })
+    : undefined;
+  return { result, wire };
 }
 
 /** Formats milliseconds readably: `0.8 µs`, `12.3 µs`, `1.24 ms`, `250 ms`. */

@@ -44,6 +44,9 @@ export function _recover(dir: string, opts: Pick<RecordLogOptions, "onDamage">):
     out.count += seg.seg.count;
     out.nextSeg = n + 1;
   }
+  // A log consumed to its end has no segment left, and its head names the segment after the
+  // last one: new segments come after it, or the next open would drop them as consumed.
+  if (head) out.nextSeg = Math.max(out.nextSeg, head.segment + 1);
   return out;
 }
 

@@ -209,8 +209,10 @@ export class RecordLog implements AsyncDisposable {
   #dropFront(): boolean {
     const seg = this.#segments[0];
     if (!seg || seg.count > 0) return false;
-    const last = this.#segments.length === 1;
-    if (last && (seg.end !== seg.written || this.#commit.busy)) return false;
+    // Not while an append to it is being written (any segment: appends can start the next
+    // segment before this one's last write is done), nor the last one while a commit runs.
+    if (seg.end !== seg.written) return false;
+    if (this.#segments.length === 1 && this.#commit.busy) return false;
     this.#segments.shift();
     this.#commit.release(seg);
     // once a segment per segmentBytes: removed at once, so a consumed log leaves no file behind

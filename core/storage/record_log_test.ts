@@ -71,6 +71,41 @@ Deno.test("RecordLog removes the head file's leftover temporary file at open and
   assert.deepEqual(names, ["0000000001.log", "head", "notes.tmp"]);
 });
 
+Deno.test("RecordLog keeps what is appended after it was emptied, across two reopenings", async () => {
+  await using dir = await tempDir("sockkit-log-test-");
+  const opts = { name: "test log", segmentBytes: 64 * 1024 };
+  {
+    await using log = await RecordLog.open(dir.path, opts);
+    for (let i = 0; i < 3; i++) await log.append(enc.encode("x".repeat(40_000)));
+    log.consume(3); // every segment consumed and deleted; the head names the next one
+  }
+  {
+    await using log = await RecordLog.open(dir.path, opts);
+    await log.append(enc.encode("after"));
+  }
+  await using log = await RecordLog.open(dir.path, opts);
+  assert.equal(log.count, 1);
+  assert.deepEqual(await readAll(log), ["after"]);
+});
+
+Deno.test("RecordLog does not drop a consumed segment whose last append is still being written", async () => {
+  await using dir = await tempDir("sockkit-log-test-");
+  const opts = { name: "test log", segmentBytes: 1000 };
+  {
+    await using log = await RecordLog.open(dir.path, opts);
+    for (let i = 0; i < 8; i++) await log.append(enc.encode(`a${i}`.padEnd(88, ".")));
+    const x = log.append(enc.encode("X".padEnd(88, "."))); // fills segment 1
+    const y = log.append(enc.encode("Y".padEnd(188, "."))); // starts segment 2
+    log.consume(log.durableCount); // the 8 on disk; X is still being written
+    await Promise.all([x, y]);
+    assert.deepEqual((await readAll(log)).map((r) => r[0]), ["X", "Y"]);
+    log.consume(1);
+    assert.deepEqual((await readAll(log)).map((r) => r[0]), ["Y"]);
+  }
+  await using log = await RecordLog.open(dir.path, opts);
+  assert.deepEqual((await readAll(log)).map((r) => r[0]), ["Y"]);
+});
+
 Deno.test("RecordLog cuts a torn tail on open, reports it and appends after the intact records", async () => {
   await using dir = await tempDir("sockkit-log-test-");
   {
@@ -121,7 +156,7 @@ Deno.test("RecordLog with fsync keeps its open segment zero-filled ahead, cuts t
   assert.equal(Deno.statSync(join(crashed, "0000000001.log")).size, 6 * 14);
 });
 
-Deno.test("RecordLog with fsync fills a busy segment further ahead, never with more zeros than records", async () => {
+Deno.test("RecordLog with fsync fills a busy segment further ahead, with no more zeros than the file already holds (4 KiB at least)", async () => {
   await using dir = await tempDir("sockkit-log-test-");
   const file = join(dir.path, "0000000001.log");
   await using log = await RecordLog.open(dir.path, { name: "test log" });

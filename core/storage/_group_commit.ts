@@ -5,9 +5,9 @@
  * runs is `_fsync_gate.ts`'s choice).
  *
  * With fsync on, the open segment file is kept zero-filled ahead of the
- * writes (as far as the segment already holds, from 4 KiB up to
- * {@linkcode _GroupCommitOptions.preallocate}, so the zeros never take more
- * disk than the records and a log written little holds little more), so a
+ * writes (as far as the segment file already reaches, from 4 KiB up to
+ * {@linkcode _GroupCommitOptions.preallocate}: a log written little holds
+ * a few KiB of zeros, a busy one at most `preallocate`), so a
  * commit overwrites bytes the file already has: its `fdatasync` then flushes
  * the data alone, where an append also has to commit the file's new size to
  * the filesystem's journal (on this project's ext4 build machine a 120-byte
@@ -38,8 +38,8 @@ export interface _GroupCommitOptions {
   fsync: boolean;
   /**
    * With `fsync`: zero-fill the open segment file up to this many bytes
-   * ahead of the writes, and no more than the segment already holds (see the
-   * module doc). 0: append as without fsync.
+   * ahead of the writes, and no further than the file already reaches (4 KiB
+   * at least; see the module doc). 0: append as without fsync.
    */
   preallocate: number;
   /** Told about each group once it is on disk, before its appends resolve. */
@@ -163,8 +163,7 @@ export class _GroupCommit {
         } catch (err) {
           settled();
           g.seg.end -= g.bytes;
-          await this.#fd?.truncate(g.seg.written).then(() => this.#fdSize = g.seg.written)
-            .catch(() => {});
+          if (this.#fd) this.#discardFrom(this.#fd, g.seg.written);
           this.diskFull = isNoSpace(err);
           error = this.#failure(g, err);
         }
@@ -222,6 +221,28 @@ export class _GroupCommit {
     }
     this.#fdSize = Math.max(this.#fdSize, at + all.length);
     if (fsync) await fsyncGate.sync(fd);
+  }
+
+  /**
+   * Removes what a failed write may have left past `at` (its record is not
+   * in the log and must not come back at the next open): cut, or, when the
+   * cut fails too, overwritten with zeros, which take no new disk space and
+   * which recovery takes as the end.
+   */
+  #discardFrom(fd: Deno.FsFile, at: number): void {
+    try {
+      fd.truncateSync(at);
+      this.#fdSize = at;
+      return;
+    } catch { /* zeroed below */ }
+    try {
+      const size = fd.statSync().size;
+      fd.seekSync(at, Deno.SeekMode.Start);
+      for (let w = at; w < size;) {
+        w += fd.writeSync(ZEROS.subarray(0, Math.min(ZEROS.length, size - w)));
+      }
+      this.#fdSize = size;
+    } catch { /* the file is unwritable: the next write to it fails and is reported */ }
   }
 
   /**

@@ -66,7 +66,10 @@ export async function allowCert(dir: string, file: string): Promise<AllowResult>
   }
   if (append.length > 0) {
     const base = listText.endsWith("\n") ? listText : listText + "\n";
-    await writeFileAtomic(paths.allowList, base + append.join(""), { mode: PUBLIC_MODE });
+    await writeFileAtomic(paths.allowList, base + append.join(""), {
+      mode: PUBLIC_MODE,
+      durable: true,
+    });
   }
   return result;
 }

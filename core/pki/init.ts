@@ -75,15 +75,25 @@ export async function initPki(dir: string, options: InitPkiOptions = {}): Promis
     algorithm,
   );
   const caPem = ca.toString("pem") + "\n";
-  await writeFileAtomic(paths.caKey, await privateKeyPem(caKeys.privateKey), { mode: KEY_MODE });
-  await writeFileAtomic(paths.ca, caPem, { mode: PUBLIC_MODE });
+  await writeFileAtomic(paths.caKey, await privateKeyPem(caKeys.privateKey), {
+    mode: KEY_MODE,
+    durable: true,
+  });
+  await writeFileAtomic(paths.ca, caPem, { mode: PUBLIC_MODE, durable: true });
   await writeFileAtomic(paths.serverKey, await privateKeyPem(serverKeys.privateKey), {
     mode: KEY_MODE,
+    durable: true,
   });
-  await writeFileAtomic(paths.serverCert, server.toString("pem") + "\n", { mode: PUBLIC_MODE });
-  await writeFileAtomic(paths.allowList, [caPem, ...keep].join(""), { mode: PUBLIC_MODE });
+  await writeFileAtomic(paths.serverCert, server.toString("pem") + "\n", {
+    mode: PUBLIC_MODE,
+    durable: true,
+  });
+  await writeFileAtomic(paths.allowList, [caPem, ...keep].join(""), {
+    mode: PUBLIC_MODE,
+    durable: true,
+  });
   if (!(await exists(paths.revoked))) {
-    await writeFileAtomic(paths.revoked, "[]\n", { mode: PUBLIC_MODE });
+    await writeFileAtomic(paths.revoked, "[]\n", { mode: PUBLIC_MODE, durable: true });
   }
   return paths;
 }

@@ -88,7 +88,10 @@ export async function issueClient(
   const pem = cert.toString("pem") + "\n";
   await recordIssued(paths.issued, name, await parseCertificates(pem, "", out.cert));
   await Deno.mkdir(paths.clientsDir, { recursive: true });
-  await writeFileAtomic(out.key, await privateKeyPem(keys.privateKey), { mode: KEY_MODE });
-  await writeFileAtomic(out.cert, pem, { mode: PUBLIC_MODE });
+  await writeFileAtomic(out.key, await privateKeyPem(keys.privateKey), {
+    mode: KEY_MODE,
+    durable: true,
+  });
+  await writeFileAtomic(out.cert, pem, { mode: PUBLIC_MODE, durable: true });
   return out;
 }

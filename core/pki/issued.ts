@@ -58,6 +58,9 @@ export async function recordIssued(file: string, name: string, certs: CertInfo[]
     changed = true;
   }
   if (changed) {
-    await writeFileAtomic(file, JSON.stringify(list, null, 2) + "\n", { mode: PUBLIC_MODE });
+    await writeFileAtomic(file, JSON.stringify(list, null, 2) + "\n", {
+      mode: PUBLIC_MODE,
+      durable: true,
+    });
   }
 }

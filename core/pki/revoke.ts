@@ -113,7 +113,7 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
     await writeFileAtomic(
       paths.revoked,
       JSON.stringify([...list, ...added], null, 2) + "\n",
-      { mode: PUBLIC_MODE },
+      { mode: PUBLIC_MODE, durable: true },
     );
   }
   return added;

@@ -1,4 +1,5 @@
 import { ConfigError } from "../config/errors.ts";
+import { writeFileAtomic } from "../storage/mod.ts";
 
 /** Explains a file-system error in a few words (`file not found`, `permission denied`). */
 export function fsReason(err: unknown): string {
@@ -53,3 +54,12 @@ export async function refuseOverwrite(paths: string[], force: boolean | undefine
 export const KEY_MODE = 0o600;
 /** Mode for certificates and lists: world-readable. */
 export const PUBLIC_MODE = 0o644;
+
+/**
+ * Writes a certificate, key or list: replaced whole and synced with its
+ * directory before it resolves, so a power cut cannot undo it (a `certs
+ * revoke` that returned stays revoked).
+ */
+export function writePkiFile(path: string, text: string, mode: number): Promise<void> {
+  return writeFileAtomic(path, text, { mode, durable: true });
+}

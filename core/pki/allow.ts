@@ -1,6 +1,5 @@
 import { ConfigError } from "../config/errors.ts";
-import { PUBLIC_MODE, readText } from "./_files.ts";
-import { writeFileAtomic } from "../storage/mod.ts";
+import { PUBLIC_MODE, readText, writePkiFile } from "./_files.ts";
 import { parseCertificates } from "./certificate.ts";
 import { type CertListing, listingOf } from "./list.ts";
 import { certPaths } from "./paths.ts";
@@ -66,10 +65,7 @@ export async function allowCert(dir: string, file: string): Promise<AllowResult>
   }
   if (append.length > 0) {
     const base = listText.endsWith("\n") ? listText : listText + "\n";
-    await writeFileAtomic(paths.allowList, base + append.join(""), {
-      mode: PUBLIC_MODE,
-      durable: true,
-    });
+    await writePkiFile(paths.allowList, base + append.join(""), PUBLIC_MODE);
   }
   return result;
 }

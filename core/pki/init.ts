@@ -1,6 +1,5 @@
 import { buildCa, buildLeaf } from "./_build.ts";
-import { exists, KEY_MODE, PUBLIC_MODE, refuseOverwrite } from "./_files.ts";
-import { writeFileAtomic } from "../storage/mod.ts";
+import { exists, KEY_MODE, PUBLIC_MODE, refuseOverwrite, writePkiFile } from "./_files.ts";
 import { parseCertificates, splitPem } from "./certificate.ts";
 import { generateKeyPair, type KeyAlgorithm, privateKeyPem } from "./keys.ts";
 import { type CertPaths, certPaths } from "./paths.ts";
@@ -75,25 +74,13 @@ export async function initPki(dir: string, options: InitPkiOptions = {}): Promis
     algorithm,
   );
   const caPem = ca.toString("pem") + "\n";
-  await writeFileAtomic(paths.caKey, await privateKeyPem(caKeys.privateKey), {
-    mode: KEY_MODE,
-    durable: true,
-  });
-  await writeFileAtomic(paths.ca, caPem, { mode: PUBLIC_MODE, durable: true });
-  await writeFileAtomic(paths.serverKey, await privateKeyPem(serverKeys.privateKey), {
-    mode: KEY_MODE,
-    durable: true,
-  });
-  await writeFileAtomic(paths.serverCert, server.toString("pem") + "\n", {
-    mode: PUBLIC_MODE,
-    durable: true,
-  });
-  await writeFileAtomic(paths.allowList, [caPem, ...keep].join(""), {
-    mode: PUBLIC_MODE,
-    durable: true,
-  });
+  await writePkiFile(paths.caKey, await privateKeyPem(caKeys.privateKey), KEY_MODE);
+  await writePkiFile(paths.ca, caPem, PUBLIC_MODE);
+  await writePkiFile(paths.serverKey, await privateKeyPem(serverKeys.privateKey), KEY_MODE);
+  await writePkiFile(paths.serverCert, server.toString("pem") + "\n", PUBLIC_MODE);
+  await writePkiFile(paths.allowList, [caPem, ...keep].join(""), PUBLIC_MODE);
   if (!(await exists(paths.revoked))) {
-    await writeFileAtomic(paths.revoked, "[]\n", { mode: PUBLIC_MODE, durable: true });
+    await writePkiFile(paths.revoked, "[]\n", PUBLIC_MODE);
   }
   return paths;
 }

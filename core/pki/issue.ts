@@ -1,6 +1,12 @@
 import { buildLeaf } from "./_build.ts";
-import { exists, KEY_MODE, PUBLIC_MODE, readText, refuseOverwrite } from "./_files.ts";
-import { writeFileAtomic } from "../storage/mod.ts";
+import {
+  exists,
+  KEY_MODE,
+  PUBLIC_MODE,
+  readText,
+  refuseOverwrite,
+  writePkiFile,
+} from "./_files.ts";
 import { recordIssued } from "./issued.ts";
 import { parseCertificates } from "./certificate.ts";
 import { algorithmOf, generateKeyPair, importSigningKey, privateKeyPem } from "./keys.ts";
@@ -88,10 +94,7 @@ export async function issueClient(
   const pem = cert.toString("pem") + "\n";
   await recordIssued(paths.issued, name, await parseCertificates(pem, "", out.cert));
   await Deno.mkdir(paths.clientsDir, { recursive: true });
-  await writeFileAtomic(out.key, await privateKeyPem(keys.privateKey), {
-    mode: KEY_MODE,
-    durable: true,
-  });
-  await writeFileAtomic(out.cert, pem, { mode: PUBLIC_MODE, durable: true });
+  await writePkiFile(out.key, await privateKeyPem(keys.privateKey), KEY_MODE);
+  await writePkiFile(out.cert, pem, PUBLIC_MODE);
   return out;
 }

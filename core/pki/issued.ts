@@ -1,5 +1,4 @@
-import { exists, PUBLIC_MODE, readText } from "./_files.ts";
-import { writeFileAtomic } from "../storage/mod.ts";
+import { exists, PUBLIC_MODE, readText, writePkiFile } from "./_files.ts";
 import type { CertInfo } from "./certificate.ts";
 
 /** One entry of `issued.json`: a client certificate `certs issue` made. */
@@ -58,9 +57,6 @@ export async function recordIssued(file: string, name: string, certs: CertInfo[]
     changed = true;
   }
   if (changed) {
-    await writeFileAtomic(file, JSON.stringify(list, null, 2) + "\n", {
-      mode: PUBLIC_MODE,
-      durable: true,
-    });
+    await writePkiFile(file, JSON.stringify(list, null, 2) + "\n", PUBLIC_MODE);
   }
 }

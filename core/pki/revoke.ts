@@ -1,6 +1,5 @@
 import { ConfigError } from "../config/errors.ts";
-import { exists, PUBLIC_MODE, readText } from "./_files.ts";
-import { writeFileAtomic } from "../storage/mod.ts";
+import { exists, PUBLIC_MODE, readText, writePkiFile } from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { readIssued, serialOf } from "./issued.ts";
 import { certPaths } from "./paths.ts";
@@ -110,10 +109,10 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
     });
   }
   if (added.length > 0) {
-    await writeFileAtomic(
+    await writePkiFile(
       paths.revoked,
       JSON.stringify([...list, ...added], null, 2) + "\n",
-      { mode: PUBLIC_MODE, durable: true },
+      PUBLIC_MODE,
     );
   }
   return added;

@@ -104,6 +104,30 @@ class RawPeer implements AsyncDisposable {
   }
 }
 
+/** What {@linkcode localServer} gives: the server, its state directory and its log lines. */
+interface LocalServer extends AsyncDisposable {
+  pki: TestPki;
+  sdir: string;
+  lines: string[];
+  connector: Connector;
+}
+
+/**
+ * A server connector with alice's certificate, in a fresh state directory
+ * (its local socket at `SDIR/broker.sock`), logging into `lines`; disposed
+ * as `await using` would dispose the three.
+ */
+async function localServer(): Promise<LocalServer> {
+  await using stack = new AsyncDisposableStack();
+  const pki = stack.use(await makePki({ clients: ["alice"] }));
+  const tmp = stack.use(await tempDir("sockkit-broker-trust-"));
+  const sdir = join(tmp.path, "s");
+  const lines: string[] = [];
+  const connector = stack.use(await server(pki, sdir, {}, lines));
+  const owned = stack.move();
+  return { pki, sdir, lines, connector, [Symbol.asyncDispose]: () => owned.disposeAsync() };
+}
+
 async function server(
   pki: TestPki,
   dir: string,
@@ -291,10 +315,8 @@ Deno.test("broker trust: an app's acknowledged send the peer cannot store fails 
 });
 
 Deno.test("broker trust: a queued backlog stays queued when a listener attaches and leaves without confirming", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-trust-");
-  const sdir = join(tmp.path, "s");
-  await using c = await server(pki, sdir);
+  await using srv = await localServer();
+  const { pki, sdir, connector: c } = srv;
   await using alice = await RawPeer.connect(pki, c.port, "alice");
   for (let i = 0; i < 2000; i++) alice.msg(`b${i}`, "backlog", `item ${i}`);
   await waitUntil(() => alice.acked === 2000, { what: "2000 queued" });
@@ -412,11 +434,8 @@ Deno.test("broker trust: a server app that does not wait for a congested client 
 });
 
 Deno.test("broker trust: an app on the local socket may listen to at most 256 types; past that its listen is refused with an error and a warning", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-trust-");
-  const sdir = join(tmp.path, "s");
-  const lines: string[] = [];
-  await using c = await server(pki, sdir, {}, lines);
+  await using srv = await localServer();
+  const { pki, sdir, lines, connector: c } = srv;
   await using a = await app(sdir);
   const got: string[] = [];
   for (let i = 0; i < 256; i++) await a.listen(`t${i}`, (m) => void got.push(m.id));
@@ -449,11 +468,8 @@ Deno.test("broker trust: an app on the local socket may listen to at most 256 ty
 });
 
 Deno.test("broker trust: an app on the local socket may hold at most 256 listens, even of one type; the next is refused with an error", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-trust-");
-  const sdir = join(tmp.path, "s");
-  const lines: string[] = [];
-  await using _c = await server(pki, sdir, {}, lines);
+  await using srv = await localServer();
+  const { sdir, lines } = srv;
   using raw = await rawApp(join(sdir, "broker.sock"));
   // one type, a tag per listen: one type listened to, but a sink held per listen
   for (let i = 0; i <= 256; i++) {
@@ -473,11 +489,8 @@ Deno.test("broker trust: an app on the local socket may hold at most 256 listens
 });
 
 Deno.test("broker trust: an app repeating a refused listen gets every error, and the log 10 lines per 10 s", async () => {
-  await using pki = await makePki({ clients: ["alice"] });
-  await using tmp = await tempDir("sockkit-broker-trust-");
-  const sdir = join(tmp.path, "s");
-  const lines: string[] = [];
-  await using _c = await server(pki, sdir, {}, lines);
+  await using srv = await localServer();
+  const { sdir, lines } = srv;
   using raw = await rawApp(join(sdir, "broker.sock"));
   const types = Array.from({ length: 300 }, (_, i) => `t${i}`);
   for (let i = 0; i < 40; i++) raw.write({ kind: "listen", id: `l${i}`, types });

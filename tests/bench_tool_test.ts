@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { formatTable, parseBenchOutput, ratio, runServiceBench } from "../tools/bench.ts";
+import { machineBefore, wakeRows } from "../tools/bench_machine.ts";
 
 Deno.test("bench tool parses the last stdout line of a service bench", () => {
   const row = {
@@ -83,4 +84,40 @@ Deno.test("bench tool reports a bench that fails with its exit code and first er
     status: "failed",
     note: "exit code 1: sockkit: redis is down",
   });
+});
+
+async function hasTaskset(): Promise<boolean> {
+  try {
+    return (await new Deno.Command("taskset", { args: ["-V"], stdout: "null" }).output()).success;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("bench tool's machine rows: the load average, and thread wake-up round trips next to the same on one CPU", async () => {
+  const before = await machineBefore();
+  assert.equal(before.status, "ok", before.status === "ok" ? "" : before.note);
+  if (before.status !== "ok") return;
+  const [load, ...wake] = before.rows;
+  assert.equal(load?.figure, "load average (1 min) before the benches");
+  assert.ok(load!.value >= 0);
+  assert.deepEqual(wake.map((r) => r.figure.split(", ").at(-1)), ["p50", "p90", "p99"]);
+  for (const r of wake) {
+    assert.equal(r.unit, "ms");
+    // A round trip between two threads takes some time, and far less than a second.
+    assert.ok(r.value > 0 && r.value < 1000, `${r.figure}: ${r.value} ms`);
+    if (!await hasTaskset()) continue; // util-linux's taskset: on every Debian
+    assert.equal(r.anchor, "the same, both threads on one CPU (taskset -c 0)");
+    assert.ok(r.anchorValue! > 0 && r.anchorValue! < 1000);
+  }
+  assert.ok(wake[0]!.value <= wake[1]!.value && wake[1]!.value <= wake[2]!.value);
+  assert.match(formatTable([before]), /machine +thread wake-up: postMessage round trip/);
+});
+
+Deno.test("bench tool's wake-up rows have no anchor where taskset is missing", () => {
+  const rows = wakeRows({ p50: 0.1, p90: 0.4, p99: 0.9 }, undefined);
+  assert.deepEqual(rows.map((r) => [r.value, r.anchor]), [[0.1, undefined], [0.4, undefined], [
+    0.9,
+    undefined,
+  ]]);
 });

@@ -3,7 +3,9 @@
  * every service that has one (ingest, servercli, broker, search, query, or
  * the ones named), streams each bench's progress (its stderr) through, and
  * prints one combined table with each figure's ratio to its anchor measured
- * in the same run. `--json` prints the combined results as one JSON line.
+ * in the same run, between machine rows (`bench_machine.ts`: the load
+ * average before and after, and how long waking a thread takes here).
+ * `--json` prints the combined results as one JSON line.
  * `--growth` measures how cost grows with the work instead (see
  * `bench_growth.ts`; size flags such as `--search-lines 10000,100000`).
  *
@@ -18,6 +20,7 @@ import {
   growthTable,
   runGrowth,
 } from "./bench_growth.ts";
+import { loadRow, machineBefore } from "./bench_machine.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const LAUNCHER = join(ROOT, "sockkit");
@@ -257,7 +260,8 @@ if (import.meta.main) {
   }
   const services = named.length ? named : [...BENCH_SERVICES];
   const commands = await availableCommands();
-  const results: BenchResult[] = [];
+  console.error("bench: measuring the machine (load average, thread wake-up round trips)");
+  const results: BenchResult[] = [await machineBefore()];
   for (const service of services) {
     if (!commands.has(service)) {
       results.push({ service, status: "skipped", note: `no "sockkit ${service}" subcommand yet` });
@@ -266,6 +270,7 @@ if (import.meta.main) {
     console.error(`bench: running sockkit ${service} bench --json`);
     results.push(await runServiceBench(service));
   }
+  results.push({ service: "machine", status: "ok", rows: loadRow("after") });
   if (json) console.log(JSON.stringify({ results }));
   else console.log(formatTable(results));
   if (results.some((r) => r.status === "failed")) Deno.exit(1);

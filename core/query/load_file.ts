@@ -4,8 +4,8 @@
  * per-row transform module. Pure loading: the caller decides when to call it
  * and what to keep when it fails.
  */
-import { parse as parseCsv } from "csv-parse/sync";
 import { pathToFileURL } from "node:url";
+import { readCsvRows } from "./_csv_rows.ts";
 import type { DataFileSpec } from "./spec.ts";
 
 /** A per-row transform: returns the row to keep, or `undefined`/`null` to drop it. */
@@ -55,35 +55,16 @@ function transformAll(data: unknown, transform: RowTransform): unknown {
 }
 
 function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | undefined): unknown {
-  let rows: unknown[];
-  try {
-    rows = parseCsv(text, {
-      columns: spec.header,
-      delimiter: spec.delimiter,
-      bom: true,
-      skip_empty_lines: true,
-      trim: false,
-      // Rows without a header are lists, of any length, as Python's csv.reader
-      // (the replaced tool's index-keyed reader) gives them; with a header
-      // each row must have one field per column.
-      relax_column_count: !spec.header,
-    }) as unknown[];
-  } catch (err) {
-    throw new SyntaxError(
-      `Cannot parse CSV "${spec.path}": ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
-  }
+  const { rows, columns } = readCsvRows(text, spec);
   if (spec.key === undefined && spec.keyIndex === undefined) {
     return transform ? transformAll(rows, transform) : rows;
   }
   // Without a transform a missing column is named with the columns there are.
-  if (!transform && spec.key !== undefined && rows.length > 0) {
-    const first = rows[0] as Record<string, unknown>;
-    if (!(spec.key in first)) {
+  if (!transform && spec.key !== undefined && columns && rows.length > 0) {
+    if (!columns.includes(spec.key)) {
       throw new SyntaxError(
         `Cannot key CSV "${spec.path}" by column "${spec.key}": no such column (columns: ${
-          Object.keys(first).join(", ")
+          columns.join(", ")
         })`,
       );
     }
@@ -116,7 +97,8 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
     // 0-based index when only the transform makes the column.
     const kept = transform(row, raw === undefined ? i : keyString(raw));
     if (kept === undefined || kept === null) return;
-    const cell = cellOf(kept) ?? raw;
+    const made = cellOf(kept);
+    const cell = made === undefined ? raw : made;
     if (cell === undefined) throw missing(i, ", before or after the transform");
     out[keyString(cell)] = kept;
   });

@@ -249,3 +249,38 @@ Deno.test("loadDataFile() keys a CSV whose rows differ in length from its header
     });
   });
 });
+
+Deno.test("loadDataFile() keys JSON and reader-module rows by the transformed row, as CSV rows are", async () => {
+  await withFiles({
+    "names.json": '[{"first":"Ada","last":"Lovelace"},{"first":"Grace","last":"Hopper"}]',
+    "names.txt": "Ada Lovelace\nGrace Hopper\n",
+    "split.js":
+      "export default (text) => text.trim().split('\\n').map((l) => { const [first, last] = l.split(' '); return { first, last }; });",
+    "full.js": "export default (row, key) => ({ ...row, full: row.first + ' ' + row.last, key });",
+    "drop.js": "export default ({ first, ...rest }, key) => ({ ...rest, key });",
+  }, async (dir) => {
+    const built = {
+      "Ada Lovelace": { first: "Ada", last: "Lovelace", full: "Ada Lovelace", key: 0 },
+      "Grace Hopper": { first: "Grace", last: "Hopper", full: "Grace Hopper", key: 1 },
+    };
+    assert.deepEqual(
+      await loadDataFile(one({ path: "names.json", key: "full", transform: "full.js" }, dir)),
+      built,
+    );
+    assert.deepEqual(
+      await loadDataFile(
+        one({ path: "names.txt", reader: "split.js", key: "full", transform: "full.js" }, dir),
+      ),
+      built,
+    );
+    // A transform that leaves the key field out is keyed by the row as read, and gets that key.
+    assert.deepEqual(
+      await loadDataFile(one({ path: "names.json", key: "first", transform: "drop.js" }, dir)),
+      { Ada: { last: "Lovelace", key: "Ada" }, Grace: { last: "Hopper", key: "Grace" } },
+    );
+    await assert.rejects(
+      () => loadDataFile(one({ path: "names.json", key: "nope", transform: "drop.js" }, dir)),
+      /Cannot key ".*names\.json": item 0 has no field "nope", before or after the transform/,
+    );
+  });
+});

@@ -13,7 +13,7 @@
  * | `header`    | CSV: the first line names the columns; default `true`, except `false` with `keyIndex` |
  * | `delimiter` | CSV field delimiter; default `","`                                       |
  * | `reader`    | `format = "module"`: module whose default export `(text, path)` returns the data |
- * | `transform` | module whose default export `(row, key)` returns the row to keep (`undefined` drops it); CSV rows are keyed after it |
+ * | `transform` | module whose default export `(row, key)` returns the row to keep (`undefined` drops it); rows are keyed after it |
  *
  * Keyed data is an object `{ key: row }` (a later duplicate key wins);
  * unkeyed CSV is an array of rows. Rows are arrays of strings, of any length,

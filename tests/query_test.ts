@@ -158,6 +158,16 @@ Deno.test("query: changing a data file changes the next answers; a broken CSV ke
   await waitUntil(async () => (await f.ask("people 1")).text.includes("Fixed"), {
     what: "the fixed people.csv to be answered",
   });
+  // Rows shorter or longer than the header load, as the replaced tool's csv.DictReader read them.
+  await Deno.writeTextFile(people, "id,name,city\n1,Short\n2,Long,Paris,FR,EU\n");
+  await waitUntil(async () => (await f.ask("people 1")).text.includes("Short"), {
+    what: "the people.csv with uneven rows to be answered",
+  });
+  assert.equal((await f.ask("people 1")).text, '{"id":"1","name":"Short","city":null}');
+  assert.equal(
+    (await f.ask("people 2", { transport: "udp" })).text,
+    '{"id":"2","name":"Long","city":"Paris","null":["FR","EU"]}',
+  );
 });
 
 Deno.test("query: a handler that throws gets an error reply and the server keeps serving", async () => {

@@ -4,8 +4,8 @@
  * per-row transform module. Pure loading: the caller decides when to call it
  * and what to keep when it fails.
  */
-import { parse as parseCsv } from "csv-parse/sync";
 import { pathToFileURL } from "node:url";
+import { readCsvRows } from "./_csv_rows.ts";
 import type { DataFileSpec } from "./spec.ts";
 
 /** A per-row transform: returns the row to keep, or `undefined`/`null` to drop it. */
@@ -54,40 +54,29 @@ function transformAll(data: unknown, transform: RowTransform): unknown {
   return transform(data, "");
 }
 
-function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | undefined): unknown {
-  let rows: unknown[];
-  try {
-    rows = parseCsv(text, {
-      columns: spec.header,
-      delimiter: spec.delimiter,
-      bom: true,
-      skip_empty_lines: true,
-      trim: false,
-      // Rows without a header are lists, of any length, as Python's csv.reader
-      // (the replaced tool's index-keyed reader) gives them; with a header
-      // each row must have one field per column.
-      relax_column_count: !spec.header,
-    }) as unknown[];
-  } catch (err) {
-    throw new SyntaxError(
-      `Cannot parse CSV "${spec.path}": ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
+/** How a row of this file is named in a message: "data row 3" (CSV), "item 2" (JSON, module). */
+function rowName(spec: DataFileSpec, i: number): string {
+  return spec.format === "csv" ? `data row ${i + 1}` : `item ${i}`;
+}
+
+/**
+ * Keys rows by `spec.key` or `spec.keyIndex`, the same for every format. As
+ * in the replaced tool, the key refers to the transformed row, so a transform
+ * can build the key column; one that leaves the column out is keyed by the
+ * row as read. The transform gets that key, or the row's 0-based index when
+ * only the transform makes the column.
+ */
+function keyRows(data: unknown, spec: DataFileSpec, transform: RowTransform | undefined): unknown {
+  if (spec.key === undefined && spec.keyIndex === undefined) {
+    return transform ? transformAll(data, transform) : data;
+  }
+  const by = spec.key !== undefined ? `"${spec.key}"` : `index ${spec.keyIndex}`;
+  if (!Array.isArray(data)) {
+    throw new TypeError(
+      `Cannot key "${spec.path}" by ${by}: expected a list of objects, got ${typeof data}`,
     );
   }
-  if (spec.key === undefined && spec.keyIndex === undefined) {
-    return transform ? transformAll(rows, transform) : rows;
-  }
-  // Without a transform a missing column is named with the columns there are.
-  if (!transform && spec.key !== undefined && rows.length > 0) {
-    const first = rows[0] as Record<string, unknown>;
-    if (!(spec.key in first)) {
-      throw new SyntaxError(
-        `Cannot key CSV "${spec.path}" by column "${spec.key}": no such column (columns: ${
-          Object.keys(first).join(", ")
-        })`,
-      );
-    }
-  }
+  const field = spec.format === "csv" ? "column" : "field";
   const cellOf = (row: unknown): unknown =>
     typeof row !== "object" || row === null
       ? undefined
@@ -97,50 +86,40 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
       ? row[spec.keyIndex!]
       : Object.values(row as Record<string, unknown>)[spec.keyIndex!];
   const missing = (i: number, where: string) =>
-    new SyntaxError(
-      `Cannot key CSV "${spec.path}": data row ${i + 1} has no column ${
-        spec.key !== undefined ? `"${spec.key}"` : `index ${spec.keyIndex}`
-      }${where}`,
+    new TypeError(
+      `Cannot key "${spec.path}": ${rowName(spec, i)} has no ${field} ${by}${where}`,
     );
   const out: Record<string, unknown> = {};
-  rows.forEach((row, i) => {
+  data.forEach((row, i) => {
     const raw = cellOf(row);
     if (!transform) {
       if (raw === undefined) throw missing(i, "");
       out[keyString(raw)] = row;
       return;
     }
-    // As in the replaced tool, the key refers to the transformed row, so a
-    // transform can build the key column; one that leaves the column out is
-    // keyed by the row as read. The transform gets that key, or the row's
-    // 0-based index when only the transform makes the column.
     const kept = transform(row, raw === undefined ? i : keyString(raw));
     if (kept === undefined || kept === null) return;
-    const cell = cellOf(kept) ?? raw;
+    const made = cellOf(kept);
+    const cell = made === undefined ? raw : made;
     if (cell === undefined) throw missing(i, ", before or after the transform");
     out[keyString(cell)] = kept;
   });
   return out;
 }
 
-function keyList(data: unknown, spec: DataFileSpec): unknown {
-  if (spec.key === undefined) return data;
-  if (!Array.isArray(data)) {
-    throw new TypeError(
-      `Cannot key "${spec.path}" by "${spec.key}": expected a list of objects, got ${typeof data}`,
-    );
-  }
-  const out: Record<string, unknown> = {};
-  data.forEach((row, i) => {
-    const cell = typeof row === "object" && row !== null
-      ? (row as Record<string, unknown>)[spec.key!]
-      : undefined;
-    if (cell === undefined) {
-      throw new TypeError(`Cannot key "${spec.path}": item ${i} has no field "${spec.key}"`);
+function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | undefined): unknown {
+  const { rows, columns } = readCsvRows(text, spec);
+  // Without a transform a missing column is named with the columns there are.
+  if (!transform && spec.key !== undefined && columns && rows.length > 0) {
+    if (!columns.includes(spec.key)) {
+      throw new SyntaxError(
+        `Cannot key CSV "${spec.path}" by column "${spec.key}": no such column (columns: ${
+          columns.join(", ")
+        })`,
+      );
     }
-    out[keyString(cell)] = row;
-  });
-  return out;
+  }
+  return keyRows(rows, spec, transform);
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });
@@ -192,13 +171,11 @@ export async function loadDataFile(spec: DataFileSpec): Promise<unknown> {
           { cause: err },
         );
       }
-      const keyed = keyList(data, spec);
-      return transform ? transformAll(keyed, transform) : keyed;
+      return keyRows(data, spec, transform);
     }
     case "module": {
       const reader = await importDefault<DataReader>(spec.reader!, "reader");
-      const keyed = keyList(await reader(text, spec.path), spec);
-      return transform ? transformAll(keyed, transform) : keyed;
+      return keyRows(await reader(text, spec.path), spec, transform);
     }
   }
 }

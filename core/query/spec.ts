@@ -13,11 +13,13 @@
  * | `header`    | CSV: the first line names the columns; default `true`, except `false` with `keyIndex` |
  * | `delimiter` | CSV field delimiter; default `","`                                       |
  * | `reader`    | `format = "module"`: module whose default export `(text, path)` returns the data |
- * | `transform` | module whose default export `(row, key)` returns the row to keep (`undefined` drops it); CSV rows are keyed after it |
+ * | `transform` | module whose default export `(row, key)` returns the row to keep (`undefined` drops it); rows are keyed after it |
  *
  * Keyed data is an object `{ key: row }` (a later duplicate key wins);
- * unkeyed CSV is an array of rows. Rows are objects with a header row and
- * arrays of strings, of any length, without one.
+ * unkeyed CSV is an array of rows. Rows are arrays of strings, of any length,
+ * without a header row, and objects with one, as Python's `csv.DictReader`
+ * makes them: a short row's missing fields are `null`, a long row's extra
+ * values a list under the key `"null"`.
  */
 import { basename, dirname, extname, resolve } from "node:path";
 import { parse as parseToml } from "smol-toml";

@@ -8,6 +8,7 @@ import { ClusterPubSub } from "./pubsub.ts";
 import type { Claims } from "./claims.ts";
 import { ensureStream, RetentionPolicy, type StreamSpec } from "./_jetstream.ts";
 import type { MirrorWatchOptions } from "./_kv_mirror.ts";
+import { stopStatus } from "./_status.ts";
 
 /**
  * Options for {@linkcode ClusterNode.open}. `log` and `stallMs` are those of
@@ -226,8 +227,7 @@ export class ClusterNode implements AsyncDisposable {
   /** Leaves the cluster: stops the heartbeat and the registries' watches, then drains and closes the NATS connection. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      // A QueuedIterator, which closing the connection does not end; stopped first: leaving is no outage.
-      (this.#status as { stop?: () => void } | undefined)?.stop?.();
+      stopStatus(this.#status); // first: leaving is no outage
       await this.pubsub.close();
       await this.typeHolders.close();
       await this.presence.close();

@@ -1,7 +1,8 @@
 /**
  * What follows a cluster node's NATS connection, against a real
  * `nats-server -js`: a closed bridge no longer acts on NATS returning while
- * its node lives on.
+ * its node lives on; the node logs an outage while it is still joining,
+ * its loss before its return.
  */
 import assert from "node:assert/strict";
 import { ClusterNode } from "../core/broker/cluster/mod.ts";
@@ -10,6 +11,7 @@ import { ClusterTypeShare } from "../core/broker/cluster/type_share.ts";
 import { delay } from "../core/async/mod.ts";
 import { startNats, waitUntil, withNats } from "./harness/mod.ts";
 import { capture } from "./_cluster/capture.ts";
+import { cutProxy } from "./_cluster/cut_proxy.ts";
 
 const lost = (l: string) => l.includes("WARN  cluster NATS connection lost: ");
 const back = (l: string) => l.includes("INFO  cluster NATS connection back ");
@@ -64,4 +66,26 @@ withNats.test("broker cluster bridge: once closed, while its node stays in the c
   await delay(1000);
   assert.equal(await node.presence.where("alice"), undefined, "alice is not claimed again");
   assert.equal(lateCalls, 0, "the closed bridge did not look for its clients");
+});
+
+withNats.test("broker cluster node: a NATS connection lost while the node joins (before its buckets are made) and back before it joined is logged once at warn, then once at info, and the node joins", async () => {
+  await using nats = await startNats();
+  // Cut at the first bucket's creation; the request is answered after the reconnect.
+  await using proxy = cutProxy(nats.port, /^\$JS\.API\.STREAM\./);
+  const { lines, log } = capture();
+  await using node = await ClusterNode.open({
+    servers: [proxy.url],
+    cluster: "sj",
+    server: "A",
+    log,
+  });
+  assert.equal(proxy.replayed, true, "the connection was cut during the join");
+  await node.presence.claim("alice");
+  assert.equal((await node.presence.where("alice"))?.server, "A");
+  await waitUntil(() => lines.some(back), { what: `NATS back (log: ${JSON.stringify(lines)})` });
+  const all = JSON.stringify(lines);
+  const about = lines.filter((l) => lost(l) || back(l));
+  assert.deepEqual(about.map(lost), [true, false], `one loss, then one return (log: ${all})`);
+  assert.match(about[0]!, /nats=127\.0\.0\.1:\d+/);
+  assert.match(about[1]!, /nats=127\.0\.0\.1:\d+/);
 });

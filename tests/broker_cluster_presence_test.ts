@@ -13,8 +13,8 @@ import assert from "node:assert/strict";
 import { connect, type KV, type KvEntry, type NatsConnection, type QueuedIterator } from "nats";
 import { clusterNames, ClusterNode, ClusterPresence, token } from "../core/broker/cluster/mod.ts";
 import { delay, settlesWithin } from "../core/async/mod.ts";
-import { createLogger } from "../core/log/mod.ts";
 import { startNats, waitUntil, withNats } from "./harness/mod.ts";
+import { capture } from "./_cluster/capture.ts";
 
 const enc = new TextEncoder();
 const RELEASED = 2000;
@@ -225,12 +225,6 @@ withNats.test("broker cluster client list: holders are judged alive from a watch
     await ncC.close();
   }
 });
-
-/** Log lines written to a logger made by {@linkcode capture}, from `level` up. */
-function capture(level: "debug" | "info" = "info") {
-  const lines: string[] = [];
-  return { lines, log: createLogger({ level, sink: (l) => lines.push(l) }) };
-}
 
 /** A line of a copy's log: `INFO  cluster copy of WHAT complete again ...` and the like. */
 const copyLine = (level: "INFO " | "WARN " | "DEBUG", what: string, says: string) => (l: string) =>

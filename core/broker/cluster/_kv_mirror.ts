@@ -2,6 +2,7 @@ import type { KV, KvEntry, QueuedIterator, Status } from "nats";
 import { delay } from "../../async/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
+import { stopStatus } from "./_status.ts";
 
 /**
  * How long a read of the whole bucket may go without an entry before it
@@ -294,8 +295,7 @@ export class KvMirror<T> implements AsyncDisposable {
     if (!this.#stop.signal.aborted) {
       this.#stop.abort();
       this.#watch?.stop();
-      // nc.status() is a QueuedIterator: stopping it ends the loop above.
-      (this.#status as { stop?: () => void } | undefined)?.stop?.();
+      stopStatus(this.#status); // ends the loop above
     }
     await this.#running;
   }

@@ -1,3 +1,4 @@
+import type { Status } from "nats";
 import type { Logger } from "../../log/mod.ts";
 import { type DataBytes, decodePayload, encodePayload, type MsgHeader } from "../frame.ts";
 import type { PeerState } from "../peer.ts";
@@ -7,6 +8,7 @@ import type { ClusterNode } from "./node.ts";
 import type { MailboxReader, WaitingKey } from "./queues.ts";
 import { ClientTakenError, type ClusterPeer } from "./presence.ts";
 import { storeError } from "./_jetstream.ts";
+import { stopStatus } from "./_status.ts";
 import type { ClusterTypeShare } from "./type_share.ts";
 import type { ConnectorOptions } from "../options.ts";
 
@@ -74,6 +76,8 @@ export class ClusterBridge implements AsyncDisposable {
   #peers: ClusterPeer[] = [];
   #refreshing: Promise<void> | undefined;
   #timer: ReturnType<typeof setInterval> | undefined;
+  /** The NATS connection's status events {@linkcode #watch} reads: stopped on close (the node lives on). */
+  #status: AsyncIterable<Status> | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(opts: ClusterBridgeOptions) {
@@ -116,15 +120,16 @@ export class ClusterBridge implements AsyncDisposable {
       for (const name of this.#o.here()) this.connected(name);
       void this.#o.node.pubsub.resume();
     }, 1000);
-    void this.#watch();
+    if (!this.#closing) void this.#watch(this.#status = node.nc.status());
   }
 
   /**
    * On each return of NATS, renews this server's heartbeat and claims (the
-   * node, which owns the connection, logs its loss and return).
+   * node, which owns the connection, logs its loss and return); ends once
+   * `status` is stopped, on close.
    */
-  async #watch(): Promise<void> {
-    for await (const s of this.#o.node.nc.status()) {
+  async #watch(status: AsyncIterable<Status>): Promise<void> {
+    for await (const s of status) {
       if (s.type === "reconnect") void this.#recover();
     }
   }
@@ -136,8 +141,10 @@ export class ClusterBridge implements AsyncDisposable {
    */
   async #recover(): Promise<void> {
     const { node, log } = this.#o;
+    if (this.#closing) return;
     await node.presence.beat().catch(() => {});
     for (const name of this.#o.here()) {
+      if (this.#closing) return; // closed meanwhile: its names are released, not claimed again
       try {
         await node.presence.claim(name);
       } catch (err) {
@@ -354,6 +361,7 @@ export class ClusterBridge implements AsyncDisposable {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       clearInterval(this.#timer);
+      stopStatus(this.#status);
       await this.#o.node.pubsub.close();
       await this.#o.types.close();
       await (await this.#own?.catch(() => undefined))?.stop();

@@ -8,13 +8,15 @@ import { ClusterPubSub } from "./pubsub.ts";
 import type { Claims } from "./claims.ts";
 import { ensureStream, RetentionPolicy, type StreamSpec } from "./_jetstream.ts";
 import type { MirrorWatchOptions } from "./_kv_mirror.ts";
+import { stopStatus } from "./_status.ts";
 
 /**
  * Options for {@linkcode ClusterNode.open}. `log` and `stallMs` are those of
  * the local copies of the client list and the heartbeats (see
  * {@linkcode MirrorWatchOptions}; they follow this node's NATS connection);
  * `log` also gets the loss of that connection, at warn, and its return, at
- * info, once each per outage. Default: nowhere, 5000 ms.
+ * info, once each per outage, from the moment it is made (an outage while
+ * the node joins is logged too). Default: nowhere, 5000 ms.
  */
 export interface ClusterNodeOptions extends Omit<MirrorWatchOptions, "status"> {
   /** nats-server addresses (`nats://HOST:PORT`), tried in order; reconnects to any of them. */
@@ -44,6 +46,39 @@ export interface ClusterNodeOptions extends Omit<MirrorWatchOptions, "status"> {
 /** How long a publication waits for a server that is down: 7 days. */
 const PUB_MAX_AGE_MS = 7 * 86_400_000;
 
+/** The connection's status events read to log its losses and returns, and that loop. */
+interface Following {
+  /** Stopped on close (the loop then ends); `undefined` without a log. */
+  status: AsyncIterable<Status> | undefined;
+  /** Ends once `status` is stopped. */
+  done: Promise<void>;
+}
+
+/**
+ * Logs each loss of NATS connection `nc` at warn and its return at info:
+ * the one place that does, as the node owns the connection (the local
+ * copies and the bridge follow it without logging it again). Started as
+ * soon as the connection is made, so an outage while the node joins is
+ * logged, its loss before its return.
+ */
+function follow(nc: NatsConnection, log: Logger | undefined): Following {
+  if (!log) return { status: undefined, done: Promise.resolve() };
+  const status = nc.status();
+  const done = (async () => {
+    for await (const s of status) {
+      if (s.type === "disconnect") {
+        log.warn(
+          "cluster NATS connection lost: client links here stay up; sends to clients on other servers wait up to 5 s for it, then fail",
+          { nats: String(s.data) },
+        );
+      } else if (s.type === "reconnect") {
+        log.info("cluster NATS connection back", { nats: String(s.data) });
+      }
+    }
+  })();
+  return { status, done };
+}
+
 /**
  * One server connector's membership of a cluster: its NATS connection and
  * what it shares with the other servers through JetStream — who is
@@ -64,16 +99,15 @@ export class ClusterNode implements AsyncDisposable {
   /** Which server's listener takes each type's queue. */
   readonly typeHolders: Claims;
   readonly pubsub: ClusterPubSub;
-  /** The connection's status events {@linkcode #follow} reads (with `opts.log`): stopped on close. */
-  readonly #status: AsyncIterable<Status> | undefined;
-  /** Logs the NATS connection's losses and returns; ends once `#status` is stopped. */
-  readonly #following: Promise<void>;
+  /** Logs the NATS connection's losses and returns (with `opts.log`), since it was made. */
+  readonly #following: Following;
   #closing: Promise<void> | undefined;
 
   private constructor(
     o: ClusterNodeOptions,
     nc: NatsConnection,
     parts: Pick<ClusterNode, "presence" | "mailboxes" | "typeQueues" | "typeHolders" | "pubsub">,
+    following: Following,
   ) {
     this.server = o.server;
     this.cluster = o.cluster;
@@ -83,31 +117,7 @@ export class ClusterNode implements AsyncDisposable {
     this.typeQueues = parts.typeQueues;
     this.typeHolders = parts.typeHolders;
     this.pubsub = parts.pubsub;
-    if (o.log) {
-      this.#status = nc.status();
-      this.#following = this.#follow(this.#status, o.log);
-    } else {
-      this.#status = undefined;
-      this.#following = Promise.resolve();
-    }
-  }
-
-  /**
-   * Logs each loss of the NATS connection at warn and its return at info:
-   * the one place that does, as the node owns the connection (the local
-   * copies and the bridge follow it without logging it again).
-   */
-  async #follow(status: AsyncIterable<Status>, log: Logger): Promise<void> {
-    for await (const s of status) {
-      if (s.type === "disconnect") {
-        log.warn(
-          "cluster NATS connection lost: client links here stay up; sends to clients on other servers wait up to 5 s for it, then fail",
-          { nats: String(s.data) },
-        );
-      } else if (s.type === "reconnect") {
-        log.info("cluster NATS connection back", { nats: String(s.data) });
-      }
-    }
+    this.#following = following;
   }
 
   /** Connects to NATS and joins the cluster (creating its buckets and stream on first use). */
@@ -134,6 +144,8 @@ export class ClusterNode implements AsyncDisposable {
         { cause: err },
       );
     }
+    // Before the buckets: an outage while joining is logged, its loss before its return.
+    const following = follow(nc, opts.log);
     /** Open (heartbeating) once made: closed again when a later step fails. */
     let presence: ClusterPresence | undefined;
     try {
@@ -209,10 +221,12 @@ export class ClusterNode implements AsyncDisposable {
             ),
         ),
         pubsub: new ClusterPubSub({ js, jsm, names, server }),
-      });
+      }, following);
     } catch (err) {
+      stopStatus(following.status); // leaving is no outage
       await presence?.close();
       await nc.close();
+      await following.done;
       if (err instanceof BrokerError) throw err;
       throw new BrokerError(
         `Cannot join cluster "${opts.cluster}" through ${opts.servers.join(", ")}: ${
@@ -226,13 +240,12 @@ export class ClusterNode implements AsyncDisposable {
   /** Leaves the cluster: stops the heartbeat and the registries' watches, then drains and closes the NATS connection. Idempotent. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
-      // A QueuedIterator, which closing the connection does not end; stopped first: leaving is no outage.
-      (this.#status as { stop?: () => void } | undefined)?.stop?.();
+      stopStatus(this.#following.status); // first: leaving is no outage
       await this.pubsub.close();
       await this.typeHolders.close();
       await this.presence.close();
       if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
-      await this.#following;
+      await this.#following.done;
     })();
     return this.#closing;
   }

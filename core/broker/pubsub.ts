@@ -138,10 +138,12 @@ export class Subscriptions {
   readonly #cached = new Map<string, readonly string[]>();
   #writing: Promise<void> = Promise.resolve();
 
-  /** Opens the subscriptions kept in `path`, removing what a write cut short by a crash left beside it. */
+  /** Opens the subscriptions kept in `path`, removing what a write cut short by a crash left beside it (also `PATH.tmp`, an earlier version's). */
   constructor(path: string) {
     this.#path = path;
-    removeAtomicLeftoversSync(dirname(path), (target) => target === basename(path));
+    removeAtomicLeftoversSync(dirname(path), (target) => target === basename(path), {
+      legacy: true,
+    });
     let text: string | undefined;
     try {
       text = Deno.readTextFileSync(path);

@@ -62,12 +62,13 @@ Deno.test("pubsub subscriptions: a request that would pass 256 types per client 
   }
 });
 
-Deno.test("pubsub subscriptions: opening removes what a write cut short by a crash left, and keeps the file", async () => {
+Deno.test("pubsub subscriptions: opening removes what a write cut short by a crash left (also an earlier version's subscriptions.json.tmp), and keeps the file", async () => {
   await using dir = await tempDir("sockkit-pubsub-test-");
   const path = join(dir.path, "subscriptions.json");
   await new Subscriptions(path).update("bob", ["news"], false);
   const leftover = `.subscriptions.json.${crypto.randomUUID()}.tmp`;
   Deno.writeTextFileSync(join(dir.path, leftover), `{"bob":["ne`); // a crash mid-write
+  Deno.writeTextFileSync(join(dir.path, "subscriptions.json.tmp"), `{"bob":["ne`); // an earlier version's
   Deno.writeTextFileSync(join(dir.path, "notes.tmp"), "not ours");
   const s = new Subscriptions(path);
   assert.deepEqual(s.typesOf("bob"), ["news"]);

@@ -76,6 +76,20 @@ export async function writeFileAtomic(
   }
 }
 
+/** Options for {@linkcode removeAtomicLeftoversSync}. */
+export interface LeftoverOptions {
+  /**
+   * Also remove `TARGET.tmp`, the fixed temporary name that sockkit used
+   * before {@linkcode writeFileAtomic} (for the record log's `head`, the
+   * broker's `subscriptions.json` and `TYPE.handed`): a crash of such a
+   * version left it for ever. Default `false`.
+   */
+  legacy?: boolean;
+}
+
+/** The fixed temporary name earlier versions used: `TARGET.tmp`, not hidden. */
+const LEGACY_RE = /^([^.].*)\.tmp$/;
+
 /**
  * Removes from `dir` the temporary files {@linkcode writeFileAtomic} left
  * when a process died between creating one and renaming it, for the target
@@ -84,7 +98,11 @@ export async function writeFileAtomic(
  * where no write to those targets can be in flight: where the directory's
  * owner opens it.
  */
-export function removeAtomicLeftoversSync(dir: string, of: (target: string) => boolean): string[] {
+export function removeAtomicLeftoversSync(
+  dir: string,
+  of: (target: string) => boolean,
+  options: LeftoverOptions = {},
+): string[] {
   const removed: string[] = [];
   let entries: Deno.DirEntry[];
   try {
@@ -97,7 +115,9 @@ export function removeAtomicLeftoversSync(dir: string, of: (target: string) => b
     );
   }
   for (const e of entries) {
-    const target = e.isFile ? LEFTOVER_RE.exec(e.name)?.[1] : undefined;
+    if (!e.isFile) continue;
+    const target = LEFTOVER_RE.exec(e.name)?.[1] ??
+      (options.legacy ? LEGACY_RE.exec(e.name)?.[1] : undefined);
     if (target === undefined || !of(target)) continue;
     try {
       Deno.removeSync(join(dir, e.name));

@@ -164,6 +164,14 @@ Deno.test("removeAtomicLeftoversSync() removes only the leftovers of the targets
   assert.ok(left.includes("head") && left.includes(`.other.${uuid}.tmp`));
   assert.ok(left.filter((n) => LEFTOVER.test(n)).length === 4);
   assert.deepEqual(removeAtomicLeftoversSync(join(dir.path, "missing"), () => true), []);
+  // legacy: also the fixed TARGET.tmp of earlier versions, still only for the targets asked for
+  Deno.writeTextFileSync(join(dir.path, "job.handed.tmp"), "x");
+  Deno.writeTextFileSync(join(dir.path, "notes.tmp"), "x");
+  const legacy = removeAtomicLeftoversSync(dir.path, (t) => t === "head" || t.endsWith(".handed"), {
+    legacy: true,
+  });
+  assert.deepEqual(legacy.sort(), ["head.tmp", "job.handed.tmp"]);
+  assert.ok(names(dir.path).includes("notes.tmp") && names(dir.path).includes("head"));
 });
 
 /**

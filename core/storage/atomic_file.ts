@@ -20,6 +20,33 @@ export interface AtomicWriteOptions {
    * lost). Default `false`: after a crash the file may hold the old content.
    */
   durable?: boolean;
+  /**
+   * How the directory is synced after the rename (with `durable`). Default:
+   * opened read-only and `fsync`'d. A test passes one that fails, to see what
+   * a caller does with a file that was replaced but is not yet durable.
+   */
+  syncDirectory?: (dir: string) => Promise<void>;
+}
+
+/**
+ * {@linkcode writeFileAtomic} with `durable` replaced the file, but syncing
+ * its directory failed: the new content is in place, and a power cut may
+ * still undo it. A caller that must not report a change it cannot keep
+ * puts the old content back.
+ */
+export class NotDurableError extends Error {
+  override name = "NotDurableError";
+  constructor(
+    path: string,
+    /** Why syncing the directory failed. */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Cannot write "${path}" durably: it was replaced, but syncing its directory failed: ${reason} (a power cut may undo the change)`,
+      options,
+    );
+  }
 }
 
 /** Temporary names: `.TARGET.<random UUID>.tmp`, hidden, one per write, so two writers never share one. */
@@ -32,8 +59,8 @@ const LEFTOVER_RE = /^\.(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
  * its old content and the error reads `Cannot write "<path>": <reason>`.
  *
  * With `durable`, a failure to sync the directory after the rename is
- * reported too; `path` then already holds the new content, which a power cut
- * may still undo. Syncing a directory opens it read-only and `fsync`s it,
+ * reported too, as a {@linkcode NotDurableError}; `path` then already holds
+ * the new content, which a power cut may still undo. Syncing a directory opens it read-only and `fsync`s it,
  * which Deno does on Linux (`atomic_file_test.ts` checks it).
  *
  * @example
@@ -64,16 +91,15 @@ export async function writeFileAtomic(
   }
   if (!options.durable) return;
   try {
-    using d = await Deno.open(dir, { read: true });
-    await d.sync();
+    await (options.syncDirectory ?? syncDirectory)(dir);
   } catch (err) {
-    throw new Error(
-      `Cannot write "${path}" durably: it was replaced, but syncing its directory failed: ${
-        reason(err, dir)
-      } (a power cut may undo the change)`,
-      { cause: err },
-    );
+    throw new NotDurableError(path, reason(err, dir), { cause: err });
   }
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  using d = await Deno.open(dir, { read: true });
+  await d.sync();
 }
 
 /** Options for {@linkcode removeAtomicLeftoversSync}. */

@@ -14,6 +14,7 @@ import {
   KEY_ALGORITHMS,
   listCerts,
   parseCertificates,
+  removePkiLeftovers,
   revoke,
 } from "../core/pki/mod.ts";
 import { action, intArg } from "./_cli.ts";
@@ -23,6 +24,16 @@ const DIR_HELP = 'certificates directory (env SOCKKIT_CERTS, default "certs")';
 /** The certificates directory: `--dir`, then `SOCKKIT_CERTS`, then `certs`. */
 function certsDir(opts: { dir?: string }): string {
   return opts.dir ?? Deno.env.get("SOCKKIT_CERTS") ?? "certs";
+}
+
+/**
+ * Before a command writes the certificates directory: removes what an
+ * earlier one that crashed mid-write left there, and says so.
+ */
+async function sweep(dir: string): Promise<void> {
+  for (const f of await removePkiLeftovers(dir)) {
+    console.log(`Removed "${f}": a temporary file left by a write that a crash cut short`);
+  }
 }
 
 /** Turns the core's argument errors into usage errors (exit 2). */
@@ -102,6 +113,7 @@ function initCommand() {
       const dir = certsDir(opts);
       const hosts = opts.hosts ?? [...DEFAULT_HOSTS];
       const algorithm = opts.rsa ? "rsa" : "ecdsa";
+      await sweep(dir);
       const p = await usage(initPki(dir, {
         hosts,
         days: opts.days,
@@ -151,6 +163,7 @@ function issueCommand() {
     )
     .action(action(async (name, opts) => {
       const dir = certsDir(opts);
+      await sweep(dir);
       const out = await usage(issueClient(dir, name, {
         days: opts.days,
         ...(opts.force ? { force: true } : {}),
@@ -185,6 +198,7 @@ function allowCommand() {
     )
     .action(action(async (file, opts) => {
       const dir = certsDir(opts);
+      await sweep(dir);
       const r = await allowCert(dir, file);
       for (const c of r.added) {
         console.log(`Allowed CN=${c.name} (sha256 ${c.fingerprint}) in "${c.file}"`);
@@ -231,6 +245,7 @@ function revokeCommand() {
     )
     .action(action(async (name, opts) => {
       const dir = certsDir(opts);
+      await sweep(dir);
       const added = await revoke(dir, name);
       if (added.length === 0) console.log(`CN=${name} was already revoked`);
       for (const e of added) console.log(`Revoked CN=${e.name} (sha256 ${e.fingerprint})`);

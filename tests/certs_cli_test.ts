@@ -138,3 +138,26 @@ Deno.test("sockkit certs uses SOCKKIT_CERTS and explains a missing directory", a
   assert.match(init.stdout, /\(RSA 2048\)/);
   assert.equal(await mode(join(work, "fromenv", "server.key")), 0o600);
 });
+
+Deno.test("sockkit certs issue removes and names the temporary files a crashed write left; certs list leaves them", async () => {
+  await using tmp = await tempDir("sockkit-certs-cli-");
+  const dir = join(tmp.path, "certs");
+  assert.equal((await runCli(["certs", "init", "--dir", dir])).code, 0);
+  // what a crash of init between writing the CA key's temporary file and renaming it leaves
+  const caKey = join(dir, `.ca.key.${crypto.randomUUID()}.tmp`);
+  const clientKey = join(dir, "clients", `.bob.key.${crypto.randomUUID()}.tmp`);
+  for (const f of [caKey, clientKey]) await Deno.writeTextFile(f, "-----BEGIN PRIVATE KEY-----\n");
+  const list = await runCli(["certs", "list", "--dir", dir]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.ok(await Deno.stat(caKey), "a command that only reads sweeps nothing");
+  const r = await runCli(["certs", "issue", "alice", "--dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  for (const f of [caKey, clientKey]) {
+    assert.match(
+      r.stdout,
+      new RegExp(`^Removed "${f}": a temporary file left by a write that a crash cut short$`, "m"),
+    );
+    await assert.rejects(Deno.stat(f), Deno.errors.NotFound);
+  }
+  assert.match(r.stdout, /Issued client certificate CN=alice/);
+});

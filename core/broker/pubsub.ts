@@ -1,5 +1,10 @@
 import { basename, dirname } from "node:path";
-import { removeAtomicLeftoversSync, writeFileAtomic } from "../storage/mod.ts";
+import {
+  type AtomicWriteOptions,
+  NotDurableError,
+  removeAtomicLeftoversSync,
+  writeFileAtomic,
+} from "../storage/mod.ts";
 import { BrokerError } from "./errors.ts";
 import type { DataBytes, MsgHeader } from "./frame.ts";
 import type { PeerState } from "./peer.ts";
@@ -118,16 +123,47 @@ export class PubSubRule {
 /** What {@linkcode Subscriptions.subscribers} returns for a type nobody subscribed to. */
 const NO_SUBSCRIBERS: readonly string[] = Object.freeze([]);
 
+/** Options for {@linkcode Subscriptions}. */
+export interface SubscriptionsOptions {
+  /**
+   * How the file's directory is synced after each write. Default: opened
+   * read-only and `fsync`'d (see `AtomicWriteOptions.syncDirectory`); tests
+   * pass one that fails.
+   */
+  syncDirectory?: (dir: string) => Promise<void>;
+}
+
+/** Client name → message types. */
+type ByClient = Map<string, Set<string>>;
+
+/** One {@linkcode Subscriptions.update} request. */
+interface Change {
+  client: string;
+  types: string[];
+  unsubscribe: boolean;
+}
+
 /**
  * The server's subscriptions, client name → message types, kept in a JSON
  * file in the state directory (replaced atomically, and synced before a
  * change is acknowledged) so they survive a restart of either side and a
  * power cut: a subscriber that is away keeps getting published messages in
  * its journal.
+ *
+ * A change takes effect at once (a message published meanwhile already
+ * follows it) and is acknowledged once stored. When it cannot be stored it
+ * is refused, and a refusal means not applied: the change is undone in
+ * memory, and when the file was already replaced but its directory could
+ * not be synced, the previous content is written back.
  */
 export class Subscriptions {
   readonly #path: string;
-  readonly #byClient = new Map<string, Set<string>>();
+  readonly #write: AtomicWriteOptions;
+  #byClient: ByClient = new Map();
+  /** What the file holds: the changes stored so far. */
+  #stored: ByClient = new Map();
+  /** Changes applied in memory and not yet stored, in order (the first is being written). */
+  readonly #pending: Change[] = [];
   /** The same, type → clients. */
   readonly #byType = new Map<string, Set<string>>();
   /**
@@ -138,10 +174,13 @@ export class Subscriptions {
   readonly #cached = new Map<string, readonly string[]>();
   #writing: Promise<void> = Promise.resolve();
 
-  /** Opens the subscriptions kept in `path`, removing what a write cut short by a crash left beside it. */
-  constructor(path: string) {
+  /** Opens the subscriptions kept in `path`, removing what a write cut short by a crash left beside it (also `PATH.tmp`, an earlier version's). */
+  constructor(path: string, options: SubscriptionsOptions = {}) {
     this.#path = path;
-    removeAtomicLeftoversSync(dirname(path), (target) => target === basename(path));
+    this.#write = { durable: true, ...options };
+    removeAtomicLeftoversSync(dirname(path), (target) => target === basename(path), {
+      legacy: true,
+    });
     let text: string | undefined;
     try {
       text = Deno.readTextFileSync(path);
@@ -166,6 +205,7 @@ export class Subscriptions {
         for (const t of set) this.#index(t, client, true);
       }
     }
+    this.#stored = copy(this.#byClient);
   }
 
   #index(type: string, client: string, on: boolean): void {
@@ -205,7 +245,11 @@ export class Subscriptions {
     return [...(this.#byClient.get(client) ?? [])];
   }
 
-  /** Adds or removes `types` for `client`; resolves once the file is on disk (synced, directory too). */
+  /**
+   * Adds or removes `types` for `client` at once; resolves once the file is
+   * on disk (synced, directory too). When that fails it rejects and the
+   * change is undone (see the class).
+   */
   update(client: string, types: string[], unsubscribe: boolean): Promise<void> {
     const set = this.#byClient.get(client) ?? new Set<string>();
     if (!unsubscribe && new Set([...set, ...types]).size > MAX_SUBSCRIBED_TYPES) {
@@ -214,22 +258,73 @@ export class Subscriptions {
         `Client "${client}" cannot subscribe to more than ${MAX_SUBSCRIBED_TYPES} types (subscribed to ${set.size}; unsubscribe some first)`,
       );
     }
-    this.#byClient.set(client, set);
-    for (const t of types) {
-      if (unsubscribe) set.delete(t);
-      else set.add(t);
-      this.#index(t, client, !unsubscribe);
-    }
-    if (set.size === 0) this.#byClient.delete(client);
-    const snapshot = JSON.stringify(
-      Object.fromEntries([...this.#byClient].map(([c, t]) => [c, [...t]])),
-    );
-    // durable: the change is acknowledged to the client, so a power cut must not undo it
-    this.#writing = this.#writing.catch(() => {}).then(() =>
-      writeFileAtomic(this.#path, snapshot, { durable: true })
-    );
+    const change = { client, types, unsubscribe };
+    this.#pending.push(change);
+    apply(this.#byClient, change, (t, on) => this.#index(t, client, on));
+    // one write at a time: when this one starts, every earlier change is stored or undone
+    this.#writing = this.#writing.catch(() => {}).then(() => this.#store(change));
     return this.#writing;
   }
+
+  /** Writes the stored changes plus `change` (the first pending); undoes it when that fails. */
+  async #store(change: Change): Promise<void> {
+    const next = copy(this.#stored);
+    apply(next, change);
+    try {
+      await writeFileAtomic(this.#path, snapshot(next), this.#write);
+      this.#stored = next;
+      return;
+    } catch (err) {
+      if (!(err instanceof NotDurableError)) throw err; // the file is as it was
+      // Replaced but not durable: acknowledging would promise what a power cut may undo,
+      // so the change is refused, and the file must not keep it either.
+      const back = await writeFileAtomic(this.#path, snapshot(this.#stored), this.#write)
+        .then(() => undefined, (e: Error) => e);
+      throw new BrokerError(
+        `Cannot write "${this.#path}" durably: syncing its directory failed: ${err.reason}; ${
+          back
+            ? `the change was undone, but writing the previous subscriptions back failed too: ${back.message} (after a restart the file may still hold it; check the disk)`
+            : "the change was undone (check the disk, then ask again)"
+        }`,
+        { cause: err },
+      );
+    } finally {
+      this.#pending.shift();
+      if (this.#stored !== next) this.#undo();
+    }
+  }
+
+  /** After a change was refused: memory becomes the stored changes plus the pending ones. */
+  #undo(): void {
+    const now = copy(this.#stored);
+    for (const c of this.#pending) apply(now, c);
+    for (const [client, types] of this.#byClient) {
+      for (const t of types) if (!now.get(client)?.has(t)) this.#index(t, client, false);
+    }
+    for (const [client, types] of now) for (const t of types) this.#index(t, client, true);
+    this.#byClient = now;
+  }
+}
+
+/** Applies `c` to `byClient`, telling `index` each type turned on or off. */
+function apply(byClient: ByClient, c: Change, index?: (type: string, on: boolean) => void): void {
+  const set = byClient.get(c.client) ?? new Set<string>();
+  for (const t of c.types) {
+    if (c.unsubscribe) set.delete(t);
+    else set.add(t);
+    index?.(t, !c.unsubscribe);
+  }
+  if (set.size === 0) byClient.delete(c.client);
+  else byClient.set(c.client, set);
+}
+
+function copy(byClient: ByClient): ByClient {
+  return new Map([...byClient].map(([c, t]) => [c, new Set(t)]));
+}
+
+/** The file's content. */
+function snapshot(byClient: ByClient): string {
+  return JSON.stringify(Object.fromEntries([...byClient].map(([c, t]) => [c, [...t]])));
 }
 
 /** What a {@linkcode PubSubHub} works with. */

@@ -62,12 +62,13 @@ Deno.test("pubsub subscriptions: a request that would pass 256 types per client 
   }
 });
 
-Deno.test("pubsub subscriptions: opening removes what a write cut short by a crash left, and keeps the file", async () => {
+Deno.test("pubsub subscriptions: opening removes what a write cut short by a crash left (also an earlier version's subscriptions.json.tmp), and keeps the file", async () => {
   await using dir = await tempDir("sockkit-pubsub-test-");
   const path = join(dir.path, "subscriptions.json");
   await new Subscriptions(path).update("bob", ["news"], false);
   const leftover = `.subscriptions.json.${crypto.randomUUID()}.tmp`;
   Deno.writeTextFileSync(join(dir.path, leftover), `{"bob":["ne`); // a crash mid-write
+  Deno.writeTextFileSync(join(dir.path, "subscriptions.json.tmp"), `{"bob":["ne`); // an earlier version's
   Deno.writeTextFileSync(join(dir.path, "notes.tmp"), "not ours");
   const s = new Subscriptions(path);
   assert.deepEqual(s.typesOf("bob"), ["news"]);
@@ -87,6 +88,75 @@ Deno.test("pubsub subscriptions: a write that fails is refused with the path and
     new RegExp(`Cannot write "${path}": it is a directory`),
   );
   assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["subscriptions.json"]);
+});
+
+/** A directory sync that fails the next `failures.count` times (an I/O error), and otherwise really syncs. */
+function flakySync(failures: { count: number }): (dir: string) => Promise<void> {
+  return async (dir) => {
+    if (failures.count > 0) {
+      failures.count--;
+      throw new Error("Input/output error (os error 5)");
+    }
+    using d = await Deno.open(dir, { read: true });
+    await d.sync();
+  };
+}
+
+Deno.test("pubsub subscriptions: a change whose directory sync fails is refused and undone, in memory and in the file", async (t) => {
+  await using dir = await tempDir("sockkit-pubsub-test-");
+  const path = join(dir.path, "subscriptions.json");
+  const failures = { count: 0 };
+  const s = new Subscriptions(path, { syncDirectory: flakySync(failures) });
+  await s.update("bob", ["news"], false);
+  const stored = () => JSON.parse(Deno.readTextFileSync(path));
+  const undone = new RegExp(
+    `^BrokerError: Cannot write "${path}" durably: syncing its directory failed: Input/output error \\(os error 5\\); the change was undone`,
+  );
+  await t.step(
+    "a subscribe: bob is not subscribed after the refusal, nor after a restart",
+    async () => {
+      failures.count = 1;
+      await assert.rejects(s.update("bob", ["sport"], false), undone);
+      assert.deepEqual(s.typesOf("bob"), ["news"]);
+      assert.deepEqual(s.subscribers("sport"), []);
+      assert.deepEqual(stored(), { bob: ["news"] });
+      assert.deepEqual(new Subscriptions(path).typesOf("bob"), ["news"]);
+    },
+  );
+  await t.step("an unsubscribe: bob stays subscribed", async () => {
+    failures.count = 1;
+    await assert.rejects(s.update("bob", ["news"], true), undone);
+    assert.ok(s.has("news", "bob"));
+    assert.deepEqual(s.subscribers("news"), ["bob"]);
+    assert.deepEqual(stored(), { bob: ["news"] });
+  });
+  await t.step(
+    "writing back fails too: memory is undone and the refusal says the file may keep it",
+    async () => {
+      failures.count = 2;
+      await assert.rejects(
+        s.update("carol", ["news"], false),
+        /the change was undone, but writing the previous subscriptions back failed too: Cannot write ".*" durably: .*\(after a restart the file may still hold it; check the disk\)/,
+      );
+      assert.deepEqual(s.subscribers("news"), ["bob"]);
+    },
+  );
+  await t.step(
+    "changes made while a refused one was being written stay, the refused one does not",
+    async () => {
+      failures.count = 1;
+      const refused = s.update("carol", ["news"], false);
+      const again = s.update("carol", ["news", "sport"], false); // asks for news too
+      const other = s.update("dave", ["weather"], false);
+      await assert.rejects(refused, undone);
+      await again;
+      await other;
+      assert.deepEqual(s.typesOf("carol"), ["news", "sport"]);
+      assert.deepEqual(s.typesOf("dave"), ["weather"]);
+      assert.deepEqual(stored(), { bob: ["news"], carol: ["news", "sport"], dave: ["weather"] });
+      assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["subscriptions.json"]);
+    },
+  );
 });
 
 Deno.test("pubsub subscriptions: subscribers() gives the same frozen array until the type's subscriptions change, then a new one, the old one as it was", async () => {

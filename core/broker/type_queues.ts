@@ -39,8 +39,8 @@ export class TypeQueues implements AsyncDisposable {
     this.#dir = dir;
     this.#opts = opts;
     this.#maxTypes = opts.maxTypes ?? 256;
-    // a crash between writing a .handed file and renaming it left its temporary file
-    removeAtomicLeftoversSync(dir, (target) => target.endsWith(".handed"));
+    // a crash between writing a .handed file and renaming it left its temporary file (TYPE.handed.tmp: an earlier version)
+    removeAtomicLeftoversSync(dir, (target) => target.endsWith(".handed"), { legacy: true });
     const handed: string[] = [];
     try {
       for (const e of Deno.readDirSync(dir)) {

@@ -46,11 +46,12 @@ Deno.test("TypeQueues ignores a handed-out count whose queue no longer starts wh
   }
 });
 
-Deno.test("TypeQueues removes a .handed file's leftover temporary file at open and keeps the queue and the count", async () => {
+Deno.test("TypeQueues removes a .handed file's leftover temporary files at open (and an earlier version's TYPE.handed.tmp) and keeps the queue and the count", async () => {
   const dir = await closedWithTwoHanded();
   try {
     const leftover = `.job.handed.${crypto.randomUUID()}.tmp`;
     Deno.writeTextFileSync(`${dir}/${leftover}`, `{"front":`); // a crash before the rename
+    Deno.writeTextFileSync(`${dir}/job.handed.tmp`, `{"front":`); // the same, by an earlier version
     Deno.writeTextFileSync(`${dir}/notes.tmp`, "not ours");
     const q = new TypeQueues(dir, { fsync: false });
     assert.equal(q.handedOut("job"), 2);

@@ -1,3 +1,4 @@
+import { dirname, join } from "node:path";
 import { ConfigError } from "../config/errors.ts";
 import { writeFileAtomic } from "../storage/mod.ts";
 
@@ -58,8 +59,43 @@ export const PUBLIC_MODE = 0o644;
 /**
  * Writes a certificate, key or list: replaced whole and synced with its
  * directory before it resolves, so a power cut cannot undo it (a `certs
- * revoke` that returned stays revoked).
+ * revoke` that returned stays revoked). It holds its directory's pki lock
+ * while its temporary file exists (see {@linkcode withPkiLock}).
  */
 export function writePkiFile(path: string, text: string, mode: number): Promise<void> {
-  return writeFileAtomic(path, text, { mode, durable: true });
+  return withPkiLock(dirname(path), () => writeFileAtomic(path, text, { mode, durable: true }));
+}
+
+/** The file in a directory whose lock pki holds while it writes there. */
+export const PKI_LOCK = ".pki.lock";
+
+/**
+ * Runs `fn` holding the pki lock of `dir`: an exclusive `flock` on
+ * `DIR/.pki.lock` (created on first use, empty). Every pki write holds it
+ * while its temporary file exists and so does a sweep of leftovers, so a
+ * sweep never removes the file of a write in flight (another command's, or
+ * a broker's `revoke`). The kernel drops the lock when its process dies: a
+ * crash never leaves it held. Only writers take it, so a directory that is
+ * only read (a daemon's, perhaps read-only) is never touched.
+ */
+export async function withPkiLock<T>(dir: string, fn: () => Promise<T> | T): Promise<T> {
+  const path = join(dir, PKI_LOCK);
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { write: true, create: true, mode: 0o644 }).catch((err) => {
+      // made by another user: a lock needs no write access
+      if (err instanceof Deno.errors.PermissionDenied) return Deno.open(path, { read: true });
+      throw err;
+    });
+  } catch (err) {
+    throw new Error(
+      `Cannot lock the certificates directory "${dir}": cannot open "${path}": ${
+        fsReason(err)
+      } (check that "${dir}" exists and is writable)`,
+      { cause: err },
+    );
+  }
+  using lock = file;
+  await lock.lock(true);
+  return await fn();
 }

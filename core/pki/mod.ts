@@ -10,6 +10,7 @@
  * DIR/ca.pem  ca.key (0600)  server.pem  server.key (0600)
  *     allowed.pem (CA + individually allowed client certificates)  revoked.json
  *     clients/NAME.pem  clients/NAME.key (0600)
+ *     .pki.lock  clients/.pki.lock (held while pki writes, see removePkiLeftovers)
  * ```
  *
  * @module
@@ -24,6 +25,7 @@ export * from "./allow.ts";
 export * from "./list.ts";
 export * from "./revoke.ts";
 export * from "./issued.ts";
+export * from "./leftovers.ts";
 export * from "./revocation_check.ts";
 export * from "./load_tls.ts";
 export * from "./server_cert_files.ts";

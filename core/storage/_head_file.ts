@@ -23,12 +23,13 @@ export class _HeadFile {
 
   /**
    * `front` gives the position to save when a write starts. Opening removes
-   * the temporary file a crash mid-write left in `dir`.
+   * the temporary file a crash mid-write left in `dir` (and `head.tmp`, the
+   * one an earlier version used).
    */
   constructor(dir: string, front: () => LogCursor) {
     this.#dir = dir;
     this.#front = front;
-    removeAtomicLeftoversSync(dir, (target) => target === HEAD_FILE);
+    removeAtomicLeftoversSync(dir, (target) => target === HEAD_FILE, { legacy: true });
   }
 
   /** Saves the front soon (once the write in flight, if any, is done). */

@@ -20,6 +20,33 @@ export interface AtomicWriteOptions {
    * lost). Default `false`: after a crash the file may hold the old content.
    */
   durable?: boolean;
+  /**
+   * How the directory is synced after the rename (with `durable`). Default:
+   * opened read-only and `fsync`'d. A test passes one that fails, to see what
+   * a caller does with a file that was replaced but is not yet durable.
+   */
+  syncDirectory?: (dir: string) => Promise<void>;
+}
+
+/**
+ * {@linkcode writeFileAtomic} with `durable` replaced the file, but syncing
+ * its directory failed: the new content is in place, and a power cut may
+ * still undo it. A caller that must not report a change it cannot keep
+ * puts the old content back.
+ */
+export class NotDurableError extends Error {
+  override name = "NotDurableError";
+  constructor(
+    path: string,
+    /** Why syncing the directory failed. */
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `Cannot write "${path}" durably: it was replaced, but syncing its directory failed: ${reason} (a power cut may undo the change)`,
+      options,
+    );
+  }
 }
 
 /** Temporary names: `.TARGET.<random UUID>.tmp`, hidden, one per write, so two writers never share one. */
@@ -32,8 +59,8 @@ const LEFTOVER_RE = /^\.(.+)\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
  * its old content and the error reads `Cannot write "<path>": <reason>`.
  *
  * With `durable`, a failure to sync the directory after the rename is
- * reported too; `path` then already holds the new content, which a power cut
- * may still undo. Syncing a directory opens it read-only and `fsync`s it,
+ * reported too, as a {@linkcode NotDurableError}; `path` then already holds
+ * the new content, which a power cut may still undo. Syncing a directory opens it read-only and `fsync`s it,
  * which Deno does on Linux (`atomic_file_test.ts` checks it).
  *
  * @example
@@ -64,17 +91,30 @@ export async function writeFileAtomic(
   }
   if (!options.durable) return;
   try {
-    using d = await Deno.open(dir, { read: true });
-    await d.sync();
+    await (options.syncDirectory ?? syncDirectory)(dir);
   } catch (err) {
-    throw new Error(
-      `Cannot write "${path}" durably: it was replaced, but syncing its directory failed: ${
-        reason(err, dir)
-      } (a power cut may undo the change)`,
-      { cause: err },
-    );
+    throw new NotDurableError(path, reason(err, dir), { cause: err });
   }
 }
+
+async function syncDirectory(dir: string): Promise<void> {
+  using d = await Deno.open(dir, { read: true });
+  await d.sync();
+}
+
+/** Options for {@linkcode removeAtomicLeftoversSync}. */
+export interface LeftoverOptions {
+  /**
+   * Also remove `TARGET.tmp`, the fixed temporary name that sockkit used
+   * before {@linkcode writeFileAtomic} (for the record log's `head`, the
+   * broker's `subscriptions.json` and `TYPE.handed`): a crash of such a
+   * version left it for ever. Default `false`.
+   */
+  legacy?: boolean;
+}
+
+/** The fixed temporary name earlier versions used: `TARGET.tmp`, not hidden. */
+const LEGACY_RE = /^([^.].*)\.tmp$/;
 
 /**
  * Removes from `dir` the temporary files {@linkcode writeFileAtomic} left
@@ -84,7 +124,11 @@ export async function writeFileAtomic(
  * where no write to those targets can be in flight: where the directory's
  * owner opens it.
  */
-export function removeAtomicLeftoversSync(dir: string, of: (target: string) => boolean): string[] {
+export function removeAtomicLeftoversSync(
+  dir: string,
+  of: (target: string) => boolean,
+  options: LeftoverOptions = {},
+): string[] {
   const removed: string[] = [];
   let entries: Deno.DirEntry[];
   try {
@@ -97,7 +141,9 @@ export function removeAtomicLeftoversSync(dir: string, of: (target: string) => b
     );
   }
   for (const e of entries) {
-    const target = e.isFile ? LEFTOVER_RE.exec(e.name)?.[1] : undefined;
+    if (!e.isFile) continue;
+    const target = LEFTOVER_RE.exec(e.name)?.[1] ??
+      (options.legacy ? LEGACY_RE.exec(e.name)?.[1] : undefined);
     if (target === undefined || !of(target)) continue;
     try {
       Deno.removeSync(join(dir, e.name));

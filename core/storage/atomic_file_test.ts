@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { basename, dirname, join } from "node:path";
-import { removeAtomicLeftoversSync, writeFileAtomic } from "./atomic_file.ts";
+import { NotDurableError, removeAtomicLeftoversSync, writeFileAtomic } from "./atomic_file.ts";
 import { smallDisk, smallDiskSkipped, tempDir } from "../../tests/harness/mod.ts";
 
 const LEFTOVER = /\.tmp$/;
@@ -88,6 +88,24 @@ Deno.test("writeFileAtomic() that fails names the path and the reason and leaves
   });
 });
 
+Deno.test("writeFileAtomic({ durable }) whose directory sync fails throws a NotDurableError: the file is replaced, no temporary file left", async () => {
+  await using dir = await tempDir("sockkit-atomic-test-");
+  const path = join(dir.path, "state.json");
+  await writeFileAtomic(path, "old");
+  const err = await writeFileAtomic(path, "new", {
+    durable: true,
+    syncDirectory: () => Promise.reject(new Error("Input/output error (os error 5)")),
+  }).catch((e) => e);
+  assert.ok(err instanceof NotDurableError);
+  assert.equal(err.reason, "Input/output error (os error 5)");
+  assert.equal(
+    err.message,
+    `Cannot write "${path}" durably: it was replaced, but syncing its directory failed: Input/output error (os error 5) (a power cut may undo the change)`,
+  );
+  assert.equal(Deno.readTextFileSync(path), "new");
+  assert.deepEqual(names(dir.path), ["state.json"]);
+});
+
 Deno.test("writeFileAtomic({ durable }) fdatasyncs the file before the rename and fsyncs the directory after it", async (t) => {
   await using dir = await tempDir("sockkit-atomic-test-");
   const path = join(dir.path, "subscriptions.json");
@@ -164,6 +182,14 @@ Deno.test("removeAtomicLeftoversSync() removes only the leftovers of the targets
   assert.ok(left.includes("head") && left.includes(`.other.${uuid}.tmp`));
   assert.ok(left.filter((n) => LEFTOVER.test(n)).length === 4);
   assert.deepEqual(removeAtomicLeftoversSync(join(dir.path, "missing"), () => true), []);
+  // legacy: also the fixed TARGET.tmp of earlier versions, still only for the targets asked for
+  Deno.writeTextFileSync(join(dir.path, "job.handed.tmp"), "x");
+  Deno.writeTextFileSync(join(dir.path, "notes.tmp"), "x");
+  const legacy = removeAtomicLeftoversSync(dir.path, (t) => t === "head" || t.endsWith(".handed"), {
+    legacy: true,
+  });
+  assert.deepEqual(legacy.sort(), ["head.tmp", "job.handed.tmp"]);
+  assert.ok(names(dir.path).includes("notes.tmp") && names(dir.path).includes("head"));
 });
 
 /**

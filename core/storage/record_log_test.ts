@@ -54,7 +54,7 @@ Deno.test("RecordLog.consume() drops records from the front, deletes segments an
   assert.deepEqual(await readAll(log), ["after"]);
 });
 
-Deno.test("RecordLog removes the head file's leftover temporary file at open and keeps its front", async () => {
+Deno.test("RecordLog removes the head file's leftover temporary files at open (and an earlier version's head.tmp) and keeps its front", async () => {
   await using dir = await tempDir("sockkit-log-test-");
   {
     await using log = await RecordLog.open(dir.path, { name: "test log" });
@@ -64,6 +64,7 @@ Deno.test("RecordLog removes the head file's leftover temporary file at open and
   }
   const leftover = `.head.${crypto.randomUUID()}.tmp`;
   Deno.writeTextFileSync(join(dir.path, leftover), `{"segment":1,"off`); // a crash mid-write
+  Deno.writeTextFileSync(join(dir.path, "head.tmp"), `{"segment":1,"off`); // the same, by an earlier version
   Deno.writeTextFileSync(join(dir.path, "notes.tmp"), "not ours");
   await using log = await RecordLog.open(dir.path, { name: "test log" });
   assert.deepEqual(await readAll(log), seq(6, 4));

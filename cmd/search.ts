@@ -13,7 +13,8 @@ import {
   loadClientTls,
   loadServerTls,
   revocationCheck,
-  serverCertFiles,
+  serverCertFallback,
+  type ServerCertFilesFor,
 } from "../core/pki/mod.ts";
 import {
   type ClientTlsOptions,
@@ -152,7 +153,10 @@ type SearchSettings = ReturnType<typeof resolveSettings<typeof SPECS>>;
  * Without --cert/certfile= and with the default --certs directory empty, the
  * replaced server's cert.pem/key.pem in the working directory are used.
  */
-async function searchTls(s: SearchSettings, log: Logger): Promise<{
+async function searchTls(
+  s: SearchSettings,
+  { log, certFiles }: { log: Logger; certFiles: ServerCertFilesFor },
+): Promise<{
   tls?: TlsMaterial;
   authorize?: (peer: PeerIdentity) => string | undefined;
 }> {
@@ -173,11 +177,7 @@ async function searchTls(s: SearchSettings, log: Logger): Promise<{
   try {
     const files = s.cert !== undefined && s.key !== undefined
       ? { cert: s.cert, key: s.key }
-      : await serverCertFiles(
-        s.certs,
-        s.certs === SPECS.certs.default ? [REPLACED_SERVER_CERT] : [],
-        (m) => log.info(m),
-      );
+      : await certFiles(s.certs);
     tls = await loadServerTls({
       cert: files.cert,
       key: files.key,
@@ -227,7 +227,10 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           "No file to search: give --file PATH, SOCKKIT_SEARCH_FILE or linuxpath= in --config",
         );
       }
-      const { tls, authorize } = await searchTls(s, log);
+      const replaced = { defaultDir: SPECS.certs.default, replaced: REPLACED_SERVER_CERT };
+      // one per process: a reload that falls back again does not log it again
+      const tlsContext = { log, certFiles: serverCertFallback({ ...replaced, logger: log }) };
+      const { tls, authorize } = await searchTls(s, tlsContext);
       const metrics = new DaemonMetrics("search");
       let server;
       try {
@@ -268,7 +271,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           apply: async (next) => {
             let closed = 0;
             if (tls) {
-              const loaded = await searchTls(next, log);
+              const loaded = await searchTls(next, tlsContext);
               if (loaded.tls) {
                 closed =
                   applyTls([running.listener], loaded.tls, { authorize, logger: log }).closed;

@@ -6,7 +6,13 @@ import { Command } from "@commander-js/extra-typings";
 import { ConfigError, parse } from "../core/config/mod.ts";
 import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
-import { certPaths, loadServerTls, revocationCheck, serverCertFiles } from "../core/pki/mod.ts";
+import {
+  certPaths,
+  loadServerTls,
+  revocationCheck,
+  serverCertFallback,
+  type ServerCertFilesFor,
+} from "../core/pki/mod.ts";
 import { DATE_FORMATS, REPLACED_SERVER_CERT, startChatServer } from "../core/chat/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import { maxPerAddressSetting, openFileLimit, type TlsMaterial } from "../core/net/mod.ts";
@@ -176,7 +182,10 @@ export function servercliCommand(): Command {
         onWarning: (m) => log.warn(m),
       });
       const s = await settings();
-      const { tls, revoked } = await serverTls(s, log);
+      const replaced = { defaultDir: SPECS.certs.default, replaced: REPLACED_SERVER_CERT };
+      // one per process: a reload that falls back again does not log it again
+      const tlsContext = { log, certFiles: serverCertFallback({ ...replaced, logger: log }) };
+      const { tls, revoked } = await serverTls(s, tlsContext);
       const authorize = revoked ? revocationCheck(revoked) : undefined;
       const metrics = new DaemonMetrics("servercli");
       const server = await startChatServer({
@@ -226,7 +235,7 @@ export function servercliCommand(): Command {
           read: settings,
           reloadable: RELOADABLE,
           apply: async (next) => {
-            const loaded = await serverTls(next, log);
+            const loaded = await serverTls(next, tlsContext);
             const { closed } = applyTls([server.listener], loaded.tls, { authorize, logger: log });
             return { closed_revoked: closed };
           },
@@ -256,7 +265,7 @@ interface TlsSettings {
  */
 async function serverTls(
   s: TlsSettings,
-  log: Logger,
+  { log, certFiles }: { log: Logger; certFiles: ServerCertFilesFor },
 ): Promise<{ tls: TlsMaterial; revoked?: string }> {
   const onWarning = (w: string) => log.warn(w);
   if ((s.cert === undefined) !== (s.key === undefined)) {
@@ -279,11 +288,7 @@ async function serverTls(
     return { tls };
   }
   const p = certPaths(s.certs);
-  const files = await serverCertFiles(
-    s.certs,
-    s.certs === SPECS.certs.default ? [REPLACED_SERVER_CERT] : [],
-    (m) => log.info(m),
-  );
+  const files = await certFiles(s.certs);
   const tls = await loadServerTls({
     cert: files.cert,
     key: files.key,

@@ -498,4 +498,12 @@ Deno.test("broker trust: an app repeating a refused listen gets every error, and
   assert.ok(raw.answers.every((a) => a.kind === "error"), JSON.stringify(raw.answers[0]));
   // Before: one warning per refused frame, 40 lines from one app.
   assert.equal(lines.filter((l) => /WARN.*local API listen refused/.test(l)).length, 10);
+  // The app goes away: the 30 left out are told (before: never, with no further refusal).
+  raw[Symbol.dispose]();
+  await waitUntil(
+    () => lines.some((l) => /WARN.*local API listen refused.*not_logged=30\b/.test(l)),
+    {
+      what: "the listen refused line with not_logged=30",
+    },
+  );
 });

@@ -267,4 +267,9 @@ Deno.test("a refusal one address repeats is logged 10 times per 10 s, and every 
   } finally {
     held.close();
   }
+  // Before: the 20 left out were never told once the peer stopped.
+  await server.close();
+  const summary = lines.filter((l) => /refused client.*not_logged=/.test(l));
+  assert.equal(summary.length, 1, summary.join("\n"));
+  assert.match(summary[0]!, /too many connections.*not_logged=20\b/);
 });

@@ -204,6 +204,12 @@ Deno.test("query: a peer whose every query makes the handler throw gets every er
   }
   // 10 in a 10 s window; without a bound every one of these UDP datagrams was a warn line.
   assert.equal(f.logs.filter((l) => /query handler failed/.test(l)).length, 10);
+  // Closing tells the 30 left out (before: never, with no further failure).
+  await f.server.close();
+  assert.ok(
+    f.logs.some((l) => /WARN.*query handler failed.*not_logged=30\b/.test(l)),
+    f.logs.join("\n"),
+  );
 });
 
 /** Sends one plain text TCP request; reads the reply after `waitMs`, `chunk` bytes per `pauseMs`. */

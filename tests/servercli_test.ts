@@ -332,6 +332,19 @@ asyncio.run(main())
     "olleh\n",
     new TextDecoder().decode(out.stderr),
   );
+  // Each reload loads certs/my.crt again; the fallback is logged once per process.
+  // Before: once more per reload.
+  for (let i = 1; i <= 2; i++) {
+    srv.kill("SIGHUP");
+    await waitUntil(() => srv.stderrLines.filter((l) => /INFO\s+reloaded/.test(l)).length === i, {
+      what: `reload ${i}`,
+    });
+  }
+  const fallbacks = srv.stderrLines.filter((l) =>
+    /using the replaced tool's server certificate/.test(l)
+  );
+  assert.equal(fallbacks.length, 1, srv.stderrText());
+  assert.match(fallbacks[0]!, /"certs\/my\.crt" and key "certs\/my\.key"/);
   srv.kill("SIGTERM");
   assert.equal((await srv.status).code, 0, srv.stderrText());
 });

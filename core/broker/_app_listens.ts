@@ -4,6 +4,8 @@ import type { Sink } from "./options.ts";
 import type { Router } from "./router.ts";
 import { MAX_SUBSCRIBED_TYPES } from "./pubsub.ts";
 
+const LISTEN_REFUSED = "local API listen refused";
+
 /** One `listen` of an app connection: its sink, attached once per type it still covers. */
 interface AppListen {
   tag: string | undefined;
@@ -26,12 +28,19 @@ export class AppListens {
   readonly #listens: AppListen[] = [];
   /** How many listens cover each type. */
   readonly #types = new Map<string, number>();
-  /** Refused listens are logged 10 per 10 s: an app looping on a refused listen cannot fill the log. */
-  readonly #refusals = new LogBudget();
+  /**
+   * Refused listens are logged 10 per 10 s: an app looping on a refused
+   * listen cannot fill the log (the count left out is told at the end of the
+   * window, or on close).
+   */
+  readonly #refusals: LogBudget;
 
   constructor(router: Pick<Router, "attach">, log: Logger) {
     this.#router = router;
     this.#log = log;
+    this.#refusals = new LogBudget({
+      onSummary: (notLogged) => log.warn(LISTEN_REFUSED, { not_logged: notLogged }),
+    });
   }
 
   /** Attaches `sink` to `types` (queued messages first); throws RangeError past a cap, attaching none. */
@@ -86,8 +95,9 @@ export class AppListens {
     return detached;
   }
 
-  /** Detaches every listen (the app went away). */
+  /** Detaches every listen (the app went away) and tells the refusals left out of the log. Idempotent. */
   close(): void {
+    this.#refusals.close();
     for (const l of this.#listens) for (const s of l.subs.values()) s.close();
     this.#listens.length = 0;
     this.#types.clear();
@@ -96,7 +106,7 @@ export class AppListens {
   #refused(fields: Record<string, unknown>): void {
     const notLogged = this.#refusals.take();
     if (notLogged === undefined) return;
-    this.#log.warn("local API listen refused", {
+    this.#log.warn(LISTEN_REFUSED, {
       ...fields,
       ...(notLogged > 0 ? { not_logged: notLogged } : {}),
     });

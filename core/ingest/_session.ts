@@ -31,9 +31,22 @@ export interface SessionOptions {
   /**
    * The budget of rejected-input lines (`rejected input`, `bad input`, a value
    * cut short at EOF), shared by every session of a server so that a client
-   * reconnecting in a loop cannot grow the log either. Default: the session's own.
+   * reconnecting in a loop cannot grow the log either (its owner closes it;
+   * make it with {@linkcode rejectBudget}). Default: the session's own,
+   * closed when the session ends.
    */
   rejectLog?: LogBudget;
+}
+
+/**
+ * A budget for an ingest server's rejected-input lines: 10 per 10 s; when
+ * none follows, each message left out is told again at the end of the
+ * window with `not_logged`, the count of that message's lines left out.
+ */
+export function rejectBudget(log: Logger): LogBudget {
+  return new LogBudget({
+    onSummary: (notLogged, message) => log.warn(message, { not_logged: notLogged }),
+  });
 }
 
 /** Bytes framed between yields to the event loop. */
@@ -64,6 +77,8 @@ export class IngestSession {
   readonly #writer: BatchWriter;
   readonly #log: Logger;
   readonly #rejectLog: LogBudget;
+  /** The session made `#rejectLog` (none was given) and closes it. */
+  readonly #ownsRejectLog: boolean;
   readonly #framer: JsonStreamFramer;
   readonly #acks: AckPolicy;
   readonly #intake: ObjectIntake;
@@ -81,7 +96,8 @@ export class IngestSession {
     this.#metrics = options.metrics;
     this.#writer = options.writer;
     this.#log = (options.logger ?? nullLogger).child({ peer: describePeer(conn.peer) });
-    this.#rejectLog = options.rejectLog ?? new LogBudget();
+    this.#ownsRejectLog = options.rejectLog === undefined;
+    this.#rejectLog = options.rejectLog ?? rejectBudget(this.#log);
     this.#framer = new JsonStreamFramer({ maxValueBytes: options.maxPayload ?? 1024 * 1024 });
     this.#acks = new AckPolicy((line) => conn.write(line), { ack: options.ack ?? false });
     this.#intake = new ObjectIntake({
@@ -154,6 +170,7 @@ export class IngestSession {
       await this.#conn.close();
     } finally {
       if (m) m.connectionsOpen--;
+      if (this.#ownsRejectLog) this.#rejectLog.close();
     }
   }
 
@@ -269,7 +286,7 @@ export class IngestSession {
    * through says how many were not (`not_logged`).
    */
   #warnRejected(message: string, fields: LogFields): void {
-    const notLogged = this.#rejectLog.take();
+    const notLogged = this.#rejectLog.take(message);
     if (notLogged === undefined) return;
     this.#log.warn(message, { ...fields, ...(notLogged > 0 ? { not_logged: notLogged } : {}) });
   }

@@ -1,4 +1,4 @@
-import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
+import { type LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import {
   type Connection,
   listen,
@@ -12,7 +12,7 @@ import { ClusterStore } from "./_cluster_store.ts";
 import type { Layout } from "./layout.ts";
 import { IngestMetrics } from "./metrics.ts";
 import { ThreadedRespStore } from "./_resp_thread.ts";
-import { IngestSession } from "./_session.ts";
+import { IngestSession, rejectBudget } from "./_session.ts";
 import { Spool } from "./_spool.ts";
 import type { BatchStore } from "./_store.ts";
 import { BatchWriter } from "./_writer.ts";
@@ -97,6 +97,7 @@ export class IngestServer implements AsyncDisposable {
   readonly #writer: BatchWriter;
   readonly #store: BatchStore;
   readonly #spool: Spool | undefined;
+  readonly #rejectLog: LogBudget;
   readonly #log: Logger;
   readonly #drainMs: number;
   #closing: Promise<void> | undefined;
@@ -108,6 +109,7 @@ export class IngestServer implements AsyncDisposable {
     writer: BatchWriter;
     store: BatchStore;
     spool: Spool | undefined;
+    rejectLog: LogBudget;
     logger: Logger;
     drainMs: number;
   }) {
@@ -116,6 +118,7 @@ export class IngestServer implements AsyncDisposable {
     this.#writer = parts.writer;
     this.#store = parts.store;
     this.#spool = parts.spool;
+    this.#rejectLog = parts.rejectLog;
     this.#log = parts.logger;
     this.#drainMs = parts.drainMs;
   }
@@ -158,6 +161,7 @@ export class IngestServer implements AsyncDisposable {
       const t0 = Date.now();
       await this.#listener.stopAccepting();
       await this.#listener.close();
+      this.#rejectLog.close(); // the sessions are done: tell what they left out of the log
       await this.#writer.close(Math.max(1000, this.#drainMs - (Date.now() - t0)));
       await this.#store.close();
       await this.#spool?.close();
@@ -212,6 +216,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
     });
   }
   let spool: Spool | undefined;
+  // One for all connections: a client reconnecting in a loop is bounded too.
+  const rejectLog = rejectBudget(log);
   try {
     if (options.spoolDir !== undefined) {
       spool = await Spool.open(options.spoolDir, {
@@ -244,8 +250,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       maxPayload: options.maxPayload ?? 1024 * 1024,
       metrics,
       logger: log,
-      // One for all connections: a client reconnecting in a loop is bounded too.
-      rejectLog: new LogBudget(),
+      rejectLog,
       ...(options.streamMaxlen !== undefined ? { streamMaxlen: options.streamMaxlen } : {}),
     };
     const drainMs = options.drainTimeoutMs ?? 30_000;
@@ -280,10 +285,12 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       writer,
       store,
       spool,
+      rejectLog,
       logger: log,
       drainMs,
     });
   } catch (err) {
+    rejectLog.close();
     await store.close();
     await spool?.close();
     throw err;

@@ -9,9 +9,14 @@ export interface AcceptTroubleOptions {
   minBackoffMs?: number;
   /** Longest back-off, ms. Default 1000. */
   maxBackoffMs?: number;
-  /** The warning and the recovery line are logged at most once per this many ms. Default 60000. */
+  /**
+   * The warning and the recovery line are logged at most once per this many
+   * ms; at its end, one left out is told again with `not_logged`. Default 60000.
+   */
   quietMs?: number;
 }
+
+const RECOVERED = "accepting connections again";
 
 const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
 
@@ -20,7 +25,8 @@ const EMFILE = /too many open files|EMFILE|ENFILE|file table overflow/i;
  * they call for: one warning (naming a shortage of file descriptors when it
  * is one) at most once per `quietMs` however often it flaps, one info line
  * when connections are taken again, and a pause before the next accept
- * that doubles with each failure.
+ * that doubles with each failure. {@linkcode AcceptTrouble.close} clears
+ * the timer that tells, at the end of `quietMs`, how many were left out.
  */
 export class AcceptTrouble {
   readonly #log: Logger;
@@ -33,9 +39,18 @@ export class AcceptTrouble {
 
   constructor(options: AcceptTroubleOptions = {}) {
     this.#log = options.logger ?? nullLogger;
-    const once = { lines: 1, windowMs: options.quietMs ?? 60_000 };
+    const once = {
+      lines: 1,
+      windowMs: options.quietMs ?? 60_000,
+      // the kind is the line's message: the summary is that line with `not_logged`
+      onSummary: (notLogged: number, message: string) =>
+        this.#log.warn(message, { not_logged: notLogged }),
+    };
     this.#warnings = new LogBudget(once);
-    this.#recoveries = new LogBudget(once);
+    this.#recoveries = new LogBudget({
+      ...once,
+      onSummary: (notLogged) => this.#log.info(RECOVERED, { not_logged: notLogged }),
+    });
     this.#min = options.minBackoffMs ?? 5;
     this.#max = options.maxBackoffMs ?? 1000;
   }
@@ -48,23 +63,32 @@ export class AcceptTrouble {
   failed(message: string, outOfDescriptors = EMFILE.test(message)): void {
     this.#failures++;
     this.#backoff = this.#backoff === 0 ? this.#min : Math.min(this.#max, this.#backoff * 2);
-    if (this.#warnings.take() === undefined) return;
-    this.#log.warn(
-      outOfDescriptors
-        ? "cannot accept connections: out of file descriptors (raise the limit with ulimit -n or LimitNOFILE); retrying with back-off"
-        : "cannot accept a connection; retrying with back-off",
-      { error: message },
-    );
+    const line = outOfDescriptors
+      ? "cannot accept connections: out of file descriptors (raise the limit with ulimit -n or LimitNOFILE); retrying with back-off"
+      : "cannot accept a connection; retrying with back-off";
+    const notLogged = this.#warnings.take(line);
+    if (notLogged === undefined) return;
+    this.#log.warn(line, { error: message, ...(notLogged > 0 ? { not_logged: notLogged } : {}) });
   }
 
   /** A connection was taken: after failures, says so (at most once per `quietMs`). */
   ok(): void {
     this.#backoff = 0;
     if (this.#failures === 0) return;
-    if (this.#recoveries.take() !== undefined) {
-      this.#log.info("accepting connections again", { failed_accepts: this.#failures });
+    const notLogged = this.#recoveries.take();
+    if (notLogged !== undefined) {
+      this.#log.info(RECOVERED, {
+        failed_accepts: this.#failures,
+        ...(notLogged > 0 ? { not_logged: notLogged } : {}),
+      });
     }
     this.#failures = 0;
+  }
+
+  /** Tells the lines still left out and clears their timers (the server closed). Idempotent. */
+  close(): void {
+    this.#warnings.close();
+    this.#recoveries.close();
   }
 
   /** Waits out the back-off the failures so far call for (none after {@linkcode ok}). */

@@ -43,12 +43,15 @@ export class Server implements AsyncDisposable {
   /**
    * A log budget per refusal reason (the per-address cap's names the
    * address), so a peer that repeats a refused connection cannot fill the
-   * log; `onRefused` still hears of every refusal.
+   * log; `onRefused` still hears of every refusal. Each tells its count at
+   * the end of its window (or on close) when no refusal follows.
    */
   readonly #refusals = new Map<string, LogBudget>();
   #tls: ServerTls | undefined;
   #loop: Promise<void> | undefined;
   #closing: Promise<void> | undefined;
+  /** The log budgets are closed: a late refusal arms no timer. */
+  #closed = false;
   #stopped: Promise<void> | undefined;
 
   /** @internal Use {@linkcode listen}. */
@@ -99,9 +102,17 @@ export class Server implements AsyncDisposable {
 
   #refuse(peer: PeerIdentity | undefined, where: string, reason: string, kind: RefusalKind): void {
     this.#options.onRefused?.(peer, reason, kind);
-    if (this.#refusals.size >= MAX_REFUSAL_BUDGETS) this.#refusals.clear();
+    if (this.#refusals.size >= MAX_REFUSAL_BUDGETS) this.#closeRefusalBudgets();
     let budget = this.#refusals.get(reason);
-    if (!budget) this.#refusals.set(reason, budget = new LogBudget());
+    if (!budget) {
+      budget = new LogBudget({
+        onSummary: (notLogged) =>
+          this.#log.warn("refused client", { reason, not_logged: notLogged }),
+      });
+      // one made by a late refusal after close arms no timer
+      if (this.#closed) budget.close();
+      this.#refusals.set(reason, budget);
+    }
     const notLogged = budget.take();
     if (notLogged === undefined) return;
     this.#log.warn("refused client", {
@@ -109,6 +120,12 @@ export class Server implements AsyncDisposable {
       reason,
       ...(notLogged > 0 ? { not_logged: notLogged } : {}),
     });
+  }
+
+  /** Tells what the refusal budgets left out and drops them. */
+  #closeRefusalBudgets(): void {
+    for (const budget of this.#refusals.values()) budget.close();
+    this.#refusals.clear();
   }
 
   async #accepted(raw: Deno.Conn): Promise<void> {
@@ -194,6 +211,10 @@ export class Server implements AsyncDisposable {
       const stopped = this.stopAccepting();
       await this.#tracker.close(this.#options.graceMs ?? 5000);
       await stopped;
+      // the counts still left out are told now; later budgets arm no timer
+      this.#closed = true;
+      this.#trouble.close();
+      this.#closeRefusalBudgets();
     })();
     return this.#closing;
   }

@@ -1,3 +1,4 @@
+import type { Logger } from "../log/mod.ts";
 import { exists } from "./_files.ts";
 import { certPaths } from "./paths.ts";
 
@@ -41,4 +42,45 @@ export async function serverCertFiles(
     return f;
   }
   return own;
+}
+
+/** The server certificate files to load for a certificates directory (see {@linkcode serverCertFallback}). */
+export type ServerCertFilesFor = (dir: string) => Promise<ServerCertFiles>;
+
+/** Options for {@linkcode serverCertFallback}. */
+export interface ServerCertFallbackOptions {
+  /** The certificates directory the fallback applies to: the command's default one. */
+  defaultDir: string;
+  /** The replaced tool's certificate and key, for `defaultDir` without `server.pem`. */
+  replaced: ServerCertFiles;
+  /**
+   * Logs the fallback taken (see {@linkcode serverCertFiles}) at info, once
+   * while it stays the same: a reload that takes it again logs nothing.
+   * Default: silent.
+   */
+  logger?: Logger;
+}
+
+/**
+ * {@linkcode serverCertFiles} for a command that replaces a tool: the
+ * default certificates directory without `server.pem` falls back to the
+ * replaced tool's files; a directory the user chose never does. Make one
+ * per process and call it at start and on each reload.
+ *
+ * @example
+ * ```ts
+ * const certFiles = serverCertFallback({ defaultDir: "certs", replaced: { cert: "cert.pem", key: "key.pem" }, logger: log });
+ * const tls = await loadServerTls(await certFiles(settings.certs));
+ * ```
+ */
+export function serverCertFallback(options: ServerCertFallbackOptions): ServerCertFilesFor {
+  let told: string | undefined;
+  return async (dir) => {
+    let taken: string | undefined;
+    const fallbacks = dir === options.defaultDir ? [options.replaced] : [];
+    const files = await serverCertFiles(dir, fallbacks, (m) => taken = m);
+    if (taken !== undefined && taken !== told) options.logger?.info(taken);
+    told = taken;
+    return files;
+  };
 }

@@ -47,10 +47,14 @@ export interface AnswererOptions {
   /**
    * Logs a query whose handler threw or timed out, at warn with the peer: 10
    * lines per 10 s at most (any peer can send such queries at will), the next
-   * one with `not_logged`, the count of those left out. Default: silent.
+   * one with `not_logged`, the count of those left out (or, when none
+   * follows, this line with only `not_logged` at the end of the window; call
+   * {@linkcode Answerer.close} when done). Default: silent.
    */
   logger?: Logger;
 }
+
+const HANDLER_FAILED = "query handler failed";
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
@@ -64,11 +68,20 @@ const encoder = new TextEncoder();
 export class Answerer {
   readonly #o: AnswererOptions;
   readonly #maxDatagram: number;
-  readonly #failures = new LogBudget();
+  readonly #failures: LogBudget;
 
   constructor(options: AnswererOptions) {
     this.#o = options;
     this.#maxDatagram = options.maxDatagramBytes ?? MAX_DATAGRAM_BYTES;
+    const log = options.logger;
+    this.#failures = new LogBudget(
+      log ? { onSummary: (n) => log.warn(HANDLER_FAILED, { not_logged: n }) } : {},
+    );
+  }
+
+  /** Tells the failures still left out of the log and clears the budget's timer. Idempotent. */
+  close(): void {
+    this.#failures.close();
   }
 
   /** Whether encrypted queries are accepted. */
@@ -128,7 +141,7 @@ export class Answerer {
     this.#o.submit(header.representation, text, (result) => {
       const skipped = result.ok ? undefined : this.#failures.take();
       if (!result.ok && skipped !== undefined) {
-        (this.#o.logger ?? nullLogger).warn("query handler failed", {
+        (this.#o.logger ?? nullLogger).warn(HANDLER_FAILED, {
           peer: typeof peer === "string" ? peer : peer(),
           transport,
           error: result.error,

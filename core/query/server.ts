@@ -190,6 +190,7 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
     closing ??= (async () => {
       await Promise.all([tcp?.close(), udp?.close()]);
       await pool.close();
+      answerer.close();
       await data.close();
     })();
   return {

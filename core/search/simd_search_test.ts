@@ -43,3 +43,22 @@ Deno.test("SimdSearcher drives containsLine() over a buffer it grew, first and l
     assert.equal(containsLine(hay, enc.encode(q), simd.find), want, q);
   }
 });
+
+Deno.test("SimdSearcher.findLine() returns the first line match at every offset of its 64-byte step, before and after a near miss", () => {
+  const simd = SimdSearcher.create()!;
+  const needle = enc.encode("\nq7;"); // as containsLine searches: "\n" then the line
+  for (let k = 0; k < 200; k++) {
+    // filler lines, a near miss ("q7;" not ending a line) somewhere before, then the line twice
+    const filler = "ab;\n".repeat(60).slice(0, k);
+    const miss = k % 3 === 0 ? "\nq7;x" : "";
+    const text = `${filler}${miss}\nq7;\n${"cd;\n".repeat(k % 17)}\nq7;\nzz;\n${
+      "ef;\n".repeat(30)
+    }`;
+    const bytes = enc.encode(text);
+    const hay = simd.buffer(bytes.length);
+    hay.set(bytes);
+    const first = text.indexOf("\nq7;\n");
+    assert.equal(simd.findLine(hay, needle, 0), first, `offset ${k}`);
+    assert.equal(simd.findLine(hay, needle, first + 1), text.indexOf("\nq7;\n", first + 1));
+  }
+});

@@ -1,4 +1,4 @@
-import type { Clock, ClockTimer } from "./clock.ts";
+import type { Clock, ClockTimer } from "../async/mod.ts";
 
 /**
  * How long an acknowledgement nobody waits for (no message since the last

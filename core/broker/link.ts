@@ -3,7 +3,7 @@ import { LengthPrefixedFramer } from "../net/framing/mod.ts";
 import { type DataBytes, decodePayload, type Frame, type Header } from "./frame.ts";
 import { FrameWriter } from "./writer.ts";
 import { HeaderDecoder } from "./header_decoder.ts";
-import { type Clock, type ClockTimer, systemClock } from "./clock.ts";
+import { type Clock, type ClockTimer, systemClock } from "../async/mod.ts";
 
 /** Options for {@linkcode Link}. */
 export interface LinkOptions {

@@ -12,7 +12,7 @@ import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
 import { AckWindow } from "./_ack_window.ts";
 import { checkHello } from "./_hello_check.ts";
 import { subscribeRequest } from "./_subscribe_request.ts";
-import { type Clock, systemClock } from "./clock.ts";
+import { type Clock, systemClock } from "../async/mod.ts";
 import { copyBytes } from "./_copy.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);

@@ -17,7 +17,7 @@ import { PeerLinks } from "./_peer_links.ts";
 import { PeerTable } from "./_peer_table.ts";
 import { PendingReplies } from "./_pending.ts";
 import { TypeQueues } from "./type_queues.ts";
-import { FakeClock } from "./_fake_clock.ts";
+import { FakeClock } from "../async/mod.ts";
 
 const ALICE: PeerIdentity = {
   address: "127.0.0.1",

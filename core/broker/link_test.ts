@@ -3,7 +3,7 @@ import { encodeFrame, LengthPrefixedFramer, memoryPair } from "../net/mod.ts";
 import { waitUntil } from "../../tests/harness/mod.ts";
 import { decodePayload, encodePayload, type Frame } from "./frame.ts";
 import { Link } from "./link.ts";
-import { FakeClock } from "./_fake_clock.ts";
+import { FakeClock } from "../async/mod.ts";
 
 function link(conn: ReturnType<typeof memoryPair>[0], frames: Frame[], closed: string[]) {
   return new Link(conn, {

@@ -5,21 +5,12 @@
  * does a summary at the end of the window when no line comes after.
  */
 
-/** A timer started by a {@linkcode BudgetClock}. */
-export interface BudgetTimer {
-  /** Stops the timer (idempotent). */
-  clear(): void;
-}
+import type { Clock, ClockTimer } from "../async/mod.ts";
 
-/** The time and the one-shot timer a {@linkcode LogBudget} runs on (a broker `Clock` fits). */
-export interface BudgetClock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-  /** Calls `fn` once after `ms` ms; must not keep the process alive. */
-  after(ms: number, fn: () => void): BudgetTimer;
-}
+/** What a {@linkcode LogBudget} reads the time from and arms its one-shot timer with. */
+type BudgetClock = Pick<Clock, "now" | "after">;
 
-/** The real clock: `Date.now()` and an unreferenced `setTimeout`. */
+/** The real clock with an unreferenced `setTimeout`: a pending summary never keeps the process alive. */
 const systemBudgetClock: BudgetClock = {
   now: () => Date.now(),
   after(ms, fn) {
@@ -43,7 +34,7 @@ export interface LogBudgetOptions {
    * Default: none (the count waits for the next line let through).
    */
   onSummary?: (notLogged: number, kind: string) => void;
-  /** Time and timers. Default: `Date.now` and an unreferenced `setTimeout`. */
+  /** Time and timers (`after` must not keep the process alive). Default: `Date.now` and an unreferenced `setTimeout`. */
   clock?: BudgetClock;
 }
 
@@ -69,7 +60,7 @@ export class LogBudget implements Disposable {
   #used = 0;
   /** Lines not logged since the last line let through, by kind. */
   readonly #skipped = new Map<string, number>();
-  #timer: BudgetTimer | undefined;
+  #timer: ClockTimer | undefined;
   #closed = false;
 
   constructor(options: LogBudgetOptions = {}) {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LogBudget } from "./budget.ts";
-import { FakeClock } from "../broker/_fake_clock.ts";
+import { FakeClock } from "../async/mod.ts";
 
 /** A budget of 3 lines per 100 ms on a fake clock, and the summaries it made. */
 function budgetOnFakeClock(): { budget: LogBudget; clock: FakeClock; summaries: string[] } {

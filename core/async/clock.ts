@@ -5,9 +5,10 @@ export interface ClockTimer {
 }
 
 /**
- * The time and timers a link runs on (heartbeats, ping timeouts, held
- * acknowledgements). Connectors use {@linkcode systemClock}; tests pass a
- * fake one to drive heartbeats and timeouts without waiting.
+ * The time and timers that timed code runs on (a broker link's heartbeats,
+ * ping timeouts and held acknowledgements; a log budget's window). Code
+ * uses {@linkcode systemClock}; tests pass a {@linkcode FakeClock} to drive
+ * timers without waiting.
  */
 export interface Clock {
   /** Milliseconds since the epoch. */

@@ -150,11 +150,17 @@ interface Change {
  * power cut: a subscriber that is away keeps getting published messages in
  * its journal.
  *
- * A change takes effect at once (a message published meanwhile already
- * follows it) and is acknowledged once stored. When it cannot be stored it
- * is refused, and a refusal means not applied: the change is undone in
- * memory, and when the file was already replaced but its directory could
- * not be synced, the previous content is written back.
+ * A change is acknowledged once stored. A subscription takes effect at
+ * once (a message published meanwhile already reaches the new subscriber's
+ * journal); an unsubscription only once stored, so that until then every
+ * message published is still stored for the client: if it is refused, the
+ * client is still subscribed and missed nothing. When a change cannot be
+ * stored it is refused and undone in memory, and when the file was already
+ * replaced but its directory could not be synced, the previous content is
+ * written back. (A refused subscription may have put a few messages in the
+ * client's journal meanwhile: extra copies, never a loss.) Memory is always
+ * what is stored plus the subscriptions waiting to be, so the type cap
+ * counts those too.
  */
 export class Subscriptions {
   readonly #path: string;
@@ -246,9 +252,9 @@ export class Subscriptions {
   }
 
   /**
-   * Adds or removes `types` for `client` at once; resolves once the file is
-   * on disk (synced, directory too). When that fails it rejects and the
-   * change is undone (see the class).
+   * Adds `types` for `client` at once, or removes them once stored; resolves
+   * once the file is on disk (synced, directory too). When that fails it
+   * rejects and the change is undone (see the class).
    */
   update(client: string, types: string[], unsubscribe: boolean): Promise<void> {
     const set = this.#byClient.get(client) ?? new Set<string>();
@@ -260,7 +266,8 @@ export class Subscriptions {
     }
     const change = { client, types, unsubscribe };
     this.#pending.push(change);
-    apply(this.#byClient, change, (t, on) => this.#index(t, client, on));
+    // an unsubscription waits to be stored (#settle), so a refused one loses nothing
+    if (!unsubscribe) apply(this.#byClient, change, (t, on) => this.#index(t, client, on));
     // one write at a time: when this one starts, every earlier change is stored or undone
     this.#writing = this.#writing.catch(() => {}).then(() => this.#store(change));
     return this.#writing;
@@ -290,14 +297,17 @@ export class Subscriptions {
       );
     } finally {
       this.#pending.shift();
-      if (this.#stored !== next) this.#undo();
+      this.#settle();
     }
   }
 
-  /** After a change was refused: memory becomes the stored changes plus the pending ones. */
-  #undo(): void {
+  /**
+   * After a change was stored or refused: memory becomes what is stored
+   * plus the subscriptions still waiting (unsubscriptions count once stored).
+   */
+  #settle(): void {
     const now = copy(this.#stored);
-    for (const c of this.#pending) apply(now, c);
+    for (const c of this.#pending) if (!c.unsubscribe) apply(now, c);
     for (const [client, types] of this.#byClient) {
       for (const t of types) if (!now.get(client)?.has(t)) this.#index(t, client, false);
     }

@@ -123,13 +123,19 @@ Deno.test("pubsub subscriptions: a change whose directory sync fails is refused 
       assert.deepEqual(new Subscriptions(path).typesOf("bob"), ["news"]);
     },
   );
-  await t.step("an unsubscribe: bob stays subscribed", async () => {
-    failures.count = 1;
-    await assert.rejects(s.update("bob", ["news"], true), undone);
-    assert.ok(s.has("news", "bob"));
-    assert.deepEqual(s.subscribers("news"), ["bob"]);
-    assert.deepEqual(stored(), { bob: ["news"] });
-  });
+  await t.step(
+    "an unsubscribe: bob stays subscribed, and missed nothing while it was written",
+    async () => {
+      failures.count = 1;
+      const refused = s.update("bob", ["news"], true);
+      // a message published while the unsubscribe is written is still stored for bob
+      assert.deepEqual(s.subscribers("news"), ["bob"]);
+      await assert.rejects(refused, undone);
+      assert.ok(s.has("news", "bob"));
+      assert.deepEqual(s.subscribers("news"), ["bob"]);
+      assert.deepEqual(stored(), { bob: ["news"] });
+    },
+  );
   await t.step(
     "writing back fails too: memory is undone and the refusal says the file may keep it",
     async () => {
@@ -159,6 +165,27 @@ Deno.test("pubsub subscriptions: a change whose directory sync fails is refused 
   );
 });
 
+Deno.test("pubsub subscriptions: the 256-type cap counts an unsubscription only once stored, so a refused one cannot let a client past it", async () => {
+  await using dir = await tempDir("sockkit-pubsub-test-");
+  const path = join(dir.path, "subscriptions.json");
+  const failures = { count: 0 };
+  const s = new Subscriptions(path, { syncDirectory: flakySync(failures) });
+  const types = (from: number, n: number) => Array.from({ length: n }, (_, i) => `t${from + i}`);
+  await s.update("c", types(0, 256), false);
+  failures.count = 1;
+  const refused = s.update("c", types(0, 10), true);
+  assert.throws(
+    () => s.update("c", types(256, 10), false),
+    /cannot subscribe to more than 256 types/,
+  );
+  await assert.rejects(refused, /the change was undone/);
+  assert.equal(s.typesOf("c").length, 256);
+  assert.equal(new Subscriptions(path).typesOf("c").length, 256);
+  await s.update("c", types(0, 10), true); // stored this time: now there is room
+  await s.update("c", types(256, 10), false);
+  assert.equal(new Subscriptions(path).typesOf("c").length, 256);
+});
+
 Deno.test("pubsub subscriptions: subscribers() gives the same frozen array until the type's subscriptions change, then a new one, the old one as it was", async () => {
   await using tmp = await tempDir("sockkit-pubsub-test-");
   const s = new Subscriptions(`${tmp.path}/subscriptions.json`);
@@ -181,36 +208,43 @@ Deno.test("pubsub subscriptions: subscribers() gives the same frozen array until
   assert.deepEqual(s.subscribers("sport"), []);
 });
 
-Deno.test("pubsub fan-out: a subscriber that leaves during it gets no copy and the others still get theirs", async () => {
+Deno.test("pubsub fan-out: a subscriber whose unsubscription is being stored still gets copies (a refusal would keep it subscribed), none once it is stored", async () => {
   await using tmp = await tempDir("sockkit-pubsub-test-");
-  const subscriptions = new Subscriptions(`${tmp.path}/subscriptions.json`);
+  // the directory sync of the unsubscription waits until the test lets it go
+  const gate = Promise.withResolvers<void>();
+  let held = false;
+  const subscriptions = new Subscriptions(`${tmp.path}/subscriptions.json`, {
+    syncDirectory: async (dir) => {
+      if (held) await gate.promise;
+      using d = await Deno.open(dir, { read: true });
+      await d.sync();
+    },
+  });
   for (const c of ["bob", "carol", "dave"]) await subscriptions.update(c, ["news"], false);
   const peers = new Map<string, PeerState>();
-  const leaving: Promise<void>[] = [];
   const hub = new PubSubHub({
     name: "server",
     rule: new PubSubRule(),
     subscriptions,
     route: (dst) => peers.get(dst)!,
     peer(name) {
-      // carol unsubscribes while bob's copy is being stored (her turn comes after his).
-      if (name === "bob" && leaving.length === 0) {
-        leaving.push(subscriptions.update("carol", ["news"], true));
-      }
       let p = peers.get(name);
       if (!p) peers.set(name, p = new PeerState(name, `${tmp.path}/${name}`, { fsync: false }));
       return p;
     },
   });
   try {
+    held = true;
+    const leaving = subscriptions.update("carol", ["news"], true);
     const h: MsgHeader = { kind: "msg", type: "news", src: "alice", dst: "", id: "1" };
     await hub.publish("alice", h, "hello", new Uint8Array());
-    await Promise.all(leaving);
+    gate.resolve();
+    await leaving;
     await hub.publish("alice", { ...h, id: "2" }, "again", new Uint8Array());
     const journaled = (name: string) => peers.get(name)?.stats.journaled ?? 0;
     assert.deepEqual(
       ["bob", "carol", "dave"].map((n) => [n, journaled(n)]),
-      [["bob", 2], ["carol", 0], ["dave", 2]],
+      [["bob", 2], ["carol", 1], ["dave", 2]],
     );
   } finally {
     for (const p of peers.values()) await p.journal.close();

@@ -4,6 +4,8 @@ type TcpWrap = { openFromRid(rid: number): number };
 type TcpWrapClass = new (type: number) => TcpWrap;
 
 let tcpWrap: Promise<TcpWrapClass> | undefined;
+/** The class, once {@linkcode prepareTcpHandles} found it. */
+let tcpWrapReady: TcpWrapClass | undefined;
 
 /**
  * Deno's native `node:net` TCP handle class, taken once from a throwaway
@@ -31,7 +33,7 @@ function tcpWrapClass(): Promise<TcpWrapClass> {
 
 /** Loads the handle class ahead of the first accept (listen calls it). */
 export async function prepareTcpHandles(): Promise<void> {
-  await tcpWrapClass();
+  tcpWrapReady = await tcpWrapClass();
 }
 
 function ridOf(conn: Deno.Conn): number {
@@ -64,10 +66,18 @@ export class DescriptorDupError extends Error {
  * the same native handle, so `node:tls` can wrap it and `readStop()` works on
  * it. The accept loop itself stays on `Deno.listen`, whose `accept()` reports
  * EMFILE and keeps working afterwards (Deno 2.9's `node:net` server stops
- * accepting for good after EMFILE, silently).
+ * accepting for good after EMFILE, silently). Synchronous, after
+ * {@linkcode prepareTcpHandles}: a duplicate that fails is known before the
+ * accept loop decides whether to back off before its next accept.
  */
-export async function nodeSocketOf(conn: Deno.Conn, onClose?: () => void): Promise<net.Socket> {
-  const Wrap = await tcpWrapClass();
+export function nodeSocketOf(conn: Deno.Conn, onClose?: () => void): net.Socket {
+  const Wrap = tcpWrapReady;
+  if (!Wrap) {
+    conn.close();
+    throw new Error(
+      "Cannot wrap an accepted TCP connection before prepareTcpHandles() resolved (the listener calls it before accepting)",
+    );
+  }
   const handle = new Wrap(0 /* SOCKET */);
   const status = handle.openFromRid(ridOf(conn));
   if (status !== 0) {

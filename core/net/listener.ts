@@ -68,7 +68,7 @@ export class Server implements AsyncDisposable {
 
   /** @internal Starts the accept loop. */
   start(): void {
-    this.#loop = acceptLoop(this.#listener, (c) => void this.#accepted(c), this.#trouble);
+    this.#loop = acceptLoop(this.#listener, (c) => this.#accepted(c), this.#trouble);
   }
 
   /**
@@ -128,7 +128,7 @@ export class Server implements AsyncDisposable {
     this.#refusals.clear();
   }
 
-  async #accepted(raw: Deno.Conn): Promise<void> {
+  #accepted(raw: Deno.Conn): void {
     if (this.#tracker.signal.aborted) {
       raw.close();
       return;
@@ -146,7 +146,8 @@ export class Server implements AsyncDisposable {
     }
     let transport: net.Socket;
     try {
-      transport = await nodeSocketOf(raw, counted ? () => this.#caps.release(address) : undefined);
+      // synchronous: a failed duplicate backs the accept loop off before its next accept
+      transport = nodeSocketOf(raw, counted ? () => this.#caps.release(address) : undefined);
     } catch (err) {
       if (counted) this.#caps.release(address);
       // told once with failed accepts (not one error line per connection), and accepting backs off

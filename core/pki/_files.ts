@@ -63,7 +63,17 @@ export const PUBLIC_MODE = 0o644;
  * while its temporary file exists (see {@linkcode withPkiLock}).
  */
 export function writePkiFile(path: string, text: string, mode: number): Promise<void> {
-  return withPkiLock(dirname(path), () => writeFileAtomic(path, text, { mode, durable: true }));
+  return withPkiLock(dirname(path), () => writePkiFileHeld(path, text, mode));
+}
+
+/**
+ * {@linkcode writePkiFile} for a caller that already holds its directory's
+ * pki lock: one that read the file and writes what it made of it, inside
+ * one {@linkcode withPkiLock}, so that two such updates at once (two
+ * `revoke`s, a command and a broker) never lose one of them.
+ */
+export function writePkiFileHeld(path: string, text: string, mode: number): Promise<void> {
+  return writeFileAtomic(path, text, { mode, durable: true });
 }
 
 /** The file in a directory whose lock pki holds while it writes there. */
@@ -74,7 +84,10 @@ export const PKI_LOCK = ".pki.lock";
  * `DIR/.pki.lock` (created on first use, empty). Every pki write holds it
  * while its temporary file exists and so does a sweep of leftovers, so a
  * sweep never removes the file of a write in flight (another command's, or
- * a broker's `revoke`). The kernel drops the lock when its process dies: a
+ * a broker's `revoke`); an update of a list (revoked, issued, allowed) holds
+ * it from its read to its write. Not reentrant: inside `fn`, write with
+ * {@linkcode writePkiFileHeld} (a second lock of the same directory would
+ * wait for ever, in this process as in another). The kernel drops the lock when its process dies: a
  * crash never leaves it held. Only writers take it, so a directory that is
  * only read (a daemon's, perhaps read-only) is never touched.
  */

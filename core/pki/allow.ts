@@ -1,5 +1,5 @@
 import { ConfigError } from "../config/errors.ts";
-import { PUBLIC_MODE, readText, writePkiFile } from "./_files.ts";
+import { PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
 import { parseCertificates } from "./certificate.ts";
 import { type CertListing, listingOf } from "./list.ts";
 import { certPaths } from "./paths.ts";
@@ -43,29 +43,32 @@ export async function allowCert(dir: string, file: string): Promise<AllowResult>
       );
     }
   }
-  const listText = await readText(
-    paths.allowList,
-    "client allow-list",
-    'run "sockkit certs init"',
-  );
-  const current = await parseCertificates(listText, "client allow-list", paths.allowList);
-  const revoked = new Set((await readRevoked(paths.revoked)).map((e) => e.fingerprint));
-  const known = new Set(current.map((c) => c.fingerprint));
-  const result: AllowResult = { added: [], present: [] };
-  const append: string[] = [];
-  for (const c of incoming) {
-    const row = listingOf(c, "allowed", paths.allowList, revoked);
-    if (known.has(c.fingerprint)) {
-      result.present.push(row);
-      continue;
+  // from the read of the list to its write, so that two allows at once both land
+  return withPkiLock(dir, async () => {
+    const listText = await readText(
+      paths.allowList,
+      "client allow-list",
+      'run "sockkit certs init"',
+    );
+    const current = await parseCertificates(listText, "client allow-list", paths.allowList);
+    const revoked = new Set((await readRevoked(paths.revoked)).map((e) => e.fingerprint));
+    const known = new Set(current.map((c) => c.fingerprint));
+    const result: AllowResult = { added: [], present: [] };
+    const append: string[] = [];
+    for (const c of incoming) {
+      const row = listingOf(c, "allowed", paths.allowList, revoked);
+      if (known.has(c.fingerprint)) {
+        result.present.push(row);
+        continue;
+      }
+      known.add(c.fingerprint);
+      append.push(c.pem);
+      result.added.push(row);
     }
-    known.add(c.fingerprint);
-    append.push(c.pem);
-    result.added.push(row);
-  }
-  if (append.length > 0) {
-    const base = listText.endsWith("\n") ? listText : listText + "\n";
-    await writePkiFile(paths.allowList, base + append.join(""), PUBLIC_MODE);
-  }
-  return result;
+    if (append.length > 0) {
+      const base = listText.endsWith("\n") ? listText : listText + "\n";
+      await writePkiFileHeld(paths.allowList, base + append.join(""), PUBLIC_MODE);
+    }
+    return result;
+  });
 }

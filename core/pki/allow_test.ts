@@ -74,3 +74,22 @@ Deno.test("revoke() records the fingerprint once and listCerts() marks it revoke
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("pki list updates at once all land: two revokes, two issues, two allows (each holds the lock from read to write)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = await initPki(dir);
+    await Promise.all([issueClient(dir, "alice"), issueClient(dir, "bob")]);
+    const issued = JSON.parse(await Deno.readTextFile(join(dir, "issued.json")));
+    assert.deepEqual(issued.map((e: { name: string }) => e.name).sort(), ["alice", "bob"]);
+    const [a, b] = await Promise.all([revoke(dir, "alice"), revoke(dir, "bob")]);
+    assert.equal(a.length + b.length, 2);
+    assert.deepEqual((await readRevoked(p.revoked)).map((e) => e.name).sort(), ["alice", "bob"]);
+    const others = [await initPki(join(dir, "o1")), await initPki(join(dir, "o2"))];
+    await Promise.all(others.map((o) => allowCert(dir, o.ca)));
+    const pems = (await Deno.readTextFile(p.allowList)).match(/-----BEGIN CERTIFICATE-----/g);
+    assert.equal(pems?.length, 3, "the own CA and both others");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,4 +1,5 @@
-import { exists, PUBLIC_MODE, readText, writePkiFile } from "./_files.ts";
+import { dirname } from "node:path";
+import { exists, PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
 import type { CertInfo } from "./certificate.ts";
 
 /** One entry of `issued.json`: a client certificate `certs issue` made. */
@@ -46,17 +47,22 @@ export function normalizeSerial(serial: string): string {
   return serial.replaceAll(":", "").toLowerCase().replace(/^0+(?=.)/, "");
 }
 
-/** Adds `certs` under `name` to `issued.json` (each fingerprint once). */
-export async function recordIssued(file: string, name: string, certs: CertInfo[]): Promise<void> {
-  const list = await readIssued(file);
-  const now = new Date().toISOString();
-  let changed = false;
-  for (const c of certs) {
-    if (list.some((e) => e.fingerprint === c.fingerprint)) continue;
-    list.push({ name, serial: serialOf(c), fingerprint: c.fingerprint, issuedAt: now });
-    changed = true;
-  }
-  if (changed) {
-    await writePkiFile(file, JSON.stringify(list, null, 2) + "\n", PUBLIC_MODE);
-  }
+/**
+ * Adds `certs` under `name` to `issued.json` (each fingerprint once), holding
+ * the directory's pki lock from the read to the write.
+ */
+export function recordIssued(file: string, name: string, certs: CertInfo[]): Promise<void> {
+  return withPkiLock(dirname(file), async () => {
+    const list = await readIssued(file);
+    const now = new Date().toISOString();
+    let changed = false;
+    for (const c of certs) {
+      if (list.some((e) => e.fingerprint === c.fingerprint)) continue;
+      list.push({ name, serial: serialOf(c), fingerprint: c.fingerprint, issuedAt: now });
+      changed = true;
+    }
+    if (changed) {
+      await writePkiFileHeld(file, JSON.stringify(list, null, 2) + "\n", PUBLIC_MODE);
+    }
+  });
 }

@@ -1,5 +1,5 @@
 import { ConfigError } from "../config/errors.ts";
-import { exists, PUBLIC_MODE, readText, writePkiFile } from "./_files.ts";
+import { exists, PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { readIssued, serialOf } from "./issued.ts";
 import { certPaths } from "./paths.ts";
@@ -96,24 +96,28 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
       `No certificate named "${name}" in "${paths.clientsDir}" or the allow-list "${paths.allowList}" (see "sockkit certs list")`,
     );
   }
-  const list = await readRevoked(paths.revoked);
-  const added: RevokedEntry[] = [];
-  const now = new Date().toISOString();
-  for (const c of certs) {
-    if (list.some((e) => e.fingerprint === c.fingerprint)) continue;
-    added.push({
-      name,
-      fingerprint: c.fingerprint,
-      ...(c.serial !== undefined ? { serial: c.serial } : {}),
-      revokedAt: now,
-    });
-  }
-  if (added.length > 0) {
-    await writePkiFile(
-      paths.revoked,
-      JSON.stringify([...list, ...added], null, 2) + "\n",
-      PUBLIC_MODE,
-    );
-  }
-  return added;
+  // from the read of the list to its write, so that two revokes at once (a command and a broker,
+  // say) both land
+  return withPkiLock(dir, async () => {
+    const list = await readRevoked(paths.revoked);
+    const added: RevokedEntry[] = [];
+    const now = new Date().toISOString();
+    for (const c of certs) {
+      if (list.some((e) => e.fingerprint === c.fingerprint)) continue;
+      added.push({
+        name,
+        fingerprint: c.fingerprint,
+        ...(c.serial !== undefined ? { serial: c.serial } : {}),
+        revokedAt: now,
+      });
+    }
+    if (added.length > 0) {
+      await writePkiFileHeld(
+        paths.revoked,
+        JSON.stringify([...list, ...added], null, 2) + "\n",
+        PUBLIC_MODE,
+      );
+    }
+    return added;
+  });
 }

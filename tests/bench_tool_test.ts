@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatTable, parseBenchOutput, ratio, runServiceBench } from "../tools/bench.ts";
-import { machineBefore, wakeRows } from "../tools/bench_machine.ts";
+import { firstAllowedCpu, machineBefore, wakeRows } from "../tools/bench_machine.ts";
 
 Deno.test("bench tool parses the last stdout line of a service bench", () => {
   const row = {
@@ -95,7 +95,9 @@ async function hasTaskset(): Promise<boolean> {
 }
 
 Deno.test("bench tool's machine rows: the load average, and thread wake-up round trips next to the same on one CPU", async () => {
-  const before = await machineBefore();
+  const results = await machineBefore();
+  assert.equal(results.length, 1, JSON.stringify(results));
+  const before = results[0]!;
   assert.equal(before.status, "ok", before.status === "ok" ? "" : before.note);
   if (before.status !== "ok") return;
   const [load, ...wake] = before.rows;
@@ -107,11 +109,17 @@ Deno.test("bench tool's machine rows: the load average, and thread wake-up round
     // A round trip between two threads takes some time, and far less than a second.
     assert.ok(r.value > 0 && r.value < 1000, `${r.figure}: ${r.value} ms`);
     if (!await hasTaskset()) continue; // util-linux's taskset: on every Debian
-    assert.equal(r.anchor, "the same, both threads on one CPU (taskset -c 0)");
+    assert.equal(r.anchor, "the same, both threads on one CPU (taskset -c)");
     assert.ok(r.anchorValue! > 0 && r.anchorValue! < 1000);
   }
   assert.ok(wake[0]!.value <= wake[1]!.value && wake[1]!.value <= wake[2]!.value);
   assert.match(formatTable([before]), /machine +thread wake-up: postMessage round trip/);
+});
+
+Deno.test("bench tool pins the one-CPU probe to the first CPU this process may use", () => {
+  assert.equal(firstAllowedCpu("Name:\tdeno\nCpus_allowed_list:\t2-3,6\n"), 2);
+  assert.equal(firstAllowedCpu("Cpus_allowed_list:\t0\n"), 0);
+  assert.equal(firstAllowedCpu(""), 0);
 });
 
 Deno.test("bench tool's wake-up rows have no anchor where taskset is missing", () => {

@@ -6,7 +6,7 @@
  *
  * Each round trip wakes a thread that was waiting, so on two idle CPUs it
  * includes twice the time the machine takes to wake an idle CPU; under
- * `taskset -c 0` both threads share one CPU and no idle CPU is woken.
+ * `taskset -c CPU` both threads share one CPU and no idle CPU is woken.
  *
  * @module
  */

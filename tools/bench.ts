@@ -261,7 +261,7 @@ if (import.meta.main) {
   const services = named.length ? named : [...BENCH_SERVICES];
   const commands = await availableCommands();
   console.error("bench: measuring the machine (load average, thread wake-up round trips)");
-  const results: BenchResult[] = [await machineBefore()];
+  const results: BenchResult[] = await machineBefore();
   for (const service of services) {
     if (!commands.has(service)) {
       results.push({ service, status: "skipped", note: `no "sockkit ${service}" subcommand yet` });

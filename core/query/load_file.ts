@@ -66,7 +66,12 @@ function rowName(spec: DataFileSpec, i: number): string {
  * row as read. The transform gets that key, or the row's 0-based index when
  * only the transform makes the column.
  */
-function keyRows(data: unknown, spec: DataFileSpec, transform: RowTransform | undefined): unknown {
+function keyRows(
+  data: unknown,
+  spec: DataFileSpec,
+  transform: RowTransform | undefined,
+  columns?: readonly string[],
+): unknown {
   if (spec.key === undefined && spec.keyIndex === undefined) {
     return transform ? transformAll(data, transform) : data;
   }
@@ -77,9 +82,14 @@ function keyRows(data: unknown, spec: DataFileSpec, transform: RowTransform | un
     );
   }
   const field = spec.format === "csv" ? "column" : "field";
+  // With a header, an index names the header's column (an object's own key order puts
+  // integer-like names such as "2024" first)
+  const named = spec.key ?? (spec.keyIndex !== undefined ? columns?.[spec.keyIndex] : undefined);
   const cellOf = (row: unknown): unknown =>
     typeof row !== "object" || row === null
       ? undefined
+      : named !== undefined && !Array.isArray(row)
+      ? (row as Record<string, unknown>)[named]
       : spec.key !== undefined
       ? (row as Record<string, unknown>)[spec.key]
       : Array.isArray(row)
@@ -119,7 +129,7 @@ function readCsv(text: string, spec: DataFileSpec, transform: RowTransform | und
       );
     }
   }
-  return keyRows(rows, spec, transform);
+  return keyRows(rows, spec, transform, columns);
 }
 
 const strict = new TextDecoder("utf-8", { fatal: true });

@@ -25,6 +25,7 @@ Deno.test("loadDataFile() keys CSV rows by column name, by index, or keeps a lis
   await withFiles({
     "p.csv": "id,name\n1,Ada\n2,Grace\n",
     "c.csv": "London,UK\nParis,FR\n",
+    "y.csv": "name,2024\nAda,7\n",
   }, async (dir) => {
     assert.deepEqual(await loadDataFile(one({ path: "p.csv", key: "id" }, dir)), {
       "1": { id: "1", name: "Ada" },
@@ -37,6 +38,10 @@ Deno.test("loadDataFile() keys CSV rows by column name, by index, or keeps a lis
     assert.deepEqual(await loadDataFile(one({ path: "p.csv", keyIndex: 1, header: true }, dir)), {
       Ada: { id: "1", name: "Ada" },
       Grace: { id: "2", name: "Grace" },
+    });
+    // an index names the header's column even when a later column's name looks like a number
+    assert.deepEqual(await loadDataFile(one({ path: "y.csv", keyIndex: 0, header: true }, dir)), {
+      Ada: { name: "Ada", "2024": "7" },
     });
     assert.deepEqual(await loadDataFile(one({ path: "c.csv", header: false }, dir)), [
       ["London", "UK"],

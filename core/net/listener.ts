@@ -128,7 +128,32 @@ export class Server implements AsyncDisposable {
     this.#refusals.clear();
   }
 
+  /**
+   * Takes one accepted connection. Called by the accept loop itself, so
+   * nothing may escape it: a throw from the service's own callbacks (its
+   * `authorize`, `onRefused` or logger) closes that connection and is
+   * logged, and accepting goes on.
+   */
   #accepted(raw: Deno.Conn): void {
+    const made: { transport?: net.Socket } = {};
+    try {
+      this.#take(raw, made);
+    } catch (err) {
+      if (made.transport) made.transport.destroy();
+      else {
+        try {
+          raw.close();
+        } catch { /* closed already */ }
+      }
+      try {
+        this.#log.error("cannot set up an accepted connection: it was closed", {
+          error: err instanceof Error ? err.message : String(err),
+        });
+      } catch { /* a logger that throws must not end accepting either */ }
+    }
+  }
+
+  #take(raw: Deno.Conn, made: { transport?: net.Socket }): void {
     if (this.#tracker.signal.aborted) {
       raw.close();
       return;
@@ -157,6 +182,7 @@ export class Server implements AsyncDisposable {
       );
       return;
     }
+    made.transport = transport;
     this.#trouble.ok();
     transport.setNoDelay(true);
     if (!this.#tls) {

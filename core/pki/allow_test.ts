@@ -93,3 +93,23 @@ Deno.test("pki list updates at once all land: two revokes, two issues, two allow
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("certs init --force keeps a certificate allowed while it made its keys", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = await initPki(dir);
+    const other = await initPki(join(dir, "other"));
+    // RSA keys take a while to make: the allow lands meanwhile
+    const reinit = initPki(dir, { force: true, algorithm: "rsa" });
+    await allowCert(dir, other.ca);
+    await reinit;
+    const list = await Deno.readTextFile(p.allowList);
+    assert.ok(
+      list.includes((await Deno.readTextFile(other.ca)).trim()),
+      "the other CA is still allowed",
+    );
+    assert.ok(list.startsWith(await Deno.readTextFile(p.ca)), "the new CA first");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,5 +1,12 @@
 import { buildCa, buildLeaf } from "./_build.ts";
-import { exists, KEY_MODE, PUBLIC_MODE, refuseOverwrite, writePkiFile } from "./_files.ts";
+import {
+  exists,
+  KEY_MODE,
+  PUBLIC_MODE,
+  refuseOverwrite,
+  withPkiLock,
+  writePkiFileHeld,
+} from "./_files.ts";
 import { parseCertificates, splitPem } from "./certificate.ts";
 import { generateKeyPair, type KeyAlgorithm, privateKeyPem } from "./keys.ts";
 import { type CertPaths, certPaths } from "./paths.ts";
@@ -48,20 +55,6 @@ export async function initPki(dir: string, options: InitPkiOptions = {}): Promis
     [paths.caKey, paths.ca, paths.serverKey, paths.serverCert, paths.allowList],
     options.force,
   );
-  // Keep individually allowed certificates when re-initialising with --force.
-  let keep: string[] = [];
-  if (await exists(paths.allowList)) {
-    const oldCa = (await exists(paths.ca))
-      ? splitPem(await Deno.readTextFile(paths.ca)).map((p) => p.trim())
-      : [];
-    const old = await parseCertificates(
-      await Deno.readTextFile(paths.allowList),
-      "client allow-list",
-      paths.allowList,
-    ).catch(() => []);
-    keep = old.map((c) => c.pem).filter((p) => !oldCa.includes(p.trim()));
-  }
-
   await Deno.mkdir(paths.clientsDir, { recursive: true });
   const caKeys = await generateKeyPair(algorithm);
   const ca = await buildCa(caKeys, algorithm, Math.max(days, CA_DAYS));
@@ -74,13 +67,30 @@ export async function initPki(dir: string, options: InitPkiOptions = {}): Promis
     algorithm,
   );
   const caPem = ca.toString("pem") + "\n";
-  await writePkiFile(paths.caKey, await privateKeyPem(caKeys.privateKey), KEY_MODE);
-  await writePkiFile(paths.ca, caPem, PUBLIC_MODE);
-  await writePkiFile(paths.serverKey, await privateKeyPem(serverKeys.privateKey), KEY_MODE);
-  await writePkiFile(paths.serverCert, server.toString("pem") + "\n", PUBLIC_MODE);
-  await writePkiFile(paths.allowList, [caPem, ...keep].join(""), PUBLIC_MODE);
-  if (!(await exists(paths.revoked))) {
-    await writePkiFile(paths.revoked, "[]\n", PUBLIC_MODE);
-  }
+  // Under the directory's lock from reading what to keep of the allow-list to writing it, so a
+  // `certs allow` while the keys were made is kept too.
+  await withPkiLock(dir, async () => {
+    // Keep individually allowed certificates when re-initialising with --force.
+    let keep: string[] = [];
+    if (await exists(paths.allowList)) {
+      const oldCa = (await exists(paths.ca))
+        ? splitPem(await Deno.readTextFile(paths.ca)).map((p) => p.trim())
+        : [];
+      const old = await parseCertificates(
+        await Deno.readTextFile(paths.allowList),
+        "client allow-list",
+        paths.allowList,
+      ).catch(() => []);
+      keep = old.map((c) => c.pem).filter((p) => !oldCa.includes(p.trim()));
+    }
+    await writePkiFileHeld(paths.caKey, await privateKeyPem(caKeys.privateKey), KEY_MODE);
+    await writePkiFileHeld(paths.ca, caPem, PUBLIC_MODE);
+    await writePkiFileHeld(paths.serverKey, await privateKeyPem(serverKeys.privateKey), KEY_MODE);
+    await writePkiFileHeld(paths.serverCert, server.toString("pem") + "\n", PUBLIC_MODE);
+    await writePkiFileHeld(paths.allowList, [caPem, ...keep].join(""), PUBLIC_MODE);
+    if (!(await exists(paths.revoked))) {
+      await writePkiFileHeld(paths.revoked, "[]\n", PUBLIC_MODE);
+    }
+  });
   return paths;
 }

@@ -141,6 +141,12 @@ interface Change {
   client: string;
   types: string[];
   unsubscribe: boolean;
+  /**
+   * A subscription over the type cap while an unsubscription of the same
+   * client waits to be stored: checked again when its turn to be stored
+   * comes, and only then applied.
+   */
+  deferred?: boolean;
 }
 
 /**
@@ -257,17 +263,16 @@ export class Subscriptions {
    * rejects and the change is undone (see the class).
    */
   update(client: string, types: string[], unsubscribe: boolean): Promise<void> {
-    const set = this.#byClient.get(client) ?? new Set<string>();
-    if (!unsubscribe && new Set([...set, ...types]).size > MAX_SUBSCRIBED_TYPES) {
-      // refused whole: none of the request's types is added
-      throw new BrokerError(
-        `Client "${client}" cannot subscribe to more than ${MAX_SUBSCRIBED_TYPES} types (subscribed to ${set.size}; unsubscribe some first)`,
-      );
-    }
-    const change = { client, types, unsubscribe };
+    const over = !unsubscribe && this.#overCap(client, types);
+    // over the cap, but an unsubscription of this client waits to be stored: decide in its turn
+    const deferred = over && this.#pending.some((c) => c.client === client && c.unsubscribe);
+    if (over && !deferred) throw this.#capError(client); // refused whole: none of its types is added
+    const change: Change = { client, types, unsubscribe, ...(deferred ? { deferred } : {}) };
     this.#pending.push(change);
     // an unsubscription waits to be stored (#settle), so a refused one loses nothing
-    if (!unsubscribe) apply(this.#byClient, change, (t, on) => this.#index(t, client, on));
+    if (!unsubscribe && !deferred) {
+      apply(this.#byClient, change, (t, on) => this.#index(t, client, on));
+    }
     // one write at a time: when this one starts, every earlier change is stored or undone
     this.#writing = this.#writing.catch(() => {}).then(() => this.#store(change));
     return this.#writing;
@@ -278,6 +283,9 @@ export class Subscriptions {
     const next = copy(this.#stored);
     apply(next, change);
     try {
+      if (change.deferred && this.#overCap(change.client, change.types)) {
+        throw this.#capError(change.client);
+      }
       await writeFileAtomic(this.#path, snapshot(next), this.#write);
       this.#stored = next;
       return;
@@ -301,13 +309,26 @@ export class Subscriptions {
     }
   }
 
+  /** Whether adding `types` takes `client` past the cap (counting what waits to be stored). */
+  #overCap(client: string, types: string[]): boolean {
+    const set = this.#byClient.get(client) ?? new Set<string>();
+    return new Set([...set, ...types]).size > MAX_SUBSCRIBED_TYPES;
+  }
+
+  #capError(client: string): BrokerError {
+    const n = this.#byClient.get(client)?.size ?? 0;
+    return new BrokerError(
+      `Client "${client}" cannot subscribe to more than ${MAX_SUBSCRIBED_TYPES} types (subscribed to ${n}; unsubscribe some first)`,
+    );
+  }
+
   /**
    * After a change was stored or refused: memory becomes what is stored
    * plus the subscriptions still waiting (unsubscriptions count once stored).
    */
   #settle(): void {
     const now = copy(this.#stored);
-    for (const c of this.#pending) if (!c.unsubscribe) apply(now, c);
+    for (const c of this.#pending) if (!c.unsubscribe && !c.deferred) apply(now, c);
     for (const [client, types] of this.#byClient) {
       for (const t of types) if (!now.get(client)?.has(t)) this.#index(t, client, false);
     }

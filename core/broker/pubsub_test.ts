@@ -165,25 +165,31 @@ Deno.test("pubsub subscriptions: a change whose directory sync fails is refused 
   );
 });
 
-Deno.test("pubsub subscriptions: the 256-type cap counts an unsubscription only once stored, so a refused one cannot let a client past it", async () => {
+Deno.test("pubsub subscriptions: the 256-type cap counts an unsubscription once stored: a subscription sent right after one waits for it, and is refused if it was", async () => {
   await using dir = await tempDir("sockkit-pubsub-test-");
   const path = join(dir.path, "subscriptions.json");
   const failures = { count: 0 };
   const s = new Subscriptions(path, { syncDirectory: flakySync(failures) });
   const types = (from: number, n: number) => Array.from({ length: n }, (_, i) => `t${from + i}`);
   await s.update("c", types(0, 256), false);
+  // the unsubscription is refused: the subscription sent meanwhile is refused too, at its turn
   failures.count = 1;
   const refused = s.update("c", types(0, 10), true);
-  assert.throws(
-    () => s.update("c", types(256, 10), false),
-    /cannot subscribe to more than 256 types/,
-  );
+  const waiting = s.update("c", types(256, 10), false);
+  assert.deepEqual(s.subscribers("t256"), [], "not applied before its turn");
   await assert.rejects(refused, /the change was undone/);
+  await assert.rejects(waiting, /cannot subscribe to more than 256 types/);
   assert.equal(s.typesOf("c").length, 256);
   assert.equal(new Subscriptions(path).typesOf("c").length, 256);
-  await s.update("c", types(0, 10), true); // stored this time: now there is room
-  await s.update("c", types(256, 10), false);
+  // stored this time: the subscription sent right after it lands
+  const stored = s.update("c", types(0, 10), true);
+  const lands = s.update("c", types(256, 10), false);
+  await stored;
+  await lands;
+  assert.ok(s.has("t256", "c") && !s.has("t0", "c"));
   assert.equal(new Subscriptions(path).typesOf("c").length, 256);
+  // with nothing waiting, over the cap is refused at once
+  assert.throws(() => s.update("c", ["one more"], false), /cannot subscribe to more than 256/);
 });
 
 Deno.test("pubsub subscriptions: subscribers() gives the same frozen array until the type's subscriptions change, then a new one, the old one as it was", async () => {

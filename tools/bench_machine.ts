@@ -69,8 +69,8 @@ export async function probeWakeUps(oneCpu: boolean): Promise<WakeFigures | undef
   }
   const text = new TextDecoder().decode(out.stdout).trim();
   if (!out.success) {
-    if (oneCpu && text === "") return undefined; // taskset refused before the probe ran
     const why = new TextDecoder().decode(out.stderr).trim().split("\n")[0] ?? "";
+    if (oneCpu && why.startsWith("taskset:")) return undefined; // refused before the probe ran
     throw new Error(
       `Wake-up probe failed: "${[program, ...args].join(" ")}" exited ${out.code}: ${why}`,
     );

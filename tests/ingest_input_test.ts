@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { collectLines, ingestFixture } from "./ingest_fixture.ts";
 import { waitUntil } from "./harness/mod.ts";
+import { delay } from "../core/async/mod.ts";
 import { DaemonMetrics, serveMetrics } from "../core/metrics/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 
@@ -171,4 +172,30 @@ Deno.test("ingest reports a write Redis refuses (WRONGTYPE) as an error line and
   assert.equal(f.server.metrics.objectsFailed, 1);
   await using c = await f.redis.client();
   assert.deepEqual(await c.mGet(["k", "z"]), ["a string", "1"]);
+});
+
+Deno.test("ingest --ack stops reading a client that does not read its replies (instead of holding them to the 64 MiB cap), and serves it again once it reads", async () => {
+  await using f = await ingestFixture({ ack: true });
+  await using conn = await f.connect();
+  conn.pause(); // the client stops reading its acknowledgements and error lines
+  const acks = collectLines(conn);
+  // 100 × 32,768 bad values: 6.4 MB in, one 42-byte error line each, 138 MB out
+  const chunk = new TextEncoder().encode("1 ".repeat(32768));
+  const total = 100;
+  let sent = 0;
+  const writing = (async () => {
+    for (let i = 0; i < total; i++) {
+      await conn.write(chunk);
+      sent++;
+    }
+    await conn.write('{"after":1}');
+  })();
+  await delay(3000);
+  assert.ok(sent < total, `the server stopped reading: the client's writes wait (${sent} sent)`);
+  assert.ok(conn.writable, "and it kept the connection");
+  conn.resume();
+  await writing;
+  await waitUntil(() => acks.lastOk() === 1, { what: '{"ok":1}', timeoutMs: 60_000 });
+  assert.equal(f.server.metrics.objectsRejected, total * 32768);
+  assert.equal(acks.lines.filter((l) => l.startsWith('{"error":')).length, total * 32768);
 });

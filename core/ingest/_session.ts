@@ -202,7 +202,8 @@ export class IngestSession {
    * Frames the received chunks in slices of `SLICE` bytes, yielding to the
    * event loop between slices (so Redis replies and other clients are served
    * while a burst is parsed) and waiting while the writer is over its
-   * high-water mark (the socket stays paused: TCP backpressure).
+   * high-water mark or our replies wait for the client to read them (the
+   * socket stays paused: TCP backpressure).
    */
   async #pumpInbox(): Promise<void> {
     // The flag is cleared in the same synchronous run that sees the inbox
@@ -224,6 +225,13 @@ export class IngestSession {
         if (this.#writer.overloaded) {
           this.#pauseReading();
           await this.#writer.belowLowWater();
+          sinceYield = 0;
+        } else if (this.#conn.congested) {
+          // The client does not read its acknowledgements and error lines (each bad value gets
+          // one, 20 times its bytes): stop reading until it does, so what it makes us hold stays
+          // one slice's replies, not every line it could provoke.
+          this.#pauseReading();
+          await this.#conn.drained();
           sinceYield = 0;
         } else if (sinceYield >= SLICE && this.#inbox.length > 0) {
           // A timer (not an immediate) so that pending I/O, such as Redis

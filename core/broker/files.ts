@@ -251,7 +251,8 @@ export class FileReceiver {
       Deno.mkdirSync(dir, { recursive: true });
       const safe = meta.name.replace(/[/\\]/g, "_").replace(/^\.+/, "_") || "_";
       t = incoming(from, type, {
-        staging: join(dir, `.sockkit-partial-${meta.transfer.replace(/[^\w.-]/g, "_")}`),
+        // one per sender and transfer: another peer naming the same transfer id gets its own
+        staging: join(dir, `.sockkit-partial-${stagingName(key)}`),
         target: join(dir, safe),
       });
       if (meta.dir) Deno.mkdirSync(t.staging, { recursive: true });
@@ -276,6 +277,13 @@ export class FileReceiver {
             }
             dest = join(t.staging, rel);
             Deno.mkdirSync(dirname(dest), { recursive: true });
+          }
+          if (t.file) {
+            // the file before this one never ended (no checksum): refused, so that a peer
+            // cannot hold a descriptor per chunk it sends
+            throw new Error(
+              `a file of the transfer started before the previous one ended with its sha256`,
+            );
           }
           t.file = Deno.openSync(dest, { write: true, create: true, truncate: true });
           t.hash = createHash("sha256");
@@ -359,4 +367,9 @@ function exists(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The staging name of a transfer: a digest of its sender and id (any characters, any length). */
+function stagingName(key: string): string {
+  return createHash("sha256").update(key).digest("hex").slice(0, 32);
 }

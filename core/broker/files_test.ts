@@ -69,3 +69,78 @@ Deno.test("FileReceiver stores a taken name as --on-exists says: rename, overwri
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+/** Descriptors this process has open. */
+const openFds = () => [...Deno.readDirSync("/proc/self/fd")].length;
+
+Deno.test({
+  name:
+    "FileReceiver refuses a transfer whose file restarts before it ended, instead of holding a descriptor per chunk",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "sockkit-files-" });
+    try {
+      const rx = new FileReceiver({ files: dir });
+      const before = openFds();
+      const bytes = new TextEncoder().encode("x");
+      const outcomes = [];
+      for (let i = 0; i < 200; i++) {
+        outcomes.push(
+          rx.chunk("files", "mallory", { transfer: "t1", name: "x", offset: 0, size: 9 }, bytes),
+        );
+      }
+      assert.ok(openFds() - before <= 1, `descriptors held: ${openFds() - before}`);
+      assert.equal(outcomes[0], undefined, "the first chunk starts the file");
+      assert.match(
+        (outcomes[1] as { error: string }).error,
+        /started before the previous one ended with its sha256/,
+      );
+      assert.ok(outcomes.slice(2).every((o) => o === undefined), "one error, later chunks ignored");
+      rx.close();
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("FileReceiver keeps one sender's transfer apart from another's using the same transfer id", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-files-" });
+  try {
+    const rx = new FileReceiver({ files: dir });
+    const enc = new TextEncoder();
+    const sha = async (s: string) =>
+      Array.from(new Uint8Array(await crypto.subtle.digest("SHA-256", enc.encode(s))))
+        .map((b) => b.toString(16).padStart(2, "0")).join("");
+    const a = "ALICE-PART1ALICE-PART2";
+    // alice starts, bob sends a whole file under alice's transfer id, alice finishes
+    rx.chunk(
+      "files",
+      "alice",
+      { transfer: "t9", name: "alice.bin", offset: 0, size: 22 },
+      enc.encode("ALICE-PART1"),
+    );
+    const b = rx.chunk("files", "bob", {
+      transfer: "t9",
+      name: "bob.bin",
+      offset: 0,
+      size: 3,
+      sha256: await sha("BOB"),
+      end: true,
+    }, enc.encode("BOB"));
+    const done = rx.chunk("files", "alice", {
+      transfer: "t9",
+      name: "alice.bin",
+      offset: 11,
+      size: 22,
+      sha256: await sha(a),
+      end: true,
+    }, enc.encode("ALICE-PART2"));
+    assert.equal(b?.ok, true);
+    assert.equal(done?.ok, true, JSON.stringify(done));
+    assert.equal(await Deno.readTextFile(join(dir, "alice.bin")), a);
+    assert.equal(await Deno.readTextFile(join(dir, "bob.bin")), "BOB");
+    rx.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

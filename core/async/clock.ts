@@ -19,11 +19,24 @@ export interface Clock {
   every(ms: number, fn: () => void): ClockTimer;
 }
 
-/** The real clock: `Date.now()`, `setTimeout` and an unreferenced `setInterval`. */
+/** The longest delay `setTimeout` keeps (2^31 - 1 ms, 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The real clock: `Date.now()`, `setTimeout` (re-armed in steps of
+ * {@linkcode MAX_TIMER_MS}, so a timeout of weeks waits weeks instead of
+ * firing at once) and an unreferenced `setInterval`.
+ */
 export const systemClock: Clock = {
   now: () => Date.now(),
   after(ms, fn) {
-    const t = setTimeout(fn, ms);
+    let t: ReturnType<typeof setTimeout>;
+    const arm = (left: number) => {
+      t = left > MAX_TIMER_MS
+        ? setTimeout(() => arm(left - MAX_TIMER_MS), MAX_TIMER_MS)
+        : setTimeout(fn, left);
+    };
+    arm(ms);
     return { clear: () => clearTimeout(t) };
   },
   every(ms, fn) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { delay, settlesWithin } from "./mod.ts";
+import { delay, MAX_TIMER_MS, settlesWithin, systemClock } from "./mod.ts";
 
 Deno.test("delay waits about the time asked", async () => {
   const t0 = performance.now();
@@ -39,4 +39,16 @@ Deno.test("settlesWithin says whether the promise settled in time", async () => 
   assert.equal(await settlesWithin(Promise.reject(new Error("x")), 1000), true);
   const never = new Promise(() => {});
   assert.equal(await settlesWithin(never, 20), false);
+});
+
+Deno.test("systemClock.after waits a delay longer than setTimeout keeps (2^31 - 1 ms) instead of firing at once", async () => {
+  let fired = false;
+  const t = systemClock.after(MAX_TIMER_MS + 1, () => fired = true);
+  await delay(50);
+  t.clear();
+  assert.equal(fired, false);
+  let soon = false;
+  systemClock.after(1, () => soon = true);
+  await delay(20);
+  assert.equal(soon, true, "a short one still fires");
 });

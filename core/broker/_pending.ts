@@ -1,3 +1,4 @@
+import { type ClockTimer, systemClock } from "../async/mod.ts";
 import type { MsgHeader } from "./frame.ts";
 import { RequestTimeoutError } from "./errors.ts";
 
@@ -7,7 +8,7 @@ export interface Pending {
   reject(err: Error): void;
   /** The peer the request went to: only its answer resolves it. */
   peer: string;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  timer: ClockTimer | undefined;
 }
 
 /**
@@ -26,11 +27,12 @@ export class PendingReplies {
     timeoutMs: number,
     p: Omit<Pending, "timer" | "peer">,
   ): void {
+    this.#pending.get(id)?.timer?.clear(); // an id used again: the old timer must not end the new wait
     const timer = timeoutMs > 0
-      ? setTimeout(() => {
+      ? systemClock.after(timeoutMs, () => {
         this.#pending.delete(id);
         p.reject(new RequestTimeoutError(id, dst, type, timeoutMs));
-      }, timeoutMs)
+      })
       : undefined;
     this.#pending.set(id, { ...p, peer: dst, timer });
   }
@@ -38,7 +40,7 @@ export class PendingReplies {
   /** Drops a pending response (its send failed). */
   unexpect(id: string): void {
     const p = this.#pending.get(id);
-    if (p?.timer !== undefined) clearTimeout(p.timer);
+    p?.timer?.clear();
     this.#pending.delete(id);
   }
 
@@ -57,7 +59,7 @@ export class PendingReplies {
     const p = this.#pending.get(replyTo);
     if (!p || p.peer !== from) return false;
     this.#pending.delete(replyTo);
-    if (p.timer !== undefined) clearTimeout(p.timer);
+    p.timer?.clear();
     p.resolve(h, data, binary, payload);
     return true;
   }
@@ -65,7 +67,7 @@ export class PendingReplies {
   /** Rejects every pending response with the error `why(id)` gives (shutdown). */
   rejectAll(why: (id: string) => Error): void {
     for (const [id, p] of this.#pending) {
-      if (p.timer !== undefined) clearTimeout(p.timer);
+      p.timer?.clear();
       p.reject(why(id));
     }
     this.#pending.clear();

@@ -1,4 +1,5 @@
 import { type Connection, connectLocal, LocalConnectError } from "../net/mod.ts";
+import { type ClockTimer, systemClock } from "../async/mod.ts";
 import { encodeData, type Frame, type Header, type MsgHeader } from "./frame.ts";
 import { toMessage as inMessage } from "./message.ts";
 import { Link } from "./link.ts";
@@ -227,20 +228,20 @@ export class BrokerClient implements BrokerApi, AsyncDisposable {
     const timeout = options.timeoutMs ?? 10_000;
     const h: MsgHeader = { kind: "msg", type, src: "", dst, id: this.#id(), timeout };
     if (enc) h.enc = enc;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let timer: ClockTimer | undefined;
     try {
       const frame = await Promise.race([
         this.#call(h, bytes, options.binary),
         new Promise<never>((_, reject) =>
-          timer = setTimeout(
-            () => reject(new RequestTimeoutError(h.id, dst, type, timeout)),
+          timer = systemClock.after(
             timeout + 1000,
+            () => reject(new RequestTimeoutError(h.id, dst, type, timeout)),
           )
         ),
       ]);
       return toMessage(frame);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
       this.#waiters.delete(h.id);
     }
   }

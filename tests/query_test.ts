@@ -288,6 +288,12 @@ Deno.test("query: a handler that never returns gets a time-limit error while oth
   const stuck = await looping;
   assert.match(stuck.error ?? "", /did not answer within the 2500 ms time limit/);
   assert.equal(f.server.pool.replaced, 1);
+  // Deno cannot stop the looping thread: the log says so, with the count, at error
+  const said = f.logs.filter((l) =>
+    / ERROR .*keeps its thread busy until the server restarts/.test(l)
+  );
+  assert.equal(said.length, 1, f.logs.join("\n"));
+  assert.match(said[0]!, /replaced=1/);
   assert.equal((await f.ask("people 2", { transport: "udp" })).error, undefined);
 });
 

@@ -201,12 +201,18 @@ export class HandlerPool implements AsyncDisposable {
     for (const slot of [...this.#slots]) {
       const failed = lateQueries(slot, now);
       if (!failed) continue;
-      this.#log.warn("handler timed out or reached its memory cap; terminating its worker", {
-        timeoutMs: this.#timeoutMs,
-        memoryMb: this.#memoryMb,
-        failed: failed.size,
-        retried: slot.inFlight.size - failed.size,
-      });
+      // Deno 2.9 does not stop a worker stuck in a synchronous loop (denoland/deno#35657): the
+      // replacement serves, the old thread may go on using a CPU until the process ends.
+      this.#log.error(
+        "handler timed out or reached its memory cap; its worker is replaced, but a handler stuck in a loop keeps its thread busy until the server restarts (Deno cannot stop it)",
+        {
+          timeoutMs: this.#timeoutMs,
+          memoryMb: this.#memoryMb,
+          failed: failed.size,
+          retried: slot.inFlight.size - failed.size,
+          replaced: this.#replaced + 1, // with this one (counted once it is gone)
+        },
+      );
       slot.timedOut = failed;
       slot.client.restart(error);
     }

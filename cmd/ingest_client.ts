@@ -114,10 +114,16 @@ export function ingestSendCommand() {
         } stored in Redis` +
           (spooled > 0 ? `, ${spooled} queued in the server's disk spool until Redis is back` : ""),
       );
-      if (acked < r.sent) {
+      const refused = Math.min(r.refused ?? 0, r.sent - acked);
+      if (refused > 0) {
+        console.error(
+          `sockkit: ${refused} of ${r.sent} objects were refused by the server (its error lines above say why)`,
+        );
+      }
+      if (acked + refused < r.sent) {
         console.error(
           `sockkit: ${
-            r.sent - acked
+            r.sent - acked - refused
           } of ${r.sent} objects were not acknowledged within --timeout ${opts.timeout} ms`,
         );
       }

@@ -43,3 +43,20 @@ Deno.test("ingest send --ack against a server without --ack says so instead of w
   await using c = await f.redis.client();
   assert.equal(await c.get("noack"), "x");
 });
+
+Deno.test("ingest send --ack says an object Redis refused was refused, not that it timed out", async () => {
+  await using f = await ingestFixture({ ack: true });
+  await using c = await f.redis.client();
+  await c.set("h", "a string"); // an object with a nested "h" needs a hash there: WRONGTYPE
+  const r = await runCli(sendArgs(f.server.port, f.pki.dir), {
+    stdin: '{"ok1":"a"}{"h":{"g":"y"}}',
+  });
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /server: .*WRONGTYPE/);
+  assert.match(
+    r.stderr,
+    /1 of 2 objects were refused by the server \(its error lines above say why\)/,
+  );
+  assert.doesNotMatch(r.stderr, /not acknowledged within/);
+  assert.match(r.stdout, /sent 2 objects, 1 durably accepted/);
+});

@@ -36,6 +36,8 @@ export interface SendResult {
   noAcks?: boolean;
   /** `{"error":...}` lines the server sent (only with `ack`). */
   errors: string[];
+  /** With `ack`: objects those lines refused (a Redis refusal line can count several). */
+  refused?: number;
 }
 
 /**
@@ -120,7 +122,14 @@ export async function sendObjects(
       });
     }
     await conn.close();
-    return { sent, acknowledged: acked, spooled, errors, ...(heard ? {} : { noAcks: true }) };
+    return {
+      sent,
+      acknowledged: acked,
+      spooled,
+      errors,
+      refused: countRejected(errors),
+      ...(heard ? {} : { noAcks: true }),
+    };
   } finally {
     conn.destroy();
   }

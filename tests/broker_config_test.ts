@@ -68,3 +68,30 @@ Deno.test({
     assert.equal((await srv.status).code, 0);
   },
 });
+
+Deno.test("broker serve on a state directory another broker uses stops at once, naming that process, and touches nothing", async () => {
+  await using pki = await makePki({ clients: ["alice"] });
+  await using tmp = await tempDir("sockkit-broker-twice-");
+  await using srv = await startDaemon(["broker", "serve", "--certs", pki.dir, "--dir", tmp.path]);
+  const before = [...Deno.readDirSync(tmp.path)].map((e) => e.name).sort();
+  const second = await runCli([
+    "broker",
+    "serve",
+    "--certs",
+    pki.dir,
+    "--dir",
+    tmp.path,
+    "--port",
+    String(freePort()),
+  ]);
+  assert.notEqual(second.code, 0);
+  assert.match(
+    second.stderr,
+    new RegExp(
+      `Cannot use the broker state directory "${tmp.path}": another process \\(pid ${srv.pid}\\) is using it`,
+    ),
+  );
+  assert.deepEqual([...Deno.readDirSync(tmp.path)].map((e) => e.name).sort(), before);
+  srv.kill("SIGTERM");
+  assert.equal((await srv.status).code, 0);
+});

@@ -21,6 +21,7 @@ import type { ClientLoop } from "./_client_loop.ts";
 import { sendFile } from "./_send_file.ts";
 import { type ConnectorParts, connectorParts, startNetwork } from "./_parts.ts";
 import { delay } from "../async/mod.ts";
+import { type DirectoryLock, lockDirectorySync } from "../storage/mod.ts";
 
 export * from "./options.ts";
 export { ConnectorAdmin } from "./admin.ts";
@@ -63,7 +64,11 @@ export class Connector implements BrokerApi, AsyncDisposable {
   /** Resolves when a `stop` arrives through the local API. */
   readonly stopRequested: Promise<void>;
 
-  private constructor(opts: ConnectorOptions) {
+  /** This process's hold on the state directory (one connector per directory). */
+  readonly #dirLock: DirectoryLock;
+
+  private constructor(opts: ConnectorOptions, dirLock: DirectoryLock) {
+    this.#dirLock = dirLock;
     if (!NAME_RE.test(opts.name)) {
       throw new TypeError(
         `Invalid connector name "${opts.name}": use letters, digits, "_", ".", "@" or "-"`,
@@ -103,7 +108,15 @@ export class Connector implements BrokerApi, AsyncDisposable {
     if (!opts.server === !opts.client) {
       throw new TypeError("Connector needs exactly one of the server or client options");
     }
-    const c = new Connector(opts);
+    // before anything in it is opened: a second connector on the same directory stops here
+    const lock = lockDirectorySync(opts.dir, "broker state directory");
+    let c: Connector;
+    try {
+      c = new Connector(opts, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
     try {
       await c.#p.peers.openExisting();
       if (opts.client) await c.#p.inbound.open(opts.client.serverName ?? "server");
@@ -254,6 +267,7 @@ export class Connector implements BrokerApi, AsyncDisposable {
       await this.#p.queues.close((type) => this.#p.inbound.listeners.handedOut(type));
       await this.#p.inbound.close();
       this.#p.files.close();
+      this.#dirLock.release();
     })();
     return this.#closing;
   }

@@ -1,7 +1,14 @@
 import { join } from "node:path";
 import type { Logger } from "../log/mod.ts";
 import { nullLogger } from "../log/mod.ts";
-import { type LogCursor, parseLegacyRecords, RecordLog, StorageFullError } from "../storage/mod.ts";
+import {
+  type DirectoryLock,
+  lockDirectorySync,
+  type LogCursor,
+  parseLegacyRecords,
+  RecordLog,
+  StorageFullError,
+} from "../storage/mod.ts";
 import type { StoreBatch } from "./_store.ts";
 
 /** One spooled batch: a `StoreBatch` as written to disk. */
@@ -44,9 +51,13 @@ export class Spool implements AsyncDisposable {
   #readQueue: SpoolRecord[] = [];
   #cursor: LogCursor;
 
-  private constructor(dir: string, log: RecordLog) {
+  /** This process's hold on the directory (one spool per directory). */
+  readonly #lock: DirectoryLock;
+
+  private constructor(dir: string, log: RecordLog, lock: DirectoryLock) {
     this.dir = dir;
     this.#log = log;
+    this.#lock = lock;
     this.#cursor = log.start;
   }
 
@@ -57,6 +68,22 @@ export class Spool implements AsyncDisposable {
    */
   static async open(dir: string, options: SpoolOptions = {}): Promise<Spool> {
     const logger = options.logger ?? nullLogger;
+    // a second daemon on the same spool stops here, before it reads or writes a record
+    const lock = lockDirectorySync(dir, "ingest spool directory");
+    try {
+      return await Spool.#openLocked(dir, options, logger, lock);
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  static async #openLocked(
+    dir: string,
+    options: SpoolOptions,
+    logger: Logger,
+    lock: DirectoryLock,
+  ): Promise<Spool> {
     const log = await RecordLog.open(dir, {
       name: `spool "${dir}"`,
       ...(options.maxBytes !== undefined ? { maxBytes: options.maxBytes } : {}),
@@ -71,7 +98,7 @@ export class Spool implements AsyncDisposable {
         ),
     });
     await importOldSegments(dir, log, logger);
-    return new Spool(dir, log);
+    return new Spool(dir, log, lock);
   }
 
   /** Bytes on disk. */
@@ -131,7 +158,7 @@ export class Spool implements AsyncDisposable {
 
   /** Writes what is pending and closes the log. Records stay on disk for the next run. Idempotent. */
   close(): Promise<void> {
-    return this.#log.close();
+    return this.#log.close().finally(() => this.#lock.release());
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Spool, SpoolFullError } from "./_spool.ts";
 import type { StoreBatch } from "./_store.ts";
+import { DirectoryInUseError } from "../storage/mod.ts";
 
 function rec(i: number): StoreBatch {
   const wire = new TextEncoder().encode(`*1\r\n$4\r\nPING\r\n`);
@@ -65,6 +66,22 @@ Deno.test("Spool skips a torn record left by a crash and keeps the ones before i
     Deno.writeFileSync(path, data.subarray(0, data.length - 5));
     await using s = await Spool.open(dir, { sync: false });
     assert.deepEqual(await drain(s), ["m0"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a spool directory is used by one spool at a time; it is free again once that one closes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const first = await Spool.open(dir, { sync: false });
+    await assert.rejects(
+      Spool.open(dir, { sync: false }),
+      (err: Error) =>
+        err instanceof DirectoryInUseError && /ingest spool directory/.test(err.message),
+    );
+    await first.close();
+    await (await Spool.open(dir, { sync: false })).close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

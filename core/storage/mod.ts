@@ -20,6 +20,7 @@
  * @module
  */
 export * from "./atomic_file.ts";
+export * from "./dir_lock.ts";
 export * from "./errors.ts";
 export * from "./record_format.ts";
 export * from "./record_log_options.ts";

@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DIR_LOCK_FILE, DirectoryInUseError, lockDirectorySync } from "./dir_lock.ts";
+
+Deno.test("lockDirectorySync lets one holder in at a time, names the holder's pid, and is free again once released", async () => {
+  const dir = join(await Deno.makeTempDir(), "state");
+  try {
+    const first = lockDirectorySync(dir, "test directory");
+    assert.equal(Deno.readTextFileSync(join(dir, DIR_LOCK_FILE)).trim(), String(Deno.pid));
+    assert.throws(
+      () => lockDirectorySync(dir, "test directory"),
+      (err) => {
+        assert.ok(err instanceof DirectoryInUseError);
+        assert.equal(err.pid, Deno.pid);
+        assert.equal(
+          err.message,
+          `Cannot use the test directory "${dir}": another process (pid ${Deno.pid}) is using it (stop that one, or give this one a directory of its own)`,
+        );
+        return true;
+      },
+    );
+    first.release();
+    first.release(); // idempotent
+    using again = lockDirectorySync(dir, "test directory");
+    assert.ok(again);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lockDirectorySync refuses a directory another process holds", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const holder = new Deno.Command(Deno.execPath(), {
+      args: [
+        "eval",
+        `const f = Deno.openSync(${
+          JSON.stringify(join(dir, DIR_LOCK_FILE))
+        }, { read: true, write: true, create: true });
+         f.lockSync(true); f.writeSync(new TextEncoder().encode(Deno.pid + "\\n")); console.log("held");
+         await new Promise((r) => setTimeout(r, 30000));`,
+      ],
+      stdout: "piped",
+    }).spawn();
+    const reader = holder.stdout.getReader();
+    assert.match(new TextDecoder().decode((await reader.read()).value), /held/);
+    assert.throws(() => lockDirectorySync(dir, "spool"), DirectoryInUseError);
+    holder.kill("SIGKILL");
+    await holder.status;
+    reader.releaseLock();
+    await holder.stdout.cancel().catch(() => {});
+    // the kernel dropped the lock with the process
+    lockDirectorySync(dir, "spool").release();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

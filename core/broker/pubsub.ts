@@ -174,7 +174,7 @@ export class Subscriptions {
   #byClient: ByClient = new Map();
   /** What the file holds: the changes stored so far. */
   #stored: ByClient = new Map();
-  /** Changes applied in memory and not yet stored, in order (the first is being written). */
+  /** Changes not yet stored, in order (the first is being written); memory is derived by #settle. */
   readonly #pending: Change[] = [];
   /** The same, type → clients. */
   readonly #byType = new Map<string, Set<string>>();
@@ -269,10 +269,8 @@ export class Subscriptions {
     if (over && !deferred) throw this.#capError(client); // refused whole: none of its types is added
     const change: Change = { client, types, unsubscribe, ...(deferred ? { deferred } : {}) };
     this.#pending.push(change);
-    // an unsubscription waits to be stored (#settle), so a refused one loses nothing
-    if (!unsubscribe && !deferred) {
-      apply(this.#byClient, change, (t, on) => this.#index(t, client, on));
-    }
+    this.#settle(); // a subscription takes effect now; an unsubscription once stored
+
     // one write at a time: when this one starts, every earlier change is stored or undone
     this.#writing = this.#writing.catch(() => {}).then(() => this.#store(change));
     return this.#writing;
@@ -323,8 +321,9 @@ export class Subscriptions {
   }
 
   /**
-   * After a change was stored or refused: memory becomes what is stored
-   * plus the subscriptions still waiting (unsubscriptions count once stored).
+   * Memory becomes what is stored plus the subscriptions waiting to be
+   * (unsubscriptions, and subscriptions decided in their turn, count once
+   * stored): after each request, store and refusal.
    */
   #settle(): void {
     const now = copy(this.#stored);
@@ -337,13 +336,12 @@ export class Subscriptions {
   }
 }
 
-/** Applies `c` to `byClient`, telling `index` each type turned on or off. */
-function apply(byClient: ByClient, c: Change, index?: (type: string, on: boolean) => void): void {
+/** Applies `c` to `byClient`. */
+function apply(byClient: ByClient, c: Change): void {
   const set = byClient.get(c.client) ?? new Set<string>();
   for (const t of c.types) {
     if (c.unsubscribe) set.delete(t);
     else set.add(t);
-    index?.(t, !c.unsubscribe);
   }
   if (set.size === 0) byClient.delete(c.client);
   else byClient.set(c.client, set);

@@ -507,3 +507,54 @@ Deno.test("broker trust: an app repeating a refused listen gets every error, and
     },
   );
 });
+
+Deno.test("broker trust: a message id over 256 bytes closes the link with the reason; 256 bytes and other peers go on", async () => {
+  await using pki = await makePki({ clients: ["alice", "mallory"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const lines: string[] = [];
+  await using c = await server(pki, join(tmp.path, "s"), {}, lines);
+  const got: Message[] = [];
+  c.listen("x", (m) => void got.push(m));
+  await using mallory = await RawPeer.connect(pki, c.port, "mallory");
+  mallory.msg("é".repeat(128), "x", "256 bytes"); // 128 two-byte characters
+  await waitUntil(() => mallory.acked === 1, { what: "the 256-byte id acknowledged" });
+  mallory.msg("y".repeat(300), "x", "300 bytes");
+  const err = await mallory.next((h) => h.kind === "error");
+  assert.equal(
+    (err.header as { message: string }).message,
+    'Message field "id" too long: 300 bytes (UTF-8) exceeds the 256 byte limit (the receiver remembers ids per sender; use a shorter one)',
+  );
+  await mallory.closed;
+  assert.ok(lines.some((l) => /refused a message with a too long id/.test(l) && /mallory/.test(l)));
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  alice.msg("a1", "x", "from alice");
+  await waitUntil(() => alice.acked === 1, { what: "alice's ack" });
+  assert.deepEqual(got.map((m) => m.data), ["256 bytes", "from alice"]);
+});
+
+Deno.test("broker trust: refused file chunks are logged 10 per 10 s, whatever their number", async () => {
+  await using pki = await makePki({ clients: ["mallory"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const lines: string[] = [];
+  await using c = await server(pki, join(tmp.path, "s"), {}, lines);
+  await using mallory = await RawPeer.connect(pki, c.port, "mallory");
+  for (let i = 0; i < 300; i++) {
+    mallory.send(
+      {
+        kind: "msg",
+        type: "doc",
+        src: "mallory",
+        dst: "server",
+        id: `f${i}`,
+        file: { transfer: `T${i}`, name: "n", offset: 0, size: 100 },
+      },
+      "",
+      new Uint8Array(1),
+    );
+  }
+  await waitUntil(() => mallory.acked === 300, { what: "acks" });
+  await waitUntil(() => mallory.all("msg").length === 300, { what: "300 refusals answered" });
+  const logged = lines.filter((l) => /file refused/.test(l));
+  assert.equal(logged.length, 10, logged.join("\n"));
+  assert.match(logged[0]!, /No directory is mapped for file type/);
+});

@@ -1,5 +1,6 @@
 import { RecordLog, type RecordLogOptions } from "../storage/mod.ts";
 import { routerSeq, SeqWindow } from "./_seq_window.ts";
+import { MAX_ID_BYTES } from "./_id_limit.ts";
 
 /**
  * Remembers at least the last `capacity` message ids and reports repeats, so
@@ -48,6 +49,25 @@ const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 /**
+ * The most bytes one stored id can take in the log: a relayed message's
+ * key (a 128-character sender name, `\n` and the id) as a JSON string, every
+ * id byte escaped (`\u0000`, 6 bytes), with its quotes and comma. The id
+ * cap is checked before an id is stored (`_id_limit.ts`).
+ */
+const MAX_STORED_ID_BYTES = 128 + 2 + 6 * MAX_ID_BYTES + 3;
+
+/**
+ * The byte cap of the received-id log of a window of `capacity`: the log
+ * holds about `capacity` ids (older records are dropped once the window
+ * holds `capacity` newer ones), and never more than twice that at the
+ * longest ids (older records make room for a new one first). About 667 MB
+ * for the default 200,000 at the worst ids, 100 MB at 256-byte plain ones.
+ */
+export function seenLogBytes(capacity: number): number {
+  return 2 * capacity * MAX_STORED_ID_BYTES;
+}
+
+/**
  * A {@linkcode Dedupe} window that survives restarts: the ids received from
  * one proven sender are appended to a record log (one record per batch,
  * group-committed) and loaded again on start, so a message replayed after a
@@ -60,6 +80,8 @@ export class SeenIds implements AsyncDisposable {
   #batch: string[] = [];
   /** Ids in each durable record, oldest first. */
   readonly #perRecord: number[] = [];
+  /** Bytes of each durable record (its JSON), oldest first. */
+  readonly #recordBytes: number[] = [];
   #total = 0;
 
   constructor(
@@ -70,7 +92,7 @@ export class SeenIds implements AsyncDisposable {
     this.#window = new Dedupe(capacity);
     this.#log = RecordLog.openSync(dir, {
       ...logOpts,
-      maxBytes: Number.MAX_SAFE_INTEGER,
+      maxBytes: seenLogBytes(this.#window.capacity),
       name: `received-id log of peer "${peer}"`,
     });
   }
@@ -86,6 +108,7 @@ export class SeenIds implements AsyncDisposable {
         const ids = JSON.parse(dec.decode(r)) as string[];
         for (const id of ids) this.#window.seen(id);
         this.#perRecord.push(ids.length);
+        this.#recordBytes.push(r.length);
         this.#total += ids.length;
       }
     }
@@ -110,9 +133,17 @@ export class SeenIds implements AsyncDisposable {
     if (this.#batch.length === 0) return this.#log.flush();
     const ids = this.#batch;
     this.#batch = [];
-    const stored = this.#log.append(enc.encode(JSON.stringify(ids)));
+    const record = enc.encode(JSON.stringify(ids));
+    this.#makeRoom(record.length);
+    let stored: Promise<void>;
+    try {
+      stored = this.#log.append(record);
+    } catch (err) {
+      return Promise.reject(err); // over the cap even alone (a batch of more than 2 × capacity ids)
+    }
     return stored.then(() => {
       this.#perRecord.push(ids.length);
+      this.#recordBytes.push(record.length);
       this.#total += ids.length;
       let drop = 0;
       while (
@@ -122,9 +153,25 @@ export class SeenIds implements AsyncDisposable {
       ) this.#total -= this.#perRecord[drop++]!;
       if (drop > 0) {
         this.#perRecord.splice(0, drop);
+        this.#recordBytes.splice(0, drop);
         this.#log.consume(drop);
       }
     });
+  }
+
+  /** Drops the oldest stored records until a `bytes` record fits under the log's cap. */
+  #makeRoom(bytes: number): void {
+    let drop = 0;
+    let freed = 0;
+    const over = this.#log.bytes + bytes + 64 - this.#log.maxBytes; // 64: more than a record header
+    while (freed < over && drop < this.#perRecord.length && drop < this.#log.durableCount) {
+      freed += this.#recordBytes[drop]!;
+      this.#total -= this.#perRecord[drop++]!;
+    }
+    if (drop === 0) return;
+    this.#perRecord.splice(0, drop);
+    this.#recordBytes.splice(0, drop);
+    this.#log.consume(drop);
   }
 
   /** Stores what is pending and closes the log. Idempotent. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { Dedupe } from "./dedupe.ts";
+import { Dedupe, SeenIds, seenLogBytes } from "./dedupe.ts";
+import { RecordLog } from "../storage/mod.ts";
 import { routerSeq } from "./_seq_window.ts";
 
 Deno.test("Dedupe reports repeats of router ids and of other ids, within the window", () => {
@@ -31,5 +32,41 @@ Deno.test("routerSeq takes only the canonical spelling, so different ids never s
   assert.equal(routerSeq(`deadbeef${(123456789).toString(36)}`), 123456789);
   for (const id of ["deadbeef012", "DEADBEEF12", "deadbeef1A", "deadbee", "deadbeefx-1"]) {
     assert.equal(routerSeq(id), -1, id);
+  }
+});
+
+Deno.test("SeenIds keeps its log under the byte cap: an older, larger log makes room for new ids", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const capacity = 10;
+    const cap = seenLogBytes(capacity);
+    {
+      // as an earlier version stored them: ids of 64 KiB, no byte cap
+      await using old = await RecordLog.open(dir, {
+        name: "old log",
+        maxBytes: 1024 ** 3,
+        fsync: false,
+      });
+      for (let i = 0; i < 8; i++) {
+        await old.append(new TextEncoder().encode(JSON.stringify([`${"x".repeat(65536)}${i}`])));
+      }
+      assert.ok(old.bytes > cap, `${old.bytes} > ${cap}`);
+    }
+    {
+      await using s = new SeenIds(dir, { capacity, peer: "p", fsync: false });
+      await s.load();
+      assert.equal(s.seen(`${"x".repeat(65536)}7`), true); // loaded
+      for (let i = 0; i < 5; i++) {
+        assert.equal(s.seen(`new-${i}`), false);
+        await s.commit();
+      }
+    }
+    await using log = await RecordLog.open(dir, { name: "check", maxBytes: cap, fsync: false });
+    assert.ok(log.bytes <= cap, `${log.bytes} <= ${cap}`);
+    await using again = new SeenIds(dir, { capacity, peer: "p", fsync: false });
+    await again.load();
+    for (let i = 0; i < 5; i++) assert.equal(again.seen(`new-${i}`), true, `new-${i}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

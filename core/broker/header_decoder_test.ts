@@ -62,3 +62,8 @@ Deno.test("HeaderDecoder refuses malformed header bytes like the parser", () => 
   assert.throws(() => d.decode(enc.encode(msg("a1").slice(0, -1))), /Malformed frame header JSON/);
   assert.throws(() => d.decode(enc.encode("[1]")), /expected an object with a "kind" string/);
 });
+
+Deno.test("HeaderDecoder decodes headers with ids too long for the stack (200 KiB)", () => {
+  const big = "x".repeat(200 * 1024);
+  same([msg(big), msg(`${big}1`), msg("a2"), msg(`${big}3`)]);
+});

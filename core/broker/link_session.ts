@@ -14,6 +14,7 @@ import { checkHello } from "./_hello_check.ts";
 import { subscribeRequest } from "./_subscribe_request.ts";
 import { type Clock, systemClock } from "../async/mod.ts";
 import { copyBytes } from "./_copy.ts";
+import { idTooLong } from "./_id_limit.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -249,6 +250,13 @@ export class LinkSession {
       this.link.close("malformed message");
       return;
     }
+    const tooLong = idTooLong(h);
+    if (tooLong !== undefined) {
+      this.#log.warn("refused a message with a too long id", { peer: peer.name, error: tooLong });
+      this.link.send({ kind: "error", message: tooLong });
+      this.link.close(`protocol error: ${tooLong}`);
+      return;
+    }
     // A client takes the server's word for the sender of what it forwards (the server checked its certificate).
     const relayed = h.fwd === true && !this.#isServer();
     if (h.src !== this.#remoteName && !relayed) {
@@ -315,7 +323,7 @@ export class LinkSession {
     const inbound = this.#ctx.inbound;
     const res = inbound.files.chunk(h.type, from, file, frame.binary);
     if (!res) return;
-    if (!res.ok) this.#log.warn("file refused", { from, type: h.type, error: res.error });
+    if (!res.ok) inbound.fileRefused({ from, type: h.type, error: res.error });
     inbound.answer(from, h.type, file.transfer, res.ok ? { ok: true, ...res.result } : res);
     if (res.ok) {
       const note: MsgHeader = {

@@ -9,6 +9,7 @@ import type { Listeners } from "./_listeners.ts";
 import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
 import { BrokerError } from "./errors.ts";
 import { NAME_RE } from "./_peer_table.ts";
+import { idTooLong } from "./_id_limit.ts";
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -89,6 +90,9 @@ export class Router {
     // `delete` only when set: deleting a property turns the header into a slow
     // dictionary object, which JSON.stringify then encodes off its fast path.
     if (header.fwd !== undefined) delete header.fwd;
+    // The peer would close the link over it, and the journal would replay it forever.
+    const tooLong = idTooLong(header);
+    if (tooLong !== undefined) throw new RangeError(tooLong);
     const hub = this.#opts.hub;
     if (header.pub && hub) {
       this.#checkSize(header, data, binary);

@@ -1,9 +1,11 @@
-import type { Logger } from "../log/mod.ts";
+import { LogBudget, type Logger } from "../log/mod.ts";
 import type { FileReceiver } from "./files.ts";
 import type { SendOptions } from "./api.ts";
 import { SeenIds } from "./dedupe.ts";
 import type { Listeners } from "./_listeners.ts";
 import type { PendingReplies } from "./_pending.ts";
+
+const FILE_REFUSED = "file refused";
 
 /** What {@linkcode Inbound} hands messages to. */
 export interface InboundOptions {
@@ -30,9 +32,17 @@ export class Inbound {
   readonly files: FileReceiver;
   readonly #opts: InboundOptions;
   readonly #seen = new Map<string, SeenIds>();
+  /**
+   * Refused file chunks are logged 10 per 10 s: a peer can send any number
+   * (the count left out is told with the next line, or at the end of the window).
+   */
+  readonly #fileRefusals: LogBudget;
 
   constructor(opts: InboundOptions) {
     this.#opts = opts;
+    this.#fileRefusals = new LogBudget({
+      onSummary: (notLogged) => opts.log.warn(FILE_REFUSED, { not_logged: notLogged }),
+    });
     this.listeners = opts.listeners;
     this.pending = opts.pending;
     this.files = opts.files;
@@ -61,8 +71,16 @@ export class Inbound {
     );
   }
 
+  /** Logs a refused file chunk (within the log budget). */
+  fileRefused(fields: Record<string, unknown>): void {
+    const skipped = this.#fileRefusals.take();
+    if (skipped === undefined) return;
+    this.#opts.log.warn(FILE_REFUSED, skipped ? { ...fields, not_logged: skipped } : fields);
+  }
+
   /** Stores pending received ids and closes their logs. */
   async close(): Promise<void> {
+    this.#fileRefusals.close();
     await Promise.all([...this.#seen.values()].map((s) => s.close()));
   }
 }

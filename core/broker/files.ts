@@ -87,6 +87,9 @@ export const ON_EXISTS = ["rename", "overwrite", "refuse"] as const;
 /** One of {@linkcode ON_EXISTS}. */
 export type OnExists = typeof ON_EXISTS[number];
 
+/** Refused transfers remembered per peer (so their later chunks are ignored, not refused again). */
+export const MAX_REMEMBERED_REFUSALS = 64;
+
 /** Options for {@linkcode FileReceiver}. */
 export interface FileReceiverOptions {
   /**
@@ -202,17 +205,17 @@ export class FileReceiver {
   }
 
   /**
-   * Refuses transfer `key` with `r.error`. When `remember` and more chunks are
-   * to come, keeps `r` until the transfer ends or stalls, so those chunks are
-   * ignored instead of refused again.
+   * Refuses transfer `key` with `r.error`. When more chunks are to come,
+   * keeps `r` until the transfer ends or stalls, so those chunks are ignored
+   * instead of refused again; at most {@linkcode MAX_REMEMBERED_REFUSALS}
+   * per peer (past that, each chunk is refused again).
    */
   #refuse(
     key: string,
     meta: FileMeta,
     r: Incoming & { error: string },
-    remember: boolean,
   ): { ok: false; error: string } {
-    if (!meta.end && remember) {
+    if (!meta.end && this.#refusedFrom(r.from) < MAX_REMEMBERED_REFUSALS) {
       this.#incoming.set(key, r);
       this.#arm(key, r, meta.transfer);
     }
@@ -239,14 +242,13 @@ export class FileReceiver {
       if (this.activeFrom(from) >= this.#maxPerPeer) {
         const error =
           `Too many file transfers from "${from}" at once: ${this.#maxPerPeer} are in progress (send files one after another)`;
-        const remember = this.#refusedFrom(from) < 64;
-        return this.#refuse(key, meta, incoming(from, type, { error }), remember);
+        return this.#refuse(key, meta, incoming(from, type, { error }));
       }
       const dir = this.#dirs[type];
       if (dir === undefined) {
         const error =
           `No directory is mapped for file type "${type}" on this connector (start it with --file-dir ${type}=PATH)`;
-        return this.#refuse(key, meta, incoming(from, type, { error }), true);
+        return this.#refuse(key, meta, incoming(from, type, { error }));
       }
       Deno.mkdirSync(dir, { recursive: true });
       const safe = meta.name.replace(/[/\\]/g, "_").replace(/^\.+/, "_") || "_";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileChunks, FileReceiver, type OnExists } from "./files.ts";
+import { fileChunks, FileReceiver, MAX_REMEMBERED_REFUSALS, type OnExists } from "./files.ts";
 
 /** Sends `path` (stored as `name`) into `rx` chunk by chunk; returns the outcome of the last chunk. */
 async function deliver(rx: FileReceiver, path: string, transfer: string, name?: string) {
@@ -142,5 +142,32 @@ Deno.test("FileReceiver keeps one sender's transfer apart from another's using t
     rx.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("FileReceiver remembers at most 64 refused transfers per peer, whatever the reason", () => {
+  const rx = new FileReceiver({}); // no type mapped: every transfer is refused
+  const bytes = new Uint8Array(1);
+  const chunk = (peer: string, i: number, offset: number) =>
+    rx.chunk("doc", peer, { transfer: `T${i}`, name: "n", offset, size: 2 }, bytes);
+  try {
+    for (let i = 0; i < 1000; i++) {
+      assert.match(
+        (chunk("mallory", i, 0) as { error: string }).error,
+        /No directory is mapped for file type "doc"/,
+      );
+    }
+    // the first 64 are remembered: their next chunk is ignored; the others are refused again
+    for (let i = 0; i < MAX_REMEMBERED_REFUSALS; i++) {
+      assert.equal(chunk("mallory", i, 1), undefined, `T${i}`);
+    }
+    for (const i of [MAX_REMEMBERED_REFUSALS, 500, 999]) {
+      assert.equal(chunk("mallory", i, 1)?.ok, false, `T${i}`);
+    }
+    // another peer has its own allowance
+    assert.equal(chunk("alice", 0, 0)?.ok, false);
+    assert.equal(chunk("alice", 0, 1), undefined);
+  } finally {
+    rx.close();
   }
 });

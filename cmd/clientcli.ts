@@ -6,7 +6,7 @@
 import { Command } from "@commander-js/extra-typings";
 import { parse } from "../core/config/mod.ts";
 import { type ClientEvent, REPLACED_SERVER_CERT, runClient } from "../core/chat/mod.ts";
-import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
+import { certificateNames, type ClientTlsOptions, connect } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { action, plural } from "./_cli.ts";
 import { settingsOf, withSettings } from "./_settings.ts";
@@ -36,7 +36,7 @@ const SPECS = {
     arg: "<file>",
     help: "CA certificate of the server",
     defaultHelp:
-      `${DEFAULT_CA} if it exists, else ${REPLACED_SERVER_CERT.cert} (the replaced client's)`,
+      `${DEFAULT_CA} if it exists, else ${REPLACED_SERVER_CERT.cert} (the replaced client's: then, as there, the host name is not checked unless --servername is given)`,
     env: "SOCKKIT_CLIENTCLI_CA",
   },
   cert: {
@@ -65,17 +65,32 @@ function write(text: string): void {
   }
 }
 
-/** What to do about a failed connection attempt, when the cause is a known certificate problem. */
-export function connectHint(message: string, caGiven: boolean): string {
+/**
+ * What to do about a failed connection attempt `err`, when the cause is a
+ * known certificate problem: for a host-name mismatch, the `--servername`
+ * to pass, named from the server certificate itself.
+ */
+export function connectHint(err: unknown, ca: { file?: string; given: boolean }): string {
+  const message = err instanceof Error ? err.message : String(err);
   if (
     /self[- ]signed certificate|unable to (get local issuer|verify)|UnknownIssuer/i.test(message)
   ) {
-    return caGiven
+    return ca.given
       ? " (the --ca file did not sign the server certificate: pass the server's own CA, e.g. its certs/ca.pem, or the certificate itself for a self-signed one)"
+      : ca.file !== undefined
+      ? ` (no CA given, so "${ca.file}" in this directory was trusted and did not sign the server certificate: pass --ca with the server's CA certificate)`
       : ` (no CA given and "${DEFAULT_CA}" is not in this directory: pass --ca with the server's CA certificate, e.g. --ca /path/to/certs/ca.pem)`;
   }
+  const names = certificateNames(err);
+  if (names !== undefined) {
+    return names.length === 0
+      ? " (the server certificate holds no host name, so no --servername can match it: ask for a certificate made for the server's name; --insecure skips the check, testing only)"
+      : ` (the server certificate names another host: pass --servername NAME with a name it holds, e.g. --servername ${
+        names[0]
+      })`;
+  }
   if (/does not match certificate|not in the cert's list|NotValidForName/i.test(message)) {
-    return " (the server certificate names another host: pass --servername NAME with a name it holds, e.g. --servername localhost)";
+    return " (the server certificate names another host: pass --servername NAME with a name it holds)";
   }
   return "";
 }
@@ -151,15 +166,32 @@ export function clientcliCommand(): Command {
       const tls: ClientTlsOptions = await loadClientTls(files);
       if (opts.insecure) tls.insecure = true;
       if (opts.servername !== undefined) tls.servername = opts.servername;
+      if (
+        s.ca === undefined && ca === REPLACED_SERVER_CERT.cert && !opts.insecure &&
+        opts.servername === undefined
+      ) {
+        // The replaced client pinned certs/my.crt with check_hostname = False:
+        // its README-made my.crt (CN=example.com) is reached as localhost.
+        tls.checkServerName = false;
+        console.error(
+          `sockkit: trusting ${REPLACED_SERVER_CERT.cert} as the replaced client did: the server certificate must be signed by it, its host name is not checked (pass --ca, or --servername NAME, to check it)`,
+        );
+      }
       const where = `${s.host}:${s.port}`;
       let conn;
       try {
         conn = await connect({ host: s.host, port: s.port, tls });
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        throw new Error(message.trimEnd() + connectHint(message, files.ca !== undefined), {
-          cause: err,
-        });
+        throw new Error(
+          message.trimEnd() + connectHint(err, {
+            ...(files.ca !== undefined ? { file: files.ca } : {}),
+            given: s.ca !== undefined,
+          }),
+          {
+            cause: err,
+          },
+        );
       }
 
       const prompt = Deno.stdin.isTerminal() && Deno.stdout.isTerminal();

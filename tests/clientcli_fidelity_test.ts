@@ -8,8 +8,8 @@ import * as tls from "node:tls";
 import { join } from "node:path";
 import { startChatServer } from "../core/chat/mod.ts";
 import { loadServerTls } from "../core/pki/mod.ts";
-import { runCli, tempDir } from "./harness/mod.ts";
-import { readmeCert } from "./_openssl.ts";
+import { runCli, startDaemon, tempDir } from "./harness/mod.ts";
+import { openssl, readmeCert } from "./_openssl.ts";
 
 /** A TLS line server like the replaced one that answers `replies` lines reversed, then closes. */
 async function closingServer(
@@ -141,3 +141,76 @@ Deno.test("clientcli run in the replaced client's directory trusts its certs/my.
   assert.equal(r.code, 0, r.stderr); // before: exit 1, "self-signed certificate ... pass --ca"
   assert.match(r.stdout, /^reply cba$/m);
 });
+
+Deno.test("clientcli in the replaced project's directory talks to servercli serving its CN=example.com certs/my.crt without --ca, names checked only when asked", async () => {
+  await using tmp = await tempDir("sockkit-clientcli-");
+  const dir = tmp.path;
+  await Deno.mkdir(join(dir, "certs"));
+  // The replaced project's README command, verbatim: CA:TRUE, CN=example.com, no subjectAltName.
+  await openssl([
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-keyout",
+    "certs/my.key",
+    "-out",
+    "certs/my.crt",
+    "-days",
+    "365",
+    "-nodes",
+    "-subj",
+    "/C=AU/ST=Some-State/O=Internet Widgits Pty Ltd/CN=example.com",
+  ], dir);
+  const other = await readmeCert(dir, "other", "example.com");
+  // servercli run there serves certs/my.crt (no --cert/--key, no certs/server.pem).
+  await using server = await startDaemon(["servercli", "--period", "2"], { cwd: dir });
+  const base = ["clientcli", "--port", String(server.port)]; // --host localhost by default
+  const run = (args: string[]) => runCli([...base, ...args], { stdin: "hello\n", cwd: dir });
+
+  const pinned = await run([]);
+  assertReplied(pinned); // before: exit 1, "Host: localhost. is not cert's CN: example.com"
+  assert.match(
+    pinned.stderr,
+    /trusting certs\/my\.crt as the replaced client did.*host name is not checked/,
+  );
+  assert.equal(pinned.stderr.match(/trusting certs/g)?.length, 1);
+
+  // A CA that did not sign it is refused.
+  const wrongCa = await run(["--ca", other.cert]);
+  assert.equal(wrongCa.code, 1);
+  assert.match(wrongCa.stderr, /self-signed certificate.*the --ca file did not sign/);
+  assert.doesNotMatch(wrongCa.stdout, /reply/);
+  // Without --ca the chain is still verified: a server certificate my.crt did not sign is refused.
+  {
+    await using impostor = await closingServer(other, 1);
+    const r = await runCli(["clientcli", "--port", String(impostor.port)], {
+      stdin: "hello\n",
+      cwd: dir,
+    });
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /self-signed certificate.*"certs\/my\.crt" in this directory was trusted/,
+    );
+    assert.doesNotMatch(r.stdout, /reply/);
+  }
+
+  // Named explicitly, the host name is checked, and the hint names the certificate's CN.
+  for (const args of [["--ca", "certs/my.crt"], ["--servername", "localhost"]]) {
+    const r = await run(args);
+    assert.equal(r.code, 1, args.join(" "));
+    assert.match(
+      r.stderr,
+      /does not match.*certificate is for "example\.com".*--servername example\.com\)/,
+    );
+    assert.doesNotMatch(r.stderr, /--servername localhost/);
+  }
+  assertReplied(await run(["--ca", "certs/my.crt", "--servername", "example.com"]));
+});
+
+/** clientcli exited 0 after the reply to "hello". */
+function assertReplied(r: { code: number; stdout: string; stderr: string }): void {
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^reply olleh$/m);
+}

@@ -2,6 +2,7 @@ import * as tls from "node:tls";
 import * as net from "node:net";
 import { Connection, type ConnectionPolicy } from "./connection.ts";
 import { peerOf } from "./peer.ts";
+import { certificateNames, certificateNamesNote } from "./tls_hint.ts";
 
 /** Client-side TLS settings, PEM text. */
 export interface ClientTlsOptions {
@@ -13,6 +14,14 @@ export interface ClientTlsOptions {
   key?: string;
   /** Server name to verify (SNI). Default: `host` when it is a name. */
   servername?: string;
+  /**
+   * Check that the server certificate is for `servername` (or `host`).
+   * Default `true`. `false` still requires the certificate chain to verify
+   * against `ca` (unlike `insecure`) but accepts any host name in it, as
+   * Python's `check_hostname = False` does: for a client that trusts one
+   * pinned self-signed certificate, whatever name it was made for.
+   */
+  checkServerName?: boolean;
   /** Skip server certificate verification. Default `false`. */
   insecure?: boolean;
 }
@@ -36,6 +45,9 @@ export interface ConnectOptions {
 /** A module-level no-op, so the listener kept for the connection's life keeps no connect closure alive. */
 const ignore = () => {};
 
+/** A `checkServerIdentity` that accepts any host name (the chain is still verified). */
+const anyServerName = () => undefined;
+
 function explain(err: NodeJS.ErrnoException, where: string): Error {
   const reason = err.code === "ECONNREFUSED"
     ? "connection refused (is the server running on that port?)"
@@ -43,6 +55,8 @@ function explain(err: NodeJS.ErrnoException, where: string): Error {
     ? "host not found"
     : err.code === "ECONNRESET"
     ? "connection reset by the server (it may require a client certificate you did not present or it does not allow, or cap the connections from this address and refuse one more; its log says which)"
+    : err.code === "ERR_TLS_CERT_ALTNAME_INVALID"
+    ? `${err.message.trimEnd()}; ${certificateNamesNote(certificateNames(err) ?? [])}`
     : err.message;
   return new Error(`Cannot connect to ${where}: ${reason}`, { cause: err });
 }
@@ -93,6 +107,7 @@ export function connect(options: ConnectOptions): Promise<Connection> {
       if (t.ca !== undefined) o.ca = t.ca;
       if (t.cert !== undefined) o.cert = t.cert;
       if (t.key !== undefined) o.key = t.key;
+      if (t.checkServerName === false) o.checkServerIdentity = anyServerName;
       const sni = t.servername ?? (net.isIP(host) ? undefined : host);
       if (sni !== undefined) o.servername = sni;
       // TLS over our own TCP socket, so Connection.pause() can stop reads

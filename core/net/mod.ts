@@ -31,4 +31,4 @@ export * from "./datagram.ts";
 export * from "./fd_limit.ts";
 export * from "./free_port.ts";
 export * from "./framing/mod.ts";
-export { looksLikeTlsRecord, notTlsServerError } from "./tls_hint.ts";
+export { certificateNames, looksLikeTlsRecord, notTlsServerError } from "./tls_hint.ts";

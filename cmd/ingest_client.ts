@@ -112,7 +112,9 @@ export function ingestSendCommand() {
         `sent ${plural(r.sent, "object")}, ${acked} durably accepted: ${
           acked - spooled
         } stored in Redis` +
-          (spooled > 0 ? `, ${spooled} queued in the server's disk spool until Redis is back` : ""),
+          (spooled > 0
+            ? `, ${spooled} went through the server's disk spool (written to Redis once it is back)`
+            : ""),
       );
       const refused = Math.min(r.refused ?? 0, r.sent - acked);
       if (refused > 0) {

@@ -9,8 +9,8 @@ export interface AckPolicyOptions {
 /**
  * One connection's ledger and acknowledgement policy. It counts the objects
  * accepted, stored (in Redis or the spool) and refused by Redis; with `ack`
- * it writes `{"ok":N}` (N = stored so far, `"spooled":M` added while M of them
- * wait in the disk spool) after batches settle, one line for all that settle
+ * it writes `{"ok":N}` (N = stored so far, `"spooled":M` added once M of them
+ * went through the disk spool; M never goes down) after batches settle, one line for all that settle
  * in the same turn and only when N changed, a `{"error":...}` line per Redis
  * refusal and per rejected input, and a final `{"ok":N}` when the connection ends. Without `ack` it
  * never writes.
@@ -99,7 +99,7 @@ export class AckPolicy implements WriteOwner {
     }
   }
 
-  /** `{"ok":N}`: N objects durably stored; `"spooled":M` of them wait in the disk spool. */
+  /** `{"ok":N}`: N objects durably stored; `"spooled":M` of them went through the disk spool. */
   #line(): string {
     return this.#spooled > 0
       ? `{"ok":${this.#stored},"spooled":${this.#spooled}}\n`

@@ -1,5 +1,6 @@
 import { createCluster, ErrorReply } from "redis";
 import { type Command, RespParser, type RespValue } from "./_resp.ts";
+import { refusalOutage } from "./_redis_refusal.ts";
 import {
   type BatchStore,
   MARKER_TTL_SECONDS,
@@ -110,8 +111,12 @@ export class ClusterStore implements BatchStore {
           break;
         }
       }
+      // READONLY, OOM, CLUSTERDOWN...: the batch is spooled and written again (kv is idempotent).
+      const outage = refusalOutage(this.label, failures.map((f) => f.message));
+      if (outage) throw outage;
       return failures;
     } catch (err) {
+      if (err instanceof StoreUnavailableError) throw err;
       throw new StoreUnavailableError(
         `Lost the connection to Redis ${this.label}: ${(err as Error).message}`,
         { cause: err },

@@ -228,6 +228,15 @@ export class Outage {
         q.done(b, false);
       }
     }
+    // A connection that stayed open proves nothing when Redis refused writes
+    // (READONLY, OOM...): the oldest waiting batch is the probe, so the
+    // others are not sent to a Redis that still refuses them.
+    const probe = q.sealed[0];
+    if (!spool && probe && q.inflight === 0) {
+      probe.failures = await this.#store.write(probe.toStore());
+      if (q.sealed[0] === probe) q.sealed.shift();
+      q.done(probe, false);
+    }
     return true;
   }
 }

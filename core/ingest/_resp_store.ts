@@ -7,6 +7,7 @@ import {
   type RespValue,
 } from "./_resp.ts";
 import { commandBytes } from "./_resp_buffer.ts";
+import { refusalOutage } from "./_redis_refusal.ts";
 import {
   type BatchStore,
   MARKER_TTL_SECONDS,
@@ -38,13 +39,13 @@ const MULTI = commandBytes(["MULTI"]);
 const EXEC = commandBytes(["EXEC"]);
 const utf8 = new TextEncoder();
 
-/** The message of the first error reply in `v` (an error, or an array holding some). */
-function firstError(v: RespValue | RespValue[] | undefined): string | undefined {
-  if (v instanceof RedisReplyError) return v.message;
-  if (Array.isArray(v)) {
-    for (const x of v) if (x instanceof RedisReplyError) return x.message;
+/** The messages of the error replies in `v` (an error, or an array holding some). */
+function errorsIn(v: RespValue | RespValue[] | undefined, out: string[] = []): string[] {
+  if (v instanceof RedisReplyError) out.push(v.message);
+  else if (Array.isArray(v)) {
+    for (const x of v) if (x instanceof RedisReplyError) out.push(x.message);
   }
-  return undefined;
+  return out;
 }
 
 /**
@@ -206,7 +207,12 @@ export class RespStore implements BatchStore {
     return batch.atomic === "batch" ? this.#writeTransaction(batch) : this.#writePipeline(batch);
   }
 
-  /** Objects in order; an object with several commands is in its own MULTI/EXEC. */
+  /**
+   * Objects in order; an object with several commands is in its own MULTI/EXEC.
+   * A server-state refusal (READONLY, OOM, ...) of any object throws
+   * {@linkcode StoreUnavailableError}: the whole batch is spooled and written
+   * again later (kv writes are idempotent), so nothing is dropped.
+   */
   async #writePipeline(batch: StoreBatch): Promise<ObjectFailure[]> {
     const { counts } = batch;
     let expected = 0;
@@ -217,23 +223,40 @@ export class RespStore implements BatchStore {
     if (expected === 0) return [];
     const replies = await this.#request([batch.wire], expected, true);
     const failures: ObjectFailure[] = [];
+    const messages: string[] = [];
     let r = 0;
     for (let i = 0; i < counts.length; i++) {
       const n = counts[i]!;
       if (n === 0) continue;
       if (n === 1) {
         const v = replies[r++];
-        if (v instanceof RedisReplyError) failures.push({ object: i, message: v.message });
+        if (v instanceof RedisReplyError) {
+          messages.push(v.message);
+          failures.push({ object: i, message: v.message });
+        }
         continue;
       }
-      r += n + 1; // +OK for MULTI, +QUEUED per command
-      const message = firstError(replies[r++]);
-      if (message !== undefined) failures.push({ object: i, message });
+      // +OK for MULTI, then +QUEUED or the error that aborts the transaction per command, then EXEC's.
+      const errors = errorsIn(replies.slice(r + 1, r + n + 1));
+      errorsIn(replies[r + n + 1], errors);
+      r += n + 2;
+      if (errors.length === 0) continue;
+      messages.push(...errors);
+      // The cause (a queued command's error) says more than EXEC's "EXECABORT Transaction discarded".
+      failures.push({ object: i, message: errors[0]! });
+    }
+    if (failures.length > 0) {
+      const outage = refusalOutage(this.label, messages);
+      if (outage) throw outage;
     }
     return failures;
   }
 
-  /** The whole batch (and its marker) in one MULTI/EXEC. */
+  /**
+   * The whole batch (and its marker) in one MULTI/EXEC. A server-state
+   * refusal while queueing or of EXEC itself (nothing was applied) throws
+   * {@linkcode StoreUnavailableError}, so the batch is spooled.
+   */
   async #writeTransaction(batch: StoreBatch): Promise<ObjectFailure[]> {
     const { counts } = batch;
     let n = 0;
@@ -249,14 +272,19 @@ export class RespStore implements BatchStore {
     const exec = replies[replies.length - 1];
     const failures: ObjectFailure[] = [];
     if (!Array.isArray(exec)) {
-      // EXECABORT: a command was refused while queueing; nothing was applied.
-      const message = firstError(replies) ?? String(exec);
+      // EXECABORT (a command was refused while queueing) or EXEC refused: nothing was applied.
+      const errors = errorsIn(replies);
+      const outage = refusalOutage(this.label, errors);
+      if (outage) throw outage;
+      const message = errors[0] ?? String(exec);
       for (let i = 0; i < counts.length; i++) failures.push({ object: i, message });
       return failures;
     }
+    // Errors inside EXEC's reply come from commands that ran: the rest of the
+    // batch and its marker were applied, so these stay per-object refusals.
     let c = 0;
     for (let i = 0; i < counts.length; i++) {
-      const message = firstError(exec.slice(c, c + counts[i]!));
+      const message = errorsIn(exec.slice(c, c + counts[i]!))[0];
       if (message !== undefined) failures.push({ object: i, message });
       c += counts[i]!;
     }
@@ -266,6 +294,12 @@ export class RespStore implements BatchStore {
   async applied(marker: string): Promise<boolean> {
     await this.connect();
     const [r] = await this.#request(encodeCommand(["EXISTS", marker]), 1);
+    if (r instanceof RedisReplyError) {
+      // LOADING, NOAUTH...: unknown yet; the caller retries as while Redis is down.
+      throw new StoreUnavailableError(
+        `Redis at ${this.label} cannot tell whether a spooled batch was applied: ${r.message}`,
+      );
+    }
     return r === 1;
   }
 

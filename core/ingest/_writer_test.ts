@@ -7,6 +7,7 @@ import {
   type StoreBatch,
   StoreUnavailableError,
 } from "./_store.ts";
+import { createLogger } from "../log/mod.ts";
 import { BatchWriter, type Settlement, type WriteOwner } from "./_writer.ts";
 
 const dec = new TextDecoder();
@@ -15,6 +16,10 @@ const dec = new TextDecoder();
 class FakeStore implements BatchStore {
   readonly label = "fake://store";
   up = true;
+  /** Connected, but refuses every write as Redis does while READONLY or OOM. */
+  refusing = false;
+  /** Writes attempted. */
+  attempts = 0;
   /** Applies the next write, then reports the connection lost (an uncertain outcome). */
   loseAfterApply = false;
   readonly applied_: StoreBatch[] = [];
@@ -27,7 +32,9 @@ class FakeStore implements BatchStore {
     return this.up ? Promise.resolve() : Promise.reject(new StoreUnavailableError("down"));
   }
   write(batch: StoreBatch): Promise<ObjectFailure[]> {
+    this.attempts++;
     if (!this.up) return Promise.reject(new StoreUnavailableError("down"));
+    if (this.refusing) return Promise.reject(new StoreUnavailableError("refuses writes: READONLY"));
     this.applied_.push(batch);
     if (batch.marker !== undefined) this.markers.add(batch.marker);
     if (this.loseAfterApply) {
@@ -120,4 +127,23 @@ Deno.test("BatchWriter.close() while the store is down puts everything in the sp
   assert.equal(owner.spooled, 10);
   assert.equal(spool.records, 3);
   assert.throws(() => add(w, owner, "late"), /Cannot add to a closed writer/);
+});
+
+Deno.test("BatchWriter without a spool probes a connected store that refuses writes with one batch, logs the outage once, and writes all in order after", async () => {
+  const store = new FakeStore();
+  store.refusing = true;
+  const logs: string[] = [];
+  const logger = createLogger({ sink: (l) => logs.push(l) });
+  await using w = new BatchWriter({ store, logger, maxBatch: 2, maxInflight: 1, retryMs: 10 });
+  const owner = new Owner();
+  for (let i = 0; i < 6; i++) add(w, owner, `k${i}`);
+  await waitUntil(() => store.attempts >= 6, { what: "several probes" });
+  assert.equal(w.live, false);
+  assert.equal(logs.filter((l) => /Redis unavailable/.test(l)).length, 1, logs.join("\n"));
+  store.refusing = false;
+  await w.idle();
+  await waitUntil(() => w.live, { what: "the writer to be live again" });
+  assert.deepEqual(store.keys(), ["k0", "k1", "k2", "k3", "k4", "k5"]);
+  assert.equal(owner.stored, 6);
+  assert.equal(logs.filter((l) => /Redis unavailable/.test(l)).length, 1, logs.join("\n"));
 });

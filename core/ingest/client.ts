@@ -30,7 +30,7 @@ export interface SendResult {
   sent: number;
   /** Objects the server acknowledged as durably stored, in Redis or its spool (only with `ack`). */
   acknowledged?: number;
-  /** Of `acknowledged`, how many wait in the server's disk spool for Redis (only with `ack`). */
+  /** Of `acknowledged`, how many went through the server's disk spool (only with `ack`). */
   spooled?: number;
   /** With `ack`: the server sent nothing at all (it probably runs without `--ack`). */
   noAcks?: boolean;

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { freePort, spawnCli, tempDir } from "./harness/mod.ts";
+import { freePort, runCli, spawnCli, tempDir } from "./harness/mod.ts";
 import { opensslSelfSigned, pythonTls, readmeCert, tlsSearchQuery } from "./_openssl.ts";
 
 for (const [certKey, keyKey] of [["ssl_certfile", "ssl_keyfile"], ["cert_path", "key_path"]]) {
@@ -67,4 +67,41 @@ Deno.test("search serve run in the replaced server's directory uses its cert.pem
   assert.match(srv.stderrText(), /cert\.pem/);
   const reply = await pythonTls(port, { ca: join(dir, "cert.pem"), send: "apple", until: "\n" });
   assert.equal(reply, "STRING EXISTS\n");
+});
+
+// The replaced server read config.ini with Python's configparser: `#`/`;` inside a value is part of
+// the path and `key: value` is a key. Before: npm:ini served the decoy "w" for the first two and
+// "No file to search" for the third.
+for (
+  const [name, line] of [
+    ["w#1.txt", (p: string) => `linuxpath=${p}`],
+    ["w;2.txt", (p: string) => `linuxpath=${p}`],
+    ["words.txt", (p: string) => `linuxpath: ${p}`],
+  ] as const
+) {
+  Deno.test(`search serve --config reads "${line("DIR/" + name)}" as configparser does`, async () => {
+    await using tmp = await tempDir("sockkit-search-configparser-");
+    const dir = tmp.path;
+    await Deno.writeTextFile(join(dir, "w"), "decoy\n");
+    await Deno.writeTextFile(join(dir, name), "real\n");
+    const config = join(dir, "config.ini");
+    await Deno.writeTextFile(
+      config,
+      `[DEFAULT]\r\n${line(join(dir, name))}\r\nSSL_ENABLED : False\r\nport=0\r\n`,
+    );
+    await using srv = spawnCli(["search", "serve", "--config", config, "--host", "127.0.0.1"]);
+    const m = await srv.waitForLine(/listening on \S+:(\d+) /, 30_000);
+    const q = (s: string) => runCli(["search", "query", s, "--port", m[1]!]);
+    assert.equal((await q("real")).stdout.trim(), "STRING EXISTS", srv.stderrText());
+    assert.equal((await q("decoy")).stdout.trim(), "STRING NOT FOUND");
+  });
+}
+
+Deno.test("search serve --config with an unclosed [section names the file and line, exit 2", async () => {
+  await using tmp = await tempDir("sockkit-search-configparser-");
+  const config = join(tmp.path, "config.ini");
+  await Deno.writeTextFile(config, "[DEFAULT]\nlinuxpath = /x\n[search\nport = 1\n");
+  const r = await runCli(["search", "serve", "--config", config], { timeoutMs: 30_000 });
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /config\.ini": line 3: unclosed section header/);
 });

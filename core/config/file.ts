@@ -2,6 +2,7 @@ import { parse as parseToml } from "smol-toml";
 import { parse as parseIni } from "ini";
 import { extname, join } from "node:path";
 import { ConfigError } from "./errors.ts";
+import { ConfigParserError, type ConfigParserOptions, parseConfigParser } from "./configparser.ts";
 
 /** A parsed configuration file: nested sections of values. */
 export type ConfigData = Record<string, unknown>;
@@ -10,8 +11,16 @@ export type ConfigData = Record<string, unknown>;
  * Which syntax a config file uses: `auto` takes `.toml` as TOML and `.ini` as
  * INI, and otherwise decides from the content: TOML when it parses as TOML,
  * INI when every line is INI, a parse error naming both otherwise.
+ * `configparser` is the INI form Python's configparser reads (see
+ * {@linkcode parseConfigParser}), for replaced Python tools' `config.ini`.
  */
-export type ConfigSyntax = "toml" | "ini" | "auto";
+export type ConfigSyntax = "toml" | "ini" | "configparser" | "auto";
+
+/** Options of {@linkcode loadConfigFile}. */
+export interface LoadConfigOptions {
+  /** How `configparser` syntax reads inline comments. Default configparser's own. */
+  configparser?: ConfigParserOptions;
+}
 
 /** Where a TOML parse failed, as one line: `line 3, column 8: illegal character in key`. */
 function tomlFailure(err: unknown): string {
@@ -47,7 +56,23 @@ export function iniFailure(text: string): string | undefined {
   return undefined;
 }
 
-function parseText(text: string, path: string, syntax: ConfigSyntax): ConfigData {
+function parseText(
+  text: string,
+  path: string,
+  syntax: ConfigSyntax,
+  options: LoadConfigOptions,
+): ConfigData {
+  if (syntax === "configparser") {
+    try {
+      return parseConfigParser(text, options.configparser);
+    } catch (err) {
+      if (!(err instanceof ConfigParserError)) throw err;
+      throw new ConfigError(
+        `Cannot parse config file "${path}": ${err.message} (fix that line)`,
+        { cause: err },
+      );
+    }
+  }
   const ext = extname(path).toLowerCase();
   const kind = syntax !== "auto"
     ? syntax
@@ -104,6 +129,7 @@ function isSection(v: unknown): v is ConfigData {
 export async function loadConfigFile(
   path: string,
   syntax: ConfigSyntax = "auto",
+  options: LoadConfigOptions = {},
 ): Promise<ConfigData> {
   let info: Deno.FileInfo;
   try {
@@ -116,7 +142,7 @@ export async function loadConfigFile(
       { cause: err },
     );
   }
-  if (!info.isDirectory) return parseText(await Deno.readTextFile(path), path, syntax);
+  if (!info.isDirectory) return parseText(await Deno.readTextFile(path), path, syntax, options);
   const names: string[] = [];
   for await (const entry of Deno.readDir(path)) {
     if (entry.isFile && /\.(conf|toml|ini)$/i.test(entry.name)) names.push(entry.name);
@@ -125,7 +151,7 @@ export async function loadConfigFile(
   const out: ConfigData = {};
   for (const name of names) {
     const file = join(path, name);
-    merge(out, parseText(await Deno.readTextFile(file), file, syntax));
+    merge(out, parseText(await Deno.readTextFile(file), file, syntax, options));
   }
   return out;
 }

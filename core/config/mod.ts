@@ -6,6 +6,7 @@
  *
  * @module
  */
+export * from "./configparser.ts";
 export * from "./errors.ts";
 export * from "./file.ts";
 export * as parse from "./parsers.ts";

@@ -75,9 +75,11 @@ export function flattenSearchConfig(data: ConfigData): ConfigData {
 }
 
 /**
- * Reads a search config file (INI syntax, whatever its extension) and
- * returns its entries flattened by {@linkcode flattenSearchConfig}. A missing
- * file is a `ConfigError` naming it.
+ * Reads a search config file (the replaced server's configparser
+ * `config.ini` form, whatever its extension: `#`/`;` in a value is kept
+ * unless whitespace precedes it, `key: value` works) and returns its entries
+ * flattened by {@linkcode flattenSearchConfig}. A missing file, an unclosed
+ * `[section` or a value without a key is a `ConfigError` naming the file and line.
  *
  * @example
  * ```ts
@@ -86,5 +88,7 @@ export function flattenSearchConfig(data: ConfigData): ConfigData {
  * ```
  */
 export async function loadSearchConfig(path: string): Promise<ConfigData> {
-  return flattenSearchConfig(await loadConfigFile(path, "ini"));
+  return flattenSearchConfig(
+    await loadConfigFile(path, "configparser", { configparser: { inlineComments: true } }),
+  );
 }

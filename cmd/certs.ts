@@ -185,10 +185,13 @@ function allowCommand() {
   return new Command("allow")
     .summary("add a self-signed client certificate to the allow-list")
     .description(
-      "Add an existing self-signed client certificate (or another CA) to the allow-list",
+      "Add an existing self-signed client certificate to the allow-list as a pin (a client is " +
+        "accepted only with that very certificate, never one it signed), or with --ca an " +
+        "operator CA whose client certificates are accepted (client_cas.pem)",
     )
     .argument("<file>", "PEM certificate, e.g. made with openssl req -x509")
     .option("--dir <dir>", DIR_HELP)
+    .option("--ca", "allow a CA certificate: every client certificate it issues is accepted")
     .addHelpText(
       "after",
       "\nExample (a client makes its own certificate, the operator allows it):\n" +
@@ -199,7 +202,7 @@ function allowCommand() {
     .action(action(async (file, opts) => {
       const dir = certsDir(opts);
       await sweep(dir);
-      const r = await allowCert(dir, file);
+      const r = await allowCert(dir, file, opts.ca ? { ca: true } : {});
       for (const c of r.added) {
         console.log(`Allowed CN=${c.name} (sha256 ${c.fingerprint}) in "${c.file}"`);
       }

@@ -290,13 +290,16 @@ export async function loadIngestTls(
     }
     const tls = await loadServerTls(files);
     tls.clientCa = [];
+    tls.clientPins = [];
     for (const name of names.sort()) {
       const one = await loadServerTls({
         cert: files.cert,
         key: files.key,
         clientCerts: join(allow, name),
       });
-      tls.clientCa.push(...(one.clientCa ?? []));
+      // the directory's ca.pem is loaded beside every file: keep one copy
+      tls.clientCa.push(...(one.clientCa ?? []).filter((c) => !tls.clientCa!.includes(c)));
+      tls.clientPins.push(...(one.clientPins ?? []));
     }
     return { tls, source: allow };
   }

@@ -6,11 +6,14 @@
 import * as tls from "node:tls";
 import type * as net from "node:net";
 import type { ListenOptions, RefusalKind, TlsMaterial } from "./listen_options.ts";
+import { checkClientChain, type ClientTrust, clientTrustOf } from "./_client_chain.ts";
 
 /** What new handshakes use: the secure context and whether a client certificate is requested. */
 export interface ServerTls {
   context: tls.SecureContext;
   requestCert: boolean;
+  /** The allow-list's CAs and pins, when client certificates are requested. */
+  trust?: ClientTrust;
 }
 
 /** Throws when client certificates are required but there is no allow-list to check them against. */
@@ -40,7 +43,8 @@ export function serverTlsOf(
     maxVersion: options.tlsMaxVersion ?? "TLSv1.3",
     ...(clientCa ? { ca: clientCa } : {}),
   });
-  return { context, requestCert: clientCa !== undefined };
+  if (!clientCa) return { context, requestCert: false };
+  return { context, requestCert: true, trust: clientTrustOf(clientCa, material.clientPins) };
 }
 
 /** A module-level no-op, so a listener kept for a connection's life keeps no handshake closure alive. */
@@ -68,6 +72,7 @@ export class TlsHandshakes {
     fail: (reason: string, kind: RefusalKind) => void,
   ): void {
     const requestCert = server.requestCert;
+    const trust = server.trust;
     const socket = new tls.TLSSocket(transport, {
       isServer: true,
       secureContext: server.context,
@@ -107,7 +112,7 @@ export class TlsHandshakes {
     socket.once("secure", () => {
       done();
       socket.off("error", onError);
-      markAuthorization(socket, requestCert);
+      markAuthorization(socket, trust);
       secure(socket);
     });
   }
@@ -121,16 +126,17 @@ export class TlsHandshakes {
 /**
  * Sets `authorized`/`authorizationError` on a server-side TLS socket that was
  * created directly (not by `tls.Server`, which would do it): a presented
- * certificate that verified against the allow-list is authorized.
+ * certificate that verified against the allow-list is authorized, unless it
+ * came through a pinned entry that is not the certificate itself.
  */
-function markAuthorization(socket: tls.TLSSocket, requestCert: boolean): void {
+function markAuthorization(socket: tls.TLSSocket, trust: ClientTrust | undefined): void {
   const s = socket as unknown as {
     _handle?: { verifyError?: () => unknown };
     authorized: boolean;
     authorizationError?: string;
   };
   s.authorized = false;
-  if (!requestCert) return;
+  if (!trust) return;
   const cert = socket.getPeerCertificate();
   if (!cert || Object.keys(cert).length === 0) return;
   const err = s._handle?.verifyError?.();
@@ -138,7 +144,9 @@ function markAuthorization(socket: tls.TLSSocket, requestCert: boolean): void {
     s.authorizationError = typeof err === "string"
       ? err
       : String((err as { code?: string }).code ?? err);
-  } else {
-    s.authorized = true;
+    return;
   }
+  const refusal = checkClientChain(socket, trust);
+  if (refusal === undefined) s.authorized = true;
+  else s.authorizationError = refusal;
 }

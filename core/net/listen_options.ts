@@ -15,6 +15,13 @@ export interface TlsMaterial {
    * of these. Default: none (client certificates are not requested).
    */
   clientCa?: string[];
+  /**
+   * SHA-256 fingerprints (lowercase hex) of the `clientCa` entries that are
+   * pins: a client is accepted through one only when the certificate it
+   * presents is that very certificate, never one that it signed. Default:
+   * none (every entry is a CA).
+   */
+  clientPins?: string[];
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { TLSSocket } from "node:tls";
 import type { Socket } from "node:net";
+import { verifiedIssuers } from "./_client_chain.ts";
 
 /** Who is on the other end of a connection. */
 export interface PeerIdentity {
@@ -17,10 +18,26 @@ export interface PeerIdentity {
   serial?: string;
   /** Certificate expiry (`notAfter`), when one was presented. */
   validTo?: Date;
+  /**
+   * The certificates that issued the client certificate, from its issuer up to
+   * the allow-listed CA it chains to (empty for a pinned or self-signed one),
+   * when it verified.
+   */
+  issuers?: IssuerIdentity[];
   /** Whether the certificate chained to, or is, an allow-listed certificate. */
   authorized: boolean;
   /** Why the certificate was not authorized (`CERT_HAS_EXPIRED`, `DEPTH_ZERO_SELF_SIGNED_CERT`, ...). */
   authorizationError?: string;
+}
+
+/** One certificate of a client's verified chain above its own. */
+export interface IssuerIdentity {
+  /** Subject common name, when it has one. */
+  cn?: string;
+  /** SHA-256 fingerprint, lowercase hex. */
+  fingerprint: string;
+  /** Serial number, lowercase hex without leading zeros. */
+  serial: string;
 }
 
 /** Normalizes a fingerprint (`AB:CD:..`, any case) to lowercase hex without separators. */
@@ -43,6 +60,8 @@ export function peerOf(socket: Socket | TLSSocket, tls: boolean, transport?: Soc
   const s = socket as TLSSocket;
   peer.authorized = s.authorized === true;
   if (s.authorizationError) peer.authorizationError = String(s.authorizationError);
+  const issuers = verifiedIssuers(s);
+  if (issuers) peer.issuers = issuers;
   const cert = s.getPeerCertificate?.();
   if (cert && Object.keys(cert).length > 0) {
     const cn = cert.subject?.CN;

@@ -1,5 +1,5 @@
 import { ConfigError } from "../config/errors.ts";
-import { PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
+import { exists, PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
 import { parseCertificates } from "./certificate.ts";
 import { type CertListing, listingOf } from "./list.ts";
 import { certPaths } from "./paths.ts";
@@ -14,21 +14,40 @@ export interface AllowResult {
   present: CertListing[];
 }
 
+/** Options for {@linkcode allowCert}. */
+export interface AllowOptions {
+  /**
+   * Add operator CA certificates (to `client_cas.pem`), which admit every
+   * client certificate they issued, instead of pinning the certificates.
+   * Default `false`.
+   */
+  ca?: boolean;
+}
+
 /**
  * Adds the certificate(s) in `file` to the directory's client allow-list
- * (`allowed.pem`): typically a client's self-signed certificate made with
- * `openssl req -x509`, or another CA's certificate. Each must be X.509 v3
- * and either self-signed or a CA certificate (a leaf issued by some other CA
- * cannot be verified on its own: allow its CA instead). Servers read the
- * allow-list when they start.
+ * (`allowed.pem`) as pins: typically a client's self-signed certificate made
+ * with `openssl req -x509`. A pinned certificate admits a client only when it
+ * presents that very certificate, never one it signed, even when it says
+ * CA:TRUE. With `ca`, the certificates are operator CAs instead, written to
+ * `client_cas.pem`: a client certificate they issued is accepted. Each must
+ * be X.509 v3 and either self-signed or a CA certificate (a leaf issued by
+ * some other CA cannot be verified on its own: allow its CA with `ca`).
+ * Servers read both files when they start.
  *
  * @example
  * ```ts
  * await allowCert("certs", "bob-selfsigned.pem");
+ * await allowCert("certs", "operator-ca.pem", { ca: true });
  * ```
  */
-export async function allowCert(dir: string, file: string): Promise<AllowResult> {
+export async function allowCert(
+  dir: string,
+  file: string,
+  options: AllowOptions = {},
+): Promise<AllowResult> {
   const paths = certPaths(dir);
+  const target = options.ca ? paths.clientCas : paths.allowList;
   const incoming = await parseCertificates(
     await readText(file, "certificate"),
     "certificate",
@@ -39,24 +58,33 @@ export async function allowCert(dir: string, file: string): Promise<AllowResult>
     if (!c.selfSigned && !c.isCa) {
       throw new ConfigError(
         `Certificate "${file}" (CN=${c.cn}) is not self-signed (issuer "${c.issuer}") and not a CA: ` +
-          `a server cannot verify it alone, allow its issuing CA certificate instead`,
+          `a server cannot verify it alone, allow its issuing CA certificate instead (--ca)`,
+      );
+    }
+    if (options.ca && !c.isCa) {
+      throw new ConfigError(
+        `Certificate "${file}" (CN=${c.cn}) is not a CA certificate (no basicConstraints CA:TRUE): ` +
+          `allow it without --ca, as a pinned client certificate`,
       );
     }
   }
   // from the read of the list to its write, so that two allows at once both land
   return withPkiLock(dir, async () => {
-    const listText = await readText(
-      paths.allowList,
-      "client allow-list",
+    // the allow-list must exist (certs init); the CA file is created by the first --ca
+    const listText = options.ca && !(await exists(target)) ? "" : await readText(
+      target,
+      options.ca ? "client CA list" : "client allow-list",
       'run "sockkit certs init"',
     );
-    const current = await parseCertificates(listText, "client allow-list", paths.allowList);
+    const current = listText === ""
+      ? []
+      : await parseCertificates(listText, "client allow-list", target);
     const revoked = new Set((await readRevoked(paths.revoked)).map((e) => e.fingerprint));
     const known = new Set(current.map((c) => c.fingerprint));
     const result: AllowResult = { added: [], present: [] };
     const append: string[] = [];
     for (const c of incoming) {
-      const row = listingOf(c, "allowed", paths.allowList, revoked);
+      const row = listingOf(c, "allowed", target, revoked);
       if (known.has(c.fingerprint)) {
         result.present.push(row);
         continue;
@@ -66,8 +94,8 @@ export async function allowCert(dir: string, file: string): Promise<AllowResult>
       result.added.push(row);
     }
     if (append.length > 0) {
-      const base = listText.endsWith("\n") ? listText : listText + "\n";
-      await writePkiFileHeld(paths.allowList, base + append.join(""), PUBLIC_MODE);
+      const base = listText === "" || listText.endsWith("\n") ? listText : listText + "\n";
+      await writePkiFileHeld(target, base + append.join(""), PUBLIC_MODE);
     }
     return result;
   });

@@ -1,5 +1,6 @@
 import type { ClientTlsOptions, TlsMaterial } from "../net/mod.ts";
-import { readText } from "./_files.ts";
+import { dirname, join } from "node:path";
+import { exists, readText } from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { checkKeyMatches } from "./keys.ts";
 import { checkServerLeaf, requireV3, V3_CLIENT_FIX } from "./validate.ts";
@@ -12,10 +13,20 @@ export interface ServerTlsFiles {
   /** Server private key (PEM). */
   key: string;
   /**
-   * Client allow-list (PEM bundle of CA certificates and individually allowed
-   * client certificates). Default: none, so no client certificate is requested.
+   * Client allow-list (PEM bundle of individually allowed client
+   * certificates, and the CA certificate). Each entry is a pin (a client is
+   * accepted through it only by presenting that very certificate) unless it
+   * is one of the CAs of `clientCas`. Default: none, so no client certificate
+   * is requested.
    */
   clientCerts?: string;
+  /**
+   * Files of CA certificates that client certificates may chain to; each is
+   * allowed too. Default: `ca.pem` and `client_cas.pem` beside `clientCerts`,
+   * those that exist (a certificates directory's own CA and the operator CAs
+   * `sockkit certs allow --ca` added).
+   */
+  clientCas?: string[];
   /**
    * Called with each warning about a certificate that loads but fails with
    * some clients (a CA:TRUE leaf signed by another CA). Default: none.
@@ -68,9 +79,31 @@ export async function loadServerTls(files: ServerTlsFiles): Promise<TlsMaterial>
   const material: TlsMaterial = { cert: chain.map((c) => c.pem).join(""), key };
   if (files.clientCerts !== undefined) {
     const allowed = await loadBundle(files.clientCerts, "client allow-list", INIT);
-    material.clientCa = allowed.map((c) => c.pem);
+    const cas: CertInfo[] = [];
+    for (const file of files.clientCas ?? await besideCas(files.clientCerts)) {
+      cas.push(...await loadBundle(file, "client CA certificate", INIT));
+    }
+    const caPrints = new Set(cas.map((c) => c.fingerprint));
+    const extra = cas.filter((c, i) =>
+      !allowed.some((a) => a.fingerprint === c.fingerprint) &&
+      cas.findIndex((o) => o.fingerprint === c.fingerprint) === i
+    );
+    material.clientCa = [...allowed, ...extra].map((c) => c.pem);
+    material.clientPins = allowed.filter((c) => !caPrints.has(c.fingerprint)).map((c) =>
+      c.fingerprint
+    );
   }
   return material;
+}
+
+/** The CA files of the certificates directory an allow-list lives in: `ca.pem`, `client_cas.pem`. */
+async function besideCas(allowList: string): Promise<string[]> {
+  const dir = dirname(allowList);
+  const out: string[] = [];
+  for (const name of ["ca.pem", "client_cas.pem"]) {
+    if (await exists(join(dir, name))) out.push(join(dir, name));
+  }
+  return out;
 }
 
 /** Options for {@linkcode loadCertsDirTls}. */

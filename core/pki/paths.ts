@@ -12,8 +12,10 @@ export interface CertPaths {
   serverCert: string;
   /** Server private key (mode 0600), `DIR/server.key`. */
   serverKey: string;
-  /** Client allow-list: the CA certificate and individually allowed client certificates, `DIR/allowed.pem`. */
+  /** Client allow-list: the CA certificate and individually allowed (pinned) client certificates, `DIR/allowed.pem`. */
   allowList: string;
+  /** Operator CAs whose certificates clients may chain to (`certs allow --ca`), `DIR/client_cas.pem`. */
+  clientCas: string;
   /** Revoked certificates, `DIR/revoked.json`. */
   revoked: string;
   /** Every client certificate `certs issue` made (name, serial, fingerprint), `DIR/issued.json`. */
@@ -44,6 +46,7 @@ export function certPaths(dir: string): CertPaths {
     serverCert: join(dir, "server.pem"),
     serverKey: join(dir, "server.key"),
     allowList: join(dir, "allowed.pem"),
+    clientCas: join(dir, "client_cas.pem"),
     revoked: join(dir, "revoked.json"),
     issued: join(dir, "issued.json"),
     clientsDir,

@@ -10,8 +10,9 @@ import { parseRevoked, type RevokedEntry } from "./revoke.ts";
  * certificate fingerprint is in the revocation list (`revoked.json`). Each
  * call costs one `stat`; the file is read again only when its modification
  * time, size or inode changed, so `sockkit certs revoke` takes effect from the
- * next connection without a restart. A peer is refused when its fingerprint
- * or its serial number is listed. A missing file revokes nothing, except in
+ * next connection without a restart. A peer is refused when the fingerprint
+ * or serial number of its certificate, or of any certificate that issued it
+ * (its verified chain up to the allow-listed CA), is listed. A missing file revokes nothing, except in
  * a directory made by `certs init` (it holds `ca.pem`), where the list was
  * created and its disappearance refuses every peer (fail closed); an
  * unreadable or invalid one refuses every peer too, with a reason naming the
@@ -72,9 +73,18 @@ export function revocationCheck(path: string): (peer: PeerIdentity) => string | 
     refresh();
     if (failure !== undefined) return failure;
     if (peer.fingerprint === undefined) return undefined;
-    const hit = revoked.get(peer.fingerprint) ??
-      (peer.serial !== undefined ? serials.get(peer.serial) : undefined);
-    if (!hit) return undefined;
-    return `certificate CN=${peer.cn ?? hit.name} was revoked at ${hit.revokedAt}`;
+    const hitOf = (fingerprint: string, serial: string | undefined) =>
+      revoked.get(fingerprint) ?? (serial !== undefined ? serials.get(serial) : undefined);
+    const hit = hitOf(peer.fingerprint, peer.serial);
+    if (hit) return `certificate CN=${peer.cn ?? hit.name} was revoked at ${hit.revokedAt}`;
+    for (const issuer of peer.issuers ?? []) {
+      const up = hitOf(issuer.fingerprint, issuer.serial);
+      if (up) {
+        return `certificate CN=${peer.cn ?? "?"} was issued by CN=${
+          issuer.cn ?? up.name
+        }, which was revoked at ${up.revokedAt}`;
+      }
+    }
+    return undefined;
   };
 }

@@ -59,11 +59,12 @@ async function certificatesNamed(dir: string, name: string): Promise<CertInfo[]>
     const certs = await parseCertificates(await readText(file, "client certificate"), "", file);
     found.push(certs[0]!);
   }
-  if (await exists(paths.allowList)) {
+  for (const list of [paths.allowList, paths.clientCas]) {
+    if (!(await exists(list))) continue;
     const allowed = await parseCertificates(
-      await readText(paths.allowList, "client allow-list"),
+      await readText(list, "client allow-list"),
       "client allow-list",
-      paths.allowList,
+      list,
     );
     for (const c of allowed) {
       if (c.cn === name && !found.some((f) => f.fingerprint === c.fingerprint)) found.push(c);

@@ -61,7 +61,7 @@ const encoder = new TextEncoder();
 
 /**
  * Answers requests. Never throws: every failure becomes an error reply.
- * An error reply echoes the request's header, except that a request that
+ * A reply echoes the request's 4 header bytes, except that a request that
  * cannot be read as its header says (malformed or unsupported header, no
  * server key, failed decryption) gets a plain error reply (`p`).
  */
@@ -114,13 +114,21 @@ export class Answerer {
       if (err instanceof WireError) return reply(plainError(err.replyHeader, err.message));
       return reply(plainError(TEXT_REPLY, `Cannot read the request: ${String(err)}`));
     }
+    // The reply echoes the request's 4 header bytes (a plain "0" stays "0").
+    const headerBytes = message.subarray(0, HEADER_BYTES);
     const body = message.subarray(HEADER_BYTES);
     if (header.encryption === Encryption.encrypted) {
-      this.#answerEncrypted(header, message.subarray(0, HEADER_BYTES), body, transport, peer)
+      this.#answerEncrypted(header, headerBytes, body, transport, peer)
         .then(reply, (err) => reply(plainError(header, `The server failed: ${String(err)}`)));
       return;
     }
-    this.#run(header, body, transport, peer, (r) => reply(this.#sealPlain(header, r, transport)));
+    this.#run(
+      header,
+      body,
+      transport,
+      peer,
+      (r) => reply(this.#sealPlain(headerBytes, header, r, transport)),
+    );
   }
 
   /** Decodes the query text and runs the handler; `done` gets the result. */
@@ -152,10 +160,15 @@ export class Answerer {
     });
   }
 
-  #sealPlain(header: Header, r: HandlerResult, transport: Transport): Uint8Array {
-    const reply = encodeMessage(header, payloadOf(header, r));
+  #sealPlain(
+    headerBytes: Uint8Array,
+    header: Header,
+    r: HandlerResult,
+    transport: Transport,
+  ): Uint8Array {
+    const reply = withHeader(headerBytes, payloadOf(header, r));
     if (transport === "udp" && reply.length > this.#maxDatagram) {
-      return encodeMessage(header, payloadOf(header, this.#tooLarge(reply.length)));
+      return withHeader(headerBytes, payloadOf(header, this.#tooLarge(reply.length)));
     }
     return reply;
   }
@@ -217,6 +230,13 @@ const TEXT_REPLY: Header = { encryption: Encryption.plain, representation: "t" }
 
 function payloadOf(header: Header, r: HandlerResult): Uint8Array {
   return r.ok ? encoder.encode(r.text) : errorPayload(header.representation, r.error);
+}
+
+function withHeader(headerBytes: Uint8Array, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + payload.length);
+  out.set(headerBytes, 0);
+  out.set(payload, HEADER_BYTES);
+  return out;
 }
 
 function plainError(header: Header, message: string): Uint8Array {

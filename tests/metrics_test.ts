@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { sendObjects } from "../core/ingest/mod.ts";
 import { type ClientTlsOptions, connect } from "../core/net/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
-import { ask } from "../core/query/mod.ts";
+import { ask, exchange } from "../core/query/mod.ts";
 import { searchOnce } from "../core/search/mod.ts";
 import {
   makePki,
@@ -170,9 +170,15 @@ Deno.test("query --metrics-port counts requests per transport and handler result
   assert.equal((await ask("count people", opts)).error, undefined);
   assert.match((await ask("nosuchfile 1", opts)).error ?? "", /no data file named/);
   assert.equal((await ask("count people", { ...opts, transport: "udp" })).error, undefined);
+  // A malformed datagram gets no reply, and is counted.
+  await assert.rejects(
+    exchange(new TextEncoder().encode("1pt0x"), { ...opts, transport: "udp", timeoutMs: 300 }),
+    /No reply/,
+  );
   const m = await scrape(mport);
   assert.equal(m.value("sockkit_query_requests_total", { transport: "tcp" }), 2);
-  assert.equal(m.value("sockkit_query_requests_total", { transport: "udp" }), 1);
+  assert.equal(m.value("sockkit_query_requests_total", { transport: "udp" }), 2);
+  assert.equal(m.value("sockkit_query_udp_dropped_total", { reason: "unreadable" }), 1);
   assert.equal(m.value("sockkit_query_queries_total", { result: "ok" }), 2);
   assert.equal(m.value("sockkit_query_queries_total", { result: "error" }), 1);
   assert.equal(m.value("sockkit_query_handler_errors_total", { kind: "error" }), 1);

@@ -335,9 +335,20 @@ Deno.test("query: encrypted queries round-trip over TCP and UDP; tampered and wr
         assert.match(e.error ?? "", /kaboom/);
       });
       await t.step(`${transport} wrong key`, async () => {
+        if (transport === "udp") {
+          // An undecryptable datagram is not answered (a reply could start a loop).
+          await assert.rejects(
+            f.ask("people 1", { transport, serverKey: wrongKey, timeoutMs: 300 }),
+            /No reply from .* over UDP within 300 ms/,
+          );
+          return;
+        }
         const r = await f.ask("people 1", { transport, serverKey: wrongKey });
         assert.equal(r.header.encryption, "p");
-        assert.match(r.error ?? "", /Cannot decrypt: authentication failed/);
+        assert.match(
+          r.error ?? "",
+          /^The reply to the encrypted query was not encrypted, so it is not authenticated .*"Cannot decrypt: authentication failed/,
+        );
       });
       await t.step(`${transport} tampered ciphertext`, async () => {
         const header = encodeHeader({ encryption: "E", representation: "t" });
@@ -345,6 +356,15 @@ Deno.test("query: encrypted queries round-trip over TCP and UDP; tampered and wr
         const b64 = dec.decode(sealed.payload);
         const i = b64.length - 8; // inside the ciphertext/tag
         const flipped = b64.slice(0, i) + (b64[i] === "A" ? "B" : "A") + b64.slice(i + 1);
+        if (transport === "udp") {
+          for (const m of ["0Et0" + flipped, "0Et0not base64!"]) {
+            await assert.rejects(
+              exchange(enc.encode(m), { port: f.port, transport, timeoutMs: 300 }),
+              /No reply/,
+            );
+          }
+          return;
+        }
         const reply = dec.decode(
           await exchange(enc.encode("0Et0" + flipped), { port: f.port, transport }),
         );
@@ -367,7 +387,9 @@ Deno.test("query: encrypted queries round-trip over TCP and UDP; tampered and wr
 
 Deno.test("query: malformed headers, unknown schemes, pickle and oversized UDP replies get clear errors", async (t) => {
   await using f = await fixture();
-  const cases: Array<[string, string, RegExp]> = [
+  // The last field: answered over UDP too (a well-formed header); the others
+  // get no datagram back over UDP (the replaced server sent none either).
+  const cases: Array<[string, string, RegExp, boolean?]> = [
     [
       "malformed protocol byte",
       "1pt0people 1",
@@ -384,18 +406,31 @@ Deno.test("query: malformed headers, unknown schemes, pickle and oversized UDP r
       "0Zt0people 1",
       /^0pt0ERROR: Malformed header: encryption byte must be "p" \(or "0"\) or "E", got "Z"$/,
     ],
-    ["scheme H", "0Hj0{}", /^0pj0\{"error":"Unsupported encryption scheme \\"H\\"/],
-    ["pickle", "0pp0\x80\x04K\x01.", /^0pt0ERROR: Unsupported representation "p" \(pickle\)/],
+    ["scheme H", "0Hj0{}", /^0pj0\{"error":"Unsupported encryption scheme \\"H\\"/, true],
+    [
+      "pickle",
+      "0pp0\x80\x04K\x01.",
+      /^0pt0ERROR: Unsupported representation "p" \(pickle\)/,
+      true,
+    ],
     [
       "E without a server key",
       "0Et0abcd",
       /^0pt0ERROR: Encryption "E" is not enabled on this server/,
+      true,
     ],
-    ["malformed JSON query", "0pj0{nope", /^0pj0\{"error":"Malformed JSON query: /],
+    ["malformed JSON query", "0pj0{nope", /^0pj0\{"error":"Malformed JSON query: /, true],
   ];
   for (const transport of ["tcp", "udp"] as const) {
-    for (const [name, message, expected] of cases) {
+    for (const [name, message, expected, overUdp] of cases) {
       await t.step(`${transport}: ${name}`, async () => {
+        if (transport === "udp" && !overUdp) {
+          await assert.rejects(
+            exchange(enc.encode(message), { port: f.port, transport, timeoutMs: 300 }),
+            /No reply from .* over UDP within 300 ms/,
+          );
+          return;
+        }
         const reply = dec.decode(await exchange(enc.encode(message), { port: f.port, transport }));
         assert.match(reply, expected);
       });

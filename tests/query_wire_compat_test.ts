@@ -38,7 +38,7 @@ sys.stdout.buffer.write(b"".join(chunks))
   return await runClient(script, port, message);
 }
 
-Deno.test("query over TCP sends the header and the payload then closes, with no trailing newline; encryption byte 0 is plain", async (t) => {
+Deno.test("query over TCP sends the header and the payload then closes, with no trailing newline; encryption byte 0 is plain and echoed", async (t) => {
   await using srv = spawnCli([
     "query",
     "serve",
@@ -57,9 +57,12 @@ Deno.test("query over TCP sends the header and the payload then closes, with no 
   await t.step("plain text reply is exactly header + payload", async () => {
     assert.equal(await seedTcpClient(port, "0pt0people 1"), `0pt0${row}`);
   });
-  await t.step("encryption byte 0 is answered as plain", async () => {
-    assert.equal(await seedTcpClient(port, "00t0people 1"), `0pt0${row}`);
-  });
+  await t.step(
+    "encryption byte 0 is plain, and the reply echoes it as the replaced server did",
+    async () => {
+      assert.equal(await seedTcpClient(port, "00t0people 1"), `00t0${row}`);
+    },
+  );
   await t.step("an error reply has no trailing newline either", async () => {
     assert.equal(
       await seedTcpClient(port, "0Ht0x"),

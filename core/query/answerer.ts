@@ -21,6 +21,14 @@ import {
 /** Where a request came from; UDP replies must fit one datagram. */
 export type Transport = "tcp" | "udp";
 
+/**
+ * What a reply is: the handler's `answer`, an `error` reply to a well-formed
+ * request (handler failure, reply too large, unsupported scheme), or the
+ * reply to an `unreadable` request (malformed header, undecryptable payload),
+ * which the UDP server does not send.
+ */
+export type ReplyKind = "answer" | "error" | "unreadable";
+
 /** The largest UDP payload over IPv4 (65535 − 8 UDP − 20 IP header bytes). */
 export const MAX_DATAGRAM_BYTES = 65507;
 
@@ -61,7 +69,7 @@ const encoder = new TextEncoder();
 
 /**
  * Answers requests. Never throws: every failure becomes an error reply.
- * An error reply echoes the request's header, except that a request that
+ * A reply echoes the request's 4 header bytes, except that a request that
  * cannot be read as its header says (malformed or unsupported header, no
  * server key, failed decryption) gets a plain error reply (`p`).
  */
@@ -91,7 +99,7 @@ export class Answerer {
 
   /** Answers one request message from `peer` (an address label for the log). */
   answer(message: Uint8Array, transport: Transport, peer = "unknown"): Promise<Uint8Array> {
-    return new Promise((resolve) => this.answerTo(message, transport, peer, resolve));
+    return new Promise((resolve) => this.answerTo(message, transport, peer, (r) => resolve(r)));
   }
 
   /**
@@ -99,28 +107,42 @@ export class Answerer {
    * an exception). A plain query is answered without a promise: header,
    * handler callback, reply; an encrypted one goes through WebCrypto.
    * `peer` is an address label for the log, or a function making one.
+   * `kind` says what the reply is (see {@linkcode ReplyKind}).
    */
   answerTo(
     message: Uint8Array,
     transport: Transport,
     peer: string | (() => string),
-    reply: (bytes: Uint8Array) => void,
+    reply: (bytes: Uint8Array, kind: ReplyKind) => void,
   ): void {
     this.#o.onRequest?.(transport);
     let header: Header;
     try {
       header = decodeHeader(message);
     } catch (err) {
-      if (err instanceof WireError) return reply(plainError(err.replyHeader, err.message));
-      return reply(plainError(TEXT_REPLY, `Cannot read the request: ${String(err)}`));
+      if (err instanceof WireError) {
+        return reply(
+          plainError(err.replyHeader, err.message),
+          err.malformed ? "unreadable" : "error",
+        );
+      }
+      return reply(plainError(TEXT_REPLY, `Cannot read the request: ${String(err)}`), "unreadable");
     }
+    // The reply echoes the request's 4 header bytes (a plain "0" stays "0").
+    const headerBytes = message.subarray(0, HEADER_BYTES);
     const body = message.subarray(HEADER_BYTES);
     if (header.encryption === Encryption.encrypted) {
-      this.#answerEncrypted(header, message.subarray(0, HEADER_BYTES), body, transport, peer)
-        .then(reply, (err) => reply(plainError(header, `The server failed: ${String(err)}`)));
+      this.#answerEncrypted(header, headerBytes, body, transport, peer)
+        .then(
+          ([bytes, kind]) => reply(bytes, kind),
+          (err) => reply(plainError(header, `The server failed: ${String(err)}`), "error"),
+        );
       return;
     }
-    this.#run(header, body, transport, peer, (r) => reply(this.#sealPlain(header, r, transport)));
+    this.#run(header, body, transport, peer, (r) => {
+      const [bytes, kind] = this.#sealPlain(headerBytes, header, r, transport);
+      reply(bytes, kind);
+    });
   }
 
   /** Decodes the query text and runs the handler; `done` gets the result. */
@@ -152,12 +174,17 @@ export class Answerer {
     });
   }
 
-  #sealPlain(header: Header, r: HandlerResult, transport: Transport): Uint8Array {
-    const reply = encodeMessage(header, payloadOf(header, r));
+  #sealPlain(
+    headerBytes: Uint8Array,
+    header: Header,
+    r: HandlerResult,
+    transport: Transport,
+  ): [Uint8Array, ReplyKind] {
+    const reply = withHeader(headerBytes, payloadOf(header, r));
     if (transport === "udp" && reply.length > this.#maxDatagram) {
-      return encodeMessage(header, payloadOf(header, this.#tooLarge(reply.length)));
+      return [withHeader(headerBytes, payloadOf(header, this.#tooLarge(reply.length))), "error"];
     }
-    return reply;
+    return [reply, r.ok ? "answer" : "error"];
   }
 
   #tooLarge(bytes: number): HandlerResult {
@@ -174,16 +201,19 @@ export class Answerer {
     sealed: Uint8Array,
     transport: Transport,
     peer: string | (() => string),
-  ): Promise<Uint8Array> {
+  ): Promise<[Uint8Array, ReplyKind]> {
     const plainHeader: Header = {
       encryption: Encryption.plain,
       representation: header.representation,
     };
     if (!this.#o.key) {
-      return plainError(
-        plainHeader,
-        'Encryption "E" is not enabled on this server (start it with --key, or send plain "p")',
-      );
+      return [
+        plainError(
+          plainHeader,
+          'Encryption "E" is not enabled on this server (start it with --key, or send plain "p")',
+        ),
+        "error",
+      ];
     }
     let body: Uint8Array;
     let key: CryptoKey;
@@ -192,17 +222,17 @@ export class Answerer {
       body = opened.plaintext;
       key = opened.key;
     } catch (err) {
-      if (err instanceof DecryptError) return plainError(plainHeader, err.message);
+      if (err instanceof DecryptError) return [plainError(plainHeader, err.message), "unreadable"];
       throw err;
     }
     const result = await new Promise<HandlerResult>((r) =>
       this.#run(header, body, transport, peer, r)
     );
-    let reply = await this.#seal(header, key, result);
+    const reply = await this.#seal(header, key, result);
     if (transport === "udp" && reply.length > this.#maxDatagram) {
-      reply = await this.#seal(header, key, this.#tooLarge(reply.length));
+      return [await this.#seal(header, key, this.#tooLarge(reply.length)), "error"];
     }
-    return reply;
+    return [reply, result.ok ? "answer" : "error"];
   }
 
   async #seal(header: Header, key: CryptoKey, r: HandlerResult): Promise<Uint8Array> {
@@ -217,6 +247,13 @@ const TEXT_REPLY: Header = { encryption: Encryption.plain, representation: "t" }
 
 function payloadOf(header: Header, r: HandlerResult): Uint8Array {
   return r.ok ? encoder.encode(r.text) : errorPayload(header.representation, r.error);
+}
+
+function withHeader(headerBytes: Uint8Array, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(HEADER_BYTES + payload.length);
+  out.set(headerBytes, 0);
+  out.set(payload, HEADER_BYTES);
+  return out;
 }
 
 function plainError(header: Header, message: string): Uint8Array {

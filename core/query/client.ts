@@ -2,7 +2,8 @@
  * The query client: sends one query over TCP (optionally TLS) or UDP, plain
  * or encrypted, and reads the reply.
  */
-import { isIPv6 } from "node:net";
+import { isIP, isIPv6 } from "node:net";
+import { lookup } from "node:dns/promises";
 import {
   bindDatagram,
   type ClientTlsOptions,
@@ -13,6 +14,7 @@ import {
   ProtocolError,
 } from "../net/mod.ts";
 import { settlesWithin } from "../async/mod.ts";
+import { canonicalAddress } from "./_udp_guard.ts";
 import { openReply, type PublicKey, sealQuery } from "./crypto.ts";
 import {
   decodeHeader,
@@ -55,7 +57,10 @@ export interface AskReply {
   header: Header;
   /** The reply payload as text (decrypted). */
   text: string;
-  /** The error message when this is an error reply. */
+  /**
+   * The error message when this is an error reply, or when the query was
+   * encrypted and the reply is not (unauthenticated: never an answer).
+   */
   error?: string;
 }
 
@@ -65,19 +70,39 @@ async function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
   const host = o.host ?? "127.0.0.1";
   const port = o.port ?? 9000;
   const timeoutMs = o.timeoutMs ?? 5000;
+  // Resolve once: the datagram goes to this address, and only a reply from it
+  // (and the port) is taken, so another socket cannot answer in the server's place.
+  let address = host;
+  if (isIP(host) === 0) {
+    try {
+      // IPv4 first, as before (the server binds 0.0.0.0 by default), else any family.
+      address = (await lookup(host, { family: 4 }).catch(() => lookup(host))).address;
+    } catch (err) {
+      throw new Error(
+        `Cannot query ${host}:${port} over UDP: cannot resolve "${host}" (${
+          err instanceof Error ? err.message : String(err)
+        })`,
+        { cause: err },
+      );
+    }
+  }
+  const expected = canonicalAddress(address);
   const reply = Promise.withResolvers<Uint8Array>();
   await using socket = await bindDatagram({
-    hostname: isIPv6(host) ? "::" : "0.0.0.0",
-    onMessage: (m) => reply.resolve(m),
+    hostname: isIPv6(address) ? "::" : "0.0.0.0",
+    onMessage: (m, from) => {
+      if (from.port === port && canonicalAddress(from.hostname) === expected) reply.resolve(m);
+    },
     onError: (err) =>
       reply.reject(
         new Error(`Cannot query ${host}:${port} over UDP: ${err.message}`, { cause: err }),
       ),
   });
-  socket.send(message, { hostname: host, port });
+  socket.send(message, { hostname: address, port });
   if (!await settlesWithin(reply.promise, timeoutMs)) {
     throw new Error(
-      `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port?)`,
+      `No reply from ${host}:${port} over UDP within ${timeoutMs} ms (is the server running with UDP on that port? ` +
+        "datagrams from any other address or port are ignored, and the server sends none for a malformed or undecryptable request)",
     );
   }
   return await reply.promise;
@@ -191,6 +216,19 @@ export async function ask(query: string, options: AskOptions = {}): Promise<AskR
     body = await openReply(key, reply.subarray(0, HEADER_BYTES), body);
   }
   const text = decoder.decode(body);
+  if (key && replyHeader.encryption !== Encryption.encrypted) {
+    // Anyone can send a plain reply: to an encrypted query it is never the answer. The
+    // server's own refusals (wrong key, "E" not enabled) come this way too, so show the text.
+    return {
+      header: replyHeader,
+      text,
+      error:
+        `The reply to the encrypted query was not encrypted, so it is not authenticated (check --server-key): ` +
+        `its unauthenticated text: ${
+          JSON.stringify(errorOf(replyHeader.representation, text) ?? text)
+        }`,
+    };
+  }
   const error = errorOf(replyHeader.representation, text);
   return { header: replyHeader, text, ...(error !== undefined ? { error } : {}) };
 }

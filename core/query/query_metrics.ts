@@ -1,3 +1,4 @@
+import type { DropReason } from "./_udp_guard.ts";
 import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { Transport } from "./answerer.ts";
 import type { HandlerResult } from "./handler_messages.ts";
@@ -70,9 +71,19 @@ export function queryMetrics(m: DaemonMetrics) {
     error: histogram.labels({ result: "error" }),
     timeout: histogram.labels({ result: "timeout" }),
   };
+  const dropped = new Tally<"reason", DropReason>(
+    m,
+    "query_udp_dropped_total",
+    "UDP datagrams left unanswered, by reason",
+    "reason",
+  );
   let count = 0;
   return {
-    /** Requests so far (frames in, and replies out: every request gets one). */
+    /** Counts a UDP datagram left unanswered. */
+    dropped(reason: DropReason): void {
+      dropped.add(reason);
+    },
+    /** Requests so far (frames in, and replies out). */
     count: () => count,
     request(transport: Transport): void {
       count++;

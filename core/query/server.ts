@@ -6,6 +6,7 @@ import type { DatagramBackend, Server, TlsMaterial } from "../net/mod.ts";
 import { type Logger, nullLogger } from "../log/mod.ts";
 import { type DaemonMetrics, NetMetrics, type Readiness } from "../metrics/mod.ts";
 import { Answerer } from "./answerer.ts";
+import type { DropReason } from "./_udp_guard.ts";
 import { queryMetrics } from "./query_metrics.ts";
 import type { KeyPair } from "./crypto.ts";
 import { DataStore } from "./data_store.ts";
@@ -83,6 +84,7 @@ async function bindBoth(
   o: QueryServerOptions,
   log: Logger,
   net: NetMetrics | undefined,
+  onDrop: ((reason: DropReason) => void) | undefined,
 ): Promise<{ tcp: Server | undefined; udp: UdpServer | undefined }> {
   const port = o.port ?? 9000;
   const common = {
@@ -112,6 +114,7 @@ async function bindBoth(
           ...common,
           port: tcp ? tcp.port : port,
           ...(o.udpBackend !== undefined ? { backend: o.udpBackend } : {}),
+          ...(onDrop ? { onDrop } : {}),
         })
         : undefined;
       return { tcp, udp };
@@ -178,7 +181,7 @@ export async function startQueryServer(options: QueryServerOptions): Promise<Que
   });
   let bound: Awaited<ReturnType<typeof bindBoth>>;
   try {
-    bound = await bindBoth(answerer, options, log, net);
+    bound = await bindBoth(answerer, options, log, net, qm?.dropped);
   } catch (err) {
     await pool.close();
     await data.close();

@@ -1,13 +1,26 @@
 /**
  * The UDP side, over core/net's datagram seam: each datagram is one
- * request (a `\n` ending it is the terminator, removed), answered with one
- * datagram.
+ * request (a `\n` ending it is the terminator, removed), answered with at
+ * most one datagram (see `_udp_guard.ts` for those left unanswered).
  */
-import { bindDatagram, type DatagramBackend, type DatagramSocket } from "../net/mod.ts";
-import { type Logger, nullLogger } from "../log/mod.ts";
+import {
+  bindDatagram,
+  type DatagramBackend,
+  type DatagramPeer,
+  type DatagramSocket,
+} from "../net/mod.ts";
+import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import type { Answerer } from "./answerer.ts";
 import { settlesWithin } from "../async/mod.ts";
 import { withoutLineEnd } from "./wire.ts";
+import {
+  canonicalAddress,
+  type DropReason,
+  ErrorReplyLimit,
+  type ErrorReplyLimitOptions,
+  localAddresses,
+  sourceDropReason,
+} from "./_udp_guard.ts";
 
 /** Options for {@linkcode UdpServer.bind}. */
 export interface UdpServeOptions {
@@ -19,9 +32,15 @@ export interface UdpServeOptions {
   graceMs?: number;
   /** Socket implementation. Default: the seam's (see `bindDatagram`). */
   backend?: DatagramBackend;
-  /** Logger. Default: silent. */
+  /** Logger: dropped datagrams at warn, 10 lines per 10 s at most. Default: silent. */
   logger?: Logger;
+  /** Counts each datagram left unanswered, by reason (the metrics). Default: none. */
+  onDrop?: (reason: DropReason) => void;
+  /** The per-source error reply limit. Default: 50 per second per source address. */
+  errorReplies?: ErrorReplyLimitOptions;
 }
+
+const DROPPED = "UDP datagram not answered";
 
 /**
  * A bound UDP socket answering every datagram through an {@linkcode Answerer}.
@@ -37,6 +56,7 @@ export class UdpServer implements AsyncDisposable {
   #active = 0;
   #idle: (() => void) | undefined;
   #closing: Promise<void> | undefined;
+  #drops: LogBudget | undefined;
 
   private constructor(options: UdpServeOptions) {
     this.#options = options;
@@ -49,6 +69,21 @@ export class UdpServer implements AsyncDisposable {
     const done = () => {
       if (--server.#active === 0) server.#idle?.();
     };
+    const local = localAddresses();
+    const limit = new ErrorReplyLimit(options.errorReplies);
+    const drops = server.#drops = new LogBudget({
+      onSummary: (n) => log.warn(DROPPED, { not_logged: n }),
+    });
+    const drop = (reason: DropReason, from: DatagramPeer) => {
+      options.onDrop?.(reason);
+      const skipped = drops.take();
+      if (skipped === undefined) return;
+      log.warn(DROPPED, {
+        peer: `${from.hostname}:${from.port}`,
+        reason,
+        ...(skipped > 0 ? { not_logged: skipped } : {}),
+      });
+    };
     server.#socket = await bindDatagram({
       hostname: options.host ?? "0.0.0.0",
       port: options.port,
@@ -56,13 +91,18 @@ export class UdpServer implements AsyncDisposable {
       onError: (err) => log.warn("UDP socket error", { error: err.message }),
       onMessage: (message, from) => {
         if (server.#closing) return;
+        const refused = sourceDropReason(from, server.#socket.port, local);
+        if (refused !== undefined) return drop(refused, from);
         server.#active++;
         answerer.answerTo(
           withoutLineEnd(message),
           "udp",
           () => `${from.hostname}:${from.port}`,
-          (reply) => {
-            server.#socket.send(reply, from);
+          (reply, kind) => {
+            if (kind === "unreadable") drop("unreadable", from);
+            else if (kind === "error" && !limit.take(canonicalAddress(from.hostname))) {
+              drop("error_rate", from);
+            } else server.#socket.send(reply, from);
             done();
           },
         );
@@ -84,6 +124,7 @@ export class UdpServer implements AsyncDisposable {
         : new Promise<void>((r) => this.#idle = r);
       await settlesWithin(drained, this.#options.graceMs ?? 5000);
       await this.#socket.close();
+      this.#drops?.close();
     })();
     return this.#closing;
   }

@@ -47,6 +47,12 @@ export class WireError extends ProtocolError {
     message: string,
     /** The header of the (plain) error reply. */
     readonly replyHeader: Header,
+    /**
+     * `true` when the header is not a query header at all (short, or a byte
+     * outside the format), `false` for a well-formed header naming a scheme
+     * this server does not support (`H`, pickle). Over UDP only the latter is answered.
+     */
+    readonly malformed = true,
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -102,6 +108,7 @@ export function decodeHeader(message: Uint8Array): Header {
     throw new WireError(
       'Unsupported representation "p" (pickle): send "t" (text) or "j" (JSON)',
       plainReply,
+      false,
     );
   }
   if (rep !== 0x74 && rep !== 0x6a) {
@@ -114,6 +121,7 @@ export function decodeHeader(message: Uint8Array): Header {
     throw new WireError(
       'Unsupported encryption scheme "H": send "p" (plain) or "E" (X25519 + AES-256-GCM)',
       plainReply,
+      false,
     );
   }
   // "0" means plain, as in the replaced tool.

@@ -1,0 +1,93 @@
+/**
+ * Which UDP datagrams the query server answers. UDP sources can be forged,
+ * and a query reply is itself a well-formed request (reply header = request
+ * header), so a forged datagram could make two servers (or one server and
+ * itself) answer each other forever. The server therefore never answers
+ * itself or source port 0, sends nothing for a request it cannot read, and
+ * sends at most a few error replies per second to one source address, so
+ * that a loop between two servers decays to a trickle.
+ */
+import { isIP } from "node:net";
+import { networkInterfaces } from "node:os";
+
+/** Why a datagram got no reply. */
+export type DropReason = "own_address" | "port_0" | "unreadable" | "error_rate";
+
+/** The form of `address` a datagram's sender carries (IPv4-mapped IPv6 as IPv4, lower case). */
+export function canonicalAddress(address: string): string {
+  const a = address.toLowerCase();
+  return a.startsWith("::ffff:") && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
+}
+
+/** This host's addresses: every interface's, and the loopback ranges (checked apart). */
+export function localAddresses(): Set<string> {
+  const out = new Set<string>(["::1", "0.0.0.0", "::"]);
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) out.add(canonicalAddress(i.address.replace(/%.*$/, "")));
+  }
+  return out;
+}
+
+/**
+ * Why a datagram from `hostname:port` must not be answered by a server bound
+ * to `boundPort` on this host (`local`: {@linkcode localAddresses}), or
+ * `undefined` when it may be: source port 0 cannot be a client, and a source
+ * that is a local address with the server's own port is the server itself.
+ */
+export function sourceDropReason(
+  from: { hostname: string; port: number },
+  boundPort: number,
+  local: ReadonlySet<string>,
+): DropReason | undefined {
+  if (from.port === 0) return "port_0";
+  if (from.port !== boundPort) return undefined;
+  const a = canonicalAddress(from.hostname.replace(/%.*$/, ""));
+  return a.startsWith("127.") || local.has(a) ? "own_address" : undefined;
+}
+
+/** Options for {@linkcode ErrorReplyLimit}. */
+export interface ErrorReplyLimitOptions {
+  /** Error replies per source address per window. Default 50. */
+  perWindow?: number;
+  /** The window, ms. Default 1000. */
+  windowMs?: number;
+  /** Source addresses tracked per window; error replies to more are dropped. Default 4096. */
+  maxSources?: number;
+  /** Milliseconds now. Default `performance.now`. */
+  now?: () => number;
+}
+
+/** At most `perWindow` error replies per source address per window, in a bounded map. */
+export class ErrorReplyLimit {
+  readonly #perWindow: number;
+  readonly #windowMs: number;
+  readonly #maxSources: number;
+  readonly #now: () => number;
+  #windowStart = -Infinity;
+  readonly #sent = new Map<string, number>();
+
+  constructor(options: ErrorReplyLimitOptions = {}) {
+    this.#perWindow = options.perWindow ?? 50;
+    this.#windowMs = options.windowMs ?? 1000;
+    this.#maxSources = options.maxSources ?? 4096;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Takes one error reply to `address`: `false` when it must not be sent. */
+  take(address: string): boolean {
+    const now = this.#now();
+    if (now - this.#windowStart >= this.#windowMs) {
+      this.#windowStart = now;
+      this.#sent.clear();
+    }
+    const n = this.#sent.get(address);
+    if (n === undefined) {
+      if (this.#sent.size >= this.#maxSources) return false;
+      this.#sent.set(address, 1);
+      return true;
+    }
+    if (n >= this.#perWindow) return false;
+    this.#sent.set(address, n + 1);
+    return true;
+  }
+}

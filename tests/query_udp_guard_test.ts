@@ -1,0 +1,72 @@
+/**
+ * Forged and looping UDP query traffic: the server sends nothing for garbage
+ * and few error replies to one source, so that two servers cannot answer
+ * each other at full speed.
+ */
+import assert from "node:assert/strict";
+import { bindDatagram } from "../core/net/mod.ts";
+import { delay } from "../core/async/mod.ts";
+import { ask, exchange } from "../core/query/mod.ts";
+import { spawnCli } from "./harness/mod.ts";
+
+const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+function serve(...extra: string[]) {
+  return spawnCli([
+    "query",
+    "serve",
+    "--data",
+    "spec.json",
+    "--handler",
+    "handler.ts",
+    "--host",
+    "127.0.0.1",
+    "--port",
+    "0",
+    "--udp-only",
+    ...extra,
+  ], { cwd: FIXTURES });
+}
+
+Deno.test("query serve sends no UDP reply to garbage and still answers a good query", async () => {
+  await using srv = serve();
+  const port = Number((await srv.waitForLine(/listening .*udp=(\d+)/, 30_000))[1]);
+  for (const garbage of ["", "0p", "hello", "1pt0people 1", "0Zt0x"]) {
+    await assert.rejects(
+      exchange(enc.encode(garbage), { port, transport: "udp", timeoutMs: 300 }),
+      /No reply/,
+      JSON.stringify(garbage),
+    );
+  }
+  const r = await ask("people 1", { port, transport: "udp" });
+  assert.equal(r.error, undefined);
+  assert.match(r.text, /Ada Lovelace/);
+  await srv.waitForLine(/UDP datagram not answered.*reason=unreadable/, 5000);
+});
+
+Deno.test("query serve sends one source at most 50 error replies a second over UDP, so a reply loop between two servers decays", async () => {
+  await using srv = serve();
+  const port = Number((await srv.waitForLine(/listening .*udp=(\d+)/, 30_000))[1]);
+  let replies = 0;
+  await using peer = await bindDatagram({
+    hostname: "127.0.0.1",
+    onMessage: (m) => {
+      if (dec.decode(m).startsWith("0pt0ERROR: ")) replies++;
+    },
+  });
+  // What another query server would send back: a reply, itself a well-formed request.
+  const sent = 200;
+  for (let i = 0; i < sent; i++) {
+    peer.send(enc.encode("0pt0ERROR: x"), { hostname: "127.0.0.1", port });
+    if (i % 20 === 19) await delay(5);
+  }
+  await delay(700);
+  assert.ok(replies >= 1, "the first error replies are sent");
+  // One window or, when the burst straddles a window's end, two.
+  assert.ok(replies <= 100, `${replies} error replies to ${sent} requests`);
+  // A good query from the same address is still answered.
+  const r = await ask("people 1", { port, transport: "udp" });
+  assert.match(r.text, /Ada Lovelace/);
+});

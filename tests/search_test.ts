@@ -144,6 +144,89 @@ Deno.test("search answers 1000 newline-terminated queries on one connection in o
   }
 });
 
+Deno.test("search answers a NUL-padded buffer once, without counting the padding toward the limit", async (t) => {
+  await using words = await tempWords();
+  await using server = await serveWords(words);
+  const padded = (text: string, size: number) => {
+    const buf = new Uint8Array(size);
+    buf.set(new TextEncoder().encode(text));
+    return buf;
+  };
+  /** Sends `data`, waits past the idle answer (50 ms), half-closes, and returns every reply. */
+  const sendPaused = (data: Uint8Array) =>
+    new Promise<string>((resolve, reject) => {
+      const socket = net.connect(server.port, "127.0.0.1", () => {
+        socket.write(data);
+        setTimeout(() => socket.end(), 300);
+      });
+      let got = "";
+      socket.setEncoding("utf8");
+      socket.on("data", (d: string) => got += d);
+      socket.on("error", reject);
+      socket.on("close", () => resolve(got));
+    });
+  const cases: Array<[string, Uint8Array]> = [
+    ["apple\\n padded to 1024 bytes", padded("apple\n", 1024)],
+    ["apple\\r\\n padded to 1024 bytes", padded("apple\r\n", 1024)],
+    ["apple padded to 1025 bytes, no newline", padded("apple", 1025)],
+  ];
+  for (const [name, data] of cases) {
+    await t.step(`${name}, then a pause`, async () => {
+      assert.equal(await sendPaused(data), "STRING EXISTS\n");
+    });
+    await t.step(`${name}, then a half-close`, async () => {
+      assert.equal(await exchange(server.port, data, { halfClose: true }), "STRING EXISTS\n");
+    });
+  }
+  await t.step("1025 bytes that are not padding are still too long", async () => {
+    const reply = await exchange(server.port, "x".repeat(1025), { halfClose: true });
+    assert.match(reply, /^ERROR: query too long: .*1024 byte limit\n$/);
+  });
+});
+
+Deno.test("search in reread mode answers a client's query ahead of another client's flood, and the flood in order", async () => {
+  await using words = await tempWords();
+  // About 3 MB, read by both workers: each read takes a few ms, and the
+  // flood of 8000 queries needs at least 32 reads of 256.
+  const lines = Array.from({ length: 250_000 }, (_, i) => `line-${i}`);
+  await Deno.writeTextFile(words.file, lines.join("\n") + "\n");
+  await using server = await serveWords(words, { rereadOnQuery: true, workers: 2 });
+  const n = 8000;
+  const queries = Array.from({ length: n }, (_, i) => i % 2 === 0 ? `line-${i * 31}` : `nope-${i}`);
+  const flooder = net.connect(server.port, "127.0.0.1");
+  let replies = "";
+  let count = 0;
+  const flooded = new Promise<void>((resolve, reject) => {
+    flooder.setEncoding("utf8");
+    flooder.on("data", (d: string) => {
+      replies += d;
+      count += d.split("\n").length - 1;
+      if (count >= n) resolve();
+    });
+    flooder.on("error", reject);
+    flooder.on("close", () => resolve());
+  });
+  try {
+    flooder.write(queries.join("\n") + "\n"); // one write
+    await waitUntil(() => count > 0, { timeoutMs: 10_000 }); // the server is working on the flood
+    const victim = await exchange(server.port, "line-7\n", { untilLines: 1 });
+    const flooderAnswered = count;
+    assert.equal(victim, "STRING EXISTS\n");
+    assert.ok(
+      flooderAnswered < n / 2,
+      `the victim waited for ${flooderAnswered} of the flooder's ${n} queries`,
+    );
+    await flooded;
+    const got = replies.split("\n").slice(0, -1);
+    assert.equal(got.length, n);
+    got.forEach((line, i) =>
+      assert.equal(line, i % 2 === 0 ? "STRING EXISTS" : "STRING NOT FOUND", `flood reply ${i}`)
+    );
+  } finally {
+    flooder.destroy();
+  }
+});
+
 Deno.test("search answers a 1025-byte query with an error line, closes, and keeps serving", async () => {
   await using words = await tempWords();
   const long = "x".repeat(1024);

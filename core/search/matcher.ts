@@ -5,12 +5,18 @@
  */
 import type { SearchWorkerPool } from "./worker_pool.ts";
 
+/** Options for {@linkcode Matcher.match}. */
+export interface MatchOptions {
+  /** Who asks (a connection): reread queries of different clients take turns (see `SearchWorkerPool.scan`). */
+  client?: object;
+}
+
 /** Answers "is this query a whole line of the file?". */
 export interface Matcher extends AsyncDisposable {
   /** Which mode this is, for logs. */
   readonly mode: "reread" | "index";
   /** Whether `query` is a line. Throws `SearchFileError` when the file cannot be read. */
-  match(query: Uint8Array): boolean | Promise<boolean>;
+  match(query: Uint8Array, options?: MatchOptions): boolean | Promise<boolean>;
   /** Stops background work. Idempotent. */
   close(): Promise<void>;
 }
@@ -29,8 +35,8 @@ export class RereadMatcher implements Matcher {
     this.#pool = pool;
   }
 
-  match(query: Uint8Array): Promise<boolean> {
-    return this.#pool.scan(this.#path, query);
+  match(query: Uint8Array, options: MatchOptions = {}): Promise<boolean> {
+    return this.#pool.scan(this.#path, query, options);
   }
 
   close(): Promise<void> {

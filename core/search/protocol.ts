@@ -10,6 +10,12 @@ export const DEFAULT_SEARCH_PORT = 44445;
 /** Longest query accepted, in bytes (without its terminator). */
 export const MAX_QUERY_BYTES = 1024;
 
+/**
+ * Trailing `\x00` bytes after a query that are padding (a C client's
+ * buffer): dropped as they arrive, not counted toward {@linkcode MAX_QUERY_BYTES}.
+ */
+export const MAX_PADDING_BYTES = 64 * 1024;
+
 /** Reply when the query is a whole line of the file. */
 export const REPLY_EXISTS = "STRING EXISTS\n";
 /** Reply when it is not (and for an empty query). */

@@ -2,6 +2,8 @@
  * One client connection of the search server: splits the byte stream into
  * queries, answers them in order (coalescing replies into few writes), and
  * handles one-shot clients that send a query without a newline and wait.
+ * At most `maxInFlight` queries are unanswered at a time: the rest of a
+ * chunk waits, unframed, until answers drain.
  */
 import type { Connection } from "../net/mod.ts";
 import { LineFramer, PayloadTooLargeError } from "../net/mod.ts";
@@ -10,6 +12,7 @@ import type { Matcher } from "./matcher.ts";
 import {
   cleanQuery,
   errorReply,
+  MAX_PADDING_BYTES,
   MAX_QUERY_BYTES,
   REPLY_EXISTS,
   REPLY_NOT_FOUND,
@@ -21,7 +24,7 @@ export interface SessionOptions {
   matcher: Matcher;
   /** A partial query with no newline is answered after this much silence, ms. Default 50. */
   idleMs?: number;
-  /** Unanswered queries after which reading pauses. Default 256. */
+  /** Unanswered queries after which framing stops and reading pauses. Default 256. */
   maxInFlight?: number;
   /** Per-query debug lines (client, query, result, elapsed µs). Default: silent. */
   logger?: Logger;
@@ -59,7 +62,16 @@ export function serveSearchSession(
   const timed = debug || onAnswer !== undefined;
   const idleMs = options.idleMs ?? 50;
   const maxInFlight = options.maxInFlight ?? 256;
-  const framer = new LineFramer({ maxLineBytes: MAX_QUERY_BYTES });
+  const framer = new LineFramer({
+    maxLineBytes: MAX_QUERY_BYTES,
+    maxPaddingBytes: MAX_PADDING_BYTES,
+  });
+  /** This connection, for the worker pool's turns between clients. */
+  const client = {};
+  /** Bytes received after the query that reached `maxInFlight`, not framed yet (reading is paused). */
+  let backlog: Uint8Array | undefined;
+  /** The client half-closed while a backlog waited. */
+  let peerEnded = false;
   let queue: Entry[] = [];
   let head = 0;
   let ending = false;
@@ -86,7 +98,7 @@ export function serveSearchSession(
     const t0 = timed ? performance.now() : 0;
     let result: boolean | Promise<boolean>;
     try {
-      result = matcher.match(query);
+      result = matcher.match(query, { client });
     } catch (err) {
       if (timed) logQuery(query, "error", t0);
       queue.push({ bytes: errorBytes(err) });
@@ -113,7 +125,8 @@ export function serveSearchSession(
   };
 
   const flowControl = () => {
-    const shouldPause = ending || writeBlocked || queue.length - head > maxInFlight;
+    const shouldPause = ending || writeBlocked || backlog !== undefined ||
+      queue.length - head > maxInFlight;
     if (shouldPause && !paused) {
       paused = true;
       conn.pause();
@@ -123,7 +136,69 @@ export function serveSearchSession(
     }
   };
 
+  /** Answers one framed query; `false` (stop framing) once `maxInFlight` are unanswered. */
+  const onLine = (line: Uint8Array): boolean => {
+    answer(line);
+    return queue.length - head < maxInFlight;
+  };
+
+  /** Frames `bytes` up to the `maxInFlight`th unanswered query; keeps what is left as the backlog. */
+  function frame(bytes: Uint8Array): void {
+    let at: number;
+    try {
+      at = framer.push(bytes, onLine);
+    } catch (err) {
+      if (!(err instanceof PayloadTooLargeError)) throw err;
+      backlog = undefined;
+      queue.push({ bytes: encoder.encode(errorReply(`query too long: ${err.message}`)) });
+      onAnswer?.("error", 0);
+      log.debug("query too long", { client: conn.peer.address, bytes: err.size });
+      finish();
+      return;
+    }
+    // The connection's chunk may be reused after `data` returns; the backlog is ours.
+    if (at === bytes.length) backlog = undefined;
+    else backlog = bytes === backlog ? bytes.subarray(at) : bytes.slice(at);
+  }
+
+  /** Once every byte received is framed: a partial query is answered after `idleMs` of silence. */
+  function armIdle(): void {
+    clearTimeout(idle);
+    if (framer.pending > 0) {
+      idle = setTimeout(() => {
+        idle = undefined;
+        if (ending) return;
+        takeRest();
+        pump();
+      }, idleMs);
+    }
+  }
+
   function pump(): void {
+    flush();
+    if (backlog !== undefined && !ending) {
+      // Frames more of the backlog as answers drain (they are written in order).
+      while (
+        backlog !== undefined && !ending && !writeBlocked && queue.length - head < maxInFlight
+      ) {
+        frame(backlog);
+        flush();
+      }
+      if (ending) return;
+      if (backlog === undefined) {
+        if (peerEnded) {
+          takeRest();
+          finish();
+          return;
+        }
+        armIdle();
+      }
+    }
+    if (!endStarted) flowControl();
+  }
+
+  /** Writes the answers ready at the head of the queue; ends the socket once `ending` and all are written. */
+  function flush(): void {
     const start = head;
     let size = 0;
     while (head < queue.length) {
@@ -155,7 +230,7 @@ export function serveSearchSession(
       writeBlocked = true;
       conn.drained().then(() => {
         writeBlocked = false;
-        flowControl();
+        pump();
       });
     }
     if (ending && head === queue.length) {
@@ -165,9 +240,7 @@ export function serveSearchSession(
         // stops making progress is cut off by the idle timeout.
         void conn.end();
       }
-      return;
     }
-    flowControl();
   }
 
   const finish = () => {
@@ -177,31 +250,28 @@ export function serveSearchSession(
     pump();
   };
 
+  /** Answers the unterminated rest, unless it is only padding (`\x00`, `\r`): that is no query. */
   const takeRest = () => {
-    if (framer.pending > 0) answer(framer.takeRest());
+    if (framer.pending === 0) return;
+    const rest = framer.takeRest();
+    if (cleanQuery(rest).length > 0) answer(rest);
   };
 
   function onData(chunk: Uint8Array): void {
     if (ending) return;
-    try {
-      framer.push(chunk, answer);
-    } catch (err) {
-      if (!(err instanceof PayloadTooLargeError)) throw err;
-      queue.push({ bytes: encoder.encode(errorReply(`query too long: ${err.message}`)) });
-      onAnswer?.("error", 0);
-      log.debug("query too long", { client: conn.peer.address, bytes: err.size });
-      finish();
+    if (backlog !== undefined) {
+      // Delivered after the pause (a TLS record already decrypted): waits its turn.
+      const joined = new Uint8Array(backlog.length + chunk.length);
+      joined.set(backlog);
+      joined.set(chunk, backlog.length);
+      backlog = joined;
+      flowControl();
       return;
     }
-    clearTimeout(idle);
-    if (framer.pending > 0) {
-      idle = setTimeout(() => {
-        idle = undefined;
-        if (ending) return;
-        takeRest();
-        pump();
-      }, idleMs);
-    }
+    frame(chunk);
+    if (ending) return;
+    if (backlog === undefined) armIdle();
+    else clearTimeout(idle);
     pump();
   }
 
@@ -212,6 +282,10 @@ export function serveSearchSession(
     end: () => {
       if (ending) return;
       clearTimeout(idle);
+      if (backlog !== undefined) {
+        peerEnded = true; // answered once the backlog is framed
+        return;
+      }
       takeRest();
       finish();
     },

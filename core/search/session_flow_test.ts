@@ -84,28 +84,81 @@ Deno.test("search session answers a failing matcher with an error line and goes 
   await s.done;
 });
 
-Deno.test("search session stops reading past maxInFlight unanswered queries", async () => {
+Deno.test("search session frames no more than maxInFlight unanswered queries, even from one chunk", async () => {
   const m = heldMatcher();
   const s = session(m.matcher, { maxInFlight: 2 });
-  s.client.send("q0\nq1\nq2\n");
+  s.client.send("q0\nq1\nq2\nq3\npartial");
   await turn();
-  assert.equal(s.server.paused, true, "three unanswered queries exceed the limit of two");
-  s.client.send("q3\n");
+  assert.deepEqual([...m.held.keys()], ["q0", "q1"], "the rest of the chunk waits");
+  assert.equal(s.server.paused, true, "two unanswered queries reach the limit of two");
+  s.client.send("q4\n");
   await turn();
-  assert.equal(m.held.has("q3"), false, "a paused session reads no further query");
-  for (const q of ["q0", "q1", "q2"]) m.settle(q, q !== "q1");
+  assert.equal(m.held.has("q4"), false, "a paused session reads no further query");
+  m.settle("q1", false);
   await turn();
+  assert.equal(m.held.has("q2"), false, "q0 is still unanswered");
+  m.settle("q0", true);
   await turn();
-  assert.equal(s.server.paused, false);
-  assert.equal(m.held.has("q3"), true, "reading resumes once answers went out");
+  assert.deepEqual([...m.held.keys()], ["q0", "q1", "q2", "q3"], "framing resumes from the rest");
+  assert.equal(s.server.paused, true);
+  m.settle("q2", true);
   m.settle("q3", false);
+  await turn();
+  await turn();
+  assert.equal(s.server.paused, false, "reading resumes once the chunk is framed");
+  assert.equal(m.held.has("partialq4"), true, "the partial query continues in the next chunk");
+  m.settle("partialq4", true);
   await turn();
   assert.equal(
     s.text(),
-    "STRING EXISTS\nSTRING NOT FOUND\nSTRING EXISTS\nSTRING NOT FOUND\n",
+    "STRING EXISTS\nSTRING NOT FOUND\nSTRING EXISTS\nSTRING NOT FOUND\nSTRING EXISTS\n",
   );
   s.client.destroy();
   await s.done;
+});
+
+Deno.test("search session answers a half-closed client's whole chunk past maxInFlight, in order", async () => {
+  const m = heldMatcher();
+  const s = session(m.matcher, { maxInFlight: 2 });
+  s.client.send("a\nb\nc\nd\ne");
+  const ended = s.client.end(); // half-close: resolves once the server ends too
+  for (const batch of [["a", "b"], ["c", "d"], ["e"]]) {
+    await turn();
+    await turn();
+    assert.deepEqual([...m.held.keys()].slice(-batch.length), batch);
+    for (const q of batch) m.settle(q, q !== "c");
+  }
+  await ended;
+  await s.done;
+  assert.equal(
+    s.text(),
+    "STRING EXISTS\nSTRING EXISTS\nSTRING NOT FOUND\nSTRING EXISTS\nSTRING EXISTS\n",
+  );
+  assert.equal(s.ended(), true);
+});
+
+Deno.test("search session passes its connection as the client, the same for each of its queries", async () => {
+  const seen: Array<object | undefined> = [];
+  const matcher: Matcher = {
+    mode: "reread",
+    match: (_q, options) => {
+      seen.push(options?.client);
+      return true;
+    },
+    close: () => Promise.resolve(),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
+  };
+  const a = session(matcher);
+  const b = session(matcher);
+  a.client.send("x\ny\n");
+  b.client.send("z\n");
+  await turn();
+  assert.equal(seen.length, 3);
+  assert.ok(seen[0] !== undefined && seen[0] === seen[1], "one client per connection");
+  assert.notEqual(seen[2], seen[0], "another connection is another client");
+  a.client.destroy();
+  b.client.destroy();
+  await Promise.all([a.done, b.done]);
 });
 
 Deno.test("search session on abort writes the replies owed, then ends the socket", async () => {

@@ -32,12 +32,30 @@ interface Slot {
   scanning: number;
 }
 
+/** Options for {@linkcode SearchWorkerPool.scan}. */
+export interface ScanOptions {
+  /**
+   * Who asks (a connection, say): the queries of different clients waiting
+   * for a read take turns in its batch. Default: one client shared by every
+   * call without this option.
+   */
+  client?: object;
+}
+
 interface QueuedScan {
   path: string;
   query: Uint8Array;
   resolve: (found: boolean) => void;
   reject: (err: Error) => void;
 }
+
+/** The scans one client waits for, oldest first from `head`. */
+interface ClientScans {
+  items: QueuedScan[];
+  head: number;
+}
+
+const SHARED_CLIENT = {};
 
 /** Most queries answered from one read of the file. */
 const MAX_BATCH = 256;
@@ -108,26 +126,65 @@ export class SearchWorkerPool implements AsyncDisposable {
    * together from the next read of the file (one read, and from
    * `BATCH_FROM` queries one pass checking them all): every
    * answer still comes from a read that started after its query arrived.
+   * A batch takes the waiting queries round-robin by `options.client`, one
+   * of each client in turn (each client's in the order asked), so one
+   * client's backlog does not keep another's query waiting for several reads.
    * A file of {@linkcode SPLIT_FROM_BYTES} or more is read by all workers
    * at once, each a byte range.
    */
-  scan(path: string, query: Uint8Array): Promise<boolean> {
+  scan(path: string, query: Uint8Array, options: ScanOptions = {}): Promise<boolean> {
     if (this.#closed) return Promise.reject(new Error("Search worker pool is closed"));
     return new Promise((resolve, reject) => {
-      this.#scanQueue.push({ path, query: query.slice(), resolve, reject });
+      const client = options.client ?? SHARED_CLIENT;
+      let scans = this.#waiting.get(client);
+      if (scans === undefined) {
+        scans = { items: [], head: 0 };
+        this.#waiting.set(client, scans);
+      }
+      scans.items.push({ path, query: query.slice(), resolve, reject });
       this.#pumpScans();
     });
   }
 
-  readonly #scanQueue: QueuedScan[] = [];
+  /** Waiting scans per client, in turn order (the next to be served first). */
+  readonly #waiting = new Map<object, ClientScans>();
+
+  /**
+   * Up to {@linkcode MAX_BATCH} waiting scans of the path that the client
+   * first in turn waits for: one of each client waiting for that path per
+   * round. A client served goes to the back of the turn order.
+   */
+  #takeBatch(path: string): QueuedScan[] {
+    const batch: QueuedScan[] = [];
+    let took = true;
+    while (took && batch.length < MAX_BATCH) {
+      took = false;
+      for (const [client, scans] of [...this.#waiting]) {
+        if (batch.length === MAX_BATCH) break;
+        const next = scans.items[scans.head]!;
+        if (next.path !== path) continue;
+        batch.push(next);
+        took = true;
+        this.#waiting.delete(client);
+        if (++scans.head < scans.items.length) {
+          if (scans.head >= 1024) {
+            scans.items = scans.items.slice(scans.head);
+            scans.head = 0;
+          }
+          this.#waiting.set(client, scans);
+        }
+      }
+    }
+    return batch;
+  }
 
   /** Last size read of each scanned file: whether the next read is split over the workers. */
   readonly #sizes = new Map<string, number>();
 
   #pumpScans(): void {
-    const queue = this.#scanQueue;
-    while (queue.length > 0 && !this.#closed) {
-      const path = queue[0]!.path;
+    while (this.#waiting.size > 0 && !this.#closed) {
+      const first = this.#waiting.values().next().value!;
+      const path = first.items[first.head]!.path;
       let slots = this.#slots;
       if (slots.length === 1 || (this.#sizes.get(path) ?? -1) < this.#splitFrom) {
         let slot = slots[0]!;
@@ -135,9 +192,7 @@ export class SearchWorkerPool implements AsyncDisposable {
         slots = [slot];
       }
       if (slots.some((s) => s.scanning >= SCANS_IN_FLIGHT)) return;
-      let n = 1;
-      while (n < queue.length && n < MAX_BATCH && queue[n]!.path === path) n++;
-      const batch = queue.splice(0, n);
+      const batch = this.#takeBatch(path);
       for (const s of slots) s.scanning++;
       void this.#scanBatch(path, batch, slots).finally(() => {
         for (const s of slots) s.scanning--;
@@ -198,7 +253,10 @@ export class SearchWorkerPool implements AsyncDisposable {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
     const err = new Error("Search worker pool is closed");
-    for (const q of this.#scanQueue.splice(0)) q.reject(err);
+    for (const scans of this.#waiting.values()) {
+      for (const q of scans.items.slice(scans.head)) q.reject(err);
+    }
+    this.#waiting.clear();
     return Promise.all(this.#slots.map((s) => s.worker.close())).then(() => {});
   }
 

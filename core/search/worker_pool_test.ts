@@ -74,3 +74,36 @@ Deno.test("SearchWorkerPool splits a read over its workers and still answers eve
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("SearchWorkerPool lets another client's query into the next read ahead of one client's backlog", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "w.txt");
+    await Deno.writeTextFile(file, Array.from({ length: 1000 }, (_, i) => `line-${i}`).join("\n"));
+    await using pool = new SearchWorkerPool({ size: 1 });
+    const flooder = {};
+    const done: string[] = [];
+    // 1 + 3 reads of at most 256 for the flooder; the victim asks after all 700.
+    const flood = Array.from(
+      { length: 700 },
+      (_, i) =>
+        pool.scan(file, enc.encode(`line-${i}`), { client: flooder }).then((found) => {
+          done.push(`flooder ${i}`);
+          return found;
+        }),
+    );
+    const victim = pool.scan(file, enc.encode("line-999"), { client: {} }).then((found) => {
+      done.push("victim");
+      return found;
+    });
+    assert.equal(await victim, true);
+    const flooderAnswers = await Promise.all(flood);
+    assert.ok(flooderAnswers.every((found) => found));
+    // The victim shares the flooder's second read (the first started with the flooder's first query alone).
+    assert.ok(done.indexOf("victim") <= 256, `victim answered at ${done.indexOf("victim")}`);
+    const order = done.filter((d) => d !== "victim");
+    assert.deepEqual(order, flood.map((_, i) => `flooder ${i}`), "each client's queries in order");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,6 +1,8 @@
 import type { TLSSocket } from "node:tls";
 import type { Socket } from "node:net";
+import { X509Certificate } from "node:crypto";
 import { verifiedIssuers } from "./_client_chain.ts";
+import { certExtensions } from "./_cert_extensions.ts";
 
 /** Who is on the other end of a connection. */
 export interface PeerIdentity {
@@ -16,6 +18,10 @@ export interface PeerIdentity {
   fingerprint?: string;
   /** Serial number of the client certificate, lowercase hex without leading zeros, when one was presented. */
   serial?: string;
+  /** Issuer distinguished name of the client certificate (`CN=Operator A`, one RDN a line), when one was presented. */
+  issuer?: string;
+  /** Authority key identifier of the client certificate, lowercase hex, when it has one. */
+  authorityKeyId?: string;
   /** Certificate expiry (`notAfter`), when one was presented. */
   validTo?: Date;
   /**
@@ -38,6 +44,10 @@ export interface IssuerIdentity {
   fingerprint: string;
   /** Serial number, lowercase hex without leading zeros. */
   serial: string;
+  /** Issuer distinguished name (as {@linkcode PeerIdentity.issuer}). */
+  issuer: string;
+  /** Authority key identifier, lowercase hex, when it has one. */
+  authorityKeyId?: string;
 }
 
 /** Normalizes a fingerprint (`AB:CD:..`, any case) to lowercase hex without separators. */
@@ -68,6 +78,12 @@ export function peerOf(socket: Socket | TLSSocket, tls: boolean, transport?: Soc
     if (cn) peer.cn = Array.isArray(cn) ? cn[0]! : cn;
     if (cert.fingerprint256) peer.fingerprint = normalizeFingerprint(cert.fingerprint256);
     if (cert.valid_to) peer.validTo = new Date(cert.valid_to);
+    if (cert.raw) {
+      const x = new X509Certificate(cert.raw);
+      peer.issuer = x.issuer;
+      const aki = certExtensions(new Uint8Array(cert.raw)).authorityKeyId;
+      if (aki) peer.authorityKeyId = aki;
+    }
     if (cert.serialNumber) {
       peer.serial = cert.serialNumber.replaceAll(":", "").toLowerCase().replace(/^0+(?=.)/, "");
     }

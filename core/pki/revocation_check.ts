@@ -5,6 +5,14 @@ import { fsReason } from "./_files.ts";
 import { normalizeSerial } from "./issued.ts";
 import { parseRevoked, type RevokedEntry } from "./revoke.ts";
 
+/** What an entry is matched against: a client certificate or one of its issuers. */
+interface Matchable {
+  fingerprint: string;
+  serial?: string | undefined;
+  issuer?: string | undefined;
+  authorityKeyId?: string | undefined;
+}
+
 /**
  * Returns an `authorize` hook for `listen()` that refuses peers whose
  * certificate fingerprint is in the revocation list (`revoked.json`). Each
@@ -27,7 +35,8 @@ import { parseRevoked, type RevokedEntry } from "./revoke.ts";
 export function revocationCheck(path: string): (peer: PeerIdentity) => string | undefined {
   let stamp: string | undefined;
   let revoked = new Map<string, RevokedEntry>();
-  let serials = new Map<string, RevokedEntry>();
+  /** Entries with a serial and its issuer, by serial (a serial alone names nothing: every CA has a 1). */
+  let serials = new Map<string, RevokedEntry[]>();
   const initialised = existsSync(join(dirname(path), "ca.pem"));
   let failure: string | undefined;
 
@@ -58,9 +67,12 @@ export function revocationCheck(path: string): (peer: PeerIdentity) => string | 
     try {
       const entries = parseRevoked(Deno.readTextFileSync(path), path);
       revoked = new Map(entries.map((e) => [e.fingerprint, e]));
-      serials = new Map(
-        entries.filter((e) => e.serial !== undefined).map((e) => [normalizeSerial(e.serial!), e]),
-      );
+      serials = new Map();
+      for (const e of entries) {
+        if (e.serial === undefined || e.issuer === undefined) continue;
+        const key = normalizeSerial(e.serial);
+        serials.set(key, [...serials.get(key) ?? [], e]);
+      }
       failure = undefined;
       stamp = next;
     } catch (err) {
@@ -73,16 +85,38 @@ export function revocationCheck(path: string): (peer: PeerIdentity) => string | 
     refresh();
     if (failure !== undefined) return failure;
     if (peer.fingerprint === undefined) return undefined;
-    const hitOf = (fingerprint: string, serial: string | undefined) =>
-      revoked.get(fingerprint) ?? (serial !== undefined ? serials.get(serial) : undefined);
-    const hit = hitOf(peer.fingerprint, peer.serial);
-    if (hit) return `certificate CN=${peer.cn ?? hit.name} was revoked at ${hit.revokedAt}`;
-    for (const issuer of peer.issuers ?? []) {
-      const up = hitOf(issuer.fingerprint, issuer.serial);
+    const bySerial = (c: Matchable) =>
+      c.serial !== undefined && c.issuer !== undefined
+        ? serials.get(c.serial)?.find((e) =>
+          e.issuer === c.issuer &&
+          (e.authorityKeyId === undefined || c.authorityKeyId === undefined ||
+            e.authorityKeyId === c.authorityKeyId)
+        )
+        : undefined;
+    const cn = peer.cn ?? "?";
+    const issuers = peer.issuers ?? [];
+    // the very certificates first, so that a CA which reused a serial (its own is 1, and so is
+    // that of a certificate it signed) is reported as the issuer that was revoked
+    const own = revoked.get(peer.fingerprint);
+    if (own) return `certificate CN=${peer.cn ?? own.name} was revoked at ${own.revokedAt}`;
+    for (const issuer of issuers) {
+      const up = revoked.get(issuer.fingerprint);
       if (up) {
-        return `certificate CN=${peer.cn ?? "?"} was issued by CN=${
+        return `certificate CN=${cn} was issued by CN=${
           issuer.cn ?? up.name
         }, which was revoked at ${up.revokedAt}`;
+      }
+    }
+    const same = bySerial({ ...peer, fingerprint: peer.fingerprint });
+    if (same) {
+      return `certificate CN=${cn} was revoked at ${same.revokedAt} (by serial ${peer.serial} ` +
+        `of its issuer, as "${same.name}")`;
+    }
+    for (const issuer of issuers) {
+      const up = bySerial(issuer);
+      if (up) {
+        return `certificate CN=${cn} was issued by CN=${issuer.cn ?? up.name}, which was revoked ` +
+          `at ${up.revokedAt} (by serial ${issuer.serial} of its issuer, as "${up.name}")`;
       }
     }
     return undefined;

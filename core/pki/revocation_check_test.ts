@@ -76,3 +76,48 @@ Deno.test("revocationCheck() accepts everyone without a file and refuses everyon
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("revocationCheck() matches a serial only with its issuer, and an entry without one by fingerprint only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "revoked.json");
+    const at = "2026-01-02T03:04:05.000Z";
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify([
+        { name: "old", fingerprint: "c".repeat(64), serial: "1", revokedAt: at },
+        {
+          name: "carol",
+          fingerprint: "d".repeat(64),
+          serial: "2",
+          issuer: "CN=Operator A",
+          authorityKeyId: "aa",
+          revokedAt: at,
+        },
+      ]),
+    );
+    const check = revocationCheck(file);
+    const client = (serial: string, issuer: string, authorityKeyId?: string): PeerIdentity => ({
+      ...peer("carol", A),
+      serial,
+      issuer,
+      ...(authorityKeyId ? { authorityKeyId } : {}),
+    });
+    assert.equal(check(client("1", "CN=Operator A")), undefined);
+    assert.equal(check(client("2", "CN=Operator B", "aa")), undefined);
+    assert.equal(check(client("2", "CN=Operator A", "bb")), undefined);
+    assert.equal(
+      check(client("2", "CN=Operator A", "aa")),
+      `certificate CN=carol was revoked at ${at} (by serial 2 of its issuer, as "carol")`,
+    );
+    assert.equal(
+      check({
+        ...peer("erin", B),
+        issuers: [{ cn: "Sub", fingerprint: A, serial: "1", issuer: "CN=Operator A" }],
+      }),
+      undefined,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,3 +1,5 @@
+import { X509Certificate } from "node:crypto";
+import { x509 } from "./_x509.ts";
 import { ConfigError } from "../config/errors.ts";
 import { exists, PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
@@ -12,6 +14,14 @@ export interface RevokedEntry {
   fingerprint: string;
   /** Serial number, lowercase hex (entries written before serials were recorded lack it). */
   serial?: string;
+  /**
+   * Issuer distinguished name (one RDN a line, as node:crypto prints it). A
+   * serial matches only together with it; entries written before it was
+   * recorded match by fingerprint only.
+   */
+  issuer?: string;
+  /** Authority key identifier, lowercase hex, when the certificate has one (tells apart CAs that share a name). */
+  authorityKeyId?: string;
   /** When it was revoked, ISO 8601. */
   revokedAt: string;
 }
@@ -34,7 +44,10 @@ export function parseRevoked(text: string, file: string): RevokedEntry[] {
     data.every((e) =>
       typeof e === "object" && e !== null && typeof e.name === "string" &&
       typeof e.fingerprint === "string" && /^[0-9a-f]{64}$/.test(e.fingerprint) &&
-      typeof e.revokedAt === "string" && (e.serial === undefined || typeof e.serial === "string")
+      typeof e.revokedAt === "string" &&
+      (e.serial === undefined || typeof e.serial === "string") &&
+      (e.issuer === undefined || typeof e.issuer === "string") &&
+      (e.authorityKeyId === undefined || typeof e.authorityKeyId === "string")
     );
   if (!ok) {
     throw new SyntaxError(
@@ -77,16 +90,25 @@ async function certificatesNamed(dir: string, name: string): Promise<CertInfo[]>
  * Revokes every certificate named `name` (every one `certs issue` recorded in
  * `issued.json`, including those `--force` replaced, the current
  * `clients/NAME.pem` and allow-listed certificates with CN=name) by adding
- * its fingerprint and serial to
- * `revoked.json`. Servers using {@linkcode revocationCheck} refuse it from
+ * its fingerprint, and the serial with its issuer (name and authority key
+ * id) when the certificate is at hand, to `revoked.json`. Servers using {@linkcode revocationCheck} refuse it from
  * their next connection on. Returns the entries added (empty when all were
  * already revoked).
  */
 export async function revoke(dir: string, name: string): Promise<RevokedEntry[]> {
   const paths = certPaths(dir);
-  const certs: Array<{ fingerprint: string; serial?: string }> =
-    (await certificatesNamed(dir, name))
-      .map((c: CertInfo) => ({ fingerprint: c.fingerprint, serial: serialOf(c) }));
+  const certs: Array<
+    { fingerprint: string; serial?: string; issuer?: string; authorityKeyId?: string }
+  > = (await certificatesNamed(dir, name)).map((c: CertInfo) => {
+    const keyId = c.cert.getExtension(x509.AuthorityKeyIdentifierExtension)?.keyId;
+    return {
+      fingerprint: c.fingerprint,
+      serial: serialOf(c),
+      issuer: new X509Certificate(c.pem).issuer,
+      ...(keyId ? { authorityKeyId: keyId.toLowerCase() } : {}),
+    };
+  });
+  // issued.json has no issuer: those entries match by fingerprint, which names the very certificate
   for (const e of await readIssued(paths.issued)) {
     if (e.name === name && !certs.some((c) => c.fingerprint === e.fingerprint)) {
       certs.push({ fingerprint: e.fingerprint, serial: e.serial });
@@ -109,6 +131,8 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
         name,
         fingerprint: c.fingerprint,
         ...(c.serial !== undefined ? { serial: c.serial } : {}),
+        ...(c.issuer !== undefined ? { issuer: c.issuer } : {}),
+        ...(c.authorityKeyId !== undefined ? { authorityKeyId: c.authorityKeyId } : {}),
         revokedAt: now,
       });
     }

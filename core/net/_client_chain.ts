@@ -129,6 +129,18 @@ function issuerOf(
  * `undefined` (and records its issuers).
  */
 export function checkClientChain(socket: TLSSocket, trust: ClientTrust): string | undefined {
+  try {
+    return walkChain(socket, trust);
+  } catch (err) {
+    // Runs in the handshake's "secure" event: a throw would escape into the
+    // TLS internals. A chain this check cannot read is refused (fail closed).
+    return `its certificate chain cannot be read: ${
+      err instanceof Error ? err.message : String(err)
+    }`;
+  }
+}
+
+function walkChain(socket: TLSSocket, trust: ClientTrust): string | undefined {
   const leaf = socket.getPeerCertificate(true);
   const leafFp = hex(leaf.fingerprint256);
   if (trust.pins.has(leafFp) || trust.anchors.has(leafFp)) {

@@ -67,8 +67,11 @@ function day(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** `revoked`, `not from this CA` (a client issued before `init --force`), `expired` or `valid`. */
 function status(r: CertListing): string {
-  return r.revoked ? "revoked" : r.expired ? "expired" : "valid";
+  if (r.revoked) return "revoked";
+  if (r.otherCa) return "not from this CA";
+  return r.expired ? "expired" : "valid";
 }
 
 /** Formats rows as a left-aligned table with a header. */
@@ -216,7 +219,11 @@ function allowCommand() {
 function listCommand() {
   return new Command("list")
     .summary("list certificates: fingerprint, expiry, revoked or not")
-    .description("List the CA, server, issued and allowed certificates with fingerprint and expiry")
+    .description(
+      "List the CA, server, issued and allowed certificates and the operator CAs with " +
+        'fingerprint, expiry and status (valid, expired, revoked, or "not from this CA" for a ' +
+        "client issued by a CA that init --force replaced: servers refuse it, re-issue it)",
+    )
     .option("--dir <dir>", DIR_HELP)
     .option("--json", "print one JSON array instead of a table")
     .addHelpText("after", "\nExample:\n  sockkit certs list --dir /etc/sockkit/certs")
@@ -272,7 +279,8 @@ export function certsCommand() {
     .addHelpText(
       "after",
       "\nDirectory layout:\n" +
-        "  ca.pem ca.key  server.pem server.key  allowed.pem  revoked.json  clients/NAME.pem clients/NAME.key\n" +
+        "  ca.pem ca.key  server.pem server.key  allowed.pem  client_cas.pem  revoked.json  issued.json\n" +
+        "  clients/NAME.pem clients/NAME.key\n" +
         "\nExamples:\n" +
         "  sockkit certs init --hosts localhost,127.0.0.1,myhost.example\n" +
         "  sockkit certs issue alice\n" +

@@ -192,7 +192,7 @@ function allowCommand() {
         "accepted only with that very certificate, never one it signed), or with --ca an " +
         "operator CA whose client certificates are accepted (client_cas.pem)",
     )
-    .argument("<file>", "PEM certificate, e.g. made with openssl req -x509")
+    .argument("<file>", "certificate (PEM or DER), e.g. made with openssl req -x509")
     .option("--dir <dir>", DIR_HELP)
     .option("--ca", "allow a CA certificate: every client certificate it issues is accepted")
     .addHelpText(
@@ -206,6 +206,7 @@ function allowCommand() {
       const dir = certsDir(opts);
       await sweep(dir);
       const r = await allowCert(dir, file, opts.ca ? { ca: true } : {});
+      for (const w of r.warnings) console.error(`sockkit: warning: ${w}`);
       for (const c of r.added) {
         console.log(`Allowed CN=${c.name} (sha256 ${c.fingerprint}) in "${c.file}"`);
       }

@@ -67,8 +67,11 @@ function day(d: Date): string {
   return d.toISOString().slice(0, 10);
 }
 
+/** `revoked`, `not from this CA` (a client issued before `init --force`), `expired` or `valid`. */
 function status(r: CertListing): string {
-  return r.revoked ? "revoked" : r.expired ? "expired" : "valid";
+  if (r.revoked) return "revoked";
+  if (r.otherCa) return "not from this CA";
+  return r.expired ? "expired" : "valid";
 }
 
 /** Formats rows as a left-aligned table with a header. */
@@ -189,7 +192,7 @@ function allowCommand() {
         "accepted only with that very certificate, never one it signed), or with --ca an " +
         "operator CA whose client certificates are accepted (client_cas.pem)",
     )
-    .argument("<file>", "PEM certificate, e.g. made with openssl req -x509")
+    .argument("<file>", "certificate (PEM or DER), e.g. made with openssl req -x509")
     .option("--dir <dir>", DIR_HELP)
     .option("--ca", "allow a CA certificate: every client certificate it issues is accepted")
     .addHelpText(
@@ -203,6 +206,7 @@ function allowCommand() {
       const dir = certsDir(opts);
       await sweep(dir);
       const r = await allowCert(dir, file, opts.ca ? { ca: true } : {});
+      for (const w of r.warnings) console.error(`sockkit: warning: ${w}`);
       for (const c of r.added) {
         console.log(`Allowed CN=${c.name} (sha256 ${c.fingerprint}) in "${c.file}"`);
       }
@@ -216,7 +220,11 @@ function allowCommand() {
 function listCommand() {
   return new Command("list")
     .summary("list certificates: fingerprint, expiry, revoked or not")
-    .description("List the CA, server, issued and allowed certificates with fingerprint and expiry")
+    .description(
+      "List the CA, server, issued and allowed certificates and the operator CAs with " +
+        'fingerprint, expiry and status (valid, expired, revoked, or "not from this CA" for a ' +
+        "client issued by a CA that init --force replaced: servers refuse it, re-issue it)",
+    )
     .option("--dir <dir>", DIR_HELP)
     .option("--json", "print one JSON array instead of a table")
     .addHelpText("after", "\nExample:\n  sockkit certs list --dir /etc/sockkit/certs")
@@ -272,7 +280,8 @@ export function certsCommand() {
     .addHelpText(
       "after",
       "\nDirectory layout:\n" +
-        "  ca.pem ca.key  server.pem server.key  allowed.pem  revoked.json  clients/NAME.pem clients/NAME.key\n" +
+        "  ca.pem ca.key  server.pem server.key  allowed.pem  client_cas.pem  revoked.json  issued.json\n" +
+        "  clients/NAME.pem clients/NAME.key\n" +
         "\nExamples:\n" +
         "  sockkit certs init --hosts localhost,127.0.0.1,myhost.example\n" +
         "  sockkit certs issue alice\n" +

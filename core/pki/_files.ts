@@ -95,20 +95,39 @@ export async function withPkiLock<T>(dir: string, fn: () => Promise<T> | T): Pro
   const path = join(dir, PKI_LOCK);
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { write: true, create: true, mode: 0o644 }).catch((err) => {
-      // made by another user: a lock needs no write access
-      if (err instanceof Deno.errors.PermissionDenied) return Deno.open(path, { read: true });
-      throw err;
-    });
+    file = await Deno.open(path, { write: true, create: true, mode: 0o644 });
   } catch (err) {
-    throw new Error(
-      `Cannot lock the certificates directory "${dir}": cannot open "${path}": ${
-        fsReason(err)
-      } (check that "${dir}" exists and is writable)`,
-      { cause: err },
-    );
+    // made by another user: a lock needs no write access to the file
+    const opened = err instanceof Deno.errors.PermissionDenied
+      ? await Deno.open(path, { read: true }).catch(() => undefined)
+      : undefined;
+    if (!opened) throw await lockError(dir, path, err);
+    file = opened;
   }
   using lock = file;
   await lock.lock(true);
   return await fn();
+}
+
+/** Why the lock file of `dir` cannot be made, from the error of its creation. */
+async function lockError(dir: string, path: string, err: unknown): Promise<Error> {
+  const what = `Cannot lock the certificates directory "${dir}"`;
+  let reason: string;
+  if (err instanceof Deno.errors.PermissionDenied) {
+    reason = `it is not writable by this user (cannot create "${path}": permission denied): ` +
+      `run the command as the directory's owner, or give it write access`;
+  } else if (err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory) {
+    const kind = await Deno.stat(dir).then((s) => s.isDirectory ? "dir" : "file", () => "none");
+    reason = kind === "file"
+      ? `it is a file, not a directory: pass the certificates directory (--dir)`
+      : `it does not exist: create it with "sockkit certs init --dir ${dir}", or check --dir and SOCKKIT_CERTS`;
+  } else if (err instanceof Error && /read-only file system/i.test(err.message)) {
+    reason = `it is on a read-only file system (cannot create "${path}"): ` +
+      `run the command where the directory is writable`;
+  } else {
+    reason = `cannot create "${path}": ${
+      fsReason(err)
+    } (check that "${dir}" exists and is writable)`;
+  }
+  return new Error(`${what}: ${reason}`, { cause: err });
 }

@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/errors.ts";
 import { exists, PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
+import { readCertificateFile } from "./_cert_file.ts";
 import { parseCertificates } from "./certificate.ts";
 import { type CertListing, listingOf } from "./list.ts";
 import { certPaths } from "./paths.ts";
@@ -12,7 +13,12 @@ export interface AllowResult {
   added: CertListing[];
   /** Certificates that were already in it (left as they are). */
   present: CertListing[];
+  /** Certificates that are allowed but expire soon (within {@linkcode EXPIRY_WARNING_DAYS}), one line each. */
+  warnings: string[];
 }
+
+/** `allowCert` warns about a certificate that expires within this many days. */
+export const EXPIRY_WARNING_DAYS = 30;
 
 /** Options for {@linkcode allowCert}. */
 export interface AllowOptions {
@@ -33,7 +39,9 @@ export interface AllowOptions {
  * `client_cas.pem`: a client certificate they issued is accepted. Each must
  * be X.509 v3 and either self-signed or a CA certificate (a leaf issued by
  * some other CA cannot be verified on its own: allow its CA with `ca`).
- * Servers read both files when they start.
+ * Servers read both files when they start. An expired certificate is
+ * refused; one that expires within {@linkcode EXPIRY_WARNING_DAYS} is allowed
+ * with a warning. `file` is PEM or one DER certificate.
  *
  * @example
  * ```ts
@@ -48,13 +56,28 @@ export async function allowCert(
 ): Promise<AllowResult> {
   const paths = certPaths(dir);
   const target = options.ca ? paths.clientCas : paths.allowList;
-  const incoming = await parseCertificates(
-    await readText(file, "certificate"),
-    "certificate",
-    file,
-  );
+  const incoming = await readCertificateFile(file);
   requireV3(incoming, file, V3_CLIENT_FIX);
+  const now = Date.now();
+  const warnings: string[] = [];
+  const renew = options.ca
+    ? "renew the CA (a new CA certificate for the same key) and allow that with --ca"
+    : "make a new one (openssl req -x509 ... -days 365) and allow that";
   for (const c of incoming) {
+    const cn = c.cn ? ` (CN=${c.cn})` : "";
+    if (c.notAfter.getTime() < now) {
+      throw new ConfigError(
+        `Certificate "${file}"${cn} expired on ${c.notAfter.toISOString()}: ` +
+          `servers would refuse it, so it is not allowed; ${renew}`,
+      );
+    }
+    const days = Math.floor((c.notAfter.getTime() - now) / 86_400_000);
+    if (days < EXPIRY_WARNING_DAYS) {
+      warnings.push(
+        `Certificate "${file}"${cn} expires on ${c.notAfter.toISOString()} (in ${days} days): ` +
+          `servers refuse it from then on; ${renew} before that date`,
+      );
+    }
     if (!c.selfSigned && !c.isCa) {
       throw new ConfigError(
         `Certificate "${file}" (CN=${c.cn}) is not self-signed (issuer "${c.issuer}") and not a CA: ` +
@@ -81,10 +104,10 @@ export async function allowCert(
       : await parseCertificates(listText, "client allow-list", target);
     const revoked = new Set((await readRevoked(paths.revoked)).map((e) => e.fingerprint));
     const known = new Set(current.map((c) => c.fingerprint));
-    const result: AllowResult = { added: [], present: [] };
+    const result: AllowResult = { added: [], present: [], warnings };
     const append: string[] = [];
     for (const c of incoming) {
-      const row = listingOf(c, "allowed", target, revoked);
+      const row = listingOf(c, options.ca ? "operator-ca" : "allowed", target, revoked);
       if (known.has(c.fingerprint)) {
         result.present.push(row);
         continue;

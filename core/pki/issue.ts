@@ -5,7 +5,8 @@ import {
   PUBLIC_MODE,
   readText,
   refuseOverwrite,
-  writePkiFile,
+  withPkiLock,
+  writePkiFileHeld,
 } from "./_files.ts";
 import { recordIssued } from "./issued.ts";
 import { parseCertificates } from "./certificate.ts";
@@ -80,21 +81,27 @@ export async function issueClient(
     ...(options.notBefore ? { notBefore: options.notBefore } : {}),
   };
   const cert = await buildLeaf(spec, keys.publicKey, ca!.cert, caKey, algorithm);
-  // Every certificate issued stays on record, so revoking the name revokes
-  // the ones --force replaced too (including one made before the record existed).
-  if (await exists(out.cert)) {
-    const previous = await parseCertificates(
-      await readText(out.cert, "client certificate"),
-      "",
-      out.cert,
-    )
-      .catch(() => []);
-    await recordIssued(paths.issued, name, previous);
-  }
   const pem = cert.toString("pem") + "\n";
-  await recordIssued(paths.issued, name, await parseCertificates(pem, "", out.cert));
   await Deno.mkdir(paths.clientsDir, { recursive: true });
-  await writePkiFile(out.key, await privateKeyPem(keys.privateKey), KEY_MODE);
-  await writePkiFile(out.cert, pem, PUBLIC_MODE);
+  // One lock from the check to the last write: of two issues of one name at
+  // once, one writes its key, certificate and record, the other is refused
+  // (checked again here, the check above only spares it the key generation).
+  await withPkiLock(paths.clientsDir, async () => {
+    await refuseOverwrite([out.key, out.cert], options.force);
+    // Every certificate issued stays on record, so revoking the name revokes
+    // the ones --force replaced too (including one made before the record existed).
+    if (await exists(out.cert)) {
+      const previous = await parseCertificates(
+        await readText(out.cert, "client certificate"),
+        "",
+        out.cert,
+      )
+        .catch(() => []);
+      await recordIssued(paths.issued, name, previous);
+    }
+    await recordIssued(paths.issued, name, await parseCertificates(pem, "", out.cert));
+    await writePkiFileHeld(out.key, await privateKeyPem(keys.privateKey), KEY_MODE);
+    await writePkiFileHeld(out.cert, pem, PUBLIC_MODE);
+  });
   return out;
 }

@@ -4,11 +4,14 @@ import { certPaths } from "./paths.ts";
 import { readRevoked } from "./revoke.ts";
 
 /** What a listed certificate is to sockkit. */
-export type CertKind = "ca" | "server" | "client" | "allowed";
+export type CertKind = "ca" | "server" | "client" | "allowed" | "operator-ca";
 
 /** One row of {@linkcode listCerts}. */
 export interface CertListing {
-  /** `ca`, `server`, `client` (issued into `clients/`) or `allowed` (individually allow-listed). */
+  /**
+   * `ca`, `server`, `client` (issued into `clients/`), `allowed` (individually
+   * allow-listed, `allowed.pem`) or `operator-ca` (`certs allow --ca`, `client_cas.pem`).
+   */
   kind: CertKind;
   /** Subject CN (`""` when there is none). */
   name: string;
@@ -24,6 +27,12 @@ export interface CertListing {
   expired: boolean;
   /** Its fingerprint is in `revoked.json`. */
   revoked: boolean;
+  /**
+   * A `client` whose signature does not verify with the directory's CA
+   * (`ca.pem`): issued by a CA that `certs init --force` replaced, so servers
+   * refuse it. `false` for every other kind.
+   */
+  otherCa: boolean;
   /** The file it was read from. */
   file: string;
 }
@@ -45,15 +54,17 @@ export function listingOf(
     notAfter: c.notAfter,
     expired: c.notAfter.getTime() < now.getTime(),
     revoked: revoked.has(c.fingerprint),
+    otherCa: false,
     file,
   };
 }
 
 /**
  * Lists the certificates of a directory: the CA, the server certificate, the
- * issued client certificates (`clients/*.pem`, by name) and the individually
- * allowed certificates of `allowed.pem` (everything in it but the CA), each
- * with fingerprint, expiry and whether it is revoked.
+ * issued client certificates (`clients/*.pem`, by name, each checked against
+ * the CA), the individually allowed certificates of `allowed.pem` (everything
+ * in it but the CA) and the operator CAs of `client_cas.pem`, each with
+ * fingerprint, expiry and whether it is revoked.
  */
 export async function listCerts(dir: string): Promise<CertListing[]> {
   const paths = certPaths(dir);
@@ -86,24 +97,35 @@ export async function listCerts(dir: string): Promise<CertListing[]> {
         "client certificate",
         file,
       );
-      rows.push(listingOf(certs[0]!, "client", file, revoked));
+      const row = listingOf(certs[0]!, "client", file, revoked);
+      row.otherCa = !(await signedByAny(certs[0]!, ca));
+      rows.push(row);
     }
   }
-  if (await exists(paths.allowList)) {
-    const caPrints = new Set(ca.map((c) => c.fingerprint));
-    const allowed = await parseCertificates(
-      await readText(paths.allowList, "client allow-list"),
-      "client allow-list",
-      paths.allowList,
-    ).catch((err) => {
+  const lists = [
+    [paths.allowList, "client allow-list", "allowed"],
+    [paths.clientCas, "client CA list", "operator-ca"],
+  ] as const;
+  const caPrints = new Set(ca.map((c) => c.fingerprint));
+  for (const [file, what, kind] of lists) {
+    if (!(await exists(file))) continue;
+    const certs = await parseCertificates(await readText(file, what), what, file).catch((err) => {
       if (err instanceof Error && err.message.startsWith("No certificate")) return [];
       throw err;
     });
-    for (const c of allowed) {
-      if (!caPrints.has(c.fingerprint)) {
-        rows.push(listingOf(c, "allowed", paths.allowList, revoked));
-      }
+    for (const c of certs) {
+      if (!caPrints.has(c.fingerprint)) rows.push(listingOf(c, kind, file, revoked));
     }
   }
   return rows;
+}
+
+/** Whether `c` was issued by one of `cas`: issuer name and signature. */
+async function signedByAny(c: CertInfo, cas: CertInfo[]): Promise<boolean> {
+  for (const ca of cas) {
+    if (c.issuer !== ca.subject) continue;
+    const ok = await c.cert.verify({ publicKey: ca.cert, signatureOnly: true }).catch(() => false);
+    if (ok) return true;
+  }
+  return false;
 }

@@ -99,9 +99,28 @@ if [ ! -e "$ETC/certs/ca.pem" ]; then
 fi
 chown root:"$GROUP" "$ETC/certs/server.key"
 chmod 0640 "$ETC/certs/server.key"
-chown root:"$GROUP" "$ETC/certs/revoked.json"
-chmod 0664 "$ETC/certs/revoked.json"
 chmod 0755 "$ETC" "$ETC/certs"
+# The revocation list, which the broker (as the service user) rewrites for "sockkit broker
+# revoke": certs/revoked.json links to revocations/revoked.json, in a directory of the
+# service's group (setgid, so every rewrite, root's "certs revoke" too, keeps the group; the
+# writer keeps the file's 0664). Every reader goes through the link.
+REVOKED="$ETC/certs/revoked.json"
+REVDIR="$ETC/certs/revocations"
+mkdir -p "$REVDIR"
+chown root:"$GROUP" "$REVDIR"
+chmod 2775 "$REVDIR"
+if [ ! -L "$REVOKED" ]; then
+  [ -e "$REVDIR/revoked.json" ] &&
+    die "both $REVOKED and $REVDIR/revoked.json exist: merge them into $REVDIR/revoked.json, remove $REVOKED and run again"
+  # copied, then the link renamed over the file: running servers never see the list missing
+  if [ -e "$REVOKED" ]; then cp "$REVOKED" "$REVDIR/revoked.json"; else echo "[]" >"$REVDIR/revoked.json"; fi
+  ln -sfn revocations/revoked.json "$ETC/certs/.revoked.json.link"
+  mv -T "$ETC/certs/.revoked.json.link" "$REVOKED"
+fi
+chown root:"$GROUP" "$REVDIR/revoked.json"
+chmod 0664 "$REVDIR/revoked.json"
+# the lock every list update holds: the service user locks it through a read-only open
+[ -e "$ETC/certs/.pki.lock" ] || : >"$ETC/certs/.pki.lock"
 
 # 5. The ingest config, with absolute paths (kept when it exists).
 if [ ! -e "$ETC/ingest.conf" ]; then

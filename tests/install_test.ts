@@ -172,6 +172,138 @@ Deno.test({
   },
 });
 
+/** Runs a command as `user` (its groups too), with the environment `env` only. */
+function asUser(user: string, env: Record<string, string>, args: string[], cwd: string) {
+  return new Deno.Command("setpriv", {
+    args: [
+      `--reuid=${user}`,
+      `--regid=${user}`,
+      "--init-groups",
+      "env",
+      "-i",
+      ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+      ...args,
+    ],
+    cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  });
+}
+
+Deno.test({
+  name:
+    'install.sh layout: the broker user\'s "broker revoke" and root\'s "certs revoke" both update revoked.json, in turn (needs root: skipped otherwise)',
+  ignore: !IS_ROOT,
+  async fn() {
+    const user = `skr${Math.floor(Math.random() * 1e6)}`;
+    const root = await Deno.makeTempDir({ prefix: "sockkit-install-revoke-" });
+    await Deno.chmod(root, 0o755);
+    await using _cleanup = {
+      async [Symbol.asyncDispose]() {
+        await run("userdel", ["--force", user]);
+        await run("groupdel", [user]);
+        await Deno.remove(root, { recursive: true });
+      },
+    };
+    const install = await run(join(REPO_ROOT, "deploy/install.sh"), [
+      "--root",
+      root,
+      "--user",
+      user,
+      "--hosts",
+      "localhost,127.0.0.1",
+    ]);
+    assert.equal(install.code, 0, install.stderr);
+    const certs = join(root, "etc/sockkit/certs");
+    for (const name of ["alice", "bob", "carol"]) {
+      const r = await runCli(["certs", "issue", name, "--dir", certs]);
+      assert.equal(r.code, 0, r.stderr);
+    }
+
+    // The broker as its unit runs it (user, environment, working directory), on a free port.
+    const unit = unitSettings(
+      await Deno.readTextFile(join(root, "etc/systemd/system/sockkit-broker.service")),
+    );
+    const writable = unit.get("ReadWritePaths")!.flatMap((l) => l.split(" "));
+    const list = await Deno.realPath(join(certs, "revoked.json"));
+    assert.ok(
+      writable.some((w) => list.startsWith(w + "/")),
+      `the unit lets the broker write "${list}" (ReadWritePaths ${writable.join(" ")})`,
+    );
+    const workDir = unit.get("WorkingDirectory")![0]!;
+    const env: Record<string, string> = { PATH: "/usr/bin:/bin", HOME: workDir, NO_COLOR: "1" };
+    for (const e of unit.get("Environment") ?? []) {
+      const [k, ...v] = e.split("=");
+      env[k!] = v.join("=");
+    }
+    const exec = unit.get("ExecStart")![0]!.split(/\s+/);
+    exec[exec.indexOf("--port") + 1] = String(freePort());
+    exec.splice(exec.indexOf("serve") + 1, 0, "--host", "127.0.0.1");
+    const child = asUser(user, env, exec, workDir).spawn();
+    let stderr = "";
+    const reading = (async () => {
+      for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) stderr += chunk;
+    })();
+    const stdoutDone = child.stdout.cancel();
+    let exited = false;
+    const status = child.status.then((s) => {
+      exited = true;
+      return s;
+    });
+    const revokedNames = async () =>
+      (JSON.parse(await Deno.readTextFile(join(certs, "revoked.json"))) as Array<{ name: string }>)
+        .map((e) => e.name).sort();
+    const brokerRevoke = async (name: string) => {
+      const out = await asUser(
+        user,
+        env,
+        [join(root, "usr/local/bin/sockkit"), "broker", "revoke", name, "--dir", workDir],
+        workDir,
+      ).output();
+      const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+      assert.equal(out.code, 0, `broker revoke ${name} as ${user}: ${text}\nbroker:\n${stderr}`);
+      assert.match(text, new RegExp(`revoked ${name}`));
+    };
+    const gid = Number((await run("id", ["-g", user])).stdout.trim());
+    const keepsGroupWrite = async (after: string) => {
+      const st = await Deno.stat(list);
+      assert.equal(st.mode! & 0o777, 0o664, `revoked.json is 0664 after ${after}`);
+      assert.equal(st.gid, gid, `revoked.json keeps the service's group after ${after}`);
+    };
+    try {
+      await waitUntil(() => exited || /listening /.test(stderr), { timeoutMs: 60_000 });
+      assert.ok(!exited, `the broker unit's command exited at start:\n${stderr}`);
+
+      await brokerRevoke("alice");
+      assert.deepEqual(await revokedNames(), ["alice"]);
+      await keepsGroupWrite("the broker's revoke");
+
+      const r = await runCli(["certs", "revoke", "bob", "--dir", certs]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(await revokedNames(), ["alice", "bob"]);
+      await keepsGroupWrite(`root's "certs revoke"`);
+      assert.ok((await Deno.lstat(join(certs, "revoked.json"))).isSymlink, "the link stays");
+
+      await brokerRevoke("carol");
+      assert.deepEqual(await revokedNames(), ["alice", "bob", "carol"]);
+      await keepsGroupWrite("the broker's second revoke");
+      const listed = await runCli(["certs", "list", "--json", "--dir", certs]);
+      assert.equal(listed.code, 0, listed.stderr);
+      for (const name of ["alice", "bob", "carol"]) {
+        assert.match(listed.stdout, new RegExp(`"name":\\s*"${name}"[^}]*"revoked"`));
+      }
+    } finally {
+      try {
+        child.kill("SIGTERM");
+      } catch { /* exited */ }
+    }
+    await status;
+    await reading;
+    await stdoutDone.catch(() => {});
+  },
+});
+
 Deno.test("install.sh refuses to run without root and says how", {
   ignore: IS_ROOT,
 }, async () => {

@@ -1,4 +1,4 @@
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../config/errors.ts";
 import { writeFileAtomic } from "../storage/mod.ts";
 
@@ -72,8 +72,26 @@ export function writePkiFile(path: string, text: string, mode: number): Promise<
  * one {@linkcode withPkiLock}, so that two such updates at once (two
  * `revoke`s, a command and a broker) never lose one of them.
  */
-export function writePkiFileHeld(path: string, text: string, mode: number): Promise<void> {
-  return writeFileAtomic(path, text, { mode, durable: true });
+export async function writePkiFileHeld(path: string, text: string, mode: number): Promise<void> {
+  await writeFileAtomic(await linkedFile(path), text, { mode, durable: true });
+}
+
+/**
+ * Where a write of `path` lands: the file a symbolic link at `path` names
+ * (one level, relative to the link's directory), so the link stays, else
+ * `path`. An installed `certs/revoked.json` is such a link, to
+ * `revocations/revoked.json` in a directory the service's group may write.
+ * Only the link itself is resolved: a link in the linked directory is
+ * replaced by the write, never followed.
+ */
+export async function linkedFile(path: string): Promise<string> {
+  let target: string;
+  try {
+    target = await Deno.readLink(path);
+  } catch {
+    return path; // not a link (or no file yet)
+  }
+  return resolve(dirname(path), target);
 }
 
 /** The file in a directory whose lock pki holds while it writes there. */

@@ -1,6 +1,6 @@
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { removeAtomicLeftoversSync } from "../storage/mod.ts";
-import { exists, withPkiLock } from "./_files.ts";
+import { exists, linkedFile, withPkiLock } from "./_files.ts";
 import { certPaths } from "./paths.ts";
 
 /**
@@ -24,14 +24,20 @@ export async function removePkiLeftovers(dir: string): Promise<string[]> {
       basename(f)
     ),
   );
-  const places: Array<[string, (target: string) => boolean]> = [
-    [dir, (target) => top.has(target)],
-    [p.clientsDir, (target) => target.endsWith(".pem") || target.endsWith(".key")],
+  // [where, whose lock a write there holds, which targets]
+  const places: Array<[string, string, (target: string) => boolean]> = [
+    [dir, dir, (target) => top.has(target)],
+    [p.clientsDir, p.clientsDir, (target) => target.endsWith(".pem") || target.endsWith(".key")],
   ];
+  // revoked.json linked elsewhere (an install's revocations/): its writes hold this directory's lock
+  const list = await linkedFile(p.revoked);
+  if (list !== p.revoked && dirname(list) !== dir) {
+    places.push([dirname(list), dir, (target) => target === basename(list)]);
+  }
   const removed: string[] = [];
-  for (const [d, of] of places) {
+  for (const [d, lockDir, of] of places) {
     if (!(await exists(d))) continue; // nothing was written there, and no lock file is made
-    const names = await withPkiLock(d, () => removeAtomicLeftoversSync(d, of));
+    const names = await withPkiLock(lockDir, () => removeAtomicLeftoversSync(d, of));
     removed.push(...names.map((n) => join(d, n)));
   }
   return removed;

@@ -1,7 +1,15 @@
 import { X509Certificate } from "node:crypto";
 import { x509 } from "./_x509.ts";
 import { ConfigError } from "../config/errors.ts";
-import { exists, PUBLIC_MODE, readText, withPkiLock, writePkiFileHeld } from "./_files.ts";
+import { dirname } from "node:path";
+import {
+  exists,
+  linkedFile,
+  PUBLIC_MODE,
+  readText,
+  withPkiLock,
+  writePkiFileHeld,
+} from "./_files.ts";
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { readIssued, serialOf } from "./issued.ts";
 import { certPaths } from "./paths.ts";
@@ -61,6 +69,19 @@ export function parseRevoked(text: string, file: string): RevokedEntry[] {
 export async function readRevoked(file: string): Promise<RevokedEntry[]> {
   if (!(await exists(file))) return [];
   return parseRevoked(await readText(file, "revocation list"), file);
+}
+
+/**
+ * The mode a rewrite of the revocation list `file` gets: the old file's
+ * (so the 0664 that lets the service's group revoke survives a root `certs
+ * revoke`), else 0664 in a group-writable directory, else 0644. The group
+ * comes from the directory (install.sh makes it setgid).
+ */
+async function listMode(file: string): Promise<number> {
+  const old = await Deno.lstat(file).catch(() => undefined);
+  if (old?.isFile && old.mode !== null) return old.mode & 0o666;
+  const dir = await Deno.stat(dirname(file)).catch(() => undefined);
+  return dir?.mode != null && (dir.mode & 0o020) !== 0 ? 0o664 : PUBLIC_MODE;
 }
 
 /** The certificates in a directory that go by `name`: `clients/NAME.pem` and allow-list entries with CN=name. */
@@ -140,7 +161,7 @@ export async function revoke(dir: string, name: string): Promise<RevokedEntry[]>
       await writePkiFileHeld(
         paths.revoked,
         JSON.stringify([...list, ...added], null, 2) + "\n",
-        PUBLIC_MODE,
+        await listMode(await linkedFile(paths.revoked)),
       );
     }
     return added;

@@ -3,7 +3,7 @@
  * client (`send`) and load generator (`bench`).
  */
 import { Command } from "@commander-js/extra-typings";
-import { runDaemon } from "../core/lifecycle/mod.ts";
+import { ReloadableCheck, runDaemon } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics } from "../core/metrics/mod.ts";
 import {
   INGEST_SETTINGS,
@@ -60,9 +60,11 @@ function serveCommand() {
       const log = loggerFrom(globals(cmd), { svc: "ingest" }, settings.logFile);
       for (const w of warnings) log.warn(w);
       const tls = await loadIngestTls(settings, flags, (w) => log.warn(w));
+      // a reload puts the revocation list of the certificates directory it loads in force
+      const check = new ReloadableCheck(tls.authorize);
       const metrics = new DaemonMetrics("ingest");
       const server = await startIngest({
-        ...ingestOptions(settings, tls),
+        ...ingestOptions(settings, { tls: tls.tls, authorize: check.authorize }),
         daemonMetrics: metrics,
         logger: log,
       });
@@ -85,7 +87,7 @@ function serveCommand() {
             configPath: opts.config,
             flags,
             settings,
-            authorize: tls.authorize,
+            check,
             logger: log,
           }),
         onSignal: (sig) => log.info("draining", { signal: sig }),

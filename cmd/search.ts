@@ -5,7 +5,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { ConfigError, parse, type resolveSettings } from "../core/config/mod.ts";
-import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
+import { applyTls, ReloadableCheck, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import {
@@ -231,6 +231,8 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
       // one per process: a reload that falls back again does not log it again
       const tlsContext = { log, certFiles: serverCertFallback({ ...replaced, logger: log }) };
       const { tls, authorize } = await searchTls(s, tlsContext);
+      // a reload puts the revocation list of the certificates directory it loads in force
+      const check = new ReloadableCheck(authorize);
       const metrics = new DaemonMetrics("search");
       let server;
       try {
@@ -243,7 +245,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           logger: log,
           ...(tls ? { tls } : {}),
           ...(s.requireClientCert ? { requireClientCert: true } : {}),
-          ...(authorize ? { authorize } : {}),
+          authorize: check.authorize,
           ...(s.workers !== undefined ? { workers: s.workers } : {}),
           maxPerAddress: s.maxPerAddress,
           daemonMetrics: metrics,
@@ -273,8 +275,11 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
             if (tls) {
               const loaded = await searchTls(next, tlsContext);
               if (loaded.tls) {
-                closed =
-                  applyTls([running.listener], loaded.tls, { authorize, logger: log }).closed;
+                closed = applyTls([running.listener], loaded.tls, {
+                  check,
+                  authorize: loaded.authorize,
+                  logger: log,
+                }).closed;
               }
             }
             return { closed_revoked: closed };

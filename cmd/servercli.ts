@@ -4,7 +4,7 @@
  */
 import { Command } from "@commander-js/extra-typings";
 import { ConfigError, parse } from "../core/config/mod.ts";
-import { applyTls, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
+import { applyTls, ReloadableCheck, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
 import {
   certPaths,
@@ -186,14 +186,15 @@ export function servercliCommand(): Command {
       // one per process: a reload that falls back again does not log it again
       const tlsContext = { log, certFiles: serverCertFallback({ ...replaced, logger: log }) };
       const { tls, revoked } = await serverTls(s, tlsContext);
-      const authorize = revoked ? revocationCheck(revoked) : undefined;
+      // a reload puts the revocation list of the certificates directory it loads in force
+      const check = new ReloadableCheck(revoked ? revocationCheck(revoked) : undefined);
       const metrics = new DaemonMetrics("servercli");
       const server = await startChatServer({
         host: s.host,
         port: s.port,
         tls,
         requireClientCert: s.requireClientCert,
-        ...(authorize ? { authorize } : {}),
+        authorize: check.authorize,
         maxClients: s.maxClients,
         periodMs: s.period,
         dateFormat: s.dateFormat,
@@ -236,7 +237,11 @@ export function servercliCommand(): Command {
           reloadable: RELOADABLE,
           apply: async (next) => {
             const loaded = await serverTls(next, tlsContext);
-            const { closed } = applyTls([server.listener], loaded.tls, { authorize, logger: log });
+            const { closed } = applyTls([server.listener], loaded.tls, {
+              check,
+              authorize: loaded.revoked ? revocationCheck(loaded.revoked) : undefined,
+              logger: log,
+            });
             return { closed_revoked: closed };
           },
         }),

@@ -212,3 +212,110 @@ Deno.test("sockkit <svc> reload --pid refuses to signal a process that is not th
     await other.status;
   }
 });
+
+/**
+ * A copy of `pki`'s certificates directory (same CA, server certificate and
+ * allow-list) in which alice is revoked; removed on dispose.
+ */
+async function copyRevokingAlice(pki: TestPki): Promise<AsyncDisposable & { dir: string }> {
+  const root = await tempDir("sockkit-certs-b-");
+  const dir = join(root.path, "certsB");
+  const cp = await new Deno.Command("cp", { args: ["-a", pki.dir, dir] }).output();
+  assert.equal(cp.code, 0, new TextDecoder().decode(cp.stderr));
+  const r = await runCli(["certs", "revoke", "alice", "--dir", dir]);
+  assert.equal(r.code, 0, r.stderr);
+  return { dir, [Symbol.asyncDispose]: () => root[Symbol.asyncDispose]() };
+}
+
+/** The `reloaded` line the daemon logs after `before` (its index in the stderr lines). */
+function reloadedLine(daemon: CliProcess, before: number): string {
+  return daemon.stderrLines.slice(before).find((l) => /INFO\s+reloaded/.test(l)) ?? "";
+}
+
+Deno.test("servercli reload: a config file that moves certs= to another directory checks that directory's revocation list", async () => {
+  await using pki = await makePki({ clients: ["alice", "bob"] });
+  await using certsB = await copyRevokingAlice(pki);
+  await using dir = await tempDir("sockkit-servercli-reload-");
+  const config = join(dir.path, "sc.toml");
+  const write = (certs: string) =>
+    Deno.writeTextFile(
+      config,
+      `[servercli]\ncerts = ${JSON.stringify(certs)}\nrequire_client_cert = true\n`,
+    );
+  await write(pki.dir);
+  await using srv = await startDaemon(["servercli", "--config", config, "--period", "1h"]);
+  const { port } = srv;
+  const aliceTls = await loadClientTls({ ca: pki.paths.ca, ...pki.client("alice") });
+  await using live = await lineClient(port, aliceTls);
+  await live.send("before\n");
+  assert.equal(await live.nextNonDate(), "erofeb");
+
+  await write(certsB.dir);
+  const before = srv.stderrLines.length;
+  await reload("servercli", srv);
+  assert.match(reloadedLine(srv, before), /closed_revoked=1/);
+  assert.equal(await live.nextNonDate(), null, "alice's open connection is closed");
+  assert.ok(srv.stderrText().includes("closing client: refused after reload"));
+
+  // A new connection from alice is refused; bob, not revoked in certsB, is served.
+  await using again = await lineClient(port, aliceTls);
+  await again.send("hi\n").catch(() => {});
+  assert.equal(await again.nextNonDate(), null, "alice is refused after the reload");
+  await waitUntil(
+    () => srv.stderrLines.slice(before).some((l) => /refused client.*CN=alice was revoked/.test(l)),
+    { what: "the refusal of alice, naming the revocation" },
+  );
+  await using bob = await lineClient(
+    port,
+    await loadClientTls({ ca: pki.paths.ca, ...pki.client("bob") }),
+  );
+  await bob.send("hi\n");
+  assert.equal(await bob.nextNonDate(), "ih");
+});
+
+Deno.test("search reload: a config file that moves certs_dir= to another directory checks that directory's revocation list", async () => {
+  await using pki = await makePki({ clients: ["alice", "bob"] });
+  await using certsB = await copyRevokingAlice(pki);
+  await using dir = await tempDir("sockkit-search-reload-");
+  const words = join(REPO_ROOT, "fixtures", "search", "words.txt");
+  const first = (await Deno.readTextFile(words)).split("\n")[0]!;
+  const config = join(dir.path, "search.conf");
+  const write = (certs: string) =>
+    Deno.writeTextFile(
+      config,
+      `linuxpath=${words}\nssl_enabled=True\nrequire_client_cert=True\ncerts_dir=${certs}\n`,
+    );
+  await write(pki.dir);
+  await using srv = await startDaemon(["search", "serve", "--config", config]);
+  const client = async (name: string) =>
+    SearchClient.connect({
+      host: "127.0.0.1",
+      port: srv.port,
+      tls: {
+        ...await loadClientTls({ ca: pki.paths.ca, ...pki.client(name) }),
+        servername: "localhost",
+      },
+    });
+  await using live = await client("alice");
+  assert.equal(await live.query(first), true);
+
+  await write(certsB.dir);
+  const before = srv.stderrLines.length;
+  await reload("search", srv);
+  assert.match(reloadedLine(srv, before), /closed_revoked=1/);
+  await assert.rejects(live.query(first), "alice's open connection is closed");
+
+  await assert.rejects(
+    (async () => {
+      await using again = await client("alice");
+      await again.query(first);
+    })(),
+    "alice is refused after the reload",
+  );
+  await waitUntil(
+    () => srv.stderrLines.slice(before).some((l) => /refused client.*CN=alice was revoked/.test(l)),
+    { what: "the refusal of alice, naming the revocation" },
+  );
+  await using bob = await client("bob");
+  assert.equal(await bob.query(first), true);
+});

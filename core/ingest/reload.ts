@@ -1,6 +1,10 @@
 import type { Logger } from "../log/mod.ts";
-import { applyTls, type ReloadSummary, settingsReload } from "../lifecycle/mod.ts";
-import type { PeerIdentity } from "../net/mod.ts";
+import {
+  applyTls,
+  type ReloadableCheck,
+  type ReloadSummary,
+  settingsReload,
+} from "../lifecycle/mod.ts";
 import {
   type IngestFlags,
   type IngestSettings,
@@ -21,15 +25,21 @@ export interface IngestReloadOptions {
   flags: IngestFlags;
   /** The settings in force (updated in place on success). */
   settings: IngestSettings;
-  /** The revocation check in force; live clients it now refuses are closed. */
-  authorize?: ((peer: PeerIdentity) => string | undefined) | undefined;
+  /**
+   * Where the server looks the revocation check up (it was started with its
+   * `authorize`): a reload puts the check of the certificates directory it
+   * loads in force, and live clients that one refuses are closed. Default:
+   * none (no revocation check, nothing closed).
+   */
+  check?: ReloadableCheck | undefined;
   logger: Logger;
 }
 
 /**
  * Reloads a running ingest daemon: reads the config file again, loads the
- * certificate, key and client allow-list it names, swaps them in for new
- * connections and closes live clients whose certificate is now revoked;
+ * certificate, key and client allow-list it names, swaps them and the
+ * revocation list of that directory in for new connections, and closes live
+ * clients whose certificate is revoked in that list;
  * other changed settings are named as `restart_needed`. Any failure throws
  * before anything changes.
  */
@@ -44,7 +54,8 @@ export function reloadIngest(
     apply: async (next) => {
       const tls = await loadIngestTls(next, o.flags, (w) => o.logger.warn(w));
       const { closed } = applyTls([server.listener], tls.tls, {
-        authorize: o.authorize,
+        check: o.check,
+        authorize: tls.authorize,
         logger: o.logger,
       });
       Object.assign(o.settings, ...INGEST_RELOADABLE.map((k) => ({ [k]: next[k] })));

@@ -10,6 +10,7 @@
  */
 export * from "./shutdown.ts";
 export * from "./reload.ts";
+export * from "./reloadable_check.ts";
 export * from "./settings_reload.ts";
 export * from "./daemon.ts";
 export * from "./find_daemon.ts";

@@ -1,7 +1,8 @@
 import type { Logger } from "../log/mod.ts";
 import type { DaemonMetrics } from "../metrics/mod.ts";
-import type { PeerIdentity, Server, TlsMaterial } from "../net/mod.ts";
+import type { Server, TlsMaterial } from "../net/mod.ts";
 import { describePeer } from "../net/mod.ts";
+import type { PeerCheck, ReloadableCheck } from "./reloadable_check.ts";
 
 /** What a successful reload did, for the log line and the `reload` admin reply. */
 export type ReloadSummary = Record<string, unknown>;
@@ -62,26 +63,42 @@ export function serialized(reload: ReloadFn, options: ReloadOptions): () => Prom
   };
 }
 
+/** Options for {@linkcode applyTls}. */
+export interface ApplyTlsOptions {
+  /**
+   * The reloaded settings' peer check (the revocation list of the new
+   * certificates directory): live connections it refuses are closed, and it
+   * replaces the one in `check`. Default: none (nothing is closed, and
+   * `check` then admits every peer).
+   */
+  authorize?: PeerCheck | undefined;
+  /** Where new connections look the check up; replaced by `authorize`. Default: none. */
+  check?: ReloadableCheck | undefined;
+  logger: Logger;
+}
+
 /**
- * Applies reloaded TLS material to listeners (new connections use it at once)
- * and closes live connections that `authorize` now refuses (a client whose
- * certificate was revoked since it connected). A listener that cannot use the
- * material throws and keeps its old one. Returns how many connections were
+ * Applies reloaded TLS material to listeners (new connections use it at once),
+ * puts the reloaded peer check in force for new connections, and closes live
+ * connections it refuses (a client whose certificate is revoked in the list
+ * now in force). A listener that cannot use the material throws and keeps
+ * its old one, and the old check stays. Returns how many connections were
  * closed.
  */
 export function applyTls(
   listeners: readonly Server[],
   material: TlsMaterial,
-  options: { authorize?: ((peer: PeerIdentity) => string | undefined) | undefined; logger: Logger },
+  options: ApplyTlsOptions,
 ): { closed: number } {
   for (const l of listeners) l.setTls(material);
+  options.check?.replace(options.authorize);
   return { closed: closeRefused(listeners, options) };
 }
 
 /** Closes live connections that `authorize` refuses now; returns how many. */
 export function closeRefused(
   listeners: readonly Server[],
-  options: { authorize?: ((peer: PeerIdentity) => string | undefined) | undefined; logger: Logger },
+  options: { authorize?: PeerCheck | undefined; logger: Logger },
 ): number {
   const check = options.authorize;
   if (!check) return 0;

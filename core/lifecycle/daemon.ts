@@ -47,6 +47,7 @@ export function startOps(
   const http = options.metrics && options.metricsPort !== undefined
     ? serveMetrics(options.metrics, {
       port: options.metricsPort,
+      logger: log,
       ...(options.metricsHost !== undefined ? { host: options.metricsHost } : {}),
       ...(options.ready ? { ready: options.ready } : {}),
     })

@@ -60,6 +60,11 @@ export class TlsHandshakes {
     this.#timeoutMs = timeoutMs;
   }
 
+  /** Handshakes in progress. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
   /**
    * Wraps `transport` in server-side TLS. `secure` gets the TLS socket once
    * the handshake is done (its `authorized` set); `fail` gets why it failed

@@ -71,6 +71,12 @@ export interface ListenOptions {
    * closed at once and refused with kind `"cap"`. Default: no cap.
    */
   maxPerAddress?: number;
+  /**
+   * Most connections (live and in handshake) at once, from anywhere; one more
+   * is closed at once, before it costs a second descriptor, and refused with
+   * kind `"cap"`. Default: no cap.
+   */
+  maxConnections?: number;
   /** Count loopback clients (127.0.0.0/8, ::1) against `maxPerAddress` too. Default `false`. */
   capLoopback?: boolean;
   /** The connection policy (idle timeout, unsent-bytes cap, half-open) for every connection. */

@@ -66,9 +66,26 @@ export class Server implements AsyncDisposable {
     if (options.tls) this.setTls(options.tls);
   }
 
-  /** @internal Starts the accept loop. */
+  /**
+   * @internal Starts the accept loop, once the TCP handle class is loaded
+   * ({@linkcode listen} has loaded it already; {@linkcode listenNow} has not).
+   */
   start(): void {
-    this.#loop = acceptLoop(this.#listener, (c) => this.#accepted(c), this.#trouble);
+    this.#loop = (async () => {
+      try {
+        await prepareTcpHandles();
+      } catch (err) {
+        this.#log.error("cannot accept connections: the listener was closed", {
+          port: this.port,
+          error: err instanceof Error ? err.message : String(err),
+        });
+        try {
+          this.#listener.close();
+        } catch { /* closed already */ }
+        return;
+      }
+      await acceptLoop(this.#listener, (c) => this.#accepted(c), this.#trouble);
+    })();
   }
 
   /**
@@ -161,6 +178,18 @@ export class Server implements AsyncDisposable {
     const remote = raw.remoteAddr as Deno.NetAddr;
     const address = remote.hostname;
     const where = `${address}:${remote.port}`;
+    const max = this.#options.maxConnections;
+    if (max !== undefined && this.#tracker.connections.size + this.#handshakes.size >= max) {
+      this.#trouble.ok(); // accepting works: this one is refused on purpose
+      this.#refuse(
+        undefined,
+        where,
+        `too many connections: ${max} open, the listener's cap is ${max}`,
+        "cap",
+      );
+      raw.close();
+      return;
+    }
     const counted = this.#caps.counting;
     const over = this.#caps.admit(address);
     if (over) {
@@ -267,6 +296,21 @@ export class Server implements AsyncDisposable {
 export async function listen(options: ListenOptions, handler: ConnectionHandler): Promise<Server> {
   requireAllowList(options.requireClientCert, options.tls?.clientCa);
   await prepareTcpHandles();
+  return listenNow(options, handler);
+}
+
+/**
+ * {@linkcode listen}, binding before it returns (so a taken port throws at
+ * once, for callers that cannot await): accepting starts as soon as the TCP
+ * handle class is loaded (at once when any listener loaded it before).
+ *
+ * @example
+ * ```ts
+ * await using server = listenNow({ port: 0, host: "127.0.0.1" }, (conn) => conn.end("hi\n"));
+ * ```
+ */
+export function listenNow(options: ListenOptions, handler: ConnectionHandler): Server {
+  requireAllowList(options.requireClientCert, options.tls?.clientCa);
   const host = options.host ?? "0.0.0.0";
   let listener: Deno.Listener;
   try {

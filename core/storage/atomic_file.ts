@@ -4,6 +4,7 @@
  * the old content or the new, never a part; {@linkcode removeAtomicLeftoversSync}
  * removes the temporary files a process that died mid-write left behind.
  */
+import * as fsp from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Options for {@linkcode writeFileAtomic}. */
@@ -78,11 +79,15 @@ export async function writeFileAtomic(
   const tmp = join(dir, `.${basename(path)}.${crypto.randomUUID()}.tmp`);
   const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
   try {
-    {
-      using file = await Deno.open(tmp, { write: true, createNew: true, mode });
-      await Deno.chmod(tmp, mode);
-      for (let off = 0; off < bytes.length;) off += await file.write(bytes.subarray(off));
-      if (options.durable) await file.syncData();
+    // The mode is set on the open file (fchmod), not by path: in a directory
+    // others may write to, the name could be swapped for a link meanwhile.
+    const file = await fsp.open(tmp, "wx", mode);
+    try {
+      await file.chmod(mode);
+      await file.writeFile(bytes);
+      if (options.durable) await file.datasync();
+    } finally {
+      await file.close();
     }
     await Deno.rename(tmp, path);
   } catch (err) {
@@ -161,13 +166,18 @@ export function removeAtomicLeftoversSync(
 
 /** Why a file operation in `dir` failed, with what to do where it is clear. */
 function reason(err: unknown, dir: string): string {
-  if (err instanceof Deno.errors.NotFound && !isDirectory(dir)) {
+  // Deno's error classes, or node:fs's codes (the temporary file is written through node:fs).
+  const code = (err as { code?: unknown } | null)?.code;
+  if ((err instanceof Deno.errors.NotFound || code === "ENOENT") && !isDirectory(dir)) {
     return `the directory "${dir}" does not exist (create it first)`;
   }
-  if (err instanceof Deno.errors.PermissionDenied) {
+  if (err instanceof Deno.errors.PermissionDenied || code === "EACCES" || code === "EPERM") {
     return `permission denied (check the permissions of "${dir}")`;
   }
-  if (err instanceof Deno.errors.IsADirectory) {
+  if (code === "ENOSPC") {
+    return `No space left on device (free space on the file system of "${dir}")`;
+  }
+  if (err instanceof Deno.errors.IsADirectory || code === "EISDIR") {
     return "it is a directory (remove it or choose another path)";
   }
   return err instanceof Error ? err.message : String(err);

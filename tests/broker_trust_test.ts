@@ -20,7 +20,7 @@ import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 import { makePki, tempDir, type TestPki, waitUntil } from "./harness/mod.ts";
-import { app, freePort, rawApp, startServer } from "./broker_helpers.ts";
+import { app, connected, freePort, rawApp, startClient, startServer } from "./broker_helpers.ts";
 import { delay } from "../core/async/mod.ts";
 
 /** A raw peer: a valid client certificate, frames written and read by hand. */
@@ -557,4 +557,78 @@ Deno.test("broker trust: refused file chunks are logged 10 per 10 s, whatever th
   const logged = lines.filter((l) => /file refused/.test(l));
   assert.equal(logged.length, 10, logged.join("\n"));
   assert.match(logged[0]!, /No directory is mapped for file type/);
+});
+
+Deno.test("broker trust: a subscriber that stays connected but never reads is cut off after 5 s; the publisher and the other subscribers go on, and it gets its copies from its journal", async () => {
+  await using pki = await makePki({ clients: ["alice", "bob", "mallory"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  const dir = (n: string) => join(tmp.path, n);
+  const lines: string[] = [];
+  await using c = await server(pki, dir("s"), {}, lines);
+  await using alice = startClient(pki.dir, dir("alice"), "alice", c.port);
+  await using bob = startClient(pki.dir, dir("bob"), "bob", c.port);
+  await Promise.all([connected(alice), connected(bob)]);
+  await using aliceApp = await app(dir("alice"));
+  await using bobApp = await app(dir("bob"));
+  await bobApp.subscribe(["news"]);
+  const atBob: string[] = [];
+  await bobApp.listen("news", (m) => void atBob.push(String(m.data).slice(0, 7)));
+  const chats: string[] = [];
+  await bobApp.listen("chat", (m) => void chats.push(String(m.data)));
+
+  // mallory subscribes, then stops reading but keeps its link alive with pings
+  {
+    await using mallory = await RawPeer.connect(pki, c.port, "mallory");
+    mallory.msg("s1", "sockkit.subscribe", JSON.stringify({ types: ["news"] }), {
+      timeout: 10_000,
+    });
+    await mallory.next((h) => h.kind === "msg" && h.type === "sockkit.subscribe");
+    mallory.pause();
+    let i = 0;
+    const pings = setInterval(() => mallory.send({ kind: "ping", id: `p${i++}`, t: 0 }), 500);
+    try {
+      const blob = (i: number) => `n${String(i).padStart(6, "0")}` + "x".repeat(1024 * 1024);
+      // Before: after a few of these the server stopped reading alice's link for as long as
+      // mallory stayed connected, and bob got nothing more.
+      for (let i = 0; i < 12; i++) await aliceApp.publish("news", blob(i));
+      const late = (what: string) =>
+        delay(30_000).then(() => Promise.reject(new Error(`${what} still waits after 30 s`)));
+      await Promise.race([aliceApp.publish("news", blob(12), { ack: true }), late("publish")]);
+      await Promise.race([aliceApp.send("bob", "chat", "hello-bob", { ack: true }), late("send")]);
+      await waitUntil(() => atBob.length === 13 && chats.length === 1, {
+        what: "bob's messages",
+        timeoutMs: 30_000,
+      });
+      assert.deepEqual(
+        atBob,
+        Array.from({ length: 13 }, (_, i) => `n${String(i).padStart(6, "0")}`),
+      );
+      await mallory.closed;
+    } finally {
+      clearInterval(pings);
+    }
+  }
+  const cut = lines.find((l) => l.includes("closed the link of a peer that does not read"));
+  assert.ok(cut, "the server says it closed mallory's link");
+  assert.match(cut, /peer=mallory unacked=\d+ unsentBytes=\d+ ms=5000/);
+  assert.ok(
+    lines.some((l) =>
+      /peer disconnected .*peer=mallory reason=".*is not reading: its link took nothing for 5000 ms/
+        .test(l)
+    ),
+    lines.join("\n"),
+  );
+
+  // mallory comes back and reads: every copy was kept in its journal
+  await using back = await RawPeer.connect(pki, c.port, "mallory");
+  const news = () =>
+    back.all("msg").filter((f) => f.header.kind === "msg" && f.header.type === "news");
+  await waitUntil(() => news().length >= 13, { what: "mallory's journal", timeoutMs: 30_000 });
+  const ids = new Set(
+    news().map((f) => /n\d{6}/.exec(new TextDecoder().decode(f.data.subarray(0, 16)))?.[0]),
+  );
+  assert.deepEqual(
+    [...ids].sort(),
+    Array.from({ length: 13 }, (_, i) => `n${String(i).padStart(6, "0")}`),
+  );
 });

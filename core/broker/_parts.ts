@@ -133,6 +133,13 @@ export function connectorParts(
       route: (dst) => peers.route(dst),
       peer: (name) => peers.get(name),
       cluster: bridge,
+      onStalled: (s) =>
+        log.warn("closed the link of a peer that does not read", {
+          peer: s.peer,
+          unacked: s.unacked,
+          unsentBytes: s.unsentBytes,
+          ms: s.ms,
+        }),
     })
     : undefined;
   const router = new Router({

@@ -156,6 +156,16 @@ export class Link implements AsyncDisposable {
     void this.conn.end(undefined, 1000);
   }
 
+  /**
+   * Closes now, discarding what is still unsent (a peer that does not read
+   * would keep a graceful close waiting). Idempotent.
+   */
+  abort(reason: string): void {
+    if (this.#closed) return;
+    this.#reason = reason;
+    this.conn.destroy(reason);
+  }
+
   /** Resolves once the connection has closed. */
   get closed(): Promise<void> {
     return this.conn.closed;

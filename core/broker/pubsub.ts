@@ -8,6 +8,8 @@ import {
 import { BrokerError } from "./errors.ts";
 import type { DataBytes, MsgHeader } from "./frame.ts";
 import type { PeerState } from "./peer.ts";
+import type { Link } from "./link.ts";
+import { type Clock, systemClock } from "../async/mod.ts";
 
 /** What a client asks the server to do for it. */
 export type PubSubAction = "publish" | "subscribe" | "send";
@@ -368,6 +370,32 @@ export interface PubSubHubOptions {
   peer(name: string): PeerState;
   /** Cluster only: where copies go beyond this server (see `ClusterBridge`). */
   cluster?: PubSubCluster | undefined;
+  /**
+   * How long a sender's link waits for a congested destination link that
+   * takes no bytes at all, ms; then that link is closed as not reading (what
+   * it held is journaled and sent again when the peer reconnects). Default
+   * {@linkcode STALL_MS}.
+   */
+  stallMs?: number;
+  /** Told when a destination link was closed as not reading. */
+  onStalled?: (stall: Stall) => void;
+  /** Timers of the stall deadline. Default {@linkcode systemClock}. */
+  clock?: Clock;
+}
+
+/** Default {@linkcode PubSubHubOptions.stallMs}: 5 s. */
+export const STALL_MS = 5000;
+
+/** A destination link closed as not reading (see {@linkcode PubSubHubOptions.onStalled}). */
+export interface Stall {
+  /** The destination peer. */
+  peer: string;
+  /** Messages sent on its link and not acknowledged (they go to its journal). */
+  unacked: number;
+  /** Bytes written to its socket and not taken by the network. */
+  unsentBytes: number;
+  /** How long it took nothing, ms. */
+  ms: number;
 }
 
 /** How a {@linkcode PubSubHub} reaches the other servers of a cluster. */
@@ -444,13 +472,60 @@ export class PubSubHub {
    * Resolves once every destination link congested by forwarded messages
    * can take more (the sender's link waits on it, so a fast publisher
    * cannot pile messages up in the server's memory), or `undefined` when
-   * none is.
+   * none is. A destination link that takes no bytes for `stallMs` is closed
+   * as not reading, so one peer cannot hold a sender's link (and everyone
+   * else it sends to) for longer than that.
    */
   drained(): Promise<void> | undefined {
     if (this.#congested.size === 0) return undefined;
     const peers = [...this.#congested];
     this.#congested.clear();
-    return Promise.all(peers.map((p) => p.drained())).then(() => {});
+    return Promise.all(peers.map((p) => this.#drainedOrCut(p))).then(() => {});
+  }
+
+  /** The one drain wait per congested destination link, shared by every sender waiting on it. */
+  readonly #waits = new Map<Link, Promise<void>>();
+
+  /** Resolves once `peer`'s link drains, closing it when it takes no bytes for `stallMs`. */
+  #drainedOrCut(peer: PeerState): Promise<void> {
+    const link = peer.link;
+    if (!link) return peer.drained();
+    let wait = this.#waits.get(link);
+    if (wait) return wait;
+    const ms = this.#opts.stallMs ?? STALL_MS;
+    const clock = this.#opts.clock ?? systemClock;
+    let written = link.conn.bytesWritten;
+    let took = 0;
+    const check = () => {
+      if (!link.open) return;
+      took += ms;
+      const now = link.conn.bytesWritten;
+      if (now > written) { // slow, but reading: wait on
+        written = now;
+        took = 0;
+        timer = clock.after(ms, check);
+        return;
+      }
+      const stall: Stall = {
+        peer: peer.name,
+        unacked: peer.unacked,
+        unsentBytes: link.conn.unsent,
+        ms: took,
+      };
+      link.abort(
+        `peer "${peer.name}" is not reading: its link took nothing for ${took} ms with ${stall.unacked} messages unacknowledged (${
+          Math.round(stall.unsentBytes / 1024)
+        } KiB unsent); they are journaled and sent again when it reconnects`,
+      );
+      this.#opts.onStalled?.(stall);
+    };
+    let timer = clock.after(ms, check);
+    wait = peer.drained().finally(() => {
+      timer.clear();
+      this.#waits.delete(link);
+    });
+    this.#waits.set(link, wait);
+    return wait;
   }
 
   /** Forwards a message from client `src` to client `h.dst`. Throws when the rule or the destination refuses. */

@@ -362,8 +362,8 @@ export interface PubSubHubOptions {
   name: string;
   rule: PubSubRule;
   subscriptions: Subscriptions;
-  /** Resolves a destination client to its peer state (throws for an unknown one). */
-  route(dst: string): PeerState;
+  /** Resolves a destination client to its peer state (throws for an unknown one; `sender` is who asks). */
+  route(dst: string, sender: string): PeerState;
   /** The peer state of a subscriber (created on first use). */
   peer(name: string): PeerState;
   /** Cluster only: where copies go beyond this server (see `ClusterBridge`). */
@@ -458,7 +458,7 @@ export class PubSubHub {
     this.#opts.rule.check("send", src, h.dst);
     const away = this.#opts.cluster?.elsewhere(copyFor(h, src, h.dst, false), data, binary);
     if (away) return away;
-    const peer = this.#opts.route(h.dst);
+    const peer = this.#opts.route(h.dst, src);
     const stored = peer.store(copyFor(h, src, peer.name, false), data, binary);
     this.#note(peer);
     return stored;

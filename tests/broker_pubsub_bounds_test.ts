@@ -1,7 +1,7 @@
 /** What one client can make the server hold: journals for unknown names, waiting subscription changes. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { makePki, tempDir, waitUntil } from "./harness/mod.ts";
+import { makePki, runCli, tempDir, waitUntil } from "./harness/mod.ts";
 import type { Message } from "../core/broker/mod.ts";
 import { app, connected, freePort, startClient, startServer, stop } from "./broker_helpers.ts";
 
@@ -75,4 +75,39 @@ Deno.test("broker --queue-for-unknown: journals for never-connected names are ca
   assert.match((await sendTo(aliceApp, ["other"]))[0] ?? "", /--max-unknown-journals 100/);
   assert.equal(await stop(alice), 0);
   assert.equal(await stop(again), 0);
+});
+
+Deno.test("broker subscribe: a flood of subscription changes from one client is refused past 16 waiting, and another client's subscribe is still stored and acknowledged at once", async () => {
+  await using pki = await makePki({ clients: ["alice", "bob"] });
+  await using tmp = await tempDir("sockkit-bounds-test-");
+  const port = freePort();
+  const dir = (n: string) => join(tmp.path, n);
+  await using server = await startServer(pki.dir, dir("server"), port);
+  await using alice = startClient(pki.dir, dir("alice"), "alice", port);
+  await using bob = startClient(pki.dir, dir("bob"), "bob", port);
+  await Promise.all([connected(alice), connected(bob)]);
+  await using aliceApp = await app(dir("alice"));
+  const flood = Promise.all(
+    Array.from(
+      { length: 5000 },
+      (_, i) =>
+        aliceApp.subscribe([`t${i % 200}`], { unsubscribe: i % 2 === 1 }).then(
+          () => "",
+          (e: Error) => e.message,
+        ),
+    ),
+  );
+  const t0 = Date.now();
+  const r = await runCli(["broker", "subscribe", "--dir", dir("bob"), "--type", "news"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /subscribed to news/);
+  assert.ok(Date.now() - t0 < 15_000, `bob waited ${Date.now() - t0} ms`);
+  const stored = JSON.parse(await Deno.readTextFile(join(dir("server"), "subscriptions.json")));
+  assert.deepEqual(stored.bob, ["news"]);
+  const errors = (await flood).filter((m) => m !== "");
+  assert.ok(errors.length > 0);
+  for (const e of errors) assert.match(e, /too many subscription changes waiting to be stored/);
+  assert.equal(await stop(alice), 0);
+  assert.equal(await stop(bob), 0);
+  assert.equal(await stop(server), 0);
 });

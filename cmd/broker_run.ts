@@ -116,6 +116,7 @@ export function serveCommand(): Command {
           dir: resolve(s.dir),
           logger: log,
           queueForUnknown: s.queueForUnknown,
+          maxUnknownJournals: s.maxUnknownJournals,
           host: s.host,
           port: s.port,
           pubsubRule: await loadRule(s.pubsubRule),

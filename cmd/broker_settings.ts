@@ -210,6 +210,16 @@ export const SERVE = {
     file: "broker.queue_for_unknown",
     default: false,
   },
+  maxUnknownJournals: {
+    parse: parse.integer(1, 1_000_000),
+    flag: "--max-unknown-journals",
+    arg: "<n>",
+    help:
+      "with --queue-for-unknown: most journals for client names that never connected (each holds a file open; one sender may make 64)",
+    env: "SOCKKIT_BROKER_MAX_UNKNOWN_JOURNALS",
+    file: "broker.max_unknown_journals",
+    default: 1024,
+  },
   pubsubRule: {
     parse: parse.string,
     flag: "--pubsub-rule",

@@ -98,6 +98,9 @@ export function connectorParts(
     },
     serverName: opts.client ? (opts.client.serverName ?? "server") : undefined,
     queueForUnknown: opts.queueForUnknown ?? false,
+    ...(opts.maxUnknownJournals !== undefined
+      ? { maxUnknownJournals: opts.maxUnknownJournals }
+      : {}),
     onLegacyDamage: (file, error) =>
       log.warn("corrupt journal tail skipped", { file, reason: error }),
   });
@@ -130,7 +133,7 @@ export function connectorParts(
       name: opts.name,
       rule: opts.server.pubsubRule ?? new PubSubRule(),
       subscriptions: new Subscriptions(`${opts.dir}/subscriptions.json`),
-      route: (dst) => peers.route(dst),
+      route: (dst, sender) => peers.route(dst, sender),
       peer: (name) => peers.get(name),
       cluster: bridge,
       onStalled: (s) =>

@@ -92,6 +92,12 @@ export interface ConnectorOptions {
    * typo would otherwise be refused with an error). Default `false`.
    */
   queueForUnknown?: boolean;
+  /**
+   * Server with `queueForUnknown`: most journals kept for client names that
+   * never connected (each holds a file open); one sender may make at most
+   * 64 of them. A message for one more is refused. Default 1024.
+   */
+  maxUnknownJournals?: number;
   /** Heartbeat interval, ms (a link silent for 3 intervals is dropped). Default 5000. */
   heartbeatMs?: number;
   /** Open the local API socket `DIR/broker.sock`. Default `true`. */

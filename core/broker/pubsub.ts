@@ -21,6 +21,13 @@ export const SUBSCRIBE_TYPE = "sockkit.subscribe";
 export const MAX_SUBSCRIBED_TYPES = 256;
 
 /**
+ * Most subscription changes of one client waiting to be stored (the one
+ * being written included); one more is refused at once, and the client may
+ * ask again. All clients' waiting changes are stored together in one write.
+ */
+export const MAX_WAITING_CHANGES = 16;
+
+/**
  * Who may publish, subscribe and send client-to-client, by client name.
  * `publish` and `subscribe` map a message type (or `"*"`, any type) to the
  * clients allowed (`"*"`: any client); `send` maps a sender (or `"*"`) to
@@ -149,6 +156,8 @@ interface Change {
    * comes, and only then applied.
    */
   deferred?: boolean;
+  /** Settled once the change is stored, or refused. */
+  done: PromiseWithResolvers<void>;
 }
 
 /**
@@ -169,6 +178,11 @@ interface Change {
  * client's journal meanwhile: extra copies, never a loss.) Memory is always
  * what is stored plus the subscriptions waiting to be, so the type cap
  * counts those too.
+ *
+ * Changes are stored by group commit: while one write is on its way, the
+ * changes that arrive wait, and the next write stores all of them at once,
+ * so a change waits for at most two writes however many clients ask; each
+ * client may have at most {@linkcode MAX_WAITING_CHANGES} waiting.
  */
 export class Subscriptions {
   readonly #path: string;
@@ -176,8 +190,10 @@ export class Subscriptions {
   #byClient: ByClient = new Map();
   /** What the file holds: the changes stored so far. */
   #stored: ByClient = new Map();
-  /** Changes not yet stored, in order (the first is being written); memory is derived by #settle. */
+  /** Changes not yet stored, in order (the first `#inFlight` are being written); memory is derived by #settle. */
   readonly #pending: Change[] = [];
+  /** How many of `#pending` the write on its way stores (0: none on its way). */
+  #inFlight = 0;
   /** The same, type → clients. */
   readonly #byType = new Map<string, Set<string>>();
   /**
@@ -186,7 +202,6 @@ export class Subscriptions {
    * (never mutated), so a fan-out over it is not disturbed by a change.
    */
   readonly #cached = new Map<string, readonly string[]>();
-  #writing: Promise<void> = Promise.resolve();
 
   /** Opens the subscriptions kept in `path`, removing what a write cut short by a crash left beside it (also `PATH.tmp`, an earlier version's). */
   constructor(path: string, options: SubscriptionsOptions = {}) {
@@ -265,34 +280,85 @@ export class Subscriptions {
    * rejects and the change is undone (see the class).
    */
   update(client: string, types: string[], unsubscribe: boolean): Promise<void> {
+    let waiting = 0;
+    for (const c of this.#pending) if (c.client === client) waiting++;
+    if (waiting >= MAX_WAITING_CHANGES) {
+      throw new BrokerError(
+        `Client "${client}" has too many subscription changes waiting to be stored (${waiting}, the most is ${MAX_WAITING_CHANGES}): refused, nothing changed (wait for the answers to the earlier ones, then ask again)`,
+      );
+    }
     const over = !unsubscribe && this.#overCap(client, types);
     // over the cap, but an unsubscription of this client waits to be stored: decide in its turn
     const deferred = over && this.#pending.some((c) => c.client === client && c.unsubscribe);
     if (over && !deferred) throw this.#capError(client); // refused whole: none of its types is added
-    const change: Change = { client, types, unsubscribe, ...(deferred ? { deferred } : {}) };
+    const change: Change = {
+      client,
+      types,
+      unsubscribe,
+      ...(deferred ? { deferred } : {}),
+      done: Promise.withResolvers<void>(),
+    };
     this.#pending.push(change);
     this.#settle(); // a subscription takes effect now; an unsubscription once stored
-
-    // one write at a time: when this one starts, every earlier change is stored or undone
-    this.#writing = this.#writing.catch(() => {}).then(() => this.#store(change));
-    return this.#writing;
+    if (this.#inFlight === 0) this.#flush();
+    return change.done.promise;
   }
 
-  /** Writes the stored changes plus `change` (the first pending); undoes it when that fails. */
-  async #store(change: Change): Promise<void> {
-    const next = copy(this.#stored);
-    apply(next, change);
-    try {
-      if (change.deferred && this.#overCap(change.client, change.types)) {
-        throw this.#capError(change.client);
+  /**
+   * Stores every waiting change in one write, then those that arrived
+   * meanwhile, until none waits: when a write starts, every earlier change
+   * is stored or undone.
+   */
+  async #flush(): Promise<void> {
+    while (this.#pending.length > 0) {
+      const batch = this.#pending.slice();
+      this.#inFlight = batch.length;
+      const next = copy(this.#stored);
+      const refused = new Map<Change, Error>();
+      for (const [i, change] of batch.entries()) {
+        if (change.deferred && this.#overCapAt(next, batch, i)) {
+          refused.set(change, this.#capError(change.client));
+        } else apply(next, change);
       }
+      let failed: Error | undefined;
+      if (refused.size < batch.length) {
+        failed = await this.#storeAll(next).then(() => undefined, (e: Error) => e);
+      }
+      if (!failed) this.#stored = next;
+      this.#pending.splice(0, batch.length);
+      this.#inFlight = 0;
+      this.#settle();
+      for (const change of batch) {
+        const err = refused.get(change) ?? failed;
+        if (err) change.done.reject(err);
+        else change.done.resolve();
+      }
+    }
+  }
+
+  /**
+   * Whether deferred `batch[i]` takes its client past the cap in its turn:
+   * what the changes before it leave, plus the subscriptions waiting after it.
+   */
+  #overCapAt(next: ByClient, batch: Change[], i: number): boolean {
+    const { client, types } = batch[i]!;
+    const set = new Set([...(next.get(client) ?? []), ...types]);
+    for (const c of this.#pending.slice(i + 1)) {
+      if (c.client === client && !c.unsubscribe && !c.deferred) {
+        for (const t of c.types) set.add(t);
+      }
+    }
+    return set.size > MAX_SUBSCRIBED_TYPES;
+  }
+
+  /** Writes `next` durably; when the file was replaced but not durably, writes the stored content back. */
+  async #storeAll(next: ByClient): Promise<void> {
+    try {
       await writeFileAtomic(this.#path, snapshot(next), this.#write);
-      this.#stored = next;
-      return;
     } catch (err) {
       if (!(err instanceof NotDurableError)) throw err; // the file is as it was
       // Replaced but not durable: acknowledging would promise what a power cut may undo,
-      // so the change is refused, and the file must not keep it either.
+      // so the changes are refused, and the file must not keep them either.
       const back = await writeFileAtomic(this.#path, snapshot(this.#stored), this.#write)
         .then(() => undefined, (e: Error) => e);
       throw new BrokerError(
@@ -303,9 +369,6 @@ export class Subscriptions {
         }`,
         { cause: err },
       );
-    } finally {
-      this.#pending.shift();
-      this.#settle();
     }
   }
 
@@ -364,8 +427,8 @@ export interface PubSubHubOptions {
   name: string;
   rule: PubSubRule;
   subscriptions: Subscriptions;
-  /** Resolves a destination client to its peer state (throws for an unknown one). */
-  route(dst: string): PeerState;
+  /** Resolves a destination client to its peer state (throws for an unknown one; `sender` is who asks). */
+  route(dst: string, sender: string): PeerState;
   /** The peer state of a subscriber (created on first use). */
   peer(name: string): PeerState;
   /** Cluster only: where copies go beyond this server (see `ClusterBridge`). */
@@ -533,7 +596,7 @@ export class PubSubHub {
     this.#opts.rule.check("send", src, h.dst);
     const away = this.#opts.cluster?.elsewhere(copyFor(h, src, h.dst, false), data, binary);
     if (away) return away;
-    const peer = this.#opts.route(h.dst);
+    const peer = this.#opts.route(h.dst, src);
     const stored = peer.store(copyFor(h, src, peer.name, false), data, binary);
     this.#note(peer);
     return stored;

@@ -256,3 +256,42 @@ Deno.test("pubsub fan-out: a subscriber whose unsubscription is being stored sti
     for (const p of peers.values()) await p.journal.close();
   }
 });
+
+Deno.test("pubsub subscriptions: one client's flood of changes waits at most 16 deep, refused past it, and another client's change is stored by group commit within two writes", async () => {
+  await using tmp = await tempDir("sockkit-pubsub-group-");
+  const path = join(tmp.path, "subscriptions.json");
+  let writes = 0;
+  const s = new Subscriptions(path, {
+    syncDirectory: async () => {
+      writes++;
+      await new Promise((r) => setTimeout(r, 5));
+    },
+  });
+  const flood = Array.from(
+    { length: 1000 },
+    (_, i) => {
+      try {
+        return s.update("alice", [`t${i % 50}`], i % 2 === 1).then(() => "ok", (e) => e.message);
+      } catch (err) {
+        return Promise.resolve((err as Error).message);
+      }
+    },
+  );
+  const before = writes;
+  await s.update("bob", ["news"], false);
+  assert.ok(writes - before <= 2, `bob's change took ${writes - before} writes`);
+  const results = await Promise.all(flood);
+  assert.equal(results.filter((r) => r === "ok").length, 16);
+  const refused = results.filter((r) => r !== "ok");
+  assert.equal(refused.length, 984);
+  assert.match(
+    refused[0]!,
+    /Client "alice" has too many subscription changes waiting to be stored \(16, the most is 16\)/,
+  );
+  assert.ok(writes <= 3, `${writes} writes for 17 changes`);
+  const stored = JSON.parse(await Deno.readTextFile(path));
+  assert.deepEqual(stored.bob, ["news"]);
+  // the 16 accepted alternate subscribe t0, unsubscribe t1, ...: the subscriptions stay
+  assert.deepEqual(stored.alice.sort(), ["t0", "t10", "t12", "t14", "t2", "t4", "t6", "t8"]);
+  await s.update("alice", ["more"], false); // room again once stored
+});

@@ -7,9 +7,12 @@ import type { PendingReplies } from "./_pending.ts";
 import type { PeerTable } from "./_peer_table.ts";
 import type { Listeners } from "./_listeners.ts";
 import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
-import { BrokerError } from "./errors.ts";
+import { BrokerError, RequestTimeoutError } from "./errors.ts";
 import { NAME_RE } from "./_peer_table.ts";
 import { idTooLong } from "./_id_limit.ts";
+
+/** How long a client waits for the server to answer a (un)subscription, ms. */
+const SUBSCRIBE_TIMEOUT_MS = 30_000;
 
 const EMPTY: Uint8Array = new Uint8Array(0);
 
@@ -178,10 +181,19 @@ export class Router {
         "The server connector does not subscribe: it forwards published messages to the clients subscribed to them (listen to a type on the server instead)",
       );
     }
+    const what = options.unsubscribe === true ? "unsubscription" : "subscription";
     const m = await this.request("", SUBSCRIBE_TYPE, {
       types,
       unsubscribe: options.unsubscribe === true,
-    }, { timeoutMs: 30_000 });
+    }, { timeoutMs: SUBSCRIBE_TIMEOUT_MS }).catch((err) => {
+      if (!(err instanceof RequestTimeoutError)) throw err;
+      throw new BrokerError(
+        `The server did not answer the ${what} of ${
+          types.join(", ")
+        } within ${SUBSCRIBE_TIMEOUT_MS} ms: its outcome is unknown, the server may still store it (ask again: asking twice is harmless)`,
+        { cause: err },
+      );
+    });
     const answer = m.data as { ok?: boolean; error?: string } | undefined;
     if (answer?.ok !== true) {
       throw new BrokerError(answer?.error ?? "The server gave no answer to the subscription");

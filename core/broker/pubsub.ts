@@ -435,7 +435,7 @@ export interface PubSubHubOptions {
   cluster?: PubSubCluster | undefined;
   /**
    * How long a sender's link waits for a congested destination link that
-   * takes no bytes at all, ms; then that link is closed as not reading (what
+   * takes less than {@linkcode MIN_PROGRESS_BYTES} meanwhile, ms; then that link is closed as not reading (what
    * it held is journaled and sent again when the peer reconnects). Default
    * {@linkcode STALL_MS}.
    */
@@ -449,6 +449,14 @@ export interface PubSubHubOptions {
 /** Default {@linkcode PubSubHubOptions.stallMs}: 5 s. */
 export const STALL_MS = 5000;
 
+/**
+ * What a congested destination link must take within each `stallMs` to keep
+ * its senders waiting: 64 KiB. A peer that reads a trickle (a few bytes now
+ * and then) is as good as not reading and would otherwise hold every sender
+ * for as long as it liked.
+ */
+export const MIN_PROGRESS_BYTES = 64 * 1024;
+
 /** A destination link closed as not reading (see {@linkcode PubSubHubOptions.onStalled}). */
 export interface Stall {
   /** The destination peer. */
@@ -457,7 +465,7 @@ export interface Stall {
   unacked: number;
   /** Bytes written to its socket and not taken by the network. */
   unsentBytes: number;
-  /** How long it took nothing, ms. */
+  /** How long it took too little (under 64 KiB per stall period), ms. */
   ms: number;
 }
 
@@ -535,7 +543,7 @@ export class PubSubHub {
    * Resolves once every destination link congested by forwarded messages
    * can take more (the sender's link waits on it, so a fast publisher
    * cannot pile messages up in the server's memory), or `undefined` when
-   * none is. A destination link that takes no bytes for `stallMs` is closed
+   * none is. A destination link that takes less than 64 KiB in `stallMs` is closed
    * as not reading, so one peer cannot hold a sender's link (and everyone
    * else it sends to) for longer than that.
    */
@@ -549,7 +557,7 @@ export class PubSubHub {
   /** The one drain wait per congested destination link, shared by every sender waiting on it. */
   readonly #waits = new Map<Link, Promise<void>>();
 
-  /** Resolves once `peer`'s link drains, closing it when it takes no bytes for `stallMs`. */
+  /** Resolves once `peer`'s link drains, closing it when it takes under 64 KiB in a `stallMs`. */
   #drainedOrCut(peer: PeerState): Promise<void> {
     const link = peer.link;
     if (!link) return peer.drained();
@@ -563,7 +571,7 @@ export class PubSubHub {
       if (!link.open) return;
       took += ms;
       const now = link.conn.bytesWritten;
-      if (now > written) { // slow, but reading: wait on
+      if (now - written >= MIN_PROGRESS_BYTES) { // slow, but reading: wait on
         written = now;
         took = 0;
         timer = clock.after(ms, check);
@@ -576,7 +584,7 @@ export class PubSubHub {
         ms: took,
       };
       link.abort(
-        `peer "${peer.name}" is not reading: its link took nothing for ${took} ms with ${stall.unacked} messages unacknowledged (${
+        `peer "${peer.name}" is not reading: its link took under 64 KiB in ${took} ms with ${stall.unacked} messages unacknowledged (${
           Math.round(stall.unsentBytes / 1024)
         } KiB unsent); they are journaled and sent again when it reconnects`,
       );

@@ -16,7 +16,17 @@ export interface ClientTrust {
   pins: Set<string>;
   /** Every allow-list entry (CA or pin) by subject, so an issuer is found by name and key, not name alone. */
   bySubject: Map<string, X509Certificate[]>;
+  /**
+   * Signature checks already done ("certificate fp > issuer fp" → whether the
+   * issuer's key verifies it): a fact that never changes, and clients that
+   * reconnect with the same certificate would otherwise pay for an ECDSA or
+   * RSA verification on every handshake. At most {@linkcode MAX_VERIFIED} entries.
+   */
+  verified: Map<string, boolean>;
 }
+
+/** Most signature checks a {@linkcode ClientTrust} remembers (the oldest go first). */
+const MAX_VERIFIED = 4096;
 
 /** Longest chain walked above a client certificate. */
 const MAX_DEPTH = 8;
@@ -42,7 +52,7 @@ export function clientTrustOf(clientCa: string[], pins: string[] | undefined): C
       bySubject.set(cert.subject, same);
     }
   }
-  return { anchors, pins: pinned, bySubject };
+  return { anchors, pins: pinned, bySubject, verified: new Map() };
 }
 
 /** The issuers recorded for each verified server-side TLS socket. */
@@ -97,6 +107,25 @@ function issuerLimit(issuer: X509Certificate, below: number): string | undefined
   return undefined;
 }
 
+/** Whether `issuer`'s key verifies the signature of `cur` (fingerprint `curFp`), remembered in `trust`. */
+function signedBy(
+  cur: X509Certificate,
+  curFp: string,
+  issuer: X509Certificate,
+  trust: ClientTrust,
+): boolean {
+  const key = `${curFp}>${hex(issuer.fingerprint256)}`;
+  let ok = trust.verified.get(key);
+  if (ok === undefined) {
+    ok = cur.verify(issuer.publicKey);
+    if (trust.verified.size >= MAX_VERIFIED) {
+      trust.verified.delete(trust.verified.keys().next().value!);
+    }
+    trust.verified.set(key, ok);
+  }
+  return ok;
+}
+
 /**
  * The certificate that signed `cur`: the one the client (or the TLS library)
  * put above it when its key verifies the signature, else the allow-list entry
@@ -111,10 +140,10 @@ function issuerOf(
   const self = hex(cur.fingerprint256);
   if (
     presented && hex(presented.fingerprint256) !== self && presented.subject === cur.issuer &&
-    cur.verify(presented.publicKey)
+    signedBy(cur, self, presented, trust)
   ) return presented;
   const named = (trust.bySubject.get(cur.issuer) ?? []).filter((c) =>
-    hex(c.fingerprint256) !== self && cur.verify(c.publicKey)
+    hex(c.fingerprint256) !== self && signedBy(cur, self, c, trust)
   );
   // a CA before a pin, so a pin named like an operator CA does not shadow it
   return named.find((c) => trust.anchors.has(hex(c.fingerprint256))) ?? named[0];

@@ -115,9 +115,19 @@ export class TlsHandshakes {
     const onError = (err: Error) => failed(`TLS handshake failed: ${err.message}`, "handshake");
     socket.once("error", onError);
     socket.once("secure", () => {
-      done();
       socket.off("error", onError);
-      markAuthorization(socket, trust);
+      try {
+        markAuthorization(socket, trust);
+      } catch (err) {
+        // Runs inside the TLS internals: nothing may escape (a crafted
+        // certificate must not take the process down); refuse this client.
+        failed(
+          `TLS handshake failed: cannot check the client certificate: ${String(err)}`,
+          "handshake",
+        );
+        return;
+      }
+      done();
       secure(socket);
     });
   }

@@ -79,10 +79,14 @@ export function peerOf(socket: Socket | TLSSocket, tls: boolean, transport?: Soc
     if (cert.fingerprint256) peer.fingerprint = normalizeFingerprint(cert.fingerprint256);
     if (cert.valid_to) peer.validTo = new Date(cert.valid_to);
     if (cert.raw) {
-      const x = new X509Certificate(cert.raw);
-      peer.issuer = x.issuer;
-      const aki = certExtensions(new Uint8Array(cert.raw)).authorityKeyId;
-      if (aki) peer.authorityKeyId = aki;
+      // The peer chose these bytes and TLS does not decode extensions: one
+      // this cannot read leaves the fields unset (it is never an issuer match).
+      try {
+        const x = new X509Certificate(cert.raw);
+        peer.issuer = x.issuer;
+        const aki = certExtensions(new Uint8Array(cert.raw)).authorityKeyId;
+        if (aki) peer.authorityKeyId = aki;
+      } catch { /* unreadable extensions */ }
     }
     if (cert.serialNumber) {
       peer.serial = cert.serialNumber.replaceAll(":", "").toLowerCase().replace(/^0+(?=.)/, "");

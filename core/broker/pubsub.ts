@@ -565,12 +565,14 @@ export class PubSubHub {
     if (wait) return wait;
     const ms = this.#opts.stallMs ?? STALL_MS;
     const clock = this.#opts.clock ?? systemClock;
-    let written = link.conn.bytesWritten;
+    // What the network took, not what was written: other senders' writes into
+    // the congested link's buffer are no progress of the peer's.
+    let written = link.conn.bytesTaken;
     let took = 0;
     const check = () => {
       if (!link.open) return;
       took += ms;
-      const now = link.conn.bytesWritten;
+      const now = link.conn.bytesTaken;
       if (now - written >= MIN_PROGRESS_BYTES) { // slow, but reading: wait on
         written = now;
         took = 0;

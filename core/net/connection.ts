@@ -224,6 +224,15 @@ export class Connection implements AsyncDisposable {
     return !this.#socket.destroyed && this.#socket.writable;
   }
 
+  /**
+   * Bytes the network has taken so far (TCP, TLS records included): what was
+   * written to the TCP socket less what still waits in its buffer. Unlike
+   * {@linkcode Connection.bytesWritten}, it does not grow while the peer reads nothing.
+   */
+  get bytesTaken(): number {
+    return (this.#transport.bytesWritten ?? 0) - (this.#transport.writableLength ?? 0);
+  }
+
   /** Bytes written but not yet taken by the network. */
   get unsent(): number {
     return this.#socket.writableLength;

@@ -70,3 +70,43 @@ Deno.test("query serve sends one source at most 50 error replies a second over U
   const r = await ask("people 1", { port, transport: "udp" });
   assert.match(r.text, /Ada Lovelace/);
 });
+
+Deno.test("query serve answers a source on a service port (below 32768: where servers listen) at most 100 times a second, an ephemeral-port client in full", async () => {
+  await using srv = serve();
+  const port = Number((await srv.waitForLine(/listening .*udp=(\d+)/, 30_000))[1]);
+  const count = async (hostname: string, fromPort: number) => {
+    let answers = 0;
+    await using peer = await bindDatagram({
+      hostname,
+      port: fromPort,
+      onMessage: (m) => {
+        if (dec.decode(m).includes("Ada Lovelace")) answers++;
+      },
+    });
+    // A well-formed query with a normal answer: what loops when a reply is taken for a query.
+    for (let i = 0; i < 300; i++) {
+      peer.send(enc.encode("0pt0people 1"), { hostname: "127.0.0.1", port });
+      if (i % 10 === 9) await delay(5);
+    }
+    await delay(700);
+    return answers;
+  };
+  // A free port below 32768 to send from, as another server would.
+  let servicePort = 0;
+  for (let p = 20000 + Math.floor(Math.random() * 10000); servicePort === 0; p++) {
+    try {
+      const probe = Deno.listenDatagram({ hostname: "127.0.0.1", port: p, transport: "udp" });
+      probe.close();
+      servicePort = p;
+    } catch { /* taken */ }
+  }
+  const fromService = await count("127.0.0.1", servicePort);
+  assert.ok(
+    fromService >= 1 && fromService <= 200,
+    `${fromService} answers to 300 from a service port`,
+  );
+  // More than the service-port allowance could give (a datagram may be lost on a busy machine).
+  const fromClient = await count("127.0.0.1", 0);
+  assert.ok(fromClient > 200, `${fromClient} answers to 300 from an ephemeral port`);
+  await srv.waitForLine(/UDP datagram not answered.*reason=service_port_rate/, 5000);
+});

@@ -5,13 +5,24 @@
  * itself) answer each other forever. The server therefore never answers
  * itself or source port 0, sends nothing for a request it cannot read, and
  * sends at most a few error replies per second to one source address, so
- * that a loop between two servers decays to a trickle.
+ * that a loop between two servers decays to a trickle. A reply that is an
+ * answer can loop as well (a handler's "NOT FOUND" is a query too), so a
+ * source sending from a service port (below the ephemeral range, where
+ * servers listen: a forged loop's source) gets few replies of any kind, and
+ * a remote source address a bounded number per second (forged sources make
+ * replies a flood towards a victim).
  */
 import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
 
 /** Why a datagram got no reply. */
-export type DropReason = "own_address" | "port_0" | "unreadable" | "error_rate";
+export type DropReason =
+  | "own_address"
+  | "port_0"
+  | "unreadable"
+  | "error_rate"
+  | "service_port_rate"
+  | "source_rate";
 
 /** The form of `address` a datagram's sender carries (IPv4-mapped IPv6 as IPv4, lower case). */
 export function canonicalAddress(address: string): string {
@@ -45,20 +56,32 @@ export function sourceDropReason(
   return a.startsWith("127.") || local.has(a) ? "own_address" : undefined;
 }
 
-/** Options for {@linkcode ErrorReplyLimit}. */
-export interface ErrorReplyLimitOptions {
-  /** Error replies per source address per window. Default 50. */
+/**
+ * Below this, a source port is a service port: Linux hands out client
+ * (ephemeral) ports from 32768, BSD, macOS and Windows from 49152.
+ */
+export const EPHEMERAL_FROM = 32768;
+
+/** Whether `address` is a loopback address (only this host can send from it). */
+export function isLoopback(address: string): boolean {
+  const a = canonicalAddress(address.replace(/%.*$/, ""));
+  return a.startsWith("127.") || a === "::1";
+}
+
+/** Options for {@linkcode ReplyLimit}. */
+export interface ReplyLimitOptions {
+  /** Replies per source per window. Default 50. */
   perWindow?: number;
   /** The window, ms. Default 1000. */
   windowMs?: number;
-  /** Source addresses tracked per window; error replies to more are dropped. Default 4096. */
+  /** Sources tracked per window; replies to more are dropped. Default 4096. */
   maxSources?: number;
   /** Milliseconds now. Default `performance.now`. */
   now?: () => number;
 }
 
-/** At most `perWindow` error replies per source address per window, in a bounded map. */
-export class ErrorReplyLimit {
+/** At most `perWindow` replies per source (a key: an address, or address:port) per window, in a bounded map. */
+export class ReplyLimit {
   readonly #perWindow: number;
   readonly #windowMs: number;
   readonly #maxSources: number;
@@ -66,14 +89,14 @@ export class ErrorReplyLimit {
   #windowStart = -Infinity;
   readonly #sent = new Map<string, number>();
 
-  constructor(options: ErrorReplyLimitOptions = {}) {
+  constructor(options: ReplyLimitOptions = {}) {
     this.#perWindow = options.perWindow ?? 50;
     this.#windowMs = options.windowMs ?? 1000;
     this.#maxSources = options.maxSources ?? 4096;
     this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Takes one error reply to `address`: `false` when it must not be sent. */
+  /** Takes one reply to source `address`: `false` when it must not be sent. */
   take(address: string): boolean {
     const now = this.#now();
     if (now - this.#windowStart >= this.#windowMs) {

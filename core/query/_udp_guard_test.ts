@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ErrorReplyLimit, localAddresses, sourceDropReason } from "./_udp_guard.ts";
+import { localAddresses, ReplyLimit, sourceDropReason } from "./_udp_guard.ts";
 
 Deno.test("sourceDropReason() refuses the server's own address and port, and source port 0", async (t) => {
   const local = localAddresses();
@@ -31,9 +31,9 @@ Deno.test("sourceDropReason() refuses the server's own address and port, and sou
   });
 });
 
-Deno.test("ErrorReplyLimit allows a few error replies per source per window, in a bounded map", () => {
+Deno.test("ReplyLimit allows a few error replies per source per window, in a bounded map", () => {
   let now = 0;
-  const limit = new ErrorReplyLimit({
+  const limit = new ReplyLimit({
     perWindow: 3,
     windowMs: 1000,
     maxSources: 2,

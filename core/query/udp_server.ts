@@ -16,9 +16,11 @@ import { withoutLineEnd } from "./wire.ts";
 import {
   canonicalAddress,
   type DropReason,
-  ErrorReplyLimit,
-  type ErrorReplyLimitOptions,
+  EPHEMERAL_FROM,
+  isLoopback,
   localAddresses,
+  ReplyLimit,
+  type ReplyLimitOptions,
   sourceDropReason,
 } from "./_udp_guard.ts";
 
@@ -37,7 +39,14 @@ export interface UdpServeOptions {
   /** Counts each datagram left unanswered, by reason (the metrics). Default: none. */
   onDrop?: (reason: DropReason) => void;
   /** The per-source error reply limit. Default: 50 per second per source address. */
-  errorReplies?: ErrorReplyLimitOptions;
+  errorReplies?: ReplyLimitOptions;
+  /**
+   * The limit on replies of any kind to a source sending from a service port
+   * (below {@linkcode EPHEMERAL_FROM}), per address and port. Default 100 per second.
+   */
+  servicePortReplies?: ReplyLimitOptions;
+  /** The limit on replies of any kind to one remote (not loopback) source address. Default 2,000 per second. */
+  remoteReplies?: ReplyLimitOptions;
 }
 
 const DROPPED = "UDP datagram not answered";
@@ -70,7 +79,18 @@ export class UdpServer implements AsyncDisposable {
       if (--server.#active === 0) server.#idle?.();
     };
     const local = localAddresses();
-    const limit = new ErrorReplyLimit(options.errorReplies);
+    const limit = new ReplyLimit(options.errorReplies);
+    const servicePort = new ReplyLimit({ perWindow: 100, ...options.servicePortReplies });
+    const remote = new ReplyLimit({ perWindow: 2000, ...options.remoteReplies });
+    /** Why no reply of any kind may go to `from` now, or `undefined`. */
+    const rateRefusal = (from: DatagramPeer): DropReason | undefined => {
+      const address = canonicalAddress(from.hostname);
+      if (from.port < EPHEMERAL_FROM && !servicePort.take(`${address}:${from.port}`)) {
+        return "service_port_rate";
+      }
+      if (!isLoopback(address) && !remote.take(address)) return "source_rate";
+      return undefined;
+    };
     const drops = server.#drops = new LogBudget({
       onSummary: (n) => log.warn(DROPPED, { not_logged: n }),
     });
@@ -99,10 +119,13 @@ export class UdpServer implements AsyncDisposable {
           "udp",
           () => `${from.hostname}:${from.port}`,
           (reply, kind) => {
-            if (kind === "unreadable") drop("unreadable", from);
-            else if (kind === "error" && !limit.take(canonicalAddress(from.hostname))) {
-              drop("error_rate", from);
-            } else server.#socket.send(reply, from);
+            const refusal = kind === "unreadable"
+              ? "unreadable"
+              : kind === "error" && !limit.take(canonicalAddress(from.hostname))
+              ? "error_rate"
+              : rateRefusal(from);
+            if (refusal !== undefined) drop(refusal, from);
+            else server.#socket.send(reply, from);
             done();
           },
         );

@@ -178,6 +178,13 @@ Deno.test("search answers a NUL-padded buffer once, without counting the padding
       assert.equal(await exchange(server.port, data, { halfClose: true }), "STRING EXISTS\n");
     });
   }
+  await t.step("a zeroed buffer alone is an empty query: one STRING NOT FOUND", async () => {
+    assert.equal(await sendPaused(new Uint8Array(1024)), "STRING NOT FOUND\n");
+    assert.equal(
+      await exchange(server.port, new Uint8Array(1024), { halfClose: true }),
+      "STRING NOT FOUND\n",
+    );
+  });
   await t.step("1025 bytes that are not padding are still too long", async () => {
     const reply = await exchange(server.port, "x".repeat(1025), { halfClose: true });
     assert.match(reply, /^ERROR: query too long: .*1024 byte limit\n$/);

@@ -93,7 +93,10 @@ export function serveSearchSession(
     });
   };
 
+  /** Whether this connection has sent a query yet. */
+  let asked = false;
   const answer = (raw: Uint8Array) => {
+    asked = true;
     const query = cleanQuery(raw);
     const t0 = timed ? performance.now() : 0;
     let result: boolean | Promise<boolean>;
@@ -250,11 +253,16 @@ export function serveSearchSession(
     pump();
   };
 
-  /** Answers the unterminated rest, unless it is only padding (`\x00`, `\r`): that is no query. */
+  /**
+   * Answers the unterminated rest. Only padding (`\x00`, `\r`) after a query
+   * is that query's buffer, not another query; only padding as the
+   * connection's first bytes is a zeroed buffer, an empty query (answered
+   * "not found", as an empty line is).
+   */
   const takeRest = () => {
     if (framer.pending === 0) return;
     const rest = framer.takeRest();
-    if (cleanQuery(rest).length > 0) answer(rest);
+    if (cleanQuery(rest).length > 0 || !asked) answer(rest);
   };
 
   function onData(chunk: Uint8Array): void {

@@ -31,7 +31,11 @@ export interface PeerTableOptions {
 export const MAX_UNKNOWN_JOURNALS = 1024;
 /** Most journals for never-connected names one sender can make the server keep. */
 export const MAX_UNKNOWN_JOURNALS_PER_SENDER = 64;
-/** Beside a journal for a name that never connected (`NAME.unknown`): who made it. */
+/**
+ * Beside a journal for a name that never connected (`.NAME.unknown`): who
+ * made it. The leading dot keeps it apart from every journal: a client name
+ * never starts with one (`NAME_RE`), while `x.unknown` is a valid name.
+ */
 const UNKNOWN_SUFFIX = ".unknown";
 
 /**
@@ -61,8 +65,8 @@ export class PeerTable {
     try {
       for (const e of Deno.readDirSync(this.#opts.dir)) {
         if (e.isDirectory) this.#open(decodeURIComponent(e.name));
-        else if (e.isFile && e.name.endsWith(UNKNOWN_SUFFIX)) {
-          const name = decodeURIComponent(e.name.slice(0, -UNKNOWN_SUFFIX.length));
+        else if (e.isFile && e.name.startsWith(".") && e.name.endsWith(UNKNOWN_SUFFIX)) {
+          const name = decodeURIComponent(e.name.slice(1, -UNKNOWN_SUFFIX.length));
           this.#unknown.set(name, Deno.readTextFileSync(`${this.#opts.dir}/${e.name}`));
         } else if (e.isFile && e.name.endsWith(".journal")) {
           const p = this.#open(decodeURIComponent(e.name.slice(0, -".journal".length)));
@@ -96,7 +100,7 @@ export class PeerTable {
   }
 
   #marker(name: string): string {
-    return `${this.#opts.dir}/${encodeURIComponent(name)}${UNKNOWN_SUFFIX}`;
+    return `${this.#opts.dir}/.${encodeURIComponent(name)}${UNKNOWN_SUFFIX}`;
   }
 
   #open(name: string): PeerState {

@@ -7,7 +7,7 @@
  */
 import { X509Certificate } from "node:crypto";
 import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
-import type { IssuerIdentity } from "./peer.ts";
+import { type IssuerIdentity, normalizeFingerprint } from "./peer.ts";
 import { certExtensions } from "./_cert_extensions.ts";
 
 /** The allow-list split into CAs and pins, by SHA-256 fingerprint (lowercase hex), parsed once per (re)load. */
@@ -31,7 +31,7 @@ const MAX_VERIFIED = 4096;
 /** Longest chain walked above a client certificate. */
 const MAX_DEPTH = 8;
 
-const hex = (fp: string) => fp.replaceAll(":", "").toLowerCase();
+const hex = normalizeFingerprint;
 const serialHex = (s: string) => s.replaceAll(":", "").toLowerCase().replace(/^0+(?=.)/, "");
 
 /** Splits the allow-list (`clientCa`, PEM strings that may each hold several certificates) by `pins`. */

@@ -53,7 +53,7 @@ export function sourceDropReason(
   if (from.port === 0) return "port_0";
   if (from.port !== boundPort) return undefined;
   const a = canonicalAddress(from.hostname.replace(/%.*$/, ""));
-  return a.startsWith("127.") || local.has(a) ? "own_address" : undefined;
+  return isLoopback(a) || local.has(a) ? "own_address" : undefined;
 }
 
 /**
@@ -62,10 +62,9 @@ export function sourceDropReason(
  */
 export const EPHEMERAL_FROM = 32768;
 
-/** Whether `address` is a loopback address (only this host can send from it). */
+/** Whether `address` ({@linkcode canonicalAddress} form) is a loopback address (only this host can send from it). */
 export function isLoopback(address: string): boolean {
-  const a = canonicalAddress(address.replace(/%.*$/, ""));
-  return a.startsWith("127.") || a === "::1";
+  return address.startsWith("127.") || address === "::1";
 }
 
 /** Options for {@linkcode ReplyLimit}. */

@@ -10,7 +10,7 @@ import {
   type DatagramSocket,
 } from "../net/mod.ts";
 import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
-import type { Answerer } from "./answerer.ts";
+import type { Answerer, ReplyKind } from "./answerer.ts";
 import { settlesWithin } from "../async/mod.ts";
 import { withoutLineEnd } from "./wire.ts";
 import {
@@ -82,9 +82,11 @@ export class UdpServer implements AsyncDisposable {
     const limit = new ReplyLimit(options.errorReplies);
     const servicePort = new ReplyLimit({ perWindow: 100, ...options.servicePortReplies });
     const remote = new ReplyLimit({ perWindow: 2000, ...options.remoteReplies });
-    /** Why no reply of any kind may go to `from` now, or `undefined`. */
-    const rateRefusal = (from: DatagramPeer): DropReason | undefined => {
+    /** Why no reply of `kind` may go to `from` now, or `undefined`. */
+    const refusalOf = (kind: ReplyKind, from: DatagramPeer): DropReason | undefined => {
+      if (kind === "unreadable") return "unreadable";
       const address = canonicalAddress(from.hostname);
+      if (kind === "error" && !limit.take(address)) return "error_rate";
       if (from.port < EPHEMERAL_FROM && !servicePort.take(`${address}:${from.port}`)) {
         return "service_port_rate";
       }
@@ -119,11 +121,7 @@ export class UdpServer implements AsyncDisposable {
           "udp",
           () => `${from.hostname}:${from.port}`,
           (reply, kind) => {
-            const refusal = kind === "unreadable"
-              ? "unreadable"
-              : kind === "error" && !limit.take(canonicalAddress(from.hostname))
-              ? "error_rate"
-              : rateRefusal(from);
+            const refusal = refusalOf(kind, from);
             if (refusal !== undefined) drop(refusal, from);
             else server.#socket.send(reply, from);
             done();

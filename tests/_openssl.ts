@@ -103,7 +103,8 @@ export async function opensslCsr(dir: string, name: string, cn: string): Promise
 
 /**
  * `openssl x509 -req -in CSR -CA -CAkey -CAcreateserial -out OUT -days 30`,
- * with `-extfile EXT` when given (without it the certificate is X.509 v1).
+ * with `-extfile EXT` when given (without it the certificate is X.509 v1),
+ * and `-set_serial SERIAL` instead of `-CAcreateserial` when given.
  * Resolves with `out`.
  */
 export async function opensslSign(
@@ -111,6 +112,7 @@ export async function opensslSign(
   ca: { cert: string; key: string },
   out: string,
   extfile?: string,
+  serial?: number,
 ): Promise<string> {
   await openssl([
     "x509",
@@ -121,7 +123,7 @@ export async function opensslSign(
     ca.cert,
     "-CAkey",
     ca.key,
-    "-CAcreateserial",
+    ...(serial === undefined ? ["-CAcreateserial"] : ["-set_serial", String(serial)]),
     "-out",
     out,
     "-days",

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { loadClientTls, revocationCheck } from "../core/pki/mod.ts";
 import { makePki, mtlsListener, readToClose, runCli, tempDir } from "./harness/mod.ts";
-import { openssl } from "./_openssl.ts";
+import { openssl, opensslSign } from "./_openssl.ts";
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 const CA_EXT = "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n";
@@ -70,24 +70,7 @@ Deno.test("the client-chain walk enforces CA limits, tells same-name CAs apart b
       ["req", "-new", ...EC, "-keyout", made.key, "-out", csr, "-subj", `/CN=${cn}`],
       work,
     );
-    await openssl([
-      "x509",
-      "-req",
-      "-in",
-      csr,
-      "-CA",
-      ca.cert,
-      "-CAkey",
-      ca.key,
-      "-set_serial",
-      String(serial),
-      "-out",
-      made.cert,
-      "-days",
-      "30",
-      "-extfile",
-      extfile,
-    ], work);
+    await opensslSign(csr, ca, made.cert, extfile, serial);
     return made;
   };
   /** `leaf` with the certificates above it appended. */

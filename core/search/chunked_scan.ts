@@ -42,6 +42,25 @@ export interface ChunkedLineScannerOptions {
  */
 export const BATCH_FROM = 4;
 
+/**
+ * Page size for placing reads. The kernel copies a read out of the page
+ * cache fastest when the destination address and the file offset agree
+ * modulo the page: on an AMD EPYC (Zen 3) here, 512 KiB reads landing 1–31
+ * bytes past that took 5× as long (1.6 against 8–10 GB/s), and a scan's
+ * carried line kept every read of a file in that band.
+ */
+const PAGE = 4096;
+
+/**
+ * Where in `buf` the byte at file offset `fileAt` goes so that reads into
+ * `buf` are page-congruent: `buf`'s offset in its `ArrayBuffer` is taken as
+ * its address modulo the page (true of WebAssembly memory, whose base is
+ * page-aligned).
+ */
+function congruent(fileAt: number, buf: Uint8Array): number {
+  return (((fileAt - buf.byteOffset) % PAGE) + PAGE) % PAGE;
+}
+
 /** Which part of the file a scan covers (see {@linkcode ChunkedLineScanner.scanPart}). */
 export interface ScanPart {
   /** This part, from 0. */
@@ -101,7 +120,7 @@ export class ChunkedLineScanner {
       return next;
     });
     this.#buf = new Uint8Array(0);
-    this.#buf = this.#alloc(chunk, 0);
+    this.#buf = this.#alloc(chunk + PAGE, 0);
   }
 
   /** For each query, whether it is a line of `path`. Throws `SearchFileError`. */
@@ -149,11 +168,20 @@ export class ChunkedLineScanner {
         bufAt = first - 1;
         file.seekSync(bufAt, Deno.SeekMode.Start);
       }
+      // Where in #buf the carry (buf[0]) is.
+      let at = 0;
       while (open.length > 0 && first < limit) {
-        if (this.#buf.length < carry + this.#chunk) {
-          this.#buf = this.#alloc(Math.max(carry + this.#chunk, 2 * this.#buf.length), carry);
+        let base = congruent(bufAt, this.#buf);
+        if (this.#buf.length < base + carry + this.#chunk) {
+          this.#buf = this.#alloc(
+            Math.max(PAGE + carry + this.#chunk, 2 * this.#buf.length),
+            at + carry,
+          );
+          base = congruent(bufAt, this.#buf);
         }
-        const buf = this.#buf;
+        if (base !== at) this.#buf.copyWithin(base, at, at + carry);
+        at = base;
+        const buf = this.#buf.subarray(base);
         const want = carry + this.#chunk;
         let used = carry;
         let eof = false;

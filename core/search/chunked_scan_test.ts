@@ -136,3 +136,41 @@ Deno.test("ChunkedLineScanner.scanPart() splits the file so that every line is i
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("ChunkedLineScanner reads every piece page-congruent (destination and file offset agree modulo 4096), whatever lines it carries over", async () => {
+  const dir = await Deno.makeTempDir();
+  const orig = Deno.FsFile.prototype.readSync;
+  try {
+    const path = join(dir, "f.txt");
+    // lines of 1 to 97 bytes, so that the carried partial line moves the read position every piece
+    let text = "";
+    for (let i = 0; text.length < 300_000; i++) text += "y".repeat(1 + (i * 37) % 97) + "\n";
+    await Deno.writeTextFile(path, text);
+    const simd = SimdSearcher.create()!;
+    const skew: number[] = [];
+    Deno.FsFile.prototype.readSync = function (this: Deno.FsFile, b: Uint8Array) {
+      skew.push((((b.byteOffset - this.seekSync(0, Deno.SeekMode.Current)) % 4096) + 4096) % 4096);
+      return orig.call(this, b);
+    };
+    for (const chunk of [4096, 10_000, 65_536]) {
+      const scanner = new ChunkedLineScanner({
+        chunkBytes: chunk,
+        alloc: (size) => simd.buffer(size),
+        find: simd.findLine,
+      });
+      for (const part of [{ index: 0, of: 1 }, { index: 1, of: 3 }]) {
+        skew.length = 0;
+        assert.deepEqual(scanner.scanPart(path, [enc.encode("absent")], part).found, [false]);
+        assert.ok(skew.length >= 2, `${skew.length} reads`);
+        assert.deepEqual(
+          [...new Set(skew)],
+          [0],
+          `chunk ${chunk}, part ${part.index}: skews ${skew}`,
+        );
+      }
+    }
+  } finally {
+    Deno.FsFile.prototype.readSync = orig;
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -24,11 +24,19 @@ export type ClientOutcome =
 const decoder = new TextDecoder();
 
 /**
+ * How long after the server closed, with every reply in, the input may take
+ * to end for the session to count as done: a pipe's EOF can be read just
+ * after the close. A line instead, or nothing in this time, is a lost session.
+ */
+export const INPUT_END_GRACE_MS = 1000;
+
+/**
  * Runs one clientcli session on an open connection: sends each input line
  * and reads the socket at the same time, reporting dates, replies and
  * errors through `onEvent` as they arrive. When the input ends it waits
  * for the replies still owed (dates do not count), then closes and returns
- * `done`. If the server goes first it returns `lost`.
+ * `done`. If the server goes first it returns `lost`, unless every reply
+ * is in and the input ends within {@linkcode INPUT_END_GRACE_MS}.
  *
  * @example
  * ```ts
@@ -46,6 +54,7 @@ export function runClient(conn: Connection, options: RunClientOptions): Promise<
     const finish = (outcome: ClientOutcome) => {
       if (finished) return;
       finished = true;
+      clearTimeout(gone);
       if (outcome.kind === "done") void conn.close(500);
       else conn.destroy();
       resolve(outcome);
@@ -70,7 +79,19 @@ export function runClient(conn: Connection, options: RunClientOptions): Promise<
       }
       maybeDone();
     };
+    /** Set once the server went away with every reply in while input is still open. */
+    let gone: ReturnType<typeof setTimeout> | undefined;
     const lost = () => {
+      if (finished || gone !== undefined) return; // (EOF and then the close both call this)
+      if (!inputDone && session.outstanding === 0) {
+        // Every reply is in: if the input ends now (a pipe's EOF read a moment
+        // after the server's close), the session is done, not lost.
+        gone = setTimeout(reportLost, INPUT_END_GRACE_MS);
+        return;
+      }
+      reportLost();
+    };
+    const reportLost = () => {
       if (finished) return;
       const outcome: ClientOutcome = {
         kind: "lost",
@@ -86,6 +107,7 @@ export function runClient(conn: Connection, options: RunClientOptions): Promise<
     (async () => {
       for await (const line of options.input) {
         if (finished) return;
+        if (gone !== undefined) return reportLost(); // a line the closed server cannot get
         session.sent(line);
         await conn.write(line + "\n");
       }

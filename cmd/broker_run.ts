@@ -117,6 +117,8 @@ export function serveCommand(): Command {
           logger: log,
           queueForUnknown: s.queueForUnknown,
           maxUnknownJournals: s.maxUnknownJournals,
+          ackTimeoutMs: s.ackTimeout,
+          stallMs: s.stallTimeout,
           host: s.host,
           port: s.port,
           pubsubRule: await loadRule(s.pubsubRule),

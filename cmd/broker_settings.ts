@@ -220,6 +220,27 @@ export const SERVE = {
     file: "broker.max_unknown_journals",
     default: 1024,
   },
+  ackTimeout: {
+    parse: parse.duration,
+    flag: "--ack-timeout",
+    arg: "<duration>",
+    help:
+      "close a client link that acknowledges nothing for this long while messages wait (they are journaled and resent); 0 = off",
+    defaultHelp: "60s",
+    env: "SOCKKIT_BROKER_ACK_TIMEOUT",
+    file: "broker.ack_timeout",
+    default: 60_000,
+  },
+  stallTimeout: {
+    parse: parse.positiveDuration,
+    flag: "--stall-timeout",
+    arg: "<duration>",
+    help: "close a congested subscriber link that takes under 64 KiB in this long",
+    defaultHelp: "5s",
+    env: "SOCKKIT_BROKER_STALL_TIMEOUT",
+    file: "broker.stall_timeout",
+    default: 5000,
+  },
   pubsubRule: {
     parse: parse.string,
     flag: "--pubsub-rule",

@@ -10,7 +10,15 @@ import {
   type TestPki,
   waitUntil,
 } from "./harness/mod.ts";
-import { BrokerClient, decodePayload, encodePayload, type Header } from "../core/broker/mod.ts";
+import {
+  BrokerClient,
+  decodePayload,
+  encodePayload,
+  type Frame,
+  type Header,
+} from "../core/broker/mod.ts";
+import { connect, type Connection } from "../core/net/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
 import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
 
 /** The arguments every test connector takes: its certificates, state directory and a 1 s heartbeat. */
@@ -207,3 +215,85 @@ export async function brokerSite(
 }
 
 export { freePort };
+/** A raw peer: a valid client certificate, frames written and read by hand. */
+export class RawPeer implements AsyncDisposable {
+  readonly frames: Frame[] = [];
+  readonly name: string;
+  readonly #conn: Connection;
+  #closed = false;
+  readonly closed: Promise<void>;
+
+  private constructor(name: string, conn: Connection) {
+    this.name = name;
+    this.#conn = conn;
+    const framer = new LengthPrefixedFramer({ maxFrameBytes: 16 * 1024 * 1024 });
+    conn.receive({
+      data: (chunk) =>
+        framer.push(chunk, (p) => {
+          const f = decodePayload(p);
+          // a live peer answers heartbeats, so only what a test makes it skip is missing
+          if (f.header.kind === "ping") this.send({ kind: "pong", id: f.header.id, t: f.header.t });
+          this.frames.push({ header: f.header, data: f.data.slice(), binary: f.binary.slice() });
+        }),
+    });
+    this.closed = conn.closed;
+    this.closed.then(() => this.#closed = true);
+  }
+
+  /** Connects with `name`'s certificate and completes the handshake. */
+  static async connect(pki: TestPki, port: number, name: string): Promise<RawPeer> {
+    const tls = await loadClientTls({ ca: pki.paths.ca, ...pki.client(name) });
+    const conn = await connect({
+      host: "127.0.0.1",
+      port,
+      tls: { ...tls, servername: "localhost" },
+    });
+    const p = new RawPeer(name, conn);
+    p.send({ kind: "hello", name, v: 1 });
+    await p.next((h) => h.kind === "welcome");
+    return p;
+  }
+
+  /** Stops reading (TCP flow control pushes back on the server). */
+  pause(): void {
+    this.#conn.pause();
+  }
+
+  get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  send(header: Header, data = "", binary = new Uint8Array(0)): void {
+    this.#conn.send(encodeFrame(encodePayload(header, data, binary)));
+  }
+
+  msg(id: string, type: string, data: string, extra: Record<string, unknown> = {}): void {
+    this.send(
+      { kind: "msg", type, src: this.name, dst: "server", id, enc: "text", ...extra },
+      data,
+    );
+  }
+
+  async next(match: (h: Header) => boolean, timeoutMs = 20_000): Promise<Frame> {
+    return await waitUntil(() => this.frames.find((f) => match(f.header)), { timeoutMs });
+  }
+
+  all(kind: string): Frame[] {
+    return this.frames.filter((f) => f.header.kind === kind);
+  }
+
+  /** The last cumulative acknowledgement. */
+  get acked(): number {
+    const a = this.all("acks").at(-1)?.header as { n: number } | undefined;
+    return a?.n ?? 0;
+  }
+
+  async close(): Promise<void> {
+    this.#conn.destroy();
+    await this.closed;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}

@@ -5,104 +5,24 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { join } from "node:path";
-import {
-  type Connector,
-  decodePayload,
-  encodePayload,
-  type Frame,
-  type Header,
-  type Message,
-} from "../core/broker/mod.ts";
+import { type Connector, encodePayload, type Message } from "../core/broker/mod.ts";
 import { startClientConnector, startServerConnector } from "../core/broker/service.ts";
 import type { ServerConnectorOptions } from "../core/broker/service.ts";
-import { connect, type Connection } from "../core/net/mod.ts";
-import { encodeFrame, LengthPrefixedFramer } from "../core/net/framing/mod.ts";
+import { connect } from "../core/net/mod.ts";
+import { encodeFrame } from "../core/net/framing/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { createLogger } from "../core/log/mod.ts";
 import { makePki, tempDir, type TestPki, waitUntil } from "./harness/mod.ts";
-import { app, connected, freePort, rawApp, startClient, startServer } from "./broker_helpers.ts";
+import {
+  app,
+  connected,
+  freePort,
+  rawApp,
+  RawPeer,
+  startClient,
+  startServer,
+} from "./broker_helpers.ts";
 import { delay } from "../core/async/mod.ts";
-
-/** A raw peer: a valid client certificate, frames written and read by hand. */
-class RawPeer implements AsyncDisposable {
-  readonly frames: Frame[] = [];
-  readonly name: string;
-  readonly #conn: Connection;
-  #closed = false;
-  readonly closed: Promise<void>;
-
-  private constructor(name: string, conn: Connection) {
-    this.name = name;
-    this.#conn = conn;
-    const framer = new LengthPrefixedFramer({ maxFrameBytes: 16 * 1024 * 1024 });
-    conn.receive({
-      data: (chunk) =>
-        framer.push(chunk, (p) => {
-          const f = decodePayload(p);
-          this.frames.push({ header: f.header, data: f.data.slice(), binary: f.binary.slice() });
-        }),
-    });
-    this.closed = conn.closed;
-    this.closed.then(() => this.#closed = true);
-  }
-
-  /** Connects with `name`'s certificate and completes the handshake. */
-  static async connect(pki: TestPki, port: number, name: string): Promise<RawPeer> {
-    const tls = await loadClientTls({ ca: pki.paths.ca, ...pki.client(name) });
-    const conn = await connect({
-      host: "127.0.0.1",
-      port,
-      tls: { ...tls, servername: "localhost" },
-    });
-    const p = new RawPeer(name, conn);
-    p.send({ kind: "hello", name, v: 1 });
-    await p.next((h) => h.kind === "welcome");
-    return p;
-  }
-
-  /** Stops reading (TCP flow control pushes back on the server). */
-  pause(): void {
-    this.#conn.pause();
-  }
-
-  get isClosed(): boolean {
-    return this.#closed;
-  }
-
-  send(header: Header, data = "", binary = new Uint8Array(0)): void {
-    this.#conn.send(encodeFrame(encodePayload(header, data, binary)));
-  }
-
-  msg(id: string, type: string, data: string, extra: Record<string, unknown> = {}): void {
-    this.send(
-      { kind: "msg", type, src: this.name, dst: "server", id, enc: "text", ...extra },
-      data,
-    );
-  }
-
-  async next(match: (h: Header) => boolean, timeoutMs = 20_000): Promise<Frame> {
-    return await waitUntil(() => this.frames.find((f) => match(f.header)), { timeoutMs });
-  }
-
-  all(kind: string): Frame[] {
-    return this.frames.filter((f) => f.header.kind === kind);
-  }
-
-  /** The last cumulative acknowledgement. */
-  get acked(): number {
-    const a = this.all("acks").at(-1)?.header as { n: number } | undefined;
-    return a?.n ?? 0;
-  }
-
-  async close(): Promise<void> {
-    this.#conn.destroy();
-    await this.closed;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close();
-  }
-}
 
 /** What {@linkcode localServer} gives: the server, its state directory and its log lines. */
 interface LocalServer extends AsyncDisposable {

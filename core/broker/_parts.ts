@@ -93,6 +93,7 @@ export function connectorParts(
       // Room for a few of the largest frames on their way and being stored.
       maxUnackedBytes: Math.max(MAX_UNACKED_BYTES, 8 * maxFrameBytes),
       maxHeldBytes: Math.max(MAX_HELD_BYTES, 8 * maxFrameBytes),
+      ...(opts.ackTimeoutMs !== undefined ? { ackTimeoutMs: opts.ackTimeoutMs } : {}),
       onLost: (peer, id, err) =>
         log.warn("message not delivered", { peer, id, error: err.message }),
     },
@@ -136,6 +137,7 @@ export function connectorParts(
       route: (dst, sender) => peers.route(dst, sender),
       peer: (name) => peers.get(name),
       cluster: bridge,
+      ...(opts.stallMs !== undefined ? { stallMs: opts.stallMs } : {}),
       onStalled: (s) =>
         log.warn("closed the link of a peer that does not read", {
           peer: s.peer,

@@ -31,7 +31,8 @@ export class Link implements AsyncDisposable {
   readonly #opts: LinkOptions;
   readonly #framer: LengthPrefixedFramer;
   readonly #headers = new HeaderDecoder();
-  readonly #clock: Clock;
+  /** Time and timers of this link (heartbeats, ping timeouts, acknowledgement deadlines). */
+  readonly clock: Clock;
   #lastRecv: number;
   #timer: ClockTimer | undefined;
   #closed = false;
@@ -45,8 +46,8 @@ export class Link implements AsyncDisposable {
   constructor(conn: Connection, opts: LinkOptions) {
     this.conn = conn;
     this.#opts = opts;
-    this.#clock = opts.clock ?? systemClock;
-    this.#lastRecv = this.#clock.now();
+    this.clock = opts.clock ?? systemClock;
+    this.#lastRecv = this.clock.now();
     this.#framer = new LengthPrefixedFramer({ maxFrameBytes: opts.maxFrameBytes });
     this.writer = new FrameWriter(conn, { maxFrameBytes: opts.maxFrameBytes });
     conn.receive({
@@ -57,11 +58,11 @@ export class Link implements AsyncDisposable {
       if (conn.error !== undefined) this.#reason = conn.error;
       this.#finish();
     });
-    if (opts.heartbeatMs > 0) this.#timer = this.#clock.every(opts.heartbeatMs, () => this.#beat());
+    if (opts.heartbeatMs > 0) this.#timer = this.clock.every(opts.heartbeatMs, () => this.#beat());
   }
 
   #onData(chunk: Uint8Array): void {
-    this.#lastRecv = this.#clock.now();
+    this.#lastRecv = this.clock.now();
     // A plain view of the socket's Buffer: every frame, header and data view
     // below is a `subarray` of it, and a Buffer's `subarray` goes through the
     // `FastBuffer` constructor (about a third of a µs per message received).
@@ -104,7 +105,7 @@ export class Link implements AsyncDisposable {
   }
 
   #beat(): void {
-    const now = this.#clock.now();
+    const now = this.clock.now();
     const silent = now - this.#lastRecv;
     if (this.#holds > 0) this.#lastRecv = now; // not reading on purpose
     else if (silent > this.#opts.heartbeatMs * 3) {
@@ -118,7 +119,7 @@ export class Link implements AsyncDisposable {
   ping(timeoutMs = 5000): Promise<number> {
     const id = `p${this.#pingSeq++}`;
     return new Promise((resolve, reject) => {
-      const timer = this.#clock.after(timeoutMs, () => {
+      const timer = this.clock.after(timeoutMs, () => {
         this.pings.delete(id);
         reject(new Error(`Ping timed out after ${timeoutMs} ms`));
       });

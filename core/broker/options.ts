@@ -98,6 +98,18 @@ export interface ConnectorOptions {
    * 64 of them. A message for one more is refused. Default 1024.
    */
   maxUnknownJournals?: number;
+  /**
+   * A link on which nothing was acknowledged for this long while messages
+   * sent on it wait is closed; its unacknowledged messages are journaled
+   * (settling their senders) and sent again on reconnect, ms. 0 = off.
+   * Default 60000.
+   */
+  ackTimeoutMs?: number;
+  /**
+   * Server: a congested subscriber link that takes under 64 KiB in this long
+   * is closed (its messages are journaled), ms. Default 5000.
+   */
+  stallMs?: number;
   /** Heartbeat interval, ms (a link silent for 3 intervals is dropped). Default 5000. */
   heartbeatMs?: number;
   /** Open the local API socket `DIR/broker.sock`. Default `true`. */

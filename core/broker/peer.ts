@@ -4,6 +4,7 @@ import { type AckCallback, FAILED, type Lane, PriorityJournal } from "./priority
 import { PriorityFifo } from "./_priority_fifo.ts";
 import { BrokerError, JournalFullError } from "./errors.ts";
 import type { Link } from "./link.ts";
+import type { ClockTimer } from "../async/mod.ts";
 
 /** Bytes of journal read per replay step. */
 const REPLAY_SLICE_BYTES = 4 * 1024 * 1024;
@@ -65,7 +66,19 @@ export interface PeerStateOptions extends Omit<RecordLogOptions, "name"> {
    * cannot make us hold unbounded memory. Default {@linkcode MAX_HELD_BYTES}.
    */
   maxHeldBytes?: number;
+  /**
+   * Ms a link may go without acknowledging anything while messages sent on
+   * it wait for an acknowledgement; past it the link is closed (its
+   * unacknowledged messages go back to the journal, which settles their
+   * senders' `store()`, and are sent again when the peer reconnects): a peer
+   * that reads but never acknowledges cannot hold its senders forever.
+   * Checked on the link's clock. 0 = off. Default {@linkcode ACK_TIMEOUT_MS}.
+   */
+  ackTimeoutMs?: number;
 }
+
+/** Default {@linkcode PeerStateOptions.ackTimeoutMs}: 60 s. */
+export const ACK_TIMEOUT_MS = 60_000;
 
 /** Default {@linkcode PeerStateOptions.maxUnackedBytes}: 64 MiB. */
 export const MAX_UNACKED_BYTES = 64 * 1024 * 1024;
@@ -116,6 +129,14 @@ export class PeerState {
   #unackedBytes = 0;
   /** Messages acknowledged on the current link. */
   #acked = 0;
+  /**
+   * When the oldest unacknowledged message was sent or an acknowledgement
+   * last advanced, whichever is later (link clock ms); `undefined` while
+   * nothing sent waits (see `ackTimeoutMs`).
+   */
+  #waitingSince: number | undefined;
+  /** Checks `ackTimeoutMs` on the current link. */
+  #ackTimer: ClockTimer | undefined;
   /** Refusals by the peer, by message number on the current link. */
   #refused = new Map<number, string>();
   /** The journal is being replayed: new messages go behind it. */
@@ -130,7 +151,14 @@ export class PeerState {
   constructor(name: string, dir: string, opts: PeerStateOptions) {
     this.name = name;
     this.#opts = opts;
-    const { onLost: _, priorities, maxUnackedBytes: _cap, maxHeldBytes: _held, ...logOpts } = opts;
+    const {
+      onLost: _,
+      priorities,
+      maxUnackedBytes: _cap,
+      maxHeldBytes: _held,
+      ackTimeoutMs: _ackMs,
+      ...logOpts
+    } = opts;
     const entries = Object.entries(priorities ?? {});
     this.#priorities = entries.length > 0 ? new Map(entries) : undefined;
     this.journal = new PriorityJournal(dir, { ...logOpts, name: `journal for peer "${name}"` });
@@ -281,6 +309,7 @@ export class PeerState {
   /** Counts a message put on `link`; closes the link when the peer is too far behind with acknowledgements. */
   #sent(e: Entry, link: Link): void {
     this.#unackedBytes += entryBytes(e);
+    this.#waitingSince ??= link.clock.now();
     const cap = this.#opts.maxUnackedBytes ?? MAX_UNACKED_BYTES;
     if (this.#unackedBytes <= cap || !link.open) return;
     link.close(
@@ -320,10 +349,37 @@ export class PeerState {
     this.link = link;
     this.since = new Date();
     this.#reset();
+    const ms = this.#opts.ackTimeoutMs ?? ACK_TIMEOUT_MS;
+    if (ms > 0) {
+      // a few checks per deadline: a link is closed at most a quarter late
+      this.#ackTimer = link.clock.every(
+        Math.max(10, Math.min(1000, ms / 4)),
+        () => this.#checkAcks(link, ms),
+      );
+    }
     this.replay();
   }
 
+  /** Closes `link` when nothing was acknowledged for `ms` while messages sent on it wait. */
+  #checkAcks(link: Link, ms: number): void {
+    if (this.link !== link || !link.open) return;
+    const now = link.clock.now();
+    // a blocked peer gets nothing, so what waits may not have been sent: its time does not count
+    if (this.#waitingSince === undefined || this.blocked) {
+      if (this.#waitingSince !== undefined) this.#waitingSince = now;
+      return;
+    }
+    const waited = now - this.#waitingSince;
+    if (waited <= ms) return;
+    link.close(
+      `peer "${this.name}" acknowledged none of its ${this.unacked} unacknowledged messages for ${waited} ms (over the ${ms} ms acknowledgement deadline); they are journaled and sent again when it reconnects (--ack-timeout)`,
+    );
+  }
+
   #reset(): void {
+    this.#ackTimer?.clear();
+    this.#ackTimer = undefined;
+    this.#waitingSince = undefined;
     this.#inflight = [];
     this.#head = 0;
     this.#unackedBytes = 0;
@@ -402,6 +458,7 @@ export class PeerState {
   /** Handles the peer's cumulative acknowledgement: `n` messages of this link are settled. */
   acked(n: number): void {
     let done: Map<Lane, number> | undefined;
+    const before = this.#acked;
     while (this.#acked < n && this.#head < this.#inflight.length) {
       const e = this.#inflight[this.#head]!;
       this.#inflight[this.#head] = undefined as unknown as Entry;
@@ -421,6 +478,9 @@ export class PeerState {
       }
     }
     if (done) { for (const [lane, k] of done) this.journal.consume(lane, k); }
+    if (this.#acked > before && this.link) {
+      this.#waitingSince = this.unacked > 0 ? this.link.clock.now() : undefined;
+    }
     if (this.#head > 4096 && this.#head * 2 > this.#inflight.length) {
       this.#inflight = this.#inflight.slice(this.#head);
       this.#head = 0;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { connect, type Connection, listen } from "../net/mod.ts";
+import { connect, type Connection, listen, memoryPair } from "../net/mod.ts";
+import { FakeClock } from "../async/mod.ts";
 import type { MsgHeader } from "./frame.ts";
 import { Link } from "./link.ts";
 import { PeerState } from "./peer.ts";
@@ -217,4 +218,43 @@ Deno.test("PeerState: a caller that ignores send()'s false is refused with an er
   ]);
   peer.detach();
   await peer.journal.close();
+});
+
+Deno.test("PeerState: a link that reads but acknowledges nothing for ackTimeoutMs is closed, and its senders' store() settles with the messages journaled", async () => {
+  await using tmp = await tempDir("sockkit-peer-test-");
+  const clock = new FakeClock();
+  const peer = new PeerState("peer", tmp.path, { fsync: false, ackTimeoutMs: 1000 });
+  const [near, far] = memoryPair();
+  far.receive({ data() {} }); // reads every frame, acknowledges none
+  let reason = "";
+  const link = new Link(near, {
+    maxFrameBytes: 1024 * 1024,
+    heartbeatMs: 0,
+    clock,
+    onFrame() {},
+    onClose: (why) => {
+      reason = why;
+      peer.detach();
+    },
+  });
+  peer.attach(link);
+  const stored = [0, 1, 2].map((i) => peer.store(msg("bulk", i), "", BIG));
+  let settled = 0;
+  for (const p of stored) p.then(() => settled++);
+  clock.advance(900);
+  peer.acked(1); // progress: the deadline starts again
+  clock.advance(900);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.equal(link.open, true, "an acknowledgement 900 ms ago keeps the link");
+  assert.equal(settled, 1, "only the acknowledged message is settled");
+  clock.advance(400);
+  await waitUntil(() => reason !== "", { what: "the link to close past the deadline" });
+  assert.match(
+    reason,
+    /^peer "peer" acknowledged none of its 2 unacknowledged messages for 1[0-9]{3} ms \(over the 1000 ms acknowledgement deadline\); they are journaled and sent again when it reconnects \(--ack-timeout\)$/,
+  );
+  await Promise.all(stored);
+  assert.equal(peer.journal.count, 2, "the two unacknowledged messages are journaled");
+  await peer.journal.close();
+  far.destroy();
 });

@@ -121,6 +121,15 @@ const SPECS = {
     file: "query.max_request",
     default: 1024 * 1024,
   },
+  udpRepliesPerSource: {
+    parse: parse.integer(0, 1_000_000),
+    flag: "--udp-replies-per-source",
+    arg: "<n>",
+    help: "UDP replies a second to one remote (not loopback) address; 0 = no limit",
+    env: "SOCKKIT_QUERY_UDP_REPLIES_PER_SOURCE",
+    file: "query.udp_replies_per_source",
+    default: 2000,
+  },
   ...maxPerAddressSetting("query", "query.max_per_address"),
   ...metricsSettings("query", "query"),
 };
@@ -182,6 +191,7 @@ function serveCommand() {
         workers: s.workers,
         maxRequestBytes: s.maxRequest,
         maxPerAddress: s.maxPerAddress,
+        udpRepliesPerSource: s.udpRepliesPerSource,
         logger: log,
         ...(tls ? { tls } : {}),
         ...(key ? { key } : {}),

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { REPO_ROOT } from "./harness/mod.ts";
+import { ownNetwork, REPO_ROOT } from "./harness/mod.ts";
 
 const README = await Deno.readTextFile(join(REPO_ROOT, "README.md"));
 const MARKER = "<!-- quick-start -->";
@@ -62,28 +62,6 @@ function portFree(port: number): boolean {
   } catch {
     return false;
   }
-}
-
-/**
- * How to run the quick start in a network namespace of its own, with only a
- * loopback: its fixed ports (1191, 3443, 44445, ...) are then free whatever
- * the rest of the suite, running in parallel, holds (44445 and 44446 are in
- * Linux's ephemeral range, so another test's connection can hold them).
- * `unshare -n` as root, `unshare -rn` in a user namespace otherwise; null
- * where neither is allowed or `ip` is missing.
- */
-async function ownNetwork(): Promise<string[] | null> {
-  for (const flags of [["-n"], ["-rn"]]) {
-    try {
-      const probe = await new Deno.Command("unshare", {
-        args: [...flags, "ip", "link", "set", "lo", "up"],
-        stdout: "null",
-        stderr: "null",
-      }).output();
-      if (probe.success) return ["unshare", ...flags];
-    } catch { /* no unshare */ }
-  }
-  return null;
 }
 
 Deno.test("README quick-start blocks run in order in a fresh copy of the repository", async () => {

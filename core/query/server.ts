@@ -47,6 +47,8 @@ export interface QueryServerOptions {
   maxRequestBytes?: number;
   /** TCP: connections at once from one IP address (loopback exempt); 0 = no cap. Default 64. */
   maxPerAddress?: number;
+  /** UDP: replies a second to one remote (not loopback) source address; 0 = no limit. Default 2000. */
+  udpRepliesPerSource?: number;
   /** TCP: close after this many ms without progress either way, ms. Default 10000. */
   idleTimeoutMs?: number;
   /** Debounce for data file changes, ms. Default 50. */
@@ -115,6 +117,13 @@ async function bindBoth(
           port: tcp ? tcp.port : port,
           ...(o.udpBackend !== undefined ? { backend: o.udpBackend } : {}),
           ...(onDrop ? { onDrop } : {}),
+          ...(o.udpRepliesPerSource !== undefined
+            ? {
+              remoteReplies: o.udpRepliesPerSource === 0
+                ? false as const
+                : { perWindow: o.udpRepliesPerSource },
+            }
+            : {}),
         })
         : undefined;
       return { tcp, udp };

@@ -45,8 +45,11 @@ export interface UdpServeOptions {
    * (below {@linkcode EPHEMERAL_FROM}), per address and port. Default 100 per second.
    */
   servicePortReplies?: ReplyLimitOptions;
-  /** The limit on replies of any kind to one remote (not loopback) source address. Default 2,000 per second. */
-  remoteReplies?: ReplyLimitOptions;
+  /**
+   * The limit on replies of any kind to one remote (not loopback) source
+   * address; `false`: no limit. Default 2,000 per second.
+   */
+  remoteReplies?: ReplyLimitOptions | false;
 }
 
 const DROPPED = "UDP datagram not answered";
@@ -81,7 +84,9 @@ export class UdpServer implements AsyncDisposable {
     const local = localAddresses();
     const limit = new ReplyLimit(options.errorReplies);
     const servicePort = new ReplyLimit({ perWindow: 100, ...options.servicePortReplies });
-    const remote = new ReplyLimit({ perWindow: 2000, ...options.remoteReplies });
+    const remote = options.remoteReplies === false
+      ? undefined
+      : new ReplyLimit({ perWindow: 2000, ...options.remoteReplies });
     /** Why no reply of `kind` may go to `from` now, or `undefined`. */
     const refusalOf = (kind: ReplyKind, from: DatagramPeer): DropReason | undefined => {
       if (kind === "unreadable") return "unreadable";
@@ -90,7 +95,7 @@ export class UdpServer implements AsyncDisposable {
       if (from.port < EPHEMERAL_FROM && !servicePort.take(`${address}:${from.port}`)) {
         return "service_port_rate";
       }
-      if (!isLoopback(address) && !remote.take(address)) return "source_rate";
+      if (remote && !isLoopback(address) && !remote.take(address)) return "source_rate";
       return undefined;
     };
     const drops = server.#drops = new LogBudget({

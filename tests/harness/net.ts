@@ -62,3 +62,30 @@ export async function waitForPort(port: number, options: WaitForPortOptions = {}
     return true;
   }, { timeoutMs: options.timeoutMs ?? 10_000, what: `${hostname}:${port} to accept connections` });
 }
+
+/**
+ * The command prefix that runs a program in a network namespace of its own,
+ * with only a loopback (bring `lo` up first: `ip link set lo up`), so fixed
+ * ports are free and addresses can be added without touching the host:
+ * `unshare -n` as root, `unshare -rn` in a user namespace otherwise; `null`
+ * where neither is allowed or `unshare` or `ip` is missing.
+ *
+ * @example
+ * ```ts
+ * const netns = await ownNetwork();
+ * if (netns) await runCommand(netns[0]!, [...netns.slice(1), "sh", "-c", "ip link set lo up"]);
+ * ```
+ */
+export async function ownNetwork(): Promise<string[] | null> {
+  for (const flags of [["-n"], ["-rn"]]) {
+    try {
+      const probe = await new Deno.Command("unshare", {
+        args: [...flags, "ip", "link", "set", "lo", "up"],
+        stdout: "null",
+        stderr: "null",
+      }).output();
+      if (probe.success) return ["unshare", ...flags];
+    } catch { /* no unshare */ }
+  }
+  return null;
+}

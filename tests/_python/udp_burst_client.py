@@ -1,0 +1,55 @@
+"""Sends bursts of UDP queries to a query server and prints, as JSON, how
+many replies came back to each source address, and the server's
+sockkit_query_udp_dropped_total{reason="source_rate"}.
+
+Usage: udp_burst_client.py PORT METRICS_PORT COUNT SOURCE...
+Waits (30 s at most) until the server answers on 127.0.0.1:PORT, then for
+each SOURCE sends COUNT queries at once from it to SOURCE:PORT and counts
+the replies that arrive until none has for a second.
+"""
+import json
+import re
+import socket
+import sys
+import time
+import urllib.request
+
+port, metrics_port, count = (int(a) for a in sys.argv[1:4])
+sources = sys.argv[4:]
+QUERY = b"0pt0people 1"
+
+ping = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+ping.settimeout(0.5)
+deadline = time.monotonic() + 30
+while True:
+    try:
+        ping.sendto(QUERY, ("127.0.0.1", port))
+        ping.recvfrom(65535)
+        break
+    except (socket.timeout, ConnectionRefusedError):
+        if time.monotonic() > deadline:
+            sys.exit(f"udp_burst_client: no reply from 127.0.0.1:{port} within 30 s")
+ping.close()
+
+replies = {}
+for source in sources:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+    s.bind((source, 0))
+    for _ in range(count):
+        s.sendto(QUERY, (source, port))
+    s.settimeout(1.0)
+    n = 0
+    try:
+        while True:
+            s.recvfrom(65535)
+            n += 1
+    except socket.timeout:
+        pass
+    s.close()
+    replies[source] = n
+
+with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
+    text = r.read().decode()
+m = re.search(r'^sockkit_query_udp_dropped_total\{[^}]*reason="source_rate"[^}]*\} (\d+)', text, re.M)
+print(json.dumps({"replies": replies, "source_rate": int(m.group(1)) if m else 0}))

@@ -139,7 +139,10 @@ function fmt(n: number): string {
 
 /** The bench's table and JSON rows (rows without a value are left out). */
 export function benchRows(r: IngestBenchResult) {
-  const anchor = "redis-benchmark -P 16 HSET";
+  // `-t hset` sets one field of one key over and over: a ceiling of the
+  // connection and parser only. The objects become the same-shape command on
+  // new keys, the figure the target is set against.
+  const anchor = "redis-benchmark -P 16 -t hset (1 field, 1 key)";
   const rows = [
     {
       figure: `objects/s stored, ${r.clients} mTLS clients, ${r.shape} objects`,
@@ -153,9 +156,9 @@ export function benchRows(r: IngestBenchResult) {
       figure: `objects/s stored, vs the same ${r.shape} command`,
       value: Math.round(r.objectsPerSecond),
       unit: "obj/s",
-      anchor: `redis-benchmark -P 16 ${r.shape === "flat" ? "SET" : "5-field HSET"}`,
+      anchor: `redis-benchmark -P 16 ${r.shape === "flat" ? "SET" : "5-field HSET"}, new keys`,
       anchorValue: r.anchorShapePerSecond === undefined ? null : Math.round(r.anchorShapePerSecond),
-      target: null,
+      target: ">= 0.7x anchor",
     },
     {
       figure: "latency send to ack p50",

@@ -128,8 +128,11 @@ export class SeenIds implements AsyncDisposable {
     if (i >= 0) this.#batch.splice(i, 1);
   }
 
-  /** Stores the ids seen since the last call; resolves once they are on disk. */
-  commit(): Promise<void> {
+  /**
+   * Stores the ids seen since the last call; resolves once they are on disk.
+   * `background`: nobody waits for them soon (see `RecordLog.append`).
+   */
+  commit(background = false): Promise<void> {
     if (this.#batch.length === 0) return this.#log.flush();
     const ids = this.#batch;
     this.#batch = [];
@@ -137,7 +140,7 @@ export class SeenIds implements AsyncDisposable {
     this.#makeRoom(record.length);
     let stored: Promise<void>;
     try {
-      stored = this.#log.append(record);
+      stored = this.#log.append(record, { background });
     } catch (err) {
       return Promise.reject(err); // over the cap even alone (a batch of more than 2 × capacity ids)
     }

@@ -68,7 +68,7 @@ export class LinkSession {
     const clock = ctx.clock ?? systemClock;
     this.#acks = new AckWindow({
       clock,
-      commit: () => this.#commitIds(),
+      commit: (background) => this.#commitIds(background),
       send: (n) => void this.link.send({ kind: "acks", n }),
     });
     this.link = new Link(conn, {
@@ -372,10 +372,10 @@ export class LinkSession {
   }
 
   /** Stores the received ids of the bound peer (`undefined` before the handshake). */
-  #commitIds(): Promise<void> | undefined {
+  #commitIds(background: boolean): Promise<void> | undefined {
     const peer = this.peer;
     if (!peer) return undefined;
-    return this.#ctx.inbound.seenOf(peer.name)?.commit().catch((err) =>
+    return this.#ctx.inbound.seenOf(peer.name)?.commit(background).catch((err) =>
       this.#log.warn("cannot store received ids (repeats after a crash may be delivered twice)", {
         peer: peer.name,
         error: (err as Error).message,

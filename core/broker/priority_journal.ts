@@ -171,7 +171,7 @@ export class PriorityJournal {
       );
     }
     const lane = this.lane(priority);
-    const stored = lane.log.append(payload, true);
+    const stored = lane.log.append(payload, { force: true });
     return { stored, lane, at: lane.slots.push(onAck) };
   }
 

@@ -52,7 +52,7 @@ export class TypeQueues implements AsyncDisposable {
           const q = this.#open(type);
           const file = `${dir}/${e.name}`;
           for (const p of parseLegacyRecords(Deno.readFileSync(file)).payloads) {
-            q.append(p.slice(), true);
+            q.append(p.slice(), { force: true });
           }
           q.flush().then(() => Deno.remove(file)).catch(() => {});
         }

@@ -125,7 +125,7 @@ export class Spool implements AsyncDisposable {
       JSON.stringify({ ...record, wire: Buffer.from(record.wire).toString("base64") }),
     );
     try {
-      await this.#log.append(payload, force);
+      await this.#log.append(payload, { force });
     } catch (err) {
       if (err instanceof StorageFullError) {
         throw new SpoolFullError(
@@ -184,7 +184,7 @@ async function importOldSegments(dir: string, log: RecordLog, logger: Logger): P
     const path = join(dir, name);
     const { payloads, error } = parseLegacyRecords(await Deno.readFile(path));
     if (error) logger.warn("old spool segment ends in a damaged record", { file: path, error });
-    for (const p of payloads) log.append(p.slice(), true);
+    for (const p of payloads) log.append(p.slice(), { force: true });
     await log.flush();
     await Deno.remove(path);
   }

@@ -19,7 +19,7 @@
 import { encodeRecord } from "./record_format.ts";
 import { isNoSpace, StorageFullError } from "./errors.ts";
 import type { _Segment } from "./_segment.ts";
-import { fsyncGate } from "./_fsync_gate.ts";
+import { type _FsyncGate, fsyncGate } from "./_fsync_gate.ts";
 
 /** Records bound for one segment in one commit. */
 export interface _Group {
@@ -28,6 +28,8 @@ export interface _Group {
   /** The size of each record, in order. */
   sizes: number[];
   bytes: number;
+  /** Every record of the group was appended as `background` (see {@linkcode _FsyncGate}). */
+  background: boolean;
 }
 
 /** Options for {@linkcode _GroupCommit}. */
@@ -85,11 +87,15 @@ export class _GroupCommit {
 
   /**
    * Queues `payload` (a record of `size` bytes) at the end of `seg`; resolves
-   * once it is on disk, rejects when its write failed.
+   * once it is on disk, rejects when its write failed. `background`: nobody
+   * waits for it soon; a group of such records syncs off the event loop.
    */
-  add(seg: _Segment, payload: Uint8Array, size: number): Promise<void> {
+  add(seg: _Segment, payload: Uint8Array, size: number, background = false): Promise<void> {
     let g = this.#pending.at(-1);
-    if (!g || g.seg !== seg) this.#pending.push(g = { seg, chunks: [], sizes: [], bytes: 0 });
+    if (!g || g.seg !== seg) {
+      this.#pending.push(g = { seg, chunks: [], sizes: [], bytes: 0, background: true });
+    }
+    if (!background) g.background = false;
     g.chunks.push(encodeRecord(payload));
     g.sizes.push(size);
     g.bytes += size;
@@ -220,7 +226,7 @@ export class _GroupCommit {
       while (w < all.length) w += await fd.write(all.subarray(w));
     }
     this.#fdSize = Math.max(this.#fdSize, at + all.length);
-    if (fsync) await fsyncGate.sync(fd);
+    if (fsync) await fsyncGate.sync(fd, g.background);
   }
 
   /**

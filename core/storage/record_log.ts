@@ -11,6 +11,18 @@ import { _HeadFile } from "./_head_file.ts";
 /** How far ahead of the writes a segment file is zero-filled with fsync on (`_group_commit.ts`). */
 const PREALLOCATE_BYTES = 1024 * 1024;
 
+/** How {@linkcode RecordLog.append} stores a record. */
+export interface AppendOptions {
+  /** Skip the byte cap (a shutdown that must not drop what it holds in memory). */
+  force?: boolean;
+  /**
+   * Nobody waits for this record soon (a held-back acknowledgement's ids):
+   * with fsync on, its `fdatasync` runs off the event loop, so a round trip
+   * in flight on the same thread is not stalled by the disk.
+   */
+  background?: boolean;
+}
+
 /**
  * The one durable record log: an append-only queue of checksummed records
  * in numbered segment files (`DIR/0000000001.log`...), used by the broker's
@@ -134,9 +146,11 @@ export class RecordLog implements AsyncDisposable {
    * record is on disk (rejects, `StorageFullError` with `reason: "disk"` on
    * `ENOSPC`, when the write fails: then the record is not in the log).
    * Ignoring the promise is safe. `force` skips the cap (a shutdown that must
-   * not drop what it holds in memory).
+   * not drop what it holds in memory); `background` says nobody waits for the
+   * record soon, so its `fdatasync` never blocks the event loop.
    */
-  append(payload: Uint8Array, force = false): Promise<void> {
+  append(payload: Uint8Array, opts: AppendOptions = {}): Promise<void> {
+    const force = opts.force ?? false;
     if (this.#closed) throw new Error(`Cannot append to the ${this.name}: it is closed`);
     const size = RECORD_HEADER_BYTES + payload.length;
     if (!force && this.bytes + size > this.#max) {
@@ -150,7 +164,7 @@ export class RecordLog implements AsyncDisposable {
       seg = _newSegment(this.dir, this.#nextSeg++);
       this.#segments.push(seg);
     }
-    return this.#commit.add(seg, payload, size);
+    return this.#commit.add(seg, payload, size, opts.background);
   }
 
   /** Resolves once every record appended so far is on disk; rejects when a write of them failed. */

@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../config/errors.ts";
 import { writeFileAtomic } from "../storage/mod.ts";
+import { delay } from "../async/mod.ts";
 
 /** Explains a file-system error in a few words (`file not found`, `permission denied`). */
 export function fsReason(err: unknown): string {
@@ -108,8 +109,18 @@ export const PKI_LOCK = ".pki.lock";
  * wait for ever, in this process as in another). The kernel drops the lock when its process dies: a
  * crash never leaves it held. Only writers take it, so a directory that is
  * only read (a daemon's, perhaps read-only) is never touched.
+ *
+ * A writer waits for the lock at most `waitMs` (default
+ * {@linkcode PKI_LOCK_WAIT_MS}): a process that holds it longer (a
+ * `certs` command stopped with Ctrl-Z, a hung disk) makes the write fail
+ * with an error naming that process, instead of wedging the command or the
+ * broker's `revoke` behind it.
  */
-export async function withPkiLock<T>(dir: string, fn: () => Promise<T> | T): Promise<T> {
+export async function withPkiLock<T>(
+  dir: string,
+  fn: () => Promise<T> | T,
+  waitMs: number = PKI_LOCK_WAIT_MS,
+): Promise<T> {
   const path = join(dir, PKI_LOCK);
   let file: Deno.FsFile;
   try {
@@ -123,8 +134,53 @@ export async function withPkiLock<T>(dir: string, fn: () => Promise<T> | T): Pro
     file = opened;
   }
   using lock = file;
-  await lock.lock(true);
+  await waitForLock(lock, dir, path, waitMs);
   return await fn();
+}
+
+/** How long a pki write waits for its directory's lock (see {@linkcode withPkiLock}). */
+export const PKI_LOCK_WAIT_MS = 10_000;
+
+/** Takes the exclusive lock of `file`, polling, or throws after `waitMs` naming its holder. */
+async function waitForLock(file: Deno.FsFile, dir: string, path: string, waitMs: number) {
+  const deadline = performance.now() + waitMs;
+  for (let pause = 5; !file.tryLockSync(true); pause = Math.min(pause * 2, 200)) {
+    const left = deadline - performance.now();
+    if (left <= 0) {
+      const holder = await lockHolder(file);
+      throw new Error(
+        `Cannot lock the certificates directory "${dir}": ${
+          holder ?? "another process"
+        } has held "${path}" for more than ${waitMs / 1000} s ` +
+          `(a certs command or a broker writing there; let it finish or stop it, then run this again)`,
+      );
+    }
+    await delay(Math.min(pause, left));
+  }
+}
+
+/**
+ * The process holding the `flock` of `file`, from `/proc/locks` (Linux), as
+ * `process 1234 (sockkit certs revoke ...)`; `undefined` where it cannot be told.
+ */
+async function lockHolder(file: Deno.FsFile): Promise<string | undefined> {
+  try {
+    const ino = (await file.stat()).ino;
+    const locks = await Deno.readTextFile("/proc/locks");
+    // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF"
+    const m = locks.split("\n").map((l) => l.trim().split(/\s+/))
+      .find((f) => f[1] === "FLOCK" && f[5]?.split(":")[2] === String(ino));
+    const pid = m?.[4];
+    if (!pid) return undefined;
+    if (pid === String(Deno.pid)) return `this process (pid ${pid}, a write inside another)`;
+    const cmd = await Deno.readTextFile(`/proc/${pid}/cmdline`).then(
+      (t) => t.split("\0").join(" ").replace(/\s+/g, " ").trim().slice(0, 120),
+      () => "",
+    );
+    return `process ${pid}${cmd ? ` (${cmd})` : ""}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Why the lock file of `dir` cannot be made, from the error of its creation. */

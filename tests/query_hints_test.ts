@@ -1,24 +1,9 @@
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { makePki, REPO_ROOT, runCli, spawnCli } from "./harness/mod.ts";
+import { makePki, queryServeArgs, runCli, spawnCli } from "./harness/mod.ts";
 
 Deno.test("query ask says when TLS is spoken to a plain server, or plain text to a TLS one, and which flag fixes it", async () => {
   await using pki = await makePki();
-  const serve = (extra: string[]) =>
-    spawnCli([
-      "query",
-      "serve",
-      "--data",
-      join(REPO_ROOT, "fixtures/query/spec.json"),
-      "--handler",
-      join(REPO_ROOT, "fixtures/query/handler.ts"),
-      "--host",
-      "127.0.0.1",
-      "--port",
-      "0",
-      "--tcp-only",
-      ...extra,
-    ]);
+  const serve = (extra: string[]) => spawnCli(queryServeArgs({ only: "tcp" }, ...extra));
   await using plain = serve([]);
   await using tls = serve(["--tls", "--certs", pki.dir]);
   const portOf = async (p: ReturnType<typeof spawnCli>) =>

@@ -7,27 +7,13 @@ import assert from "node:assert/strict";
 import { bindDatagram } from "../core/net/mod.ts";
 import { delay } from "../core/async/mod.ts";
 import { ask, exchange } from "../core/query/mod.ts";
-import { spawnCli } from "./harness/mod.ts";
+import { queryServeArgs, spawnCli } from "./harness/mod.ts";
 
-const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
 function serve(...extra: string[]) {
-  return spawnCli([
-    "query",
-    "serve",
-    "--data",
-    "spec.json",
-    "--handler",
-    "handler.ts",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--udp-only",
-    ...extra,
-  ], { cwd: FIXTURES });
+  return spawnCli(queryServeArgs({ only: "udp" }, ...extra));
 }
 
 Deno.test("query serve sends no UDP reply to garbage and still answers a good query", async () => {

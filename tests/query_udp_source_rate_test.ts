@@ -5,7 +5,14 @@
  * remote-looking source without leaving the host.
  */
 import assert from "node:assert/strict";
-import { cliCommandArgs, needs, ownNetwork, REPO_ROOT, runCommand } from "./harness/mod.ts";
+import {
+  cliCommandArgs,
+  needs,
+  ownNetwork,
+  queryServeArgs,
+  REPO_ROOT,
+  runCommand,
+} from "./harness/mod.ts";
 
 const REMOTE = "10.77.0.1";
 const CLIENT = `${REPO_ROOT}tests/_python/udp_burst_client.py`;
@@ -30,24 +37,14 @@ async function burst(
     "trap 'kill $srv 2>/dev/null; wait $srv || true' EXIT",
     `timeout 60 python3 ${CLIENT} 9000 9100 100 ${REMOTE} 127.0.0.1`,
   ].join("\n");
-  const serve = cliCommandArgs([
-    "query",
-    "serve",
-    "--data",
-    "spec.json",
-    "--handler",
-    "handler.ts",
-    "--host",
-    "0.0.0.0",
-    "--port",
-    "9000",
-    "--udp-only",
+  const serve = cliCommandArgs(queryServeArgs(
+    { host: "0.0.0.0", port: 9000, only: "udp" },
     "--metrics-host",
     "127.0.0.1",
     "--metrics-port",
     "9100",
     ...extra,
-  ]);
+  ));
   const r = await runCommand(unshare!, [
     ...flags,
     "sh",

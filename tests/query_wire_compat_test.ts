@@ -6,9 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { spawnCli, tempDir } from "./harness/mod.ts";
-
-const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
+import { QUERY_FIXTURES, queryServeArgs, spawnCli, tempDir } from "./harness/mod.ts";
 
 /** Runs the Python client `script` with the server's port and the message; returns what it printed. */
 async function runClient(script: string, port: number, message: string): Promise<string> {
@@ -39,19 +37,7 @@ sys.stdout.buffer.write(b"".join(chunks))
 }
 
 Deno.test("query over TCP sends the header and the payload then closes, with no trailing newline; encryption byte 0 is plain and echoed", async (t) => {
-  await using srv = spawnCli([
-    "query",
-    "serve",
-    "--data",
-    "spec.json",
-    "--handler",
-    "handler.ts",
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--tcp-only",
-  ], { cwd: FIXTURES });
+  await using srv = spawnCli(queryServeArgs({ only: "tcp" }));
   const port = Number((await srv.waitForLine(/listening .*tcp=(\d+)/, 30_000))[1]);
   const row = '{"id":"1","name":"Ada Lovelace","city":"London","born":1815}';
   await t.step("plain text reply is exactly header + payload", async () => {
@@ -92,21 +78,13 @@ Deno.test("query over UDP hands the handler the query without the newline the re
   );
   await Deno.writeTextFile(
     join(String(dir), "spec.json"),
-    JSON.stringify({ files: [{ path: join(FIXTURES, "people.csv"), key: "id" }] }),
+    JSON.stringify({ files: [{ path: join(QUERY_FIXTURES, "people.csv"), key: "id" }] }),
   );
-  await using srv = spawnCli([
-    "query",
-    "serve",
-    "--data",
-    join(String(dir), "spec.json"),
-    "--handler",
-    join(String(dir), "echo.js"),
-    "--host",
-    "127.0.0.1",
-    "--port",
-    "0",
-    "--udp-only",
-  ]);
+  await using srv = spawnCli(queryServeArgs({
+    data: join(String(dir), "spec.json"),
+    handler: join(String(dir), "echo.js"),
+    only: "udp",
+  }));
   const port = Number((await srv.waitForLine(/listening .*udp=(\d+)/, 30_000))[1]);
   assert.equal(await seedUdpClient(port, "0pt0spinach"), '0pt0"spinach"');
   assert.equal(await seedUdpClient(port, '0pj0{"file":"people"}'), '0pj0{"file":"people"}');

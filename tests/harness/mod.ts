@@ -19,3 +19,4 @@ export * from "./fs.ts";
 export * from "./nats.ts";
 export * from "./stalled.ts";
 export * from "./tools.ts";
+export * from "./query.ts";

@@ -117,7 +117,6 @@ export function serveCommand(): Command {
           logger: log,
           queueForUnknown: s.queueForUnknown,
           maxUnknownJournals: s.maxUnknownJournals,
-          ackTimeoutMs: s.ackTimeout,
           stallMs: s.stallTimeout,
           host: s.host,
           port: s.port,

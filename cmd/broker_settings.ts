@@ -148,6 +148,17 @@ const COMMON = {
     file: "broker.fsync",
     default: true,
   },
+  ackTimeout: {
+    parse: parse.duration,
+    flag: "--ack-timeout",
+    arg: "<duration>",
+    help:
+      "close a link whose peer acknowledges nothing for this long while messages wait (they are journaled and sent again on the next link); 0 = off",
+    defaultHelp: "60s",
+    env: "SOCKKIT_BROKER_ACK_TIMEOUT",
+    file: "broker.ack_timeout",
+    default: 60_000,
+  },
   ...metricsSettings("broker", "broker"),
 } as const;
 
@@ -219,17 +230,6 @@ export const SERVE = {
     env: "SOCKKIT_BROKER_MAX_UNKNOWN_JOURNALS",
     file: "broker.max_unknown_journals",
     default: 1024,
-  },
-  ackTimeout: {
-    parse: parse.duration,
-    flag: "--ack-timeout",
-    arg: "<duration>",
-    help:
-      "close a client link that acknowledges nothing for this long while messages wait (they are journaled and resent); 0 = off",
-    defaultHelp: "60s",
-    env: "SOCKKIT_BROKER_ACK_TIMEOUT",
-    file: "broker.ack_timeout",
-    default: 60_000,
   },
   stallTimeout: {
     parse: parse.positiveDuration,
@@ -401,10 +401,12 @@ export function baseOptions(
     onExists: OnExists;
     heartbeat: number;
     fsync: boolean;
+    ackTimeout: number;
   },
 ): Omit<ConnectorOptions, "name" | "dir"> {
   return {
     fsync: s.fsync,
+    ackTimeoutMs: s.ackTimeout,
     persistMaxBytes: s.persistMax,
     maxFrameBytes: s.maxFrame,
     fileDirs: s.fileDir,

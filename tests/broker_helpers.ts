@@ -254,6 +254,20 @@ export class RawPeer implements AsyncDisposable {
     return p;
   }
 
+  /**
+   * A raw server connector `name` on a connection it accepted: it answers
+   * the client's `hello` with `welcome` and then, like the client side,
+   * records every frame and answers heartbeats (and acknowledges nothing).
+   */
+  static accepted(conn: Connection, name = "server"): RawPeer {
+    const p = new RawPeer(name, conn);
+    p.next((h) => h.kind === "hello").then(
+      () => p.send({ kind: "welcome", name, v: 1 }),
+      () => {},
+    );
+    return p;
+  }
+
   /** Stops reading (TCP flow control pushes back on the server). */
   pause(): void {
     this.#conn.pause();

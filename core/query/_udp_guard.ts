@@ -73,20 +73,41 @@ export interface ReplyLimitOptions {
   perWindow?: number;
   /** The window, ms. Default 1000. */
   windowMs?: number;
-  /** Sources tracked per window; replies to more are dropped. Default 4096. */
+  /**
+   * Sources counted one by one per window. Default 4096. Sources past them
+   * (a flood from forged addresses) share {@linkcode OVERFLOW_BUCKETS}
+   * counters by a keyed hash, so a new client is still answered.
+   */
   maxSources?: number;
   /** Milliseconds now. Default `performance.now`. */
   now?: () => number;
 }
 
-/** At most `perWindow` replies per source (a key: an address, or address:port) per window, in a bounded map. */
+/** Counters shared by the sources past `maxSources` in one window (see {@linkcode ReplyLimit}). */
+export const OVERFLOW_BUCKETS = 65_536;
+
+/**
+ * At most `perWindow` replies per source (a key: an address, or
+ * address:port) per window. The first `maxSources` sources of a window are
+ * counted exactly, in a map; the rest share {@linkcode OVERFLOW_BUCKETS}
+ * counters picked by a hash keyed with a per-process secret. Memory stays
+ * bounded either way, and a flood from forged sources cannot lock new
+ * clients out: before, every source past the map's 4,096 got nothing for
+ * the rest of the window. An overflow source gets no more than `perWindow`
+ * (it may get fewer, sharing a counter that others used); a forger cannot
+ * aim at a client's counter without the secret.
+ */
 export class ReplyLimit {
   readonly #perWindow: number;
   readonly #windowMs: number;
   readonly #maxSources: number;
   readonly #now: () => number;
+  readonly #seed = crypto.getRandomValues(new Uint32Array(1))[0]!;
   #windowStart = -Infinity;
   readonly #sent = new Map<string, number>();
+  /** Counters of the sources past `maxSources` this window (allocated on first use). */
+  #overflow: Uint32Array | undefined;
+  #overflowUsed = false;
 
   constructor(options: ReplyLimitOptions = {}) {
     this.#perWindow = options.perWindow ?? 50;
@@ -101,10 +122,12 @@ export class ReplyLimit {
     if (now - this.#windowStart >= this.#windowMs) {
       this.#windowStart = now;
       this.#sent.clear();
+      if (this.#overflowUsed) this.#overflow!.fill(0);
+      this.#overflowUsed = false;
     }
     const n = this.#sent.get(address);
     if (n === undefined) {
-      if (this.#sent.size >= this.#maxSources) return false;
+      if (this.#sent.size >= this.#maxSources) return this.#takeOverflow(address);
       this.#sent.set(address, 1);
       return true;
     }
@@ -112,4 +135,28 @@ export class ReplyLimit {
     this.#sent.set(address, n + 1);
     return true;
   }
+
+  #takeOverflow(address: string): boolean {
+    const counts = this.#overflow ??= new Uint32Array(OVERFLOW_BUCKETS);
+    this.#overflowUsed = true;
+    const i = keyedHash(address, this.#seed) & (OVERFLOW_BUCKETS - 1);
+    if (counts[i]! >= this.#perWindow) return false;
+    counts[i]!++;
+    return true;
+  }
+}
+
+/** FNV-1a over the UTF-16 code units of `s`, started from `seed`, with a final avalanche. */
+function keyedHash(s: string, seed: number): number {
+  let h = (2166136261 ^ seed) >>> 0;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 16777619);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
 }

@@ -31,7 +31,7 @@ Deno.test("sourceDropReason() refuses the server's own address and port, and sou
   });
 });
 
-Deno.test("ReplyLimit allows a few error replies per source per window, in a bounded map", () => {
+Deno.test("ReplyLimit allows a few replies per source per window; sources past its map share bounded counters", () => {
   let now = 0;
   const limit = new ReplyLimit({
     perWindow: 3,
@@ -41,8 +41,26 @@ Deno.test("ReplyLimit allows a few error replies per source per window, in a bou
   });
   assert.deepEqual([1, 2, 3, 4].map(() => limit.take("a")), [true, true, true, false]);
   assert.equal(limit.take("b"), true);
-  assert.equal(limit.take("c"), false, "a third source in a full map gets none");
+  // a third source past the full map is still limited to perWindow, not refused outright
+  assert.deepEqual([1, 2, 3, 4].map(() => limit.take("c")), [true, true, true, false]);
   now = 1000;
   assert.equal(limit.take("a"), true, "a new window starts afresh");
   assert.equal(limit.take("c"), true);
+});
+
+Deno.test("ReplyLimit: a flood from thousands of forged sources does not lock a new client out", () => {
+  let now = 0;
+  const limit = new ReplyLimit({ perWindow: 50, windowMs: 1000, now: () => now });
+  // 20,000 forged sources a second, one datagram each, fill the exact map (4,096) many times over
+  for (let i = 0; i < 20_000; i++) limit.take(`198.51.${i >> 8}.${i & 255}`);
+  // Before: every source past the map got nothing for the rest of the window.
+  const answered = [1, 2, 3, 4, 5].filter(() => limit.take("203.0.113.9")).length;
+  assert.equal(answered, 5, "a new client is answered");
+  // and each overflow source is still bounded by perWindow
+  let sent = 0;
+  for (let i = 0; i < 200; i++) if (limit.take("192.0.2.200")) sent++;
+  assert.ok(sent <= 50, `an overflow source got ${sent} replies`);
+  assert.ok(sent >= 40, `an overflow source got only ${sent} replies (its counter is shared)`);
+  now = 1000;
+  for (let i = 0; i < 50; i++) assert.equal(limit.take("192.0.2.200"), true, "the new window");
 });

@@ -8,32 +8,16 @@
 import assert from "node:assert/strict";
 import { loadClientTls } from "../core/pki/mod.ts";
 import { delay } from "../core/async/mod.ts";
-import { makePki, metricsPortOf, scrape, startDaemon, waitUntil } from "./harness/mod.ts";
+import {
+  limitLeaving,
+  makePki,
+  metricsPortOf,
+  scrape,
+  setNoFile,
+  startDaemon,
+  waitUntil,
+} from "./harness/mod.ts";
 import { lineClient } from "./_chat/line_client.ts";
-
-const dec = new TextDecoder();
-
-/** The soft descriptor limit that leaves `pid` `spare` free descriptors once its open ones settle. */
-async function limitLeaving(pid: number, spare: number): Promise<number> {
-  const open = () => [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) => Number(e.name)).sort();
-  let last = open().join();
-  for (let same = 0; same < 3;) {
-    await delay(100);
-    const now = open().join();
-    same = now === last ? same + 1 : 0;
-    last = now;
-  }
-  const held = new Set(last.split(",").map(Number));
-  let n = 0;
-  for (let free = 0; free < spare || held.has(n); n++) if (!held.has(n)) free++;
-  return n;
-}
-
-async function setNoFile(pid: number, soft: number): Promise<void> {
-  const p = await new Deno.Command("prlimit", { args: ["--pid", String(pid), `--nofile=${soft}:`] })
-    .output();
-  assert.ok(p.success, dec.decode(p.stderr));
-}
 
 Deno.test("servercli stays up when its metrics port runs out of descriptors, and serves /metrics again", async () => {
   await using pki = await makePki();

@@ -12,7 +12,9 @@ import type { ChatServer } from "../core/chat/mod.ts";
 import { loadServerTls } from "../core/pki/mod.ts";
 import { startSearchServer } from "../core/search/mod.ts";
 import {
+  limitLeaving,
   makePki,
+  setNoFile,
   startDaemon,
   startTestChatServer,
   tempDir,
@@ -48,34 +50,6 @@ async function askLine(port: number, line: string, timeoutMs = 5000): Promise<st
       c.close();
     } catch { /* closed */ }
   }
-}
-
-/**
- * The descriptor limit that leaves process `pid` exactly `spare` free
- * descriptors (numbers below the limit not open), once its open ones have
- * not changed for 300 ms.
- */
-async function limitLeaving(pid: number, spare: number): Promise<number> {
-  const open = () => [...Deno.readDirSync(`/proc/${pid}/fd`)].map((e) => Number(e.name)).sort();
-  let last = open().join();
-  for (let same = 0; same < 3;) {
-    await delay(100);
-    const now = open().join();
-    same = now === last ? same + 1 : 0;
-    last = now;
-  }
-  const held = new Set(last.split(",").map(Number));
-  let n = 0;
-  for (let free = 0; free < spare || held.has(n); n++) if (!held.has(n)) free++;
-  return n;
-}
-
-/** Sets the running process `pid`'s soft descriptor limit with prlimit (the hard one stays). */
-async function setNoFile(pid: number, soft: number): Promise<void> {
-  const p = await new Deno.Command("prlimit", {
-    args: ["--pid", String(pid), `--nofile=${soft}:`],
-  }).output();
-  assert.ok(p.success, dec.decode(p.stderr));
 }
 
 Deno.test("search keeps accepting after running out of file descriptors, with one warning", async (t) => {

@@ -20,3 +20,4 @@ export * from "./nats.ts";
 export * from "./stalled.ts";
 export * from "./tools.ts";
 export * from "./query.ts";
+export * from "./fd_limit.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bindDatagram } from "../core/net/mod.ts";
 import { ask, writeKeyPair } from "../core/query/mod.ts";
-import { runCli, tempDir } from "./harness/mod.ts";
+import { PYTHON_CRYPTO, runCli, tempDir, withPythonCrypto } from "./harness/mod.ts";
 
 const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
 const enc = new TextEncoder();
@@ -117,21 +117,14 @@ Deno.test("query ask over UDP ignores a reply from any socket but the one it ask
   });
 });
 
-const pythonCrypto = await new Deno.Command("python3", {
-  args: ["-c", "import cryptography"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
-
-Deno.test({
+withPythonCrypto.test({
   name:
     "the Python example client refuses a forged plain reply to an encrypted query, over TCP and UDP",
-  ignore: !pythonCrypto,
   fn: async () => {
     await using dir = await tempDir("sockkit-query-forged-py-");
     const keys = await writeKeyPair(join(String(dir), "server"));
     const run = async (port: number, ...args: string[]) => {
-      const o = await new Deno.Command("python3", {
+      const o = await new Deno.Command(PYTHON_CRYPTO ?? "python3", {
         args: [join(FIXTURES, "client.py"), "people 2", "--port", String(port), ...args],
         stdout: "piped",
         stderr: "piped",

@@ -25,10 +25,12 @@ import {
   holdUpToCap,
   makePki,
   ownAddress,
+  PYTHON_CRYPTO,
   runCli,
   spawnCli,
   startDaemon,
   waitUntil,
+  withPythonCrypto,
 } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 
@@ -554,16 +556,9 @@ Deno.test("query serve (CLI) refuses a bad data spec and a missing handler with 
   }
 });
 
-const pythonCrypto = await new Deno.Command("python3", {
-  args: ["-c", "import cryptography"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
-
-Deno.test({
+withPythonCrypto.test({
   name:
     "query: the Python example client (written from the wire description) works plain and encrypted",
-  ignore: !pythonCrypto,
   fn: async () => {
     const keysDir = await Deno.makeTempDir({ prefix: "sockkit-query-keys-" });
     try {
@@ -571,7 +566,7 @@ Deno.test({
       await using f = await fixture({ key: await loadKeyPair(paths.privateKey) });
       const client = new URL("../fixtures/query/client.py", import.meta.url).pathname;
       const run = async (...args: string[]) => {
-        const o = await new Deno.Command("python3", {
+        const o = await new Deno.Command(PYTHON_CRYPTO ?? "python3", {
           args: [client, ...args, "--port", String(f.port)],
           stdout: "piped",
           stderr: "piped",

@@ -48,3 +48,54 @@ export function needs(tools: string[], install: string): {
 export const withNats = needs(["nats-server"], "apt install nats-server");
 /** `withPoppler.test(...)`: the PDF report test. */
 export const withPoppler = needs(["pdfinfo", "pdftotext", "pdftoppm"], "apt install poppler-utils");
+
+/** Whether `python` can import `module`. */
+async function imports(python: string, module: string): Promise<boolean> {
+  try {
+    const o = await new Deno.Command(python, {
+      args: ["-c", `import ${module}`],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return o.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A Python with the `cryptography` package, for the encrypted query client:
+ * `python3` on the PATH, else Debian's `/usr/bin/python3` (a pyenv or venv
+ * Python first on the PATH may lack what `apt install python3-cryptography`
+ * put there); `undefined` when neither has it.
+ */
+export const PYTHON_CRYPTO: string | undefined = await (async () => {
+  for (const python of ["python3", "/usr/bin/python3"]) {
+    if (await imports(python, "cryptography")) return python;
+  }
+  return undefined;
+})();
+
+/**
+ * `withPythonCrypto.test(...)`: the tests of the Python query client's
+ * encryption (run them with `PYTHON_CRYPTO ?? "python3"`). Skipped outside
+ * CI when no Python here has `cryptography`; in CI (`.ci/run` installs
+ * python3-cryptography) they always run.
+ */
+export const withPythonCrypto = {
+  test(def: Deno.TestDefinition): void {
+    Deno.test({ ...def, ignore: def.ignore || (PYTHON_CRYPTO === undefined && skipNoCrypto()) });
+  },
+};
+
+function skipNoCrypto(): boolean {
+  if (Deno.env.get("CI")) return false;
+  const what = "the Python cryptography package";
+  if (!told.has(what)) {
+    told.add(what);
+    console.error(
+      `skipping the tests that need ${what}: not installed (apt install python3-cryptography)`,
+    );
+  }
+  return true;
+}

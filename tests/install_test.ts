@@ -24,6 +24,34 @@ async function run(cmd: string, args: string[], opts: { cwd?: string } = {}) {
   };
 }
 
+/**
+ * Runs `deploy/install.sh` into a new temporary root with a new service
+ * user (`USERPREFIX` and a random number); disposing removes both.
+ */
+async function installInto(userPrefix: string, dirPrefix: string) {
+  const user = `${userPrefix}${Math.floor(Math.random() * 1e6)}`;
+  const root = await Deno.makeTempDir({ prefix: dirPrefix });
+  await Deno.chmod(root, 0o755); // the service user must reach the paths below it
+  const dispose = async () => {
+    await run("userdel", ["--force", user]);
+    await run("groupdel", [user]); // when userdel left it
+    await Deno.remove(root, { recursive: true });
+  };
+  const install = await run(join(REPO_ROOT, "deploy/install.sh"), [
+    "--root",
+    root,
+    "--user",
+    user,
+    "--hosts",
+    "localhost,127.0.0.1",
+  ]);
+  if (install.code !== 0) {
+    await dispose();
+    assert.fail(`install.sh failed (exit ${install.code}): ${install.stderr}`);
+  }
+  return { user, root, [Symbol.asyncDispose]: dispose };
+}
+
 /** The `[Service]` settings of a unit file (repeated keys collected in order). */
 function unitSettings(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>();
@@ -39,25 +67,8 @@ Deno.test({
   name: "install.sh into a temporary root gives an ingest unit that runs as the service user",
   ignore: !IS_ROOT,
   async fn() {
-    const user = `skt${Math.floor(Math.random() * 1e6)}`;
-    const root = await Deno.makeTempDir({ prefix: "sockkit-install-" });
-    await Deno.chmod(root, 0o755); // the service user must reach the paths below it
-    await using _cleanup = {
-      async [Symbol.asyncDispose]() {
-        await run("userdel", ["--force", user]);
-        await run("groupdel", [user]); // when userdel left it
-        await Deno.remove(root, { recursive: true });
-      },
-    };
-    const install = await run(join(REPO_ROOT, "deploy/install.sh"), [
-      "--root",
-      root,
-      "--user",
-      user,
-      "--hosts",
-      "localhost,127.0.0.1",
-    ]);
-    assert.equal(install.code, 0, install.stderr);
+    await using installed = await installInto("skt", "sockkit-install-");
+    const { user, root } = installed;
 
     // Ownership: the service user reads the server key, never the CA key.
     const certs = join(root, "etc/sockkit/certs");
@@ -196,25 +207,8 @@ Deno.test({
     'install.sh layout: the broker user\'s "broker revoke" and root\'s "certs revoke" both update revoked.json, in turn (needs root: skipped otherwise)',
   ignore: !IS_ROOT,
   async fn() {
-    const user = `skr${Math.floor(Math.random() * 1e6)}`;
-    const root = await Deno.makeTempDir({ prefix: "sockkit-install-revoke-" });
-    await Deno.chmod(root, 0o755);
-    await using _cleanup = {
-      async [Symbol.asyncDispose]() {
-        await run("userdel", ["--force", user]);
-        await run("groupdel", [user]);
-        await Deno.remove(root, { recursive: true });
-      },
-    };
-    const install = await run(join(REPO_ROOT, "deploy/install.sh"), [
-      "--root",
-      root,
-      "--user",
-      user,
-      "--hosts",
-      "localhost,127.0.0.1",
-    ]);
-    assert.equal(install.code, 0, install.stderr);
+    await using installed = await installInto("skr", "sockkit-install-revoke-");
+    const { user, root } = installed;
     const certs = join(root, "etc/sockkit/certs");
     for (const name of ["alice", "bob", "carol"]) {
       const r = await runCli(["certs", "issue", name, "--dir", certs]);

@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadClientTls, revocationCheck } from "../core/pki/mod.ts";
-import { makePki, mtlsListener, readToClose, runCli, tempDir } from "./harness/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import { helloListener, makePki, readToClose, runCli, tempDir } from "./harness/mod.ts";
 import { openssl, opensslSign } from "./_openssl.ts";
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
@@ -109,13 +109,8 @@ Deno.test("the client-chain walk enforces CA limits, tells same-name CAs apart b
   const pin = await runCli(["certs", "allow", pinB.cert, "--dir", pki.dir]);
   assert.equal(pin.code, 0, pin.stderr);
 
-  const refused: Array<{ cn: string | undefined; reason: string }> = [];
-  await using server = await mtlsListener(pki, {
-    authorize: revocationCheck(pki.paths.revoked),
-    onRefused: (peer, reason) => refused.push({ cn: peer?.cn, reason }),
-  }, async (conn) => {
-    await conn.end(`hello ${conn.peer.cn}\n`);
-  });
+  await using server = await helloListener(pki);
+  const { refused } = server;
   const hello = async (c: Made) =>
     await readToClose(server.port, await loadClientTls({ ca: pki.paths.ca, ...c }));
   const refusedWith = async (c: Made, reason: RegExp) => {

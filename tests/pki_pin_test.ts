@@ -5,9 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { PeerIdentity } from "../core/net/mod.ts";
-import { loadClientTls, revocationCheck } from "../core/pki/mod.ts";
-import { makePki, mtlsListener, readToClose, runCli, tempDir } from "./harness/mod.ts";
+import { loadClientTls } from "../core/pki/mod.ts";
+import { helloListener, makePki, readToClose, runCli, tempDir } from "./harness/mod.ts";
 import { opensslCsr, opensslSign, readmeCert } from "./_openssl.ts";
 
 Deno.test("an allow-listed self-signed certificate admits only itself; issuers are revocation-checked", async (t) => {
@@ -52,15 +51,8 @@ Deno.test("an allow-listed self-signed certificate admits only itself; issuers a
     assert.equal(r.code, 0, r.stderr);
   }
 
-  const accepted: PeerIdentity[] = [];
-  const refused: Array<{ cn: string | undefined; reason: string }> = [];
-  await using server = await mtlsListener(pki, {
-    authorize: revocationCheck(pki.paths.revoked),
-    onRefused: (peer, reason) => refused.push({ cn: peer?.cn, reason }),
-  }, async (conn) => {
-    accepted.push(conn.peer);
-    await conn.end(`hello ${conn.peer.cn}\n`);
-  });
+  await using server = await helloListener(pki);
+  const { accepted, refused } = server;
   const hello = async (cert: string, key: string) =>
     await readToClose(server.port, await loadClientTls({ ca: pki.paths.ca, cert, key }));
   const refusedWith = async (cert: string, key: string, reason: RegExp) => {

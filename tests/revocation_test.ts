@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { issueClient, loadClientTls, revocationCheck, revoke } from "../core/pki/mod.ts";
-import { makePki, mtlsListener, readToClose, tempDir } from "./harness/mod.ts";
+import { issueClient, loadClientTls, revoke } from "../core/pki/mod.ts";
+import { helloListener, makePki, readToClose, tempDir } from "./harness/mod.ts";
 
 Deno.test("revoking a name revokes every certificate issued for it, and a missing revocation list fails closed", async () => {
   await using pki = await makePki({ clients: ["alice", "carol"] });
@@ -18,11 +18,11 @@ Deno.test("revoking a name revokes every certificate issued for it, and a missin
   await Deno.copyFile(pki.client("carol").key, old.key);
   await issueClient(pki.dir, "carol", { force: true });
 
-  const refused: string[] = [];
-  await using server = await mtlsListener(pki, {
-    authorize: revocationCheck(pki.paths.revoked),
-    onRefused: (_peer, reason, kind) => refused.push(`${kind}: ${reason}`),
-  }, (conn) => conn.end(`hello ${conn.peer.cn}\n`));
+  await using server = await helloListener(pki);
+  const lastRefusal = () => {
+    const r = server.refused.at(-1);
+    return r && `${r.kind}: ${r.reason}`;
+  };
   const as = async (files: { cert: string; key: string }) => ({
     ...(await loadClientTls({ ca: pki.paths.ca, ...files })),
     servername: "localhost",
@@ -33,12 +33,12 @@ Deno.test("revoking a name revokes every certificate issued for it, and a missin
   // Before: only the current carol certificate was revoked.
   assert.doesNotMatch(await readToClose(server.port, await as(old)), /hello/);
   assert.doesNotMatch(await readToClose(server.port, await as(pki.client("carol"))), /hello/);
-  assert.match(refused.at(-1)!, /^revoked: certificate CN=carol was revoked/);
+  assert.match(lastRefusal()!, /^revoked: certificate CN=carol was revoked/);
   assert.equal(await readToClose(server.port, await as(pki.client("alice"))), "hello alice\n");
 
   // Deleting the list must not make revoked clients acceptable again.
   await Deno.remove(pki.paths.revoked);
   assert.doesNotMatch(await readToClose(server.port, await as(old)), /hello/);
   assert.doesNotMatch(await readToClose(server.port, await as(pki.client("alice"))), /hello/);
-  assert.match(refused.at(-1)!, /revocation list .* is missing/);
+  assert.match(lastRefusal()!, /revocation list .* is missing/);
 });

@@ -4,17 +4,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { listen, type PeerIdentity, type TlsMaterial } from "../core/net/mod.ts";
+import { listen, type TlsMaterial } from "../core/net/mod.ts";
 import {
   allowCert,
   issueClient,
   listCerts,
   loadClientTls,
   loadServerTls,
-  revocationCheck,
   revoke,
 } from "../core/pki/mod.ts";
-import { makePki, mtlsListener, readToClose, tempDir } from "./harness/mod.ts";
+import { helloListener, makePki, mtlsListener, readToClose, tempDir } from "./harness/mod.ts";
 import { openssl, opensslCsr, opensslSign, readmeCert } from "./_openssl.ts";
 
 /** A v1 certificate: a CSR signed with `openssl x509 -req` and no `-extfile`. */
@@ -39,15 +38,8 @@ Deno.test("TLS listener accepts allow-listed and CA-issued client certificates a
     days: 1,
   });
 
-  const accepted: PeerIdentity[] = [];
-  const refused: Array<{ cn: string | undefined; reason: string }> = [];
-  await using server = await mtlsListener(pki, {
-    authorize: revocationCheck(pki.paths.revoked),
-    onRefused: (peer, reason) => refused.push({ cn: peer?.cn, reason }),
-  }, async (conn) => {
-    accepted.push(conn.peer);
-    await conn.end(`hello ${conn.peer.cn}\n`);
-  });
+  await using server = await helloListener(pki);
+  const { accepted, refused } = server;
   const listing = await listCerts(pki.dir);
   const fingerprintOf = (name: string) => listing.find((r) => r.name === name)?.fingerprint;
   const client = (name: string) => loadClientTls({ ca: pki.paths.ca, ...pki.client(name) });

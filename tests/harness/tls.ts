@@ -1,5 +1,12 @@
-import { type ClientTlsOptions, connect, listen, type ListenOptions } from "../../core/net/mod.ts";
-import { loadServerTls } from "../../core/pki/mod.ts";
+import {
+  type ClientTlsOptions,
+  connect,
+  listen,
+  type ListenOptions,
+  type PeerIdentity,
+  type RefusalKind,
+} from "../../core/net/mod.ts";
+import { loadServerTls, revocationCheck } from "../../core/pki/mod.ts";
 import type { TestPki } from "./pki.ts";
 
 /** The listener {@linkcode mtlsListener} returns (core/net's `Server`). */
@@ -24,6 +31,36 @@ export async function mtlsListener(
     { host: "127.0.0.1", port: 0, tls, requireClientCert: true, ...options },
     handler,
   );
+}
+
+/** What a {@linkcode helloListener} saw: the peers it greeted and the refusals. */
+export interface HelloListener extends AsyncDisposable {
+  port: number;
+  accepted: PeerIdentity[];
+  refused: Array<{ cn: string | undefined; reason: string; kind: RefusalKind }>;
+}
+
+/**
+ * An {@linkcode mtlsListener} that checks `pki`'s revocation list, answers
+ * each accepted client `hello CN\n` and closes, and records who it
+ * accepted and what it refused.
+ */
+export async function helloListener(pki: TestPki): Promise<HelloListener> {
+  const accepted: PeerIdentity[] = [];
+  const refused: HelloListener["refused"] = [];
+  const server = await mtlsListener(pki, {
+    authorize: revocationCheck(pki.paths.revoked),
+    onRefused: (peer, reason, kind) => refused.push({ cn: peer?.cn, reason, kind }),
+  }, async (conn) => {
+    accepted.push(conn.peer);
+    await conn.end(`hello ${conn.peer.cn}\n`);
+  });
+  return {
+    port: server.port,
+    accepted,
+    refused,
+    [Symbol.asyncDispose]: () => server[Symbol.asyncDispose](),
+  };
 }
 
 const dec = new TextDecoder();

@@ -2,7 +2,11 @@
  * One handler worker of the pool and its queue: queries wait in the outbox
  * and go to the worker in batches, at most one batch outstanding (queries
  * that arrive meanwhile go together next, which keeps thread wake-ups per
- * query low under load). Batches and their replies travel through the
+ * query low under load). A batch holds no more queries than the worker runs
+ * in a quarter of the time limit, at the average time per query of its
+ * batches so far (a new slot's first batch is one query): the limit counts
+ * from the batch's start, so a long batch of legitimate slow queries would
+ * otherwise pass it and have its worker replaced. Batches and their replies travel through the
  * worker's shared-memory lane (`_handler_channel.ts`), by message when too
  * large or after a data update.
  */
@@ -57,6 +61,8 @@ export class HandlerSlot {
   busy = false;
   /** When the current batch was sent (`performance.now()`). */
   batchStart = 0;
+  /** Moving average of the time per query of this slot's batches, ms (0: none measured yet). */
+  #perQueryMs = 0;
 
   constructor(policy: SlotPolicy) {
     this.#policy = policy;
@@ -80,6 +86,7 @@ export class HandlerSlot {
       p.resolve("text" in r ? { ok: true, text: r.text } : { ok: false, error: r.error });
     }
     if (!batchDone) return;
+    if (this.batch.length > 0) this.#measured(performance.now() - this.batchStart);
     this.busy = false;
     this.batch = [];
     this.flush();
@@ -137,12 +144,24 @@ export class HandlerSlot {
     lane.nudge();
   }
 
-  /** The next batch: a query to run again goes alone, others together up to `maxBatch`. */
+  /** Counts a finished batch of `this.batch.length` queries that ran for `ms`. */
+  #measured(ms: number): void {
+    const per = ms / this.batch.length;
+    this.#perQueryMs = this.#perQueryMs === 0
+      ? per
+      : this.#perQueryMs + 0.2 * (per - this.#perQueryMs);
+  }
+
+  /**
+   * The next batch: a query to run again goes alone, others together up to
+   * `maxBatch` and what runs in a quarter of the time limit (see the module doc).
+   */
   #takeBatch(): Pending[] {
     const first = this.outbox[0]!;
     let n = 1;
-    if (!first.retried) {
-      const max = Math.min(this.#policy.maxBatch, this.outbox.length);
+    if (!first.retried && this.#perQueryMs > 0) {
+      const inTime = Math.max(1, Math.floor(this.#policy.timeoutMs / 4 / this.#perQueryMs));
+      const max = Math.min(this.#policy.maxBatch, inTime, this.outbox.length);
       while (n < max && !this.outbox[n]!.retried) n++;
     }
     return this.outbox.splice(0, n);

@@ -117,6 +117,28 @@ Deno.test("HandlerPool answers a synchronous handler's batches, small and larger
   }
 });
 
+Deno.test("HandlerPool keeps a batch of slow queries within the time limit: each is answered, no worker is replaced", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // 15 ms of work per query, synchronously; the limit is 200 ms per query
+    await Deno.writeTextFile(
+      join(dir, "h.js"),
+      "export default (q) => { const end = Date.now() + 15; while (Date.now() < end); return `got ${q}`; };\n",
+    );
+    await using pool = new HandlerPool(join(dir, "h.js"), { size: 1, timeoutMs: 200 });
+    await pool.start();
+    // Before: all 40 went in one batch (600 ms), so the ones at its end passed the limit
+    // counted from the batch start, and the worker was replaced to run them again one by one.
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => pool.run("t", `q${i}`)),
+    );
+    answers.forEach((a, i) => assert.deepEqual(a, { ok: true, text: `got q${i}` }));
+    assert.equal(pool.replaced, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("HandlerPool restarts a timed-out worker with the latest data and the next batch goes to it", async () => {
   await withPool(async (pool) => {
     pool.setData("table", { a: 3 });

@@ -14,13 +14,15 @@ export default async function handler(query, data) {
 }
 `;
 
+/** Runs `fn` with a started pool of the handler module `source` (default {@linkcode HANDLER}). */
 async function withPool(
   fn: (pool: HandlerPool) => Promise<void>,
   options: HandlerPoolOptions = { timeoutMs: 300 },
+  source: string = HANDLER,
 ): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
-    await Deno.writeTextFile(join(dir, "h.js"), HANDLER);
+    await Deno.writeTextFile(join(dir, "h.js"), source);
     await using pool = new HandlerPool(join(dir, "h.js"), options);
     await pool.start({ table: { a: 1 } });
     await fn(pool);
@@ -91,52 +93,44 @@ Deno.test("HandlerPool.start() rejects a module without a default export functio
 });
 
 Deno.test("HandlerPool answers a synchronous handler's batches, small and larger than its shared-memory lane, each with its own reply", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    await Deno.writeTextFile(
-      join(dir, "h.js"),
-      "export default (q) => q.startsWith('x') ? `${q.length}:` + 'y'.repeat(q.length) : `got ${q}`;\n",
-    );
-    await using pool = new HandlerPool(join(dir, "h.js"), { size: 1 });
-    await pool.start();
-    const big = "x".repeat(3 << 20);
-    const queries = [
-      ...Array.from({ length: 300 }, (_, i) => `q${i}`),
-      big,
-      "é€😀",
-      ...Array.from({ length: 50 }, (_, i) => `r${i}`),
-    ];
-    const answers = await Promise.all(queries.map((q) => pool.run("t", q)));
-    answers.forEach((a, i) => {
-      const q = queries[i]!;
-      const want = q.startsWith("x") ? `${q.length}:${"y".repeat(q.length)}` : `got ${q}`;
-      assert.ok(a.ok && a.text === want, `query ${i} answered with its own reply`);
-    });
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await withPool(
+    async (pool) => {
+      const big = "x".repeat(3 << 20);
+      const queries = [
+        ...Array.from({ length: 300 }, (_, i) => `q${i}`),
+        big,
+        "é€😀",
+        ...Array.from({ length: 50 }, (_, i) => `r${i}`),
+      ];
+      const answers = await Promise.all(queries.map((q) => pool.run("t", q)));
+      answers.forEach((a, i) => {
+        const q = queries[i]!;
+        const want = q.startsWith("x") ? `${q.length}:${"y".repeat(q.length)}` : `got ${q}`;
+        assert.ok(a.ok && a.text === want, `query ${i} answered with its own reply`);
+      });
+    },
+    { size: 1 },
+    "export default (q) => q.startsWith('x') ? `${q.length}:` + 'y'.repeat(q.length) : `got ${q}`;\n",
+  );
 });
 
 Deno.test("HandlerPool keeps a batch of slow queries within the time limit: each is answered, no worker is replaced", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    // 15 ms of work per query, synchronously; the limit is 200 ms per query
-    await Deno.writeTextFile(
-      join(dir, "h.js"),
-      "export default (q) => { const end = Date.now() + 15; while (Date.now() < end); return `got ${q}`; };\n",
-    );
-    await using pool = new HandlerPool(join(dir, "h.js"), { size: 1, timeoutMs: 200 });
-    await pool.start();
-    // Before: all 40 went in one batch (600 ms), so the ones at its end passed the limit
-    // counted from the batch start, and the worker was replaced to run them again one by one.
-    const answers = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => pool.run("t", `q${i}`)),
-    );
-    answers.forEach((a, i) => assert.deepEqual(a, { ok: true, text: `got q${i}` }));
-    assert.equal(pool.replaced, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  // 15 ms of work per query, synchronously; the limit is 200 ms per query
+  const slow =
+    "export default (q) => { const end = Date.now() + 15; while (Date.now() < end); return `got ${q}`; };\n";
+  await withPool(
+    async (pool) => {
+      // Before: all 40 went in one batch (600 ms), so the ones at its end passed the limit
+      // counted from the batch start, and the worker was replaced to run them again one by one.
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) => pool.run("t", `q${i}`)),
+      );
+      answers.forEach((a, i) => assert.deepEqual(a, { ok: true, text: `got q${i}` }));
+      assert.equal(pool.replaced, 0);
+    },
+    { size: 1, timeoutMs: 200 },
+    slow,
+  );
 });
 
 Deno.test("HandlerPool restarts a timed-out worker with the latest data and the next batch goes to it", async () => {

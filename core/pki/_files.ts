@@ -165,11 +165,15 @@ async function waitForLock(file: Deno.FsFile, dir: string, path: string, waitMs:
  */
 async function lockHolder(file: Deno.FsFile): Promise<string | undefined> {
   try {
-    const ino = (await file.stat()).ino;
+    const { dev, ino } = await file.stat();
+    if (dev === null || ino === null) return undefined;
+    // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF": major and minor in hex, then the inode
+    const major = ((dev >>> 8) & 0xfff).toString(16).padStart(2, "0");
+    const minor = ((dev & 0xff) | ((dev >>> 12) & 0xfff00)).toString(16).padStart(2, "0");
+    const id = `${major}:${minor}:${ino}`;
     const locks = await Deno.readTextFile("/proc/locks");
-    // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF"
     const m = locks.split("\n").map((l) => l.trim().split(/\s+/))
-      .find((f) => f[1] === "FLOCK" && f[5]?.split(":")[2] === String(ino));
+      .find((f) => f[1] === "FLOCK" && f[5] === id);
     const pid = m?.[4];
     if (!pid) return undefined;
     if (pid === String(Deno.pid)) return `this process (pid ${pid}, a write inside another)`;

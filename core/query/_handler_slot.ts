@@ -6,9 +6,9 @@
  * in a quarter of the time limit, at the average time per query of its
  * batches so far (a new slot's first batch is one query): the limit counts
  * from the batch's start, so a long batch of legitimate slow queries would
- * otherwise pass it and have its worker replaced. Batches and their replies travel through the
- * worker's shared-memory lane (`_handler_channel.ts`), by message when too
- * large or after a data update.
+ * otherwise pass it and have its worker replaced. Batches and their replies
+ * travel through the worker's shared-memory lane (`_handler_channel.ts`), by
+ * message when too large or after a data update.
  */
 import type { WorkerClient } from "../worker/mod.ts";
 import type { HandlerResult, WorkerQuery, WorkerReply } from "./handler_messages.ts";

@@ -107,7 +107,6 @@ export class ReplyLimit {
   readonly #sent = new Map<string, number>();
   /** Counters of the sources past `maxSources` this window (allocated on first use). */
   #overflow: Uint32Array | undefined;
-  #overflowUsed = false;
 
   constructor(options: ReplyLimitOptions = {}) {
     this.#perWindow = options.perWindow ?? 50;
@@ -122,8 +121,7 @@ export class ReplyLimit {
     if (now - this.#windowStart >= this.#windowMs) {
       this.#windowStart = now;
       this.#sent.clear();
-      if (this.#overflowUsed) this.#overflow!.fill(0);
-      this.#overflowUsed = false;
+      this.#overflow?.fill(0);
     }
     const n = this.#sent.get(address);
     if (n === undefined) {
@@ -138,7 +136,6 @@ export class ReplyLimit {
 
   #takeOverflow(address: string): boolean {
     const counts = this.#overflow ??= new Uint32Array(OVERFLOW_BUCKETS);
-    this.#overflowUsed = true;
     const i = keyedHash(address, this.#seed) & (OVERFLOW_BUCKETS - 1);
     if (counts[i]! >= this.#perWindow) return false;
     counts[i]!++;

@@ -19,7 +19,7 @@
 import { encodeRecord } from "./record_format.ts";
 import { isNoSpace, StorageFullError } from "./errors.ts";
 import type { _Segment } from "./_segment.ts";
-import { type _FsyncGate, fsyncGate } from "./_fsync_gate.ts";
+import { fsyncGate } from "./_fsync_gate.ts";
 
 /** Records bound for one segment in one commit. */
 export interface _Group {
@@ -28,7 +28,7 @@ export interface _Group {
   /** The size of each record, in order. */
   sizes: number[];
   bytes: number;
-  /** Every record of the group was appended as `background` (see {@linkcode _FsyncGate}). */
+  /** Every record of the group was appended as `background`: it syncs off the loop (`_fsync_gate.ts`). */
   background: boolean;
 }
 

@@ -145,15 +145,13 @@ export class RecordLog implements AsyncDisposable {
    * cap would be passed; otherwise the returned promise resolves once the
    * record is on disk (rejects, `StorageFullError` with `reason: "disk"` on
    * `ENOSPC`, when the write fails: then the record is not in the log).
-   * Ignoring the promise is safe. `force` skips the cap (a shutdown that must
-   * not drop what it holds in memory); `background` says nobody waits for the
-   * record soon, so its `fdatasync` never blocks the event loop.
+   * Ignoring the promise is safe. {@linkcode AppendOptions}: `force` skips
+   * the cap, `background` keeps its `fdatasync` off the event loop.
    */
   append(payload: Uint8Array, opts: AppendOptions = {}): Promise<void> {
-    const force = opts.force ?? false;
     if (this.#closed) throw new Error(`Cannot append to the ${this.name}: it is closed`);
     const size = RECORD_HEADER_BYTES + payload.length;
-    if (!force && this.bytes + size > this.#max) {
+    if (!opts.force && this.bytes + size > this.#max) {
       throw new StorageFullError(
         `The ${this.name} is full: ${this.bytes} of ${this.#max} bytes used; the record was not stored`,
         "cap",

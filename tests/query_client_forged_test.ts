@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { bindDatagram } from "../core/net/mod.ts";
 import { ask, writeKeyPair } from "../core/query/mod.ts";
-import { PYTHON_CRYPTO, runCli, tempDir, withPythonCrypto } from "./harness/mod.ts";
+import { runCli, tempDir, withPythonModule } from "./harness/mod.ts";
 
 const FIXTURES = new URL("../fixtures/query", import.meta.url).pathname;
 const enc = new TextEncoder();
@@ -117,14 +117,16 @@ Deno.test("query ask over UDP ignores a reply from any socket but the one it ask
   });
 });
 
-withPythonCrypto.test({
+const pyCrypto = await withPythonModule("cryptography", "apt install python3-cryptography");
+
+pyCrypto.test({
   name:
     "the Python example client refuses a forged plain reply to an encrypted query, over TCP and UDP",
   fn: async () => {
     await using dir = await tempDir("sockkit-query-forged-py-");
     const keys = await writeKeyPair(join(String(dir), "server"));
     const run = async (port: number, ...args: string[]) => {
-      const o = await new Deno.Command(PYTHON_CRYPTO ?? "python3", {
+      const o = await new Deno.Command(pyCrypto.python, {
         args: [join(FIXTURES, "client.py"), "people 2", "--port", String(port), ...args],
         stdout: "piped",
         stderr: "piped",

@@ -25,12 +25,11 @@ import {
   holdUpToCap,
   makePki,
   ownAddress,
-  PYTHON_CRYPTO,
   runCli,
   spawnCli,
   startDaemon,
   waitUntil,
-  withPythonCrypto,
+  withPythonModule,
 } from "./harness/mod.ts";
 import { delay } from "../core/async/mod.ts";
 
@@ -556,7 +555,9 @@ Deno.test("query serve (CLI) refuses a bad data spec and a missing handler with 
   }
 });
 
-withPythonCrypto.test({
+const pyCrypto = await withPythonModule("cryptography", "apt install python3-cryptography");
+
+pyCrypto.test({
   name:
     "query: the Python example client (written from the wire description) works plain and encrypted",
   fn: async () => {
@@ -566,7 +567,7 @@ withPythonCrypto.test({
       await using f = await fixture({ key: await loadKeyPair(paths.privateKey) });
       const client = new URL("../fixtures/query/client.py", import.meta.url).pathname;
       const run = async (...args: string[]) => {
-        const o = await new Deno.Command(PYTHON_CRYPTO ?? "python3", {
+        const o = await new Deno.Command(pyCrypto.python, {
           args: [client, ...args, "--port", String(f.port)],
           stdout: "piped",
           stderr: "piped",

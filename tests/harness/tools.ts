@@ -18,16 +18,19 @@ function onPath(cmd: string): boolean {
 
 const told = new Set<string>();
 
-/** `true` when a test needing `tools` should be skipped here (some missing, not in CI). */
-function skipWithout(tools: string[], install: string): boolean {
-  const missing = tools.filter((c) => !onPath(c));
-  if (missing.length === 0 || Deno.env.get("CI")) return false;
-  const what = missing.join(", ");
-  if (!told.has(what)) {
-    told.add(what);
-    console.error(`skipping the tests that need ${what}: not installed (${install})`);
+/** `true` when a test needing `missing` ("" when nothing is) should be skipped here (not in CI). */
+function skip(missing: string, install: string): boolean {
+  if (missing === "" || Deno.env.get("CI")) return false;
+  if (!told.has(missing)) {
+    told.add(missing);
+    console.error(`skipping the tests that need ${missing}: not installed (${install})`);
   }
   return true;
+}
+
+/** `true` when a test needing `tools` should be skipped here (some missing, not in CI). */
+function skipWithout(tools: string[], install: string): boolean {
+  return skip(tools.filter((c) => !onPath(c)).join(", "), install);
 }
 
 type TestFn = (t: Deno.TestContext) => void | Promise<void>;
@@ -64,38 +67,29 @@ async function imports(python: string, module: string): Promise<boolean> {
 }
 
 /**
- * A Python with the `cryptography` package, for the encrypted query client:
- * `python3` on the PATH, else Debian's `/usr/bin/python3` (a pyenv or venv
- * Python first on the PATH may lack what `apt install python3-cryptography`
- * put there); `undefined` when neither has it.
+ * For tests that need a Python importing `module`: `python` is `python3` on
+ * the PATH when it can, else Debian's `/usr/bin/python3` (a pyenv or venv
+ * Python first on the PATH may lack what apt installed), and `test` is
+ * `Deno.test`, skipped outside CI when neither can (in CI, `.ci/run`
+ * installs `install` and they always run). Only the test files that call it
+ * start the probing Pythons.
  */
-export const PYTHON_CRYPTO: string | undefined = await (async () => {
-  for (const python of ["python3", "/usr/bin/python3"]) {
-    if (await imports(python, "cryptography")) return python;
+export async function withPythonModule(module: string, install: string): Promise<{
+  python: string;
+  test(def: Deno.TestDefinition): void;
+}> {
+  let python: string | undefined;
+  for (const candidate of ["python3", "/usr/bin/python3"]) {
+    if (await imports(candidate, module)) {
+      python = candidate;
+      break;
+    }
   }
-  return undefined;
-})();
-
-/**
- * `withPythonCrypto.test(...)`: the tests of the Python query client's
- * encryption (run them with `PYTHON_CRYPTO ?? "python3"`). Skipped outside
- * CI when no Python here has `cryptography`; in CI (`.ci/run` installs
- * python3-cryptography) they always run.
- */
-export const withPythonCrypto = {
-  test(def: Deno.TestDefinition): void {
-    Deno.test({ ...def, ignore: def.ignore || (PYTHON_CRYPTO === undefined && skipNoCrypto()) });
-  },
-};
-
-function skipNoCrypto(): boolean {
-  if (Deno.env.get("CI")) return false;
-  const what = "the Python cryptography package";
-  if (!told.has(what)) {
-    told.add(what);
-    console.error(
-      `skipping the tests that need ${what}: not installed (apt install python3-cryptography)`,
-    );
-  }
-  return true;
+  const missing = python === undefined ? `the Python ${module} package` : "";
+  return {
+    python: python ?? "python3",
+    test(def) {
+      Deno.test({ ...def, ignore: def.ignore || skip(missing, install) });
+    },
+  };
 }

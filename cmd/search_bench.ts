@@ -131,6 +131,16 @@ export function searchBenchCommand() {
           rereadRow("simd-whole", "earlier whole-file read, in-process", largest);
           for (const lines of sizes) {
             rereadRow(SERVER_METHODS.reread, "in a worker, as served", lines);
+            const floor = cellOf(result, "reread", "read-floor", lines);
+            if (floor) {
+              rows.push({
+                figure: `reread floor p50, ${
+                  num.format(lines)
+                } lines (the file read alone, no search, one thread)`,
+                value: round(floor.p50Ms, 3),
+                unit: "ms",
+              });
+            }
           }
           const idx = cellOf(result, "index", SERVER_METHODS.index, largest);
           if (idx) {

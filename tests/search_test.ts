@@ -504,12 +504,18 @@ Deno.test("sockkit search bench --json writes the report and chart and prints on
     figures.join("; "),
   );
   assert.ok(figures.includes("cached queries/s, TLS, 32 connections"), figures.join("; "));
+  const floor = data.rows.find((row: { figure: string }) =>
+    row.figure === "reread floor p50, 2,000 lines (the file read alone, no search, one thread)"
+  );
+  assert.ok(floor?.value > 0, figures.join("; "));
+  assert.equal(floor.target, undefined); // a floor has no target
   const reread = data.rows.find((row: { figure: string }) => row.figure.startsWith("reread p50"));
   assert.equal(reread.anchor, "grep -Fxq per query");
   assert.ok(reread.anchorValue > 0);
   const report = await Deno.readTextFile(join(out, "report.md"));
   assert.match(report, /The server uses `simd-worker`/);
   assert.match(report, /grep -Fxq/);
+  assert.match(report, /reading the file alone, with no search \(`read-floor`, one thread\), took/);
   assert.match(await Deno.readTextFile(join(out, "chart.svg")), /<svg/);
   assert.doesNotMatch(r.stderr, /WRONG/);
 });

@@ -25,6 +25,11 @@ export interface SearchMethod {
   reread?: (path: string, query: Uint8Array) => boolean | Promise<boolean>;
   /** Index mode: prepare once from `path`. Absent when the method has no index form. */
   index?: (path: string) => IndexedSearch | Promise<IndexedSearch>;
+  /**
+   * Not a search: it times what a reread cannot go below (reading the file)
+   * and answers nothing, so its answers are not checked.
+   */
+  floor?: true;
 }
 
 /** Names of the methods the server uses, per mode. */
@@ -40,6 +45,12 @@ const pieceSimd = SimdSearcher.create(); // its own memory, apart from simdReade
 const pieceScanner = new ChunkedLineScanner(
   pieceSimd ? { alloc: (size) => pieceSimd.buffer(size), find: pieceSimd.findLine } : {},
 );
+// The same reads as pieceScanner's, into memory of its own, with a search that finds nothing.
+const floorSimd = SimdSearcher.create();
+const floorScanner = new ChunkedLineScanner({
+  ...(floorSimd ? { alloc: (size: number) => floorSimd.buffer(size) } : {}),
+  find: () => -1,
+});
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -219,6 +230,13 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
         hay.set(bytes);
         return (q) => containsLine(hay, q, own.findLine);
       },
+    },
+    {
+      name: "read-floor",
+      description:
+        "no search: the file read to its end in 512 KiB pieces into WebAssembly memory, as the simd scan reads it for an absent query (the floor of a reread on this machine; answers not checked)",
+      floor: true,
+      reread: (path, q) => floorScanner.scan(path, [q])[0]!,
     },
     {
       name: "simd-whole",

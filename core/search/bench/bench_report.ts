@@ -33,11 +33,15 @@ function cell(result: SearchBenchResult, mode: string, method: string, lines: nu
   return result.cells.find((c) => c.mode === mode && c.method === method && c.lines === lines);
 }
 
-/** The fastest method of a mode at the largest size, ignoring methods that answered wrongly. */
+/**
+ * The fastest method of a mode at the largest size, ignoring methods that
+ * answered wrongly and floors (which do not search).
+ */
 export function fastest(result: SearchBenchResult, mode: "reread" | "index"): string | undefined {
   const largest = Math.max(...result.files.map((f) => f.lines));
+  const floors = new Set(result.methods.filter((m) => m.floor).map((m) => m.name));
   return rankedMethods(result, mode).find((m) =>
-    (cell(result, mode, m, largest)?.wrong ?? 1) === 0
+    !floors.has(m) && (cell(result, mode, m, largest)?.wrong ?? 1) === 0
   );
 }
 
@@ -122,6 +126,7 @@ export function markdownReport(
       const inProc = cell(result, "reread", "simd", largest.lines);
       const viaWorker = cell(result, "reread", server, largest.lines);
       const grep = cell(result, "reread", "grep -Fxq", largest.lines);
+      const floor = cell(result, "reread", "read-floor", largest.lines);
       lines.push(
         `**The server uses \`${server}\`**: the file is read into WebAssembly memory and searched with SIMD (\`simd\`), in a pool worker so the accept loop never waits on a scan. ` +
           `Fastest reread method in this run: \`${best}\`. ` +
@@ -129,7 +134,12 @@ export function markdownReport(
             inProc ? fmtMs(inProc.p50Ms) : "–"
           }, through the worker ${viaWorker ? fmtMs(viaWorker.p50Ms) : "–"}, \`grep -Fxq\` ${
             grep ? fmtMs(grep.p50Ms) : "–"
-          } (target ≤ 3 ms p50).`,
+          } (target ≤ 3 ms p50)` +
+          (floor
+            ? `; reading the file alone, with no search (\`read-floor\`, one thread), took ${
+              fmtMs(floor.p50Ms)
+            }.`
+            : "."),
         "",
       );
     } else {

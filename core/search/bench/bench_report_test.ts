@@ -91,3 +91,19 @@ Deno.test("lineStyle() never repeats a style within the first sixteen lines", ()
   const seen = new Set(Array.from({ length: 16 }, (_, i) => JSON.stringify(lineStyle(i))));
   assert.equal(seen.size, 16);
 });
+
+Deno.test("a floor is never the fastest method, and the report gives its time beside the server's", () => {
+  const withFloor: SearchBenchResult = {
+    ...result,
+    methods: [...result.methods, { name: "read-floor", description: "no search", floor: true }],
+    cells: [...result.cells, cell("read-floor", "reread", 10_000, 0.05)],
+  };
+  assert.equal(rankedMethods(withFloor, "reread")[1], "read-floor");
+  assert.equal(fastest(withFloor, "reread"), SERVER_METHODS.reread);
+  const md = markdownReport(withFloor, "chart.svg");
+  assert.match(
+    md,
+    /reading the file alone, with no search \(`read-floor`, one thread\), took 50\.0 µs/,
+  );
+  assert.match(md, /Fastest reread method in this run: `simd-worker`/);
+});

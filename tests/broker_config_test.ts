@@ -88,7 +88,7 @@ Deno.test("broker serve on a state directory another broker uses stops at once, 
   assert.match(
     second.stderr,
     new RegExp(
-      `Cannot use the broker state directory "${tmp.path}": another process \\(pid ${srv.pid}\\) is using it`,
+      `Cannot use the broker state directory "${tmp.path}": another process \\(pid ${srv.pid}: [^\\n]*deno[^\\n]*\\) is using it`,
     ),
   );
   assert.deepEqual([...Deno.readDirSync(tmp.path)].map((e) => e.name).sort(), before);

@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../config/errors.ts";
-import { writeFileAtomic } from "../storage/mod.ts";
+import { describeHolder, flockHolderSync, writeFileAtomic } from "../storage/mod.ts";
 import { delay } from "../async/mod.ts";
 
 /** Explains a file-system error in a few words (`file not found`, `permission denied`). */
@@ -147,43 +147,20 @@ async function waitForLock(file: Deno.FsFile, dir: string, path: string, waitMs:
   for (let pause = 5; !file.tryLockSync(true); pause = Math.min(pause * 2, 200)) {
     const left = deadline - performance.now();
     if (left <= 0) {
-      const holder = await lockHolder(file);
+      const holder = flockHolderSync(file);
+      const who = !holder
+        ? "another process"
+        : holder.pid === Deno.pid
+        ? `this process (pid ${holder.pid}, a write inside another)`
+        : describeHolder(holder);
       throw new Error(
-        `Cannot lock the certificates directory "${dir}": ${
-          holder ?? "another process"
-        } has held "${path}" for more than ${waitMs / 1000} s ` +
+        `Cannot lock the certificates directory "${dir}": ${who} has held "${path}" for more than ${
+          waitMs / 1000
+        } s ` +
           `(a certs command or a broker writing there; let it finish or stop it, then run this again)`,
       );
     }
     await delay(Math.min(pause, left));
-  }
-}
-
-/**
- * The process holding the `flock` of `file`, from `/proc/locks` (Linux), as
- * `process 1234 (sockkit certs revoke ...)`; `undefined` where it cannot be told.
- */
-async function lockHolder(file: Deno.FsFile): Promise<string | undefined> {
-  try {
-    const { dev, ino } = await file.stat();
-    if (dev === null || ino === null) return undefined;
-    // "1: FLOCK  ADVISORY  WRITE 4242 fd:01:123456 0 EOF": major and minor in hex, then the inode
-    const major = ((dev >>> 8) & 0xfff).toString(16).padStart(2, "0");
-    const minor = ((dev & 0xff) | ((dev >>> 12) & 0xfff00)).toString(16).padStart(2, "0");
-    const id = `${major}:${minor}:${ino}`;
-    const locks = await Deno.readTextFile("/proc/locks");
-    const m = locks.split("\n").map((l) => l.trim().split(/\s+/))
-      .find((f) => f[1] === "FLOCK" && f[5] === id);
-    const pid = m?.[4];
-    if (!pid) return undefined;
-    if (pid === String(Deno.pid)) return `this process (pid ${pid}, a write inside another)`;
-    const cmd = await Deno.readTextFile(`/proc/${pid}/cmdline`).then(
-      (t) => t.split("\0").join(" ").replace(/\s+/g, " ").trim().slice(0, 120),
-      () => "",
-    );
-    return `process ${pid}${cmd ? ` (${cmd})` : ""}`;
-  } catch {
-    return undefined;
   }
 }
 

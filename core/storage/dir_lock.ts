@@ -7,6 +7,7 @@
  * a crash never leaves it held.
  */
 import { join } from "node:path";
+import { flockHolderSync } from "./flock_holder.ts";
 
 /** The lock file's name in the directory. */
 export const DIR_LOCK_FILE = ".sockkit.lock";
@@ -16,14 +17,23 @@ export class DirectoryInUseError extends Error {
   override name = "DirectoryInUseError";
   constructor(
     readonly dir: string,
-    /** The process that holds it, as it wrote in the lock file (undefined when unreadable). */
+    /**
+     * The process that holds it: the kernel's holder of the lock where it
+     * can be told (`/proc/locks`), else the pid it wrote in the lock file
+     * (undefined when neither can be read).
+     */
     readonly pid: number | undefined,
     what: string,
+    /** Its command line, when it can be read ("" otherwise). */
+    readonly command = "",
   ) {
+    const who = pid === undefined
+      ? "another process is using it"
+      : pid === Deno.pid
+      ? `this process (pid ${pid}) is using it already`
+      : `another process (pid ${pid}${command ? `: ${command}` : ""}) is using it`;
     super(
-      `Cannot use the ${what} "${dir}": another process${
-        pid === undefined ? "" : ` (pid ${pid})`
-      } is using it (stop that one, or give this one a directory of its own)`,
+      `Cannot use the ${what} "${dir}": ${who} (stop that one, or give this one a directory of its own)`,
     );
   }
 }
@@ -56,13 +66,16 @@ export function lockDirectorySync(dir: string, what: string): DirectoryLock {
     throw err;
   }
   if (!held) {
-    let pid: number | undefined;
-    try {
-      const n = Number(Deno.readTextFileSync(path).trim());
-      pid = Number.isInteger(n) && n > 0 ? n : undefined;
-    } catch { /* unreadable: no pid in the message */ }
+    const holder = flockHolderSync(file);
+    let pid = holder?.pid;
+    if (pid === undefined) {
+      try {
+        const n = Number(Deno.readTextFileSync(path).trim());
+        pid = Number.isInteger(n) && n > 0 ? n : undefined;
+      } catch { /* unreadable: no pid in the message */ }
+    }
     file.close();
-    throw new DirectoryInUseError(dir, pid, what);
+    throw new DirectoryInUseError(dir, pid, what, holder?.command);
   }
   file.truncateSync(0);
   file.writeSync(new TextEncoder().encode(`${Deno.pid}\n`));

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DIR_LOCK_FILE, DirectoryInUseError, lockDirectorySync } from "./dir_lock.ts";
 
-Deno.test("lockDirectorySync lets one holder in at a time, names the holder's pid, and is free again once released", async () => {
+Deno.test("lockDirectorySync lets one holder in at a time, says when this process holds it already, and is free again once released", async () => {
   const dir = join(await Deno.makeTempDir(), "state");
   try {
     const first = lockDirectorySync(dir, "test directory");
@@ -14,7 +14,7 @@ Deno.test("lockDirectorySync lets one holder in at a time, names the holder's pi
         assert.equal(err.pid, Deno.pid);
         assert.equal(
           err.message,
-          `Cannot use the test directory "${dir}": another process (pid ${Deno.pid}) is using it (stop that one, or give this one a directory of its own)`,
+          `Cannot use the test directory "${dir}": this process (pid ${Deno.pid}) is using it already (stop that one, or give this one a directory of its own)`,
         );
         return true;
       },
@@ -28,7 +28,7 @@ Deno.test("lockDirectorySync lets one holder in at a time, names the holder's pi
   }
 });
 
-Deno.test("lockDirectorySync refuses a directory another process holds", async () => {
+Deno.test("lockDirectorySync refuses a directory another process holds and names it by its pid and command line", async () => {
   const dir = await Deno.makeTempDir();
   try {
     const holder = new Deno.Command(Deno.execPath(), {
@@ -44,7 +44,19 @@ Deno.test("lockDirectorySync refuses a directory another process holds", async (
     }).spawn();
     const reader = holder.stdout.getReader();
     assert.match(new TextDecoder().decode((await reader.read()).value), /held/);
-    assert.throws(() => lockDirectorySync(dir, "spool"), DirectoryInUseError);
+    assert.throws(
+      () => lockDirectorySync(dir, "spool"),
+      (err) => {
+        assert.ok(err instanceof DirectoryInUseError);
+        // named by the kernel's record of the lock: its pid and command line
+        assert.equal(err.pid, holder.pid);
+        assert.match(
+          err.message,
+          new RegExp(`another process \\(pid ${holder.pid}: \\S*deno eval `),
+        );
+        return true;
+      },
+    );
     holder.kill("SIGKILL");
     await holder.status;
     reader.releaseLock();

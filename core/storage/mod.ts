@@ -13,6 +13,8 @@
  *   cursor), `_head_file.ts` (the consumed front kept across restarts).
  * - `record_format.ts`: the checksummed record format and its parser;
  *   `errors.ts`: a cap that refuses and never drops, a full disk treated as full.
+ * - `dir_lock.ts`: one process per state directory; `flock_holder.ts`: who
+ *   holds a lock (for its error), also used by `core/pki`'s writers' lock.
  * - `atomic_file.ts`: a small file replaced whole (temporary file, rename;
  *   durable on request), used by the record log's head file, the broker's
  *   state files and the certificate files, and its leftovers removed at open.
@@ -22,6 +24,7 @@
 export * from "./atomic_file.ts";
 export * from "./dir_lock.ts";
 export * from "./errors.ts";
+export * from "./flock_holder.ts";
 export * from "./record_format.ts";
 export * from "./record_log_options.ts";
 export * from "./record_log.ts";

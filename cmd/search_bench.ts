@@ -60,7 +60,10 @@ export function searchBenchCommand() {
     .option("--json", "print one JSON line of headline figures on stdout (tables go to stderr)")
     .addHelpText(
       "after",
-      "\nExamples:\n  sockkit search bench\n  sockkit search bench --sizes 10000,100000,250000,1000000 --out report/",
+      "\nThe method read-floor searches nothing: it reads each file as the simd scan does, so a reread\n" +
+        "figure can be read against what reading the file alone costs here.\n" +
+        "\nExamples:\n  sockkit search bench\n  sockkit search bench --sizes 10000,100000,250000,1000000 --out report/\n" +
+        '  sockkit search bench --sizes 1000000 --methods "read-floor,simd-worker,grep -Fxq" --load-seconds 0',
     )
     .action(action(async (opts) => {
       const sizes = sizeList(opts.sizes).sort((a, b) => a - b);

@@ -76,16 +76,19 @@ export function queryBenchCommand() {
         const rows = cases.filter((c) => !c.anchor).flatMap((c) => {
           const anchor = anchorOf(cases, c);
           const label = `query ${c.name}, ${c.inFlight} in flight`;
+          const value = Math.round(c.qps);
+          // The ratio of the figures as printed, so that value / anchorValue gives it back.
+          const anchorValue = anchor ? Math.round(anchor.qps) : 0;
           return [
             {
               figure: `${label}: queries/s (${fmt(opts.rows)} rows)`,
-              value: Math.round(c.qps),
+              value,
               unit: "queries/s",
               ...(anchor
                 ? {
                   anchor: "Python socketserver UDP, same lookup",
-                  anchorValue: Math.round(anchor.qps),
-                  ratio: Math.round((c.qps / anchor.qps) * 100) / 100,
+                  anchorValue,
+                  ratio: anchorValue > 0 ? Math.round((value / anchorValue) * 100) / 100 : 0,
                   ...(c.ceiling ? {} : { target: `>= ${TARGET_RATIO}x` }),
                 }
                 : {}),

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DIR_LOCK_FILE, DirectoryInUseError, lockDirectorySync } from "./dir_lock.ts";
+import { redactUrlCredentials } from "./flock_holder.ts";
 
 Deno.test("lockDirectorySync lets one holder in at a time, says when this process holds it already, and is free again once released", async () => {
   const dir = join(await Deno.makeTempDir(), "state");
@@ -34,7 +35,9 @@ Deno.test("lockDirectorySync refuses a directory another process holds and names
     const holder = new Deno.Command(Deno.execPath(), {
       args: [
         "eval",
-        `const f = Deno.openSync(${
+        // a secret in the holder's command line, as a Redis URL with a password would be
+        `// redis://bob:hunter2@db.example:6379
+         const f = Deno.openSync(${
           JSON.stringify(join(dir, DIR_LOCK_FILE))
         }, { read: true, write: true, create: true });
          f.lockSync(true); f.writeSync(new TextEncoder().encode(Deno.pid + "\\n")); console.log("held");
@@ -54,6 +57,8 @@ Deno.test("lockDirectorySync refuses a directory another process holds and names
           err.message,
           new RegExp(`another process \\(pid ${holder.pid}: \\S*deno eval `),
         );
+        assert.match(err.message, /redis:\/\/\*\*\*@db\.example:6379/);
+        assert.doesNotMatch(err.message, /hunter2/);
         return true;
       },
     );
@@ -66,4 +71,14 @@ Deno.test("lockDirectorySync refuses a directory another process holds and names
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("redactUrlCredentials stars out the user and password of every URL and leaves the rest", () => {
+  assert.equal(
+    redactUrlCredentials(
+      "ingest --redis redis://:s3cret@h:6379/0 --nats nats://u:p@n:4222 --dir x@y",
+    ),
+    "ingest --redis redis://***@h:6379/0 --nats nats://***@n:4222 --dir x@y",
+  );
+  assert.equal(redactUrlCredentials("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
 });

@@ -7,7 +7,11 @@
 /** The process holding a lock. */
 export interface FlockHolder {
   pid: number;
-  /** Its command line, up to 120 characters ("" when it cannot be read). */
+  /**
+   * Its command line, up to 120 characters ("" when it cannot be read), with
+   * the credentials of URLs in it (`redis://user:secret@host`) starred out:
+   * it goes into error messages and logs.
+   */
   command: string;
 }
 
@@ -30,8 +34,9 @@ export function flockHolderSync(file: Deno.FsFile): FlockHolder | undefined {
     if (!Number.isInteger(pid) || pid <= 0) return undefined;
     let command = "";
     try {
-      command = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").join(" ")
-        .replace(/\s+/g, " ").trim().slice(0, 120);
+      command = redactUrlCredentials(
+        Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").join(" ").replace(/\s+/g, " "),
+      ).trim().slice(0, 120);
     } catch { /* gone, or not ours to read */ }
     return { pid, command };
   } catch {
@@ -42,4 +47,9 @@ export function flockHolderSync(file: Deno.FsFile): FlockHolder | undefined {
 /** `process 1234 (sockkit certs revoke ...)`, or `process 1234` without its command line. */
 export function describeHolder(holder: FlockHolder): string {
   return `process ${holder.pid}${holder.command ? ` (${holder.command})` : ""}`;
+}
+
+/** `scheme://user:secret@host` → `scheme://***@host`, for every URL in `text`. */
+export function redactUrlCredentials(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, "$1***@");
 }

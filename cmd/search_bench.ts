@@ -9,6 +9,7 @@ import { parse } from "../core/config/mod.ts";
 import { loadClientTls } from "../core/pki/mod.ts";
 import type { ClientTlsOptions } from "../core/net/mod.ts";
 import {
+  FLOOR_METHOD,
   fmtMs,
   markdownReport,
   pdfReport,
@@ -134,7 +135,7 @@ export function searchBenchCommand() {
           rereadRow("simd-whole", "earlier whole-file read, in-process", largest);
           for (const lines of sizes) {
             rereadRow(SERVER_METHODS.reread, "in a worker, as served", lines);
-            const floor = cellOf(result, "reread", "read-floor", lines);
+            const floor = cellOf(result, "reread", FLOOR_METHOD, lines);
             if (floor) {
               rows.push({
                 figure: `reread floor p50, ${

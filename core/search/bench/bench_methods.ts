@@ -32,6 +32,9 @@ export interface SearchMethod {
   floor?: true;
 }
 
+/** Name of the floor method (reads without searching, see {@linkcode SearchMethod.floor}). */
+export const FLOOR_METHOD = "read-floor";
+
 /** Names of the methods the server uses, per mode. */
 export const SERVER_METHODS = {
   reread: "simd-worker",
@@ -232,7 +235,7 @@ export function searchMethods(pool: SearchWorkerPool): SearchMethod[] {
       },
     },
     {
-      name: "read-floor",
+      name: FLOOR_METHOD,
       description:
         "no search: the file read to its end in 512 KiB pieces into WebAssembly memory, as the simd scan reads it for an absent query (the floor of a reread on this machine; answers not checked)",
       floor: true,

@@ -4,7 +4,7 @@
  * one panel per mode).
  */
 import { fmtMs, type SearchBenchResult } from "./mod.ts";
-import { SERVER_METHODS } from "./bench_methods.ts";
+import { FLOOR_METHOD, SERVER_METHODS } from "./bench_methods.ts";
 import { type ChartPanel, svgLogLogChart } from "../svg_chart.ts";
 
 export { lineStyle } from "../svg_chart.ts";
@@ -126,7 +126,7 @@ export function markdownReport(
       const inProc = cell(result, "reread", "simd", largest.lines);
       const viaWorker = cell(result, "reread", server, largest.lines);
       const grep = cell(result, "reread", "grep -Fxq", largest.lines);
-      const floor = cell(result, "reread", "read-floor", largest.lines);
+      const floor = cell(result, "reread", FLOOR_METHOD, largest.lines);
       lines.push(
         `**The server uses \`${server}\`**: the file is read into WebAssembly memory and searched with SIMD (\`simd\`), in a pool worker so the accept loop never waits on a scan. ` +
           `Fastest reread method in this run: \`${best}\`. ` +
@@ -136,7 +136,7 @@ export function markdownReport(
             grep ? fmtMs(grep.p50Ms) : "–"
           } (target ≤ 3 ms p50)` +
           (floor
-            ? `; reading the file alone, with no search (\`read-floor\`, one thread), took ${
+            ? `; reading the file alone, with no search (\`${FLOOR_METHOD}\`, one thread), took ${
               fmtMs(floor.p50Ms)
             }.`
             : "."),

@@ -1,6 +1,6 @@
 /**
  * The client-chain walk enforces the limits operator CAs set on what they
- * sign (path length, keyCertSign), finds an issuer by its key among
+ * sign (path length, where a self-issued CA does not count; keyCertSign), finds an issuer by its key among
  * allow-list CAs that share a name, and revocation by serial number counts
  * only within the same issuer: real TLS on loopback, certificates made with
  * openssl, `sockkit certs allow/revoke` as subprocesses.
@@ -91,6 +91,18 @@ Deno.test("the client-chain walk enforces CA limits, tells same-name CAs apart b
   const subP = await signed("subP", "Sub P", opP, caExt, 2);
   const malP = await chain("malP", await signed("malP", "mallory", subP, leafExt, 3), subP);
   const direct = await signed("direct", "direct", opP, leafExt, 4);
+  // pathlen:0 CA -> a self-issued CA of the same name (a key rollover) -> grace: within the limit,
+  // since a self-issued CA does not count (RFC 5280 6.1.4 (l); openssl verify accepts it)
+  const rolledP = await signed("rolledP", "Operator P", opP, caExt, 10);
+  const grace = await chain("grace", await signed("grace", "grace", rolledP, leafExt, 11), rolledP);
+  // ... but a CA it signs under another name counts: -> sub-CA -> mallory is refused
+  const subRolledP = await signed("subRolledP", "Sub P2", rolledP, caExt, 12);
+  const malRolledP = await chain(
+    "malRolledP",
+    await signed("malRolledP", "mallory", subRolledP, leafExt, 13),
+    subRolledP,
+    rolledP,
+  );
   // a sub-CA whose keyUsage lacks keyCertSign
   const subK = await signed("subK", "Sub K", opA, noCertSign, 5);
   const malK = await chain("malK", await signed("malK", "mallory", subK, leafExt, 6), subK);
@@ -127,6 +139,17 @@ Deno.test("the client-chain walk enforces CA limits, tells same-name CAs apart b
     );
     assert.equal(await hello(direct), "hello direct\n");
   });
+
+  await t.step(
+    "a self-issued CA (same name, new key) under a pathlen:0 CA does not count towards it; a CA below that does",
+    async () => {
+      assert.equal(await hello(grace), "hello grace\n");
+      await refusedWith(
+        malRolledP,
+        /CA "CN=Operator P" allows 0 CA certificate\(s\) below it \(pathlen:0\) but the chain has 1: path length constraint exceeded/,
+      );
+    },
+  );
 
   await t.step("a sub-CA without keyCertSign in its keyUsage cannot admit its leaves", async () => {
     await refusedWith(

@@ -87,9 +87,9 @@ function outOfDate(c: X509Certificate, now: number): string | undefined {
 
 /**
  * Why `issuer`, with `below` CA certificates between it and the client
- * certificate, may not sign the certificate under it, or `undefined`:
- * it must be a CA, allow that many CAs below it (pathLenConstraint) and,
- * when it states key usages, have keyCertSign.
+ * certificate that count towards path length, may not sign the certificate
+ * under it, or `undefined`: it must be a CA, allow that many CAs below it
+ * (pathLenConstraint) and, when it states key usages, have keyCertSign.
  */
 function issuerLimit(issuer: X509Certificate, below: number): string | undefined {
   const ext = certExtensions(new Uint8Array(issuer.raw));
@@ -178,6 +178,9 @@ function walkChain(socket: TLSSocket, trust: ClientTrust): string | undefined {
   }
   const now = Date.now();
   const issuers: IssuerIdentity[] = [];
+  // CA certificates between the current issuer and the leaf that count towards a path length: a
+  // self-issued one (subject = issuer, as after a CA's key rollover) does not (RFC 5280 6.1.4 (l)).
+  let below = 0;
   let cur = new X509Certificate(leaf.raw);
   let detail: DetailedPeerCertificate | undefined = leaf;
   const late = outOfDate(cur, now);
@@ -196,7 +199,8 @@ function walkChain(socket: TLSSocket, trust: ClientTrust): string | undefined {
         `certificate that is pinned: it admits only itself, not certificates it signed ` +
         `(allow the client's own certificate, or an operator CA with "sockkit certs allow --ca")`;
     }
-    const limit = issuerLimit(issuer, depth);
+    if (depth > 0 && cur.subject !== cur.issuer) below++;
+    const limit = issuerLimit(issuer, below);
     if (limit) return limit;
     const stale = outOfDate(issuer, now);
     if (stale) return `CA ${nameOf(issuer)} in its chain ${stale}`;

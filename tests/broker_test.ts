@@ -139,6 +139,11 @@ Deno.test("broker: a stopped client connector gets all 10,000 messages in order,
   })();
   await connected(client);
   await live;
+  // the log says how many journaled messages the reconnect sends again (not the ones in flight)
+  assert.match(
+    server.stderrLines.filter((l) => /client connected .*peer=alice/.test(l)).at(-1)!,
+    /replayed=10000\b/,
+  );
   const got = await receiveNumbered(cdir, 12_000);
   assert.deepEqual(got, Array.from({ length: 12_000 }, (_, i) => i));
   assert.equal(await stop(client), 0);

@@ -136,7 +136,7 @@ export class LinkSession {
       server: this.identity
         ? `${this.identity.address}:${this.identity.port}`
         : `${client.host}:${client.port}`,
-      replayed: peer.unacked,
+      replayed: peer.journal.count,
     });
   }
 
@@ -180,7 +180,12 @@ export class LinkSession {
     this.#attach(peer);
     peer.address = where;
     peer.cn = id.cn;
-    this.#log.info("client connected", { peer: name, address: where, replayed: peer.unacked });
+    this.#log.info("client connected", {
+      peer: name,
+      address: where,
+      // the journal's messages, sent again from the start now (each stays until acknowledged)
+      replayed: peer.journal.count,
+    });
   }
 
   #attach(peer: PeerState): void {

@@ -82,7 +82,7 @@ const COMMON = {
     default: "broker-state",
   },
   persistMax: {
-    parse: parse.bytes,
+    parse: parse.positiveBytes,
     flag: "--persist-max",
     arg: "<bytes>",
     help: "size cap of each peer journal and type queue",
@@ -92,7 +92,7 @@ const COMMON = {
     default: DEFAULT_PERSIST_MAX,
   },
   maxFrame: {
-    parse: parse.bytes,
+    parse: parse.positiveBytes,
     flag: "--max-frame",
     arg: "<bytes>",
     help: "frame size cap",

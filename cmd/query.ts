@@ -112,7 +112,7 @@ const SPECS = {
     default: 2,
   },
   maxRequest: {
-    parse: parse.bytes,
+    parse: parse.positiveBytes,
     flag: "--max-request",
     arg: "<bytes>",
     help: "largest TCP request",

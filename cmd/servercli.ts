@@ -110,7 +110,7 @@ const SPECS = {
     default: false,
   },
   maxLine: {
-    parse: parse.bytes,
+    parse: parse.positiveBytes,
     flag: "--max-line",
     arg: "<bytes>",
     help: "longest line accepted; longer gets an error line and a close",

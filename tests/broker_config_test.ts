@@ -40,6 +40,13 @@ Deno.test("broker serve: reads the [broker] section of --config, environment ove
     assert.equal(r.code, 2);
     assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
     assert.match(r.stderr, /broker\.persist_max.*broker\.toml.*expected a byte size/);
+    // a cap of 0 would refuse every message (--max-frame: every frame, the link's hello too)
+    for (const [key, flag] of [["persist_max", "--persist-max"], ["max_frame", "--max-frame"]]) {
+      await Deno.writeTextFile(conf, `[broker]\n${key} = 0\n`);
+      const zero = await runCli(["broker", "serve", "--config", conf, "--certs", pki.dir]);
+      assert.equal(zero.code, 2, flag);
+      assert.match(zero.stderr, new RegExp(`broker\\.${key}.*expected a byte size above zero`));
+    }
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

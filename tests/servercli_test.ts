@@ -265,6 +265,11 @@ Deno.test("servercli reports bad settings in one line with exit code 2", async (
     assert.equal(r.code, 2);
     assert.match(r.stderr, /Invalid value for flag --period: expected a duration above zero/);
   });
+  await t.step("--max-line of zero (every line would be too long)", async () => {
+    const r = await runCli(["servercli", "--certs", pki.dir, "--max-line", "0"]);
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /Invalid value for flag --max-line: expected a byte size above zero/);
+  });
 });
 
 Deno.test("servercli closes a client that keeps sending lines but never reads the replies", async () => {

@@ -91,6 +91,20 @@ export const bytes: Parser<number> = (raw) => {
   return Math.floor(Number(m[1]) * unit);
 };
 
+/**
+ * A byte size above zero, for caps that refuse everything at 0 (the largest
+ * object, frame, line or request; a journal's size).
+ */
+export const positiveBytes: Parser<number> = (raw) => {
+  const n = bytes(raw);
+  if (!(n > 0)) {
+    throw new TypeError(
+      `expected a byte size above zero such as 1048576, 512KiB or 1MiB, got ${describe(raw)}`,
+    );
+  }
+  return n;
+};
+
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** A duration in milliseconds: `250ms`, `1.5s`, `2m`; a bare number is seconds. */

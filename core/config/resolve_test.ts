@@ -78,6 +78,11 @@ Deno.test("parsers accept the documented forms and reject others", async (t) => 
     assert.equal(parse.bytes("1MiB"), 1024 * 1024);
     assert.equal(parse.bytes("2g"), 2 * 1024 ** 3);
     assert.throws(() => parse.bytes("lots"), /expected a byte size/);
+    assert.equal(parse.bytes("0"), 0);
+    assert.equal(parse.positiveBytes("1k"), 1024);
+    for (const zero of ["0", "0KiB", "0.0001", 0]) {
+      assert.throws(() => parse.positiveBytes(zero), /expected a byte size above zero/);
+    }
   });
   await t.step("duration", () => {
     assert.equal(parse.duration("250ms"), 250);

@@ -142,7 +142,7 @@ export const INGEST_SETTINGS = {
     default: false,
   },
   maxPayload: {
-    parse: parse.bytes,
+    parse: parse.positiveBytes,
     flag: "--max-payload",
     arg: "<bytes>",
     help: "largest object",

@@ -102,8 +102,9 @@ export function ingestSendCommand() {
         throw new Error(
           `Sent ${
             plural(r.sent, "object")
-          } but the server acknowledged nothing: it probably runs without ` +
-            `--ack (start it with --ack, or send without --ack); the objects may still be stored`,
+          } but the server acknowledged nothing: it runs without --ack (start it with --ack, ` +
+            `or send without --ack), or it is storing nothing now (Redis away and its spool full: ` +
+            `its log says "spool full"); the objects may still be stored`,
         );
       }
       const acked = r.acknowledged ?? 0;

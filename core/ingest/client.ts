@@ -32,13 +32,16 @@ export interface SendResult {
   acknowledged?: number;
   /** Of `acknowledged`, how many went through the server's disk spool (only with `ack`). */
   spooled?: number;
-  /** With `ack`: the server sent nothing at all (it probably runs without `--ack`). */
+  /** With `ack`: the server sent nothing at all (it runs without `--ack`, or is not storing now). */
   noAcks?: boolean;
   /** `{"error":...}` lines the server sent (only with `ack`). */
   errors: string[];
   /** With `ack`: objects those lines refused (a Redis refusal line can count several). */
   refused?: number;
 }
+
+/** After the acknowledgement timeout: how long the close may wait for the server, ms. */
+const GIVE_UP_CLOSE_MS = 500;
 
 /**
  * Sends JSON objects to an ingest server over mutual TLS, back to back
@@ -121,7 +124,10 @@ export async function sendObjects(
         setTimeout(resolve, 200);
       });
     }
-    await conn.close();
+    // Given up on acknowledgements: a server that is not reading (its input paused, say while
+    // Redis is away and its spool is full) would hold a graceful close for its whole 10 s.
+    const settled = acked + countRejected(errors) >= sent;
+    await conn.close(settled ? undefined : GIVE_UP_CLOSE_MS);
     return {
       sent,
       acknowledged: acked,

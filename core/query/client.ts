@@ -124,7 +124,11 @@ async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
   } catch (err) {
     throw (o.tls !== undefined && notTlsServerError(err, `${host}:${port}`)) || err;
   }
-  const timer = setTimeout(() => conn.destroy(), timeoutMs);
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    conn.destroy();
+  }, timeoutMs);
   try {
     const framed = new Uint8Array(message.length + 1);
     framed.set(message, 0);
@@ -139,9 +143,17 @@ async function tcpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
       }
       parts.push(chunk);
     }
+    // A reply ends at the server's close: one cut by the time limit is not a reply.
+    if (timedOut) {
+      throw new ProtocolError(
+        size === 0
+          ? `No reply from ${host}:${port} over TCP within ${timeoutMs} ms (the connection is open but the server sent nothing: is it a query server, or is its handler slow? raise --timeout)`
+          : `The reply from ${host}:${port} over TCP did not end within ${timeoutMs} ms (${size} bytes came, then the server neither sent more nor closed the connection; raise --timeout)`,
+      );
+    }
     if (size === 0) {
       throw new ProtocolError(
-        `No reply from ${host}:${port} over TCP within ${timeoutMs} ms (the server closed the connection)`,
+        `The server at ${host}:${port} closed the TCP connection without a reply (its log may say why)`,
       );
     }
     const out = new Uint8Array(size);

@@ -28,6 +28,7 @@ import {
   runCli,
   spawnCli,
   startDaemon,
+  tempDir,
   waitUntil,
   withPythonModule,
 } from "./harness/mod.ts";
@@ -102,6 +103,37 @@ async function fixture(extra: Partial<QueryServerOptions> = {}): Promise<Fixture
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+Deno.test("query data is a dictionary as in Python: a key no row has is not found, even constructor or toString, and a row keyed __proto__ is found", async () => {
+  await using dir = await tempDir("sockkit-query-dict-");
+  const at = (name: string) => join(String(dir), name);
+  await Deno.writeTextFile(at("people.csv"), "id,name\n1,Ada\n__proto__,Mallory\n2,Grace\n");
+  await Deno.writeTextFile(at("settings.json"), '{"mode":"fast"}');
+  await Deno.writeTextFile(at("handler.js"), HANDLER);
+  await Deno.writeTextFile(
+    at("spec.json"),
+    JSON.stringify({
+      files: [{ path: "people.csv", key: "id" }, { path: "settings.json", format: "json" }],
+    }),
+  );
+  await using server = await startQueryServer({
+    spec: await loadDataSpec(at("spec.json")),
+    handler: at("handler.js"),
+    host: "127.0.0.1",
+    port: 0,
+  });
+  const text = async (q: string) => (await ask(q, { port: server.tcpPort! })).text;
+  assert.equal(await text("people __proto__"), '{"id":"__proto__","name":"Mallory"}');
+  assert.equal(await text("people 2"), '{"id":"2","name":"Grace"}');
+  // the handler's `data[file]?.[key]` finds nothing Object.prototype has
+  for (
+    const q of ["people constructor", "people toString", "people name", "settings constructor"]
+  ) {
+    assert.equal(await text(q), "NOT FOUND", q);
+  }
+  assert.equal(await text("settings mode"), '"fast"');
+  assert.equal(await text("constructor name"), "NOT FOUND"); // no data file named constructor
+});
 
 Deno.test("query answers lookups in CSVs keyed by column name and by index, over TCP and UDP, text and JSON", async (t) => {
   await using f = await fixture();

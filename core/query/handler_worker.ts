@@ -10,7 +10,21 @@ import { WorkerLane } from "./_handler_channel.ts";
 
 type Handler = (query: unknown, data: Record<string, unknown>) => unknown;
 
-const data: Record<string, unknown> = {};
+/**
+ * The handler's `data`: the files by name, each file's top-level object (its
+ * keyed rows) as a dictionary with no prototype, as a Python dict is, so a
+ * key no row has (`constructor`, `toString`) is `undefined` and a row keyed
+ * `__proto__` is a row like any other.
+ */
+const data: Record<string, unknown> = Object.create(null);
+
+/** `d` without `Object.prototype` above it when it is a plain object (the structured clone put it back). */
+function dictionary(d: unknown): unknown {
+  if (typeof d === "object" && d !== null && Object.getPrototypeOf(d) === Object.prototype) {
+    Object.setPrototypeOf(d, null);
+  }
+  return d;
+}
 let handler: Handler | undefined;
 let ready: Promise<void> = Promise.resolve();
 
@@ -156,7 +170,7 @@ export const handlerMethods = {
   },
   /** Replaces one file's data. */
   data: ({ name, data: d }: { name: string; data: unknown }): void => {
-    data[name] = d;
+    data[name] = dictionary(d);
   },
   /** Starts serving batches from the shared-memory lane. */
   lane: (memory: SharedArrayBuffer): void => {

@@ -44,7 +44,7 @@ function transformAll(data: unknown, transform: RowTransform): unknown {
     return out;
   }
   if (typeof data === "object" && data !== null) {
-    const out: Record<string, unknown> = {};
+    const out: Record<string, unknown> = Object.create(null);
     for (const [k, row] of Object.entries(data)) {
       const r = transform(row, k);
       if (r !== undefined && r !== null) out[k] = r;
@@ -99,7 +99,7 @@ function keyRows(
     new TypeError(
       `Cannot key "${spec.path}": ${rowName(spec, i)} has no ${field} ${by}${where}`,
     );
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = Object.create(null);
   data.forEach((row, i) => {
     const raw = cellOf(row);
     if (!transform) {

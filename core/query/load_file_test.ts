@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadDataFile } from "./load_file.ts";
+import { loadDataFile as load } from "./load_file.ts";
 import { parseDataSpec } from "./spec.ts";
 
 async function withFiles(
@@ -16,6 +16,19 @@ async function withFiles(
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * `loadDataFile`, checking that a keyed file (an object of rows) is a
+ * dictionary with no prototype; returns a plain copy of it to compare.
+ */
+async function loadDataFile(spec: Parameters<typeof load>[0]): Promise<unknown> {
+  const data = await load(spec);
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  if (spec.key !== undefined || spec.keyIndex !== undefined) {
+    assert.equal(Object.getPrototypeOf(data), null, "a keyed file has no prototype");
+  }
+  return { ...data };
 }
 
 const one = (entry: Record<string, unknown>, dir: string) =>

@@ -280,13 +280,16 @@ Deno.test("search in index mode sees an appended or replaced file after the rebu
   assert.equal(await client.query("apple"), false);
 });
 
-Deno.test("search replies with an error while the file is gone and recovers when it returns", async (t) => {
+Deno.test("search replies with an error while the file is gone, logs it once, is not ready, and recovers when it returns", async (t) => {
   for (const reread of [false, true]) {
     await t.step(reread ? "reread mode" : "index mode", async () => {
       await using words = await tempWords();
-      await using server = await serveWords(words, { rereadOnQuery: reread, pollMs: 100 });
+      const logs: string[] = [];
+      const logger = createLogger({ level: "info", sink: (l) => logs.push(l) });
+      await using server = await serveWords(words, { rereadOnQuery: reread, pollMs: 100, logger });
       await using client = await clientOf(server);
       assert.equal(await client.query("apple"), true);
+      assert.equal(server.ready().ready, true);
       await Deno.rename(words.file, words.file + ".away");
       await waitUntil(
         () =>
@@ -296,8 +299,22 @@ Deno.test("search replies with an error while the file is gone and recovers when
           ),
         { what: "an error reply" },
       );
+      await assert.rejects(client.query("banana split"), /file not found/);
+      const unavailable = logs.filter((l) =>
+        /WARN\s+search file unavailable .*file not found/.test(l)
+      );
+      assert.equal(unavailable.length, 1, logs.join("\n"));
+      assert.deepEqual(
+        {
+          ...server.ready(),
+          detail: /search file unavailable: .*file not found/.test(server.ready().detail),
+        },
+        { ready: false, detail: true },
+      );
       await Deno.rename(words.file + ".away", words.file);
       await waitUntil(() => client.query("apple"), { what: "recovery" });
+      assert.ok(logs.some((l) => /INFO\s+search file is back/.test(l)), logs.join("\n"));
+      assert.equal(server.ready().ready, true);
     });
   }
 });

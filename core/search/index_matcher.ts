@@ -134,6 +134,11 @@ export class IndexMatcher implements Matcher {
     }
   }
 
+  /** Why the file cannot be read now (its last check failed), or `undefined`. */
+  get problem(): string | undefined {
+    return this.#problem?.message;
+  }
+
   #fail(err: SearchFileError): void {
     if (!this.#problem) this.#log.warn("search file unavailable", { error: err.message });
     this.#problem = err;

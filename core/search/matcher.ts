@@ -4,6 +4,8 @@
  * {@linkcode IndexMatcher}.
  */
 import type { SearchWorkerPool } from "./worker_pool.ts";
+import { type Logger, nullLogger } from "../log/mod.ts";
+import { SearchFileError } from "./file_bytes.ts";
 
 /** Options for {@linkcode Matcher.match}. */
 export interface MatchOptions {
@@ -15,6 +17,8 @@ export interface MatchOptions {
 export interface Matcher extends AsyncDisposable {
   /** Which mode this is, for logs. */
   readonly mode: "reread" | "index";
+  /** Why the file cannot be read now (its last read or check failed), or `undefined`. */
+  readonly problem: string | undefined;
   /** Whether `query` is a line. Throws `SearchFileError` when the file cannot be read. */
   match(query: Uint8Array, options?: MatchOptions): boolean | Promise<boolean>;
   /** Stops background work. Idempotent. */
@@ -29,15 +33,39 @@ export class RereadMatcher implements Matcher {
   readonly mode = "reread" as const;
   readonly #path: string;
   readonly #pool: SearchWorkerPool;
+  readonly #log: Logger;
+  #problem: string | undefined;
 
-  constructor(path: string, pool: SearchWorkerPool) {
+  /** `log` is told when the file becomes unreadable and when it is back, once each (as in index mode). */
+  constructor(path: string, pool: SearchWorkerPool, log: Logger = nullLogger) {
     this.#path = path;
     this.#pool = pool;
+    this.#log = log;
+  }
+
+  get problem(): string | undefined {
+    return this.#problem;
   }
 
   match(query: Uint8Array, options: MatchOptions = {}): Promise<boolean> {
-    return this.#pool.scan(this.#path, query, options);
+    return this.#pool.scan(this.#path, query, options).then(this.#read, this.#unread);
   }
+
+  readonly #read = (found: boolean): boolean => {
+    if (this.#problem !== undefined) {
+      this.#problem = undefined;
+      this.#log.info("search file is back", { file: this.#path });
+    }
+    return found;
+  };
+
+  readonly #unread = (err: unknown): never => {
+    if (err instanceof SearchFileError && this.#problem === undefined) {
+      this.#problem = err.message;
+      this.#log.warn("search file unavailable", { error: err.message });
+    }
+    throw err;
+  };
 
   close(): Promise<void> {
     return Promise.resolve();

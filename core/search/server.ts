@@ -99,10 +99,13 @@ export class SearchServer implements AsyncDisposable {
     return this.#server;
   }
 
-  /** Ready once the file is indexed (index mode) or readable (reread mode). */
+  /** Ready while the file is indexed (index mode) or readable (reread mode), as of its last read. */
   ready(): Readiness {
     if (this.#closing) return { ready: false, detail: "shutting down" };
     const m = this.#matcher;
+    if (m.problem !== undefined) {
+      return { ready: false, detail: `search file unavailable: ${m.problem}` };
+    }
     if (m instanceof IndexMatcher) {
       return { ready: true, detail: `index of ${m.lines} lines built` };
     }
@@ -141,7 +144,7 @@ export async function startSearchServer(options: SearchServerOptions): Promise<S
   let matcher: Matcher;
   try {
     if (options.rereadOnQuery) {
-      matcher = new RereadMatcher(options.file, pool);
+      matcher = new RereadMatcher(options.file, pool, log);
       await matcher.match(new Uint8Array(0)); // fails now if the file cannot be read
     } else {
       const indexOptions: import("./index_matcher.ts").IndexMatcherOptions = { logger: log };

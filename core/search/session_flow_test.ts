@@ -12,6 +12,7 @@ function heldMatcher() {
   const held = new Map<string, PromiseWithResolvers<boolean>>();
   const matcher: Matcher = {
     mode: "index",
+    problem: undefined,
     match: (q) => {
       const query = dec.decode(q);
       if (query === "throw") throw new Error("matcher broke\non two lines");
@@ -141,6 +142,7 @@ Deno.test("search session passes its connection as the client, the same for each
   const seen: Array<object | undefined> = [];
   const matcher: Matcher = {
     mode: "reread",
+    problem: undefined,
     match: (_q, options) => {
       seen.push(options?.client);
       return true;
@@ -185,6 +187,7 @@ Deno.test("search session stops reading while the client does not read its repli
   const asked: string[] = [];
   const matcher: Matcher = {
     mode: "index",
+    problem: undefined,
     match: (q) => {
       asked.push(dec.decode(q));
       return true;

@@ -8,6 +8,7 @@ const dec = new TextDecoder();
 const lines = new Set(["apple", "banana"]);
 const matcher: Matcher = {
   mode: "index",
+  problem: undefined,
   match: (q) => lines.has(dec.decode(q)),
   close: () => Promise.resolve(),
   [Symbol.asyncDispose]: () => Promise.resolve(),

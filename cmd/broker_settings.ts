@@ -20,6 +20,7 @@ import {
   type ConnectorOptions,
   DEFAULT_BROKER_PORT,
   DEFAULT_MAX_FRAME,
+  DEFAULT_MAX_TRANSFER_BYTES,
   DEFAULT_PERSIST_MAX,
   loadAioconnectorsConfig,
   ON_EXISTS,
@@ -120,6 +121,17 @@ const COMMON = {
     env: "SOCKKIT_BROKER_PRIORITIES",
     file: "broker.priorities",
     default: {},
+  },
+  maxFileSize: {
+    parse: parse.positiveBytes,
+    flag: "--max-file-size",
+    arg: "<bytes>",
+    help:
+      "most bytes one received file transfer (a file, or a directory's files) may bring; more is refused and its partial files removed",
+    defaultHelp: "8GiB",
+    env: "SOCKKIT_BROKER_MAX_FILE_SIZE",
+    file: "broker.max_file_size",
+    default: DEFAULT_MAX_TRANSFER_BYTES,
   },
   onExists: {
     parse: parse.oneOf(ON_EXISTS),
@@ -399,6 +411,7 @@ export function baseOptions(
     fileDir: Record<string, string>;
     priority: Record<string, number>;
     onExists: OnExists;
+    maxFileSize: number;
     heartbeat: number;
     fsync: boolean;
     ackTimeout: number;
@@ -412,6 +425,7 @@ export function baseOptions(
     fileDirs: s.fileDir,
     priorities: s.priority,
     onExists: s.onExists,
+    maxFileBytes: s.maxFileSize,
     heartbeatMs: s.heartbeat,
   };
 }

@@ -43,3 +43,25 @@ Deno.test("broker send --file stores under --name, removes the source only once 
 
   assert.deepEqual(await link.stop(), { client: 0, server: 0 });
 });
+
+Deno.test("broker serve --max-file-size refuses a larger file to its sender, keeps nothing of it, and stores one within it", async () => {
+  await using site = await brokerSite("sockkit-broker-file-cap-");
+  const { root: tmp, cdir } = site;
+  const files = join(tmp, "received");
+  await using link = await site.link(["--file-dir", `files=${files}`, "--max-file-size", "16"]);
+  const big = join(tmp, "big.bin");
+  await Deno.writeTextFile(big, "x".repeat(32));
+  const r = await runCli(["broker", "send", "--dir", cdir, "--type", "files", "--file", big]);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(
+    r.stderr,
+    /it is 32 bytes, over this receiver's cap of 16 bytes a transfer \(--max-file-size\)/,
+  );
+  assert.deepEqual([...Deno.readDirSync(files)], [], "no file and no partial one");
+  const small = join(tmp, "small.txt");
+  await Deno.writeTextFile(small, "sixteen bytes ok");
+  const ok = await runCli(["broker", "send", "--dir", cdir, "--type", "files", "--file", small]);
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(await Deno.readTextFile(join(files, "small.txt")), "sixteen bytes ok");
+  assert.deepEqual(await link.stop(), { client: 0, server: 0 });
+});

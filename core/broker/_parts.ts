@@ -79,6 +79,7 @@ export function connectorParts(
   const files = new FileReceiver(opts.fileDirs ?? {}, {
     ...(opts.onExists !== undefined ? { onExists: opts.onExists } : {}),
     ...(opts.fileStallMs !== undefined ? { stallMs: opts.fileStallMs } : {}),
+    ...(opts.maxFileBytes !== undefined ? { maxTransferBytes: opts.maxFileBytes } : {}),
     onAbandon: (t) => {
       log.warn("file transfer abandoned", { from: t.from, type: t.type, error: t.error });
       late.inbound?.answer(t.from, t.type, t.transfer, { ok: false, error: t.error });

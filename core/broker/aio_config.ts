@@ -119,6 +119,9 @@ export function fromAioconnectorsConfig(json: unknown, path: string, role: AioRo
       case "max_size_persistence_path":
         if (value !== null) broker.persist_max = value;
         break;
+      case "max_size_file_upload_recv":
+        if (value !== null) broker.max_file_size = value;
+        break;
       case "file_type2dirpath": {
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
           throw new ConfigError(

@@ -56,6 +56,16 @@ Deno.test("fromAioconnectorsConfig() gives a client its name and server address"
   });
 });
 
+Deno.test("fromAioconnectorsConfig() takes max_size_file_upload_recv as the received file cap", () => {
+  const { data, warning } = fromAioconnectorsConfig(
+    { is_server: true, max_size_file_upload_recv: 8589930194 },
+    "aio.json",
+    "server",
+  );
+  assert.deepEqual(data, { broker: { max_file_size: 8589930194 } });
+  assert.equal(warning, undefined);
+});
+
 Deno.test("fromAioconnectorsConfig() names every key without an equivalent in one warning", () => {
   const { warning } = fromAioconnectorsConfig(
     {

@@ -87,6 +87,12 @@ export const ON_EXISTS = ["rename", "overwrite", "refuse"] as const;
 /** One of {@linkcode ON_EXISTS}. */
 export type OnExists = typeof ON_EXISTS[number];
 
+/**
+ * Default {@linkcode FileReceiverOptions.maxTransferBytes}: 8 GiB, about
+ * aioconnectors' `max_size_file_upload_recv` default.
+ */
+export const DEFAULT_MAX_TRANSFER_BYTES = 8 * 1024 ** 3;
+
 /** Refused transfers remembered per peer (so their later chunks are ignored, not refused again). */
 export const MAX_REMEMBERED_REFUSALS = 64;
 
@@ -98,6 +104,12 @@ export interface FileReceiverOptions {
    * Default `rename`.
    */
   onExists?: OnExists;
+  /**
+   * Most bytes one transfer (a file, or a directory's files together) may
+   * bring; a file announced larger, or a transfer that brings more, is
+   * refused and its partial files removed. Default {@linkcode DEFAULT_MAX_TRANSFER_BYTES}.
+   */
+  maxTransferBytes?: number;
   /** Transfers one peer may have in progress at once. Default 4. */
   maxPerPeer?: number;
   /** A transfer with no chunk for this long is abandoned, ms. Default 60000. */
@@ -151,6 +163,7 @@ export class FileReceiver {
   readonly #opts: FileReceiverOptions;
   readonly #maxPerPeer: number;
   readonly #stallMs: number;
+  readonly #maxBytes: number;
   /** Transfers by `PEER TRANSFER` (a transfer id is the sender's, so it is scoped to the sender). */
   readonly #incoming = new Map<string, Incoming>();
 
@@ -159,6 +172,7 @@ export class FileReceiver {
     this.#opts = opts;
     this.#maxPerPeer = opts.maxPerPeer ?? 4;
     this.#stallMs = opts.stallMs ?? 60_000;
+    this.#maxBytes = opts.maxTransferBytes ?? DEFAULT_MAX_TRANSFER_BYTES;
   }
 
   #arm(key: string, t: Incoming, transfer: string): void {
@@ -266,6 +280,17 @@ export class FileReceiver {
     }
     this.#arm(key, t, meta.transfer);
     try {
+      // The sender's size is only its word: the bytes that came count too.
+      const over = meta.offset === 0 && meta.size > this.#maxBytes
+        ? `it is ${meta.size} bytes`
+        : t.bytes + bytes.length > this.#maxBytes
+        ? `the transfer brought more than that`
+        : undefined;
+      if (over !== undefined) {
+        throw new Error(
+          `${over}, over this receiver's cap of ${this.#maxBytes} bytes a transfer (--max-file-size); the partial files were removed`,
+        );
+      }
       if (meta.path !== undefined || !meta.dir) {
         if (meta.offset === 0) {
           let dest = t.staging;

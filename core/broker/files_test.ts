@@ -178,3 +178,67 @@ Deno.test("FileReceiver remembers at most 64 refused transfers per peer, whateve
     rx.close();
   }
 });
+
+Deno.test("FileReceiver refuses a transfer over its byte cap, announced or not, and removes what it had written", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-files-" });
+  try {
+    const rx = new FileReceiver({ files: dir }, { maxTransferBytes: 10 });
+    const six = new TextEncoder().encode("123456");
+    const leftovers = () => [...Deno.readDirSync(dir)].map((e) => e.name);
+    await t.step("a file announced larger is refused at its first chunk", () => {
+      const r = rx.chunk(
+        "files",
+        "mallory",
+        { transfer: "a", name: "big", offset: 0, size: 11 },
+        six,
+      );
+      assert.match(
+        (r as { error: string }).error,
+        /^Cannot store "big": it is 11 bytes, over this receiver's cap of 10 bytes a transfer \(--max-file-size\)/,
+      );
+      assert.deepEqual(leftovers(), []);
+    });
+    await t.step(
+      "a sender that announces less than it sends is refused once it brings more",
+      () => {
+        const meta = { transfer: "b", name: "liar", offset: 0, size: 6 };
+        assert.equal(rx.chunk("files", "mallory", meta, six), undefined);
+        const r = rx.chunk("files", "mallory", { ...meta, offset: 6 }, six);
+        assert.match((r as { error: string }).error, /the transfer brought more than that, over/);
+        assert.deepEqual(leftovers(), [], "the partial file is removed");
+        // its later chunks are ignored, not written
+        assert.equal(rx.chunk("files", "mallory", { ...meta, offset: 12 }, six), undefined);
+        assert.deepEqual(leftovers(), []);
+      },
+    );
+    await t.step("a directory's files count together", () => {
+      const file = (path: string, end = false) => ({
+        transfer: "c",
+        name: "d",
+        offset: 0,
+        size: 6,
+        dir: true,
+        path,
+        ...(end ? { end: true } : {}),
+      });
+      assert.equal(rx.chunk("files", "alice", file("one"), six), undefined);
+      const r = rx.chunk("files", "alice", file("two", true), six);
+      assert.match((r as { error: string }).error, /the transfer brought more than that/);
+      assert.deepEqual(leftovers(), []);
+    });
+    await t.step("one within the cap is stored", async () => {
+      const src = join(dir, "..", `sockkit-small-${crypto.randomUUID()}`);
+      await Deno.writeTextFile(src, "0123456789");
+      try {
+        const r = await deliver(rx, src, "d", "small");
+        assert.deepEqual(r && r.ok && r.result.bytes, 10);
+        assert.equal(await Deno.readTextFile(join(dir, "small")), "0123456789");
+      } finally {
+        await Deno.remove(src);
+      }
+    });
+    rx.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

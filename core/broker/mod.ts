@@ -27,7 +27,7 @@ export { StorageFullError } from "../storage/mod.ts";
 export * from "./connector.ts";
 export * from "./client.ts";
 export { PubSubRule, type PubSubRuleSpec } from "./pubsub.ts";
-export { FILE_CHUNK_BYTES, ON_EXISTS, type OnExists } from "./files.ts";
+export { DEFAULT_MAX_TRANSFER_BYTES, FILE_CHUNK_BYTES, ON_EXISTS, type OnExists } from "./files.ts";
 export * from "./service.ts";
 export { type AioRole, loadAioconnectorsConfig } from "./aio_config.ts";
 export { parseFilterEntry } from "./client_filter.ts";

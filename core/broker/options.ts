@@ -85,6 +85,8 @@ export interface ConnectorOptions {
   fileDirs?: Record<string, string>;
   /** A received file whose name is taken: `rename` (`NAME.1`...), `overwrite` or `refuse`. Default `rename`. */
   onExists?: OnExists;
+  /** Most bytes one received file transfer (a file, or a directory's files together) may bring. Default 8 GiB. */
+  maxFileBytes?: number;
   /** A file transfer with no chunk for this long is abandoned (staging removed, sender told), ms. Default 60000. */
   fileStallMs?: number;
   /**

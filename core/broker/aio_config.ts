@@ -174,6 +174,13 @@ export function fromAioconnectorsConfig(json: unknown, path: string, role: AioRo
         broker[list] = [...prev, ...(value as string[]).map((v) => `${kind}:${v}`)];
         break;
       }
+      case "max_size_file_upload_send":
+        if (value !== null) {
+          ignored.push(
+            "max_size_file_upload_send (a sender has no cap of its own: the receiver's --max-file-size refuses a larger file)",
+          );
+        }
+        break;
       case "client_bind_ip":
         if (value !== null) ignored.push("client_bind_ip (a client connector binds no address)");
         break;

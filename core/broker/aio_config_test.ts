@@ -56,7 +56,7 @@ Deno.test("fromAioconnectorsConfig() gives a client its name and server address"
   });
 });
 
-Deno.test("fromAioconnectorsConfig() takes max_size_file_upload_recv as the received file cap", () => {
+Deno.test("fromAioconnectorsConfig() takes max_size_file_upload_recv as the received file cap and says why max_size_file_upload_send has none", () => {
   const { data, warning } = fromAioconnectorsConfig(
     { is_server: true, max_size_file_upload_recv: 8589930194 },
     "aio.json",
@@ -64,6 +64,11 @@ Deno.test("fromAioconnectorsConfig() takes max_size_file_upload_recv as the rece
   );
   assert.deepEqual(data, { broker: { max_file_size: 8589930194 } });
   assert.equal(warning, undefined);
+  const send = fromAioconnectorsConfig({ max_size_file_upload_send: 1024 }, "aio.json", "client");
+  assert.match(
+    send.warning!,
+    /max_size_file_upload_send \(a sender has no cap of its own: the receiver's --max-file-size/,
+  );
 });
 
 Deno.test("fromAioconnectorsConfig() names every key without an equivalent in one warning", () => {

@@ -14,6 +14,7 @@ import {
   loadDataSpec,
   loadKeyPair,
   loadPublicKey,
+  REMOTE_REPLY_BYTES,
   startQueryServer,
   writeKeyPair,
 } from "../core/query/mod.ts";
@@ -130,6 +131,17 @@ const SPECS = {
     file: "query.udp_replies_per_source",
     default: 2000,
   },
+  udpReplyBytesPerSource: {
+    parse: parse.bytes,
+    flag: "--udp-reply-bytes-per-source",
+    arg: "<bytes>",
+    help:
+      "UDP reply bytes a second to one remote (not loopback) address, so forged sources cannot aim large replies at a victim; 0 = no limit",
+    defaultHelp: "1MiB",
+    env: "SOCKKIT_QUERY_UDP_REPLY_BYTES_PER_SOURCE",
+    file: "query.udp_reply_bytes_per_source",
+    default: REMOTE_REPLY_BYTES,
+  },
   ...maxPerAddressSetting("query", "query.max_per_address"),
   ...metricsSettings("query", "query"),
 };
@@ -192,6 +204,7 @@ function serveCommand() {
         maxRequestBytes: s.maxRequest,
         maxPerAddress: s.maxPerAddress,
         udpRepliesPerSource: s.udpRepliesPerSource,
+        udpReplyBytesPerSource: s.udpReplyBytesPerSource,
         logger: log,
         ...(tls ? { tls } : {}),
         ...(key ? { key } : {}),

@@ -1,5 +1,6 @@
 /**
- * The UDP reply limit per remote source address (`--udp-replies-per-source`),
+ * The UDP reply limits per remote source address (`--udp-replies-per-source`,
+ * `--udp-reply-bytes-per-source`),
  * end to end: the CLI runs in a network namespace of its own where `lo` also
  * carries 10.77.0.1, a non-loopback address, so a client can send from a
  * remote-looking source without leaving the host.
@@ -23,10 +24,18 @@ if (netns === null) {
   );
 }
 
+/** What the burst client saw: replies and their bytes per source, and the server's drop counts. */
+interface Burst {
+  replies: Record<string, number>;
+  bytes: Record<string, number>;
+  source_rate: number;
+  source_bytes: number;
+}
+
 /** Runs `query serve EXTRA` (UDP on 9000, metrics on 9100) and the burst client in a fresh namespace. */
 async function burst(
   extra: string[],
-): Promise<{ replies: Record<string, number>; source_rate: number }> {
+): Promise<Burst> {
   const [unshare, ...flags] = netns!;
   const script = [
     "set -e",
@@ -85,5 +94,24 @@ needs(["python3", "timeout"], "apt install python3 coreutils").test({
     const got = await burst(["--udp-replies-per-source", "0"]);
     assert.deepEqual(got.replies, { [REMOTE]: 100, "127.0.0.1": 100 });
     assert.equal(got.source_rate, 0);
+  },
+});
+
+needs(["python3", "timeout"], "apt install python3 coreutils").test({
+  name:
+    "query serve --udp-reply-bytes-per-source caps the reply bytes a second to a remote address, not to loopback",
+  ignore: netns === null,
+  fn: async () => {
+    const got = await burst(["--udp-reply-bytes-per-source", "1000"]);
+    const each = got.bytes["127.0.0.1"]! / got.replies["127.0.0.1"]!;
+    assert.equal(got.replies["127.0.0.1"], 100, "loopback is not limited");
+    // One window of 1,000 bytes, or two if the burst straddles a window boundary.
+    assert.ok(got.bytes[REMOTE]! <= 2000, `${REMOTE} got ${got.bytes[REMOTE]} bytes`);
+    assert.ok(
+      got.replies[REMOTE]! >= 1 && got.replies[REMOTE]! <= Math.floor(2000 / each),
+      `${REMOTE} got ${got.replies[REMOTE]} replies of ${each} bytes`,
+    );
+    assert.equal(got.source_rate, 0, "the reply count limit (2,000) was not reached");
+    assert.equal(got.source_bytes, 100 - got.replies[REMOTE]!);
   },
 });

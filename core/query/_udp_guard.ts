@@ -22,7 +22,8 @@ export type DropReason =
   | "unreadable"
   | "error_rate"
   | "service_port_rate"
-  | "source_rate";
+  | "source_rate"
+  | "source_bytes";
 
 /** The form of `address` a datagram's sender carries (IPv4-mapped IPv6 as IPv4, lower case). */
 export function canonicalAddress(address: string): string {
@@ -69,7 +70,7 @@ export function isLoopback(address: string): boolean {
 
 /** Options for {@linkcode ReplyLimit}. */
 export interface ReplyLimitOptions {
-  /** Replies per source per window. Default 50. */
+  /** Replies (or, taken with a cost, units such as bytes) per source per window. Default 50. */
   perWindow?: number;
   /** The window, ms. Default 1000. */
   windowMs?: number;
@@ -115,8 +116,12 @@ export class ReplyLimit {
     this.#now = options.now ?? (() => performance.now());
   }
 
-  /** Takes one reply to source `address`: `false` when it must not be sent. */
-  take(address: string): boolean {
+  /**
+   * Takes one reply to source `address`, costing `cost` of its `perWindow`
+   * (1 by default; a reply's bytes for a byte budget): `false` when it must
+   * not be sent (then nothing is taken).
+   */
+  take(address: string, cost = 1): boolean {
     const now = this.#now();
     if (now - this.#windowStart >= this.#windowMs) {
       this.#windowStart = now;
@@ -124,21 +129,20 @@ export class ReplyLimit {
       this.#overflow?.fill(0);
     }
     const n = this.#sent.get(address);
-    if (n === undefined) {
-      if (this.#sent.size >= this.#maxSources) return this.#takeOverflow(address);
-      this.#sent.set(address, 1);
-      return true;
+    if (n === undefined && this.#sent.size >= this.#maxSources) {
+      return this.#takeOverflow(address, cost);
     }
-    if (n >= this.#perWindow) return false;
-    this.#sent.set(address, n + 1);
+    const next = (n ?? 0) + cost;
+    if (next > this.#perWindow) return false;
+    this.#sent.set(address, next);
     return true;
   }
 
-  #takeOverflow(address: string): boolean {
+  #takeOverflow(address: string, cost: number): boolean {
     const counts = this.#overflow ??= new Uint32Array(OVERFLOW_BUCKETS);
     const i = keyedHash(address, this.#seed) & (OVERFLOW_BUCKETS - 1);
-    if (counts[i]! >= this.#perWindow) return false;
-    counts[i]!++;
+    if (counts[i]! + cost > this.#perWindow) return false;
+    counts[i]! += cost;
     return true;
   }
 }

@@ -64,3 +64,16 @@ Deno.test("ReplyLimit: a flood from thousands of forged sources does not lock a 
   now = 1000;
   for (let i = 0; i < 50; i++) assert.equal(limit.take("192.0.2.200"), true, "the new window");
 });
+
+Deno.test("ReplyLimit with a cost per take is a byte budget: a reply that does not fit is refused and takes nothing", () => {
+  let now = 0;
+  const bytes = new ReplyLimit({ perWindow: 1000, windowMs: 1000, maxSources: 1, now: () => now });
+  assert.equal(bytes.take("a", 600), true);
+  assert.equal(bytes.take("a", 600), false, "1,200 bytes would pass the budget");
+  assert.equal(bytes.take("a", 400), true, "the refused one took nothing");
+  assert.equal(bytes.take("a", 1), false);
+  assert.equal(bytes.take("b", 1001), false, "one reply over the whole budget, past the map too");
+  assert.equal(bytes.take("b", 1000), true);
+  now = 1000;
+  assert.equal(bytes.take("a", 1000), true, "a new window starts afresh");
+});

@@ -49,6 +49,8 @@ export interface QueryServerOptions {
   maxPerAddress?: number;
   /** UDP: replies a second to one remote (not loopback) source address; 0 = no limit. Default 2000. */
   udpRepliesPerSource?: number;
+  /** UDP: reply bytes a second to one remote (not loopback) source address; 0 = no limit. Default 1 MiB. */
+  udpReplyBytesPerSource?: number;
   /** TCP: close after this many ms without progress either way, ms. Default 10000. */
   idleTimeoutMs?: number;
   /** Debounce for data file changes, ms. Default 50. */
@@ -122,6 +124,13 @@ async function bindBoth(
               remoteReplies: o.udpRepliesPerSource === 0
                 ? false as const
                 : { perWindow: o.udpRepliesPerSource },
+            }
+            : {}),
+          ...(o.udpReplyBytesPerSource !== undefined
+            ? {
+              remoteReplyBytes: o.udpReplyBytesPerSource === 0
+                ? false as const
+                : { perWindow: o.udpReplyBytesPerSource },
             }
             : {}),
         })

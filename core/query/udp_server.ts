@@ -50,7 +50,17 @@ export interface UdpServeOptions {
    * address; `false`: no limit. Default 2,000 per second.
    */
   remoteReplies?: ReplyLimitOptions | false;
+  /**
+   * The limit on reply bytes a second to one remote (not loopback) source
+   * address (`perWindow` in bytes): a forged source must not turn small
+   * requests into a flood of large replies towards a victim; `false`: no
+   * limit. Default {@linkcode REMOTE_REPLY_BYTES} a second.
+   */
+  remoteReplyBytes?: ReplyLimitOptions | false;
 }
+
+/** Default reply bytes a second to one remote source address (1 MiB). */
+export const REMOTE_REPLY_BYTES = 1024 * 1024;
 
 const DROPPED = "UDP datagram not answered";
 
@@ -87,15 +97,25 @@ export class UdpServer implements AsyncDisposable {
     const remote = options.remoteReplies === false
       ? undefined
       : new ReplyLimit({ perWindow: 2000, ...options.remoteReplies });
+    const remoteBytes = options.remoteReplyBytes === false
+      ? undefined
+      : new ReplyLimit({ perWindow: REMOTE_REPLY_BYTES, ...options.remoteReplyBytes });
     /** Why no reply of `kind` may go to `from` now, or `undefined`. */
-    const refusalOf = (kind: ReplyKind, from: DatagramPeer): DropReason | undefined => {
+    const refusalOf = (
+      kind: ReplyKind,
+      from: DatagramPeer,
+      bytes: number,
+    ): DropReason | undefined => {
       if (kind === "unreadable") return "unreadable";
       const address = canonicalAddress(from.hostname);
       if (kind === "error" && !limit.take(address)) return "error_rate";
       if (from.port < EPHEMERAL_FROM && !servicePort.take(`${address}:${from.port}`)) {
         return "service_port_rate";
       }
-      if (remote && !isLoopback(address) && !remote.take(address)) return "source_rate";
+      if ((remote || remoteBytes) && !isLoopback(address)) {
+        if (remoteBytes && !remoteBytes.take(address, bytes)) return "source_bytes";
+        if (remote && !remote.take(address)) return "source_rate";
+      }
       return undefined;
     };
     const drops = server.#drops = new LogBudget({
@@ -126,7 +146,7 @@ export class UdpServer implements AsyncDisposable {
           "udp",
           () => `${from.hostname}:${from.port}`,
           (reply, kind) => {
-            const refusal = refusalOf(kind, from);
+            const refusal = refusalOf(kind, from, reply.length);
             if (refusal !== undefined) drop(refusal, from);
             else server.#socket.send(reply, from);
             done();

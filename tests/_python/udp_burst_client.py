@@ -1,11 +1,12 @@
 """Sends bursts of UDP queries to a query server and prints, as JSON, how
 many replies came back to each source address, and the server's
-sockkit_query_udp_dropped_total{reason="source_rate"}.
+sockkit_query_udp_dropped_total{reason="source_rate"} (and "source_bytes").
 
 Usage: udp_burst_client.py PORT METRICS_PORT COUNT SOURCE...
 Waits (30 s at most) until the server answers on 127.0.0.1:PORT, then for
 each SOURCE sends COUNT queries at once from it to SOURCE:PORT and counts
-the replies that arrive until none has for a second.
+the replies that arrive until none has for a second. Also prints the
+reply bytes each source got and the source_bytes drops.
 """
 import json
 import re
@@ -32,6 +33,7 @@ while True:
 ping.close()
 
 replies = {}
+reply_bytes = {}
 for source in sources:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
@@ -40,16 +42,28 @@ for source in sources:
         s.sendto(QUERY, (source, port))
     s.settimeout(1.0)
     n = 0
+    got = 0
     try:
         while True:
-            s.recvfrom(65535)
+            data, _ = s.recvfrom(65535)
             n += 1
+            got += len(data)
     except socket.timeout:
         pass
     s.close()
     replies[source] = n
+    reply_bytes[source] = got
 
 with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as r:
     text = r.read().decode()
-m = re.search(r'^sockkit_query_udp_dropped_total\{[^}]*reason="source_rate"[^}]*\} (\d+)', text, re.M)
-print(json.dumps({"replies": replies, "source_rate": int(m.group(1)) if m else 0}))
+def dropped(reason):
+    m = re.search(
+        r'^sockkit_query_udp_dropped_total\{[^}]*reason="' + reason + r'"[^}]*\} (\d+)', text, re.M
+    )
+    return int(m.group(1)) if m else 0
+print(json.dumps({
+    "replies": replies,
+    "bytes": reply_bytes,
+    "source_rate": dropped("source_rate"),
+    "source_bytes": dropped("source_bytes"),
+}))

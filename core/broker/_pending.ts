@@ -1,6 +1,13 @@
 import { type ClockTimer, systemClock } from "../async/mod.ts";
 import type { MsgHeader } from "./frame.ts";
-import { RequestTimeoutError } from "./errors.ts";
+import { BrokerError, RequestTimeoutError } from "./errors.ts";
+
+/**
+ * Default {@linkcode PendingReplies} cap: requests and file transfers
+ * waiting for their answer at once (an app that asks peers that never answer,
+ * with long timeouts, would otherwise grow the connector's memory without end).
+ */
+export const MAX_PENDING_REPLIES = 65_536;
 
 /** A pending request (or file transfer) waiting for its response. */
 export interface Pending {
@@ -18,8 +25,23 @@ export interface Pending {
  */
 export class PendingReplies {
   readonly #pending = new Map<string, Pending>();
+  readonly #max: number;
 
-  /** Registers a pending response for `id` from peer `dst` (a resolved peer name), with a timeout (0 = none). */
+  /** `max`: most waiting at once (default {@linkcode MAX_PENDING_REPLIES}); one more is refused. */
+  constructor(max = MAX_PENDING_REPLIES) {
+    this.#max = max;
+  }
+
+  /** Requests and transfers waiting for their answer now. */
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Registers a pending response for `id` from peer `dst` (a resolved peer
+   * name), with a timeout (0 = none). Throws `BrokerError` when `max` are
+   * waiting already (nothing is registered: the request must not be sent).
+   */
   expect(
     id: string,
     dst: string,
@@ -27,6 +49,11 @@ export class PendingReplies {
     timeoutMs: number,
     p: Omit<Pending, "timer" | "peer">,
   ): void {
+    if (!this.#pending.has(id) && this.#pending.size >= this.#max) {
+      throw new BrokerError(
+        `Too many requests waiting for an answer: ${this.#max} already wait on this connector (each is freed by its answer or its timeout): wait for some, or give requests a shorter timeout`,
+      );
+    }
     this.#pending.get(id)?.timer?.clear(); // an id used again: the old timer must not end the new wait
     const timer = timeoutMs > 0
       ? systemClock.after(timeoutMs, () => {

@@ -42,16 +42,21 @@ export async function sendFile(
       c.unexpect(transfer);
       reject(failed = err);
     };
-    c.expect(transfer, c.resolve(dst), type, 0, {
-      resolve: (_h, data) => {
-        const r = JSON.parse(new TextDecoder().decode(data)) as
-          & { ok: boolean; error?: string }
-          & FileResult;
-        if (r.ok) resolve({ path: r.path, bytes: r.bytes, files: r.files, dir: r.dir });
-        else reject(failed = new BrokerError(`Peer "${dst}" refused the file: ${r.error}`));
-      },
-      reject: (err) => reject(failed = err),
-    });
+    // a full table of pending answers refuses the transfer before any chunk goes out
+    try {
+      c.expect(transfer, c.resolve(dst), type, 0, {
+        resolve: (_h, data) => {
+          const r = JSON.parse(new TextDecoder().decode(data)) as
+            & { ok: boolean; error?: string }
+            & FileResult;
+          if (r.ok) resolve({ path: r.path, bytes: r.bytes, files: r.files, dir: r.dir });
+          else reject(failed = new BrokerError(`Peer "${dst}" refused the file: ${r.error}`));
+        },
+        reject: (err) => reject(failed = err),
+      });
+    } catch (err) {
+      reject(failed = err as Error);
+    }
   });
   done.catch(() => {});
   let i = 0;

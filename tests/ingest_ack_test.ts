@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ingestFixture } from "./ingest_fixture.ts";
-import { runCli } from "./harness/mod.ts";
+import { runCli, waitUntil } from "./harness/mod.ts";
 
 function sendArgs(port: number, certs: string): string[] {
   return [
@@ -62,4 +62,24 @@ Deno.test("ingest send --ack says an object Redis refused was refused, not that 
   );
   assert.doesNotMatch(r.stderr, /not acknowledged within/);
   assert.match(r.stdout, /sent 2 objects, 1 durably accepted/);
+});
+
+Deno.test("ingest send --ack to a server storing nothing (Redis away, spool full) gives up at --timeout and says why", async () => {
+  await using f = await ingestFixture({ ack: true, spoolMax: 0 });
+  await f.redis.stop();
+  const t0 = performance.now();
+  const r = await runCli([...sendArgs(f.server.port, f.pki.dir), "--timeout", "1500"], {
+    stdin: '{"paused":1}',
+  });
+  const took = performance.now() - t0;
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(r.stderr, /acknowledged nothing: .*Redis away and its spool full/);
+  // the client's own start and the 1.5 s; the server's 10 s graceful close no longer adds to it
+  assert.ok(took < 8000, `took ${Math.round(took)} ms`);
+  // back, Redis gets the object the server held: its close stores it instead of waiting
+  await f.redis.restart();
+  await waitUntil(async () => {
+    await using c = await f.redis.client();
+    return await c.get("paused") === "1";
+  }, { what: "the held object in Redis", timeoutMs: 30_000 });
 });

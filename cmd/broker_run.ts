@@ -123,6 +123,7 @@ export function serveCommand(): Command {
           pubsubRule: await loadRule(s.pubsubRule),
           clientFilter: { allow: s.allow, deny: s.deny },
           maxPerAddress: s.maxPerAddress,
+          ipv6Prefix: s.ipv6Prefix,
           cluster,
         });
         log.info("listening", {

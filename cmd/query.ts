@@ -203,6 +203,7 @@ function serveCommand() {
         workers: s.workers,
         maxRequestBytes: s.maxRequest,
         maxPerAddress: s.maxPerAddress,
+        ipv6Prefix: s.ipv6Prefix,
         udpRepliesPerSource: s.udpRepliesPerSource,
         udpReplyBytesPerSource: s.udpReplyBytesPerSource,
         logger: log,

@@ -248,6 +248,7 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
           authorize: check.authorize,
           ...(s.workers !== undefined ? { workers: s.workers } : {}),
           maxPerAddress: s.maxPerAddress,
+          ipv6Prefix: s.ipv6Prefix,
           daemonMetrics: metrics,
         });
       } catch (err) {

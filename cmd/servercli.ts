@@ -202,6 +202,7 @@ export function servercliCommand(): Command {
         maxLineBytes: s.maxLine,
         lineTimeoutMs: s.lineTimeout,
         maxPerAddress: s.maxPerAddress,
+        ipv6Prefix: s.ipv6Prefix,
         capLoopback: s.capLoopback,
         logger: log,
         daemonMetrics: metrics,

@@ -6,14 +6,7 @@
  * remote-looking source without leaving the host.
  */
 import assert from "node:assert/strict";
-import {
-  cliCommandArgs,
-  needs,
-  ownNetwork,
-  queryServeArgs,
-  REPO_ROOT,
-  runCommand,
-} from "./harness/mod.ts";
+import { needs, ownNetwork, queryServeArgs, REPO_ROOT, runInOwnNetwork } from "./harness/mod.ts";
 
 const REMOTE = "10.77.0.1";
 const CLIENT = `${REPO_ROOT}tests/_python/udp_burst_client.py`;
@@ -36,7 +29,6 @@ interface Burst {
 async function burst(
   extra: string[],
 ): Promise<Burst> {
-  const [unshare, ...flags] = netns!;
   const script = [
     "set -e",
     "ip link set lo up",
@@ -46,27 +38,15 @@ async function burst(
     "trap 'kill $srv 2>/dev/null; wait $srv || true' EXIT",
     `timeout 60 python3 ${CLIENT} 9000 9100 100 ${REMOTE} 127.0.0.1`,
   ].join("\n");
-  const serve = cliCommandArgs(queryServeArgs(
+  const serve = queryServeArgs(
     { host: "0.0.0.0", port: 9000, only: "udp" },
     "--metrics-host",
     "127.0.0.1",
     "--metrics-port",
     "9100",
     ...extra,
-  ));
-  const r = await runCommand(unshare!, [
-    ...flags,
-    "sh",
-    "-c",
-    script,
-    "sh",
-    Deno.execPath(),
-    ...serve,
-  ], {
-    cwd: `${REPO_ROOT}fixtures/query`,
-    env: { NO_COLOR: "1" },
-  });
-  assert.equal(r.code, 0, `the namespace script failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  );
+  const r = await runInOwnNetwork(netns!, script, serve, { cwd: `${REPO_ROOT}fixtures/query` });
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
 }
 

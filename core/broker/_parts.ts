@@ -220,7 +220,7 @@ export async function startNetwork(
       port: opts.server.port,
       tls: opts.server.tls,
       requireClientCert: !opts.server.trustAnyClient,
-      ...perAddressCap(opts.server.maxPerAddress),
+      ...perAddressCap(opts.server.maxPerAddress, opts.server.ipv6Prefix),
       logger: log,
       graceMs: 2000,
       ...(net ? { onRefused: net.onRefused } : {}),

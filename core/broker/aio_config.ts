@@ -9,6 +9,7 @@
  */
 import { resolve } from "node:path";
 import { type ConfigData, ConfigError } from "../config/mod.ts";
+import { hostPort } from "../net/mod.ts";
 
 /** Which connector the command starts. */
 export type AioRole = "server" | "client";
@@ -107,7 +108,7 @@ export function fromAioconnectorsConfig(json: unknown, path: string, role: AioRo
       case "server_sockaddr": {
         const { host, port } = sockaddr(value, path);
         if (role === "server") Object.assign(broker, { host, port });
-        else broker.server = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+        else broker.server = hostPort(host, port);
         break;
       }
       case "client_name":

@@ -58,6 +58,8 @@ export interface ConnectorOptions {
      * Default 64.
      */
     maxPerAddress?: number;
+    /** IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+    ipv6Prefix?: number;
   };
   /** Run as a client connector: connect (and reconnect) to the server. */
   client?: {

@@ -24,6 +24,8 @@ export interface ServerConnectorOptions extends Settable {
   cluster?: ClusterNode | undefined;
   /** Connections at once from one IP address (loopback exempt); 0 = no cap. Default 64. */
   maxPerAddress?: number | undefined;
+  /** IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+  ipv6Prefix?: number | undefined;
 }
 
 /** Options for {@linkcode startClientConnector}. */
@@ -63,7 +65,8 @@ export async function startServerConnector(
   certsDir: string,
   options: ServerConnectorOptions,
 ): Promise<Connector> {
-  const { host, port, pubsubRule, clientFilter, cluster, maxPerAddress, ...rest } = options;
+  const { host, port, pubsubRule, clientFilter, cluster, maxPerAddress, ipv6Prefix, ...rest } =
+    options;
   const p = certPaths(certsDir);
   const logger = options.logger ?? nullLogger;
   const certsOptions = { onWarning: (w: string) => logger.warn(w) };
@@ -87,6 +90,7 @@ export async function startServerConnector(
       ...(clientFilter ? { clientFilter } : {}),
       ...(cluster ? { cluster } : {}),
       ...(maxPerAddress !== undefined ? { maxPerAddress } : {}),
+      ...(ipv6Prefix !== undefined ? { ipv6Prefix } : {}),
     },
     revoke: async (name) => void await revoke(certsDir, name),
     reload,

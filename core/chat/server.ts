@@ -1,5 +1,5 @@
 import { type Logger, nullLogger } from "../log/mod.ts";
-import { type Connection, describePeer, listen, type Server } from "../net/mod.ts";
+import { type Connection, describePeer, listen, perAddressCap, type Server } from "../net/mod.ts";
 import { NetMetrics, type Readiness } from "../metrics/mod.ts";
 import { BroadcastTimer } from "./broadcast_timer.ts";
 import { formatDate } from "./date.ts";
@@ -73,7 +73,7 @@ export class ChatServer implements AsyncDisposable {
       ...(this.#net ? { onRefused: this.#net.onRefused } : {}),
       logger: this.#log,
       graceMs: o.graceMs ?? 2000,
-      ...((o.maxPerAddress ?? 10) > 0 ? { maxPerAddress: o.maxPerAddress ?? 10 } : {}),
+      ...perAddressCap(o.maxPerAddress ?? 10, o.ipv6Prefix),
       capLoopback: o.capLoopback ?? false,
     }, this.#net ? this.#net.wrap(handle) : handle);
   }

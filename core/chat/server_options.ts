@@ -42,6 +42,8 @@ export interface ChatServerOptions {
    * Default 10.
    */
   maxPerAddress?: number;
+  /** IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+  ipv6Prefix?: number;
   /** Count loopback clients against `maxPerAddress`. Default `false`. */
   capLoopback?: boolean;
   /** Longest line accepted from a client, bytes. Default 4096. */

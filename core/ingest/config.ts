@@ -6,7 +6,7 @@ import {
   parse,
   resolveSettings,
 } from "../config/mod.ts";
-import { maxPerAddressSetting, type PeerIdentity, type TlsMaterial } from "../net/mod.ts";
+import { hostPort, maxPerAddressSetting, type PeerIdentity, type TlsMaterial } from "../net/mod.ts";
 import { certPaths, loadServerTls, revocationCheck } from "../pki/mod.ts";
 import { metricsSettings } from "../metrics/mod.ts";
 import { LAYOUTS } from "./layout.ts";
@@ -219,9 +219,7 @@ export async function loadIngestConfig(path: string | undefined): Promise<Config
 /** The Redis URL: `--redis`, else `[redis] host`/`port` of the config file, else localhost. */
 export function redisUrlOf(s: IngestSettings): string {
   if (s.redis) return s.redis;
-  const host = s.redisHost ?? "127.0.0.1";
-  const h = host.includes(":") && !host.startsWith("[") ? `[${host}]` : host;
-  return `redis://${h}:${s.redisPort ?? 6379}`;
+  return `redis://${hostPort(s.redisHost ?? "127.0.0.1", s.redisPort ?? 6379)}`;
 }
 
 async function isDir(path: string): Promise<boolean> {
@@ -339,5 +337,6 @@ export function ingestOptions(
     spoolMax: s.spoolMax,
     tlsMaxVersion: s.tlsMaxVersion === "1.3" ? "TLSv1.3" : "TLSv1.2",
     maxPerAddress: s.maxPerAddress,
+    ipv6Prefix: s.ipv6Prefix,
   };
 }

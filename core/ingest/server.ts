@@ -40,6 +40,8 @@ export interface IngestOptions {
    * one more is closed at once and logged. 0 = no cap. Default 64.
    */
   maxPerAddress?: number;
+  /** IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+  ipv6Prefix?: number;
   /** Redis URL (`redis://host:port[/db]`). Default `redis://127.0.0.1:6379`. */
   redisUrl?: string;
   /** Redis Cluster node URLs; when set, `redisUrl` is ignored. */
@@ -269,7 +271,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestServer>
       requireClientCert: true,
       tlsMaxVersion: options.tlsMaxVersion ?? "TLSv1.2",
       ...(options.authorize ? { authorize: options.authorize } : {}),
-      ...perAddressCap(options.maxPerAddress),
+      ...perAddressCap(options.maxPerAddress, options.ipv6Prefix),
       onRefused: (peer, reason) => {
         metrics.connectionsRefused++;
         net?.onRefused(peer, reason);

@@ -1,4 +1,5 @@
 import type { Logger } from "../log/mod.ts";
+import { hostPort } from "../net/mod.ts";
 import { type DaemonMetrics, type ReadinessCheck, serveMetrics } from "../metrics/mod.ts";
 import { onSighup, type ReloadFn, serialized } from "./reload.ts";
 import { type Closable, serveUntilSignal } from "./shutdown.ts";
@@ -82,8 +83,4 @@ export async function runDaemon(server: Closable, options: RunDaemonOptions): Pr
     ...(options.done ? { done: options.done } : {}),
     ...(options.started ? { started: options.started } : {}),
   });
-}
-
-function hostPort(host: string, port: number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }

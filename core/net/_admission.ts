@@ -6,6 +6,7 @@
  */
 import type { ListenOptions, RefusalKind } from "./listen_options.ts";
 import type { PeerIdentity } from "./peer.ts";
+import { addressGroup, canonicalAddress, DEFAULT_IPV6_PREFIX, isLoopback } from "./address.ts";
 
 /** Why a peer is refused, and the kind of refusal. */
 export interface Refusal {
@@ -13,17 +14,22 @@ export interface Refusal {
   kind: RefusalKind;
 }
 
-const LOOPBACK = /^(127\.|::1$|::ffff:127\.)/;
-
-/** Connections open per remote address, against `maxPerAddress` (loopback only with `capLoopback`). */
+/**
+ * Connections open per remote address, against `maxPerAddress` (loopback
+ * only with `capLoopback`). An IPv6 address counts by its first
+ * `ipv6Prefix` bits: one host usually holds a whole /64, and counted one
+ * address at a time it could open as many connections as it likes.
+ */
 export class AddressCaps {
   readonly #cap: number | undefined;
   readonly #capLoopback: boolean;
+  readonly #prefix: number;
   readonly #open = new Map<string, number>();
 
-  constructor(options: Pick<ListenOptions, "maxPerAddress" | "capLoopback">) {
+  constructor(options: Pick<ListenOptions, "maxPerAddress" | "capLoopback" | "ipv6Prefix">) {
     this.#cap = options.maxPerAddress;
     this.#capLoopback = options.capLoopback ?? false;
+    this.#prefix = options.ipv6Prefix ?? DEFAULT_IPV6_PREFIX;
   }
 
   /** Whether connections are counted at all (a cap is set). */
@@ -34,24 +40,33 @@ export class AddressCaps {
   /** Counts one more connection from `address`; a refusal (and nothing counted) when over the cap. */
   admit(address: string): Refusal | undefined {
     const cap = this.#cap;
-    if (cap === undefined || (!this.#capLoopback && LOOPBACK.test(address))) return undefined;
-    const n = this.#open.get(address) ?? 0;
+    if (cap === undefined || (!this.#capLoopback && isLoopback(canonicalAddress(address)))) {
+      return undefined;
+    }
+    const group = addressGroup(address, this.#prefix);
+    const n = this.#open.get(group) ?? 0;
     if (n >= cap) {
+      // The group, not the address: the reason keys the refusal log's budget.
+      const counted = group.includes("/")
+        ? ` (IPv6 addresses count by their first ${this.#prefix} bits, --ipv6-prefix)`
+        : "";
       return {
-        reason: `too many connections from "${address}": ${n} open, the per-address cap is ${cap}`,
+        reason:
+          `too many connections from "${group}": ${n} open, the per-address cap is ${cap}${counted}`,
         kind: "cap",
       };
     }
-    this.#open.set(address, n + 1);
+    this.#open.set(group, n + 1);
     return undefined;
   }
 
   /** Counts one connection from `address` as closed. */
   release(address: string): void {
-    const n = this.#open.get(address);
+    const group = addressGroup(address, this.#prefix);
+    const n = this.#open.get(group);
     if (n === undefined) return;
-    if (n <= 1) this.#open.delete(address);
-    else this.#open.set(address, n - 1);
+    if (n <= 1) this.#open.delete(group);
+    else this.#open.set(group, n - 1);
   }
 }
 

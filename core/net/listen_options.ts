@@ -79,6 +79,12 @@ export interface ListenOptions {
   maxConnections?: number;
   /** Count loopback clients (127.0.0.0/8, ::1) against `maxPerAddress` too. Default `false`. */
   capLoopback?: boolean;
+  /**
+   * Bits of an IPv6 address that `maxPerAddress` counts by: every address
+   * of one such prefix shares the cap. Default 64 (a host's usual share);
+   * 128 counts each address apart.
+   */
+  ipv6Prefix?: number;
   /** The connection policy (idle timeout, unsent-bytes cap, half-open) for every connection. */
   policy?: ConnectionPolicy;
   /**

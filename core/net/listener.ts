@@ -7,6 +7,7 @@ import { DescriptorDupError, nodeSocketOf, prepareTcpHandles } from "./_tcp_hand
 import { describePeer, type PeerIdentity, peerOf } from "./peer.ts";
 import type { ListenOptions, RefusalKind, TlsMaterial } from "./listen_options.ts";
 import { AddressCaps, checkPeer } from "./_admission.ts";
+import { hostPort } from "./address.ts";
 import { requireAllowList, type ServerTls, serverTlsOf, TlsHandshakes } from "./_tls_handshake.ts";
 
 export type { ConnectionHandler } from "./_tracker.ts";
@@ -177,7 +178,7 @@ export class Server implements AsyncDisposable {
     }
     const remote = raw.remoteAddr as Deno.NetAddr;
     const address = remote.hostname;
-    const where = `${address}:${remote.port}`;
+    const where = hostPort(address, remote.port);
     const max = this.#options.maxConnections;
     if (max !== undefined && this.#tracker.connections.size + this.#handshakes.size >= max) {
       this.#trouble.ok(); // accepting works: this one is refused on purpose

@@ -20,6 +20,7 @@ export * from "./errors.ts";
 export * from "./peer.ts";
 export * from "./connection.ts";
 export * from "./listen_options.ts";
+export * from "./address.ts";
 export * from "./per_address.ts";
 export * from "./listener.ts";
 export * from "./accept_loop.ts";

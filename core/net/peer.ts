@@ -3,6 +3,7 @@ import type { Socket } from "node:net";
 import { X509Certificate } from "node:crypto";
 import { verifiedIssuers } from "./_client_chain.ts";
 import { certExtensions } from "./_cert_extensions.ts";
+import { hostPort } from "./address.ts";
 
 /** Who is on the other end of a connection. */
 export interface PeerIdentity {
@@ -97,6 +98,6 @@ export function peerOf(socket: Socket | TLSSocket, tls: boolean, transport?: Soc
 
 /** A short human label for logs: `CN=alice 127.0.0.1:5123` or `127.0.0.1:5123`. */
 export function describePeer(peer: PeerIdentity): string {
-  const where = `${peer.address}:${peer.port}`;
+  const where = hostPort(peer.address, peer.port);
   return peer.cn ? `CN=${peer.cn} ${where}` : where;
 }

@@ -12,8 +12,8 @@
  * a remote source address a bounded number per second (forged sources make
  * replies a flood towards a victim).
  */
-import { isIP } from "node:net";
 import { networkInterfaces } from "node:os";
+import { canonicalAddress, isLoopback } from "../net/mod.ts";
 
 /** Why a datagram got no reply. */
 export type DropReason =
@@ -25,17 +25,11 @@ export type DropReason =
   | "source_rate"
   | "source_bytes";
 
-/** The form of `address` a datagram's sender carries (IPv4-mapped IPv6 as IPv4, lower case). */
-export function canonicalAddress(address: string): string {
-  const a = address.toLowerCase();
-  return a.startsWith("::ffff:") && isIP(a.slice(7)) === 4 ? a.slice(7) : a;
-}
-
 /** This host's addresses: every interface's, and the loopback ranges (checked apart). */
 export function localAddresses(): Set<string> {
   const out = new Set<string>(["::1", "0.0.0.0", "::"]);
   for (const list of Object.values(networkInterfaces())) {
-    for (const i of list ?? []) out.add(canonicalAddress(i.address.replace(/%.*$/, "")));
+    for (const i of list ?? []) out.add(canonicalAddress(i.address));
   }
   return out;
 }
@@ -53,7 +47,7 @@ export function sourceDropReason(
 ): DropReason | undefined {
   if (from.port === 0) return "port_0";
   if (from.port !== boundPort) return undefined;
-  const a = canonicalAddress(from.hostname.replace(/%.*$/, ""));
+  const a = canonicalAddress(from.hostname);
   return isLoopback(a) || local.has(a) ? "own_address" : undefined;
 }
 
@@ -62,11 +56,6 @@ export function sourceDropReason(
  * (ephemeral) ports from 32768, BSD, macOS and Windows from 49152.
  */
 export const EPHEMERAL_FROM = 32768;
-
-/** Whether `address` ({@linkcode canonicalAddress} form) is a loopback address (only this host can send from it). */
-export function isLoopback(address: string): boolean {
-  return address.startsWith("127.") || address === "::1";
-}
 
 /** Options for {@linkcode ReplyLimit}. */
 export interface ReplyLimitOptions {

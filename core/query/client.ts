@@ -6,6 +6,7 @@ import { isIP, isIPv6 } from "node:net";
 import { lookup } from "node:dns/promises";
 import {
   bindDatagram,
+  canonicalAddress,
   type ClientTlsOptions,
   connect,
   type Connection,
@@ -14,7 +15,6 @@ import {
   ProtocolError,
 } from "../net/mod.ts";
 import { settlesWithin } from "../async/mod.ts";
-import { canonicalAddress } from "./_udp_guard.ts";
 import { openReply, type PublicKey, sealQuery } from "./crypto.ts";
 import {
   decodeHeader,

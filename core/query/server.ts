@@ -47,6 +47,8 @@ export interface QueryServerOptions {
   maxRequestBytes?: number;
   /** TCP: connections at once from one IP address (loopback exempt); 0 = no cap. Default 64. */
   maxPerAddress?: number;
+  /** TCP: IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+  ipv6Prefix?: number;
   /** UDP: replies a second to one remote (not loopback) source address; 0 = no limit. Default 2000. */
   udpRepliesPerSource?: number;
   /** UDP: reply bytes a second to one remote (not loopback) source address; 0 = no limit. Default 1 MiB. */
@@ -108,6 +110,7 @@ async function bindBoth(
         ...(o.tls !== undefined ? { tls: o.tls } : {}),
         ...(o.maxRequestBytes !== undefined ? { maxRequestBytes: o.maxRequestBytes } : {}),
         ...(o.maxPerAddress !== undefined ? { maxPerAddress: o.maxPerAddress } : {}),
+        ...(o.ipv6Prefix !== undefined ? { ipv6Prefix: o.ipv6Prefix } : {}),
         ...(net ? { net } : {}),
         ...(o.idleTimeoutMs !== undefined ? { idleTimeoutMs: o.idleTimeoutMs } : {}),
       })

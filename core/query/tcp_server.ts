@@ -31,6 +31,8 @@ export interface TcpServeOptions {
    * exempt; one more is closed at once and logged. 0 = no cap. Default 64.
    */
   maxPerAddress?: number;
+  /** IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+  ipv6Prefix?: number;
   /**
    * Close a connection after this many ms without progress in either direction
    * (no request byte received, no reply byte taken by the client). Default 10000.
@@ -104,7 +106,7 @@ export function serveTcp(answerer: Answerer, options: TcpServeOptions): Promise<
     ...(options.tls !== undefined ? { tls: options.tls } : {}),
     ...(options.logger !== undefined ? { logger: options.logger } : {}),
     ...(options.net ? { onRefused: options.net.onRefused } : {}),
-    ...perAddressCap(options.maxPerAddress),
+    ...perAddressCap(options.maxPerAddress, options.ipv6Prefix),
     // Idle means no progress either way: a slow reader of a large reply is not idle.
     policy: { idleTimeoutMs: idle, allowHalfOpen: true, maxUnsentBytes: Infinity },
   };

@@ -5,19 +5,19 @@
  */
 import {
   bindDatagram,
+  canonicalAddress,
   type DatagramBackend,
   type DatagramPeer,
   type DatagramSocket,
+  isLoopback,
 } from "../net/mod.ts";
 import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import type { Answerer, ReplyKind } from "./answerer.ts";
 import { settlesWithin } from "../async/mod.ts";
 import { withoutLineEnd } from "./wire.ts";
 import {
-  canonicalAddress,
   type DropReason,
   EPHEMERAL_FROM,
-  isLoopback,
   localAddresses,
   ReplyLimit,
   type ReplyLimitOptions,

@@ -50,6 +50,8 @@ export interface SearchServerOptions {
    * 0 = no cap. Default 64.
    */
   maxPerAddress?: number;
+  /** IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+  ipv6Prefix?: number;
   /** Index mode: quiet time after a change event before rebuilding, ms. Default 50. */
   debounceMs?: number;
   /** Index mode: fallback stat poll interval, ms. Default 1000. */
@@ -182,7 +184,7 @@ export async function startSearchServer(options: SearchServerOptions): Promise<S
       ...(options.requireClientCert ? { requireClientCert: true } : {}),
       ...(options.authorize ? { authorize: options.authorize } : {}),
       ...(net ? { onRefused: net.onRefused } : {}),
-      ...perAddressCap(options.maxPerAddress),
+      ...perAddressCap(options.maxPerAddress, options.ipv6Prefix),
       logger: log,
       graceMs: 2000,
       policy: { allowHalfOpen: true, idleTimeoutMs: options.idleTimeoutMs ?? 60_000 },

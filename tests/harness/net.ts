@@ -1,4 +1,7 @@
+import assert from "node:assert/strict";
 import { freeTcpPort } from "../../core/net/mod.ts";
+import { cliCommandArgs, type CliResult } from "./cli.ts";
+import { runCommand } from "./command.ts";
 import { delay } from "../../core/async/mod.ts";
 
 /** Returns a TCP port that is free on 127.0.0.1 right now. */
@@ -88,4 +91,34 @@ export async function ownNetwork(): Promise<string[] | null> {
     } catch { /* no unshare */ }
   }
   return null;
+}
+
+/**
+ * Runs the shell `script` in a network namespace of its own (`netns`, from
+ * {@linkcode ownNetwork}) with `"$@"` set to the sockkit command line of
+ * `args`; asserts that it exits 0 and returns what it printed.
+ *
+ * @example
+ * ```ts
+ * const r = await runInOwnNetwork(netns, 'ip link set lo up\n"$@" & ...', ["search", "serve", ...]);
+ * ```
+ */
+export async function runInOwnNetwork(
+  netns: string[],
+  script: string,
+  args: string[],
+  options: { cwd?: string } = {},
+): Promise<CliResult> {
+  const [unshare, ...flags] = netns;
+  const r = await runCommand(unshare!, [
+    ...flags,
+    "sh",
+    "-c",
+    script,
+    "sh",
+    Deno.execPath(),
+    ...cliCommandArgs(args),
+  ], { ...options, env: { NO_COLOR: "1" } });
+  assert.equal(r.code, 0, `the namespace script failed (${r.code}):\n${r.stdout}\n${r.stderr}`);
+  return r;
 }

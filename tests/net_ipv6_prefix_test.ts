@@ -1,14 +1,23 @@
 /**
- * The per-address cap counts an IPv6 client by its /64 (`--ipv6-prefix`),
- * end to end: `search serve` runs in a network namespace of its own where
- * `lo` also answers for two /64 prefixes, so that one client can connect
- * from many addresses of one prefix, as any host holding a /64 can.
+ * The per-address cap and query's per-source UDP limits count an IPv6
+ * client by its /64 (`--ipv6-prefix`), end to end: the CLI runs in a
+ * network namespace of its own where `lo` also answers for two /64
+ * prefixes, so that one client can send from many addresses of one prefix,
+ * as any host holding a /64 can.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { needs, ownNetwork, REPO_ROOT, runInOwnNetwork, tempDir } from "./harness/mod.ts";
+import {
+  needs,
+  ownNetwork,
+  queryServeArgs,
+  REPO_ROOT,
+  runInOwnNetwork,
+  tempDir,
+} from "./harness/mod.ts";
 
 const CLIENT = `${REPO_ROOT}tests/_python/v6_sources_client.py`;
+const UDP_CLIENT = `${REPO_ROOT}tests/_python/udp_v6_sources_client.py`;
 const SERVER = "fd00:0:0:7::1";
 const SOURCES = ["fd00:0:0:7::a", "fd00:0:0:7::b", "fd00:0:0:7:ffff::c", "fd00:0:0:8::a"];
 const netns = await ownNetwork();
@@ -16,6 +25,25 @@ if (netns === null) {
   console.error(
     "skipping the IPv6 prefix test: cannot make a network namespace (needs unshare -n or -rn and ip)",
   );
+}
+
+/**
+ * A namespace script: `lo` up and answering for every address of
+ * fd00:0:0:7::/64 and fd00:0:0:8::/64 (bindable before it is added), the
+ * server `"$@"` in the background, then `client` (60 s at most).
+ */
+function withTwoPrefixes(client: string): string {
+  return [
+    "set -e",
+    "ip link set lo up",
+    "ip -6 route add local fd00:0:0:7::/64 dev lo",
+    "ip -6 route add local fd00:0:0:8::/64 dev lo",
+    "echo 1 > /proc/sys/net/ipv6/ip_nonlocal_bind",
+    '"$@" &',
+    "srv=$!",
+    "trap 'kill $srv 2>/dev/null; wait $srv || true' EXIT",
+    `timeout 60 ${client}`,
+  ].join("\n");
 }
 
 /**
@@ -31,18 +59,7 @@ async function connectFromSources(extra: string[]): Promise<{
   await using dir = await tempDir("sockkit-v6-");
   const file = join(dir.path, "words.txt");
   await Deno.writeTextFile(file, "apple\n");
-  const script = [
-    "set -e",
-    "ip link set lo up",
-    // Every address of these prefixes is this host's, and may be bound before it is added.
-    "ip -6 route add local fd00:0:0:7::/64 dev lo",
-    "ip -6 route add local fd00:0:0:8::/64 dev lo",
-    "echo 1 > /proc/sys/net/ipv6/ip_nonlocal_bind",
-    '"$@" &',
-    "srv=$!",
-    "trap 'kill $srv 2>/dev/null; wait $srv || true' EXIT",
-    `timeout 60 python3 ${CLIENT} ${SERVER} 44445 ${SOURCES.join(" ")}`,
-  ].join("\n");
+  const script = withTwoPrefixes(`python3 ${CLIENT} ${SERVER} 44445 ${SOURCES.join(" ")}`);
   const r = await runInOwnNetwork(netns!, script, [
     "search",
     "serve",
@@ -85,5 +102,49 @@ needs(["python3", "timeout"], "apt install python3 coreutils").test({
   fn: async () => {
     const { replies } = await connectFromSources(["--ipv6-prefix", "128"]);
     assert.deepEqual(replies, Object.fromEntries(SOURCES.map((s) => [s, "STRING EXISTS"])));
+  },
+});
+
+/** Replies each source got: 100 UDP queries from each of {@linkcode SOURCES}, interleaved. */
+async function udpFromSources(extra: string[]): Promise<Record<string, number>> {
+  const script = withTwoPrefixes(`python3 ${UDP_CLIENT} ${SERVER} 9000 100 ${SOURCES.join(" ")}`);
+  const serve = queryServeArgs(
+    { host: "::", port: 9000, only: "udp" },
+    "--udp-replies-per-source",
+    "20",
+    ...extra,
+  );
+  const r = await runInOwnNetwork(netns!, script, serve, { cwd: `${REPO_ROOT}fixtures/query` });
+  return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
+}
+
+/** Replies to the three sources of fd00:0:0:7::/64 together. */
+function firstPrefix(replies: Record<string, number>): number {
+  return SOURCES.filter((s) => s.startsWith("fd00:0:0:7:")).reduce((n, s) => n + replies[s]!, 0);
+}
+
+needs(["python3", "timeout"], "apt install python3 coreutils").test({
+  name:
+    "query serve --udp-replies-per-source 20 counts IPv6 sources by their /64: three addresses of one /64 share 20 replies a second",
+  ignore: netns === null,
+  fn: async () => {
+    const replies = await udpFromSources([]);
+    // One window of 20, or two if the burst straddles a window boundary.
+    const shared = firstPrefix(replies);
+    // Before: 20 to each address, 60 or more to the /64.
+    assert.ok(shared >= 1 && shared <= 40, `fd00:0:0:7::/64 got ${shared} replies of 300`);
+    const other = replies["fd00:0:0:8::a"]!;
+    assert.ok(other >= 20 && other <= 40, `fd00:0:0:8::a got ${other} replies of 100`);
+  },
+});
+
+needs(["python3", "timeout"], "apt install python3 coreutils").test({
+  name: "query serve --ipv6-prefix 128 gives each IPv6 source address its own UDP replies",
+  ignore: netns === null,
+  fn: async () => {
+    const replies = await udpFromSources(["--ipv6-prefix", "128"]);
+    for (const s of SOURCES) {
+      assert.ok(replies[s]! >= 20 && replies[s]! <= 40, `${s} got ${replies[s]} replies of 100`);
+    }
   },
 });

@@ -61,7 +61,7 @@ export function maxPerAddressSetting(
       parse: parse.integer(1, 128),
       flag: "--ipv6-prefix",
       arg: "<bits>",
-      help: `IPv6 clients count against --max-per-address by their first <bits> bits ` +
+      help: `IPv6 clients count against the per-address limits by their first <bits> bits ` +
         `(one host usually holds a whole /64); 128 = each address apart`,
       env: `${env}_IPV6_PREFIX`,
       file: file.replace(/max_per_address$/, "ipv6_prefix"),

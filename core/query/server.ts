@@ -47,7 +47,10 @@ export interface QueryServerOptions {
   maxRequestBytes?: number;
   /** TCP: connections at once from one IP address (loopback exempt); 0 = no cap. Default 64. */
   maxPerAddress?: number;
-  /** TCP: IPv6 addresses count against `maxPerAddress` by their first this many bits. Default 64. */
+  /**
+   * IPv6 clients count by their first this many bits against `maxPerAddress`
+   * (TCP) and the two per-source UDP limits. Default 64.
+   */
   ipv6Prefix?: number;
   /** UDP: replies a second to one remote (not loopback) source address; 0 = no limit. Default 2000. */
   udpRepliesPerSource?: number;
@@ -122,6 +125,7 @@ async function bindBoth(
           port: tcp ? tcp.port : port,
           ...(o.udpBackend !== undefined ? { backend: o.udpBackend } : {}),
           ...(onDrop ? { onDrop } : {}),
+          ...(o.ipv6Prefix !== undefined ? { ipv6Prefix: o.ipv6Prefix } : {}),
           ...(o.udpRepliesPerSource !== undefined
             ? {
               remoteReplies: o.udpRepliesPerSource === 0

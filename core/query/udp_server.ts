@@ -4,11 +4,14 @@
  * most one datagram (see `_udp_guard.ts` for those left unanswered).
  */
 import {
+  addressGroup,
   bindDatagram,
   canonicalAddress,
   type DatagramBackend,
   type DatagramPeer,
   type DatagramSocket,
+  DEFAULT_IPV6_PREFIX,
+  hostPort,
   isLoopback,
 } from "../net/mod.ts";
 import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
@@ -57,6 +60,12 @@ export interface UdpServeOptions {
    * limit. Default {@linkcode REMOTE_REPLY_BYTES} a second.
    */
   remoteReplyBytes?: ReplyLimitOptions | false;
+  /**
+   * The two remote limits count an IPv6 source by its first this many bits
+   * (a forged flood spread over a victim's /64 still meets one limit).
+   * Default {@linkcode DEFAULT_IPV6_PREFIX}; 128 counts each address apart.
+   */
+  ipv6Prefix?: number;
 }
 
 /** Default reply bytes a second to one remote source address (1 MiB). */
@@ -100,6 +109,7 @@ export class UdpServer implements AsyncDisposable {
     const remoteBytes = options.remoteReplyBytes === false
       ? undefined
       : new ReplyLimit({ perWindow: REMOTE_REPLY_BYTES, ...options.remoteReplyBytes });
+    const prefix = options.ipv6Prefix ?? DEFAULT_IPV6_PREFIX;
     /** Why no reply of `kind` may go to `from` now, or `undefined`. */
     const refusalOf = (
       kind: ReplyKind,
@@ -113,8 +123,9 @@ export class UdpServer implements AsyncDisposable {
         return "service_port_rate";
       }
       if ((remote || remoteBytes) && !isLoopback(address)) {
-        if (remoteBytes && !remoteBytes.take(address, bytes)) return "source_bytes";
-        if (remote && !remote.take(address)) return "source_rate";
+        const source = addressGroup(address, prefix);
+        if (remoteBytes && !remoteBytes.take(source, bytes)) return "source_bytes";
+        if (remote && !remote.take(source)) return "source_rate";
       }
       return undefined;
     };
@@ -126,7 +137,7 @@ export class UdpServer implements AsyncDisposable {
       const skipped = drops.take();
       if (skipped === undefined) return;
       log.warn(DROPPED, {
-        peer: `${from.hostname}:${from.port}`,
+        peer: hostPort(from.hostname, from.port),
         reason,
         ...(skipped > 0 ? { not_logged: skipped } : {}),
       });
@@ -144,7 +155,7 @@ export class UdpServer implements AsyncDisposable {
         answerer.answerTo(
           withoutLineEnd(message),
           "udp",
-          () => `${from.hostname}:${from.port}`,
+          () => hostPort(from.hostname, from.port),
           (reply, kind) => {
             const refusal = refusalOf(kind, from, reply.length);
             if (refusal !== undefined) drop(refusal, from);

@@ -12,25 +12,15 @@ import json
 import re
 import socket
 import sys
-import time
 import urllib.request
+
+from _check import wait_for_udp_reply
 
 port, metrics_port, count = (int(a) for a in sys.argv[1:4])
 sources = sys.argv[4:]
 QUERY = b"0pt0people 1"
 
-ping = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-ping.settimeout(0.5)
-deadline = time.monotonic() + 30
-while True:
-    try:
-        ping.sendto(QUERY, ("127.0.0.1", port))
-        ping.recvfrom(65535)
-        break
-    except (socket.timeout, ConnectionRefusedError):
-        if time.monotonic() > deadline:
-            sys.exit(f"udp_burst_client: no reply from 127.0.0.1:{port} within 30 s")
-ping.close()
+wait_for_udp_reply("127.0.0.1", port, QUERY)
 
 replies = {}
 reply_bytes = {}

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  makePki,
   needs,
   ownNetwork,
   queryServeArgs,
@@ -59,7 +60,9 @@ async function connectFromSources(extra: string[]): Promise<{
   await using dir = await tempDir("sockkit-v6-");
   const file = join(dir.path, "words.txt");
   await Deno.writeTextFile(file, "apple\n");
-  const script = withTwoPrefixes(`python3 ${CLIENT} ${SERVER} 44445 ${SOURCES.join(" ")}`);
+  const script = withTwoPrefixes(
+    `python3 ${CLIENT} ${SERVER} 44445 --ask apple ${SOURCES.join(" ")}`,
+  );
   const r = await runInOwnNetwork(netns!, script, [
     "search",
     "serve",
@@ -145,6 +148,47 @@ needs(["python3", "timeout"], "apt install python3 coreutils").test({
     const replies = await udpFromSources(["--ipv6-prefix", "128"]);
     for (const s of SOURCES) {
       assert.ok(replies[s]! >= 20 && replies[s]! <= 40, `${s} got ${replies[s]} replies of 100`);
+    }
+  },
+});
+
+needs(["python3", "timeout"], "apt install python3 coreutils").test({
+  name:
+    "ingest, broker, query and servercli take --ipv6-prefix: at 48 bits the second /64 of one /48 shares its cap",
+  ignore: netns === null,
+  fn: async (t) => {
+    await using pki = await makePki();
+    await using dir = await tempDir("sockkit-v6-");
+    const daemons: [string, number, string[]][] = [
+      ["ingest", 1191, [
+        "ingest",
+        "serve",
+        "--certs",
+        pki.dir,
+        "--spool-dir",
+        join(dir.path, "spool"),
+      ]],
+      ["broker", 10673, ["broker", "serve", "--certs", pki.dir, "--dir", join(dir.path, "broker")]],
+      ["query", 9000, queryServeArgs({ host: "::", port: 9000, only: "tcp" })],
+      ["servercli", 3443, ["servercli", "--certs", pki.dir, "--period", "60"]],
+    ];
+    for (const [name, port, args] of daemons) {
+      await t.step(name, async () => {
+        const script = withTwoPrefixes(
+          `python3 ${CLIENT} ${SERVER} ${port} ${SOURCES.join(" ")}`,
+        );
+        const serve = [...args, "--host", "::", "--port", String(port), "--max-per-address", "2"];
+        const r = await runInOwnNetwork(netns!, script, [...serve, "--ipv6-prefix", "48"], {
+          cwd: `${REPO_ROOT}fixtures/query`,
+        });
+        // With the default 64 (the flag lost on its way to the listener), fd00:0:0:8::a is held.
+        assert.deepEqual(JSON.parse(r.stdout.trim().split("\n").at(-1)!), {
+          "fd00:0:0:7::a": "held",
+          "fd00:0:0:7::b": "held",
+          "fd00:0:0:7:ffff::c": "closed",
+          "fd00:0:0:8::a": "closed",
+        }, r.stderr);
+      });
     }
   },
 });

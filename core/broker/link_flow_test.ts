@@ -1,11 +1,17 @@
 import assert from "node:assert/strict";
+import { setImmediate } from "node:timers";
 import { type Connection, encodeFrame, LengthPrefixedFramer, memoryPair } from "../net/mod.ts";
 import { decodePayload, encodePayload, type Frame, type Header } from "./frame.ts";
 import { Link, type LinkOptions } from "./link.ts";
 import { CONGESTED_MARKS } from "./writer.ts";
 import { stalledConnection } from "../../tests/harness/mod.ts";
 
-const turn = () => new Promise<void>((r) => setTimeout(r, 0));
+/**
+ * One turn of the event loop: a timer, then the immediates queued by then
+ * (the writer flushes in `setImmediate`, which a timer alone may run before).
+ */
+const turn = () =>
+  new Promise<void>((r) => setTimeout(r, 0)).then(() => new Promise<void>((r) => setImmediate(r)));
 const wait = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 function link(conn: Connection, options: Partial<LinkOptions> = {}) {

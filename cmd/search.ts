@@ -143,6 +143,12 @@ const SPECS = {
   ...metricsSettings("search", ""),
 } as const;
 
+/** The config file keys of SPECS: those `search serve` reads among a file's other entries. */
+const CONFIG_KEYS = Object.values(SPECS).flatMap((spec): string[] => {
+  const file = (spec as { file?: string | readonly string[] }).file;
+  return file === undefined ? [] : typeof file === "string" ? [file] : [...file];
+});
+
 /** Settings a reload applies; other changes are logged as needing a restart. */
 const RELOADABLE = ["certs", "cert", "key", "clientCerts"];
 
@@ -220,7 +226,10 @@ certfile=/keyfile= (also ssl_certfile=/ssl_keyfile=, cert_path=/key_path=).`,
     .action(action(async (opts, cmd) => {
       const log = loggerFrom(globals(cmd), { svc: "search" });
       // The file may hold any unrelated entries: unknown keys are not reported.
-      const settings = settingsReader(SPECS, cmd, { config: opts.config, load: loadSearchConfig });
+      const settings = settingsReader(SPECS, cmd, {
+        config: opts.config,
+        load: (path) => loadSearchConfig(path, CONFIG_KEYS),
+      });
       const s = await settings();
       if (s.file === undefined) {
         throw new ConfigError(

@@ -105,3 +105,24 @@ Deno.test("search serve --config with an unclosed [section names the file and li
   assert.equal(r.code, 2, r.stderr);
   assert.match(r.stderr, /config\.ini": line 3: unclosed section header/);
 });
+
+Deno.test("search --config reads every key its settings name: metrics_port serves /healthz, a bad max_per_address is refused", async () => {
+  await using tmp = await tempDir("sockkit-search-config-");
+  const words = join(tmp.path, "words.txt");
+  await Deno.writeTextFile(words, "apple\n");
+  const metricsPort = freePort();
+  const config = join(tmp.path, "server.conf");
+  const conf = [`linuxpath = ${words}`, `port = ${freePort()}`, `metrics_port = ${metricsPort}`];
+  await Deno.writeTextFile(config, conf.join("\n") + "\n");
+  await using srv = spawnCli(["search", "serve", "--config", config]);
+  await srv.waitForLine(/listening on/, 30_000);
+  // Before: metrics_port (like max_per_address and ipv6_prefix) was dropped with the file's unrelated keys.
+  const res = await fetch(`http://127.0.0.1:${metricsPort}/healthz`);
+  assert.equal(res.status, 200);
+  await res.body?.cancel();
+
+  await Deno.writeTextFile(config, [...conf, "max_per_address = many"].join("\n") + "\n");
+  const r = await runCli(["search", "serve", "--config", config]);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /Invalid value for key "max_per_address" in config file .*server\.conf/);
+});

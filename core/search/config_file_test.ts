@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { loadSearchConfig } from "./config_file.ts";
 import { ConfigError, parse } from "../config/mod.ts";
 
+const KEYS = ["linuxpath", "reread_on_query", "ssl_enabled", "port"];
+
 Deno.test("loadSearchConfig() finds the search keys among unrelated entries", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -24,7 +26,7 @@ Deno.test("loadSearchConfig() finds the search keys among unrelated entries", as
         "timeout = 30",
       ].join("\n"),
     );
-    const cfg = await loadSearchConfig(path);
+    const cfg = await loadSearchConfig(path, KEYS);
     assert.equal(cfg.linuxpath, "/srv/data/200k.txt");
     assert.equal(parse.boolean(cfg.reread_on_query), true);
     assert.equal(parse.boolean(cfg.ssl_enabled), false);
@@ -48,7 +50,7 @@ Deno.test("loadSearchConfig() accepts True/False/true/false/1/0 booleans", async
       await t.step(raw, async () => {
         const path = `${dir}/c.ini`;
         await Deno.writeTextFile(path, `linuxpath=/x\nreread_on_query=${raw}\n`);
-        assert.equal(parse.boolean((await loadSearchConfig(path)).reread_on_query), want);
+        assert.equal(parse.boolean((await loadSearchConfig(path, KEYS)).reread_on_query), want);
       });
     }
   } finally {
@@ -57,7 +59,7 @@ Deno.test("loadSearchConfig() accepts True/False/true/false/1/0 booleans", async
 });
 
 Deno.test("loadSearchConfig() of a missing file is a ConfigError naming it", async () => {
-  await assert.rejects(loadSearchConfig("/nonexistent/search.conf"), (err) => {
+  await assert.rejects(loadSearchConfig("/nonexistent/search.conf", KEYS), (err) => {
     assert.ok(err instanceof ConfigError);
     assert.match(err.message, /\/nonexistent\/search\.conf/);
     return true;

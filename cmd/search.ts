@@ -4,7 +4,7 @@
  * (`load`).
  */
 import { Command } from "@commander-js/extra-typings";
-import { ConfigError, parse, type resolveSettings } from "../core/config/mod.ts";
+import { ConfigError, fileKeys, parse, type resolveSettings } from "../core/config/mod.ts";
 import { applyTls, ReloadableCheck, runDaemon, settingsReload } from "../core/lifecycle/mod.ts";
 import type { Logger } from "../core/log/mod.ts";
 import { DaemonMetrics, metricsSettings } from "../core/metrics/mod.ts";
@@ -144,10 +144,7 @@ const SPECS = {
 } as const;
 
 /** The config file keys of SPECS: those `search serve` reads among a file's other entries. */
-const CONFIG_KEYS = Object.values(SPECS).flatMap((spec): string[] => {
-  const file = (spec as { file?: string | readonly string[] }).file;
-  return file === undefined ? [] : typeof file === "string" ? [file] : [...file];
-});
+const CONFIG_KEYS = Object.values(SPECS).flatMap((spec) => fileKeys(spec));
 
 /** Settings a reload applies; other changes are logged as needing a restart. */
 const RELOADABLE = ["certs", "cert", "key", "clientCerts"];

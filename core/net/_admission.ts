@@ -40,10 +40,9 @@ export class AddressCaps {
   /** Counts one more connection from `address`; a refusal (and nothing counted) when over the cap. */
   admit(address: string): Refusal | undefined {
     const cap = this.#cap;
-    if (cap === undefined || (!this.#capLoopback && isLoopback(canonicalAddress(address)))) {
-      return undefined;
-    }
-    const group = addressGroup(address, this.#prefix);
+    const a = canonicalAddress(address);
+    if (cap === undefined || (!this.#capLoopback && isLoopback(a))) return undefined;
+    const group = addressGroup(a, this.#prefix);
     const n = this.#open.get(group) ?? 0;
     if (n >= cap) {
       // The group, not the address: the reason keys the refusal log's budget.

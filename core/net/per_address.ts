@@ -25,7 +25,8 @@ export function perAddressCap(
   ipv6Prefix?: number,
 ): Pick<ListenOptions, "maxPerAddress" | "ipv6Prefix"> {
   const cap = maxPerAddress ?? DEFAULT_MAX_PER_ADDRESS;
-  return cap > 0 ? { maxPerAddress: cap, ipv6Prefix: ipv6Prefix ?? DEFAULT_IPV6_PREFIX } : {};
+  if (cap <= 0) return {};
+  return ipv6Prefix === undefined ? { maxPerAddress: cap } : { maxPerAddress: cap, ipv6Prefix };
 }
 
 /**

@@ -424,3 +424,33 @@ Deno.test("broker: send, listen and request from the shell; duplicates dropped; 
   );
   assert.deepEqual(await link.stop(), BOTH_STOPPED);
 });
+
+Deno.test("broker: acknowledged messages of types '.', '..' and 'x.handed' are queued inside the queues directory and delivered after the server restarts", async () => {
+  await using site = await brokerSite(PREFIX);
+  const { sdir, cdir } = site;
+  const types = [".", "..", "x.handed", "x"];
+  {
+    await using link = await site.link();
+    for (const type of types) {
+      const sent = await runCli(appArgs("send", cdir, type, ["--text", `for ${type}`, "--ack"]));
+      assert.equal(sent.code, 0, sent.stderr);
+    }
+    assert.deepEqual(await link.stop(), BOTH_STOPPED);
+  }
+  // nothing of a queue lands beside the state directory's own entries
+  const top = [...Deno.readDirSync(sdir)].map((e) => e.name).filter((n) => n.endsWith(".log"));
+  assert.deepEqual(top, []);
+  await using server = await site.server();
+  await using s = await app(sdir);
+  const got: Message[] = [];
+  for (const type of types) await s.listen(type, collect(got));
+  await waitUntil(() => got.length >= types.length, {
+    what: "the four queued messages after the restart",
+    timeoutMs: 20_000,
+  });
+  assert.deepEqual(
+    got.map((m) => [m.type, m.data]).sort(),
+    types.map((t) => [t, `for ${t}`]).sort(),
+  );
+  assert.equal(await stop(server), 0);
+});

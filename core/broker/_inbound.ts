@@ -4,6 +4,7 @@ import type { SendOptions } from "./api.ts";
 import { SeenIds } from "./dedupe.ts";
 import type { Listeners } from "./_listeners.ts";
 import type { PendingReplies } from "./_pending.ts";
+import { fileNameOf } from "./_file_names.ts";
 
 const FILE_REFUSED = "file refused";
 
@@ -51,7 +52,7 @@ export class Inbound {
   /** Loads the received-id window of proven sender `peer` (before its link is attached). */
   async open(peer: string): Promise<void> {
     if (this.#seen.has(peer)) return;
-    const s = new SeenIds(`${this.#opts.seenDir}/${encodeURIComponent(peer)}`, {
+    const s = new SeenIds(`${this.#opts.seenDir}/${fileNameOf(peer)}`, {
       peer,
       fsync: this.#opts.fsync,
     });

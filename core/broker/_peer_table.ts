@@ -1,6 +1,7 @@
 import { parseLegacyRecords } from "../storage/mod.ts";
 import { PeerState, type PeerStateOptions } from "./peer.ts";
 import { BrokerError } from "./errors.ts";
+import { fileNameOf } from "./_file_names.ts";
 
 /** Valid connector names (also destinations). */
 export const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$/;
@@ -100,13 +101,13 @@ export class PeerTable {
   }
 
   #marker(name: string): string {
-    return `${this.#opts.dir}/.${encodeURIComponent(name)}${UNKNOWN_SUFFIX}`;
+    return `${this.#opts.dir}/.${fileNameOf(name)}${UNKNOWN_SUFFIX}`;
   }
 
   #open(name: string): PeerState {
     let p = this.#peers.get(name);
     if (!p) {
-      p = new PeerState(name, `${this.#opts.dir}/${encodeURIComponent(name)}`, this.#opts.journal);
+      p = new PeerState(name, `${this.#opts.dir}/${fileNameOf(name)}`, this.#opts.journal);
       this.#peers.set(name, p);
     }
     return p;

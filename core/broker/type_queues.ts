@@ -8,6 +8,7 @@ import {
   writeFileAtomic,
 } from "../storage/mod.ts";
 import { BrokerError } from "./errors.ts";
+import { fileNameOf } from "./_file_names.ts";
 
 /** What `DIR/TYPE.handed` holds: at the last graceful close, the first `count` records from `front` had been handed out. */
 interface HandedFile {
@@ -44,7 +45,8 @@ export class TypeQueues implements AsyncDisposable {
     const handed: string[] = [];
     try {
       for (const e of Deno.readDirSync(dir)) {
-        if (e.isDirectory) this.#open(decodeURIComponent(e.name));
+        // the directory as found: one made before dots were encoded keeps its name
+        if (e.isDirectory) this.#open(decodeURIComponent(e.name), `${dir}/${e.name}`);
         else if (e.isFile && e.name.endsWith(".handed")) handed.push(e.name);
         else if (e.isFile && e.name.endsWith(".queue")) {
           // The older single-file format: move its records into the log.
@@ -94,11 +96,11 @@ export class TypeQueues implements AsyncDisposable {
     return this.#handed.get(type) ?? 0;
   }
 
-  #open(type: string): RecordLog {
+  #open(type: string, path = `${this.#dir}/${fileNameOf(type, { dots: true })}`): RecordLog {
     let q = this.#queues.get(type);
     if (!q) {
       const { maxTypes: _, ...logOpts } = this.#opts;
-      q = RecordLog.openSync(`${this.#dir}/${encodeURIComponent(type)}`, {
+      q = RecordLog.openSync(path, {
         ...logOpts,
         name: `queue of type "${type}"`,
       });
@@ -168,7 +170,7 @@ export class TypeQueues implements AsyncDisposable {
         const count = Math.min(handed(type), q.count);
         if (count <= 0) return;
         const h: HandedFile = { front: q.start, count };
-        const file = `${this.#dir}/${encodeURIComponent(type)}.handed`;
+        const file = `${this.#dir}/${fileNameOf(type, { dots: true })}.handed`;
         // not durable, errors swallowed: lost, those come unmarked after the restart
         await writeFileAtomic(file, JSON.stringify(h)).catch(() => {});
       }),

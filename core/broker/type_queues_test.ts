@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { TypeQueues } from "./type_queues.ts";
+import { RecordLog } from "../storage/mod.ts";
 
 const enc = new TextEncoder();
 
@@ -58,6 +59,51 @@ Deno.test("TypeQueues removes a .handed file's leftover temporary files at open 
     assert.equal(q.count("job"), 3);
     assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name).sort(), ["job", "notes.tmp"]);
     await q.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("TypeQueues keeps types '.', '..' and 'x.handed' in directories of their own inside DIR, across a close", async () => {
+  const parent = await Deno.makeTempDir({ prefix: "sockkit-type-queues-" });
+  const dir = `${parent}/queues`;
+  try {
+    Deno.mkdirSync(dir);
+    const q = new TypeQueues(dir, { fsync: false });
+    for (const type of [".", "..", "x.handed", "x"]) await q.push(type, enc.encode(type));
+    await q.close((type) => type === "x" ? 1 : 0);
+    assert.deepEqual([...Deno.readDirSync(parent)].map((e) => e.name), ["queues"]);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).sort(),
+      ["%2E", "%2E%2E", "x", "x%2Ehanded", "x.handed"],
+    );
+    const q2 = new TypeQueues(dir, { fsync: false });
+    for (const type of [".", "..", "x.handed", "x"]) assert.equal(q2.count(type), 1, type);
+    assert.equal(q2.handedOut("x"), 1);
+    assert.equal(q2.handedOut("x.handed"), 0);
+    await q2.close();
+  } finally {
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("TypeQueues reopens a queue whose directory was named before dots were encoded, and appends to it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-type-queues-" });
+  try {
+    const old = RecordLog.openSync(`${dir}/chat.v1`, {
+      name: "an earlier version's queue",
+      fsync: false,
+    });
+    await old.append(enc.encode("before"));
+    await old.close();
+    const q = new TypeQueues(dir, { fsync: false });
+    assert.equal(q.count("chat.v1"), 1);
+    await q.push("chat.v1", enc.encode("after"));
+    await q.close();
+    assert.deepEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["chat.v1"]);
+    const q2 = new TypeQueues(dir, { fsync: false });
+    assert.equal(q2.count("chat.v1"), 2);
+    await q2.close();
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -128,6 +128,19 @@ Deno.test("broker trust: a peer cannot make the server allocate per invented sen
     /Cannot queue a message of type "type-10": 10 message types are queued already/,
   );
   assert.equal(c.admin.queueSizes().types.length, 10);
+  // a queue its listener drained frees its place for another type
+  const taken: string[] = [];
+  c.listen("type-0", (m) => void taken.push(m.data as string));
+  await waitUntil(
+    () => c.admin.queueSizes().types.find((t) => t.type === "type-0")?.messages === 0,
+    {
+      what: "type-0's queue to be drained",
+    },
+  );
+  mallory.msg("t50", "type-50", "x");
+  await waitUntil(() => mallory.acked === 51, { what: "the ack of type-50" });
+  assert.equal(mallory.all("refused").length, 40);
+  assert.deepEqual(taken, ["x"]);
   // invented senders are refused at the first frame: no window, no state for them
   mallory.send({ kind: "msg", type: "x", src: "sender-1", dst: "server", id: "1" });
   await mallory.closed;

@@ -18,7 +18,7 @@ interface HandedFile {
 
 /** Options for {@linkcode TypeQueues}. */
 export interface TypeQueuesOptions extends Omit<RecordLogOptions, "name"> {
-  /** Most message types with a queue at once; a message of one more type is refused. Default 256. */
+  /** Most message types with messages queued at once; a message of one more type is refused. Default 256. */
   maxTypes?: number;
 }
 
@@ -109,6 +109,17 @@ export class TypeQueues implements AsyncDisposable {
     return q;
   }
 
+  /**
+   * Types whose queue holds messages (on disk or being written): the ones the
+   * type cap counts. A queue drained to empty frees its place, so types seen
+   * once and taken by their listeners do not use up the cap for good.
+   */
+  #holding(): number {
+    let n = 0;
+    for (const q of this.#queues.values()) if (q.count > 0) n++;
+    return n;
+  }
+
   /** The queue of `type`, if it has one. */
   get(type: string): RecordLog | undefined {
     return this.#queues.get(type);
@@ -128,7 +139,7 @@ export class TypeQueues implements AsyncDisposable {
     if (this.#closing) {
       throw new BrokerError(`Cannot queue a message of type "${type}": the connector is closing`);
     }
-    if (!this.#queues.has(type) && this.#queues.size >= this.#maxTypes) {
+    if (!this.#queues.get(type)?.count && this.#holding() >= this.#maxTypes) {
       throw new BrokerError(
         `Cannot queue a message of type "${type}": ${this.#maxTypes} message types are queued already (attach listeners to drain them)`,
       );

@@ -108,3 +108,25 @@ Deno.test("TypeQueues reopens a queue whose directory was named before dots were
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("TypeQueues counts only types with messages against the type cap: a drained queue frees its place, also after a restart", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-type-queues-" });
+  try {
+    const q = new TypeQueues(dir, { fsync: false, maxTypes: 2 });
+    await q.push("a", enc.encode("1"));
+    await q.push("b", enc.encode("1"));
+    assert.throws(() => q.push("c", enc.encode("1")), /2 message types are queued already/);
+    q.get("a")!.consume(1);
+    await q.push("c", enc.encode("1"));
+    assert.throws(() => q.push("a", enc.encode("2")), /2 message types are queued already/);
+    await q.close();
+    const q2 = new TypeQueues(dir, { fsync: false, maxTypes: 2 });
+    assert.throws(() => q2.push("d", enc.encode("1")), /2 message types are queued already/);
+    q2.get("b")!.consume(1);
+    await q2.push("d", enc.encode("1"));
+    assert.deepEqual([q2.count("a"), q2.count("b"), q2.count("c"), q2.count("d")], [0, 0, 1, 1]);
+    await q2.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

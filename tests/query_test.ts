@@ -203,6 +203,46 @@ Deno.test("query: changing a data file changes the next answers; a broken CSV ke
   );
 });
 
+Deno.test("query: a reader module that throws a value with no string form, or leaves a rejected promise, fails that reload alone and later reloads still land", async () => {
+  await using dir = await tempDir();
+  await Deno.writeTextFile(
+    join(dir.path, "reader.js"),
+    `export default (text) => {
+  if (text.startsWith("nostring")) throw Object.create(null);
+  if (text.startsWith("stray")) Promise.reject(new Error("nobody waits for this"));
+  return { a: text.trim() };
+};
+`,
+  );
+  const rows = join(dir.path, "rows.txt");
+  await Deno.writeTextFile(rows, "first");
+  await Deno.writeTextFile(
+    join(dir.path, "spec.json"),
+    JSON.stringify({ files: [{ path: "rows.txt", format: "module", reader: "reader.js" }] }),
+  );
+  await using f = await fixture({ spec: await loadDataSpec(join(dir.path, "spec.json")) });
+  assert.equal((await f.ask("rows a")).text, '"first"');
+  await Deno.writeTextFile(rows, "nostring");
+  await waitUntil(
+    () =>
+      f.logs.some((l) =>
+        l.includes("reload failed") && l.includes("a thrown value with no string form")
+      ),
+    { what: "the failed reload to be logged with a description of what was thrown" },
+  );
+  assert.equal((await f.ask("rows a")).text, '"first"', "the last good data is kept");
+  await Deno.writeTextFile(rows, "stray one");
+  await waitUntil(async () => (await f.ask("rows a")).text === '"stray one"', {
+    what: "the file whose reader left a rejected promise to be answered",
+  });
+  // Before, either reload killed the data worker (it is not respawned) and no later change was read.
+  await Deno.writeTextFile(rows, "second");
+  await waitUntil(async () => (await f.ask("rows a")).text === '"second"', {
+    what: "a later change to be answered",
+  });
+  assert.ok(!f.logs.some((l) => l.includes("crashed")), f.logs.join("\n"));
+});
+
 Deno.test("query: a handler that throws gets an error reply and the server keeps serving", async () => {
   await using f = await fixture();
   for (const transport of ["tcp", "udp"] as const) {

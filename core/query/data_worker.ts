@@ -9,6 +9,7 @@ import { dirname } from "node:path";
 import { emitEvent, serveWorker } from "../worker/mod.ts";
 import type { DataEvents } from "./data_messages.ts";
 import { loadDataFile } from "./load_file.ts";
+import { errorText } from "./_error_text.ts";
 import type { DataFileSpec } from "./spec.ts";
 
 interface FileState {
@@ -54,7 +55,7 @@ async function load(state: FileState, initial: boolean): Promise<string | undefi
         failure = undefined;
         post("loaded", { name, path, data, initial });
       } catch (err) {
-        failure = err instanceof Error ? err.message : String(err);
+        failure = errorText(err);
         if (!initial) post("failed", { name, path, error: failure });
       }
     } while (state.again);
@@ -83,7 +84,7 @@ async function watch(dirs: string[]): Promise<void> {
       }
     }
   } catch (err) {
-    post("watchError", { error: err instanceof Error ? err.message : String(err) });
+    post("watchError", { error: errorText(err) });
   }
 }
 
@@ -109,5 +110,9 @@ export const dataWorkerMethods = {
   /** Compares every file's stat with its last load and reloads those that changed. */
   check: () => check(),
 };
+
+// A reader or transform module's stray rejected promise must not kill the
+// worker (it is not respawned, and reloads would stop for good).
+globalThis.addEventListener("unhandledrejection", (e) => e.preventDefault());
 
 serveWorker(dataWorkerMethods);

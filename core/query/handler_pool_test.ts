@@ -159,3 +159,35 @@ Deno.test("HandlerPool refuses a query once maxQueued are waiting and answers th
     assert.deepEqual(await pool.run("t", "a"), { ok: true, text: "1" });
   }, { size: 1, maxQueued: 2 });
 });
+
+Deno.test("HandlerPool answers at once, with an error, a query whose handler throws a value String() cannot convert", async () => {
+  const source = `
+async function later(query) {
+  await null;
+  if (query === "async") throw Object.create(null);
+  return "fine";
+}
+export default (query) => {
+  if (query === "sync") throw Object.create(null);
+  return later(query);
+};
+`;
+  await withPool(
+    async (pool) => {
+      const started = performance.now();
+      for (const q of ["sync", "async"]) {
+        const r = await pool.run("t", q);
+        assert.deepEqual(r, {
+          ok: false,
+          error: "The handler failed: a thrown value with no string form (object)",
+        }, q);
+      }
+      // Before, the sync throw escaped and the worker's lane stopped serving; the async one was never answered.
+      assert.ok(performance.now() - started < 2_500, "answered before the time limit");
+      assert.deepEqual(await pool.run("t", "other"), { ok: true, text: "fine" });
+      assert.equal(pool.replaced, 0);
+    },
+    { size: 1, timeoutMs: 5_000 },
+    source,
+  );
+});

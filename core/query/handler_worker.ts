@@ -7,6 +7,7 @@
 import { emitEvent, serveWorker } from "../worker/mod.ts";
 import type { HandlerRepliesEvent, WorkerQuery, WorkerReply } from "./handler_messages.ts";
 import { WorkerLane } from "./_handler_channel.ts";
+import { errorText } from "./_error_text.ts";
 
 type Handler = (query: unknown, data: Record<string, unknown>) => unknown;
 
@@ -33,9 +34,7 @@ function post(event: HandlerRepliesEvent): void {
   emitEvent("replies", event);
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
-}
+const message = (err: unknown): string => errorText(err, true);
 
 /** Loads the handler module; rejects with the reason it cannot be used. */
 async function init(url: string): Promise<void> {

@@ -6,6 +6,7 @@
  */
 import { pathToFileURL } from "node:url";
 import { readCsvRows } from "./_csv_rows.ts";
+import { errorText } from "./_error_text.ts";
 import type { DataFileSpec } from "./spec.ts";
 
 /** A per-row transform: returns the row to keep, or `undefined`/`null` to drop it. */
@@ -19,7 +20,7 @@ async function importDefault<T>(path: string, what: string): Promise<T> {
     mod = await import(pathToFileURL(path).href);
   } catch (err) {
     throw new Error(
-      `Cannot load ${what} module "${path}": ${err instanceof Error ? err.message : String(err)}`,
+      `Cannot load ${what} module "${path}": ${errorText(err)}`,
       { cause: err },
     );
   }
@@ -177,7 +178,7 @@ export async function loadDataFile(spec: DataFileSpec): Promise<unknown> {
         data = JSON.parse(text);
       } catch (err) {
         throw new SyntaxError(
-          `Cannot parse JSON "${spec.path}": ${err instanceof Error ? err.message : String(err)}`,
+          `Cannot parse JSON "${spec.path}": ${errorText(err)}`,
           { cause: err },
         );
       }

@@ -50,11 +50,14 @@ const NL = 0x0a;
 
 /**
  * Reads one request: the bytes up to the first `\n`, or to the client's
- * half-close. Reading pauses once it is complete.
+ * half-close. Reading pauses once it is complete. The bytes are gathered in
+ * one buffer that doubles as it fills (at most twice `limit`), so a client
+ * that sends its request a byte per packet costs the request's size, not an
+ * array object per packet.
  */
 export function readRequest(conn: Connection, limit: number): Promise<Uint8Array | "too-large"> {
   return new Promise((resolve) => {
-    const parts: Uint8Array[] = [];
+    let buffer = new Uint8Array(0);
     let size = 0;
     let done = false;
     const finish = (result: Uint8Array | "too-large") => {
@@ -63,23 +66,20 @@ export function readRequest(conn: Connection, limit: number): Promise<Uint8Array
       conn.pause();
       resolve(result);
     };
-    const onEnd = () => {
-      const out = new Uint8Array(size);
-      let at = 0;
-      for (const p of parts) {
-        out.set(p, at);
-        at += p.length;
-      }
-      finish(withoutLineEnd(out));
-    };
+    const onEnd = () => finish(withoutLineEnd(buffer.subarray(0, size)));
     conn.receive({
       data: (chunk) => {
         if (done) return;
         const nl = chunk.indexOf(NL);
         const part = nl >= 0 ? chunk.subarray(0, nl) : chunk;
+        if (size + part.length > limit) return finish("too-large");
+        if (size + part.length > buffer.length) {
+          const grown = new Uint8Array(Math.max(size + part.length, buffer.length * 2, 256));
+          grown.set(buffer.subarray(0, size));
+          buffer = grown;
+        }
+        buffer.set(part, size);
         size += part.length;
-        if (size > limit) return finish("too-large");
-        parts.push(part.slice());
         if (nl >= 0) onEnd();
       },
       end: onEnd,

@@ -243,6 +243,35 @@ Deno.test("query: a reader module that throws a value with no string form, or le
   assert.ok(!f.logs.some((l) => l.includes("crashed")), f.logs.join("\n"));
 });
 
+Deno.test("query: large TCP queries waiting behind a busy handler are refused once they hold 64 Mi characters, and the rest are answered", async () => {
+  await using dir = await tempDir();
+  const handler = join(dir.path, "hold.js");
+  await Deno.writeTextFile(
+    handler,
+    "export default (q) => { if (q === 'hold') { const end = Date.now() + 1500; while (Date.now() < end); } return `${q.length}`; };\n",
+  );
+  await using f = await fixture({ handler, workers: 1, handlerTimeoutMs: 10_000, udp: false });
+  const held = f.ask("hold");
+  await delay(200);
+  const size = 1024 * 1024 - 16;
+  const replies = await Promise.all(
+    Array.from({ length: 80 }, () => f.ask("x".repeat(size), { timeoutMs: 30_000 })),
+  );
+  assert.equal((await held).text, "4");
+  const answered = replies.filter((r) => r.error === undefined);
+  const refused = replies.filter((r) => r.error !== undefined);
+  // Before, all 80 waited (10,000 could: 10 GB), holding their text and their request bytes.
+  assert.ok(answered.every((r) => r.text === String(size)));
+  assert.ok(answered.length >= 60 && answered.length <= 64, `${answered.length} answered`);
+  assert.equal(refused.length, 80 - answered.length);
+  for (const r of refused) {
+    assert.match(
+      r.error!,
+      /^The server is busy: \d+ queries of \d+ characters in all are waiting \(at most 67108864\)/,
+    );
+  }
+});
+
 Deno.test("query: a handler that throws gets an error reply and the server keeps serving", async () => {
   await using f = await fixture();
   for (const transport of ["tcp", "udp"] as const) {

@@ -53,8 +53,10 @@ export class HandlerSlot {
   dataPosted = false;
   /** Sent and not answered yet. */
   readonly inFlight = new Map<number, Pending>();
-  /** Waiting for this worker's current batch to finish. */
+  /** Waiting for this worker's current batch to finish (add with {@linkcode queue}). */
   outbox: Pending[] = [];
+  /** The payload characters of the outbox's queries. */
+  outboxChars = 0;
   /** Queries of the current batch (while it runs). */
   batch: Pending[] = [];
   /** A batch was sent and the worker has not finished its synchronous run. */
@@ -98,6 +100,7 @@ export class HandlerSlot {
     for (const p of this.outbox) p.resolve({ ok: false, error });
     this.inFlight.clear();
     this.outbox = [];
+    this.outboxChars = 0;
   }
 
   /** After its worker died: empties the slot and returns its queries, in flight first. */
@@ -105,11 +108,19 @@ export class HandlerSlot {
     const all = [...this.inFlight.values(), ...this.outbox];
     this.inFlight.clear();
     this.outbox = [];
+    this.outboxChars = 0;
     this.batch = [];
     this.busy = false;
     this.batchStart = 0;
     this.dataPosted = false;
     return all;
+  }
+
+  /** Adds a query to the outbox and sends it when the worker has no batch running. */
+  queue(p: Pending): void {
+    this.outbox.push(p);
+    this.outboxChars += p.payload.length;
+    this.flush();
   }
 
   /** Sends the next batch when the worker has none running. */
@@ -164,6 +175,8 @@ export class HandlerSlot {
       const max = Math.min(this.#policy.maxBatch, inTime, this.outbox.length);
       while (n < max && !this.outbox[n]!.retried) n++;
     }
-    return this.outbox.splice(0, n);
+    const batch = this.outbox.splice(0, n);
+    for (const p of batch) this.outboxChars -= p.payload.length;
+    return batch;
   }
 }

@@ -128,8 +128,9 @@ export class Answerer {
       }
       return reply(plainError(TEXT_REPLY, `Cannot read the request: ${String(err)}`), "unreadable");
     }
-    // The reply echoes the request's 4 header bytes (a plain "0" stays "0").
-    const headerBytes = message.subarray(0, HEADER_BYTES);
+    // The reply echoes the request's 4 header bytes (a plain "0" stays "0"), copied so that a
+    // waiting query does not keep the whole request's bytes alive beside its text.
+    const headerBytes = message.slice(0, HEADER_BYTES);
     const body = message.subarray(HEADER_BYTES);
     if (header.encryption === Encryption.encrypted) {
       this.#answerEncrypted(header, headerBytes, body, transport, peer)

@@ -27,6 +27,12 @@ export interface HandlerPoolOptions {
   /** Queries waiting for a worker before new ones are refused. Default 10000. */
   maxQueued?: number;
   /**
+   * Characters of the queries waiting for a worker before new ones are
+   * refused, so that queries near the size limit cannot make the waiting
+   * ones hold gigabytes (10000 of 1 MiB). Default {@linkcode MAX_QUEUED_CHARS}.
+   */
+  maxQueuedChars?: number;
+  /**
    * Heap cap of each handler worker, MiB (V8 old generation, through
    * `node:worker_threads` resource limits: Deno's Web Workers have none). A
    * handler that reaches it stops there, without taking the process down,
@@ -36,6 +42,9 @@ export interface HandlerPoolOptions {
   /** Logger for worker failures and replacements. Default: silent. */
   logger?: Logger;
 }
+
+/** Default {@linkcode HandlerPoolOptions.maxQueuedChars}: 64 Mi characters (64 MiB of ASCII). */
+export const MAX_QUEUED_CHARS = 64 * 1024 * 1024;
 
 /** Names the worker in errors: `The handler worker crashed: ...`. */
 const WORKER_NAME = "The handler worker";
@@ -58,6 +67,7 @@ export class HandlerPool implements AsyncDisposable {
   readonly #size: number;
   readonly #timeoutMs: number;
   readonly #maxQueued: number;
+  readonly #maxQueuedChars: number;
   readonly #memoryMb: number;
   readonly #policy: SlotPolicy;
   readonly #slots: HandlerSlot[] = [];
@@ -73,6 +83,7 @@ export class HandlerPool implements AsyncDisposable {
     this.#size = Math.max(1, options.size ?? 2);
     this.#timeoutMs = options.timeoutMs ?? 1000;
     this.#maxQueued = options.maxQueued ?? 10000;
+    this.#maxQueuedChars = options.maxQueuedChars ?? MAX_QUEUED_CHARS;
     this.#memoryMb = options.memoryMb ?? 256;
     this.#policy = {
       maxBatch: Math.max(1, options.maxBatch ?? 256),
@@ -243,14 +254,23 @@ export class HandlerPool implements AsyncDisposable {
       return;
     }
     p.deadline = performance.now() + this.#timeoutMs;
-    slot.outbox.push(p);
-    slot.flush();
+    slot.queue(p);
   }
 
-  #waiting(): number {
+  /** Why a query of `chars` characters cannot wait now, or `undefined` when it can. */
+  #busy(chars: number): string | undefined {
     let n = 0;
-    for (const s of this.#slots) n += s.outbox.length;
-    return n;
+    let c = 0;
+    for (const s of this.#slots) {
+      n += s.outbox.length;
+      c += s.outboxChars;
+    }
+    if (n >= this.#maxQueued) return `${this.#maxQueued} queries are waiting`;
+    // A query larger than the cap alone still runs when none waits.
+    if (n > 0 && c + chars > this.#maxQueuedChars) {
+      return `${n} queries of ${c} characters in all are waiting (at most ${this.#maxQueuedChars})`;
+    }
+    return undefined;
   }
 
   /** Replaces one file's data in every worker (future queries see it). */
@@ -282,11 +302,9 @@ export class HandlerPool implements AsyncDisposable {
     done: (result: HandlerResult) => void,
   ): void {
     if (this.#closed) return done({ ok: false, error: "The server is shutting down" });
-    if (this.#waiting() >= this.#maxQueued) {
-      return done({
-        ok: false,
-        error: `The server is busy: ${this.#maxQueued} queries are waiting (try again later)`,
-      });
+    const busy = this.#busy(payload.length);
+    if (busy !== undefined) {
+      return done({ ok: false, error: `The server is busy: ${busy} (try again later)` });
     }
     this.#enqueue({
       id: this.#nextId++,

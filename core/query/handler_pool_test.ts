@@ -191,3 +191,33 @@ export default (query) => {
     source,
   );
 });
+
+Deno.test("HandlerPool refuses a query once the waiting ones hold maxQueuedChars characters, and runs one larger than that when none waits", async () => {
+  const source =
+    "export default (q) => { if (q === 'hold') { const end = Date.now() + 300; while (Date.now() < end); } return `${q.length}`; };\n";
+  await withPool(
+    async (pool) => {
+      const held = pool.run("t", "hold");
+      await delay(50); // "hold" is running; what follows waits
+      const waiting = [pool.run("t", "a".repeat(400)), pool.run("t", "b".repeat(400))];
+      const refused = await pool.run("t", "c".repeat(400));
+      assert.deepEqual(refused, {
+        ok: false,
+        error:
+          "The server is busy: 2 queries of 800 characters in all are waiting (at most 1000) (try again later)",
+      });
+      // A short one still fits.
+      const short = pool.run("t", "d".repeat(100));
+      assert.deepEqual(await Promise.all([held, ...waiting, short]), [
+        { ok: true, text: "4" },
+        { ok: true, text: "400" },
+        { ok: true, text: "400" },
+        { ok: true, text: "100" },
+      ]);
+      // Nothing waits: a query over the cap alone is run.
+      assert.deepEqual(await pool.run("t", "e".repeat(5000)), { ok: true, text: "5000" });
+    },
+    { size: 1, timeoutMs: 5_000, maxQueuedChars: 1000 },
+    source,
+  );
+});

@@ -32,6 +32,9 @@ Deno.test("broker chat: lines cross both ways, !upload of a file and a directory
   await server.waitForLine(/^bob: hello ann$/);
   await server.writeStdin("hi bob, how are you?\n");
   await client.waitForLine(/^ann: hi bob, how are you\?$/);
+  // A peer's line cannot steer the terminal or pass for a line of ours: its controls show as escapes.
+  await client.writeStdin("ok\x1b[2K\r* ann disconnected\x07\n");
+  await server.waitForLine(/^bob: ok\\e\[2K\\r\* ann disconnected\\x07$/);
 
   // shell commands are not offered
   await client.writeStdin("!ls /\n");

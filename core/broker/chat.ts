@@ -1,5 +1,5 @@
 import { basename, join } from "node:path";
-import type { Logger } from "../log/mod.ts";
+import { type Logger, printable } from "../log/mod.ts";
 import type { PeerIdentity } from "../net/mod.ts";
 import { type Connector, DEFAULT_BROKER_PORT, type PeerEvent } from "./connector.ts";
 import type { FileResult } from "./api.ts";
@@ -24,7 +24,7 @@ export interface ChatOptions {
   name?: string;
   /** Scratch directory: throwaway certificates, state, received files (created). */
   dir: string;
-  /** Receives every line to show the user. */
+  /** Receives every line to show the user, its control characters written as escapes (`printable`). */
   print: (line: string) => void;
   /**
    * Server side: ask the user before a peer is admitted; the next typed line
@@ -162,6 +162,8 @@ export class ChatSession implements AsyncDisposable {
 
   /** @internal */
   static async start(o: ChatOptions): Promise<ChatSession> {
+    // Every line shown holds peer text (its lines, name, file names, reasons): none may steer the terminal.
+    const print = (line: string) => o.print(printable(line));
     const received = join(o.dir, "received");
     const port = o.port ?? DEFAULT_BROKER_PORT;
     const isServer = o.target === undefined;
@@ -173,19 +175,19 @@ export class ChatSession implements AsyncDisposable {
       if (e.event === "connected") {
         session.#peer = e.peer;
         if (isServer) {
-          o.print(
+          print(
             `* ${e.peer} connected from ${e.address} (its certificate: ${
               e.fingerprint ? formatFingerprint(e.fingerprint) : "none"
             })`,
           );
         } else {
           const fp = e.fingerprint ? formatFingerprint(e.fingerprint) : "unknown";
-          o.print(`* connected to ${o.target}:${port} as ${name}`);
-          o.print(`* server certificate SHA-256 ${fp}`);
-          o.print("* compare it with the fingerprint shown on the server's screen");
+          print(`* connected to ${o.target}:${port} as ${name}`);
+          print(`* server certificate SHA-256 ${fp}`);
+          print("* compare it with the fingerprint shown on the server's screen");
         }
         for (const r of session.#connected.splice(0)) r();
-      } else o.print(`* ${e.peer} disconnected (${e.reason ?? "link closed"})`);
+      } else print(`* ${e.peer} disconnected (${e.reason ?? "link closed"})`);
     };
     const acceptMs = o.acceptTimeoutMs ?? 60_000;
     const { connector, serverFingerprint } = await startChatConnector({
@@ -208,17 +210,17 @@ export class ChatSession implements AsyncDisposable {
       connector,
       received,
       serverFingerprint,
-      o.print,
+      print,
       isServer ? undefined : `${o.target}:${port}`,
     );
     ref.session = session;
     if (isServer) {
-      o.print(`* chat server "${name}" listening on port ${connector.port}`);
-      o.print(`* server certificate SHA-256 ${formatFingerprint(serverFingerprint)}`);
+      print(`* chat server "${name}" listening on port ${connector.port}`);
+      print(`* server certificate SHA-256 ${formatFingerprint(serverFingerprint)}`);
       const portFlag = connector.port === DEFAULT_BROKER_PORT ? "" : ` --port ${connector.port}`;
-      o.print(`* waiting for a peer (sockkit broker chat --target THIS_HOST${portFlag})`);
+      print(`* waiting for a peer (sockkit broker chat --target THIS_HOST${portFlag})`);
     }
-    connector.listen(CHAT_TYPE, (m) => o.print(`${m.src}: ${String(m.data)}`));
+    connector.listen(CHAT_TYPE, (m) => print(`${m.src}: ${String(m.data)}`));
     connector.listen(CHAT_FILE_TYPE, (m) => {
       const f = m.data as {
         file: string;
@@ -227,7 +229,7 @@ export class ChatSession implements AsyncDisposable {
         files: number;
         dir: boolean;
       };
-      o.print(
+      print(
         `* received ${
           f.dir ? "directory" : "file"
         } "${f.file}" from ${m.src} (${f.files} file(s), ${f.bytes} bytes); "!import ${

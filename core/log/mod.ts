@@ -1,9 +1,11 @@
 /**
  * Logging: a leveled logger that writes text or JSON lines to stderr or a
- * file, and a budget for lines a peer can cause at will. Library code takes
+ * file, a budget for lines a peer can cause at will, and peer text made safe
+ * for a terminal. Library code takes
  * a {@linkcode Logger} in its options; only `cmd/` decides where lines go.
  *
  * @module
  */
 export * from "./logger.ts";
 export * from "./budget.ts";
+export * from "./printable.ts";

@@ -64,6 +64,9 @@ export interface AnswererOptions {
 
 const HANDLER_FAILED = "query handler failed";
 
+/** Requests longer than this (bytes) have their header bytes copied out (see `answerTo`). */
+const COPY_HEADER_ABOVE = 64 * 1024;
+
 const decoder = new TextDecoder("utf-8", { fatal: true });
 const encoder = new TextEncoder();
 
@@ -128,9 +131,12 @@ export class Answerer {
       }
       return reply(plainError(TEXT_REPLY, `Cannot read the request: ${String(err)}`), "unreadable");
     }
-    // The reply echoes the request's 4 header bytes (a plain "0" stays "0"), copied so that a
-    // waiting query does not keep the whole request's bytes alive beside its text.
-    const headerBytes = message.slice(0, HEADER_BYTES);
+    // The reply echoes the request's 4 header bytes (a plain "0" stays "0"). From a large request
+    // they are copied, so that a waiting query does not keep the whole request's bytes alive
+    // beside its text; a small one (a datagram) is not worth a copy per query.
+    const headerBytes = message.length > COPY_HEADER_ABOVE
+      ? message.slice(0, HEADER_BYTES)
+      : message.subarray(0, HEADER_BYTES);
     const body = message.subarray(HEADER_BYTES);
     if (header.encryption === Encryption.encrypted) {
       this.#answerEncrypted(header, headerBytes, body, transport, peer)

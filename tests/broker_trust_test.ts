@@ -147,6 +147,44 @@ Deno.test("broker trust: a peer cannot make the server allocate per invented sen
   assert.deepEqual(c.admin.peers().map((p) => p.name), ["mallory"]);
 });
 
+Deno.test("broker trust: one peer sending messages of types nobody listens to takes at most 64 of the 256 queued-type places; another peer's message of a new type is still stored", async () => {
+  await using pki = await makePki({ clients: ["alice", "mallory"] });
+  await using tmp = await tempDir("sockkit-broker-trust-");
+  await using c = await server(pki, join(tmp.path, "s"));
+  await using mallory = await RawPeer.connect(pki, c.port, "mallory");
+  for (let i = 0; i < 70; i++) mallory.msg(`t${i}`, `junk-${i}`, "x");
+  // the acknowledgement counts every message handled, the refused ones too
+  await waitUntil(() => mallory.acked === 70, { what: "mallory's 70 messages answered" });
+  const refused = mallory.all("refused");
+  assert.equal(refused.length, 6);
+  assert.equal(c.admin.queueSizes().types.filter((t) => t.messages === 1).length, 64);
+  assert.match(
+    (refused[0]!.header as { message: string }).message,
+    /Cannot queue a message of type "junk-64" from "mallory": messages of "mallory" started the queues of 64 message types that nobody has taken yet, the most one sender may \(64 of the 256 places;/,
+  );
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  alice.msg("a0", "orders", "order 1");
+  await waitUntil(() => alice.acked === 1, { what: "alice's ack" });
+  assert.deepEqual(alice.all("refused"), []);
+  // once a listener drains one of mallory's types, mallory may start one more
+  const taken: string[] = [];
+  c.listen("junk-0", (m) => void taken.push(m.data as string));
+  await waitUntil(() => taken.length === 1, { what: "junk-0 drained" });
+  await waitUntil(
+    () => c.admin.queueSizes().types.find((t) => t.type === "junk-0")?.messages === 0,
+    { what: "junk-0's queue to be empty" },
+  );
+  mallory.msg("t70", "junk-70", "x");
+  mallory.msg("t71", "junk-71", "x");
+  await waitUntil(() => mallory.acked === 72 && mallory.all("refused").length === 7, {
+    what: "junk-70 stored and junk-71 refused",
+  });
+  const sizes = new Map(c.admin.queueSizes().types.map((t) => [t.type, t.messages]));
+  assert.equal(sizes.get("junk-70"), 1);
+  assert.equal(sizes.get("junk-71") ?? 0, 0);
+  assert.equal(sizes.get("orders"), 1);
+});
+
 Deno.test("broker trust: unfinished file transfers are bounded per peer and time out, removing their staging files", async () => {
   await using pki = await makePki({ clients: ["mallory"] });
   await using tmp = await tempDir("sockkit-broker-trust-");

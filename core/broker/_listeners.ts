@@ -229,7 +229,12 @@ export class Listeners {
     }
     if (!toQueue) return true;
     if (this.#shared) return this.#shared.push(h.type, payload ?? encodePayload(h, data, binary));
-    const stored = this.#queues.push(h.type, (payload ?? encodePayload(h, data, binary)).slice());
+    // h.src is proven (the link refused a sender other than its peer, or one a server did not relay)
+    const stored = this.#queues.push(
+      h.type,
+      (payload ?? encodePayload(h, data, binary)).slice(),
+      h.src,
+    );
     if (sinks && sinks.size > 0) stored.then(() => this.#drain(h.type), () => {});
     return stored;
   }

@@ -73,6 +73,9 @@ export function connectorParts(
   const queues = new TypeQueues(`${opts.dir}/queues`, {
     ...logOpts("queue"),
     ...(opts.maxQueueTypes !== undefined ? { maxTypes: opts.maxQueueTypes } : {}),
+    ...(opts.maxQueueTypesPerSender !== undefined
+      ? { maxTypesPerSender: opts.maxQueueTypesPerSender }
+      : {}),
   });
   // the file receiver answers senders through the inbound services, made below
   const late: { inbound?: Inbound } = {};

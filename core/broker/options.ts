@@ -83,6 +83,12 @@ export interface ConnectorOptions {
   maxFrameBytes?: number;
   /** Most message types queued at once; a message of one more type is refused. Default 256 (each holds a file open). */
   maxQueueTypes?: number;
+  /**
+   * Most of those one sender may hold: types whose queue one of its messages
+   * started, not yet drained. A message of a further type from it is refused;
+   * other senders' are not. Default 64.
+   */
+  maxQueueTypesPerSender?: number;
   /** Message type → directory where received files of that type are stored. Default none. */
   fileDirs?: Record<string, string>;
   /** A received file whose name is taken: `rename` (`NAME.1`...), `overwrite` or `refuse`. Default `rename`. */

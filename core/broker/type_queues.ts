@@ -20,7 +20,17 @@ interface HandedFile {
 export interface TypeQueuesOptions extends Omit<RecordLogOptions, "name"> {
   /** Most message types with messages queued at once; a message of one more type is refused. Default 256. */
   maxTypes?: number;
+  /**
+   * Most of those places one sender may hold: the types whose queue its
+   * message started (went from empty to holding messages), so one peer
+   * cannot take every place and have the messages of all others refused.
+   * Default {@linkcode MAX_QUEUED_TYPES_PER_SENDER}.
+   */
+  maxTypesPerSender?: number;
 }
+
+/** Default {@linkcode TypeQueuesOptions.maxTypesPerSender}: a quarter of the default 256. */
+export const MAX_QUEUED_TYPES_PER_SENDER = 64;
 
 /**
  * Per-message-type receive queues on disk (one record log each, in
@@ -31,6 +41,9 @@ export class TypeQueues implements AsyncDisposable {
   readonly #dir: string;
   readonly #opts: TypeQueuesOptions;
   readonly #maxTypes: number;
+  readonly #maxPerSender: number;
+  /** Per type, the sender whose message started its queue in this run (none: before the start, or given back). */
+  readonly #startedBy = new Map<string, string>();
   readonly #queues = new Map<string, RecordLog>();
   /** Per type, the records at the front of its queue that were handed out before the last graceful close. */
   readonly #handed = new Map<string, number>();
@@ -40,6 +53,7 @@ export class TypeQueues implements AsyncDisposable {
     this.#dir = dir;
     this.#opts = opts;
     this.#maxTypes = opts.maxTypes ?? 256;
+    this.#maxPerSender = opts.maxTypesPerSender ?? MAX_QUEUED_TYPES_PER_SENDER;
     // a crash between writing a .handed file and renaming it left its temporary file (TYPE.handed.tmp: an earlier version)
     removeAtomicLeftoversSync(dir, (target) => target.endsWith(".handed"), { legacy: true });
     const handed: string[] = [];
@@ -99,7 +113,7 @@ export class TypeQueues implements AsyncDisposable {
   #open(type: string, path = `${this.#dir}/${fileNameOf(type, { dots: true })}`): RecordLog {
     let q = this.#queues.get(type);
     if (!q) {
-      const { maxTypes: _, ...logOpts } = this.#opts;
+      const { maxTypes: _, maxTypesPerSender: _s, ...logOpts } = this.#opts;
       q = RecordLog.openSync(path, {
         ...logOpts,
         name: `queue of type "${type}"`,
@@ -130,22 +144,46 @@ export class TypeQueues implements AsyncDisposable {
     return this.#queues.get(type)?.count ?? 0;
   }
 
+  /** Types holding messages whose queue a message of `sender` started. */
+  #startedByCount(sender: string): number {
+    let n = 0;
+    for (const [type, by] of this.#startedBy) {
+      if (by === sender && this.count(type) > 0) n++;
+    }
+    return n;
+  }
+
   /**
    * Appends a raw frame payload to the queue of `type`; resolves once it is
    * on disk. Throws `BrokerError` at once when the queue is full or there are
-   * too many queued types (the message is not stored).
+   * too many queued types, in all or started by `sender` (the message is not
+   * stored). Without `sender` (a message given back) only the total counts.
    */
-  push(type: string, payload: Uint8Array): Promise<void> {
+  push(type: string, payload: Uint8Array, sender?: string): Promise<void> {
     if (this.#closing) {
       throw new BrokerError(`Cannot queue a message of type "${type}": the connector is closing`);
     }
-    if (!this.#queues.get(type)?.count && this.#holding() >= this.#maxTypes) {
+    const starts = !this.#queues.get(type)?.count;
+    if (starts && this.#holding() >= this.#maxTypes) {
       throw new BrokerError(
         `Cannot queue a message of type "${type}": ${this.#maxTypes} message types are queued already (attach listeners to drain them)`,
       );
     }
+    if (starts && sender !== undefined) {
+      const mine = this.#startedByCount(sender);
+      if (mine >= this.#maxPerSender) {
+        throw new BrokerError(
+          `Cannot queue a message of type "${type}" from "${sender}": messages of "${sender}" started the queues of ${mine} message types that nobody has taken yet, the most one sender may (${this.#maxPerSender} of the ${this.#maxTypes} places; attach listeners to drain them, or check the types it sends)`,
+        );
+      }
+    }
     try {
-      return this.#open(type).append(payload.slice());
+      const stored = this.#open(type).append(payload.slice());
+      if (starts) {
+        if (sender !== undefined) this.#startedBy.set(type, sender);
+        else this.#startedBy.delete(type);
+      }
+      return stored;
     } catch (err) {
       if (err instanceof StorageFullError) {
         throw new BrokerError(

@@ -130,3 +130,34 @@ Deno.test("TypeQueues counts only types with messages against the type cap: a dr
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("TypeQueues lets one sender start at most its share of the queued types: the others' still queue, a drained queue gives the place back, a message given back counts only in the total", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "sockkit-type-queues-" });
+  try {
+    const q = new TypeQueues(dir, { fsync: false, maxTypes: 4, maxTypesPerSender: 2 });
+    await q.push("a", enc.encode("1"), "mallory");
+    await q.push("b", enc.encode("1"), "mallory");
+    assert.throws(
+      () => q.push("c", enc.encode("1"), "mallory"),
+      /Cannot queue a message of type "c" from "mallory": messages of "mallory" started the queues of 2 message types that nobody has taken yet, the most one sender may \(2 of the 4 places;/,
+    );
+    // more of a type it started, or of one another started, take no new place
+    await q.push("a", enc.encode("2"), "mallory");
+    await q.push("c", enc.encode("1"), "alice");
+    await q.push("c", enc.encode("2"), "mallory");
+    assert.equal(q.count("c"), 2);
+    // a drained queue no longer counts for the sender that started it
+    q.get("a")!.consume(2);
+    await q.push("d", enc.encode("1"), "mallory");
+    // a message given back (no sender) takes a place only in the total
+    await q.push("a", enc.encode("back"));
+    assert.throws(
+      () => q.push("e", enc.encode("1"), "alice"),
+      /4 message types are queued already/,
+    );
+    assert.deepEqual([q.count("a"), q.count("b"), q.count("c"), q.count("d")], [1, 1, 2, 1]);
+    await q.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

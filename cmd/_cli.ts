@@ -7,6 +7,7 @@ import { InvalidArgumentError } from "@commander-js/extra-typings";
 import { ConfigError, type Parser } from "../core/config/mod.ts";
 import {
   createLogger,
+  errorText,
   LOG_LEVELS,
   type LogFormat,
   type Logger,
@@ -53,7 +54,7 @@ export function globals(cmd: { optsWithGlobals(): unknown }): GlobalOptions {
 
 /** Prints an error as one line and returns its exit code (2 for usage/config, 1 otherwise). */
 export function reportError(err: unknown): number {
-  const msg = err instanceof Error ? err.message : String(err);
+  const msg = errorText(err);
   console.error(`sockkit: ${msg}`);
   if (Deno.env.get("SOCKKIT_DEBUG") && err instanceof Error && err.stack) console.error(err.stack);
   return err instanceof ConfigError || err instanceof InvalidArgumentError ? 2 : 1;
@@ -97,7 +98,7 @@ export function optionParser<T>(p: Parser<T>): (v: string) => T {
     try {
       return p(v);
     } catch (err) {
-      throw new InvalidArgumentError(err instanceof Error ? err.message : String(err));
+      throw new InvalidArgumentError(errorText(err));
     }
   };
 }

@@ -14,6 +14,7 @@ import { configTemplateCommand, connectCommand, localClient, serveCommand } from
 import { adminCommands } from "./broker_admin.ts";
 import { chatCommand } from "./broker_chat.ts";
 import { startProgress } from "./_progress.ts";
+import { errorText } from "../core/log/mod.ts";
 
 const durationOpt = optionParser(parse.duration);
 
@@ -205,7 +206,7 @@ function listenCommand() {
             // every later one stay queued for the next listener) and stop.
             failure ??= new Error(
               `Cannot save the binary part of message ${m.id} to "${path}": ${
-                err instanceof Error ? err.message : String(err)
+                errorText(err)
               } (the message stays queued for the next listener)`,
             );
             finish();

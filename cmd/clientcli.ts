@@ -10,6 +10,7 @@ import { certificateNames, type ClientTlsOptions, connect } from "../core/net/mo
 import { loadClientTls } from "../core/pki/mod.ts";
 import { action, plural } from "./_cli.ts";
 import { settingsOf, withSettings } from "./_settings.ts";
+import { errorText } from "../core/log/mod.ts";
 
 const DEFAULT_CA = "certs/ca.pem";
 
@@ -71,7 +72,7 @@ function write(text: string): void {
  * to pass, named from the server certificate itself.
  */
 export function connectHint(err: unknown, ca: { file?: string; given: boolean }): string {
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorText(err);
   if (
     /self[- ]signed certificate|unable to (get local issuer|verify)|UnknownIssuer/i.test(message)
   ) {
@@ -182,7 +183,7 @@ export function clientcliCommand(): Command {
       try {
         conn = await connect({ host: s.host, port: s.port, tls });
       } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
+        const message = errorText(err);
         throw new Error(
           message.trimEnd() + connectHint(err, {
             ...(files.ca !== undefined ? { file: files.ca } : {}),

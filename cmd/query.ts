@@ -23,6 +23,7 @@ import { queryBenchCommand } from "./query_bench.ts";
 import { reloadCommand } from "./_reload.ts";
 import { settingsReader } from "./_settings_reload.ts";
 import { withSettings } from "./_settings.ts";
+import { errorText } from "../core/log/mod.ts";
 
 const SPECS = {
   data: {
@@ -268,7 +269,7 @@ function askCommand() {
           JSON.parse(query);
         } catch (err) {
           throw new InvalidArgumentError(
-            `QUERY is not JSON (${err instanceof Error ? err.message : String(err)}); ` +
+            `QUERY is not JSON (${errorText(err)}); ` +
               `quote strings, e.g. '"text"', or drop --json`,
           );
         }

@@ -35,6 +35,7 @@ import { reloadCommand } from "./_reload.ts";
 import { withSettings } from "./_settings.ts";
 import { settingsReader } from "./_settings_reload.ts";
 import { searchBenchCommand, searchLoadCommand } from "./search_bench.ts";
+import { errorText } from "../core/log/mod.ts";
 
 const SPECS = {
   file: {
@@ -189,7 +190,7 @@ async function searchTls(
     });
   } catch (err) {
     // Missing or unusable certificates are a configuration problem (exit 2).
-    throw new ConfigError(err instanceof Error ? err.message : String(err), { cause: err });
+    throw new ConfigError(errorText(err), { cause: err });
   }
   return { tls, ...(clientCerts ? { authorize: revocationCheck(p.revoked) } : {}) };
 }
@@ -338,7 +339,7 @@ function queryCommand() {
         console.log(found ? "STRING EXISTS" : "STRING NOT FOUND");
         return found ? 0 : 1;
       } catch (err) {
-        console.error(`sockkit: ${err instanceof Error ? err.message : String(err)}`);
+        console.error(`sockkit: ${errorText(err)}`);
         return 2;
       }
     }));

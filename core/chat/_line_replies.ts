@@ -8,6 +8,7 @@ import type { Logger } from "../log/mod.ts";
 import { type Connection, LineFramer, PayloadTooLargeError } from "../net/mod.ts";
 import type { ChatMessage } from "./message.ts";
 import { reverseLine } from "./reverse.ts";
+import { errorText } from "../log/mod.ts";
 
 /** How {@linkcode answerLines} answers one client. */
 export interface LineRepliesOptions {
@@ -100,7 +101,7 @@ export function answerLines(conn: Connection, o: LineRepliesOptions): () => void
         // Never let one connection's failure escape into the event loop.
         log.error("closing client: cannot answer its line", {
           peer,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
         conn.destroy();
         return;

@@ -1,6 +1,7 @@
 import type { Connection } from "../net/mod.ts";
 import { LineFramer } from "../net/framing/mod.ts";
 import { type ClientEvent, ClientSession } from "./session.ts";
+import { errorText } from "../log/mod.ts";
 
 /** Options for {@linkcode runClient}. */
 export interface RunClientOptions {
@@ -116,7 +117,7 @@ export function runClient(conn: Connection, options: RunClientOptions): Promise<
     })().catch((err) =>
       finish({
         kind: "lost",
-        reason: `cannot read input: ${err instanceof Error ? err.message : String(err)}`,
+        reason: `cannot read input: ${errorText(err)}`,
         outstanding: session.outstanding,
       })
     );

@@ -4,6 +4,7 @@ import { certPaths, loadCertsDirTls, loadClientTls } from "../pki/mod.ts";
 import { runClient } from "./client.ts";
 import { startChatServer } from "./server.ts";
 import type { ClientEvent } from "./session.ts";
+import { errorText } from "../log/mod.ts";
 
 /**
  * The servercli demo: a mutual-TLS servercli on loopback with a short
@@ -64,7 +65,7 @@ export async function demo(ctx: DemoContext): Promise<string[]> {
       out.kind === "lost" ? "refused, its line went unanswered" : "served (unexpected)",
     );
   } catch (err) {
-    refused.push(err instanceof Error ? err.message : String(err));
+    refused.push(errorText(err));
   }
 
   if (refused[0] === "served (unexpected)") {

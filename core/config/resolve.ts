@@ -1,6 +1,7 @@
 import { ConfigError } from "./errors.ts";
 import { type ConfigData, lookup } from "./file.ts";
 import type { Parser } from "./parsers.ts";
+import { errorText } from "../log/mod.ts";
 
 /** Where one setting may come from, in precedence order flag > env > file > default. */
 export interface SettingSpec<T> {
@@ -101,7 +102,7 @@ export function resolveSettings<S extends Record<string, SettingSpec<unknown>>>(
     try {
       out[key] = spec.parse(first[0]);
     } catch (err) {
-      const detail = err instanceof Error ? err.message : String(err);
+      const detail = errorText(err);
       throw new ConfigError(`Invalid value for ${first[1]}: ${detail}`, { cause: err });
     }
   }

@@ -4,6 +4,7 @@ import { nullLogger } from "../log/mod.ts";
 import { initPki, issueClient } from "../pki/mod.ts";
 import type { DemoContext, DemoStep, DemoStepResult } from "./context.ts";
 import { type RedisServer, startRedisServer } from "./redis_process.ts";
+import { errorText } from "../log/mod.ts";
 
 /** Options for {@linkcode runDemo}. */
 export interface RunDemoOptions {
@@ -100,7 +101,7 @@ async function runStep(
     const lines = await Promise.race([step.run({ ...base, signal: ctl.signal }), stopped]);
     return { name: step.name, ok: true, lines, ms: performance.now() - started };
   } catch (err) {
-    const error = err instanceof Error ? err.message : String(err);
+    const error = errorText(err);
     base.logger.debug("demo step failed", { error, stack: (err as Error)?.stack });
     return { name: step.name, ok: false, lines: [], error, ms: performance.now() - started };
   } finally {

@@ -11,6 +11,7 @@ import { certPaths, loadServerTls, revocationCheck } from "../pki/mod.ts";
 import { metricsSettings } from "../metrics/mod.ts";
 import { LAYOUTS } from "./layout.ts";
 import type { IngestOptions } from "./server.ts";
+import { errorText } from "../log/mod.ts";
 
 /** The default ingest port, as the replaced daemon used. */
 export const DEFAULT_INGEST_PORT = 1191;
@@ -276,7 +277,7 @@ export async function loadIngestTls(
     } catch (err) {
       throw new ConfigError(
         `Cannot read client certificates from "${allow}": ${
-          err instanceof Error ? err.message : String(err)
+          errorText(err)
         } (check the directory's permissions)`,
         { cause: err },
       );

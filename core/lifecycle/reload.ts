@@ -3,6 +3,7 @@ import type { DaemonMetrics } from "../metrics/mod.ts";
 import type { Server, TlsMaterial } from "../net/mod.ts";
 import { describePeer } from "../net/mod.ts";
 import type { PeerCheck, ReloadableCheck } from "./reloadable_check.ts";
+import { errorText } from "../log/mod.ts";
 
 /** What a successful reload did, for the log line and the `reload` admin reply. */
 export type ReloadSummary = Record<string, unknown>;
@@ -52,7 +53,7 @@ export function serialized(reload: ReloadFn, options: ReloadOptions): () => Prom
         return summary;
       } catch (err) {
         options.logger.error("reload failed: keeping the old certificates and settings", {
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
         counter?.inc({ result: "failed" });
         throw err;

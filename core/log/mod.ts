@@ -1,7 +1,7 @@
 /**
  * Logging: a leveled logger that writes text or JSON lines to stderr or a
- * file, a budget for lines a peer can cause at will, and peer text made safe
- * for a terminal. Library code takes
+ * file, a budget for lines a peer can cause at will, peer text made safe
+ * for a terminal, and the text of any thrown value. Library code takes
  * a {@linkcode Logger} in its options; only `cmd/` decides where lines go.
  *
  * @module
@@ -9,3 +9,4 @@
 export * from "./logger.ts";
 export * from "./budget.ts";
 export * from "./printable.ts";
+export * from "./error_text.ts";

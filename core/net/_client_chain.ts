@@ -9,6 +9,7 @@ import { X509Certificate } from "node:crypto";
 import type { DetailedPeerCertificate, TLSSocket } from "node:tls";
 import { type IssuerIdentity, normalizeFingerprint } from "./peer.ts";
 import { certExtensions } from "./_cert_extensions.ts";
+import { errorText } from "../log/mod.ts";
 
 /** The allow-list split into CAs and pins, by SHA-256 fingerprint (lowercase hex), parsed once per (re)load. */
 export interface ClientTrust {
@@ -163,9 +164,7 @@ export function checkClientChain(socket: TLSSocket, trust: ClientTrust): string 
   } catch (err) {
     // Runs in the handshake's "secure" event: a throw would escape into the
     // TLS internals. A chain this check cannot read is refused (fail closed).
-    return `its certificate chain cannot be read: ${
-      err instanceof Error ? err.message : String(err)
-    }`;
+    return `its certificate chain cannot be read: ${errorText(err)}`;
   }
 }
 

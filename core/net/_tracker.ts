@@ -1,6 +1,7 @@
 import { settlesWithin } from "../async/mod.ts";
 import type { Logger } from "../log/mod.ts";
 import type { Connection } from "./connection.ts";
+import { errorText } from "../log/mod.ts";
 
 /** Handles one accepted connection; the signal aborts when the server starts closing. */
 export type ConnectionHandler = (conn: Connection, signal: AbortSignal) => Promise<void> | void;
@@ -43,7 +44,7 @@ export class ConnectionTracker {
       } catch (err) {
         this.#log.error("connection handler failed", {
           peer: label,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
         conn.destroy();
       }

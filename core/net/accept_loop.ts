@@ -1,4 +1,4 @@
-import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
+import { errorText, LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import { delay } from "../async/mod.ts";
 
 /** Options for {@linkcode AcceptTrouble}. */
@@ -120,7 +120,7 @@ export async function acceptLoop(
       conn = await listener.accept();
     } catch (err) {
       if (err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted) return;
-      trouble.failed(err instanceof Error ? err.message : String(err));
+      trouble.failed(errorText(err));
       continue;
     }
     onConnection(conn);

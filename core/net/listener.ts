@@ -1,5 +1,5 @@
 import type * as net from "node:net";
-import { LogBudget, type Logger, nullLogger } from "../log/mod.ts";
+import { errorText, LogBudget, type Logger, nullLogger } from "../log/mod.ts";
 import { Connection } from "./connection.ts";
 import { acceptLoop, AcceptTrouble } from "./accept_loop.ts";
 import { type ConnectionHandler, ConnectionTracker } from "./_tracker.ts";
@@ -78,7 +78,7 @@ export class Server implements AsyncDisposable {
       } catch (err) {
         this.#log.error("cannot accept connections: the listener was closed", {
           port: this.port,
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
         try {
           this.#listener.close();
@@ -165,7 +165,7 @@ export class Server implements AsyncDisposable {
       }
       try {
         this.#log.error("cannot set up an accepted connection: it was closed", {
-          error: err instanceof Error ? err.message : String(err),
+          error: errorText(err),
         });
       } catch { /* a logger that throws must not end accepting either */ }
     }

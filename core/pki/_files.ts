@@ -2,13 +2,14 @@ import { dirname, join, resolve } from "node:path";
 import { ConfigError } from "../config/errors.ts";
 import { describeHolder, flockHolderSync, writeFileAtomic } from "../storage/mod.ts";
 import { delay } from "../async/mod.ts";
+import { errorText } from "../log/mod.ts";
 
 /** Explains a file-system error in a few words (`file not found`, `permission denied`). */
 export function fsReason(err: unknown): string {
   if (err instanceof Deno.errors.NotFound) return "file not found";
   if (err instanceof Deno.errors.PermissionDenied) return "permission denied";
   if (err instanceof Deno.errors.IsADirectory) return "it is a directory";
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
 
 /**

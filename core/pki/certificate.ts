@@ -1,5 +1,6 @@
 import { ConfigError } from "../config/errors.ts";
 import { x509 } from "./_x509.ts";
+import { errorText } from "../log/mod.ts";
 
 /** One parsed certificate with the facts sockkit checks and shows. */
 export interface CertInfo {
@@ -92,7 +93,7 @@ export async function parseCertificate(pem: string, label: string): Promise<Cert
     cert = new x509.X509Certificate(pem);
   } catch (err) {
     throw new ConfigError(
-      `Cannot parse ${label}: ${err instanceof Error ? err.message : String(err)}`,
+      `Cannot parse ${label}: ${errorText(err)}`,
       { cause: err },
     );
   }

@@ -1,6 +1,7 @@
 import { ConfigError } from "../config/errors.ts";
 import { createPrivateKey, createPublicKey } from "node:crypto";
 import { x509 } from "./_x509.ts";
+import { errorText } from "../log/mod.ts";
 
 /** Key algorithms `sockkit certs` can create. */
 export const KEY_ALGORITHMS = ["ecdsa", "rsa"] as const;
@@ -57,9 +58,7 @@ export async function importSigningKey(
     return await crypto.subtle.importKey("pkcs8", der, algorithm, false, ["sign"]);
   } catch (err) {
     throw new ConfigError(
-      `Cannot use private key "${file}": not a PKCS#8 ${algorithm.name} key (${
-        err instanceof Error ? err.message : String(err)
-      })`,
+      `Cannot use private key "${file}": not a PKCS#8 ${algorithm.name} key (${errorText(err)})`,
       { cause: err },
     );
   }
@@ -81,9 +80,7 @@ export function checkKeyMatches(
     spki = new Uint8Array(createPublicKey(priv).export({ type: "spki", format: "der" }));
   } catch (err) {
     throw new ConfigError(
-      `Cannot use private key "${keyFile}": not a PEM private key (${
-        err instanceof Error ? err.message : String(err)
-      })`,
+      `Cannot use private key "${keyFile}": not a PEM private key (${errorText(err)})`,
       { cause: err },
     );
   }

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fsReason } from "./_files.ts";
 import { normalizeSerial } from "./issued.ts";
 import { parseRevoked, type RevokedEntry } from "./revoke.ts";
+import { errorText } from "../log/mod.ts";
 
 /** What an entry is matched against: a client certificate or one of its issuers. */
 interface Matchable {
@@ -77,7 +78,7 @@ export function revocationCheck(path: string): (peer: PeerIdentity) => string | 
       stamp = next;
     } catch (err) {
       stamp = undefined;
-      failure = `cannot check revocation list: ${err instanceof Error ? err.message : String(err)}`;
+      failure = `cannot check revocation list: ${errorText(err)}`;
     }
   };
 

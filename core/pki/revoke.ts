@@ -13,6 +13,7 @@ import {
 import { type CertInfo, parseCertificates } from "./certificate.ts";
 import { readIssued, serialOf } from "./issued.ts";
 import { certPaths } from "./paths.ts";
+import { errorText } from "../log/mod.ts";
 
 /** One entry of `revoked.json`. */
 export interface RevokedEntry {
@@ -44,7 +45,7 @@ export function parseRevoked(text: string, file: string): RevokedEntry[] {
     data = JSON.parse(text);
   } catch (err) {
     throw new SyntaxError(
-      `Invalid revocation list "${file}": ${err instanceof Error ? err.message : String(err)}`,
+      `Invalid revocation list "${file}": ${errorText(err)}`,
       { cause: err },
     );
   }

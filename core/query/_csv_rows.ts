@@ -5,6 +5,7 @@
  */
 import { parse as parseCsv } from "csv-parse/sync";
 import type { DataFileSpec } from "./spec.ts";
+import { errorText } from "../log/mod.ts";
 
 /**
  * The key under which a row with more fields than the header keeps the extra
@@ -50,7 +51,7 @@ export function readCsvRows(
     }) as string[][];
   } catch (err) {
     throw new SyntaxError(
-      `Cannot parse CSV "${spec.path}": ${err instanceof Error ? err.message : String(err)}`,
+      `Cannot parse CSV "${spec.path}": ${errorText(err)}`,
       { cause: err },
     );
   }

@@ -26,6 +26,7 @@ import {
   HEADER_BYTES,
   type RepresentationByte,
 } from "./wire.ts";
+import { errorText } from "../log/mod.ts";
 
 /** Options for {@linkcode exchange}. */
 export interface ExchangeOptions {
@@ -79,9 +80,7 @@ async function udpExchange(message: Uint8Array, o: ExchangeOptions): Promise<Uin
       address = (await lookup(host, { family: 4 }).catch(() => lookup(host))).address;
     } catch (err) {
       throw new Error(
-        `Cannot query ${host}:${port} over UDP: cannot resolve "${host}" (${
-          err instanceof Error ? err.message : String(err)
-        })`,
+        `Cannot query ${host}:${port} over UDP: cannot resolve "${host}" (${errorText(err)})`,
         { cause: err },
       );
     }
@@ -218,7 +217,7 @@ export async function ask(query: string, options: AskOptions = {}): Promise<AskR
     replyHeader = decodeHeader(reply);
   } catch (err) {
     throw new ProtocolError(
-      `Unexpected reply from the server: ${err instanceof Error ? err.message : String(err)}`,
+      `Unexpected reply from the server: ${errorText(err)}`,
       { cause: err },
     );
   }

@@ -9,8 +9,8 @@ import { dirname } from "node:path";
 import { emitEvent, serveWorker } from "../worker/mod.ts";
 import type { DataEvents } from "./data_messages.ts";
 import { loadDataFile } from "./load_file.ts";
-import { errorText } from "./_error_text.ts";
 import type { DataFileSpec } from "./spec.ts";
+import { errorText } from "../log/mod.ts";
 
 interface FileState {
   spec: DataFileSpec;

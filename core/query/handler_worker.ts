@@ -7,7 +7,7 @@
 import { emitEvent, serveWorker } from "../worker/mod.ts";
 import type { HandlerRepliesEvent, WorkerQuery, WorkerReply } from "./handler_messages.ts";
 import { WorkerLane } from "./_handler_channel.ts";
-import { errorText } from "./_error_text.ts";
+import { errorText } from "../log/mod.ts";
 
 type Handler = (query: unknown, data: Record<string, unknown>) => unknown;
 

@@ -7,6 +7,7 @@ import { ConfigError } from "../config/errors.ts";
 import { Buffer } from "node:buffer";
 import { join } from "node:path";
 import { importRawPublicKey, type KeyPair, type PublicKey } from "./crypto.ts";
+import { errorText } from "../log/mod.ts";
 
 /** File names inside a keys directory. */
 export const KEY_FILES = { privateKey: "query.key", publicKey: "query.pub" } as const;
@@ -110,9 +111,7 @@ export async function loadKeyPair(path: string): Promise<KeyPair> {
     ]);
   } catch (err) {
     throw new Error(
-      `Cannot read private key "${path}": not an X25519 key (${
-        err instanceof Error ? err.message : String(err)
-      })`,
+      `Cannot read private key "${path}": not an X25519 key (${errorText(err)})`,
       { cause: err },
     );
   }
@@ -127,9 +126,7 @@ export async function loadPublicKey(path: string): Promise<PublicKey> {
     return await importRawPublicKey(new Uint8Array(await crypto.subtle.exportKey("raw", key)));
   } catch (err) {
     throw new Error(
-      `Cannot read server public key "${path}": not an X25519 key (${
-        err instanceof Error ? err.message : String(err)
-      })`,
+      `Cannot read server public key "${path}": not an X25519 key (${errorText(err)})`,
       { cause: err },
     );
   }

@@ -6,8 +6,8 @@
  */
 import { pathToFileURL } from "node:url";
 import { readCsvRows } from "./_csv_rows.ts";
-import { errorText } from "./_error_text.ts";
 import type { DataFileSpec } from "./spec.ts";
+import { errorText } from "../log/mod.ts";
 
 /** A per-row transform: returns the row to keep, or `undefined`/`null` to drop it. */
 export type RowTransform = (row: unknown, key: string | number) => unknown;

@@ -3,6 +3,7 @@
  * {@linkcode FileBytesReader} reuses one growing buffer so that a reread per
  * query allocates nothing once warm.
  */
+import { errorText } from "../log/mod.ts";
 
 /** Why the searched file could not be read. */
 export type FileProblem = "missing" | "unreadable";
@@ -35,7 +36,7 @@ export class SearchFileError extends Error {
         cause: err,
       });
     }
-    const msg = err instanceof Error ? err.message : String(err);
+    const msg = errorText(err);
     return new SearchFileError(path, "unreadable", msg, { cause: err });
   }
 }

@@ -7,6 +7,7 @@
  */
 import type { LoadReply, LoadRequest } from "./_load_protocol.ts";
 import { SearchClient } from "./client.ts";
+import { errorText } from "../log/mod.ts";
 
 self.onmessage = async (event: MessageEvent<LoadRequest>) => {
   const req = event.data;
@@ -16,7 +17,7 @@ self.onmessage = async (event: MessageEvent<LoadRequest>) => {
   let firstError: string | undefined;
   const fail = (err: unknown) => {
     errors++;
-    firstError ??= err instanceof Error ? err.message : String(err);
+    firstError ??= errorText(err);
   };
   const clients = await Promise.all(
     Array.from({ length: req.connections }, async () => {

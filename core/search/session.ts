@@ -7,7 +7,7 @@
  */
 import type { Connection } from "../net/mod.ts";
 import { LineFramer, PayloadTooLargeError } from "../net/mod.ts";
-import { type Logger, nullLogger } from "../log/mod.ts";
+import { errorText, type Logger, nullLogger } from "../log/mod.ts";
 import type { Matcher } from "./matcher.ts";
 import {
   cleanQuery,
@@ -43,8 +43,7 @@ const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 const EXISTS = encoder.encode(REPLY_EXISTS);
 const NOT_FOUND = encoder.encode(REPLY_NOT_FOUND);
-const errorBytes = (err: unknown) =>
-  encoder.encode(errorReply(err instanceof Error ? err.message : String(err)));
+const errorBytes = (err: unknown) => encoder.encode(errorReply(errorText(err)));
 
 /**
  * Serves one connection until the client closes it, a query is too long, or

@@ -6,6 +6,7 @@
  */
 import * as fsp from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { errorText } from "../log/mod.ts";
 
 /** Options for {@linkcode writeFileAtomic}. */
 export interface AtomicWriteOptions {
@@ -180,7 +181,7 @@ function reason(err: unknown, dir: string): string {
   if (err instanceof Deno.errors.IsADirectory || code === "EISDIR") {
     return "it is a directory (remove it or choose another path)";
   }
-  return err instanceof Error ? err.message : String(err);
+  return errorText(err);
 }
 
 function isDirectory(path: string): boolean {

@@ -12,6 +12,7 @@ import {
   RetentionPolicy,
   StorageType,
 } from "nats";
+import { errorText } from "../../log/mod.ts";
 
 /** What {@linkcode ensureStream} creates: a file stream with a two-minute duplicate window. */
 export interface StreamSpec {
@@ -208,7 +209,7 @@ export async function store(
 /** JetStream's own reason for refusing (a 503 answer's message is only its code). */
 function whyNot(err: unknown): string {
   const api = (err as { api_error?: { description?: string } }).api_error;
-  return api?.description ?? (err instanceof Error ? err.message : String(err));
+  return api?.description ?? (errorText(err));
 }
 
 /** The error for a store (or the look-up before it) that JetStream did not take, starting with `what`. */

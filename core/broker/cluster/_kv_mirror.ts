@@ -3,6 +3,7 @@ import { delay } from "../../async/mod.ts";
 import type { Logger } from "../../log/mod.ts";
 import { BrokerError } from "../errors.ts";
 import { stopStatus } from "./_status.ts";
+import { errorText } from "../../log/mod.ts";
 
 /**
  * How long a read of the whole bucket may go without an entry before it
@@ -160,7 +161,7 @@ export class KvMirror<T> implements AsyncDisposable {
    * is logged (the old copy is still read meanwhile).
    */
   #failed(err: unknown, retryMs: number): void {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = errorText(err);
     const reason = /timeout/i.test(why) ? "no answer from the nats-server in time" : why;
     const stale = this.#stale ??= { since: Date.now(), failures: 0, reported: false };
     stale.failures++;

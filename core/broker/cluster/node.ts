@@ -9,6 +9,7 @@ import type { Claims } from "./claims.ts";
 import { ensureStream, RetentionPolicy, type StreamSpec } from "./_jetstream.ts";
 import type { MirrorWatchOptions } from "./_kv_mirror.ts";
 import { stopStatus } from "./_status.ts";
+import { errorText } from "../../log/mod.ts";
 
 /**
  * Options for {@linkcode ClusterNode.open}. `log` and `stallMs` are those of
@@ -138,9 +139,7 @@ export class ClusterNode implements AsyncDisposable {
       throw new BrokerError(
         `Cannot join cluster "${opts.cluster}": no nats-server reachable at ${
           opts.servers.join(", ")
-        }: ${
-          err instanceof Error ? err.message : String(err)
-        } (start nats-server -js, or fix --cluster)`,
+        }: ${errorText(err)} (start nats-server -js, or fix --cluster)`,
         { cause: err },
       );
     }
@@ -230,7 +229,7 @@ export class ClusterNode implements AsyncDisposable {
       if (err instanceof BrokerError) throw err;
       throw new BrokerError(
         `Cannot join cluster "${opts.cluster}" through ${opts.servers.join(", ")}: ${
-          err instanceof Error ? err.message : String(err)
+          errorText(err)
         } (nats-server must run with JetStream enabled: nats-server -js)`,
         { cause: err },
       );

@@ -2,6 +2,7 @@ import { type ClientTlsOptions, connect, type Connection } from "../../net/mod.t
 import { LineFramer } from "../../net/framing/mod.ts";
 import type { BenchServer } from "./bench_server.ts";
 import { delay } from "../../async/mod.ts";
+import { errorText } from "../../log/mod.ts";
 
 /** Options for {@linkcode runChatBench}. */
 export interface ChatBenchOptions {
@@ -141,7 +142,7 @@ export async function runChatBench(options: ChatBenchOptions): Promise<ChatBench
         } catch (err) {
           failed++;
           consecutiveFailures++;
-          firstError ??= err instanceof Error ? err.message : String(err);
+          firstError ??= errorText(err);
         }
         if (performance.now() - lastReport > 2000) {
           lastReport = performance.now();

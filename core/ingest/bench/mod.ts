@@ -7,6 +7,7 @@ import { redisBenchmarkHset } from "../_anchor.ts";
 import { type Shape, shapeCommand } from "./bench_payload.ts";
 import type { BenchWorkerMessage, BenchWorkerRequest } from "./bench_worker.ts";
 import { type IngestOptions, startIngest } from "../server.ts";
+import { errorText } from "../../log/mod.ts";
 
 /** Options for {@linkcode runIngestBench}. */
 export interface IngestBenchOptions {
@@ -91,7 +92,7 @@ export async function pingRedis(url: string): Promise<void> {
   } catch (err) {
     throw new Error(
       `Cannot reach Redis at "${url}": ${
-        err instanceof Error ? err.message : String(err)
+        errorText(err)
       } (start it, or leave out --redis to use a private redis-server)`,
       { cause: err },
     );

@@ -7,6 +7,7 @@
 import { join } from "node:path";
 import source from "./bench_anchor.py" with { type: "text" };
 import { settlesWithin } from "../../async/mod.ts";
+import { errorText } from "../../log/mod.ts";
 
 /** A running anchor server. */
 export interface PythonAnchor extends AsyncDisposable {
@@ -39,7 +40,7 @@ export async function startPythonAnchor(
   } catch (err) {
     throw new Error(
       `Cannot start the Python anchor with "${python}": ${
-        err instanceof Error ? err.message : String(err)
+        errorText(err)
       } (install Python 3 or put python3 on PATH)`,
       { cause: err },
     );

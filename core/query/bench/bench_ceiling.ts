@@ -16,6 +16,7 @@ import { loadDataFile } from "../load_file.ts";
 import { loadDataSpec } from "../spec.ts";
 import { UdpServer } from "../udp_server.ts";
 import type { BenchData } from "./bench_data.ts";
+import { errorText } from "../../log/mod.ts";
 
 /** The ceiling cases' label, as the bench prints it. */
 export const CEILING_LABEL = "runtime ceiling: no handler isolation";
@@ -53,7 +54,7 @@ export async function startCeiling(data: BenchData, backend: DatagramBackend): P
       try {
         result = { ok: true, text: textOf(handler(payload, tables)) };
       } catch (err) {
-        result = { ok: false, error: err instanceof Error ? err.message : String(err) };
+        result = { ok: false, error: errorText(err) };
       }
       done(result);
     },

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { errorText } from "./_error_text.ts";
+import { errorText } from "./error_text.ts";
 
 Deno.test("errorText() gives an Error's message, or its name and message when named", () => {
   assert.equal(errorText(new TypeError("bad row")), "bad row");

@@ -54,9 +54,9 @@ export class HandlerSlot {
   /** Sent and not answered yet. */
   readonly inFlight = new Map<number, Pending>();
   /** Waiting for this worker's current batch to finish (add with {@linkcode queue}). */
-  outbox: Pending[] = [];
-  /** The payload characters of the outbox's queries. */
-  outboxChars = 0;
+  #outbox: Pending[] = [];
+  #outboxChars = 0;
+
   /** Queries of the current batch (while it runs). */
   batch: Pending[] = [];
   /** A batch was sent and the worker has not finished its synchronous run. */
@@ -65,6 +65,16 @@ export class HandlerSlot {
   batchStart = 0;
   /** Moving average of the time per query of this slot's batches, ms (0: none measured yet). */
   #perQueryMs = 0;
+
+  /** Queries waiting in the outbox (added only by {@linkcode queue}). */
+  get waiting(): number {
+    return this.#outbox.length;
+  }
+
+  /** The payload characters of the outbox's queries. */
+  get outboxChars(): number {
+    return this.#outboxChars;
+  }
 
   constructor(policy: SlotPolicy) {
     this.#policy = policy;
@@ -97,18 +107,18 @@ export class HandlerSlot {
   /** Fails every query of this slot with `error`. */
   failAll(error: string): void {
     for (const p of this.inFlight.values()) p.resolve({ ok: false, error });
-    for (const p of this.outbox) p.resolve({ ok: false, error });
+    for (const p of this.#outbox) p.resolve({ ok: false, error });
     this.inFlight.clear();
-    this.outbox = [];
-    this.outboxChars = 0;
+    this.#outbox = [];
+    this.#outboxChars = 0;
   }
 
   /** After its worker died: empties the slot and returns its queries, in flight first. */
   reset(): Pending[] {
-    const all = [...this.inFlight.values(), ...this.outbox];
+    const all = [...this.inFlight.values(), ...this.#outbox];
     this.inFlight.clear();
-    this.outbox = [];
-    this.outboxChars = 0;
+    this.#outbox = [];
+    this.#outboxChars = 0;
     this.batch = [];
     this.busy = false;
     this.batchStart = 0;
@@ -118,14 +128,14 @@ export class HandlerSlot {
 
   /** Adds a query to the outbox and sends it when the worker has no batch running. */
   queue(p: Pending): void {
-    this.outbox.push(p);
-    this.outboxChars += p.payload.length;
+    this.#outbox.push(p);
+    this.#outboxChars += p.payload.length;
     this.flush();
   }
 
   /** Sends the next batch when the worker has none running. */
   flush(): void {
-    if (this.busy || this.#policy.closed() || this.outbox.length === 0) return;
+    if (this.busy || this.#policy.closed() || this.#outbox.length === 0) return;
     const batch = this.#takeBatch();
     const now = performance.now();
     for (const p of batch) {
@@ -168,15 +178,15 @@ export class HandlerSlot {
    * `maxBatch` and what runs in a quarter of the time limit (see the module doc).
    */
   #takeBatch(): Pending[] {
-    const first = this.outbox[0]!;
+    const first = this.#outbox[0]!;
     let n = 1;
     if (!first.retried && this.#perQueryMs > 0) {
       const inTime = Math.max(1, Math.floor(this.#policy.timeoutMs / 4 / this.#perQueryMs));
-      const max = Math.min(this.#policy.maxBatch, inTime, this.outbox.length);
-      while (n < max && !this.outbox[n]!.retried) n++;
+      const max = Math.min(this.#policy.maxBatch, inTime, this.#outbox.length);
+      while (n < max && !this.#outbox[n]!.retried) n++;
     }
-    const batch = this.outbox.splice(0, n);
-    for (const p of batch) this.outboxChars -= p.payload.length;
+    const batch = this.#outbox.splice(0, n);
+    for (const p of batch) this.#outboxChars -= p.payload.length;
     return batch;
   }
 }

@@ -95,7 +95,7 @@ export class HandlerPool implements AsyncDisposable {
   /** Queries sent to a worker or waiting for one, not answered yet. */
   get pending(): number {
     let n = 0;
-    for (const s of this.#slots) n += s.inFlight.size + s.outbox.length;
+    for (const s of this.#slots) n += s.inFlight.size + s.waiting;
     return n;
   }
 
@@ -239,7 +239,7 @@ export class HandlerPool implements AsyncDisposable {
     let freshest: HandlerSlot | undefined;
     for (const s of this.#slots) {
       if (!s.busy) {
-        if (!idle || s.outbox.length < idle.outbox.length) idle = s;
+        if (!idle || s.waiting < idle.waiting) idle = s;
       } else if (!freshest || s.batchStart > freshest.batchStart) {
         freshest = s;
       }
@@ -262,7 +262,7 @@ export class HandlerPool implements AsyncDisposable {
     let n = 0;
     let c = 0;
     for (const s of this.#slots) {
-      n += s.outbox.length;
+      n += s.waiting;
       c += s.outboxChars;
     }
     if (n >= this.#maxQueued) return `${this.#maxQueued} queries are waiting`;

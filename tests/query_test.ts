@@ -246,17 +246,31 @@ Deno.test("query: a reader module that throws a value with no string form, or le
 Deno.test("query: large TCP queries waiting behind a busy handler are refused once they hold 64 Mi characters, and the rest are answered", async () => {
   await using dir = await tempDir();
   const handler = join(dir.path, "hold.js");
+  const lock = join(dir.path, "hold.lock");
+  await Deno.writeTextFile(lock, "");
+  // 'hold' keeps the only worker busy while the lock file exists (at most 20 s)
   await Deno.writeTextFile(
     handler,
-    "export default (q) => { if (q === 'hold') { const end = Date.now() + 1500; while (Date.now() < end); } return `${q.length}`; };\n",
+    `export default (q) => { if (q === 'hold') { const end = Date.now() + 20000; while (Date.now() < end) { try { Deno.statSync(${
+      JSON.stringify(lock)
+    }); } catch { break; } } } return \`\${q.length}\`; };\n`,
   );
-  await using f = await fixture({ handler, workers: 1, handlerTimeoutMs: 10_000, udp: false });
+  await using f = await fixture({ handler, workers: 1, handlerTimeoutMs: 30_000, udp: false });
   const held = f.ask("hold");
-  await delay(200);
+  await waitUntil(() => f.server.pool.pending === 1, { what: "the hold to be running" });
   const size = 1024 * 1024 - 16;
-  const replies = await Promise.all(
-    Array.from({ length: 80 }, () => f.ask("x".repeat(size), { timeoutMs: 30_000 })),
+  let settled = 0;
+  const asked = Array.from(
+    { length: 80 },
+    () => f.ask("x".repeat(size), { timeoutMs: 40_000 }).finally(() => settled++),
   );
+  // every one of the 80 is refused or waits behind the hold before the hold ends
+  await waitUntil(() => settled + f.server.pool.pending - 1 === 80, {
+    timeoutMs: 30_000,
+    what: "the 80 queries to be refused or waiting",
+  });
+  await Deno.remove(lock);
+  const replies = await Promise.all(asked);
   assert.equal((await held).text, "4");
   const answered = replies.filter((r) => r.error === undefined);
   const refused = replies.filter((r) => r.error !== undefined);

@@ -18,6 +18,29 @@ Deno.test("ingest rejects a non-object value with an error line and keeps the co
   assert.deepEqual(await c.mGet(["before", "after"]), ["1", "2"]);
 });
 
+Deno.test("ingest refuses a kv object whose key, field or string escapes a lone surrogate, with an error line, where two such keys were stored as one", async () => {
+  await using f = await ingestFixture();
+  await using conn = await f.connect();
+  const acks = collectLines(conn);
+  await conn.write(
+    String
+      .raw`{"k\ud800":"first"} {"k\udbff":"second"} {"h":{"f\udc00":"x"}} {"v":"a\udfff"} {"pair\ud83d\ude00":"ok"}`,
+  );
+  await waitUntil(() => acks.lastOk() === 1, { what: '{"ok":1}' });
+  const errors = acks.lines.filter((l) => l.startsWith('{"error":'));
+  assert.equal(errors.length, 4);
+  for (const e of errors) {
+    assert.match(
+      JSON.parse(e).error,
+      /^a key, field or string value holds a lone surrogate escape \("[^"]*\\u(d800|dbff|dc00|dfff)"\), which UTF-8 cannot store/,
+    );
+  }
+  assert.ok(conn.writable, "the connection stays open");
+  await using c = await f.redis.client();
+  // before: one key k\uFFFD holding "second", and "first" overwritten
+  assert.deepEqual(await c.keys("*"), ["pair\u{1F600}"]);
+});
+
 /** Warn lines about a client's bad values: non-objects and input that closes the connection. */
 const REJECT_LINE = /WARN +(rejected input|bad input)/;
 

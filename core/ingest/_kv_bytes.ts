@@ -162,6 +162,74 @@ function sameBytes(s: Uint8Array, a: number, ae: number, b: number, be: number):
   return true;
 }
 
+/** Up to this many members, a repeated key is found by comparing with each earlier one. */
+const LINEAR_KEYS = 16;
+/**
+ * Past {@linkcode LINEAR_KEYS}, the members by key hash (open addressing;
+ * member index + 1, 0 = empty), reused from object to object: a wide object
+ * costs time in proportion to its size, where comparing each key with every
+ * earlier one made a 1 MiB object of 130,000 keys hold the thread for 30 s.
+ */
+let table = new Int32Array(64);
+let tableMask = 0;
+let tableUsed = 0;
+
+function keyHash(s: Uint8Array, a: number, e: number): number {
+  let h = 0x811c9dc5;
+  for (let i = a; i < e; i++) h = Math.imul(h ^ s[i]!, 0x01000193);
+  return h >>> 0;
+}
+
+/** Puts member `j` (alive, its key not in the table) into the table. */
+function tablePut(s: Uint8Array, j: number): void {
+  const o = members[j]!;
+  let i = keyHash(s, rec[o + 1]!, rec[o + 2]!) & tableMask;
+  while (table[i] !== 0) i = (i + 1) & tableMask;
+  table[i] = j + 1;
+  tableUsed++;
+}
+
+/** A table of at least twice `m` slots holding the alive members before `m`. */
+function tableBuild(s: Uint8Array, m: number): void {
+  let size = 64;
+  while (size < m * 2) size *= 2;
+  if (table.length < size) table = new Int32Array(size);
+  else table.fill(0, 0, size);
+  tableMask = size - 1;
+  tableUsed = 0;
+  for (let j = 0; j < m; j++) if (rec[members[j]!] !== DEAD) tablePut(s, j);
+}
+
+/**
+ * Marks dead the earlier member with the key of member `m - 1` (the last
+ * value of a key given again is kept, as `JSON.parse` does).
+ */
+function dropEarlier(s: Uint8Array, m: number): void {
+  const last = members[m - 1]!;
+  const ks = rec[last + 1]!;
+  const ke = rec[last + 2]!;
+  if (m <= LINEAR_KEYS) {
+    for (let j = 0; j < m - 1; j++) {
+      const o = members[j]!;
+      if (rec[o] !== DEAD && sameBytes(s, rec[o + 1]!, rec[o + 2]!, ks, ke)) rec[o] = DEAD;
+    }
+    return;
+  }
+  if (m === LINEAR_KEYS + 1 || (tableUsed + 1) * 2 > tableMask + 1) tableBuild(s, m - 1);
+  let i = keyHash(s, ks, ke) & tableMask;
+  while (table[i] !== 0) {
+    const o = members[table[i]! - 1]!;
+    if (sameBytes(s, rec[o + 1]!, rec[o + 2]!, ks, ke)) {
+      rec[o] = DEAD;
+      table[i] = m;
+      return;
+    }
+    i = (i + 1) & tableMask;
+  }
+  table[i] = m;
+  tableUsed++;
+}
+
 /**
  * Scans the object in `s`; returns the member count (records in `rec`,
  * their starts in `members`), or -1 when the fast path does not apply.
@@ -218,11 +286,7 @@ function scan(s: Uint8Array): number {
         if ((p = storeValue(s, p, at + 3)) < 0) return -1;
         rn = at + 5;
       }
-      // A key given again keeps its last value (as JSON.parse does).
-      for (let j = 0; j < m - 1; j++) {
-        const o = members[j]!;
-        if (rec[o] !== DEAD && sameBytes(s, rec[o + 1]!, rec[o + 2]!, ks, ke - 1)) rec[o] = DEAD;
-      }
+      dropEarlier(s, m);
       p = ws(s, p);
       const d = s[p++];
       if (d === 125) break;

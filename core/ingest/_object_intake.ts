@@ -1,7 +1,7 @@
 import type { Layout } from "./layout.ts";
 import { AsciiChunkDecoder } from "./_ascii_decode.ts";
 import { encodeKvBytes, NOT_FAST } from "./_kv_bytes.ts";
-import { type Members, splitMembers } from "./_kv_members.ts";
+import { LoneSurrogateError, type Members, splitMembers } from "./_kv_members.ts";
 import { encodeKvMembers, encodeStream, type StreamEntryOptions } from "./_layout_encode.ts";
 import type { BatchWriter, WriteOwner } from "./_writer.ts";
 
@@ -93,6 +93,9 @@ export class ObjectIntake {
       // Not a well-formed object for kv (or the stream layout): JSON.parse checks it and names the error.
       if (members === undefined) value = JSON.parse(text);
     } catch (err) {
+      if (err instanceof LoneSurrogateError) {
+        return { kind: "reject", reason: err.message, text };
+      }
       return { kind: "bad", error: new SyntaxError(`Malformed JSON: ${(err as Error).message}`) };
     }
     if (members !== undefined) {

@@ -319,6 +319,43 @@ Deno.test("search replies with an error while the file is gone, logs it once, is
   }
 });
 
+Deno.test("search replies with an error while the file is a FIFO or a device, and serves and closes as before once it is a file again", async (t) => {
+  for (const reread of [false, true]) {
+    await t.step(reread ? "reread mode" : "index mode", async () => {
+      await using words = await tempWords();
+      await using server = await serveWords(words, { rereadOnQuery: reread, pollMs: 100 });
+      await using client = await clientOf(server);
+      assert.equal(await client.query("apple"), true);
+      await Deno.rename(words.file, words.file + ".away");
+      // Before: a FIFO with no writer blocked each worker in open() for good (the server then
+      // answered no one and did not exit on close), and /dev/zero was read without end.
+      for (const swap of [() => mkfifo(words.file), () => Deno.symlink("/dev/zero", words.file)]) {
+        await swap();
+        for (let i = 0; i < 3; i++) {
+          await waitUntil(
+            () =>
+              client.query(`apple`).then(
+                () => false,
+                (err: Error) =>
+                  /it is not a regular file \(a FIFO, socket or device\)/.test(err.message),
+              ),
+            { what: "an error reply" },
+          );
+        }
+        await Deno.remove(words.file);
+      }
+      await Deno.rename(words.file + ".away", words.file);
+      await waitUntil(() => client.query("apple"), { what: "recovery" });
+    });
+  }
+});
+
+/** Makes a FIFO at `path` (mkfifo(1)). */
+async function mkfifo(path: string): Promise<void> {
+  const { success } = await new Deno.Command("mkfifo", { args: [path] }).output();
+  assert.ok(success, `mkfifo ${path}`);
+}
+
 Deno.test("search gives 200 concurrent clients correct answers", async () => {
   await using words = await tempWords();
   await using server = await serveWords(words);

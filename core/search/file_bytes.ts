@@ -60,23 +60,39 @@ export function versionChanged(a: FileVersion | undefined, b: FileVersion): bool
 
 /**
  * Opens `path` for reading synchronously, with its file info; a missing
- * file, a directory or a permission problem is a `SearchFileError`. The
+ * file, a directory, anything else that is not a regular file or a
+ * permission problem is a `SearchFileError`. The
  * caller closes the file.
  */
 export function openSearchFile(path: string): { file: Deno.FsFile; info: Deno.FileInfo } {
   let file: Deno.FsFile;
   try {
+    // Before the open: opening a FIFO with no writer blocks the thread for good, and a device
+    // such as /dev/zero never ends; either held a worker (and the shutdown) forever.
+    notRegular(path, Deno.statSync(path));
     file = Deno.openSync(path);
   } catch (err) {
     throw SearchFileError.from(path, err);
   }
   try {
     const info = file.statSync();
-    if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+    notRegular(path, info);
     return { file, info };
   } catch (err) {
     file.close();
     throw SearchFileError.from(path, err);
+  }
+}
+
+/** Throws unless `info` is a regular file's (a symbolic link is followed). */
+function notRegular(path: string, info: Deno.FileInfo): void {
+  if (info.isDirectory) throw new Deno.errors.IsADirectory(path);
+  if (!info.isFile) {
+    throw new SearchFileError(
+      path,
+      "unreadable",
+      "it is not a regular file (a FIFO, socket or device): give the path of a file",
+    );
   }
 }
 

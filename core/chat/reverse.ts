@@ -20,9 +20,9 @@ const SIMPLE = /^[\x00-\x09\x0b\x0c\x0e-\x7f]*$/;
 export function reverseLine(text: string): string {
   const trimmed = text.trimEnd();
   if (SIMPLE.test(trimmed)) {
-    let out = "";
-    for (let i = trimmed.length - 1; i >= 0; i--) out += trimmed[i];
-    return out;
+    // One flat string: appending a character at a time built a rope of one-character pieces,
+    // about 32 bytes of heap per character for a reply waiting in a client's queue.
+    return trimmed.split("").reverse().join("");
   }
   const parts: string[] = [];
   for (const { segment } of graphemes.segment(trimmed)) parts.push(segment);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import * as net from "node:net";
 import { join } from "node:path";
-import { type Connector, encodePayload, type Message } from "../core/broker/mod.ts";
+import { type Connector, encodePayload, type Header, type Message } from "../core/broker/mod.ts";
 import { startClientConnector, startServerConnector } from "../core/broker/service.ts";
 import type { ServerConnectorOptions } from "../core/broker/service.ts";
 import { connect } from "../core/net/mod.ts";
@@ -501,6 +501,30 @@ Deno.test("broker trust: a message id over 256 bytes closes the link with the re
   alice.msg("a1", "x", "from alice");
   await waitUntil(() => alice.acked === 1, { what: "alice's ack" });
   assert.deepEqual(got.map((m) => m.data), ["256 bytes", "from alice"]);
+});
+
+Deno.test("broker trust: an app's message whose id is not a string is refused with an error, not journaled, and the link to the peer goes on", async () => {
+  await using srv = await localServer();
+  const { pki, sdir, connector: c, lines } = srv;
+  await using alice = await RawPeer.connect(pki, c.port, "alice");
+  using raw = await rawApp(join(sdir, "broker.sock"));
+  for (const id of [7, true, { a: 1 }]) {
+    raw.write({ kind: "msg", type: "echo", dst: "alice", id, ack: true } as unknown as Header);
+  }
+  await waitUntil(() => raw.answers.length === 3, { what: "three answers" });
+  // before: stored in alice's journal and sent; alice refused it as malformed and closed the
+  // link, and each reconnect replayed it (the link never stayed up, across restarts too)
+  for (const [i, got] of ["number", "boolean", "object"].entries()) {
+    assert.equal(raw.answers[i]!.kind, "error");
+    assert.match(
+      (raw.answers[i] as { message: string }).message,
+      new RegExp(`Message field "id" must be a string, got ${got} \\(leave "id" out`),
+    );
+  }
+  raw.write({ kind: "msg", type: "echo", dst: "alice", id: "fine", ack: true } as Header);
+  await alice.next((h) => h.kind === "msg" && h.id === "fine");
+  assert.deepEqual(alice.all("msg").map((f) => (f.header as { id: string }).id), ["fine"]);
+  assert.ok(!lines.some((l) => /peer disconnected/.test(l)), lines.join("\n"));
 });
 
 Deno.test("broker trust: refused file chunks are logged 10 per 10 s, whatever their number", async () => {

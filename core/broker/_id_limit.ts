@@ -49,3 +49,20 @@ export function utf8Length(s: string): number {
   }
   return n;
 }
+
+/**
+ * Why an app's `h` cannot be sent: its `id` (or `replyTo`, or
+ * `file.transfer`) is given but is not a string, which the peer refuses as
+ * malformed, closing the link (the journal would replay it forever); else
+ * `undefined`.
+ */
+export function idNotString(h: MsgHeader): string | undefined {
+  for (const [field, v] of ids(h)) {
+    if (typeof v !== "string") {
+      return `Message field "${field}" must be a string, got ${
+        v === null ? "null" : typeof v
+      } (leave "id" out and the connector makes one)`;
+    }
+  }
+  return undefined;
+}

@@ -9,7 +9,7 @@ import type { Listeners } from "./_listeners.ts";
 import { type PubSubHub, SUBSCRIBE_TYPE } from "./pubsub.ts";
 import { BrokerError, RequestTimeoutError } from "./errors.ts";
 import { NAME_RE } from "./_peer_table.ts";
-import { idTooLong } from "./_id_limit.ts";
+import { idNotString, idTooLong } from "./_id_limit.ts";
 
 /** How long a client waits for the server to answer a (un)subscription, ms. */
 const SUBSCRIBE_TIMEOUT_MS = 30_000;
@@ -94,7 +94,7 @@ export class Router {
     // dictionary object, which JSON.stringify then encodes off its fast path.
     if (header.fwd !== undefined) delete header.fwd;
     // The peer would close the link over it, and the journal would replay it forever.
-    const tooLong = idTooLong(header);
+    const tooLong = idNotString(header) ?? idTooLong(header);
     if (tooLong !== undefined) throw new RangeError(tooLong);
     const hub = this.#opts.hub;
     if (header.pub && hub) {

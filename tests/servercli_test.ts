@@ -180,6 +180,11 @@ Deno.test("servercli replaces invalid UTF-8 with U+FFFD and keeps the connection
   assert.equal(await c.nextNonDate(), "\uFFFDb\uFFFDa");
   await c.send("still here\n");
   assert.equal(await c.nextNonDate(), "ereh llits");
+  // a leading U+FEFF is a character of the line, as for the replaced server (before: dropped)
+  await c.send("\uFEFFab\n");
+  assert.equal(await c.nextNonDate(), "ba\uFEFF");
+  await c.send(new Uint8Array([0xef, 0xbb, 0xbf, 0x61, 0xff, 0x0a]));
+  assert.equal(await c.nextNonDate(), "\uFFFDa\uFEFF");
 });
 
 Deno.test("servercli close() tells connected clients the server is going away", async () => {

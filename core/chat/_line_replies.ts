@@ -29,8 +29,9 @@ export interface LineRepliesOptions {
   endWith: (error: string) => Promise<void>;
 }
 
-const strict = new TextDecoder("utf-8", { fatal: true });
-const lenient = new TextDecoder("utf-8");
+// ignoreBOM: a leading U+FEFF is part of the line, as Python's bytes.decode() keeps it
+const strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+const lenient = new TextDecoder("utf-8", { ignoreBOM: true });
 
 /**
  * Decodes one line. Invalid UTF-8 never throws: each bad sequence becomes
